@@ -1,0 +1,135 @@
+//! Delivery checks: no loss, no duplicates, no damaged payload delivered.
+
+use super::{Checker, EndReason, RunEnd, Verdict};
+use crate::id::{AppId, NodeId};
+use crate::process::Cluster;
+use crate::time::SimTime;
+use crate::trace::{EventKind, FaultAction, TraceEvent};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every application message sent between two correct nodes is delivered.
+///
+/// A node is correct if it never crashed or paused during the run: what a
+/// faulty node was owed, or owes, is not judged. A message that was missing at
+/// the end fails the check if it was sent at least the network's largest
+/// latency before the end, or if the run ended with nothing left to happen;
+/// a missing message sent later than that makes the verdict inconclusive.
+pub struct NoLoss {
+    cluster: Cluster,
+    /// (message, recipient) not yet delivered, with the time it was sent.
+    pending: BTreeMap<(AppId, NodeId), (SimTime, NodeId)>,
+    faulty: Vec<bool>,
+    expected: u64,
+}
+
+impl NoLoss {
+    pub fn new(cluster: Cluster) -> NoLoss {
+        let n = cluster.len();
+        NoLoss { cluster, pending: BTreeMap::new(), faulty: vec![false; n], expected: 0 }
+    }
+}
+
+impl Checker for NoLoss {
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Command { node, app, dest } => {
+                for to in self.cluster.recipients(node, dest) {
+                    self.pending.insert((app, to), (e.time, node));
+                    self.expected += 1;
+                }
+            }
+            EventKind::Deliver { node, app, .. } => {
+                self.pending.remove(&(app, node));
+            }
+            EventKind::Fault { action: FaultAction::Crash | FaultAction::Pause, node: Some(n), .. } => self.faulty[n.index()] = true,
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        let between_correct = |&(_, to): &(AppId, NodeId), &(_, from): &(SimTime, NodeId)| !self.faulty[to.index()] && !self.faulty[from.index()];
+        if self.expected == 0 {
+            return Verdict::inconclusive("no application message was sent: nothing to judge");
+        }
+        let missing: Vec<_> = self.pending.iter().filter(|(k, v)| between_correct(k, v)).collect();
+        let deadline = SimTime(end.at.0.saturating_sub(end.max_latency_ns));
+        let overdue: Vec<_> = missing.iter().filter(|(_, (sent, _))| end.reason == EndReason::Quiescent || *sent <= deadline).collect();
+        let name = |n: NodeId| self.cluster.name(n).to_string();
+        if let Some(((app, to), (sent, from))) = overdue.first() {
+            return Verdict::fail(format!(
+                "{} of {} expected deliveries never happened; first: a{} from {} to {} sent at {}",
+                overdue.len(),
+                self.expected,
+                app.0,
+                name(*from),
+                name(*to),
+                sent
+            ));
+        }
+        if !missing.is_empty() {
+            return Verdict::inconclusive(format!("{} deliveries were still possible when the run ended ({})", missing.len(), end.reason));
+        }
+        Verdict::pass(format!("all {} expected deliveries happened", self.expected))
+    }
+}
+
+/// No node delivers the same application message twice.
+#[derive(Default)]
+pub struct NoDuplicates {
+    delivered: BTreeSet<(NodeId, AppId)>,
+    deliveries: u64,
+    first_violation: Option<(SimTime, NodeId, AppId)>,
+    violations: u64,
+}
+
+impl Checker for NoDuplicates {
+    fn observe(&mut self, e: &TraceEvent) {
+        if let EventKind::Deliver { node, app, .. } = e.kind {
+            self.deliveries += 1;
+            if !self.delivered.insert((node, app)) {
+                self.violations += 1;
+                self.first_violation.get_or_insert((e.time, node, app));
+            }
+        }
+    }
+
+    fn verdict(&self, _end: &RunEnd) -> Verdict {
+        match self.first_violation {
+            Some((t, node, app)) => Verdict::fail(format!("{} duplicate deliveries; first: a{} delivered again at node {} at {t}", self.violations, app.0, node.0)),
+            None if self.deliveries == 0 => Verdict::inconclusive("nothing was delivered: nothing to judge"),
+            None => Verdict::pass(format!("{} deliveries, each message at most once per node", self.deliveries)),
+        }
+    }
+}
+
+/// No damaged payload reaches an application.
+///
+/// Judged only if the network actually corrupted a copy that reached a process;
+/// otherwise there was nothing for a protocol to catch.
+#[derive(Default)]
+pub struct NoCorruptionDelivered {
+    corrupted_arrivals: u64,
+    first_violation: Option<(SimTime, NodeId, AppId)>,
+    violations: u64,
+}
+
+impl Checker for NoCorruptionDelivered {
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Receive { corrupted: true, .. } => self.corrupted_arrivals += 1,
+            EventKind::Deliver { node, app, damaged: true, .. } => {
+                self.violations += 1;
+                self.first_violation.get_or_insert((e.time, node, app));
+            }
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, _end: &RunEnd) -> Verdict {
+        match self.first_violation {
+            Some((t, node, app)) => Verdict::fail(format!("{} damaged payloads delivered; first: a{} at node {} at {t}", self.violations, app.0, node.0)),
+            None if self.corrupted_arrivals == 0 => Verdict::inconclusive("no corrupted message reached a process: nothing to judge"),
+            None => Verdict::pass(format!("{} corrupted copies arrived; none was delivered", self.corrupted_arrivals)),
+        }
+    }
+}

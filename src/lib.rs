@@ -1,0 +1,47 @@
+//! msgsim: a deterministic simulator for message-passing distributed systems.
+//!
+//! A run is a pure function of a [`Scenario`] and a seed: [`protocols::run`]
+//! builds a [`sim::Sim`] for the scenario's protocol, runs it, and returns a
+//! [`RunResult`] with the trace hash, totals and every check's [`Verdict`].
+//!
+//! The principal types:
+//! - [`Scenario`] (validated) from [`scenario::file::ScenarioFile`] (RON as written);
+//! - [`Process`], [`Ctx`] and [`Message`]: the sans-IO protocol author's view;
+//! - [`sim::Sim`]: the event loop; [`net::Network`]: links, faults, partitions;
+//! - [`trace::TraceEvent`] and [`trace::TraceHasher`]: ground truth and its fingerprint;
+//! - [`check::Checker`]: verdicts judged on the trace alone;
+//! - [`report::Report`]: what `msgsim run` prints, as text or JSON.
+//!
+//! ```
+//! use msgsim::{protocols, RunOptions, Scenario};
+//! let scenario = Scenario::parse(r#"Scenario(
+//!     name: "two nodes", horizon_ms: 100, nodes: 2,
+//!     protocol: BestEffort(),
+//!     workload: [(from: "n0", to: "n1", every_ms: 10, count: 5)],
+//!     checks: [NoLoss],
+//! )"#, "inline").unwrap();
+//! let result = protocols::run(&scenario, 1, &RunOptions::default()).unwrap();
+//! assert_eq!(result.app.delivered, 5);
+//! assert_eq!(result.verdicts[0].1.outcome, msgsim::check::Outcome::Pass);
+//! ```
+
+pub mod check;
+pub mod clock;
+pub mod dist;
+mod event;
+pub mod id;
+pub mod net;
+pub mod process;
+pub mod protocols;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+mod swarm;
+pub mod time;
+pub mod trace;
+
+pub use check::Verdict;
+pub use process::{Ctx, Message, Process};
+pub use scenario::Scenario;
+pub use sim::{RunOptions, RunResult};

@@ -1,0 +1,206 @@
+//! The protocol author's view: the sans-IO `Process` trait and the `Ctx` it acts through.
+//!
+//! A handler never touches the event queue, the network or another node. It
+//! records effects (sends, timers, observations) in its context; the simulator
+//! applies them after the handler returns, in the order they were recorded.
+
+use crate::id::{AppId, GroupId, NodeId, TimerId};
+use crate::rng::SimRng;
+use crate::time::SimTime;
+use serde::Serialize;
+use std::fmt;
+
+/// An application message as the workload hands it to a process.
+///
+/// Protocols carry payloads inside their own messages. Whether a payload was
+/// damaged on the way is ground truth the simulator keeps for the checkers; a
+/// protocol cannot read it and must detect corruption the way a real one does
+/// (here: through the checksum verdict on [`Incoming`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Payload {
+    pub id: AppId,
+    /// The node whose workload created the message.
+    pub origin: NodeId,
+    pub size_bytes: u32,
+    damaged: bool,
+}
+
+impl Payload {
+    pub(crate) fn new(id: AppId, origin: NodeId, size_bytes: u32) -> Payload {
+        Payload { id, origin, size_bytes, damaged: false }
+    }
+
+    /// Damage this payload, as a corrupting link does to the bytes it carries.
+    /// Called from [`Message::corrupt`] implementations.
+    pub fn corrupt(&mut self) {
+        self.damaged = true;
+    }
+
+    pub(crate) fn is_damaged(&self) -> bool {
+        self.damaged
+    }
+}
+
+/// What a protocol sends on the wire.
+pub trait Message: Clone + fmt::Debug {
+    /// Bytes on the wire; drives serialisation delay on bandwidth-limited links.
+    fn wire_size(&self) -> u32;
+    /// Damage the message as a corrupting link would: corrupt every payload it carries.
+    fn corrupt(&mut self);
+}
+
+/// Where a workload command asks a message to go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Dest {
+    Node(NodeId),
+    Group(GroupId),
+    /// Every other node.
+    All,
+}
+
+/// Input from the workload to a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Send `payload` to `dest` with whatever guarantee the protocol gives.
+    Send { payload: Payload, dest: Dest },
+}
+
+/// A message handed to a process by the network.
+#[derive(Clone, Debug)]
+pub struct Incoming<M> {
+    pub from: NodeId,
+    pub msg: M,
+    /// False when the link corrupted this copy: what a checksum comparison
+    /// would report. A protocol that ignores it delivers damaged payloads.
+    pub checksum_ok: bool,
+}
+
+/// The static shape of the cluster, shared by every process.
+#[derive(Clone, Debug, Default)]
+pub struct Cluster {
+    pub names: Vec<String>,
+    /// Group names (sorted) and their members (sorted by id).
+    pub groups: Vec<(String, Vec<NodeId>)>,
+}
+
+impl Cluster {
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.names.len() as u32).map(NodeId)
+    }
+
+    pub fn name(&self, node: NodeId) -> &str {
+        &self.names[node.index()]
+    }
+
+    pub fn members(&self, group: GroupId) -> &[NodeId] {
+        &self.groups[group.0 as usize].1
+    }
+
+    /// The nodes a message from `from` to `dest` is meant for (never `from` itself).
+    pub fn recipients(&self, from: NodeId, dest: Dest) -> Vec<NodeId> {
+        match dest {
+            Dest::Node(n) => vec![n],
+            Dest::Group(g) => self.members(g).iter().copied().filter(|&n| n != from).collect(),
+            Dest::All => self.nodes().filter(|&n| n != from).collect(),
+        }
+    }
+}
+
+/// Something a handler asked for; applied by the simulator after the handler returns.
+#[derive(Debug)]
+pub(crate) enum Effect<M, T> {
+    Send { to: NodeId, msg: M },
+    Multicast { group: GroupId, msg: M },
+    Broadcast { msg: M },
+    SetTimer { id: TimerId, after_local_ns: u64, timer: T },
+    CancelTimer { id: TimerId },
+    Deliver { payload: Payload },
+}
+
+/// A handler's window on the world.
+pub struct Ctx<'a, M, T> {
+    pub(crate) now_local: SimTime,
+    pub(crate) me: NodeId,
+    pub(crate) cluster: &'a Cluster,
+    pub(crate) rng: &'a mut SimRng,
+    pub(crate) effects: &'a mut Vec<Effect<M, T>>,
+    pub(crate) next_timer: &'a mut u64,
+}
+
+impl<M, T> Ctx<'_, M, T> {
+    /// The node's own clock reading (offset and drift included).
+    pub fn now(&self) -> SimTime {
+        self.now_local
+    }
+
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        self.cluster
+    }
+
+    /// The node's own random stream.
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+
+    pub fn send(&mut self, to: NodeId, msg: M) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// One copy to every member of `group` except this node.
+    pub fn multicast(&mut self, group: GroupId, msg: M) {
+        self.effects.push(Effect::Multicast { group, msg });
+    }
+
+    /// One copy to every other node.
+    pub fn broadcast(&mut self, msg: M) {
+        self.effects.push(Effect::Broadcast { msg });
+    }
+
+    /// Fire `timer` after `after_ns` of this node's local time (so a drifting
+    /// clock makes it fire early or late in simulated time).
+    pub fn set_timer(&mut self, after_ns: u64, timer: T) -> TimerId {
+        let id = TimerId(*self.next_timer);
+        *self.next_timer += 1;
+        self.effects.push(Effect::SetTimer { id, after_local_ns: after_ns, timer });
+        id
+    }
+
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.effects.push(Effect::CancelTimer { id });
+    }
+
+    /// Hand `payload` to the application: the observation delivery checkers judge.
+    pub fn deliver(&mut self, payload: Payload) {
+        self.effects.push(Effect::Deliver { payload });
+    }
+}
+
+/// A process is a state machine driven by the simulator.
+///
+/// It is created by its protocol's factory at boot and again after every
+/// restart: a crash loses all state and timers.
+pub trait Process {
+    type Msg: Message;
+    type Timer: Clone + fmt::Debug;
+
+    /// Called at boot and after every restart.
+    fn on_start(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Timer>) {}
+
+    fn on_command(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, cmd: Command);
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, incoming: Incoming<Self::Msg>);
+
+    fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, _timer: Self::Timer) {}
+}

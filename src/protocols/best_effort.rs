@@ -1,0 +1,66 @@
+//! Best-effort delivery: each message is sent once, over whatever the network does to it.
+//!
+//! Unicast, multicast and broadcast as the command asks. With `checksum` the
+//! receiver discards copies whose checksum fails; with `dedup` it remembers
+//! the ids it delivered and drops repeats. Nothing is ever retransmitted, so a
+//! lost message stays lost: this is the baseline the reliable protocols improve on.
+
+use crate::id::AppId;
+use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use std::collections::BTreeSet;
+
+#[derive(Clone, Debug)]
+pub struct Data {
+    pub payload: Payload,
+}
+
+/// Header bytes on top of the payload: ids and a checksum.
+const HEADER_BYTES: u32 = 24;
+
+impl Message for Data {
+    fn wire_size(&self) -> u32 {
+        HEADER_BYTES.saturating_add(self.payload.size_bytes)
+    }
+
+    fn corrupt(&mut self) {
+        self.payload.corrupt();
+    }
+}
+
+pub struct BestEffort {
+    checksum: bool,
+    dedup: bool,
+    delivered: BTreeSet<AppId>,
+}
+
+impl BestEffort {
+    pub fn new(checksum: bool, dedup: bool) -> BestEffort {
+        BestEffort { checksum, dedup, delivered: BTreeSet::new() }
+    }
+}
+
+impl Process for BestEffort {
+    type Msg = Data;
+    type Timer = ();
+
+    fn on_command(&mut self, ctx: &mut Ctx<'_, Data, ()>, cmd: Command) {
+        let Command::Send { payload, dest } = cmd;
+        let msg = Data { payload };
+        match dest {
+            Dest::Node(to) => ctx.send(to, msg),
+            Dest::Group(g) => ctx.multicast(g, msg),
+            Dest::All => ctx.broadcast(msg),
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Data, ()>, incoming: Incoming<Data>) {
+        if self.checksum && !incoming.checksum_ok {
+            return;
+        }
+        let payload = incoming.msg.payload;
+        if self.dedup && !self.delivered.insert(payload.id) {
+            return;
+        }
+        ctx.deliver(payload);
+    }
+}

@@ -1,0 +1,119 @@
+//! What `msgsim run` tells a person (text) or a program (JSON) about one run.
+
+use crate::check::{EndReason, Outcome};
+use crate::scenario::Scenario;
+use crate::sim::{AppCounts, ProtocolPanic, RunResult};
+use crate::trace::{format_hash, MessageCounts};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub name: &'static str,
+    pub verdict: Outcome,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EndReport {
+    pub reason: EndReason,
+    /// Simulated time at the end, in nanoseconds.
+    pub at_ns: u64,
+}
+
+/// The summary of one run. The JSON field names are a stable interface.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The scenario file, as given on the command line.
+    pub scenario: String,
+    pub name: String,
+    pub protocol: &'static str,
+    pub seed: u64,
+    pub trace_hash: String,
+    pub end: EndReport,
+    /// Scheduler events processed.
+    pub events: u64,
+    pub trace_events: u64,
+    pub messages: MessageCounts,
+    pub app: AppCounts,
+    pub checks: Vec<CheckReport>,
+    /// What swarm mode drew for this seed.
+    pub swarm: Vec<String>,
+    pub reproduce: String,
+}
+
+/// The command that reproduces a run of `path` with `seed`.
+pub fn reproduce_command(path: &str, seed: u64) -> String {
+    format!("msgsim run {path} --seed {seed}")
+}
+
+impl Report {
+    pub fn new(path: &str, scenario: &Scenario, result: &RunResult) -> Report {
+        Report {
+            scenario: path.to_string(),
+            name: scenario.name.clone(),
+            protocol: scenario.protocol.name(),
+            seed: result.seed,
+            trace_hash: format_hash(result.trace_hash),
+            end: EndReport { reason: result.end.reason, at_ns: result.end.at.0 },
+            events: result.steps,
+            trace_events: result.trace_events,
+            messages: result.messages,
+            app: result.app,
+            checks: result.verdicts.iter().map(|(name, v)| CheckReport { name, verdict: v.outcome, detail: v.detail.clone() }).collect(),
+            swarm: result.swarm.clone(),
+            reproduce: reproduce_command(path, result.seed),
+        }
+    }
+
+    /// Whether any check failed (the run's exit code is 1 if so).
+    pub fn failed(&self) -> bool {
+        self.checks.iter().any(|c| c.verdict == Outcome::Fail)
+    }
+
+    /// The human summary.
+    pub fn text(&self) -> String {
+        let m = &self.messages;
+        let d = &m.drops;
+        let mut out = String::new();
+        let _ = writeln!(out, "scenario   {} ({})", self.name, self.scenario);
+        let _ = writeln!(out, "protocol   {}   seed {}", self.protocol, self.seed);
+        let _ = writeln!(out, "ended      {} at {} after {} events", self.end.reason, crate::time::SimTime(self.end.at_ns), self.events);
+        let _ = writeln!(out, "messages   sent {}, delivered {}, dropped {}, duplicated {}, corrupted {}", m.sent, m.delivered, m.dropped, m.duplicated, m.corrupted);
+        if m.dropped > 0 {
+            let reasons = [("lost", d.lost), ("partitioned", d.partitioned), ("no link", d.no_link), ("queue full", d.queue_full), ("node down", d.node_down)];
+            let parts: Vec<String> = reasons.iter().filter(|(_, n)| *n > 0).map(|(r, n)| format!("{r} {n}")).collect();
+            let _ = writeln!(out, "drops      {}", parts.join(", "));
+        }
+        let _ = writeln!(out, "app        {} sent, {} delivered, {} refused (node down)", self.app.commands, self.app.delivered, self.app.refused);
+        for s in &self.swarm {
+            let _ = writeln!(out, "swarm      {s}");
+        }
+        if self.checks.is_empty() {
+            let _ = writeln!(out, "checks     none asked for");
+        }
+        for c in &self.checks {
+            let verdict = match c.verdict {
+                Outcome::Pass => "PASS",
+                Outcome::Fail => "FAIL",
+                Outcome::Inconclusive => "INCONCLUSIVE",
+            };
+            let _ = writeln!(out, "check      {verdict:<12} {:<22} {}", c.name, c.detail);
+        }
+        let _ = writeln!(out, "trace hash {}", self.trace_hash);
+        let _ = writeln!(out, "reproduce  {}", self.reproduce);
+        out
+    }
+}
+
+/// The report of a panic in protocol code.
+pub fn panic_text(path: &str, panic: &ProtocolPanic) -> String {
+    format!(
+        "internal error: protocol code panicked during event {} at {} (seed {}): {}\nreproduce  {}\n",
+        panic.event,
+        panic.at,
+        panic.seed,
+        panic.message,
+        reproduce_command(path, panic.seed)
+    )
+}

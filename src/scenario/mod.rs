@@ -1,0 +1,813 @@
+//! Scenarios: loading a RON file and validating it into a `Scenario` the simulator can run.
+//!
+//! Invariant: a `Scenario` is fully checked. Every bad input is rejected here,
+//! with `file:line:col`, before anything runs; the simulator may assume what
+//! this module guarantees (names resolve, ranges are ordered, sizes are bounded).
+
+pub mod file;
+mod locate;
+
+pub use locate::Seg;
+
+use crate::check::CheckSpec;
+use crate::clock::Clock;
+use crate::dist::{Latency, LatencySpec};
+use crate::id::{GroupId, NodeId};
+use crate::net::{LinkModel, Topology};
+use crate::process::Cluster;
+use crate::protocols::ProtocolSpec;
+use crate::rng::PPB;
+use crate::time::{SimTime, NANOS_PER_MS};
+use file::*;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// Input size limits: beyond these a scenario is rejected, not run slowly.
+pub mod limits {
+    pub const MAX_FILE_BYTES: usize = 4 << 20;
+    pub const MAX_NESTING: usize = 64;
+    pub const MAX_NODES: u64 = 100_000;
+    pub const MAX_MS: f64 = 1e12;
+    pub const MAX_MESSAGES_PER_WORKLOAD: u64 = 1_000_000_000;
+    pub const MAX_SIZE_BYTES: u64 = 1 << 30;
+    pub const MAX_DRIFT_PPM: f64 = 100_000.0;
+    pub const MAX_SWARM_FAULTS: u64 = 10_000;
+    pub const DEFAULT_MAX_EVENTS: u64 = 1_000_000_000;
+    pub const DEFAULT_MAX_IN_FLIGHT: u64 = 10_000_000;
+    pub const DEFAULT_SIZE_BYTES: u32 = 64;
+}
+
+/// A validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    pub horizon: SimTime,
+    pub cluster: Cluster,
+    pub topology: Topology,
+    pub protocol: ProtocolSpec,
+    pub network: LinkModel,
+    /// Directed link overrides, in file order (a later one wins).
+    pub links: Vec<((NodeId, NodeId), LinkModel)>,
+    /// One per node.
+    pub clocks: Vec<Clock>,
+    /// Sorted by time; equal times keep file order.
+    pub faults: Vec<ScheduledFault>,
+    pub swarm: Option<SwarmSpec>,
+    pub workload: Vec<Generator>,
+    pub checks: Vec<CheckSpec>,
+    pub limits: Limits,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledFault {
+    pub at: SimTime,
+    pub fault: Fault,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    Crash(NodeId),
+    Restart(NodeId),
+    Pause(NodeId),
+    Resume(NodeId),
+    Partition(Vec<Vec<NodeId>>),
+    OneWay { from: Vec<NodeId>, to: Vec<NodeId> },
+    Heal,
+}
+
+/// Ranges that the seed draws from in swarm mode (probabilities in ppb).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwarmSpec {
+    pub loss: Option<(u32, u32)>,
+    pub duplicate: Option<(u32, u32)>,
+    pub corrupt: Option<(u32, u32)>,
+    pub crashes: (u64, u64),
+    pub partitions: (u64, u64),
+    /// When drawn faults may start.
+    pub window: (SimTime, SimTime),
+    /// How long a drawn crash or partition lasts, in ns.
+    pub downtime_ns: (u64, u64),
+}
+
+/// One sender's share of a workload entry: `count` messages, `every_ns` apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generator {
+    pub from: NodeId,
+    pub target: Target,
+    pub start: SimTime,
+    pub every_ns: u64,
+    pub count: u64,
+    pub size_bytes: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Node(NodeId),
+    /// Unicast to one member of the group other than the sender, drawn per message.
+    AnyOf(GroupId),
+    /// Unicast to any other node, drawn per message.
+    AnyOther,
+    Multicast(GroupId),
+    Broadcast,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_events: u64,
+    pub max_in_flight: u64,
+}
+
+/// One problem with a scenario, at a place in its file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    pub expected: Option<String>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
+        if let Some(e) = &self.expected {
+            write!(f, " (expected {e})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioErrors(pub Vec<ScenarioError>);
+
+impl fmt::Display for ScenarioErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioErrors {}
+
+impl Scenario {
+    /// Read and validate a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
+        let file = path.display().to_string();
+        let whole_file = |message: String| ScenarioErrors(vec![ScenarioError { file: file.clone(), line: 1, col: 1, message, expected: None }]);
+        let bytes = std::fs::read(path).map_err(|e| whole_file(format!("cannot read the scenario: {e}")))?;
+        if bytes.len() > limits::MAX_FILE_BYTES {
+            return Err(whole_file(format!("the file is {} bytes; scenarios are at most {} bytes", bytes.len(), limits::MAX_FILE_BYTES)));
+        }
+        let src = String::from_utf8(bytes).map_err(|e| whole_file(format!("the file is not UTF-8 text ({e})")))?;
+        Scenario::parse(&src, &file)
+    }
+
+    /// Parse and validate scenario text; `file` names it in errors.
+    pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioErrors> {
+        let raw: ScenarioFile = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME).with_recursion_limit(limits::MAX_NESTING).from_str(src).map_err(|e| ScenarioErrors(vec![syntax_error(e, file)]))?;
+        Validator { src, file, errors: Vec::new(), nodes: BTreeMap::new(), groups: BTreeMap::new(), members: Vec::new() }.scenario(raw)
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.cluster.len()
+    }
+}
+
+fn syntax_error(e: ron::error::SpannedError, file: &str) -> ScenarioError {
+    use ron::Error as E;
+    let (message, expected) = match &e.code {
+        E::NoSuchStructField { expected, found, outer } => (
+            format!("unknown field `{found}`{}", outer.as_ref().map_or(String::new(), |o| format!(" in `{o}`"))),
+            Some(format!("one of: {}", expected.join(", "))),
+        ),
+        E::NoSuchEnumVariant { expected, found, outer } => (
+            format!("unknown variant `{found}`{}", outer.as_ref().map_or(String::new(), |o| format!(" of `{o}`"))),
+            Some(format!("one of: {}", expected.join(", "))),
+        ),
+        E::MissingStructField { field, outer } => (
+            format!("missing field `{field}`{}", outer.as_ref().map_or(String::new(), |o| format!(" in `{o}`"))),
+            None,
+        ),
+        E::ExceededRecursionLimit => (format!("the value is nested too deeply"), Some(format!("at most {} levels of nesting", limits::MAX_NESTING))),
+        E::Eof => ("the file ends in the middle of a value".to_string(), Some("the rest of the scenario".to_string())),
+        other => (other.to_string(), None),
+    };
+    ScenarioError { file: file.to_string(), line: e.span.start.line, col: e.span.start.col, message, expected }
+}
+
+/// Builds a `Scenario` from a `ScenarioFile`, collecting every problem with its place.
+struct Validator<'a> {
+    src: &'a str,
+    file: &'a str,
+    errors: Vec<ScenarioError>,
+    nodes: BTreeMap<String, NodeId>,
+    groups: BTreeMap<String, GroupId>,
+    /// Members of each group, by `GroupId`.
+    members: Vec<Vec<NodeId>>,
+}
+
+/// Shorthand for building paths.
+fn f(name: &'static str) -> Seg {
+    Seg::Field(name)
+}
+fn ix(i: usize) -> Seg {
+    Seg::Index(i)
+}
+
+impl Validator<'_> {
+    fn error(&mut self, path: &[Seg], message: impl Into<String>, expected: impl Into<Option<String>>) {
+        let (line, col) = locate::locate(self.src, path);
+        self.errors.push(ScenarioError { file: self.file.to_string(), line, col, message: message.into(), expected: expected.into() });
+    }
+
+    fn scenario(mut self, raw: ScenarioFile) -> Result<Scenario, ScenarioErrors> {
+        let horizon = self.millis(&[f("horizon_ms")], raw.horizon_ms).map(SimTime);
+        if horizon == Some(SimTime::ZERO) {
+            self.error(&[f("horizon_ms")], "the horizon is zero: nothing would run", "a positive number of milliseconds".to_string());
+        }
+        let horizon = horizon.unwrap_or(SimTime::ZERO);
+        let cluster = self.cluster(&raw.nodes, &raw.groups);
+        let n = cluster.len();
+        let topology = self.topology(&raw.topology, n);
+        let protocol = ProtocolSpec::from_file(&raw.protocol);
+        let network = self.link_model(&[f("network")], &raw.network);
+        let links = self.links(&raw.links, network.as_ref());
+        let clocks = self.clocks(&raw.clocks, n);
+        let faults = self.faults(&raw.faults, horizon);
+        let swarm = raw.swarm.as_ref().map(|s| self.swarm(s, horizon, n));
+        let workload = self.workload(&raw.workload, horizon);
+        let checks = raw.checks.iter().map(CheckSpec::from_file).collect();
+        let limits = self.limits(&raw.limits);
+        if !self.errors.is_empty() {
+            self.errors.sort_by_key(|e| (e.line, e.col));
+            return Err(ScenarioErrors(self.errors));
+        }
+        Ok(Scenario {
+            name: raw.name,
+            description: raw.description,
+            seed: raw.seed,
+            horizon,
+            cluster,
+            topology,
+            protocol,
+            network: network.expect("no errors, so the network validated"),
+            links,
+            clocks,
+            faults,
+            swarm,
+            workload,
+            checks,
+            limits,
+        })
+    }
+
+    /// Milliseconds to nanoseconds, rejecting negative, non-finite and huge values.
+    fn millis(&mut self, path: &[Seg], v: Number) -> Option<u64> {
+        if !v.0.is_finite() || v.0 < 0.0 || v.0 > limits::MAX_MS {
+            self.error(path, format!("{} is not a usable duration", v.0), format!("milliseconds from 0 to {:e}", limits::MAX_MS));
+            return None;
+        }
+        Some((v.0 * NANOS_PER_MS as f64).round() as u64)
+    }
+
+    fn probability(&mut self, path: &[Seg], v: Option<Number>) -> Option<u32> {
+        let Some(Number(p)) = v else { return Some(0) };
+        if !(0.0..=1.0).contains(&p) {
+            self.error(path, format!("{p} is not a probability"), "a number from 0 to 1".to_string());
+            return None;
+        }
+        Some((p * PPB as f64).round() as u32)
+    }
+
+    fn cluster(&mut self, nodes: &NodesFile, groups: &BTreeMap<String, Vec<String>>) -> Cluster {
+        let count = match nodes {
+            NodesFile::Count(c) => *c,
+            NodesFile::Names(v) => v.len() as u64,
+        };
+        let names: Vec<String> = if count == 0 {
+            self.error(&[f("nodes")], "a scenario needs at least one node", "a positive count or a non-empty list of names".to_string());
+            Vec::new()
+        } else if count > limits::MAX_NODES {
+            self.error(&[f("nodes")], format!("{count} nodes is more than msgsim simulates"), format!("at most {}", limits::MAX_NODES));
+            Vec::new()
+        } else {
+            match nodes {
+                NodesFile::Count(c) => (0..*c).map(|i| format!("n{i}")).collect(),
+                NodesFile::Names(v) => v.clone(),
+            }
+        };
+        for (i, name) in names.iter().enumerate() {
+            if !valid_name(name) {
+                self.error(&[f("nodes"), ix(i)], format!("`{name}` is not a usable node name"), "letters, digits, '-', '_' or '.'".to_string());
+            } else if self.nodes.insert(name.clone(), NodeId(i as u32)).is_some() {
+                self.error(&[f("nodes"), ix(i)], format!("node `{name}` is named twice"), "unique node names".to_string());
+            }
+        }
+        let mut out = Vec::new();
+        for (gi, (gname, members)) in groups.iter().enumerate() {
+            let path = [f("groups"), Seg::KeyName(gname.clone())];
+            if !valid_name(gname) {
+                self.error(&path, format!("`{gname}` is not a usable group name"), "letters, digits, '-', '_' or '.'".to_string());
+            }
+            if self.nodes.contains_key(gname) {
+                self.error(&path, format!("group `{gname}` has the name of a node"), "group names distinct from node names".to_string());
+            }
+            if members.is_empty() {
+                self.error(&path, format!("group `{gname}` has no members"), "at least one node".to_string());
+            }
+            let mut ids = Vec::new();
+            for (mi, m) in members.iter().enumerate() {
+                match self.nodes.get(m) {
+                    Some(&id) if ids.contains(&id) => self.error(&[f("groups"), Seg::Key(gname.clone()), ix(mi)], format!("`{m}` is listed twice in group `{gname}`"), None),
+                    Some(&id) => ids.push(id),
+                    None => self.unknown_node(&[f("groups"), Seg::Key(gname.clone()), ix(mi)], m),
+                }
+            }
+            ids.sort();
+            self.groups.insert(gname.clone(), GroupId(gi as u32));
+            self.members.push(ids.clone());
+            out.push((gname.clone(), ids));
+        }
+        Cluster { names, groups: out }
+    }
+
+    fn unknown_node(&mut self, path: &[Seg], name: &str) {
+        let known = self.nodes.keys().take(8).cloned().collect::<Vec<_>>().join(", ");
+        let more = if self.nodes.len() > 8 { ", ..." } else { "" };
+        self.error(path, format!("unknown node `{name}`"), format!("one of: {known}{more}"));
+    }
+
+    fn node(&mut self, path: &[Seg], name: &str) -> Option<NodeId> {
+        let id = self.nodes.get(name).copied();
+        if id.is_none() {
+            self.unknown_node(path, name);
+        }
+        id
+    }
+
+    /// A node or a group, as a set of nodes.
+    fn node_set(&mut self, path: &[Seg], name: &str) -> Vec<NodeId> {
+        if let Some(&g) = self.groups.get(name) {
+            return self.members[g.0 as usize].clone();
+        }
+        match self.nodes.get(name) {
+            Some(&n) => vec![n],
+            None => {
+                self.error(path, format!("unknown node or group `{name}`"), "a node or group name".to_string());
+                Vec::new()
+            }
+        }
+    }
+
+    fn topology(&mut self, t: &TopologyFile, n: usize) -> Topology {
+        let mut graph = petgraph::graphmap::DiGraphMap::new();
+        let mut both = |a: u32, b: u32| {
+            graph.add_edge(a, b, ());
+            graph.add_edge(b, a, ());
+        };
+        let n32 = n as u32;
+        match t {
+            TopologyFile::FullMesh => return Topology::FullMesh,
+            TopologyFile::Ring => (0..n32).for_each(|i| both(i, (i + 1) % n32.max(1))),
+            TopologyFile::Line => (1..n32).for_each(|i| both(i - 1, i)),
+            TopologyFile::Star(centre) => {
+                if let Some(c) = self.node(&[f("topology"), ix(0)], centre) {
+                    (0..n32).filter(|&i| i != c.0).for_each(|i| both(c.0, i));
+                }
+            }
+            TopologyFile::Links(pairs) => {
+                for (i, (a, b)) in pairs.iter().enumerate() {
+                    let a = self.node(&[f("topology"), ix(0), ix(i), ix(0)], a);
+                    let b = self.node(&[f("topology"), ix(0), ix(i), ix(1)], b);
+                    if let (Some(a), Some(b)) = (a, b) {
+                        both(a.0, b.0);
+                    }
+                }
+            }
+        }
+        Topology::Graph(graph)
+    }
+
+    fn latency(&mut self, path: &[Seg], l: &LatencyFile) -> Option<Latency> {
+        let p = |name: &'static str| [path, &[f(name)]].concat();
+        let spec = match *l {
+            LatencyFile::Constant { ms } => LatencySpec::Constant { ns: self.millis(&p("ms"), ms)? },
+            LatencyFile::Uniform { min_ms, max_ms } => {
+                let (min_ns, max_ns) = (self.millis(&p("min_ms"), min_ms), self.millis(&p("max_ms"), max_ms));
+                let (min_ns, max_ns) = (min_ns?, max_ns?);
+                if min_ns > max_ns {
+                    self.error(&p("min_ms"), format!("min_ms {} is above max_ms {}", min_ms.0, max_ms.0), "min_ms <= max_ms".to_string());
+                    return None;
+                }
+                LatencySpec::Uniform { min_ns, max_ns }
+            }
+            LatencyFile::Normal { mean_ms, std_ms, min_ms, max_ms } => {
+                let mean = self.millis(&p("mean_ms"), mean_ms);
+                let std = self.millis(&p("std_ms"), std_ms);
+                let min = min_ms.map(|m| self.millis(&p("min_ms"), m));
+                let max = max_ms.map(|m| self.millis(&p("max_ms"), m));
+                let (mean, std, min, max) = (mean?, std?, min.unwrap_or(Some(0))?, max.map_or(Some(None), |m| m.map(Some))?);
+                if std == 0 {
+                    self.error(&p("std_ms"), "a normal distribution needs a positive standard deviation", "std_ms > 0 (use Constant for a fixed latency)".to_string());
+                    return None;
+                }
+                if let Some(max) = max.filter(|&m| m <= min) {
+                    self.error(&p("max_ms"), format!("max_ms {} is not above min_ms {}", max as f64 / 1e6, min as f64 / 1e6), "min_ms < max_ms".to_string());
+                    return None;
+                }
+                LatencySpec::Normal { mean_ns: mean as f64, std_ns: std as f64, min_ns: min as f64, max_ns: max.map(|m| m as f64) }
+            }
+            LatencyFile::Exponential { mean_ms, offset_ms } => {
+                let mean = self.millis(&p("mean_ms"), mean_ms)?;
+                let offset = offset_ms.map_or(Some(0), |o| self.millis(&p("offset_ms"), o))?;
+                if mean == 0 {
+                    self.error(&p("mean_ms"), "an exponential distribution needs a positive mean", "mean_ms > 0".to_string());
+                    return None;
+                }
+                LatencySpec::Exponential { mean_ns: mean as f64, offset_ns: offset as f64 }
+            }
+            LatencyFile::Pareto { scale_ms, shape, max_ms } => {
+                let scale = self.millis(&p("scale_ms"), scale_ms)?;
+                let max = max_ms.map_or(Some(None), |m| self.millis(&p("max_ms"), m).map(Some))?;
+                if scale == 0 {
+                    self.error(&p("scale_ms"), "a Pareto distribution needs a positive scale", "scale_ms > 0".to_string());
+                    return None;
+                }
+                if !(shape.0.is_finite() && shape.0 > 0.0 && shape.0 <= 100.0) {
+                    self.error(&p("shape"), format!("{} is not a usable Pareto shape", shape.0), "a tail index above 0 and at most 100".to_string());
+                    return None;
+                }
+                if let Some(max) = max.filter(|&m| m <= scale) {
+                    self.error(&p("max_ms"), format!("max_ms {} is not above scale_ms {}", max as f64 / 1e6, scale_ms.0), "max_ms > scale_ms".to_string());
+                    return None;
+                }
+                LatencySpec::Pareto { scale_ns: scale as f64, shape: shape.0, max_ns: max.map(|m| m as f64) }
+            }
+        };
+        Some(Latency::new(&spec))
+    }
+
+    fn link_model(&mut self, path: &[Seg], l: &LinkFile) -> Option<LinkModel> {
+        let p = |name: &'static str| [path, &[f(name)]].concat();
+        let latency = self.latency(&p("latency"), &l.latency);
+        let loss = self.probability(&p("loss"), l.loss);
+        let duplicate = self.probability(&p("duplicate"), l.duplicate);
+        let corrupt = self.probability(&p("corrupt"), l.corrupt);
+        let bandwidth = self.bandwidth(&p("bandwidth_bps"), l.bandwidth_bps);
+        let queue_limit = self.queue_limit(&p("queue_limit"), l.queue_limit, l.bandwidth_bps);
+        Some(LinkModel {
+            latency: latency?,
+            loss_ppb: loss?,
+            duplicate_ppb: duplicate?,
+            corrupt_ppb: corrupt?,
+            reorder: l.reorder,
+            bandwidth_bps: bandwidth?,
+            queue_limit: queue_limit?,
+        })
+    }
+
+    fn bandwidth(&mut self, path: &[Seg], bps: Option<u64>) -> Option<Option<u64>> {
+        if bps == Some(0) {
+            self.error(path, "a bandwidth of zero would never send anything", "bits per second above 0".to_string());
+            return None;
+        }
+        Some(bps)
+    }
+
+    fn queue_limit(&mut self, path: &[Seg], limit: Option<u64>, bps: Option<u64>) -> Option<Option<u32>> {
+        match limit {
+            None => Some(None),
+            Some(_) if bps.is_none() => {
+                self.error(path, "a queue limit needs a bandwidth: without one nothing ever waits", "bandwidth_bps alongside queue_limit".to_string());
+                None
+            }
+            Some(q) if q == 0 || q > 1_000_000 => {
+                self.error(path, format!("a queue of {q} messages"), "from 1 to 1000000 messages".to_string());
+                None
+            }
+            Some(q) => Some(Some(q as u32)),
+        }
+    }
+
+    /// Overrides start from the validated network default and replace the fields they set,
+    /// so a problem in an inherited field is reported once, against `network`.
+    fn links(&mut self, links: &[LinkOverrideFile], default: Option<&LinkModel>) -> Vec<((NodeId, NodeId), LinkModel)> {
+        let mut out = Vec::new();
+        for (i, l) in links.iter().enumerate() {
+            let p = |name: &'static str| [f("links"), ix(i), f(name)];
+            let from = self.node(&p("from"), &l.from);
+            let to = self.node(&p("to"), &l.to);
+            if from.is_some() && from == to {
+                self.error(&p("to"), "a link from a node to itself", "two different nodes".to_string());
+            }
+            let latency = l.latency.as_ref().map(|lat| self.latency(&p("latency"), lat));
+            let prob = |v: &mut Self, name: &'static str, x: Option<Number>| x.map(|x| v.probability(&p(name), Some(x)));
+            let loss = prob(self, "loss", l.loss);
+            let duplicate = prob(self, "duplicate", l.duplicate);
+            let corrupt = prob(self, "corrupt", l.corrupt);
+            let bandwidth = l.bandwidth_bps.map(|b| self.bandwidth(&p("bandwidth_bps"), Some(b)));
+            let bps = l.bandwidth_bps.or(default.and_then(|d| d.bandwidth_bps));
+            let queue = l.queue_limit.map(|q| self.queue_limit(&p("queue_limit"), Some(q), bps));
+            let (Some(from), Some(to), Some(default)) = (from, to, default) else { continue };
+            let mut model = default.clone();
+            let mut ok = true;
+            let mut set = |field: Option<Option<_>>, slot: &mut _| match field {
+                Some(Some(v)) => *slot = v,
+                Some(None) => ok = false,
+                None => {}
+            };
+            set(loss, &mut model.loss_ppb);
+            set(duplicate, &mut model.duplicate_ppb);
+            set(corrupt, &mut model.corrupt_ppb);
+            match latency {
+                Some(Some(lat)) => model.latency = lat,
+                Some(None) => ok = false,
+                None => {}
+            }
+            match (bandwidth, queue) {
+                (Some(None), _) | (_, Some(None)) => ok = false,
+                (b, q) => {
+                    if let Some(Some(b)) = b {
+                        model.bandwidth_bps = b;
+                    }
+                    if let Some(Some(q)) = q {
+                        model.queue_limit = q;
+                    }
+                }
+            }
+            if let Some(r) = l.reorder {
+                model.reorder = r;
+            }
+            if ok {
+                if !l.one_way {
+                    out.push(((to, from), model.clone()));
+                }
+                out.push(((from, to), model));
+            }
+        }
+        out
+    }
+
+    fn clocks(&mut self, clocks: &[ClockFile], n: usize) -> Vec<Clock> {
+        let mut out = vec![Clock::default(); n];
+        for (i, c) in clocks.iter().enumerate() {
+            let node = self.node(&[f("clocks"), ix(i), f("node")], &c.node);
+            let offset_ns = match c.offset_ms {
+                Some(Number(ms)) if !ms.is_finite() || ms.abs() > limits::MAX_MS => {
+                    self.error(&[f("clocks"), ix(i), f("offset_ms")], format!("{ms} is not a usable clock offset"), format!("milliseconds within +-{:e}", limits::MAX_MS));
+                    0
+                }
+                Some(Number(ms)) => (ms * NANOS_PER_MS as f64).round() as i64,
+                None => 0,
+            };
+            let drift_ppb = match c.drift_ppm {
+                Some(Number(ppm)) if !ppm.is_finite() || ppm.abs() > limits::MAX_DRIFT_PPM => {
+                    self.error(&[f("clocks"), ix(i), f("drift_ppm")], format!("{ppm} ppm is not a usable drift"), format!("parts per million within +-{}", limits::MAX_DRIFT_PPM));
+                    0
+                }
+                Some(Number(ppm)) => (ppm * 1_000.0).round() as i64,
+                None => 0,
+            };
+            if let Some(node) = node {
+                out[node.index()] = Clock { offset_ns, drift_ppb };
+            }
+        }
+        out
+    }
+
+    fn faults(&mut self, faults: &[FaultFile], horizon: SimTime) -> Vec<ScheduledFault> {
+        let mut out: Vec<(ScheduledFault, usize)> = Vec::new();
+        for (i, fl) in faults.iter().enumerate() {
+            let at_path = [f("faults"), ix(i), f("at_ms")];
+            let Some(at) = self.millis(&at_path, fl.at_ms).map(SimTime) else { continue };
+            if at > horizon {
+                self.error(&at_path, format!("this fault at {} ms comes after the horizon ({} ms)", fl.at_ms.0, horizon.0 / NANOS_PER_MS), "a time within the horizon".to_string());
+            }
+            let target = [f("faults"), ix(i), f("do"), ix(0)];
+            let fault = match &fl.action {
+                FaultActionFile::Crash(n) => self.node(&target, n).map(Fault::Crash),
+                FaultActionFile::Restart(n) => self.node(&target, n).map(Fault::Restart),
+                FaultActionFile::Pause(n) => self.node(&target, n).map(Fault::Pause),
+                FaultActionFile::Resume(n) => self.node(&target, n).map(Fault::Resume),
+                FaultActionFile::Heal => Some(Fault::Heal),
+                FaultActionFile::Partition(sides) => {
+                    if sides.is_empty() {
+                        self.error(&target, "a partition needs at least one side", "a list of sides, each a list of nodes or groups".to_string());
+                    }
+                    let mut resolved = Vec::new();
+                    let mut seen = BTreeMap::new();
+                    for (si, side) in sides.iter().enumerate() {
+                        if side.is_empty() {
+                            self.error(&[f("faults"), ix(i), f("do"), ix(0), ix(si)], "an empty side", "at least one node or group".to_string());
+                        }
+                        let mut members = Vec::new();
+                        for (ni, name) in side.iter().enumerate() {
+                            let path = [f("faults"), ix(i), f("do"), ix(0), ix(si), ix(ni)];
+                            for node in self.node_set(&path, name) {
+                                if let Some(other) = seen.insert(node, si).filter(|&o| o != si) {
+                                    let nm = self.name_of(node);
+                                    self.error(&path, format!("`{nm}` is on two sides of the partition (sides {other} and {si})"), "each node on one side at most".to_string());
+                                }
+                                members.push(node);
+                            }
+                        }
+                        resolved.push(members);
+                    }
+                    Some(Fault::Partition(resolved))
+                }
+                FaultActionFile::OneWay { from, to } => {
+                    let mut set = |field: &'static str, names: &[String]| {
+                        if names.is_empty() {
+                            self.error(&[f("faults"), ix(i), f("do"), f(field)], format!("`{field}` names no node"), "at least one node or group".to_string());
+                        }
+                        let mut out = Vec::new();
+                        for (ni, name) in names.iter().enumerate() {
+                            out.extend(self.node_set(&[f("faults"), ix(i), f("do"), f(field), ix(ni)], name));
+                        }
+                        out
+                    };
+                    let from = set("from", from);
+                    let to = set("to", to);
+                    Some(Fault::OneWay { from, to })
+                }
+            };
+            if let Some(fault) = fault {
+                out.push((ScheduledFault { at, fault }, i));
+            }
+        }
+        out.sort_by_key(|(sf, i)| (sf.at, *i));
+        self.check_fault_order(&out);
+        out.into_iter().map(|(sf, _)| sf).collect()
+    }
+
+    /// A scripted crash of a node that is already down (and the like) is a mistake in the script.
+    fn check_fault_order(&mut self, faults: &[(ScheduledFault, usize)]) {
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        enum State {
+            Up,
+            Down,
+            Paused,
+        }
+        let mut state = vec![State::Up; self.nodes.len()];
+        for (sf, i) in faults {
+            let (node, need, then, verb) = match sf.fault {
+                Fault::Crash(n) => (n, State::Up, State::Down, "crash"),
+                Fault::Restart(n) => (n, State::Down, State::Up, "restart"),
+                Fault::Pause(n) => (n, State::Up, State::Paused, "pause"),
+                Fault::Resume(n) => (n, State::Paused, State::Up, "resume"),
+                _ => continue,
+            };
+            let now = state[node.index()];
+            if now != need {
+                let nm = self.name_of(node);
+                let what = match now {
+                    State::Up => "running",
+                    State::Down => "down",
+                    State::Paused => "paused",
+                };
+                self.error(&[f("faults"), ix(*i), f("do")], format!("cannot {verb} `{nm}` at {} ms: it is {what} then", sf.at.0 as f64 / 1e6), format!("a {verb} only of a node that is {:?}", need).to_lowercase());
+            } else {
+                state[node.index()] = then;
+            }
+        }
+    }
+
+    fn swarm(&mut self, s: &SwarmFile, horizon: SimTime, n: usize) -> SwarmSpec {
+        let prob_range = |v: &mut Self, name: &'static str, r: Option<(Number, Number)>| -> Option<(u32, u32)> {
+            let (lo, hi) = r?;
+            let a = v.probability(&[f("swarm"), f(name), ix(0)], Some(lo));
+            let b = v.probability(&[f("swarm"), f(name), ix(1)], Some(hi));
+            let (a, b) = (a?, b?);
+            if a > b {
+                v.error(&[f("swarm"), f(name)], format!("the range {} to {} is empty", lo.0, hi.0), "(low, high) with low <= high".to_string());
+                return None;
+            }
+            Some((a, b))
+        };
+        let loss = prob_range(self, "loss", s.loss);
+        let duplicate = prob_range(self, "duplicate", s.duplicate);
+        let corrupt = prob_range(self, "corrupt", s.corrupt);
+        let mut count_range = |name: &'static str, r: Option<(u64, u64)>| {
+            let (lo, hi) = r.unwrap_or((0, 0));
+            if lo > hi || hi > limits::MAX_SWARM_FAULTS {
+                self.error(&[f("swarm"), f(name)], format!("the range {lo} to {hi} is not usable"), format!("(low, high) with low <= high <= {}", limits::MAX_SWARM_FAULTS));
+                return (0, 0);
+            }
+            (lo, hi)
+        };
+        let crashes = count_range("crashes", s.crashes);
+        let partitions = count_range("partitions", s.partitions);
+        if crashes.1 > 0 && n < 2 {
+            self.error(&[f("swarm"), f("crashes")], "swarm crashes need at least two nodes", None);
+        }
+        let time_range = |v: &mut Self, name: &'static str, r: Option<(Number, Number)>, default: (u64, u64)| -> (u64, u64) {
+            let Some((lo, hi)) = r else { return default };
+            let a = v.millis(&[f("swarm"), f(name), ix(0)], lo).unwrap_or(0);
+            let b = v.millis(&[f("swarm"), f(name), ix(1)], hi).unwrap_or(0);
+            if a > b {
+                v.error(&[f("swarm"), f(name)], format!("the range {} to {} ms is empty", lo.0, hi.0), "(low, high) with low <= high".to_string());
+            }
+            (a, b)
+        };
+        let window = time_range(self, "window_ms", s.window_ms, (0, horizon.0));
+        if window.1 > horizon.0 {
+            self.error(&[f("swarm"), f("window_ms"), ix(1)], "the swarm window ends after the horizon", "a window within the horizon".to_string());
+        }
+        let downtime_ns = time_range(self, "downtime_ms", s.downtime_ms, (100 * NANOS_PER_MS, 1_000 * NANOS_PER_MS));
+        SwarmSpec { loss, duplicate, corrupt, crashes, partitions, window: (SimTime(window.0), SimTime(window.1)), downtime_ns }
+    }
+
+    fn workload(&mut self, workload: &[WorkloadFile], horizon: SimTime) -> Vec<Generator> {
+        let all: Vec<NodeId> = self.nodes.values().copied().collect();
+        let mut out = Vec::new();
+        for (i, w) in workload.iter().enumerate() {
+            let p = |name: &'static str| [f("workload"), ix(i), f(name)];
+            let senders = if w.from == "*" { all.clone() } else { self.node_set(&p("from"), &w.from) };
+            let target = match (&w.send, w.to.as_deref()) {
+                (SendFile::Broadcast, None) => Some(Target::Broadcast),
+                (SendFile::Broadcast, Some(_)) => {
+                    self.error(&p("to"), "a broadcast goes to every node: `to` has no meaning here", "no `to` with `send: Broadcast`".to_string());
+                    None
+                }
+                (_, None) => {
+                    self.error(&[f("workload"), ix(i)], "missing field `to`", "a node, a group or \"*\"".to_string());
+                    None
+                }
+                (SendFile::Unicast, Some("*")) => Some(Target::AnyOther),
+                (SendFile::Unicast, Some(to)) => match (self.groups.get(to), self.nodes.get(to)) {
+                    (Some(&g), _) => Some(Target::AnyOf(g)),
+                    (None, Some(&n)) => Some(Target::Node(n)),
+                    (None, None) => {
+                        self.error(&p("to"), format!("unknown node or group `{to}`"), "a node, a group or \"*\"".to_string());
+                        None
+                    }
+                },
+                (SendFile::Multicast, Some(to)) => match self.groups.get(to) {
+                    Some(&g) => Some(Target::Multicast(g)),
+                    None => {
+                        self.error(&p("to"), format!("`{to}` is not a group"), "the name of a group to multicast to".to_string());
+                        None
+                    }
+                },
+            };
+            if matches!(target, Some(Target::AnyOther)) && all.len() < 2 {
+                self.error(&p("to"), "\"*\" needs another node to send to", None);
+            }
+            let start = w.start_ms.map_or(Some(0), |s| self.millis(&p("start_ms"), s)).map(SimTime);
+            let every_ns = self.millis(&p("every_ms"), w.every_ms);
+            if w.count == 0 || w.count > limits::MAX_MESSAGES_PER_WORKLOAD {
+                self.error(&p("count"), format!("a count of {}", w.count), format!("from 1 to {}", limits::MAX_MESSAGES_PER_WORKLOAD));
+            }
+            let size = w.size_bytes.unwrap_or(u64::from(limits::DEFAULT_SIZE_BYTES));
+            if size > limits::MAX_SIZE_BYTES {
+                self.error(&p("size_bytes"), format!("{size} bytes is larger than a message may be"), format!("at most {} bytes", limits::MAX_SIZE_BYTES));
+            }
+            if start.is_some_and(|s| s > horizon) {
+                self.error(&p("start_ms"), "this workload starts after the horizon", "a start within the horizon".to_string());
+            }
+            if let (Some(target), Some(start), Some(every_ns)) = (target, start, every_ns) {
+                for &from in &senders {
+                    if target == Target::Node(from) {
+                        let nm = self.name_of(from);
+                        self.error(&p("to"), format!("`{nm}` would send to itself"), "a destination other than the sender".to_string());
+                        continue;
+                    }
+                    out.push(Generator { from, target: target.clone(), start, every_ns, count: w.count, size_bytes: size.min(limits::MAX_SIZE_BYTES) as u32 });
+                }
+            }
+        }
+        out
+    }
+
+    fn limits(&mut self, l: &LimitsFile) -> Limits {
+        let mut positive = |name: &'static str, v: Option<u64>, default: u64| match v {
+            Some(0) => {
+                self.error(&[f("limits"), f(name)], format!("`{name}` of zero would stop the run before it starts"), "a positive number".to_string());
+                default
+            }
+            Some(v) => v,
+            None => default,
+        };
+        Limits {
+            max_events: positive("max_events", l.max_events, limits::DEFAULT_MAX_EVENTS),
+            max_in_flight: positive("max_in_flight", l.max_in_flight, limits::DEFAULT_MAX_IN_FLIGHT),
+        }
+    }
+
+    fn name_of(&self, node: NodeId) -> String {
+        self.nodes.iter().find(|(_, id)| **id == node).map_or_else(|| node.to_string(), |(n, _)| n.clone())
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c))
+}

@@ -1,0 +1,66 @@
+//! Swarm mode: the seed draws a run's fault parameters from the ranges a scenario gives.
+//!
+//! Draws come from the swarm stream only and happen before the run starts, so
+//! the same seed always draws the same network and the same faults.
+
+use crate::id::NodeId;
+use crate::net::LinkModel;
+use crate::rng::{SimRng, PPB};
+use crate::scenario::{Fault, Scenario, ScheduledFault, SwarmSpec};
+use crate::time::SimTime;
+
+/// Apply `spec`'s draws to the default link and the fault list; describe each
+/// draw in `drawn`. Drawn faults go after scripted ones at the same instant.
+pub fn draw(spec: &SwarmSpec, scenario: &Scenario, rng: &mut SimRng, link: &mut LinkModel, faults: &mut Vec<ScheduledFault>, drawn: &mut Vec<String>) {
+    let mut prob = |name: &str, range: Option<(u32, u32)>, slot: &mut u32| {
+        if let Some((lo, hi)) = range {
+            *slot = rng.between(u64::from(lo), u64::from(hi)) as u32;
+            drawn.push(format!("{name} = {:.6}", f64::from(*slot) / PPB as f64));
+        }
+    };
+    prob("loss", spec.loss, &mut link.loss_ppb);
+    prob("duplicate", spec.duplicate, &mut link.duplicate_ppb);
+    prob("corrupt", spec.corrupt, &mut link.corrupt_ppb);
+
+    let n = scenario.node_count() as u64;
+    let horizon = scenario.horizon;
+    let mut extra = Vec::new();
+    let crashes = rng.between(spec.crashes.0, spec.crashes.1);
+    for _ in 0..crashes {
+        let node = NodeId(rng.below(n) as u32);
+        let at = SimTime(rng.between(spec.window.0 .0, spec.window.1 .0));
+        let down = rng.between(spec.downtime_ns.0, spec.downtime_ns.1);
+        let back = at.saturating_add(down);
+        let name = scenario.cluster.name(node);
+        extra.push(ScheduledFault { at, fault: Fault::Crash(node) });
+        if back <= horizon {
+            extra.push(ScheduledFault { at: back, fault: Fault::Restart(node) });
+            drawn.push(format!("crash {name} at {at}, restart at {back}"));
+        } else {
+            drawn.push(format!("crash {name} at {at}, no restart before the horizon"));
+        }
+    }
+    let partitions = if n >= 2 { rng.between(spec.partitions.0, spec.partitions.1) } else { 0 };
+    for _ in 0..partitions {
+        // A random side of 1..n-1 nodes (partial Fisher-Yates); the rest form the other side.
+        let size = rng.between(1, n - 1) as usize;
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        for i in 0..size {
+            let j = i + rng.below((order.len() - i) as u64) as usize;
+            order.swap(i, j);
+        }
+        let mut side: Vec<NodeId> = order[..size].iter().map(|&i| NodeId(i)).collect();
+        side.sort();
+        let at = SimTime(rng.between(spec.window.0 .0, spec.window.1 .0));
+        let heal = at.saturating_add(rng.between(spec.downtime_ns.0, spec.downtime_ns.1));
+        let names: Vec<&str> = side.iter().map(|&s| scenario.cluster.name(s)).collect();
+        drawn.push(format!("partition [{}] from the rest at {at}, heal at {}", names.join(", "), heal.min(horizon)));
+        extra.push(ScheduledFault { at, fault: Fault::Partition(vec![side]) });
+        if heal <= horizon {
+            extra.push(ScheduledFault { at: heal, fault: Fault::Heal });
+        }
+    }
+    faults.extend(extra);
+    // Stable: scripted faults keep their place before drawn ones at equal times.
+    faults.sort_by_key(|f| f.at);
+}
