@@ -1,9 +1,9 @@
 //! The `msgsim` command line: run and check scenarios.
 
 use clap::{Parser, Subcommand};
-use msgsim::report::{panic_text, reproduce_command, Report};
+use msgsim::report::{Report, panic_text, reproduce_command};
 use msgsim::trace::render_line;
-use msgsim::{protocols, RunOptions, Scenario};
+use msgsim::{RunOptions, Scenario, protocols};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,7 +63,11 @@ fn check(path: &Path) -> ExitCode {
     let topology = match scenario.topology.link_count() {
         None => "full mesh".to_string(),
         Some(links) => {
-            let connected = if scenario.topology.strongly_connected(scenario.node_count()) { "connected" } else { "NOT connected: some nodes cannot reach others" };
+            let connected = if scenario.topology.strongly_connected(scenario.node_count()) {
+                "connected"
+            } else {
+                "NOT connected: some nodes cannot reach others"
+            };
             format!("{links} directed links, {connected}")
         }
     };

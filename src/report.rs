@@ -3,7 +3,7 @@
 use crate::check::{EndReason, Outcome};
 use crate::scenario::Scenario;
 use crate::sim::{AppCounts, ProtocolPanic, RunResult};
-use crate::trace::{format_hash, MessageCounts};
+use crate::trace::{MessageCounts, format_hash};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -79,13 +79,27 @@ impl Report {
         let _ = writeln!(out, "scenario   {} ({})", self.name, self.scenario);
         let _ = writeln!(out, "protocol   {}   seed {}", self.protocol, self.seed);
         let _ = writeln!(out, "ended      {} at {} after {} events", self.end.reason, crate::time::SimTime(self.end.at_ns), self.events);
-        let _ = writeln!(out, "messages   sent {}, delivered {}, dropped {}, duplicated {}, corrupted {}", m.sent, m.delivered, m.dropped, m.duplicated, m.corrupted);
+        let _ = writeln!(
+            out,
+            "messages   sent {}, delivered {}, dropped {}, duplicated {}, corrupted {}",
+            m.sent, m.delivered, m.dropped, m.duplicated, m.corrupted
+        );
         if m.dropped > 0 {
-            let reasons = [("lost", d.lost), ("partitioned", d.partitioned), ("no link", d.no_link), ("queue full", d.queue_full), ("node down", d.node_down)];
+            let reasons = [
+                ("lost", d.lost),
+                ("partitioned", d.partitioned),
+                ("no link", d.no_link),
+                ("queue full", d.queue_full),
+                ("node down", d.node_down),
+            ];
             let parts: Vec<String> = reasons.iter().filter(|(_, n)| *n > 0).map(|(r, n)| format!("{r} {n}")).collect();
             let _ = writeln!(out, "drops      {}", parts.join(", "));
         }
-        let _ = writeln!(out, "app        {} sent, {} delivered, {} refused (node down)", self.app.commands, self.app.delivered, self.app.refused);
+        let _ = writeln!(
+            out,
+            "app        {} sent, {} delivered, {} refused (node down)",
+            self.app.commands, self.app.delivered, self.app.refused
+        );
         for s in &self.swarm {
             let _ = writeln!(out, "swarm      {s}");
         }

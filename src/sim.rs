@@ -39,7 +39,11 @@ where
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run())) {
         Ok(end) => Ok(sim.finish(end)),
         Err(panic) => {
-            let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic with no message".to_string());
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic with no message".to_string());
             let (at, event) = sim.position();
             Err(ProtocolPanic { seed, at, event, message })
         }
@@ -84,13 +88,32 @@ pub struct RunResult {
 
 /// Scheduler events.
 enum Ev<M, T> {
-    Deliver { from: NodeId, to: NodeId, id: MsgId, corrupted: bool, msg: M },
-    Timer { node: NodeId, incarnation: u32, id: TimerId, timer: T },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        id: MsgId,
+        corrupted: bool,
+        msg: M,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        id: TimerId,
+        timer: T,
+    },
     /// The `k`-th message of workload generator `generator`.
-    Workload { generator: u32, k: u64 },
+    Workload {
+        generator: u32,
+        k: u64,
+    },
     /// A command held while its node was paused.
-    HeldCommand { node: NodeId, cmd: Command },
-    Fault { index: u32 },
+    HeldCommand {
+        node: NodeId,
+        cmd: Command,
+    },
+    Fault {
+        index: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,7 +207,14 @@ where
         }
         let network = Network::new(default_link, scenario.links.clone(), scenario.topology.clone(), n);
         let nodes = (0..n)
-            .map(|i| Node { process: None, status: Status::Up, incarnation: 0, rng: SimRng::new(seed, Stream::Node(i as u32)), clock: scenario.clocks[i], held: VecDeque::new() })
+            .map(|i| Node {
+                process: None,
+                status: Status::Up,
+                incarnation: 0,
+                rng: SimRng::new(seed, Stream::Node(i as u32)),
+                clock: scenario.clocks[i],
+                held: VecDeque::new(),
+            })
             .collect();
         let checkers = scenario.checks.iter().map(|c| (c.name(), c.build(&scenario.cluster))).collect();
         Sim {
@@ -387,8 +417,12 @@ where
                 // Whatever the node was holding dies with it.
                 for ev in held {
                     match ev {
-                        Ev::Deliver { from, to, id, .. } => self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown }),
-                        Ev::HeldCommand { node, cmd: Command::Send { payload, .. } } => self.recorder.record(self.now, EventKind::CommandRefused { node, app: payload.id }),
+                        Ev::Deliver { from, to, id, .. } => {
+                            self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown })
+                        }
+                        Ev::HeldCommand { node, cmd: Command::Send { payload, .. } } => {
+                            self.recorder.record(self.now, EventKind::CommandRefused { node, app: payload.id })
+                        }
                         _ => {}
                     }
                 }
@@ -487,7 +521,10 @@ where
                     self.live_timers.remove(&id);
                 }
                 Effect::Deliver { payload } => {
-                    self.recorder.record(self.now, EventKind::Deliver { node, app: payload.id, origin: payload.origin, damaged: payload.is_damaged() });
+                    self.recorder.record(
+                        self.now,
+                        EventKind::Deliver { node, app: payload.id, origin: payload.origin, damaged: payload.is_damaged() },
+                    );
                 }
             }
         }

@@ -5,13 +5,20 @@
 
 use crate::id::NodeId;
 use crate::net::LinkModel;
-use crate::rng::{SimRng, PPB};
+use crate::rng::{PPB, SimRng};
 use crate::scenario::{Fault, Scenario, ScheduledFault, SwarmSpec};
 use crate::time::SimTime;
 
 /// Apply `spec`'s draws to the default link and the fault list; describe each
 /// draw in `drawn`. Drawn faults go after scripted ones at the same instant.
-pub fn draw(spec: &SwarmSpec, scenario: &Scenario, rng: &mut SimRng, link: &mut LinkModel, faults: &mut Vec<ScheduledFault>, drawn: &mut Vec<String>) {
+pub fn draw(
+    spec: &SwarmSpec,
+    scenario: &Scenario,
+    rng: &mut SimRng,
+    link: &mut LinkModel,
+    faults: &mut Vec<ScheduledFault>,
+    drawn: &mut Vec<String>,
+) {
     let mut prob = |name: &str, range: Option<(u32, u32)>, slot: &mut u32| {
         if let Some((lo, hi)) = range {
             *slot = rng.between(u64::from(lo), u64::from(hi)) as u32;
@@ -28,7 +35,7 @@ pub fn draw(spec: &SwarmSpec, scenario: &Scenario, rng: &mut SimRng, link: &mut 
     let crashes = rng.between(spec.crashes.0, spec.crashes.1);
     for _ in 0..crashes {
         let node = NodeId(rng.below(n) as u32);
-        let at = SimTime(rng.between(spec.window.0 .0, spec.window.1 .0));
+        let at = SimTime(rng.between(spec.window.0.0, spec.window.1.0));
         let down = rng.between(spec.downtime_ns.0, spec.downtime_ns.1);
         let back = at.saturating_add(down);
         let name = scenario.cluster.name(node);
@@ -51,7 +58,7 @@ pub fn draw(spec: &SwarmSpec, scenario: &Scenario, rng: &mut SimRng, link: &mut 
         }
         let mut side: Vec<NodeId> = order[..size].iter().map(|&i| NodeId(i)).collect();
         side.sort();
-        let at = SimTime(rng.between(spec.window.0 .0, spec.window.1 .0));
+        let at = SimTime(rng.between(spec.window.0.0, spec.window.1.0));
         let heal = at.saturating_add(rng.between(spec.downtime_ns.0, spec.downtime_ns.1));
         let names: Vec<&str> = side.iter().map(|&s| scenario.cluster.name(s)).collect();
         drawn.push(format!("partition [{}] from the rest at {at}, heal at {}", names.join(", "), heal.min(horizon)));

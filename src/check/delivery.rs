@@ -47,7 +47,8 @@ impl Checker for NoLoss {
     }
 
     fn verdict(&self, end: &RunEnd) -> Verdict {
-        let between_correct = |&(_, to): &(AppId, NodeId), &(_, from): &(SimTime, NodeId)| !self.faulty[to.index()] && !self.faulty[from.index()];
+        let between_correct =
+            |&(_, to): &(AppId, NodeId), &(_, from): &(SimTime, NodeId)| !self.faulty[to.index()] && !self.faulty[from.index()];
         if self.expected == 0 {
             return Verdict::inconclusive("no application message was sent: nothing to judge");
         }
@@ -95,7 +96,10 @@ impl Checker for NoDuplicates {
 
     fn verdict(&self, _end: &RunEnd) -> Verdict {
         match self.first_violation {
-            Some((t, node, app)) => Verdict::fail(format!("{} duplicate deliveries; first: a{} delivered again at node {} at {t}", self.violations, app.0, node.0)),
+            Some((t, node, app)) => Verdict::fail(format!(
+                "{} duplicate deliveries; first: a{} delivered again at node {} at {t}",
+                self.violations, app.0, node.0
+            )),
             None if self.deliveries == 0 => Verdict::inconclusive("nothing was delivered: nothing to judge"),
             None => Verdict::pass(format!("{} deliveries, each message at most once per node", self.deliveries)),
         }
@@ -127,7 +131,9 @@ impl Checker for NoCorruptionDelivered {
 
     fn verdict(&self, _end: &RunEnd) -> Verdict {
         match self.first_violation {
-            Some((t, node, app)) => Verdict::fail(format!("{} damaged payloads delivered; first: a{} at node {} at {t}", self.violations, app.0, node.0)),
+            Some((t, node, app)) => {
+                Verdict::fail(format!("{} damaged payloads delivered; first: a{} at node {} at {t}", self.violations, app.0, node.0))
+            }
             None if self.corrupted_arrivals == 0 => Verdict::inconclusive("no corrupted message reached a process: nothing to judge"),
             None => Verdict::pass(format!("{} corrupted copies arrived; none was delivered", self.corrupted_arrivals)),
         }

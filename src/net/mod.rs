@@ -115,10 +115,9 @@ impl Network {
         }
         if !model.is_stateful() {
             let first = Arrival { at: now.saturating_add(model.latency.sample(rng)), corrupted: rng.chance(model.corrupt_ppb) };
-            let duplicate = rng.chance(model.duplicate_ppb).then(|| Arrival {
-                at: now.saturating_add(model.latency.sample(rng)),
-                corrupted: rng.chance(model.corrupt_ppb),
-            });
+            let duplicate = rng
+                .chance(model.duplicate_ppb)
+                .then(|| Arrival { at: now.saturating_add(model.latency.sample(rng)), corrupted: rng.chance(model.corrupt_ppb) });
             return Route::Delivered { first, duplicate };
         }
         let state = self.state.entry(key(from, to)).or_default();

@@ -2,9 +2,9 @@
 
 pub mod best_effort;
 
-use crate::scenario::file::ProtocolFile;
 use crate::scenario::Scenario;
-use crate::sim::{run_catching, ProtocolPanic, RunOptions, RunResult};
+use crate::scenario::file::ProtocolFile;
+use crate::sim::{ProtocolPanic, RunOptions, RunResult, run_catching};
 
 /// A protocol and its parameters, as a scenario asks for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +29,8 @@ impl ProtocolSpec {
 /// Run `scenario` with `seed` under the protocol it names.
 pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunResult, ProtocolPanic> {
     match scenario.protocol {
-        ProtocolSpec::BestEffort { checksum, dedup } => run_catching(scenario, seed, options, move |_| best_effort::BestEffort::new(checksum, dedup)),
+        ProtocolSpec::BestEffort { checksum, dedup } => {
+            run_catching(scenario, seed, options, move |_| best_effort::BestEffort::new(checksum, dedup))
+        }
     }
 }

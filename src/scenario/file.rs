@@ -4,8 +4,8 @@
 //! `ScenarioFile` into a `Scenario` or a list of positioned errors. Field names
 //! here are the scenario format; the book's scenario reference documents each.
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -137,8 +137,13 @@ fn yes() -> bool {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum LatencyFile {
-    Constant { ms: Number },
-    Uniform { min_ms: Number, max_ms: Number },
+    Constant {
+        ms: Number,
+    },
+    Uniform {
+        min_ms: Number,
+        max_ms: Number,
+    },
     Normal {
         mean_ms: Number,
         std_ms: Number,
@@ -185,7 +190,15 @@ fn default_latency() -> LatencyFile {
 
 impl Default for LinkFile {
     fn default() -> Self {
-        LinkFile { latency: default_latency(), loss: None, duplicate: None, corrupt: None, reorder: false, bandwidth_bps: None, queue_limit: None }
+        LinkFile {
+            latency: default_latency(),
+            loss: None,
+            duplicate: None,
+            corrupt: None,
+            reorder: false,
+            bandwidth_bps: None,
+            queue_limit: None,
+        }
     }
 }
 
@@ -242,7 +255,10 @@ pub enum FaultActionFile {
     /// Sides of a symmetric partition; names are nodes or groups.
     Partition(Vec<Vec<String>>),
     /// Block messages from `from` to `to` only.
-    OneWay { from: Vec<String>, to: Vec<String> },
+    OneWay {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
     /// Remove every partition.
     Heal,
 }

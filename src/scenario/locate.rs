@@ -258,11 +258,11 @@ mod tests {
     fn finds_nested_values() {
         use Seg::*;
         assert_eq!(locate(SRC, &[Field("name")]), (2, 11));
-        assert_eq!(locate(SRC, &[Field("faults"), Index(1), Field("do"), Index(0), Index(1), Index(0)]), (6, 39));
-        assert_eq!(locate(SRC, &[Field("network"), Field("latency"), Field("max_ms")]), (8, 49));
+        assert_eq!(locate(SRC, &[Field("faults"), Index(1), Field("do"), Index(0), Index(1), Index(0)]), (6, 44));
+        assert_eq!(locate(SRC, &[Field("network"), Field("latency"), Field("max_ms")]), (8, 51));
         assert_eq!(locate(SRC, &[Field("groups"), Key("east".into()), Index(1)]), (3, 29));
         assert_eq!(locate(SRC, &[Field("groups"), KeyName("east".into())]), (3, 14));
-        assert_eq!(locate(SRC, &[Field("swarm"), Field("loss"), Index(1)]), (9, 31));
+        assert_eq!(locate(SRC, &[Field("swarm"), Field("loss"), Index(1)]), (9, 30));
     }
 
     #[test]

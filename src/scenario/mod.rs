@@ -17,7 +17,7 @@ use crate::net::{LinkModel, Topology};
 use crate::process::Cluster;
 use crate::protocols::ProtocolSpec;
 use crate::rng::PPB;
-use crate::time::{SimTime, NANOS_PER_MS};
+use crate::time::{NANOS_PER_MS, SimTime};
 use file::*;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -162,7 +162,8 @@ impl Scenario {
     /// Read and validate a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
         let file = path.display().to_string();
-        let whole_file = |message: String| ScenarioErrors(vec![ScenarioError { file: file.clone(), line: 1, col: 1, message, expected: None }]);
+        let whole_file =
+            |message: String| ScenarioErrors(vec![ScenarioError { file: file.clone(), line: 1, col: 1, message, expected: None }]);
         let bytes = std::fs::read(path).map_err(|e| whole_file(format!("cannot read the scenario: {e}")))?;
         if bytes.len() > limits::MAX_FILE_BYTES {
             return Err(whole_file(format!("the file is {} bytes; scenarios are at most {} bytes", bytes.len(), limits::MAX_FILE_BYTES)));
@@ -173,7 +174,11 @@ impl Scenario {
 
     /// Parse and validate scenario text; `file` names it in errors.
     pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioErrors> {
-        let raw: ScenarioFile = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME).with_recursion_limit(limits::MAX_NESTING).from_str(src).map_err(|e| ScenarioErrors(vec![syntax_error(e, file)]))?;
+        let raw: ScenarioFile = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+            .with_recursion_limit(limits::MAX_NESTING)
+            .from_str(src)
+            .map_err(|e| ScenarioErrors(vec![syntax_error(e, file)]))?;
         Validator { src, file, errors: Vec::new(), nodes: BTreeMap::new(), groups: BTreeMap::new(), members: Vec::new() }.scenario(raw)
     }
 
@@ -193,11 +198,12 @@ fn syntax_error(e: ron::error::SpannedError, file: &str) -> ScenarioError {
             format!("unknown variant `{found}`{}", outer.as_ref().map_or(String::new(), |o| format!(" of `{o}`"))),
             Some(format!("one of: {}", expected.join(", "))),
         ),
-        E::MissingStructField { field, outer } => (
-            format!("missing field `{field}`{}", outer.as_ref().map_or(String::new(), |o| format!(" in `{o}`"))),
-            None,
-        ),
-        E::ExceededRecursionLimit => (format!("the value is nested too deeply"), Some(format!("at most {} levels of nesting", limits::MAX_NESTING))),
+        E::MissingStructField { field, outer } => {
+            (format!("missing field `{field}`{}", outer.as_ref().map_or(String::new(), |o| format!(" in `{o}`"))), None)
+        }
+        E::ExceededRecursionLimit => {
+            ("the value is nested too deeply".to_string(), Some(format!("at most {} levels of nesting", limits::MAX_NESTING)))
+        }
         E::Eof => ("the file ends in the middle of a value".to_string(), Some("the rest of the scenario".to_string())),
         other => (other.to_string(), None),
     };
@@ -307,7 +313,11 @@ impl Validator<'_> {
         };
         for (i, name) in names.iter().enumerate() {
             if !valid_name(name) {
-                self.error(&[f("nodes"), ix(i)], format!("`{name}` is not a usable node name"), "letters, digits, '-', '_' or '.'".to_string());
+                self.error(
+                    &[f("nodes"), ix(i)],
+                    format!("`{name}` is not a usable node name"),
+                    "letters, digits, '-', '_' or '.'".to_string(),
+                );
             } else if self.nodes.insert(name.clone(), NodeId(i as u32)).is_some() {
                 self.error(&[f("nodes"), ix(i)], format!("node `{name}` is named twice"), "unique node names".to_string());
             }
@@ -327,7 +337,11 @@ impl Validator<'_> {
             let mut ids = Vec::new();
             for (mi, m) in members.iter().enumerate() {
                 match self.nodes.get(m) {
-                    Some(&id) if ids.contains(&id) => self.error(&[f("groups"), Seg::Key(gname.clone()), ix(mi)], format!("`{m}` is listed twice in group `{gname}`"), None),
+                    Some(&id) if ids.contains(&id) => self.error(
+                        &[f("groups"), Seg::Key(gname.clone()), ix(mi)],
+                        format!("`{m}` is listed twice in group `{gname}`"),
+                        None,
+                    ),
                     Some(&id) => ids.push(id),
                     None => self.unknown_node(&[f("groups"), Seg::Key(gname.clone()), ix(mi)], m),
                 }
@@ -417,11 +431,19 @@ impl Validator<'_> {
                 let max = max_ms.map(|m| self.millis(&p("max_ms"), m));
                 let (mean, std, min, max) = (mean?, std?, min.unwrap_or(Some(0))?, max.map_or(Some(None), |m| m.map(Some))?);
                 if std == 0 {
-                    self.error(&p("std_ms"), "a normal distribution needs a positive standard deviation", "std_ms > 0 (use Constant for a fixed latency)".to_string());
+                    self.error(
+                        &p("std_ms"),
+                        "a normal distribution needs a positive standard deviation",
+                        "std_ms > 0 (use Constant for a fixed latency)".to_string(),
+                    );
                     return None;
                 }
                 if let Some(max) = max.filter(|&m| m <= min) {
-                    self.error(&p("max_ms"), format!("max_ms {} is not above min_ms {}", max as f64 / 1e6, min as f64 / 1e6), "min_ms < max_ms".to_string());
+                    self.error(
+                        &p("max_ms"),
+                        format!("max_ms {} is not above min_ms {}", max as f64 / 1e6, min as f64 / 1e6),
+                        "min_ms < max_ms".to_string(),
+                    );
                     return None;
                 }
                 LatencySpec::Normal { mean_ns: mean as f64, std_ns: std as f64, min_ns: min as f64, max_ns: max.map(|m| m as f64) }
@@ -443,11 +465,19 @@ impl Validator<'_> {
                     return None;
                 }
                 if !(shape.0.is_finite() && shape.0 > 0.0 && shape.0 <= 100.0) {
-                    self.error(&p("shape"), format!("{} is not a usable Pareto shape", shape.0), "a tail index above 0 and at most 100".to_string());
+                    self.error(
+                        &p("shape"),
+                        format!("{} is not a usable Pareto shape", shape.0),
+                        "a tail index above 0 and at most 100".to_string(),
+                    );
                     return None;
                 }
                 if let Some(max) = max.filter(|&m| m <= scale) {
-                    self.error(&p("max_ms"), format!("max_ms {} is not above scale_ms {}", max as f64 / 1e6, scale_ms.0), "max_ms > scale_ms".to_string());
+                    self.error(
+                        &p("max_ms"),
+                        format!("max_ms {} is not above scale_ms {}", max as f64 / 1e6, scale_ms.0),
+                        "max_ms > scale_ms".to_string(),
+                    );
                     return None;
                 }
                 LatencySpec::Pareto { scale_ns: scale as f64, shape: shape.0, max_ns: max.map(|m| m as f64) }
@@ -487,7 +517,11 @@ impl Validator<'_> {
         match limit {
             None => Some(None),
             Some(_) if bps.is_none() => {
-                self.error(path, "a queue limit needs a bandwidth: without one nothing ever waits", "bandwidth_bps alongside queue_limit".to_string());
+                self.error(
+                    path,
+                    "a queue limit needs a bandwidth: without one nothing ever waits",
+                    "bandwidth_bps alongside queue_limit".to_string(),
+                );
                 None
             }
             Some(q) if q == 0 || q > 1_000_000 => {
@@ -563,7 +597,11 @@ impl Validator<'_> {
             let node = self.node(&[f("clocks"), ix(i), f("node")], &c.node);
             let offset_ns = match c.offset_ms {
                 Some(Number(ms)) if !ms.is_finite() || ms.abs() > limits::MAX_MS => {
-                    self.error(&[f("clocks"), ix(i), f("offset_ms")], format!("{ms} is not a usable clock offset"), format!("milliseconds within +-{:e}", limits::MAX_MS));
+                    self.error(
+                        &[f("clocks"), ix(i), f("offset_ms")],
+                        format!("{ms} is not a usable clock offset"),
+                        format!("milliseconds within +-{:e}", limits::MAX_MS),
+                    );
                     0
                 }
                 Some(Number(ms)) => (ms * NANOS_PER_MS as f64).round() as i64,
@@ -571,7 +609,11 @@ impl Validator<'_> {
             };
             let drift_ppb = match c.drift_ppm {
                 Some(Number(ppm)) if !ppm.is_finite() || ppm.abs() > limits::MAX_DRIFT_PPM => {
-                    self.error(&[f("clocks"), ix(i), f("drift_ppm")], format!("{ppm} ppm is not a usable drift"), format!("parts per million within +-{}", limits::MAX_DRIFT_PPM));
+                    self.error(
+                        &[f("clocks"), ix(i), f("drift_ppm")],
+                        format!("{ppm} ppm is not a usable drift"),
+                        format!("parts per million within +-{}", limits::MAX_DRIFT_PPM),
+                    );
                     0
                 }
                 Some(Number(ppm)) => (ppm * 1_000.0).round() as i64,
@@ -590,7 +632,11 @@ impl Validator<'_> {
             let at_path = [f("faults"), ix(i), f("at_ms")];
             let Some(at) = self.millis(&at_path, fl.at_ms).map(SimTime) else { continue };
             if at > horizon {
-                self.error(&at_path, format!("this fault at {} ms comes after the horizon ({} ms)", fl.at_ms.0, horizon.0 / NANOS_PER_MS), "a time within the horizon".to_string());
+                self.error(
+                    &at_path,
+                    format!("this fault at {} ms comes after the horizon ({} ms)", fl.at_ms.0, horizon.0 / NANOS_PER_MS),
+                    "a time within the horizon".to_string(),
+                );
             }
             let target = [f("faults"), ix(i), f("do"), ix(0)];
             let fault = match &fl.action {
@@ -601,13 +647,21 @@ impl Validator<'_> {
                 FaultActionFile::Heal => Some(Fault::Heal),
                 FaultActionFile::Partition(sides) => {
                     if sides.is_empty() {
-                        self.error(&target, "a partition needs at least one side", "a list of sides, each a list of nodes or groups".to_string());
+                        self.error(
+                            &target,
+                            "a partition needs at least one side",
+                            "a list of sides, each a list of nodes or groups".to_string(),
+                        );
                     }
                     let mut resolved = Vec::new();
                     let mut seen = BTreeMap::new();
                     for (si, side) in sides.iter().enumerate() {
                         if side.is_empty() {
-                            self.error(&[f("faults"), ix(i), f("do"), ix(0), ix(si)], "an empty side", "at least one node or group".to_string());
+                            self.error(
+                                &[f("faults"), ix(i), f("do"), ix(0), ix(si)],
+                                "an empty side",
+                                "at least one node or group".to_string(),
+                            );
                         }
                         let mut members = Vec::new();
                         for (ni, name) in side.iter().enumerate() {
@@ -615,7 +669,11 @@ impl Validator<'_> {
                             for node in self.node_set(&path, name) {
                                 if let Some(other) = seen.insert(node, si).filter(|&o| o != si) {
                                     let nm = self.name_of(node);
-                                    self.error(&path, format!("`{nm}` is on two sides of the partition (sides {other} and {si})"), "each node on one side at most".to_string());
+                                    self.error(
+                                        &path,
+                                        format!("`{nm}` is on two sides of the partition (sides {other} and {si})"),
+                                        "each node on one side at most".to_string(),
+                                    );
                                 }
                                 members.push(node);
                             }
@@ -627,7 +685,11 @@ impl Validator<'_> {
                 FaultActionFile::OneWay { from, to } => {
                     let mut set = |field: &'static str, names: &[String]| {
                         if names.is_empty() {
-                            self.error(&[f("faults"), ix(i), f("do"), f(field)], format!("`{field}` names no node"), "at least one node or group".to_string());
+                            self.error(
+                                &[f("faults"), ix(i), f("do"), f(field)],
+                                format!("`{field}` names no node"),
+                                "at least one node or group".to_string(),
+                            );
                         }
                         let mut out = Vec::new();
                         for (ni, name) in names.iter().enumerate() {
@@ -674,7 +736,11 @@ impl Validator<'_> {
                     State::Down => "down",
                     State::Paused => "paused",
                 };
-                self.error(&[f("faults"), ix(*i), f("do")], format!("cannot {verb} `{nm}` at {} ms: it is {what} then", sf.at.0 as f64 / 1e6), format!("a {verb} only of a node that is {:?}", need).to_lowercase());
+                self.error(
+                    &[f("faults"), ix(*i), f("do")],
+                    format!("cannot {verb} `{nm}` at {} ms: it is {what} then", sf.at.0 as f64 / 1e6),
+                    format!("a {verb} only of a node that is {:?}", need).to_lowercase(),
+                );
             } else {
                 state[node.index()] = then;
             }
@@ -688,7 +754,11 @@ impl Validator<'_> {
             let b = v.probability(&[f("swarm"), f(name), ix(1)], Some(hi));
             let (a, b) = (a?, b?);
             if a > b {
-                v.error(&[f("swarm"), f(name)], format!("the range {} to {} is empty", lo.0, hi.0), "(low, high) with low <= high".to_string());
+                v.error(
+                    &[f("swarm"), f(name)],
+                    format!("the range {} to {} is empty", lo.0, hi.0),
+                    "(low, high) with low <= high".to_string(),
+                );
                 return None;
             }
             Some((a, b))
@@ -699,7 +769,11 @@ impl Validator<'_> {
         let mut count_range = |name: &'static str, r: Option<(u64, u64)>| {
             let (lo, hi) = r.unwrap_or((0, 0));
             if lo > hi || hi > limits::MAX_SWARM_FAULTS {
-                self.error(&[f("swarm"), f(name)], format!("the range {lo} to {hi} is not usable"), format!("(low, high) with low <= high <= {}", limits::MAX_SWARM_FAULTS));
+                self.error(
+                    &[f("swarm"), f(name)],
+                    format!("the range {lo} to {hi} is not usable"),
+                    format!("(low, high) with low <= high <= {}", limits::MAX_SWARM_FAULTS),
+                );
                 return (0, 0);
             }
             (lo, hi)
@@ -714,13 +788,21 @@ impl Validator<'_> {
             let a = v.millis(&[f("swarm"), f(name), ix(0)], lo).unwrap_or(0);
             let b = v.millis(&[f("swarm"), f(name), ix(1)], hi).unwrap_or(0);
             if a > b {
-                v.error(&[f("swarm"), f(name)], format!("the range {} to {} ms is empty", lo.0, hi.0), "(low, high) with low <= high".to_string());
+                v.error(
+                    &[f("swarm"), f(name)],
+                    format!("the range {} to {} ms is empty", lo.0, hi.0),
+                    "(low, high) with low <= high".to_string(),
+                );
             }
             (a, b)
         };
         let window = time_range(self, "window_ms", s.window_ms, (0, horizon.0));
         if window.1 > horizon.0 {
-            self.error(&[f("swarm"), f("window_ms"), ix(1)], "the swarm window ends after the horizon", "a window within the horizon".to_string());
+            self.error(
+                &[f("swarm"), f("window_ms"), ix(1)],
+                "the swarm window ends after the horizon",
+                "a window within the horizon".to_string(),
+            );
         }
         let downtime_ns = time_range(self, "downtime_ms", s.downtime_ms, (100 * NANOS_PER_MS, 1_000 * NANOS_PER_MS));
         SwarmSpec { loss, duplicate, corrupt, crashes, partitions, window: (SimTime(window.0), SimTime(window.1)), downtime_ns }
@@ -735,7 +817,11 @@ impl Validator<'_> {
             let target = match (&w.send, w.to.as_deref()) {
                 (SendFile::Broadcast, None) => Some(Target::Broadcast),
                 (SendFile::Broadcast, Some(_)) => {
-                    self.error(&p("to"), "a broadcast goes to every node: `to` has no meaning here", "no `to` with `send: Broadcast`".to_string());
+                    self.error(
+                        &p("to"),
+                        "a broadcast goes to every node: `to` has no meaning here",
+                        "no `to` with `send: Broadcast`".to_string(),
+                    );
                     None
                 }
                 (_, None) => {
@@ -769,7 +855,11 @@ impl Validator<'_> {
             }
             let size = w.size_bytes.unwrap_or(u64::from(limits::DEFAULT_SIZE_BYTES));
             if size > limits::MAX_SIZE_BYTES {
-                self.error(&p("size_bytes"), format!("{size} bytes is larger than a message may be"), format!("at most {} bytes", limits::MAX_SIZE_BYTES));
+                self.error(
+                    &p("size_bytes"),
+                    format!("{size} bytes is larger than a message may be"),
+                    format!("at most {} bytes", limits::MAX_SIZE_BYTES),
+                );
             }
             if start.is_some_and(|s| s > horizon) {
                 self.error(&p("start_ms"), "this workload starts after the horizon", "a start within the horizon".to_string());
@@ -781,7 +871,14 @@ impl Validator<'_> {
                         self.error(&p("to"), format!("`{nm}` would send to itself"), "a destination other than the sender".to_string());
                         continue;
                     }
-                    out.push(Generator { from, target: target.clone(), start, every_ns, count: w.count, size_bytes: size.min(limits::MAX_SIZE_BYTES) as u32 });
+                    out.push(Generator {
+                        from,
+                        target: target.clone(),
+                        start,
+                        every_ns,
+                        count: w.count,
+                        size_bytes: size.min(limits::MAX_SIZE_BYTES) as u32,
+                    });
                 }
             }
         }
@@ -791,7 +888,11 @@ impl Validator<'_> {
     fn limits(&mut self, l: &LimitsFile) -> Limits {
         let mut positive = |name: &'static str, v: Option<u64>, default: u64| match v {
             Some(0) => {
-                self.error(&[f("limits"), f(name)], format!("`{name}` of zero would stop the run before it starts"), "a positive number".to_string());
+                self.error(
+                    &[f("limits"), f(name)],
+                    format!("`{name}` of zero would stop the run before it starts"),
+                    "a positive number".to_string(),
+                );
                 default
             }
             Some(v) => v,
