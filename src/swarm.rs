@@ -32,12 +32,25 @@ pub fn draw(
     let n = scenario.node_count() as u64;
     let horizon = scenario.horizon;
     let mut extra = Vec::new();
-    let crashes = rng.between(spec.crashes.0, spec.crashes.1);
-    for _ in 0..crashes {
-        let node = NodeId(rng.below(n) as u32);
-        let at = SimTime(rng.between(spec.window.0.0, spec.window.1.0));
-        let down = rng.between(spec.downtime_ns.0, spec.downtime_ns.1);
-        let back = at.saturating_add(down);
+    let window = |rng: &mut SimRng| SimTime(rng.between(spec.window.0 .0, spec.window.1 .0));
+
+    // Crashes. A node's drawn crashes never overlap: one that would start while the
+    // node is still down from an earlier one is discarded, so what is printed is what happens.
+    let count = rng.between(spec.crashes.0, spec.crashes.1);
+    let mut crashes: Vec<(NodeId, SimTime, SimTime)> = (0..count)
+        .map(|_| {
+            let node = NodeId(rng.below(n) as u32);
+            let at = window(rng);
+            (node, at, at.saturating_add(rng.between(spec.downtime_ns.0, spec.downtime_ns.1)))
+        })
+        .collect();
+    crashes.sort_by_key(|&(node, at, _)| (node, at));
+    let mut up_again: Option<(NodeId, SimTime)> = None;
+    for (node, at, back) in crashes {
+        if up_again.is_some_and(|(m, t)| m == node && at <= t) {
+            continue;
+        }
+        up_again = Some((node, back));
         let name = scenario.cluster.name(node);
         extra.push(ScheduledFault { at, fault: Fault::Crash(node) });
         if back <= horizon {
@@ -47,27 +60,42 @@ pub fn draw(
             drawn.push(format!("crash {name} at {at}, no restart before the horizon"));
         }
     }
-    let partitions = if n >= 2 { rng.between(spec.partitions.0, spec.partitions.1) } else { 0 };
-    for _ in 0..partitions {
-        // A random side of 1..n-1 nodes (partial Fisher-Yates); the rest form the other side.
-        let size = rng.between(1, n - 1) as usize;
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        for i in 0..size {
-            let j = i + rng.below((order.len() - i) as u64) as usize;
-            order.swap(i, j);
-        }
-        let mut side: Vec<NodeId> = order[..size].iter().map(|&i| NodeId(i)).collect();
-        side.sort();
-        let at = SimTime(rng.between(spec.window.0.0, spec.window.1.0));
-        let heal = at.saturating_add(rng.between(spec.downtime_ns.0, spec.downtime_ns.1));
+
+    // Partitions, one at a time: each heals before the next begins, because a heal
+    // removes every cut in force.
+    let count = if n >= 2 { rng.between(spec.partitions.0, spec.partitions.1) } else { 0 };
+    let mut cuts: Vec<(SimTime, u64, Vec<NodeId>)> = (0..count)
+        .map(|_| {
+            let at = window(rng);
+            let lasts = rng.between(spec.downtime_ns.0, spec.downtime_ns.1);
+            // A random side of 1..n-1 nodes (partial Fisher-Yates); the rest form the other side.
+            let size = rng.between(1, n - 1) as usize;
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            for i in 0..size {
+                let j = i + rng.below((order.len() - i) as u64) as usize;
+                order.swap(i, j);
+            }
+            let mut side: Vec<NodeId> = order[..size].iter().map(|&i| NodeId(i)).collect();
+            side.sort();
+            (at, lasts, side)
+        })
+        .collect();
+    cuts.sort_by_key(|c| c.0);
+    for i in 0..cuts.len() {
+        let (at, lasts, side) = &cuts[i];
+        let next = cuts.get(i + 1).map_or(SimTime::MAX, |c| c.0);
+        let heal = at.saturating_add(*lasts).min(next);
         let names: Vec<&str> = side.iter().map(|&s| scenario.cluster.name(s)).collect();
-        drawn.push(format!("partition [{}] from the rest at {at}, heal at {}", names.join(", "), heal.min(horizon)));
-        extra.push(ScheduledFault { at, fault: Fault::Partition(vec![side]) });
+        extra.push(ScheduledFault { at: *at, fault: Fault::Partition(vec![side.clone()]) });
         if heal <= horizon {
             extra.push(ScheduledFault { at: heal, fault: Fault::Heal });
+            drawn.push(format!("partition [{}] from the rest at {at}, heal at {heal}", names.join(", ")));
+        } else {
+            drawn.push(format!("partition [{}] from the rest at {at}, no heal before the horizon", names.join(", ")));
         }
     }
     faults.extend(extra);
-    // Stable: scripted faults keep their place before drawn ones at equal times.
+    // Stable: scripted faults keep their place before drawn ones at equal times (and a
+    // drawn heal before a drawn partition that starts at the same instant).
     faults.sort_by_key(|f| f.at);
 }

@@ -1,0 +1,68 @@
+//! Every scenario under `scenarios/` (but the large benchmark ones) runs twice with the
+//! same seed and must give the same trace; its report is snapshotted.
+
+use msgsim::report::Report;
+use msgsim::{protocols, RunOptions, Scenario};
+use std::path::Path;
+
+/// The scenarios path as `scenarios/...`, stable across machines for the snapshots.
+fn shown(path: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
+}
+
+#[test]
+fn every_scenario_is_deterministic_and_its_report_is_stable() {
+    insta::glob!("../scenarios", "**/*.ron", |path| {
+        if path.components().any(|c| c.as_os_str() == "bench") {
+            return; // measured by the benches, too large for a debug-build test
+        }
+        let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+        let options = RunOptions { record_trace: true };
+        let first = protocols::run(&scenario, scenario.seed, &options).expect("no panic");
+        let second = protocols::run(&scenario, scenario.seed, &options).expect("no panic");
+        assert_eq!(first.trace_hash, second.trace_hash, "{}: same seed, different hash", path.display());
+        assert_eq!(first.trace, second.trace, "{}: same seed, different trace", path.display());
+        // Without recording the trace, the run is the same run.
+        let unrecorded = protocols::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic");
+        assert_eq!(unrecorded.trace_hash, first.trace_hash, "{}: recording changed the run", path.display());
+        let report = Report::new(&shown(path), &scenario, &first);
+        insta::assert_snapshot!(report.text());
+    });
+}
+
+#[test]
+fn different_seeds_give_different_traces() {
+    insta::glob!("../scenarios", "**/*.ron", |path| {
+        if path.components().any(|c| c.as_os_str() == "bench") {
+            return;
+        }
+        let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+        let hashes: std::collections::BTreeSet<u64> =
+            (0..4).map(|seed| protocols::run(&scenario, seed, &RunOptions::default()).expect("no panic").trace_hash).collect();
+        // Every scenario here has some randomness (latency, loss or workload choices).
+        assert_eq!(hashes.len(), 4, "{}: seeds 0..4 gave only {} distinct traces", path.display(), hashes.len());
+    });
+}
+
+/// Each deliberately broken scenario must fail the check it plants a violation for,
+/// and each control must pass it: a checker proves itself both ways.
+#[test]
+fn checkers_catch_planted_violations_and_pass_correct_runs() {
+    use msgsim::check::Outcome::{Fail, Pass};
+    let cases = [
+        ("scenarios/network/broken-no-checksum.ron", "NoCorruptionDelivered", Fail),
+        ("scenarios/network/broken-no-dedup.ron", "NoDuplicates", Fail),
+        ("scenarios/network/best-effort-loses.ron", "NoLoss", Fail),
+        ("scenarios/network/perfect-link.ron", "NoLoss", Pass),
+        ("scenarios/quickstart.ron", "NoCorruptionDelivered", Pass),
+        ("scenarios/quickstart.ron", "NoDuplicates", Pass),
+    ];
+    for (file, check, expected) in cases {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let result = protocols::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic");
+        let verdict = &result.verdicts.iter().find(|(name, _)| *name == check).expect("the check is in the scenario").1;
+        assert_eq!(verdict.outcome, expected, "{file}: {check}: {}", verdict.detail);
+    }
+}
