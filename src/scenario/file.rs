@@ -128,6 +128,10 @@ pub enum ProtocolFile {
         #[serde(default)]
         dedup: bool,
     },
+    /// Two nodes bounce one message `round_trips` times (the engine benchmark).
+    PingPong { round_trips: u64 },
+    /// Push gossip: on first receipt, forward to `fanout` random peers.
+    Gossip { fanout: u32 },
 }
 
 fn yes() -> bool {

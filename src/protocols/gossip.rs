@@ -1,0 +1,85 @@
+//! Push gossip (epidemic dissemination): on first hearing of a value, tell `fanout` random peers.
+//!
+//! The workload hands values to a node with any destination; that node
+//! delivers the value and pushes it to `fanout` peers drawn from its own random
+//! stream. Every node does the same on first receipt and ignores repeats.
+//! With fanout f on n nodes, about a fraction 1 - e^-f of nodes hear each
+//! value: gossip is probabilistic, and `NoLoss` judges it as such.
+
+use crate::id::NodeId;
+use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+
+#[derive(Clone, Debug)]
+pub struct Rumour {
+    pub payload: Payload,
+}
+
+impl Message for Rumour {
+    fn wire_size(&self) -> u32 {
+        16u32.saturating_add(self.payload.size_bytes)
+    }
+    fn corrupt(&mut self) {
+        self.payload.corrupt();
+    }
+}
+
+pub struct Gossip {
+    fanout: u32,
+    /// Values heard, as a bitset over application ids (which are dense from 0).
+    heard: Vec<u64>,
+}
+
+impl Gossip {
+    pub fn new(fanout: u32) -> Gossip {
+        Gossip { fanout, heard: Vec::new() }
+    }
+
+    /// Record `payload`; true if it is new.
+    fn hear(&mut self, payload: &Payload) -> bool {
+        let id = payload.id.0 as usize;
+        let (word, bit) = (id / 64, 1u64 << (id % 64));
+        if word >= self.heard.len() {
+            self.heard.resize(word + 1, 0);
+        }
+        let new = self.heard[word] & bit == 0;
+        self.heard[word] |= bit;
+        new
+    }
+
+    fn spread(&mut self, ctx: &mut Ctx<'_, Rumour, ()>, payload: Payload) {
+        ctx.deliver(payload);
+        let n = ctx.cluster().len() as u64;
+        if n < 2 {
+            return;
+        }
+        let me = ctx.me().0;
+        for _ in 0..self.fanout {
+            // Uniform over the other nodes: draw from n-1 and skip over ourselves.
+            let pick = ctx.rng().below(n - 1) as u32;
+            let to = NodeId(if pick >= me { pick + 1 } else { pick });
+            ctx.send(to, Rumour { payload });
+        }
+    }
+}
+
+impl Process for Gossip {
+    type Msg = Rumour;
+    type Timer = ();
+
+    fn on_command(&mut self, ctx: &mut Ctx<'_, Rumour, ()>, cmd: Command) {
+        let Command::Send { payload, .. } = cmd;
+        if self.hear(&payload) {
+            self.spread(ctx, payload);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Rumour, ()>, incoming: Incoming<Rumour>) {
+        if !incoming.checksum_ok {
+            return;
+        }
+        let payload = incoming.msg.payload;
+        if self.hear(&payload) {
+            self.spread(ctx, payload);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Ping-pong: two nodes bounce one message back and forth; the engine's minimal workload.
+//!
+//! Node 0 sends a ping to node 1 at start; node 1 answers every ping with a
+//! pong; node 0 answers every pong with the next ping until `round_trips`
+//! pongs have come back. Exactly one message is in flight at any time (on a
+//! lossless link), which makes it the benchmark of the event loop's fixed cost.
+
+use crate::id::NodeId;
+use crate::process::{Command, Ctx, Incoming, Message, Process};
+
+#[derive(Clone, Debug)]
+pub enum Ball {
+    Ping(u64),
+    Pong(u64),
+}
+
+impl Message for Ball {
+    fn wire_size(&self) -> u32 {
+        16
+    }
+    /// Carries no application payload: nothing to damage that a checker could see.
+    fn corrupt(&mut self) {}
+}
+
+pub struct PingPong {
+    round_trips: u64,
+}
+
+impl PingPong {
+    pub fn new(round_trips: u64) -> PingPong {
+        PingPong { round_trips }
+    }
+}
+
+impl Process for PingPong {
+    type Msg = Ball;
+    type Timer = ();
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Ball, ()>) {
+        if ctx.me() == NodeId(0) && self.round_trips > 0 && ctx.cluster().len() > 1 {
+            ctx.send(NodeId(1), Ball::Ping(0));
+        }
+    }
+
+    fn on_command(&mut self, _ctx: &mut Ctx<'_, Ball, ()>, _cmd: Command) {}
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Ball, ()>, incoming: Incoming<Ball>) {
+        match incoming.msg {
+            Ball::Ping(n) => ctx.send(incoming.from, Ball::Pong(n)),
+            Ball::Pong(n) if n + 1 < self.round_trips => ctx.send(incoming.from, Ball::Ping(n + 1)),
+            Ball::Pong(_) => {}
+        }
+    }
+}
