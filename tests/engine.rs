@@ -4,7 +4,7 @@
 use msgsim::check::EndReason;
 use msgsim::id::NodeId;
 use msgsim::process::{Command, Ctx, Dest, Incoming, Message, Process};
-use msgsim::sim::{run_catching, RunResult};
+use msgsim::sim::{RunResult, run_catching};
 use msgsim::time::SimTime;
 use msgsim::trace::{DropReason, EventKind, FaultAction, TraceEvent};
 use msgsim::{RunOptions, Scenario};
@@ -130,7 +130,8 @@ fn crash_drops_state_and_timers_and_restart_boots_fresh() {
         workload: [(from: "n1", to: "n0", every_ms: 1, count: 60, start_ms: 0.5)]"#,
     );
     let r = run(&s, |n| Ticker { timer_ms: if n.0 == 0 { 10 } else { 0 }, received: 0, periodic: true });
-    let timers: Vec<f64> = trace(&r).iter().filter(|e| matches!(e.kind, EventKind::Timer { node: NodeId(0), .. })).map(|e| ms(e.time)).collect();
+    let timers: Vec<f64> =
+        trace(&r).iter().filter(|e| matches!(e.kind, EventKind::Timer { node: NodeId(0), .. })).map(|e| ms(e.time)).collect();
     // Before the crash: 10, 20. The timer due at 30 died with the process.
     // After the restart at 32 the new process ticks at 42, 52.
     assert_eq!(timers, [10.0, 20.0, 42.0, 52.0]);
@@ -264,7 +265,7 @@ fn a_panicking_protocol_is_reported_with_its_event() {
         }
     }
     let s = scenario(r#"horizon_ms: 100, nodes: 2, workload: [(from: "n0", to: "n1", every_ms: 10, count: 5)]"#);
-    let err = run_catching(&s, 3, &RunOptions::default(), |_| Bomb).err().expect("the panic is caught");
+    let err = run_catching(&s, 3, &RunOptions::default(), |_| Bomb).expect_err("the panic is caught");
     assert_eq!(err.message, "boom");
     assert_eq!(err.at, SimTime::from_ms(1));
     assert_eq!(err.event, 2, "event 1 is the command, event 2 the delivery");
