@@ -9,6 +9,7 @@
 //! - [`Process`], [`Ctx`] and [`Message`]: the sans-IO protocol author's view;
 //! - [`sim::Sim`]: the event loop; [`net::Network`]: links, faults, partitions;
 //! - [`trace::TraceEvent`] and [`trace::TraceHasher`]: ground truth and its fingerprint;
+//! - [`causality::CausalTracker`]: vector clocks derived from the trace;
 //! - [`check::Checker`]: verdicts judged on the trace alone;
 //! - [`report::Report`]: what `msgsim run` prints, as text or JSON.
 //!
@@ -25,10 +26,12 @@
 //! assert_eq!(result.verdicts[0].1.outcome, msgsim::check::Outcome::Pass);
 //! ```
 
+pub mod causality;
 pub mod check;
 pub mod clock;
 pub mod dist;
 mod event;
+pub mod export;
 pub mod id;
 pub mod net;
 pub mod process;

@@ -2,9 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use msgsim::report::{Report, panic_text, reproduce_command};
-use msgsim::trace::render_line;
+use msgsim::export::{write_trace, TraceFormat};
 use msgsim::{RunOptions, Scenario, protocols};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -108,17 +107,11 @@ fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>) ->
         }
     };
     if let (Some(file), Some(events)) = (trace_file, &result.trace) {
-        let jsonl = trace_path.is_some_and(|p| p.extension().is_some_and(|e| e == "jsonl"));
-        let mut w = std::io::BufWriter::new(file);
-        let written = events.iter().try_for_each(|e| {
-            if jsonl {
-                serde_json::to_writer(&mut w, e).map_err(std::io::Error::other)?;
-                writeln!(w)
-            } else {
-                writeln!(w, "{}", render_line(e, &scenario.cluster))
-            }
-        });
-        if let Err(e) = written.and_then(|_| w.flush()) {
+        let format = match trace_path.and_then(Path::extension).is_some_and(|e| e == "jsonl") {
+            true => TraceFormat::JsonLines,
+            false => TraceFormat::Text,
+        };
+        if let Err(e) = write_trace(&mut std::io::BufWriter::new(file), events, &scenario.cluster, format) {
             eprintln!("{}: cannot write the trace: {e}", trace_path.expect("a trace file was opened").display());
             return ExitCode::from(EXIT_INTERNAL);
         }
