@@ -2,7 +2,7 @@
 
 use crate::causality::CausalTracker;
 use crate::process::Cluster;
-use crate::trace::{render_line, TraceEvent};
+use crate::trace::{TraceEvent, render_line};
 use serde::Serialize;
 use std::io::{self, Write};
 

@@ -1,8 +1,8 @@
 //! The `msgsim` command line: run and check scenarios.
 
 use clap::{Parser, Subcommand};
+use msgsim::export::{TraceFormat, write_trace};
 use msgsim::report::{Report, panic_text, reproduce_command};
-use msgsim::export::{write_trace, TraceFormat};
 use msgsim::{RunOptions, Scenario, protocols};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -32,7 +32,7 @@ pub fn draw(
     let n = scenario.node_count() as u64;
     let horizon = scenario.horizon;
     let mut extra = Vec::new();
-    let window = |rng: &mut SimRng| SimTime(rng.between(spec.window.0 .0, spec.window.1 .0));
+    let window = |rng: &mut SimRng| SimTime(rng.between(spec.window.0.0, spec.window.1.0));
 
     // Crashes. A node's drawn crashes never overlap: one that would start while the
     // node is still down from an earlier one is discarded, so what is printed is what happens.

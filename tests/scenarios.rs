@@ -2,7 +2,7 @@
 //! same seed and must give the same trace; its report is snapshotted.
 
 use msgsim::report::Report;
-use msgsim::{protocols, RunOptions, Scenario};
+use msgsim::{RunOptions, Scenario, protocols};
 use std::path::Path;
 
 /// The scenarios path as `scenarios/...`, stable across machines for the snapshots.

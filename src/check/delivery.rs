@@ -50,7 +50,8 @@ impl Checker for NoLoss {
     fn verdict(&self, end: &RunEnd) -> Verdict {
         let between_correct =
             |&(_, to): &(AppId, NodeId), &(_, from): &(SimTime, NodeId)| !self.faulty[to.index()] && !self.faulty[from.index()];
-        let judged: u64 = self.expected.iter().filter(|((from, to), _)| !self.faulty[from.index()] && !self.faulty[to.index()]).map(|(_, n)| n).sum();
+        let judged: u64 =
+            self.expected.iter().filter(|((from, to), _)| !self.faulty[from.index()] && !self.faulty[to.index()]).map(|(_, n)| n).sum();
         if judged == 0 {
             return Verdict::inconclusive("no application message was sent between nodes that never crashed or paused: nothing to judge");
         }

@@ -20,8 +20,9 @@ impl ProtocolSpec {
     pub fn from_file(file: &ProtocolFile) -> ProtocolSpec {
         match *file {
             ProtocolFile::BestEffort { checksum, dedup } => ProtocolSpec::BestEffort { checksum, dedup },
-            ProtocolFile::PingPong { round_trips } => ProtocolSpec::PingPong { round_trips },
-            ProtocolFile::Gossip { fanout } => ProtocolSpec::Gossip { fanout },
+            ProtocolFile::PingPong { round_trips } => ProtocolSpec::PingPong { round_trips: round_trips.0 },
+            // Validation bounds the fanout by the node count.
+            ProtocolFile::Gossip { fanout } => ProtocolSpec::Gossip { fanout: fanout.0 as u32 },
         }
     }
 

@@ -6,7 +6,6 @@
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
-use std::collections::BTreeMap;
 use std::fmt;
 
 #[derive(Debug, Deserialize)]
@@ -16,11 +15,11 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
-    pub seed: u64,
+    pub seed: Whole,
     pub horizon_ms: Number,
     pub nodes: NodesFile,
     #[serde(default)]
-    pub groups: BTreeMap<String, Vec<String>>,
+    pub groups: GroupsFile,
     #[serde(default)]
     pub topology: TopologyFile,
     pub protocol: ProtocolFile,
@@ -65,6 +64,56 @@ impl<'de> Deserialize<'de> for Number {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A whole number (`u64`). Read through `deserialize_any` so that `1.5` or `-1`
+/// is reported as the wrong kind of number, where ron's own `u64` parsing would
+/// stop after the `1` and complain about a missing comma, or call `-1` out of bounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Whole(pub u64);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Whole, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Whole;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a whole number from 0 to {}", u64::MAX)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Whole, E> {
+                Ok(Whole(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Whole, E> {
+                u64::try_from(v).map(Whole).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `groups: {"east": ["a", "b"]}`, in file order and keeping a repeated name,
+/// which a map type would silently drop, so that validation can report it.
+#[derive(Debug, Default)]
+pub struct GroupsFile(pub Vec<(String, Vec<String>)>);
+
+impl<'de> Deserialize<'de> for GroupsFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<GroupsFile, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = GroupsFile;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map from group names to lists of node names")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<GroupsFile, A::Error> {
+                let mut groups = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    groups.push(entry);
+                }
+                Ok(GroupsFile(groups))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
@@ -129,9 +178,9 @@ pub enum ProtocolFile {
         dedup: bool,
     },
     /// Two nodes bounce one message `round_trips` times (the engine benchmark).
-    PingPong { round_trips: u64 },
+    PingPong { round_trips: Whole },
     /// Push gossip: on first receipt, forward to `fanout` random peers.
-    Gossip { fanout: u32 },
+    Gossip { fanout: Whole },
 }
 
 fn yes() -> bool {
@@ -183,9 +232,9 @@ pub struct LinkFile {
     #[serde(default)]
     pub reorder: bool,
     #[serde(default)]
-    pub bandwidth_bps: Option<u64>,
+    pub bandwidth_bps: Option<Whole>,
     #[serde(default)]
-    pub queue_limit: Option<u64>,
+    pub queue_limit: Option<Whole>,
 }
 
 fn default_latency() -> LatencyFile {
@@ -226,9 +275,9 @@ pub struct LinkOverrideFile {
     #[serde(default)]
     pub reorder: Option<bool>,
     #[serde(default)]
-    pub bandwidth_bps: Option<u64>,
+    pub bandwidth_bps: Option<Whole>,
     #[serde(default)]
-    pub queue_limit: Option<u64>,
+    pub queue_limit: Option<Whole>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -278,9 +327,9 @@ pub struct SwarmFile {
     #[serde(default)]
     pub corrupt: Option<(Number, Number)>,
     #[serde(default)]
-    pub crashes: Option<(u64, u64)>,
+    pub crashes: Option<(Whole, Whole)>,
     #[serde(default)]
-    pub partitions: Option<(u64, u64)>,
+    pub partitions: Option<(Whole, Whole)>,
     #[serde(default)]
     pub window_ms: Option<(Number, Number)>,
     #[serde(default)]
@@ -301,9 +350,9 @@ pub struct WorkloadFile {
     #[serde(default)]
     pub start_ms: Option<Number>,
     pub every_ms: Number,
-    pub count: u64,
+    pub count: Whole,
     #[serde(default)]
-    pub size_bytes: Option<u64>,
+    pub size_bytes: Option<Whole>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -325,7 +374,7 @@ pub enum CheckFile {
 #[serde(deny_unknown_fields)]
 pub struct LimitsFile {
     #[serde(default)]
-    pub max_events: Option<u64>,
+    pub max_events: Option<Whole>,
     #[serde(default)]
-    pub max_in_flight: Option<u64>,
+    pub max_in_flight: Option<Whole>,
 }

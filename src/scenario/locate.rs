@@ -1,21 +1,21 @@
-//! Finds where a value sits in RON source text, so validation errors can name a line and column.
+//! Finds where a value sits in RON source text, so errors can name a line and column.
 //!
 //! serde gives no positions once a file has parsed, so each validation error
 //! carries a path (`faults[1].do[0][1]`) and this module walks the source's
 //! tokens along it. The source has already parsed, so the walker only has to
-//! understand well-formed RON.
+//! understand well-formed RON. Syntax errors come with ron's own position,
+//! which can fall inside a token; `token_at` moves it to the token's start.
 
 /// One step into a RON value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Seg {
     /// A named field of a struct or struct-like variant.
     Field(&'static str),
-    /// The n-th element of a list or tuple, or the n-th positional value of a variant.
+    /// The n-th element of a list or tuple, the n-th positional value of a
+    /// variant, or the value of the n-th entry of a map.
     Index(usize),
-    /// The value under a string key of a map.
-    Key(String),
-    /// The key itself (for errors about the key).
-    KeyName(String),
+    /// The key of the n-th entry of a map (for errors about the key itself).
+    KeyOf(usize),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +26,8 @@ enum Tok {
     Colon,
     Ident(String),
     Str(String),
+    /// A block comment that runs to the end of the source: only in text that did not parse.
+    UnclosedComment,
     Other,
 }
 
@@ -33,6 +35,9 @@ struct Token {
     tok: Tok,
     line: usize,
     col: usize,
+    /// Where the token starts and ends, in chars from the start of the source.
+    start: usize,
+    end: usize,
 }
 
 /// A position in the source, moved one character at a time.
@@ -61,11 +66,12 @@ impl Cursor {
     }
 }
 
-fn tokenize(src: &str) -> Vec<Token> {
+/// The source's tokens, without whitespace and comments; also its chars, which token spans index.
+fn tokenize(src: &str) -> (Vec<Token>, Vec<char>) {
     let mut cur = Cursor { chars: src.chars().collect(), i: 0, line: 1, col: 1 };
     let mut out = Vec::new();
     while let Some(c) = cur.peek(0) {
-        let (line, col) = (cur.line, cur.col);
+        let (line, col, start) = (cur.line, cur.col, cur.i);
         if c.is_whitespace() {
             cur.bump();
         } else if c == '/' && cur.peek(1) == Some('/') {
@@ -88,6 +94,9 @@ fn tokenize(src: &str) -> Vec<Token> {
                     }
                 }
                 cur.bump();
+            }
+            if depth > 0 {
+                out.push(Token { tok: Tok::UnclosedComment, line, col, start, end: cur.i });
             }
         } else if c == '"' || (c == 'r' && matches!(cur.peek(1), Some('"' | '#'))) {
             let raw = c == 'r';
@@ -122,14 +131,14 @@ fn tokenize(src: &str) -> Vec<Token> {
                 text.push(ch);
                 cur.bump();
             }
-            out.push(Token { tok: Tok::Str(text), line, col });
+            out.push(Token { tok: Tok::Str(text), line, col, start, end: cur.i });
         } else if c.is_alphabetic() || c == '_' {
             let mut word = String::new();
             while let Some(ch) = cur.peek(0).filter(|ch| ch.is_alphanumeric() || *ch == '_') {
                 word.push(ch);
                 cur.bump();
             }
-            out.push(Token { tok: Tok::Ident(word), line, col });
+            out.push(Token { tok: Tok::Ident(word), line, col, start, end: cur.i });
         } else {
             let tok = match c {
                 '(' | '[' | '{' => Tok::Open(c),
@@ -145,10 +154,10 @@ fn tokenize(src: &str) -> Vec<Token> {
                     cur.bump();
                 }
             }
-            out.push(Token { tok, line, col });
+            out.push(Token { tok, line, col, start, end: cur.i });
         }
     }
-    out
+    (out, cur.chars)
 }
 
 /// Index just past the value starting at `i`.
@@ -217,7 +226,7 @@ fn unwrap_some(toks: &[Token], i: usize) -> usize {
 /// Line and column (1-based) of the value at `path`; as deep as the path can be
 /// followed, and the start of the file at worst.
 pub fn locate(src: &str, path: &[Seg]) -> (usize, usize) {
-    let toks = tokenize(src);
+    let (toks, _) = tokenize(src);
     if toks.is_empty() {
         return (1, 1);
     }
@@ -227,9 +236,8 @@ pub fn locate(src: &str, path: &[Seg]) -> (usize, usize) {
         let Some(items) = items(&toks, at) else { break };
         let found = match seg {
             Seg::Field(f) => items.iter().find(|(n, _, _)| n.as_deref() == Some(*f)).map(|it| it.1),
-            Seg::Key(k) => items.iter().find(|(n, _, _)| n.as_deref() == Some(k.as_str())).map(|it| it.1),
-            Seg::KeyName(k) => items.iter().find(|(n, _, _)| n.as_deref() == Some(k.as_str())).map(|it| it.2),
             Seg::Index(n) => items.get(*n).map(|it| it.1),
+            Seg::KeyOf(n) => items.get(*n).map(|it| it.2),
         };
         match found {
             Some(i) => at = i,
@@ -237,6 +245,41 @@ pub fn locate(src: &str, path: &[Seg]) -> (usize, usize) {
         }
     }
     (toks[at].line, toks[at].col)
+}
+
+/// A token as written, where it starts.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Found {
+    pub line: usize,
+    pub col: usize,
+    pub text: String,
+}
+
+/// The token that covers `line:col` (1-based), or else the first one after it;
+/// `None` past the last token. Works on any text, well-formed or not.
+pub fn token_at(src: &str, line: usize, col: usize) -> Option<Found> {
+    let (toks, chars) = tokenize(src);
+    let at = index_of(&chars, line, col);
+    // Tokens are in order and do not overlap: the first to end after `at` covers or follows it.
+    let t = toks.iter().find(|t| at < t.end)?;
+    Some(Found { line: t.line, col: t.col, text: chars[t.start..t.end].iter().collect() })
+}
+
+/// Whether the source holds nothing but whitespace and closed comments.
+pub fn is_blank(src: &str) -> bool {
+    tokenize(src).0.is_empty()
+}
+
+/// The char index of `line:col`; the end of the source if it is beyond.
+fn index_of(chars: &[char], line: usize, col: usize) -> usize {
+    let mut at = 0;
+    for _ in 1..line {
+        match chars[at..].iter().position(|&c| c == '\n') {
+            Some(nl) => at += nl + 1,
+            None => return chars.len(),
+        }
+    }
+    (at + col - 1).min(chars.len())
 }
 
 #[cfg(test)]
@@ -260,9 +303,30 @@ mod tests {
         assert_eq!(locate(SRC, &[Field("name")]), (2, 11));
         assert_eq!(locate(SRC, &[Field("faults"), Index(1), Field("do"), Index(0), Index(1), Index(0)]), (6, 44));
         assert_eq!(locate(SRC, &[Field("network"), Field("latency"), Field("max_ms")]), (8, 51));
-        assert_eq!(locate(SRC, &[Field("groups"), Key("east".into()), Index(1)]), (3, 29));
-        assert_eq!(locate(SRC, &[Field("groups"), KeyName("east".into())]), (3, 14));
+        assert_eq!(locate(SRC, &[Field("groups"), Index(0), Index(1)]), (3, 29));
+        assert_eq!(locate(SRC, &[Field("groups"), KeyOf(0)]), (3, 14));
         assert_eq!(locate(SRC, &[Field("swarm"), Field("loss"), Index(1)]), (9, 30));
+    }
+
+    #[test]
+    fn finds_the_token_at_a_position() {
+        let found = |line, col| token_at(SRC, line, col).map(|f| (f.line, f.col, f.text));
+        // Inside a string, at its first char, and in the whitespace before a token.
+        assert_eq!(found(2, 13), Some((2, 11, "\"x\"".to_string())));
+        assert_eq!(found(2, 11), Some((2, 11, "\"x\"".to_string())));
+        assert_eq!(found(2, 10), Some((2, 11, "\"x\"".to_string())));
+        // In a comment: the first token on the next line.
+        assert_eq!(found(2, 20), Some((3, 5, "groups".to_string())));
+        assert_eq!(found(10, 2), None);
+        assert_eq!(token_at("a\n  -0.5,", 2, 4), Some(Found { line: 2, col: 3, text: "-0.5".to_string() }));
+    }
+
+    #[test]
+    fn blank_means_only_whitespace_and_comments() {
+        assert!(is_blank(""));
+        assert!(is_blank("  // a comment\n/* and /* a nested */ one */\n"));
+        assert!(!is_blank("// a comment\nScenario()"));
+        assert!(!is_blank("/* never /* closed */"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod file;
 mod locate;
+mod syntax;
 
 pub use locate::Seg;
 
@@ -21,6 +22,7 @@ use crate::time::{NANOS_PER_MS, SimTime};
 use file::*;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
 
 /// Input size limits: beyond these a scenario is rejected, not run slowly.
@@ -132,12 +134,26 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, one_line(&self.message))?;
         if let Some(e) = &self.expected {
-            write!(f, " (expected {e})")?;
+            write!(f, " (expected {})", one_line(e))?;
         }
         Ok(())
     }
+}
+
+/// Messages quote names from the file as written; escaping control characters
+/// (a `\n` in a node name) keeps each error on its own line.
+fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Every problem found, in file order.
@@ -162,52 +178,46 @@ impl Scenario {
     /// Read and validate a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
         let file = path.display().to_string();
-        let whole_file =
-            |message: String| ScenarioErrors(vec![ScenarioError { file: file.clone(), line: 1, col: 1, message, expected: None }]);
-        let bytes = std::fs::read(path).map_err(|e| whole_file(format!("cannot read the scenario: {e}")))?;
+        let error_at = |(line, col): (usize, usize), message: String, expected: Option<String>| {
+            ScenarioErrors(vec![ScenarioError { file: file.clone(), line, col, message, expected }])
+        };
+        // Read one byte past the limit, never more: the path may be `/dev/zero` or a huge file.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limits::MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+            .map_err(|e| error_at((1, 1), format!("cannot read the scenario: {e}"), None))?;
         if bytes.len() > limits::MAX_FILE_BYTES {
-            return Err(whole_file(format!("the file is {} bytes; scenarios are at most {} bytes", bytes.len(), limits::MAX_FILE_BYTES)));
+            return Err(error_at(
+                (1, 1),
+                "the file is larger than a scenario may be".to_string(),
+                Some(format!("at most {} bytes", limits::MAX_FILE_BYTES)),
+            ));
         }
-        let src = String::from_utf8(bytes).map_err(|e| whole_file(format!("the file is not UTF-8 text ({e})")))?;
+        let src = String::from_utf8(bytes).map_err(|e| {
+            let valid = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).expect("valid up to here");
+            let line = 1 + valid.matches('\n').count();
+            let col = 1 + valid.chars().rev().take_while(|&c| c != '\n').count();
+            let byte = e.as_bytes()[valid.len()];
+            error_at((line, col), format!("the byte 0x{byte:02X} here is not UTF-8"), Some("a UTF-8 text file".to_string()))
+        })?;
         Scenario::parse(&src, &file)
     }
 
     /// Parse and validate scenario text; `file` names it in errors.
     pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioErrors> {
+        // Some editors start UTF-8 files with a byte order mark; it is not part of the text.
+        let src = src.strip_prefix('\u{feff}').unwrap_or(src);
         let raw: ScenarioFile = ron::Options::default()
             .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
             .with_recursion_limit(limits::MAX_NESTING)
             .from_str(src)
-            .map_err(|e| ScenarioErrors(vec![syntax_error(e, file)]))?;
+            .map_err(|e| ScenarioErrors(vec![syntax::error(&e, src, file)]))?;
         Validator { src, file, errors: Vec::new(), nodes: BTreeMap::new(), groups: BTreeMap::new(), members: Vec::new() }.scenario(raw)
     }
 
     pub fn node_count(&self) -> usize {
         self.cluster.len()
     }
-}
-
-fn syntax_error(e: ron::error::SpannedError, file: &str) -> ScenarioError {
-    use ron::Error as E;
-    let (message, expected) = match &e.code {
-        E::NoSuchStructField { expected, found, outer } => (
-            format!("unknown field `{found}`{}", outer.as_ref().map_or(String::new(), |o| format!(" in `{o}`"))),
-            Some(format!("one of: {}", expected.join(", "))),
-        ),
-        E::NoSuchEnumVariant { expected, found, outer } => (
-            format!("unknown variant `{found}`{}", outer.as_ref().map_or(String::new(), |o| format!(" of `{o}`"))),
-            Some(format!("one of: {}", expected.join(", "))),
-        ),
-        E::MissingStructField { field, outer } => {
-            (format!("missing field `{field}`{}", outer.as_ref().map_or(String::new(), |o| format!(" in `{o}`"))), None)
-        }
-        E::ExceededRecursionLimit => {
-            ("the value is nested too deeply".to_string(), Some(format!("at most {} levels of nesting", limits::MAX_NESTING)))
-        }
-        E::Eof => ("the file ends in the middle of a value".to_string(), Some("the rest of the scenario".to_string())),
-        other => (other.to_string(), None),
-    };
-    ScenarioError { file: file.to_string(), line: e.span.start.line, col: e.span.start.col, message, expected }
 }
 
 /// Builds a `Scenario` from a `ScenarioFile`, collecting every problem with its place.
@@ -244,6 +254,7 @@ impl Validator<'_> {
         let cluster = self.cluster(&raw.nodes, &raw.groups);
         let n = cluster.len();
         let topology = self.topology(&raw.topology, n);
+        self.protocol_parameters(&raw.protocol, n);
         let protocol = ProtocolSpec::from_file(&raw.protocol);
         let network = self.link_model(&[f("network")], &raw.network);
         let links = self.links(&raw.links, network.as_ref());
@@ -260,7 +271,7 @@ impl Validator<'_> {
         Ok(Scenario {
             name: raw.name,
             description: raw.description,
-            seed: raw.seed,
+            seed: raw.seed.0,
             horizon,
             cluster,
             topology,
@@ -274,6 +285,36 @@ impl Validator<'_> {
             checks,
             limits,
         })
+    }
+
+    /// Protocol parameters that would make one handler do unbounded work, or nothing at all.
+    fn protocol_parameters(&mut self, p: &ProtocolFile, n: usize) {
+        let path = |field: &'static str| [f("protocol"), f(field)];
+        match *p {
+            ProtocolFile::BestEffort { .. } => {}
+            ProtocolFile::PingPong { round_trips } => {
+                if !(1..=limits::MAX_MESSAGES_PER_WORKLOAD).contains(&round_trips.0) {
+                    self.error(
+                        &path("round_trips"),
+                        format!("{} round trips", round_trips.0),
+                        format!("from 1 to {}", limits::MAX_MESSAGES_PER_WORKLOAD),
+                    );
+                }
+                if n < 2 {
+                    self.error(&[f("nodes")], "ping-pong needs two nodes", None);
+                }
+            }
+            ProtocolFile::Gossip { fanout } => {
+                let most = n.saturating_sub(1) as u64;
+                if fanout.0 == 0 || fanout.0 > most {
+                    self.error(
+                        &path("fanout"),
+                        format!("a fanout of {} with {n} nodes", fanout.0),
+                        format!("from 1 to {most} (the other nodes)"),
+                    );
+                }
+            }
+        }
     }
 
     /// Milliseconds to nanoseconds, rejecting negative, non-finite and huge values.
@@ -294,7 +335,7 @@ impl Validator<'_> {
         Some((p * PPB as f64).round() as u32)
     }
 
-    fn cluster(&mut self, nodes: &NodesFile, groups: &BTreeMap<String, Vec<String>>) -> Cluster {
+    fn cluster(&mut self, nodes: &NodesFile, groups: &GroupsFile) -> Cluster {
         let count = match nodes {
             NodesFile::Count(c) => *c,
             NodesFile::Names(v) => v.len() as u64,
@@ -322,9 +363,24 @@ impl Validator<'_> {
                 self.error(&[f("nodes"), ix(i)], format!("node `{name}` is named twice"), "unique node names".to_string());
             }
         }
+        // Group ids are in name order, so that a run does not depend on the order
+        // groups are written in; `index` is the group's place in the file, for errors.
+        let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
+        for (index, (gname, _)) in groups.0.iter().enumerate() {
+            if by_name.contains_key(gname.as_str()) {
+                self.error(
+                    &[f("groups"), Seg::KeyOf(index)],
+                    format!("group `{gname}` is defined twice"),
+                    "each group name once".to_string(),
+                );
+            } else {
+                by_name.insert(gname, index);
+            }
+        }
         let mut out = Vec::new();
-        for (gi, (gname, members)) in groups.iter().enumerate() {
-            let path = [f("groups"), Seg::KeyName(gname.clone())];
+        for (gi, (gname, index)) in by_name.into_iter().enumerate() {
+            let members = &groups.0[index].1;
+            let path = [f("groups"), Seg::KeyOf(index)];
             if !valid_name(gname) {
                 self.error(&path, format!("`{gname}` is not a usable group name"), "letters, digits, '-', '_' or '.'".to_string());
             }
@@ -337,27 +393,39 @@ impl Validator<'_> {
             let mut ids = Vec::new();
             for (mi, m) in members.iter().enumerate() {
                 match self.nodes.get(m) {
-                    Some(&id) if ids.contains(&id) => self.error(
-                        &[f("groups"), Seg::Key(gname.clone()), ix(mi)],
-                        format!("`{m}` is listed twice in group `{gname}`"),
-                        None,
-                    ),
+                    Some(&id) if ids.contains(&id) => {
+                        self.error(&[f("groups"), ix(index), ix(mi)], format!("`{m}` is listed twice in group `{gname}`"), None)
+                    }
                     Some(&id) => ids.push(id),
-                    None => self.unknown_node(&[f("groups"), Seg::Key(gname.clone()), ix(mi)], m),
+                    None => self.unknown_node(&[f("groups"), ix(index), ix(mi)], m),
                 }
             }
             ids.sort();
-            self.groups.insert(gname.clone(), GroupId(gi as u32));
+            self.groups.insert(gname.to_string(), GroupId(gi as u32));
             self.members.push(ids.clone());
-            out.push((gname.clone(), ids));
+            out.push((gname.to_string(), ids));
         }
         Cluster { names, groups: out }
     }
 
     fn unknown_node(&mut self, path: &[Seg], name: &str) {
-        let known = self.nodes.keys().take(8).cloned().collect::<Vec<_>>().join(", ");
-        let more = if self.nodes.len() > 8 { ", ..." } else { "" };
-        self.error(path, format!("unknown node `{name}`"), format!("one of: {known}{more}"));
+        let expected = self.one_of(false, false);
+        self.error(path, format!("unknown node `{name}`"), expected);
+    }
+
+    /// "one of: ..." with the first few names that would have resolved: nodes,
+    /// then groups if `groups`, after `"*"` if `star`.
+    fn one_of(&self, groups: bool, star: bool) -> String {
+        const SHOWN: usize = 8;
+        let nodes = self.nodes.keys().map(String::as_str);
+        let groups = self.groups.keys().map(String::as_str).filter(|_| groups);
+        let mut names: Vec<&str> = star.then_some("\"*\"").into_iter().chain(nodes).chain(groups).take(SHOWN + 1).collect();
+        if names.is_empty() {
+            return "a node listed in `nodes`".to_string();
+        }
+        let more = if names.len() > SHOWN { ", ..." } else { "" };
+        names.truncate(SHOWN);
+        format!("one of: {}{more}", names.join(", "))
     }
 
     fn node(&mut self, path: &[Seg], name: &str) -> Option<NodeId> {
@@ -368,15 +436,19 @@ impl Validator<'_> {
         id
     }
 
-    /// A node or a group, as a set of nodes.
-    fn node_set(&mut self, path: &[Seg], name: &str) -> Vec<NodeId> {
+    /// A node or a group, or every node for `"*"` if `star`, as a set of nodes.
+    fn node_set(&mut self, path: &[Seg], name: &str, star: bool) -> Vec<NodeId> {
+        if star && name == "*" {
+            return self.nodes.values().copied().collect();
+        }
         if let Some(&g) = self.groups.get(name) {
             return self.members[g.0 as usize].clone();
         }
         match self.nodes.get(name) {
             Some(&n) => vec![n],
             None => {
-                self.error(path, format!("unknown node or group `{name}`"), "a node or group name".to_string());
+                let expected = self.one_of(true, star);
+                self.error(path, format!("unknown node or group `{name}`"), expected);
                 Vec::new()
             }
         }
@@ -402,8 +474,14 @@ impl Validator<'_> {
                 for (i, (a, b)) in pairs.iter().enumerate() {
                     let a = self.node(&[f("topology"), ix(0), ix(i), ix(0)], a);
                     let b = self.node(&[f("topology"), ix(0), ix(i), ix(1)], b);
-                    if let (Some(a), Some(b)) = (a, b) {
-                        both(a.0, b.0);
+                    match (a, b) {
+                        (Some(a), Some(b)) if a == b => self.error(
+                            &[f("topology"), ix(0), ix(i), ix(1)],
+                            "a link from a node to itself",
+                            "two different nodes".to_string(),
+                        ),
+                        (Some(a), Some(b)) => both(a.0, b.0),
+                        _ => {}
                     }
                 }
             }
@@ -434,7 +512,7 @@ impl Validator<'_> {
                     self.error(
                         &p("std_ms"),
                         "a normal distribution needs a positive standard deviation",
-                        "std_ms > 0 (use Constant for a fixed latency)".to_string(),
+                        "std_ms > 0; use Constant for a fixed latency".to_string(),
                     );
                     return None;
                 }
@@ -492,8 +570,9 @@ impl Validator<'_> {
         let loss = self.probability(&p("loss"), l.loss);
         let duplicate = self.probability(&p("duplicate"), l.duplicate);
         let corrupt = self.probability(&p("corrupt"), l.corrupt);
-        let bandwidth = self.bandwidth(&p("bandwidth_bps"), l.bandwidth_bps);
-        let queue_limit = self.queue_limit(&p("queue_limit"), l.queue_limit, l.bandwidth_bps);
+        let bps = l.bandwidth_bps.map(|b| b.0);
+        let bandwidth = self.bandwidth(&p("bandwidth_bps"), bps);
+        let queue_limit = self.queue_limit(&p("queue_limit"), l.queue_limit.map(|q| q.0), bps);
         Some(LinkModel {
             latency: latency?,
             loss_ppb: loss?,
@@ -525,7 +604,7 @@ impl Validator<'_> {
                 None
             }
             Some(q) if q == 0 || q > 1_000_000 => {
-                self.error(path, format!("a queue of {q} messages"), "from 1 to 1000000 messages".to_string());
+                self.error(path, format!("{q} is not a usable queue limit"), "from 1 to 1000000 messages".to_string());
                 None
             }
             Some(q) => Some(Some(q as u32)),
@@ -548,9 +627,9 @@ impl Validator<'_> {
             let loss = prob(self, "loss", l.loss);
             let duplicate = prob(self, "duplicate", l.duplicate);
             let corrupt = prob(self, "corrupt", l.corrupt);
-            let bandwidth = l.bandwidth_bps.map(|b| self.bandwidth(&p("bandwidth_bps"), Some(b)));
-            let bps = l.bandwidth_bps.or(default.and_then(|d| d.bandwidth_bps));
-            let queue = l.queue_limit.map(|q| self.queue_limit(&p("queue_limit"), Some(q), bps));
+            let bandwidth = l.bandwidth_bps.map(|b| self.bandwidth(&p("bandwidth_bps"), Some(b.0)));
+            let bps = l.bandwidth_bps.map(|b| b.0).or(default.and_then(|d| d.bandwidth_bps));
+            let queue = l.queue_limit.map(|q| self.queue_limit(&p("queue_limit"), Some(q.0), bps));
             let (Some(from), Some(to), Some(default)) = (from, to, default) else { continue };
             let mut model = default.clone();
             let mut ok = true;
@@ -593,8 +672,20 @@ impl Validator<'_> {
 
     fn clocks(&mut self, clocks: &[ClockFile], n: usize) -> Vec<Clock> {
         let mut out = vec![Clock::default(); n];
+        let mut set = vec![false; n];
         for (i, c) in clocks.iter().enumerate() {
             let node = self.node(&[f("clocks"), ix(i), f("node")], &c.node);
+            if let Some(node) = node {
+                if set[node.index()] {
+                    let nm = self.name_of(node);
+                    self.error(
+                        &[f("clocks"), ix(i), f("node")],
+                        format!("a second clock for `{nm}`"),
+                        "one `clocks` entry per node".to_string(),
+                    );
+                }
+                set[node.index()] = true;
+            }
             let offset_ns = match c.offset_ms {
                 Some(Number(ms)) if !ms.is_finite() || ms.abs() > limits::MAX_MS => {
                     self.error(
@@ -666,7 +757,7 @@ impl Validator<'_> {
                         let mut members = Vec::new();
                         for (ni, name) in side.iter().enumerate() {
                             let path = [f("faults"), ix(i), f("do"), ix(0), ix(si), ix(ni)];
-                            for node in self.node_set(&path, name) {
+                            for node in self.node_set(&path, name, false) {
                                 if let Some(other) = seen.insert(node, si).filter(|&o| o != si) {
                                     let nm = self.name_of(node);
                                     self.error(
@@ -693,7 +784,7 @@ impl Validator<'_> {
                         }
                         let mut out = Vec::new();
                         for (ni, name) in names.iter().enumerate() {
-                            out.extend(self.node_set(&[f("faults"), ix(i), f("do"), f(field), ix(ni)], name));
+                            out.extend(self.node_set(&[f("faults"), ix(i), f("do"), f(field), ix(ni)], name, false));
                         }
                         out
                     };
@@ -719,7 +810,9 @@ impl Validator<'_> {
             Down,
             Paused,
         }
-        let mut state = vec![State::Up; self.nodes.len()];
+        // Sized by the largest id, not the name map: duplicate names make the map shorter.
+        let count = self.nodes.values().map(|n| n.index() + 1).max().unwrap_or(0);
+        let mut state = vec![State::Up; count];
         for (sf, i) in faults {
             let (node, need, then, verb) = match sf.fault {
                 Fault::Crash(n) => (n, State::Up, State::Down, "crash"),
@@ -766,8 +859,8 @@ impl Validator<'_> {
         let loss = prob_range(self, "loss", s.loss);
         let duplicate = prob_range(self, "duplicate", s.duplicate);
         let corrupt = prob_range(self, "corrupt", s.corrupt);
-        let mut count_range = |name: &'static str, r: Option<(u64, u64)>| {
-            let (lo, hi) = r.unwrap_or((0, 0));
+        let mut count_range = |name: &'static str, r: Option<(Whole, Whole)>| {
+            let (lo, hi) = r.map_or((0, 0), |(lo, hi)| (lo.0, hi.0));
             if lo > hi || hi > limits::MAX_SWARM_FAULTS {
                 self.error(
                     &[f("swarm"), f(name)],
@@ -809,11 +902,10 @@ impl Validator<'_> {
     }
 
     fn workload(&mut self, workload: &[WorkloadFile], horizon: SimTime) -> Vec<Generator> {
-        let all: Vec<NodeId> = self.nodes.values().copied().collect();
         let mut out = Vec::new();
         for (i, w) in workload.iter().enumerate() {
             let p = |name: &'static str| [f("workload"), ix(i), f(name)];
-            let senders = if w.from == "*" { all.clone() } else { self.node_set(&p("from"), &w.from) };
+            let senders = self.node_set(&p("from"), &w.from, true);
             let target = match (&w.send, w.to.as_deref()) {
                 (SendFile::Broadcast, None) => Some(Target::Broadcast),
                 (SendFile::Broadcast, Some(_)) => {
@@ -833,7 +925,8 @@ impl Validator<'_> {
                     (Some(&g), _) => Some(Target::AnyOf(g)),
                     (None, Some(&n)) => Some(Target::Node(n)),
                     (None, None) => {
-                        self.error(&p("to"), format!("unknown node or group `{to}`"), "a node, a group or \"*\"".to_string());
+                        let expected = self.one_of(true, true);
+                        self.error(&p("to"), format!("unknown node or group `{to}`"), expected);
                         None
                     }
                 },
@@ -845,15 +938,21 @@ impl Validator<'_> {
                     }
                 },
             };
-            if matches!(target, Some(Target::AnyOther)) && all.len() < 2 {
+            if matches!(target, Some(Target::AnyOther)) && self.nodes.len() < 2 {
                 self.error(&p("to"), "\"*\" needs another node to send to", None);
             }
             let start = w.start_ms.map_or(Some(0), |s| self.millis(&p("start_ms"), s)).map(SimTime);
             let every_ns = self.millis(&p("every_ms"), w.every_ms);
-            if w.count == 0 || w.count > limits::MAX_MESSAGES_PER_WORKLOAD {
-                self.error(&p("count"), format!("a count of {}", w.count), format!("from 1 to {}", limits::MAX_MESSAGES_PER_WORKLOAD));
+            let count = w.count.0;
+            if count == 0 || count > limits::MAX_MESSAGES_PER_WORKLOAD {
+                let message = if count == 0 {
+                    "a count of zero sends nothing".to_string()
+                } else {
+                    format!("{count} messages is more than a workload entry may send")
+                };
+                self.error(&p("count"), message, format!("from 1 to {}", limits::MAX_MESSAGES_PER_WORKLOAD));
             }
-            let size = w.size_bytes.unwrap_or(u64::from(limits::DEFAULT_SIZE_BYTES));
+            let size = w.size_bytes.map_or(u64::from(limits::DEFAULT_SIZE_BYTES), |s| s.0);
             if size > limits::MAX_SIZE_BYTES {
                 self.error(
                     &p("size_bytes"),
@@ -866,9 +965,25 @@ impl Validator<'_> {
             }
             if let (Some(target), Some(start), Some(every_ns)) = (target, start, every_ns) {
                 for &from in &senders {
-                    if target == Target::Node(from) {
+                    let only_member = |g: &GroupId| {
+                        let members = &self.members[g.0 as usize];
+                        // An empty group is reported where it is defined.
+                        !members.is_empty() && members.iter().all(|&m| m == from)
+                    };
+                    let why = match &target {
+                        Target::Node(n) if *n == from => Some(String::new()),
+                        Target::AnyOf(g) if only_member(g) => {
+                            Some(format!(": it is the only member of `{}`", w.to.as_deref().unwrap_or_default()))
+                        }
+                        _ => None,
+                    };
+                    if let Some(why) = why {
                         let nm = self.name_of(from);
-                        self.error(&p("to"), format!("`{nm}` would send to itself"), "a destination other than the sender".to_string());
+                        self.error(
+                            &p("to"),
+                            format!("`{nm}` would send to itself{why}"),
+                            "a destination other than the sender".to_string(),
+                        );
                         continue;
                     }
                     out.push(Generator {
@@ -876,7 +991,7 @@ impl Validator<'_> {
                         target: target.clone(),
                         start,
                         every_ns,
-                        count: w.count,
+                        count,
                         size_bytes: size.min(limits::MAX_SIZE_BYTES) as u32,
                     });
                 }
@@ -886,7 +1001,7 @@ impl Validator<'_> {
     }
 
     fn limits(&mut self, l: &LimitsFile) -> Limits {
-        let mut positive = |name: &'static str, v: Option<u64>, default: u64| match v {
+        let mut positive = |name: &'static str, v: Option<Whole>, default: u64| match v.map(|v| v.0) {
             Some(0) => {
                 self.error(
                     &[f("limits"), f(name)],
@@ -911,4 +1026,27 @@ impl Validator<'_> {
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_text() {
+        let src = r#"Scenario(name: "t", horizon_ms: 10, nodes: 2, protocol: BestEffort())"#;
+        Scenario::parse(&format!("\u{feff}{src}"), "bom").expect("accepted");
+        // Columns on the first line are counted as an editor shows them, without it.
+        let errors = Scenario::parse("\u{feff}Scenario(name: 1)", "bom").expect_err("a name is a string");
+        assert_eq!((errors.0[0].line, errors.0[0].col), (1, 16));
+    }
+
+    #[test]
+    fn group_ids_follow_names_not_file_order() {
+        let src = r#"Scenario(name: "t", horizon_ms: 10, nodes: 3, protocol: BestEffort(),
+            groups: {"zeta": ["n0"], "alpha": ["n1", "n2"]})"#;
+        let scenario = Scenario::parse(src, "groups").expect("valid");
+        let names: Vec<&str> = scenario.cluster.groups.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["alpha", "zeta"]);
+    }
 }

@@ -1,0 +1,130 @@
+//! Turns ron's syntax and type errors into scenario errors a user can act on.
+//!
+//! ron reports in terms of the Rust types the file is read into (`LinkFile`,
+//! `FaultActionFile`) and its positions can fall inside a token (just after a
+//! `-` or a `"`). This module names the scenario's own parts instead, points at
+//! the start of the offending token and says what was expected there.
+
+use super::ScenarioError;
+use super::limits;
+use super::locate::{self, Found};
+use ron::Error as E;
+
+/// The scenario error for a file that ron could not read into a `ScenarioFile`.
+pub fn error(e: &ron::error::SpannedError, src: &str, file: &str) -> ScenarioError {
+    let at = |line, col, message: String, expected: Option<String>| ScenarioError { file: file.to_string(), line, col, message, expected };
+    if locate::is_blank(src) {
+        return at(1, 1, "the file holds no scenario".to_string(), Some("`Scenario(...)`".to_string()));
+    }
+    let (line, col) = if matches!(e.code, E::Eof) { end_of_text(src) } else { (e.span.start.line, e.span.start.col) };
+    // Past the last token ron's own position is the best there is.
+    let token = locate::token_at(src, line, col).unwrap_or(Found { line, col, text: String::new() });
+    let (message, expected) = message(&e.code, &token.text);
+    at(token.line, token.col, message, expected)
+}
+
+/// What went wrong and what was expected, given the token the error points at.
+fn message(code: &E, token: &str) -> (String, Option<String>) {
+    let unexpected = |expected: &str| (format!("unexpected {}", shown(token)), Some(expected.to_string()));
+    match code {
+        E::NoSuchStructField { expected, found, outer } => {
+            (format!("unknown field `{found}`{}", in_(outer)), Some(format!("one of: {}", expected.join(", "))))
+        }
+        E::NoSuchEnumVariant { expected, found, outer } => {
+            let what = outer.as_deref().map_or("variant", kind_of_variant);
+            (format!("unknown {what} `{found}`"), Some(format!("one of: {}", expected.join(", "))))
+        }
+        E::MissingStructField { field, outer } => (format!("missing field `{field}`{}", in_(outer)), None),
+        E::DuplicateStructField { field, outer } => {
+            (format!("field `{field}` is given twice{}", in_(outer)), Some("each field at most once".to_string()))
+        }
+        E::InvalidValueForType { expected, found } => (format!("found {found}"), Some(expected.clone())),
+        E::ExpectedDifferentLength { expected, found } => {
+            (format!("found {found} value{}", if *found == 1 { "" } else { "s" }), Some(expected.clone()))
+        }
+        E::ExpectedDifferentStructName { expected, found } => {
+            // Only `Scenario` has a name in the format; nested values are plain `(...)`.
+            let want = if *expected == "Scenario" { "`Scenario(`" } else { "`(` with no name before it" };
+            (format!("unexpected name `{found}`"), Some(want.to_string()))
+        }
+        E::ExpectedNamedStructLike(name) if *name == "Scenario" => unexpected("`Scenario(`"),
+        E::ExpectedNamedStructLike(_) | E::ExpectedStructLike => unexpected("`(`"),
+        E::ExpectedComma => unexpected("`,` or the matching closing bracket"),
+        E::ExpectedArray => unexpected("`[` starting a list"),
+        E::ExpectedArrayEnd => unexpected("`]`"),
+        E::ExpectedMap => unexpected("`{` starting a map"),
+        E::ExpectedMapColon => unexpected("`:`"),
+        E::ExpectedMapEnd => unexpected("`}`"),
+        E::ExpectedOptionEnd | E::ExpectedStructLikeEnd => unexpected("`)`"),
+        E::ExpectedBoolean => unexpected("`true` or `false`"),
+        E::ExpectedFloat | E::ExpectedInteger => unexpected("a number"),
+        E::ExpectedString => unexpected("a string in double quotes"),
+        E::ExpectedStringEnd => unexpected("a closing `\"`"),
+        E::ExpectedIdentifier => unexpected("a name"),
+        E::ExpectedUnit => unexpected("`()`"),
+        E::TrailingCharacters => unexpected("nothing after the scenario's closing `)`"),
+        E::UnclosedBlockComment => ("this block comment is never closed".to_string(), Some("`*/` to end it".to_string())),
+        E::Eof => ("the file ends in the middle of a value".to_string(), Some("the rest of the scenario".to_string())),
+        E::ExceededRecursionLimit => {
+            ("the value is nested too deeply".to_string(), Some(format!("at most {} levels of nesting", limits::MAX_NESTING)))
+        }
+        other => (lower_first(&other.to_string()), None),
+    }
+}
+
+/// Just past the last character that is not whitespace: where a file that stops too early stops.
+fn end_of_text(src: &str) -> (usize, usize) {
+    let text = src.trim_end();
+    (1 + text.matches('\n').count(), 1 + text.chars().rev().take_while(|&c| c != '\n').count())
+}
+
+/// ` in <the part of the scenario>` for a ron `outer` type name.
+fn in_(outer: &Option<String>) -> String {
+    outer.as_deref().map_or(String::new(), |o| format!(" in {}", part_of(o)))
+}
+
+/// The scenario's name for the part a `file.rs` struct is read from.
+fn part_of(rust_type: &str) -> String {
+    match rust_type {
+        "LinkFile" => "`network`".to_string(),
+        "LinkOverrideFile" => "a `links` entry".to_string(),
+        "ClockFile" => "a `clocks` entry".to_string(),
+        "FaultFile" => "a `faults` entry".to_string(),
+        "SwarmFile" => "`swarm`".to_string(),
+        "WorkloadFile" => "a `workload` entry".to_string(),
+        "LimitsFile" => "`limits`".to_string(),
+        // `Scenario` and struct-like variants (`BestEffort`, `Uniform`, `OneWay`) are named as written.
+        other => format!("`{other}`"),
+    }
+}
+
+/// What a `file.rs` enum's variants are, in the scenario's words.
+fn kind_of_variant(rust_type: &str) -> &'static str {
+    match rust_type {
+        "ProtocolFile" => "protocol",
+        "TopologyFile" => "topology",
+        "LatencyFile" => "latency distribution",
+        "FaultActionFile" => "fault action",
+        "SendFile" => "`send` mode",
+        "CheckFile" => "check",
+        _ => "variant",
+    }
+}
+
+/// A token for a message: quoted with backticks, cut short if long or on several lines.
+fn shown(token: &str) -> String {
+    const MAX: usize = 24;
+    if token.is_empty() {
+        return "end of file".to_string();
+    }
+    let mut s: String = token.chars().take_while(|&c| c != '\n').take(MAX).collect();
+    if s.len() < token.len() {
+        s.push_str("...");
+    }
+    format!("`{s}`")
+}
+
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
+}
