@@ -20,13 +20,41 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("swarm-run.txt", &["run", "scenarios/network/swarm.ron"]),
     ("swarm-seed-2.txt", &["run", "scenarios/network/swarm.ron", "--seed", "2"]),
     ("trace-tour-run.txt", &["run", "scenarios/trace-tour.ron", "--trace", "TRACE"]),
+    ("trace-tour-jsonl-run.txt", &["run", "scenarios/trace-tour.ron", "--trace", "TRACE.jsonl"]),
+    ("broken-no-dedup-run.txt", &["run", "scenarios/network/broken-no-dedup.ron"]),
+    ("pause-and-resume-run.txt", &["run", "scenarios/network/pause-and-resume.ron", "--trace", "TRACE"]),
+    ("ring-check.txt", &["check", "scenarios/network/ring.ron"]),
+    ("crash-and-partition-check.txt", &["check", "scenarios/network/crash-and-partition.ron"]),
+    ("bad-unknown-field.txt", &["check", "tests/bad/unknown-field-in-links.ron"]),
+    ("bad-unknown-node.txt", &["check", "tests/bad/fault-unknown-node.ron"]),
+    ("bad-crash-twice.txt", &["check", "tests/bad/crash-twice.ron"]),
+    ("bad-probability.txt", &["check", "tests/bad/probability-above-one.ron"]),
+    ("bad-not-whole.txt", &["check", "tests/bad/count-not-whole.ron"]),
+    ("bad-missing-comma.txt", &["check", "tests/bad/malformed-missing-comma.ron"]),
+    ("bad-several.txt", &["check", "book/examples/several-mistakes.ron"]),
+    ("bad-several-run.txt", &["run", "book/examples/several-mistakes.ron"]),
+    ("every-field-check.txt", &["check", "book/examples/every-field.ron"]),
 ];
 
 /// What a reader would see in a terminal: the command, its output, its exit code.
 fn transcript(args: &[&str], trace_file: &Path) -> String {
-    let args: Vec<String> = args.iter().map(|a| if *a == "TRACE" { trace_file.display().to_string() } else { a.to_string() }).collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| match *a {
+            "TRACE" => trace_file.display().to_string(),
+            "TRACE.jsonl" => trace_file.with_extension("jsonl").display().to_string(),
+            _ => a.to_string(),
+        })
+        .collect();
     let out = Command::new(env!("CARGO_BIN_EXE_msgsim")).args(&args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("msgsim runs");
-    let shown: Vec<String> = args.iter().map(|a| if Path::new(a) == trace_file { "trace.txt".to_string() } else { a.clone() }).collect();
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| match Path::new(a) {
+            p if p == trace_file => "trace.txt".to_string(),
+            p if p == trace_file.with_extension("jsonl") => "trace.jsonl".to_string(),
+            _ => a.clone(),
+        })
+        .collect();
     let mut text = format!("$ msgsim {}\n", shown.join(" "));
     text.push_str(&String::from_utf8_lossy(&out.stdout));
     text.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -62,6 +90,12 @@ fn generated_book_files_are_current() {
         if args.contains(&"TRACE") {
             let trace = std::fs::read_to_string(&trace_file).expect("the run wrote its trace");
             write(name.replace("-run.txt", "-trace.txt"), trace);
+        }
+        if args.contains(&"TRACE.jsonl") {
+            let trace = std::fs::read_to_string(trace_file.with_extension("jsonl")).expect("the run wrote its trace");
+            // The first lines are enough to show the format.
+            let head: String = trace.lines().take(8).map(|l| format!("{l}\n")).collect();
+            write(name.replace("-run.txt", "-trace-head.jsonl"), head);
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);

@@ -1,7 +1,7 @@
 //! Delivery checks: no loss, no duplicates, no damaged payload delivered.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
-use crate::id::{AppId, NodeId};
+use crate::id::{AppId, MsgId, NodeId};
 use crate::process::Cluster;
 use crate::time::SimTime;
 use crate::trace::{EventKind, FaultAction, TraceEvent};
@@ -10,10 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Every application message sent between two correct nodes is delivered.
 ///
 /// A node is correct if it never crashed or paused during the run: what a
-/// faulty node was owed, or owes, is not judged. A message that was missing at
-/// the end fails the check if it was sent at least the network's largest
-/// latency before the end, or if the run ended with nothing left to happen;
-/// a missing message sent later than that makes the verdict inconclusive.
+/// faulty node was owed, or owes, is not judged. A message missing at the end
+/// fails the check if the run ended with nothing left to happen, or if it was
+/// sent before both the network's largest latency before the end and the send
+/// time of the oldest transmission still on the wire (which may be waiting in
+/// a bandwidth queue); a missing message sent later makes the verdict inconclusive.
 pub struct NoLoss {
     cluster: Cluster,
     /// (message, recipient) not yet delivered, with the time it was sent.
@@ -21,12 +22,14 @@ pub struct NoLoss {
     faulty: Vec<bool>,
     /// Deliveries owed, per (sender, recipient), so the verdict can count those between correct nodes.
     expected: BTreeMap<(NodeId, NodeId), u64>,
+    /// Transmissions on the wire: send time and copies not yet received or dropped.
+    on_wire: BTreeMap<MsgId, (SimTime, u32)>,
 }
 
 impl NoLoss {
     pub fn new(cluster: Cluster) -> NoLoss {
         let n = cluster.len();
-        NoLoss { cluster, pending: BTreeMap::new(), faulty: vec![false; n], expected: BTreeMap::new() }
+        NoLoss { cluster, pending: BTreeMap::new(), faulty: vec![false; n], expected: BTreeMap::new(), on_wire: BTreeMap::new() }
     }
 }
 
@@ -43,6 +46,22 @@ impl Checker for NoLoss {
                 self.pending.remove(&(app, node));
             }
             EventKind::Fault { action: FaultAction::Crash | FaultAction::Pause, node: Some(n), .. } => self.faulty[n.index()] = true,
+            EventKind::Send { msg, .. } => {
+                self.on_wire.insert(msg, (e.time, 1));
+            }
+            EventKind::Duplicate { msg, .. } => {
+                if let Some(w) = self.on_wire.get_mut(&msg) {
+                    w.1 += 1;
+                }
+            }
+            EventKind::Receive { msg, .. } | EventKind::Drop { msg, .. } => {
+                if let Some(w) = self.on_wire.get_mut(&msg) {
+                    w.1 -= 1;
+                    if w.1 == 0 {
+                        self.on_wire.remove(&msg);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -56,8 +75,14 @@ impl Checker for NoLoss {
             return Verdict::inconclusive("no application message was sent between nodes that never crashed or paused: nothing to judge");
         }
         let missing: Vec<_> = self.pending.iter().filter(|(k, v)| between_correct(k, v)).collect();
-        let deadline = SimTime(end.at.0.saturating_sub(end.max_latency_ns));
-        let overdue: Vec<_> = missing.iter().filter(|(_, (sent, _))| end.reason == EndReason::Quiescent || *sent <= deadline).collect();
+        // Message ids grow with time, so the first entry is the oldest transmission on the wire.
+        let oldest_on_wire = self.on_wire.first_key_value().map_or(SimTime::MAX, |(_, (sent, _))| *sent);
+        let latency_deadline = SimTime(end.at.0.saturating_sub(end.max_latency_ns));
+        // Strictly before the oldest transmission on the wire: one sent at that instant may be it.
+        let overdue: Vec<_> = missing
+            .iter()
+            .filter(|(_, (sent, _))| end.reason == EndReason::Quiescent || (*sent <= latency_deadline && *sent < oldest_on_wire))
+            .collect();
         let name = |n: NodeId| self.cluster.name(n).to_string();
         if let Some(((app, to), (sent, from))) = overdue.first() {
             return Verdict::fail(format!(
@@ -78,12 +103,18 @@ impl Checker for NoLoss {
 }
 
 /// No node delivers the same application message twice.
-#[derive(Default)]
 pub struct NoDuplicates {
+    names: Vec<String>,
     delivered: BTreeSet<(NodeId, AppId)>,
     deliveries: u64,
     first_violation: Option<(SimTime, NodeId, AppId)>,
     violations: u64,
+}
+
+impl NoDuplicates {
+    pub fn new(cluster: &Cluster) -> NoDuplicates {
+        NoDuplicates { names: cluster.names.clone(), delivered: BTreeSet::new(), deliveries: 0, first_violation: None, violations: 0 }
+    }
 }
 
 impl Checker for NoDuplicates {
@@ -113,11 +144,17 @@ impl Checker for NoDuplicates {
 ///
 /// Judged only if the network actually corrupted a copy that reached a process;
 /// otherwise there was nothing for a protocol to catch.
-#[derive(Default)]
 pub struct NoCorruptionDelivered {
+    names: Vec<String>,
     corrupted_arrivals: u64,
     first_violation: Option<(SimTime, NodeId, AppId)>,
     violations: u64,
+}
+
+impl NoCorruptionDelivered {
+    pub fn new(cluster: &Cluster) -> NoCorruptionDelivered {
+        NoCorruptionDelivered { names: cluster.names.clone(), corrupted_arrivals: 0, first_violation: None, violations: 0 }
+    }
 }
 
 impl Checker for NoCorruptionDelivered {

@@ -110,8 +110,8 @@ impl CheckSpec {
     pub fn build(&self, cluster: &Cluster) -> Box<dyn Checker> {
         match self {
             CheckSpec::NoLoss => Box::new(NoLoss::new(cluster.clone())),
-            CheckSpec::NoDuplicates => Box::new(NoDuplicates::default()),
-            CheckSpec::NoCorruptionDelivered => Box::new(NoCorruptionDelivered::default()),
+            CheckSpec::NoDuplicates => Box::new(NoDuplicates::new(cluster)),
+            CheckSpec::NoCorruptionDelivered => Box::new(NoCorruptionDelivered::new(cluster)),
         }
     }
 }

@@ -1,0 +1,56 @@
+//! `msgsim run`: run one scenario with one seed and report.
+
+use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, load};
+use msgsim::export::{TraceFormat, write_trace};
+use msgsim::report::{Report, panic_text, reproduce_command};
+use msgsim::{RunOptions, protocols};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>) -> ExitCode {
+    let scenario = match load(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    // Open the trace file before running, so a bad path never costs a run.
+    let trace_file = match trace_path.map(std::fs::File::create).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{}: cannot write the trace: {e}", trace_path.expect("set when opening failed").display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let seed = seed.unwrap_or(scenario.seed);
+    let shown = path.display().to_string();
+    let options = RunOptions { record_trace: trace_file.is_some() };
+    let result = match protocols::run(&scenario, seed, &options) {
+        Ok(r) => r,
+        Err(panic) => {
+            eprint!("{}", panic_text(&shown, &panic));
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    };
+    if let (Some(file), Some(events)) = (trace_file, &result.trace) {
+        let format = match trace_path.and_then(Path::extension).is_some_and(|e| e == "jsonl") {
+            true => TraceFormat::JsonLines,
+            false => TraceFormat::Text,
+        };
+        if let Err(e) = write_trace(&mut std::io::BufWriter::new(file), events, &scenario.cluster, format) {
+            eprintln!("{}: cannot write the trace: {e}", trace_path.expect("a trace file was opened").display());
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    }
+    let report = Report::new(&shown, &scenario, &result);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("a report always serialises"));
+    } else {
+        print!("{}", report.text());
+    }
+    if report.failed() {
+        if !json {
+            eprintln!("a check failed; reproduce with: {}", reproduce_command(&shown, seed));
+        }
+        return ExitCode::from(EXIT_CHECK_FAILED);
+    }
+    ExitCode::SUCCESS
+}
