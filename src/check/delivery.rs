@@ -131,8 +131,10 @@ impl Checker for NoDuplicates {
     fn verdict(&self, _end: &RunEnd) -> Verdict {
         match self.first_violation {
             Some((t, node, app)) => Verdict::fail(format!(
-                "{} duplicate deliveries; first: a{} delivered again at node {} at {t}",
-                self.violations, app.0, node.0
+                "{} duplicate deliveries; first: a{} delivered again at {} at {t}",
+                self.violations,
+                app.0,
+                self.names[node.index()]
             )),
             None if self.deliveries == 0 => Verdict::inconclusive("nothing was delivered: nothing to judge"),
             None => Verdict::pass(format!("{} deliveries, each message at most once per node", self.deliveries)),
@@ -171,9 +173,12 @@ impl Checker for NoCorruptionDelivered {
 
     fn verdict(&self, _end: &RunEnd) -> Verdict {
         match self.first_violation {
-            Some((t, node, app)) => {
-                Verdict::fail(format!("{} damaged payloads delivered; first: a{} at node {} at {t}", self.violations, app.0, node.0))
-            }
+            Some((t, node, app)) => Verdict::fail(format!(
+                "{} damaged payloads delivered; first: a{} at {} at {t}",
+                self.violations,
+                app.0,
+                self.names[node.index()]
+            )),
             None if self.corrupted_arrivals == 0 => Verdict::inconclusive("no corrupted message reached a process: nothing to judge"),
             None => Verdict::pass(format!("{} corrupted copies arrived; none was delivered", self.corrupted_arrivals)),
         }
