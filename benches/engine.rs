@@ -28,7 +28,9 @@ fn bench_scenario(c: &mut Criterion, name: &str, file: &str) {
 
 fn engine(c: &mut Criterion) {
     bench_scenario(c, "pingpong_2_nodes", "scenarios/bench/pingpong.ron");
+    bench_scenario(c, "broadcast_50_nodes", "scenarios/bench/broadcast.ron");
     bench_scenario(c, "gossip_1000_nodes", "scenarios/bench/gossip.ron");
+    bench_scenario(c, "gossip_10000_nodes", "scenarios/bench/gossip-10k.ron");
 }
 
 criterion_group!(benches, engine);
