@@ -19,7 +19,13 @@ pub type VectorClock = Vec<u32>;
 /// faults happen to a process, not in it, and get no clock of their own.
 pub fn process_of(kind: &EventKind) -> Option<NodeId> {
     match *kind {
-        EventKind::Command { node, .. } | EventKind::Timer { node, .. } | EventKind::Deliver { node, .. } => Some(node),
+        EventKind::Command { node, .. }
+        | EventKind::Timer { node, .. }
+        | EventKind::Deliver { node, .. }
+        | EventKind::DeadLetter { node, .. }
+        | EventKind::Call { node, .. }
+        | EventKind::Breaker { node, .. }
+        | EventKind::Suspicion { node, .. } => Some(node),
         EventKind::Send { from, .. } => Some(from),
         EventKind::Receive { to, .. } => Some(to),
         EventKind::CommandRefused { .. }

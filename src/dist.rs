@@ -74,6 +74,16 @@ impl Latency {
         }
     }
 
+    /// The smallest value this distribution can return.
+    pub fn min_ns(&self) -> u64 {
+        match self {
+            Latency::Constant(ns) => *ns,
+            Latency::Uniform { min, .. } => *min,
+            // The lower half ends (its last point) at the distribution's minimum.
+            Latency::Table(t) => t.points[HALF - 1],
+        }
+    }
+
     /// The largest value this distribution can return.
     pub fn max_ns(&self) -> u64 {
         match self {

@@ -11,7 +11,8 @@
 //! - [`trace::TraceEvent`] and [`trace::TraceHasher`]: ground truth and its fingerprint;
 //! - [`causality::CausalTracker`]: vector clocks derived from the trace;
 //! - [`check::Checker`]: verdicts judged on the trace alone;
-//! - [`report::Report`]: what `msgsim run` prints, as text or JSON.
+//! - [`report::Report`]: what `msgsim run` prints, as text or JSON;
+//! - [`sweep::Sweep`]: many seeds in parallel, summarised in a [`sweep::SweepReport`]; the testing API.
 //!
 //! ```
 //! use msgsim::{protocols, RunOptions, Scenario};
@@ -39,8 +40,11 @@ pub mod protocols;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod shrink;
 pub mod sim;
+pub mod stats;
 mod swarm;
+pub mod sweep;
 pub mod time;
 pub mod trace;
 

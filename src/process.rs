@@ -7,6 +7,7 @@
 use crate::id::{AppId, GroupId, NodeId, TimerId};
 use crate::rng::SimRng;
 use crate::time::SimTime;
+use crate::trace::{BreakerState, CallOutcome};
 use serde::Serialize;
 use std::fmt;
 
@@ -50,7 +51,7 @@ pub trait Message: Clone + fmt::Debug {
 }
 
 /// Where a workload command asks a message to go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Dest {
     Node(NodeId),
     Group(GroupId),
@@ -112,6 +113,18 @@ impl Cluster {
             Dest::All => self.nodes().filter(|&n| n != from).collect(),
         }
     }
+
+    /// The nodes that deliver a message from `from` to `dest` under a group-communication
+    /// protocol: every member of the group (every node for `All`), the sender included when
+    /// it is a member, because ordering is about what each member delivers, its own messages
+    /// among them. A unicast's only recipient is its destination.
+    pub fn group_recipients(&self, dest: Dest) -> Vec<NodeId> {
+        match dest {
+            Dest::Node(n) => vec![n],
+            Dest::Group(g) => self.members(g).to_vec(),
+            Dest::All => self.nodes().collect(),
+        }
+    }
 }
 
 /// Something a handler asked for; applied by the simulator after the handler returns.
@@ -123,6 +136,10 @@ pub(crate) enum Effect<M, T> {
     SetTimer { id: TimerId, after_local_ns: u64, timer: T },
     CancelTimer { id: TimerId },
     Deliver { payload: Payload },
+    DeadLetter { payload: Payload, to: NodeId },
+    Call { app: AppId, outcome: CallOutcome, latency_ns: u64 },
+    Breaker { from: BreakerState, to: BreakerState },
+    Suspicion { of: NodeId, suspected: bool },
 }
 
 /// A handler's window on the world.
@@ -184,6 +201,29 @@ impl<M, T> Ctx<'_, M, T> {
     /// Hand `payload` to the application: the observation delivery checkers judge.
     pub fn deliver(&mut self, payload: Payload) {
         self.effects.push(Effect::Deliver { payload });
+    }
+
+    /// Give up on `payload` for recipient `to` and put it in the dead-letter queue: the
+    /// observation that tells the application (and the checks) that the protocol could not
+    /// confirm delivery. The message may still have arrived; its acks may all have been lost.
+    pub fn dead_letter(&mut self, payload: Payload, to: NodeId) {
+        self.effects.push(Effect::DeadLetter { payload, to });
+    }
+
+    /// Report how call `app` (begun by the workload's command `app`) ended: the
+    /// observation the circuit-breaker check judges. `latency_ns` is on this node's clock.
+    pub fn call_outcome(&mut self, app: AppId, outcome: CallOutcome, latency_ns: u64) {
+        self.effects.push(Effect::Call { app, outcome, latency_ns });
+    }
+
+    /// Report that this node's failure detector began (`suspected`) or stopped suspecting `of`.
+    pub fn suspicion(&mut self, of: NodeId, suspected: bool) {
+        self.effects.push(Effect::Suspicion { of, suspected });
+    }
+
+    /// Report that this node's circuit breaker changed state.
+    pub fn breaker_transition(&mut self, from: BreakerState, to: BreakerState) {
+        self.effects.push(Effect::Breaker { from, to });
     }
 }
 

@@ -95,11 +95,16 @@ impl Report {
             let parts: Vec<String> = reasons.iter().filter(|(_, n)| *n > 0).map(|(r, n)| format!("{r} {n}")).collect();
             let _ = writeln!(out, "drops      {}", parts.join(", "));
         }
-        let _ = writeln!(
+        let _ = write!(
             out,
             "app        {} sent, {} delivered, {} refused (node down)",
             self.app.commands, self.app.delivered, self.app.refused
         );
+        // Only protocols that give up ever dead-letter; the others' summaries stay as they were.
+        if self.app.dead_lettered > 0 {
+            let _ = write!(out, ", {} dead-lettered", self.app.dead_lettered);
+        }
+        out.push('\n');
         for s in &self.swarm {
             let _ = writeln!(out, "swarm      {s}");
         }

@@ -9,10 +9,11 @@ use crate::check::{Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::event::EventQueue;
 use crate::id::{AppId, MsgId, NodeId, TimerId};
-use crate::net::{Arrival, Network, Route};
+use crate::net::{Arrival, Decision, Network, Route};
 use crate::process::{Command, Ctx, Dest, Effect, Incoming, Message, Payload, Process};
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{Fault, Scenario, ScheduledFault, Target};
+use crate::stats::{LatencyCollector, LatencyHistogram};
 use crate::time::SimTime;
 use crate::trace::{DropReason, EventKind, FaultAction, MessageCounts, TraceEvent, TraceHasher};
 use rustc_hash::FxHashSet;
@@ -55,6 +56,10 @@ where
 pub struct RunOptions {
     /// Keep every trace event (memory grows with run length).
     pub record_trace: bool,
+    /// Collect application delivery latencies (command to deliver) into a histogram, for sweeps.
+    pub latency: bool,
+    /// Record every random network decision (for `msgsim shrink`).
+    pub decisions: bool,
 }
 
 /// Application-level totals.
@@ -66,6 +71,8 @@ pub struct AppCounts {
     pub refused: u64,
     /// Deliveries to applications.
     pub delivered: u64,
+    /// Messages a protocol gave up on and put in the dead-letter queue (one per recipient).
+    pub dead_lettered: u64,
 }
 
 /// Everything a run produced.
@@ -84,6 +91,10 @@ pub struct RunResult {
     /// What swarm mode drew for this seed, one line each.
     pub swarm: Vec<String>,
     pub trace: Option<Vec<TraceEvent>>,
+    /// Command-to-deliver latencies, if `RunOptions::latency` asked for them.
+    pub latency: Option<LatencyHistogram>,
+    /// Every random network decision, if `RunOptions::decisions` asked for them.
+    pub decisions: Option<Vec<Decision>>,
 }
 
 /// Scheduler events.
@@ -141,6 +152,7 @@ struct Recorder {
     app: AppCounts,
     checkers: Vec<(&'static str, Box<dyn Checker>)>,
     events: Option<Vec<TraceEvent>>,
+    latency: Option<LatencyCollector>,
 }
 
 impl Recorder {
@@ -153,6 +165,7 @@ impl Recorder {
             EventKind::Command { .. } => self.app.commands += 1,
             EventKind::CommandRefused { .. } => self.app.refused += 1,
             EventKind::Deliver { .. } => self.app.delivered += 1,
+            EventKind::DeadLetter { .. } => self.app.dead_lettered += 1,
             _ => {}
         }
         for (_, c) in &mut self.checkers {
@@ -160,6 +173,9 @@ impl Recorder {
         }
         if let Some(events) = &mut self.events {
             events.push(event);
+        }
+        if let Some(latency) = &mut self.latency {
+            latency.observe(time, &kind);
         }
     }
 }
@@ -205,7 +221,13 @@ where
             let mut rng = SimRng::new(seed, Stream::Swarm);
             crate::swarm::draw(spec, scenario, &mut rng, &mut default_link, &mut faults, &mut swarm);
         }
-        let network = Network::new(default_link, scenario.links.clone(), scenario.topology.clone(), n);
+        let mut network = Network::new(default_link, scenario.links.clone(), scenario.topology.clone(), n);
+        if let Some(decisions) = &scenario.replay {
+            network.replay(decisions);
+        }
+        if options.decisions {
+            network.start_recording();
+        }
         let nodes = (0..n)
             .map(|i| Node {
                 process: None,
@@ -242,6 +264,7 @@ where
                 app: AppCounts::default(),
                 checkers,
                 events: options.record_trace.then(Vec::new),
+                latency: options.latency.then(LatencyCollector::default),
             },
         }
     }
@@ -257,7 +280,8 @@ where
     }
 
     /// Judge the checks and hand over everything the run produced.
-    pub fn finish(self, end: RunEnd) -> RunResult {
+    pub fn finish(mut self, end: RunEnd) -> RunResult {
+        let decisions = self.network.take_recording();
         let verdicts = self.recorder.checkers.iter().map(|(name, c)| (*name, c.verdict(&end))).collect();
         RunResult {
             seed: self.seed,
@@ -270,6 +294,8 @@ where
             verdicts,
             swarm: self.swarm,
             trace: self.recorder.events,
+            latency: self.recorder.latency.map(LatencyCollector::finish),
+            decisions,
         }
     }
 
@@ -526,6 +552,14 @@ where
                         EventKind::Deliver { node, app: payload.id, origin: payload.origin, damaged: payload.is_damaged() },
                     );
                 }
+                Effect::DeadLetter { payload, to } => {
+                    self.recorder.record(self.now, EventKind::DeadLetter { node, to, app: payload.id });
+                }
+                Effect::Call { app, outcome, latency_ns } => {
+                    self.recorder.record(self.now, EventKind::Call { node, app, outcome, latency_ns });
+                }
+                Effect::Breaker { from, to } => self.recorder.record(self.now, EventKind::Breaker { node, from, to }),
+                Effect::Suspicion { of, suspected } => self.recorder.record(self.now, EventKind::Suspicion { node, of, suspected }),
             }
         }
         // Keep the allocation for the next handler.
@@ -539,7 +573,7 @@ where
         self.next_msg += 1;
         let size = msg.wire_size();
         self.recorder.record(self.now, EventKind::Send { from, to, msg: id, size });
-        match self.network.route(from, to, size, self.now, &mut self.net_rng) {
+        match self.network.route(id, from, to, size, self.now, &mut self.net_rng) {
             Route::Dropped(reason) => self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason }),
             Route::Delivered { first, duplicate } => {
                 let copy = duplicate.map(|_| msg.clone());

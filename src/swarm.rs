@@ -99,3 +99,14 @@ pub fn draw(
     // drawn heal before a drawn partition that starts at the same instant).
     faults.sort_by_key(|f| f.at);
 }
+
+/// The faults a run of `scenario` with `seed` goes through: the script plus what swarm
+/// mode draws, in the order the run applies them (the same draws `Sim::new` makes).
+pub fn effective_faults(scenario: &Scenario, seed: u64) -> Vec<ScheduledFault> {
+    let mut faults = scenario.faults.clone();
+    if let Some(spec) = &scenario.swarm {
+        let mut link = scenario.network.clone();
+        draw(spec, scenario, &mut SimRng::new(seed, crate::rng::Stream::Swarm), &mut link, &mut faults, &mut Vec::new());
+    }
+    faults
+}

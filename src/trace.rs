@@ -35,6 +35,30 @@ pub enum FaultAction {
     Heal,
 }
 
+/// A step of a call to a service, as the calling client saw it: its admission by the
+/// client's circuit breaker, or how it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CallOutcome {
+    /// The breaker let the call (or this attempt of it) through; an ending follows.
+    Admitted,
+    /// The service answered with success.
+    Ok,
+    /// The service answered with an error.
+    Error,
+    /// No answer within the client's timeout.
+    Timeout,
+    /// The breaker refused the call; nothing was sent.
+    Rejected,
+}
+
+/// A circuit breaker's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
 /// One thing that happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type")]
@@ -93,6 +117,33 @@ pub enum EventKind {
         origin: NodeId,
         damaged: bool,
     },
+    /// `node`'s process gave up on application message `app` for recipient `to` (its
+    /// attempts exhausted) and put it in the dead-letter queue, so the application knows.
+    DeadLetter {
+        node: NodeId,
+        to: NodeId,
+        app: AppId,
+    },
+    /// A step of `node`'s call `app`: admitted by its breaker, refused by it, or ended
+    /// with `outcome` `latency_ns` after it was sent (on the node's clock; 0 unless it ended).
+    Call {
+        node: NodeId,
+        app: AppId,
+        outcome: CallOutcome,
+        latency_ns: u64,
+    },
+    /// `node`'s circuit breaker went from state `from` to state `to`.
+    Breaker {
+        node: NodeId,
+        from: BreakerState,
+        to: BreakerState,
+    },
+    /// `node`'s failure detector began (`suspected`) or stopped suspecting that `of` has crashed.
+    Suspicion {
+        node: NodeId,
+        of: NodeId,
+        suspected: bool,
+    },
     /// Fault `index` of the run's fault list took effect (`node` for node faults).
     Fault {
         action: FaultAction,
@@ -134,6 +185,10 @@ impl TraceEvent {
                 let n = node.map_or(u64::from(u32::MAX), |n| u64::from(n.0));
                 (10 | (action as u64) << 8, n | u64::from(index) << 32, 0)
             }
+            EventKind::DeadLetter { node, to, app } => (11, pair(node, to), app.0),
+            EventKind::Call { node, app, outcome, latency_ns } => (12 | (outcome as u64) << 8 | u64::from(node.0) << 32, app.0, latency_ns),
+            EventKind::Breaker { node, from, to } => (13 | (from as u64) << 8 | (to as u64) << 16, u64::from(node.0), 0),
+            EventKind::Suspicion { node, of, suspected } => (14 | u64::from(suspected) << 8, pair(node, of), 0),
         };
         [self.time.0, tag, w2, w3]
     }
@@ -255,6 +310,17 @@ pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
             let mark = if damaged { " DAMAGED" } else { "" };
             write!(line, "{:<6} deliver a{} from {}{mark}", name(node), app.0, name(origin))
         }
+        EventKind::DeadLetter { node, to, app } => {
+            write!(line, "{:<6} dead    a{} -> {} (attempts exhausted)", name(node), app.0, name(to))
+        }
+        EventKind::Call { node, app, outcome, latency_ns } => match outcome {
+            CallOutcome::Admitted => write!(line, "{:<6} call    a{} Admitted", name(node), app.0),
+            CallOutcome::Rejected => write!(line, "{:<6} call    a{} Rejected by the breaker", name(node), app.0),
+            _ => write!(line, "{:<6} call    a{} {outcome:?} after {}", name(node), app.0, SimTime(latency_ns)),
+        },
+        EventKind::Breaker { node, from, to } => write!(line, "{:<6} breaker {from:?} -> {to:?}", name(node)),
+        EventKind::Suspicion { node, of, suspected: true } => write!(line, "{:<6} suspect {}", name(node), name(of)),
+        EventKind::Suspicion { node, of, suspected: false } => write!(line, "{:<6} suspect {} no more", name(node), name(of)),
         EventKind::Fault { action, node, index } => {
             let who = node.map_or(String::new(), |n| format!(" {}", name(n)));
             write!(line, "{:<6} fault   {action:?}{who} (fault #{index})", "*")

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// (file under book/src/generated, msgsim arguments). Paths are relative to the crate root.
+/// (`delivery-stats.txt` is not a command's output: `tests/delivery_stats.rs` writes and checks it.)
 const OUTPUTS: &[(&str, &[&str])] = &[
     ("quickstart-run.txt", &["run", "scenarios/quickstart.ron"]),
     ("quickstart-json.txt", &["run", "scenarios/quickstart.ron", "--json"]),
@@ -34,6 +35,102 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("bad-several.txt", &["check", "book/examples/several-mistakes.ron"]),
     ("bad-several-run.txt", &["run", "book/examples/several-mistakes.ron"]),
     ("every-field-check.txt", &["check", "book/examples/every-field.ron"]),
+    ("rare-duplicate-sweep.txt", &["sweep", "book/examples/rare-duplicate.ron", "--seeds", "0..200"]),
+    ("rare-duplicate-11-run.txt", &["run", "book/examples/rare-duplicate.ron", "--seed", "11", "--trace", "TRACE"]),
+    ("rare-duplicate-sweep-json.txt", &["sweep", "book/examples/rare-duplicate.ron", "--seeds", "11..13", "--json"]),
+    ("rare-duplicate-determinism.txt", &["sweep", "book/examples/rare-duplicate.ron", "--seeds", "0..200", "--check-determinism"]),
+    ("quickstart-sweep.txt", &["sweep", "scenarios/quickstart.ron", "--seeds", "0..200"]),
+    (
+        "rare-duplicate-11.svg",
+        &["trace", "book/examples/rare-duplicate.ron", "--seed", "11", "--format", "svg", "--from", "355", "--to", "372", "-o", "OUT"],
+    ),
+    ("retry-tour-run.txt", &["run", "scenarios/delivery/retry-tour.ron", "--trace", "TRACE"]),
+    ("breaker-run.txt", &["run", "scenarios/failure/breaker.ron"]),
+    ("breaker-transitions.txt", &["trace", "scenarios/failure/breaker.ron", "--format", "text", "--node", "c0", "--kind", "breaker"]),
+    (
+        "breaker-opening.txt",
+        &[
+            "trace",
+            "scenarios/failure/breaker.ron",
+            "--format",
+            "text",
+            "--node",
+            "c0",
+            "--kind",
+            "call,breaker",
+            "--from",
+            "3270",
+            "--to",
+            "3400",
+        ],
+    ),
+    (
+        "breaker-half-open.svg",
+        &["trace", "scenarios/failure/breaker.ron", "--format", "svg", "--node", "c0,svc", "--from", "4355", "--to", "4630", "-o", "OUT"],
+    ),
+    ("breaker-time-window-run.txt", &["run", "scenarios/failure/breaker-time-window.ron"]),
+    ("broken-never-half-open-run.txt", &["run", "scenarios/failure/broken-never-half-open.ron"]),
+    ("broken-opens-below-threshold-run.txt", &["run", "scenarios/failure/broken-opens-below-threshold.ron"]),
+    ("storm-run.txt", &["run", "scenarios/failure/storm.ron"]),
+    ("detector-fixed-run.txt", &["run", "scenarios/failure/detector-fixed.ron"]),
+    ("detector-fixed-suspicions.txt", &["trace", "scenarios/failure/detector-fixed.ron", "--format", "text", "--kind", "suspect,fault"]),
+    (
+        "detector-crash.svg",
+        &["trace", "scenarios/failure/detector-fixed.ron", "--format", "svg", "--from", "6100", "--to", "6200", "-o", "OUT"],
+    ),
+    ("detector-phi-run.txt", &["run", "scenarios/failure/detector-phi.ron"]),
+    ("broken-detector-run.txt", &["run", "scenarios/failure/broken-detector.ron"]),
+    ("broken-detector-hasty-run.txt", &["run", "scenarios/failure/broken-detector-hasty.ron"]),
+    ("bad-calls.txt", &["check", "tests/bad/calls-budget-without-retry.ron"]),
+    ("at-most-once-run.txt", &["run", "scenarios/delivery/at-most-once.ron"]),
+    ("broken-at-most-once-run.txt", &["run", "scenarios/delivery/broken-at-most-once.ron"]),
+    ("at-least-once-run.txt", &["run", "scenarios/delivery/at-least-once.ron"]),
+    ("broken-at-least-once-run.txt", &["run", "scenarios/delivery/broken-at-least-once.ron"]),
+    ("exactly-once-run.txt", &["run", "scenarios/delivery/exactly-once.ron"]),
+    ("broken-exactly-once-window-run.txt", &["run", "scenarios/delivery/broken-exactly-once-window.ron"]),
+    ("broken-at-least-once-as-exactly-once-run.txt", &["run", "scenarios/delivery/broken-at-least-once-as-exactly-once.ron"]),
+    ("bad-retry-cap.txt", &["check", "tests/bad/retry-cap-below-base.ron"]),
+    ("rare-duplicate-11-shrunk.ron", &["shrink", "book/examples/rare-duplicate.ron", "--seed", "11", "-o", "OUT"]),
+    ("rare-duplicate-11-shrunk-run.txt", &["run", "book/src/generated/rare-duplicate-11-shrunk.ron"]),
+    ("trace-tour.svg", &["trace", "scenarios/trace-tour.ron", "--format", "svg", "-o", "OUT"]),
+    ("quickstart-partition.svg", &["trace", "scenarios/quickstart.ron", "--format", "svg", "--from", "985", "--to", "1045", "-o", "OUT"]),
+    (
+        "crash-and-partition-epsilon.svg",
+        &[
+            "trace",
+            "scenarios/network/crash-and-partition.ron",
+            "--format",
+            "svg",
+            "--from",
+            "280",
+            "--to",
+            "620",
+            "--node",
+            "epsilon",
+            "-o",
+            "OUT",
+        ],
+    ),
+    ("trace-tour-mermaid.txt", &["trace", "scenarios/trace-tour.ron", "--format", "mermaid", "--from", "35", "--to", "50"]),
+    ("trace-tour-shiviz.txt", &["trace", "scenarios/trace-tour.ron", "--format", "shiviz", "--to", "7"]),
+    ("trace-tour-chrome.txt", &["trace", "scenarios/trace-tour.ron", "--format", "chrome", "--to", "2"]),
+    ("quickstart-mermaid-refused.txt", &["trace", "scenarios/quickstart.ron", "--format", "mermaid"]),
+    ("broken-best-effort-run.txt", &["run", "scenarios/ordering/broken-best-effort.ron"]),
+    ("reliable-run.txt", &["run", "scenarios/ordering/reliable.ron"]),
+    ("broken-reliable-no-relay-run.txt", &["run", "scenarios/ordering/broken-reliable-no-relay.ron"]),
+    ("bad-settle.txt", &["check", "tests/bad/settle-negative.ron"]),
+    ("bad-group-restart.txt", &["check", "tests/bad/group-restart.ron"]),
+    ("fifo-run.txt", &["run", "scenarios/ordering/fifo.ron"]),
+    ("broken-fifo-run.txt", &["run", "scenarios/ordering/broken-fifo.ron"]),
+    ("causal-run.txt", &["run", "scenarios/ordering/causal.ron"]),
+    ("broken-causal-run.txt", &["run", "scenarios/ordering/broken-causal.ron"]),
+    ("broken-causal-trace.txt", &["trace", "scenarios/ordering/broken-causal.ron", "--format", "text", "--to", "10", "--node", "n2"]),
+    ("sequencer-run.txt", &["run", "scenarios/ordering/sequencer.ron"]),
+    ("broken-sequencer-run.txt", &["run", "scenarios/ordering/broken-sequencer.ron"]),
+    ("isis-run.txt", &["run", "scenarios/ordering/isis.ron"]),
+    ("broken-isis-run.txt", &["run", "scenarios/ordering/broken-isis.ron"]),
+    ("atomic-run.txt", &["run", "scenarios/ordering/atomic.ron"]),
+    ("broken-atomic-no-relay-run.txt", &["run", "scenarios/ordering/broken-atomic-no-relay.ron"]),
 ];
 
 /// What a reader would see in a terminal: the command, its output, its exit code.
@@ -43,6 +140,7 @@ fn transcript(args: &[&str], trace_file: &Path) -> String {
         .map(|a| match *a {
             "TRACE" => trace_file.display().to_string(),
             "TRACE.jsonl" => trace_file.with_extension("jsonl").display().to_string(),
+            "OUT" => trace_file.with_extension("out").display().to_string(),
             _ => a.to_string(),
         })
         .collect();
@@ -52,6 +150,7 @@ fn transcript(args: &[&str], trace_file: &Path) -> String {
         .map(|a| match Path::new(a) {
             p if p == trace_file => "trace.txt".to_string(),
             p if p == trace_file.with_extension("jsonl") => "trace.jsonl".to_string(),
+            p if p == trace_file.with_extension("out") => out_name(trace_file),
             _ => a.clone(),
         })
         .collect();
@@ -62,7 +161,13 @@ fn transcript(args: &[&str], trace_file: &Path) -> String {
     if code != 0 {
         text.push_str(&format!("[exit code {code}]\n"));
     }
-    text
+    text.replace(&trace_file.with_extension("out").display().to_string(), &out_name(trace_file))
+}
+
+/// An `OUT` argument (`-o OUT`) is a file the command writes: the entry's file is that
+/// output, shown under the entry's name, and the transcript goes beside it with `.txt` added.
+fn out_name(trace_file: &Path) -> String {
+    trace_file.file_stem().expect("named after the entry").to_string_lossy().into_owned()
 }
 
 #[test]
@@ -86,7 +191,13 @@ fn generated_book_files_are_current() {
     };
     for (name, args) in OUTPUTS {
         let trace_file = tmp.join(format!("{name}.trace"));
-        write(name.to_string(), transcript(args, &trace_file));
+        if args.contains(&"OUT") {
+            let text = transcript(args, &trace_file);
+            write(name.to_string(), std::fs::read_to_string(trace_file.with_extension("out")).expect("the command wrote its output"));
+            write(format!("{name}.txt"), text);
+        } else {
+            write(name.to_string(), transcript(args, &trace_file));
+        }
         if args.contains(&"TRACE") {
             let trace = std::fs::read_to_string(&trace_file).expect("the run wrote its trace");
             write(name.replace("-run.txt", "-trace.txt"), trace);

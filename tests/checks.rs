@@ -60,3 +60,101 @@ fn messages_to_crashed_nodes_are_not_judged() {
     assert_eq!(outcome, Outcome::Pass, "{detail}");
     assert!(detail.contains("all 50 expected"), "only n0 -> n1 is judged: {detail}");
 }
+
+// ------------------------------------------------------ delivery semantics
+
+const RETRY: &str = "retry: (base_ms: 20, factor: 2, cap_ms: 80, max_attempts: 3)";
+
+#[test]
+fn delivery_semantics_checks_with_nothing_to_judge_are_inconclusive() {
+    let quiet = format!(
+        r#"Scenario(name: "t", horizon_ms: 100, nodes: 2, protocol: ExactlyOnce({RETRY}, window: 10),
+        checks: [NoSilentLoss, AtMostOnce, ExactlyOnceEffect])"#
+    );
+    for check in ["NoSilentLoss", "AtMostOnce", "ExactlyOnceEffect"] {
+        assert_eq!(verdict(&quiet, check).0, Outcome::Inconclusive, "{check}");
+    }
+}
+
+/// A retransmission timer leaves no trace until it fires: at the horizon, a message
+/// neither delivered nor dead-lettered may still be in its backoff.
+#[test]
+fn a_message_unresolved_at_the_horizon_is_inconclusive_not_lost() {
+    let src = format!(
+        r#"Scenario(name: "t", horizon_ms: 50, nodes: 2, protocol: AtLeastOnce({RETRY}),
+        network: (loss: 1.0), workload: [(from: "n0", to: "n1", every_ms: 1, count: 5)],
+        checks: [NoSilentLoss, ExactlyOnceEffect])"#
+    );
+    for check in ["NoSilentLoss", "ExactlyOnceEffect"] {
+        let (outcome, detail) = verdict(&src, check);
+        assert_eq!(outcome, Outcome::Inconclusive, "{check}: {detail}");
+    }
+    // Given the time to exhaust its attempts, the sender dead-letters all five.
+    let (outcome, detail) = verdict(&src.replace("horizon_ms: 50", "horizon_ms: 1_000"), "NoSilentLoss");
+    assert_eq!(outcome, Outcome::Pass, "{detail}");
+    assert!(detail.contains("0 delivered") && detail.contains("5 dead-lettered undelivered"), "{detail}");
+}
+
+/// Unlike NoLoss, a crashed recipient is no excuse: the sender owes a dead letter. A
+/// crashed sender is excused, having lost what it was retrying.
+#[test]
+fn no_silent_loss_judges_messages_to_crashed_nodes_but_not_from_them() {
+    let to_crashed = |protocol: &str| {
+        format!(
+            r#"Scenario(name: "t", horizon_ms: 2_000, nodes: 2, protocol: {protocol},
+            faults: [(at_ms: 10, do: Crash("n1"))],
+            workload: [(from: "n0", to: "n1", every_ms: 1, count: 50)], checks: [NoSilentLoss, NoLoss])"#
+        )
+    };
+    let best_effort = to_crashed("BestEffort()");
+    assert_eq!(verdict(&best_effort, "NoLoss").0, Outcome::Inconclusive, "NoLoss does not judge a crashed recipient");
+    let (outcome, detail) = verdict(&best_effort, "NoSilentLoss");
+    assert_eq!(outcome, Outcome::Fail, "{detail}");
+    let (outcome, detail) = verdict(&to_crashed(&format!("AtLeastOnce({RETRY})")), "NoSilentLoss");
+    assert_eq!(outcome, Outcome::Pass, "the sender dead-letters what the crash cut off: {detail}");
+    assert!(!detail.contains(" 0 dead-lettered undelivered"), "{detail}");
+
+    let from_crashed = format!(
+        r#"Scenario(name: "t", horizon_ms: 2_000, nodes: 2, protocol: AtLeastOnce({RETRY}),
+        network: (loss: 1.0), faults: [(at_ms: 30, do: Crash("n0"))],
+        workload: [(from: "n0", to: "n1", every_ms: 1, count: 20)], checks: [NoSilentLoss])"#
+    );
+    assert_eq!(verdict(&from_crashed, "NoSilentLoss").0, Outcome::Inconclusive);
+}
+
+/// When every ack is lost, each message is delivered once and dead-lettered as well:
+/// one effect, and an honest "I do not know" from the sender, not a violation.
+#[test]
+fn delivered_and_dead_lettered_is_one_effect() {
+    let src = format!(
+        r#"Scenario(name: "t", horizon_ms: 2_000, nodes: 2, protocol: ExactlyOnce({RETRY}, window: 100),
+        links: [(from: "n1", to: "n0", one_way: true, loss: 1.0)],
+        workload: [(from: "n0", to: "n1", every_ms: 1, count: 20)], checks: [ExactlyOnceEffect, NoSilentLoss, AtMostOnce])"#
+    );
+    for check in ["ExactlyOnceEffect", "NoSilentLoss", "AtMostOnce"] {
+        let (outcome, detail) = verdict(&src, check);
+        assert_eq!(outcome, Outcome::Pass, "{check}: {detail}");
+    }
+    let (_, detail) = verdict(&src, "ExactlyOnceEffect");
+    assert!(detail.contains("20 took effect exactly once (20 of them also dead-lettered)"), "{detail}");
+    // The same without deduplication: each of the three attempts takes effect.
+    let (outcome, detail) = verdict(&src.replace("ExactlyOnce(", "AtLeastOnce(").replace(", window: 100", ""), "ExactlyOnceEffect");
+    assert_eq!(outcome, Outcome::Fail, "{detail}");
+    assert!(detail.contains("messages that took effect more than once: 20") && detail.contains("3 times"), "{detail}");
+}
+
+/// A broadcast is retried and dead-lettered per recipient: what reaches one node and
+/// not another is delivered to the first and dead-lettered for the second.
+#[test]
+fn a_broadcast_resolves_per_recipient() {
+    let src = format!(
+        r#"Scenario(name: "t", horizon_ms: 2_000, nodes: 3, protocol: ExactlyOnce({RETRY}, window: 100),
+        faults: [(at_ms: 0, do: Crash("n2"))],
+        workload: [(from: "n0", send: Broadcast, every_ms: 1, count: 10)], checks: [NoSilentLoss, ExactlyOnceEffect])"#
+    );
+    for check in ["NoSilentLoss", "ExactlyOnceEffect"] {
+        let (outcome, detail) = verdict(&src, check);
+        assert_eq!(outcome, Outcome::Pass, "{check}: {detail}");
+        assert!(detail.contains("20 messages") && detail.contains("10 dead-lettered undelivered"), "{check}: {detail}");
+    }
+}

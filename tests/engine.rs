@@ -66,7 +66,7 @@ fn scenario(body: &str) -> Scenario {
 }
 
 fn run(s: &Scenario, ticker: impl Fn(NodeId) -> Ticker) -> RunResult {
-    run_catching(s, s.seed, &RunOptions { record_trace: true }, ticker).expect("no panic")
+    run_catching(s, s.seed, &RunOptions { record_trace: true, ..RunOptions::default() }, ticker).expect("no panic")
 }
 
 fn trace(r: &RunResult) -> &[TraceEvent] {

@@ -30,7 +30,8 @@ const MS: f64 = 1e6;
 
 fn run(ron: &str, seed: u64) -> RunResult {
     let scenario = Scenario::parse(ron, "network_stats").unwrap_or_else(|e| panic!("scenario does not validate:\n{e}"));
-    let result = protocols::run(&scenario, seed, &RunOptions { record_trace: true }).expect("BestEffort does not panic");
+    let result =
+        protocols::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("BestEffort does not panic");
     assert_eq!(result.end.reason, EndReason::Quiescent, "the horizon must not cut the run short");
     result
 }

@@ -18,7 +18,7 @@ fn every_scenario_is_deterministic_and_its_report_is_stable() {
             return; // measured by the benches, too large for a debug-build test
         }
         let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
-        let options = RunOptions { record_trace: true };
+        let options = RunOptions { record_trace: true, ..RunOptions::default() };
         let first = protocols::run(&scenario, scenario.seed, &options).expect("no panic");
         let second = protocols::run(&scenario, scenario.seed, &options).expect("no panic");
         assert_eq!(first.trace_hash, second.trace_hash, "{}: same seed, different hash", path.display());
@@ -57,6 +57,42 @@ fn checkers_catch_planted_violations_and_pass_correct_runs() {
         ("scenarios/network/perfect-link.ron", "NoLoss", Pass),
         ("scenarios/quickstart.ron", "NoCorruptionDelivered", Pass),
         ("scenarios/quickstart.ron", "NoDuplicates", Pass),
+        ("scenarios/delivery/broken-at-most-once.ron", "AtMostOnce", Fail),
+        ("scenarios/delivery/at-most-once.ron", "AtMostOnce", Pass),
+        ("scenarios/delivery/broken-at-least-once.ron", "NoSilentLoss", Fail),
+        ("scenarios/delivery/at-least-once.ron", "NoSilentLoss", Pass),
+        // At-most-once may lose, at-least-once may repeat: each check catches the other's gap.
+        ("scenarios/delivery/at-most-once.ron", "NoSilentLoss", Fail),
+        ("scenarios/delivery/at-least-once.ron", "AtMostOnce", Fail),
+        ("scenarios/delivery/broken-exactly-once-window.ron", "ExactlyOnceEffect", Fail),
+        ("scenarios/delivery/broken-at-least-once-as-exactly-once.ron", "ExactlyOnceEffect", Fail),
+        ("scenarios/delivery/exactly-once.ron", "ExactlyOnceEffect", Pass),
+        ("scenarios/delivery/exactly-once.ron", "NoSilentLoss", Pass),
+        ("scenarios/ordering/broken-best-effort.ron", "Integrity", Fail),
+        ("scenarios/ordering/broken-best-effort.ron", "Validity", Fail),
+        ("scenarios/ordering/broken-reliable-no-relay.ron", "Agreement", Fail),
+        ("scenarios/ordering/reliable.ron", "Agreement", Pass),
+        ("scenarios/ordering/reliable.ron", "Validity", Pass),
+        ("scenarios/ordering/reliable.ron", "Integrity", Pass),
+        ("scenarios/ordering/broken-atomic-no-relay.ron", "Agreement", Fail),
+        ("scenarios/ordering/atomic.ron", "Agreement", Pass),
+        ("scenarios/ordering/atomic.ron", "TotalOrder", Pass),
+        ("scenarios/ordering/broken-fifo.ron", "FifoOrder", Fail),
+        ("scenarios/ordering/fifo.ron", "FifoOrder", Pass),
+        ("scenarios/ordering/broken-causal.ron", "CausalOrder", Fail),
+        ("scenarios/ordering/causal.ron", "CausalOrder", Pass),
+        ("scenarios/ordering/broken-sequencer.ron", "TotalOrder", Fail),
+        ("scenarios/ordering/sequencer.ron", "TotalOrder", Pass),
+        ("scenarios/ordering/broken-isis.ron", "TotalOrder", Fail),
+        ("scenarios/ordering/isis.ron", "TotalOrder", Pass),
+        ("scenarios/failure/broken-never-half-open.ron", "CircuitBreaker", Fail),
+        ("scenarios/failure/broken-opens-below-threshold.ron", "CircuitBreaker", Fail),
+        ("scenarios/failure/breaker.ron", "CircuitBreaker", Pass),
+        ("scenarios/failure/breaker-time-window.ron", "CircuitBreaker", Pass),
+        ("scenarios/failure/broken-detector.ron", "FailureDetection", Fail),
+        ("scenarios/failure/broken-detector-hasty.ron", "FailureDetection", Fail),
+        ("scenarios/failure/detector-fixed.ron", "FailureDetection", Pass),
+        ("scenarios/failure/detector-phi.ron", "FailureDetection", Pass),
     ];
     for (file, check, expected) in cases {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);

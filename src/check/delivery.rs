@@ -96,7 +96,7 @@ impl Checker for NoLoss {
             ));
         }
         if !missing.is_empty() {
-            return Verdict::inconclusive(format!("{} deliveries were still possible when the run ended ({})", missing.len(), end.reason));
+            return Verdict::inconclusive(format!("deliveries still possible when the run ended ({}): {}", end.reason, missing.len()));
         }
         Verdict::pass(format!("all {judged} expected deliveries happened"))
     }
@@ -104,11 +104,11 @@ impl Checker for NoLoss {
 
 /// No node delivers the same application message twice.
 pub struct NoDuplicates {
-    names: Vec<String>,
+    pub(super) names: Vec<String>,
     delivered: BTreeSet<(NodeId, AppId)>,
-    deliveries: u64,
-    first_violation: Option<(SimTime, NodeId, AppId)>,
-    violations: u64,
+    pub(super) deliveries: u64,
+    pub(super) first_violation: Option<(SimTime, NodeId, AppId)>,
+    pub(super) violations: u64,
 }
 
 impl NoDuplicates {
@@ -131,7 +131,7 @@ impl Checker for NoDuplicates {
     fn verdict(&self, _end: &RunEnd) -> Verdict {
         match self.first_violation {
             Some((t, node, app)) => Verdict::fail(format!(
-                "{} duplicate deliveries; first: a{} delivered again at {} at {t}",
+                "duplicate deliveries: {}; first: a{} delivered again at {} at {t}",
                 self.violations,
                 app.0,
                 self.names[node.index()]
@@ -174,7 +174,7 @@ impl Checker for NoCorruptionDelivered {
     fn verdict(&self, _end: &RunEnd) -> Verdict {
         match self.first_violation {
             Some((t, node, app)) => Verdict::fail(format!(
-                "{} damaged payloads delivered; first: a{} at {} at {t}",
+                "damaged payloads delivered: {}; first: a{} at {} at {t}",
                 self.violations,
                 app.0,
                 self.names[node.index()]

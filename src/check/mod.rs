@@ -4,16 +4,31 @@
 //! its trace) and gives a verdict at the end. Invariant: a checker that saw
 //! nothing to judge says `Inconclusive`, never `Pass`.
 
+mod breaker;
 mod delivery;
+mod detector;
+mod multicast;
+mod ordering;
+mod semantics;
+#[cfg(test)]
+mod test_events;
 
+pub use breaker::CircuitBreaker;
 pub use delivery::{NoCorruptionDelivered, NoDuplicates, NoLoss};
+pub use detector::FailureDetection;
+pub use multicast::{Agreement, Integrity, Validity};
+pub use ordering::{CausalOrder, FifoOrder, TotalOrder};
+pub use semantics::{AtMostOnce, ExactlyOnceEffect, NoSilentLoss};
 
 use crate::process::Cluster;
+use crate::protocols::ProtocolSpec;
+use crate::protocols::calls::CallsSpec;
 use crate::scenario::file::CheckFile;
-use crate::time::SimTime;
+use crate::time::{NANOS_PER_MS, SimTime};
 use crate::trace::TraceEvent;
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a run stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -83,19 +98,58 @@ pub trait Checker {
 }
 
 /// The checks a scenario may ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckSpec {
     NoLoss,
     NoDuplicates,
     NoCorruptionDelivered,
+    NoSilentLoss,
+    AtMostOnce,
+    ExactlyOnceEffect,
+    /// Liveness checks wait `settle_ns` after the last fault before judging.
+    Validity {
+        settle_ns: u64,
+    },
+    Agreement {
+        settle_ns: u64,
+    },
+    Integrity,
+    FifoOrder,
+    CausalOrder,
+    TotalOrder,
+    /// Judged against the calls protocol's breaker and service schedule; `None` under another protocol.
+    CircuitBreaker(Option<Arc<CallsSpec>>),
+    /// Every crash lasting `bound_ns` is suspected within it; at most `max_false` false suspicions.
+    FailureDetection {
+        bound_ns: u64,
+        max_false: Option<u64>,
+    },
 }
 
 impl CheckSpec {
-    pub fn from_file(file: &CheckFile) -> CheckSpec {
+    pub fn from_file(file: &CheckFile, protocol: &ProtocolSpec) -> CheckSpec {
         match file {
+            CheckFile::FailureDetection { bound_ms, max_false } => CheckSpec::FailureDetection {
+                bound_ns: (bound_ms.0 * NANOS_PER_MS as f64).round() as u64,
+                max_false: max_false.map(|m| m.0),
+            },
+            CheckFile::CircuitBreaker => CheckSpec::CircuitBreaker(match protocol {
+                ProtocolSpec::Calls(spec) => Some(spec.clone()),
+                _ => None,
+            }),
             CheckFile::NoLoss => CheckSpec::NoLoss,
             CheckFile::NoDuplicates => CheckSpec::NoDuplicates,
             CheckFile::NoCorruptionDelivered => CheckSpec::NoCorruptionDelivered,
+            CheckFile::NoSilentLoss => CheckSpec::NoSilentLoss,
+            CheckFile::AtMostOnce => CheckSpec::AtMostOnce,
+            CheckFile::ExactlyOnceEffect => CheckSpec::ExactlyOnceEffect,
+            // Validation has checked `settle_ms`; on a scenario that failed it the result is never used.
+            CheckFile::Validity { settle_ms } => CheckSpec::Validity { settle_ns: (settle_ms.0 * NANOS_PER_MS as f64).round() as u64 },
+            CheckFile::Agreement { settle_ms } => CheckSpec::Agreement { settle_ns: (settle_ms.0 * NANOS_PER_MS as f64).round() as u64 },
+            CheckFile::Integrity => CheckSpec::Integrity,
+            CheckFile::FifoOrder => CheckSpec::FifoOrder,
+            CheckFile::CausalOrder => CheckSpec::CausalOrder,
+            CheckFile::TotalOrder => CheckSpec::TotalOrder,
         }
     }
 
@@ -104,6 +158,17 @@ impl CheckSpec {
             CheckSpec::NoLoss => "NoLoss",
             CheckSpec::NoDuplicates => "NoDuplicates",
             CheckSpec::NoCorruptionDelivered => "NoCorruptionDelivered",
+            CheckSpec::NoSilentLoss => "NoSilentLoss",
+            CheckSpec::AtMostOnce => "AtMostOnce",
+            CheckSpec::ExactlyOnceEffect => "ExactlyOnceEffect",
+            CheckSpec::Validity { .. } => "Validity",
+            CheckSpec::Agreement { .. } => "Agreement",
+            CheckSpec::Integrity => "Integrity",
+            CheckSpec::FifoOrder => "FifoOrder",
+            CheckSpec::CausalOrder => "CausalOrder",
+            CheckSpec::TotalOrder => "TotalOrder",
+            CheckSpec::CircuitBreaker(_) => "CircuitBreaker",
+            CheckSpec::FailureDetection { .. } => "FailureDetection",
         }
     }
 
@@ -112,6 +177,17 @@ impl CheckSpec {
             CheckSpec::NoLoss => Box::new(NoLoss::new(cluster.clone())),
             CheckSpec::NoDuplicates => Box::new(NoDuplicates::new(cluster)),
             CheckSpec::NoCorruptionDelivered => Box::new(NoCorruptionDelivered::new(cluster)),
+            CheckSpec::NoSilentLoss => Box::new(NoSilentLoss::new(cluster.clone())),
+            CheckSpec::AtMostOnce => Box::new(AtMostOnce::new(cluster)),
+            CheckSpec::ExactlyOnceEffect => Box::new(ExactlyOnceEffect::new(cluster.clone())),
+            CheckSpec::Validity { settle_ns } => Box::new(Validity::new(cluster.clone(), *settle_ns)),
+            CheckSpec::Agreement { settle_ns } => Box::new(Agreement::new(cluster.clone(), *settle_ns)),
+            CheckSpec::Integrity => Box::new(Integrity::new(cluster.clone())),
+            CheckSpec::FifoOrder => Box::new(FifoOrder::new(cluster.clone())),
+            CheckSpec::CausalOrder => Box::new(CausalOrder::new(cluster.clone())),
+            CheckSpec::TotalOrder => Box::new(TotalOrder::new(cluster.clone())),
+            CheckSpec::CircuitBreaker(spec) => Box::new(CircuitBreaker::new(cluster.clone(), spec.clone())),
+            CheckSpec::FailureDetection { bound_ns, max_false } => Box::new(FailureDetection::new(cluster.clone(), *bound_ns, *max_false)),
         }
     }
 }

@@ -1,7 +1,11 @@
 //! One module per `msgsim` subcommand, and what they share: loading a scenario and the exit codes.
 
 pub mod check;
+pub mod merge;
 pub mod run;
+pub mod shrink;
+pub mod sweep;
+pub mod trace;
 
 use msgsim::Scenario;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `msgsim run`: run one scenario with one seed and report.
 
 use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, load};
-use msgsim::export::{TraceFormat, write_trace};
+use msgsim::export::{Selection, TraceFormat, TraceView, write_trace};
 use msgsim::report::{Report, panic_text, reproduce_command};
 use msgsim::{RunOptions, protocols};
 use std::path::Path;
@@ -22,7 +22,7 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     };
     let seed = seed.unwrap_or(scenario.seed);
     let shown = path.display().to_string();
-    let options = RunOptions { record_trace: trace_file.is_some() };
+    let options = RunOptions { record_trace: trace_file.is_some(), ..RunOptions::default() };
     let result = match protocols::run(&scenario, seed, &options) {
         Ok(r) => r,
         Err(panic) => {
@@ -35,7 +35,8 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
             true => TraceFormat::JsonLines,
             false => TraceFormat::Text,
         };
-        if let Err(e) = write_trace(&mut std::io::BufWriter::new(file), events, &scenario.cluster, format) {
+        let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at };
+        if let Err(e) = write_trace(&mut std::io::BufWriter::new(file), &view, &Selection::default(), format) {
             eprintln!("{}: cannot write the trace: {e}", trace_path.expect("a trace file was opened").display());
             return ExitCode::from(EXIT_INTERNAL);
         }

@@ -11,11 +11,12 @@ pub use partition::{PartitionRule, Partitions};
 pub use topology::Topology;
 
 use crate::dist::Latency;
-use crate::id::NodeId;
+use crate::id::{MsgId, NodeId};
 use crate::rng::SimRng;
 use crate::time::SimTime;
 use crate::trace::DropReason;
 use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 
 /// What one directed link does to the messages it carries. Probabilities are
@@ -73,6 +74,10 @@ pub struct Network {
     pub partitions: Partitions,
     /// Looked up, never iterated, so its order cannot leak into the run.
     state: FxHashMap<u64, LinkState>,
+    /// Decisions to follow instead of drawing (see `replay`).
+    replay: Option<BTreeMap<MsgId, Decision>>,
+    /// Every random decision taken, when asked for (see `start_recording`).
+    recording: Option<Vec<Decision>>,
 }
 
 fn key(from: NodeId, to: NodeId) -> u64 {
@@ -88,7 +93,16 @@ impl Network {
             map.insert(key(from, to), models.len());
             models.push(model);
         }
-        Network { default, overrides: map, models, topology, partitions: Partitions::new(nodes), state: FxHashMap::default() }
+        Network {
+            default,
+            overrides: map,
+            models,
+            topology,
+            partitions: Partitions::new(nodes),
+            state: FxHashMap::default(),
+            replay: None,
+            recording: None,
+        }
     }
 
     /// The largest latency any link can add: how long "in flight" can last.
@@ -96,10 +110,11 @@ impl Network {
         self.models.iter().chain(std::iter::once(&self.default)).map(|m| m.latency.max_ns()).max().unwrap_or(0)
     }
 
-    /// Decide the fate of a `size`-byte message sent now on `from -> to`.
+    /// Decide the fate of transmission `msg`, `size` bytes sent now on `from -> to`.
     /// Draw order (fixed; part of the trace format): loss, latency, corruption,
-    /// duplication, then the duplicate's latency and corruption.
-    pub fn route(&mut self, from: NodeId, to: NodeId, size: u32, now: SimTime, rng: &mut SimRng) -> Route {
+    /// duplication, then the duplicate's latency and corruption. In replay mode
+    /// the outcomes come from the replayed decisions instead and nothing is drawn.
+    pub fn route(&mut self, msg: MsgId, from: NodeId, to: NodeId, size: u32, now: SimTime, rng: &mut SimRng) -> Route {
         if !self.topology.has_link(from, to) {
             return Route::Dropped(DropReason::NoLink);
         }
@@ -110,40 +125,196 @@ impl Network {
             true => &self.default,
             false => self.overrides.get(&key(from, to)).map_or(&self.default, |&i| &self.models[i]),
         };
-        if rng.chance(model.loss_ppb) {
-            return Route::Dropped(DropReason::Lost);
+        let replayed = self.replay.as_ref().map(|r| r.get(&msg).copied().unwrap_or(Decision::clean(msg, model.latency.min_ns())));
+        let (states, recording) = (&mut self.state, &mut self.recording);
+        // Monomorphised per source, so the usual case (drawing, not recording) checks nothing.
+        match replayed {
+            None => decide(Draw { model, rng }, msg, recording, states, model, from, to, size, now),
+            Some(decision) => decide(Replay(decision), msg, recording, states, model, from, to, size, now),
         }
-        if !model.is_stateful() {
-            let first = Arrival { at: now.saturating_add(model.latency.sample(rng)), corrupted: rng.chance(model.corrupt_ppb) };
-            let duplicate = rng
-                .chance(model.duplicate_ppb)
-                .then(|| Arrival { at: now.saturating_add(model.latency.sample(rng)), corrupted: rng.chance(model.corrupt_ppb) });
-            return Route::Delivered { first, duplicate };
-        }
-        let state = self.state.entry(key(from, to)).or_default();
-        let mut departs = now;
-        if let Some(bps) = model.bandwidth_bps {
-            while state.wire_queue.front().is_some_and(|&done| done <= now) {
-                state.wire_queue.pop_front();
-            }
-            if model.queue_limit.is_some_and(|limit| state.wire_queue.len() >= limit as usize) {
-                return Route::Dropped(DropReason::QueueFull);
-            }
-            let start = state.wire_queue.back().copied().unwrap_or(now).max(now);
-            let serialise_ns = (u128::from(size) * 8 * 1_000_000_000).div_ceil(u128::from(bps)) as u64;
-            departs = start.saturating_add(serialise_ns);
-            state.wire_queue.push_back(departs);
-        }
-        let arrive = |rng: &mut SimRng, state: &mut LinkState| {
-            let mut at = departs.saturating_add(model.latency.sample(rng));
-            if !model.reorder {
-                at = at.max(state.last_arrival);
-                state.last_arrival = at;
-            }
-            Arrival { at, corrupted: rng.chance(model.corrupt_ppb) }
-        };
-        let first = arrive(rng, state);
-        let duplicate = rng.chance(model.duplicate_ppb).then(|| arrive(rng, state));
-        Route::Delivered { first, duplicate }
     }
+
+    /// Record every random decision from now on (for `take_recording`).
+    pub fn start_recording(&mut self) {
+        self.recording = Some(Vec::new());
+    }
+
+    /// The decisions recorded since `start_recording`, if it was called.
+    pub fn take_recording(&mut self) -> Option<Vec<Decision>> {
+        self.recording.take()
+    }
+
+    /// Follow `decisions` instead of drawing; transmissions they do not mention are
+    /// delivered after the link's smallest latency, neither corrupted nor duplicated.
+    pub fn replay(&mut self, decisions: &[Decision]) {
+        self.replay = Some(decisions.iter().map(|d| (d.msg, *d)).collect());
+    }
+}
+
+/// The random outcomes of one transmission: what the network stream decided, or
+/// what a replay says it decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub msg: MsgId,
+    pub lost: bool,
+    pub latency_ns: u64,
+    pub corrupted: bool,
+    /// The second copy's latency and corruption, if the link duplicated the message.
+    pub duplicate: Option<(u64, bool)>,
+}
+
+impl Decision {
+    fn clean(msg: MsgId, latency_ns: u64) -> Decision {
+        Decision { msg, lost: false, latency_ns, corrupted: false, duplicate: None }
+    }
+}
+
+/// Where a transmission's random outcomes come from.
+trait Outcomes {
+    fn lost(&mut self) -> bool;
+    /// Latency and corruption of the first copy (`copy` 0) or the duplicate (1).
+    fn copy(&mut self, copy: usize) -> (u64, bool);
+    fn duplicated(&mut self) -> bool;
+}
+
+/// Outcomes drawn from the network stream, in the fixed draw order.
+struct Draw<'a> {
+    model: &'a LinkModel,
+    rng: &'a mut SimRng,
+}
+
+impl Outcomes for Draw<'_> {
+    #[inline]
+    fn lost(&mut self) -> bool {
+        self.rng.chance(self.model.loss_ppb)
+    }
+    #[inline]
+    fn copy(&mut self, _copy: usize) -> (u64, bool) {
+        (self.model.latency.sample(self.rng), self.rng.chance(self.model.corrupt_ppb))
+    }
+    #[inline]
+    fn duplicated(&mut self) -> bool {
+        self.rng.chance(self.model.duplicate_ppb)
+    }
+}
+
+/// Outcomes a replayed decision dictates.
+struct Replay(Decision);
+
+impl Outcomes for Replay {
+    fn lost(&mut self) -> bool {
+        self.0.lost
+    }
+    fn copy(&mut self, copy: usize) -> (u64, bool) {
+        match copy {
+            0 => (self.0.latency_ns, self.0.corrupted),
+            _ => self.0.duplicate.unwrap_or((self.0.latency_ns, false)),
+        }
+    }
+    fn duplicated(&mut self) -> bool {
+        self.0.duplicate.is_some()
+    }
+}
+
+/// Another source's outcomes, noted in a `Decision` as they are taken.
+struct Recorded<O> {
+    source: O,
+    decision: Decision,
+}
+
+impl<O: Outcomes> Outcomes for Recorded<O> {
+    fn lost(&mut self) -> bool {
+        self.decision.lost = self.source.lost();
+        self.decision.lost
+    }
+    fn copy(&mut self, copy: usize) -> (u64, bool) {
+        let outcome = self.source.copy(copy);
+        match copy {
+            0 => (self.decision.latency_ns, self.decision.corrupted) = outcome,
+            _ => self.decision.duplicate = Some(outcome),
+        }
+        outcome
+    }
+    fn duplicated(&mut self) -> bool {
+        self.source.duplicated()
+    }
+}
+
+/// Route with `source`, recording its outcomes if a recording is on.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn decide<O: Outcomes>(
+    source: O,
+    msg: MsgId,
+    recording: &mut Option<Vec<Decision>>,
+    states: &mut FxHashMap<u64, LinkState>,
+    model: &LinkModel,
+    from: NodeId,
+    to: NodeId,
+    size: u32,
+    now: SimTime,
+) -> Route {
+    let Some(recording) = recording else {
+        return route_with(&mut { source }, states, model, from, to, size, now);
+    };
+    let mut recorded = Recorded { source, decision: Decision::clean(msg, 0) };
+    let route = route_with(&mut recorded, states, model, from, to, size, now);
+    // Queue and topology drops decide nothing at random: nothing to record.
+    if !matches!(route, Route::Dropped(DropReason::QueueFull)) {
+        recording.push(recorded.decision);
+    }
+    route
+}
+
+#[inline]
+fn route_with(
+    fate: &mut impl Outcomes,
+    states: &mut FxHashMap<u64, LinkState>,
+    model: &LinkModel,
+    from: NodeId,
+    to: NodeId,
+    size: u32,
+    now: SimTime,
+) -> Route {
+    if fate.lost() {
+        return Route::Dropped(DropReason::Lost);
+    }
+    if !model.is_stateful() {
+        let (latency, corrupted) = fate.copy(0);
+        let first = Arrival { at: now.saturating_add(latency), corrupted };
+        let duplicate = fate.duplicated().then(|| {
+            let (latency, corrupted) = fate.copy(1);
+            Arrival { at: now.saturating_add(latency), corrupted }
+        });
+        return Route::Delivered { first, duplicate };
+    }
+    let state = states.entry(key(from, to)).or_default();
+    let mut departs = now;
+    if let Some(bps) = model.bandwidth_bps {
+        while state.wire_queue.front().is_some_and(|&done| done <= now) {
+            state.wire_queue.pop_front();
+        }
+        if model.queue_limit.is_some_and(|limit| state.wire_queue.len() >= limit as usize) {
+            return Route::Dropped(DropReason::QueueFull);
+        }
+        let start = state.wire_queue.back().copied().unwrap_or(now).max(now);
+        let serialise_ns = (u128::from(size) * 8 * 1_000_000_000).div_ceil(u128::from(bps)) as u64;
+        departs = start.saturating_add(serialise_ns);
+        state.wire_queue.push_back(departs);
+    }
+    let first = arrive(fate, 0, state, model, departs);
+    let duplicate = fate.duplicated().then(|| arrive(fate, 1, state, model, departs));
+    Route::Delivered { first, duplicate }
+}
+
+/// A copy leaving a stateful link at `departs`: its latency, then FIFO if the link keeps order.
+#[inline]
+fn arrive(fate: &mut impl Outcomes, copy: usize, state: &mut LinkState, model: &LinkModel, departs: SimTime) -> Arrival {
+    let (latency, corrupted) = fate.copy(copy);
+    let mut at = departs.saturating_add(latency);
+    if !model.reorder {
+        at = at.max(state.last_arrival);
+        state.last_arrival = at;
+    }
+    Arrival { at, corrupted }
 }

@@ -39,6 +39,25 @@ pub struct ScenarioFile {
     pub checks: Vec<CheckFile>,
     #[serde(default)]
     pub limits: LimitsFile,
+    /// Network decisions to follow instead of drawing them (what `msgsim shrink` writes).
+    #[serde(default)]
+    pub replay: Option<Vec<DecisionFile>>,
+}
+
+/// One transmission's random outcomes, by its message id (the `m` number in a trace).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionFile {
+    pub msg: Whole,
+    #[serde(default)]
+    pub lost: bool,
+    #[serde(default)]
+    pub latency_ns: Whole,
+    #[serde(default)]
+    pub corrupted: bool,
+    /// The duplicate's latency in ns and whether it was corrupted.
+    #[serde(default)]
+    pub duplicate: Option<(Whole, bool)>,
 }
 
 /// A number written as an integer or a decimal (`10`, `1_000`, `0.5`).
@@ -181,6 +200,193 @@ pub enum ProtocolFile {
     PingPong { round_trips: Whole },
     /// Push gossip: on first receipt, forward to `fanout` random peers.
     Gossip { fanout: Whole },
+    /// Fire and forget; the receiver drops the duplicates the network makes.
+    AtMostOnce {
+        /// Suppress duplicates (`false` is the broken variant).
+        #[serde(default = "yes")]
+        dedup: bool,
+    },
+    /// Acks, retransmission with exponential backoff and jitter, a dead-letter queue.
+    AtLeastOnce {
+        retry: RetryFile,
+        /// Dead-letter exhausted messages (`false` drops them silently: the broken variant).
+        #[serde(default = "yes")]
+        dead_letter: bool,
+    },
+    /// At-least-once plus idempotency keys and a receiver dedup window of `window` keys.
+    ExactlyOnce { retry: RetryFile, window: Whole },
+    /// Multicast with acks and retransmission per member; `relay`: every receiver forwards on first receipt.
+    ReliableMulticast {
+        retry: RetryFile,
+        /// `false` leaves retransmission to the sender alone (broken if the sender crashes).
+        #[serde(default = "yes")]
+        relay: bool,
+    },
+    /// Per-sender sequence numbers and a hold-back queue (`hold_back: false` is the broken variant).
+    FifoMulticast {
+        retry: RetryFile,
+        #[serde(default = "yes")]
+        hold_back: bool,
+        #[serde(default)]
+        relay: bool,
+    },
+    /// Vector timestamps and a hold-back queue, CBCAST style.
+    CausalMulticast {
+        retry: RetryFile,
+        #[serde(default = "yes")]
+        hold_back: bool,
+        #[serde(default)]
+        relay: bool,
+    },
+    /// Total order from a fixed sequencer (each destination's lowest-numbered member).
+    SequencerMulticast {
+        retry: RetryFile,
+        #[serde(default = "yes")]
+        hold_back: bool,
+        #[serde(default)]
+        relay: bool,
+    },
+    /// Total order by ISIS agreement on Lamport timestamps.
+    IsisMulticast {
+        retry: RetryFile,
+        #[serde(default = "yes")]
+        hold_back: bool,
+        #[serde(default)]
+        relay: bool,
+    },
+    /// Reliable and totally ordered: the sequencer over the relaying transport.
+    AtomicMulticast {
+        retry: RetryFile,
+        #[serde(default = "yes")]
+        relay: bool,
+    },
+    /// Every node heartbeats every other every `every_ms` and suspects the silent ones.
+    Heartbeat {
+        every_ms: Number,
+        detector: DetectorFile,
+        #[serde(default)]
+        bug: Option<DetectorBugFile>,
+    },
+    /// Every node but `service` calls it, with a timeout, optional retries and an optional
+    /// circuit breaker (see `protocols::calls` for the exact semantics).
+    Calls {
+        service: String,
+        /// Requests the service serves at once (absent: all of them).
+        #[serde(default)]
+        workers: Option<Whole>,
+        timeout_ms: Number,
+        #[serde(default)]
+        retry: Option<RetryFile>,
+        #[serde(default)]
+        budget: Option<BudgetFile>,
+        #[serde(default)]
+        breaker: Option<BreakerFile>,
+        #[serde(default)]
+        order: OrderFile,
+        schedule: Vec<PhaseFile>,
+        #[serde(default)]
+        bug: Option<BreakerBugFile>,
+    },
+}
+
+/// How a heartbeat failure detector decides that a peer is gone.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum DetectorFile {
+    /// Suspect a peer `timeout_ms` after its latest heartbeat.
+    Fixed { timeout_ms: Number },
+    /// Phi accrual: suspect when phi reaches `threshold`, over the last `window` intervals.
+    Phi { threshold: Number, window: Whole, min_std_ms: Number },
+}
+
+/// A planted failure-detector bug.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub enum DetectorBugFile {
+    NoRearmAfterSuspicion,
+}
+
+/// A circuit breaker's parameters (see `protocols::calls` for the exact semantics).
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerFile {
+    pub window: WindowFile,
+    /// Outcomes the window must hold before the closed breaker judges it.
+    pub min_calls: Whole,
+    /// Open at or above this fraction of failures (errors and timeouts).
+    pub failure_rate: Number,
+    /// Open at or above this fraction of slow calls; absent: slow calls never open.
+    #[serde(default)]
+    pub slow_rate: Option<Number>,
+    /// A call is slow if it took at least this long.
+    pub slow_ms: Number,
+    /// How long the breaker stays open before it half-opens.
+    pub wait_ms: Number,
+    /// Calls admitted while half-open; their outcomes decide.
+    pub half_open_calls: Whole,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum WindowFile {
+    /// The last `n` outcomes.
+    Count(Whole),
+    /// The outcomes of the last `ms` milliseconds.
+    Time { ms: Number },
+}
+
+/// From `at_ms` until the next entry, the service fails a request with probability `errors`
+/// and answers it after a latency drawn uniformly from `latency_ms`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseFile {
+    pub at_ms: Number,
+    pub phase: PhaseName,
+    pub errors: Number,
+    pub latency_ms: (Number, Number),
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub enum PhaseName {
+    Healthy,
+    Failing,
+    Recovering,
+}
+
+/// Retry tokens: each new call deposits `ratio` of a retry, the bucket holds `burst` retries
+/// (and starts full).
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetFile {
+    pub ratio: Number,
+    pub burst: Whole,
+}
+
+/// Which of retry and breaker wraps the other.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+pub enum OrderFile {
+    #[default]
+    BreakerInsideRetry,
+    RetryInsideBreaker,
+}
+
+/// A planted breaker bug.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub enum BreakerBugFile {
+    NeverHalfOpen,
+    OpensBelowThreshold,
+}
+
+/// Retransmission: the wait after attempt i is `min(cap_ms, base_ms * factor^(i-1))`
+/// plus up to `jitter` times that, drawn at random; `max_attempts` transmissions in all.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryFile {
+    pub base_ms: Number,
+    pub factor: Number,
+    pub cap_ms: Number,
+    #[serde(default)]
+    pub jitter: Option<Number>,
+    pub max_attempts: Whole,
 }
 
 fn yes() -> bool {
@@ -368,6 +574,32 @@ pub enum CheckFile {
     NoLoss,
     NoDuplicates,
     NoCorruptionDelivered,
+    NoSilentLoss,
+    AtMostOnce,
+    ExactlyOnceEffect,
+    /// Every multicast from a correct node reaches every correct recipient, judged
+    /// `settle_ms` after the last fault.
+    Validity {
+        settle_ms: Number,
+    },
+    /// A message delivered at one correct node reaches every correct recipient.
+    Agreement {
+        settle_ms: Number,
+    },
+    /// No duplicates, no invented messages, no delivery outside the destination.
+    Integrity,
+    FifoOrder,
+    CausalOrder,
+    TotalOrder,
+    /// Every breaker transition is legal and on time, judged from the calls' admissions and endings.
+    CircuitBreaker,
+    /// Every crash is suspected by every correct node within `bound_ms`; with
+    /// `max_false`, at most that many suspicions of nodes that were up.
+    FailureDetection {
+        bound_ms: Number,
+        #[serde(default)]
+        max_false: Option<Whole>,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -247,6 +247,24 @@ pub fn locate(src: &str, path: &[Seg]) -> (usize, usize) {
     (toks[at].line, toks[at].col)
 }
 
+/// `src` with top-level field `name` set to `value` (RON text): its value replaced if
+/// the field is there, else `name: value,` added before the scenario's closing
+/// parenthesis. Everything else (comments, layout) is kept. `src` must be a valid scenario.
+pub fn set_top_level_field(src: &str, name: &str, value: &str) -> String {
+    let (toks, chars) = tokenize(src);
+    let text = |a: usize, b: usize| chars[a..b].iter().collect::<String>();
+    let top = items(&toks, 0).unwrap_or_default();
+    if let Some(&(_, start, _)) = top.iter().find(|(n, _, _)| n.as_deref() == Some(name)) {
+        let end = skip_value(&toks, start) - 1;
+        return format!("{}{value}{}", text(0, toks[start].start), text(toks[end].end, chars.len()));
+    }
+    let close = skip_value(&toks, 0) - 1;
+    let needs_comma = !matches!(toks[close - 1].tok, Tok::Comma | Tok::Open(_));
+    let before = text(0, toks[close - 1].end);
+    let comma = if needs_comma { "," } else { "" };
+    format!("{before}{comma}\n    {name}: {value},\n{}", text(toks[close].start, chars.len()))
+}
+
 /// A token as written, where it starts.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Found {
@@ -327,6 +345,17 @@ mod tests {
         assert!(is_blank("  // a comment\n/* and /* a nested */ one */\n"));
         assert!(!is_blank("// a comment\nScenario()"));
         assert!(!is_blank("/* never /* closed */"));
+    }
+
+    #[test]
+    fn sets_fields_in_place_or_adds_them() {
+        let src = "Scenario(\n    name: \"x\", // keep me\n    horizon_ms: 10\n)";
+        let set = set_top_level_field(src, "horizon_ms", "5.5");
+        assert_eq!(set, "Scenario(\n    name: \"x\", // keep me\n    horizon_ms: 5.5\n)");
+        let added = set_top_level_field(&set, "faults", "[]");
+        assert_eq!(added, "Scenario(\n    name: \"x\", // keep me\n    horizon_ms: 5.5,\n    faults: [],\n)");
+        let nested = set_top_level_field("Scenario(a: (b: 1, c: [2, 3]), d: 4)", "a", "()");
+        assert_eq!(nested, "Scenario(a: (), d: 4)");
     }
 
     #[test]

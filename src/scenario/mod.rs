@@ -5,7 +5,7 @@
 //! this module guarantees (names resolve, ranges are ordered, sizes are bounded).
 
 pub mod file;
-mod locate;
+pub mod locate;
 mod syntax;
 
 pub use locate::Seg;
@@ -14,7 +14,7 @@ use crate::check::CheckSpec;
 use crate::clock::Clock;
 use crate::dist::{Latency, LatencySpec};
 use crate::id::{GroupId, NodeId};
-use crate::net::{LinkModel, Topology};
+use crate::net::{Decision, LinkModel, Topology};
 use crate::process::Cluster;
 use crate::protocols::ProtocolSpec;
 use crate::rng::PPB;
@@ -38,6 +38,15 @@ pub mod limits {
     pub const DEFAULT_MAX_EVENTS: u64 = 1_000_000_000;
     pub const DEFAULT_MAX_IN_FLIGHT: u64 = 10_000_000;
     pub const DEFAULT_SIZE_BYTES: u32 = 64;
+    /// Transmissions of one message by a retransmitting protocol.
+    pub const MAX_ATTEMPTS: u64 = 1_000;
+    pub const MAX_BACKOFF_FACTOR: f64 = 100.0;
+    /// Keys an exactly-once receiver remembers.
+    pub const MAX_DEDUP_WINDOW: u64 = 100_000_000;
+    /// Calls in a breaker's count window, its minimum and its half-open allowance.
+    pub const MAX_BREAKER_CALLS: u64 = 1_000_000;
+    /// A phi threshold: 10^-30 is far below anything a heartbeat interval tells apart.
+    pub const MAX_PHI: f64 = 30.0;
 }
 
 /// A validated scenario.
@@ -61,6 +70,8 @@ pub struct Scenario {
     pub workload: Vec<Generator>,
     pub checks: Vec<CheckSpec>,
     pub limits: Limits,
+    /// Network decisions replayed instead of drawn, if the scenario gives them.
+    pub replay: Option<Vec<Decision>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -255,6 +266,8 @@ impl Validator<'_> {
         let n = cluster.len();
         let topology = self.topology(&raw.topology, n);
         self.protocol_parameters(&raw.protocol, n);
+        self.calls(&raw);
+        self.crash_stop(&raw);
         let protocol = ProtocolSpec::from_file(&raw.protocol);
         let network = self.link_model(&[f("network")], &raw.network);
         let links = self.links(&raw.links, network.as_ref());
@@ -262,8 +275,10 @@ impl Validator<'_> {
         let faults = self.faults(&raw.faults, horizon);
         let swarm = raw.swarm.as_ref().map(|s| self.swarm(s, horizon, n));
         let workload = self.workload(&raw.workload, horizon);
-        let checks = raw.checks.iter().map(CheckSpec::from_file).collect();
+        self.check_parameters(&raw.checks);
+        let checks = raw.checks.iter().map(|c| CheckSpec::from_file(c, &protocol)).collect();
         let limits = self.limits(&raw.limits);
+        let replay = raw.replay.as_deref().map(|r| self.replay(r));
         if !self.errors.is_empty() {
             self.errors.sort_by_key(|e| (e.line, e.col));
             return Err(ScenarioErrors(self.errors));
@@ -284,6 +299,7 @@ impl Validator<'_> {
             workload,
             checks,
             limits,
+            replay,
         })
     }
 
@@ -314,7 +330,268 @@ impl Validator<'_> {
                     );
                 }
             }
+            ProtocolFile::AtMostOnce { .. } => {}
+            // Names a node and constrains the clocks: see `calls`.
+            ProtocolFile::Calls { .. } => {}
+            ProtocolFile::Heartbeat { every_ms, detector, .. } => {
+                if self.millis(&path("every_ms"), every_ms) == Some(0) {
+                    self.error(&path("every_ms"), "heartbeats every 0 ms", "a positive number of milliseconds".to_string());
+                }
+                let d = |field: &'static str| [f("protocol"), f("detector"), f(field)];
+                match detector {
+                    DetectorFile::Fixed { timeout_ms } => {
+                        if self.millis(&d("timeout_ms"), timeout_ms) == Some(0) {
+                            self.error(&d("timeout_ms"), "a timeout of zero", "a positive number of milliseconds".to_string());
+                        }
+                    }
+                    DetectorFile::Phi { threshold, window, min_std_ms } => {
+                        if !(0.1..=limits::MAX_PHI).contains(&threshold.0) {
+                            self.error(
+                                &d("threshold"),
+                                format!("a phi threshold of {}", threshold.0),
+                                format!("from 0.1 to {}", limits::MAX_PHI),
+                            );
+                        }
+                        if !(1..=limits::MAX_BREAKER_CALLS).contains(&window.0) {
+                            self.error(
+                                &d("window"),
+                                format!("a window of {} intervals", window.0),
+                                format!("from 1 to {}", limits::MAX_BREAKER_CALLS),
+                            );
+                        }
+                        self.millis(&d("min_std_ms"), min_std_ms);
+                    }
+                }
+            }
+            ProtocolFile::AtLeastOnce { ref retry, .. }
+            | ProtocolFile::ReliableMulticast { ref retry, .. }
+            | ProtocolFile::FifoMulticast { ref retry, .. }
+            | ProtocolFile::CausalMulticast { ref retry, .. }
+            | ProtocolFile::SequencerMulticast { ref retry, .. }
+            | ProtocolFile::IsisMulticast { ref retry, .. }
+            | ProtocolFile::AtomicMulticast { ref retry, .. } => self.retry(retry),
+            ProtocolFile::ExactlyOnce { ref retry, window } => {
+                self.retry(retry);
+                if !(1..=limits::MAX_DEDUP_WINDOW).contains(&window.0) {
+                    self.error(
+                        &path("window"),
+                        format!("a dedup window of {} keys", window.0),
+                        format!("from 1 to {}", limits::MAX_DEDUP_WINDOW),
+                    );
+                }
+            }
         }
+    }
+
+    /// The calls protocol: a service that exists, usable durations and counts, rates that are
+    /// fractions, a schedule from time zero in increasing order, a bug only in a breaker, and no
+    /// clock drift (the breaker measures on its node's clock, the check on the trace's: drift
+    /// would set them apart).
+    fn calls(&mut self, raw: &ScenarioFile) {
+        let ProtocolFile::Calls { ref service, workers, timeout_ms, ref retry, budget, ref breaker, ref schedule, bug, .. } = raw.protocol
+        else {
+            return;
+        };
+        let p = || f("protocol");
+        self.node(&[p(), f("service")], service);
+        if self.millis(&[p(), f("timeout_ms")], timeout_ms) == Some(0) {
+            self.error(&[p(), f("timeout_ms")], "a timeout of zero", "a positive number of milliseconds".to_string());
+        }
+        if let Some(w) = workers
+            && !(1..=limits::MAX_BREAKER_CALLS).contains(&w.0)
+        {
+            self.error(&[p(), f("workers")], format!("{} workers", w.0), format!("from 1 to {}", limits::MAX_BREAKER_CALLS));
+        }
+        if let Some(r) = retry {
+            self.retry(r);
+        }
+        if let Some(b) = budget {
+            if retry.is_none() {
+                self.error(&[p(), f("budget")], "a retry budget without retries", "a `retry` policy as well".to_string());
+            }
+            self.probability(&[p(), f("budget"), f("ratio")], Some(b.ratio));
+            if !(1..=limits::MAX_BREAKER_CALLS).contains(&b.burst.0) {
+                self.error(
+                    &[p(), f("budget"), f("burst")],
+                    format!("a burst of {} retries", b.burst.0),
+                    format!("from 1 to {}", limits::MAX_BREAKER_CALLS),
+                );
+            }
+        }
+        if bug.is_some() && breaker.is_none() {
+            self.error(&[p(), f("bug")], "a breaker bug without a breaker", "a `breaker` as well".to_string());
+        }
+        if let Some(breaker) = breaker {
+            self.breaker(breaker);
+        }
+        self.schedule(schedule);
+        for (i, c) in raw.clocks.iter().enumerate() {
+            if c.drift_ppm.is_some_and(|d| d.0 != 0.0) {
+                self.error(
+                    &[f("clocks"), ix(i), f("drift_ppm")],
+                    "clock drift under the calls protocol",
+                    "no drift: the breaker's timing is judged on the trace's clock".to_string(),
+                );
+            }
+        }
+    }
+
+    fn breaker(&mut self, breaker: &BreakerFile) {
+        let b = |field: &'static str| [f("protocol"), f("breaker"), f(field)];
+        match breaker.window {
+            WindowFile::Count(n) if !(1..=limits::MAX_BREAKER_CALLS).contains(&n.0) => {
+                self.error(&b("window"), format!("a window of {} calls", n.0), format!("from 1 to {}", limits::MAX_BREAKER_CALLS))
+            }
+            WindowFile::Time { ms } if self.millis(&b("window"), ms) == Some(0) => {
+                self.error(&b("window"), "a window of zero milliseconds", "a positive number of milliseconds".to_string())
+            }
+            _ => {}
+        }
+        for (field, v) in [("min_calls", breaker.min_calls), ("half_open_calls", breaker.half_open_calls)] {
+            if !(1..=limits::MAX_BREAKER_CALLS).contains(&v.0) {
+                self.error(&b(field), format!("{} calls", v.0), format!("from 1 to {}", limits::MAX_BREAKER_CALLS));
+            }
+        }
+        for (field, v) in [("failure_rate", Some(breaker.failure_rate)), ("slow_rate", breaker.slow_rate)] {
+            if let Some(Number(r)) = v
+                && !(r > 0.0 && r <= 1.0)
+            {
+                self.error(&b(field), format!("a rate of {r}"), "a fraction above 0 and at most 1".to_string());
+            }
+        }
+        self.millis(&b("slow_ms"), breaker.slow_ms);
+        if self.millis(&b("wait_ms"), breaker.wait_ms) == Some(0) {
+            self.error(&b("wait_ms"), "a wait of zero in open", "a positive number of milliseconds".to_string());
+        }
+    }
+
+    fn schedule(&mut self, schedule: &[PhaseFile]) {
+        let p = || f("protocol");
+        if schedule.is_empty() {
+            self.error(&[p(), f("schedule")], "an empty schedule", "at least one phase, the first at 0 ms".to_string());
+        }
+        let mut last = None;
+        for (i, ph) in schedule.iter().enumerate() {
+            let at = self.millis(&[p(), f("schedule"), ix(i), f("at_ms")], ph.at_ms);
+            match (i, at, last) {
+                (0, Some(t), _) if t != 0 => self.error(
+                    &[p(), f("schedule"), ix(0), f("at_ms")],
+                    "the first phase starts late",
+                    "0: the schedule covers the whole run".to_string(),
+                ),
+                (_, Some(t), Some(prev)) if t <= prev => self.error(
+                    &[p(), f("schedule"), ix(i), f("at_ms")],
+                    "phases out of order",
+                    "a time after the previous phase's".to_string(),
+                ),
+                _ => {}
+            }
+            last = at.or(last);
+            self.probability(&[p(), f("schedule"), ix(i), f("errors")], Some(ph.errors));
+            let lo = self.millis(&[p(), f("schedule"), ix(i), f("latency_ms")], ph.latency_ms.0);
+            let hi = self.millis(&[p(), f("schedule"), ix(i), f("latency_ms")], ph.latency_ms.1);
+            if matches!((lo, hi), (Some(lo), Some(hi)) if hi < lo) {
+                self.error(
+                    &[p(), f("schedule"), ix(i), f("latency_ms")],
+                    "the latency range is reversed",
+                    "(min, max) with min <= max".to_string(),
+                );
+            }
+        }
+    }
+
+    /// Group-communication protocols assume crash-stop: a restarted node would number its
+    /// messages from zero again and the members would take them for ones already seen.
+    /// Scripted restarts and swarm crashes (which restart after their downtime) are refused.
+    fn crash_stop(&mut self, raw: &ScenarioFile) {
+        if !matches!(ProtocolSpec::from_file(&raw.protocol), ProtocolSpec::Group { .. }) {
+            return;
+        }
+        let expected = "crashes without restart: group-communication protocols are crash-stop".to_string();
+        for (i, fl) in raw.faults.iter().enumerate() {
+            if let FaultActionFile::Restart(_) = fl.action {
+                self.error(&[f("faults"), ix(i), f("do")], "a restart under a group-communication protocol", expected.clone());
+            }
+        }
+        if let Some(SwarmFile { crashes: Some((_, most)), .. }) = &raw.swarm
+            && most.0 > 0
+        {
+            self.error(&[f("swarm"), f("crashes")], "swarm crashes restart their node, under a group-communication protocol", expected);
+        }
+    }
+
+    /// The settling time of the liveness checks: a usable duration.
+    fn check_parameters(&mut self, checks: &[CheckFile]) {
+        for (i, c) in checks.iter().enumerate() {
+            if let CheckFile::Validity { settle_ms } | CheckFile::Agreement { settle_ms } = c {
+                self.millis(&[f("checks"), ix(i), f("settle_ms")], *settle_ms);
+            }
+            if let CheckFile::FailureDetection { bound_ms, .. } = c {
+                self.millis(&[f("checks"), ix(i), f("bound_ms")], *bound_ms);
+            }
+        }
+    }
+
+    /// A retransmission policy: a positive first wait, a cap no shorter, a growth factor of at
+    /// least 1 (waits never shrink), a jitter fraction and a bounded number of attempts.
+    fn retry(&mut self, r: &RetryFile) {
+        let path = |field: &'static str| [f("protocol"), f("retry"), f(field)];
+        let base = self.millis(&path("base_ms"), r.base_ms);
+        if base == Some(0) {
+            self.error(
+                &path("base_ms"),
+                "a first wait of zero would retransmit in the same instant",
+                "a positive number of milliseconds".to_string(),
+            );
+        }
+        let cap = self.millis(&path("cap_ms"), r.cap_ms);
+        if matches!((base, cap), (Some(base), Some(cap)) if cap < base) {
+            self.error(
+                &path("cap_ms"),
+                format!("the cap {} is below the first wait {}", r.cap_ms.0, r.base_ms.0),
+                "at least base_ms".to_string(),
+            );
+        }
+        if !(1.0..=limits::MAX_BACKOFF_FACTOR).contains(&r.factor.0) {
+            self.error(&path("factor"), format!("a backoff factor of {}", r.factor.0), format!("from 1 to {}", limits::MAX_BACKOFF_FACTOR));
+        }
+        match r.jitter {
+            Some(Number(j)) if !(0.0..=1.0).contains(&j) => {
+                self.error(&path("jitter"), format!("a jitter of {j} times the wait"), "a fraction from 0 to 1".to_string())
+            }
+            _ => {}
+        }
+        if !(1..=limits::MAX_ATTEMPTS).contains(&r.max_attempts.0) {
+            self.error(&path("max_attempts"), format!("{} attempts", r.max_attempts.0), format!("from 1 to {}", limits::MAX_ATTEMPTS));
+        }
+    }
+
+    /// Replayed decisions: one per message id, latencies within the time limit.
+    fn replay(&mut self, decisions: &[DecisionFile]) -> Vec<Decision> {
+        let mut seen = std::collections::BTreeSet::new();
+        let max_ns = (limits::MAX_MS * NANOS_PER_MS as f64) as u64;
+        let mut out = Vec::new();
+        for (i, d) in decisions.iter().enumerate() {
+            if !seen.insert(d.msg.0) {
+                self.error(
+                    &[f("replay"), ix(i), f("msg")],
+                    format!("message m{} is decided twice", d.msg.0),
+                    "one decision per message".to_string(),
+                );
+            }
+            let dup_latency = d.duplicate.map_or(0, |(l, _)| l.0);
+            if d.latency_ns.0 > max_ns || dup_latency > max_ns {
+                self.error(&[f("replay"), ix(i)], "a latency beyond the time limit", format!("at most {max_ns} ns"));
+            }
+            out.push(Decision {
+                msg: crate::id::MsgId(d.msg.0),
+                lost: d.lost,
+                latency_ns: d.latency_ns.0,
+                corrupted: d.corrupted,
+                duplicate: d.duplicate.map(|(l, c)| (l.0, c)),
+            });
+        }
+        out
     }
 
     /// Milliseconds to nanoseconds, rejecting negative, non-finite and huge values.

@@ -1,0 +1,435 @@
+//! `CircuitBreaker`: every breaker transition is legal and on time, judged from the calls' outcomes in the trace.
+//!
+//! The check keeps its own model of each client's breaker, fed only by trace
+//! lines: a unit the breaker judges (a call or an attempt, `protocols::calls`) is
+//! admitted or refused at a `call` line and, if admitted, ends at another; the
+//! breaker's `breaker` lines are the transitions to judge. From the endings it
+//! rebuilds the sliding window (as `protocols::calls` documents it) and demands:
+//!
+//! - each transition is in the legal table (Closed->Open, Open->HalfOpen,
+//!   HalfOpen->Open, HalfOpen->Closed) and starts from the state the breaker was in;
+//! - Closed->Open comes right after the outcome that brought a full enough window
+//!   to a threshold, and never otherwise (an early or a missing opening fails);
+//! - Open->HalfOpen comes exactly `wait` after the opening (later only if the
+//!   client was paused meanwhile), and a breaker still open past that fails;
+//! - HalfOpen ends right after the outcome of the last permitted call, towards
+//!   Open if the half-open calls reached a threshold and towards Closed otherwise;
+//! - a unit is admitted exactly when the model says the breaker admits it, and
+//!   only an admitted unit ends.
+//!
+//! A crash loses the breaker with its process: the model restarts closed. The
+//! verdict's detail reports what the breaker saved (units refused while the
+//! service's schedule had it failing or recovering) and what it cost (units refused
+//! while it was healthy).
+
+use super::{Checker, RunEnd, Verdict};
+use crate::id::{AppId, NodeId};
+use crate::process::Cluster;
+use crate::protocols::calls::{BreakerConfig, CallsSpec, Phase, Window};
+use crate::time::SimTime;
+use crate::trace::{BreakerState, CallOutcome, EventKind, FaultAction, TraceEvent};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// The check's model of one client's breaker.
+#[derive(Clone, Debug)]
+struct Model {
+    state: BreakerState,
+    since: SimTime,
+    period: u64,
+    window: VecDeque<(SimTime, bool, bool)>,
+    admitted: u32,
+    done: u32,
+    failed: u32,
+    slow: u32,
+    /// The transition the last outcome demands, and when that outcome was recorded.
+    due: Option<(BreakerState, SimTime)>,
+    /// Whether the client was paused during the current open period (its timer may fire late).
+    paused: bool,
+}
+
+impl Model {
+    fn new(at: SimTime) -> Model {
+        Model {
+            state: BreakerState::Closed,
+            since: at,
+            period: 0,
+            window: VecDeque::new(),
+            admitted: 0,
+            done: 0,
+            failed: 0,
+            slow: 0,
+            due: None,
+            paused: false,
+        }
+    }
+}
+
+pub struct CircuitBreaker {
+    cluster: Cluster,
+    /// The protocol's schedule and breaker, if it has a breaker.
+    spec: Option<(Arc<CallsSpec>, BreakerConfig)>,
+    models: Vec<Model>,
+    /// Units admitted and not yet ended: (client, the period that admitted it), by call.
+    units: BTreeMap<AppId, (NodeId, u64)>,
+    violations: Vec<String>,
+    transitions: [u64; 3],
+    /// Units refused, by the service's phase at the time: healthy, failing, recovering.
+    refused: [u64; 3],
+    admitted: u64,
+}
+
+fn legal(from: BreakerState, to: BreakerState) -> bool {
+    use BreakerState::*;
+    matches!((from, to), (Closed, Open) | (Open, HalfOpen) | (HalfOpen, Open) | (HalfOpen, Closed))
+}
+
+impl CircuitBreaker {
+    /// `spec` is `None` when the scenario's protocol is not the calls protocol; with it or
+    /// without a breaker there is nothing to judge.
+    pub fn new(cluster: Cluster, spec: Option<Arc<CallsSpec>>) -> CircuitBreaker {
+        let spec = spec.and_then(|s| s.breaker.map(|b| (s, b)));
+        let models = vec![Model::new(SimTime::ZERO); cluster.len()];
+        CircuitBreaker {
+            cluster,
+            spec,
+            models,
+            units: BTreeMap::new(),
+            violations: Vec::new(),
+            transitions: [0; 3],
+            refused: [0; 3],
+            admitted: 0,
+        }
+    }
+
+    fn violation(&mut self, at: SimTime, node: NodeId, what: String) {
+        // The first few say what went wrong; the count says how often.
+        if self.violations.len() < 5 {
+            self.violations.push(format!("{} at {at}: {what}", self.cluster.name(node)));
+        } else {
+            self.violations.push(String::new());
+        }
+    }
+
+    /// A due transition that did not come before the node's next call event.
+    fn missed(&mut self, node: NodeId) {
+        if let Some((to, at)) = self.models[node.index()].due.take() {
+            let from = self.models[node.index()].state;
+            self.violation(at, node, format!("the outcomes demanded {from:?} -> {to:?}, which never came"));
+        }
+    }
+
+    /// A breaker still open after its wait (and not excused by a pause) missed its half-open.
+    fn overdue(&mut self, node: NodeId, now: SimTime, wait_ns: u64) {
+        let m = &self.models[node.index()];
+        let ends = m.since.saturating_add(wait_ns);
+        if m.state == BreakerState::Open && !m.paused && now > ends {
+            self.violation(now, node, format!("still open; the wait ended at {ends}, so it should have half-opened then"));
+            // Once is enough: judge the rest as if it had half-opened on time.
+            let m = &mut self.models[node.index()];
+            m.paused = true;
+        }
+    }
+
+    /// A unit admitted or refused at `at`: the model must agree.
+    fn admission(&mut self, spec: &CallsSpec, cfg: &BreakerConfig, at: SimTime, node: NodeId, app: AppId, admitted: bool) {
+        self.missed(node);
+        self.overdue(node, at, cfg.wait_ns);
+        let state = self.models[node.index()].state;
+        match (self.admit(node, cfg), admitted) {
+            (Some(period), true) => {
+                self.admitted += 1;
+                self.units.insert(app, (node, period));
+            }
+            (None, false) => {
+                let slot = match spec.phase_at(at).phase {
+                    Phase::Healthy => 0,
+                    Phase::Failing => 1,
+                    Phase::Recovering => 2,
+                };
+                self.refused[slot] += 1;
+            }
+            (Some(_), false) => self.violation(at, node, format!("refused a{} while {state:?}, which admits it", app.0)),
+            (None, true) => self.violation(at, node, format!("admitted a{} while {state:?}, which refuses it", app.0)),
+        }
+    }
+
+    fn ending(&mut self, cfg: &BreakerConfig, at: SimTime, node: NodeId, app: AppId, outcome: CallOutcome, latency_ns: u64) {
+        self.missed(node);
+        let Some((_, period)) = self.units.remove(&app).filter(|u| u.0 == node) else {
+            self.violation(at, node, format!("a{} ended {outcome:?}, but no unit of it was admitted", app.0));
+            return;
+        };
+        if period != self.models[node.index()].period {
+            return; // admitted in an earlier period: ignored
+        }
+        let failed = matches!(outcome, CallOutcome::Error | CallOutcome::Timeout);
+        let slow = latency_ns >= cfg.slow_ns;
+        let m = &mut self.models[node.index()];
+        match m.state {
+            BreakerState::Closed => {
+                m.window.push_back((at, failed, slow));
+                match cfg.window {
+                    Window::Count(n) => {
+                        while m.window.len() > n as usize {
+                            m.window.pop_front();
+                        }
+                    }
+                    Window::Time(d) => {
+                        while m.window.front().is_some_and(|&(t, ..)| t.as_nanos().saturating_add(d) <= at.as_nanos()) {
+                            m.window.pop_front();
+                        }
+                    }
+                }
+                let calls = m.window.len() as u32;
+                let failed = m.window.iter().filter(|w| w.1).count() as u32;
+                let slow = m.window.iter().filter(|w| w.2).count() as u32;
+                if calls >= cfg.min_calls && cfg.trips(calls, failed, slow, false) {
+                    m.due = Some((BreakerState::Open, at));
+                }
+            }
+            BreakerState::HalfOpen => {
+                m.done += 1;
+                m.failed += u32::from(failed);
+                m.slow += u32::from(slow);
+                if m.done == cfg.half_open_calls {
+                    let to = if cfg.trips(m.done, m.failed, m.slow, false) { BreakerState::Open } else { BreakerState::Closed };
+                    m.due = Some((to, at));
+                }
+            }
+            BreakerState::Open => unreachable!("nothing is admitted while open"),
+        }
+    }
+
+    fn transition(&mut self, cfg: &BreakerConfig, at: SimTime, node: NodeId, from: BreakerState, to: BreakerState) {
+        let m = &self.models[node.index()];
+        let (state, since, due, paused) = (m.state, m.since, m.due, m.paused);
+        if from != state {
+            self.violation(at, node, format!("{from:?} -> {to:?}, but the breaker was {state:?}"));
+        } else if !legal(from, to) {
+            self.violation(at, node, format!("{from:?} -> {to:?} is not a legal transition"));
+        } else if from == BreakerState::Open {
+            let ends = since.saturating_add(cfg.wait_ns);
+            if at < ends || (at > ends && !paused) {
+                self.violation(at, node, format!("half-opened, but the wait that began at {since} ends at {ends}"));
+            }
+        } else if due.map(|d| d.0) != Some(to) {
+            let why = match (from, to) {
+                (BreakerState::Closed, _) => "the window had not reached a threshold".to_string(),
+                _ => format!(
+                    "the half-open calls demanded {}",
+                    due.map_or("waiting for their outcomes".to_string(), |d| format!("{:?}", d.0))
+                ),
+            };
+            self.violation(at, node, format!("{from:?} -> {to:?}, but {why}"));
+        }
+        self.transitions[to as usize] += 1;
+        let period = self.models[node.index()].period + 1;
+        self.models[node.index()] = Model { state: to, period, ..Model::new(at) };
+    }
+
+    /// The model's decision for a unit arriving now.
+    fn admit(&mut self, node: NodeId, cfg: &BreakerConfig) -> Option<u64> {
+        let m = &mut self.models[node.index()];
+        match m.state {
+            BreakerState::Closed => Some(m.period),
+            BreakerState::Open => None,
+            BreakerState::HalfOpen => (m.admitted < cfg.half_open_calls).then(|| {
+                m.admitted += 1;
+                m.period
+            }),
+        }
+    }
+}
+
+impl Checker for CircuitBreaker {
+    fn observe(&mut self, e: &TraceEvent) {
+        let Some((spec, cfg)) = self.spec.clone() else { return };
+        match e.kind {
+            EventKind::Call { node, app, outcome: CallOutcome::Admitted, .. } => self.admission(&spec, &cfg, e.time, node, app, true),
+            EventKind::Call { node, app, outcome: CallOutcome::Rejected, .. } => self.admission(&spec, &cfg, e.time, node, app, false),
+            EventKind::Call { node, app, outcome, latency_ns } => self.ending(&cfg, e.time, node, app, outcome, latency_ns),
+            EventKind::Breaker { node, from, to } => self.transition(&cfg, e.time, node, from, to),
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                // The breaker dies with the process; units in flight never end.
+                self.models[node.index()] = Model { period: self.models[node.index()].period + 1, ..Model::new(e.time) };
+                self.units.retain(|_, u| u.0 != node);
+            }
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } => self.models[node.index()].paused = true,
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        let Some((_, cfg)) = &self.spec else { return Verdict::inconclusive("the scenario's protocol has no circuit breaker") };
+        let mut violations = self.violations.clone();
+        for node in self.cluster.nodes() {
+            let m = &self.models[node.index()];
+            if let Some((to, at)) = m.due {
+                violations.push(format!(
+                    "{} at {at}: the outcomes demanded {:?} -> {to:?}, which never came",
+                    self.cluster.name(node),
+                    m.state
+                ));
+            }
+            let ends = m.since.saturating_add(cfg.wait_ns);
+            if m.state == BreakerState::Open && !m.paused && end.at > ends {
+                violations.push(format!(
+                    "{} opened at {} and was still open at the end ({}); it should have half-opened at {ends}",
+                    self.cluster.name(node),
+                    m.since,
+                    end.at
+                ));
+            }
+        }
+        let [healthy, failing, recovering] = self.refused;
+        let [closed, opened, half] = self.transitions;
+        let summary = format!(
+            "{} admitted, {} refused; saved {} (refused while the service was failing: {failing}, recovering: {recovering}), \
+             cost {healthy} (refused while it was healthy); transitions: {opened} to Open, {half} to HalfOpen, {closed} to Closed",
+            self.admitted,
+            healthy + failing + recovering,
+            failing + recovering,
+        );
+        if !violations.is_empty() {
+            let shown: Vec<&str> = violations.iter().map(String::as_str).filter(|v| !v.is_empty()).collect();
+            let count = match violations.len() {
+                1 => "1 violation".to_string(),
+                n => format!("{n} violations, the first"),
+            };
+            return Verdict::fail(format!("{count}: {}; {summary}", shown.join("; ")));
+        }
+        if self.admitted + healthy + failing + recovering == 0 {
+            return Verdict::inconclusive("the breaker judged no call");
+        }
+        Verdict::pass(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{EndReason, Outcome};
+    use crate::protocols::calls::{Order, PhaseSpec};
+    use BreakerState::*;
+    use CallOutcome::*;
+
+    const MS: u64 = 1_000_000;
+    const C: NodeId = NodeId(0);
+
+    /// A count window of 4 that opens at 50% failures once it holds 2, waits 100 ms, admits 2 half-open.
+    fn checker() -> CircuitBreaker {
+        let cluster = Cluster { names: vec!["c".into(), "svc".into()], groups: vec![] };
+        let spec = CallsSpec {
+            service: "svc".into(),
+            workers: None,
+            timeout_ns: 50 * MS,
+            retry: None,
+            order: Order::BreakerInsideRetry,
+            breaker: Some(BreakerConfig {
+                window: Window::Count(4),
+                min_calls: 2,
+                failure_ppb: 500_000_000,
+                slow_ppb: None,
+                slow_ns: 40 * MS,
+                wait_ns: 100 * MS,
+                half_open_calls: 2,
+            }),
+            schedule: vec![PhaseSpec { at: SimTime::ZERO, phase: Phase::Healthy, error_ppb: 0, latency_ns: (MS, MS) }],
+            bug: None,
+        };
+        CircuitBreaker::new(cluster, Some(Arc::new(spec)))
+    }
+
+    fn at(ms: u64, kind: EventKind) -> TraceEvent {
+        TraceEvent { time: SimTime(ms * MS), kind }
+    }
+    fn admit(ms: u64, app: u64) -> TraceEvent {
+        call(ms, app, Admitted)
+    }
+    fn call(ms: u64, app: u64, outcome: CallOutcome) -> TraceEvent {
+        at(ms, EventKind::Call { node: C, app: AppId(app), outcome, latency_ns: MS })
+    }
+    fn go(ms: u64, from: BreakerState, to: BreakerState) -> TraceEvent {
+        at(ms, EventKind::Breaker { node: C, from, to })
+    }
+
+    fn judge(events: &[TraceEvent], end_ms: u64) -> Verdict {
+        let mut c = checker();
+        events.iter().for_each(|e| c.observe(e));
+        c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(end_ms * MS), max_latency_ns: 0 })
+    }
+
+    /// Two failures open it; 100 ms later it half-opens; two successes close it.
+    fn correct() -> Vec<TraceEvent> {
+        vec![
+            admit(0, 0),
+            admit(1, 1),
+            call(2, 0, Error),
+            call(3, 1, Error),
+            go(3, Closed, Open),
+            call(50, 2, Rejected),
+            go(103, Open, HalfOpen),
+            admit(110, 3),
+            admit(111, 4),
+            call(112, 5, Rejected),
+            call(113, 3, Ok),
+            call(114, 4, Ok),
+            go(114, HalfOpen, Closed),
+        ]
+    }
+
+    #[test]
+    fn a_correct_breaker_passes() {
+        let v = judge(&correct(), 200);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        assert!(v.detail.contains("2 refused; saved 0"), "{}", v.detail);
+        assert!(v.detail.contains("cost 2"), "{}", v.detail);
+    }
+
+    #[test]
+    fn each_planted_fault_fails() {
+        let mutate = |f: &dyn Fn(&mut Vec<TraceEvent>)| {
+            let mut events = correct();
+            f(&mut events);
+            judge(&events, 200)
+        };
+        type Plant = Box<dyn Fn(&mut Vec<TraceEvent>)>;
+        let cases: [(&str, Plant); 8] = [
+            ("never came", Box::new(|e| e[4] = admit(3, 99))),
+            ("not a legal transition", Box::new(|e| e[4] = go(3, Closed, HalfOpen))),
+            ("had not reached a threshold", Box::new(|e| e.splice(2..4, [call(2, 0, Ok), call(3, 1, Ok)]).for_each(drop))),
+            ("wait that began", Box::new(|e| e[6] = go(90, Open, HalfOpen))),
+            ("refused a0 while Closed", Box::new(|e| e.insert(1, call(0, 0, Rejected)))),
+            ("admitted a2 while Open", Box::new(|e| e[5] = admit(50, 2))),
+            ("no unit of it was admitted", Box::new(|e| e.insert(6, call(60, 7, Timeout)))),
+            ("demanded Closed", Box::new(|e| e[12] = go(114, HalfOpen, Open))),
+        ];
+        for (expected, f) in cases {
+            let v = mutate(&*f);
+            assert_eq!(v.outcome, Outcome::Fail, "{expected}: {}", v.detail);
+            assert!(v.detail.contains(expected), "expected {expected:?} in {}", v.detail);
+        }
+    }
+
+    /// One failure in two is 50%: at the threshold, so the breaker must open; the check
+    /// fails a breaker that waits for more.
+    #[test]
+    fn the_threshold_is_at_or_above() {
+        let mut events = correct();
+        events[2] = call(2, 0, Ok);
+        assert_eq!(judge(&events, 200).outcome, Outcome::Pass);
+        events.remove(4);
+        let v = judge(&events, 200);
+        assert!(v.detail.contains("Closed -> Open, which never came"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_breaker_still_open_after_its_wait_fails_unless_the_run_ended_first() {
+        let opened = &correct()[..6];
+        assert_eq!(judge(opened, 103).outcome, Outcome::Pass);
+        let v = judge(opened, 104);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.detail.contains("still open at the end"), "{}", v.detail);
+    }
+}

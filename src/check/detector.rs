@@ -1,0 +1,218 @@
+//! `FailureDetection`: completeness and accuracy of a failure detector, from its `suspect` lines and the faults.
+//!
+//! *Completeness*: every crash of a node `q` that lasts at least `bound` (or until the
+//! end of a run that lasts that long) must be suspected by every correct node `p` (one
+//! that never crashed or paused) within `bound`: at `crash + bound`, `p` suspects `q`.
+//! A suspicion begun before the crash (during a partition, say) counts, detected at
+//! once. *Accuracy*: a suspicion of a node that was up when it began is false (a
+//! paused node is up: no detector can tell it from a crashed one). The detail reports
+//! the detection times and the false suspicions (how many, for how long in all); with
+//! `max_false`, more false suspicions than that fail the check.
+
+use super::{Checker, RunEnd, Verdict};
+use crate::id::NodeId;
+use crate::process::Cluster;
+use crate::time::SimTime;
+use crate::trace::{EventKind, FaultAction, TraceEvent};
+
+/// One crash: when, and when the node restarted, if it did.
+#[derive(Clone, Copy, Debug)]
+struct Crash {
+    node: NodeId,
+    at: SimTime,
+    restart: Option<SimTime>,
+}
+
+pub struct FailureDetection {
+    cluster: Cluster,
+    bound_ns: u64,
+    max_false: Option<u64>,
+    /// Whether each node has crashed or paused: its own verdicts are not judged.
+    faulty: Vec<bool>,
+    down: Vec<bool>,
+    crashes: Vec<Crash>,
+    /// Every change of every (p, q) suspicion, in trace order: (time, p, q, suspected).
+    changes: Vec<(SimTime, NodeId, NodeId, bool)>,
+    /// False suspicions: (p, q) suspected while q was up, and when each began.
+    false_open: Vec<Option<SimTime>>,
+    false_count: u64,
+    false_ns: u64,
+}
+
+impl FailureDetection {
+    pub fn new(cluster: Cluster, bound_ns: u64, max_false: Option<u64>) -> FailureDetection {
+        let n = cluster.len();
+        FailureDetection {
+            cluster,
+            bound_ns,
+            max_false,
+            faulty: vec![false; n],
+            down: vec![false; n],
+            crashes: Vec::new(),
+            changes: Vec::new(),
+            false_open: vec![None; n * n],
+            false_count: 0,
+            false_ns: 0,
+        }
+    }
+
+    /// Close an open false suspicion of `q` by `p` at `at`.
+    fn close_false(&mut self, p: usize, q: usize, at: SimTime) {
+        let n = self.cluster.len();
+        if let Some(since) = self.false_open[p * n + q].take() {
+            self.false_ns += at.as_nanos() - since.as_nanos();
+        }
+    }
+
+    /// Whether `p` suspects `q` at `t` (changes at `t` included), and since when.
+    fn suspected_at(&self, p: NodeId, q: NodeId, t: SimTime) -> Option<SimTime> {
+        let mut since = None;
+        for &(at, pp, qq, suspected) in self.changes.iter().take_while(|c| c.0 <= t) {
+            if pp == p && qq == q {
+                since = suspected.then_some(at);
+            }
+        }
+        since
+    }
+}
+
+impl Checker for FailureDetection {
+    fn observe(&mut self, e: &TraceEvent) {
+        let n = self.cluster.len();
+        match e.kind {
+            EventKind::Suspicion { node, of, suspected } => {
+                self.changes.push((e.time, node, of, suspected));
+                if suspected && !self.down[of.index()] {
+                    self.false_count += 1;
+                    self.false_open[node.index() * n + of.index()] = Some(e.time);
+                } else if !suspected {
+                    self.close_false(node.index(), of.index(), e.time);
+                }
+            }
+            EventKind::Fault { action: FaultAction::Crash, node: Some(q), .. } => {
+                self.faulty[q.index()] = true;
+                self.down[q.index()] = true;
+                self.crashes.push(Crash { node: q, at: e.time, restart: None });
+                // A suspicion that was false becomes true: it counts only until now.
+                for p in 0..n {
+                    self.close_false(p, q.index(), e.time);
+                }
+            }
+            EventKind::Fault { action: FaultAction::Restart, node: Some(q), .. } => {
+                self.down[q.index()] = false;
+                if let Some(c) = self.crashes.iter_mut().rev().find(|c| c.node == q) {
+                    c.restart = Some(e.time);
+                }
+            }
+            EventKind::Fault { action: FaultAction::Pause, node: Some(q), .. } => self.faulty[q.index()] = true,
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        // False suspicions still open at the end count until the end.
+        let false_ns =
+            self.false_ns + self.false_open.iter().flatten().map(|since| end.at.as_nanos().saturating_sub(since.as_nanos())).sum::<u64>();
+        let (mut missed, mut detections) = (Vec::new(), Vec::new());
+        for c in &self.crashes {
+            let deadline = c.at.saturating_add(self.bound_ns);
+            let lasted = c.restart.map_or(end.at >= deadline, |r| r >= deadline);
+            if !lasted {
+                continue;
+            }
+            for p in self.cluster.nodes().filter(|&p| p != c.node && !self.faulty[p.index()]) {
+                match self.suspected_at(p, c.node, deadline) {
+                    Some(since) => detections.push(since.as_nanos().saturating_sub(c.at.as_nanos())),
+                    None => missed.push(format!(
+                        "{} did not suspect {} by {deadline} (crashed at {})",
+                        self.cluster.name(p),
+                        self.cluster.name(c.node),
+                        c.at
+                    )),
+                }
+            }
+        }
+        let ms = |ns: u64| SimTime(ns);
+        let detected = match detections.len() as u64 {
+            0 => "no crash detected".to_string(),
+            k => format!(
+                "{k} detections, mean {} max {} after the crash",
+                ms(detections.iter().sum::<u64>() / k),
+                ms(*detections.iter().max().expect("some"))
+            ),
+        };
+        let summary = format!("{detected}; {} false suspicions, {} in all", self.false_count, ms(false_ns));
+        if !missed.is_empty() {
+            return Verdict::fail(format!("crashes undetected: {}; the first: {}; {summary}", missed.len(), missed[0]));
+        }
+        if let Some(max) = self.max_false
+            && self.false_count > max
+        {
+            return Verdict::fail(format!("more than {max} false suspicions; {summary}"));
+        }
+        if detections.is_empty() && self.max_false.is_none() {
+            return Verdict::inconclusive(format!("no crash lasted {} to judge; {summary}", ms(self.bound_ns)));
+        }
+        Verdict::pass(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{EndReason, Outcome};
+
+    const MS: u64 = 1_000_000;
+
+    fn judge(events: &[(u64, EventKind)], max_false: Option<u64>) -> Verdict {
+        let cluster = Cluster { names: vec!["a".into(), "b".into(), "c".into()], groups: vec![] };
+        let mut c = FailureDetection::new(cluster, 100 * MS, max_false);
+        for &(ms, kind) in events {
+            c.observe(&TraceEvent { time: SimTime(ms * MS), kind });
+        }
+        c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(1_000 * MS), max_latency_ns: 0 })
+    }
+
+    fn crash(n: u32) -> EventKind {
+        EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(n)), index: 0 }
+    }
+    fn suspect(p: u32, q: u32, suspected: bool) -> EventKind {
+        EventKind::Suspicion { node: NodeId(p), of: NodeId(q), suspected }
+    }
+
+    #[test]
+    fn every_correct_node_must_suspect_a_crash_within_the_bound() {
+        let both = [(500, crash(2)), (550, suspect(0, 2, true)), (600, suspect(1, 2, true))];
+        let v = judge(&both, None);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        assert!(v.detail.contains("2 detections, mean 75.000ms max 100.000ms"), "{}", v.detail);
+        // One node late by a millisecond.
+        let late = [(500, crash(2)), (550, suspect(0, 2, true)), (601, suspect(1, 2, true))];
+        let v = judge(&late, None);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.detail.contains("b did not suspect c by 600.000ms"), "{}", v.detail);
+        // A suspicion that ended before the deadline does not count.
+        let dropped = [(500, crash(2)), (550, suspect(0, 2, true)), (560, suspect(1, 2, true)), (570, suspect(1, 2, false))];
+        assert_eq!(judge(&dropped, None).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn suspicions_of_live_nodes_are_false_and_can_be_bounded() {
+        let events = [
+            (100, suspect(0, 1, true)),
+            (300, suspect(0, 1, false)),
+            (500, crash(2)),
+            (550, suspect(0, 2, true)),
+            (560, suspect(1, 2, true)),
+        ];
+        let v = judge(&events, Some(1));
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        assert!(v.detail.contains("1 false suspicions, 200.000ms in all"), "{}", v.detail);
+        assert_eq!(judge(&events, Some(0)).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn no_crash_to_judge_is_inconclusive() {
+        assert_eq!(judge(&[(100, suspect(0, 1, true))], None).outcome, Outcome::Inconclusive);
+    }
+}

@@ -1,0 +1,228 @@
+//! Delivery-semantics checks: `NoSilentLoss`, `AtMostOnce` and `ExactlyOnceEffect`, judged per (message, recipient).
+//!
+//! All three follow each application message from its `cmd` to its
+//! recipients' `deliver` lines and its sender's `dead` lines. A message
+//! *resolves* at a recipient when it is delivered there, or when its sender
+//! dead-letters it for that recipient. Unlike `NoLoss`, a recipient's crash or
+//! pause excuses nothing: a sender that cannot get through owes a dead letter.
+//! Only a sender that crashed or paused (and so may have lost what it was
+//! retrying) is excused from resolving its messages. Whether a message is
+//! still unresolved "for good" can only be told when the run ended with
+//! nothing left to happen: a retransmission timer leaves no trace until it
+//! fires, so at a horizon an unresolved message may still be in its backoff.
+
+use super::delivery::NoDuplicates;
+use super::{Checker, EndReason, RunEnd, Verdict};
+use crate::id::{AppId, NodeId};
+use crate::process::Cluster;
+use crate::time::SimTime;
+use crate::trace::{EventKind, FaultAction, TraceEvent};
+use std::collections::BTreeMap;
+
+/// What became of one (message, recipient).
+#[derive(Clone, Copy, Debug)]
+struct Fate {
+    sender: NodeId,
+    sent: SimTime,
+    deliveries: u32,
+    dead_lettered: bool,
+    /// When the second delivery happened, if one did.
+    second_delivery: Option<SimTime>,
+}
+
+/// Every (message, recipient) the workload created, with its fate, and which nodes were faulty.
+struct Ledger {
+    cluster: Cluster,
+    fates: BTreeMap<(AppId, NodeId), Fate>,
+    faulty: Vec<bool>,
+}
+
+impl Ledger {
+    fn new(cluster: Cluster) -> Ledger {
+        let n = cluster.len();
+        Ledger { cluster, fates: BTreeMap::new(), faulty: vec![false; n] }
+    }
+
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Command { node, app, dest } => {
+                for to in self.cluster.recipients(node, dest) {
+                    let fate = Fate { sender: node, sent: e.time, deliveries: 0, dead_lettered: false, second_delivery: None };
+                    self.fates.insert((app, to), fate);
+                }
+            }
+            EventKind::Deliver { node, app, .. } => {
+                if let Some(f) = self.fates.get_mut(&(app, node)) {
+                    f.deliveries += 1;
+                    if f.deliveries == 2 {
+                        f.second_delivery = Some(e.time);
+                    }
+                }
+            }
+            EventKind::DeadLetter { to, app, .. } => {
+                if let Some(f) = self.fates.get_mut(&(app, to)) {
+                    f.dead_lettered = true;
+                }
+            }
+            EventKind::Fault { action: FaultAction::Crash | FaultAction::Pause, node: Some(n), .. } => self.faulty[n.index()] = true,
+            _ => {}
+        }
+    }
+
+    /// The (message, recipient) pairs whose sender never crashed or paused.
+    fn judged(&self) -> impl Iterator<Item = (&(AppId, NodeId), &Fate)> {
+        self.fates.iter().filter(|(_, f)| !self.faulty[f.sender.index()])
+    }
+
+    fn name(&self, n: NodeId) -> &str {
+        self.cluster.name(n)
+    }
+
+    /// Judged pairs neither delivered nor dead-lettered: a failure after a quiescent end,
+    /// inconclusive otherwise. `None` if every judged pair resolved.
+    fn unresolved(&self, end: &RunEnd) -> Option<Verdict> {
+        let missing: Vec<_> = self.judged().filter(|(_, f)| f.deliveries == 0 && !f.dead_lettered).collect();
+        let ((app, to), f) = missing.first()?;
+        if end.reason != EndReason::Quiescent {
+            return Some(Verdict::inconclusive(format!(
+                "messages unresolved when the run ended ({}): {}; a retransmission may still have been due",
+                end.reason,
+                missing.len()
+            )));
+        }
+        Some(Verdict::fail(format!(
+            "messages neither delivered nor dead-lettered: {}; first: a{} from {} to {} sent at {}",
+            missing.len(),
+            app.0,
+            self.name(f.sender),
+            self.name(*to),
+            f.sent
+        )))
+    }
+}
+
+/// Every message is delivered to each recipient or dead-lettered by its sender: none vanishes.
+///
+/// Judged for senders that never crashed or paused; see the module documentation.
+pub struct NoSilentLoss {
+    ledger: Ledger,
+}
+
+impl NoSilentLoss {
+    pub fn new(cluster: Cluster) -> NoSilentLoss {
+        NoSilentLoss { ledger: Ledger::new(cluster) }
+    }
+}
+
+impl Checker for NoSilentLoss {
+    fn observe(&mut self, e: &TraceEvent) {
+        self.ledger.observe(e);
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        let judged = self.ledger.judged().count();
+        if judged == 0 {
+            return Verdict::inconclusive("no application message was sent by a node that never crashed or paused: nothing to judge");
+        }
+        if let Some(v) = self.ledger.unresolved(end) {
+            return v;
+        }
+        let dead = self.ledger.judged().filter(|(_, f)| f.deliveries == 0).count();
+        let both = self.ledger.judged().filter(|(_, f)| f.deliveries > 0 && f.dead_lettered).count();
+        Verdict::pass(format!(
+            "all {judged} messages accounted for: {} delivered ({both} of them also dead-lettered), {dead} dead-lettered undelivered",
+            judged - dead
+        ))
+    }
+}
+
+/// No message takes effect more than once at a node: every (message, node) is delivered at most once.
+///
+/// The guarantee an at-most-once protocol gives, judged like `NoDuplicates`
+/// (whose bookkeeping it shares) at every node, faulty or not: a crash does
+/// not excuse a second effect.
+pub struct AtMostOnce {
+    deliveries: NoDuplicates,
+}
+
+impl AtMostOnce {
+    pub fn new(cluster: &Cluster) -> AtMostOnce {
+        AtMostOnce { deliveries: NoDuplicates::new(cluster) }
+    }
+}
+
+impl Checker for AtMostOnce {
+    fn observe(&mut self, e: &TraceEvent) {
+        self.deliveries.observe(e);
+    }
+
+    fn verdict(&self, _end: &RunEnd) -> Verdict {
+        let d = &self.deliveries;
+        match d.first_violation {
+            Some((t, node, app)) => Verdict::fail(format!(
+                "deliveries repeating an earlier one: {}; first: a{} took effect again at {} at {t}",
+                d.violations,
+                app.0,
+                d.names[node.index()]
+            )),
+            None if d.deliveries == 0 => Verdict::inconclusive("nothing was delivered: nothing to judge"),
+            None => Verdict::pass(format!("{} deliveries, each message took effect at most once per node", d.deliveries)),
+        }
+    }
+}
+
+/// One application-level effect per message: at each recipient, exactly one delivery,
+/// or none and a dead letter at the sender.
+///
+/// Precisely, for each (message, recipient) with d deliveries at the recipient
+/// and x whether the sender dead-lettered it for that recipient:
+/// - d >= 2 fails, whoever crashed: the effect happened twice;
+/// - d = 1 passes, with or without x (a dead letter after a delivery whose
+///   acks were all lost is the sender's honest "I do not know", not a second effect);
+/// - d = 0 passes with x, and without x fails after a quiescent end when the
+///   sender never crashed or paused (the message vanished), and is
+///   inconclusive otherwise.
+pub struct ExactlyOnceEffect {
+    ledger: Ledger,
+}
+
+impl ExactlyOnceEffect {
+    pub fn new(cluster: Cluster) -> ExactlyOnceEffect {
+        ExactlyOnceEffect { ledger: Ledger::new(cluster) }
+    }
+}
+
+impl Checker for ExactlyOnceEffect {
+    fn observe(&mut self, e: &TraceEvent) {
+        self.ledger.observe(e);
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        let ledger = &self.ledger;
+        let twice: Vec<_> = ledger.fates.iter().filter(|(_, f)| f.deliveries >= 2).collect();
+        if let Some(((app, to), f)) = twice.first() {
+            return Verdict::fail(format!(
+                "messages that took effect more than once: {}; first: a{} from {}, delivered {} times at {}, the second at {}",
+                twice.len(),
+                app.0,
+                ledger.name(f.sender),
+                f.deliveries,
+                ledger.name(*to),
+                f.second_delivery.expect("delivered at least twice")
+            ));
+        }
+        let judged = ledger.judged().count();
+        if judged == 0 {
+            return Verdict::inconclusive("no application message was sent by a node that never crashed or paused: nothing to judge");
+        }
+        if let Some(v) = ledger.unresolved(end) {
+            return v;
+        }
+        let once = ledger.judged().filter(|(_, f)| f.deliveries == 1).count();
+        let ambiguous = ledger.judged().filter(|(_, f)| f.deliveries == 1 && f.dead_lettered).count();
+        Verdict::pass(format!(
+            "{judged} messages: {once} took effect exactly once ({ambiguous} of them also dead-lettered), {} dead-lettered undelivered",
+            judged - once
+        ))
+    }
+}

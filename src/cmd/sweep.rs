@@ -1,0 +1,79 @@
+//! `msgsim sweep`: run a scenario with a range of seeds in parallel and summarise.
+
+use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, load};
+use indicatif::{ProgressBar, ProgressStyle};
+use msgsim::sweep::{SeedRange, Shard, Sweep, SweepReport};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// What `msgsim sweep` was asked to do.
+pub struct Args<'a> {
+    pub path: &'a Path,
+    pub seeds: SeedRange,
+    pub jobs: Option<usize>,
+    pub json: bool,
+    pub check_determinism: bool,
+    pub shard: Option<Shard>,
+}
+
+/// `--jobs`: a thread count of at least 1.
+pub fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("a sweep needs at least one thread".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number of threads")),
+    }
+}
+
+pub fn sweep(args: Args<'_>) -> ExitCode {
+    let scenario = match load(args.path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let shown = args.path.display().to_string();
+    let mut sweep = Sweep::new(&scenario).file(&shown).seeds(args.seeds.start..args.seeds.end).check_determinism(args.check_determinism);
+    if let Some(jobs) = args.jobs {
+        sweep = sweep.jobs(jobs);
+    }
+    if let Some(shard) = args.shard {
+        sweep = sweep.shard(shard);
+    }
+    // A bar only for a person watching: piped or captured stderr stays exactly the summary's.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let style =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {elapsed} elapsed, about {eta} left").expect("a valid template");
+        ProgressBar::new(sweep.seed_list().len() as u64).with_style(style)
+    });
+    let tick = || {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    };
+    let report = sweep.progress(&tick).run();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+        eprintln!("{} seeds in {:.1?}", report.runs, bar.elapsed());
+    }
+    print_and_exit(&report, args.json)
+}
+
+/// Print a sweep's summary (text, or JSON) and give its exit code: 3 if any
+/// seed hit an error, else 1 if any failed a check, else 0.
+pub fn print_and_exit(report: &SweepReport, json: bool) -> ExitCode {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).expect("a sweep report always serialises"));
+    } else {
+        print!("{}", report.text());
+    }
+    if report.errors > 0 {
+        return ExitCode::from(EXIT_INTERNAL);
+    }
+    if let Some(f) = &report.first_failure {
+        if !json {
+            eprintln!("{} of {} seeds failed; reproduce the first with: {}", report.failed, report.runs, f.reproduce);
+        }
+        return ExitCode::from(EXIT_CHECK_FAILED);
+    }
+    ExitCode::SUCCESS
+}

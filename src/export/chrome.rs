@@ -1,0 +1,106 @@
+//! Trace-event JSON, as Perfetto and chrome://tracing load it: one track (thread) per
+//! node, the node's events on it, a flow arrow from each send to each receive of it,
+//! and down and paused periods as slices.
+
+use super::{Fate, Kind, Selection, TraceView, fault_periods, message_copies, text::clocks};
+use crate::causality::process_of;
+use crate::time::SimTime;
+use crate::trace::{EventKind, FaultAction, render_line};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// The one process every track belongs to.
+const PID: u32 = 0;
+/// The category of messages: flows and the sends and receives they join.
+const FLOW_CAT: &str = "msg";
+
+/// Timestamps are microseconds; the simulator's nanoseconds become three decimals.
+fn ts(t: SimTime) -> f64 {
+    t.as_nanos() as f64 / 1_000.0
+}
+
+pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> io::Result<()> {
+    let mut records: Vec<Value> = vec![json!({
+        "ph": "M", "pid": PID, "name": "process_name",
+        "args": {"name": format!("{} (seed {})", view.name, view.seed)}
+    })];
+    for node in view.cluster.nodes().filter(|&n| selection.node_selected(n)) {
+        records.push(json!({"ph": "M", "pid": PID, "tid": node.0, "name": "thread_name", "args": {"name": view.cluster.name(node)}}));
+        records.push(json!({"ph": "M", "pid": PID, "tid": node.0, "name": "thread_sort_index", "args": {"sort_index": node.0}}));
+    }
+    if selection.kind_selected(Kind::Fault) {
+        for p in fault_periods(view.events) {
+            let (Some(node), name) = (p.node, if p.action == FaultAction::Crash { "down" } else { "paused" }) else { continue };
+            let end = p.end.unwrap_or(view.end);
+            if selection.node_selected(node) && selection.overlaps(p.start, end) {
+                records.push(json!({
+                    "ph": "X", "pid": PID, "tid": node.0, "name": name, "cat": "fault",
+                    "ts": ts(p.start), "dur": ts(SimTime(end.as_nanos() - p.start.as_nanos())),
+                    "args": {"fault": p.index}
+                }));
+            }
+        }
+    }
+    // A flow joins a send to a receive when both are shown; its id is the copy's place
+    // in the trace's list of copies, unique over the run.
+    let mut starts: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut finishes: BTreeMap<usize, usize> = BTreeMap::new();
+    for (id, copy) in message_copies(view.events).iter().enumerate() {
+        let (Fate::Received { .. }, Some(end)) = (copy.fate, copy.end_index) else { continue };
+        if selection.shows(&view.events[copy.send_index]) && selection.shows(&view.events[end]) {
+            starts.entry(copy.send_index).or_default().push(id);
+            finishes.insert(end, id);
+        }
+    }
+    let mut causal = clocks(view);
+    for (i, event) in view.events.iter().enumerate() {
+        let vc = causal.as_mut().and_then(|c| c.observe(event)).cloned();
+        if !selection.shows(event) {
+            continue;
+        }
+        let line = render_line(event, view.cluster);
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let name = words[2..].join(" ");
+        let kind = Kind::of(&event.kind).name();
+        let mut args = json!({"at": event.time.to_string()});
+        if let Some(vc) = vc {
+            args["vc"] = json!(vc);
+        }
+        let track = process_of(&event.kind).or(super::nodes_of(&event.kind)[0]);
+        let record = match (event.kind, track) {
+            // Sends and receives are the flows' ends. Perfetto attaches a flow to the
+            // slice enclosing it, so they are slices (1 ns long) rather than instants;
+            // Chrome attaches it to the event with its category, thread and time, so
+            // they share the flows' category.
+            (EventKind::Send { .. } | EventKind::Receive { .. }, Some(node)) => {
+                json!({"ph": "X", "pid": PID, "tid": node.0, "name": name, "cat": FLOW_CAT, "ts": ts(event.time), "dur": 0.001, "args": args})
+            }
+            (_, Some(node)) => {
+                json!({"ph": "i", "s": "t", "pid": PID, "tid": node.0, "name": name, "cat": kind, "ts": ts(event.time), "args": args})
+            }
+            // Partitions and heals concern the whole network.
+            (_, None) => json!({"ph": "i", "s": "g", "pid": PID, "tid": 0, "name": name, "cat": kind, "ts": ts(event.time), "args": args}),
+        };
+        records.push(record);
+        for &id in starts.get(&i).into_iter().flatten() {
+            let EventKind::Send { from, msg, .. } = event.kind else { unreachable!("flows start at sends") };
+            records.push(
+                json!({"ph": "s", "pid": PID, "tid": from.0, "id": id, "name": format!("m{}", msg.0), "cat": FLOW_CAT, "ts": ts(event.time)}),
+            );
+        }
+        if let Some(&id) = finishes.get(&i) {
+            let EventKind::Receive { to, msg, .. } = event.kind else { unreachable!("flows finish at receives") };
+            records.push(json!({
+                "ph": "f", "bp": "e", "pid": PID, "tid": to.0, "id": id, "name": format!("m{}", msg.0), "cat": FLOW_CAT, "ts": ts(event.time)
+            }));
+        }
+    }
+    // One record per line: still one JSON document, but diffable and greppable.
+    writeln!(out, "{{\"displayTimeUnit\": \"ms\", \"traceEvents\": [")?;
+    for (i, record) in records.iter().enumerate() {
+        let comma = if i + 1 < records.len() { "," } else { "" };
+        writeln!(out, "{record}{comma}")?;
+    }
+    writeln!(out, "]}}")
+}

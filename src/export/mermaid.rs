@@ -1,0 +1,93 @@
+//! Mermaid sequence diagrams: a participant per node, an arrow per message copy
+//! (`->>` received, `-x` dropped), notes for deliveries and faults. A sequence diagram
+//! has one row per arrow or note and no time scale, so it is for small selections only.
+
+use super::{ExportError, Fate, Selection, TraceView, message_copies};
+use crate::id::NodeId;
+use crate::trace::EventKind;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+/// Rows beyond which a sequence diagram is a wall of arrows (and Mermaid slows down).
+pub const MAX_ROWS: usize = 200;
+
+pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Result<(), ExportError> {
+    let name = |n: NodeId| format!("p{}", n.0);
+    let copies: BTreeMap<usize, _> = message_copies(view.events).into_iter().filter_map(|c| c.end_index.map(|end| (end, c))).collect();
+    // A note across every participant (a partition, a heal) is written once they are known.
+    const ACROSS: &str = "\0";
+    let mut rows = Vec::new();
+    // Participants are the nodes something is drawn for, so a large cluster stays narrow.
+    let mut used = BTreeSet::new();
+    for (i, event) in view.events.iter().enumerate() {
+        if let Some(copy) = copies.get(&i) {
+            if selection.shows_copy(copy) && selection.overlaps(event.time, event.time) {
+                used.extend([copy.from, copy.to]);
+                let (from, to, m) = (name(copy.from), name(copy.to), copy.msg.0);
+                let dup = if copy.duplicate { " (2nd copy)" } else { "" };
+                rows.push(match copy.fate {
+                    Fate::Received { corrupted: true } => format!("{from}->>{to}: m{m}{dup} CORRUPTED"),
+                    Fate::Received { corrupted: false } | Fate::InFlight => format!("{from}->>{to}: m{m}{dup}"),
+                    Fate::Dropped(reason) => format!("{from}-x{to}: m{m}{dup} {reason:?}"),
+                });
+            }
+            continue;
+        }
+        if !selection.shows(event) {
+            continue;
+        }
+        let note = match event.kind {
+            EventKind::Deliver { node, app, origin, damaged } => {
+                let mark = if damaged { " DAMAGED" } else { "" };
+                format!("Note over {}: deliver a{} from {}{mark}", name(node), app.0, view.cluster.name(origin))
+            }
+            EventKind::CommandRefused { node, app } => format!("Note over {}: refuse a{} (node down)", name(node), app.0),
+            EventKind::Timer { node, timer } => format!("Note over {}: timer t{}", name(node), timer.0),
+            EventKind::DeadLetter { node, to, app } => {
+                format!("Note over {}: dead letter a{} for {}", name(node), app.0, view.cluster.name(to))
+            }
+            EventKind::Call { node, app, outcome, .. } => format!("Note over {}: call a{} {outcome:?}", name(node), app.0),
+            EventKind::Breaker { node, from, to } => format!("Note over {}: breaker {from:?} to {to:?}", name(node)),
+            EventKind::Suspicion { node, of, suspected } => {
+                format!("Note over {}: {} {}", name(node), if suspected { "suspect" } else { "trust again" }, view.cluster.name(of))
+            }
+            // Mermaid reads `#` as the start of an entity code, so fault numbers go without it.
+            EventKind::Fault { action, node: Some(node), index } => format!("Note over {}: {action:?} (fault {index})", name(node)),
+            EventKind::Fault { action, node: None, index } => format!("{ACROSS}{action:?} (fault {index})"),
+            // Commands, sends and the link's decisions show as the arrows above.
+            EventKind::Command { .. }
+            | EventKind::Send { .. }
+            | EventKind::Duplicate { .. }
+            | EventKind::Corrupt { .. }
+            | EventKind::Drop { .. }
+            | EventKind::Receive { .. } => continue,
+        };
+        used.extend(super::nodes_of(&event.kind).into_iter().flatten().take(1));
+        rows.push(note);
+    }
+    if rows.len() > MAX_ROWS {
+        return Err(ExportError::TooLarge {
+            what: "diagram rows",
+            count: rows.len(),
+            limit: MAX_ROWS,
+            advice: "a sequence diagram that long is unreadable; narrow the selection with --from/--to (ms), --node or --kind, \
+                     or use --format svg",
+        });
+    }
+    if used.is_empty() {
+        used.insert(NodeId(0));
+    }
+    let (first, last) = (name(*used.first().expect("one")), name(*used.last().expect("one")));
+    let across = if first == last { first } else { format!("{first},{last}") };
+    writeln!(out, "sequenceDiagram")?;
+    for &node in &used {
+        writeln!(out, "    participant {} as {}", name(node), view.cluster.name(node))?;
+    }
+    for row in rows {
+        match row.strip_prefix(ACROSS) {
+            Some(text) => writeln!(out, "    Note over {across}: {text}")?,
+            None => writeln!(out, "    {row}")?,
+        }
+    }
+    Ok(())
+}

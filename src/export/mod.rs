@@ -1,0 +1,490 @@
+//! Writing a recorded trace in one of several formats, and what the formats share: which
+//! part of the trace to show (a time window, nodes, event kinds) and the message copies
+//! (one transmission's trip from its send to its receive or drop) the diagrams draw.
+//!
+//! One module per format: `text` and `jsonl` list events, `svg` draws a space-time
+//! diagram, `chrome` writes trace-event JSON for Perfetto, `shiviz` a log with vector
+//! clocks, `mermaid` a sequence diagram.
+
+pub mod chrome;
+pub mod jsonl;
+pub mod mermaid;
+pub mod shiviz;
+pub mod svg;
+pub mod text;
+
+use crate::id::{MsgId, NodeId};
+use crate::process::Cluster;
+use crate::time::SimTime;
+use crate::trace::{DropReason, EventKind, FaultAction, TraceEvent};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, Write};
+
+/// The formats a trace can be written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// One line per event (the legend is in the book's "Reading a trace"), vector clock last.
+    Text,
+    /// One JSON object per line: the event's fields, plus `vc` for process events.
+    JsonLines,
+    /// A space-time diagram: a lifeline per node, an arrow per message copy.
+    Svg,
+    /// Trace-event JSON (Perfetto, chrome://tracing): a track per node, flows for messages.
+    Chrome,
+    /// A ShiViz log: each process event with its vector clock.
+    ShiViz,
+    /// A Mermaid sequence diagram, for small selections.
+    Mermaid,
+}
+
+impl TraceFormat {
+    pub const ALL: [TraceFormat; 6] =
+        [TraceFormat::Text, TraceFormat::JsonLines, TraceFormat::Svg, TraceFormat::Chrome, TraceFormat::ShiViz, TraceFormat::Mermaid];
+
+    /// The name `msgsim trace --format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceFormat::Text => "text",
+            TraceFormat::JsonLines => "jsonl",
+            TraceFormat::Svg => "svg",
+            TraceFormat::Chrome => "chrome",
+            TraceFormat::ShiViz => "shiviz",
+            TraceFormat::Mermaid => "mermaid",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TraceFormat> {
+        TraceFormat::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// What an event is, by the word the text form uses for it; `--kind` filters on these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Cmd,
+    Refuse,
+    Send,
+    Drop,
+    Dup,
+    Corrupt,
+    Recv,
+    Timer,
+    Deliver,
+    Dead,
+    Call,
+    Breaker,
+    Suspect,
+    Fault,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 14] = [
+        Kind::Cmd,
+        Kind::Refuse,
+        Kind::Send,
+        Kind::Drop,
+        Kind::Dup,
+        Kind::Corrupt,
+        Kind::Recv,
+        Kind::Timer,
+        Kind::Deliver,
+        Kind::Dead,
+        Kind::Call,
+        Kind::Breaker,
+        Kind::Suspect,
+        Kind::Fault,
+    ];
+
+    pub fn of(kind: &EventKind) -> Kind {
+        match kind {
+            EventKind::Command { .. } => Kind::Cmd,
+            EventKind::CommandRefused { .. } => Kind::Refuse,
+            EventKind::Send { .. } => Kind::Send,
+            EventKind::Drop { .. } => Kind::Drop,
+            EventKind::Duplicate { .. } => Kind::Dup,
+            EventKind::Corrupt { .. } => Kind::Corrupt,
+            EventKind::Receive { .. } => Kind::Recv,
+            EventKind::Timer { .. } => Kind::Timer,
+            EventKind::Deliver { .. } => Kind::Deliver,
+            EventKind::DeadLetter { .. } => Kind::Dead,
+            EventKind::Call { .. } => Kind::Call,
+            EventKind::Breaker { .. } => Kind::Breaker,
+            EventKind::Suspicion { .. } => Kind::Suspect,
+            EventKind::Fault { .. } => Kind::Fault,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Cmd => "cmd",
+            Kind::Refuse => "refuse",
+            Kind::Send => "send",
+            Kind::Drop => "drop",
+            Kind::Dup => "dup",
+            Kind::Corrupt => "corrupt",
+            Kind::Recv => "recv",
+            Kind::Timer => "timer",
+            Kind::Deliver => "deliver",
+            Kind::Dead => "dead",
+            Kind::Call => "call",
+            Kind::Breaker => "breaker",
+            Kind::Suspect => "suspect",
+            Kind::Fault => "fault",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// The nodes an event concerns: for message events sender and receiver, for a node
+/// fault its node, for a partition or heal none (they concern every node).
+pub fn nodes_of(kind: &EventKind) -> [Option<NodeId>; 2] {
+    match *kind {
+        EventKind::Command { node, .. }
+        | EventKind::CommandRefused { node, .. }
+        | EventKind::Timer { node, .. }
+        | EventKind::Deliver { node, .. }
+        | EventKind::Call { node, .. }
+        | EventKind::Breaker { node, .. } => [Some(node), None],
+        EventKind::Suspicion { node, of, .. } => [Some(node), Some(of)],
+        EventKind::DeadLetter { node, to, .. } => [Some(node), Some(to)],
+        EventKind::Send { from, to, .. }
+        | EventKind::Drop { from, to, .. }
+        | EventKind::Duplicate { from, to, .. }
+        | EventKind::Corrupt { from, to, .. }
+        | EventKind::Receive { from, to, .. } => [Some(from), Some(to)],
+        EventKind::Fault { node, .. } => [node, None],
+    }
+}
+
+/// Which part of a trace to show. The default shows everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Show nothing that ended before this time.
+    pub from: Option<SimTime>,
+    /// Show nothing that started after this time (inclusive).
+    pub to: Option<SimTime>,
+    /// Show only events that concern one of these nodes; empty for all.
+    pub nodes: Vec<NodeId>,
+    /// Show only events of these kinds; empty for all.
+    pub kinds: Vec<Kind>,
+}
+
+impl Selection {
+    /// Whether the interval `[start, end]` overlaps the window.
+    pub fn overlaps(&self, start: SimTime, end: SimTime) -> bool {
+        self.from.is_none_or(|from| end >= from) && self.to.is_none_or(|to| start <= to)
+    }
+
+    pub fn node_selected(&self, node: NodeId) -> bool {
+        self.nodes.is_empty() || self.nodes.contains(&node)
+    }
+
+    pub fn kind_selected(&self, kind: Kind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+
+    /// Whether an event concerns a selected node: a message event when either end is
+    /// selected (so `--node n0` shows what n0 sent and received), a partition always.
+    pub fn involves(&self, kind: &EventKind) -> bool {
+        match nodes_of(kind) {
+            [None, None] => true,
+            ends => ends.into_iter().flatten().any(|n| self.node_selected(n)),
+        }
+    }
+
+    /// Whether one event is shown (the event-listing formats use this alone).
+    pub fn shows(&self, event: &TraceEvent) -> bool {
+        self.overlaps(event.time, event.time) && self.kind_selected(Kind::of(&event.kind)) && self.involves(&event.kind)
+    }
+
+    /// Whether a message copy is drawn: its trip overlaps the window, it concerns a
+    /// selected node, and one of its events (its send, its end, or the link's duplication
+    /// or corruption of it) is of a selected kind.
+    pub fn shows_copy(&self, copy: &MessageCopy) -> bool {
+        let end_kind = match copy.fate {
+            Fate::Received { .. } => Some(Kind::Recv),
+            Fate::Dropped(_) => Some(Kind::Drop),
+            Fate::InFlight => None,
+        };
+        let kinds = [Some(Kind::Send), end_kind, copy.duplicate.then_some(Kind::Dup), copy.corrupted().then_some(Kind::Corrupt)];
+        self.overlaps(copy.sent, copy.end_time().unwrap_or(SimTime::MAX))
+            && (self.node_selected(copy.from) || self.node_selected(copy.to))
+            && kinds.into_iter().flatten().any(|k| self.kind_selected(k))
+    }
+}
+
+/// What a recorded run gives an export.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceView<'a> {
+    pub events: &'a [TraceEvent],
+    pub cluster: &'a Cluster,
+    /// The scenario's name, for titles.
+    pub name: &'a str,
+    pub seed: u64,
+    /// When the run ended: where a diagram without `--to` stops.
+    pub end: SimTime,
+}
+
+/// How a message copy's trip ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    Received {
+        corrupted: bool,
+    },
+    Dropped(DropReason),
+    /// Still on the link when the run ended.
+    InFlight,
+}
+
+/// One copy of a transmission, from its send to its receive or drop. A duplicated
+/// transmission makes two copies with the same message id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageCopy {
+    pub msg: MsgId,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub sent: SimTime,
+    /// Index of the `Send` event in the trace.
+    pub send_index: usize,
+    /// Index of the `Receive` or `Drop` event that ended the trip.
+    pub end_index: Option<usize>,
+    pub end: SimTime,
+    pub fate: Fate,
+    /// The second copy of a duplicated transmission to end (the copies are identical,
+    /// so "the duplicate" is the later one).
+    pub duplicate: bool,
+}
+
+impl MessageCopy {
+    pub fn end_time(&self) -> Option<SimTime> {
+        self.end_index.map(|_| self.end)
+    }
+
+    pub fn corrupted(&self) -> bool {
+        self.fate == Fate::Received { corrupted: true }
+    }
+}
+
+/// Every message copy of a trace, in the order their trips ended; copies still in
+/// flight at the end of the run come last, in send order.
+pub fn message_copies(events: &[TraceEvent]) -> Vec<MessageCopy> {
+    // msg -> (send index, copies ended so far, copies expected)
+    let mut open: BTreeMap<MsgId, (usize, u32, u32)> = BTreeMap::new();
+    let mut copies = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        let (msg, fate) = match event.kind {
+            EventKind::Send { msg, .. } => {
+                open.insert(msg, (i, 0, 1));
+                continue;
+            }
+            EventKind::Duplicate { msg, .. } => {
+                if let Some(entry) = open.get_mut(&msg) {
+                    entry.2 += 1;
+                }
+                continue;
+            }
+            EventKind::Receive { msg, corrupted, .. } => (msg, Fate::Received { corrupted }),
+            EventKind::Drop { msg, reason, .. } => (msg, Fate::Dropped(reason)),
+            _ => continue,
+        };
+        let Some(entry) = open.get_mut(&msg) else { continue };
+        let (send_index, ended, expected) = *entry;
+        entry.1 += 1;
+        if entry.1 == expected {
+            open.remove(&msg);
+        }
+        copies.push(copy_of(events, send_index, Some(i), fate, ended > 0));
+    }
+    let mut in_flight: Vec<(usize, u32, u32)> = open.into_values().collect();
+    in_flight.sort_unstable();
+    for (send_index, ended, expected) in in_flight {
+        for n in ended..expected {
+            copies.push(copy_of(events, send_index, None, Fate::InFlight, n > 0));
+        }
+    }
+    copies
+}
+
+fn copy_of(events: &[TraceEvent], send_index: usize, end_index: Option<usize>, fate: Fate, duplicate: bool) -> MessageCopy {
+    let send = &events[send_index];
+    let EventKind::Send { from, to, msg, .. } = send.kind else { unreachable!("copies start at a send") };
+    let end = end_index.map_or(SimTime::MAX, |i| events[i].time);
+    MessageCopy { msg, from, to, sent: send.time, send_index, end_index, end, fate, duplicate }
+}
+
+/// A period a node was down (crashed) or paused, or the whole network partitioned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    /// `None` for a partition.
+    pub node: Option<NodeId>,
+    pub action: FaultAction,
+    pub index: u32,
+    pub start: SimTime,
+    /// `None` if it lasted to the end of the run.
+    pub end: Option<SimTime>,
+}
+
+/// Crash-to-restart, pause-to-resume and partition-to-heal periods, in start order.
+pub fn fault_periods(events: &[TraceEvent]) -> Vec<Period> {
+    let mut periods: Vec<Period> = Vec::new();
+    for event in events {
+        let EventKind::Fault { action, node, index } = event.kind else { continue };
+        let closes = match action {
+            FaultAction::Restart => Some(FaultAction::Crash),
+            // A paused node that crashes is down, no longer paused.
+            FaultAction::Resume | FaultAction::Crash => Some(FaultAction::Pause),
+            // A heal clears every partition rule in force.
+            FaultAction::Heal => Some(FaultAction::Partition),
+            FaultAction::Pause | FaultAction::Partition => None,
+        };
+        for p in periods.iter_mut().filter(|p| Some(p.action) == closes && p.node == node && p.end.is_none()) {
+            p.end = Some(event.time);
+        }
+        if matches!(action, FaultAction::Crash | FaultAction::Pause | FaultAction::Partition) {
+            periods.push(Period { node, action, index, start: event.time, end: None });
+        }
+    }
+    periods
+}
+
+/// Why an export could not be written.
+#[derive(Debug)]
+pub enum ExportError {
+    Io(io::Error),
+    /// The selection is too large for the format: `count` of `what`, above `limit`.
+    TooLarge {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+        /// Why there is a limit, and what to do instead.
+        advice: &'static str,
+    },
+}
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExportError::Io(e) => write!(f, "{e}"),
+            ExportError::TooLarge { what, count, limit, advice } => write!(f, "{count} {what}, more than {limit}: {advice}"),
+        }
+    }
+}
+
+impl From<io::Error> for ExportError {
+    fn from(e: io::Error) -> Self {
+        ExportError::Io(e)
+    }
+}
+
+/// Write the selected part of a trace in `format`.
+pub fn write_trace(out: &mut dyn Write, view: &TraceView, selection: &Selection, format: TraceFormat) -> Result<(), ExportError> {
+    match format {
+        TraceFormat::Text => text::write(out, view, selection)?,
+        TraceFormat::JsonLines => jsonl::write(out, view, selection)?,
+        TraceFormat::Svg => svg::write(out, view, selection)?,
+        TraceFormat::Chrome => chrome::write(out, view, selection)?,
+        TraceFormat::ShiViz => shiviz::write(out, view, selection)?,
+        TraceFormat::Mermaid => mermaid::write(out, view, selection)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A time as milliseconds with up to three decimals (microseconds, as in the text form),
+/// trailing zeros dropped: `12.5`, `3`.
+pub fn ms(t: SimTime) -> String {
+    let micros = t.as_nanos() / 1_000;
+    let (whole, frac) = (micros / 1_000, micros % 1_000);
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{frac:03}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::TimerId;
+
+    fn ev(t: u64, kind: EventKind) -> TraceEvent {
+        TraceEvent { time: SimTime(t), kind }
+    }
+
+    #[test]
+    fn copies_pair_sends_with_their_ends_and_mark_the_later_duplicate() {
+        let (a, b) = (NodeId(0), NodeId(1));
+        let m = MsgId(4);
+        let trace = [
+            ev(0, EventKind::Send { from: a, to: b, msg: m, size: 8 }),
+            ev(0, EventKind::Duplicate { from: a, to: b, msg: m }),
+            ev(0, EventKind::Send { from: b, to: a, msg: MsgId(5), size: 8 }),
+            ev(0, EventKind::Drop { from: b, to: a, msg: MsgId(5), reason: DropReason::Lost }),
+            ev(3, EventKind::Receive { from: a, to: b, msg: m, corrupted: true }),
+            ev(4, EventKind::Timer { node: a, timer: TimerId(0) }),
+            ev(5, EventKind::Send { from: a, to: b, msg: MsgId(6), size: 8 }),
+        ];
+        let copies = message_copies(&trace);
+        assert_eq!(copies.len(), 4);
+        assert_eq!((copies[0].msg, copies[0].fate, copies[0].duplicate), (MsgId(5), Fate::Dropped(DropReason::Lost), false));
+        assert_eq!((copies[1].end, copies[1].fate, copies[1].duplicate), (SimTime(3), Fate::Received { corrupted: true }, false));
+        assert!(copies[1].corrupted());
+        // The duplicate of m4 never arrived; neither did m6. Both are in flight, m4 first.
+        assert_eq!((copies[2].msg, copies[2].fate, copies[2].duplicate), (m, Fate::InFlight, true));
+        assert_eq!((copies[3].msg, copies[3].end_time()), (MsgId(6), None));
+    }
+
+    #[test]
+    fn selection_filters_by_window_node_and_kind() {
+        let (a, b, c) = (NodeId(0), NodeId(1), NodeId(2));
+        let send = ev(10, EventKind::Send { from: a, to: b, msg: MsgId(0), size: 8 });
+        let timer = ev(10, EventKind::Timer { node: c, timer: TimerId(0) });
+        let heal = ev(10, EventKind::Fault { action: FaultAction::Heal, node: None, index: 0 });
+        let everything = Selection::default();
+        assert!([&send, &timer, &heal].iter().all(|e| everything.shows(e)));
+        let only_b = Selection { nodes: vec![b], ..Selection::default() };
+        assert!(only_b.shows(&send) && !only_b.shows(&timer) && only_b.shows(&heal));
+        let window = Selection { from: Some(SimTime(11)), ..Selection::default() };
+        assert!(!window.shows(&send));
+        let timers = Selection { kinds: vec![Kind::Timer], to: Some(SimTime(10)), ..Selection::default() };
+        assert!(!timers.shows(&send) && timers.shows(&timer));
+    }
+
+    #[test]
+    fn periods_close_at_restart_resume_and_heal() {
+        let n = Some(NodeId(1));
+        let fault = |t, action, node, index| ev(t, EventKind::Fault { action, node, index });
+        let trace = [
+            fault(1, FaultAction::Partition, None, 0),
+            fault(2, FaultAction::Crash, n, 1),
+            fault(3, FaultAction::Partition, None, 2),
+            fault(4, FaultAction::Heal, None, 3),
+            fault(5, FaultAction::Restart, n, 4),
+            fault(6, FaultAction::Pause, n, 5),
+            fault(7, FaultAction::Crash, n, 6),
+        ];
+        let ends: Vec<(FaultAction, u64, Option<u64>)> =
+            fault_periods(&trace).iter().map(|p| (p.action, p.start.0, p.end.map(|e| e.0))).collect();
+        assert_eq!(
+            ends,
+            [
+                (FaultAction::Partition, 1, Some(4)),
+                (FaultAction::Crash, 2, Some(5)),
+                (FaultAction::Partition, 3, Some(4)),
+                (FaultAction::Pause, 6, Some(7)),
+                (FaultAction::Crash, 7, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn milliseconds_drop_trailing_zeros() {
+        assert_eq!(ms(SimTime(0)), "0");
+        assert_eq!(ms(SimTime(12_500_000)), "12.5");
+        assert_eq!(ms(SimTime(1_001_999)), "1.001");
+    }
+}

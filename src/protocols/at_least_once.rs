@@ -1,0 +1,179 @@
+//! At-least-once delivery: acknowledgements, retransmission with exponential backoff and jitter, a dead-letter queue.
+//!
+//! The sender keeps every (message, recipient) it has not seen acknowledged
+//! and retransmits it when its timer fires: the wait after attempt `i` is
+//! `min(cap, base * factor^(i-1))` plus a jitter drawn uniformly from
+//! `[0, jitter * that]` on the node's own random stream, so that senders that
+//! lost their messages together do not retry together. After `max_attempts`
+//! transmissions without an ack the message goes to the dead-letter queue
+//! (`ctx.dead_letter`, a `dead` line in the trace): it may or may not have
+//! arrived, but the application is told that it gave up.
+//!
+//! The receiver acknowledges every intact copy and delivers every one: a
+//! retransmission whose first copy arrived (its ack was lost) is delivered
+//! again. That is at-least-once; `exactly_once` adds the deduplication.
+//!
+//! `dead_letter: false` is the deliberately broken variant: it drops exhausted
+//! messages silently, which `NoSilentLoss` must catch.
+
+use crate::id::{AppId, NodeId, TimerId};
+use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::rng::PPB;
+use std::collections::BTreeMap;
+
+/// When to retransmit and when to give up. All integers: times in ns, the
+/// factor in thousandths, the jitter in parts per billion of the wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    pub base_ns: u64,
+    pub factor_milli: u64,
+    pub cap_ns: u64,
+    pub jitter_ppb: u64,
+    pub max_attempts: u32,
+}
+
+impl Retry {
+    /// The wait, before jitter, that follows the wait `previous` (the first is `base`).
+    pub(crate) fn next_backoff(&self, previous: u64) -> u64 {
+        let grown = u128::from(previous) * u128::from(self.factor_milli) / 1000;
+        u64::try_from(grown).unwrap_or(u64::MAX).min(self.cap_ns)
+    }
+
+    /// `backoff` plus a jitter in `[0, jitter * backoff]` drawn from the node's stream.
+    /// No jitter draws nothing, so a jitter-free protocol leaves the node's stream alone.
+    pub(crate) fn with_jitter<M, T>(&self, backoff: u64, ctx: &mut Ctx<'_, M, T>) -> u64 {
+        let spread = u64::try_from(u128::from(backoff) * u128::from(self.jitter_ppb) / u128::from(PPB)).unwrap_or(u64::MAX);
+        if spread == 0 { backoff } else { backoff.saturating_add(ctx.rng().between(0, spread)) }
+    }
+}
+
+/// On the wire: data carries its idempotency key (the application message's
+/// id, unique as a client-generated request id is); an ack names the key it answers.
+#[derive(Clone, Debug)]
+pub enum Wire {
+    Data { key: AppId, payload: Payload },
+    Ack { key: AppId },
+}
+
+/// Header bytes: kind, key, checksum.
+const HEADER_BYTES: u32 = 24;
+
+impl Message for Wire {
+    fn wire_size(&self) -> u32 {
+        match self {
+            Wire::Data { payload, .. } => HEADER_BYTES.saturating_add(payload.size_bytes),
+            Wire::Ack { .. } => HEADER_BYTES,
+        }
+    }
+
+    fn corrupt(&mut self) {
+        // A damaged ack fails its checksum like a damaged data message; only the payload
+        // carries ground truth for the checkers.
+        if let Wire::Data { payload, .. } = self {
+            payload.corrupt();
+        }
+    }
+}
+
+/// The retransmission timer of one (message, recipient).
+#[derive(Clone, Copy, Debug)]
+pub struct Resend {
+    key: AppId,
+    to: NodeId,
+}
+
+struct Outstanding {
+    payload: Payload,
+    attempts: u32,
+    /// The wait, before jitter, that follows the latest attempt.
+    backoff_ns: u64,
+    timer: TimerId,
+}
+
+/// The sending half, shared with `exactly_once`: what is unacknowledged and when to try again.
+pub struct Sender {
+    retry: Retry,
+    dead_letter: bool,
+    outstanding: BTreeMap<(AppId, NodeId), Outstanding>,
+}
+
+impl Sender {
+    pub fn new(retry: Retry, dead_letter: bool) -> Sender {
+        Sender { retry, dead_letter, outstanding: BTreeMap::new() }
+    }
+
+    /// First attempt to every recipient of the command, each with its own timer and ack.
+    pub fn command(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, cmd: Command) {
+        let Command::Send { payload, dest } = cmd;
+        let key = payload.id;
+        for to in ctx.cluster().recipients(ctx.me(), dest) {
+            ctx.send(to, Wire::Data { key, payload });
+            let backoff_ns = self.retry.base_ns;
+            let wait = self.retry.with_jitter(backoff_ns, ctx);
+            let timer = ctx.set_timer(wait, Resend { key, to });
+            self.outstanding.insert((key, to), Outstanding { payload, attempts: 1, backoff_ns, timer });
+        }
+    }
+
+    /// An ack from `from`: that recipient has the message; stop retrying it.
+    pub fn ack(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, from: NodeId, key: AppId) {
+        if let Some(o) = self.outstanding.remove(&(key, from)) {
+            ctx.cancel_timer(o.timer);
+        }
+    }
+
+    /// The timer of an unacknowledged message fired: retransmit, or give up.
+    pub fn timer(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, Resend { key, to }: Resend) {
+        let Some(o) = self.outstanding.get_mut(&(key, to)) else { return };
+        if o.attempts >= self.retry.max_attempts {
+            let payload = o.payload;
+            self.outstanding.remove(&(key, to));
+            if self.dead_letter {
+                ctx.dead_letter(payload, to);
+            }
+            return;
+        }
+        o.attempts += 1;
+        ctx.send(to, Wire::Data { key, payload: o.payload });
+        o.backoff_ns = self.retry.next_backoff(o.backoff_ns);
+        let wait = self.retry.with_jitter(o.backoff_ns, ctx);
+        o.timer = ctx.set_timer(wait, Resend { key, to });
+    }
+}
+
+pub struct AtLeastOnce {
+    sender: Sender,
+}
+
+impl AtLeastOnce {
+    pub fn new(retry: Retry, dead_letter: bool) -> AtLeastOnce {
+        AtLeastOnce { sender: Sender::new(retry, dead_letter) }
+    }
+}
+
+impl Process for AtLeastOnce {
+    type Msg = Wire;
+    type Timer = Resend;
+
+    fn on_command(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, cmd: Command) {
+        self.sender.command(ctx, cmd);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, incoming: Incoming<Wire>) {
+        // A corrupted copy is treated as lost: no delivery, no ack, so the sender retries.
+        if !incoming.checksum_ok {
+            return;
+        }
+        match incoming.msg {
+            Wire::Data { key, payload } => {
+                ctx.deliver(payload);
+                ctx.send(incoming.from, Wire::Ack { key });
+            }
+            Wire::Ack { key } => self.sender.ack(ctx, incoming.from, key),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, timer: Resend) {
+        self.sender.timer(ctx, timer);
+    }
+}

@@ -1,0 +1,518 @@
+//! Calls to a flaky service: the client's timeout, retries with backoff, jitter and a
+//! budget, a circuit breaker, and the service with its scheduled health and bounded workers.
+//!
+//! Every node but the service is a client. Each workload command is one call. A
+//! call's attempt is a request the client waits `timeout` for; a failed attempt (an
+//! error answer or a timeout) is retried, if `retry` is given, after the backoff of
+//! `at_least_once::Retry` (exponential, capped, with jitter from the node's stream),
+//! while attempts remain and the retry budget has a token: every new call deposits
+//! `ratio` of a token, up to `burst` tokens (the bucket starts full), and every retry
+//! takes one. The service serves `workers` requests at a time (all at once if
+//! unbounded) in arrival order; a request's service time and its chance of an error
+//! come from the schedule phase in force when its service begins. The service never
+//! learns that a client stopped waiting, so a storm of retries is served in full.
+//!
+//! The breaker, if any, wraps either each attempt (`BreakerInsideRetry`, the default:
+//! a refused attempt is a failed one, retried like any other) or the whole call
+//! (`RetryInsideBreaker`: the breaker admits the call once and judges its final
+//! outcome, its latency counted from the first attempt). What the breaker judges is
+//! a *unit*, an attempt or a call; each unit is a `call` line when admitted
+//! (`Admitted`) or refused (`Rejected`) and another when it ends (`Ok`, `Error` or
+//! `Timeout`, with its latency). Without a breaker there is one ending line per call.
+//! Every state change of the breaker is a `breaker` line.
+//!
+//! The breaker's semantics, exactly (the book's "Failure handling" chapter and the
+//! `CircuitBreaker` check follow this text):
+//!
+//! - **Closed** admits every call. Each outcome of a call admitted in the current
+//!   closed period enters the sliding window: the last `n` outcomes (`Count`), or the
+//!   outcomes recorded less than `d` ago, i.e. at a time `t > now - d` (`Time`). An
+//!   outcome is a *failure* if it is `Error` or `Timeout`, and *slow* if its latency is
+//!   at or above `slow` (a timeout is slow whenever the timeout is). After recording an
+//!   outcome, if the window holds at least `min_calls` outcomes and the failure rate
+//!   or the slow rate is **at or above** its threshold, the breaker opens at once. It
+//!   is evaluated only when an outcome is recorded, never as time passes.
+//! - **Open** refuses every call. It ends exactly `wait` after it began (a timer on
+//!   the client's clock): the breaker then half-opens, whether or not a call is waiting.
+//! - **HalfOpen** admits the first `half_open_calls` calls and refuses the rest. When
+//!   all of them have an outcome, the breaker opens again if their failure rate or
+//!   slow rate is at or above its threshold (`min_calls` does not apply), and closes
+//!   otherwise.
+//! - Every transition starts a fresh period: the window is emptied, and the outcome of
+//!   a call admitted in an earlier period is ignored (a slow call admitted while closed
+//!   that ends after the breaker opened changes nothing).
+//! - A refused call counts as nothing in any window: it is reported to the application
+//!   (as `Rejected`) and costs the service nothing.
+//!
+//! `bug` plants a broken breaker: `NeverHalfOpen` stays open for good;
+//! `OpensBelowThreshold` opens at half the failure-rate threshold.
+
+use super::at_least_once::Retry;
+use crate::id::{AppId, NodeId, TimerId};
+use crate::process::{Cluster, Command, Ctx, Incoming, Message, Payload, Process};
+use crate::rng::PPB;
+use crate::time::SimTime;
+use crate::trace::{BreakerState, CallOutcome};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// Which outcomes the closed breaker judges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// The last `n` outcomes.
+    Count(u32),
+    /// The outcomes recorded in the last `ns` nanoseconds.
+    Time(u64),
+}
+
+/// A breaker's parameters, in integers: rates in parts per billion, times in ns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BreakerConfig {
+    pub window: Window,
+    pub min_calls: u32,
+    pub failure_ppb: u32,
+    /// `None`: slow calls never open the breaker.
+    pub slow_ppb: Option<u32>,
+    pub slow_ns: u64,
+    pub wait_ns: u64,
+    pub half_open_calls: u32,
+}
+
+impl BreakerConfig {
+    /// Whether `failed` failures or `slow` slow calls out of `calls` reach a threshold
+    /// (at or above). With `lenient`, the failure threshold is halved: the planted bug.
+    pub fn trips(&self, calls: u32, failed: u32, slow: u32, lenient: bool) -> bool {
+        let at_or_above = |count: u32, ppb: u32| u64::from(count) * PPB >= u64::from(ppb) * u64::from(calls);
+        let failure_ppb = if lenient { self.failure_ppb / 2 } else { self.failure_ppb };
+        calls > 0 && (at_or_above(failed, failure_ppb) || self.slow_ppb.is_some_and(|ppb| at_or_above(slow, ppb)))
+    }
+}
+
+/// The service's health over time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Healthy,
+    Failing,
+    Recovering,
+}
+
+/// From `at` on (until the next entry), the service answers with an error with
+/// probability `error_ppb`, after a latency drawn uniformly from `latency_ns`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhaseSpec {
+    pub at: SimTime,
+    pub phase: Phase,
+    pub error_ppb: u32,
+    pub latency_ns: (u64, u64),
+}
+
+/// A deliberately broken breaker, for the check to catch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakerBug {
+    NeverHalfOpen,
+    OpensBelowThreshold,
+}
+
+/// Retries with backoff, and the budget that bounds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retries {
+    pub policy: Retry,
+    /// Tokens, in parts per billion of a retry, each new call deposits.
+    pub ratio_ppb: u64,
+    /// The most retries the bucket holds (and starts with).
+    pub burst: u64,
+}
+
+/// Which of retry and breaker wraps the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    BreakerInsideRetry,
+    RetryInsideBreaker,
+}
+
+/// The whole protocol: the service and its schedule, and the clients' timeout, retries and breaker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallsSpec {
+    /// The service's name (validation has checked that it names a node).
+    pub service: String,
+    /// Requests served at once; `None`: all of them.
+    pub workers: Option<u32>,
+    pub timeout_ns: u64,
+    pub retry: Option<Retries>,
+    pub breaker: Option<BreakerConfig>,
+    pub order: Order,
+    /// Sorted by `at`; the first starts at zero.
+    pub schedule: Vec<PhaseSpec>,
+    pub bug: Option<BreakerBug>,
+}
+
+impl CallsSpec {
+    pub fn service(&self, cluster: &Cluster) -> NodeId {
+        cluster.nodes().find(|&n| cluster.name(n) == self.service).expect("validation checked the service's name")
+    }
+
+    /// The schedule entry in force at `t`.
+    pub fn phase_at(&self, t: SimTime) -> &PhaseSpec {
+        let i = self.schedule.partition_point(|p| p.at <= t);
+        &self.schedule[i.saturating_sub(1)]
+    }
+}
+
+/// The breaker's state machine, usable by any client whose timers can say "the wait is over".
+#[derive(Clone, Debug)]
+pub struct Breaker {
+    cfg: BreakerConfig,
+    bug: Option<BreakerBug>,
+    state: BreakerState,
+    /// Bumped by every transition; a call's outcome counts only in the period that admitted it.
+    period: u64,
+    /// Closed: (recorded at, failed, slow), oldest first.
+    window: VecDeque<(SimTime, bool, bool)>,
+    /// Half-open: calls admitted, outcomes recorded, failures and slow calls among them.
+    admitted: u32,
+    done: u32,
+    failed: u32,
+    slow: u32,
+}
+
+/// The timer a breaker sets when it opens.
+#[derive(Clone, Copy, Debug)]
+pub struct WaitOver;
+
+impl Breaker {
+    pub fn new(cfg: BreakerConfig, bug: Option<BreakerBug>) -> Breaker {
+        Breaker { cfg, bug, state: BreakerState::Closed, period: 0, window: VecDeque::new(), admitted: 0, done: 0, failed: 0, slow: 0 }
+    }
+
+    /// Admit a call (returning the period that admitted it) or refuse it.
+    pub fn admit(&mut self) -> Option<u64> {
+        match self.state {
+            BreakerState::Closed => Some(self.period),
+            BreakerState::Open => None,
+            BreakerState::HalfOpen if self.admitted < self.cfg.half_open_calls => {
+                self.admitted += 1;
+                Some(self.period)
+            }
+            BreakerState::HalfOpen => None,
+        }
+    }
+
+    /// Record the outcome of a call admitted in `period` that took `latency_ns`.
+    pub fn record<M, T: From<WaitOver>>(&mut self, ctx: &mut Ctx<'_, M, T>, period: u64, failed: bool, latency_ns: u64) {
+        if period != self.period {
+            return;
+        }
+        let slow = latency_ns >= self.cfg.slow_ns;
+        match self.state {
+            BreakerState::Closed => {
+                let now = ctx.now();
+                self.window.push_back((now, failed, slow));
+                match self.cfg.window {
+                    Window::Count(n) => {
+                        while self.window.len() > n as usize {
+                            self.window.pop_front();
+                        }
+                    }
+                    Window::Time(d) => {
+                        while self.window.front().is_some_and(|&(t, ..)| t.as_nanos().saturating_add(d) <= now.as_nanos()) {
+                            self.window.pop_front();
+                        }
+                    }
+                }
+                let calls = self.window.len() as u32;
+                let failed = self.window.iter().filter(|w| w.1).count() as u32;
+                let slow = self.window.iter().filter(|w| w.2).count() as u32;
+                let lenient = self.bug == Some(BreakerBug::OpensBelowThreshold);
+                if calls >= self.cfg.min_calls && self.cfg.trips(calls, failed, slow, lenient) {
+                    self.go(ctx, BreakerState::Open);
+                }
+            }
+            BreakerState::HalfOpen => {
+                self.done += 1;
+                self.failed += u32::from(failed);
+                self.slow += u32::from(slow);
+                if self.done == self.cfg.half_open_calls {
+                    let to =
+                        if self.cfg.trips(self.done, self.failed, self.slow, false) { BreakerState::Open } else { BreakerState::Closed };
+                    self.go(ctx, to);
+                }
+            }
+            // Nothing is admitted while open, and every period change bumps `period`.
+            BreakerState::Open => unreachable!("an outcome of the open period"),
+        }
+    }
+
+    /// The wait in open is over.
+    pub fn wait_over<M, T: From<WaitOver>>(&mut self, ctx: &mut Ctx<'_, M, T>) {
+        if self.state == BreakerState::Open {
+            self.go(ctx, BreakerState::HalfOpen);
+        }
+    }
+
+    fn go<M, T: From<WaitOver>>(&mut self, ctx: &mut Ctx<'_, M, T>, to: BreakerState) {
+        ctx.breaker_transition(self.state, to);
+        self.state = to;
+        self.period += 1;
+        self.window.clear();
+        (self.admitted, self.done, self.failed, self.slow) = (0, 0, 0, 0);
+        if to == BreakerState::Open && self.bug != Some(BreakerBug::NeverHalfOpen) {
+            ctx.set_timer(self.cfg.wait_ns, T::from(WaitOver));
+        }
+    }
+}
+
+/// On the wire: a request names its call (the application message's id) and attempt.
+#[derive(Clone, Debug)]
+pub enum Wire {
+    Request { call: AppId, attempt: u32, payload: Payload },
+    Response { call: AppId, attempt: u32, ok: bool },
+}
+
+/// Header bytes: kind, call id, attempt, status, checksum.
+const HEADER_BYTES: u32 = 28;
+
+impl Message for Wire {
+    fn wire_size(&self) -> u32 {
+        match self {
+            Wire::Request { payload, .. } => HEADER_BYTES.saturating_add(payload.size_bytes),
+            Wire::Response { .. } => HEADER_BYTES,
+        }
+    }
+
+    fn corrupt(&mut self) {
+        if let Wire::Request { payload, .. } = self {
+            payload.corrupt();
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Timer {
+    /// An attempt has waited its whole timeout.
+    AttemptTimeout { call: AppId, attempt: u32 },
+    /// A call's backoff is over: its next attempt is due.
+    RetryDue(AppId),
+    /// A client's breaker may half-open.
+    WaitOver,
+    /// The service has finished a request.
+    Served { to: NodeId, call: AppId, attempt: u32, ok: bool },
+}
+
+impl From<WaitOver> for Timer {
+    fn from(_: WaitOver) -> Timer {
+        Timer::WaitOver
+    }
+}
+
+/// A call not yet ended.
+pub struct Pending {
+    payload: Payload,
+    /// The current attempt, from 1.
+    attempt: u32,
+    /// When the call and its current attempt were sent (or tried).
+    began: SimTime,
+    attempt_began: SimTime,
+    /// The attempt's timeout, while one is in flight.
+    timer: Option<TimerId>,
+    /// The breaker period that admitted the unit in flight.
+    period: u64,
+    /// The wait, before jitter, that followed the latest failed attempt.
+    backoff_ns: u64,
+}
+
+pub struct Client {
+    spec: Arc<CallsSpec>,
+    service: NodeId,
+    breaker: Option<Breaker>,
+    pending: BTreeMap<AppId, Pending>,
+    /// Retry tokens, in parts per billion of a retry.
+    tokens: u64,
+}
+
+/// A request waiting for, or in, service.
+#[derive(Clone, Copy, Debug)]
+struct Job {
+    from: NodeId,
+    call: AppId,
+    attempt: u32,
+}
+
+pub struct Service {
+    spec: Arc<CallsSpec>,
+    busy: u32,
+    queue: VecDeque<Job>,
+}
+
+/// A node of the protocol: the service, or a client.
+pub enum Node {
+    Client(Client),
+    Service(Service),
+}
+
+impl Node {
+    pub fn new(spec: Arc<CallsSpec>, service: NodeId, me: NodeId) -> Node {
+        if me == service {
+            Node::Service(Service { spec, busy: 0, queue: VecDeque::new() })
+        } else {
+            let breaker = spec.breaker.map(|cfg| Breaker::new(cfg, spec.bug));
+            let tokens = spec.retry.map_or(0, |r| r.burst.saturating_mul(PPB));
+            Node::Client(Client { spec, service, breaker, pending: BTreeMap::new(), tokens })
+        }
+    }
+}
+
+impl Client {
+    fn breaker_per_attempt(&self) -> bool {
+        self.breaker.is_some() && self.spec.order == Order::BreakerInsideRetry
+    }
+
+    /// Try the current attempt of `call`: through the breaker if it wraps attempts (or this
+    /// is the call's first attempt and it wraps calls), then onto the wire.
+    fn attempt(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, call: AppId) {
+        let first = self.pending.get(&call).is_some_and(|p| p.attempt == 1);
+        let per_attempt = self.breaker_per_attempt();
+        let Some(p) = self.pending.get_mut(&call) else { return };
+        p.attempt_began = ctx.now();
+        if let Some(breaker) = self.breaker.as_mut()
+            && (per_attempt || first)
+        {
+            match breaker.admit() {
+                Some(period) => {
+                    p.period = period;
+                    ctx.call_outcome(call, CallOutcome::Admitted, 0);
+                }
+                None => {
+                    ctx.call_outcome(call, CallOutcome::Rejected, 0);
+                    // A refused attempt is a failed one; a refused call is over.
+                    if !(per_attempt && self.retry_later(ctx, call)) {
+                        self.pending.remove(&call);
+                    }
+                    return;
+                }
+            }
+        }
+        let p = self.pending.get_mut(&call).expect("still pending");
+        ctx.send(self.service, Wire::Request { call, attempt: p.attempt, payload: p.payload });
+        p.timer = Some(ctx.set_timer(self.spec.timeout_ns, Timer::AttemptTimeout { call, attempt: p.attempt }));
+    }
+
+    /// The current attempt of `call` ended with `outcome` after `latency_ns`.
+    fn attempt_ended(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, call: AppId, outcome: CallOutcome, latency_ns: u64) {
+        let ok = outcome == CallOutcome::Ok;
+        if self.breaker_per_attempt() {
+            ctx.call_outcome(call, outcome, latency_ns);
+            let period = self.pending[&call].period;
+            if let Some(b) = self.breaker.as_mut() {
+                b.record(ctx, period, !ok, latency_ns);
+            }
+            if ok || !self.retry_later(ctx, call) {
+                self.pending.remove(&call);
+            }
+            return;
+        }
+        if !ok && self.retry_later(ctx, call) {
+            return;
+        }
+        // The call is over: one line for it, and the breaker (wrapping calls) judges it whole.
+        let p = self.pending.remove(&call).expect("pending");
+        let total = ctx.now().as_nanos() - p.began.as_nanos();
+        ctx.call_outcome(call, outcome, total);
+        if let Some(b) = self.breaker.as_mut() {
+            b.record(ctx, p.period, !ok, total);
+        }
+    }
+
+    /// Schedule the next attempt of `call` if attempts remain and the budget has a token.
+    fn retry_later(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, call: AppId) -> bool {
+        let Some(r) = self.spec.retry else { return false };
+        let Some(p) = self.pending.get_mut(&call) else { return false };
+        if p.attempt >= r.policy.max_attempts || self.tokens < PPB {
+            return false;
+        }
+        self.tokens -= PPB;
+        p.attempt += 1;
+        p.backoff_ns = if p.attempt == 2 { r.policy.base_ns } else { r.policy.next_backoff(p.backoff_ns) };
+        let wait = r.policy.with_jitter(p.backoff_ns, ctx);
+        p.timer = None;
+        ctx.set_timer(wait, Timer::RetryDue(call));
+        true
+    }
+}
+
+impl Service {
+    /// Begin serving `job` on a free worker.
+    fn serve(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, job: Job) {
+        self.busy += 1;
+        let phase = *self.spec.phase_at(ctx.now());
+        let latency = ctx.rng().between(phase.latency_ns.0, phase.latency_ns.1);
+        let ok = !ctx.rng().chance(phase.error_ppb);
+        ctx.set_timer(latency, Timer::Served { to: job.from, call: job.call, attempt: job.attempt, ok });
+    }
+}
+
+impl Process for Node {
+    type Msg = Wire;
+    type Timer = Timer;
+
+    fn on_command(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, cmd: Command) {
+        // The service makes no calls of its own.
+        let Node::Client(c) = self else { return };
+        let Command::Send { payload, .. } = cmd;
+        if let Some(r) = c.spec.retry {
+            c.tokens = c.tokens.saturating_add(r.ratio_ppb).min(r.burst.saturating_mul(PPB));
+        }
+        let now = ctx.now();
+        c.pending
+            .insert(payload.id, Pending { payload, attempt: 1, began: now, attempt_began: now, timer: None, period: 0, backoff_ns: 0 });
+        c.attempt(ctx, payload.id);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, incoming: Incoming<Wire>) {
+        // A damaged message is discarded, as a checksum failure would: the attempt times out.
+        if !incoming.checksum_ok {
+            return;
+        }
+        match (self, incoming.msg) {
+            (Node::Service(s), Wire::Request { call, attempt, .. }) => {
+                let job = Job { from: incoming.from, call, attempt };
+                match s.spec.workers {
+                    Some(w) if s.busy >= w => s.queue.push_back(job),
+                    _ => s.serve(ctx, job),
+                }
+            }
+            (Node::Client(c), Wire::Response { call, attempt, ok }) => {
+                // An answer to an attempt that timed out (or a duplicate) finds nothing to end.
+                let Some(p) = c.pending.get_mut(&call).filter(|p| p.attempt == attempt && p.timer.is_some()) else { return };
+                ctx.cancel_timer(p.timer.take().expect("in flight"));
+                let latency = ctx.now().as_nanos() - p.attempt_began.as_nanos();
+                c.attempt_ended(ctx, call, if ok { CallOutcome::Ok } else { CallOutcome::Error }, latency);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, timer: Timer) {
+        match (self, timer) {
+            (Node::Service(s), Timer::Served { to, call, attempt, ok }) => {
+                ctx.send(to, Wire::Response { call, attempt, ok });
+                s.busy -= 1;
+                if let Some(job) = s.queue.pop_front() {
+                    s.serve(ctx, job);
+                }
+            }
+            (Node::Client(c), Timer::AttemptTimeout { call, attempt }) => {
+                let Some(p) = c.pending.get_mut(&call).filter(|p| p.attempt == attempt && p.timer.is_some()) else { return };
+                p.timer = None;
+                let timeout = c.spec.timeout_ns;
+                c.attempt_ended(ctx, call, CallOutcome::Timeout, timeout);
+            }
+            (Node::Client(c), Timer::RetryDue(call)) => c.attempt(ctx, call),
+            (Node::Client(c), Timer::WaitOver) => {
+                if let Some(b) = c.breaker.as_mut() {
+                    b.wait_over(ctx);
+                }
+            }
+            _ => {}
+        }
+    }
+}

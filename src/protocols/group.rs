@@ -1,0 +1,249 @@
+//! The transport every group-communication protocol shares: reliable multicast per member with acks and retransmission, the optional eager relay, and the `Layer` an ordering protocol plugs into it.
+//!
+//! A multicast gets a key `(origin, n)`, the origin's n-th message. The
+//! sender sends one copy to every recipient but itself and retransmits to
+//! each member that has not acknowledged it (backoff and jitter as in
+//! `at_least_once`); after `max_attempts` it stops, treating that member as
+//! crashed. A receiver acknowledges every intact copy, hands the body to the
+//! layer once per key and, with `relay`, becomes a sender of the message to
+//! every other recipient on first receipt: if the origin crashes halfway
+//! through a multicast, any member that got it finishes the job, so all
+//! correct members agree on what was delivered.
+//!
+//! The sender is a recipient when it belongs to the destination group
+//! (`Cluster::group_recipients`); the layer hands its own message to itself
+//! without the network, so it is ordered among the others it delivers.
+//!
+//! The model is crash-stop: a restarted node starts its keys from zero again,
+//! and its new messages would be taken for ones already seen.
+
+use super::at_least_once::Retry;
+use crate::id::{NodeId, TimerId};
+use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// A multicast's identity: its origin and the origin's message number.
+pub type Key = (NodeId, u64);
+
+/// What a layer sends through the transport.
+pub trait Body: Clone + fmt::Debug {
+    /// Bytes of this body on the wire (the transport adds its header).
+    fn size(&self) -> u32;
+    /// Damage the application payloads the body carries.
+    fn corrupt(&mut self);
+}
+
+/// Knowledge piggybacked on every message a node sends, data and acks alike, and merged
+/// by every node that receives it intact: the causal layer's view of which multicasts
+/// causally precede the node's next event. `()` for layers that need none.
+pub trait Stamp: Clone + fmt::Debug + Default {
+    fn merge(&mut self, other: &Self);
+    fn size(&self) -> u32;
+}
+
+impl Stamp for () {
+    fn merge(&mut self, _other: &()) {}
+    fn size(&self) -> u32 {
+        0
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Wire<B, S> {
+    Data { key: Key, dest: Dest, body: B, stamp: S },
+    Ack { key: Key, stamp: S },
+}
+
+/// Header bytes: kind, key, destination, checksum.
+const HEADER_BYTES: u32 = 32;
+
+impl<B: Body, S: Stamp> Message for Wire<B, S> {
+    fn wire_size(&self) -> u32 {
+        match self {
+            Wire::Data { body, stamp, .. } => HEADER_BYTES.saturating_add(body.size()).saturating_add(stamp.size()),
+            Wire::Ack { stamp, .. } => HEADER_BYTES.saturating_add(stamp.size()),
+        }
+    }
+
+    fn corrupt(&mut self) {
+        if let Wire::Data { body, .. } = self {
+            body.corrupt();
+        }
+    }
+}
+
+/// The retransmission timer of one (message, member).
+#[derive(Clone, Copy, Debug)]
+pub struct Resend {
+    key: Key,
+    to: NodeId,
+}
+
+struct Outstanding<B> {
+    dest: Dest,
+    body: B,
+    attempts: u32,
+    backoff_ns: u64,
+    timer: TimerId,
+}
+
+/// The context a layer acts through.
+pub type GroupCtx<'a, B, S> = Ctx<'a, Wire<B, S>, Resend>;
+
+/// The transport's state at one node.
+pub struct Transport<B, S> {
+    retry: Retry,
+    relay: bool,
+    next: u64,
+    /// Keys whose body was handed to the layer (our own included).
+    seen: BTreeSet<Key>,
+    outstanding: BTreeMap<(Key, NodeId), Outstanding<B>>,
+    /// This node's piggybacked knowledge; the layer updates it, the transport merges others'.
+    pub stamp: S,
+}
+
+impl<B: Body, S: Stamp> Transport<B, S> {
+    fn new(retry: Retry, relay: bool) -> Transport<B, S> {
+        Transport { retry, relay, next: 0, seen: BTreeSet::new(), outstanding: BTreeMap::new(), stamp: S::default() }
+    }
+
+    /// Multicast `body` to `dest`'s recipients under a fresh key. The caller hands the body
+    /// to itself when `includes_me` (the transport never sends to its own node).
+    pub fn multicast(&mut self, ctx: &mut GroupCtx<'_, B, S>, dest: Dest, body: B) -> Key {
+        let key = (ctx.me(), self.next);
+        self.next += 1;
+        self.seen.insert(key);
+        self.spread(ctx, key, dest, &body, &[]);
+        key
+    }
+
+    /// The key the next `multicast` will use.
+    pub fn next_key(&self) -> u64 {
+        self.next
+    }
+
+    pub fn includes_me(&self, ctx: &GroupCtx<'_, B, S>, dest: Dest) -> bool {
+        ctx.cluster().group_recipients(dest).contains(&ctx.me())
+    }
+
+    /// First transmission to every recipient but this node and `skip`, each with its own timer.
+    fn spread(&mut self, ctx: &mut GroupCtx<'_, B, S>, key: Key, dest: Dest, body: &B, skip: &[NodeId]) {
+        let me = ctx.me();
+        for to in ctx.cluster().group_recipients(dest) {
+            if to == me || skip.contains(&to) {
+                continue;
+            }
+            ctx.send(to, Wire::Data { key, dest, body: body.clone(), stamp: self.stamp.clone() });
+            let backoff_ns = self.retry.base_ns;
+            let wait = self.retry.with_jitter(backoff_ns, ctx);
+            let timer = ctx.set_timer(wait, Resend { key, to });
+            // Each key is spread once per node (at its multicast or first receipt): nothing is replaced.
+            self.outstanding.insert((key, to), Outstanding { dest, body: body.clone(), attempts: 1, backoff_ns, timer });
+        }
+    }
+
+    fn timer(&mut self, ctx: &mut GroupCtx<'_, B, S>, Resend { key, to }: Resend) {
+        let Some(o) = self.outstanding.get_mut(&(key, to)) else { return };
+        if o.attempts >= self.retry.max_attempts {
+            self.outstanding.remove(&(key, to));
+            return;
+        }
+        o.attempts += 1;
+        ctx.send(to, Wire::Data { key, dest: o.dest, body: o.body.clone(), stamp: self.stamp.clone() });
+        o.backoff_ns = self.retry.next_backoff(o.backoff_ns);
+        let wait = self.retry.with_jitter(o.backoff_ns, ctx);
+        o.timer = ctx.set_timer(wait, Resend { key, to });
+    }
+}
+
+/// An ordering protocol on top of the transport: what to do with a command and with each
+/// body the first time it arrives.
+pub trait Layer {
+    type Body: Body;
+    type Stamp: Stamp;
+
+    fn command(
+        &mut self,
+        net: &mut Transport<Self::Body, Self::Stamp>,
+        ctx: &mut GroupCtx<'_, Self::Body, Self::Stamp>,
+        payload: Payload,
+        dest: Dest,
+    );
+
+    /// `body`, multicast by `key.0` to `dest`, reached this node for the first time
+    /// (or is this node's own, handed over by the layer itself).
+    fn receive(
+        &mut self,
+        net: &mut Transport<Self::Body, Self::Stamp>,
+        ctx: &mut GroupCtx<'_, Self::Body, Self::Stamp>,
+        key: Key,
+        dest: Dest,
+        body: Self::Body,
+    );
+}
+
+/// A group-communication process: the transport and a layer.
+pub struct Group<L: Layer> {
+    net: Transport<L::Body, L::Stamp>,
+    layer: L,
+}
+
+impl<L: Layer> Group<L> {
+    pub fn new(retry: Retry, relay: bool, layer: L) -> Group<L> {
+        Group { net: Transport::new(retry, relay), layer }
+    }
+}
+
+impl<L: Layer> Process for Group<L> {
+    type Msg = Wire<L::Body, L::Stamp>;
+    type Timer = Resend;
+
+    fn on_command(&mut self, ctx: &mut Ctx<'_, Self::Msg, Resend>, cmd: Command) {
+        let Command::Send { payload, dest } = cmd;
+        self.layer.command(&mut self.net, ctx, payload, dest);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Resend>, incoming: Incoming<Self::Msg>) {
+        // A corrupted copy is lost: no ack, so its sender retransmits it.
+        if !incoming.checksum_ok {
+            return;
+        }
+        let from = incoming.from;
+        match incoming.msg {
+            Wire::Ack { key, stamp } => {
+                self.net.stamp.merge(&stamp);
+                if let Some(o) = self.net.outstanding.remove(&(key, from)) {
+                    ctx.cancel_timer(o.timer);
+                }
+            }
+            Wire::Data { key, dest, body, stamp } => {
+                self.net.stamp.merge(&stamp);
+                ctx.send(from, Wire::Ack { key, stamp: self.net.stamp.clone() });
+                if !self.net.seen.insert(key) {
+                    return;
+                }
+                if self.net.relay {
+                    // The origin and the node we got it from have it already.
+                    self.net.spread(ctx, key, dest, &body, &[key.0, from]);
+                }
+                self.layer.receive(&mut self.net, ctx, key, dest, body);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Resend>, timer: Resend) {
+        self.net.timer(ctx, timer);
+    }
+}
+
+/// A bare application message is a body of its own.
+impl Body for Payload {
+    fn size(&self) -> u32 {
+        self.size_bytes
+    }
+
+    fn corrupt(&mut self) {
+        Payload::corrupt(self);
+    }
+}

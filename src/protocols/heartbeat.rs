@@ -1,0 +1,217 @@
+//! Heartbeat failure detectors: every node heartbeats every other, and suspects a peer whose
+//! heartbeats stop, with a fixed timeout or an adaptive one (phi accrual).
+//!
+//! Every `every` a node broadcasts a heartbeat. For each peer it keeps a deadline, counted
+//! from the peer's latest heartbeat (or from its own start, before the first): if the
+//! deadline passes, it suspects the peer (a `suspect` line); the next heartbeat from a
+//! suspected peer ends the suspicion (`suspect ... no more`). A restarted node starts
+//! afresh, trusting everyone.
+//!
+//! - `Fixed`: the deadline is `timeout` after the latest heartbeat.
+//! - `Phi` (phi accrual, as in Akka): the intervals between a peer's last `window`
+//!   heartbeats are modelled as a normal distribution with their mean `m` and standard
+//!   deviation `s` (at least `min_std`); phi(t) = -log10 P(an interval longer than t),
+//!   and the peer is suspected when phi reaches `threshold`. Phi grows with t, so that
+//!   moment is `t = m + z s`, where `z` is the normal quantile with
+//!   `P(Z > z) = 10^-threshold`. `z` is computed once, at validation, with `libm` (pure
+//!   Rust, the same on every platform) and kept in thousandths; in the loop, mean,
+//!   variance and an integer square root are whole nanoseconds. No float is computed
+//!   while the simulation runs, so no platform's rounding can move a suspicion. Before
+//!   a peer's second heartbeat the intervals are assumed to have mean `every` and
+//!   deviation `every / 4`.
+//!
+//! `bug: NoRearmAfterSuspicion` plants a detector that never arms a peer's deadline again
+//! once it has suspected that peer: after one false suspicion, that peer's crash goes
+//! unnoticed for good.
+
+use crate::id::{NodeId, TimerId};
+use crate::process::{Command, Ctx, Incoming, Message, Process};
+use crate::time::SimTime;
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detector {
+    Fixed {
+        timeout_ns: u64,
+    },
+    /// `z_milli`: the normal quantile of the threshold, in thousandths.
+    Phi {
+        z_milli: u64,
+        window: u32,
+        min_std_ns: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DetectorBug {
+    NoRearmAfterSuspicion,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeartbeatSpec {
+    pub every_ns: u64,
+    pub detector: Detector,
+    pub bug: Option<DetectorBug>,
+}
+
+/// The normal quantile `z` with `P(Z > z) = 10^-phi`, by bisection on `libm::erfc`: run
+/// once per scenario, at validation, never in the loop.
+pub fn phi_to_z(phi: f64) -> f64 {
+    let target = 10f64.powf(-phi);
+    let tail = |z: f64| 0.5 * libm::erfc(z / std::f64::consts::SQRT_2);
+    let (mut lo, mut hi) = (-40.0, 40.0);
+    for _ in 0..200 {
+        let mid = (lo + hi) / 2.0;
+        if tail(mid) > target { lo = mid } else { hi = mid }
+    }
+    (lo + hi) / 2.0
+}
+
+#[derive(Clone, Debug)]
+pub struct Heartbeat;
+
+impl Message for Heartbeat {
+    fn wire_size(&self) -> u32 {
+        16
+    }
+
+    /// A heartbeat carries no payload; a damaged one fails its checksum and is ignored.
+    fn corrupt(&mut self) {}
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Timer {
+    Beat,
+    Deadline(NodeId),
+}
+
+/// What a node knows of one peer.
+#[derive(Clone, Debug, Default)]
+struct Peer {
+    last: Option<SimTime>,
+    /// The latest intervals between heartbeats (phi only), oldest first.
+    intervals: VecDeque<u64>,
+    suspected: bool,
+    ever_suspected: bool,
+    deadline: Option<TimerId>,
+}
+
+pub struct Node {
+    spec: HeartbeatSpec,
+    peers: Vec<Peer>,
+}
+
+impl Node {
+    pub fn new(spec: HeartbeatSpec, nodes: usize) -> Node {
+        Node { spec, peers: vec![Peer::default(); nodes] }
+    }
+
+    /// How long after the latest heartbeat from `peer` it is suspected.
+    fn patience(&self, peer: &Peer) -> u64 {
+        match self.spec.detector {
+            Detector::Fixed { timeout_ns } => timeout_ns,
+            Detector::Phi { z_milli, min_std_ns, .. } => {
+                let (mean, std) = match peer.intervals.len() as u64 {
+                    0 => (self.spec.every_ns, self.spec.every_ns / 4),
+                    n => {
+                        let sum: u128 = peer.intervals.iter().map(|&i| u128::from(i)).sum();
+                        let squares: u128 = peer.intervals.iter().map(|&i| u128::from(i) * u128::from(i)).sum();
+                        let mean = sum / u128::from(n);
+                        let variance = (squares / u128::from(n)).saturating_sub(mean * mean);
+                        (mean as u64, variance.isqrt() as u64)
+                    }
+                };
+                let std = std.max(min_std_ns);
+                mean.saturating_add(u64::try_from(u128::from(std) * u128::from(z_milli) / 1000).unwrap_or(u64::MAX))
+            }
+        }
+    }
+
+    /// (Re)start `of`'s deadline, unless the planted bug forgets to.
+    fn arm(&mut self, ctx: &mut Ctx<'_, Heartbeat, Timer>, of: NodeId) {
+        let peer = &self.peers[of.index()];
+        if self.spec.bug == Some(DetectorBug::NoRearmAfterSuspicion) && peer.ever_suspected {
+            return;
+        }
+        let after = self.patience(peer);
+        let peer = &mut self.peers[of.index()];
+        if let Some(t) = peer.deadline.take() {
+            ctx.cancel_timer(t);
+        }
+        peer.deadline = Some(ctx.set_timer(after, Timer::Deadline(of)));
+    }
+}
+
+impl Process for Node {
+    type Msg = Heartbeat;
+    type Timer = Timer;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Heartbeat, Timer>) {
+        ctx.broadcast(Heartbeat);
+        ctx.set_timer(self.spec.every_ns, Timer::Beat);
+        let me = ctx.me();
+        for of in ctx.cluster().nodes().filter(|&n| n != me).collect::<Vec<_>>() {
+            self.arm(ctx, of);
+        }
+    }
+
+    /// The workload has nothing to ask of a failure detector.
+    fn on_command(&mut self, _ctx: &mut Ctx<'_, Heartbeat, Timer>, _cmd: Command) {}
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Heartbeat, Timer>, incoming: Incoming<Heartbeat>) {
+        if !incoming.checksum_ok {
+            return;
+        }
+        let now = ctx.now();
+        let window = match self.spec.detector {
+            Detector::Phi { window, .. } => window as usize,
+            Detector::Fixed { .. } => 0,
+        };
+        let of = incoming.from;
+        let peer = &mut self.peers[of.index()];
+        if let Some(last) = peer.last
+            && window > 0
+        {
+            peer.intervals.push_back(now.as_nanos().saturating_sub(last.as_nanos()));
+            if peer.intervals.len() > window {
+                peer.intervals.pop_front();
+            }
+        }
+        peer.last = Some(now);
+        if peer.suspected {
+            peer.suspected = false;
+            ctx.suspicion(of, false);
+        }
+        self.arm(ctx, of);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Heartbeat, Timer>, timer: Timer) {
+        match timer {
+            Timer::Beat => {
+                ctx.broadcast(Heartbeat);
+                ctx.set_timer(self.spec.every_ns, Timer::Beat);
+            }
+            Timer::Deadline(of) => {
+                let peer = &mut self.peers[of.index()];
+                peer.deadline = None;
+                if !peer.suspected {
+                    peer.suspected = true;
+                    peer.ever_suspected = true;
+                    ctx.suspicion(of, true);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Standard normal tail quantiles: P(Z > 2.326) = 0.01, P(Z > 5.612) = 1e-8.
+    #[test]
+    fn phi_thresholds_become_normal_quantiles() {
+        assert!((phi_to_z(2.0) - 2.3263).abs() < 1e-3);
+        assert!((phi_to_z(8.0) - 5.6120).abs() < 1e-3);
+    }
+}

@@ -1,0 +1,769 @@
+//! Seed sweeps: one scenario run with many seeds in parallel, summarised the
+//! same whatever the thread count or the order in which runs finish; the
+//! determinism check, shards and their merge, and the assertions tests use.
+//!
+//! Each seed is one single-threaded run; rayon spreads seeds over a pool of
+//! exactly `jobs` threads. Per-seed results are sorted by seed before anything
+//! is summarised, and the latency histograms are merged by adding integer
+//! counts, so a report is a pure function of the scenario and the seeds.
+//!
+//! ```
+//! use msgsim::Scenario;
+//! use msgsim::sweep::{SeedVerdict, Sweep};
+//! let scenario = Scenario::parse(r#"Scenario(
+//!     name: "lossy pair", horizon_ms: 100, nodes: 2,
+//!     protocol: BestEffort(),
+//!     network: (latency: Uniform(min_ms: 1, max_ms: 5), loss: 0.2),
+//!     workload: [(from: "n0", to: "n1", every_ms: 10, count: 5)],
+//!     checks: [NoLoss],
+//! )"#, "lossy.ron").unwrap();
+//! let report = Sweep::new(&scenario).file("lossy.ron").seeds(0..20).jobs(2).run();
+//! assert_eq!(report.runs, 20);
+//! // Best effort loses what the network loses: some seed fails NoLoss, and the
+//! // report names the lowest one with the command that replays it.
+//! let seed = report.assert_fails("NoLoss");
+//! assert_eq!(report.seed(seed).unwrap().verdict, SeedVerdict::Fail);
+//! assert_eq!(report.first_failure.as_ref().unwrap().reproduce, format!("msgsim run lossy.ron --seed {seed}"));
+//! // Statistics, per seed or over the sweep.
+//! report.assert_each_seed("sends at most 5 messages", |s| s.sent.is_some_and(|n| n <= 5));
+//! assert!(report.latency.p99_ns.unwrap() <= 5_000_000);
+//! ```
+
+use crate::check::Outcome;
+use crate::id::NodeId;
+use crate::process::Process;
+use crate::report::reproduce_command;
+use crate::scenario::Scenario;
+use crate::sim::{ProtocolPanic, RunOptions, RunResult, run_catching};
+use crate::stats::{LatencyHistogram, percentile_of_sorted};
+use crate::time::SimTime;
+use crate::trace::{TraceEvent, format_hash, render_line};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fmt::{self, Write as _};
+use std::ops::Range;
+use std::str::FromStr;
+
+/// Seeds `start..end`, the end excluded, as written on the command line (`0..1000`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl FromStr for SeedRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SeedRange, String> {
+        let (a, b) = s.split_once("..").ok_or_else(|| format!("`{s}` is not a seed range: write A..B (B excluded), e.g. 0..1000"))?;
+        let seed =
+            |x: &str| x.parse::<u64>().map_err(|_| format!("`{x}` in `{s}` is not a seed: seeds are whole numbers from 0 to {}", u64::MAX));
+        let (start, end) = (seed(a)?, seed(b)?);
+        if start >= end {
+            return Err(format!("the seed range `{s}` is empty: its end is excluded, so it must be above the start"));
+        }
+        Ok(SeedRange { start, end })
+    }
+}
+
+impl fmt::Display for SeedRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+/// Part `index` of `count` of a sweep over `A..B`: the seeds `s` with `(s - A) % count == index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}` is not a shard: write i/n with 0 <= i < n, e.g. 0/4 for the first of four");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.parse::<u64>().map_err(|_| bad())?, n.parse::<u64>().map_err(|_| bad())?);
+        if index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl From<Shard> for String {
+    fn from(s: Shard) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for Shard {
+    type Error = String;
+    fn try_from(s: String) -> Result<Shard, String> {
+        s.parse()
+    }
+}
+
+/// Runs one seed with the given options: `protocols::run`, or `run_catching` with a caller's process.
+type Runner<'r> = dyn Fn(u64, &RunOptions) -> Result<RunResult, ProtocolPanic> + Sync + 'r;
+
+/// A sweep to run: which scenario, which seeds, how many threads. See the module's example.
+pub struct Sweep<'a> {
+    scenario: &'a Scenario,
+    file: String,
+    seeds: Range<u64>,
+    jobs: usize,
+    shard: Option<Shard>,
+    check_determinism: bool,
+    progress: Option<&'a (dyn Fn() + Sync)>,
+}
+
+impl<'a> Sweep<'a> {
+    /// Seeds `0..100` of `scenario`, on as many threads as the machine has cores.
+    pub fn new(scenario: &'a Scenario) -> Sweep<'a> {
+        Sweep {
+            scenario,
+            file: format!("<{}>", scenario.name),
+            seeds: 0..100,
+            jobs: std::thread::available_parallelism().map_or(1, usize::from),
+            shard: None,
+            check_determinism: false,
+            progress: None,
+        }
+    }
+
+    /// The scenario's file, as reproduce commands should name it (by default, the scenario's name in angle brackets).
+    pub fn file(mut self, file: impl Into<String>) -> Self {
+        self.file = file.into();
+        self
+    }
+
+    pub fn seeds(mut self, seeds: Range<u64>) -> Self {
+        self.seeds = seeds;
+        self
+    }
+
+    /// Run on exactly `jobs` threads. Panics if `jobs` is 0.
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        assert!(jobs > 0, "a sweep needs at least one thread");
+        self.jobs = jobs;
+        self
+    }
+
+    /// Run only this shard's seeds.
+    pub fn shard(mut self, shard: Shard) -> Self {
+        self.shard = Some(shard);
+        self
+    }
+
+    /// Run every seed twice and report any difference between the two runs as an error.
+    pub fn check_determinism(mut self, on: bool) -> Self {
+        self.check_determinism = on;
+        self
+    }
+
+    /// Called once per finished seed, from whichever thread ran it (for a progress bar).
+    pub fn progress(mut self, tick: &'a (dyn Fn() + Sync)) -> Self {
+        self.progress = Some(tick);
+        self
+    }
+
+    /// The seeds this sweep (or its shard) runs, ascending.
+    pub fn seed_list(&self) -> Vec<u64> {
+        let shard = self.shard.unwrap_or(Shard { index: 0, count: 1 });
+        let first = self.seeds.start.saturating_add(shard.index);
+        (first..self.seeds.end).step_by(usize::try_from(shard.count).unwrap_or(usize::MAX)).collect()
+    }
+
+    /// Sweep under the scenario's own protocol.
+    pub fn run(&self) -> SweepReport {
+        let scenario = self.scenario;
+        self.sweep(&|seed, options| crate::protocols::run(scenario, seed, options))
+    }
+
+    /// Sweep with processes `factory` makes, for protocols outside the library.
+    pub fn run_with<P: Process, F: Fn(NodeId) -> P + Sync>(&self, factory: F) -> SweepReport {
+        let scenario = self.scenario;
+        self.sweep(&|seed, options| run_catching(scenario, seed, options, &factory))
+    }
+
+    fn sweep(&self, runner: &Runner<'_>) -> SweepReport {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs).build().expect("the operating system starts the sweep's threads");
+        let seeds = self.seed_list();
+        let (seeds, latency) = pool.install(|| {
+            seeds
+                .par_iter()
+                .map(|&seed| {
+                    let done = self.one_seed(seed, runner);
+                    if let Some(tick) = self.progress {
+                        tick();
+                    }
+                    done
+                })
+                .fold(
+                    || (Vec::new(), LatencyHistogram::default()),
+                    |(mut seeds, mut latency), (seed, run_latency)| {
+                        seeds.push(seed);
+                        if let Some(h) = run_latency {
+                            latency.merge(&h);
+                        }
+                        (seeds, latency)
+                    },
+                )
+                .reduce(
+                    || (Vec::new(), LatencyHistogram::default()),
+                    |(mut seeds, mut latency), (more, other)| {
+                        seeds.extend(more);
+                        latency.merge(&other);
+                        (seeds, latency)
+                    },
+                )
+        });
+        let header = Header {
+            scenario: self.file.clone(),
+            name: self.scenario.name.clone(),
+            protocol: self.scenario.protocol.name().to_string(),
+            seeds: format!("{}..{}", self.seeds.start, self.seeds.end),
+            shard: self.shard,
+            check_determinism: self.check_determinism,
+        };
+        SweepReport::summarise(header, seeds, latency)
+    }
+
+    /// Run one seed (twice if checking determinism) and judge it.
+    fn one_seed(&self, seed: u64, runner: &Runner<'_>) -> (SeedReport, Option<LatencyHistogram>) {
+        let options = RunOptions { record_trace: self.check_determinism, latency: true, ..RunOptions::default() };
+        let first = runner(seed, &options);
+        let divergence = if self.check_determinism {
+            let second = runner(seed, &RunOptions { latency: false, ..options });
+            self.compare(&first, &second)
+        } else {
+            None
+        };
+        let mut report =
+            SeedReport { seed, verdict: SeedVerdict::Error, trace_hash: None, sent: None, delivered: None, failure: None, error: None };
+        match first {
+            Err(p) => {
+                report.error = Some(SeedError::Panic { event: p.event, at_ns: p.at.0, message: p.message });
+                (report, None)
+            }
+            Ok(run) => {
+                report.trace_hash = Some(format_hash(run.trace_hash));
+                report.sent = Some(run.messages.sent);
+                report.delivered = Some(run.messages.delivered);
+                let failed = run.verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail);
+                report.failure = failed.map(|(check, v)| CheckFailure { check: check.to_string(), detail: v.detail.clone() });
+                report.verdict = if divergence.is_some() {
+                    SeedVerdict::Error
+                } else if failed.is_some() {
+                    SeedVerdict::Fail
+                } else if run.verdicts.is_empty() || run.verdicts.iter().any(|(_, v)| v.outcome == Outcome::Inconclusive) {
+                    // Nothing judged is not a pass: the checkers' own rule, applied to the seed.
+                    SeedVerdict::Inconclusive
+                } else {
+                    SeedVerdict::Pass
+                };
+                report.error = divergence;
+                (report, run.latency)
+            }
+        }
+    }
+
+    /// Any difference between two runs of one seed, as an error naming where they part.
+    fn compare(&self, first: &Result<RunResult, ProtocolPanic>, second: &Result<RunResult, ProtocolPanic>) -> Option<SeedError> {
+        let nondeterministic =
+            |trace_event, at_ns, first: String, second: String| Some(SeedError::Nondeterministic { trace_event, at_ns, first, second });
+        match (first, second) {
+            (Ok(a), Ok(b)) => {
+                let (ta, tb) = (a.trace.as_deref().unwrap_or_default(), b.trace.as_deref().unwrap_or_default());
+                if let Some(d) = first_divergence(ta, tb) {
+                    let show = |e: Option<TraceEvent>| {
+                        e.map_or_else(
+                            || "(the trace ends here)".to_string(),
+                            |e| render_line(&e, &self.scenario.cluster).trim_start().to_string(),
+                        )
+                    };
+                    let at = d.first.into_iter().chain(d.second).map(|e| e.time.0).min();
+                    return nondeterministic(Some(d.index), at, show(d.first), show(d.second));
+                }
+                // Equal traces but different verdicts: a checker itself is nondeterministic.
+                let judged = |r: &RunResult| format!("{:?}", r.verdicts);
+                (a.verdicts != b.verdicts).then(|| nondeterministic(None, None, judged(a), judged(b))).flatten()
+            }
+            (Err(a), Err(b)) if a == b => None,
+            _ => {
+                let show = |r: &Result<RunResult, ProtocolPanic>| match r {
+                    Ok(r) => format!("completed, trace hash {}", format_hash(r.trace_hash)),
+                    Err(p) => format!("panicked during event {} at {}: {}", p.event, p.at, p.message),
+                };
+                nondeterministic(None, None, show(first), show(second))
+            }
+        }
+    }
+}
+
+/// Where two traces of the same seed first differ.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// Position in the trace, from 0.
+    pub index: u64,
+    /// The event each trace has there; `None` where a trace has already ended.
+    pub first: Option<TraceEvent>,
+    pub second: Option<TraceEvent>,
+}
+
+/// The first event where `a` and `b` differ, or `None` if they are equal.
+pub fn first_divergence(a: &[TraceEvent], b: &[TraceEvent]) -> Option<Divergence> {
+    let index = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    (index < a.len().max(b.len())).then(|| Divergence { index: index as u64, first: a.get(index).copied(), second: b.get(index).copied() })
+}
+
+/// One seed's verdict: `fail` if any check failed; else `inconclusive` if any
+/// check was, or the scenario asked for none; else `pass`. `error` if protocol
+/// code panicked, or (checking determinism) the two runs differed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeedVerdict {
+    Pass,
+    Fail,
+    Inconclusive,
+    Error,
+}
+
+/// What a sweep records about each seed. The JSON field names are a stable interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedReport {
+    pub seed: u64,
+    pub verdict: SeedVerdict,
+    /// `None` if protocol code panicked.
+    pub trace_hash: Option<String>,
+    /// Network transmissions sent and copies delivered to processes (`None` if protocol code panicked).
+    pub sent: Option<u64>,
+    pub delivered: Option<u64>,
+    /// The first check that failed, in the scenario's order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<CheckFailure>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<SeedError>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckFailure {
+    pub check: String,
+    pub detail: String,
+}
+
+/// Why a seed is an error rather than a verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SeedError {
+    /// Protocol code panicked during scheduler event `event` (from 1).
+    Panic { event: u64, at_ns: u64, message: String },
+    /// Two runs of the seed differed: at trace event `trace_event` (from 0), or,
+    /// when that is `None`, in their verdicts or in whether they panicked.
+    Nondeterministic { trace_event: Option<u64>, at_ns: Option<u64>, first: String, second: String },
+}
+
+impl fmt::Display for SeedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeedError::Panic { event, at_ns, message } => {
+                write!(f, "protocol code panicked during event {event} at {}: {message}", SimTime(*at_ns))
+            }
+            SeedError::Nondeterministic { trace_event, first, second, .. } => {
+                match trace_event {
+                    Some(i) => write!(f, "nondeterministic: the two runs diverge at trace event {i} (from 0)")?,
+                    None => write!(f, "nondeterministic: the two runs have the same trace but end differently")?,
+                }
+                write!(f, "\n           first run:  {first}\n           second run: {second}")
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstFailure {
+    pub seed: u64,
+    pub check: String,
+    pub detail: String,
+    pub reproduce: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstError {
+    pub seed: u64,
+    pub error: SeedError,
+    pub reproduce: String,
+}
+
+/// Nearest-rank statistics of one count over the completed runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distribution {
+    pub min: u64,
+    pub median: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Distribution {
+    fn of(mut values: Vec<u64>) -> Option<Distribution> {
+        values.sort_unstable();
+        let at = |p| percentile_of_sorted(&values, p);
+        Some(Distribution { min: at(0)?, median: at(50)?, p99: at(99)?, max: at(100)? })
+    }
+}
+
+/// Messages per run: network transmissions sent and copies delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageStats {
+    pub sent: Distribution,
+    pub delivered: Distribution,
+}
+
+/// Application delivery latency (command to each delivery) over every delivery
+/// of every completed run, in nanoseconds. Percentiles come from the histogram
+/// and are at most 0.8% above the exact value; the maximum is exact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyStats {
+    pub deliveries: u64,
+    pub p50_ns: Option<u64>,
+    pub p90_ns: Option<u64>,
+    pub p99_ns: Option<u64>,
+    pub max_ns: Option<u64>,
+    /// The whole histogram, so that shards can be merged exactly.
+    pub histogram: LatencyHistogram,
+}
+
+/// What a sweep was asked to do.
+struct Header {
+    scenario: String,
+    name: String,
+    protocol: String,
+    seeds: String,
+    shard: Option<Shard>,
+    check_determinism: bool,
+}
+
+/// The summary of a sweep, as `msgsim sweep --json` prints it. The JSON field
+/// names are a stable interface; `msgsim merge` reads shards back from it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// The scenario file, as given on the command line.
+    pub scenario: String,
+    pub name: String,
+    pub protocol: String,
+    /// The range asked for, `A..B`.
+    pub seeds_swept: String,
+    pub shard: Option<Shard>,
+    pub check_determinism: bool,
+    pub runs: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub inconclusive: u64,
+    pub errors: u64,
+    pub first_failure: Option<FirstFailure>,
+    pub first_error: Option<FirstError>,
+    /// `None` if no run completed.
+    pub messages: Option<MessageStats>,
+    pub latency: LatencyStats,
+    /// Every seed, ascending.
+    pub seeds: Vec<SeedReport>,
+}
+
+impl SweepReport {
+    /// Everything but the per-seed list follows from it and the latency histogram.
+    fn summarise(header: Header, mut seeds: Vec<SeedReport>, histogram: LatencyHistogram) -> SweepReport {
+        seeds.sort_unstable_by_key(|s| s.seed);
+        let count = |v: SeedVerdict| seeds.iter().filter(|s| s.verdict == v).count() as u64;
+        let reproduce = |seed| reproduce_command(&header.scenario, seed);
+        let first_failure = seeds.iter().find(|s| s.verdict == SeedVerdict::Fail).and_then(|s| {
+            let f = s.failure.as_ref()?;
+            Some(FirstFailure { seed: s.seed, check: f.check.clone(), detail: f.detail.clone(), reproduce: reproduce(s.seed) })
+        });
+        let first_error =
+            seeds.iter().find_map(|s| Some(FirstError { seed: s.seed, error: s.error.clone()?, reproduce: reproduce(s.seed) }));
+        let sent = Distribution::of(seeds.iter().filter_map(|s| s.sent).collect());
+        let delivered = Distribution::of(seeds.iter().filter_map(|s| s.delivered).collect());
+        let messages = sent.zip(delivered).map(|(sent, delivered)| MessageStats { sent, delivered });
+        let latency = LatencyStats {
+            deliveries: histogram.count(),
+            p50_ns: histogram.percentile(50),
+            p90_ns: histogram.percentile(90),
+            p99_ns: histogram.percentile(99),
+            max_ns: histogram.max(),
+            histogram,
+        };
+        SweepReport {
+            runs: seeds.len() as u64,
+            passed: count(SeedVerdict::Pass),
+            failed: count(SeedVerdict::Fail),
+            inconclusive: count(SeedVerdict::Inconclusive),
+            errors: count(SeedVerdict::Error),
+            first_failure,
+            first_error,
+            messages,
+            latency,
+            seeds,
+            scenario: header.scenario,
+            name: header.name,
+            protocol: header.protocol,
+            seeds_swept: header.seeds,
+            shard: header.shard,
+            check_determinism: header.check_determinism,
+        }
+    }
+
+    /// The reports of a sweep's shards, combined into the report one unsharded sweep gives.
+    pub fn merge(parts: Vec<SweepReport>) -> Result<SweepReport, String> {
+        let first = parts.first().ok_or("nothing to merge")?;
+        let same = |p: &SweepReport| {
+            (&p.scenario, &p.name, &p.protocol, &p.seeds_swept, p.check_determinism)
+                == (&first.scenario, &first.name, &first.protocol, &first.seeds_swept, first.check_determinism)
+        };
+        if let Some(p) = parts.iter().find(|p| !same(p)) {
+            return Err(format!(
+                "these are not shards of one sweep: {} seeds {} and {} seeds {} (or one checked determinism and the other did not)",
+                first.scenario, first.seeds_swept, p.scenario, p.seeds_swept
+            ));
+        }
+        let range: SeedRange = first.seeds_swept.parse()?;
+        let whole = Shard { index: 0, count: 1 };
+        let count = first.shard.unwrap_or(whole).count;
+        let mut present = vec![false; usize::try_from(count).map_err(|_| "too many shards")?];
+        for p in &parts {
+            // An unsharded sweep is shard 0/1: it merges alone.
+            let shard = p.shard.unwrap_or(whole);
+            if shard.count != count {
+                return Err(format!("shard {shard} does not belong with shard {}", first.shard.unwrap_or(whole)));
+            }
+            if std::mem::replace(&mut present[shard.index as usize], true) {
+                return Err(format!("shard {shard} is given twice"));
+            }
+        }
+        if let Some(missing) = present.iter().position(|p| !p) {
+            return Err(format!("shard {missing}/{count} is missing"));
+        }
+        let header = Header {
+            scenario: first.scenario.clone(),
+            name: first.name.clone(),
+            protocol: first.protocol.clone(),
+            seeds: first.seeds_swept.clone(),
+            shard: None,
+            check_determinism: first.check_determinism,
+        };
+        let mut histogram = LatencyHistogram::default();
+        let mut seeds = Vec::new();
+        for p in parts {
+            histogram.merge(&p.latency.histogram);
+            let shard = p.shard.unwrap_or(whole);
+            if let Some(s) =
+                p.seeds.iter().find(|s| !(range.start..range.end).contains(&s.seed) || (s.seed - range.start) % count != shard.index)
+            {
+                return Err(format!("seed {} does not belong to shard {shard} of {range}", s.seed));
+            }
+            seeds.extend(p.seeds);
+        }
+        if seeds.len() as u64 != range.end - range.start {
+            return Err(format!("the shards hold {} seeds, but {range} has {}", seeds.len(), range.end - range.start));
+        }
+        let report = SweepReport::summarise(header, seeds, histogram);
+        if let Some(twice) = report.seeds.windows(2).find(|w| w[0].seed == w[1].seed) {
+            return Err(format!("seed {} appears twice", twice[0].seed));
+        }
+        Ok(report)
+    }
+
+    /// The command that replays `seed` of this sweep.
+    pub fn reproduce(&self, seed: u64) -> String {
+        reproduce_command(&self.scenario, seed)
+    }
+
+    /// The command that runs this sweep again.
+    pub fn command(&self) -> String {
+        let shard = self.shard.map_or(String::new(), |s| format!(" --shard {s}"));
+        let twice = if self.check_determinism { " --check-determinism" } else { "" };
+        format!("msgsim sweep {} --seeds {}{shard}{twice}", self.scenario, self.seeds_swept)
+    }
+
+    pub fn seed(&self, seed: u64) -> Option<&SeedReport> {
+        self.seeds.binary_search_by_key(&seed, |s| s.seed).ok().map(|i| &self.seeds[i])
+    }
+
+    /// Panics, with the reproduce command, if any seed failed a check or hit an error.
+    #[track_caller]
+    pub fn assert_no_failures(&self) {
+        if let Some(e) = &self.first_error {
+            panic!(
+                "{} of {} seeds hit an error; the first, seed {}: {}\nreproduce: {}",
+                self.errors, self.runs, e.seed, e.error, e.reproduce
+            );
+        }
+        if let Some(f) = &self.first_failure {
+            panic!(
+                "{} of {} seeds failed; the first, seed {}, failed {}: {}\nreproduce: {}",
+                self.failed, self.runs, f.seed, f.check, f.detail, f.reproduce
+            );
+        }
+    }
+
+    /// Panics, with the reproduce command, unless every seed passed every check.
+    #[track_caller]
+    pub fn assert_all_pass(&self) {
+        self.assert_no_failures();
+        if let Some(s) = self.seeds.iter().find(|s| s.verdict != SeedVerdict::Pass) {
+            panic!(
+                "{} of {} seeds were inconclusive; the first is seed {}\nreproduce: {}",
+                self.inconclusive,
+                self.runs,
+                s.seed,
+                self.reproduce(s.seed)
+            );
+        }
+    }
+
+    /// For a planted bug: panics unless some seed failed `check`; returns the lowest such seed.
+    #[track_caller]
+    pub fn assert_fails(&self, check: &str) -> u64 {
+        match self.seeds.iter().find(|s| s.failure.as_ref().is_some_and(|f| f.check == check)) {
+            Some(s) => s.seed,
+            None => panic!(
+                "no seed failed {check} ({} passed, {} failed, {} inconclusive, {} errors)\nsweep: {}",
+                self.passed,
+                self.failed,
+                self.inconclusive,
+                self.errors,
+                self.command()
+            ),
+        }
+    }
+
+    /// Panics, naming the first seed that breaks it and its reproduce command, unless `holds` holds for every seed.
+    #[track_caller]
+    pub fn assert_each_seed(&self, what: &str, holds: impl Fn(&SeedReport) -> bool) {
+        if let Some(s) = self.seeds.iter().find(|s| !holds(s)) {
+            panic!("seed {} breaks \"{what}\": {s:?}\nreproduce: {}", s.seed, self.reproduce(s.seed));
+        }
+    }
+
+    /// The summary for a person.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "scenario   {} ({})", self.name, self.scenario);
+        let shard = self.shard.map_or(String::new(), |s| format!(", shard {s}"));
+        let _ = writeln!(out, "protocol   {}   seeds {}{shard}: {} runs", self.protocol, self.seeds_swept, self.runs);
+        if self.check_determinism {
+            let diverged = self.seeds.iter().filter(|s| matches!(s.error, Some(SeedError::Nondeterministic { .. }))).count();
+            let _ = writeln!(out, "replayed   every seed ran twice: {} identical, {diverged} diverged", self.runs as usize - diverged);
+        }
+        let _ = writeln!(
+            out,
+            "verdicts   {} passed, {} failed, {} inconclusive, {} errors",
+            self.passed, self.failed, self.inconclusive, self.errors
+        );
+        match &self.messages {
+            None => {
+                let _ = writeln!(out, "messages   no run completed");
+            }
+            Some(m) => {
+                for (label, d) in [("sent", m.sent), ("delivered", m.delivered)] {
+                    let _ = writeln!(out, "{label:<10} min {}, median {}, p99 {}, max {} per run", d.min, d.median, d.p99, d.max);
+                }
+            }
+        }
+        let l = &self.latency;
+        match (l.p50_ns, l.p90_ns, l.p99_ns, l.max_ns) {
+            (Some(p50), Some(p90), Some(p99), Some(max)) => {
+                let _ = writeln!(
+                    out,
+                    "latency    p50 {}, p90 {}, p99 {}, max {} over {} deliveries",
+                    SimTime(p50),
+                    SimTime(p90),
+                    SimTime(p99),
+                    SimTime(max),
+                    l.deliveries
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "latency    no application deliveries");
+            }
+        }
+        self.list(&mut out, "failed", SeedVerdict::Fail);
+        if let Some(f) = &self.first_failure {
+            let _ = writeln!(out, "failure    seed {}: {}: {}", f.seed, f.check, f.detail);
+            let _ = writeln!(out, "reproduce  {}", f.reproduce);
+        }
+        self.list(&mut out, "errors", SeedVerdict::Error);
+        if let Some(e) = &self.first_error {
+            let _ = writeln!(out, "error      seed {}: {}", e.seed, e.error);
+            let _ = writeln!(out, "reproduce  {}", e.reproduce);
+        }
+        out
+    }
+
+    /// A line listing the first seeds with `verdict`, if any.
+    fn list(&self, out: &mut String, label: &str, verdict: SeedVerdict) {
+        const SHOWN: usize = 10;
+        let seeds: Vec<u64> = self.seeds.iter().filter(|s| s.verdict == verdict).map(|s| s.seed).collect();
+        if seeds.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = seeds.iter().take(SHOWN).map(u64::to_string).collect();
+        let more = if seeds.len() > SHOWN { format!(" and {} more", seeds.len() - SHOWN) } else { String::new() };
+        let _ = writeln!(out, "{label:<10} seeds {}{more}", shown.join(", "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::MsgId;
+    use crate::trace::EventKind;
+
+    #[test]
+    fn seed_ranges_and_shards_parse_or_explain() {
+        assert_eq!("3..10".parse(), Ok(SeedRange { start: 3, end: 10 }));
+        for bad in ["5..3", "4..4", "x..3", "3", "-1..3", "0..99999999999999999999"] {
+            assert!(bad.parse::<SeedRange>().is_err(), "{bad}");
+        }
+        assert_eq!("1/3".parse(), Ok(Shard { index: 1, count: 3 }));
+        for bad in ["3/3", "0/0", "1", "a/2", "1/-2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shards_partition_the_range() {
+        let scenario = Scenario::parse(r#"Scenario(name: "x", horizon_ms: 1, nodes: 2, protocol: BestEffort())"#, "x.ron").unwrap();
+        let all: Vec<u64> =
+            (0..3).flat_map(|i| Sweep::new(&scenario).seeds(5..17).shard(Shard { index: i, count: 3 }).seed_list()).collect();
+        let mut sorted = all.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (5..17).collect::<Vec<_>>());
+        assert_eq!(Sweep::new(&scenario).seeds(5..17).shard(Shard { index: 1, count: 3 }).seed_list(), [6, 9, 12, 15]);
+    }
+
+    fn send(time: u64, msg: u64) -> TraceEvent {
+        TraceEvent { time: SimTime(time), kind: EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(msg), size: 8 } }
+    }
+
+    #[test]
+    fn divergence_is_the_first_differing_event() {
+        let a = [send(1, 0), send(2, 1), send(3, 2)];
+        assert_eq!(first_divergence(&a, &a), None);
+        let b = [send(1, 0), send(2, 7), send(3, 2)];
+        assert_eq!(first_divergence(&a, &b), Some(Divergence { index: 1, first: Some(a[1]), second: Some(b[1]) }));
+        // Same event, another time.
+        let c = [send(1, 0), send(2, 1), send(4, 2)];
+        assert_eq!(first_divergence(&a, &c).map(|d| d.index), Some(2));
+        // One trace is a prefix of the other.
+        assert_eq!(first_divergence(&a, &a[..2]), Some(Divergence { index: 2, first: Some(a[2]), second: None }));
+        assert_eq!(first_divergence(&[], &a[..1]), Some(Divergence { index: 0, first: None, second: Some(a[0]) }));
+    }
+}

@@ -1,0 +1,113 @@
+//! Failure detectors side by side: `scenarios/failure/detector-fixed.ron` (a heavy latency
+//! tail, a partition, a crash) run under fixed timeouts and phi accrual thresholds, and again
+//! over a steady network, over the same seeds. Detection times and false suspicions come
+//! from the `FailureDetection` check's reading of the trace and go to the book
+//! (`book/src/generated/detector-compare.txt`; `UPDATE_BOOK=1` rewrites it).
+
+use msgsim::check::{CheckSpec, Outcome};
+use msgsim::dist::{Latency, LatencySpec};
+use msgsim::protocols::ProtocolSpec;
+use msgsim::protocols::heartbeat::{Detector, HeartbeatSpec, phi_to_z};
+use msgsim::trace::EventKind;
+use msgsim::{RunOptions, Scenario, protocols};
+use std::fmt::Write as _;
+use std::path::Path;
+
+const SEEDS: u64 = 20;
+const MS: u64 = 1_000_000;
+
+#[derive(Default)]
+struct Figures {
+    /// Crash to suspicion, per (observer, crash), in ns.
+    detections: Vec<u64>,
+    false_suspicions: u64,
+    passed: u64,
+}
+
+fn measure(scenario: &Scenario) -> Figures {
+    let mut f = Figures::default();
+    let crash = 6_000 * MS;
+    for seed in 0..SEEDS {
+        let result = protocols::run(scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+        f.passed += u64::from(result.verdicts.iter().all(|(_, v)| v.outcome == Outcome::Pass));
+        let mut first = std::collections::BTreeMap::new();
+        let mut down = false;
+        for e in result.trace.expect("recorded") {
+            match e.kind {
+                EventKind::Fault { node: Some(_), .. } => down = true,
+                // n3 (node 3) crashes at 6 s; its suspicions before are all false.
+                EventKind::Suspicion { node, of, suspected: true } if of.0 == 3 && down => {
+                    first.entry(node).or_insert(e.time.0 - crash);
+                }
+                EventKind::Suspicion { suspected: true, .. } => f.false_suspicions += 1,
+                _ => {}
+            }
+        }
+        f.detections.extend(first.values());
+    }
+    f.detections.sort_unstable();
+    f
+}
+
+#[test]
+fn adaptive_and_fixed_detectors_trade_speed_for_accuracy_and_the_books_table_is_current() {
+    let base = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/failure/detector-fixed.ron")).expect("valid");
+    let ProtocolSpec::Heartbeat(spec) = base.protocol else { panic!("a heartbeat scenario") };
+    let detectors = [
+        ("fixed 150 ms", Detector::Fixed { timeout_ns: 150 * MS }),
+        ("fixed 250 ms", Detector::Fixed { timeout_ns: 250 * MS }),
+        ("fixed 500 ms", Detector::Fixed { timeout_ns: 500 * MS }),
+        ("phi 3", Detector::Phi { z_milli: (phi_to_z(3.0) * 1000.0).round() as u64, window: 100, min_std_ns: 10 * MS }),
+        ("phi 8", Detector::Phi { z_milli: (phi_to_z(8.0) * 1000.0).round() as u64, window: 100, min_std_ns: 10 * MS }),
+        ("phi 12", Detector::Phi { z_milli: (phi_to_z(12.0) * 1000.0).round() as u64, window: 100, min_std_ns: 10 * MS }),
+    ];
+    let steady = Latency::new(&LatencySpec::Uniform { min_ns: MS, max_ns: 10 * MS });
+    let networks = [("heavy tail", base.network.clone()), ("steady", msgsim::net::LinkModel { latency: steady, ..base.network.clone() })];
+    let mut text = format!(
+        "{SEEDS} seeds of scenarios/failure/detector-fixed.ron (n3 crashes at 6 s; n4 is cut off from 3 s to 3.6 s)\n\n\
+         {:<12} {:<14} {:>8} {:>13} {:>12} {:>11} {:>7}\n",
+        "network", "detector", "passed", "mean detect", "max detect", "false/run", "missed"
+    );
+    let mut rows = Vec::new();
+    for (net, link) in &networks {
+        for (name, detector) in detectors {
+            let scenario = Scenario {
+                protocol: ProtocolSpec::Heartbeat(HeartbeatSpec { detector, ..spec }),
+                network: link.clone(),
+                checks: vec![CheckSpec::FailureDetection { bound_ns: 1_000 * MS, max_false: None }],
+                ..base.clone()
+            };
+            let f = measure(&scenario);
+            let d = &f.detections;
+            // Four correct observers per seed should each detect the crash.
+            let missed = 4 * SEEDS - d.len() as u64;
+            let _ = writeln!(
+                text,
+                "{net:<12} {name:<14} {:>5}/{SEEDS} {:>10.1} ms {:>9.1} ms {:>11.1} {missed:>7}",
+                f.passed,
+                d.iter().sum::<u64>() as f64 / d.len().max(1) as f64 / MS as f64,
+                d.last().copied().unwrap_or(0) as f64 / MS as f64,
+                f.false_suspicions as f64 / SEEDS as f64,
+            );
+            rows.push((*net, name, f));
+        }
+    }
+    let get = |net: &str, name: &str| &rows.iter().find(|r| r.0 == net && r.1 == name).expect("measured").2;
+    let mean = |f: &Figures| f.detections.iter().sum::<u64>() / f.detections.len() as u64;
+    for net in ["heavy tail", "steady"] {
+        // A longer timeout detects later and suspects falsely less often.
+        assert!(mean(get(net, "fixed 150 ms")) < mean(get(net, "fixed 500 ms")));
+        assert!(get(net, "fixed 150 ms").false_suspicions >= get(net, "fixed 500 ms").false_suspicions);
+        // So does a higher phi threshold.
+        assert!(mean(get(net, "phi 3")) <= mean(get(net, "phi 12")));
+        assert!(get(net, "phi 3").false_suspicions >= get(net, "phi 12").false_suspicions);
+    }
+    eprintln!("{text}");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated/detector-compare.txt");
+    if std::env::var_os("UPDATE_BOOK").is_some() {
+        std::fs::write(&path, &text).expect("writable");
+    } else {
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(current == text, "stale book file detector-compare.txt: run `UPDATE_BOOK=1 cargo test --test detector_compare`");
+    }
+}
