@@ -168,6 +168,8 @@ impl CircuitBreaker {
         let m = &mut self.models[node.index()];
         match m.state {
             BreakerState::Closed => {
+                // Deliberately a second implementation of the window, not the protocol's:
+                // a checker sharing the breaker's code would share its bugs.
                 m.window.push_back((at, failed, slow));
                 match cfg.window {
                     Window::Count(n) => {
