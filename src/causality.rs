@@ -32,6 +32,7 @@ pub fn process_of(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }
         | EventKind::Corrupt { .. }
+        | EventKind::Adversary { .. }
         | EventKind::Fault { .. } => None,
     }
 }

@@ -27,6 +27,7 @@
 //! assert_eq!(result.verdicts[0].1.outcome, msgsim::check::Outcome::Pass);
 //! ```
 
+pub mod adversary;
 pub mod causality;
 pub mod check;
 pub mod clock;

@@ -40,7 +40,36 @@ impl Payload {
     pub(crate) fn is_damaged(&self) -> bool {
         self.damaged
     }
+
+    /// The payload as a protocol that models its wire bytes puts it on the wire, in the clear:
+    /// [`PLAINTEXT_MARKER`], then id, origin and size, little-endian. An eavesdropper that
+    /// finds the marker in captured bytes has read a payload.
+    pub fn encode(&self) -> [u8; ENCODED_PAYLOAD_BYTES] {
+        let mut out = [0; ENCODED_PAYLOAD_BYTES];
+        out[..10].copy_from_slice(PLAINTEXT_MARKER);
+        out[10..18].copy_from_slice(&self.id.0.to_le_bytes());
+        out[18..22].copy_from_slice(&self.origin.0.to_le_bytes());
+        out[22..].copy_from_slice(&self.size_bytes.to_le_bytes());
+        out
+    }
+
+    /// The payload `encode` wrote, or `None` if `bytes` are not one. A decoded payload is
+    /// undamaged: whether its bytes were altered on the way is for the protocol to detect
+    /// (with a MAC) and for the security checks to judge.
+    pub fn decode(bytes: &[u8]) -> Option<Payload> {
+        if bytes.len() != ENCODED_PAYLOAD_BYTES || &bytes[..10] != PLAINTEXT_MARKER {
+            return None;
+        }
+        let word = |r: std::ops::Range<usize>| bytes[r].iter().rev().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
+        Some(Payload::new(AppId(word(10..18)), NodeId(word(18..22) as u32), word(22..26) as u32))
+    }
 }
+
+/// The bytes that open every payload encoded in the clear.
+pub const PLAINTEXT_MARKER: &[u8; 10] = b"msgsim-app";
+
+/// The length of [`Payload::encode`]'s output.
+pub const ENCODED_PAYLOAD_BYTES: usize = 26;
 
 /// What a protocol sends on the wire.
 pub trait Message: Clone + fmt::Debug {
@@ -48,6 +77,12 @@ pub trait Message: Clone + fmt::Debug {
     fn wire_size(&self) -> u32;
     /// Damage the message as a corrupting link would: corrupt every payload it carries.
     fn corrupt(&mut self);
+    /// The bytes an on-path adversary reads and alters, for a protocol that models its
+    /// encoding. `None` (the default) for one that does not: validation refuses an
+    /// adversary under such a protocol, so the engine never needs bytes it cannot have.
+    fn wire_bytes(&mut self) -> Option<&mut Vec<u8>> {
+        None
+    }
 }
 
 /// Where a workload command asks a message to go.

@@ -22,6 +22,10 @@ pub enum Stream {
     Swarm,
     /// A node's own stream, handed to its process through `Ctx::rng`.
     Node(u32),
+    /// The adversary's choices: what to drop, tamper with, replay and forge.
+    Adversary,
+    /// The secret from which a secure channel derives its per-pair keys.
+    Keys,
 }
 
 impl Stream {
@@ -31,6 +35,8 @@ impl Stream {
             Stream::Faults => 2,
             Stream::Workload => 3,
             Stream::Swarm => 4,
+            Stream::Adversary => 5,
+            Stream::Keys => 6,
             Stream::Node(i) => (1 << 32) | u64::from(i),
         }
     }

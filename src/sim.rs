@@ -5,6 +5,7 @@
 //! happened. Invariants: only this loop advances time; every random draw
 //! comes from a named stream; nothing iterates a hash-ordered collection.
 
+use crate::adversary::Adversary;
 use crate::check::{Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::event::EventQueue;
@@ -15,7 +16,7 @@ use crate::rng::{SimRng, Stream};
 use crate::scenario::{Fault, Scenario, ScheduledFault, Target};
 use crate::stats::{LatencyCollector, LatencyHistogram};
 use crate::time::SimTime;
-use crate::trace::{DropReason, EventKind, FaultAction, MessageCounts, TraceEvent, TraceHasher};
+use crate::trace::{AdversaryAction, DropReason, EventKind, FaultAction, MessageCounts, TraceEvent, TraceHasher};
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -191,6 +192,7 @@ pub struct Sim<'s, P: Process, F> {
     network: Network,
     net_rng: SimRng,
     workload_rng: SimRng,
+    adversary: Option<Adversary<P::Msg>>,
     /// The handler's effects; reused so that handling an event allocates nothing.
     effects: Vec<Effect<P::Msg, P::Timer>>,
     /// Timers set and neither fired nor cancelled. Membership tests only.
@@ -250,6 +252,7 @@ where
             network,
             net_rng: SimRng::new(seed, Stream::Network),
             workload_rng: SimRng::new(seed, Stream::Workload),
+            adversary: scenario.adversary.clone().map(|spec| Adversary::new(spec, seed, n)),
             effects: Vec::new(),
             live_timers: FxHashSet::default(),
             next_timer: 0,
@@ -567,12 +570,23 @@ where
     }
 
     /// Put one message on the link `from -> to` and schedule its arrival(s).
-    fn transmit(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+    fn transmit(&mut self, from: NodeId, to: NodeId, mut msg: P::Msg) {
         assert!(to.index() < self.nodes.len(), "protocol bug: node {} sent to {}, which does not exist", from.0, to.0);
         let id = MsgId(self.next_msg);
         self.next_msg += 1;
         let size = msg.wire_size();
         self.recorder.record(self.now, EventKind::Send { from, to, msg: id, size });
+        if let Some(seen) = self.adversary.as_mut().and_then(|a| a.intercept(from, to, &mut msg)) {
+            for action in seen.actions {
+                self.recorder.record(self.now, EventKind::Adversary { action, from, to, msg: id });
+            }
+            for (action, claimed, receiver, copy) in seen.injected {
+                self.inject(action, claimed, receiver, copy);
+            }
+            if seen.dropped {
+                return;
+            }
+        }
         match self.network.route(id, from, to, size, self.now, &mut self.net_rng) {
             Route::Dropped(reason) => self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason }),
             Route::Delivered { first, duplicate } => {
@@ -584,6 +598,16 @@ where
                 }
             }
         }
+    }
+
+    /// Hand the adversary's `msg` to `to` as if `from` had sent it. It arrives at once: the
+    /// adversary is on the path, and a protocol's defences must not hinge on its timing.
+    fn inject(&mut self, action: AdversaryAction, from: NodeId, to: NodeId, msg: P::Msg) {
+        let id = MsgId(self.next_msg);
+        self.next_msg += 1;
+        self.recorder.record(self.now, EventKind::Adversary { action, from, to, msg: id });
+        self.in_flight += 1;
+        self.queue.push(self.now, Ev::Deliver { from, to, id, corrupted: false, msg });
     }
 
     fn schedule_arrival(&mut self, from: NodeId, to: NodeId, id: MsgId, arrival: Arrival, mut msg: P::Msg) {

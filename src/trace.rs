@@ -59,6 +59,23 @@ pub enum BreakerState {
     HalfOpen,
 }
 
+/// What the adversary did to a message on a link it sits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum AdversaryAction {
+    /// Captured a copy and could read no payload in it.
+    Eavesdrop,
+    /// Captured a copy and read a payload in it (its plaintext marker was there).
+    Leak,
+    /// Removed the message from the link.
+    Drop,
+    /// Flipped a bit of the message in flight.
+    Tamper,
+    /// Sent an earlier captured message again, as it was.
+    Replay,
+    /// Sent a captured message, altered, under another sender's name.
+    Forge,
+}
+
 /// One thing that happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type")]
@@ -144,6 +161,14 @@ pub enum EventKind {
         of: NodeId,
         suspected: bool,
     },
+    /// The adversary acted on `msg` on the link `from -> to`. For `Replay` and `Forge`, `msg`
+    /// is the id of the injected copy and `from` the sender it claims to be.
+    Adversary {
+        action: AdversaryAction,
+        from: NodeId,
+        to: NodeId,
+        msg: MsgId,
+    },
     /// Fault `index` of the run's fault list took effect (`node` for node faults).
     Fault {
         action: FaultAction,
@@ -189,6 +214,7 @@ impl TraceEvent {
             EventKind::Call { node, app, outcome, latency_ns } => (12 | (outcome as u64) << 8 | u64::from(node.0) << 32, app.0, latency_ns),
             EventKind::Breaker { node, from, to } => (13 | (from as u64) << 8 | (to as u64) << 16, u64::from(node.0), 0),
             EventKind::Suspicion { node, of, suspected } => (14 | u64::from(suspected) << 8, pair(node, of), 0),
+            EventKind::Adversary { action, from, to, msg } => (15 | (action as u64) << 8, pair(from, to), msg.0),
         };
         [self.time.0, tag, w2, w3]
     }
@@ -321,6 +347,9 @@ pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
         EventKind::Breaker { node, from, to } => write!(line, "{:<6} breaker {from:?} -> {to:?}", name(node)),
         EventKind::Suspicion { node, of, suspected: true } => write!(line, "{:<6} suspect {}", name(node), name(of)),
         EventKind::Suspicion { node, of, suspected: false } => write!(line, "{:<6} suspect {} no more", name(node), name(of)),
+        EventKind::Adversary { action, from, to, msg } => {
+            write!(line, "{:<6} adv     {action:?} m{} -> {}", name(from), msg.0, name(to))
+        }
         EventKind::Fault { action, node, index } => {
             let who = node.map_or(String::new(), |n| format!(" {}", name(n)));
             write!(line, "{:<6} fault   {action:?}{who} (fault #{index})", "*")

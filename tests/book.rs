@@ -72,6 +72,13 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("broken-never-half-open-run.txt", &["run", "scenarios/failure/broken-never-half-open.ron"]),
     ("broken-opens-below-threshold-run.txt", &["run", "scenarios/failure/broken-opens-below-threshold.ron"]),
     ("storm-run.txt", &["run", "scenarios/failure/storm.ron"]),
+    ("secure-run.txt", &["run", "scenarios/security/secure.ron"]),
+    ("secure-sweep.txt", &["sweep", "scenarios/security/secure.ron", "--seeds", "0..200"]),
+    ("broken-unauthenticated-run.txt", &["run", "scenarios/security/broken-unauthenticated.ron"]),
+    ("broken-no-replay-window-run.txt", &["run", "scenarios/security/broken-no-replay-window.ron"]),
+    ("broken-plaintext-run.txt", &["run", "scenarios/security/broken-plaintext.ron"]),
+    ("broken-unauthenticated-adv.txt", &["trace", "scenarios/security/broken-unauthenticated.ron", "--format", "text", "--to", "12"]),
+    ("bad-adversary.txt", &["check", "tests/bad/adversary-without-bytes.ron"]),
     ("detector-fixed-run.txt", &["run", "scenarios/failure/detector-fixed.ron"]),
     ("detector-fixed-suspicions.txt", &["trace", "scenarios/failure/detector-fixed.ron", "--format", "text", "--kind", "suspect,fault"]),
     (

@@ -93,6 +93,14 @@ fn checkers_catch_planted_violations_and_pass_correct_runs() {
         ("scenarios/failure/broken-detector-hasty.ron", "FailureDetection", Fail),
         ("scenarios/failure/detector-fixed.ron", "FailureDetection", Pass),
         ("scenarios/failure/detector-phi.ron", "FailureDetection", Pass),
+        ("scenarios/security/broken-unauthenticated.ron", "NoForgeryAccepted", Fail),
+        ("scenarios/security/broken-unauthenticated.ron", "NoPlaintextLeak", Fail),
+        ("scenarios/security/broken-no-replay-window.ron", "NoForgeryAccepted", Fail),
+        ("scenarios/security/broken-no-replay-window.ron", "NoPlaintextLeak", Pass),
+        ("scenarios/security/broken-plaintext.ron", "NoPlaintextLeak", Fail),
+        ("scenarios/security/broken-plaintext.ron", "NoForgeryAccepted", Pass),
+        ("scenarios/security/secure.ron", "NoForgeryAccepted", Pass),
+        ("scenarios/security/secure.ron", "NoPlaintextLeak", Pass),
     ];
     for (file, check, expected) in cases {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);

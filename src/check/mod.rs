@@ -9,6 +9,7 @@ mod delivery;
 mod detector;
 mod multicast;
 mod ordering;
+mod security;
 mod semantics;
 #[cfg(test)]
 mod test_events;
@@ -18,6 +19,7 @@ pub use delivery::{NoCorruptionDelivered, NoDuplicates, NoLoss};
 pub use detector::FailureDetection;
 pub use multicast::{Agreement, Integrity, Validity};
 pub use ordering::{CausalOrder, FifoOrder, TotalOrder};
+pub use security::{NoForgeryAccepted, NoPlaintextLeak};
 pub use semantics::{AtMostOnce, ExactlyOnceEffect, NoSilentLoss};
 
 use crate::process::Cluster;
@@ -124,6 +126,8 @@ pub enum CheckSpec {
         bound_ns: u64,
         max_false: Option<u64>,
     },
+    NoForgeryAccepted,
+    NoPlaintextLeak,
 }
 
 impl CheckSpec {
@@ -150,6 +154,8 @@ impl CheckSpec {
             CheckFile::FifoOrder => CheckSpec::FifoOrder,
             CheckFile::CausalOrder => CheckSpec::CausalOrder,
             CheckFile::TotalOrder => CheckSpec::TotalOrder,
+            CheckFile::NoForgeryAccepted => CheckSpec::NoForgeryAccepted,
+            CheckFile::NoPlaintextLeak => CheckSpec::NoPlaintextLeak,
         }
     }
 
@@ -169,6 +175,8 @@ impl CheckSpec {
             CheckSpec::TotalOrder => "TotalOrder",
             CheckSpec::CircuitBreaker(_) => "CircuitBreaker",
             CheckSpec::FailureDetection { .. } => "FailureDetection",
+            CheckSpec::NoForgeryAccepted => "NoForgeryAccepted",
+            CheckSpec::NoPlaintextLeak => "NoPlaintextLeak",
         }
     }
 
@@ -188,6 +196,8 @@ impl CheckSpec {
             CheckSpec::TotalOrder => Box::new(TotalOrder::new(cluster.clone())),
             CheckSpec::CircuitBreaker(spec) => Box::new(CircuitBreaker::new(cluster.clone(), spec.clone())),
             CheckSpec::FailureDetection { bound_ns, max_false } => Box::new(FailureDetection::new(cluster.clone(), *bound_ns, *max_false)),
+            CheckSpec::NoForgeryAccepted => Box::new(NoForgeryAccepted::new(cluster.clone())),
+            CheckSpec::NoPlaintextLeak => Box::new(NoPlaintextLeak::new(cluster.clone())),
         }
     }
 }

@@ -52,6 +52,10 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
                 format!("Note over {}: {} {}", name(node), if suspected { "suspect" } else { "trust again" }, view.cluster.name(of))
             }
             // Mermaid reads `#` as the start of an entity code, so fault numbers go without it.
+            // On the receiver's lifeline: an injected copy has no send to draw an arrow from.
+            EventKind::Adversary { action, from, to, msg } => {
+                format!("Note over {}: adversary {action:?} m{} from {}", name(to), msg.0, view.cluster.name(from))
+            }
             EventKind::Fault { action, node: Some(node), index } => format!("Note over {}: {action:?} (fault {index})", name(node)),
             EventKind::Fault { action, node: None, index } => format!("{ACROSS}{action:?} (fault {index})"),
             // Commands, sends and the link's decisions show as the arrows above.

@@ -75,11 +75,12 @@ pub enum Kind {
     Call,
     Breaker,
     Suspect,
+    Adv,
     Fault,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Cmd,
         Kind::Refuse,
         Kind::Send,
@@ -93,6 +94,7 @@ impl Kind {
         Kind::Call,
         Kind::Breaker,
         Kind::Suspect,
+        Kind::Adv,
         Kind::Fault,
     ];
 
@@ -111,6 +113,7 @@ impl Kind {
             EventKind::Call { .. } => Kind::Call,
             EventKind::Breaker { .. } => Kind::Breaker,
             EventKind::Suspicion { .. } => Kind::Suspect,
+            EventKind::Adversary { .. } => Kind::Adv,
             EventKind::Fault { .. } => Kind::Fault,
         }
     }
@@ -130,6 +133,7 @@ impl Kind {
             Kind::Call => "call",
             Kind::Breaker => "breaker",
             Kind::Suspect => "suspect",
+            Kind::Adv => "adv",
             Kind::Fault => "fault",
         }
     }
@@ -155,6 +159,7 @@ pub fn nodes_of(kind: &EventKind) -> [Option<NodeId>; 2] {
         | EventKind::Drop { from, to, .. }
         | EventKind::Duplicate { from, to, .. }
         | EventKind::Corrupt { from, to, .. }
+        | EventKind::Adversary { from, to, .. }
         | EventKind::Receive { from, to, .. } => [Some(from), Some(to)],
         EventKind::Fault { node, .. } => [node, None],
     }

@@ -508,6 +508,7 @@ fn marked_node(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Call { node, .. }
         | EventKind::Breaker { node, .. }
         | EventKind::Suspicion { node, .. } => Some(node),
+        EventKind::Adversary { to, .. } => Some(to),
         EventKind::Send { .. }
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }
@@ -530,6 +531,13 @@ fn mark(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, t: 
                 format!("a{}", app.0),
             )
         }
+        // On the receiver's lifeline: an injected copy has no send to draw an arrow from.
+        EventKind::Adversary { action, from, to, msg } => (
+            to,
+            format!("adversary {action:?} m{} from {} to {}", msg.0, name(from), name(to)),
+            format!("<path d=\"M0,-4 L4,3 L-4,3 Z\" fill=\"none\" stroke=\"{OPEN_RED}\" stroke-width=\"1.2\""),
+            String::new(),
+        ),
         EventKind::Command { node, app, .. } => (
             node,
             format!("{} commanded to send a{}", name(node), app.0),

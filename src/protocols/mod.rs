@@ -13,6 +13,7 @@ pub mod heartbeat;
 pub mod isis;
 pub mod pingpong;
 pub mod rmcast;
+pub mod secure_channel;
 pub mod sequencer;
 
 use crate::rng::PPB;
@@ -41,6 +42,7 @@ pub enum ProtocolSpec {
     Group { kind: GroupKind, retry: Retry, relay: bool, hold_back: bool },
     Calls(Arc<CallsSpec>),
     Heartbeat(HeartbeatSpec),
+    SecureChannel(secure_channel::Layers),
 }
 
 /// The layer a group-communication protocol (`ProtocolSpec::Group`) runs over the reliable transport of `group.rs`.
@@ -61,6 +63,9 @@ impl ProtocolSpec {
             ProtocolFile::Calls { .. } => ProtocolSpec::Calls(Arc::new(calls_spec(file))),
             ProtocolFile::Heartbeat { every_ms, detector, bug } => ProtocolSpec::Heartbeat(heartbeat_spec(every_ms, detector, bug)),
             ProtocolFile::BestEffort { checksum, dedup } => ProtocolSpec::BestEffort { checksum, dedup },
+            ProtocolFile::SecureChannel { mac, encrypt, replay_window } => {
+                ProtocolSpec::SecureChannel(secure_channel::Layers { mac, encrypt, replay_window })
+            }
             ProtocolFile::PingPong { round_trips } => ProtocolSpec::PingPong { round_trips: round_trips.0 },
             // Validation bounds the fanout by the node count.
             ProtocolFile::Gossip { fanout } => ProtocolSpec::Gossip { fanout: fanout.0 as u32 },
@@ -89,6 +94,7 @@ impl ProtocolSpec {
             ProtocolSpec::ExactlyOnce { .. } => "ExactlyOnce",
             ProtocolSpec::Calls(_) => "Calls",
             ProtocolSpec::Heartbeat(_) => "Heartbeat",
+            ProtocolSpec::SecureChannel(_) => "SecureChannel",
             ProtocolSpec::Group { kind, .. } => match kind {
                 GroupKind::Reliable => "ReliableMulticast",
                 GroupKind::Fifo => "FifoMulticast",
@@ -114,6 +120,11 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunRe
         }
         ProtocolSpec::BestEffort { checksum, dedup } => {
             run_catching(scenario, seed, options, move |_| best_effort::BestEffort::new(checksum, dedup))
+        }
+        ProtocolSpec::SecureChannel(layers) => {
+            let keys = Arc::new(secure_channel::Keys::new(seed));
+            let nodes = scenario.cluster.len();
+            run_catching(scenario, seed, options, move |_| secure_channel::SecureChannel::new(layers, keys.clone(), nodes))
         }
         ProtocolSpec::PingPong { round_trips } => run_catching(scenario, seed, options, move |_| pingpong::PingPong::new(round_trips)),
         ProtocolSpec::Gossip { fanout } => run_catching(scenario, seed, options, move |_| gossip::Gossip::new(fanout)),

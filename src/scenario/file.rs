@@ -34,6 +34,8 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub swarm: Option<SwarmFile>,
     #[serde(default)]
+    pub adversary: Option<AdversaryFile>,
+    #[serde(default)]
     pub workload: Vec<WorkloadFile>,
     #[serde(default)]
     pub checks: Vec<CheckFile>,
@@ -195,6 +197,18 @@ pub enum ProtocolFile {
         /// Remember delivered message ids and deliver each at most once.
         #[serde(default)]
         dedup: bool,
+    },
+    /// Unicast over a channel that models its wire bytes, with optional security layers.
+    SecureChannel {
+        /// Append an HMAC-SHA256 tag under a key of the sending pair's own.
+        #[serde(default)]
+        mac: bool,
+        /// Seal the payload with ChaCha20-Poly1305 under the pair's key (authenticates too).
+        #[serde(default)]
+        encrypt: bool,
+        /// Refuse a sequence number already accepted from the same sender.
+        #[serde(default)]
+        replay_window: bool,
     },
     /// Two nodes bounce one message `round_trips` times (the engine benchmark).
     PingPong { round_trips: Whole },
@@ -542,6 +556,22 @@ pub struct SwarmFile {
     pub downtime_ms: Option<(Number, Number)>,
 }
 
+/// An attacker on the links between the named node pairs (both directions), with the
+/// probability of each thing it does to a message it sees. It reads every one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdversaryFile {
+    pub links: Vec<(String, String)>,
+    #[serde(default)]
+    pub drop: Option<Number>,
+    #[serde(default)]
+    pub tamper: Option<Number>,
+    #[serde(default)]
+    pub replay: Option<Number>,
+    #[serde(default)]
+    pub forge: Option<Number>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadFile {
@@ -600,6 +630,10 @@ pub enum CheckFile {
         #[serde(default)]
         max_false: Option<Whole>,
     },
+    /// No message the adversary tampered with, replayed or forged is delivered.
+    NoForgeryAccepted,
+    /// The adversary reads no payload in what it captures.
+    NoPlaintextLeak,
 }
 
 #[derive(Debug, Default, Deserialize)]

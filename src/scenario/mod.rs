@@ -10,6 +10,7 @@ mod syntax;
 
 pub use locate::Seg;
 
+use crate::adversary::AdversarySpec;
 use crate::check::CheckSpec;
 use crate::clock::Clock;
 use crate::dist::{Latency, LatencySpec};
@@ -67,6 +68,7 @@ pub struct Scenario {
     /// Sorted by time; equal times keep file order.
     pub faults: Vec<ScheduledFault>,
     pub swarm: Option<SwarmSpec>,
+    pub adversary: Option<AdversarySpec>,
     pub workload: Vec<Generator>,
     pub checks: Vec<CheckSpec>,
     pub limits: Limits,
@@ -274,6 +276,7 @@ impl Validator<'_> {
         let clocks = self.clocks(&raw.clocks, n);
         let faults = self.faults(&raw.faults, horizon);
         let swarm = raw.swarm.as_ref().map(|s| self.swarm(s, horizon, n));
+        let adversary = raw.adversary.as_ref().map(|a| self.adversary(a, &raw.protocol, n));
         let workload = self.workload(&raw.workload, horizon);
         self.check_parameters(&raw.checks);
         let checks = raw.checks.iter().map(|c| CheckSpec::from_file(c, &protocol)).collect();
@@ -296,6 +299,7 @@ impl Validator<'_> {
             clocks,
             faults,
             swarm,
+            adversary,
             workload,
             checks,
             limits,
@@ -307,7 +311,7 @@ impl Validator<'_> {
     fn protocol_parameters(&mut self, p: &ProtocolFile, n: usize) {
         let path = |field: &'static str| [f("protocol"), f(field)];
         match *p {
-            ProtocolFile::BestEffort { .. } => {}
+            ProtocolFile::BestEffort { .. } | ProtocolFile::SecureChannel { .. } => {}
             ProtocolFile::PingPong { round_trips } => {
                 if !(1..=limits::MAX_MESSAGES_PER_WORKLOAD).contains(&round_trips.0) {
                     self.error(
@@ -521,6 +525,43 @@ impl Validator<'_> {
     }
 
     /// The settling time of the liveness checks: a usable duration.
+    /// The adversary's links name two different nodes each, and its probabilities are
+    /// probabilities. It needs a protocol that exposes its wire bytes, and a forger a third node.
+    fn adversary(&mut self, a: &AdversaryFile, protocol: &ProtocolFile, n: usize) -> AdversarySpec {
+        let path = |field: &'static str| [f("adversary"), f(field)];
+        if !matches!(protocol, ProtocolFile::SecureChannel { .. }) {
+            self.error(
+                &[f("adversary")],
+                "an adversary under a protocol that does not model its wire bytes",
+                "protocol: SecureChannel(..)".to_string(),
+            );
+        }
+        let mut links = Vec::new();
+        for (i, (a_name, b_name)) in a.links.iter().enumerate() {
+            let a_id = self.node(&[f("adversary"), f("links"), ix(i), ix(0)], a_name);
+            let b_id = self.node(&[f("adversary"), f("links"), ix(i), ix(1)], b_name);
+            match (a_id, b_id) {
+                (Some(x), Some(y)) if x == y => self.error(
+                    &[f("adversary"), f("links"), ix(i), ix(1)],
+                    "a link from a node to itself",
+                    "two different nodes".to_string(),
+                ),
+                (Some(x), Some(y)) => links.push((x.min(y), x.max(y))),
+                _ => {}
+            }
+        }
+        links.sort();
+        links.dedup();
+        let drop_ppb = self.probability(&path("drop"), a.drop).unwrap_or(0);
+        let tamper_ppb = self.probability(&path("tamper"), a.tamper).unwrap_or(0);
+        let replay_ppb = self.probability(&path("replay"), a.replay).unwrap_or(0);
+        let forge_ppb = self.probability(&path("forge"), a.forge).unwrap_or(0);
+        if forge_ppb > 0 && n < 3 {
+            self.error(&path("forge"), "a forger with fewer than three nodes has no one to impersonate", "three nodes or more".to_string());
+        }
+        AdversarySpec { links, drop_ppb, tamper_ppb, replay_ppb, forge_ppb }
+    }
+
     fn check_parameters(&mut self, checks: &[CheckFile]) {
         for (i, c) in checks.iter().enumerate() {
             if let CheckFile::Validity { settle_ms } | CheckFile::Agreement { settle_ms } = c {

@@ -1,0 +1,129 @@
+//! The network adversary: an attacker on chosen links who reads, drops, alters, replays and forges.
+//!
+//! It sits on both directions of each link it is given and sees every message
+//! put on one, before the link's own loss and latency. It acts on the bytes a
+//! protocol exposes through [`Message::wire_bytes`], so the engine stays
+//! ignorant of any protocol's format. Every choice it makes is drawn from its
+//! own stream ([`Stream::Adversary`]) in a fixed order, so a run with an
+//! adversary is as reproducible as one without, and a scenario without one
+//! draws nothing from it.
+
+use crate::id::NodeId;
+use crate::process::{Message, PLAINTEXT_MARKER};
+use crate::rng::{SimRng, Stream};
+use crate::trace::AdversaryAction;
+
+/// The adversary a scenario places (probabilities in parts per billion).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdversarySpec {
+    /// The links it sits on, as ordered pairs `(a, b)` with `a < b`: both directions.
+    pub links: Vec<(NodeId, NodeId)>,
+    pub drop_ppb: u32,
+    pub tamper_ppb: u32,
+    pub replay_ppb: u32,
+    /// Validation allows a forger only with three nodes or more: it needs a third to impersonate.
+    pub forge_ppb: u32,
+}
+
+impl AdversarySpec {
+    fn watches(&self, from: NodeId, to: NodeId) -> bool {
+        let pair = if from < to { (from, to) } else { (to, from) };
+        self.links.binary_search(&pair).is_ok()
+    }
+}
+
+/// How many captured messages it keeps to replay and forge from: enough to reach back
+/// past any replay window a protocol keeps, bounded so a long run's memory is too.
+const CAPTURE_LIMIT: usize = 256;
+
+/// What the adversary did to one message, for the engine to apply and record.
+pub struct Interception<M> {
+    /// `Eavesdrop` or `Leak`, then `Drop` or `Tamper` if it did either.
+    pub actions: Vec<AdversaryAction>,
+    pub dropped: bool,
+    /// Messages to inject on the same link: `(action, claimed sender, receiver, message)`.
+    pub injected: Vec<(AdversaryAction, NodeId, NodeId, M)>,
+}
+
+/// An adversary during a run.
+pub struct Adversary<M> {
+    spec: AdversarySpec,
+    rng: SimRng,
+    nodes: u32,
+    /// `(from, to, message)` as captured, at most `CAPTURE_LIMIT` (then the oldest is replaced).
+    captured: Vec<(NodeId, NodeId, M)>,
+    /// Where the next capture goes once `captured` is full (the oldest is overwritten).
+    next_slot: usize,
+}
+
+impl<M: Message> Adversary<M> {
+    pub fn new(spec: AdversarySpec, seed: u64, nodes: usize) -> Adversary<M> {
+        Adversary { spec, rng: SimRng::new(seed, Stream::Adversary), nodes: nodes as u32, captured: Vec::new(), next_slot: 0 }
+    }
+
+    /// Act on `msg`, just put on the link `from -> to`; `None` if the adversary is not on it.
+    pub fn intercept(&mut self, from: NodeId, to: NodeId, msg: &mut M) -> Option<Interception<M>> {
+        if !self.spec.watches(from, to) {
+            return None;
+        }
+        let mut out = Interception { actions: Vec::new(), dropped: false, injected: Vec::new() };
+        let readable = msg.wire_bytes().is_some_and(|b| b.windows(PLAINTEXT_MARKER.len()).any(|w| w == PLAINTEXT_MARKER));
+        out.actions.push(if readable { AdversaryAction::Leak } else { AdversaryAction::Eavesdrop });
+        // What it captures is the message as sent, before any tampering of its own.
+        let seen = msg.clone();
+        // The four decisions are drawn first, in a fixed order, then what each needs (a bit
+        // to flip, a capture, a node to impersonate): the same seed and settings make the
+        // same attack, and the stream is the adversary's alone, so it shifts nothing else.
+        let drop = self.rng.chance(self.spec.drop_ppb);
+        let tamper = self.rng.chance(self.spec.tamper_ppb);
+        let replay = self.rng.chance(self.spec.replay_ppb);
+        let forge = self.rng.chance(self.spec.forge_ppb);
+        if drop {
+            out.actions.push(AdversaryAction::Drop);
+            out.dropped = true;
+        } else if tamper && self.flip_bit(msg) {
+            out.actions.push(AdversaryAction::Tamper);
+        }
+        // An earlier message on its own link, as it was: the receiver sees exactly what it
+        // may once have accepted. Picked before this one is captured, as replaying a
+        // message alongside itself would only race it.
+        if replay && !self.captured.is_empty() {
+            let (f, t, old) = self.pick();
+            out.injected.push((AdversaryAction::Replay, f, t, old));
+        }
+        self.capture(from, to, seen);
+        if forge {
+            // A captured message, altered, claimed to come from a third node: a forger without
+            // keys can only recombine what it has seen.
+            let (f, t, mut old) = self.pick();
+            let pick = self.rng.below(u64::from(self.nodes) - 2) as usize;
+            let claimed = (0..self.nodes).map(NodeId).filter(|&n| n != t && n != f).nth(pick).expect("a third node exists");
+            self.flip_bit(&mut old);
+            out.injected.push((AdversaryAction::Forge, claimed, t, old));
+        }
+        Some(out)
+    }
+
+    fn capture(&mut self, from: NodeId, to: NodeId, msg: M) {
+        if self.captured.len() < CAPTURE_LIMIT {
+            self.captured.push((from, to, msg));
+        } else {
+            self.captured[self.next_slot] = (from, to, msg);
+            self.next_slot = (self.next_slot + 1) % CAPTURE_LIMIT;
+        }
+    }
+
+    /// A captured message, uniformly; callers make sure there is one.
+    fn pick(&mut self) -> (NodeId, NodeId, M) {
+        let i = self.rng.below(self.captured.len() as u64) as usize;
+        self.captured[i].clone()
+    }
+
+    /// Flip one bit of `msg`'s bytes; false if it exposes none to flip.
+    fn flip_bit(&mut self, msg: &mut M) -> bool {
+        let Some(bytes) = msg.wire_bytes().filter(|b| !b.is_empty()) else { return false };
+        let bit = self.rng.below(bytes.len() as u64 * 8);
+        bytes[(bit / 8) as usize] ^= 1 << (bit % 8);
+        true
+    }
+}
