@@ -33,6 +33,12 @@ pub fn process_of(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Duplicate { .. }
         | EventKind::Corrupt { .. }
         | EventKind::Adversary { .. }
+        // The transport's doing: its notices are not messages in the trace, so a wait ended by
+        // one (a rendezvous's "taken") is not tracked as happening after what sent it.
+        | EventKind::Block { .. }
+        | EventKind::Unblock { .. }
+        | EventKind::Deadlock { .. }
+        | EventKind::Queued { .. }
         | EventKind::Fault { .. } => None,
     }
 }

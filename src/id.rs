@@ -40,3 +40,9 @@ pub struct TimerId(pub u64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct GroupId(pub u32);
+
+/// A call made with `Ctx::call`; unique over the whole run. The callee sees it on the
+/// request (`Incoming::call`) and answers with `Ctx::reply`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct CallId(pub u64);

@@ -35,6 +35,7 @@ pub mod dist;
 mod event;
 pub mod export;
 pub mod id;
+pub mod mailbox;
 pub mod net;
 pub mod process;
 pub mod protocols;
@@ -48,6 +49,7 @@ mod swarm;
 pub mod sweep;
 pub mod time;
 pub mod trace;
+pub mod waits;
 
 pub use check::Verdict;
 pub use process::{Ctx, Message, Process};

@@ -4,7 +4,7 @@
 //! records effects (sends, timers, observations) in its context; the simulator
 //! applies them after the handler returns, in the order they were recorded.
 
-use crate::id::{AppId, GroupId, NodeId, TimerId};
+use crate::id::{AppId, CallId, GroupId, NodeId, TimerId};
 use crate::rng::SimRng;
 use crate::time::SimTime;
 use crate::trace::{BreakerState, CallOutcome};
@@ -83,6 +83,11 @@ pub trait Message: Clone + fmt::Debug {
     fn wire_bytes(&mut self) -> Option<&mut Vec<u8>> {
         None
     }
+    /// Where the message goes in its receiver's mailbox: higher is taken first (0, the
+    /// default, is lowest). Only a mailbox ever reorders by it.
+    fn priority(&self) -> u8 {
+        0
+    }
 }
 
 /// Where a workload command asks a message to go.
@@ -109,6 +114,21 @@ pub struct Incoming<M> {
     /// False when the link corrupted this copy: what a checksum comparison
     /// would report. A protocol that ignores it delivers damaged payloads.
     pub checksum_ok: bool,
+    /// Set when the message is a request made with `Ctx::call`: answer it with `Ctx::reply`.
+    pub call: Option<CallId>,
+}
+
+/// How a blocking send or a call ended, handed to `Process::on_complete`.
+#[derive(Clone, Debug)]
+pub enum Completion<M> {
+    /// The receiver's process took the message `Ctx::send_sync` sent.
+    Taken { to: NodeId },
+    /// `send_sync`'s timeout expired first. The message may still be taken later.
+    SendTimedOut { to: NodeId },
+    /// The callee answered `call`.
+    Answered { call: CallId, from: NodeId, msg: M, checksum_ok: bool },
+    /// No answer to `call` within its timeout; an answer arriving later is discarded.
+    CallTimedOut { call: CallId },
 }
 
 /// The static shape of the cluster, shared by every process.
@@ -166,13 +186,16 @@ impl Cluster {
 #[derive(Debug)]
 pub(crate) enum Effect<M, T> {
     Send { to: NodeId, msg: M },
+    SendSync { to: NodeId, msg: M, timeout_ns: Option<u64> },
+    Call { to: NodeId, msg: M, call: CallId, timeout_ns: Option<u64>, wait: bool },
+    Reply { call: CallId, msg: M },
     Multicast { group: GroupId, msg: M },
     Broadcast { msg: M },
     SetTimer { id: TimerId, after_local_ns: u64, timer: T },
     CancelTimer { id: TimerId },
     Deliver { payload: Payload },
     DeadLetter { payload: Payload, to: NodeId },
-    Call { app: AppId, outcome: CallOutcome, latency_ns: u64 },
+    CallOutcome { app: AppId, outcome: CallOutcome, latency_ns: u64 },
     Breaker { from: BreakerState, to: BreakerState },
     Suspicion { of: NodeId, suspected: bool },
 }
@@ -185,6 +208,7 @@ pub struct Ctx<'a, M, T> {
     pub(crate) rng: &'a mut SimRng,
     pub(crate) effects: &'a mut Vec<Effect<M, T>>,
     pub(crate) next_timer: &'a mut u64,
+    pub(crate) next_call: &'a mut u64,
 }
 
 impl<M, T> Ctx<'_, M, T> {
@@ -208,6 +232,29 @@ impl<M, T> Ctx<'_, M, T> {
 
     pub fn send(&mut self, to: NodeId, msg: M) {
         self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Send `msg` and block until `to`'s process takes it from its mailbox (a rendezvous), or
+    /// until `timeout_ns` of local time passes. While blocked the process handles nothing
+    /// else; `on_complete` says how the wait ended. It must be the handler's last effect.
+    pub fn send_sync(&mut self, to: NodeId, msg: M, timeout_ns: Option<u64>) {
+        self.effects.push(Effect::SendSync { to, msg, timeout_ns });
+    }
+
+    /// Send request `msg` to `to` and, if `wait`, block until its answer (synchronous); if
+    /// not, go on at once (asynchronous). Either way `on_complete` receives the answer, or
+    /// the timeout after `timeout_ns` of local time. A waiting call must be the handler's
+    /// last effect.
+    pub fn call(&mut self, to: NodeId, msg: M, timeout_ns: Option<u64>, wait: bool) -> CallId {
+        let call = CallId(*self.next_call);
+        *self.next_call += 1;
+        self.effects.push(Effect::Call { to, msg, call, timeout_ns, wait });
+        call
+    }
+
+    /// Answer request `call` (from `Incoming::call`) with `msg`; it goes back to the caller.
+    pub fn reply(&mut self, call: CallId, msg: M) {
+        self.effects.push(Effect::Reply { call, msg });
     }
 
     /// One copy to every member of `group` except this node.
@@ -248,7 +295,7 @@ impl<M, T> Ctx<'_, M, T> {
     /// Report how call `app` (begun by the workload's command `app`) ended: the
     /// observation the circuit-breaker check judges. `latency_ns` is on this node's clock.
     pub fn call_outcome(&mut self, app: AppId, outcome: CallOutcome, latency_ns: u64) {
-        self.effects.push(Effect::Call { app, outcome, latency_ns });
+        self.effects.push(Effect::CallOutcome { app, outcome, latency_ns });
     }
 
     /// Report that this node's failure detector began (`suspected`) or stopped suspecting `of`.
@@ -278,4 +325,7 @@ pub trait Process {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, incoming: Incoming<Self::Msg>);
 
     fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, _timer: Self::Timer) {}
+
+    /// A blocking send or a call ended (see `Ctx::send_sync` and `Ctx::call`).
+    fn on_complete(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, _completion: Completion<Self::Msg>) {}
 }

@@ -1,6 +1,6 @@
 //! What `msgsim run` tells a person (text) or a program (JSON) about one run.
 
-use crate::check::{EndReason, Outcome};
+use crate::check::{EndReason, Outcome, describe_cycle};
 use crate::scenario::Scenario;
 use crate::sim::{AppCounts, ProtocolPanic, RunResult};
 use crate::trace::{MessageCounts, format_hash};
@@ -39,6 +39,10 @@ pub struct Report {
     pub checks: Vec<CheckReport>,
     /// What swarm mode drew for this seed.
     pub swarm: Vec<String>,
+    /// Cycles of blocked processes as they formed: "at <time>: <who waits on whom>".
+    pub wait_cycles: Vec<String>,
+    /// Processes still blocked at the end, and on what.
+    pub blocked_at_end: Vec<String>,
     pub reproduce: String,
 }
 
@@ -62,6 +66,22 @@ impl Report {
             app: result.app,
             checks: result.verdicts.iter().map(|(name, v)| CheckReport { name, verdict: v.outcome, detail: v.detail.clone() }).collect(),
             swarm: result.swarm.clone(),
+            wait_cycles: result
+                .wait_cycles
+                .iter()
+                .map(|(at, cycle)| {
+                    let kind = if cycle.permanent() { "deadlock" } else { "wait cycle, a timeout will break it" };
+                    format!("{kind} at {at}: {}", describe_cycle(cycle, &scenario.cluster))
+                })
+                .collect(),
+            blocked_at_end: result
+                .blocked_at_end
+                .iter()
+                .map(|(node, w, unhandled)| {
+                    let c = &scenario.cluster;
+                    format!("{} on {} ({:?} since {}, {unhandled} events unhandled)", c.name(*node), c.name(w.on), w.reason, w.since)
+                })
+                .collect(),
             reproduce: reproduce_command(path, result.seed),
         }
     }
@@ -91,6 +111,10 @@ impl Report {
                 ("no link", d.no_link),
                 ("queue full", d.queue_full),
                 ("node down", d.node_down),
+                ("mailbox full", d.mailbox_full),
+                ("evicted", d.evicted),
+                ("late answers", d.late),
+                ("fragment lost", d.fragment_lost),
             ];
             let parts: Vec<String> = reasons.iter().filter(|(_, n)| *n > 0).map(|(r, n)| format!("{r} {n}")).collect();
             let _ = writeln!(out, "drops      {}", parts.join(", "));
@@ -107,6 +131,12 @@ impl Report {
         out.push('\n');
         for s in &self.swarm {
             let _ = writeln!(out, "swarm      {s}");
+        }
+        for c in &self.wait_cycles {
+            let _ = writeln!(out, "waits      {c}");
+        }
+        if !self.blocked_at_end.is_empty() {
+            let _ = writeln!(out, "blocked    at the end: {}", self.blocked_at_end.join("; "));
         }
         if self.checks.is_empty() {
             let _ = writeln!(out, "checks     none asked for");

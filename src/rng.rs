@@ -26,6 +26,8 @@ pub enum Stream {
     Adversary,
     /// The secret from which a secure channel derives its per-pair keys.
     Keys,
+    /// How long each process takes to serve a message from its mailbox.
+    Service,
 }
 
 impl Stream {
@@ -37,6 +39,7 @@ impl Stream {
             Stream::Swarm => 4,
             Stream::Adversary => 5,
             Stream::Keys => 6,
+            Stream::Service => 7,
             Stream::Node(i) => (1 << 32) | u64::from(i),
         }
     }

@@ -9,15 +9,19 @@ use crate::adversary::Adversary;
 use crate::check::{Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::event::EventQueue;
-use crate::id::{AppId, MsgId, NodeId, TimerId};
+use crate::id::{AppId, CallId, MsgId, NodeId, TimerId};
+use crate::mailbox::{Mailbox, Overflow, Put};
 use crate::net::{Arrival, Decision, Network, Route};
-use crate::process::{Command, Ctx, Dest, Effect, Incoming, Message, Payload, Process};
+use crate::process::{Command, Completion, Ctx, Dest, Effect, Incoming, Message, Payload, Process};
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{Fault, Scenario, ScheduledFault, Target};
 use crate::stats::{LatencyCollector, LatencyHistogram};
 use crate::time::SimTime;
-use crate::trace::{AdversaryAction, DropReason, EventKind, FaultAction, MessageCounts, TraceEvent, TraceHasher};
-use rustc_hash::FxHashSet;
+use crate::trace::{
+    AdversaryAction, BlockReason, DropReason, EventKind, FaultAction, MessageCounts, TraceEvent, TraceHasher, UnblockReason,
+};
+use crate::waits::{Wait, WaitCycle, WaitGraph};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::VecDeque;
 
@@ -96,7 +100,15 @@ pub struct RunResult {
     pub latency: Option<LatencyHistogram>,
     /// Every random network decision, if `RunOptions::decisions` asked for them.
     pub decisions: Option<Vec<Decision>>,
+    /// Cycles of blocked processes, as each formed (the first `MAX_CYCLES_KEPT`).
+    pub wait_cycles: Vec<(SimTime, WaitCycle)>,
+    /// Processes still blocked when the run ended, on what, and how many events (messages,
+    /// timers, commands) they had not handled.
+    pub blocked_at_end: Vec<(NodeId, Wait, usize)>,
 }
+
+/// Wait cycles a run keeps for its report; the trace has every one.
+const MAX_CYCLES_KEPT: usize = 16;
 
 /// Scheduler events.
 enum Ev<M, T> {
@@ -126,6 +138,76 @@ enum Ev<M, T> {
     Fault {
         index: u32,
     },
+    /// A blocked node's wait `seq` ends: the transport's notice that its synchronous send was
+    /// taken, or that the mailbox it waits on has room.
+    Release {
+        node: NodeId,
+        incarnation: u32,
+        seq: u64,
+        reason: UnblockReason,
+    },
+    /// The timeout of a synchronous send (wait `seq`).
+    SendTimeout {
+        node: NodeId,
+        incarnation: u32,
+        seq: u64,
+    },
+    CallTimeout {
+        call: CallId,
+    },
+    /// A process that went on handles the next event it held while blocked.
+    Resume {
+        node: NodeId,
+        incarnation: u32,
+    },
+    /// The node may take the next message from its mailbox (it finished serving the last).
+    TakeNext {
+        node: NodeId,
+        incarnation: u32,
+    },
+}
+
+/// What a blocked process waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Awaiting {
+    Taken { to: NodeId },
+    Answer { call: CallId },
+    Room { to: NodeId },
+}
+
+/// A blocked process: what it waits for, and the effects its handler recorded after the
+/// send that blocked, applied when it goes on (a blocked thread's continuation).
+struct Blocked<M, T> {
+    seq: u64,
+    awaiting: Awaiting,
+    parked: Vec<Effect<M, T>>,
+}
+
+/// A message that arrived and waits in its receiver's mailbox.
+struct Arrived<M> {
+    from: NodeId,
+    id: MsgId,
+    corrupted: bool,
+    msg: M,
+}
+
+/// What the transport knows about a transmission beyond its bytes.
+#[derive(Clone, Copy, Debug)]
+enum Tag {
+    /// Sent with `send_sync` by `sender`, whose wait `seq` ends when it is taken.
+    Sync {
+        sender: NodeId,
+        seq: u64,
+    },
+    Request(CallId),
+    Reply(CallId),
+}
+
+/// A call made and not yet answered or timed out.
+struct PendingCall {
+    caller: NodeId,
+    incarnation: u32,
+    done: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,8 +224,20 @@ struct Node<P: Process> {
     incarnation: u32,
     rng: SimRng,
     clock: Clock,
-    /// Events that arrived while the node was paused, in arrival order.
+    /// Events that arrived while the node was paused or blocked, in arrival order.
     held: VecDeque<Ev<P::Msg, P::Timer>>,
+    /// The receive buffer, if the scenario gives the node one.
+    mailbox: Option<Mailbox<Arrived<P::Msg>>>,
+    /// Serving a message taken from the mailbox: the next waits for `TakeNext`.
+    serving: bool,
+    block: Option<Blocked<P::Msg, P::Timer>>,
+    /// Back-pressure: messages sent to this node and neither taken nor dropped yet, plus room
+    /// granted to released senders.
+    reserved: u32,
+    /// Senders blocked until this node's mailbox has room, in the order they blocked (node, wait).
+    room_waiters: VecDeque<(NodeId, u64)>,
+    /// Room in this node's mailbox granted to a blocked sender, not yet used by its send.
+    granted: Option<NodeId>,
 }
 
 /// Records the trace: hash, counters, checkers and, if asked, the events.
@@ -205,6 +299,19 @@ pub struct Sim<'s, P: Process, F> {
     faults: Vec<ScheduledFault>,
     swarm: Vec<String>,
     recorder: Recorder,
+    waits: WaitGraph,
+    /// Transmissions the transport must recognise on arrival. Looked up, never iterated.
+    tags: FxHashMap<MsgId, Tag>,
+    /// Every call made. Looked up, never iterated.
+    calls: FxHashMap<CallId, PendingCall>,
+    next_call: u64,
+    next_block: u64,
+    service_rng: SimRng,
+    /// Whether any mailbox applies back-pressure (only then does a send check for room).
+    back_pressure: bool,
+    /// Transmissions holding room in a back-pressure mailbox. Membership tests only.
+    reserved_ids: FxHashSet<MsgId>,
+    wait_cycles: Vec<(SimTime, WaitCycle)>,
 }
 
 impl<'s, P, F> Sim<'s, P, F>
@@ -238,8 +345,15 @@ where
                 rng: SimRng::new(seed, Stream::Node(i as u32)),
                 clock: scenario.clocks[i],
                 held: VecDeque::new(),
+                mailbox: scenario.mailbox(i).map(|m| Mailbox::new(m.capacity.map_or(usize::MAX, |c| c as usize), m.overflow)),
+                serving: false,
+                block: None,
+                reserved: 0,
+                room_waiters: VecDeque::new(),
+                granted: None,
             })
             .collect();
+        let back_pressure = (0..n).any(|i| scenario.mailbox(i).is_some_and(|m| m.overflow == Overflow::BackPressure));
         let checkers = scenario.checks.iter().map(|c| (c.name(), c.build(&scenario.cluster))).collect();
         Sim {
             scenario,
@@ -269,6 +383,15 @@ where
                 events: options.record_trace.then(Vec::new),
                 latency: options.latency.then(LatencyCollector::default),
             },
+            waits: WaitGraph::new(n),
+            tags: FxHashMap::default(),
+            calls: FxHashMap::default(),
+            next_call: 0,
+            next_block: 0,
+            service_rng: SimRng::new(seed, Stream::Service),
+            back_pressure,
+            reserved_ids: FxHashSet::default(),
+            wait_cycles: Vec::new(),
         }
     }
 
@@ -299,6 +422,8 @@ where
             trace: self.recorder.events,
             latency: self.recorder.latency.map(LatencyCollector::finish),
             decisions,
+            wait_cycles: self.wait_cycles,
+            blocked_at_end: self.waits.blocked().map(|(n, w)| (n, w, self.nodes[n.index()].held.len())).collect(),
         }
     }
 
@@ -344,18 +469,27 @@ where
         self.with_process(node, |p, ctx| p.on_start(ctx));
     }
 
+    // Always inlined into the run loop: it is the hot path, and `Resume` re-entering it
+    // through `transport_event` would otherwise keep the compiler from inlining it at all.
+    #[inline(always)]
     fn dispatch(&mut self, ev: Ev<P::Msg, P::Timer>) {
         match ev {
             Ev::Deliver { from, to, id, corrupted, msg } => {
                 self.in_flight -= 1;
-                match self.nodes[to.index()].status {
-                    Status::Down => self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown }),
-                    Status::Paused => self.nodes[to.index()].held.push_back(Ev::Deliver { from, to, id, corrupted, msg }),
-                    Status::Up => {
+                let slot = &mut self.nodes[to.index()];
+                match slot.status {
+                    Status::Down => {
+                        self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown });
+                        self.free_room(to, id);
+                    }
+                    Status::Paused => slot.held.push_back(Ev::Deliver { from, to, id, corrupted, msg }),
+                    // The common case: no transport feature in play, straight to the handler.
+                    Status::Up if self.tags.is_empty() && slot.mailbox.is_none() && slot.block.is_none() => {
                         self.recorder.record(self.now, EventKind::Receive { from, to, msg: id, corrupted });
-                        let incoming = Incoming { from, msg, checksum_ok: !corrupted };
+                        let incoming = Incoming { from, msg, checksum_ok: !corrupted, call: None };
                         self.with_process(to, |p, ctx| p.on_message(ctx, incoming));
                     }
+                    Status::Up => self.arrive(Arrived { from, id, corrupted, msg }, to),
                 }
             }
             Ev::Timer { node, incarnation, id, timer } => {
@@ -365,7 +499,7 @@ where
                     self.live_timers.remove(&id);
                     return;
                 }
-                if slot.status == Status::Paused {
+                if slot.status == Status::Paused || slot.block.is_some() {
                     slot.held.push_back(Ev::Timer { node, incarnation, id, timer });
                     return;
                 }
@@ -376,6 +510,316 @@ where
             Ev::Workload { generator, k } => self.workload(generator, k),
             Ev::HeldCommand { node, cmd } => self.command(node, cmd),
             Ev::Fault { index } => self.fault(index),
+            // The transport's own events: rare, and kept out of line so the common arms stay tight.
+            ev => self.transport_event(ev),
+        }
+    }
+
+    #[inline(never)]
+    fn transport_event(&mut self, ev: Ev<P::Msg, P::Timer>) {
+        match ev {
+            Ev::Release { node, incarnation, seq, reason } => {
+                if self.hold_if_paused(node, incarnation, Ev::Release { node, incarnation, seq, reason }) {
+                    return;
+                }
+                let Some(b) = &self.nodes[node.index()].block else { return };
+                if b.seq != seq {
+                    return; // the wait already ended (it timed out)
+                }
+                let completion = match b.awaiting {
+                    Awaiting::Taken { to } => Some(Completion::Taken { to }),
+                    Awaiting::Room { .. } | Awaiting::Answer { .. } => None,
+                };
+                self.unblock(node, reason, completion);
+            }
+            Ev::SendTimeout { node, incarnation, seq } => {
+                if self.hold_if_paused(node, incarnation, Ev::SendTimeout { node, incarnation, seq }) {
+                    return;
+                }
+                if let Some(Blocked { seq: s, awaiting: Awaiting::Taken { to }, .. }) = self.nodes[node.index()].block
+                    && s == seq
+                {
+                    self.unblock(node, UnblockReason::TimedOut, Some(Completion::SendTimedOut { to }));
+                }
+            }
+            Ev::CallTimeout { call } => self.call_timeout(call),
+            Ev::Resume { node, incarnation } => {
+                if self.hold_if_paused(node, incarnation, Ev::Resume { node, incarnation }) || self.nodes[node.index()].block.is_some() {
+                    return; // a wait that ends schedules the next `Resume`
+                }
+                let Some(ev) = self.nodes[node.index()].held.pop_front() else { return };
+                if let Ev::Deliver { .. } = ev {
+                    self.in_flight += 1;
+                }
+                self.dispatch(ev);
+                self.resume_held(node);
+            }
+            Ev::TakeNext { node, incarnation } => {
+                if self.hold_if_paused(node, incarnation, Ev::TakeNext { node, incarnation }) {
+                    return;
+                }
+                self.nodes[node.index()].serving = false;
+                self.take_next(node);
+            }
+            Ev::Deliver { .. } | Ev::Timer { .. } | Ev::Workload { .. } | Ev::HeldCommand { .. } | Ev::Fault { .. } => {
+                unreachable!("dispatched by `dispatch`")
+            }
+        }
+    }
+
+    /// For an event of `node`'s transport: false if it is for this incarnation and the node
+    /// is up. A paused node holds it; one that crashed since forgets it.
+    fn hold_if_paused(&mut self, node: NodeId, incarnation: u32, ev: Ev<P::Msg, P::Timer>) -> bool {
+        let slot = &mut self.nodes[node.index()];
+        if slot.incarnation != incarnation || slot.status == Status::Down {
+            return true;
+        }
+        if slot.status == Status::Paused {
+            slot.held.push_back(ev);
+            return true;
+        }
+        false
+    }
+
+    /// A message reached an up node that has a mailbox, is blocked, or whose transport must
+    /// recognise the message. An answer the node is blocked on goes straight to it; anything
+    /// else is taken at once if the process is free, or waits.
+    #[inline(never)]
+    fn arrive(&mut self, arrived: Arrived<P::Msg>, to: NodeId) {
+        let tag = self.tags.get(&arrived.id).copied();
+        if let Some(Tag::Reply(call)) = tag {
+            if self.calls.get_mut(&call).expect("a call made").done {
+                let Arrived { from, id, .. } = arrived;
+                self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::Late });
+                self.free_room(to, id);
+                return;
+            }
+            if matches!(self.nodes[to.index()].block, Some(Blocked { awaiting: Awaiting::Answer { call: c }, .. }) if c == call) {
+                let Arrived { from, id, corrupted, msg } = arrived;
+                self.recorder.record(self.now, EventKind::Receive { from, to, msg: id, corrupted });
+                self.free_room(to, id);
+                self.calls.get_mut(&call).expect("a call made").done = true;
+                let answer = Completion::Answered { call, from, msg, checksum_ok: !corrupted };
+                self.unblock(to, UnblockReason::Answered, Some(answer));
+                return;
+            }
+        }
+        let slot = &mut self.nodes[to.index()];
+        let free = slot.block.is_none() && !slot.serving && slot.mailbox.as_ref().is_none_or(Mailbox::is_empty);
+        if free {
+            return self.hand_over(to, arrived);
+        }
+        let Some(mailbox) = slot.mailbox.as_mut() else {
+            // No mailbox: an unbounded buffer, taken in arrival order when the process goes on.
+            let Arrived { from, id, corrupted, msg } = arrived;
+            slot.held.push_back(Ev::Deliver { from, to, id, corrupted, msg });
+            let depth = slot.held.iter().filter(|e| matches!(e, Ev::Deliver { .. })).count() as u32;
+            self.recorder.record(self.now, EventKind::Queued { from, to, msg: id, depth });
+            return;
+        };
+        let (from, id, priority) = (arrived.from, arrived.id, arrived.msg.priority());
+        match mailbox.put(priority, arrived) {
+            Put::Queued => {
+                let depth = mailbox.len() as u32;
+                self.recorder.record(self.now, EventKind::Queued { from, to, msg: id, depth });
+            }
+            Put::Refused(a) => {
+                self.recorder.record(self.now, EventKind::Drop { from: a.from, to, msg: a.id, reason: DropReason::MailboxFull });
+                self.free_room(to, a.id);
+            }
+            Put::Evicted(old) => {
+                self.recorder.record(self.now, EventKind::Drop { from: old.from, to, msg: old.id, reason: DropReason::Evicted });
+                self.free_room(to, old.id);
+                let depth = self.nodes[to.index()].mailbox.as_ref().map_or(0, Mailbox::len) as u32;
+                self.recorder.record(self.now, EventKind::Queued { from, to, msg: id, depth });
+            }
+        }
+    }
+
+    /// Hand an arrived message to `to`'s process, which is free to take it: the transport
+    /// recognises rendezvous, requests and answers, and a mailbox's service time begins.
+    fn hand_over(&mut self, to: NodeId, arrived: Arrived<P::Msg>) {
+        let Arrived { from, id, corrupted, msg } = arrived;
+        let tag = self.tags.get(&id).copied();
+        if let Some(Tag::Reply(call)) = tag
+            && self.calls.get_mut(&call).expect("a call made").done
+        {
+            self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::Late });
+            self.free_room(to, id);
+            return;
+        }
+        self.recorder.record(self.now, EventKind::Receive { from, to, msg: id, corrupted });
+        self.free_room(to, id);
+        let slot = &mut self.nodes[to.index()];
+        if let Some(service) = self.scenario.mailbox(to.index()).and_then(|m| m.service.as_ref()) {
+            slot.serving = true;
+            let at = self.now.saturating_add(service.sample(&mut self.service_rng));
+            self.queue.push(at, Ev::TakeNext { node: to, incarnation: slot.incarnation });
+        } else if slot.mailbox.as_ref().is_some_and(|m| !m.is_empty()) {
+            slot.serving = true;
+            self.queue.push(self.now, Ev::TakeNext { node: to, incarnation: slot.incarnation });
+        }
+        let mut call = None;
+        match tag {
+            Some(Tag::Sync { sender, seq }) => {
+                self.tags.remove(&id);
+                let incarnation = self.nodes[sender.index()].incarnation;
+                let at = self.now.saturating_add(self.network.min_latency_ns(to, sender));
+                self.queue.push(at, Ev::Release { node: sender, incarnation, seq, reason: UnblockReason::Taken });
+            }
+            Some(Tag::Request(c)) => call = Some(c),
+            Some(Tag::Reply(c)) => {
+                self.calls.get_mut(&c).expect("a call made").done = true;
+                let answer = Completion::Answered { call: c, from, msg, checksum_ok: !corrupted };
+                return self.with_process(to, |p, ctx| p.on_complete(ctx, answer));
+            }
+            None => {}
+        }
+        let incoming = Incoming { from, msg, checksum_ok: !corrupted, call };
+        self.with_process(to, |p, ctx| p.on_message(ctx, incoming));
+    }
+
+    /// Take the next message from `node`'s mailbox, if its process is free to.
+    fn take_next(&mut self, node: NodeId) {
+        let slot = &mut self.nodes[node.index()];
+        if slot.status != Status::Up || slot.block.is_some() || slot.serving {
+            return;
+        }
+        if let Some(arrived) = slot.mailbox.as_mut().and_then(Mailbox::take) {
+            self.hand_over(node, arrived);
+        }
+    }
+
+    fn call_timeout(&mut self, call: CallId) {
+        let pending = &self.calls[&call];
+        let (caller, incarnation) = (pending.caller, pending.incarnation);
+        if pending.done || self.hold_if_paused(caller, incarnation, Ev::CallTimeout { call }) {
+            return;
+        }
+        let slot = &mut self.nodes[caller.index()];
+        match slot.block {
+            Some(Blocked { awaiting: Awaiting::Answer { call: c }, .. }) if c == call => {
+                self.calls.get_mut(&call).expect("a call made").done = true;
+                self.unblock(caller, UnblockReason::TimedOut, Some(Completion::CallTimedOut { call }));
+            }
+            // Blocked on something else: the caller learns when it goes on.
+            Some(_) => slot.held.push_back(Ev::CallTimeout { call }),
+            None => {
+                self.calls.get_mut(&call).expect("a call made").done = true;
+                self.with_process(caller, |p, ctx| p.on_complete(ctx, Completion::CallTimedOut { call }));
+            }
+        }
+    }
+
+    /// Block `node`'s process on `on` and report a wait cycle if this wait closes one.
+    fn block(&mut self, node: NodeId, on: NodeId, awaiting: Awaiting, timeout_ns: Option<u64>, parked: Vec<Effect<P::Msg, P::Timer>>) {
+        let seq = self.next_block;
+        self.next_block += 1;
+        let reason = match awaiting {
+            Awaiting::Taken { .. } => BlockReason::SyncSend,
+            Awaiting::Answer { .. } => BlockReason::Call,
+            Awaiting::Room { .. } => BlockReason::BackPressure,
+        };
+        let slot = &mut self.nodes[node.index()];
+        slot.block = Some(Blocked { seq, awaiting, parked });
+        if let (Some(t), Awaiting::Taken { .. }) = (timeout_ns, awaiting) {
+            let at = self.now.saturating_add(slot.clock.real_duration(t));
+            self.queue.push(at, Ev::SendTimeout { node, incarnation: slot.incarnation, seq });
+        }
+        let timeout = timeout_ns.is_some();
+        self.recorder.record(self.now, EventKind::Block { node, on, reason, timeout });
+        self.waits.block(node, Wait { on, reason, since: self.now, timeout });
+        if let Some(cycle) = self.waits.cycle_through(node) {
+            let permanent = cycle.permanent();
+            self.recorder.record(self.now, EventKind::Deadlock { node, len: cycle.members.len() as u32, permanent });
+            if self.wait_cycles.len() < MAX_CYCLES_KEPT {
+                self.wait_cycles.push((self.now, cycle));
+            }
+        }
+    }
+
+    /// End `node`'s wait: apply the effects parked behind it, hand the process how its send or
+    /// call ended, then let it handle what arrived meanwhile.
+    fn unblock(&mut self, node: NodeId, reason: UnblockReason, completion: Option<Completion<P::Msg>>) {
+        let Some(blocked) = self.nodes[node.index()].block.take() else { return };
+        self.waits.release(node);
+        self.recorder.record(self.now, EventKind::Unblock { node, reason });
+        if !blocked.parked.is_empty() {
+            debug_assert!(self.effects.is_empty());
+            self.effects = blocked.parked;
+            self.apply_effects(node);
+        }
+        if let Some(completion) = completion {
+            self.with_process(node, |p, ctx| p.on_complete(ctx, completion));
+        }
+        if self.nodes[node.index()].block.is_none() {
+            self.resume_held(node);
+            self.take_next(node);
+        }
+    }
+
+    /// Let a process that is free again handle the events it held, one at a time, as a
+    /// thread would: if one blocks it again, the rest wait for the next release.
+    fn resume_held(&mut self, node: NodeId) {
+        let slot = &self.nodes[node.index()];
+        if slot.status == Status::Up && slot.block.is_none() && !slot.held.is_empty() {
+            self.queue.push(self.now, Ev::Resume { node, incarnation: slot.incarnation });
+        }
+    }
+
+    /// Put the events a node held back into the queue, now, in the order they arrived.
+    fn requeue_held(&mut self, node: NodeId) {
+        let held = std::mem::take(&mut self.nodes[node.index()].held);
+        for ev in held {
+            if let Ev::Deliver { .. } = ev {
+                self.in_flight += 1;
+            }
+            self.queue.push(self.now, ev);
+        }
+    }
+
+    /// Back-pressure: whether `from` may send to `to` now, reserving room in `to`'s mailbox if so.
+    fn admit(&mut self, from: NodeId, to: NodeId) -> bool {
+        let Some(capacity) = self.scenario.mailbox(to.index()).filter(|m| m.overflow == Overflow::BackPressure).and_then(|m| m.capacity)
+        else {
+            return true;
+        };
+        if self.nodes[from.index()].granted == Some(to) {
+            self.nodes[from.index()].granted = None;
+            return true; // the room granted when the sender was released
+        }
+        let dest = &mut self.nodes[to.index()];
+        if dest.reserved < capacity {
+            dest.reserved += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Transmission `id` to `to` was taken or dropped: if it held room in `to`'s mailbox,
+    /// free it and give it to the sender that has waited longest.
+    fn free_room(&mut self, to: NodeId, id: MsgId) {
+        if !self.back_pressure || !self.reserved_ids.remove(&id) {
+            return;
+        }
+        self.nodes[to.index()].reserved -= 1;
+        self.grant_room(to);
+    }
+
+    fn grant_room(&mut self, to: NodeId) {
+        let Some(capacity) = self.scenario.mailbox(to.index()).and_then(|m| m.capacity) else { return };
+        while self.nodes[to.index()].reserved < capacity {
+            let Some((waiter, seq)) = self.nodes[to.index()].room_waiters.pop_front() else { return };
+            let w = &mut self.nodes[waiter.index()];
+            // A waiter that crashed, or timed out of some other wait since, is not waiting here.
+            if !matches!(w.block, Some(Blocked { seq: s, awaiting: Awaiting::Room { to: t }, .. }) if s == seq && t == to) {
+                continue;
+            }
+            w.granted = Some(to);
+            let incarnation = w.incarnation;
+            self.nodes[to.index()].reserved += 1;
+            let at = self.now.saturating_add(self.network.min_latency_ns(to, waiter));
+            self.queue.push(at, Ev::Release { node: waiter, incarnation, seq, reason: UnblockReason::Room });
         }
     }
 
@@ -422,6 +866,10 @@ where
         match self.nodes[node.index()].status {
             Status::Down => self.recorder.record(self.now, EventKind::CommandRefused { node, app: payload.id }),
             Status::Paused => self.nodes[node.index()].held.push_back(Ev::HeldCommand { node, cmd }),
+            // A blocked process takes no command; it finds it waiting when it goes on.
+            Status::Up if self.nodes[node.index()].block.is_some() => {
+                self.nodes[node.index()].held.push_back(Ev::HeldCommand { node, cmd })
+            }
             Status::Up => {
                 self.recorder.record(self.now, EventKind::Command { node, app: payload.id, dest });
                 self.with_process(node, |p, ctx| p.on_command(ctx, cmd));
@@ -441,13 +889,28 @@ where
                 slot.status = Status::Down;
                 slot.process = None;
                 slot.incarnation += 1;
+                slot.serving = false;
+                slot.block = None;
+                let granted = slot.granted.take();
                 let held = std::mem::take(&mut slot.held);
+                let waiting = slot.mailbox.as_mut().map(Mailbox::drain).unwrap_or_default();
+                self.waits.release(n);
                 record(self, FaultAction::Crash, Some(n));
+                if let Some(to) = granted {
+                    // Room granted to a send the crash cancelled goes to the next waiter.
+                    self.nodes[to.index()].reserved -= 1;
+                    self.grant_room(to);
+                }
                 // Whatever the node was holding dies with it.
+                for Arrived { from, id, .. } in waiting {
+                    self.recorder.record(self.now, EventKind::Drop { from, to: n, msg: id, reason: DropReason::NodeDown });
+                    self.free_room(n, id);
+                }
                 for ev in held {
                     match ev {
                         Ev::Deliver { from, to, id, .. } => {
-                            self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown })
+                            self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown });
+                            self.free_room(to, id);
                         }
                         Ev::HeldCommand { node, cmd: Command::Send { payload, .. } } => {
                             self.recorder.record(self.now, EventKind::CommandRefused { node, app: payload.id })
@@ -478,13 +941,7 @@ where
                 self.nodes[n.index()].status = Status::Up;
                 record(self, FaultAction::Resume, Some(n));
                 // Held events run now, in the order they arrived.
-                let held = std::mem::take(&mut self.nodes[n.index()].held);
-                for ev in held {
-                    if let Ev::Deliver { .. } = ev {
-                        self.in_flight += 1;
-                    }
-                    self.queue.push(self.now, ev);
-                }
+                self.requeue_held(n);
             }
             Fault::Partition(sides) => {
                 self.network.partitions.split(&sides);
@@ -513,6 +970,7 @@ where
             rng: &mut slot.rng,
             effects: &mut self.effects,
             next_timer: &mut self.next_timer,
+            next_call: &mut self.next_call,
         };
         handler(process, &mut ctx);
         if !self.effects.is_empty() {
@@ -522,22 +980,62 @@ where
 
     fn apply_effects(&mut self, node: NodeId) {
         let mut effects = std::mem::take(&mut self.effects);
-        for effect in effects.drain(..) {
+        let mut rest = effects.drain(..);
+        while let Some(effect) = rest.next() {
             match effect {
-                Effect::Send { to, msg } => self.transmit(node, to, msg),
+                Effect::Send { to, msg } => {
+                    if self.back_pressure && !self.admit(node, to) {
+                        let parked = std::iter::once(Effect::Send { to, msg }).chain(rest.by_ref()).collect();
+                        self.block_for_room(node, to, parked);
+                        break;
+                    }
+                    self.transmit(node, to, msg);
+                }
+                Effect::SendSync { to, msg, timeout_ns } => {
+                    assert!(rest.len() == 0, "protocol bug: node {} recorded effects after a blocking send_sync", node.0);
+                    if self.back_pressure && !self.admit(node, to) {
+                        self.block_for_room(node, to, vec![Effect::SendSync { to, msg, timeout_ns }]);
+                        break;
+                    }
+                    let seq = self.next_block;
+                    let id = self.transmit(node, to, msg);
+                    self.tags.insert(id, Tag::Sync { sender: node, seq });
+                    self.block(node, to, Awaiting::Taken { to }, timeout_ns, Vec::new());
+                }
+                Effect::Call { to, msg, call, timeout_ns, wait } => {
+                    assert!(!wait || rest.len() == 0, "protocol bug: node {} recorded effects after a waiting call", node.0);
+                    if self.back_pressure && !self.admit(node, to) {
+                        let parked = std::iter::once(Effect::Call { to, msg, call, timeout_ns, wait }).chain(rest.by_ref()).collect();
+                        self.block_for_room(node, to, parked);
+                        break;
+                    }
+                    self.start_call(node, to, msg, call, timeout_ns, wait);
+                }
+                Effect::Reply { call, msg } => {
+                    let to = self.calls.get(&call).map(|c| c.caller);
+                    let to = to.unwrap_or_else(|| panic!("protocol bug: node {} answered call {}, which was never made", node.0, call.0));
+                    if self.back_pressure && !self.admit(node, to) {
+                        let parked = std::iter::once(Effect::Reply { call, msg }).chain(rest.by_ref()).collect();
+                        self.block_for_room(node, to, parked);
+                        break;
+                    }
+                    let id = self.transmit(node, to, msg);
+                    self.tags.insert(id, Tag::Reply(call));
+                }
                 Effect::Multicast { group, msg } => {
-                    for i in 0..self.scenario.cluster.members(group).len() {
-                        let to = self.scenario.cluster.members(group)[i];
-                        if to != node {
-                            self.transmit(node, to, msg.clone());
-                        }
+                    let members = self.scenario.cluster.members(group);
+                    if let Some(parked) = self.fan_out(node, members.iter().copied(), msg, &mut rest) {
+                        let to = parked_destination(&parked);
+                        self.block_for_room(node, to, parked);
+                        break;
                     }
                 }
                 Effect::Broadcast { msg } => {
-                    for to in 0..self.nodes.len() as u32 {
-                        if to != node.0 {
-                            self.transmit(node, NodeId(to), msg.clone());
-                        }
+                    let everyone = (0..self.nodes.len() as u32).map(NodeId);
+                    if let Some(parked) = self.fan_out(node, everyone, msg, &mut rest) {
+                        let to = parked_destination(&parked);
+                        self.block_for_room(node, to, parked);
+                        break;
                     }
                 }
                 Effect::SetTimer { id, after_local_ns, timer } => {
@@ -558,24 +1056,68 @@ where
                 Effect::DeadLetter { payload, to } => {
                     self.recorder.record(self.now, EventKind::DeadLetter { node, to, app: payload.id });
                 }
-                Effect::Call { app, outcome, latency_ns } => {
+                Effect::CallOutcome { app, outcome, latency_ns } => {
                     self.recorder.record(self.now, EventKind::Call { node, app, outcome, latency_ns });
                 }
                 Effect::Breaker { from, to } => self.recorder.record(self.now, EventKind::Breaker { node, from, to }),
                 Effect::Suspicion { of, suspected } => self.recorder.record(self.now, EventKind::Suspicion { node, of, suspected }),
             }
         }
+        drop(rest);
         // Keep the allocation for the next handler.
         self.effects = effects;
     }
 
+    /// One copy of `msg` to each of `recipients` but `node`. If a back-pressure mailbox has no
+    /// room, the copies not sent yet and the handler's remaining effects, to park.
+    fn fan_out(
+        &mut self,
+        node: NodeId,
+        recipients: impl Iterator<Item = NodeId>,
+        msg: P::Msg,
+        rest: &mut std::vec::Drain<'_, Effect<P::Msg, P::Timer>>,
+    ) -> Option<Vec<Effect<P::Msg, P::Timer>>> {
+        let mut left = recipients.filter(|&to| to != node);
+        while let Some(to) = left.next() {
+            if self.back_pressure && !self.admit(node, to) {
+                let unsent = std::iter::once(to).chain(left).map(|to| Effect::Send { to, msg: msg.clone() });
+                return Some(unsent.chain(rest.by_ref()).collect());
+            }
+            self.transmit(node, to, msg.clone());
+        }
+        None
+    }
+
+    fn block_for_room(&mut self, node: NodeId, to: NodeId, parked: Vec<Effect<P::Msg, P::Timer>>) {
+        let seq = self.next_block;
+        self.nodes[to.index()].room_waiters.push_back((node, seq));
+        self.block(node, to, Awaiting::Room { to }, None, parked);
+    }
+
+    fn start_call(&mut self, node: NodeId, to: NodeId, msg: P::Msg, call: CallId, timeout_ns: Option<u64>, wait: bool) {
+        let incarnation = self.nodes[node.index()].incarnation;
+        self.calls.insert(call, PendingCall { caller: node, incarnation, done: false });
+        let id = self.transmit(node, to, msg);
+        self.tags.insert(id, Tag::Request(call));
+        if let Some(t) = timeout_ns {
+            let at = self.now.saturating_add(self.nodes[node.index()].clock.real_duration(t));
+            self.queue.push(at, Ev::CallTimeout { call });
+        }
+        if wait {
+            self.block(node, to, Awaiting::Answer { call }, timeout_ns, Vec::new());
+        }
+    }
+
     /// Put one message on the link `from -> to` and schedule its arrival(s).
-    fn transmit(&mut self, from: NodeId, to: NodeId, mut msg: P::Msg) {
+    fn transmit(&mut self, from: NodeId, to: NodeId, mut msg: P::Msg) -> MsgId {
         assert!(to.index() < self.nodes.len(), "protocol bug: node {} sent to {}, which does not exist", from.0, to.0);
         let id = MsgId(self.next_msg);
         self.next_msg += 1;
         let size = msg.wire_size();
         self.recorder.record(self.now, EventKind::Send { from, to, msg: id, size });
+        if self.back_pressure && self.scenario.mailbox(to.index()).is_some_and(|m| m.overflow == Overflow::BackPressure) {
+            self.reserved_ids.insert(id);
+        }
         if let Some(seen) = self.adversary.as_mut().and_then(|a| a.intercept(from, to, &mut msg)) {
             for action in seen.actions {
                 self.recorder.record(self.now, EventKind::Adversary { action, from, to, msg: id });
@@ -584,11 +1126,15 @@ where
                 self.inject(action, claimed, receiver, copy);
             }
             if seen.dropped {
-                return;
+                self.free_room(to, id);
+                return id;
             }
         }
         match self.network.route(id, from, to, size, self.now, &mut self.net_rng) {
-            Route::Dropped(reason) => self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason }),
+            Route::Dropped(reason) => {
+                self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason });
+                self.free_room(to, id);
+            }
             Route::Delivered { first, duplicate } => {
                 let copy = duplicate.map(|_| msg.clone());
                 self.schedule_arrival(from, to, id, first, msg);
@@ -598,6 +1144,7 @@ where
                 }
             }
         }
+        id
     }
 
     /// Hand the adversary's `msg` to `to` as if `from` had sent it. It arrives at once: the
@@ -617,5 +1164,13 @@ where
         }
         self.in_flight += 1;
         self.queue.push(arrival.at, Ev::Deliver { from, to, id, corrupted: arrival.corrupted, msg });
+    }
+}
+
+/// The destination of the first parked send: the mailbox a fan-out waits on.
+fn parked_destination<M, T>(parked: &[Effect<M, T>]) -> NodeId {
+    match parked.first() {
+        Some(Effect::Send { to, .. }) => *to,
+        _ => unreachable!("a fan-out parks its unsent copies first"),
     }
 }

@@ -22,6 +22,38 @@ pub enum DropReason {
     QueueFull,
     /// The receiver was down when the message arrived.
     NodeDown,
+    /// The receiver's mailbox was full and its policy discards arrivals.
+    MailboxFull,
+    /// The receiver's mailbox was full and this waiting message made room for a newer one.
+    Evicted,
+    /// A reply that arrived after its call had ended (timed out, or answered already).
+    Late,
+    /// One of the message's fragments was lost, so it could not be reassembled.
+    FragmentLost,
+}
+
+/// Why a process blocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum BlockReason {
+    /// A synchronous send: until the receiver takes the message (a rendezvous).
+    SyncSend,
+    /// A call: until the callee answers.
+    Call,
+    /// A send to a full mailbox whose policy is back-pressure: until it has room.
+    BackPressure,
+}
+
+/// Why a blocked process went on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum UnblockReason {
+    /// The receiver took the synchronously sent message.
+    Taken,
+    /// The callee's answer arrived.
+    Answered,
+    /// The wait's timeout expired.
+    TimedOut,
+    /// The full mailbox made room for the waiting send.
+    Room,
 }
 
 /// A scripted or drawn fault, as the trace records it.
@@ -169,6 +201,33 @@ pub enum EventKind {
         to: NodeId,
         msg: MsgId,
     },
+    /// `node`'s process blocked, waiting on `on`; `timeout` if a timeout will end the wait.
+    Block {
+        node: NodeId,
+        on: NodeId,
+        reason: BlockReason,
+        timeout: bool,
+    },
+    /// `node`'s process went on.
+    Unblock {
+        node: NodeId,
+        reason: UnblockReason,
+    },
+    /// `node`'s new wait closed a cycle of `len` blocked processes (the `block` lines name
+    /// them); `permanent` if no wait in it can time out.
+    Deadlock {
+        node: NodeId,
+        len: u32,
+        permanent: bool,
+    },
+    /// Copy `msg` from `from` arrived while `to`'s process could not take it and waits in its
+    /// mailbox, `depth` messages deep counting itself.
+    Queued {
+        from: NodeId,
+        to: NodeId,
+        msg: MsgId,
+        depth: u32,
+    },
     /// Fault `index` of the run's fault list took effect (`node` for node faults).
     Fault {
         action: FaultAction,
@@ -187,6 +246,7 @@ pub struct TraceEvent {
 impl TraceEvent {
     /// The canonical encoding the hash is computed over: four words per event.
     /// Part of the trace format; changing it changes every trace hash.
+    #[inline]
     fn words(&self) -> [u64; 4] {
         let pair = |a: NodeId, b: NodeId| u64::from(a.0) | (u64::from(b.0) << 32);
         let (tag, w2, w3): (u64, u64, u64) = match self.kind {
@@ -215,6 +275,10 @@ impl TraceEvent {
             EventKind::Breaker { node, from, to } => (13 | (from as u64) << 8 | (to as u64) << 16, u64::from(node.0), 0),
             EventKind::Suspicion { node, of, suspected } => (14 | u64::from(suspected) << 8, pair(node, of), 0),
             EventKind::Adversary { action, from, to, msg } => (15 | (action as u64) << 8, pair(from, to), msg.0),
+            EventKind::Block { node, on, reason, timeout } => (16 | (reason as u64) << 8 | u64::from(timeout) << 16, pair(node, on), 0),
+            EventKind::Unblock { node, reason } => (17 | (reason as u64) << 8, u64::from(node.0), 0),
+            EventKind::Deadlock { node, len, permanent } => (18 | u64::from(permanent) << 8, u64::from(node.0), u64::from(len)),
+            EventKind::Queued { from, to, msg, depth } => (19 | u64::from(depth) << 8, pair(from, to), msg.0),
         };
         [self.time.0, tag, w2, w3]
     }
@@ -283,6 +347,10 @@ pub struct DropCounts {
     pub no_link: u64,
     pub queue_full: u64,
     pub node_down: u64,
+    pub mailbox_full: u64,
+    pub evicted: u64,
+    pub late: u64,
+    pub fragment_lost: u64,
 }
 
 impl MessageCounts {
@@ -299,6 +367,10 @@ impl MessageCounts {
                     DropReason::NoLink => &mut self.drops.no_link,
                     DropReason::QueueFull => &mut self.drops.queue_full,
                     DropReason::NodeDown => &mut self.drops.node_down,
+                    DropReason::MailboxFull => &mut self.drops.mailbox_full,
+                    DropReason::Evicted => &mut self.drops.evicted,
+                    DropReason::Late => &mut self.drops.late,
+                    DropReason::FragmentLost => &mut self.drops.fragment_lost,
                 };
                 *slot += 1;
             }
@@ -350,6 +422,16 @@ pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
         EventKind::Adversary { action, from, to, msg } => {
             write!(line, "{:<6} adv     {action:?} m{} -> {}", name(from), msg.0, name(to))
         }
+        EventKind::Block { node, on, reason, timeout } => {
+            let until = if timeout { " (with a timeout)" } else { "" };
+            write!(line, "{:<6} block   on {} {reason:?}{until}", name(node), name(on))
+        }
+        EventKind::Unblock { node, reason } => write!(line, "{:<6} unblock {reason:?}", name(node)),
+        EventKind::Deadlock { node, len, permanent } => {
+            let kind = if permanent { "DEADLOCK" } else { "wait cycle (a timeout will break it)" };
+            write!(line, "{:<6} {kind}: {len} processes wait on each other", name(node))
+        }
+        EventKind::Queued { from, to, msg, depth } => write!(line, "{:<6} queue   m{} <- {} (depth {depth})", name(to), msg.0, name(from)),
         EventKind::Fault { action, node, index } => {
             let who = node.map_or(String::new(), |n| format!(" {}", name(n)));
             write!(line, "{:<6} fault   {action:?}{who} (fault #{index})", "*")

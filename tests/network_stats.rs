@@ -542,3 +542,45 @@ fn a_steady_stream_faster_than_the_wire_queues_at_the_serialisation_rate() {
     let arrivals: Vec<u64> = delivered.iter().map(|(s, d)| s + d).collect();
     assert!(arrivals.windows(2).all(|w| w[1] - w[0] == SERIALISE_NS), "{arrivals:?}");
 }
+
+// ---------------------------------------------------------------- fragmentation
+
+/// A message cut into k fragments, each lost with probability p, arrives only if all do:
+/// with probability (1 - p)^k. It arrives with its last fragment: for latency uniform on
+/// [a, b], the largest of k samples has mean a + (b - a) k / (k + 1).
+#[test]
+fn fragmented_messages_are_lost_with_any_fragment_and_arrive_with_the_last() {
+    let (p, k, a, b): (f64, u32, f64, f64) = (0.05, 4, 1.0, 11.0);
+    // 3,500 bytes and BestEffort's header over a 1,024-byte MTU: four fragments.
+    let network = format!("(latency: Uniform(min_ms: {a}, max_ms: {b}), loss: {p}, reorder: true, mtu_bytes: 1024)");
+    let result = run(&two_nodes(&network, 0.01, N, 3_500), 1);
+    let m = result.messages;
+    assert_eq!(m.dropped, m.drops.fragment_lost, "with fragments, every loss is a lost fragment");
+    assert_rate("message loss over 4 fragments", m.drops.fragment_lost, m.sent, 1.0 - (1.0 - p).powi(k as i32));
+    let sends: BTreeMap<u64, u64> = trace(&result)
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Send { msg, size, .. } => {
+                assert!(size > 3 * 1024 && size <= 4 * 1024, "the message is four fragments long: {size} B");
+                Some((msg.0, e.time.0))
+            }
+            _ => None,
+        })
+        .collect();
+    let latencies: Vec<f64> = trace(&result)
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Receive { msg, .. } => Some((e.time.0 - sends[&msg.0]) as f64 / MS),
+            _ => None,
+        })
+        .collect();
+    let n = latencies.len() as f64;
+    let mean = latencies.iter().sum::<f64>() / n;
+    let expected = a + (b - a) * f64::from(k) / f64::from(k + 1);
+    // The largest of k uniforms on [0, 1] has variance k / ((k + 1)^2 (k + 2)).
+    let sd = (b - a) * (f64::from(k) / (f64::from(k + 1).powi(2) * f64::from(k + 2))).sqrt();
+    let z = (mean - expected) / (sd / n.sqrt());
+    eprintln!("fragmented latency: mean {mean:.4} ms, theory {expected:.4} ms, z = {z:+.2}");
+    assert!(z.abs() <= Z, "mean latency {mean} ms, expected {expected} ms (z = {z:+.2})");
+    assert_eq!(m.duplicated, 0);
+}

@@ -101,6 +101,15 @@ fn checkers_catch_planted_violations_and_pass_correct_runs() {
         ("scenarios/security/broken-plaintext.ron", "NoForgeryAccepted", Pass),
         ("scenarios/security/secure.ron", "NoForgeryAccepted", Pass),
         ("scenarios/security/secure.ron", "NoPlaintextLeak", Pass),
+        ("scenarios/communication/broken-sync-deadlock.ron", "NoDeadlock", Fail),
+        ("scenarios/communication/broken-call-deadlock.ron", "NoDeadlock", Fail),
+        ("scenarios/communication/sync-deadlock-timeout.ron", "NoDeadlock", Pass),
+        ("scenarios/communication/sync-deadlock-timeout.ron", "NoLoss", Pass),
+        ("scenarios/communication/broken-work-queue-visibility.ron", "ExactlyOnceTaken", Fail),
+        ("scenarios/communication/work-queue.ron", "ExactlyOnceTaken", Pass),
+        ("scenarios/communication/mailbox-back-pressure.ron", "NoLoss", Pass),
+        ("scenarios/communication/mailbox-drop-new.ron", "NoLoss", Fail),
+        ("scenarios/network/fragmentation.ron", "NoLoss", Fail),
     ];
     for (file, check, expected) in cases {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);

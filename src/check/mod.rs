@@ -5,6 +5,7 @@
 //! nothing to judge says `Inconclusive`, never `Pass`.
 
 mod breaker;
+mod deadlock;
 mod delivery;
 mod detector;
 mod multicast;
@@ -13,14 +14,17 @@ mod security;
 mod semantics;
 #[cfg(test)]
 mod test_events;
+mod work;
 
 pub use breaker::CircuitBreaker;
+pub use deadlock::{NoDeadlock, describe_cycle};
 pub use delivery::{NoCorruptionDelivered, NoDuplicates, NoLoss};
 pub use detector::FailureDetection;
 pub use multicast::{Agreement, Integrity, Validity};
 pub use ordering::{CausalOrder, FifoOrder, TotalOrder};
 pub use security::{NoForgeryAccepted, NoPlaintextLeak};
 pub use semantics::{AtMostOnce, ExactlyOnceEffect, NoSilentLoss};
+pub use work::ExactlyOnceTaken;
 
 use crate::process::Cluster;
 use crate::protocols::ProtocolSpec;
@@ -128,6 +132,8 @@ pub enum CheckSpec {
     },
     NoForgeryAccepted,
     NoPlaintextLeak,
+    NoDeadlock,
+    ExactlyOnceTaken,
 }
 
 impl CheckSpec {
@@ -156,6 +162,8 @@ impl CheckSpec {
             CheckFile::TotalOrder => CheckSpec::TotalOrder,
             CheckFile::NoForgeryAccepted => CheckSpec::NoForgeryAccepted,
             CheckFile::NoPlaintextLeak => CheckSpec::NoPlaintextLeak,
+            CheckFile::NoDeadlock => CheckSpec::NoDeadlock,
+            CheckFile::ExactlyOnceTaken => CheckSpec::ExactlyOnceTaken,
         }
     }
 
@@ -177,6 +185,8 @@ impl CheckSpec {
             CheckSpec::FailureDetection { .. } => "FailureDetection",
             CheckSpec::NoForgeryAccepted => "NoForgeryAccepted",
             CheckSpec::NoPlaintextLeak => "NoPlaintextLeak",
+            CheckSpec::NoDeadlock => "NoDeadlock",
+            CheckSpec::ExactlyOnceTaken => "ExactlyOnceTaken",
         }
     }
 
@@ -198,6 +208,8 @@ impl CheckSpec {
             CheckSpec::FailureDetection { bound_ns, max_false } => Box::new(FailureDetection::new(cluster.clone(), *bound_ns, *max_false)),
             CheckSpec::NoForgeryAccepted => Box::new(NoForgeryAccepted::new(cluster.clone())),
             CheckSpec::NoPlaintextLeak => Box::new(NoPlaintextLeak::new(cluster.clone())),
+            CheckSpec::NoDeadlock => Box::new(NoDeadlock::new(cluster.clone())),
+            CheckSpec::ExactlyOnceTaken => Box::new(ExactlyOnceTaken::new(cluster.clone())),
         }
     }
 }

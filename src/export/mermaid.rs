@@ -56,6 +56,14 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
             EventKind::Adversary { action, from, to, msg } => {
                 format!("Note over {}: adversary {action:?} m{} from {}", name(to), msg.0, view.cluster.name(from))
             }
+            EventKind::Block { node, on, reason, .. } => {
+                format!("Note over {}: blocked on {} ({reason:?})", name(node), view.cluster.name(on))
+            }
+            EventKind::Unblock { node, reason } => format!("Note over {}: goes on ({reason:?})", name(node)),
+            EventKind::Deadlock { node, len, permanent: true } => format!("Note over {}: DEADLOCK, {len} processes", name(node)),
+            EventKind::Deadlock { node, len, permanent: false } => {
+                format!("Note over {}: wait cycle of {len}, a timeout will break it", name(node))
+            }
             EventKind::Fault { action, node: Some(node), index } => format!("Note over {}: {action:?} (fault {index})", name(node)),
             EventKind::Fault { action, node: None, index } => format!("{ACROSS}{action:?} (fault {index})"),
             // Commands, sends and the link's decisions show as the arrows above.
@@ -64,6 +72,7 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
             | EventKind::Duplicate { .. }
             | EventKind::Corrupt { .. }
             | EventKind::Drop { .. }
+            | EventKind::Queued { .. }
             | EventKind::Receive { .. } => continue,
         };
         used.extend(super::nodes_of(&event.kind).into_iter().flatten().take(1));

@@ -76,11 +76,13 @@ pub enum Kind {
     Breaker,
     Suspect,
     Adv,
+    Block,
+    Queue,
     Fault,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Cmd,
         Kind::Refuse,
         Kind::Send,
@@ -95,6 +97,8 @@ impl Kind {
         Kind::Breaker,
         Kind::Suspect,
         Kind::Adv,
+        Kind::Block,
+        Kind::Queue,
         Kind::Fault,
     ];
 
@@ -114,6 +118,8 @@ impl Kind {
             EventKind::Breaker { .. } => Kind::Breaker,
             EventKind::Suspicion { .. } => Kind::Suspect,
             EventKind::Adversary { .. } => Kind::Adv,
+            EventKind::Block { .. } | EventKind::Unblock { .. } | EventKind::Deadlock { .. } => Kind::Block,
+            EventKind::Queued { .. } => Kind::Queue,
             EventKind::Fault { .. } => Kind::Fault,
         }
     }
@@ -134,6 +140,8 @@ impl Kind {
             Kind::Breaker => "breaker",
             Kind::Suspect => "suspect",
             Kind::Adv => "adv",
+            Kind::Block => "block",
+            Kind::Queue => "queue",
             Kind::Fault => "fault",
         }
     }
@@ -152,7 +160,11 @@ pub fn nodes_of(kind: &EventKind) -> [Option<NodeId>; 2] {
         | EventKind::Timer { node, .. }
         | EventKind::Deliver { node, .. }
         | EventKind::Call { node, .. }
-        | EventKind::Breaker { node, .. } => [Some(node), None],
+        | EventKind::Breaker { node, .. }
+        | EventKind::Unblock { node, .. }
+        | EventKind::Deadlock { node, .. } => [Some(node), None],
+        EventKind::Block { node, on, .. } => [Some(node), Some(on)],
+        EventKind::Queued { from, to, .. } => [Some(from), Some(to)],
         EventKind::Suspicion { node, of, .. } => [Some(node), Some(of)],
         EventKind::DeadLetter { node, to, .. } => [Some(node), Some(to)],
         EventKind::Send { from, to, .. }

@@ -54,6 +54,10 @@ fn reason_text(reason: DropReason) -> &'static str {
         DropReason::NoLink => "no link: the topology has no link between them",
         DropReason::QueueFull => "queue full: the link's queue was full",
         DropReason::NodeDown => "node down: the receiver was down when it arrived",
+        DropReason::MailboxFull => "mailbox full: the receiver's mailbox was full",
+        DropReason::Evicted => "evicted: a newer message took its place in the full mailbox",
+        DropReason::Late => "late: the answer came after its call had ended",
+        DropReason::FragmentLost => "fragment lost: a fragment was lost, so it could not be reassembled",
     }
 }
 
@@ -507,13 +511,17 @@ fn marked_node(kind: &EventKind) -> Option<NodeId> {
         | EventKind::DeadLetter { node, .. }
         | EventKind::Call { node, .. }
         | EventKind::Breaker { node, .. }
-        | EventKind::Suspicion { node, .. } => Some(node),
+        | EventKind::Suspicion { node, .. }
+        | EventKind::Block { node, .. }
+        | EventKind::Unblock { node, .. }
+        | EventKind::Deadlock { node, .. } => Some(node),
         EventKind::Adversary { to, .. } => Some(to),
         EventKind::Send { .. }
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }
         | EventKind::Corrupt { .. }
         | EventKind::Receive { .. }
+        | EventKind::Queued { .. }
         | EventKind::Fault { .. } => None,
     }
 }
@@ -593,8 +601,31 @@ fn mark(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, t: 
             ),
             format!("{} {}", if suspected { "suspect" } else { "trust" }, name(of)),
         ),
+        // A blocked process: a bar across its lifeline where the wait begins and where it ends.
+        EventKind::Block { node, on, reason, .. } => (
+            node,
+            format!("{} blocked on {} ({reason:?})", name(node), name(on)),
+            "<rect x=\"-6\" y=\"-1.5\" width=\"12\" height=\"3\" fill=\"#555\"".to_string(),
+            format!("wait {}", name(on)),
+        ),
+        EventKind::Unblock { node, reason } => (
+            node,
+            format!("{} went on ({reason:?})", name(node)),
+            "<rect x=\"-6\" y=\"-1.5\" width=\"12\" height=\"3\" fill=\"#fff\" stroke=\"#555\"".to_string(),
+            String::new(),
+        ),
+        EventKind::Deadlock { node, len, permanent } => (
+            node,
+            match permanent {
+                true => format!("deadlock: {len} processes wait on each other"),
+                false => format!("wait cycle of {len} processes; a timeout will break it"),
+            },
+            format!("<path d=\"M-5,-5 L5,5 M-5,5 L5,-5\" stroke=\"{OPEN_RED}\" stroke-width=\"2.2\""),
+            if permanent { "DEADLOCK" } else { "wait cycle" }.to_string(),
+        ),
         // Messages are the arrows, faults the periods and bands.
-        EventKind::Send { .. }
+        EventKind::Queued { .. }
+        | EventKind::Send { .. }
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }
         | EventKind::Corrupt { .. }

@@ -33,9 +33,18 @@ pub struct LinkModel {
     pub bandwidth_bps: Option<u64>,
     /// Messages that may wait for the wire (the one being sent included); more are tail-dropped.
     pub queue_limit: Option<u32>,
+    /// The largest message the link carries whole; a larger one goes as fragments of at
+    /// most this many bytes, each lost, delayed and corrupted on its own. `None`: no limit.
+    pub mtu_bytes: Option<u32>,
 }
 
 impl LinkModel {
+    /// How many fragments a message of `size` bytes travels as.
+    #[inline]
+    pub fn fragments(&self, size: u32) -> u32 {
+        self.mtu_bytes.map_or(1, |mtu| size.div_ceil(mtu).max(1))
+    }
+
     /// Whether the link must remember anything between messages.
     fn is_stateful(&self) -> bool {
         self.bandwidth_bps.is_some() || (!self.reorder && !matches!(self.latency, Latency::Constant(_)))
@@ -105,6 +114,12 @@ impl Network {
         }
     }
 
+    /// The smallest latency of the link `from -> to`: how long the transport's own notices
+    /// (a rendezvous's "taken", a mailbox's "room") take to travel it. They use no draws.
+    pub fn min_latency_ns(&self, from: NodeId, to: NodeId) -> u64 {
+        self.overrides.get(&key(from, to)).map_or(&self.default, |&i| &self.models[i]).latency.min_ns()
+    }
+
     /// The largest latency any link can add: how long "in flight" can last.
     pub fn max_latency_ns(&self) -> u64 {
         self.models.iter().chain(std::iter::once(&self.default)).map(|m| m.latency.max_ns()).max().unwrap_or(0)
@@ -114,6 +129,12 @@ impl Network {
     /// Draw order (fixed; part of the trace format): loss, latency, corruption,
     /// duplication, then the duplicate's latency and corruption. In replay mode
     /// the outcomes come from the replayed decisions instead and nothing is drawn.
+    ///
+    /// A message larger than the link's MTU travels as `k` fragments: `k` loss draws
+    /// (all drawn; any loss loses the message, as reassembly cannot complete), then a
+    /// latency and a corruption draw per fragment (it arrives with its last fragment, and
+    /// is corrupted if any fragment is). A duplicated fragment is discarded by reassembly,
+    /// so a fragmented message is never duplicated and draws no duplication.
     pub fn route(&mut self, msg: MsgId, from: NodeId, to: NodeId, size: u32, now: SimTime, rng: &mut SimRng) -> Route {
         if !self.topology.has_link(from, to) {
             return Route::Dropped(DropReason::NoLink);
@@ -171,9 +192,11 @@ impl Decision {
 
 /// Where a transmission's random outcomes come from.
 trait Outcomes {
-    fn lost(&mut self) -> bool;
-    /// Latency and corruption of the first copy (`copy` 0) or the duplicate (1).
-    fn copy(&mut self, copy: usize) -> (u64, bool);
+    /// Whether any of the message's `fragments` is lost.
+    fn lost(&mut self, fragments: u32) -> bool;
+    /// Latency and corruption of the first copy (`copy` 0) or the duplicate (1): the last
+    /// fragment's arrival, and whether any fragment was corrupted.
+    fn copy(&mut self, copy: usize, fragments: u32) -> (u64, bool);
     fn duplicated(&mut self) -> bool;
 }
 
@@ -185,12 +208,18 @@ struct Draw<'a> {
 
 impl Outcomes for Draw<'_> {
     #[inline]
-    fn lost(&mut self) -> bool {
-        self.rng.chance(self.model.loss_ppb)
+    fn lost(&mut self, fragments: u32) -> bool {
+        match fragments {
+            1 => self.rng.chance(self.model.loss_ppb),
+            k => self.fragments_lost(k),
+        }
     }
     #[inline]
-    fn copy(&mut self, _copy: usize) -> (u64, bool) {
-        (self.model.latency.sample(self.rng), self.rng.chance(self.model.corrupt_ppb))
+    fn copy(&mut self, _copy: usize, fragments: u32) -> (u64, bool) {
+        match fragments {
+            1 => (self.model.latency.sample(self.rng), self.rng.chance(self.model.corrupt_ppb)),
+            k => self.fragments_copy(k),
+        }
     }
     #[inline]
     fn duplicated(&mut self) -> bool {
@@ -198,14 +227,30 @@ impl Outcomes for Draw<'_> {
     }
 }
 
+impl Draw<'_> {
+    /// Every fragment's loss is drawn, lost or not, so the number of draws depends only on `k`.
+    #[cold]
+    fn fragments_lost(&mut self, k: u32) -> bool {
+        (0..k).fold(false, |lost, _| self.rng.chance(self.model.loss_ppb) | lost)
+    }
+
+    /// The last fragment's arrival, and whether any fragment was damaged.
+    #[cold]
+    fn fragments_copy(&mut self, k: u32) -> (u64, bool) {
+        (0..k).fold((0, false), |(latency, corrupted), _| {
+            (latency.max(self.model.latency.sample(self.rng)), self.rng.chance(self.model.corrupt_ppb) | corrupted)
+        })
+    }
+}
+
 /// Outcomes a replayed decision dictates.
 struct Replay(Decision);
 
 impl Outcomes for Replay {
-    fn lost(&mut self) -> bool {
+    fn lost(&mut self, _fragments: u32) -> bool {
         self.0.lost
     }
-    fn copy(&mut self, copy: usize) -> (u64, bool) {
+    fn copy(&mut self, copy: usize, _fragments: u32) -> (u64, bool) {
         match copy {
             0 => (self.0.latency_ns, self.0.corrupted),
             _ => self.0.duplicate.unwrap_or((self.0.latency_ns, false)),
@@ -223,12 +268,12 @@ struct Recorded<O> {
 }
 
 impl<O: Outcomes> Outcomes for Recorded<O> {
-    fn lost(&mut self) -> bool {
-        self.decision.lost = self.source.lost();
+    fn lost(&mut self, fragments: u32) -> bool {
+        self.decision.lost = self.source.lost(fragments);
         self.decision.lost
     }
-    fn copy(&mut self, copy: usize) -> (u64, bool) {
-        let outcome = self.source.copy(copy);
+    fn copy(&mut self, copy: usize, fragments: u32) -> (u64, bool) {
+        let outcome = self.source.copy(copy, fragments);
         match copy {
             0 => (self.decision.latency_ns, self.decision.corrupted) = outcome,
             _ => self.decision.duplicate = Some(outcome),
@@ -276,14 +321,15 @@ fn route_with(
     size: u32,
     now: SimTime,
 ) -> Route {
-    if fate.lost() {
-        return Route::Dropped(DropReason::Lost);
+    let fragments = model.fragments(size);
+    if fate.lost(fragments) {
+        return Route::Dropped(if fragments > 1 { DropReason::FragmentLost } else { DropReason::Lost });
     }
     if !model.is_stateful() {
-        let (latency, corrupted) = fate.copy(0);
+        let (latency, corrupted) = fate.copy(0, fragments);
         let first = Arrival { at: now.saturating_add(latency), corrupted };
-        let duplicate = fate.duplicated().then(|| {
-            let (latency, corrupted) = fate.copy(1);
+        let duplicate = (fragments == 1 && fate.duplicated()).then(|| {
+            let (latency, corrupted) = fate.copy(1, 1);
             Arrival { at: now.saturating_add(latency), corrupted }
         });
         return Route::Delivered { first, duplicate };
@@ -302,15 +348,15 @@ fn route_with(
         departs = start.saturating_add(serialise_ns);
         state.wire_queue.push_back(departs);
     }
-    let first = arrive(fate, 0, state, model, departs);
-    let duplicate = fate.duplicated().then(|| arrive(fate, 1, state, model, departs));
+    let first = arrive(fate, 0, fragments, state, model, departs);
+    let duplicate = (fragments == 1 && fate.duplicated()).then(|| arrive(fate, 1, 1, state, model, departs));
     Route::Delivered { first, duplicate }
 }
 
 /// A copy leaving a stateful link at `departs`: its latency, then FIFO if the link keeps order.
 #[inline]
-fn arrive(fate: &mut impl Outcomes, copy: usize, state: &mut LinkState, model: &LinkModel, departs: SimTime) -> Arrival {
-    let (latency, corrupted) = fate.copy(copy);
+fn arrive(fate: &mut impl Outcomes, copy: usize, fragments: u32, state: &mut LinkState, model: &LinkModel, departs: SimTime) -> Arrival {
+    let (latency, corrupted) = fate.copy(copy, fragments);
     let mut at = departs.saturating_add(latency);
     if !model.reorder {
         at = at.max(state.last_arrival);

@@ -6,6 +6,7 @@ pub mod best_effort;
 pub mod calls;
 pub mod causal;
 pub mod exactly_once;
+pub mod exchange;
 pub mod fifo;
 pub mod gossip;
 pub mod group;
@@ -15,11 +16,13 @@ pub mod pingpong;
 pub mod rmcast;
 pub mod secure_channel;
 pub mod sequencer;
+pub mod work_queue;
 
+use crate::id::NodeId;
 use crate::rng::PPB;
 use crate::scenario::Scenario;
 use crate::scenario::file::{
-    BreakerBugFile, DetectorBugFile, DetectorFile, Number, OrderFile, PhaseName, ProtocolFile, RetryFile, Whole, WindowFile,
+    BreakerBugFile, DetectorBugFile, DetectorFile, HandoverFile, Number, OrderFile, PhaseName, ProtocolFile, RetryFile, Whole, WindowFile,
 };
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, run_catching};
 use crate::time::NANOS_PER_MS;
@@ -33,13 +36,46 @@ use std::sync::Arc;
 /// A protocol and its parameters, as a scenario asks for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProtocolSpec {
-    BestEffort { checksum: bool, dedup: bool },
-    PingPong { round_trips: u64 },
-    Gossip { fanout: u32 },
-    AtMostOnce { dedup: bool },
-    AtLeastOnce { retry: Retry, dead_letter: bool },
-    ExactlyOnce { retry: Retry, window: usize },
-    Group { kind: GroupKind, retry: Retry, relay: bool, hold_back: bool },
+    BestEffort {
+        checksum: bool,
+        dedup: bool,
+    },
+    /// Broker and consumers by name, resolved against the cluster when the run starts.
+    WorkQueue {
+        broker: String,
+        consumers: String,
+        work_ns: u64,
+        visibility_ns: u64,
+        resend_ns: u64,
+    },
+    /// Priorities by node name, resolved against the cluster when the run starts.
+    Exchange {
+        mode: exchange::Mode,
+        priority: Vec<(String, u8)>,
+    },
+    PingPong {
+        round_trips: u64,
+    },
+    Gossip {
+        fanout: u32,
+    },
+    AtMostOnce {
+        dedup: bool,
+    },
+    AtLeastOnce {
+        retry: Retry,
+        dead_letter: bool,
+    },
+    ExactlyOnce {
+        retry: Retry,
+        window: usize,
+    },
+    Group {
+        kind: GroupKind,
+        retry: Retry,
+        relay: bool,
+        hold_back: bool,
+    },
     Calls(Arc<CallsSpec>),
     Heartbeat(HeartbeatSpec),
     SecureChannel(secure_channel::Layers),
@@ -63,6 +99,27 @@ impl ProtocolSpec {
             ProtocolFile::Calls { .. } => ProtocolSpec::Calls(Arc::new(calls_spec(file))),
             ProtocolFile::Heartbeat { every_ms, detector, bug } => ProtocolSpec::Heartbeat(heartbeat_spec(every_ms, detector, bug)),
             ProtocolFile::BestEffort { checksum, dedup } => ProtocolSpec::BestEffort { checksum, dedup },
+            ProtocolFile::WorkQueue { ref broker, ref consumers, work_ms, visibility_ms, resend_ms } => {
+                let ns = |t: Number| (t.0 * NANOS_PER_MS as f64) as u64;
+                ProtocolSpec::WorkQueue {
+                    broker: broker.clone(),
+                    consumers: consumers.clone(),
+                    work_ns: ns(work_ms),
+                    visibility_ns: ns(visibility_ms),
+                    resend_ns: ns(resend_ms),
+                }
+            }
+            ProtocolFile::Exchange { send, ref priority } => {
+                let ms = |t: Option<Number>| t.map(|t| (t.0 * NANOS_PER_MS as f64) as u64);
+                let mode = match send {
+                    HandoverFile::Async => exchange::Mode::Async,
+                    HandoverFile::Sync { timeout_ms } => exchange::Mode::Sync { timeout_ns: ms(timeout_ms) },
+                    HandoverFile::Call { timeout_ms, wait } => exchange::Mode::Call { timeout_ns: ms(timeout_ms), wait },
+                };
+                // Validation bounds every level to a byte.
+                let priority = priority.iter().map(|(n, p)| (n.clone(), p.0 as u8)).collect();
+                ProtocolSpec::Exchange { mode, priority }
+            }
             ProtocolFile::SecureChannel { mac, encrypt, replay_window } => {
                 ProtocolSpec::SecureChannel(secure_channel::Layers { mac, encrypt, replay_window })
             }
@@ -87,6 +144,8 @@ impl ProtocolSpec {
     pub fn name(&self) -> &'static str {
         match self {
             ProtocolSpec::BestEffort { .. } => "BestEffort",
+            ProtocolSpec::Exchange { .. } => "Exchange",
+            ProtocolSpec::WorkQueue { .. } => "WorkQueue",
             ProtocolSpec::PingPong { .. } => "PingPong",
             ProtocolSpec::Gossip { .. } => "Gossip",
             ProtocolSpec::AtMostOnce { .. } => "AtMostOnce",
@@ -117,6 +176,29 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunRe
         ProtocolSpec::Calls(ref spec) => {
             let service = spec.service(&scenario.cluster);
             run_catching(scenario, seed, options, |me| calls::Node::new(spec.clone(), service, me))
+        }
+        ProtocolSpec::WorkQueue { ref broker, ref consumers, work_ns, visibility_ns, resend_ns } => {
+            let cluster = &scenario.cluster;
+            let id = |name: &str| cluster.names.iter().position(|n| n == name).map(|i| NodeId(i as u32));
+            let broker = id(broker).expect("validated: the broker is a node");
+            let members = match cluster.groups.iter().find(|(g, _)| g == consumers) {
+                Some((_, members)) => members.clone(),
+                None if consumers == "*" => cluster.nodes().collect(),
+                None => id(consumers).into_iter().collect(),
+            };
+            let consumers = members.into_iter().filter(|&n| n != broker).collect();
+            let spec = Arc::new(work_queue::WorkQueueSpec { broker, consumers, work_ns, visibility_ns, resend_ns });
+            run_catching(scenario, seed, options, move |me| work_queue::WorkQueue::new(spec.clone(), me))
+        }
+        ProtocolSpec::Exchange { mode, ref priority } => {
+            let mut levels = vec![0; scenario.cluster.len()];
+            for (name, level) in priority {
+                if let Some(i) = scenario.cluster.names.iter().position(|n| n == name) {
+                    levels[i] = *level;
+                }
+            }
+            let spec = Arc::new(exchange::ExchangeSpec { mode, priority: levels });
+            run_catching(scenario, seed, options, move |_| exchange::Exchange::new(spec.clone()))
         }
         ProtocolSpec::BestEffort { checksum, dedup } => {
             run_catching(scenario, seed, options, move |_| best_effort::BestEffort::new(checksum, dedup))

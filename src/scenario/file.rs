@@ -36,6 +36,8 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub adversary: Option<AdversaryFile>,
     #[serde(default)]
+    pub mailboxes: Vec<MailboxFile>,
+    #[serde(default)]
     pub workload: Vec<WorkloadFile>,
     #[serde(default)]
     pub checks: Vec<CheckFile>,
@@ -189,6 +191,22 @@ pub enum TopologyFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum ProtocolFile {
+    /// A work queue: producers put tasks on a port hosted by `broker`; the `consumers` group takes them.
+    WorkQueue {
+        broker: String,
+        consumers: String,
+        work_ms: Number,
+        visibility_ms: Number,
+        #[serde(default = "default_resend_ms")]
+        resend_ms: Number,
+    },
+    /// Point-to-point messages in one communication model: asynchronous, synchronous or calls.
+    Exchange {
+        send: HandoverFile,
+        /// Mailbox priority of each listed node's messages (0 for the others).
+        #[serde(default)]
+        priority: std::collections::BTreeMap<String, Whole>,
+    },
     /// Send once, never retry: unicast, multicast and broadcast as the command asks.
     BestEffort {
         /// Verify the checksum and discard corrupted copies.
@@ -455,6 +473,9 @@ pub struct LinkFile {
     pub bandwidth_bps: Option<Whole>,
     #[serde(default)]
     pub queue_limit: Option<Whole>,
+    /// Largest message carried whole; larger ones are fragmented.
+    #[serde(default)]
+    pub mtu_bytes: Option<Whole>,
 }
 
 fn default_latency() -> LatencyFile {
@@ -471,6 +492,7 @@ impl Default for LinkFile {
             reorder: false,
             bandwidth_bps: None,
             queue_limit: None,
+            mtu_bytes: None,
         }
     }
 }
@@ -498,6 +520,9 @@ pub struct LinkOverrideFile {
     pub bandwidth_bps: Option<Whole>,
     #[serde(default)]
     pub queue_limit: Option<Whole>,
+    /// Largest message carried whole; larger ones are fragmented.
+    #[serde(default)]
+    pub mtu_bytes: Option<Whole>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -572,6 +597,54 @@ pub struct AdversaryFile {
     pub forge: Option<Number>,
 }
 
+fn default_resend_ms() -> Number {
+    Number(20.0)
+}
+
+/// How `Exchange` hands over each message.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum HandoverFile {
+    Async,
+    Sync {
+        #[serde(default)]
+        timeout_ms: Option<Number>,
+    },
+    Call {
+        #[serde(default)]
+        timeout_ms: Option<Number>,
+        #[serde(default = "yes")]
+        wait: bool,
+    },
+}
+
+/// Receive buffers for some nodes: how many messages each holds, what happens when it is
+/// full, and how long its process takes to serve one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxFile {
+    /// Nodes or groups; absent: every node.
+    #[serde(default)]
+    pub nodes: Option<Vec<String>>,
+    /// Messages the mailbox holds; absent: unbounded.
+    #[serde(default)]
+    pub capacity: Option<Whole>,
+    #[serde(default)]
+    pub full: FullFile,
+    /// Time to serve each message taken; absent: none.
+    #[serde(default)]
+    pub service: Option<LatencyFile>,
+}
+
+/// What a full mailbox does.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+pub enum FullFile {
+    #[default]
+    DropNew,
+    DropOldest,
+    BackPressure,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadFile {
@@ -605,6 +678,10 @@ pub enum CheckFile {
     NoDuplicates,
     NoCorruptionDelivered,
     NoSilentLoss,
+    /// No cycle of blocked processes that no timeout can break.
+    NoDeadlock,
+    /// Every task on a work queue is taken by exactly one consumer, once.
+    ExactlyOnceTaken,
     AtMostOnce,
     ExactlyOnceEffect,
     /// Every multicast from a correct node reaches every correct recipient, judged

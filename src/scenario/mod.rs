@@ -15,6 +15,7 @@ use crate::check::CheckSpec;
 use crate::clock::Clock;
 use crate::dist::{Latency, LatencySpec};
 use crate::id::{GroupId, NodeId};
+use crate::mailbox::Overflow;
 use crate::net::{Decision, LinkModel, Topology};
 use crate::process::Cluster;
 use crate::protocols::ProtocolSpec;
@@ -48,6 +49,10 @@ pub mod limits {
     pub const MAX_BREAKER_CALLS: u64 = 1_000_000;
     /// A phi threshold: 10^-30 is far below anything a heartbeat interval tells apart.
     pub const MAX_PHI: f64 = 30.0;
+    /// The smallest MTU: message sizes are at most `MAX_SIZE_BYTES`, so at most 2^24 fragments.
+    pub const MIN_MTU: u64 = 64;
+    /// Messages one mailbox holds.
+    pub const MAX_MAILBOX: u64 = 1_000_000;
 }
 
 /// A validated scenario.
@@ -69,11 +74,23 @@ pub struct Scenario {
     pub faults: Vec<ScheduledFault>,
     pub swarm: Option<SwarmSpec>,
     pub adversary: Option<AdversarySpec>,
+    /// One per node when any node has a mailbox; empty otherwise.
+    pub mailboxes: Vec<Option<MailboxSpec>>,
     pub workload: Vec<Generator>,
     pub checks: Vec<CheckSpec>,
     pub limits: Limits,
     /// Network decisions replayed instead of drawn, if the scenario gives them.
     pub replay: Option<Vec<Decision>>,
+}
+
+/// A node's receive buffer (see `mailbox.rs`).
+#[derive(Clone, Debug)]
+pub struct MailboxSpec {
+    /// `None`: unbounded.
+    pub capacity: Option<u32>,
+    pub overflow: Overflow,
+    /// Time to serve each message taken from the mailbox.
+    pub service: Option<Latency>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,6 +248,12 @@ impl Scenario {
     pub fn node_count(&self) -> usize {
         self.cluster.len()
     }
+
+    /// Node `i`'s mailbox, if it has one.
+    #[inline]
+    pub fn mailbox(&self, i: usize) -> Option<&MailboxSpec> {
+        self.mailboxes.get(i).and_then(Option::as_ref)
+    }
 }
 
 /// Builds a `Scenario` from a `ScenarioFile`, collecting every problem with its place.
@@ -277,6 +300,7 @@ impl Validator<'_> {
         let faults = self.faults(&raw.faults, horizon);
         let swarm = raw.swarm.as_ref().map(|s| self.swarm(s, horizon, n));
         let adversary = raw.adversary.as_ref().map(|a| self.adversary(a, &raw.protocol, n));
+        let mailboxes = self.mailboxes(&raw.mailboxes, n);
         let workload = self.workload(&raw.workload, horizon);
         self.check_parameters(&raw.checks);
         let checks = raw.checks.iter().map(|c| CheckSpec::from_file(c, &protocol)).collect();
@@ -300,6 +324,7 @@ impl Validator<'_> {
             faults,
             swarm,
             adversary,
+            mailboxes,
             workload,
             checks,
             limits,
@@ -335,6 +360,45 @@ impl Validator<'_> {
                 }
             }
             ProtocolFile::AtMostOnce { .. } => {}
+            ProtocolFile::WorkQueue { ref broker, ref consumers, work_ms, visibility_ms, resend_ms } => {
+                let p = |field: &'static str| [f("protocol"), f(field)];
+                let broker = self.node(&p("broker"), broker);
+                let consumers = self.node_set(&p("consumers"), consumers, true);
+                if !consumers.iter().any(|&c| Some(c) != broker) {
+                    self.error(
+                        &p("consumers"),
+                        "a work queue with no consumer but its broker",
+                        "a group with another node in it".to_string(),
+                    );
+                }
+                self.millis(&p("work_ms"), work_ms);
+                for (field, v) in [("visibility_ms", visibility_ms), ("resend_ms", resend_ms)] {
+                    if self.millis(&p(field), v) == Some(0) {
+                        self.error(&p(field), format!("`{field}` of zero"), "a positive number of milliseconds".to_string());
+                    }
+                }
+            }
+            ProtocolFile::Exchange { send, ref priority } => {
+                if let HandoverFile::Sync { timeout_ms: Some(t) } | HandoverFile::Call { timeout_ms: Some(t), .. } = send
+                    && self.millis(&[f("protocol"), f("send"), f("timeout_ms")], t) == Some(0)
+                {
+                    self.error(
+                        &[f("protocol"), f("send"), f("timeout_ms")],
+                        "a timeout of zero",
+                        "a positive number of milliseconds".to_string(),
+                    );
+                }
+                for (name, level) in priority {
+                    self.node(&[f("protocol"), f("priority")], name);
+                    if level.0 > u64::from(u8::MAX) {
+                        self.error(
+                            &[f("protocol"), f("priority")],
+                            format!("priority {} for `{name}`", level.0),
+                            "from 0 to 255".to_string(),
+                        );
+                    }
+                }
+            }
             // Names a node and constrains the clocks: see `calls`.
             ProtocolFile::Calls { .. } => {}
             ProtocolFile::Heartbeat { every_ms, detector, .. } => {
@@ -560,6 +624,54 @@ impl Validator<'_> {
             self.error(&path("forge"), "a forger with fewer than three nodes has no one to impersonate", "three nodes or more".to_string());
         }
         AdversarySpec { links, drop_ppb, tamper_ppb, replay_ppb, forge_ppb }
+    }
+
+    /// Each node has at most one mailbox; a capacity is positive and bounded; back-pressure
+    /// needs a capacity (an unbounded mailbox never pushes back).
+    fn mailboxes(&mut self, boxes: &[MailboxFile], n: usize) -> Vec<Option<MailboxSpec>> {
+        if boxes.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<Option<MailboxSpec>> = vec![None; n];
+        for (i, b) in boxes.iter().enumerate() {
+            let path = |field: &'static str| [f("mailboxes"), ix(i), f(field)];
+            let capacity = match b.capacity.map(|c| c.0) {
+                Some(c) if !(1..=limits::MAX_MAILBOX).contains(&c) => {
+                    self.error(&path("capacity"), format!("a capacity of {c}"), format!("from 1 to {}", limits::MAX_MAILBOX));
+                    None
+                }
+                c => c.map(|c| c as u32),
+            };
+            let overflow = match b.full {
+                FullFile::DropNew => Overflow::DropNew,
+                FullFile::DropOldest => Overflow::DropOldest,
+                FullFile::BackPressure => Overflow::BackPressure,
+            };
+            if b.capacity.is_none() && !matches!(b.full, FullFile::DropNew) {
+                self.error(&path("full"), "a policy for when the mailbox is full, but no capacity", "a `capacity`".to_string());
+            }
+            let service = b.service.as_ref().and_then(|l| self.latency(&path("service"), l));
+            let members: Vec<NodeId> = match &b.nodes {
+                None => (0..n as u32).map(NodeId).collect(),
+                Some(names) => names
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(j, name)| self.node_set(&[f("mailboxes"), ix(i), f("nodes"), ix(j)], name, true))
+                    .collect(),
+            };
+            for node in members {
+                if out[node.index()].is_some() {
+                    let name = self.name_of(node);
+                    self.error(
+                        &path("nodes"),
+                        format!("node `{name}` is given two mailboxes"),
+                        "each node in at most one entry".to_string(),
+                    );
+                }
+                out[node.index()] = Some(MailboxSpec { capacity, overflow, service: service.clone() });
+            }
+        }
+        out
     }
 
     fn check_parameters(&mut self, checks: &[CheckFile]) {
@@ -891,6 +1003,7 @@ impl Validator<'_> {
         let bps = l.bandwidth_bps.map(|b| b.0);
         let bandwidth = self.bandwidth(&p("bandwidth_bps"), bps);
         let queue_limit = self.queue_limit(&p("queue_limit"), l.queue_limit.map(|q| q.0), bps);
+        let mtu = self.mtu(&p("mtu_bytes"), l.mtu_bytes);
         Some(LinkModel {
             latency: latency?,
             loss_ppb: loss?,
@@ -899,7 +1012,20 @@ impl Validator<'_> {
             reorder: l.reorder,
             bandwidth_bps: bandwidth?,
             queue_limit: queue_limit?,
+            mtu_bytes: mtu?,
         })
+    }
+
+    /// A usable MTU: at least 64 bytes, so no message is cut into millions of fragments.
+    fn mtu(&mut self, path: &[Seg], mtu: Option<Whole>) -> Option<Option<u32>> {
+        match mtu.map(|m| m.0) {
+            None => Some(None),
+            Some(m) if !(limits::MIN_MTU..=limits::MAX_SIZE_BYTES).contains(&m) => {
+                self.error(path, format!("an MTU of {m} bytes"), format!("from {} to {} bytes", limits::MIN_MTU, limits::MAX_SIZE_BYTES));
+                None
+            }
+            Some(m) => Some(Some(m as u32)),
+        }
     }
 
     fn bandwidth(&mut self, path: &[Seg], bps: Option<u64>) -> Option<Option<u64>> {
@@ -948,6 +1074,7 @@ impl Validator<'_> {
             let bandwidth = l.bandwidth_bps.map(|b| self.bandwidth(&p("bandwidth_bps"), Some(b.0)));
             let bps = l.bandwidth_bps.map(|b| b.0).or(default.and_then(|d| d.bandwidth_bps));
             let queue = l.queue_limit.map(|q| self.queue_limit(&p("queue_limit"), Some(q.0), bps));
+            let mtu = l.mtu_bytes.map(|m| self.mtu(&p("mtu_bytes"), Some(m)));
             let (Some(from), Some(to), Some(default)) = (from, to, default) else { continue };
             let mut model = default.clone();
             let mut ok = true;
@@ -977,6 +1104,11 @@ impl Validator<'_> {
             }
             if let Some(r) = l.reorder {
                 model.reorder = r;
+            }
+            match mtu {
+                Some(Some(m)) => model.mtu_bytes = m,
+                Some(None) => ok = false,
+                None => {}
             }
             if ok {
                 if !l.one_way {

@@ -1,0 +1,117 @@
+//! `NoDeadlock`: no set of blocked processes waits on each other with no timeout to break the cycle.
+//!
+//! The check keeps its own wait-for graph from the trace: a `block` line adds
+//! the process's wait, an `unblock` line or the process's crash removes it. A
+//! wait that closes a cycle in which no wait can time out is a deadlock: only
+//! a crash could end it. A cycle with a timeout in it is a wait cycle that the
+//! timeout breaks; it is reported in the detail but does not fail the check.
+
+use super::{Checker, RunEnd, Verdict};
+use crate::process::Cluster;
+use crate::time::SimTime;
+use crate::trace::{EventKind, FaultAction, TraceEvent};
+use crate::waits::{Wait, WaitCycle, WaitGraph};
+
+pub struct NoDeadlock {
+    cluster: Cluster,
+    graph: WaitGraph,
+    waits: u64,
+    broken_cycles: u64,
+    /// The first deadlock: when it formed and its cycle.
+    first: Option<(SimTime, WaitCycle)>,
+}
+
+impl NoDeadlock {
+    pub fn new(cluster: Cluster) -> NoDeadlock {
+        let graph = WaitGraph::new(cluster.len());
+        NoDeadlock { cluster, graph, waits: 0, broken_cycles: 0, first: None }
+    }
+}
+
+/// "n0 waits on n1 (SyncSend since 0 s), n1 waits on n0 (...)"
+pub fn describe_cycle(cycle: &WaitCycle, cluster: &Cluster) -> String {
+    let wait = |(node, w): &(crate::id::NodeId, Wait)| {
+        let timeout = if w.timeout { ", with a timeout" } else { "" };
+        format!("{} waits on {} ({:?} since {}{timeout})", cluster.name(*node), cluster.name(w.on), w.reason, w.since)
+    };
+    cycle.members.iter().map(wait).collect::<Vec<_>>().join(", ")
+}
+
+impl Checker for NoDeadlock {
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Block { node, on, reason, timeout } => {
+                self.waits += 1;
+                self.graph.block(node, Wait { on, reason, since: e.time, timeout });
+                if let Some(cycle) = self.graph.cycle_through(node) {
+                    match cycle.permanent() {
+                        true if self.first.is_none() => self.first = Some((e.time, cycle)),
+                        true => {}
+                        false => self.broken_cycles += 1,
+                    }
+                }
+            }
+            EventKind::Unblock { node, .. } | EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                self.graph.release(node);
+            }
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, _end: &RunEnd) -> Verdict {
+        if let Some((at, cycle)) = &self.first {
+            return Verdict::fail(format!("deadlock at {at}: {}", describe_cycle(cycle, &self.cluster)));
+        }
+        if self.waits == 0 {
+            return Verdict::inconclusive("no process ever blocked: nothing to judge");
+        }
+        Verdict::pass(format!("{} waits, no deadlock ({} wait cycles, each broken by a timeout)", self.waits, self.broken_cycles))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{EndReason, Outcome};
+    use crate::id::NodeId;
+    use crate::trace::{BlockReason, UnblockReason};
+
+    fn block(t: u64, node: u32, on: u32, timeout: bool) -> TraceEvent {
+        TraceEvent {
+            time: SimTime(t),
+            kind: EventKind::Block { node: NodeId(node), on: NodeId(on), reason: BlockReason::SyncSend, timeout },
+        }
+    }
+
+    fn unblock(t: u64, node: u32) -> TraceEvent {
+        TraceEvent { time: SimTime(t), kind: EventKind::Unblock { node: NodeId(node), reason: UnblockReason::Taken } }
+    }
+
+    fn judge(events: &[TraceEvent]) -> Verdict {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: Vec::new() };
+        let mut c = NoDeadlock::new(cluster);
+        events.iter().for_each(|e| c.observe(e));
+        c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(100), max_latency_ns: 0 })
+    }
+
+    #[test]
+    fn a_cycle_without_timeouts_fails_and_names_it() {
+        let v = judge(&[block(1, 0, 1, false), block(2, 1, 2, false), block(3, 2, 0, false)]);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.detail.contains("n2 waits on n0"), "{}", v.detail);
+    }
+
+    #[test]
+    fn released_waits_and_timeouts_pass() {
+        let v = judge(&[block(1, 0, 1, false), unblock(2, 0), block(3, 1, 0, false)]);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        let v = judge(&[block(1, 0, 1, true), block(2, 1, 0, false)]);
+        assert_eq!(v.outcome, Outcome::Pass, "a timeout breaks the cycle: {}", v.detail);
+        assert!(v.detail.contains("1 wait cycles"), "{}", v.detail);
+    }
+
+    #[test]
+    fn nothing_blocked_is_inconclusive() {
+        assert_eq!(judge(&[]).outcome, Outcome::Inconclusive);
+    }
+}

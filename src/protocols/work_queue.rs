@@ -1,0 +1,177 @@
+//! Indirect communication: a named port (a work queue hosted by a broker node) that several consumers read.
+//!
+//! Producers address the port, never a consumer. The broker queues each task
+//! and hands it to an idle consumer, one task per consumer at a time (a
+//! prefetch of one), choosing the consumer that has been idle longest, so work
+//! spreads across consumers by how fast they finish. A consumer takes the
+//! task (the delivery the checks see), works on it for `work`, and
+//! acknowledges it. A task not acknowledged within `visibility` is put back at
+//! the head of the queue for another consumer: that is how a crashed
+//! consumer's task is not lost, and also why a visibility shorter than the work
+//! hands one task to two consumers (the deliberately broken variant).
+//!
+//! Producers retransmit each task to the broker until the broker acknowledges
+//! it, and the broker ignores tasks it has already queued, so a lossy link
+//! between them neither loses nor doubles a task. The model is crash-stop for
+//! the broker: its queue is its memory.
+
+use crate::id::{AppId, NodeId};
+use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkQueueSpec {
+    /// The broker hosting the port.
+    pub broker: NodeId,
+    /// The consumers reading it, by id.
+    pub consumers: Vec<NodeId>,
+    /// How long a consumer works on a task before acknowledging it, ns.
+    pub work_ns: u64,
+    /// How long the broker waits for an acknowledgement before handing the task out again, ns.
+    pub visibility_ns: u64,
+    /// How long a producer waits for the broker's acknowledgement before sending again, ns.
+    pub resend_ns: u64,
+}
+
+#[derive(Clone, Debug)]
+pub enum Wire {
+    /// Producer to broker, or broker to consumer.
+    Task(Payload),
+    /// Broker to producer: the task is queued. Consumer to broker: the task is done.
+    Ack(AppId),
+}
+
+/// Header bytes: kind, id, checksum.
+const HEADER_BYTES: u32 = 24;
+
+impl Message for Wire {
+    fn wire_size(&self) -> u32 {
+        match self {
+            Wire::Task(p) => HEADER_BYTES.saturating_add(p.size_bytes),
+            Wire::Ack(_) => HEADER_BYTES,
+        }
+    }
+
+    fn corrupt(&mut self) {
+        if let Wire::Task(p) = self {
+            p.corrupt();
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Timer {
+    /// Producer: send task `AppId` to the broker again unless it was acknowledged.
+    Resend(AppId),
+    /// Broker: the task handed to a consumer in hand-out `u64` was not acknowledged in time.
+    Visibility(AppId, u64),
+    /// Consumer: the work on a task is done.
+    Done(AppId),
+}
+
+pub struct WorkQueue {
+    spec: Arc<WorkQueueSpec>,
+    /// Producer: tasks sent to the broker and not yet acknowledged.
+    unacked: BTreeMap<AppId, Payload>,
+    /// Broker: every task ever queued (to ignore a producer's retransmissions).
+    seen: BTreeSet<AppId>,
+    queue: VecDeque<Payload>,
+    /// Broker: idle consumers, longest idle first.
+    idle: VecDeque<NodeId>,
+    /// Broker: tasks handed out and not acknowledged: to whom, and which hand-out.
+    out: BTreeMap<AppId, (NodeId, Payload, u64)>,
+    handouts: u64,
+}
+
+impl WorkQueue {
+    pub fn new(spec: Arc<WorkQueueSpec>, me: NodeId) -> WorkQueue {
+        let idle = if me == spec.broker { spec.consumers.iter().copied().collect() } else { VecDeque::new() };
+        WorkQueue { spec, unacked: BTreeMap::new(), seen: BTreeSet::new(), queue: VecDeque::new(), idle, out: BTreeMap::new(), handouts: 0 }
+    }
+
+    /// Broker: hand queued tasks to idle consumers.
+    fn dispatch(&mut self, ctx: &mut Ctx<'_, Wire, Timer>) {
+        while !self.queue.is_empty() && !self.idle.is_empty() {
+            let (task, consumer) = (self.queue.pop_front().expect("not empty"), self.idle.pop_front().expect("not empty"));
+            self.handouts += 1;
+            self.out.insert(task.id, (consumer, task, self.handouts));
+            ctx.send(consumer, Wire::Task(task));
+            ctx.set_timer(self.spec.visibility_ns, Timer::Visibility(task.id, self.handouts));
+        }
+    }
+}
+
+impl Process for WorkQueue {
+    type Msg = Wire;
+    type Timer = Timer;
+
+    fn on_command(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, cmd: Command) {
+        let Command::Send { payload, .. } = cmd;
+        self.unacked.insert(payload.id, payload);
+        ctx.send(self.spec.broker, Wire::Task(payload));
+        ctx.set_timer(self.spec.resend_ns, Timer::Resend(payload.id));
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, incoming: Incoming<Wire>) {
+        if !incoming.checksum_ok {
+            return;
+        }
+        let from = incoming.from;
+        match incoming.msg {
+            // At the broker, from a producer: queue it once, acknowledge every copy.
+            Wire::Task(task) if ctx.me() == self.spec.broker => {
+                if self.seen.insert(task.id) {
+                    self.queue.push_back(task);
+                }
+                ctx.send(from, Wire::Ack(task.id));
+                self.dispatch(ctx);
+            }
+            // At a consumer: take the task and work on it.
+            Wire::Task(task) => {
+                ctx.deliver(task);
+                ctx.set_timer(self.spec.work_ns, Timer::Done(task.id));
+            }
+            Wire::Ack(app) if ctx.me() == self.spec.broker => {
+                // Only the consumer holding the task may finish it; a late ack from one whose
+                // hand-out expired changes nothing but frees that consumer.
+                if self.out.get(&app).is_some_and(|(c, _, _)| *c == from) {
+                    self.out.remove(&app);
+                }
+                if !self.idle.contains(&from) && !self.out.values().any(|(c, _, _)| *c == from) {
+                    self.idle.push_back(from);
+                }
+                self.dispatch(ctx);
+            }
+            Wire::Ack(app) => {
+                self.unacked.remove(&app);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, timer: Timer) {
+        match timer {
+            Timer::Resend(app) => {
+                if let Some(&task) = self.unacked.get(&app) {
+                    ctx.send(self.spec.broker, Wire::Task(task));
+                    ctx.set_timer(self.spec.resend_ns, Timer::Resend(app));
+                }
+            }
+            Timer::Visibility(app, handout) => {
+                if let Some(&(consumer, task, h)) = self.out.get(&app)
+                    && h == handout
+                {
+                    // The consumer may have crashed: the task goes back first in line, and the
+                    // consumer is counted idle again (if it lives, it acks or takes the next).
+                    self.out.remove(&app);
+                    self.queue.push_front(task);
+                    if !self.idle.contains(&consumer) {
+                        self.idle.push_back(consumer);
+                    }
+                    self.dispatch(ctx);
+                }
+            }
+            Timer::Done(app) => ctx.send(self.spec.broker, Wire::Ack(app)),
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Communication models against the exact trace: rendezvous, calls, blocking, mailboxes,
+//! back-pressure, priorities, deadlock detection and the work queue.
+
+use msgsim::check::Outcome;
+use msgsim::id::NodeId;
+use msgsim::sim::RunResult;
+use msgsim::time::SimTime;
+use msgsim::trace::{BlockReason, DropReason, EventKind, TraceEvent, UnblockReason};
+use msgsim::{RunOptions, Scenario, protocols};
+use std::collections::BTreeMap;
+
+const MS: u64 = 1_000_000;
+
+fn run_src(src: &str, seed: u64) -> RunResult {
+    let scenario = Scenario::parse(src, "communication").unwrap_or_else(|e| panic!("{e}"));
+    protocols::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic")
+}
+
+fn run_file(path: &str) -> (Scenario, RunResult) {
+    let scenario = Scenario::load(std::path::Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
+    let result = protocols::run(&scenario, scenario.seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+    (scenario, result)
+}
+
+fn trace(r: &RunResult) -> &[TraceEvent] {
+    r.trace.as_deref().expect("recorded")
+}
+
+fn verdict(r: &RunResult, check: &str) -> Outcome {
+    r.verdicts.iter().find(|(n, _)| *n == check).unwrap_or_else(|| panic!("no check {check}")).1.outcome
+}
+
+/// Two nodes, constant 3 ms links, `protocol`, and what else the test adds.
+fn pair(protocol: &str, rest: &str) -> String {
+    format!(
+        r#"Scenario(name: "t", horizon_ms: 1_000, nodes: ["a", "b"], protocol: {protocol},
+            network: (latency: Constant(ms: 3)), {rest})"#
+    )
+}
+
+#[test]
+fn a_synchronous_send_blocks_until_the_receiver_takes_it_and_the_notice_returns() {
+    let r = run_src(&pair("Exchange(send: Sync())", r#"workload: [(from: "a", to: "b", every_ms: 1, count: 2)]"#), 1);
+    let a = NodeId(0);
+    let blocks: Vec<SimTime> =
+        trace(&r).iter().filter(|e| matches!(e.kind, EventKind::Block { node, .. } if node == a)).map(|e| e.time).collect();
+    let unblocks: Vec<(SimTime, UnblockReason)> = trace(&r)
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Unblock { node, reason } if node == a => Some((e.time, reason)),
+            _ => None,
+        })
+        .collect();
+    // Sent at 0, taken at 3 ms, the notice back at 6 ms; the second command (1 ms) waited
+    // for it: sent at 6, taken at 9, back at 12.
+    assert_eq!(blocks, [SimTime(0), SimTime(6 * MS)]);
+    assert_eq!(unblocks, [(SimTime(6 * MS), UnblockReason::Taken), (SimTime(12 * MS), UnblockReason::Taken)]);
+    let second_cmd = trace(&r).iter().filter(|e| matches!(e.kind, EventKind::Command { .. })).nth(1).expect("two commands").time;
+    assert_eq!(second_cmd, SimTime(6 * MS), "a blocked process takes no command until it goes on");
+}
+
+#[test]
+fn a_waiting_call_gets_its_answer_and_a_late_answer_is_discarded() {
+    // Round trip 6 ms: a timeout of 10 ms is met, one of 4 ms is not.
+    let r = run_src(&pair("Exchange(send: Call(timeout_ms: 10))", r#"workload: [(from: "a", to: "b", every_ms: 1, count: 1)]"#), 1);
+    let unblock = trace(&r).iter().find_map(|e| match e.kind {
+        EventKind::Unblock { reason, .. } => Some((e.time, reason)),
+        _ => None,
+    });
+    assert_eq!(unblock, Some((SimTime(6 * MS), UnblockReason::Answered)));
+    let r = run_src(&pair("Exchange(send: Call(timeout_ms: 4))", r#"workload: [(from: "a", to: "b", every_ms: 1, count: 1)]"#), 1);
+    let unblock = trace(&r).iter().find_map(|e| match e.kind {
+        EventKind::Unblock { reason, .. } => Some((e.time, reason)),
+        _ => None,
+    });
+    assert_eq!(unblock, Some((SimTime(4 * MS), UnblockReason::TimedOut)));
+    let late = trace(&r).iter().find(|e| matches!(e.kind, EventKind::Drop { reason: DropReason::Late, .. })).expect("the answer came late");
+    assert_eq!(late.time, SimTime(6 * MS));
+    assert_eq!(r.messages.drops.late, 1);
+}
+
+#[test]
+fn a_blocked_process_holds_the_messages_that_arrive_until_it_goes_on() {
+    // a is blocked on b from 0 to 6 ms. c's message to a, sent at 1 ms, arrives at 4 ms and
+    // waits; a takes it when it goes on at 6 ms, and the notice reaches c at 9 ms.
+    let src = r#"Scenario(name: "t", horizon_ms: 1_000, nodes: ["a", "b", "c"], protocol: Exchange(send: Sync()),
+        network: (latency: Constant(ms: 3)),
+        workload: [(from: "a", to: "b", every_ms: 1, count: 1), (from: "c", to: "a", start_ms: 1, every_ms: 1, count: 1)])"#;
+    let r = run_src(src, 1);
+    let at = |pred: &dyn Fn(&EventKind) -> bool| trace(&r).iter().find(|e| pred(&e.kind)).map(|e| e.time);
+    assert_eq!(at(&|k| matches!(k, EventKind::Queued { to, .. } if *to == NodeId(0))), Some(SimTime(4 * MS)));
+    assert_eq!(at(&|k| matches!(k, EventKind::Receive { to, .. } if *to == NodeId(0))), Some(SimTime(6 * MS)));
+    assert_eq!(at(&|k| matches!(k, EventKind::Unblock { node, .. } if *node == NodeId(2))), Some(SimTime(9 * MS)));
+    assert!(r.blocked_at_end.is_empty());
+}
+
+#[test]
+fn crossing_synchronous_sends_deadlock_and_the_cycle_is_reported_when_it_forms() {
+    let (_, r) = run_file("scenarios/communication/broken-sync-deadlock.ron");
+    assert_eq!(verdict(&r, "NoDeadlock"), Outcome::Fail);
+    let (at, cycle) = &r.wait_cycles[0];
+    assert_eq!(*at, SimTime::ZERO);
+    assert!(cycle.permanent());
+    let members: Vec<u32> = cycle.members.iter().map(|(n, _)| n.0).collect();
+    assert_eq!(members, [1, 0], "server closed the cycle: server -> client -> server");
+    assert!(cycle.members.iter().all(|(_, w)| w.reason == BlockReason::SyncSend));
+    assert_eq!(r.blocked_at_end.len(), 2, "both stay blocked");
+    let deadlock = trace(&r).iter().find(|e| matches!(e.kind, EventKind::Deadlock { .. })).expect("a deadlock line");
+    assert!(matches!(deadlock.kind, EventKind::Deadlock { len: 2, permanent: true, .. }));
+}
+
+#[test]
+fn timeouts_and_asynchronous_sends_both_fix_the_deadlock() {
+    let (_, timeout) = run_file("scenarios/communication/sync-deadlock-timeout.ron");
+    assert_eq!(verdict(&timeout, "NoDeadlock"), Outcome::Pass);
+    assert_eq!(verdict(&timeout, "NoLoss"), Outcome::Pass);
+    assert!(timeout.wait_cycles.iter().all(|(_, c)| !c.permanent()), "cycles form, and timeouts break them");
+    assert!(!timeout.wait_cycles.is_empty());
+    let (_, asynchronous) = run_file("scenarios/communication/sync-deadlock-async.ron");
+    assert_eq!(verdict(&asynchronous, "NoDeadlock"), Outcome::Inconclusive, "nobody blocks: nothing to judge");
+    assert_eq!(verdict(&asynchronous, "NoLoss"), Outcome::Pass);
+    // The price of the timeout fix: every message waits out a timeout; the asynchronous
+    // one delivers as fast as the network allows.
+    assert!(timeout.end.at > asynchronous.end.at);
+}
+
+#[test]
+fn a_ring_of_waiting_calls_deadlocks_and_hybrid_calls_do_not() {
+    let (_, ring) = run_file("scenarios/communication/broken-call-deadlock.ron");
+    assert_eq!(verdict(&ring, "NoDeadlock"), Outcome::Fail);
+    assert_eq!(ring.wait_cycles[0].1.members.len(), 3);
+    let (_, hybrid) = run_file("scenarios/communication/calls-hybrid.ron");
+    assert!(hybrid.blocked_at_end.is_empty());
+    assert!(hybrid.app.delivered > 0);
+}
+
+/// The depth of the consumer's mailbox never exceeds its capacity, and the policy decides
+/// what is lost: the arrivals (drop new), the oldest (drop oldest) or nothing (back-pressure).
+#[test]
+fn mailbox_policies_bound_the_queue_and_choose_what_is_lost() {
+    let mut delivered = BTreeMap::new();
+    for policy in ["drop-new", "drop-oldest", "back-pressure"] {
+        let (_, r) = run_file(&format!("scenarios/communication/mailbox-{policy}.ron"));
+        let deepest = trace(&r).iter().filter_map(|e| if let EventKind::Queued { depth, .. } = e.kind { Some(depth) } else { None }).max();
+        assert!(deepest.is_some_and(|d| d <= 8), "{policy}: depth {deepest:?} beyond the capacity of 8");
+        delivered.insert(policy, r.app.delivered);
+        match policy {
+            "drop-new" => assert_eq!(r.messages.dropped, r.messages.drops.mailbox_full),
+            "drop-oldest" => assert_eq!(r.messages.dropped, r.messages.drops.evicted),
+            _ => {
+                assert_eq!(r.messages.dropped, 0, "back-pressure loses nothing");
+                let waits =
+                    trace(&r).iter().filter(|e| matches!(e.kind, EventKind::Block { reason: BlockReason::BackPressure, .. })).count();
+                assert!(waits > 50, "the producer was held back {waits} times");
+            }
+        }
+    }
+    // A consumer serving one message per 2 ms on average for the ~200 ms the producer sends
+    // takes about 100, plus the 8 its mailbox holds; the rest are lost.
+    for policy in ["drop-new", "drop-oldest"] {
+        assert!((95..=125).contains(&delivered[policy]), "{policy}: {} delivered", delivered[policy]);
+    }
+    assert_eq!(delivered["back-pressure"], 200);
+}
+
+#[test]
+fn the_highest_priority_is_taken_first() {
+    let (s, r) = run_file("scenarios/communication/mailbox-priority.ron");
+    let alarm = NodeId(s.cluster.names.iter().position(|n| n == "alarm").expect("alarm") as u32);
+    let mut sent = BTreeMap::new();
+    let mut waits: BTreeMap<bool, Vec<u64>> = BTreeMap::new();
+    for e in trace(&r) {
+        match e.kind {
+            EventKind::Command { app, node, .. } => {
+                sent.insert(app, (node, e.time));
+            }
+            EventKind::Deliver { app, .. } => {
+                let (node, at) = sent[&app];
+                waits.entry(node == alarm).or_default().push(e.time.0 - at.0);
+            }
+            _ => {}
+        }
+    }
+    let mean = |v: &Vec<u64>| v.iter().sum::<u64>() / v.len() as u64;
+    assert_eq!(waits[&true].len(), 10, "every alarm is delivered");
+    assert!(mean(&waits[&true]) * 5 < mean(&waits[&false]), "alarms {} ns, readings {} ns", mean(&waits[&true]), mean(&waits[&false]));
+    assert!(waits[&true].iter().all(|&w| w <= 8 * MS), "an alarm waits at most for the message being served: {:?}", waits[&true]);
+}
+
+#[test]
+fn a_crash_ends_the_wait_of_the_crashed_process_but_not_of_those_waiting_on_it() {
+    let src = pair(
+        "Exchange(send: Sync())",
+        r#"workload: [(from: "a", to: "b", every_ms: 1, count: 1), (from: "b", to: "a", every_ms: 1, count: 1)],
+           faults: [(at_ms: 10, do: Crash("b"))], checks: [NoDeadlock]"#,
+    );
+    let r = run_src(&src, 1);
+    // The deadlock formed at 0, before the crash: the check reports it.
+    assert_eq!(verdict(&r, "NoDeadlock"), Outcome::Fail);
+    let still: Vec<u32> = r.blocked_at_end.iter().map(|(n, _, _)| n.0).collect();
+    assert_eq!(still, [0], "a still waits on the crashed b; b's wait died with it");
+}
+
+#[test]
+fn the_work_queue_gives_each_task_to_one_worker_and_spreads_them() {
+    let (s, r) = run_file("scenarios/communication/work-queue.ron");
+    assert_eq!(verdict(&r, "ExactlyOnceTaken"), Outcome::Pass);
+    let mut per_worker = BTreeMap::new();
+    for e in trace(&r) {
+        if let EventKind::Deliver { node, .. } = e.kind {
+            *per_worker.entry(s.cluster.name(node).to_string()).or_insert(0u32) += 1;
+        }
+    }
+    assert_eq!(per_worker.len(), 3, "{per_worker:?}");
+    assert!(per_worker.values().all(|&n| (50..=84).contains(&n)), "balanced: {per_worker:?}");
+    let (_, broken) = run_file("scenarios/communication/broken-work-queue-visibility.ron");
+    assert_eq!(verdict(&broken, "ExactlyOnceTaken"), Outcome::Fail);
+}
+
+#[test]
+fn back_pressure_holds_a_fan_out_and_sends_the_rest_when_room_comes() {
+    // a broadcasts to b and c, whose mailboxes hold one message and serve in 10 ms: the
+    // second broadcast waits for room at b, then at c, and nothing is ever dropped.
+    let src = r#"Scenario(name: "t", horizon_ms: 1_000, nodes: ["a", "b", "c"], protocol: Exchange(send: Async),
+        network: (latency: Constant(ms: 1)),
+        mailboxes: [(nodes: ["b", "c"], capacity: 1, full: BackPressure, service: Constant(ms: 10))],
+        workload: [(from: "a", send: Broadcast, every_ms: 1, count: 5)])"#;
+    let r = run_src(src, 1);
+    assert_eq!(r.messages.dropped, 0);
+    assert_eq!(r.app.delivered, 10);
+    let room_waits = trace(&r).iter().filter(|e| matches!(e.kind, EventKind::Block { reason: BlockReason::BackPressure, .. })).count();
+    assert!(room_waits >= 4, "{room_waits} waits for room");
+}
