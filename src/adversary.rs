@@ -1,5 +1,9 @@
 //! The network adversary: an attacker on chosen links who reads, drops, alters, replays and forges.
 //!
+//! (A scenario may instead make one node a compromised member, an *insider*: that one
+//! needs its protocol's keys, so it lives with the protocol, in
+//! `protocols::secure_channel::Insider`; it shares the spec and [`Captures`] with this one.)
+//!
 //! It sits on both directions of each link it is given and sees every message
 //! put on one, before the link's own loss and latency. It acts on the bytes a
 //! protocol exposes through [`Message::wire_bytes`], so the engine stays
@@ -18,11 +22,17 @@ use crate::trace::AdversaryAction;
 pub struct AdversarySpec {
     /// The links it sits on, as ordered pairs `(a, b)` with `a < b`: both directions.
     pub links: Vec<(NodeId, NodeId)>,
+    /// The compromised member whose process the adversary runs instead (validation allows
+    /// links or a node, not both: the two would draw the same stream).
+    pub node: Option<NodeId>,
     pub drop_ppb: u32,
     pub tamper_ppb: u32,
     pub replay_ppb: u32,
     /// Validation allows a forger only with three nodes or more: it needs a third to impersonate.
     pub forge_ppb: u32,
+    /// An insider's chance, per turn, of sending under its own name a kind of message the
+    /// access policy does not permit it (validation: only with a node and a policy).
+    pub forbidden_ppb: u32,
 }
 
 impl AdversarySpec {
@@ -35,6 +45,40 @@ impl AdversarySpec {
 /// How many captured messages it keeps to replay and forge from: enough to reach back
 /// past any replay window a protocol keeps, bounded so a long run's memory is too.
 const CAPTURE_LIMIT: usize = 256;
+
+/// The latest `CAPTURE_LIMIT` things an adversary kept, to pick from uniformly.
+#[derive(Debug)]
+pub struct Captures<T> {
+    items: Vec<T>,
+    /// Where the next capture goes once `items` is full (the oldest is overwritten).
+    next_slot: usize,
+}
+
+impl<T: Clone> Default for Captures<T> {
+    fn default() -> Self {
+        Captures { items: Vec::new(), next_slot: 0 }
+    }
+}
+
+impl<T: Clone> Captures<T> {
+    pub fn push(&mut self, item: T) {
+        if self.items.len() < CAPTURE_LIMIT {
+            self.items.push(item);
+        } else {
+            self.items[self.next_slot] = item;
+            self.next_slot = (self.next_slot + 1) % CAPTURE_LIMIT;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// One capture, uniformly (one draw); callers make sure there is one.
+    pub fn pick(&self, rng: &mut SimRng) -> T {
+        self.items[rng.below(self.items.len() as u64) as usize].clone()
+    }
+}
 
 /// What the adversary did to one message, for the engine to apply and record.
 pub struct Interception<M> {
@@ -50,15 +94,13 @@ pub struct Adversary<M> {
     spec: AdversarySpec,
     rng: SimRng,
     nodes: u32,
-    /// `(from, to, message)` as captured, at most `CAPTURE_LIMIT` (then the oldest is replaced).
-    captured: Vec<(NodeId, NodeId, M)>,
-    /// Where the next capture goes once `captured` is full (the oldest is overwritten).
-    next_slot: usize,
+    /// `(from, to, message)` as captured.
+    captured: Captures<(NodeId, NodeId, M)>,
 }
 
 impl<M: Message> Adversary<M> {
     pub fn new(spec: AdversarySpec, seed: u64, nodes: usize) -> Adversary<M> {
-        Adversary { spec, rng: SimRng::new(seed, Stream::Adversary), nodes: nodes as u32, captured: Vec::new(), next_slot: 0 }
+        Adversary { spec, rng: SimRng::new(seed, Stream::Adversary), nodes: nodes as u32, captured: Captures::default() }
     }
 
     /// Act on `msg`, just put on the link `from -> to`; `None` if the adversary is not on it.
@@ -88,14 +130,14 @@ impl<M: Message> Adversary<M> {
         // may once have accepted. Picked before this one is captured, as replaying a
         // message alongside itself would only race it.
         if replay && !self.captured.is_empty() {
-            let (f, t, old) = self.pick();
+            let (f, t, old) = self.captured.pick(&mut self.rng);
             out.injected.push((AdversaryAction::Replay, f, t, old));
         }
-        self.capture(from, to, seen);
+        self.captured.push((from, to, seen));
         if forge {
             // A captured message, altered, claimed to come from a third node: a forger without
             // keys can only recombine what it has seen.
-            let (f, t, mut old) = self.pick();
+            let (f, t, mut old) = self.captured.pick(&mut self.rng);
             let pick = self.rng.below(u64::from(self.nodes) - 2) as usize;
             let claimed = (0..self.nodes).map(NodeId).filter(|&n| n != t && n != f).nth(pick).expect("a third node exists");
             self.flip_bit(&mut old);
@@ -104,26 +146,16 @@ impl<M: Message> Adversary<M> {
         Some(out)
     }
 
-    fn capture(&mut self, from: NodeId, to: NodeId, msg: M) {
-        if self.captured.len() < CAPTURE_LIMIT {
-            self.captured.push((from, to, msg));
-        } else {
-            self.captured[self.next_slot] = (from, to, msg);
-            self.next_slot = (self.next_slot + 1) % CAPTURE_LIMIT;
-        }
-    }
-
-    /// A captured message, uniformly; callers make sure there is one.
-    fn pick(&mut self) -> (NodeId, NodeId, M) {
-        let i = self.rng.below(self.captured.len() as u64) as usize;
-        self.captured[i].clone()
-    }
-
     /// Flip one bit of `msg`'s bytes; false if it exposes none to flip.
     fn flip_bit(&mut self, msg: &mut M) -> bool {
         let Some(bytes) = msg.wire_bytes().filter(|b| !b.is_empty()) else { return false };
-        let bit = self.rng.below(bytes.len() as u64 * 8);
-        bytes[(bit / 8) as usize] ^= 1 << (bit % 8);
+        flip_bit(&mut self.rng, bytes);
         true
     }
+}
+
+/// Flip one bit of `bytes`, chosen uniformly (one draw); `bytes` is not empty.
+pub fn flip_bit(rng: &mut SimRng, bytes: &mut [u8]) {
+    let bit = rng.below(bytes.len() as u64 * 8);
+    bytes[(bit / 8) as usize] ^= 1 << (bit % 8);
 }

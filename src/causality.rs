@@ -25,7 +25,8 @@ pub fn process_of(kind: &EventKind) -> Option<NodeId> {
         | EventKind::DeadLetter { node, .. }
         | EventKind::Call { node, .. }
         | EventKind::Breaker { node, .. }
-        | EventKind::Suspicion { node, .. } => Some(node),
+        | EventKind::Suspicion { node, .. }
+        | EventKind::View { node, .. } => Some(node),
         EventKind::Send { from, .. } => Some(from),
         EventKind::Receive { to, .. } => Some(to),
         EventKind::CommandRefused { .. }

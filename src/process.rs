@@ -7,7 +7,7 @@
 use crate::id::{AppId, CallId, GroupId, NodeId, TimerId};
 use crate::rng::SimRng;
 use crate::time::SimTime;
-use crate::trace::{BreakerState, CallOutcome};
+use crate::trace::{AdversaryAction, BreakerState, CallOutcome};
 use serde::Serialize;
 use std::fmt;
 
@@ -198,6 +198,8 @@ pub(crate) enum Effect<M, T> {
     CallOutcome { app: AppId, outcome: CallOutcome, latency_ns: u64 },
     Breaker { from: BreakerState, to: BreakerState },
     Suspicion { of: NodeId, suspected: bool },
+    View { view: u64, members: u64 },
+    Inject { actions: &'static [AdversaryAction], from: NodeId, to: NodeId, msg: M },
 }
 
 /// A handler's window on the world.
@@ -301,6 +303,20 @@ impl<M, T> Ctx<'_, M, T> {
     /// Report that this node's failure detector began (`suspected`) or stopped suspecting `of`.
     pub fn suspicion(&mut self, of: NodeId, suspected: bool) {
         self.effects.push(Effect::Suspicion { of, suspected });
+    }
+
+    /// Report that this node installed group view `view` with `members` (bit i set: node i is a
+    /// member): the observation the view-agreement check judges. Validation keeps such clusters
+    /// within 64 nodes, so one word holds any membership and the trace event stays `Copy`.
+    pub fn install_view(&mut self, view: u64, members: u64) {
+        self.effects.push(Effect::View { view, members });
+    }
+
+    /// Hand `msg` to `to` as the adversary, claiming to come `from`, recorded with `actions`:
+    /// only for a process the scenario made a compromised member (an insider). It arrives at
+    /// once, as the link adversary's injections do.
+    pub(crate) fn inject(&mut self, actions: &'static [AdversaryAction], from: NodeId, to: NodeId, msg: M) {
+        self.effects.push(Effect::Inject { actions, from, to, msg });
     }
 
     /// Report that this node's circuit breaker changed state.

@@ -1061,6 +1061,8 @@ where
                 }
                 Effect::Breaker { from, to } => self.recorder.record(self.now, EventKind::Breaker { node, from, to }),
                 Effect::Suspicion { of, suspected } => self.recorder.record(self.now, EventKind::Suspicion { node, of, suspected }),
+                Effect::View { view, members } => self.recorder.record(self.now, EventKind::View { node, view, members }),
+                Effect::Inject { actions, from, to, msg } => self.inject(actions, from, to, msg),
             }
         }
         drop(rest);
@@ -1123,7 +1125,7 @@ where
                 self.recorder.record(self.now, EventKind::Adversary { action, from, to, msg: id });
             }
             for (action, claimed, receiver, copy) in seen.injected {
-                self.inject(action, claimed, receiver, copy);
+                self.inject(std::slice::from_ref(&action), claimed, receiver, copy);
             }
             if seen.dropped {
                 self.free_room(to, id);
@@ -1147,12 +1149,15 @@ where
         id
     }
 
-    /// Hand the adversary's `msg` to `to` as if `from` had sent it. It arrives at once: the
-    /// adversary is on the path, and a protocol's defences must not hinge on its timing.
-    fn inject(&mut self, action: AdversaryAction, from: NodeId, to: NodeId, msg: P::Msg) {
+    /// Hand the adversary's `msg` to `to` as if `from` had sent it, recorded with each of
+    /// `actions` in turn. It arrives at once: the adversary is on the path, and a protocol's
+    /// defences must not hinge on its timing.
+    fn inject(&mut self, actions: &[AdversaryAction], from: NodeId, to: NodeId, msg: P::Msg) {
         let id = MsgId(self.next_msg);
         self.next_msg += 1;
-        self.recorder.record(self.now, EventKind::Adversary { action, from, to, msg: id });
+        for &action in actions {
+            self.recorder.record(self.now, EventKind::Adversary { action, from, to, msg: id });
+        }
         self.in_flight += 1;
         self.queue.push(self.now, Ev::Deliver { from, to, id, corrupted: false, msg });
     }

@@ -104,8 +104,13 @@ pub enum AdversaryAction {
     Tamper,
     /// Sent an earlier captured message again, as it was.
     Replay,
-    /// Sent a captured message, altered, under another sender's name.
+    /// Sent a captured message, altered, under another sender's name; from an insider, a
+    /// fresh message sealed with the best key it holds.
     Forge,
+    /// Marks the adversary's message just recorded as one of the privileged `Admin` kind: after
+    /// a compromised member's `Forge` or `Tamper` line for the same message, or alone for one it
+    /// sends under its own name (then `from` is that member, the true sender).
+    Admin,
 }
 
 /// One thing that happened.
@@ -193,8 +198,16 @@ pub enum EventKind {
         of: NodeId,
         suspected: bool,
     },
+    /// `node` installed group view `view`, whose members are the nodes whose bits are set in
+    /// `members` (bit i: node i).
+    View {
+        node: NodeId,
+        view: u64,
+        members: u64,
+    },
     /// The adversary acted on `msg` on the link `from -> to`. For `Replay` and `Forge`, `msg`
-    /// is the id of the injected copy and `from` the sender it claims to be.
+    /// is the id of the injected copy and `from` the sender it claims to be; so for everything
+    /// a compromised member (an insider) injects, where `msg` arrives at once.
     Adversary {
         action: AdversaryAction,
         from: NodeId,
@@ -279,6 +292,7 @@ impl TraceEvent {
             EventKind::Unblock { node, reason } => (17 | (reason as u64) << 8, u64::from(node.0), 0),
             EventKind::Deadlock { node, len, permanent } => (18 | u64::from(permanent) << 8, u64::from(node.0), u64::from(len)),
             EventKind::Queued { from, to, msg, depth } => (19 | u64::from(depth) << 8, pair(from, to), msg.0),
+            EventKind::View { node, view, members } => (20 | u64::from(node.0) << 32, view, members),
         };
         [self.time.0, tag, w2, w3]
     }
@@ -419,6 +433,9 @@ pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
         EventKind::Breaker { node, from, to } => write!(line, "{:<6} breaker {from:?} -> {to:?}", name(node)),
         EventKind::Suspicion { node, of, suspected: true } => write!(line, "{:<6} suspect {}", name(node), name(of)),
         EventKind::Suspicion { node, of, suspected: false } => write!(line, "{:<6} suspect {} no more", name(node), name(of)),
+        EventKind::View { node, view, members } => {
+            write!(line, "{:<6} view    v{view} {{{}}}", name(node), member_names(members, cluster).join(", "))
+        }
         EventKind::Adversary { action, from, to, msg } => {
             write!(line, "{:<6} adv     {action:?} m{} -> {}", name(from), msg.0, name(to))
         }
@@ -438,6 +455,11 @@ pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
         }
     };
     line
+}
+
+/// The names of the nodes a `View` event's membership word holds, in id order.
+pub fn member_names(members: u64, cluster: &Cluster) -> Vec<&str> {
+    (0..64u32).filter(|i| members >> i & 1 == 1).map(|i| cluster.names.get(i as usize).map_or("?", String::as_str)).collect()
 }
 
 #[cfg(test)]

@@ -79,6 +79,30 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("broken-plaintext-run.txt", &["run", "scenarios/security/broken-plaintext.ron"]),
     ("broken-unauthenticated-adv.txt", &["trace", "scenarios/security/broken-unauthenticated.ron", "--format", "text", "--to", "12"]),
     ("bad-adversary.txt", &["check", "tests/bad/adversary-without-bytes.ron"]),
+    ("insider-run.txt", &["run", "scenarios/security/insider.ron"]),
+    ("insider-adv.txt", &["trace", "scenarios/security/insider.ron", "--format", "text", "--to", "13", "--kind", "recv,deliver,adv"]),
+    (
+        "insider-forgery.txt",
+        &["trace", "scenarios/security/insider.ron", "--format", "text", "--from", "50", "--to", "50", "--kind", "recv,deliver,adv"],
+    ),
+    ("broken-no-access-control-run.txt", &["run", "scenarios/security/broken-no-access-control.ron"]),
+    ("broken-shared-key-run.txt", &["run", "scenarios/security/broken-shared-key.ron"]),
+    (
+        "broken-shared-key-forgery.txt",
+        &[
+            "trace",
+            "scenarios/security/broken-shared-key.ron",
+            "--format",
+            "text",
+            "--from",
+            "50",
+            "--to",
+            "50",
+            "--kind",
+            "recv,deliver,adv",
+        ],
+    ),
+    ("bad-insider.txt", &["check", "tests/bad/adversary-forbidden-by-an-admin.ron"]),
     ("detector-fixed-run.txt", &["run", "scenarios/failure/detector-fixed.ron"]),
     ("detector-fixed-suspicions.txt", &["trace", "scenarios/failure/detector-fixed.ron", "--format", "text", "--kind", "suspect,fault"]),
     (
@@ -138,6 +162,28 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("broken-isis-run.txt", &["run", "scenarios/ordering/broken-isis.ron"]),
     ("atomic-run.txt", &["run", "scenarios/ordering/atomic.ron"]),
     ("broken-atomic-no-relay-run.txt", &["run", "scenarios/ordering/broken-atomic-no-relay.ron"]),
+    ("views-run.txt", &["run", "scenarios/ordering/views.ron"]),
+    ("views-changes.txt", &["trace", "scenarios/ordering/views.ron", "--format", "text", "--kind", "view,suspect,fault"]),
+    (
+        "views-catch-up.txt",
+        &["trace", "scenarios/ordering/views.ron", "--format", "text", "--kind", "cmd,deliver,view", "--from", "104", "--to", "200"],
+    ),
+    ("broken-views-no-flush-run.txt", &["run", "scenarios/ordering/broken-views-no-flush.ron"]),
+    (
+        "broken-views-no-flush-a11.txt",
+        &[
+            "trace",
+            "scenarios/ordering/broken-views-no-flush.ron",
+            "--format",
+            "text",
+            "--kind",
+            "cmd,deliver",
+            "--from",
+            "40",
+            "--to",
+            "48",
+        ],
+    ),
 ];
 
 /// What a reader would see in a terminal: the command, its output, its exit code.

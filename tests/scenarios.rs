@@ -85,6 +85,12 @@ fn checkers_catch_planted_violations_and_pass_correct_runs() {
         ("scenarios/ordering/sequencer.ron", "TotalOrder", Pass),
         ("scenarios/ordering/broken-isis.ron", "TotalOrder", Fail),
         ("scenarios/ordering/isis.ron", "TotalOrder", Pass),
+        ("scenarios/ordering/broken-views-no-flush.ron", "ViewAgreement", Fail),
+        ("scenarios/ordering/views.ron", "ViewAgreement", Pass),
+        ("scenarios/ordering/views.ron", "Agreement", Pass),
+        ("scenarios/ordering/views.ron", "Validity", Pass),
+        ("scenarios/ordering/views.ron", "Integrity", Pass),
+        ("scenarios/ordering/views-sender-crash.ron", "ViewAgreement", Pass),
         ("scenarios/failure/broken-never-half-open.ron", "CircuitBreaker", Fail),
         ("scenarios/failure/broken-opens-below-threshold.ron", "CircuitBreaker", Fail),
         ("scenarios/failure/breaker.ron", "CircuitBreaker", Pass),
@@ -110,6 +116,12 @@ fn checkers_catch_planted_violations_and_pass_correct_runs() {
         ("scenarios/communication/mailbox-back-pressure.ron", "NoLoss", Pass),
         ("scenarios/communication/mailbox-drop-new.ron", "NoLoss", Fail),
         ("scenarios/network/fragmentation.ron", "NoLoss", Fail),
+        ("scenarios/security/broken-no-access-control.ron", "AccessControlEnforced", Fail),
+        ("scenarios/security/broken-no-access-control.ron", "NoForgeryAccepted", Pass),
+        ("scenarios/security/broken-shared-key.ron", "NoForgeryAccepted", Fail),
+        ("scenarios/security/broken-shared-key.ron", "AccessControlEnforced", Fail),
+        ("scenarios/security/insider.ron", "NoForgeryAccepted", Pass),
+        ("scenarios/security/insider.ron", "AccessControlEnforced", Pass),
     ];
     for (file, check, expected) in cases {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);

@@ -14,6 +14,7 @@ mod security;
 mod semantics;
 #[cfg(test)]
 mod test_events;
+mod views;
 mod work;
 
 pub use breaker::CircuitBreaker;
@@ -22,13 +23,17 @@ pub use delivery::{NoCorruptionDelivered, NoDuplicates, NoLoss};
 pub use detector::FailureDetection;
 pub use multicast::{Agreement, Integrity, Validity};
 pub use ordering::{CausalOrder, FifoOrder, TotalOrder};
-pub use security::{NoForgeryAccepted, NoPlaintextLeak};
+pub use security::{AccessControlEnforced, NoForgeryAccepted, NoPlaintextLeak};
 pub use semantics::{AtMostOnce, ExactlyOnceEffect, NoSilentLoss};
+pub use views::ViewAgreement;
 pub use work::ExactlyOnceTaken;
 
+use crate::adversary::AdversarySpec;
+use crate::id::NodeId;
 use crate::process::Cluster;
 use crate::protocols::ProtocolSpec;
 use crate::protocols::calls::CallsSpec;
+use crate::protocols::secure_channel::AccessSpec;
 use crate::scenario::file::CheckFile;
 use crate::time::{NANOS_PER_MS, SimTime};
 use crate::trace::TraceEvent;
@@ -134,11 +139,25 @@ pub enum CheckSpec {
     NoPlaintextLeak,
     NoDeadlock,
     ExactlyOnceTaken,
+    ViewAgreement,
+    /// Judged against the secure channel's access policy (`None`: no policy, so nobody may send
+    /// `Admin`) and the scenario's insider, the true sender of everything the adversary injects.
+    AccessControlEnforced {
+        policy: Option<AccessSpec>,
+        insider: Option<NodeId>,
+    },
 }
 
 impl CheckSpec {
-    pub fn from_file(file: &CheckFile, protocol: &ProtocolSpec) -> CheckSpec {
+    pub fn from_file(file: &CheckFile, protocol: &ProtocolSpec, adversary: Option<&AdversarySpec>) -> CheckSpec {
         match file {
+            CheckFile::AccessControlEnforced => CheckSpec::AccessControlEnforced {
+                policy: match protocol {
+                    ProtocolSpec::SecureChannel { access, .. } => access.clone(),
+                    _ => None,
+                },
+                insider: adversary.and_then(|a| a.node),
+            },
             CheckFile::FailureDetection { bound_ms, max_false } => CheckSpec::FailureDetection {
                 bound_ns: (bound_ms.0 * NANOS_PER_MS as f64).round() as u64,
                 max_false: max_false.map(|m| m.0),
@@ -164,6 +183,7 @@ impl CheckSpec {
             CheckFile::NoPlaintextLeak => CheckSpec::NoPlaintextLeak,
             CheckFile::NoDeadlock => CheckSpec::NoDeadlock,
             CheckFile::ExactlyOnceTaken => CheckSpec::ExactlyOnceTaken,
+            CheckFile::ViewAgreement => CheckSpec::ViewAgreement,
         }
     }
 
@@ -187,6 +207,8 @@ impl CheckSpec {
             CheckSpec::NoPlaintextLeak => "NoPlaintextLeak",
             CheckSpec::NoDeadlock => "NoDeadlock",
             CheckSpec::ExactlyOnceTaken => "ExactlyOnceTaken",
+            CheckSpec::ViewAgreement => "ViewAgreement",
+            CheckSpec::AccessControlEnforced { .. } => "AccessControlEnforced",
         }
     }
 
@@ -210,6 +232,12 @@ impl CheckSpec {
             CheckSpec::NoPlaintextLeak => Box::new(NoPlaintextLeak::new(cluster.clone())),
             CheckSpec::NoDeadlock => Box::new(NoDeadlock::new(cluster.clone())),
             CheckSpec::ExactlyOnceTaken => Box::new(ExactlyOnceTaken::new(cluster.clone())),
+            CheckSpec::ViewAgreement => Box::new(ViewAgreement::new(cluster.clone())),
+            CheckSpec::AccessControlEnforced { policy, insider } => Box::new(AccessControlEnforced::new(
+                cluster.clone(),
+                policy.as_ref().map_or_else(Vec::new, |p| p.admin_ids(cluster)),
+                *insider,
+            )),
         }
     }
 }

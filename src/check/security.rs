@@ -1,4 +1,4 @@
-//! Security checks: `NoForgeryAccepted` and `NoPlaintextLeak`, judged from the adversary's trace events.
+//! Security checks: `NoForgeryAccepted`, `NoPlaintextLeak` and `AccessControlEnforced`, judged from the adversary's trace events.
 //!
 //! The adversary records what it did to which message id (`adv` lines). A
 //! message it tampered with, replayed or forged is *tainted*; one is *accepted*
@@ -8,8 +8,8 @@
 //! payload that node had delivered before, since a replayed copy that overtakes a
 //! lost or refused original carries nothing new. A protocol that held a tainted message back
 //! and delivered it from a later handler would escape this attribution; the
-//! channels here deliver at once or never. Both checks are inconclusive when the
-//! adversary did nothing they judge.
+//! channels here deliver at once or never. `AccessControlEnforced` attributes deliveries the
+//! same way. Every check is inconclusive when the adversary did nothing it judges.
 
 use super::{Checker, RunEnd, Verdict};
 use crate::id::{AppId, MsgId, NodeId};
@@ -57,7 +57,8 @@ impl Checker for NoForgeryAccepted {
                     AdversaryAction::Tamper => 0,
                     AdversaryAction::Replay => 1,
                     AdversaryAction::Forge => 2,
-                    AdversaryAction::Eavesdrop | AdversaryAction::Leak | AdversaryAction::Drop => return,
+                    // An `Admin` line marks a kind, not an alteration: `AccessControlEnforced` judges it.
+                    AdversaryAction::Eavesdrop | AdversaryAction::Leak | AdversaryAction::Drop | AdversaryAction::Admin => return,
                 };
                 self.kinds[slot] += 1;
                 self.tainted.insert(msg, action);
@@ -150,6 +151,89 @@ impl Checker for NoPlaintextLeak {
     }
 }
 
+/// No `Admin` message is delivered from a true sender the access policy does not name.
+///
+/// Ground truth: honest members send only `Data` (the workload knows no kinds), so every
+/// `Admin` message is one the adversary made, marked by an `adv Admin` line; its true sender
+/// is the insider (whatever sender it claims), or no member at all for an adversary on links.
+/// An adversary on links knows no format and marks nothing: a bit it flips that turns a kind
+/// byte to `Admin` is a tampered message, `NoForgeryAccepted`'s to judge.
+pub struct AccessControlEnforced {
+    cluster: Cluster,
+    /// Sorted: the nodes the policy lets send `Admin`.
+    admins: Vec<NodeId>,
+    insider: Option<NodeId>,
+    /// `Admin` messages whose true sender may not send them.
+    forbidden: BTreeSet<MsgId>,
+    /// `adv Admin` lines in all, forbidden or not.
+    attempts: u64,
+    handling: Option<(NodeId, MsgId)>,
+    arrived: u64,
+    accepted: u64,
+    first: Option<(SimTime, NodeId, MsgId)>,
+}
+
+impl AccessControlEnforced {
+    pub fn new(cluster: Cluster, admins: Vec<NodeId>, insider: Option<NodeId>) -> AccessControlEnforced {
+        AccessControlEnforced {
+            cluster,
+            admins,
+            insider,
+            forbidden: BTreeSet::new(),
+            attempts: 0,
+            handling: None,
+            arrived: 0,
+            accepted: 0,
+            first: None,
+        }
+    }
+}
+
+impl Checker for AccessControlEnforced {
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Adversary { action: AdversaryAction::Admin, msg, .. } => {
+                self.attempts += 1;
+                if self.insider.is_none_or(|n| self.admins.binary_search(&n).is_err()) {
+                    self.forbidden.insert(msg);
+                }
+            }
+            EventKind::Receive { to, msg, .. } => {
+                self.handling = Some((to, msg));
+                self.arrived += u64::from(self.forbidden.contains(&msg));
+            }
+            EventKind::Timer { .. } | EventKind::Command { .. } | EventKind::Fault { .. } => self.handling = None,
+            EventKind::Deliver { node, .. } => {
+                if let Some((to, msg)) = self.handling
+                    && to == node
+                    && self.forbidden.contains(&msg)
+                {
+                    self.accepted += 1;
+                    self.first.get_or_insert((e.time, node, msg));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, _end: &RunEnd) -> Verdict {
+        let sender = self.insider.map_or("an outsider", |n| self.cluster.name(n));
+        if let Some((at, node, msg)) = self.first {
+            return Verdict::fail(format!(
+                "{} acted on Admin message m{} from {sender}, whom the policy does not permit, at {at} ({} of {} forbidden arrivals acted on)",
+                self.cluster.name(node),
+                msg.0,
+                self.accepted,
+                self.arrived
+            ));
+        }
+        if self.arrived == 0 {
+            return Verdict::inconclusive(format!("no forbidden Admin message reached a process ({} attempted)", self.attempts));
+        }
+        Verdict::pass(format!("{} forbidden Admin message(s) from {sender} arrived, none acted on", self.arrived))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{EndReason, Outcome};
@@ -204,6 +288,33 @@ mod tests {
         let events = [adv(1, AdversaryAction::Eavesdrop, 3), recv(2, 3), deliver(2, 1, 0)];
         assert_eq!(judge(&mut NoForgeryAccepted::new(cluster()), &events), Outcome::Inconclusive);
         assert_eq!(judge(&mut NoPlaintextLeak::new(cluster()), &[]), Outcome::Inconclusive);
+    }
+
+    fn access(insider: Option<u32>) -> AccessControlEnforced {
+        AccessControlEnforced::new(cluster(), vec![NodeId(0)], insider.map(NodeId))
+    }
+
+    #[test]
+    fn an_admin_message_from_a_node_the_policy_omits_fails_only_if_acted_on() {
+        let acted = [adv(1, AdversaryAction::Admin, 7), recv(1, 7), deliver(1, 1, 0)];
+        assert_eq!(judge(&mut access(Some(2)), &acted), Outcome::Fail);
+        let refused = [adv(1, AdversaryAction::Admin, 7), recv(1, 7), recv(2, 3), deliver(2, 1, 0)];
+        assert_eq!(judge(&mut access(Some(2)), &refused), Outcome::Pass);
+    }
+
+    #[test]
+    fn the_claimed_sender_does_not_matter_only_the_true_one() {
+        // `adv` lines claim node 0, the admin; the true sender is the insider, node 2.
+        let forged = [adv(1, AdversaryAction::Forge, 7), adv(1, AdversaryAction::Admin, 7), recv(1, 7), deliver(1, 1, 0)];
+        assert_eq!(judge(&mut access(Some(2)), &forged), Outcome::Fail);
+        // An insider the policy names may send Admin: nothing forbidden happened.
+        assert_eq!(judge(&mut access(Some(0)), &forged), Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn no_forbidden_arrival_is_inconclusive() {
+        let events = [adv(1, AdversaryAction::Forge, 7), recv(1, 7), deliver(1, 1, 0)];
+        assert_eq!(judge(&mut access(Some(2)), &events), Outcome::Inconclusive);
     }
 
     #[test]

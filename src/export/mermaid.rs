@@ -51,6 +51,9 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
             EventKind::Suspicion { node, of, suspected } => {
                 format!("Note over {}: {} {}", name(node), if suspected { "suspect" } else { "trust again" }, view.cluster.name(of))
             }
+            EventKind::View { node, view: v, members } => {
+                format!("Note over {}: view v{v} {}", name(node), crate::trace::member_names(members, view.cluster).join(" "))
+            }
             // Mermaid reads `#` as the start of an entity code, so fault numbers go without it.
             // On the receiver's lifeline: an injected copy has no send to draw an arrow from.
             EventKind::Adversary { action, from, to, msg } => {

@@ -75,6 +75,7 @@ pub enum Kind {
     Call,
     Breaker,
     Suspect,
+    View,
     Adv,
     Block,
     Queue,
@@ -82,7 +83,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Cmd,
         Kind::Refuse,
         Kind::Send,
@@ -96,6 +97,7 @@ impl Kind {
         Kind::Call,
         Kind::Breaker,
         Kind::Suspect,
+        Kind::View,
         Kind::Adv,
         Kind::Block,
         Kind::Queue,
@@ -117,6 +119,7 @@ impl Kind {
             EventKind::Call { .. } => Kind::Call,
             EventKind::Breaker { .. } => Kind::Breaker,
             EventKind::Suspicion { .. } => Kind::Suspect,
+            EventKind::View { .. } => Kind::View,
             EventKind::Adversary { .. } => Kind::Adv,
             EventKind::Block { .. } | EventKind::Unblock { .. } | EventKind::Deadlock { .. } => Kind::Block,
             EventKind::Queued { .. } => Kind::Queue,
@@ -139,6 +142,7 @@ impl Kind {
             Kind::Call => "call",
             Kind::Breaker => "breaker",
             Kind::Suspect => "suspect",
+            Kind::View => "view",
             Kind::Adv => "adv",
             Kind::Block => "block",
             Kind::Queue => "queue",
@@ -162,7 +166,8 @@ pub fn nodes_of(kind: &EventKind) -> [Option<NodeId>; 2] {
         | EventKind::Call { node, .. }
         | EventKind::Breaker { node, .. }
         | EventKind::Unblock { node, .. }
-        | EventKind::Deadlock { node, .. } => [Some(node), None],
+        | EventKind::Deadlock { node, .. }
+        | EventKind::View { node, .. } => [Some(node), None],
         EventKind::Block { node, on, .. } => [Some(node), Some(on)],
         EventKind::Queued { from, to, .. } => [Some(from), Some(to)],
         EventKind::Suspicion { node, of, .. } => [Some(node), Some(of)],

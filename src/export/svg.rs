@@ -276,7 +276,8 @@ fn render(view: &TraceView, selection: &Selection) -> Result<String, ExportError
     let has = |f: fn(&EventKind) -> bool| view.events.iter().any(|e| f(&e.kind));
     let breaker = has(|k| matches!(k, EventKind::Call { .. } | EventKind::Breaker { .. }));
     let detector = has(|k| matches!(k, EventKind::Suspicion { .. }));
-    let (legend, legend_h) = legend(width, legend_y, breaker, detector);
+    let views = has(|k| matches!(k, EventKind::View { .. }));
+    let (legend, legend_h) = legend(width, legend_y, breaker, detector, views);
     let height = legend_y + legend_h + 10.0;
     let _ = writeln!(
         svg,
@@ -514,7 +515,8 @@ fn marked_node(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Suspicion { node, .. }
         | EventKind::Block { node, .. }
         | EventKind::Unblock { node, .. }
-        | EventKind::Deadlock { node, .. } => Some(node),
+        | EventKind::Deadlock { node, .. }
+        | EventKind::View { node, .. } => Some(node),
         EventKind::Adversary { to, .. } => Some(to),
         EventKind::Send { .. }
         | EventKind::Drop { .. }
@@ -623,6 +625,13 @@ fn mark(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, t: 
             format!("<path d=\"M-5,-5 L5,5 M-5,5 L5,-5\" stroke=\"{OPEN_RED}\" stroke-width=\"2.2\""),
             if permanent { "DEADLOCK" } else { "wait cycle" }.to_string(),
         ),
+        // A view installed: a hollow square with the view's number.
+        EventKind::View { node, view: v, members } => (
+            node,
+            format!("{} installed view v{v} {{{}}}", name(node), crate::trace::member_names(members, view.cluster).join(", ")),
+            "<rect x=\"-4\" y=\"-4\" width=\"8\" height=\"8\" fill=\"#ffffff\" stroke=\"#1f4e9c\" stroke-width=\"1.4\"".to_string(),
+            format!("v{v}"),
+        ),
         // Messages are the arrows, faults the periods and bands.
         EventKind::Queued { .. }
         | EventKind::Send { .. }
@@ -655,7 +664,7 @@ fn breaker_colour(state: BreakerState) -> &'static str {
 
 /// The legend, laid out in rows that fit the diagram's width; returns it and its height.
 /// The breaker's and the failure detector's marks are listed only when the trace has them.
-fn legend(width: f64, top: f64, breaker: bool, detector: bool) -> (String, f64) {
+fn legend(width: f64, top: f64, breaker: bool, detector: bool, views: bool) -> (String, f64) {
     let mut items: Vec<(String, &str)> = [
         (r#"<line class="msg" x1="0" y1="-4" x2="26" y2="4" marker-end="url(#head)"/>"#, "message received"),
         (r#"<line class="dup" x1="0" y1="-4" x2="26" y2="4" marker-end="url(#head-dup)"/>"#, "second copy (duplicate)"),
@@ -694,6 +703,10 @@ fn legend(width: f64, top: f64, breaker: bool, detector: bool) -> (String, f64) 
             |fill: &str| format!("<path d=\"M13,-5 L18,0 L13,5 L8,0 z\" fill=\"{fill}\" stroke=\"{OPEN_RED}\" stroke-width=\"1.2\"/>");
         items.push((diamond("#ffffff"), "detector suspects"));
         items.push((diamond(OPEN_RED), "detector trusts again"));
+    }
+    if views {
+        let square = "<rect x=\"9\" y=\"-4\" width=\"8\" height=\"8\" fill=\"#ffffff\" stroke=\"#1f4e9c\" stroke-width=\"1.4\"/>";
+        items.push((square.to_string(), "view installed"));
     }
     let item_w = 178.0;
     let per_row = (((width - 24.0) / item_w).floor() as usize).max(1);

@@ -16,6 +16,7 @@ pub mod pingpong;
 pub mod rmcast;
 pub mod secure_channel;
 pub mod sequencer;
+pub mod views;
 pub mod work_queue;
 
 use crate::id::NodeId;
@@ -78,7 +79,11 @@ pub enum ProtocolSpec {
     },
     Calls(Arc<CallsSpec>),
     Heartbeat(HeartbeatSpec),
-    SecureChannel(secure_channel::Layers),
+    ViewSynchronous(views::ViewSpec),
+    SecureChannel {
+        layers: secure_channel::Layers,
+        access: Option<secure_channel::AccessSpec>,
+    },
 }
 
 /// The layer a group-communication protocol (`ProtocolSpec::Group`) runs over the reliable transport of `group.rs`.
@@ -98,6 +103,15 @@ impl ProtocolSpec {
         match *file {
             ProtocolFile::Calls { .. } => ProtocolSpec::Calls(Arc::new(calls_spec(file))),
             ProtocolFile::Heartbeat { every_ms, detector, bug } => ProtocolSpec::Heartbeat(heartbeat_spec(every_ms, detector, bug)),
+            ProtocolFile::ViewSynchronous { heartbeat_ms, timeout_ms, resend_ms, flush } => {
+                let ns = |ms: Number| (ms.0 * NANOS_PER_MS as f64).round() as u64;
+                ProtocolSpec::ViewSynchronous(views::ViewSpec {
+                    heartbeat_ns: ns(heartbeat_ms),
+                    timeout_ns: ns(timeout_ms),
+                    resend_ns: ns(resend_ms),
+                    flush,
+                })
+            }
             ProtocolFile::BestEffort { checksum, dedup } => ProtocolSpec::BestEffort { checksum, dedup },
             ProtocolFile::WorkQueue { ref broker, ref consumers, work_ms, visibility_ms, resend_ms } => {
                 let ns = |t: Number| (t.0 * NANOS_PER_MS as f64) as u64;
@@ -120,9 +134,10 @@ impl ProtocolSpec {
                 let priority = priority.iter().map(|(n, p)| (n.clone(), p.0 as u8)).collect();
                 ProtocolSpec::Exchange { mode, priority }
             }
-            ProtocolFile::SecureChannel { mac, encrypt, replay_window } => {
-                ProtocolSpec::SecureChannel(secure_channel::Layers { mac, encrypt, replay_window })
-            }
+            ProtocolFile::SecureChannel { mac, encrypt, replay_window, shared_key, ref access } => ProtocolSpec::SecureChannel {
+                layers: secure_channel::Layers { mac, encrypt, replay_window, shared_key },
+                access: access.as_ref().map(|a| secure_channel::AccessSpec { admins: a.admin.clone(), enforce: a.enforce }),
+            },
             ProtocolFile::PingPong { round_trips } => ProtocolSpec::PingPong { round_trips: round_trips.0 },
             // Validation bounds the fanout by the node count.
             ProtocolFile::Gossip { fanout } => ProtocolSpec::Gossip { fanout: fanout.0 as u32 },
@@ -153,7 +168,8 @@ impl ProtocolSpec {
             ProtocolSpec::ExactlyOnce { .. } => "ExactlyOnce",
             ProtocolSpec::Calls(_) => "Calls",
             ProtocolSpec::Heartbeat(_) => "Heartbeat",
-            ProtocolSpec::SecureChannel(_) => "SecureChannel",
+            ProtocolSpec::ViewSynchronous(_) => "ViewSynchronous",
+            ProtocolSpec::SecureChannel { .. } => "SecureChannel",
             ProtocolSpec::Group { kind, .. } => match kind {
                 GroupKind::Reliable => "ReliableMulticast",
                 GroupKind::Fifo => "FifoMulticast",
@@ -200,13 +216,19 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunRe
             let spec = Arc::new(exchange::ExchangeSpec { mode, priority: levels });
             run_catching(scenario, seed, options, move |_| exchange::Exchange::new(spec.clone()))
         }
+        ProtocolSpec::ViewSynchronous(spec) => run_catching(scenario, seed, options, move |_| views::Node::new(spec)),
         ProtocolSpec::BestEffort { checksum, dedup } => {
             run_catching(scenario, seed, options, move |_| best_effort::BestEffort::new(checksum, dedup))
         }
-        ProtocolSpec::SecureChannel(layers) => {
-            let keys = Arc::new(secure_channel::Keys::new(seed));
+        ProtocolSpec::SecureChannel { layers, ref access } => {
+            let keys = Arc::new(secure_channel::Keys::new(seed, layers.shared_key));
             let nodes = scenario.cluster.len();
-            run_catching(scenario, seed, options, move |_| secure_channel::SecureChannel::new(layers, keys.clone(), nodes))
+            let access = access.as_ref().map(|a| Arc::new(secure_channel::Access::new(a, &scenario.cluster)));
+            let insider = scenario.adversary.as_ref().and_then(|a| a.node.map(|node| (node, a)));
+            run_catching(scenario, seed, options, move |me| {
+                let role = insider.filter(|&(node, _)| node == me).map(|(_, spec)| secure_channel::Insider::new(spec, seed));
+                secure_channel::SecureChannel::new(layers, keys.clone(), nodes, access.clone(), role)
+            })
         }
         ProtocolSpec::PingPong { round_trips } => run_catching(scenario, seed, options, move |_| pingpong::PingPong::new(round_trips)),
         ProtocolSpec::Gossip { fanout } => run_catching(scenario, seed, options, move |_| gossip::Gossip::new(fanout)),

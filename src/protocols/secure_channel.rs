@@ -1,22 +1,29 @@
-//! A unicast channel that puts real bytes on the wire, with optional MAC, AEAD and replay window.
+//! A unicast channel that puts real bytes on the wire, with optional MAC, AEAD, replay window
+//! and access policy, and the compromised member (the insider) a scenario may plant in it.
 //!
-//! Each message is `seq (8 bytes, little-endian) | body`. The body is the payload's
-//! clear encoding ([`Payload::encode`]); with `mac` an HMAC-SHA256 tag over seq and
+//! Each message is `seq (8 bytes, little-endian) | body`, or `seq | kind (1 byte) | body`
+//! when the scenario gives an access policy. The body is the payload's
+//! clear encoding ([`Payload::encode`]); with `mac` an HMAC-SHA256 tag over header and
 //! body follows it; with `encrypt` the body is instead sealed by ChaCha20-Poly1305
-//! with the seq as nonce and as associated data, which authenticates as well. Keys
+//! with the seq as nonce and the header as associated data, which authenticates as well. Keys
 //! are per directed pair, derived from a secret the scenario's seed determines, so
 //! the receiver checks a message against the key of the sender it claims to be
-//! from. With `replay_window` the receiver keeps, per sender, the highest seq it
+//! from (`shared_key` is the broken variant: one key for the whole group, so a
+//! member can seal under another's name). With `replay_window` the receiver keeps, per sender, the highest seq it
 //! accepted and a 64-bit bitmap of those just below it (as IPsec does), and refuses
-//! a seq it has accepted or one too old to tell. Every layer off is the deliberately
-//! broken variant the security checks catch.
+//! a seq it has accepted or one too old to tell. With an access policy, a message is
+//! `Data` or `Admin`, and the receiver delivers an authentic `Admin` message only if the
+//! sender it authenticated (the claimed sender whose key opened it) may send `Admin`.
+//! Every layer off is a deliberately broken variant the security checks catch.
 //!
 //! Sequence numbers restart with the process, so a node that restarts would reuse
 //! nonces and be refused as a replayer: the channel assumes nodes do not restart.
 
+use crate::adversary::{AdversarySpec, Captures, flip_bit};
 use crate::id::NodeId;
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
-use crate::rng::SimRng;
+use crate::process::{Cluster, Command, Ctx, Incoming, Message, Payload, Process};
+use crate::rng::{SimRng, Stream};
+use crate::trace::AdversaryAction;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload as AeadInput};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use hmac::{Hmac, Mac};
@@ -36,6 +43,52 @@ pub struct Layers {
     pub mac: bool,
     pub encrypt: bool,
     pub replay_window: bool,
+    pub shared_key: bool,
+}
+
+/// The kinds of message a channel with an access policy tells apart (the kind byte's values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Open to every member; what the workload sends.
+    Data = 0,
+    /// Only from the nodes the policy names.
+    Admin = 1,
+}
+
+/// The access policy as a scenario writes it (node names; resolved against the cluster at the run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessSpec {
+    pub admins: Vec<String>,
+    /// `false`: the broken receiver that never checks.
+    pub enforce: bool,
+}
+
+impl AccessSpec {
+    /// The nodes the policy names, by id (validation has checked every name).
+    pub fn admin_ids(&self, cluster: &Cluster) -> Vec<NodeId> {
+        let mut ids: Vec<NodeId> =
+            self.admins.iter().map(|a| cluster.nodes().find(|&n| cluster.name(n) == a).expect("validated node name")).collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// The access policy of a run.
+#[derive(Debug)]
+pub struct Access {
+    /// Sorted.
+    admins: Vec<NodeId>,
+    enforce: bool,
+}
+
+impl Access {
+    pub fn new(spec: &AccessSpec, cluster: &Cluster) -> Access {
+        Access { admins: spec.admin_ids(cluster), enforce: spec.enforce }
+    }
+
+    fn permits(&self, sender: NodeId, kind: Kind) -> bool {
+        kind == Kind::Data || self.admins.binary_search(&sender).is_ok()
+    }
 }
 
 /// The bytes on the wire.
@@ -65,25 +118,32 @@ impl Message for Sealed {
 #[derive(Debug)]
 pub struct Keys {
     master: [u8; 32],
+    /// One key for every pair: the broken variant.
+    shared: bool,
 }
 
 impl Keys {
     /// The secret of the run seeded with `seed`, from its own stream so that it shifts no other draw.
-    pub fn new(seed: u64) -> Keys {
+    pub fn new(seed: u64, shared: bool) -> Keys {
         let mut rng = SimRng::new(seed, crate::rng::Stream::Keys);
         let mut master = [0; 32];
         for chunk in master.chunks_mut(8) {
             chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
         }
-        Keys { master }
+        Keys { master, shared }
     }
 
     /// The key for messages `from -> to`: HMAC-SHA256 of the pair under the secret, so no
     /// two directed pairs share one and a key learnt on one link opens no other.
+    /// With a shared key, every pair's is the group's: any member holds every pair's key.
     fn pair(&self, from: NodeId, to: NodeId) -> [u8; 32] {
         let mut mac = HmacSha256::new_from_slice(&self.master).expect("HMAC takes a key of any length");
-        mac.update(&from.0.to_le_bytes());
-        mac.update(&to.0.to_le_bytes());
+        if self.shared {
+            mac.update(b"group");
+        } else {
+            mac.update(&from.0.to_le_bytes());
+            mac.update(&to.0.to_le_bytes());
+        }
         mac.finalize().into_bytes().into()
     }
 }
@@ -118,22 +178,32 @@ impl Window {
 pub struct SecureChannel {
     layers: Layers,
     keys: Arc<Keys>,
+    access: Option<Arc<Access>>,
     /// The next seq to each destination, by node.
     next_seq: Vec<u64>,
     windows: Vec<Window>,
+    /// Set on the node the scenario made a compromised member.
+    insider: Option<Insider>,
 }
 
 impl SecureChannel {
-    pub fn new(layers: Layers, keys: Arc<Keys>, nodes: usize) -> SecureChannel {
-        SecureChannel { layers, keys, next_seq: vec![1; nodes], windows: vec![Window::default(); nodes] }
+    pub fn new(layers: Layers, keys: Arc<Keys>, nodes: usize, access: Option<Arc<Access>>, insider: Option<Insider>) -> SecureChannel {
+        SecureChannel { layers, keys, access, next_seq: vec![1; nodes], windows: vec![Window::default(); nodes], insider }
     }
 
-    fn seal(&self, from: NodeId, to: NodeId, seq: u64, payload: &Payload) -> Vec<u8> {
-        let key = self.keys.pair(from, to);
-        let header = seq.to_le_bytes();
-        let mut bytes = header.to_vec();
+    fn seal(&self, from: NodeId, to: NodeId, seq: u64, kind: Kind, payload: &Payload) -> Vec<u8> {
+        self.seal_under(&self.keys.pair(from, to), seq, kind, payload)
+    }
+
+    fn seal_under(&self, key: &[u8; 32], seq: u64, kind: Kind, payload: &Payload) -> Vec<u8> {
+        let mut header = seq.to_le_bytes().to_vec();
+        // Without a policy there are no kinds, and the bytes are what they always were.
+        if self.access.is_some() {
+            header.push(kind as u8);
+        }
+        let mut bytes = header.clone();
         if self.layers.encrypt {
-            let cipher = ChaCha20Poly1305::new_from_slice(&key).expect("a 32-byte key");
+            let cipher = ChaCha20Poly1305::new_from_slice(key).expect("a 32-byte key");
             let sealed =
                 cipher.encrypt(&nonce(seq), AeadInput { msg: &payload.encode(), aad: &header }).expect("in-memory encryption cannot fail");
             bytes.extend_from_slice(&sealed);
@@ -141,15 +211,15 @@ impl SecureChannel {
             bytes.extend_from_slice(&payload.encode());
         }
         if self.layers.mac {
-            let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any length");
+            let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
             mac.update(&bytes);
             bytes.extend_from_slice(&mac.finalize().into_bytes());
         }
         bytes
     }
 
-    /// The payload in `bytes` claimed to come `from`, if every layer the channel runs accepts it.
-    fn open(&mut self, from: NodeId, to: NodeId, bytes: &[u8]) -> Option<Payload> {
+    /// The payload in `bytes` claimed to come `from`, and its kind, if every layer the channel runs accepts it.
+    fn open(&mut self, from: NodeId, to: NodeId, bytes: &[u8]) -> Option<(Payload, Kind)> {
         let key = self.keys.pair(from, to);
         let mut rest = bytes;
         if self.layers.mac {
@@ -161,11 +231,17 @@ impl SecureChannel {
             mac.verify_slice(tag).ok()?;
             rest = signed;
         }
-        if rest.len() < SEQ_BYTES {
+        let header_len = SEQ_BYTES + usize::from(self.access.is_some());
+        if rest.len() < header_len {
             return None;
         }
-        let (header, body) = rest.split_at(SEQ_BYTES);
-        let seq = u64::from_le_bytes(header.try_into().expect("eight bytes"));
+        let (header, body) = rest.split_at(header_len);
+        let seq = u64::from_le_bytes(header[..SEQ_BYTES].try_into().expect("eight bytes"));
+        let kind = match header.get(SEQ_BYTES) {
+            None | Some(0) => Kind::Data,
+            Some(1) => Kind::Admin,
+            Some(_) => return None,
+        };
         let payload = if self.layers.encrypt {
             let cipher = ChaCha20Poly1305::new_from_slice(&key).expect("a 32-byte key");
             let plain = cipher.decrypt(&nonce(seq), AeadInput { msg: body, aad: header }).ok()?;
@@ -178,7 +254,113 @@ impl SecureChannel {
         if self.layers.replay_window && !self.windows[from.index()].accept(seq) {
             return None;
         }
-        Some(payload)
+        Some((payload, kind))
+    }
+
+    /// The insider's turn, if this is the insider: one message sent or received, one chance at each attack.
+    fn attack(&mut self, ctx: &mut Ctx<'_, Sealed, ()>) {
+        let Some(mut insider) = self.insider.take() else { return };
+        insider.turn(self, ctx);
+        self.insider = Some(insider);
+    }
+}
+
+/// A compromised member: the node's process run by the adversary. It holds that node's
+/// keys (its own pairs' under per-pair keys, the group's under a shared one) and does
+/// the node's work, so it looks like any member; and at every message it sends or
+/// receives it may, each with its own probability, drawn in this order from
+/// [`Stream::Adversary`]:
+///
+/// - **forge**: seal a fresh message (carrying the payload it received last) to another member,
+///   claiming to come from a third, with the best key it has for that receiver, its own pair's
+///   (`adv Forge`, and `adv Admin` as well when the claimed sender may send `Admin`: it
+///   borrows that privilege). The seq is drawn below 2^32: it cannot know the real sender's.
+/// - **replay**: send one of its own earlier messages again, unchanged, to its receiver (`adv Replay`).
+/// - **tamper**: flip a bit of a message it received and pass it on to a third member as if
+///   from its sender (`adv Tamper`, and `adv Admin` if the bit flipped made the kind `Admin`).
+/// - **forbidden**: send, under its own name and keys, an `Admin` message (carrying the
+///   payload it received last) the policy does not permit it (`adv Admin`).
+///
+/// Forge and forbidden wait for a first received payload, replay for a first message sent,
+/// tamper for a first one received. Fabrications carry a payload sent *to the insider*, never
+/// one it sends itself: a receiver that got one of its own payloads from a fabrication and
+/// then from a replay of the honest message would seem to deliver a replay twice.
+///
+/// Everything it injects arrives at once, as the link adversary's does. It keeps the latest
+/// 256 messages it sent and received. Its stream restarts with its process.
+#[derive(Debug)]
+pub struct Insider {
+    rng: SimRng,
+    forge_ppb: u32,
+    replay_ppb: u32,
+    tamper_ppb: u32,
+    forbidden_ppb: u32,
+    /// Its own messages as sent: `(receiver, message)`.
+    sent: Captures<(NodeId, Sealed)>,
+    /// Authentic messages it received: `(sender, message)`.
+    received: Captures<(NodeId, Sealed)>,
+    /// The payload of the latest of them, which its fabrications carry.
+    latest: Option<Payload>,
+}
+
+impl Insider {
+    pub fn new(spec: &AdversarySpec, seed: u64) -> Insider {
+        Insider {
+            rng: SimRng::new(seed, Stream::Adversary),
+            forge_ppb: spec.forge_ppb,
+            replay_ppb: spec.replay_ppb,
+            tamper_ppb: spec.tamper_ppb,
+            forbidden_ppb: spec.forbidden_ppb,
+            sent: Captures::default(),
+            received: Captures::default(),
+            latest: None,
+        }
+    }
+
+    fn turn(&mut self, channel: &mut SecureChannel, ctx: &mut Ctx<'_, Sealed, ()>) {
+        use AdversaryAction::{Admin, Forge, Replay, Tamper};
+        let me = ctx.me();
+        let n = ctx.cluster().len() as u32;
+        // The four decisions first, in a fixed order, then what each needs, in the same order.
+        let forge = self.rng.chance(self.forge_ppb);
+        let replay = self.rng.chance(self.replay_ppb);
+        let tamper = self.rng.chance(self.tamper_ppb);
+        let forbidden = self.rng.chance(self.forbidden_ppb);
+        if let (true, Some(payload)) = (forge, self.latest) {
+            let to = self.other(n, &[me]);
+            let claimed = self.other(n, &[me, to]);
+            let seq = self.rng.between(1, u64::from(u32::MAX));
+            let admin = channel.access.as_ref().is_some_and(|a| a.permits(claimed, Kind::Admin));
+            let kind = if admin { Kind::Admin } else { Kind::Data };
+            let bytes = channel.seal_under(&channel.keys.pair(me, to), seq, kind, &payload);
+            ctx.inject(if admin { &[Forge, Admin] } else { &[Forge] }, claimed, to, Sealed { bytes });
+        }
+        if replay && !self.sent.is_empty() {
+            let (to, msg) = self.sent.pick(&mut self.rng);
+            ctx.inject(&[Replay], me, to, msg);
+        }
+        if tamper && !self.received.is_empty() {
+            let (from, mut msg) = self.received.pick(&mut self.rng);
+            flip_bit(&mut self.rng, &mut msg.bytes);
+            let to = self.other(n, &[me, from]);
+            // The flip may have turned the kind byte to Admin: the insider knows the format, so
+            // the trace says so, for the access check's ground truth.
+            let admin = channel.access.is_some() && msg.bytes[SEQ_BYTES] == Kind::Admin as u8;
+            ctx.inject(if admin { &[Tamper, Admin] } else { &[Tamper] }, from, to, msg);
+        }
+        if let (true, Some(payload)) = (forbidden, self.latest) {
+            let to = self.other(n, &[me]);
+            let seq = channel.next_seq[to.index()];
+            channel.next_seq[to.index()] += 1;
+            let bytes = channel.seal(me, to, seq, Kind::Admin, &payload);
+            ctx.inject(&[Admin], me, to, Sealed { bytes });
+        }
+    }
+
+    /// A node not in `exclude` (distinct nodes, fewer than `n`), uniformly: one draw.
+    fn other(&mut self, n: u32, exclude: &[NodeId]) -> NodeId {
+        let pick = self.rng.below(u64::from(n) - exclude.len() as u64) as usize;
+        (0..n).map(NodeId).filter(|x| !exclude.contains(x)).nth(pick).expect("validation leaves a node to pick")
     }
 }
 
@@ -197,17 +379,35 @@ impl Process for SecureChannel {
         let Command::Send { payload, dest } = cmd;
         let me = ctx.me();
         // Multicast and broadcast go as one unicast to each recipient: each pair has its own key.
+        let mut sent = Vec::new();
         for to in ctx.cluster().recipients(me, dest) {
             let seq = self.next_seq[to.index()];
             self.next_seq[to.index()] += 1;
-            let bytes = self.seal(me, to, seq, &payload);
-            ctx.send(to, Sealed { bytes });
+            let msg = Sealed { bytes: self.seal(me, to, seq, Kind::Data, &payload) };
+            if self.insider.is_some() {
+                sent.push((to, msg.clone()));
+            }
+            ctx.send(to, msg);
+        }
+        // The attack picks from what came before; this message is kept for later ones.
+        self.attack(ctx);
+        if let Some(insider) = &mut self.insider {
+            sent.into_iter().for_each(|s| insider.sent.push(s));
         }
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Sealed, ()>, incoming: Incoming<Sealed>) {
-        if let Some(payload) = self.open(incoming.from, ctx.me(), &incoming.msg.bytes) {
+        let Some((payload, kind)) = self.open(incoming.from, ctx.me(), &incoming.msg.bytes) else { return };
+        // The policy is checked against the sender whose key opened the message, never a claim inside it.
+        if self.access.as_ref().is_none_or(|a| !a.enforce || a.permits(incoming.from, kind)) {
             ctx.deliver(payload);
+        }
+        if let Some(insider) = &mut self.insider {
+            insider.latest = Some(payload);
+        }
+        self.attack(ctx);
+        if let Some(insider) = &mut self.insider {
+            insider.received.push((incoming.from, incoming.msg));
         }
     }
 }
@@ -219,7 +419,7 @@ mod tests {
     use crate::process::PLAINTEXT_MARKER;
 
     fn channel(mac: bool, encrypt: bool, replay_window: bool) -> SecureChannel {
-        SecureChannel::new(Layers { mac, encrypt, replay_window }, Arc::new(Keys::new(1)), 3)
+        SecureChannel::new(Layers { mac, encrypt, replay_window, shared_key: false }, Arc::new(Keys::new(1, false)), 3, None, None)
     }
 
     #[test]
@@ -227,8 +427,8 @@ mod tests {
         let payload = Payload::new(AppId(9), NodeId(0), 64);
         for (mac, encrypt) in [(true, false), (false, true)] {
             let mut rx = channel(mac, encrypt, false);
-            let bytes = channel(mac, encrypt, false).seal(NodeId(0), NodeId(1), 1, &payload);
-            assert_eq!(rx.open(NodeId(0), NodeId(1), &bytes), Some(payload));
+            let bytes = channel(mac, encrypt, false).seal(NodeId(0), NodeId(1), 1, Kind::Data, &payload);
+            assert_eq!(rx.open(NodeId(0), NodeId(1), &bytes), Some((payload, Kind::Data)));
             for bit in 0..bytes.len() * 8 {
                 let mut bad = bytes.clone();
                 bad[bit / 8] ^= 1 << (bit % 8);
@@ -236,6 +436,39 @@ mod tests {
             }
             // The same bytes claimed to come from another node fail under that pair's key.
             assert_eq!(rx.open(NodeId(2), NodeId(1), &bytes), None);
+        }
+    }
+
+    fn with_policy(shared_key: bool, enforce: bool) -> SecureChannel {
+        let cluster = Cluster { names: vec!["a".into(), "b".into(), "c".into()], groups: vec![] };
+        let access = Access::new(&AccessSpec { admins: vec!["a".into()], enforce }, &cluster);
+        let layers = Layers { mac: true, encrypt: false, replay_window: false, shared_key };
+        SecureChannel::new(layers, Arc::new(Keys::new(1, shared_key)), 3, Some(Arc::new(access)), None)
+    }
+
+    #[test]
+    fn the_kind_byte_is_authenticated_and_only_admins_may_send_admin() {
+        let payload = Payload::new(AppId(9), NodeId(0), 64);
+        let mut rx = with_policy(false, true);
+        let bytes = rx.seal(NodeId(2), NodeId(1), 1, Kind::Data, &payload);
+        let mut promoted = bytes.clone();
+        promoted[SEQ_BYTES] = Kind::Admin as u8;
+        assert_eq!(rx.open(NodeId(2), NodeId(1), &promoted), None, "the MAC covers the kind");
+        assert_eq!(rx.open(NodeId(2), NodeId(1), &bytes), Some((payload, Kind::Data)));
+        let access = rx.access.as_ref().expect("a policy");
+        assert!(access.permits(NodeId(0), Kind::Admin) && !access.permits(NodeId(2), Kind::Admin));
+        assert!(access.permits(NodeId(2), Kind::Data));
+    }
+
+    #[test]
+    fn a_group_key_opens_a_message_sealed_by_any_member_under_any_name() {
+        let payload = Payload::new(AppId(9), NodeId(2), 64);
+        // c seals with the key it holds for c -> b and claims the message comes from a.
+        for (shared, opens) in [(false, false), (true, true)] {
+            let c = with_policy(shared, true);
+            let forged = c.seal_under(&c.keys.pair(NodeId(2), NodeId(1)), 7, Kind::Admin, &payload);
+            let mut b = with_policy(shared, true);
+            assert_eq!(b.open(NodeId(0), NodeId(1), &forged).is_some(), opens, "shared key: {shared}");
         }
     }
 
@@ -254,7 +487,7 @@ mod tests {
     fn only_encryption_hides_the_payload_marker() {
         let payload = Payload::new(AppId(1), NodeId(0), 8);
         let marked = |b: &[u8]| b.windows(PLAINTEXT_MARKER.len()).any(|w| w == PLAINTEXT_MARKER);
-        assert!(marked(&channel(true, false, true).seal(NodeId(0), NodeId(1), 1, &payload)));
-        assert!(!marked(&channel(false, true, true).seal(NodeId(0), NodeId(1), 1, &payload)));
+        assert!(marked(&channel(true, false, true).seal(NodeId(0), NodeId(1), 1, Kind::Data, &payload)));
+        assert!(!marked(&channel(false, true, true).seal(NodeId(0), NodeId(1), 1, Kind::Data, &payload)));
     }
 }

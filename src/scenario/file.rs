@@ -227,6 +227,13 @@ pub enum ProtocolFile {
         /// Refuse a sequence number already accepted from the same sender.
         #[serde(default)]
         replay_window: bool,
+        /// One key for the whole group instead of one per pair (the broken variant: any member
+        /// can then seal a message under any other member's name).
+        #[serde(default)]
+        shared_key: bool,
+        /// Message kinds and who may send them; without it every message is `Data`.
+        #[serde(default)]
+        access: Option<AccessFile>,
     },
     /// Two nodes bounce one message `round_trips` times (the engine benchmark).
     PingPong { round_trips: Whole },
@@ -291,6 +298,18 @@ pub enum ProtocolFile {
         retry: RetryFile,
         #[serde(default = "yes")]
         relay: bool,
+    },
+    /// Group membership with view changes and virtually synchronous multicast (see `protocols::views`).
+    ViewSynchronous {
+        /// How often every member heartbeats the others.
+        heartbeat_ms: Number,
+        /// Silence after which a member is suspected (for good).
+        timeout_ms: Number,
+        /// How long a sender waits for acks before sending a message again.
+        resend_ms: Number,
+        /// Flush before installing a view (`false` installs at once: the broken variant).
+        #[serde(default = "yes")]
+        flush: bool,
     },
     /// Every node heartbeats every other every `every_ms` and suspects the silent ones.
     Heartbeat {
@@ -581,12 +600,27 @@ pub struct SwarmFile {
     pub downtime_ms: Option<(Number, Number)>,
 }
 
+/// The secure channel's access policy: `Data` may come from any member, `Admin` only from
+/// the nodes named here; `enforce: false` is the broken receiver that never checks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessFile {
+    pub admin: Vec<String>,
+    #[serde(default = "yes")]
+    pub enforce: bool,
+}
+
 /// An attacker on the links between the named node pairs (both directions), with the
-/// probability of each thing it does to a message it sees. It reads every one.
+/// probability of each thing it does to a message it sees (it reads every one); or, with
+/// `node`, a compromised member holding that node's keys, with the probability of each
+/// attempt per message it sends or receives.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdversaryFile {
+    #[serde(default)]
     pub links: Vec<(String, String)>,
+    #[serde(default)]
+    pub node: Option<String>,
     #[serde(default)]
     pub drop: Option<Number>,
     #[serde(default)]
@@ -595,6 +629,8 @@ pub struct AdversaryFile {
     pub replay: Option<Number>,
     #[serde(default)]
     pub forge: Option<Number>,
+    #[serde(default)]
+    pub forbidden: Option<Number>,
 }
 
 fn default_resend_ms() -> Number {
@@ -711,6 +747,10 @@ pub enum CheckFile {
     NoForgeryAccepted,
     /// The adversary reads no payload in what it captures.
     NoPlaintextLeak,
+    /// Virtual synchrony: members agree on each view, and survivors of a view delivered alike in it.
+    ViewAgreement,
+    /// No message of a kind its true sender may not send is delivered.
+    AccessControlEnforced,
 }
 
 #[derive(Debug, Default, Deserialize)]

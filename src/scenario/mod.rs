@@ -303,7 +303,7 @@ impl Validator<'_> {
         let mailboxes = self.mailboxes(&raw.mailboxes, n);
         let workload = self.workload(&raw.workload, horizon);
         self.check_parameters(&raw.checks);
-        let checks = raw.checks.iter().map(|c| CheckSpec::from_file(c, &protocol)).collect();
+        let checks = raw.checks.iter().map(|c| CheckSpec::from_file(c, &protocol, adversary.as_ref())).collect();
         let limits = self.limits(&raw.limits);
         let replay = raw.replay.as_deref().map(|r| self.replay(r));
         if !self.errors.is_empty() {
@@ -336,7 +336,12 @@ impl Validator<'_> {
     fn protocol_parameters(&mut self, p: &ProtocolFile, n: usize) {
         let path = |field: &'static str| [f("protocol"), f(field)];
         match *p {
-            ProtocolFile::BestEffort { .. } | ProtocolFile::SecureChannel { .. } => {}
+            ProtocolFile::BestEffort { .. } | ProtocolFile::SecureChannel { access: None, .. } => {}
+            ProtocolFile::SecureChannel { access: Some(ref access), .. } => {
+                for (i, name) in access.admin.iter().enumerate() {
+                    self.node(&[f("protocol"), f("access"), f("admin"), ix(i)], name);
+                }
+            }
             ProtocolFile::PingPong { round_trips } => {
                 if !(1..=limits::MAX_MESSAGES_PER_WORKLOAD).contains(&round_trips.0) {
                     self.error(
@@ -397,6 +402,33 @@ impl Validator<'_> {
                             "from 0 to 255".to_string(),
                         );
                     }
+                }
+            }
+            ProtocolFile::ViewSynchronous { heartbeat_ms, timeout_ms, resend_ms, .. } => {
+                let positive = "a positive number of milliseconds".to_string();
+                let beat = self.millis(&path("heartbeat_ms"), heartbeat_ms);
+                if beat == Some(0) {
+                    self.error(&path("heartbeat_ms"), "heartbeats every 0 ms", positive.clone());
+                }
+                if let (Some(beat), Some(timeout)) = (beat, self.millis(&path("timeout_ms"), timeout_ms))
+                    && timeout <= beat
+                {
+                    self.error(
+                        &path("timeout_ms"),
+                        format!("a timeout of {} ms with heartbeats every {} ms", timeout_ms.0, heartbeat_ms.0),
+                        "longer than the heartbeat period, or every member is suspected".to_string(),
+                    );
+                }
+                if self.millis(&path("resend_ms"), resend_ms) == Some(0) {
+                    self.error(&path("resend_ms"), "resending after 0 ms", positive);
+                }
+                // A view's membership is one 64-bit word, in the protocol and in the trace.
+                if n > 64 {
+                    self.error(
+                        &[f("nodes")],
+                        format!("{n} nodes under ViewSynchronous"),
+                        "at most 64: a view's members are one 64-bit word".to_string(),
+                    );
                 }
             }
             // Names a node and constrains the clocks: see `calls`.
@@ -572,7 +604,10 @@ impl Validator<'_> {
     /// messages from zero again and the members would take them for ones already seen.
     /// Scripted restarts and swarm crashes (which restart after their downtime) are refused.
     fn crash_stop(&mut self, raw: &ScenarioFile) {
-        if !matches!(ProtocolSpec::from_file(&raw.protocol), ProtocolSpec::Group { .. }) {
+        if matches!(raw.protocol, ProtocolFile::ViewSynchronous { .. }) {
+            self.views_faults(raw);
+        }
+        if !matches!(ProtocolSpec::from_file(&raw.protocol), ProtocolSpec::Group { .. } | ProtocolSpec::ViewSynchronous(_)) {
             return;
         }
         let expected = "crashes without restart: group-communication protocols are crash-stop".to_string();
@@ -588,9 +623,31 @@ impl Validator<'_> {
         }
     }
 
-    /// The settling time of the liveness checks: a usable duration.
+    /// `ViewSynchronous` assumes a failure detector that never suspects a live member (it has
+    /// no primary-partition rule): a pause or a partition would make live members suspected,
+    /// so both are refused, scripted or drawn.
+    fn views_faults(&mut self, raw: &ScenarioFile) {
+        let expected = "crashes only: ViewSynchronous assumes that only crashed members are ever suspected".to_string();
+        for (i, fl) in raw.faults.iter().enumerate() {
+            let what = match fl.action {
+                FaultActionFile::Pause(_) => "a pause under ViewSynchronous",
+                FaultActionFile::Partition(_) | FaultActionFile::OneWay { .. } => "a partition under ViewSynchronous",
+                _ => continue,
+            };
+            self.error(&[f("faults"), ix(i), f("do")], what, expected.clone());
+        }
+        if let Some(SwarmFile { partitions: Some((_, most)), .. }) = &raw.swarm
+            && most.0 > 0
+        {
+            self.error(&[f("swarm"), f("partitions")], "swarm partitions under ViewSynchronous", expected);
+        }
+    }
+
     /// The adversary's links name two different nodes each, and its probabilities are
     /// probabilities. It needs a protocol that exposes its wire bytes, and a forger a third node.
+    /// As a node (an insider) it sits on no link, so it neither drops nor shares the stream
+    /// with a link adversary; a tamperer passes messages to a third node too, and a sender of
+    /// forbidden kinds needs a policy that forbids it something.
     fn adversary(&mut self, a: &AdversaryFile, protocol: &ProtocolFile, n: usize) -> AdversarySpec {
         let path = |field: &'static str| [f("adversary"), f(field)];
         if !matches!(protocol, ProtocolFile::SecureChannel { .. }) {
@@ -616,14 +673,58 @@ impl Validator<'_> {
         }
         links.sort();
         links.dedup();
+        let node = a.node.as_ref().and_then(|name| self.node(&path("node"), name));
+        if a.node.is_some() && !a.links.is_empty() {
+            self.error(&path("node"), "an adversary both on links and as a node", "`links` or `node`, not both".to_string());
+        }
         let drop_ppb = self.probability(&path("drop"), a.drop).unwrap_or(0);
         let tamper_ppb = self.probability(&path("tamper"), a.tamper).unwrap_or(0);
         let replay_ppb = self.probability(&path("replay"), a.replay).unwrap_or(0);
         let forge_ppb = self.probability(&path("forge"), a.forge).unwrap_or(0);
+        let forbidden_ppb = self.probability(&path("forbidden"), a.forbidden).unwrap_or(0);
         if forge_ppb > 0 && n < 3 {
             self.error(&path("forge"), "a forger with fewer than three nodes has no one to impersonate", "three nodes or more".to_string());
         }
-        AdversarySpec { links, drop_ppb, tamper_ppb, replay_ppb, forge_ppb }
+        if a.node.is_some() {
+            if n < 2 {
+                self.error(&path("node"), "an insider with no other member to attack", "two nodes or more".to_string());
+            }
+            if drop_ppb > 0 {
+                self.error(&path("drop"), "an insider dropping messages: it sits on no link", "`drop` only with `links`".to_string());
+            }
+            if tamper_ppb > 0 && n < 3 {
+                self.error(
+                    &path("tamper"),
+                    "an insider with fewer than three nodes has no one to pass a tampered message to",
+                    "three nodes or more".to_string(),
+                );
+            }
+        }
+        if forbidden_ppb > 0 {
+            let admins = match protocol {
+                ProtocolFile::SecureChannel { access: Some(access), .. } => Some(&access.admin),
+                _ => None,
+            };
+            match (&a.node, admins) {
+                (None, _) => self.error(
+                    &path("forbidden"),
+                    "forbidden kinds from an adversary on links: only a member can send under its own name",
+                    "`node`: the compromised member".to_string(),
+                ),
+                (Some(_), None) => self.error(
+                    &path("forbidden"),
+                    "forbidden kinds without an access policy: every kind is allowed",
+                    "`access: (admin: [..])` in the protocol".to_string(),
+                ),
+                (Some(name), Some(admins)) if admins.contains(name) => self.error(
+                    &path("forbidden"),
+                    format!("forbidden kinds from {name}, whom the policy lets send every kind"),
+                    "an insider the policy does not name in `admin`".to_string(),
+                ),
+                _ => {}
+            }
+        }
+        AdversarySpec { links, node, drop_ppb, tamper_ppb, replay_ppb, forge_ppb, forbidden_ppb }
     }
 
     /// Each node has at most one mailbox; a capacity is positive and bounded; back-pressure
@@ -674,6 +775,7 @@ impl Validator<'_> {
         out
     }
 
+    /// The checks' own parameters: the settling time of the liveness checks and the detection bound are usable durations.
     fn check_parameters(&mut self, checks: &[CheckFile]) {
         for (i, c) in checks.iter().enumerate() {
             if let CheckFile::Validity { settle_ms } | CheckFile::Agreement { settle_ms } = c {

@@ -1,0 +1,245 @@
+//! `ViewAgreement`: virtual synchrony judged on the `view`, `cmd` and `deliver` lines of the trace.
+//!
+//! A node is *in* view v from its `view` line for v until its next `view` line; what it
+//! delivers meanwhile is delivered in v. The check fails at the first event that breaks
+//! one of:
+//!
+//! - **membership**: every node that installs view v installs it with the same members,
+//!   and is one of them;
+//! - **same deliveries**: two nodes that both go from view v straight to the same next
+//!   view delivered the same messages in v (of those addressed to both);
+//! - **one view per message**: every node that delivers a message delivers it in the same
+//!   view, and never in a view its sender had left before the message was commanded.
+//!
+//! A run in which no node installed a second view has nothing to judge: inconclusive.
+
+use super::{Checker, RunEnd, Verdict};
+use crate::id::{AppId, NodeId};
+use crate::process::{Cluster, Dest};
+use crate::time::SimTime;
+use crate::trace::{EventKind, TraceEvent, member_names};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A view change seen at its first node: who, and what it delivered in the view it left.
+struct Change {
+    node: NodeId,
+    delivered: BTreeSet<AppId>,
+}
+
+pub struct ViewAgreement {
+    cluster: Cluster,
+    /// Every command's destination, for whom its message is meant.
+    dests: BTreeMap<AppId, Dest>,
+    /// The view the sender was in when the message was commanded, if it was in one.
+    commanded_in: BTreeMap<AppId, u64>,
+    /// Each node's current view and what it delivered in it.
+    current: Vec<Option<(u64, BTreeSet<AppId>)>>,
+    /// Each view's members and the first node that installed it.
+    membership: BTreeMap<u64, (u64, NodeId)>,
+    /// Each (view left, view entered) and the first node that made that change.
+    changes: BTreeMap<(u64, u64), Change>,
+    /// The view each message was first delivered in, and where.
+    delivered_in: BTreeMap<AppId, (u64, NodeId)>,
+    change_count: u64,
+    violations: u64,
+    first: Option<String>,
+}
+
+impl ViewAgreement {
+    pub fn new(cluster: Cluster) -> ViewAgreement {
+        let n = cluster.len();
+        ViewAgreement {
+            cluster,
+            dests: BTreeMap::new(),
+            commanded_in: BTreeMap::new(),
+            current: vec![None; n],
+            membership: BTreeMap::new(),
+            changes: BTreeMap::new(),
+            delivered_in: BTreeMap::new(),
+            change_count: 0,
+            violations: 0,
+            first: None,
+        }
+    }
+
+    fn violation(&mut self, at: SimTime, what: String) {
+        self.violations += 1;
+        self.first.get_or_insert_with(|| format!("{what}, at {at}"));
+    }
+
+    fn name(&self, n: NodeId) -> &str {
+        self.cluster.name(n)
+    }
+
+    fn members(&self, members: u64) -> String {
+        format!("{{{}}}", member_names(members, &self.cluster).join(", "))
+    }
+
+    /// Messages in `mine` and not in `theirs` that were addressed to `them` (and so owed there too).
+    fn lacking(&self, mine: &BTreeSet<AppId>, theirs: &BTreeSet<AppId>, them: NodeId) -> Vec<String> {
+        mine.difference(theirs)
+            .filter(|app| self.dests.get(app).is_none_or(|&d| self.cluster.group_recipients(d).contains(&them)))
+            .map(|app| format!("a{}", app.0))
+            .collect()
+    }
+
+    fn installed(&mut self, at: SimTime, node: NodeId, view: u64, members: u64) {
+        match self.membership.get(&view) {
+            Some(&(m, by)) if m != members => {
+                let what = format!(
+                    "{} installed view v{view} as {}, but {} had installed it as {}",
+                    self.name(node),
+                    self.members(members),
+                    self.name(by),
+                    self.members(m)
+                );
+                self.violation(at, what);
+            }
+            Some(_) => {}
+            None => {
+                self.membership.insert(view, (members, node));
+            }
+        }
+        if members >> node.0 & 1 == 0 {
+            let what = format!("{} installed view v{view} {} without being a member", self.name(node), self.members(members));
+            self.violation(at, what);
+        }
+        let previous = self.current[node.index()].replace((view, BTreeSet::new()));
+        let Some((left, delivered)) = previous else { return };
+        self.change_count += 1;
+        let Some(first) = self.changes.get(&(left, view)) else {
+            self.changes.insert((left, view), Change { node, delivered });
+            return;
+        };
+        let other = first.node;
+        let missing_here = self.lacking(&first.delivered, &delivered, node);
+        let missing_there = self.lacking(&delivered, &first.delivered, other);
+        if !missing_here.is_empty() || !missing_there.is_empty() {
+            let (me, them) = (self.name(node), self.name(other));
+            let mut parts = Vec::new();
+            if !missing_here.is_empty() {
+                parts.push(format!("{them} delivered {} there and {me} did not", missing_here.join(", ")));
+            }
+            if !missing_there.is_empty() {
+                parts.push(format!("{me} delivered {} there and {them} did not", missing_there.join(", ")));
+            }
+            let what = format!("{me} and {them} both went from view v{left} to v{view}, but {}", parts.join("; "));
+            self.violation(at, what);
+        }
+    }
+
+    fn delivered(&mut self, at: SimTime, node: NodeId, app: AppId) {
+        let Some((view, set)) = &mut self.current[node.index()] else { return };
+        let view = *view;
+        set.insert(app);
+        match self.delivered_in.get(&app) {
+            Some(&(v, by)) if v != view => {
+                let what = format!(
+                    "{} delivered a{} in view v{view}, but {} had delivered it in view v{v}",
+                    self.name(node),
+                    app.0,
+                    self.name(by)
+                );
+                self.violation(at, what);
+            }
+            Some(_) => {}
+            None => {
+                self.delivered_in.insert(app, (view, node));
+            }
+        }
+        if let Some(&sent) = self.commanded_in.get(&app)
+            && view < sent
+        {
+            let what = format!("{} delivered a{} in view v{view}, but it was commanded in view v{sent}", self.name(node), app.0);
+            self.violation(at, what);
+        }
+    }
+}
+
+impl Checker for ViewAgreement {
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Command { node, app, dest } => {
+                self.dests.insert(app, dest);
+                if let Some((view, _)) = &self.current[node.index()] {
+                    self.commanded_in.insert(app, *view);
+                }
+            }
+            EventKind::View { node, view, members } => self.installed(e.time, node, view, members),
+            EventKind::Deliver { node, app, .. } => self.delivered(e.time, node, app),
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, _end: &RunEnd) -> Verdict {
+        match &self.first {
+            Some(first) => Verdict::fail(format!("{} violations of virtual synchrony; first: {first}", self.violations)),
+            None if self.change_count == 0 => Verdict::inconclusive("no node installed a second view: nothing to judge"),
+            None => Verdict::pass(format!(
+                "{} view changes over {} views: memberships agree, and nodes that changed views alike delivered alike",
+                self.change_count,
+                self.membership.len()
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::test_events::{cmd, deliver, ev};
+    use crate::check::{EndReason, Outcome};
+
+    fn cluster() -> Cluster {
+        let names = (0..3).map(|i| format!("n{i}")).collect();
+        Cluster { names, groups: vec![("g".to_string(), vec![NodeId(0), NodeId(1), NodeId(2)])] }
+    }
+
+    fn view(ms: u64, node: u32, view: u64, members: u64) -> TraceEvent {
+        ev(ms, EventKind::View { node: NodeId(node), view, members })
+    }
+
+    fn judge(events: &[TraceEvent]) -> Verdict {
+        let mut c = ViewAgreement::new(cluster());
+        events.iter().for_each(|e| c.observe(e));
+        c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(100_000_000), max_latency_ns: 0 })
+    }
+
+    fn start() -> Vec<TraceEvent> {
+        (0..3).map(|n| view(0, n, 0, 0b111)).collect()
+    }
+
+    #[test]
+    fn survivors_that_delivered_alike_pass_and_no_view_change_is_inconclusive() {
+        let mut events = start();
+        assert_eq!(judge(&events).outcome, Outcome::Inconclusive);
+        events.extend([cmd(1, 2, 1), deliver(2, 0, 1), deliver(3, 1, 1), view(5, 0, 1, 0b011), view(6, 1, 1, 0b011)]);
+        assert_eq!(judge(&events).outcome, Outcome::Pass, "{}", judge(&events).detail);
+    }
+
+    #[test]
+    fn a_message_delivered_by_one_survivor_only_names_both_and_the_message() {
+        let mut events = start();
+        events.extend([cmd(1, 2, 1), deliver(2, 0, 1), view(5, 0, 1, 0b011), view(6, 1, 1, 0b011)]);
+        let v = judge(&events);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert_eq!(
+            v.detail,
+            "1 violations of virtual synchrony; first: n1 and n0 both went from view v0 to v1, but n0 delivered a1 there and n1 did not, at 6.000ms"
+        );
+    }
+
+    #[test]
+    fn disagreeing_memberships_and_a_message_in_two_views_fail() {
+        let mut events = start();
+        events.extend([view(5, 0, 1, 0b011), view(6, 1, 1, 0b111)]);
+        assert!(judge(&events).detail.contains("n1 installed view v1 as {n0, n1, n2}, but n0 had installed it as {n0, n1}"));
+        // n0 commands a4 in v1; n1, still in v0, delivers it there.
+        let mut events = start();
+        events.extend([view(5, 0, 1, 0b011), cmd(6, 0, 4), deliver(6, 0, 4), deliver(7, 1, 4), view(8, 1, 1, 0b011)]);
+        let v = judge(&events);
+        assert!(v.detail.contains("first: n1 delivered a4 in view v0, but n0 had delivered it in view v1"), "{}", v.detail);
+        // Also: delivered in a view before the one it was commanded in, and n1 delivered it in v0 where n0 did not.
+        assert!(v.detail.starts_with("3 violations"), "{}", v.detail);
+    }
+}

@@ -1,0 +1,453 @@
+//! Group membership with view changes, and virtually synchronous multicast over it: the survivors of a view agree on what was delivered in it before they install the next.
+//!
+//! A *view* is a numbered membership. Every node starts in view 0 with every
+//! node of the cluster as a member, and reports each view it installs (a `view`
+//! line, `Ctx::install_view`). Within a view, a multicast goes to every member
+//! with acks and retransmission every `resend` until each member acknowledged
+//! it; the sender delivers its own message at once, a member on first receipt.
+//! A message is delivered only in the view it was sent in: data stamped with
+//! another view is ignored (and not acknowledged).
+//!
+//! **Failure detection.** Every `heartbeat` a node sends a heartbeat to the other
+//! members of its view; any intact message from a peer counts as a sign of life.
+//! A member silent for `timeout` is suspected (a `suspect` line), for good: the
+//! model is crash-stop.
+//!
+//! **Stability.** A message acknowledged by every member is *stable*: everyone has
+//! it. Each sender announces in its heartbeats how many of its messages in the view
+//! are stable (a prefix); members forget those. What remains, at each member, is its
+//! *unstable* set: delivered here, not known to be everywhere. Once a member has
+//! crashed nothing more becomes stable until the view changes (the dead acknowledge
+//! nothing), so the flush after a crash carries everything since.
+//!
+//! **The flush.** The coordinator of a view is its lowest-numbered member that this
+//! node does not suspect. When the coordinator suspects a member, it proposes the next
+//! membership (the members it does not suspect), stops sending (*freezes*: commands
+//! wait for the next view) and sends `Flush` to the proposed members, again every
+//! heartbeat until they answer. A member answers only the node it takes for the
+//! coordinator (while it still trusts a lower-numbered member it ignores the `Flush`,
+//! and answers a later copy once it suspects that member too): it freezes and replies
+//! with its unstable set. A frozen member delivers and acknowledges no more data of the
+//! view, so the set it reported is all it will ever have delivered in it. When every
+//! proposed member has answered, the coordinator sends `Install` with the union of
+//! the sets; each member delivers what it lacks of them, still in the old view, and
+//! then installs the new one. So every member that moves from view v to the next
+//! has delivered the same messages in v.
+//!
+//! **When the coordinator crashes during a flush.** The members suspect it too, and
+//! the next member in id order becomes coordinator and flushes again. View numbers
+//! keep two coordinators from ever installing different views under one number: the
+//! coordinator of rank r (r members of the view have lower ids) installs view
+//! `v + 1 + r`. A crashed coordinator may have installed its view at some members
+//! before it died; a member that has moved on answers a `Flush` of its old view with
+//! the `Install` it took, and the new coordinator adopts it as it is instead of
+//! computing its own. A member takes an `Install` from its coordinator only, or from
+//! anyone once it is its own coordinator; it ignores every message of a node it
+//! suspects, so a dead coordinator's install still in flight cannot arrive after a
+//! later coordinator's flush. A member whose install was lost catches up through its
+//! heartbeats: a member of a later view answers a heartbeat of an earlier one with
+//! the install that left it.
+//!
+//! **The model, honestly.** Crash-stop, and a failure detector that never suspects a
+//! live member: there is no primary-partition rule, so a live node suspected by the
+//! others would be excluded and could go on in a view of its own. Validation therefore
+//! refuses restarts, pauses and partitions under this protocol, and the scenarios give
+//! the timeout enough heartbeats that loss alone does not silence a live member.
+//!
+//! `flush: false` is the deliberately broken variant: the coordinator installs the new
+//! view at once, with no flush, so a crashed sender's message that reached some
+//! survivors and not others stays delivered at some only, which `ViewAgreement` catches
+//! (`scenarios/ordering/broken-views-no-flush.ron`).
+
+use crate::id::NodeId;
+use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use crate::time::SimTime;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The protocol's parameters, in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViewSpec {
+    pub heartbeat_ns: u64,
+    pub timeout_ns: u64,
+    pub resend_ns: u64,
+    /// Flush before installing a view (`false`: the broken variant).
+    pub flush: bool,
+}
+
+/// A membership: bit i set when node i is a member (validation keeps clusters within 64 nodes).
+type Members = u64;
+
+fn bit(n: NodeId) -> Members {
+    1 << n.0
+}
+
+/// A message's identity within its view: its sender and the sender's message number.
+type Key = (NodeId, u64);
+
+/// A multicast as members store and flush it.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    key: Key,
+    dest: Dest,
+    payload: Payload,
+}
+
+/// A coordinator's decision: leave view `from` for view `view` with `members`, after
+/// delivering `msgs`.
+#[derive(Clone, Debug)]
+pub struct Install {
+    from: u64,
+    view: u64,
+    members: Members,
+    msgs: Vec<Entry>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Wire {
+    /// A sign of life, the sender's view, and how many of its messages in it are stable.
+    Heartbeat {
+        view: u64,
+        stable: u64,
+    },
+    Data {
+        view: u64,
+        entry: Entry,
+    },
+    Ack {
+        view: u64,
+        key: Key,
+    },
+    /// The coordinator asks for the unstable set of `view`.
+    Flush {
+        view: u64,
+    },
+    FlushOk {
+        view: u64,
+        unstable: Vec<Entry>,
+    },
+    Install(Install),
+}
+
+/// Bytes of one stored message on the wire: its key and destination, then the payload.
+const ENTRY_BYTES: u32 = 24;
+const HEADER_BYTES: u32 = 24;
+
+fn entries_size(entries: &[Entry]) -> u32 {
+    entries.iter().fold(0u32, |acc, e| acc.saturating_add(ENTRY_BYTES).saturating_add(e.payload.size_bytes))
+}
+
+impl Message for Wire {
+    fn wire_size(&self) -> u32 {
+        match self {
+            Wire::Heartbeat { .. } | Wire::Ack { .. } | Wire::Flush { .. } => HEADER_BYTES,
+            Wire::Data { entry, .. } => HEADER_BYTES + ENTRY_BYTES.saturating_add(entry.payload.size_bytes),
+            Wire::FlushOk { unstable, .. } => HEADER_BYTES.saturating_add(entries_size(unstable)),
+            Wire::Install(i) => (HEADER_BYTES + 16).saturating_add(entries_size(&i.msgs)),
+        }
+    }
+
+    fn corrupt(&mut self) {
+        let entries: &mut [Entry] = match self {
+            Wire::Data { entry, .. } => std::slice::from_mut(entry),
+            Wire::FlushOk { unstable, .. } => unstable,
+            Wire::Install(i) => &mut i.msgs,
+            Wire::Heartbeat { .. } | Wire::Ack { .. } | Wire::Flush { .. } => &mut [],
+        };
+        entries.iter_mut().for_each(|e| e.payload.corrupt());
+    }
+}
+
+/// The one periodic timer: heartbeats, deadlines, retransmissions, the flush's progress.
+#[derive(Clone, Copy, Debug)]
+pub struct Tick;
+
+type ViewCtx<'a> = Ctx<'a, Wire, Tick>;
+
+/// One of this node's messages of the current view that some member has not acknowledged.
+struct Outgoing {
+    entry: Entry,
+    acked: Members,
+    sent_at: SimTime,
+}
+
+/// A flush this node runs as coordinator: who has answered, and the union of their sets.
+struct Flushing {
+    answered: Members,
+    collected: BTreeMap<Key, Entry>,
+}
+
+pub struct Node {
+    spec: ViewSpec,
+    view: u64,
+    members: Members,
+    /// Suspected for good (crash-stop).
+    suspected: Members,
+    last_heard: Vec<SimTime>,
+    next: u64,
+    outstanding: BTreeMap<u64, Outgoing>,
+    /// Keys received in the current view.
+    seen: BTreeSet<Key>,
+    unstable: BTreeMap<Key, Entry>,
+    /// Answered a flush (or started one): no more sending, delivering or acknowledging in this view.
+    frozen: bool,
+    queued: Vec<(Payload, Dest)>,
+    flushing: Option<Flushing>,
+    /// The install that left each view this node was in, by the view it left.
+    history: BTreeMap<u64, Install>,
+}
+
+impl Node {
+    pub fn new(spec: ViewSpec) -> Node {
+        Node {
+            spec,
+            view: 0,
+            members: 0,
+            suspected: 0,
+            last_heard: Vec::new(),
+            next: 0,
+            outstanding: BTreeMap::new(),
+            seen: BTreeSet::new(),
+            unstable: BTreeMap::new(),
+            frozen: false,
+            queued: Vec::new(),
+            flushing: None,
+            history: BTreeMap::new(),
+        }
+    }
+
+    /// The members of the current view this node does not suspect.
+    fn trusted(&self) -> Members {
+        self.members & !self.suspected
+    }
+
+    /// The lowest-numbered member of the current view this node does not suspect.
+    fn coordinator(&self) -> Option<NodeId> {
+        let t = self.trusted();
+        (t != 0).then(|| NodeId(t.trailing_zeros()))
+    }
+
+    fn others(&self, me: NodeId, set: Members) -> impl Iterator<Item = NodeId> + use<> {
+        let set = set & !bit(me);
+        (0..64u32).filter(move |i| set >> i & 1 == 1).map(NodeId)
+    }
+
+    fn deliver(&self, ctx: &mut ViewCtx<'_>, entry: &Entry) {
+        if ctx.cluster().group_recipients(entry.dest).contains(&ctx.me()) {
+            ctx.deliver(entry.payload);
+        }
+    }
+
+    /// How many of this node's messages of the view, from the first, every member has.
+    fn stable(&self) -> u64 {
+        self.outstanding.keys().next().copied().unwrap_or(self.next)
+    }
+
+    fn multicast(&mut self, ctx: &mut ViewCtx<'_>, payload: Payload, dest: Dest) {
+        let me = ctx.me();
+        let entry = Entry { key: (me, self.next), dest, payload };
+        self.next += 1;
+        self.seen.insert(entry.key);
+        self.unstable.insert(entry.key, entry.clone());
+        self.deliver(ctx, &entry);
+        for to in self.others(me, self.trusted()) {
+            ctx.send(to, Wire::Data { view: self.view, entry: entry.clone() });
+        }
+        let acked = bit(me);
+        if acked & self.members != self.members {
+            self.outstanding.insert(entry.key.1, Outgoing { entry, acked, sent_at: ctx.now() });
+        }
+    }
+
+    /// Deliver what the install says was delivered in the view and this node lacks, then move on.
+    fn install(&mut self, ctx: &mut ViewCtx<'_>, install: Install) {
+        for e in &install.msgs {
+            if self.seen.insert(e.key) {
+                self.deliver(ctx, e);
+            }
+        }
+        ctx.install_view(install.view, install.members);
+        self.view = install.view;
+        self.members = install.members;
+        self.next = 0;
+        self.outstanding.clear();
+        self.seen.clear();
+        self.unstable.clear();
+        self.frozen = false;
+        self.flushing = None;
+        self.history.insert(install.from, install);
+        for (payload, dest) in std::mem::take(&mut self.queued) {
+            self.multicast(ctx, payload, dest);
+        }
+    }
+
+    /// As coordinator: send an install to the other members of the new view and take it here.
+    fn decide(&mut self, ctx: &mut ViewCtx<'_>, install: Install) {
+        for to in self.others(ctx.me(), install.members) {
+            ctx.send(to, Wire::Install(install.clone()));
+        }
+        self.install(ctx, install);
+    }
+
+    /// As coordinator with a suspected member: start or advance the view change.
+    fn view_change(&mut self, ctx: &mut ViewCtx<'_>) {
+        let me = ctx.me();
+        if self.coordinator() != Some(me) || self.members & self.suspected == 0 {
+            return;
+        }
+        let proposal = self.trusted();
+        // Coordinators of different ranks never choose the same number.
+        let rank = u64::from((self.members & (bit(me) - 1)).count_ones());
+        let view = self.view + 1 + rank;
+        if !self.spec.flush {
+            self.decide(ctx, Install { from: self.view, view, members: proposal, msgs: Vec::new() });
+            return;
+        }
+        let f = self.flushing.get_or_insert_with(|| Flushing { answered: bit(me), collected: self.unstable.clone() });
+        self.frozen = true;
+        let waiting = proposal & !f.answered;
+        if waiting == 0 {
+            let msgs = f.collected.values().cloned().collect();
+            self.decide(ctx, Install { from: self.view, view, members: proposal, msgs });
+            return;
+        }
+        for to in self.others(me, waiting) {
+            ctx.send(to, Wire::Flush { view: self.view });
+        }
+    }
+
+    /// Answer a node that is still in view `view`, which this node has left, with the install that left it.
+    fn catch_up(&self, ctx: &mut ViewCtx<'_>, to: NodeId, view: u64) {
+        if view < self.view
+            && let Some(install) = self.history.get(&view)
+            && install.members & bit(to) != 0
+        {
+            ctx.send(to, Wire::Install(install.clone()));
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut ViewCtx<'_>) {
+        let me = ctx.me();
+        let now = ctx.now();
+        let stable = self.stable();
+        for to in self.others(me, self.trusted()) {
+            ctx.send(to, Wire::Heartbeat { view: self.view, stable });
+        }
+        for p in self.others(me, self.trusted()) {
+            if now.as_nanos().saturating_sub(self.last_heard[p.index()].as_nanos()) >= self.spec.timeout_ns {
+                self.suspected |= bit(p);
+                ctx.suspicion(p, true);
+            }
+        }
+        if !self.frozen {
+            self.unstable.retain(|k, _| !(k.0 == me && k.1 < stable));
+            let trusted = self.trusted();
+            for o in self.outstanding.values_mut() {
+                if now.as_nanos().saturating_sub(o.sent_at.as_nanos()) < self.spec.resend_ns {
+                    continue;
+                }
+                o.sent_at = now;
+                let missing = trusted & !o.acked & !bit(me);
+                for to in (0..64u32).filter(|i| missing >> i & 1 == 1).map(NodeId) {
+                    ctx.send(to, Wire::Data { view: self.view, entry: o.entry.clone() });
+                }
+            }
+        }
+        self.view_change(ctx);
+    }
+}
+
+impl Process for Node {
+    type Msg = Wire;
+    type Timer = Tick;
+
+    fn on_start(&mut self, ctx: &mut ViewCtx<'_>) {
+        let n = ctx.cluster().len();
+        self.members = if n >= 64 { u64::MAX } else { (1 << n) - 1 };
+        self.last_heard = vec![ctx.now(); n];
+        ctx.install_view(0, self.members);
+        ctx.set_timer(self.spec.heartbeat_ns, Tick);
+    }
+
+    fn on_command(&mut self, ctx: &mut ViewCtx<'_>, cmd: Command) {
+        let Command::Send { payload, dest } = cmd;
+        if self.frozen {
+            self.queued.push((payload, dest));
+        } else {
+            self.multicast(ctx, payload, dest);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut ViewCtx<'_>, incoming: Incoming<Wire>) {
+        let from = incoming.from;
+        // A corrupted copy is lost; a suspected node is dead to this one.
+        if !incoming.checksum_ok || self.suspected & bit(from) != 0 {
+            return;
+        }
+        self.last_heard[from.index()] = ctx.now();
+        let me = ctx.me();
+        match incoming.msg {
+            Wire::Heartbeat { view, stable } => {
+                if view == self.view && !self.frozen {
+                    self.unstable.retain(|k, _| !(k.0 == from && k.1 < stable));
+                }
+                self.catch_up(ctx, from, view);
+            }
+            Wire::Data { view, entry } => {
+                if view != self.view || self.frozen {
+                    return;
+                }
+                ctx.send(from, Wire::Ack { view, key: entry.key });
+                if self.seen.insert(entry.key) {
+                    self.deliver(ctx, &entry);
+                    self.unstable.insert(entry.key, entry);
+                }
+            }
+            Wire::Ack { view, key } => {
+                if view != self.view || key.0 != me {
+                    return;
+                }
+                if let Some(o) = self.outstanding.get_mut(&key.1) {
+                    o.acked |= bit(from);
+                    if o.acked & self.members == self.members {
+                        self.outstanding.remove(&key.1);
+                    }
+                }
+            }
+            Wire::Flush { view } => {
+                if view == self.view && self.coordinator() == Some(from) {
+                    self.frozen = true;
+                    ctx.send(from, Wire::FlushOk { view, unstable: self.unstable.values().cloned().collect() });
+                }
+                self.catch_up(ctx, from, view);
+            }
+            Wire::FlushOk { view, unstable } => {
+                if view != self.view {
+                    return;
+                }
+                if let Some(f) = &mut self.flushing {
+                    f.answered |= bit(from);
+                    f.collected.extend(unstable.into_iter().map(|e| (e.key, e)));
+                    self.view_change(ctx);
+                }
+            }
+            Wire::Install(install) => {
+                let coordinator = self.coordinator();
+                let trusted_source = coordinator == Some(from) || coordinator == Some(me);
+                if install.from != self.view || install.members & bit(me) == 0 || !trusted_source {
+                    return;
+                }
+                if coordinator == Some(me) {
+                    // A member took this view from an earlier coordinator, now dead: adopt it as it is.
+                    self.decide(ctx, install);
+                } else {
+                    self.install(ctx, install);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut ViewCtx<'_>, _timer: Tick) {
+        ctx.set_timer(self.spec.heartbeat_ns, Tick);
+        self.tick(ctx);
+    }
+}
