@@ -116,6 +116,7 @@ fn checkers_catch_planted_violations_and_pass_correct_runs() {
         ("scenarios/communication/mailbox-back-pressure.ron", "NoLoss", Pass),
         ("scenarios/communication/mailbox-drop-new.ron", "NoLoss", Fail),
         ("scenarios/network/fragmentation.ron", "NoLoss", Fail),
+        ("scenarios/network/fragmentation-retransmit.ron", "NoSilentLoss", Pass),
         ("scenarios/security/broken-no-access-control.ron", "AccessControlEnforced", Fail),
         ("scenarios/security/broken-no-access-control.ron", "NoForgeryAccepted", Pass),
         ("scenarios/security/broken-shared-key.ron", "NoForgeryAccepted", Fail),
