@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 /// (file under book/src/generated, msgsim arguments). Paths are relative to the crate root.
-/// (`delivery-stats.txt` is not a command's output: `tests/delivery_stats.rs` writes and checks it.)
+/// (`delivery-stats.txt` is not a command's output: `tests/delivery_stats.rs` writes and checks it;
+/// nor are `mailbox-table.md` and `fragmentation-table.md`, which `tests/communication.rs` writes.)
 const OUTPUTS: &[(&str, &[&str])] = &[
     ("quickstart-run.txt", &["run", "scenarios/quickstart.ron"]),
     ("quickstart-json.txt", &["run", "scenarios/quickstart.ron", "--json"]),
@@ -184,6 +185,51 @@ const OUTPUTS: &[(&str, &[&str])] = &[
             "48",
         ],
     ),
+    ("broken-sync-deadlock-run.txt", &["run", "scenarios/communication/broken-sync-deadlock.ron", "--trace", "TRACE"]),
+    ("broken-sync-deadlock.svg", &["trace", "scenarios/communication/broken-sync-deadlock.ron", "--format", "svg", "-o", "OUT"]),
+    ("sync-deadlock-timeout-run.txt", &["run", "scenarios/communication/sync-deadlock-timeout.ron"]),
+    ("sync-deadlock-timeout-first.txt", &["trace", "scenarios/communication/sync-deadlock-timeout.ron", "--format", "text", "--to", "50"]),
+    (
+        "sync-deadlock-timeout.svg",
+        &["trace", "scenarios/communication/sync-deadlock-timeout.ron", "--format", "svg", "--to", "60", "-o", "OUT"],
+    ),
+    ("sync-deadlock-async-run.txt", &["run", "scenarios/communication/sync-deadlock-async.ron"]),
+    ("broken-call-deadlock-run.txt", &["run", "scenarios/communication/broken-call-deadlock.ron", "--trace", "TRACE"]),
+    ("calls-hybrid-run.txt", &["run", "scenarios/communication/calls-hybrid.ron"]),
+    (
+        "calls-hybrid-late.txt",
+        &["trace", "scenarios/communication/calls-hybrid.ron", "--format", "text", "--from", "2", "--to", "36", "--node", "a,c"],
+    ),
+    ("mailbox-drop-new-run.txt", &["run", "scenarios/communication/mailbox-drop-new.ron"]),
+    ("mailbox-drop-oldest-run.txt", &["run", "scenarios/communication/mailbox-drop-oldest.ron"]),
+    (
+        "mailbox-drop-oldest-evicted.txt",
+        &["trace", "scenarios/communication/mailbox-drop-oldest.ron", "--format", "text", "--from", "14", "--to", "16"],
+    ),
+    ("mailbox-back-pressure-run.txt", &["run", "scenarios/communication/mailbox-back-pressure.ron"]),
+    (
+        "mailbox-back-pressure-room.txt",
+        &["trace", "scenarios/communication/mailbox-back-pressure.ron", "--format", "text", "--from", "12.5", "--to", "17"],
+    ),
+    ("mailbox-priority-run.txt", &["run", "scenarios/communication/mailbox-priority.ron"]),
+    ("work-queue-run.txt", &["run", "scenarios/communication/work-queue.ron"]),
+    ("broken-work-queue-visibility-run.txt", &["run", "scenarios/communication/broken-work-queue-visibility.ron"]),
+    (
+        "broken-work-queue-visibility-a3.txt",
+        &[
+            "trace",
+            "scenarios/communication/broken-work-queue-visibility.ron",
+            "--format",
+            "text",
+            "--from",
+            "1.2",
+            "--to",
+            "6.3",
+            "--node",
+            "w2",
+        ],
+    ),
+    ("fragmentation-run.txt", &["run", "scenarios/network/fragmentation.ron"]),
 ];
 
 /// What a reader would see in a terminal: the command, its output, its exit code.

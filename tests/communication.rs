@@ -231,3 +231,163 @@ fn back_pressure_holds_a_fan_out_and_sends_the_rest_when_room_comes() {
     let room_waits = trace(&r).iter().filter(|e| matches!(e.kind, EventKind::Block { reason: BlockReason::BackPressure, .. })).count();
     assert!(room_waits >= 4, "{room_waits} waits for room");
 }
+
+// ---------------------------------------------------------------- the book's tables
+
+/// Writes `book/src/generated/{name}` under `UPDATE_BOOK=1`, otherwise asserts it is current.
+fn book_table(name: &str, table: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated").join(name);
+    if std::env::var_os("UPDATE_BOOK").is_some() {
+        std::fs::write(&path, table).expect("writable");
+    } else {
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(current == table, "stale book file {name}: run `UPDATE_BOOK=1 cargo test --test communication`");
+    }
+}
+
+/// One row of the mailbox table: what the messages of `senders` met on their way.
+struct MailboxRow {
+    delivered: usize,
+    commanded: usize,
+    /// Command-to-delivery latencies of the delivered messages, ns, sorted.
+    latencies: Vec<u64>,
+    /// Total time the senders spent blocked, ns.
+    blocked_ns: u64,
+    /// When the last of their messages was delivered, ns.
+    last_ns: u64,
+}
+
+impl MailboxRow {
+    fn measure(s: &Scenario, r: &RunResult, senders: &[&str]) -> MailboxRow {
+        let ids: Vec<NodeId> = senders
+            .iter()
+            .map(|name| NodeId(s.cluster.names.iter().position(|n| n == name).unwrap_or_else(|| panic!("no node {name}")) as u32))
+            .collect();
+        let mut sent = BTreeMap::new();
+        let mut latencies = Vec::new();
+        let mut blocked_since = BTreeMap::new();
+        let mut blocked_ns = 0;
+        let mut last_ns = 0;
+        for e in trace(r) {
+            match e.kind {
+                EventKind::Command { app, node, .. } if ids.contains(&node) => {
+                    sent.insert(app, e.time);
+                }
+                EventKind::Deliver { app, .. } => {
+                    if let Some(at) = sent.get(&app) {
+                        latencies.push(e.time.0 - at.0);
+                        last_ns = e.time.0;
+                    }
+                }
+                EventKind::Block { node, .. } if ids.contains(&node) => {
+                    blocked_since.insert(node, e.time);
+                }
+                EventKind::Unblock { node, .. } if ids.contains(&node) => {
+                    blocked_ns += e.time.0 - blocked_since.remove(&node).expect("an unblock follows its block").0;
+                }
+                _ => {}
+            }
+        }
+        assert!(blocked_since.is_empty(), "a sender was still blocked at the end");
+        latencies.sort_unstable();
+        MailboxRow { delivered: latencies.len(), commanded: sent.len(), latencies, blocked_ns, last_ns }
+    }
+
+    fn mean_ms(&self) -> f64 {
+        self.latencies.iter().sum::<u64>() as f64 / self.latencies.len() as f64 / MS as f64
+    }
+
+    /// The 99th percentile by nearest rank.
+    fn p99_ms(&self) -> f64 {
+        let rank = (self.latencies.len() * 99).div_ceil(100);
+        self.latencies[rank - 1] as f64 / MS as f64
+    }
+}
+
+/// The book's table of the mailbox policies: what each delivers and loses, how long the
+/// delivered messages took, and what back-pressure costs the producer instead.
+#[test]
+fn the_mailbox_policies_trade_loss_for_latency_and_the_books_table_is_current() {
+    let mut table = String::from(
+        "| Scenario | Messages | Commanded | Delivered | Dropped | Mean latency | p99 latency | Sender blocked | Last delivery |\n\
+         |----------|----------|----------:|----------:|--------:|-------------:|------------:|---------------:|--------------:|\n",
+    );
+    let mut rows = Vec::new();
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("mailbox-drop-new", "all", &["producer"]),
+        ("mailbox-drop-oldest", "all", &["producer"]),
+        ("mailbox-back-pressure", "all", &["producer"]),
+        ("mailbox-priority", "alarms (priority 9)", &["alarm"]),
+        ("mailbox-priority", "readings (priority 0)", &["sensor"]),
+    ];
+    for &(file, which, senders) in cases {
+        let (s, r) = run_file(&format!("scenarios/communication/{file}.ron"));
+        let row = MailboxRow::measure(&s, &r, senders);
+        let dropped = row.commanded - row.delivered;
+        table.push_str(&format!(
+            "| `{file}` | {which} | {} | {} | {dropped} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |\n",
+            row.commanded,
+            row.delivered,
+            row.mean_ms(),
+            row.p99_ms(),
+            row.blocked_ns as f64 / MS as f64,
+            row.last_ns as f64 / MS as f64
+        ));
+        rows.push(row);
+    }
+    let [drop_new, drop_oldest, bp, alarms, readings] = &rows[..] else { unreachable!("five cases") };
+    // Dropping keeps the producer free and loses about half; back-pressure loses nothing and
+    // holds the producer back instead, for about the time the consumer needs for the excess.
+    for (policy, row) in [("drop new", drop_new), ("drop oldest", drop_oldest)] {
+        assert_eq!(row.blocked_ns, 0, "{policy}: a dropping mailbox never blocks the sender");
+        assert!(row.delivered < 150, "{policy}: an overloaded consumer must lose messages");
+    }
+    assert_eq!(bp.delivered, bp.commanded);
+    assert!(bp.blocked_ns > 100 * MS, "the producer waited only {} ns", bp.blocked_ns);
+    // Back-pressure pays in time instead: the producer takes its commands late (a blocked
+    // process takes none), so the last delivery comes much later than with a dropping mailbox.
+    assert!(bp.last_ns > drop_new.last_ns + 100 * MS, "last {} ns, dropping {} ns", bp.last_ns, drop_new.last_ns);
+    assert_eq!(alarms.delivered, alarms.commanded, "no alarm is lost");
+    assert!(alarms.p99_ms() < readings.mean_ms());
+    book_table("mailbox-table.md", &table);
+}
+
+/// The book's table for fragmentation: a message of k fragments, each lost with probability
+/// p, is lost with probability 1 - (1 - p)^k, and arrives with the last of its k fragments.
+#[test]
+fn fragmentation_loss_matches_theory_and_the_books_table_is_current() {
+    let (_, r) = run_file("scenarios/network/fragmentation.ron");
+    let (p, k, a, b): (f64, i32, f64, f64) = (0.05, 4, 1.0, 11.0);
+    let m = r.messages;
+    let n = m.sent as f64;
+    let loss = m.drops.fragment_lost as f64 / n;
+    let predicted_loss = 1.0 - (1.0 - p).powi(k);
+    let loss_se = (predicted_loss * (1.0 - predicted_loss) / n).sqrt();
+    let sent: BTreeMap<u64, u64> =
+        trace(&r).iter().filter_map(|e| if let EventKind::Send { msg, .. } = e.kind { Some((msg.0, e.time.0)) } else { None }).collect();
+    let latencies: Vec<f64> = trace(&r)
+        .iter()
+        .filter_map(|e| if let EventKind::Receive { msg, .. } = e.kind { Some((e.time.0 - sent[&msg.0]) as f64 / MS as f64) } else { None })
+        .collect();
+    let mean = latencies.iter().sum::<f64>() / latencies.len() as f64;
+    let kf = f64::from(k);
+    let predicted_mean = a + (b - a) * kf / (kf + 1.0);
+    let mean_se = (b - a) * (kf / ((kf + 1.0).powi(2) * (kf + 2.0))).sqrt() / (latencies.len() as f64).sqrt();
+    let z = |measured: f64, predicted: f64, se: f64| (measured - predicted) / se;
+    let (loss_z, mean_z) = (z(loss, predicted_loss, loss_se), z(mean, predicted_mean, mean_se));
+    assert!(loss_z.abs() <= 5.0 && mean_z.abs() <= 5.0, "loss z {loss_z:+.2}, latency z {mean_z:+.2}");
+    // The same link without fragmentation would lose p of them: the measurement tells them apart.
+    assert!(z(loss, p, (p * (1.0 - p) / n).sqrt()) > 10.0);
+    let table = format!(
+        "| Quantity ({} messages, {k} fragments each, p = {p}) | Predicted | Measured | z |\n\
+         |----------|----------:|---------:|--:|\n\
+         | messages lost, 1 - (1 - p)^k | {:.2}% | {:.2}% | {loss_z:+.2} |\n\
+         | mean latency, a + (b - a) k / (k + 1) | {predicted_mean:.3} ms | {mean:.3} ms | {mean_z:+.2} |\n\
+         | (one fragment's mean latency, (a + b) / 2) | {:.3} ms | | |\n",
+        m.sent,
+        100.0 * predicted_loss,
+        100.0 * loss,
+        (a + b) / 2.0
+    );
+    book_table("fragmentation-table.md", &table);
+}
