@@ -1,5 +1,8 @@
 //! The `msgsim` command line: parses the arguments and hands each subcommand to its module in `cmd/`.
 
+// Standard output goes through `cmd::emit`, which ends quietly when the reader has gone.
+#![deny(clippy::print_stdout)]
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;

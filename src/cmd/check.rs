@@ -1,6 +1,6 @@
 //! `msgsim check`: validate a scenario without running it.
 
-use super::load;
+use super::{emit, load};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -20,8 +20,8 @@ pub fn check(path: &Path) -> ExitCode {
             format!("{links} directed links, {connected}")
         }
     };
-    println!(
-        "{}: ok: \"{}\", {} nodes, protocol {}, {} workload generators, {} faults, {} checks, topology {topology}",
+    let line = format!(
+        "{}: ok: \"{}\", {} nodes, protocol {}, {} workload generators, {} faults, {} checks, topology {topology}\n",
         path.display(),
         scenario.name,
         scenario.node_count(),
@@ -30,5 +30,6 @@ pub fn check(path: &Path) -> ExitCode {
         scenario.faults.len(),
         scenario.checks.len()
     );
+    emit(line.as_bytes());
     ExitCode::SUCCESS
 }

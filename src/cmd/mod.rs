@@ -1,4 +1,5 @@
-//! One module per `msgsim` subcommand, and what they share: loading a scenario and the exit codes.
+//! One module per `msgsim` subcommand, and what they share: loading a scenario, writing to
+//! standard output, and the exit codes.
 
 pub mod check;
 pub mod merge;
@@ -8,6 +9,7 @@ pub mod sweep;
 pub mod trace;
 
 use msgsim::Scenario;
+use std::io::{ErrorKind, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -15,6 +17,26 @@ use std::process::ExitCode;
 pub const EXIT_CHECK_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_INTERNAL: u8 = 3;
+/// Standard output's reader went away before everything was written (`msgsim run ... | head -1`):
+/// 128 + SIGPIPE, the status a shell shows for a command that a closed pipe stopped.
+pub const EXIT_READER_GONE: u8 = 141;
+
+/// Write `bytes` to standard output, all of them, flushed. Every subcommand writes its
+/// output through here (`main.rs` denies `print!`): `print!` panics when the reader has gone.
+/// A reader that has gone (a closed pipe) wants nothing more, so the process ends at once and
+/// quietly, with `EXIT_READER_GONE`, as a command killed by SIGPIPE would; any other failure
+/// (a full disk) is reported and ends it with `EXIT_INTERNAL`.
+pub fn emit(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => std::process::exit(EXIT_READER_GONE.into()),
+        Err(e) => {
+            eprintln!("msgsim: cannot write to standard output: {e}");
+            std::process::exit(EXIT_INTERNAL.into());
+        }
+    }
+}
 
 /// Load and validate a scenario, printing every error (exit code 2) if it is invalid.
 pub fn load(path: &Path) -> Result<Scenario, ExitCode> {

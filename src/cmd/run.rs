@@ -1,6 +1,6 @@
 //! `msgsim run`: run one scenario with one seed and report.
 
-use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, load};
+use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load};
 use msgsim::export::{Selection, TraceFormat, TraceView, write_trace};
 use msgsim::report::{Report, panic_text, reproduce_command};
 use msgsim::{RunOptions, protocols};
@@ -43,9 +43,9 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     }
     let report = Report::new(&shown, &scenario, &result);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("a report always serialises"));
+        emit(format!("{}\n", serde_json::to_string_pretty(&report).expect("a report always serialises")).as_bytes());
     } else {
-        print!("{}", report.text());
+        emit(report.text().as_bytes());
     }
     if report.failed() {
         if !json {

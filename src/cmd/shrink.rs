@@ -1,6 +1,6 @@
 //! `msgsim shrink`: reduce a failing seed to a smaller run that fails the same check.
 
-use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, load};
+use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, emit, load};
 use msgsim::shrink::{RunSize, shrink as shrink_run};
 use std::path::Path;
 use std::process::ExitCode;
@@ -54,7 +54,7 @@ pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>
             }
             eprintln!("reproduce: msgsim run {}", out.display());
         }
-        _ => print!("{}", shrunk.source),
+        _ => emit(shrunk.source.as_bytes()),
     }
     ExitCode::SUCCESS
 }

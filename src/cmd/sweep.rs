@@ -1,6 +1,6 @@
 //! `msgsim sweep`: run a scenario with a range of seeds in parallel and summarise.
 
-use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, load};
+use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load};
 use indicatif::{ProgressBar, ProgressStyle};
 use msgsim::sweep::{SeedRange, Shard, Sweep, SweepReport};
 use std::io::IsTerminal;
@@ -62,9 +62,9 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
 /// seed hit an error, else 1 if any failed a check, else 0.
 pub fn print_and_exit(report: &SweepReport, json: bool) -> ExitCode {
     if json {
-        println!("{}", serde_json::to_string_pretty(report).expect("a sweep report always serialises"));
+        emit(format!("{}\n", serde_json::to_string_pretty(report).expect("a sweep report always serialises")).as_bytes());
     } else {
-        print!("{}", report.text());
+        emit(report.text().as_bytes());
     }
     if report.errors > 0 {
         return ExitCode::from(EXIT_INTERNAL);

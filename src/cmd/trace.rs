@@ -1,6 +1,6 @@
 //! `msgsim trace`: run a scenario and write its trace, or part of it, in one of the export formats.
 
-use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, load};
+use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, emit, load};
 use msgsim::export::{ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
 use msgsim::report::panic_text;
 use msgsim::time::SimTime;
@@ -104,21 +104,22 @@ pub fn trace(args: Args) -> ExitCode {
             return bad_input(&format!("too large for --format {}: {refused}", args.format.name()));
         }
     }
-    let written = match (&mut file, args.output) {
-        (Some(file), Some(path)) => file.write_all(&rendered).map(|()| {
-            let shown = events.iter().filter(|e| selection.shows(e)).count();
-            eprintln!("{}: {}, {shown} of the run's {} events (seed {seed})", path.display(), args.format.name(), events.len());
-        }),
-        _ => std::io::stdout().lock().write_all(&rendered),
+    let (Some(file), Some(path)) = (&mut file, args.output) else {
+        emit(&rendered);
+        return ExitCode::SUCCESS;
     };
-    match written {
-        // A reader that stops early (`| head`) is not an error.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+    match file.write_all(&rendered) {
+        Ok(()) => {}
+        // `-o /dev/stdout | head`: as for standard output.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::from(EXIT_READER_GONE),
+        Err(e) => {
             eprintln!("msgsim trace: cannot write the trace: {e}");
-            ExitCode::from(EXIT_INTERNAL)
+            return ExitCode::from(EXIT_INTERNAL);
         }
-        _ => ExitCode::SUCCESS,
     }
+    let shown = events.iter().filter(|e| selection.shows(e)).count();
+    eprintln!("{}: {}, {shown} of the run's {} events (seed {seed})", path.display(), args.format.name(), events.len());
+    ExitCode::SUCCESS
 }
 
 #[cfg(test)]

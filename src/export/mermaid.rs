@@ -27,7 +27,7 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
                 let dup = if copy.duplicate { " (2nd copy)" } else { "" };
                 rows.push(match copy.fate {
                     Fate::Received { corrupted: true } => format!("{from}->>{to}: m{m}{dup} CORRUPTED"),
-                    Fate::Received { corrupted: false } | Fate::InFlight => format!("{from}->>{to}: m{m}{dup}"),
+                    Fate::Received { corrupted: false } | Fate::Waiting | Fate::InFlight => format!("{from}->>{to}: m{m}{dup}"),
                     Fate::Dropped(reason) => format!("{from}-x{to}: m{m}{dup} {reason:?}"),
                 });
             }

@@ -230,9 +230,15 @@ impl Selection {
         let end_kind = match copy.fate {
             Fate::Received { .. } => Some(Kind::Recv),
             Fate::Dropped(_) => Some(Kind::Drop),
-            Fate::InFlight => None,
+            Fate::Waiting | Fate::InFlight => None,
         };
-        let kinds = [Some(Kind::Send), end_kind, copy.duplicate.then_some(Kind::Dup), copy.corrupted().then_some(Kind::Corrupt)];
+        let kinds = [
+            Some(Kind::Send),
+            end_kind,
+            copy.queued.map(|_| Kind::Queue),
+            copy.duplicate.then_some(Kind::Dup),
+            copy.corrupted().then_some(Kind::Corrupt),
+        ];
         self.overlaps(copy.sent, copy.end_time().unwrap_or(SimTime::MAX))
             && (self.node_selected(copy.from) || self.node_selected(copy.to))
             && kinds.into_iter().flatten().any(|k| self.kind_selected(k))
@@ -258,6 +264,9 @@ pub enum Fate {
         corrupted: bool,
     },
     Dropped(DropReason),
+    /// Arrived (its `queue` line is `MessageCopy::queued`) and still waiting, untaken, in
+    /// the receiver's mailbox when the run ended.
+    Waiting,
     /// Still on the link when the run ended.
     InFlight,
 }
@@ -276,6 +285,9 @@ pub struct MessageCopy {
     pub end_index: Option<usize>,
     pub end: SimTime,
     pub fate: Fate,
+    /// When it arrived and had to wait in the receiver's mailbox (its `queue` line), if it
+    /// did: its `end` is then when it was taken (or evicted), not when it arrived.
+    pub queued: Option<SimTime>,
     /// The second copy of a duplicated transmission to end (the copies are identical,
     /// so "the duplicate" is the later one).
     pub duplicate: bool,
@@ -291,11 +303,14 @@ impl MessageCopy {
     }
 }
 
-/// Every message copy of a trace, in the order their trips ended; copies still in
-/// flight at the end of the run come last, in send order.
+/// Every message copy of a trace, in the order their trips ended; copies that had not
+/// ended when the run did (waiting in a mailbox or in flight) come last, in send order.
 pub fn message_copies(events: &[TraceEvent]) -> Vec<MessageCopy> {
     // msg -> (send index, copies ended so far, copies expected)
     let mut open: BTreeMap<MsgId, (usize, u32, u32)> = BTreeMap::new();
+    // msg -> the arrival times of its copies waiting in a mailbox, oldest first. The copies of
+    // a duplicated message are told apart only by order: the first to wait is the first to end.
+    let mut waiting: BTreeMap<MsgId, Vec<SimTime>> = BTreeMap::new();
     let mut copies = Vec::new();
     for (i, event) in events.iter().enumerate() {
         let (msg, fate) = match event.kind {
@@ -309,6 +324,12 @@ pub fn message_copies(events: &[TraceEvent]) -> Vec<MessageCopy> {
                 }
                 continue;
             }
+            EventKind::Queued { msg, .. } => {
+                if open.contains_key(&msg) {
+                    waiting.entry(msg).or_default().push(event.time);
+                }
+                continue;
+            }
             EventKind::Receive { msg, corrupted, .. } => (msg, Fate::Received { corrupted }),
             EventKind::Drop { msg, reason, .. } => (msg, Fate::Dropped(reason)),
             _ => continue,
@@ -319,23 +340,43 @@ pub fn message_copies(events: &[TraceEvent]) -> Vec<MessageCopy> {
         if entry.1 == expected {
             open.remove(&msg);
         }
-        copies.push(copy_of(events, send_index, Some(i), fate, ended > 0));
+        let queued = match waiting.get_mut(&msg) {
+            Some(times) => {
+                let first = times.remove(0);
+                if times.is_empty() {
+                    waiting.remove(&msg);
+                }
+                Some(first)
+            }
+            None => None,
+        };
+        copies.push(copy_of(events, send_index, Some(i), fate, ended > 0, queued));
     }
-    let mut in_flight: Vec<(usize, u32, u32)> = open.into_values().collect();
-    in_flight.sort_unstable();
-    for (send_index, ended, expected) in in_flight {
+    let mut unended: Vec<(MsgId, (usize, u32, u32))> = open.into_iter().collect();
+    unended.sort_unstable_by_key(|&(_, (send_index, ..))| send_index);
+    for (msg, (send_index, ended, expected)) in unended {
+        let mut arrived = waiting.remove(&msg).unwrap_or_default().into_iter();
         for n in ended..expected {
-            copies.push(copy_of(events, send_index, None, Fate::InFlight, n > 0));
+            let queued = arrived.next();
+            let fate = if queued.is_some() { Fate::Waiting } else { Fate::InFlight };
+            copies.push(copy_of(events, send_index, None, fate, n > 0, queued));
         }
     }
     copies
 }
 
-fn copy_of(events: &[TraceEvent], send_index: usize, end_index: Option<usize>, fate: Fate, duplicate: bool) -> MessageCopy {
+fn copy_of(
+    events: &[TraceEvent],
+    send_index: usize,
+    end_index: Option<usize>,
+    fate: Fate,
+    duplicate: bool,
+    queued: Option<SimTime>,
+) -> MessageCopy {
     let send = &events[send_index];
     let EventKind::Send { from, to, msg, .. } = send.kind else { unreachable!("copies start at a send") };
     let end = end_index.map_or(SimTime::MAX, |i| events[i].time);
-    MessageCopy { msg, from, to, sent: send.time, send_index, end_index, end, fate, duplicate }
+    MessageCopy { msg, from, to, sent: send.time, send_index, end_index, end, fate, queued, duplicate }
 }
 
 /// A period a node was down (crashed) or paused, or the whole network partitioned.
@@ -458,6 +499,33 @@ mod tests {
         // The duplicate of m4 never arrived; neither did m6. Both are in flight, m4 first.
         assert_eq!((copies[2].msg, copies[2].fate, copies[2].duplicate), (m, Fate::InFlight, true));
         assert_eq!((copies[3].msg, copies[3].end_time()), (MsgId(6), None));
+    }
+
+    #[test]
+    fn copies_that_waited_in_a_mailbox_keep_their_arrival() {
+        let (a, b) = (NodeId(0), NodeId(1));
+        let trace = [
+            ev(0, EventKind::Send { from: a, to: b, msg: MsgId(0), size: 8 }),
+            ev(0, EventKind::Send { from: a, to: b, msg: MsgId(1), size: 8 }),
+            ev(0, EventKind::Send { from: a, to: b, msg: MsgId(2), size: 8 }),
+            ev(2, EventKind::Queued { from: a, to: b, msg: MsgId(0), depth: 1 }),
+            ev(3, EventKind::Queued { from: a, to: b, msg: MsgId(1), depth: 2 }),
+            ev(5, EventKind::Receive { from: a, to: b, msg: MsgId(0), corrupted: false }),
+        ];
+        let copies = message_copies(&trace);
+        let seen: Vec<(MsgId, Fate, Option<u64>, Option<u64>)> =
+            copies.iter().map(|c| (c.msg, c.fate, c.queued.map(|t| t.0), c.end_time().map(|t| t.0))).collect();
+        assert_eq!(
+            seen,
+            [
+                (MsgId(0), Fate::Received { corrupted: false }, Some(2), Some(5)),
+                (MsgId(1), Fate::Waiting, Some(3), None),
+                (MsgId(2), Fate::InFlight, None, None),
+            ]
+        );
+        // `--kind queue` shows the copies that waited.
+        let queue = Selection { kinds: vec![Kind::Queue], ..Selection::default() };
+        assert_eq!(copies.iter().filter(|c| queue.shows_copy(c)).count(), 2);
     }
 
     #[test]

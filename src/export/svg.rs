@@ -1,7 +1,9 @@
 //! The space-time diagram as SVG: a lifeline per node with time flowing down, an arrow
 //! per message copy from its send to its receive, dropped copies ending in a cross,
-//! down and paused periods on the lifelines, partitions as bands across them, and
-//! deliveries marked. Every mark has a tooltip (`<title>`) with the details.
+//! copies never taken from a mailbox ending dashed where they arrived, copies still in
+//! flight heading for their receiver, down and paused periods on the lifelines,
+//! partitions as bands across them, and deliveries marked. Every mark has a tooltip
+//! (`<title>`) with the details.
 
 use super::{ExportError, Fate, Kind, MessageCopy, Period, Selection, TraceView, fault_periods, message_copies, ms};
 use crate::id::NodeId;
@@ -69,6 +71,10 @@ struct Frame {
     scale: f64,
     plot_h: f64,
     col_w: f64,
+    /// A typical trip (nanoseconds): how far a copy still in flight has got.
+    trip_ns: f64,
+    /// When the run ended: where a copy still in flight is drawn to.
+    run_end: SimTime,
     /// The column of each node, `None` without a lifeline.
     column: Vec<Option<usize>>,
     columns: usize,
@@ -123,10 +129,15 @@ fn frame(view: &TraceView, selection: &Selection, copies: &[&MessageCopy]) -> Fr
     let t0 = selection.from.unwrap_or(SimTime::ZERO);
     let t1 = selection.to.unwrap_or(view.end).max(t0.saturating_add(1_000_000));
     let span_ms = (t1.as_nanos() - t0.as_nanos()) as f64 / 1e6;
-    let mut trips: Vec<u64> =
-        copies.iter().filter(|c| matches!(c.fate, Fate::Received { .. })).map(|c| c.end.as_nanos() - c.sent.as_nanos()).collect();
+    // A trip ends when the copy arrives: a wait in a mailbox is not the network's.
+    let mut trips: Vec<u64> = copies
+        .iter()
+        .filter(|c| matches!(c.fate, Fate::Received { .. }))
+        .map(|c| c.queued.unwrap_or(c.end).as_nanos() - c.sent.as_nanos())
+        .collect();
     trips.sort_unstable();
     let typical_ms = trips.get(trips.len() / 2).map_or(span_ms / 10.0, |&t| (t as f64 / 1e6).max(span_ms / 400.0));
+    let trip_ns = typical_ms * 1e6;
     // Tall enough for a typical trip to slope, and for the arrows not to pile up.
     let plot_h = (span_ms * TRIP_PX / typical_ms).max(copies.len() as f64 * PX_PER_COPY).clamp(MIN_PLOT, MAX_PLOT);
     // Lifelines: the selected nodes and whoever they exchanged shown messages with.
@@ -151,7 +162,7 @@ fn frame(view: &TraceView, selection: &Selection, copies: &[&MessageCopy]) -> Fr
         13..=24 => 72.0,
         _ => 48.0,
     };
-    Frame { t0, t1, scale: plot_h / span_ms, plot_h, col_w, column, columns }
+    Frame { t0, t1, scale: plot_h / span_ms, plot_h, col_w, trip_ns, run_end: view.end, column, columns }
 }
 
 /// A tick step of 1, 2 or 5 times a power of ten nanoseconds, about `px` pixels apart.
@@ -238,7 +249,10 @@ fn render(view: &TraceView, selection: &Selection) -> Result<String, ExportError
     if labelled {
         for c in &copies {
             if let (Some(l), Fate::Dropped(_)) = (line(&f, c), c.fate) {
-                labels.block(l.x2, l.y2, 5.0);
+                match l.wait {
+                    Some(w) => labels.block(w.x, w.y2, 5.0),
+                    None => labels.block(l.x2, l.y2, 5.0),
+                }
             }
         }
         for event in view.events.iter().filter(|e| f.contains(e.time) && selection.shows(e)) {
@@ -246,6 +260,10 @@ fn render(view: &TraceView, selection: &Selection) -> Result<String, ExportError
                 labels.block(x, f.y(event.time), 4.0);
             }
         }
+    }
+    // Waits in mailboxes under the arrows, so the crosses and heads that end on them show.
+    for c in &copies {
+        wait_bar(&mut body, view, &f, c);
     }
     for c in &copies {
         arrow(&mut body, &mut labels, view, &f, c, labelled);
@@ -277,7 +295,9 @@ fn render(view: &TraceView, selection: &Selection) -> Result<String, ExportError
     let breaker = has(|k| matches!(k, EventKind::Call { .. } | EventKind::Breaker { .. }));
     let detector = has(|k| matches!(k, EventKind::Suspicion { .. }));
     let views = has(|k| matches!(k, EventKind::View { .. }));
-    let (legend, legend_h) = legend(width, legend_y, breaker, detector, views);
+    let waited = copies.iter().any(|c| c.queued.is_some());
+    let never_taken = copies.iter().any(|c| c.fate == Fate::Waiting);
+    let (legend, legend_h) = legend(width, legend_y, Extras { breaker, detector, views, waited, never_taken });
     let height = legend_y + legend_h + 10.0;
     let _ = writeln!(
         svg,
@@ -285,6 +305,9 @@ fn render(view: &TraceView, selection: &Selection) -> Result<String, ExportError
         if copies.len() > DENSE { " class=\"dense\"" } else { "" }
     );
     svg.push_str(STYLE);
+    if waited {
+        svg.push_str(WAITING_STYLE);
+    }
     let _ = writeln!(svg, "<rect x=\"0\" y=\"0\" width=\"{width:.0}\" height=\"{height:.0}\" fill=\"#ffffff\"/>");
     // The title: what run, what window, what filters.
     let _ = writeln!(svg, "<text class=\"title\" x=\"12\" y=\"20\">{}</text>", esc(&title));
@@ -354,6 +377,18 @@ text.name { font-weight: bold; text-anchor: middle; fill: #222; }
 </defs>
 "##;
 
+/// Only diagrams with a copy that waited in a mailbox carry these styles, so that the others
+/// keep their stylesheet.
+const WAITING_STYLE: &str = r##"<defs>
+<style>
+.waiting { stroke: #1f4e79; stroke-width: 1.2; stroke-dasharray: 5 3; fill: none; }
+.wait { stroke: #5b9bd5; stroke-width: 3; stroke-opacity: 0.6; }
+.dense .waiting { stroke-opacity: 0.45; }
+</style>
+<marker id="head-waiting" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto"><path d="M1,1 L9,5 L1,9 z" fill="#ffffff" stroke="#1f4e79" stroke-width="1.5"/></marker>
+</defs>
+"##;
+
 fn cross(body: &mut String, x: f64, y: f64) {
     let r = 4.0;
     let _ = write!(
@@ -380,7 +415,26 @@ struct Line {
     stub: bool,
     /// The line ends inside the window (so it gets its head or cross).
     reaches_end: bool,
+    /// A copy that waited in the receiver's mailbox: the wait, beside the receiver's lifeline,
+    /// from its arrival to when it was taken or dropped, or to the end of the run.
+    wait: Option<Wait>,
 }
+
+/// A wait in a mailbox, clipped to the window.
+struct Wait {
+    x: f64,
+    y1: f64,
+    y2: f64,
+    /// The wait ends inside the window (so a drop gets its cross there).
+    reaches_end: bool,
+}
+
+/// How far beside the receiver's lifeline a wait in its mailbox is drawn (pixels).
+const WAIT_OFFSET: f64 = 4.0;
+
+/// The fraction of the way to its receiver a copy still in flight is drawn at most, so that
+/// it never seems to have arrived.
+const IN_FLIGHT_REACH: f64 = 0.85;
 
 fn line(f: &Frame, c: &MessageCopy) -> Option<Line> {
     let (xa, xb) = (f.x(c.from)?, f.x(c.to)?);
@@ -391,29 +445,54 @@ fn line(f: &Frame, c: &MessageCopy) -> Option<Line> {
         // Its length grows with the distance to the receiver, so the stubs of a broadcast
         // dropped at once fan out instead of lying on top of each other.
         let dx = (xb - xa).signum() * ((xb - xa).abs() * 0.3).min(f.col_w * 0.9);
-        return Some(Line { x1: xa, y1: ya, x2: xa + dx, y2: ya + 10.0, stub: true, reaches_end: true });
+        return Some(Line { x1: xa, y1: ya, x2: xa + dx, y2: ya + 10.0, stub: true, reaches_end: true, wait: None });
     }
+    // Where and when the line ends: at the receiver when the copy arrived there (taken at
+    // once, or put in its mailbox) or was dropped on the way; a copy still in flight at the
+    // end of the run is drawn as far towards its receiver as a typical trip would have taken
+    // it by then, short of the lifeline, since it never got there.
+    let (te, xe) = match c.fate {
+        Fate::Received { .. } | Fate::Dropped(_) => (c.queued.unwrap_or(c.end), xb),
+        Fate::Waiting => (c.queued.expect("a waiting copy arrived"), xb),
+        Fate::InFlight => {
+            let te = f.run_end.max(c.sent);
+            let k = ((te.as_nanos() - c.sent.as_nanos()) as f64 / f.trip_ns).min(IN_FLIGHT_REACH);
+            (te, xa + (xb - xa) * k)
+        }
+    };
     // Clip the line to the window, keeping its slope: the point at time t lies
-    // (t - sent) / (end - sent) of the way along.
-    let te = c.end_time().unwrap_or(SimTime::MAX);
+    // (t - sent) / (te - sent) of the way along.
     let trip = te.as_nanos().saturating_sub(c.sent.as_nanos()).max(1) as f64;
     let at = |t: SimTime| {
         let t = t.clamp(f.t0, f.t1).clamp(c.sent, te);
         let k = (t.as_nanos() - c.sent.as_nanos()) as f64 / trip;
-        (xa + (xb - xa) * k, f.y(t))
+        (xa + (xe - xa) * k, f.y(t))
     };
     let (p, q) = (at(c.sent.max(f.t0)), at(te.min(f.t1)));
-    Some(Line { x1: p.0, y1: p.1, x2: q.0, y2: q.1, stub: false, reaches_end: te <= f.t1 })
+    let reaches_end = te <= f.t1 && c.fate != Fate::InFlight;
+    // The wait goes on the side the copy came from, clear of the lifeline.
+    let until = c.end_time().unwrap_or(f.run_end);
+    let wait = c.queued.filter(|&arrived| arrived <= f.t1 && until >= f.t0).map(|arrived| Wait {
+        x: xb + if xa < xb { -WAIT_OFFSET } else { WAIT_OFFSET },
+        y1: f.y(arrived),
+        y2: f.y(until),
+        reaches_end: until <= f.t1,
+    });
+    Some(Line { x1: p.0, y1: p.1, x2: q.0, y2: q.1, stub: false, reaches_end, wait })
 }
 
 fn arrow(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, c: &MessageCopy, labelled: bool) {
     let name = |n: NodeId| view.cluster.name(n);
     let dup = if c.duplicate { ", second copy of a duplicated message" } else { "" };
     let mut title = format!("m{} {} -> {}{dup}: sent {} ms", c.msg.0, name(c.from), name(c.to), ms(c.sent));
+    if let (Some(at), false) = (c.queued, c.fate == Fate::Waiting) {
+        let _ = write!(title, ", arrived {} ms and waited in {}'s mailbox", ms(at), name(c.to));
+    }
+    let taken = if c.queued.is_some() { "taken" } else { "received" };
     // Where the line ends and how it looks there.
     let (class, head) = match c.fate {
         Fate::Received { corrupted } => {
-            let _ = write!(title, ", received {} ms{}", ms(c.end), if corrupted { ", CORRUPTED (checksum fails)" } else { "" });
+            let _ = write!(title, ", {taken} {} ms{}", ms(c.end), if corrupted { ", CORRUPTED (checksum fails)" } else { "" });
             let (class, head) = match (corrupted, c.duplicate) {
                 (true, _) => ("corrupt", "head-corrupt"),
                 (false, true) => ("dup", "head-dup"),
@@ -425,12 +504,17 @@ fn arrow(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, c:
             let _ = write!(title, ", dropped {} ms, {}", ms(c.end), reason_text(reason));
             ("lost", None)
         }
+        Fate::Waiting => {
+            let at = ms(c.queued.expect("a waiting copy arrived"));
+            let _ = write!(title, ", waiting in {}'s mailbox since {at} ms, never taken", name(c.to));
+            ("waiting", Some("head-waiting"))
+        }
         Fate::InFlight => {
             title.push_str(", still in flight when the run ended");
             ("flight", None)
         }
     };
-    let Some(Line { x1, y1, x2, y2, stub, reaches_end }) = line(f, c) else { return };
+    let Some(Line { x1, y1, x2, y2, stub, reaches_end, wait }) = line(f, c) else { return };
     let marker = match (head, reaches_end) {
         (Some(h), true) => format!(" marker-end=\"url(#{h})\""),
         _ => String::new(),
@@ -440,8 +524,11 @@ fn arrow(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, c:
         "<g><title>{}</title><line class=\"{class}\" x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\"{marker}/>",
         esc(&title)
     );
-    if matches!(c.fate, Fate::Dropped(_)) && reaches_end {
-        cross(body, x2, y2);
+    // A drop's cross goes where the copy ended: at the end of its wait, if it waited.
+    match (c.fate, &wait) {
+        (Fate::Dropped(_), Some(w)) if w.reaches_end => cross(body, w.x, w.y2),
+        (Fate::Dropped(_), None) if reaches_end => cross(body, x2, y2),
+        _ => {}
     }
     body.push_str("</g>\n");
     // A line clipped to a point (sent at the window's very end) gets no label to explain nothing.
@@ -465,6 +552,26 @@ fn arrow(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, c:
             let _ = writeln!(body, "<text class=\"label\" x=\"{x:.1}\" y=\"{y:.1}\">{}</text>", esc(&text));
         }
     }
+}
+
+/// A copy's wait in its receiver's mailbox, if it waited: a bar beside the lifeline.
+fn wait_bar(body: &mut String, view: &TraceView, f: &Frame, c: &MessageCopy) {
+    let (Some(Line { wait: Some(w), .. }), Some(arrived)) = (line(f, c), c.queued) else { return };
+    let until = match c.fate {
+        Fate::Received { .. } => format!("until taken at {} ms", ms(c.end)),
+        Fate::Dropped(_) => format!("until dropped at {} ms", ms(c.end)),
+        Fate::Waiting | Fate::InFlight => "to the end of the run, never taken".to_string(),
+    };
+    let title = format!("m{} waited in {}'s mailbox from {} ms {until}", c.msg.0, view.cluster.name(c.to), ms(arrived));
+    let _ = writeln!(
+        body,
+        "<g><title>{}</title><line class=\"wait\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/></g>",
+        esc(&title),
+        w.x,
+        w.y1,
+        w.x,
+        w.y2
+    );
 }
 
 fn period(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, selection: &Selection, p: &Period) {
@@ -662,9 +769,22 @@ fn breaker_colour(state: BreakerState) -> &'static str {
     }
 }
 
+/// The legend entries a diagram has only when it draws them.
+struct Extras {
+    breaker: bool,
+    detector: bool,
+    views: bool,
+    /// A copy that waited in a mailbox.
+    waited: bool,
+    /// A copy still waiting in a mailbox at the end, never taken.
+    never_taken: bool,
+}
+
 /// The legend, laid out in rows that fit the diagram's width; returns it and its height.
-/// The breaker's and the failure detector's marks are listed only when the trace has them.
-fn legend(width: f64, top: f64, breaker: bool, detector: bool, views: bool) -> (String, f64) {
+/// The breaker's and the failure detector's marks, views and copies left waiting are listed
+/// only when the diagram has them.
+fn legend(width: f64, top: f64, extras: Extras) -> (String, f64) {
+    let Extras { breaker, detector, views, waited, never_taken } = extras;
     let mut items: Vec<(String, &str)> = [
         (r#"<line class="msg" x1="0" y1="-4" x2="26" y2="4" marker-end="url(#head)"/>"#, "message received"),
         (r#"<line class="dup" x1="0" y1="-4" x2="26" y2="4" marker-end="url(#head-dup)"/>"#, "second copy (duplicate)"),
@@ -687,6 +807,14 @@ fn legend(width: f64, top: f64, breaker: bool, detector: bool, views: bool) -> (
     .into_iter()
     .map(|(glyph, text)| (glyph.to_string(), text))
     .collect();
+    // After "in flight at the end", in the order a copy's trip goes.
+    if never_taken {
+        let arrow = r#"<line class="waiting" x1="0" y1="-4" x2="26" y2="4" marker-end="url(#head-waiting)"/>"#;
+        items.insert(5, (arrow.to_string(), "in a mailbox at the end"));
+    }
+    if waited {
+        items.insert(5, (r#"<line class="wait" x1="13" y1="-7" x2="13" y2="7"/>"#.to_string(), "waiting in a mailbox"));
+    }
     if breaker {
         let triangle =
             |to| format!("<path d=\"M8,-5 L18,0 L8,5 z\" fill=\"{}\" stroke=\"#000\" stroke-width=\"0.8\"/>", breaker_colour(to));
@@ -733,6 +861,96 @@ mod tests {
         assert_eq!(tick_step(0.5, 70.0), 200_000_000);
         // 1000 px per ms: 70 us, rounded up to 100 us.
         assert_eq!(tick_step(1000.0, 70.0), 100_000);
+    }
+
+    use crate::id::MsgId;
+    use crate::process::Cluster;
+    use crate::trace::TraceEvent;
+
+    /// The wait drawn beside a lifeline for message `m`, if any: (x, y1, y2).
+    fn wait_of(svg: &str, m: u64) -> Option<(f64, f64, f64)> {
+        let doc = roxmltree::Document::parse(svg).expect("the SVG is XML");
+        let num = |n: &roxmltree::Node, a: &str| n.attribute(a).expect("a coordinate").parse::<f64>().unwrap();
+        let title =
+            doc.descendants().find(|n| n.has_tag_name("title") && n.text().is_some_and(|t| t.starts_with(&format!("m{m} waited "))))?;
+        let wait = title.next_sibling_element().filter(|n| n.attribute("class") == Some("wait")).expect("its bar");
+        assert_eq!(num(&wait, "x1"), num(&wait, "x2"), "a wait runs down the lifeline");
+        Some((num(&wait, "x1"), num(&wait, "y1"), num(&wait, "y2")))
+    }
+
+    /// A line as drawn: (class, x1, y1, x2, y2, has a head).
+    type Drawn = (String, f64, f64, f64, f64, bool);
+
+    /// The line drawn for message `m`, and the x of each lifeline.
+    fn drawn(svg: &str, m: u64) -> (Drawn, Vec<f64>) {
+        let doc = roxmltree::Document::parse(svg).expect("the SVG is XML");
+        let num = |n: &roxmltree::Node, a: &str| n.attribute(a).expect("a coordinate").parse::<f64>().unwrap();
+        let lives = doc.descendants().filter(|n| n.attribute("class") == Some("life")).map(|n| num(&n, "x1")).collect();
+        let title = doc
+            .descendants()
+            .find(|n| n.has_tag_name("title") && n.text().is_some_and(|t| t.starts_with(&format!("m{m} ")) && t.contains(" -> ")))
+            .unwrap_or_else(|| panic!("m{m} is drawn"));
+        let line = title.next_sibling_element().expect("its line");
+        let class = line.attribute("class").unwrap().to_string();
+        ((class, num(&line, "x1"), num(&line, "y1"), num(&line, "x2"), num(&line, "y2"), line.attribute("marker-end").is_some()), lives)
+    }
+
+    /// Regression: copies waiting in a mailbox, or in flight, at the end of the run were drawn
+    /// down their sender's lifeline (their end, `SimTime::MAX`, put them 0% of the way across).
+    #[test]
+    fn copies_that_waited_end_at_the_receiver_and_copies_in_flight_head_for_it() {
+        let (a, b) = (NodeId(0), NodeId(1));
+        let ev = |ms: u64, kind| TraceEvent { time: SimTime::from_ms(ms), kind };
+        let events = [
+            // m0 takes 2 ms: the typical trip.
+            ev(0, EventKind::Send { from: b, to: a, msg: MsgId(0), size: 8 }),
+            ev(2, EventKind::Receive { from: b, to: a, msg: MsgId(0), corrupted: false }),
+            // m1 arrives at 3 ms and waits, never taken.
+            ev(1, EventKind::Send { from: a, to: b, msg: MsgId(1), size: 8 }),
+            ev(3, EventKind::Queued { from: a, to: b, msg: MsgId(1), depth: 1 }),
+            // m4 arrives at 2 ms and waits until b takes it at 5 ms.
+            ev(0, EventKind::Send { from: a, to: b, msg: MsgId(4), size: 8 }),
+            ev(2, EventKind::Queued { from: a, to: b, msg: MsgId(4), depth: 2 }),
+            ev(5, EventKind::Receive { from: a, to: b, msg: MsgId(4), corrupted: false }),
+            // m2 is still on the link when the run ends at 10 ms, 1 ms after it was sent;
+            // m3 has been for 6 ms, three typical trips.
+            ev(4, EventKind::Send { from: a, to: b, msg: MsgId(3), size: 8 }),
+            ev(9, EventKind::Send { from: a, to: b, msg: MsgId(2), size: 8 }),
+        ];
+        let cluster = Cluster { names: vec!["a".into(), "b".into()], groups: Vec::new() };
+        let view = TraceView { events: &events, cluster: &cluster, name: "ends", seed: 0, end: SimTime::from_ms(10) };
+        let svg = render(&view, &Selection::default()).unwrap();
+        let copies = message_copies(&events);
+        let f = frame(&view, &Selection::default(), &copies.iter().collect::<Vec<_>>());
+        let ((class, x1, y1, x2, y2, head), lives) = drawn(&svg, 1);
+        let (xa, xb) = (lives[0], lives[1]);
+        assert_eq!((class.as_str(), x1, y1, head), ("waiting", xa, f.y(SimTime::from_ms(1)), true));
+        assert_eq!((x2, y2), (xb, f.y(SimTime::from_ms(3))), "on b's lifeline when it arrived");
+        assert!(svg.contains("waiting in b&apos;s mailbox since 3 ms, never taken"));
+        assert!(svg.contains("in a mailbox at the end"), "the legend explains the dashed arrow");
+        // Its wait, beside b's lifeline on a's side, lasts to the end of the run.
+        assert_eq!(wait_of(&svg, 1), Some((xb - WAIT_OFFSET, f.y(SimTime::from_ms(3)), f.y(SimTime::from_ms(10)))));
+        // One that was taken in the end arrives where it arrived, with its head, and waits until taken.
+        let ((class, _, _, x2, y2, head), _) = drawn(&svg, 4);
+        assert_eq!((class.as_str(), x2, y2, head), ("msg", xb, f.y(SimTime::from_ms(2)), true));
+        assert_eq!(wait_of(&svg, 4), Some((xb - WAIT_OFFSET, f.y(SimTime::from_ms(2)), f.y(SimTime::from_ms(5)))));
+        assert!(svg.contains("arrived 2 ms and waited in b&apos;s mailbox, taken 5 ms"));
+        assert!(svg.contains("m4 waited in b&apos;s mailbox from 2 ms until taken at 5 ms"));
+        assert!(svg.contains("m1 waited in b&apos;s mailbox from 3 ms to the end of the run, never taken"));
+        assert_eq!(wait_of(&svg, 0), None, "m0 was taken as it arrived");
+        // Half a typical trip gone: half-way across, at the end of the run, with no head.
+        let ((class, _, _, x2, y2, head), _) = drawn(&svg, 2);
+        assert_eq!((class.as_str(), x2, y2, head), ("flight", xa + (xb - xa) * 0.5, f.y(SimTime::from_ms(10)), false));
+        // Longer than a trip on the way: still short of b.
+        let ((_, _, _, x2, _, _), _) = drawn(&svg, 3);
+        assert_eq!(x2, xa + (xb - xa) * IN_FLIGHT_REACH);
+        // A window ending before the run did clips the line where the window ends, on its way.
+        let early = Selection { to: Some(SimTime::from_ms(7)), ..Selection::default() };
+        let svg = render(&view, &early).unwrap();
+        let ((_, _, _, x2, y2, _), _) = drawn(&svg, 3);
+        let f = frame(&view, &early, &copies.iter().collect::<Vec<_>>());
+        assert_eq!(y2, f.bottom());
+        assert!(xa < x2 && x2 < xa + (xb - xa) * IN_FLIGHT_REACH, "{x2}");
     }
 
     #[test]
