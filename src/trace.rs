@@ -259,7 +259,8 @@ pub struct TraceEvent {
 impl TraceEvent {
     /// The canonical encoding the hash is computed over: four words per event.
     /// Part of the trace format; changing it changes every trace hash.
-    #[inline]
+    /// Always inlined: where the variant is known the match folds away (see `Recorder::record`).
+    #[inline(always)]
     fn words(&self) -> [u64; 4] {
         let pair = |a: NodeId, b: NodeId| u64::from(a.0) | (u64::from(b.0) << 32);
         let (tag, w2, w3): (u64, u64, u64) = match self.kind {
@@ -316,7 +317,7 @@ impl Default for TraceHasher {
 }
 
 impl TraceHasher {
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, event: &TraceEvent) {
         for w in event.words() {
             self.h = (self.h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
@@ -368,7 +369,7 @@ pub struct DropCounts {
 }
 
 impl MessageCounts {
-    #[inline]
+    #[inline(always)]
     pub fn count(&mut self, kind: &EventKind) {
         match kind {
             EventKind::Send { .. } => self.sent += 1,
