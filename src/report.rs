@@ -3,6 +3,7 @@
 use crate::check::{EndReason, Outcome, describe_cycle};
 use crate::scenario::Scenario;
 use crate::sim::{AppCounts, ProtocolPanic, RunResult};
+use crate::time::SimTime;
 use crate::trace::{MessageCounts, format_hash};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -43,7 +44,19 @@ pub struct Report {
     pub wait_cycles: Vec<String>,
     /// Processes still blocked at the end, and on what.
     pub blocked_at_end: Vec<String>,
+    /// The command that shows the events that led to the first deadlock: its members' trace
+    /// up to the moment the cycle closed.
+    pub deadlock_events: Option<String>,
     pub reproduce: String,
+}
+
+/// `t` in milliseconds as `msgsim trace --to` reads it, to the nanosecond: `20`, `36.5`, `0.000125`.
+fn exact_ms(t: SimTime) -> String {
+    let (whole, frac) = (t.0 / 1_000_000, t.0 % 1_000_000);
+    if frac == 0 {
+        return whole.to_string();
+    }
+    format!("{whole}.{}", format!("{frac:06}").trim_end_matches('0'))
 }
 
 /// The command that reproduces a run of `path` with `seed`.
@@ -82,6 +95,10 @@ impl Report {
                     format!("{} on {} ({:?} since {}, {unhandled} events unhandled)", c.name(*node), c.name(w.on), w.reason, w.since)
                 })
                 .collect(),
+            deadlock_events: result.wait_cycles.iter().find(|(_, cycle)| cycle.permanent()).map(|(at, cycle)| {
+                let names: Vec<&str> = cycle.members.iter().map(|(node, _)| scenario.cluster.name(*node)).collect();
+                format!("msgsim trace {path} --seed {} --format text --to {} --node {}", result.seed, exact_ms(*at), names.join(","))
+            }),
             reproduce: reproduce_command(path, result.seed),
         }
     }
@@ -134,6 +151,9 @@ impl Report {
         }
         for c in &self.wait_cycles {
             let _ = writeln!(out, "waits      {c}");
+        }
+        if let Some(command) = &self.deadlock_events {
+            let _ = writeln!(out, "led there  {command}");
         }
         if !self.blocked_at_end.is_empty() {
             let _ = writeln!(out, "blocked    at the end: {}", self.blocked_at_end.join("; "));

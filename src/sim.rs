@@ -437,7 +437,16 @@ where
             latency: self.recorder.latency.map(LatencyCollector::finish),
             decisions,
             wait_cycles: self.wait_cycles,
-            blocked_at_end: self.waits.blocked().map(|(n, w)| (n, w, self.nodes[n.index()].held.len())).collect(),
+            // A blocked process's unhandled events: those held for it, and the messages waiting
+            // in its mailbox if it has one (without one, they are held too).
+            blocked_at_end: self
+                .waits
+                .blocked()
+                .map(|(n, w)| {
+                    let node = &self.nodes[n.index()];
+                    (n, w, node.held.len() + node.mailbox.as_ref().map_or(0, Mailbox::len))
+                })
+                .collect(),
         }
     }
 

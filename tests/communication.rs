@@ -391,3 +391,34 @@ fn fragmentation_loss_matches_theory_and_the_books_table_is_current() {
     );
     book_table("fragmentation-table.md", &table);
 }
+
+/// Postmortem: the `blocked` line counted a blocked process's held events but not the messages
+/// waiting in its configured mailbox, so the same deadlock reported 3 unhandled events per
+/// process without `mailboxes:` and 2 with one.
+#[test]
+fn a_deadlock_reports_the_same_unhandled_events_with_or_without_a_mailbox() {
+    let src = std::fs::read_to_string("scenarios/communication/broken-sync-deadlock.ron").expect("scenario");
+    let with_mailbox =
+        src.replace("    workload: [", "    mailboxes: [(nodes: [\"client\", \"server\"], capacity: 16, full: DropNew)],\n    workload: [");
+    assert_ne!(src, with_mailbox, "the mailbox was added");
+    let unhandled = |r: &RunResult| r.blocked_at_end.iter().map(|(n, _, k)| (*n, *k)).collect::<Vec<_>>();
+    let (plain, boxed) = (run_src(&src, 1), run_src(&with_mailbox, 1));
+    assert_eq!(unhandled(&plain), vec![(NodeId(0), 3), (NodeId(1), 3)]);
+    assert_eq!(unhandled(&boxed), unhandled(&plain));
+}
+
+/// The report's `led there` command shows exactly the events that closed the cycle: each
+/// member's `block` line, and the `DEADLOCK` line last.
+#[test]
+fn the_led_there_command_shows_the_blocks_that_closed_the_cycle() {
+    let bin = env!("CARGO_BIN_EXE_msgsim");
+    let report = std::process::Command::new(bin).args(["run", "scenarios/communication/broken-call-deadlock.ron"]).output().expect("runs");
+    let report = String::from_utf8(report.stdout).expect("utf-8");
+    let line = report.lines().find_map(|l| l.strip_prefix("led there  ")).expect("a `led there` line");
+    let args: Vec<&str> = line.strip_prefix("msgsim ").expect("a msgsim command").split(' ').collect();
+    let out = std::process::Command::new(bin).args(&args).output().expect("runs");
+    let trace = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = trace.lines().collect();
+    assert!(lines.last().is_some_and(|l| l.contains("DEADLOCK: 3 processes wait on each other")), "{trace}");
+    assert_eq!(lines.iter().filter(|l| l.contains(" block ")).count(), 3, "{trace}");
+}
