@@ -26,7 +26,8 @@ pub fn process_of(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Call { node, .. }
         | EventKind::Breaker { node, .. }
         | EventKind::Suspicion { node, .. }
-        | EventKind::View { node, .. } => Some(node),
+        | EventKind::View { node, .. }
+        | EventKind::CallTimeout { node, .. } => Some(node),
         EventKind::Send { from, .. } => Some(from),
         EventKind::Receive { to, .. } => Some(to),
         EventKind::CommandRefused { .. }

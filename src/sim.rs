@@ -208,6 +208,9 @@ struct PendingCall {
     caller: NodeId,
     incarnation: u32,
     done: bool,
+    /// The callee and the request, for the trace's `timeout` line.
+    callee: NodeId,
+    request: MsgId,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -728,7 +731,10 @@ where
             // Blocked on something else: the caller learns when it goes on.
             Some(_) => slot.held.push_back(Ev::CallTimeout { call }),
             None => {
-                self.calls.get_mut(&call).expect("a call made").done = true;
+                let pending = self.calls.get_mut(&call).expect("a call made");
+                pending.done = true;
+                let (callee, msg) = (pending.callee, pending.request);
+                self.recorder.record(self.now, EventKind::CallTimeout { node: caller, callee, msg });
                 self.with_process(caller, |p, ctx| p.on_complete(ctx, Completion::CallTimedOut { call }));
             }
         }
@@ -1121,8 +1127,8 @@ where
 
     fn start_call(&mut self, node: NodeId, to: NodeId, msg: P::Msg, call: CallId, timeout_ns: Option<u64>, wait: bool) {
         let incarnation = self.nodes[node.index()].incarnation;
-        self.calls.insert(call, PendingCall { caller: node, incarnation, done: false });
         let id = self.transmit(node, to, msg);
+        self.calls.insert(call, PendingCall { caller: node, incarnation, done: false, callee: to, request: id });
         self.tags.insert(id, Tag::Request(call));
         if let Some(t) = timeout_ns {
             let at = self.now.saturating_add(self.nodes[node.index()].clock.real_duration(t));

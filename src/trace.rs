@@ -226,6 +226,14 @@ pub enum EventKind {
         node: NodeId,
         reason: UnblockReason,
     },
+    /// `node` stopped waiting for the answer to its request `msg` to `callee`: the call's
+    /// timeout passed while the caller went on (a hybrid call; a waiting call's timeout is its
+    /// `Unblock` with `TimedOut`). An answer arriving later is dropped as `Late`.
+    CallTimeout {
+        node: NodeId,
+        callee: NodeId,
+        msg: MsgId,
+    },
     /// `node`'s new wait closed a cycle of `len` blocked processes (the `block` lines name
     /// them); `permanent` if no wait in it can time out.
     Deadlock {
@@ -294,6 +302,7 @@ impl TraceEvent {
             EventKind::Deadlock { node, len, permanent } => (18 | u64::from(permanent) << 8, u64::from(node.0), u64::from(len)),
             EventKind::Queued { from, to, msg, depth } => (19 | u64::from(depth) << 8, pair(from, to), msg.0),
             EventKind::View { node, view, members } => (20 | u64::from(node.0) << 32, view, members),
+            EventKind::CallTimeout { node, callee, msg } => (21, pair(node, callee), msg.0),
         };
         [self.time.0, tag, w2, w3]
     }
@@ -445,6 +454,9 @@ pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
             write!(line, "{:<6} block   on {} {reason:?}{until}", name(node), name(on))
         }
         EventKind::Unblock { node, reason } => write!(line, "{:<6} unblock {reason:?}", name(node)),
+        EventKind::CallTimeout { node, callee, msg } => {
+            write!(line, "{:<6} timeout m{} -> {} (no answer; going on without it)", name(node), msg.0, name(callee))
+        }
         EventKind::Deadlock { node, len, permanent } => {
             let kind = if permanent { "DEADLOCK" } else { "wait cycle (a timeout will break it)" };
             write!(line, "{:<6} {kind}: {len} processes wait on each other", name(node))

@@ -79,6 +79,33 @@ fn a_waiting_call_gets_its_answer_and_a_late_answer_is_discarded() {
     assert_eq!(r.messages.drops.late, 1);
 }
 
+/// A call that does not wait has no `unblock` line, so its timeout gets a line of its own, at
+/// the timeout, naming the request; only a call that timed out gets one, and only once.
+#[test]
+fn a_hybrid_calls_timeout_is_a_trace_line_of_its_own() {
+    let timeouts = |r: &RunResult| -> Vec<(SimTime, EventKind)> {
+        trace(r).iter().filter(|e| matches!(e.kind, EventKind::CallTimeout { .. })).map(|e| (e.time, e.kind)).collect()
+    };
+    // Round trip 6 ms, sent at 0 ms: a timeout of 4 ms passes at 4 ms, before the answer.
+    let src = |timeout: u32| {
+        pair(
+            &format!("Exchange(send: Call(timeout_ms: {timeout}, wait: false))"),
+            r#"workload: [(from: "a", to: "b", every_ms: 1, count: 1)]"#,
+        )
+    };
+    let r = run_src(&src(4), 1);
+    let request = trace(&r).iter().find_map(|e| match e.kind {
+        EventKind::Send { msg, .. } => Some(msg),
+        _ => None,
+    });
+    let request = request.expect("the request was sent");
+    assert_eq!(timeouts(&r), vec![(SimTime(4 * MS), EventKind::CallTimeout { node: NodeId(0), callee: NodeId(1), msg: request })]);
+    assert!(trace(&r).iter().all(|e| !matches!(e.kind, EventKind::Unblock { .. })), "the caller never blocked");
+    assert_eq!(r.messages.drops.late, 1);
+    // Answered in time: no timeout line.
+    assert_eq!(timeouts(&run_src(&src(10), 1)), vec![]);
+}
+
 #[test]
 fn a_blocked_process_holds_the_messages_that_arrive_until_it_goes_on() {
     // a is blocked on b from 0 to 6 ms. c's message to a, sent at 1 ms, arrives at 4 ms and

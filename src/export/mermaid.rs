@@ -63,6 +63,9 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
                 format!("Note over {}: blocked on {} ({reason:?})", name(node), view.cluster.name(on))
             }
             EventKind::Unblock { node, reason } => format!("Note over {}: goes on ({reason:?})", name(node)),
+            EventKind::CallTimeout { node, callee, msg } => {
+                format!("Note over {}: no answer to m{} from {}", name(node), msg.0, name(callee))
+            }
             EventKind::Deadlock { node, len, permanent: true } => format!("Note over {}: DEADLOCK, {len} processes", name(node)),
             EventKind::Deadlock { node, len, permanent: false } => {
                 format!("Note over {}: wait cycle of {len}, a timeout will break it", name(node))

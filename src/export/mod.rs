@@ -121,7 +121,7 @@ impl Kind {
             EventKind::Suspicion { .. } => Kind::Suspect,
             EventKind::View { .. } => Kind::View,
             EventKind::Adversary { .. } => Kind::Adv,
-            EventKind::Block { .. } | EventKind::Unblock { .. } | EventKind::Deadlock { .. } => Kind::Block,
+            EventKind::Block { .. } | EventKind::Unblock { .. } | EventKind::Deadlock { .. } | EventKind::CallTimeout { .. } => Kind::Block,
             EventKind::Queued { .. } => Kind::Queue,
             EventKind::Fault { .. } => Kind::Fault,
         }
@@ -169,6 +169,7 @@ pub fn nodes_of(kind: &EventKind) -> [Option<NodeId>; 2] {
         | EventKind::Deadlock { node, .. }
         | EventKind::View { node, .. } => [Some(node), None],
         EventKind::Block { node, on, .. } => [Some(node), Some(on)],
+        EventKind::CallTimeout { node, callee, .. } => [Some(node), Some(callee)],
         EventKind::Queued { from, to, .. } => [Some(from), Some(to)],
         EventKind::Suspicion { node, of, .. } => [Some(node), Some(of)],
         EventKind::DeadLetter { node, to, .. } => [Some(node), Some(to)],

@@ -622,6 +622,7 @@ fn marked_node(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Suspicion { node, .. }
         | EventKind::Block { node, .. }
         | EventKind::Unblock { node, .. }
+        | EventKind::CallTimeout { node, .. }
         | EventKind::Deadlock { node, .. }
         | EventKind::View { node, .. } => Some(node),
         EventKind::Adversary { to, .. } => Some(to),
@@ -720,6 +721,12 @@ fn mark(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, t: 
         EventKind::Unblock { node, reason } => (
             node,
             format!("{} went on ({reason:?})", name(node)),
+            "<rect x=\"-6\" y=\"-1.5\" width=\"12\" height=\"3\" fill=\"#fff\" stroke=\"#555\"".to_string(),
+            String::new(),
+        ),
+        EventKind::CallTimeout { node, callee, msg } => (
+            node,
+            format!("{} gave up waiting for the answer to m{} from {}", name(node), msg.0, name(callee)),
             "<rect x=\"-6\" y=\"-1.5\" width=\"12\" height=\"3\" fill=\"#fff\" stroke=\"#555\"".to_string(),
             String::new(),
         ),
