@@ -97,7 +97,7 @@ impl Report {
                 .collect(),
             deadlock_events: result.wait_cycles.iter().find(|(_, cycle)| cycle.permanent()).map(|(at, cycle)| {
                 let names: Vec<&str> = cycle.members.iter().map(|(node, _)| scenario.cluster.name(*node)).collect();
-                format!("msgsim trace {path} --seed {} --format text --to {} --node {}", result.seed, exact_ms(*at), names.join(","))
+                format!("msgsim trace {path} --seed {} --format text --to {} --node={}", result.seed, exact_ms(*at), names.join(","))
             }),
             reproduce: reproduce_command(path, result.seed),
         }
@@ -185,4 +185,20 @@ pub fn panic_text(path: &str, panic: &ProtocolPanic) -> String {
         panic.message,
         reproduce_command(path, panic.seed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `exact_ms` is what `msgsim trace --to` reads: whole milliseconds bare, fractions to the
+    /// nanosecond without trailing zeros, so the `led there` window ends exactly at the deadlock.
+    #[test]
+    fn exact_ms_keeps_every_nanosecond() {
+        assert_eq!(exact_ms(SimTime(0)), "0");
+        assert_eq!(exact_ms(SimTime(2_000_000)), "2");
+        assert_eq!(exact_ms(SimTime(36_500_000)), "36.5");
+        assert_eq!(exact_ms(SimTime(125)), "0.000125");
+        assert_eq!(exact_ms(SimTime(7_000_001)), "7.000001");
+    }
 }

@@ -1,7 +1,7 @@
 //! `msgsim run`: run one scenario with one seed and report.
 
-use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load};
-use msgsim::export::{Selection, TraceFormat, TraceView, write_trace};
+use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, emit, load};
+use msgsim::export::{ExportError, Selection, TraceFormat, TraceView, write_trace};
 use msgsim::report::{Report, panic_text, reproduce_command};
 use msgsim::{RunOptions, protocols};
 use std::path::Path;
@@ -36,9 +36,14 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
             false => TraceFormat::Text,
         };
         let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at };
-        if let Err(e) = write_trace(&mut std::io::BufWriter::new(file), &view, &Selection::default(), format) {
-            eprintln!("{}: cannot write the trace: {e}", trace_path.expect("a trace file was opened").display());
-            return ExitCode::from(EXIT_INTERNAL);
+        match write_trace(&mut std::io::BufWriter::new(file), &view, &Selection::default(), format) {
+            Ok(()) => {}
+            // `--trace /dev/stdout | head`: as for standard output.
+            Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::from(EXIT_READER_GONE),
+            Err(e) => {
+                eprintln!("{}: cannot write the trace: {e}", trace_path.expect("a trace file was opened").display());
+                return ExitCode::from(EXIT_INTERNAL);
+            }
         }
     }
     let report = Report::new(&shown, &scenario, &result);

@@ -342,6 +342,8 @@ pub fn message_copies(events: &[TraceEvent]) -> Vec<MessageCopy> {
             open.remove(&msg);
         }
         let queued = match waiting.get_mut(&msg) {
+            // Refused on arrival by a full mailbox: it never waited, whatever its twin does.
+            _ if fate == Fate::Dropped(DropReason::MailboxFull) => None,
             Some(times) => {
                 let first = times.remove(0);
                 if times.is_empty() {
@@ -527,6 +529,22 @@ mod tests {
         // `--kind queue` shows the copies that waited.
         let queue = Selection { kinds: vec![Kind::Queue], ..Selection::default() };
         assert_eq!(copies.iter().filter(|c| queue.shows_copy(c)).count(), 2);
+    }
+
+    /// Postmortem: a duplicate refused by a full mailbox took the arrival time of its twin
+    /// that waited there, so the SVG drew a wait for the refused copy and none for the other.
+    #[test]
+    fn a_refused_duplicate_does_not_take_its_twins_wait() {
+        let (a, b) = (NodeId(0), NodeId(1));
+        let trace = [
+            ev(0, EventKind::Send { from: a, to: b, msg: MsgId(0), size: 8 }),
+            ev(0, EventKind::Duplicate { from: a, to: b, msg: MsgId(0) }),
+            ev(2, EventKind::Queued { from: a, to: b, msg: MsgId(0), depth: 1 }),
+            ev(3, EventKind::Drop { from: a, to: b, msg: MsgId(0), reason: DropReason::MailboxFull }),
+            ev(5, EventKind::Receive { from: a, to: b, msg: MsgId(0), corrupted: false }),
+        ];
+        let seen: Vec<(Fate, Option<u64>)> = message_copies(&trace).iter().map(|c| (c.fate, c.queued.map(|t| t.0))).collect();
+        assert_eq!(seen, [(Fate::Dropped(DropReason::MailboxFull), None), (Fate::Received { corrupted: false }, Some(2))]);
     }
 
     #[test]

@@ -469,7 +469,9 @@ fn line(f: &Frame, c: &MessageCopy) -> Option<Line> {
         (xa + (xe - xa) * k, f.y(t))
     };
     let (p, q) = (at(c.sent.max(f.t0)), at(te.min(f.t1)));
-    let reaches_end = te <= f.t1 && c.fate != Fate::InFlight;
+    // Only an end inside the window gets a head: an arrival before `--from` would otherwise
+    // leave a head on a zero-length line at the top of the receiver's lifeline.
+    let reaches_end = f.contains(te) && c.fate != Fate::InFlight;
     // The wait goes on the side the copy came from, clear of the lifeline.
     let until = c.end_time().unwrap_or(f.run_end);
     let wait = c.queued.filter(|&arrived| arrived <= f.t1 && until >= f.t0).map(|arrived| Wait {
