@@ -61,7 +61,17 @@ fn exact_ms(t: SimTime) -> String {
 
 /// The command that reproduces a run of `path` with `seed`.
 pub fn reproduce_command(path: &str, seed: u64) -> String {
-    format!("msgsim run {path} --seed {seed}")
+    format!("msgsim run {} --seed {seed}", shell_word(path))
+}
+
+/// `word` as a POSIX shell reads it back: bare when it holds only characters no shell
+/// treats specially, else in single quotes, so a printed command can be pasted as it is.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./+=:,@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
 }
 
 impl Report {
@@ -97,7 +107,8 @@ impl Report {
                 .collect(),
             deadlock_events: result.wait_cycles.iter().find(|(_, cycle)| cycle.permanent()).map(|(at, cycle)| {
                 let names: Vec<&str> = cycle.members.iter().map(|(node, _)| scenario.cluster.name(*node)).collect();
-                format!("msgsim trace {path} --seed {} --format text --to {} --node={}", result.seed, exact_ms(*at), names.join(","))
+                let (path, names) = (shell_word(path), shell_word(&names.join(",")));
+                format!("msgsim trace {path} --seed {} --format text --to {} --node={names}", result.seed, exact_ms(*at))
             }),
             reproduce: reproduce_command(path, result.seed),
         }
@@ -193,6 +204,16 @@ mod tests {
 
     /// `exact_ms` is what `msgsim trace --to` reads: whole milliseconds bare, fractions to the
     /// nanosecond without trailing zeros, so the `led there` window ends exactly at the deadlock.
+    /// Postmortem: a scenario path with a space printed a reproduce command that ran a
+    /// different (missing) file when pasted.
+    #[test]
+    fn printed_commands_quote_what_a_shell_would_split() {
+        assert_eq!(reproduce_command("scenarios/quickstart.ron", 3), "msgsim run scenarios/quickstart.ron --seed 3");
+        assert_eq!(reproduce_command("/tmp/dead lock.ron", 3), "msgsim run '/tmp/dead lock.ron' --seed 3");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+
     #[test]
     fn exact_ms_keeps_every_nanosecond() {
         assert_eq!(exact_ms(SimTime(0)), "0");

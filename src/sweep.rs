@@ -589,7 +589,7 @@ impl SweepReport {
     pub fn command(&self) -> String {
         let shard = self.shard.map_or(String::new(), |s| format!(" --shard {s}"));
         let twice = if self.check_determinism { " --check-determinism" } else { "" };
-        format!("msgsim sweep {} --seeds {}{shard}{twice}", self.scenario, self.seeds_swept)
+        format!("msgsim sweep {} --seeds {}{shard}{twice}", crate::report::shell_word(&self.scenario), self.seeds_swept)
     }
 
     pub fn seed(&self, seed: u64) -> Option<&SeedReport> {
