@@ -9,14 +9,16 @@ fn msgsim() -> Command {
     command
 }
 
-/// Run msgsim with a reader that closes its end of the pipe before msgsim writes anything (the
-/// earliest a reader like `head -1` can go), and give its exit code and standard error.
+/// Run msgsim with its standard output a pipe whose reader has already gone (the earliest a
+/// reader like `head -1` can go), and give its exit code and standard error.
+///
+/// Postmortem: the reader used to be closed just after the spawn; on a loaded machine the test
+/// thread could be descheduled that long, msgsim wrote everything into the live pipe and exited
+/// 0. Closing the read end before the spawn leaves no reader anywhere: every write fails.
 fn with_reader_gone(args: &[&str]) -> (Option<i32>, String) {
-    let mut child = msgsim().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("msgsim starts");
-    // The child holds only the write end (the read end is close-on-exec), so once ours is
-    // closed every write it makes fails with a broken pipe: no race with its output.
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("msgsim ends");
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = msgsim().args(args).stdout(writer).stderr(Stdio::piped()).output().expect("msgsim runs");
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
