@@ -1,6 +1,8 @@
 //! Communication models against the exact trace: rendezvous, calls, blocking, mailboxes,
 //! back-pressure, priorities, deadlock detection and the work queue.
 
+mod common;
+
 use msgsim::check::Outcome;
 use msgsim::id::NodeId;
 use msgsim::sim::RunResult;
@@ -261,17 +263,6 @@ fn back_pressure_holds_a_fan_out_and_sends_the_rest_when_room_comes() {
 
 // ---------------------------------------------------------------- the book's tables
 
-/// Writes `book/src/generated/{name}` under `UPDATE_BOOK=1`, otherwise asserts it is current.
-fn book_table(name: &str, table: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated").join(name);
-    if std::env::var_os("UPDATE_BOOK").is_some() {
-        std::fs::write(&path, table).expect("writable");
-    } else {
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(current == table, "stale book file {name}: run `UPDATE_BOOK=1 cargo test --test communication`");
-    }
-}
-
 /// One row of the mailbox table: what the messages of `senders` met on their way.
 struct MailboxRow {
     delivered: usize,
@@ -376,7 +367,7 @@ fn the_mailbox_policies_trade_loss_for_latency_and_the_books_table_is_current() 
     assert!(bp.last_ns > drop_new.last_ns + 100 * MS, "last {} ns, dropping {} ns", bp.last_ns, drop_new.last_ns);
     assert_eq!(alarms.delivered, alarms.commanded, "no alarm is lost");
     assert!(alarms.p99_ms() < readings.mean_ms());
-    book_table("mailbox-table.md", &table);
+    common::book_file_is_current("mailbox-table.md", &table);
 }
 
 /// The book's table for fragmentation: a message of k fragments, each lost with probability
@@ -416,7 +407,7 @@ fn fragmentation_loss_matches_theory_and_the_books_table_is_current() {
         100.0 * loss,
         (a + b) / 2.0
     );
-    book_table("fragmentation-table.md", &table);
+    common::book_file_is_current("fragmentation-table.md", &table);
 }
 
 /// Postmortem: the `blocked` line counted a blocked process's held events but not the messages

@@ -34,12 +34,13 @@
 //! `network_stats.rs`. The same numbers make the book's table
 //! (`book/src/generated/delivery-stats.txt`); `UPDATE_BOOK=1` rewrites it.
 
+mod common;
+
 use msgsim::check::EndReason;
 use msgsim::id::NodeId;
 use msgsim::trace::EventKind;
 use msgsim::{RunOptions, Scenario, protocols};
 use std::fmt::Write as _;
-use std::path::Path;
 
 /// How many standard errors a statistic may stray from theory.
 const Z: f64 = 5.0;
@@ -235,13 +236,7 @@ fn at_least_once_statistics_match_theory_and_the_books_table_is_current() {
     let (table, failures) = measure();
     eprintln!("{table}");
     assert!(failures.is_empty(), "beyond {Z} standard errors:\n{}", failures.join("\n"));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated/delivery-stats.txt");
-    if std::env::var_os("UPDATE_BOOK").is_some() {
-        std::fs::write(&path, &table).expect("writable");
-    } else {
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(current == table, "stale book file delivery-stats.txt: run `UPDATE_BOOK=1 cargo test --test delivery_stats`");
-    }
+    common::book_file_is_current("delivery-stats.txt", &table);
 }
 
 /// The formulas are not vacuous: a wrong one (here, forgetting that a lost ack also

@@ -4,6 +4,8 @@
 //! from the `FailureDetection` check's reading of the trace and go to the book
 //! (`book/src/generated/detector-compare.txt`; `UPDATE_BOOK=1` rewrites it).
 
+mod common;
+
 use msgsim::check::{CheckSpec, Outcome};
 use msgsim::dist::{Latency, LatencySpec};
 use msgsim::protocols::ProtocolSpec;
@@ -103,11 +105,5 @@ fn adaptive_and_fixed_detectors_trade_speed_for_accuracy_and_the_books_table_is_
         assert!(get(net, "phi 3").false_suspicions >= get(net, "phi 12").false_suspicions);
     }
     eprintln!("{text}");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated/detector-compare.txt");
-    if std::env::var_os("UPDATE_BOOK").is_some() {
-        std::fs::write(&path, &text).expect("writable");
-    } else {
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(current == text, "stale book file detector-compare.txt: run `UPDATE_BOOK=1 cargo test --test detector_compare`");
-    }
+    common::book_file_is_current("detector-compare.txt", &text);
 }

@@ -4,6 +4,8 @@
 //! figures come from the trace alone and go to the book
 //! (`book/src/generated/storm-compare.txt`; `UPDATE_BOOK=1` rewrites it).
 
+mod common;
+
 use msgsim::protocols::ProtocolSpec;
 use msgsim::protocols::calls::{BreakerConfig, CallsSpec, Order, Retries, Window};
 use msgsim::trace::{CallOutcome, EventKind};
@@ -150,11 +152,5 @@ fn budgets_and_breakers_stop_the_retry_storm_and_the_books_table_is_current() {
     assert!(get("breaker inside retry").refused > 0);
     let text = table(&rows);
     eprintln!("{text}");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated/storm-compare.txt");
-    if std::env::var_os("UPDATE_BOOK").is_some() {
-        std::fs::write(&path, &text).expect("writable");
-    } else {
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(current == text, "stale book file storm-compare.txt: run `UPDATE_BOOK=1 cargo test --test failure_compare`");
-    }
+    common::book_file_is_current("storm-compare.txt", &text);
 }

@@ -4,6 +4,8 @@
 //! seed, and the book's table of attempts against acceptances
 //! (`book/src/generated/insider-compare.txt`; `UPDATE_BOOK=1` rewrites it).
 
+mod common;
+
 use msgsim::check::Outcome;
 use msgsim::id::{AppId, MsgId, NodeId};
 use msgsim::process::Dest;
@@ -236,13 +238,7 @@ fn attempts_against_acceptances_per_channel_and_the_books_table_is_current() {
     // Without authentication the policy judges a claim: forgeries as a pass it.
     assert!(accepted(3, 0) > 0 && accepted(3, 2) > 0 && accepted(3, 3) > 0);
     eprintln!("{text}");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated/insider-compare.txt");
-    if std::env::var_os("UPDATE_BOOK").is_some() {
-        std::fs::write(&path, &text).expect("writable");
-    } else {
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(current == text, "stale book file insider-compare.txt: run `UPDATE_BOOK=1 cargo test --test insider`");
-    }
+    common::book_file_is_current("insider-compare.txt", &text);
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! sends and the delivery latency each gives, written to the book
 //! (`book/src/generated/ordering-compare.txt`; `UPDATE_BOOK=1` rewrites it).
 
+mod common;
+
 use msgsim::protocols::{GroupKind, ProtocolSpec};
 use msgsim::trace::EventKind;
 use msgsim::{RunOptions, Scenario, protocols};
@@ -91,11 +93,5 @@ fn orderings_cost_what_they_should_and_the_books_table_is_current() {
     assert!(mean("IsisMulticast") > mean("CausalMulticast"));
     let text = table(&rows);
     eprintln!("{text}");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated/ordering-compare.txt");
-    if std::env::var_os("UPDATE_BOOK").is_some() {
-        std::fs::write(&path, &text).expect("writable");
-    } else {
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(current == text, "stale book file ordering-compare.txt: run `UPDATE_BOOK=1 cargo test --test ordering_compare`");
-    }
+    common::book_file_is_current("ordering-compare.txt", &text);
 }

@@ -3,6 +3,8 @@
 //! rewrites it): the four channel scenarios of `scenarios/security/` at their own seed, counted
 //! from the trace, and the checks agreeing with the counts.
 
+mod common;
+
 use msgsim::check::Outcome;
 use msgsim::id::{AppId, MsgId, NodeId};
 use msgsim::process::Dest;
@@ -148,11 +150,5 @@ fn what_an_outsider_gets_through_each_channel_and_the_books_table_is_current() {
     // The control: nothing in, nothing read, however much was tried.
     assert!(control.kinds.iter().all(|&(tried, _)| tried > 0) && control.accepted() == 0 && control.read == 0, "{control:?}");
 
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/generated/security-compare.md");
-    if std::env::var_os("UPDATE_BOOK").is_some() {
-        std::fs::write(&path, &table).expect("writable");
-    } else {
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(current == table, "stale book file security-compare.md: run `UPDATE_BOOK=1 cargo test --test security_compare`");
-    }
+    common::book_file_is_current("security-compare.md", &table);
 }
