@@ -1011,43 +1011,37 @@ where
         let mut effects = std::mem::take(&mut self.effects);
         let mut rest = effects.drain(..);
         while let Some(effect) = rest.next() {
+            let blocking = match effect {
+                Effect::SendSync { .. } => Some("send_sync"),
+                Effect::Call { wait: true, .. } => Some("waiting call"),
+                _ => None,
+            };
+            if let Some(what) = blocking {
+                assert!(rest.len() == 0, "protocol bug: node {} recorded effects after a blocking {what}", node.0);
+            }
+            // A point-to-point send into a full back-pressure mailbox blocks the sender; it and
+            // everything after it are parked until there is room.
+            if self.back_pressure
+                && let Some(to) = self.single_destination(node, &effect)
+                && !self.admit(node, to)
+            {
+                let parked = std::iter::once(effect).chain(rest.by_ref()).collect();
+                self.block_for_room(node, to, parked);
+                break;
+            }
             match effect {
                 Effect::Send { to, msg } => {
-                    if self.back_pressure && !self.admit(node, to) {
-                        let parked = std::iter::once(Effect::Send { to, msg }).chain(rest.by_ref()).collect();
-                        self.block_for_room(node, to, parked);
-                        break;
-                    }
                     self.transmit(node, to, msg);
                 }
                 Effect::SendSync { to, msg, timeout_ns } => {
-                    assert!(rest.len() == 0, "protocol bug: node {} recorded effects after a blocking send_sync", node.0);
-                    if self.back_pressure && !self.admit(node, to) {
-                        self.block_for_room(node, to, vec![Effect::SendSync { to, msg, timeout_ns }]);
-                        break;
-                    }
                     let seq = self.next_block;
                     let id = self.transmit(node, to, msg);
                     self.tags.insert(id, Tag::Sync { sender: node, seq });
                     self.block(node, to, Awaiting::Taken { to }, timeout_ns, Vec::new());
                 }
-                Effect::Call { to, msg, call, timeout_ns, wait } => {
-                    assert!(!wait || rest.len() == 0, "protocol bug: node {} recorded effects after a waiting call", node.0);
-                    if self.back_pressure && !self.admit(node, to) {
-                        let parked = std::iter::once(Effect::Call { to, msg, call, timeout_ns, wait }).chain(rest.by_ref()).collect();
-                        self.block_for_room(node, to, parked);
-                        break;
-                    }
-                    self.start_call(node, to, msg, call, timeout_ns, wait);
-                }
+                Effect::Call { to, msg, call, timeout_ns, wait } => self.start_call(node, to, msg, call, timeout_ns, wait),
                 Effect::Reply { call, msg } => {
-                    let to = self.calls.get(&call).map(|c| c.caller);
-                    let to = to.unwrap_or_else(|| panic!("protocol bug: node {} answered call {}, which was never made", node.0, call.0));
-                    if self.back_pressure && !self.admit(node, to) {
-                        let parked = std::iter::once(Effect::Reply { call, msg }).chain(rest.by_ref()).collect();
-                        self.block_for_room(node, to, parked);
-                        break;
-                    }
+                    let to = self.caller_of(node, call);
                     let id = self.transmit(node, to, msg);
                     self.tags.insert(id, Tag::Reply(call));
                 }
@@ -1097,6 +1091,21 @@ where
         drop(rest);
         // Keep the allocation for the next handler.
         self.effects = effects;
+    }
+
+    /// The one node a point-to-point effect sends to, if it is one.
+    fn single_destination(&self, node: NodeId, effect: &Effect<P::Msg, P::Timer>) -> Option<NodeId> {
+        match *effect {
+            Effect::Send { to, .. } | Effect::SendSync { to, .. } | Effect::Call { to, .. } => Some(to),
+            Effect::Reply { call, .. } => Some(self.caller_of(node, call)),
+            _ => None,
+        }
+    }
+
+    /// The caller of `call`, which `node` answers.
+    fn caller_of(&self, node: NodeId, call: CallId) -> NodeId {
+        let caller = self.calls.get(&call).map(|c| c.caller);
+        caller.unwrap_or_else(|| panic!("protocol bug: node {} answered call {}, which was never made", node.0, call.0))
     }
 
     /// One copy of `msg` to each of `recipients` but `node`. If a back-pressure mailbox has no
