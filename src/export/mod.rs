@@ -17,7 +17,7 @@ use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
 use crate::time::SimTime;
 use crate::trace::{DropReason, EventKind, FaultAction, TraceEvent};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::io::{self, Write};
 
@@ -311,7 +311,7 @@ pub fn message_copies(events: &[TraceEvent]) -> Vec<MessageCopy> {
     let mut open: BTreeMap<MsgId, (usize, u32, u32)> = BTreeMap::new();
     // msg -> the arrival times of its copies waiting in a mailbox, oldest first. The copies of
     // a duplicated message are told apart only by order: the first to wait is the first to end.
-    let mut waiting: BTreeMap<MsgId, Vec<SimTime>> = BTreeMap::new();
+    let mut waiting: BTreeMap<MsgId, VecDeque<SimTime>> = BTreeMap::new();
     let mut copies = Vec::new();
     for (i, event) in events.iter().enumerate() {
         let (msg, fate) = match event.kind {
@@ -327,7 +327,7 @@ pub fn message_copies(events: &[TraceEvent]) -> Vec<MessageCopy> {
             }
             EventKind::Queued { msg, .. } => {
                 if open.contains_key(&msg) {
-                    waiting.entry(msg).or_default().push(event.time);
+                    waiting.entry(msg).or_default().push_back(event.time);
                 }
                 continue;
             }
@@ -345,11 +345,11 @@ pub fn message_copies(events: &[TraceEvent]) -> Vec<MessageCopy> {
             // Refused on arrival by a full mailbox: it never waited, whatever its twin does.
             _ if fate == Fate::Dropped(DropReason::MailboxFull) => None,
             Some(times) => {
-                let first = times.remove(0);
+                let first = times.pop_front();
                 if times.is_empty() {
                     waiting.remove(&msg);
                 }
-                Some(first)
+                first
             }
             None => None,
         };
