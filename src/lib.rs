@@ -1,6 +1,6 @@
 //! msgsim: a deterministic simulator for message-passing distributed systems.
 //!
-//! A run is a pure function of a [`Scenario`] and a seed: [`protocols::run`]
+//! A run is a pure function of a [`Scenario`] and a seed: [`run`]
 //! builds a [`sim::Sim`] for the scenario's protocol, runs it, and returns a
 //! [`RunResult`] with the trace hash, totals and every check's [`Verdict`].
 //!
@@ -15,14 +15,14 @@
 //! - [`sweep::Sweep`]: many seeds in parallel, summarised in a [`sweep::SweepReport`]; the testing API.
 //!
 //! ```
-//! use msgsim::{protocols, RunOptions, Scenario};
+//! use msgsim::{RunOptions, Scenario};
 //! let scenario = Scenario::parse(r#"Scenario(
 //!     name: "two nodes", horizon_ms: 100, nodes: 2,
 //!     protocol: BestEffort(),
 //!     workload: [(from: "n0", to: "n1", every_ms: 10, count: 5)],
 //!     checks: [NoLoss],
 //! )"#, "inline").unwrap();
-//! let result = protocols::run(&scenario, 1, &RunOptions::default()).unwrap();
+//! let result = msgsim::run(&scenario, 1, &RunOptions::default()).unwrap();
 //! assert_eq!(result.app.delivered, 5);
 //! assert_eq!(result.verdicts[0].1.outcome, msgsim::check::Outcome::Pass);
 //! ```
@@ -30,15 +30,25 @@
 pub mod adversary;
 pub mod causality;
 pub mod check;
+// Standard output goes through `cmd::emit`, which ends quietly when the reader has gone.
+#[cfg(feature = "cli")]
+#[deny(clippy::print_stdout)]
+pub mod cli;
 pub mod clock;
+#[cfg(feature = "cli")]
+#[deny(clippy::print_stdout)]
+mod cmd;
 pub mod dist;
 mod event;
 pub mod export;
 pub mod id;
 pub mod mailbox;
 pub mod net;
+pub mod plugin;
+pub mod prelude;
 pub mod process;
 pub mod protocols;
+pub mod registry;
 pub mod report;
 pub mod rng;
 pub mod scenario;
@@ -47,11 +57,16 @@ pub mod sim;
 pub mod stats;
 mod swarm;
 pub mod sweep;
+pub mod testing;
 pub mod time;
 pub mod trace;
+pub mod verdict;
 pub mod waits;
 
 pub use check::Verdict;
 pub use process::{Ctx, Message, Process};
+/// The `rand` crate msgsim's random streams implement (`use msgsim::rand::RngExt` for `random_range`).
+pub use rand;
+pub use registry::Registry;
 pub use scenario::Scenario;
-pub use sim::{RunOptions, RunResult};
+pub use sim::{RunOptions, RunResult, run};

@@ -156,6 +156,11 @@ impl Cluster {
         &self.names[node.index()]
     }
 
+    /// The node called `name`, if there is one.
+    pub fn id(&self, name: &str) -> Option<NodeId> {
+        self.names.iter().position(|n| n == name).map(|i| NodeId(i as u32))
+    }
+
     pub fn members(&self, group: GroupId) -> &[NodeId] {
         &self.groups[group.0 as usize].1
     }

@@ -14,7 +14,6 @@
 use crate::check::Outcome;
 use crate::net::Decision;
 use crate::process::Cluster;
-use crate::protocols;
 use crate::scenario::{Fault, Generator, Scenario, ScheduledFault, Target, locate::set_top_level_field};
 use crate::sim::{RunOptions, RunResult};
 use crate::time::{NANOS_PER_MS, SimTime};
@@ -77,7 +76,7 @@ impl Search<'_> {
 
     fn run(&mut self, scenario: &Scenario, decisions: bool) -> Option<RunResult> {
         self.runs += 1;
-        protocols::run(scenario, self.seed, &RunOptions { decisions, ..RunOptions::default() }).ok()
+        crate::sim::run(scenario, self.seed, &RunOptions { decisions, ..RunOptions::default() }).ok()
     }
 
     /// Whether the candidate still fails the check.

@@ -6,7 +6,6 @@
 //! comes from a named stream; nothing iterates a hash-ordered collection.
 
 use crate::adversary::Adversary;
-use crate::check::{Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::event::EventQueue;
 use crate::id::{AppId, CallId, MsgId, NodeId, TimerId};
@@ -20,6 +19,7 @@ use crate::time::SimTime;
 use crate::trace::{
     AdversaryAction, BlockReason, DropReason, EventKind, FaultAction, MessageCounts, TraceEvent, TraceHasher, UnblockReason,
 };
+use crate::verdict::{Checker, EndReason, RunEnd, Verdict};
 use crate::waits::{Wait, WaitCycle, WaitGraph};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -33,6 +33,16 @@ pub struct ProtocolPanic {
     /// The scheduler event (1-based) during which the panic happened.
     pub event: u64,
     pub message: String,
+}
+
+/// How the engine runs the protocol a scenario names: a function monomorphised for the protocol's
+/// type by its decoder (`plugin::decode_protocol`), carried opaquely by the scenario.
+pub struct Runner(pub fn(&Scenario, u64, &RunOptions) -> Result<RunResult, ProtocolPanic>);
+
+/// Run `scenario` with `seed` under the protocol it names, catching a panic in protocol code.
+pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunResult, ProtocolPanic> {
+    let runner = scenario.protocol.runner().downcast_ref::<Runner>().expect("every protocol choice is made with a `Runner`");
+    (runner.0)(scenario, seed, options)
 }
 
 /// Run `scenario` with `seed`, processes made by `factory`, catching a panic in protocol code.
@@ -370,7 +380,7 @@ where
             })
             .collect();
         let back_pressure = (0..n).any(|i| scenario.mailbox(i).is_some_and(|m| m.overflow == Overflow::BackPressure));
-        let checkers: Vec<_> = scenario.checks.iter().map(|c| (c.name(), c.build(&scenario.cluster))).collect();
+        let checkers: Vec<_> = scenario.checks.iter().map(|c| (c.name(), c.build(scenario))).collect();
         Sim {
             scenario,
             factory,

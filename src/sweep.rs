@@ -185,7 +185,7 @@ impl<'a> Sweep<'a> {
     /// Sweep under the scenario's own protocol.
     pub fn run(&self) -> SweepReport {
         let scenario = self.scenario;
-        self.sweep(&|seed, options| crate::protocols::run(scenario, seed, options))
+        self.sweep(&|seed, options| crate::sim::run(scenario, seed, options))
     }
 
     /// Sweep with processes `factory` makes, for protocols outside the library.
@@ -589,7 +589,12 @@ impl SweepReport {
     pub fn command(&self) -> String {
         let shard = self.shard.map_or(String::new(), |s| format!(" --shard {s}"));
         let twice = if self.check_determinism { " --check-determinism" } else { "" };
-        format!("msgsim sweep {} --seeds {}{shard}{twice}", crate::report::shell_word(&self.scenario), self.seeds_swept)
+        format!(
+            "{} sweep {} --seeds {}{shard}{twice}",
+            crate::report::program(),
+            crate::report::shell_word(&self.scenario),
+            self.seeds_swept
+        )
     }
 
     pub fn seed(&self, seed: u64) -> Option<&SeedReport> {

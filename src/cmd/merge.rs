@@ -2,7 +2,7 @@
 
 use super::EXIT_BAD_INPUT;
 use super::sweep::print_and_exit;
-use msgsim::sweep::SweepReport;
+use crate::sweep::SweepReport;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

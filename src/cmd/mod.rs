@@ -8,10 +8,11 @@ pub mod shrink;
 pub mod sweep;
 pub mod trace;
 
-use msgsim::Scenario;
+use crate::{Registry, Scenario};
 use std::io::{ErrorKind, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 /// Exit codes: the interface scripts and CI rely on.
 pub const EXIT_CHECK_FAILED: u8 = 1;
@@ -38,9 +39,17 @@ pub fn emit(bytes: &[u8]) {
     }
 }
 
+/// The registry this process's command line reads scenarios with, set once by `cli::main_with`.
+static REGISTRY: OnceLock<Registry> = OnceLock::new();
+
+/// Use `registry` for every scenario this process loads (the first call wins).
+pub fn set_registry(registry: Registry) {
+    let _ = REGISTRY.set(registry);
+}
+
 /// Load and validate a scenario, printing every error (exit code 2) if it is invalid.
 pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
-    Scenario::load(path).map_err(|errors| {
+    REGISTRY.get_or_init(Registry::builtin).load(path).map_err(|errors| {
         eprintln!("{errors}");
         ExitCode::from(EXIT_BAD_INPUT)
     })

@@ -1,7 +1,7 @@
 //! `msgsim shrink`: reduce a failing seed to a smaller run that fails the same check.
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, emit, load};
-use msgsim::shrink::{RunSize, shrink as shrink_run};
+use crate::shrink::{RunSize, shrink as shrink_run};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -39,7 +39,7 @@ pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>
     };
     let row = |what: &str, f: fn(&RunSize) -> String| eprintln!("  {what:<18} {:>12} -> {}", f(&shrunk.before), f(&shrunk.after));
     eprintln!("shrunk seed {seed} of {} keeping {} failing ({} runs):", path.display(), shrunk.check, shrunk.runs);
-    row("horizon", |s| msgsim::time::SimTime(s.horizon_ns).to_string());
+    row("horizon", |s| crate::time::SimTime(s.horizon_ns).to_string());
     row("faults", |s| s.faults.to_string());
     row("workload messages", |s| s.workload_messages.to_string());
     row("losses", |s| s.lost.to_string());

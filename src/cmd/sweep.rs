@@ -1,8 +1,8 @@
 //! `msgsim sweep`: run a scenario with a range of seeds in parallel and summarise.
 
 use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load};
+use crate::sweep::{SeedRange, Shard, Sweep, SweepReport};
 use indicatif::{ProgressBar, ProgressStyle};
-use msgsim::sweep::{SeedRange, Shard, Sweep, SweepReport};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;

@@ -1,10 +1,10 @@
 //! `msgsim trace`: run a scenario and write its trace, or part of it, in one of the export formats.
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, emit, load};
-use msgsim::export::{ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
-use msgsim::report::panic_text;
-use msgsim::time::SimTime;
-use msgsim::{RunOptions, protocols};
+use crate::RunOptions;
+use crate::export::{ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
+use crate::report::panic_text;
+use crate::time::SimTime;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -55,7 +55,7 @@ fn bad_input(message: &str) -> ExitCode {
 pub fn trace(args: Args) -> ExitCode {
     if let (Some(from), Some(to)) = (args.from, args.to) {
         if from > to {
-            return bad_input(&format!("--from {} ms is after --to {} ms", msgsim::export::ms(from), msgsim::export::ms(to)));
+            return bad_input(&format!("--from {} ms is after --to {} ms", crate::export::ms(from), crate::export::ms(to)));
         }
     }
     let scenario = match load(args.path) {
@@ -65,7 +65,7 @@ pub fn trace(args: Args) -> ExitCode {
     let mut nodes = Vec::new();
     for name in args.nodes {
         match scenario.cluster.names.iter().position(|n| n == name) {
-            Some(i) => nodes.push(msgsim::id::NodeId(i as u32)),
+            Some(i) => nodes.push(crate::id::NodeId(i as u32)),
             None => {
                 let known = scenario.cluster.names.join(", ");
                 return bad_input(&format!("--node {name}: the scenario has no such node; its nodes are {known}"));
@@ -79,7 +79,7 @@ pub fn trace(args: Args) -> ExitCode {
     };
     let seed = args.seed.unwrap_or(scenario.seed);
     let options = RunOptions { record_trace: true, ..RunOptions::default() };
-    let result = match protocols::run(&scenario, seed, &options) {
+    let result = match crate::run(&scenario, seed, &options) {
         Ok(r) => r,
         Err(panic) => {
             eprint!("{}", panic_text(&args.path.display().to_string(), &panic));
