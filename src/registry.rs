@@ -115,7 +115,7 @@ impl Catalog for Registry {
 }
 
 /// The bundled registry, built once.
-fn builtin() -> &'static Registry {
+pub(crate) fn builtin() -> &'static Registry {
     static BUILTIN: OnceLock<Registry> = OnceLock::new();
     BUILTIN.get_or_init(Registry::builtin)
 }

@@ -14,7 +14,7 @@
 use crate::check::Outcome;
 use crate::net::Decision;
 use crate::process::Cluster;
-use crate::scenario::{Fault, Generator, Scenario, ScheduledFault, Target, locate::set_top_level_field};
+use crate::scenario::{Catalog, Fault, Generator, Scenario, ScheduledFault, Target, locate::set_top_level_field};
 use crate::sim::{RunOptions, RunResult};
 use crate::time::{NANOS_PER_MS, SimTime};
 use serde::Serialize;
@@ -96,6 +96,12 @@ fn fails(result: &RunResult, check: &str) -> bool {
 /// Shrink the run of `scenario` (whose file text is `src`) with `seed`, keeping `check`
 /// failing (by default the first check that fails).
 pub fn shrink(scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) -> Result<Shrunk, String> {
+    shrink_with(crate::registry::builtin(), scenario, src, seed, check)
+}
+
+/// [`shrink`] for a scenario read with `catalog` (a user's registry): the shrunk text is read
+/// back with it, so it must name the same protocols and checks.
+pub fn shrink_with(catalog: &dyn Catalog, scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) -> Result<Shrunk, String> {
     let mut search = Search { scenario, seed, check: String::new(), runs: 0 };
     let original = search.run(scenario, true).ok_or_else(|| format!("seed {seed} panics in protocol code: `msgsim run` reports where"))?;
     search.check = match check {
@@ -149,7 +155,8 @@ pub fn shrink(scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) ->
     let final_run = search.run(&final_scenario, true).ok_or("the shrunk run panicked")?;
     best.decisions = final_run.decisions.clone().expect("recorded");
     let source = set_top_level_field(&write(src, &best, &scenario.cluster), "seed", &seed.to_string());
-    let reparsed = Scenario::parse(&source, "shrunk").map_err(|e| format!("internal error: the shrunk scenario does not parse:\n{e}"))?;
+    let reparsed = Scenario::parse_with(&source, "shrunk", catalog)
+        .map_err(|e| format!("internal error: the shrunk scenario does not parse:\n{e}"))?;
     if reparsed.seed != seed {
         return Err("internal error: the shrunk scenario lost its seed".to_string());
     }

@@ -47,9 +47,14 @@ pub fn set_registry(registry: Registry) {
     let _ = REGISTRY.set(registry);
 }
 
+/// The registry this process reads scenarios with.
+pub fn registry() -> &'static Registry {
+    REGISTRY.get_or_init(Registry::builtin)
+}
+
 /// Load and validate a scenario, printing every error (exit code 2) if it is invalid.
 pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
-    REGISTRY.get_or_init(Registry::builtin).load(path).map_err(|errors| {
+    registry().load(path).map_err(|errors| {
         eprintln!("{errors}");
         ExitCode::from(EXIT_BAD_INPUT)
     })

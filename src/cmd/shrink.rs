@@ -1,7 +1,7 @@
 //! `msgsim shrink`: reduce a failing seed to a smaller run that fails the same check.
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, emit, load};
-use crate::shrink::{RunSize, shrink as shrink_run};
+use crate::shrink::{RunSize, shrink_with};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -26,7 +26,7 @@ pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    let shrunk = match shrink_run(&scenario, &src, seed, check) {
+    let shrunk = match shrink_with(super::registry(), &scenario, &src, seed, check) {
         Ok(s) => s,
         Err(e) if e.starts_with("internal error") => {
             eprintln!("{}: {e}", path.display());
