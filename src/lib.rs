@@ -28,11 +28,14 @@
 //! ```
 
 pub mod adversary;
+#[warn(missing_docs)]
+pub mod builder;
 pub mod causality;
 pub mod check;
 // Standard output goes through `cmd::emit`, which ends quietly when the reader has gone.
 #[cfg(feature = "cli")]
 #[deny(clippy::print_stdout)]
+#[warn(missing_docs)]
 pub mod cli;
 pub mod clock;
 #[cfg(feature = "cli")]
@@ -41,13 +44,18 @@ mod cmd;
 pub mod dist;
 mod event;
 pub mod export;
+#[warn(missing_docs)]
 pub mod id;
 pub mod mailbox;
 pub mod net;
+#[warn(missing_docs)]
 pub mod plugin;
+#[warn(missing_docs)]
 pub mod prelude;
+#[warn(missing_docs)]
 pub mod process;
 pub mod protocols;
+#[warn(missing_docs)]
 pub mod registry;
 pub mod report;
 pub mod rng;
@@ -57,12 +65,21 @@ pub mod sim;
 pub mod stats;
 mod swarm;
 pub mod sweep;
+#[warn(missing_docs)]
 pub mod testing;
+#[warn(missing_docs)]
 pub mod time;
 pub mod trace;
+#[warn(missing_docs)]
 pub mod verdict;
 pub mod waits;
 
+/// The README's Rust snippets, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+pub use builder::ScenarioBuilder;
 pub use check::Verdict;
 pub use process::{Ctx, Message, Process};
 /// The `rand` crate msgsim's random streams implement (`use msgsim::rand::RngExt` for `random_range`).

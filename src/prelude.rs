@@ -1,5 +1,6 @@
 //! What a protocol author and a test need, in one import: `use msgsim::prelude::*;`.
 
+pub use crate::builder::ScenarioBuilder;
 pub use crate::check::{Checker, Outcome, RunEnd, Verdict};
 pub use crate::id::{AppId, GroupId, NodeId, TimerId};
 pub use crate::plugin::{Check, NoConfig, Protocol};

@@ -82,6 +82,7 @@ impl SimRng {
         SimRng { inner }
     }
 
+    /// The next raw 64-bit draw of the stream.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.inner.next_u64()

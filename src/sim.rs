@@ -28,12 +28,23 @@ use std::collections::VecDeque;
 /// A panic in protocol code, caught and located.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProtocolPanic {
+    /// The run's seed.
     pub seed: u64,
+    /// Simulated time when the handler panicked.
     pub at: SimTime,
     /// The scheduler event (1-based) during which the panic happened.
     pub event: u64,
+    /// The panic's message.
     pub message: String,
 }
+
+impl std::fmt::Display for ProtocolPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "protocol code panicked during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message)
+    }
+}
+
+impl std::error::Error for ProtocolPanic {}
 
 /// How the engine runs the protocol a scenario names: a function monomorphised for the protocol's
 /// type by its decoder (`plugin::decode_protocol`), carried opaquely by the scenario.
@@ -93,18 +104,25 @@ pub struct AppCounts {
 /// Everything a run produced.
 #[derive(Clone, Debug)]
 pub struct RunResult {
+    /// The seed the run used.
     pub seed: u64,
+    /// Why and when it stopped.
     pub end: RunEnd,
+    /// msgsim trace hash v1 of every event: equal hashes, equal runs.
     pub trace_hash: u64,
+    /// Trace events recorded.
     pub trace_events: u64,
     /// Scheduler events processed.
     pub steps: u64,
+    /// Network totals: sent, delivered, dropped (by reason), duplicated, corrupted.
     pub messages: MessageCounts,
+    /// Application totals: commands, deliveries, dead letters.
     pub app: AppCounts,
     /// (check name, verdict), in the scenario's order.
     pub verdicts: Vec<(&'static str, Verdict)>,
     /// What swarm mode drew for this seed, one line each.
     pub swarm: Vec<String>,
+    /// Every trace event, if `RunOptions::record_trace` asked for them.
     pub trace: Option<Vec<TraceEvent>>,
     /// Command-to-deliver latencies, if `RunOptions::latency` asked for them.
     pub latency: Option<LatencyHistogram>,

@@ -371,6 +371,8 @@ pub enum SeedError {
     Nondeterministic { trace_event: Option<u64>, at_ns: Option<u64>, first: String, second: String },
 }
 
+impl std::error::Error for SeedError {}
+
 impl fmt::Display for SeedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

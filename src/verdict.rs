@@ -37,7 +37,9 @@ impl fmt::Display for EndReason {
 /// What a checker needs to know about how the run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct RunEnd {
+    /// Why the run stopped.
     pub reason: EndReason,
+    /// When, in simulated time.
     pub at: SimTime,
     /// The longest a message can legitimately spend on a link: a message sent
     /// less than this before the end may still have been on its way.
@@ -46,25 +48,35 @@ pub struct RunEnd {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+/// A check's answer.
 pub enum Outcome {
+    /// The property held, and there was something to judge.
     Pass,
+    /// The property was violated; the verdict's detail says where.
     Fail,
+    /// Nothing to judge (no message between correct nodes, say): never counted as a pass.
     Inconclusive,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A check's answer and why.
 pub struct Verdict {
+    /// Pass, fail or inconclusive.
     pub outcome: Outcome,
+    /// One line a person can act on: what was judged, or the first violation.
     pub detail: String,
 }
 
 impl Verdict {
+    /// The property held.
     pub fn pass(detail: impl Into<String>) -> Verdict {
         Verdict { outcome: Outcome::Pass, detail: detail.into() }
     }
+    /// The property was violated.
     pub fn fail(detail: impl Into<String>) -> Verdict {
         Verdict { outcome: Outcome::Fail, detail: detail.into() }
     }
+    /// There was nothing to judge.
     pub fn inconclusive(detail: impl Into<String>) -> Verdict {
         Verdict { outcome: Outcome::Inconclusive, detail: detail.into() }
     }
@@ -72,6 +84,8 @@ impl Verdict {
 
 /// A property judged over the trace.
 pub trait Checker {
+    /// Every trace event, in order, as it is recorded.
     fn observe(&mut self, event: &TraceEvent);
+    /// The verdict once the run has ended.
     fn verdict(&self, end: &RunEnd) -> Verdict;
 }

@@ -205,6 +205,8 @@ impl fmt::Display for ScenarioErrors {
 
 impl std::error::Error for ScenarioErrors {}
 
+impl std::error::Error for ScenarioError {}
+
 /// The RON options of the scenario format: implicit `Some`, a bounded nesting depth.
 fn ron_options() -> ron::Options {
     ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME).with_recursion_limit(limits::MAX_NESTING)
