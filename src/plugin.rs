@@ -11,6 +11,7 @@ use crate::sim::{ProtocolPanic, RunOptions, RunResult, Runner, run_catching};
 use crate::verdict::Checker;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use std::any::TypeId;
 use std::sync::Arc;
 
 /// A protocol a scenario can name: `protocol: NAME(...)`.
@@ -121,6 +122,11 @@ pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<
 
 /// Read and validate `C`'s configuration.
 pub(crate) fn decode_check<C: Check>(cx: &mut ConfigCx<'_, '_>) -> Option<CheckChoice> {
+    if TypeId::of::<C::Config>() == TypeId::of::<NoConfig>() && !cx.is_empty() {
+        let message = format!("`{}` takes no configuration", C::NAME);
+        cx.error(&[], message, format!("`{}` alone", C::NAME));
+        return None;
+    }
     let config: C::Config = cx.parse()?;
     C::validate(&config, cx);
     Some(CheckChoice::new(C::NAME, Arc::new(config), |config, scenario| {

@@ -131,7 +131,8 @@ pub struct ConfigCx<'v, 'a> {
     pub(super) prefix: Vec<Seg>,
     /// The configuration's text after its name (`(window: 100)`), empty when there is none.
     pub(super) body: &'a str,
-    /// Where the name starts in the source (a byte offset).
+    /// The name as written, and where it starts in the source (a byte offset).
+    pub(super) name: &'a str,
     pub(super) name_at: usize,
     pub(super) errors_before: usize,
 }
@@ -144,6 +145,14 @@ impl<'a> ConfigCx<'_, 'a> {
         match super::ron_options().from_str::<T>(text) {
             Ok(config) => Some(config),
             Err(mut e) => {
+                // Errors name the configuration's type; a reader knows it by the name they wrote.
+                use ron::Error as E;
+                if let E::NoSuchStructField { outer, .. } | E::MissingStructField { outer, .. } | E::DuplicateStructField { outer, .. } =
+                    &mut e.code
+                    && outer.as_deref().is_some_and(|o| o == "check" || o == "protocol")
+                {
+                    *outer = Some(self.name.to_string());
+                }
                 let src = self.v.src;
                 let (line, col) = line_col(src, at);
                 // Positions in `text` become positions in the file; a bare name's `()` is the name.
@@ -177,6 +186,16 @@ impl<'a> ConfigCx<'_, 'a> {
     /// this configuration: a protocol that cannot run under a scripted restart, say.
     pub fn error_in_scenario(&mut self, path: &[Seg], message: impl Into<String>, expected: impl Into<Option<String>>) {
         self.v.error(path, message, expected);
+    }
+
+    /// Whether the configuration was written as a bare name or with empty parentheses.
+    pub fn is_empty(&self) -> bool {
+        matches!(self.body.trim(), "" | "()")
+    }
+
+    /// The name the scenario wrote.
+    pub fn name(&self) -> &str {
+        self.name
     }
 
     /// Whether this configuration has produced an error so far.
@@ -252,6 +271,42 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// `text` after any leading whitespace and comments (`// ...` to the end of the line,
+/// `/* ... */` nested as RON nests them).
+pub(super) fn skip_blank(mut text: &str) -> &str {
+    loop {
+        text = text.trim_start();
+        if let Some(rest) = text.strip_prefix("//") {
+            text = rest.find('\n').map_or("", |i| &rest[i..]);
+        } else if text.starts_with("/*") {
+            let mut depth = 0usize;
+            let mut end = text.len();
+            let bytes = text.as_bytes();
+            let mut i = 0;
+            while i + 1 < bytes.len() {
+                match &bytes[i..i + 2] {
+                    b"/*" => {
+                        depth += 1;
+                        i += 2;
+                    }
+                    b"*/" => {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            end = i;
+                            break;
+                        }
+                    }
+                    _ => i += 1,
+                }
+            }
+            text = &text[end..];
+        } else {
+            return text;
+        }
+    }
+}
+
 /// The error a decoder reports for a name no catalog entry has.
 pub(super) fn unknown(kind: &str, name: &str, names: &[&'static str]) -> (String, String) {
     (format!("unknown {kind} `{name}`"), format!("one of: {}", names.join(", ")))
@@ -259,7 +314,7 @@ pub(super) fn unknown(kind: &str, name: &str, names: &[&'static str]) -> (String
 
 /// Split `Name(...)` into the name and the rest; `None` if the text does not start with a name.
 pub(super) fn split_name(text: &str) -> Option<(&str, &str)> {
-    let text = text.trim_start();
+    let text = skip_blank(text);
     let end = text.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(text.len());
     let (name, rest) = text.split_at(end);
     let starts_right = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_');

@@ -362,10 +362,13 @@ impl<'a> Validator<'a> {
     fn protocol(&mut self, raw: &ScenarioFile<'a>, cluster: &Cluster, catalog: &dyn Catalog) -> Option<ProtocolChoice> {
         let text = raw.protocol.get_ron();
         let (decode, len) = self.named(&[f("protocol")], text, "protocol", |n| catalog.protocol(n), catalog.protocol_names())?;
-        let name_at = offset_in(self.src, text.trim_start());
+        let name_at = offset_in(self.src, config::skip_blank(text));
         let body = &self.src[name_at + len..offset_in(self.src, text) + text.len()];
+        let src: &'a str = self.src;
+        let name = &src[name_at..name_at + len];
         let errors_before = self.errors.len();
-        let mut cx = ConfigCx { v: self, file: raw, cluster, protocol: None, prefix: vec![f("protocol")], body, name_at, errors_before };
+        let mut cx =
+            ConfigCx { v: self, file: raw, cluster, protocol: None, prefix: vec![f("protocol")], body, name, name_at, errors_before };
         let choice = decode(&mut cx);
         if cx.failed() { None } else { choice }
     }
@@ -384,11 +387,13 @@ impl<'a> Validator<'a> {
             let Some((decode, len)) = self.named(&[f("checks"), ix(i)], text, "check", |n| catalog.check(n), catalog.check_names()) else {
                 continue;
             };
-            let name_at = offset_in(self.src, text.trim_start());
+            let name_at = offset_in(self.src, config::skip_blank(text));
             let body = &self.src[name_at + len..offset_in(self.src, text) + text.len()];
+            let src: &'a str = self.src;
+            let name = &src[name_at..name_at + len];
             let errors_before = self.errors.len();
             let prefix = vec![f("checks"), ix(i)];
-            let mut cx = ConfigCx { v: self, file: raw, cluster, protocol, prefix, body, name_at, errors_before };
+            let mut cx = ConfigCx { v: self, file: raw, cluster, protocol, prefix, body, name, name_at, errors_before };
             if let Some(check) = decode(&mut cx) {
                 if out.iter().any(|c: &CheckChoice| c.name() == check.name()) {
                     self.error(
