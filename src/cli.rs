@@ -96,6 +96,34 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run every network behaviour of a small scenario within bounds (each transmission
+    /// delivered after a representative latency, lost, corrupted or duplicated, as its link
+    /// allows), judge each with the scenario's checks, and report the violation with the fewest
+    /// faults (exit 0: none; 1: a check failed in some behaviour; 2: invalid input).
+    Explore {
+        scenario: PathBuf,
+        /// Use this seed instead of the scenario's (for what the network does not decide).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Transmissions whose outcome is varied, from the first.
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        max_depth: usize,
+        /// Losses, corruptions and duplications in one behaviour.
+        #[arg(long, value_name = "K", default_value_t = 2)]
+        max_faults: usize,
+        /// Latencies tried per delivered transmission (1: the minimum; 2: minimum and maximum; more: points between).
+        #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        latencies: u16,
+        /// Stop after this many behaviours (the summary then says the search is incomplete).
+        #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+        max_runs: u64,
+        /// Print one JSON object instead of the text summary.
+        #[arg(long)]
+        json: bool,
+        /// Write the counterexample (the scenario with its `replay`) here.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Shrink a failing seed to a smaller run that fails the same check, written as a
     /// scenario that replays it without the network's random draws.
     Shrink {
@@ -136,6 +164,10 @@ pub fn main_with(registry: Registry) -> ExitCode {
         }),
         Cmd::Sweep { scenario, seeds, jobs, json, check_determinism, shard } => {
             cmd::sweep::sweep(cmd::sweep::Args { path: &scenario, seeds, jobs, json, check_determinism, shard })
+        }
+        Cmd::Explore { scenario, seed, max_depth, max_faults, latencies, max_runs, json, output } => {
+            let bounds = crate::explore::Bounds { max_depth, max_faults, latencies: usize::from(latencies), max_runs };
+            cmd::explore::explore_cmd(cmd::explore::Args { path: &scenario, seed, bounds, json, output: output.as_deref() })
         }
         Cmd::Merge { files, json } => cmd::merge::merge(&files, json),
         Cmd::Shrink { scenario, seed, check, output } => cmd::shrink::shrink(&scenario, seed, check.as_deref(), output.as_deref()),

@@ -43,6 +43,7 @@ pub mod clock;
 mod cmd;
 pub mod dist;
 mod event;
+pub mod explore;
 pub mod export;
 #[warn(missing_docs)]
 pub mod id;

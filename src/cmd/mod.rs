@@ -2,6 +2,7 @@
 //! standard output, and the exit codes.
 
 pub mod check;
+pub mod explore;
 pub mod merge;
 pub mod run;
 pub mod shrink;
