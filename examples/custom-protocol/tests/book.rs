@@ -59,21 +59,25 @@ fn generated_book_files_are_current() {
     let tmp = std::env::temp_dir().join(format!("custom-protocol-book-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let mut stale = Vec::new();
+    let mut keep = |name: &str, content: &str| {
+        if !is_current(name, content) {
+            stale.push(name.to_string());
+        }
+    };
     for (name, args) in OUTPUTS {
         let out = tmp.join(name);
         let text = transcript(args, &out);
         if args.contains(&"OUT") {
-            let written = std::fs::read_to_string(&out).expect("the command wrote its output");
-            stale.extend((!is_current(name, &written)).then(|| name.to_string()));
-            stale.extend((!is_current(&format!("{name}.txt"), &text)).then(|| format!("{name}.txt")));
+            keep(name, &std::fs::read_to_string(&out).expect("the command wrote its output"));
+            keep(&format!("{name}.txt"), &text);
         } else {
-            stale.extend((!is_current(name, &text)).then(|| name.to_string()));
+            keep(name, &text);
         }
     }
-    let replay = seeded_failure_transcript();
-    stale.extend((!is_current("own-seeded-failure.txt", &replay)).then(|| "own-seeded-failure.txt".to_string()));
+    keep("own-seeded-failure.txt", &seeded_failure_transcript());
     std::fs::remove_dir_all(&tmp).ok();
-    assert!(stale.is_empty(), "stale book files {stale:?}: run `UPDATE_BOOK=1 cargo test -p custom-protocol --test book`, read the diff, commit");
+    let update = "UPDATE_BOOK=1 cargo test -p custom-protocol --test book";
+    assert!(stale.is_empty(), "stale book files {stale:?}: run `{update}`, read the diff, commit");
 }
 
 /// The lines a failing seeded test prints (the panic and the replay command), from running
