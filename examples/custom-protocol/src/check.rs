@@ -5,6 +5,7 @@
 use msgsim::prelude::*;
 use std::collections::BTreeMap;
 
+// ANCHOR: checker
 /// The check, as scenarios name it; also its checker.
 #[derive(Default)]
 pub struct InOrderOnce {
@@ -14,6 +15,8 @@ pub struct InOrderOnce {
     pair_of: BTreeMap<AppId, (NodeId, NodeId)>,
     violation: Option<String>,
     delivered: u64,
+    /// The nodes' names, so the verdict speaks as the scenario and the trace do.
+    names: Vec<String>,
 }
 
 impl Checker for InOrderOnce {
@@ -27,13 +30,15 @@ impl Checker for InOrderOnce {
                 self.delivered += 1;
                 let Some(&pair) = self.pair_of.get(&app) else { return };
                 let (sent, next) = self.pairs.get_mut(&pair).expect("a pair for every message sent");
+                let name = |n: NodeId| &self.names[n.index()];
                 if pair.1 != node {
-                    self.violation.get_or_insert(format!("m{} delivered at n{}, which it was not sent to", app.0, node.0));
+                    self.violation.get_or_insert(format!("a{} delivered at {}, which it was not sent to", app.0, name(node)));
                 } else if sent.get(*next) == Some(&app) {
                     *next += 1;
                 } else {
                     let what = if sent[..*next].contains(&app) { "again" } else { "out of order" };
-                    self.violation.get_or_insert(format!("m{} delivered {what} at {} (n{} to n{})", app.0, event.time, pair.0.0, pair.1.0));
+                    let detail = format!("a{} delivered {what} at {} ({} to {})", app.0, event.time, name(pair.0), name(pair.1));
+                    self.violation.get_or_insert(detail);
                 }
             }
             _ => {}
@@ -48,12 +53,16 @@ impl Checker for InOrderOnce {
         }
     }
 }
+// ANCHOR_END: checker
 
+// ANCHOR: check
 impl Check for InOrderOnce {
     const NAME: &'static str = "InOrderOnce";
     type Config = NoConfig;
 
-    fn build(_: &NoConfig, _: &Scenario) -> Box<dyn Checker> {
-        Box::new(InOrderOnce::default())
+    fn build(_: &NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
+        let names = scenario.cluster.nodes().map(|n| scenario.cluster.name(n).to_string()).collect();
+        Box::new(InOrderOnce { names, ..InOrderOnce::default() })
     }
 }
+// ANCHOR_END: check

@@ -10,7 +10,9 @@ pub use protocol::{AlternatingBit, Bug, Config, Frame, Node};
 
 use msgsim::Registry;
 
+// ANCHOR: registry
 /// msgsim's bundled protocols and checks, plus this crate's.
 pub fn registry() -> Registry {
     Registry::builtin().with_protocol::<AlternatingBit>().with_check::<InOrderOnce>()
 }
+// ANCHOR_END: registry

@@ -13,6 +13,7 @@ use msgsim::prelude::*;
 use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
 
+// ANCHOR: config
 /// `AlternatingBit(timeout_ms: 30, bug: IgnoreBit)`.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(rename = "AlternatingBit", deny_unknown_fields)]
@@ -30,7 +31,9 @@ pub enum Bug {
     /// The receiver delivers every intact frame, whatever its bit: a retransmission is delivered twice.
     IgnoreBit,
 }
+// ANCHOR_END: config
 
+// ANCHOR: message
 /// On the wire: a data frame with its bit, or an acknowledgement of a bit.
 #[derive(Clone, Debug)]
 pub enum Frame {
@@ -54,7 +57,9 @@ impl Message for Frame {
         }
     }
 }
+// ANCHOR_END: message
 
+// ANCHOR: process
 /// What a sender keeps per destination.
 #[derive(Default)]
 struct Outgoing {
@@ -131,7 +136,9 @@ impl Process for Node {
         self.transmit(ctx, to);
     }
 }
+// ANCHOR_END: process
 
+// ANCHOR: protocol
 /// The alternating-bit protocol, as scenarios name it.
 pub struct AlternatingBit;
 
@@ -150,3 +157,4 @@ impl Protocol for AlternatingBit {
         move |_| Node { timeout_ns, bug, outgoing: BTreeMap::new(), expected: BTreeMap::new() }
     }
 }
+// ANCHOR_END: protocol

@@ -6,6 +6,7 @@ use msgsim::shrink::shrink_with;
 use std::path::Path;
 use std::process::Command as Process;
 
+// ANCHOR: sweeps
 fn scenario(name: &str) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name);
     custom_protocol::registry().load(&path).expect("a valid scenario")
@@ -24,6 +25,7 @@ fn the_check_catches_a_receiver_that_ignores_the_bit() {
     let report = Sweep::new(&broken).seeds(0..50).run();
     report.assert_fails("InOrderOnce");
 }
+// ANCHOR_END: sweeps
 
 #[test]
 fn a_failing_seed_shrinks_to_a_scenario_the_registry_reads_back() {
