@@ -230,6 +230,12 @@ const OUTPUTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("fragmentation-run.txt", &["run", "scenarios/network/fragmentation.ron"]),
+    ("explore-at-least-once.txt", &["explore", "scenarios/explore/at-least-once.ron", "--max-faults", "4"]),
+    ("explore-broken-sweep.txt", &["sweep", "scenarios/explore/broken-at-least-once.ron", "--seeds", "0..200"]),
+    ("explore-broken-cex.ron", &["explore", "scenarios/explore/broken-at-least-once.ron", "--max-faults", "4", "-o", "OUT"]),
+    ("explore-broken-cex-run.txt", &["run", "book/src/generated/explore-broken-cex.ron"]),
+    ("explore-broken-cex.svg", &["trace", "book/src/generated/explore-broken-cex.ron", "--format", "svg", "-o", "OUT"]),
+    ("explore-fifo.txt", &["explore", "scenarios/explore/broken-fifo.ron"]),
 ];
 
 /// What a reader would see in a terminal: the command, its output, its exit code.

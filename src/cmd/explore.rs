@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// What `msgsim explore` was asked.
+/// What `msgsim explore` was asked. (The text summary leaves out the time taken, so that it is
+/// the same from run to run; `--json` has it.)
 pub struct Args<'a> {
     pub path: &'a Path,
     pub seed: Option<u64>,
@@ -97,7 +98,7 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
         let done = if found.complete { "complete: every behaviour within the bounds was run" } else { "INCOMPLETE: stopped by --max-runs" };
         let _ = writeln!(
             out,
-            "explored   {} behaviours, {} transitions, depth {}; {done} ({per_s:.0} behaviours/s)",
+            "explored   {} behaviours, {} transitions, depth {}; {done}",
             found.behaviours, found.transitions, found.max_depth
         );
         if found.depth_bound_reached {
@@ -114,12 +115,13 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
             (Some(v), out_path) => {
                 let _ = writeln!(
                     out,
-                    "violation  {}: {} ({} fault{}, {} transmissions fixed)",
+                    "violation  {}: {} ({} fault{}, {} transmission{} fixed)",
                     v.check,
                     v.detail,
                     v.faults,
                     if v.faults == 1 { "" } else { "s" },
-                    v.path_length
+                    v.path_length,
+                    if v.path_length == 1 { "" } else { "s" }
                 );
                 match out_path {
                     Some(o) => {
