@@ -499,7 +499,8 @@
       const st = STYLES[k];
       ctx.strokeStyle = st.color;
       ctx.lineWidth = st.width;
-      ctx.setLineDash(st.dash);
+      // Dashes cost much more to stroke than lines; a dense view cannot show them anyway.
+      ctx.setLineDash(dense ? [] : st.dash);
       ctx.stroke(lines[k]);
       ctx.setLineDash([]);
       ctx.fillStyle = st.color;
@@ -567,19 +568,27 @@
       const e = steps[k];
       if (e.markNode >= 0 && laneOf[e.markNode] >= 0) { count++; }
     }
+    // Many marks: each a small bar, in two batches (deliveries and the rest), one fill each.
     const dense = count > 5000;
+    const delivered = new Path2D();
+    const others = new Path2D();
     for (let k = first; k < steps.length && steps[k].t <= state.t1; k++) {
       const e = steps[k];
       if (e.markNode < 0 || laneOf[e.markNode] < 0) { continue; }
       const x = X(e.t);
       const y = Y(e.markNode);
       if (dense) {
-        ctx.fillStyle = e.mark === "deliver" ? "#2e8b57" : "#444";
-        ctx.fillRect(x - 1, y - 2, 2, 4);
+        (e.mark === "deliver" ? delivered : others).rect(x - 1, y - 2, 2, 4);
       } else {
         MARKS[e.mark](x, y);
       }
       drawnMarks.push({ e: e, x: x, y: y });
+    }
+    if (dense) {
+      ctx.fillStyle = "#2e8b57";
+      ctx.fill(delivered);
+      ctx.fillStyle = "#444";
+      ctx.fill(others);
     }
     // The causal past and the selection, over the marks.
     if (state.past) {
@@ -609,7 +618,10 @@
     ctx.beginPath(); ctx.moveTo(x, AXIS - 4); ctx.lineTo(x, bottom); ctx.stroke();
     // The messages in flight, where they are at the cursor's time.
     ctx.font = "bold 10px DejaVu Sans, Helvetica, Arial, sans-serif";
-    inFlight().forEach(function (c) {
+    const flying = inFlight();
+    // Labels only when they can be read; the panel below lists them all.
+    const labelled = flying.length <= 12;
+    flying.forEach(function (c) {
       if (laneOf[c.from] < 0 || laneOf[c.to] < 0) { return; }
       const geo = geometry(c);
       const span = geo.tEnd - c.sent;
@@ -617,8 +629,10 @@
       const px = geo.x1 + (geo.x2 - geo.x1) * k;
       const py = geo.y1 + (geo.y2 - geo.y1) * k;
       disc(px, py, 4.5, STYLES[styleOf(c)].color, "#fff");
-      ctx.fillStyle = "#111";
-      ctx.fillText("m" + c.msg, px + 6, py - 5);
+      if (labelled) {
+        ctx.fillStyle = "#111";
+        ctx.fillText("m" + c.msg, px + 6, py - 5);
+      }
     });
   }
 
@@ -852,7 +866,7 @@
     const flying = inFlight();
     flightTitle.textContent = "In flight at the cursor (" + flying.length + ")";
     flying.slice(0, 200).forEach(function (f) {
-      flightList.appendChild(el("li", { text: "m" + f.msg + " " + names[f.from] + " -> " + names[f.to] + " sent " + ms(f.sent) + " ms" }));
+      flightList.appendChild(el("li", { text: "m" + f.msg + " " + names[f.from] + " -> " + names[f.to] + " sent " + ms(f.sent) + " ms" + (f.dup ? " (second copy)" : "") }));
     });
     if (flying.length > 200) { flightList.appendChild(el("li", { text: "... and " + (flying.length - 200) + " more" })); }
   }
@@ -904,6 +918,11 @@
       const rect = canvas.getBoundingClientRect();
       const g = d.geo;
       return { x: rect.left + (g.x1 + g.x2) / 2, y: rect.top + (g.y1 + g.y2) / 2 };
+    },
+    // Where on the page the time axis shows time t: clicking there puts the cursor on it.
+    axisPoint: function (t) {
+      const rect = canvas.getBoundingClientRect();
+      return { x: rect.left + X(t), y: rect.top + AXIS / 2 };
     },
     drawnMessages: function () { return drawnCopies.map(function (d) { return d.c.msg; }); },
     selected: function () {

@@ -211,11 +211,16 @@ async function tests() {
       assertEq(problems, [], "console errors, warnings, exceptions or requests");
     });
 
+    // The book's picture: the quick start around its partition, the cursor on the time axis
+    // at 1003 ms (clicked there), and a message in flight clicked for its details.
     if (process.env.SCREENSHOT) {
       await page.evaluate(api + ".zoomTo(985e6, 1045e6)");
-      await page.locator("#filter-nodes input[data-node=n0]").check();
-      await page.locator("#filter-nodes input[data-node=n0]").uncheck();
-      await page.evaluate(function () { window.scrollTo(0, 0); });
+      const at = await page.evaluate(api + ".axisPoint(1003e6)");
+      await page.mouse.click(at.x, at.y);
+      const flying = await page.evaluate(api + ".inFlight()");
+      const point = await page.evaluate(api + ".copyPoint(" + flying[0].msg + ")");
+      await page.mouse.click(point.x, point.y);
+      await page.mouse.move(0, 0);
       await page.screenshot({ path: process.env.SCREENSHOT });
     }
 
