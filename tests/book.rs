@@ -252,7 +252,10 @@ const OUTPUTS: &[(&str, &[&str])] = &[
         "broken-work-queue-visibility.html",
         &["trace", "scenarios/communication/broken-work-queue-visibility.ron", "--format", "html", "--to", "8", "-o", "OUT"],
     ),
-    ("broken-unauthenticated.html", &["trace", "scenarios/security/broken-unauthenticated.ron", "--format", "html", "--to", "15", "-o", "OUT"]),
+    (
+        "broken-unauthenticated.html",
+        &["trace", "scenarios/security/broken-unauthenticated.ron", "--format", "html", "--to", "15", "-o", "OUT"],
+    ),
 ];
 
 /// What a reader would see in a terminal: the command, its output, its exit code.

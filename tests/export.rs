@@ -33,7 +33,14 @@ impl Run {
     }
 
     fn view(&self) -> TraceView<'_> {
-        TraceView { events: &self.events, cluster: &self.scenario.cluster, name: &self.scenario.name, seed: self.seed, end: self.end, verdicts: &self.verdicts }
+        TraceView {
+            events: &self.events,
+            cluster: &self.scenario.cluster,
+            name: &self.scenario.name,
+            seed: self.seed,
+            end: self.end,
+            verdicts: &self.verdicts,
+        }
     }
 
     fn export(&self, selection: &Selection, format: TraceFormat) -> Result<String, ExportError> {

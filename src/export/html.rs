@@ -21,10 +21,23 @@ use std::io::Write;
 const SCRIPT: &str = include_str!("viewer.js");
 const STYLE: &str = include_str!("viewer.css");
 
+/// Beyond this many events a page is over 100 MB, which a browser takes many seconds to open.
+pub const MAX_EVENTS: usize = 750_000;
+
 /// Version of the embedded JSON's layout, which `viewer.js` reads; bump it with the layout.
 const DATA_VERSION: u32 = 1;
 
+/// Write the viewer page of the selected part of a run; refused beyond `MAX_EVENTS` shown events.
 pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Result<(), ExportError> {
+    let count = view.events.iter().filter(|e| selection.shows(e)).count();
+    if count > MAX_EVENTS {
+        return Err(ExportError::TooLarge {
+            what: "events",
+            count,
+            limit: MAX_EVENTS,
+            advice: "a page that large is slow to open; choose a time window with --from/--to, or nodes or kinds",
+        });
+    }
     Ok(out.write_all(render(view, selection).as_bytes())?)
 }
 
@@ -186,7 +199,15 @@ fn data<'a>(view: &TraceView<'a>, selection: &Selection) -> Data<'a> {
             .iter()
             .filter(|p| selection.overlaps(p.start, p.end.unwrap_or(view.end)))
             .filter(|p| p.node.is_none_or(|n| selection.node_selected(n)))
-            .map(|p| PeriodRow(p.node.map_or(-1, |n| i64::from(n.0)), action_name(p.action), p.index, p.start.as_nanos(), p.end.map(SimTime::as_nanos)))
+            .map(|p| {
+                PeriodRow(
+                    p.node.map_or(-1, |n| i64::from(n.0)),
+                    action_name(p.action),
+                    p.index,
+                    p.start.as_nanos(),
+                    p.end.map(SimTime::as_nanos),
+                )
+            })
             .collect(),
         false => Vec::new(),
     };
@@ -302,7 +323,8 @@ pub fn violation_event(view: &TraceView, detail: &str) -> Option<usize> {
     let micros = words.iter().find_map(|w| {
         let (whole, frac) = w.strip_suffix("ms")?.split_once('.')?;
         let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
-        (digits(whole) && digits(frac) && frac.len() == 3).then(|| whole.parse::<u64>().ok()?.checked_mul(1_000)?.checked_add(frac.parse().ok()?))?
+        (digits(whole) && digits(frac) && frac.len() == 3)
+            .then(|| whole.parse::<u64>().ok()?.checked_mul(1_000)?.checked_add(frac.parse().ok()?))?
     })?;
     let (lo, hi) = (micros.checked_mul(1_000)?, micros.checked_mul(1_000)?.checked_add(1_000)?);
     let is_id = |w: &str| {
@@ -314,7 +336,8 @@ pub fn violation_event(view: &TraceView, detail: &str) -> Option<usize> {
     let mut best: Option<(usize, usize)> = None;
     for (g, event) in view.events.iter().enumerate().skip(start).take_while(|(_, e)| e.time.as_nanos() < hi) {
         let line = render_line(event, view.cluster);
-        let shared = line.split(|c: char| c.is_whitespace() || "(),".contains(c)).filter(|w| names.contains(w)).collect::<BTreeSet<_>>().len();
+        let shared =
+            line.split(|c: char| c.is_whitespace() || "(),".contains(c)).filter(|w| names.contains(w)).collect::<BTreeSet<_>>().len();
         if shared > 0 && best.is_none_or(|(_, s)| shared > s) {
             best = Some((g, shared));
         }
@@ -325,6 +348,25 @@ pub fn violation_event(view: &TraceView, detail: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::{NodeId, TimerId};
+    use crate::process::Cluster;
+
+    #[test]
+    fn a_selection_too_large_for_a_page_is_refused() {
+        let timer = TraceEvent { time: SimTime::ZERO, kind: EventKind::Timer { node: NodeId(0), timer: TimerId(0) } };
+        let events = vec![timer; MAX_EVENTS + 1];
+        let cluster = Cluster { names: vec!["n0".to_string()], groups: Vec::new() };
+        let view = TraceView { events: &events, cluster: &cluster, name: "big", seed: 0, end: SimTime::ZERO, verdicts: &[] };
+        let mut out = Vec::new();
+        match write(&mut out, &view, &Selection::default()) {
+            Err(ExportError::TooLarge { count, .. }) => assert_eq!(count, MAX_EVENTS + 1),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(out.is_empty(), "nothing written");
+        // The limit is on what is shown, not on the run: a selection of it is a page.
+        write(&mut out, &view, &Selection { kinds: vec![Kind::Send], ..Selection::default() }).unwrap();
+        assert!(out.starts_with(b"<!DOCTYPE html>"));
+    }
 
     #[test]
     fn escaped_json_has_no_markup_and_parses_to_the_same_value() {

@@ -240,6 +240,24 @@ async function tests() {
       await other.page.close();
     });
 
+    await check("every viewer in the book opens, draws its lanes and logs no error", async function () {
+      const dir = path.join(root, "book/src/generated");
+      const pages = fs.readdirSync(dir).filter(function (f) { return f.endsWith(".html"); }).sort();
+      assert(pages.length >= 8, "the book's viewers: " + pages);
+      for (const name of pages) {
+        const other = await open(browser, path.join(dir, name));
+        const counts = await other.page.evaluate(api + ".counts()");
+        assert(counts.lanes > 0 && counts.steps > 0, name + ": " + JSON.stringify(counts));
+        // Step through the first events and select the first failed check's event, if any.
+        await other.page.keyboard.press("ArrowRight");
+        await other.page.keyboard.press("ArrowRight");
+        const link = other.page.locator(".checks a");
+        if (await link.count() > 0) { await link.first().click(); }
+        assertEq(other.problems, [], name + ": console errors");
+        await other.page.close();
+      }
+    });
+
     await check("a scenario name that is markup stays text", async function () {
       const hostileName = "</script><script>window.pwned = 1</script><!-- & \u2028 \u2029 <img src=x onerror=window.pwned=2>";
       const src = fs.readFileSync(path.join(root, "scenarios/quickstart.ron"), "utf8")
