@@ -372,6 +372,18 @@ fn html_embeds_every_event_copy_period_and_verdict_of_the_run() {
     assert_eq!(data["copies"].as_array().unwrap().len(), copies.len());
     let fates: Vec<&str> = data["copies"].as_array().unwrap().iter().map(|c| c[5].as_str().unwrap()).collect();
     assert!(["recv", "drop"].iter().all(|f| fates.contains(f)), "{fates:?}");
+    // A copy exists from its send; a duplicate's second copy from its `dup` line (see the
+    // browser test's postmortem on what is in flight).
+    let mut seconds = 0;
+    for c in data["copies"].as_array().unwrap() {
+        let start = &run.events[c[12].as_u64().unwrap() as usize].kind;
+        match c[8] == 1 {
+            true => assert!(matches!(start, msgsim::trace::EventKind::Duplicate { msg, .. } if msg.0 == c[0]), "{c}"),
+            false => assert!(matches!(start, msgsim::trace::EventKind::Send { msg, .. } if msg.0 == c[0]), "{c}"),
+        }
+        seconds += usize::from(c[8] == 1);
+    }
+    assert!(seconds > 0, "the tour duplicates a message");
     let periods: Vec<&str> = data["periods"].as_array().unwrap().iter().map(|p| p[1].as_str().unwrap()).collect();
     assert!(periods.contains(&"partition") && periods.contains(&"crash"), "the tour's faults: {periods:?}");
     assert_eq!(data["nodes"], serde_json::json!(["n0", "n1", "n2"]));

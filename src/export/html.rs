@@ -121,12 +121,13 @@ struct Data<'a> {
 #[derive(Serialize)]
 struct EventRow(usize, u64, &'static str, i64, i64, i64, &'static str, u8, String, Option<Vec<u32>>);
 
-/// `[msg, from, to, sent, end, fate, reason, queued, duplicate, send g, end g, arrival g]`:
+/// `[msg, from, to, sent, end, fate, reason, queued, duplicate, send g, end g, arrival g, start g]`:
 /// `end` is null for a copy that never ended, `fate` one of recv, corrupt, drop, waiting,
 /// flight, `reason` a drop's, `arrival g` the event where it reached the receiver (its
-/// receive, its `queue` line, or its drop), null if it never did.
+/// receive, its `queue` line, or its drop), null if it never did, and `start g` the event from
+/// which it existed (its send, or for the second copy of a duplicate the `dup` line).
 #[derive(Serialize)]
-struct CopyRow(u64, u32, u32, u64, Option<u64>, &'static str, Option<String>, Option<u64>, u8, usize, Option<usize>, Option<usize>);
+struct CopyRow(u64, u32, u32, u64, Option<u64>, &'static str, Option<String>, Option<u64>, u8, usize, Option<usize>, Option<usize>, usize);
 
 /// `[node or -1 for a partition, action, fault index, start, end or null]`.
 #[derive(Serialize)]
@@ -140,6 +141,7 @@ fn data<'a>(view: &TraceView<'a>, selection: &Selection) -> Data<'a> {
     let all = message_copies(view.events);
     let copies: Vec<&MessageCopy> = all.iter().filter(|c| selection.shows_copy(c)).collect();
     let arrivals = arrivals(view.events, &copies);
+    let starts = starts(view.events, &copies);
     // Events drawn, and those a drawn copy needs for its details.
     let mut wanted: BTreeSet<usize> = BTreeSet::new();
     for c in &copies {
@@ -169,8 +171,8 @@ fn data<'a>(view: &TraceView<'a>, selection: &Selection) -> Data<'a> {
     }
     let copy_rows = copies
         .iter()
-        .zip(&arrivals)
-        .map(|(c, &arrival)| {
+        .zip(arrivals.iter().zip(&starts))
+        .map(|(c, (&arrival, &start))| {
             let (fate, reason) = match c.fate {
                 Fate::Received { corrupted: false } => ("recv", None),
                 Fate::Received { corrupted: true } => ("corrupt", None),
@@ -191,6 +193,7 @@ fn data<'a>(view: &TraceView<'a>, selection: &Selection) -> Data<'a> {
                 c.send_index,
                 c.end_index,
                 arrival,
+                start,
             )
         })
         .collect();
@@ -309,6 +312,24 @@ fn arrivals(events: &[TraceEvent], copies: &[&MessageCopy]) -> Vec<Option<usize>
         .map(|c| match c.queued {
             Some(at) => queued.get_mut(&(c.msg, at.as_nanos())).and_then(VecDeque::pop_front).or(c.end_index),
             None => c.end_index,
+        })
+        .collect()
+}
+
+/// For each copy, the event from which it existed: its send, or for a duplicate's second copy
+/// the `dup` line (which follows the send), so that a cursor on the send has one copy in flight.
+fn starts(events: &[TraceEvent], copies: &[&MessageCopy]) -> Vec<usize> {
+    let mut dups: BTreeMap<MsgId, VecDeque<usize>> = BTreeMap::new();
+    for (g, event) in events.iter().enumerate() {
+        if let EventKind::Duplicate { msg, .. } = event.kind {
+            dups.entry(msg).or_default().push_back(g);
+        }
+    }
+    copies
+        .iter()
+        .map(|c| match c.duplicate {
+            true => dups.get_mut(&c.msg).and_then(VecDeque::pop_front).unwrap_or(c.send_index),
+            false => c.send_index,
         })
         .collect()
 }

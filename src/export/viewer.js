@@ -20,7 +20,7 @@
   const copies = raw.copies.map(function (r, i) {
     return {
       i: i, msg: r[0], from: r[1], to: r[2], sent: r[3], end: r[4], fate: r[5], reason: r[6], queued: r[7],
-      dup: r[8] === 1, sendG: r[9], endG: r[10], arriveG: r[11],
+      dup: r[8] === 1, sendG: r[9], endG: r[10], arriveG: r[11], startG: r[12],
     };
   });
   const periods = raw.periods.map(function (r) {
@@ -637,13 +637,13 @@
   }
 
   // ---- The cursor -------------------------------------------------------------------------
-  // A copy is in flight at the cursor's event if it was sent at or before that event and had
-  // not yet reached its receiver (or been dropped) by it.
+  // A copy is in flight at the cursor's event if it was sent (or, a duplicate's second copy,
+  // made) at or before that event and had not yet reached its receiver (or been dropped) by it.
   function inFlight() {
     if (!state.cursor) { return []; }
     const g = state.cursor.g;
     return copies.filter(function (c) {
-      return copyShown[c.i] && c.sendG <= g && (c.arriveG === null || c.arriveG > g);
+      return copyShown[c.i] && c.startG <= g && (c.arriveG === null || c.arriveG > g);
     });
   }
   function cursorIndex() {

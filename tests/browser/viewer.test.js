@@ -150,6 +150,24 @@ async function tests() {
       assert(readout.includes(trace.length ? "event 62" : ""), "the readout names the event: " + readout);
     });
 
+    // Postmortem: the second copy of a duplicate was counted in flight from its send, before
+    // the network's dup line had made it.
+    await check("a duplicated message has one copy in flight at its send and two after its dup line", async function () {
+      const dup = trace.findIndex(function (e) { return kindOf(e) === "Duplicate"; });
+      const send = trace.findIndex(function (e) { return kindOf(e) === "Send" && e.msg === trace[dup].msg; });
+      await page.keyboard.press("Home");
+      for (let i = 0; i < send; i++) { await page.keyboard.press("ArrowRight"); }
+      assertEq((await page.evaluate(api + ".cursor()")).g, send, "on the send");
+      const count = async function () {
+        return (await page.evaluate(api + ".inFlight()")).filter(function (c) { return c.msg === trace[dup].msg; }).length;
+      };
+      assertEq(await count(), 1, "copies of m" + trace[dup].msg + " in flight at its send");
+      for (let i = send; i < dup; i++) { await page.keyboard.press("ArrowRight"); }
+      assertEq(await count(), 2, "copies in flight at its dup line");
+      const flying = (await page.evaluate(api + ".inFlight()")).map(function (c) { return c.msg; }).sort(function (a, b) { return a - b; });
+      assertEq(flying, inFlightAfter(trace, dup), "in flight at the dup line");
+    });
+
     await check("space plays and pauses", async function () {
       const before = (await page.evaluate(api + ".cursor()")).g;
       await page.keyboard.press(" ");
@@ -200,6 +218,37 @@ async function tests() {
       await page.locator("#filter-kinds input[data-kind=drop]").uncheck();
       await page.locator("#filter-nodes input[data-node=n3]").uncheck();
       assertEq((await page.evaluate(api + ".counts()")).drawnCopies, copies, "all copies again");
+    });
+
+    await check("a time window keeps the copies whose trip overlaps it", async function () {
+      await page.locator("#filter-from").fill("1000");
+      await page.locator("#filter-from").dispatchEvent("change");
+      await page.locator("#filter-to").fill("1010");
+      await page.locator("#filter-to").dispatchEvent("change");
+      const sent = new Map();
+      let overlapping = 0;
+      trace.forEach(function (e) {
+        if (kindOf(e) === "Send") { sent.set(e.msg, e.time); }
+        if ((kindOf(e) === "Receive" || kindOf(e) === "Drop") && sent.get(e.msg) <= 1010e6 && e.time >= 1000e6) { overlapping++; }
+      });
+      assertEq((await page.evaluate(api + ".counts()")).drawnCopies, overlapping, "copies overlapping 1000 to 1010 ms");
+      assertEq(await page.evaluate(api + ".view()"), { t0: 1000e6, t1: 1010e6 }, "the view is the window");
+      await page.locator(".filters button", { hasText: "reset" }).click();
+      assertEq((await page.evaluate(api + ".counts()")).drawnCopies, copies, "all copies again");
+    });
+
+    await check("hovering a message shows its trace lines; dragging pans", async function () {
+      await page.evaluate(api + ".zoomTo(0, 60e6)");
+      const point = await page.evaluate(api + ".copyPoint(0)");
+      await page.mouse.move(point.x, point.y);
+      const tip = await page.locator(".tip").innerText();
+      assert(tip.includes("send    m0 -> n1"), "the tooltip: " + tip);
+      const before = await page.evaluate(api + ".view()");
+      await page.mouse.down();
+      await page.mouse.move(point.x - 200, point.y, { steps: 5 });
+      await page.mouse.up();
+      const after = await page.evaluate(api + ".view()");
+      assert(after.t0 > before.t0 && after.t1 - after.t0 === before.t1 - before.t0, "panned later: " + JSON.stringify([before, after]));
     });
 
     await check("the checks' verdicts are shown", async function () {
