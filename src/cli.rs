@@ -43,13 +43,14 @@ enum Cmd {
     /// Validate a scenario without running it.
     Check { scenario: PathBuf },
     /// Run a scenario and write its trace, or part of it: text, JSON lines, an SVG
-    /// space-time diagram, Chrome trace JSON (Perfetto), a ShiViz log or a Mermaid diagram.
+    /// space-time diagram, Chrome trace JSON (Perfetto), a ShiViz log, a Mermaid diagram or an
+    /// interactive HTML viewer.
     Trace {
         scenario: PathBuf,
         /// Use this seed instead of the scenario's.
         #[arg(long)]
         seed: Option<u64>,
-        /// text, jsonl, svg, chrome, shiviz or mermaid.
+        /// text, jsonl, svg, chrome, shiviz, mermaid or html.
         #[arg(long, value_parser = cmd::trace::parse_format)]
         format: crate::export::TraceFormat,
         /// Write to this file instead of standard output.

@@ -111,7 +111,7 @@ impl TryFrom<String> for Shard {
     }
 }
 
-/// Runs one seed with the given options: `protocols::run`, or `run_catching` with a caller's process.
+/// Runs one seed with the given options: `sim::run` (the scenario's own protocol), or `run_catching` with a caller's process.
 type Runner<'r> = dyn Fn(u64, &RunOptions) -> Result<RunResult, ProtocolPanic> + Sync + 'r;
 
 /// A sweep to run: which scenario, which seeds, how many threads. See the module's example.

@@ -236,6 +236,32 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("explore-broken-cex-run.txt", &["run", "book/src/generated/explore-broken-cex.ron"]),
     ("explore-broken-cex.svg", &["trace", "book/src/generated/explore-broken-cex.ron", "--format", "svg", "-o", "OUT"]),
     ("explore-fifo.txt", &["explore", "scenarios/explore/broken-fifo.ron"]),
+    // Run viewers: the trace tour whole, and each chapter's broken scenario around its first
+    // violation (a window keeps each page near 50 KB, most of it the viewer's script).
+    ("trace-tour.html", &["trace", "scenarios/trace-tour.ron", "--format", "html", "-o", "OUT"]),
+    ("broken-no-checksum.html", &["trace", "scenarios/network/broken-no-checksum.ron", "--format", "html", "--to", "45", "-o", "OUT"]),
+    (
+        "broken-at-least-once.html",
+        &["trace", "scenarios/delivery/broken-at-least-once.ron", "--format", "html", "--from", "735", "--to", "800", "-o", "OUT"],
+    ),
+    (
+        "broken-reliable-no-relay.html",
+        &["trace", "scenarios/ordering/broken-reliable-no-relay.ron", "--format", "html", "--to", "40", "-o", "OUT"],
+    ),
+    ("broken-fifo.html", &["trace", "scenarios/ordering/broken-fifo.ron", "--format", "html", "--to", "40", "-o", "OUT"]),
+    (
+        "broken-never-half-open.html",
+        &["trace", "scenarios/failure/broken-never-half-open.ron", "--format", "html", "--from", "4300", "--to", "4420", "-o", "OUT"],
+    ),
+    ("broken-sync-deadlock.html", &["trace", "scenarios/communication/broken-sync-deadlock.ron", "--format", "html", "-o", "OUT"]),
+    (
+        "broken-work-queue-visibility.html",
+        &["trace", "scenarios/communication/broken-work-queue-visibility.ron", "--format", "html", "--to", "8", "-o", "OUT"],
+    ),
+    (
+        "broken-unauthenticated.html",
+        &["trace", "scenarios/security/broken-unauthenticated.ron", "--format", "html", "--to", "15", "-o", "OUT"],
+    ),
 ];
 
 /// What a reader would see in a terminal: the command, its output, its exit code.

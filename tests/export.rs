@@ -2,6 +2,7 @@
 //! each is what its readers parse (XML, trace-event JSON with paired flows, ShiViz logs
 //! with valid vector clocks, JSON lines), and `msgsim trace`'s handling of bad arguments.
 
+use msgsim::check::Verdict;
 use msgsim::export::{self, ExportError, Fate, Kind, Selection, TraceFormat, TraceView, message_copies};
 use msgsim::id::NodeId;
 use msgsim::time::SimTime;
@@ -16,6 +17,7 @@ struct Run {
     events: Vec<TraceEvent>,
     seed: u64,
     end: SimTime,
+    verdicts: Vec<(&'static str, Verdict)>,
 }
 
 impl Run {
@@ -27,11 +29,18 @@ impl Run {
     fn with(scenario: Scenario) -> Run {
         let seed = scenario.seed;
         let result = msgsim::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("runs");
-        Run { events: result.trace.expect("recorded"), seed, end: result.end.at, scenario }
+        Run { events: result.trace.expect("recorded"), seed, end: result.end.at, verdicts: result.verdicts, scenario }
     }
 
     fn view(&self) -> TraceView<'_> {
-        TraceView { events: &self.events, cluster: &self.scenario.cluster, name: &self.scenario.name, seed: self.seed, end: self.end }
+        TraceView {
+            events: &self.events,
+            cluster: &self.scenario.cluster,
+            name: &self.scenario.name,
+            seed: self.seed,
+            end: self.end,
+            verdicts: &self.verdicts,
+        }
     }
 
     fn export(&self, selection: &Selection, format: TraceFormat) -> Result<String, ExportError> {
@@ -58,7 +67,8 @@ fn narrowed() -> Selection {
 #[test]
 fn every_format_of_the_trace_tour() {
     let run = Run::of("scenarios/trace-tour.ron");
-    for format in TraceFormat::ALL {
+    // The viewer is mostly its script; `html_*` below test what it embeds.
+    for format in TraceFormat::ALL.into_iter().filter(|&f| f != TraceFormat::Html) {
         insta::assert_snapshot!(format!("tour-{}", format.name()), run.all(format));
     }
     insta::assert_snapshot!("tour-narrowed-text", run.export(&narrowed(), TraceFormat::Text).unwrap());
@@ -329,4 +339,147 @@ fn a_large_cluster_is_refused_where_it_would_be_unreadable_or_too_costly() {
     for format in [TraceFormat::Text, TraceFormat::JsonLines, TraceFormat::Chrome] {
         assert!(run.export(&Selection::default(), format).is_ok());
     }
+}
+
+/// The JSON a viewer page embeds, parsed back.
+fn viewer_data(page: &str) -> serde_json::Value {
+    let open = "<script type=\"application/json\" id=\"msgsim-data\">";
+    let start = page.find(open).expect("the page embeds its data") + open.len();
+    let end = start + page[start..].find("</script>").expect("the data element ends");
+    serde_json::from_str(&page[start..end]).expect("the embedded data is JSON")
+}
+
+#[test]
+fn html_embeds_every_event_copy_period_and_verdict_of_the_run() {
+    let run = Run::of("scenarios/trace-tour.ron");
+    let page = run.all(TraceFormat::Html);
+    let data = viewer_data(&page);
+    let events = data["events"].as_array().unwrap();
+    assert_eq!(events.len(), run.events.len());
+    // [g, time, kind, a, b, mark node, mark, shown, line, vc]: in trace order, each with its text line.
+    let text = run.all(TraceFormat::Text);
+    for ((g, row), line) in events.iter().enumerate().zip(text.lines()) {
+        assert_eq!(row[0], g);
+        assert_eq!(row[1], run.events[g].time.as_nanos());
+        assert_eq!(row[2], Kind::of(&run.events[g].kind).name());
+        assert_eq!(row[7], 1, "every event is shown without a selection");
+        assert!(line.trim_start().starts_with(row[8].as_str().unwrap()), "{line} / {}", row[8]);
+        // Process events carry the text form's vector clock; others none.
+        let vc = line.find(" [").map(|i| line[i + 1..].to_string());
+        assert_eq!(row[9].as_array().map(|v| serde_json::to_string(v).unwrap().replace(',', ", ")), vc, "{line}");
+    }
+    let copies = message_copies(&run.events);
+    assert_eq!(data["copies"].as_array().unwrap().len(), copies.len());
+    let fates: Vec<&str> = data["copies"].as_array().unwrap().iter().map(|c| c[5].as_str().unwrap()).collect();
+    assert!(["recv", "drop"].iter().all(|f| fates.contains(f)), "{fates:?}");
+    // A copy exists from its send; a duplicate's second copy from its `dup` line (see the
+    // browser test's postmortem on what is in flight).
+    let mut seconds = 0;
+    for c in data["copies"].as_array().unwrap() {
+        let start = &run.events[c[12].as_u64().unwrap() as usize].kind;
+        match c[8] == 1 {
+            true => assert!(matches!(start, msgsim::trace::EventKind::Duplicate { msg, .. } if msg.0 == c[0]), "{c}"),
+            false => assert!(matches!(start, msgsim::trace::EventKind::Send { msg, .. } if msg.0 == c[0]), "{c}"),
+        }
+        seconds += usize::from(c[8] == 1);
+    }
+    assert!(seconds > 0, "the tour duplicates a message");
+    let periods: Vec<&str> = data["periods"].as_array().unwrap().iter().map(|p| p[1].as_str().unwrap()).collect();
+    assert!(periods.contains(&"partition") && periods.contains(&"crash"), "the tour's faults: {periods:?}");
+    assert_eq!(data["nodes"], serde_json::json!(["n0", "n1", "n2"]));
+    let checks = data["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), run.verdicts.len());
+    assert!(checks.iter().all(|c| c[1] == "pass" || c[1] == "fail" || c[1] == "inconclusive"));
+    // Self-contained: one style, the data and the script, nothing to fetch.
+    assert_eq!(page.matches("<script").count(), 2);
+    assert_eq!(page.matches("<style").count(), 1);
+    for fetch in ["://", " src=", "<link", "@import", "url("] {
+        assert!(!page.contains(fetch), "the page refers to {fetch}");
+    }
+}
+
+#[test]
+fn html_embeds_only_the_selection_and_the_ends_of_its_copies() {
+    let run = Run::of("scenarios/trace-tour.ron");
+    // Sends only: the receives and drops that end the copies are not shown.
+    let selection = Selection { kinds: vec![Kind::Send, Kind::Fault], ..narrowed() };
+    let data = viewer_data(&run.export(&selection, TraceFormat::Html).unwrap());
+    let events = data["events"].as_array().unwrap();
+    let shown: Vec<u64> = events.iter().filter(|e| e[7] == 1).map(|e| e[0].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = (0..run.events.len()).filter(|&g| selection.shows(&run.events[g])).map(|g| g as u64).collect();
+    assert_eq!(shown, expected);
+    let copies: Vec<_> = message_copies(&run.events).into_iter().filter(|c| selection.shows_copy(c)).collect();
+    assert_eq!(data["copies"].as_array().unwrap().len(), copies.len());
+    // A copy's send and end are embedded for its details even where the selection hides them.
+    let embedded: Vec<u64> = events.iter().map(|e| e[0].as_u64().unwrap()).collect();
+    for c in &copies {
+        assert!(embedded.contains(&(c.send_index as u64)));
+        assert!(c.end_index.is_none_or(|e| embedded.contains(&(e as u64))));
+    }
+    assert!(events.len() > shown.len(), "the ends are embedded, not shown");
+    assert_eq!((data["from"].as_u64(), data["to"].as_u64()), (Some(20_000_000), Some(60_000_000)));
+    assert_eq!(data["selected_nodes"], serde_json::json!([1]));
+}
+
+#[test]
+fn html_is_the_same_bytes_for_the_same_run() {
+    let first = Run::of("scenarios/quickstart.ron").all(TraceFormat::Html);
+    let second = Run::of("scenarios/quickstart.ron").all(TraceFormat::Html);
+    assert!(first == second, "two runs of one scenario and seed give different pages");
+    let cli = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "html"]);
+    assert_eq!(cli.status.code(), Some(0));
+    assert!(cli.stdout == first.as_bytes(), "the command writes the same page");
+}
+
+#[test]
+fn html_escapes_a_hostile_node_and_scenario_name() {
+    let run = Run::of("scenarios/trace-tour.ron");
+    let mut cluster = run.scenario.cluster.clone();
+    let hostile = "</script><script>alert(1)</script><!--&amp;\u{2028}\u{2029}";
+    cluster.names[0] = hostile.to_string();
+    let name = format!("{hostile} <b>tour</b>");
+    let view = TraceView { events: &run.events, cluster: &cluster, name: &name, seed: run.seed, end: run.end, verdicts: &run.verdicts };
+    let mut out = Vec::new();
+    export::write_trace(&mut out, &view, &Selection::default(), TraceFormat::Html).unwrap();
+    let page = String::from_utf8(out).unwrap();
+    let open = "<script type=\"application/json\" id=\"msgsim-data\">";
+    let start = page.find(open).unwrap() + open.len();
+    let end = start + page[start..].find("</script>").unwrap();
+    let embedded = &page[start..end];
+    for bad in ["<", ">", "&", "\u{2028}", "\u{2029}"] {
+        assert!(!embedded.contains(bad), "{bad:?} in the embedded data");
+    }
+    // Two scripts, each closed once: the name opened none and closed none.
+    assert_eq!(page.matches("<script").count(), 2);
+    assert_eq!(page.matches("</script>").count(), 2);
+    assert!(page.contains("<title>&lt;/script&gt;&lt;script&gt;alert(1)"), "the title is escaped");
+    let data = viewer_data(&page);
+    assert_eq!(data["nodes"][0], hostile);
+    assert_eq!(data["name"], name.as_str());
+    assert!(data["events"].as_array().unwrap().iter().any(|e| e[8].as_str().unwrap().contains(hostile)));
+}
+
+#[test]
+fn html_links_a_failed_check_to_the_event_its_verdict_names() {
+    let run = Run::of("scenarios/ordering/broken-fifo.ron");
+    let data = viewer_data(&run.all(TraceFormat::Html));
+    let fifo = data["checks"].as_array().unwrap().iter().find(|c| c[0] == "FifoOrder").expect("the scenario checks FIFO order").clone();
+    assert_eq!(fifo[1], "fail");
+    // "first: n0 delivered a11 at 28.471ms before a3": the delivery of a11 at n0.
+    let g = fifo[3].as_u64().expect("linked") as usize;
+    let line = msgsim::trace::render_line(&run.events[g], &run.scenario.cluster);
+    assert!(line.contains("28.471ms") && line.contains("n0") && line.contains("deliver a11"), "{line}");
+    // A passing check links nowhere.
+    assert!(data["checks"].as_array().unwrap().iter().filter(|c| c[1] == "pass").all(|c| c[3].is_null()));
+}
+
+#[test]
+fn a_verdict_without_a_time_or_a_known_name_links_nowhere() {
+    let run = Run::of("scenarios/ordering/broken-fifo.ron");
+    let view = run.view();
+    assert_eq!(export::html::violation_event(&view, "deliveries out of order: 10"), None);
+    // A time at which nothing the verdict names happened.
+    assert_eq!(export::html::violation_event(&view, "zz did something at 28.471ms"), None);
+    assert_eq!(export::html::violation_event(&view, "n0 delivered a11 at 99999999999999999999.000ms"), None);
+    assert!(export::html::violation_event(&view, "n0 delivered a11 at 28.471ms").is_some());
 }

@@ -35,7 +35,8 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
             true => TraceFormat::JsonLines,
             false => TraceFormat::Text,
         };
-        let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at };
+        let view =
+            TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };
         match write_trace(&mut std::io::BufWriter::new(file), &view, &Selection::default(), format) {
             Ok(()) => {}
             // `--trace /dev/stdout | head`: as for standard output.

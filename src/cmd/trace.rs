@@ -87,7 +87,7 @@ pub fn trace(args: Args) -> ExitCode {
         }
     };
     let events = result.trace.as_deref().expect("the trace was recorded");
-    let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at };
+    let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };
     let selection = Selection { from: args.from, to: args.to, nodes, kinds: args.kinds.to_vec() };
     // Render to memory first: a refused selection then leaves no half-written file.
     let mut rendered = Vec::new();

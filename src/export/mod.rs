@@ -4,15 +4,17 @@
 //!
 //! One module per format: `text` and `jsonl` list events, `svg` draws a space-time
 //! diagram, `chrome` writes trace-event JSON for Perfetto, `shiviz` a log with vector
-//! clocks, `mermaid` a sequence diagram.
+//! clocks, `mermaid` a sequence diagram, `html` an interactive viewer.
 
 pub mod chrome;
+pub mod html;
 pub mod jsonl;
 pub mod mermaid;
 pub mod shiviz;
 pub mod svg;
 pub mod text;
 
+use crate::check::Verdict;
 use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
 use crate::time::SimTime;
@@ -36,11 +38,20 @@ pub enum TraceFormat {
     ShiViz,
     /// A Mermaid sequence diagram, for small selections.
     Mermaid,
+    /// An interactive viewer: one self-contained HTML page.
+    Html,
 }
 
 impl TraceFormat {
-    pub const ALL: [TraceFormat; 6] =
-        [TraceFormat::Text, TraceFormat::JsonLines, TraceFormat::Svg, TraceFormat::Chrome, TraceFormat::ShiViz, TraceFormat::Mermaid];
+    pub const ALL: [TraceFormat; 7] = [
+        TraceFormat::Text,
+        TraceFormat::JsonLines,
+        TraceFormat::Svg,
+        TraceFormat::Chrome,
+        TraceFormat::ShiViz,
+        TraceFormat::Mermaid,
+        TraceFormat::Html,
+    ];
 
     /// The name `msgsim trace --format` takes.
     pub fn name(self) -> &'static str {
@@ -51,6 +62,7 @@ impl TraceFormat {
             TraceFormat::Chrome => "chrome",
             TraceFormat::ShiViz => "shiviz",
             TraceFormat::Mermaid => "mermaid",
+            TraceFormat::Html => "html",
         }
     }
 
@@ -256,6 +268,8 @@ pub struct TraceView<'a> {
     pub seed: u64,
     /// When the run ended: where a diagram without `--to` stops.
     pub end: SimTime,
+    /// The checks' verdicts, in the scenario's order (the viewer shows them).
+    pub verdicts: &'a [(&'static str, Verdict)],
 }
 
 /// How a message copy's trip ended.
@@ -464,6 +478,7 @@ pub fn write_trace(out: &mut dyn Write, view: &TraceView, selection: &Selection,
         TraceFormat::Chrome => chrome::write(out, view, selection)?,
         TraceFormat::ShiViz => shiviz::write(out, view, selection)?,
         TraceFormat::Mermaid => mermaid::write(out, view, selection)?,
+        TraceFormat::Html => html::write(out, view, selection)?,
     }
     out.flush()?;
     Ok(())

@@ -49,7 +49,7 @@ fn esc(s: &str) -> String {
     o
 }
 
-fn reason_text(reason: DropReason) -> &'static str {
+pub(super) fn reason_text(reason: DropReason) -> &'static str {
     match reason {
         DropReason::Lost => "lost: the link's loss probability struck",
         DropReason::Partitioned => "partitioned: a partition separated sender and receiver",
@@ -612,7 +612,7 @@ fn period(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, s
 }
 
 /// The node whose lifeline an event is marked on, for the events drawn as marks.
-fn marked_node(kind: &EventKind) -> Option<NodeId> {
+pub(super) fn marked_node(kind: &EventKind) -> Option<NodeId> {
     match *kind {
         EventKind::Deliver { node, .. }
         | EventKind::Command { node, .. }
@@ -927,7 +927,7 @@ mod tests {
             ev(9, EventKind::Send { from: a, to: b, msg: MsgId(2), size: 8 }),
         ];
         let cluster = Cluster { names: vec!["a".into(), "b".into()], groups: Vec::new() };
-        let view = TraceView { events: &events, cluster: &cluster, name: "ends", seed: 0, end: SimTime::from_ms(10) };
+        let view = TraceView { events: &events, cluster: &cluster, name: "ends", seed: 0, end: SimTime::from_ms(10), verdicts: &[] };
         let svg = render(&view, &Selection::default()).unwrap();
         let copies = message_copies(&events);
         let f = frame(&view, &Selection::default(), &copies.iter().collect::<Vec<_>>());
