@@ -458,7 +458,7 @@ mod tests {
         }
         let names = |files: Vec<PathBuf>| files.iter().map(|f| f.strip_prefix(&dir).unwrap().display().to_string()).collect::<Vec<_>>();
         // A directory: its .json files (a hidden one too: it was written there), not the subdirectory.
-        assert_eq!(names(expand(&[dir.clone()]).unwrap()), [".hidden.json", "s-1.json", "s-10.json", "s-2.json"]);
+        assert_eq!(names(expand(std::slice::from_ref(&dir)).unwrap()), [".hidden.json", "s-1.json", "s-10.json", "s-2.json"]);
         assert_eq!(names(expand(&[dir.join("s-*.json")]).unwrap()), ["s-1.json", "s-10.json", "s-2.json"]);
         assert_eq!(names(expand(&[dir.join("s-?.json*")]).unwrap()), ["s-1.json", "s-2.json", "s-3.jsonl"]);
         // Files keep their order; a missing file is left for reading to report.
