@@ -2,6 +2,8 @@
 //! Dockerfile) hold what each engine needs: read with a YAML parser and checked field by field,
 //! and the shell the Kubernetes Job and the Slurm scripts run is run here, with the variables
 //! those engines set, on a few seeds, merging into exactly the unsharded sweep.
+// The engines are Unix ones, and the test puts the binary on PATH with a symbolic link.
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
