@@ -10,10 +10,12 @@ use std::process::{Command, Output};
 use yaml_rust2::{Yaml, YamlLoader};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-/// The sweep every deploy file runs, and the few seeds the tests run of it instead.
+/// The sweep every deploy file runs, and the one the tests run instead: a few seeds, seed 11
+/// failing, so a shard whose seed failed must still count as done and the merge must fail.
 const SCENARIO: &str = "scenarios/quickstart.ron";
 const FULL_SEEDS: &str = "0..1000000";
-const TEST_SEEDS: &str = "0..6";
+const TEST_SCENARIO: &str = "book/examples/rare-duplicate.ron";
+const TEST_SEEDS: &str = "0..12";
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(Path::new(ROOT).join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -138,7 +140,7 @@ fn the_kubernetes_job_is_an_indexed_job_of_shards_and_a_merge() {
     let dir = scratch("k8s");
     let path = path_with(&bin_dir(&dir));
     let results = dir.join("results");
-    let local = |s: &str| s.replace("/results", results.to_str().unwrap()).replace(FULL_SEEDS, TEST_SEEDS);
+    let local = |s: &str| s.replace("/results", results.to_str().unwrap()).replace(FULL_SEEDS, TEST_SEEDS).replace(SCENARIO, TEST_SCENARIO);
     let small = local(shard_script);
     for index in 0..completions {
         let env = [
@@ -153,8 +155,10 @@ fn the_kubernetes_job_is_an_indexed_job_of_shards_and_a_merge() {
     let shard_files = std::fs::read_dir(results.join("shards")).unwrap().count();
     assert_eq!(shard_files as i64, completions, "one complete report per index, no .part left");
     let out = shell("sh", &local(merge_script), Path::new(ROOT), &[("PATH", path)]);
-    let expect = whole(Path::new(ROOT), SCENARIO);
-    assert_eq!(out.status.code(), expect.status.code(), "{out:?}");
+    let expect = whole(Path::new(ROOT), TEST_SCENARIO);
+    assert_eq!(expect.status.code(), Some(1), "a seed fails: {expect:?}");
+    assert_eq!(out.status.code(), Some(1), "the merge Job fails with the sweep: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reproduce the first with"), "{out:?}");
     assert_eq!(std::fs::read(results.join("merged.json")).unwrap(), expect.stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -184,7 +188,7 @@ fn the_slurm_scripts_run_as_an_array_and_a_dependent_merge() {
     // of their own (the scripts write shards/ and merged.json where they are submitted).
     let dir = scratch("slurm");
     let path = path_with(&bin_dir(&dir));
-    let scenario = Path::new(ROOT).join(SCENARIO).to_str().unwrap().to_string();
+    let scenario = Path::new(ROOT).join(TEST_SCENARIO).to_str().unwrap().to_string();
     let count = last - first + 1;
     for id in first..=last {
         let env = [
@@ -206,7 +210,9 @@ fn the_slurm_scripts_run_as_an_array_and_a_dependent_merge() {
     assert_eq!(std::fs::read_dir(dir.join("shards")).unwrap().count() as u64, count);
     let out = shell("bash", &merge, &dir, &[("PATH", path)]);
     let expect = whole(&dir, &scenario);
-    assert_eq!(out.status.code(), expect.status.code(), "{out:?}");
+    assert_eq!(expect.status.code(), Some(1), "a seed fails: {expect:?}");
+    assert_eq!(out.status.code(), Some(1), "the merge job fails with the sweep: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reproduce the first with"), "{out:?}");
     assert_eq!(std::fs::read(dir.join("merged.json")).unwrap(), expect.stdout);
     // A task started outside an array says so and leaves no report behind.
     let alone = shell("bash", &sweep, &dir, &[("PATH", path_with(&dir.join("bin"))), ("SEEDS", TEST_SEEDS.to_string())]);
