@@ -1,7 +1,7 @@
 //! The files that run a sweep on a batch engine (deploy/, .github/workflows/sweep.yml, the
 //! Dockerfile) hold what each engine needs: read with a YAML parser and checked field by field,
-//! and the shell the Kubernetes Job and the Slurm scripts run is run here, with the variables
-//! those engines set, on a few seeds, merging into exactly the unsharded sweep.
+//! and the shell the Kubernetes Job, the Slurm scripts and the workflow's steps run is run here,
+//! with the variables those engines set, on a few seeds, merging into exactly the unsharded sweep.
 // The engines are Unix ones, and the test puts the binary on PATH with a symbolic link.
 #![cfg(unix)]
 
@@ -256,8 +256,52 @@ fn the_workflow_runs_a_matrix_of_shards_and_a_merge_that_fails_with_the_sweep() 
     let script = runs("merge");
     assert!(script.contains("msgsim merge shards --json > merged.json || status=$?"), "{script}");
     assert!(script.contains("reproduce") && script.contains("exit \"$status\""), "fails the workflow with the reproduce command");
-    let bash = Command::new("bash").args(["-n", "-c", &script]).output().unwrap();
-    assert!(bash.status.success(), "{bash:?}");
+    let downloads_into =
+        |artifact: &str| downloads.clone().find(|s| [s["with"]["name"].as_str(), s["with"]["pattern"].as_str()].contains(&Some(artifact)));
+    assert_eq!(downloads_into("msgsim").map(|s| &s["with"]["path"]), Some(&Yaml::String("bin".into())));
+    assert_eq!(downloads_into("shard-*").map(|s| &s["with"]["merge-multiple"]), Some(&Yaml::Boolean(true)));
+
+    // Run the shards' and the merge's shell as the runner would (bash -eo pipefail, the
+    // expressions filled in, the artifacts where the downloads put them), on a sweep with a
+    // failing seed: the shards succeed, the merge fails and names the command to reproduce it.
+    let dir = scratch("github");
+    bin_dir(&dir);
+    std::fs::create_dir(dir.join("shards")).unwrap();
+    let scenario = Path::new(ROOT).join(TEST_SCENARIO).to_str().unwrap().to_string();
+    let runner = |script: &str, env: &[(&str, String)]| {
+        let mut all = vec![("PATH", std::env::var("PATH").unwrap_or_default()), ("SCENARIO", scenario.clone())];
+        all.push(("SEEDS", TEST_SEEDS.to_string()));
+        all.extend(env.iter().cloned());
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script]).current_dir(&dir).env_clear();
+        cmd.envs(all.iter().map(|(k, v)| (*k, v))).output().unwrap()
+    };
+    let n = indices.len();
+    for i in 0..n {
+        let script = runs("shard").replace("${{ matrix.shard }}", &i.to_string());
+        let out = runner(&script, &[("MSGSIM_SHARD", format!("{i}/{n}"))]);
+        assert!(out.status.success(), "shard {i}: {out:?}");
+        let name = format!("shard-{i}.json");
+        std::fs::rename(dir.join(&name), dir.join("shards").join(&name)).unwrap();
+    }
+    let summary = dir.join("summary.md");
+    let out = runner(&script, &[("GITHUB_STEP_SUMMARY", summary.to_str().unwrap().to_string())]);
+    let expect = whole(&dir, &scenario);
+    assert_eq!(expect.status.code(), Some(1), "a seed fails: {expect:?}");
+    assert_eq!(out.status.code(), Some(1), "the merge fails the workflow: {out:?}");
+    assert_eq!(std::fs::read(dir.join("merged.json")).unwrap(), expect.stdout);
+    let summary = std::fs::read_to_string(summary).unwrap();
+    assert!(summary.contains("verdicts"), "{summary}");
+    let reproduce = format!("msgsim run {scenario} --seed 11");
+    if Command::new("jq").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("::error title=The sweep failed::reproduce the first failing seed with: {reproduce}")),
+            "{stdout}"
+        );
+        assert!(summary.contains(&reproduce), "{summary}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
