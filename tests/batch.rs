@@ -173,6 +173,13 @@ fn missing_shards_are_named_by_index_with_the_command_that_runs_them() {
     let out = run(&["merge", files[0].to_str().unwrap(), dir.to_str().unwrap()], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("shard 0/6 is given twice") && stderr.contains("shard-0.json and"), "{stderr}");
+    // Postmortem: a file claiming u64::MAX shards overflowed the missing-shard count (a panic).
+    let claim = std::fs::read_to_string(&files[0]).unwrap().replace("\"shard\": \"0/6\"", &format!("\"shard\": \"0/{}\"", u64::MAX));
+    assert!(claim.contains(&u64::MAX.to_string()));
+    std::fs::write(&files[0], claim).unwrap();
+    let out = run(&["merge", files[0].to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{} of {} shards are missing: 1-", u64::MAX - 1, u64::MAX)), "{out:?}");
     let out = run(&["merge", dir.join("nothing-*.json").to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no file matches"), "{out:?}");

@@ -294,7 +294,8 @@ pub fn check_complete(files: &[PathBuf], parts: &[SweepReport]) -> Result<(), St
         if index > next {
             missing.push((next, index - 1));
         }
-        next = index + 1;
+        // The last index is the count itself, which a file may claim to be u64::MAX.
+        next = index.saturating_add(1);
     }
     let Some(&(a, _)) = missing.first() else { return Ok(()) };
     let mut rerun = first.clone();
@@ -432,6 +433,26 @@ mod tests {
         refused(&[], &["no batch engine", "MSGSIM_SHARD", "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "--shard i/n"]);
         // A Slurm job that is not an array, or a plain Kubernetes Job, says nothing about shards.
         refused(&[("SLURM_JOB_ID", "12"), ("KUBERNETES_SERVICE_HOST", "10.0.0.1")], &["no batch engine"]);
+    }
+
+    #[test]
+    fn a_merge_names_the_missing_shards_as_ranges_whatever_count_the_files_claim() {
+        let scenario = crate::Scenario::parse(r#"Scenario(name: "x", horizon_ms: 1, nodes: 2, protocol: BestEffort())"#, "x.ron").unwrap();
+        let part = |index, count| crate::sweep::Sweep::new(&scenario).file("x.ron").seeds(0..10).shard(Shard { index, count }).run();
+        let files: Vec<PathBuf> = ["a.json", "b.json"].map(PathBuf::from).into();
+        assert_eq!(check_complete(&files, &[part(1, 2), part(0, 2)]), Ok(()));
+        let e = check_complete(&files, &[part(1, 3), part(1, 3)]).unwrap_err();
+        assert_eq!(e, "shard 1/3 is given twice: a.json and b.json");
+        // Postmortem: the gap after the last present shard was found by adding 1 to the count,
+        // which overflowed (a panic) for a file claiming u64::MAX shards; it saturates now.
+        let huge = u64::MAX;
+        let e = check_complete(&files, &[part(0, huge), part(5, huge)]).unwrap_err();
+        let expect = format!("{} of {huge} shards are missing: 1-4, 6-{} (of 0-{});", huge - 2, huge - 1, huge - 1);
+        assert!(e.starts_with(&expect) && e.ends_with(&format!("--shard 1/{huge} --json")), "{e}");
+        // Parts of different sweeps are for SweepReport::merge to refuse.
+        let mut other = part(0, 2);
+        other.seeds_swept = "0..11".to_string();
+        assert_eq!(check_complete(&files, &[part(1, 2), other]), Ok(()));
     }
 
     #[test]
