@@ -85,13 +85,18 @@ enum Cmd {
         /// Run every seed twice and report where any two runs diverge.
         #[arg(long)]
         check_determinism: bool,
-        /// Run only the seeds s with (s - A) % n == i, for `msgsim merge` to combine.
-        #[arg(long, value_name = "i/n")]
-        shard: Option<crate::sweep::Shard>,
+        /// Run only the seeds s with (s - A) % n == i, for `msgsim merge` to combine. `auto`
+        /// takes i and n from the batch engine's environment: a Kubernetes Indexed Job
+        /// (JOB_COMPLETION_INDEX, MSGSIM_SHARD_COUNT), a Slurm job array (SLURM_ARRAY_TASK_*),
+        /// or MSGSIM_SHARD=i/n (GitHub Actions, GNU parallel); exit 2 if it says nothing or disagrees.
+        #[arg(long, value_name = "i/n|auto", value_parser = cmd::shards::parse_shard)]
+        shard: Option<cmd::shards::ShardArg>,
     },
     /// Combine the `--json` outputs of a sharded sweep into the summary of the whole.
     Merge {
-        #[arg(required = true)]
+        /// Shard files; directories (their `.json` files); or quoted patterns such as
+        /// 'out/shard-*.json' (`*`, `?` in the file name), expanded here in name order.
+        #[arg(required = true, value_name = "FILE|DIR|PATTERN")]
         files: Vec<PathBuf>,
         /// Print one JSON object instead of the text summary.
         #[arg(long)]

@@ -7,8 +7,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub fn merge(files: &[PathBuf], json: bool) -> ExitCode {
+    let files = match super::shards::expand(files) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     let mut parts = Vec::new();
-    for file in files {
+    for file in &files {
         let part = std::fs::read_to_string(file)
             .map_err(|e| e.to_string())
             .and_then(|text| serde_json::from_str::<SweepReport>(&text).map_err(|e| format!("not the --json output of msgsim sweep: {e}")));
@@ -19,6 +26,10 @@ pub fn merge(files: &[PathBuf], json: bool) -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         }
+    }
+    if let Err(e) = super::shards::check_complete(&files, &parts) {
+        eprintln!("cannot merge: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
     }
     match SweepReport::merge(parts) {
         Ok(report) => print_and_exit(&report, json),

@@ -5,6 +5,7 @@ pub mod check;
 pub mod explore;
 pub mod merge;
 pub mod run;
+pub mod shards;
 pub mod shrink;
 pub mod sweep;
 pub mod trace;

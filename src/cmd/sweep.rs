@@ -1,7 +1,7 @@
 //! `msgsim sweep`: run a scenario with a range of seeds in parallel and summarise.
 
 use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load};
-use crate::sweep::{SeedRange, Shard, Sweep, SweepReport};
+use crate::sweep::{SeedRange, Sweep, SweepReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -14,7 +14,7 @@ pub struct Args<'a> {
     pub jobs: Option<usize>,
     pub json: bool,
     pub check_determinism: bool,
-    pub shard: Option<Shard>,
+    pub shard: Option<super::shards::ShardArg>,
 }
 
 /// `--jobs`: a thread count of at least 1.
@@ -27,6 +27,10 @@ pub fn parse_jobs(s: &str) -> Result<usize, String> {
 }
 
 pub fn sweep(args: Args<'_>) -> ExitCode {
+    let shard = match super::shards::resolve(args.shard) {
+        Ok(shard) => shard,
+        Err(code) => return code,
+    };
     let scenario = match load(args.path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -36,7 +40,7 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
     if let Some(jobs) = args.jobs {
         sweep = sweep.jobs(jobs);
     }
-    if let Some(shard) = args.shard {
+    if let Some(shard) = shard {
         sweep = sweep.shard(shard);
     }
     // A bar only for a person watching: piped or captured stderr stays exactly the summary's.
