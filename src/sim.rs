@@ -511,7 +511,10 @@ where
             self.queue.push(f.at, Ev::Fault { index: i as u32 });
         }
         for (i, g) in self.scenario.workload.iter().enumerate() {
-            self.queue.push(g.start, Ev::Workload { generator: i as u32, k: 0 });
+            // Drawn arrivals take their first gap here, generators in file order.
+            if let Some(at) = g.arrivals.first(g.start, &mut self.workload_rng) {
+                self.queue.push(at, Ev::Workload { generator: i as u32, k: 0 });
+            }
         }
         for i in 0..self.nodes.len() {
             self.start_process(NodeId(i as u32));
@@ -881,9 +884,12 @@ where
     }
 
     fn workload(&mut self, generator: u32, k: u64) {
+        // Draw order, all from the workload stream: the next send's gap (drawn arrivals), the
+        // destination (random targets), the size (drawn sizes). Fixed schedules draw nothing.
         let g = &self.scenario.workload[generator as usize];
-        if k + 1 < g.count {
-            let next = g.start.saturating_add(g.every_ns.saturating_mul(k + 1));
+        if k + 1 < g.count
+            && let Some(next) = g.arrivals.after(g.start, k, self.now, &mut self.workload_rng)
+        {
             self.queue.push(next, Ev::Workload { generator, k: k + 1 });
         }
         let dest = match g.target {
@@ -913,7 +919,8 @@ where
                 Dest::Node(NodeId(if pick >= g.from.0 { pick + 1 } else { pick }))
             }
         };
-        let payload = Payload::new(AppId(self.next_app), g.from, g.size_bytes);
+        let size = g.size.next(&mut self.workload_rng);
+        let payload = Payload::new(AppId(self.next_app), g.from, size);
         self.next_app += 1;
         self.command(g.from, Command::Send { payload, dest });
     }
