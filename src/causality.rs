@@ -41,6 +41,7 @@ pub fn process_of(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Unblock { .. }
         | EventKind::Deadlock { .. }
         | EventKind::Queued { .. }
+        | EventKind::Served { .. }
         | EventKind::Fault { .. } => None,
     }
 }

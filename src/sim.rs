@@ -261,6 +261,8 @@ struct Node<P: Process> {
     mailbox: Option<Mailbox<Arrived<P::Msg>>>,
     /// Serving a message taken from the mailbox: the next waits for `TakeNext`.
     serving: bool,
+    /// The copy being served, for the `Served` line.
+    in_service: MsgId,
     block: Option<Blocked<P::Msg, P::Timer>>,
     /// Back-pressure: messages sent to this node and neither taken nor dropped yet, plus room
     /// granted to released senders.
@@ -391,6 +393,7 @@ where
                 held: VecDeque::new(),
                 mailbox: scenario.mailbox(i).map(|m| Mailbox::new(m.capacity.map_or(usize::MAX, |c| c as usize), m.overflow)),
                 serving: false,
+                in_service: MsgId(0),
                 block: None,
                 reserved: 0,
                 room_waiters: VecDeque::new(),
@@ -615,7 +618,11 @@ where
                 if self.hold_if_paused(node, incarnation, Ev::TakeNext { node, incarnation }) {
                     return;
                 }
-                self.nodes[node.index()].serving = false;
+                let slot = &mut self.nodes[node.index()];
+                slot.serving = false;
+                if self.scenario.mailbox(node.index()).is_some_and(|m| m.trace_served) {
+                    self.recorder.record(self.now, EventKind::Served { node, msg: slot.in_service });
+                }
                 self.take_next(node);
             }
             Ev::Deliver { .. } | Ev::Timer { .. } | Ev::Workload { .. } | Ev::HeldCommand { .. } | Ev::Fault { .. } => {
@@ -710,6 +717,7 @@ where
         let slot = &mut self.nodes[to.index()];
         if let Some(service) = self.scenario.mailbox(to.index()).and_then(|m| m.service.as_ref()) {
             slot.serving = true;
+            slot.in_service = id;
             let at = self.now.saturating_add(service.sample(&mut self.service_rng));
             self.queue.push(at, Ev::TakeNext { node: to, incarnation: slot.incarnation });
         } else if slot.mailbox.as_ref().is_some_and(|m| !m.is_empty()) {

@@ -249,6 +249,12 @@ pub enum EventKind {
         msg: MsgId,
         depth: u32,
     },
+    /// `node`'s process finished serving copy `msg`, taken from its mailbox at its `recv`
+    /// line; recorded only for mailboxes with `trace_served`.
+    Served {
+        node: NodeId,
+        msg: MsgId,
+    },
     /// Fault `index` of the run's fault list took effect (`node` for node faults).
     Fault {
         action: FaultAction,
@@ -303,6 +309,7 @@ impl TraceEvent {
             EventKind::Queued { from, to, msg, depth } => (19 | u64::from(depth) << 8, pair(from, to), msg.0),
             EventKind::View { node, view, members } => (20 | u64::from(node.0) << 32, view, members),
             EventKind::CallTimeout { node, callee, msg } => (21, pair(node, callee), msg.0),
+            EventKind::Served { node, msg } => (22, u64::from(node.0), msg.0),
         };
         [self.time.0, tag, w2, w3]
     }
@@ -462,6 +469,7 @@ pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
             write!(line, "{:<6} {kind}: {len} processes wait on each other", name(node))
         }
         EventKind::Queued { from, to, msg, depth } => write!(line, "{:<6} queue   m{} <- {} (depth {depth})", name(to), msg.0, name(from)),
+        EventKind::Served { node, msg } => write!(line, "{:<6} served  m{}", name(node), msg.0),
         EventKind::Fault { action, node, index } => {
             let who = node.map_or(String::new(), |n| format!(" {}", name(n)));
             write!(line, "{:<6} fault   {action:?}{who} (fault #{index})", "*")

@@ -79,6 +79,7 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
             | EventKind::Corrupt { .. }
             | EventKind::Drop { .. }
             | EventKind::Queued { .. }
+            | EventKind::Served { .. }
             | EventKind::Receive { .. } => continue,
         };
         used.extend(super::nodes_of(&event.kind).into_iter().flatten().take(1));

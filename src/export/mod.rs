@@ -122,7 +122,7 @@ impl Kind {
             EventKind::View { .. } => Kind::View,
             EventKind::Adversary { .. } => Kind::Adv,
             EventKind::Block { .. } | EventKind::Unblock { .. } | EventKind::Deadlock { .. } | EventKind::CallTimeout { .. } => Kind::Block,
-            EventKind::Queued { .. } => Kind::Queue,
+            EventKind::Queued { .. } | EventKind::Served { .. } => Kind::Queue,
             EventKind::Fault { .. } => Kind::Fault,
         }
     }
@@ -167,7 +167,8 @@ pub fn nodes_of(kind: &EventKind) -> [Option<NodeId>; 2] {
         | EventKind::Breaker { node, .. }
         | EventKind::Unblock { node, .. }
         | EventKind::Deadlock { node, .. }
-        | EventKind::View { node, .. } => [Some(node), None],
+        | EventKind::View { node, .. }
+        | EventKind::Served { node, .. } => [Some(node), None],
         EventKind::Block { node, on, .. } => [Some(node), Some(on)],
         EventKind::CallTimeout { node, callee, .. } => [Some(node), Some(callee)],
         EventKind::Queued { from, to, .. } => [Some(from), Some(to)],

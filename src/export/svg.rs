@@ -634,6 +634,7 @@ fn marked_node(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Corrupt { .. }
         | EventKind::Receive { .. }
         | EventKind::Queued { .. }
+        | EventKind::Served { .. }
         | EventKind::Fault { .. } => None,
     }
 }
@@ -750,6 +751,7 @@ fn mark(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, t: 
         ),
         // Messages are the arrows, faults the periods and bands.
         EventKind::Queued { .. }
+        | EventKind::Served { .. }
         | EventKind::Send { .. }
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }

@@ -518,6 +518,9 @@ pub struct MailboxFile {
     /// Time to serve each message taken; absent: none.
     #[serde(default)]
     pub service: Option<LatencyFile>,
+    /// Record a `served` line when each message's service ends (needs `service`).
+    #[serde(default)]
+    pub trace_served: bool,
 }
 
 /// What a full mailbox does.

@@ -92,6 +92,9 @@ pub struct MailboxSpec {
     pub overflow: Overflow,
     /// Time to serve each message taken from the mailbox.
     pub service: Option<Latency>,
+    /// Whether the end of each service is a `Served` trace event (off by default, so the
+    /// traces of scenarios written before it existed keep their hashes).
+    pub trace_served: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -599,6 +602,13 @@ impl<'a> Validator<'a> {
                 self.error(&path("full"), "a policy for when the mailbox is full, but no capacity", "a `capacity`".to_string());
             }
             let service = b.service.as_ref().and_then(|l| self.latency(&path("service"), l));
+            if b.trace_served && b.service.is_none() {
+                self.error(
+                    &path("trace_served"),
+                    "no service time, so no end of service to record",
+                    "a `service` distribution".to_string(),
+                );
+            }
             let members: Vec<NodeId> = match &b.nodes {
                 None => (0..n as u32).map(NodeId).collect(),
                 Some(names) => names
@@ -616,7 +626,7 @@ impl<'a> Validator<'a> {
                         "each node in at most one entry".to_string(),
                     );
                 }
-                out[node.index()] = Some(MailboxSpec { capacity, overflow, service: service.clone() });
+                out[node.index()] = Some(MailboxSpec { capacity, overflow, service: service.clone(), trace_served: b.trace_served });
             }
         }
         out
