@@ -42,6 +42,7 @@ pub fn process_of(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Deadlock { .. }
         | EventKind::Queued { .. }
         | EventKind::Served { .. }
+        | EventKind::Op { .. }
         | EventKind::Fault { .. } => None,
     }
 }

@@ -11,6 +11,7 @@ use crate::event::EventQueue;
 use crate::id::{AppId, CallId, MsgId, NodeId, TimerId};
 use crate::mailbox::{Mailbox, Overflow, Put};
 use crate::net::{Arrival, Decision, Network, Route};
+use crate::ops::OpStats;
 use crate::process::{Command, Completion, Ctx, Dest, Effect, Incoming, Message, Payload, Process};
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{Fault, Scenario, ScheduledFault, Target};
@@ -126,6 +127,8 @@ pub struct RunResult {
     pub trace: Option<Vec<TraceEvent>>,
     /// Command-to-deliver latencies, if `RunOptions::latency` asked for them.
     pub latency: Option<LatencyHistogram>,
+    /// Clients' operations (`op` lines): counts and latencies; empty if there were none.
+    pub ops: OpStats,
     /// Every random network decision, if `RunOptions::decisions` asked for them.
     pub decisions: Option<Vec<Decision>>,
     /// Cycles of blocked processes, as each formed (the first `MAX_CYCLES_KEPT`).
@@ -345,6 +348,8 @@ pub struct Sim<'s, P: Process, F> {
     faults: Vec<ScheduledFault>,
     swarm: Vec<String>,
     recorder: Recorder,
+    /// What the `op` lines add up to.
+    ops: OpStats,
     waits: WaitGraph,
     /// Transmissions the transport must recognise on arrival. Looked up, never iterated.
     tags: FxHashMap<MsgId, Tag>,
@@ -440,6 +445,7 @@ where
             back_pressure,
             reserved_ids: FxHashSet::default(),
             wait_cycles: Vec::new(),
+            ops: OpStats::default(),
         }
     }
 
@@ -471,6 +477,7 @@ where
             latency: self.recorder.latency.map(LatencyCollector::finish),
             decisions,
             wait_cycles: self.wait_cycles,
+            ops: self.ops,
             // A blocked process's unhandled events: those held for it, and the messages waiting
             // in its mailbox if it has one (without one, they are held too).
             blocked_at_end: self
@@ -1124,6 +1131,10 @@ where
                 }
                 Effect::CallOutcome { app, outcome, latency_ns } => {
                     self.recorder.record(self.now, EventKind::Call { node, app, outcome, latency_ns });
+                }
+                Effect::Operation { op, server, outcome } => {
+                    self.recorder.record(self.now, EventKind::Op { node, op, server, outcome });
+                    self.ops.observe(self.now, node, op, outcome);
                 }
                 Effect::Breaker { from, to } => self.recorder.record(self.now, EventKind::Breaker { node, from, to }),
                 Effect::Suspicion { of, suspected } => self.recorder.record(self.now, EventKind::Suspicion { node, of, suspected }),

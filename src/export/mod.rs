@@ -116,7 +116,7 @@ impl Kind {
             EventKind::Timer { .. } => Kind::Timer,
             EventKind::Deliver { .. } => Kind::Deliver,
             EventKind::DeadLetter { .. } => Kind::Dead,
-            EventKind::Call { .. } => Kind::Call,
+            EventKind::Call { .. } | EventKind::Op { .. } => Kind::Call,
             EventKind::Breaker { .. } => Kind::Breaker,
             EventKind::Suspicion { .. } => Kind::Suspect,
             EventKind::View { .. } => Kind::View,
@@ -170,6 +170,7 @@ pub fn nodes_of(kind: &EventKind) -> [Option<NodeId>; 2] {
         | EventKind::View { node, .. }
         | EventKind::Served { node, .. } => [Some(node), None],
         EventKind::Block { node, on, .. } => [Some(node), Some(on)],
+        EventKind::Op { node, server, .. } => [Some(node), Some(server)],
         EventKind::CallTimeout { node, callee, .. } => [Some(node), Some(callee)],
         EventKind::Queued { from, to, .. } => [Some(from), Some(to)],
         EventKind::Suspicion { node, of, .. } => [Some(node), Some(of)],

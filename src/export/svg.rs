@@ -635,6 +635,8 @@ fn marked_node(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Receive { .. }
         | EventKind::Queued { .. }
         | EventKind::Served { .. }
+        // Operations show as their request and reply arrows.
+        | EventKind::Op { .. }
         | EventKind::Fault { .. } => None,
     }
 }
@@ -752,6 +754,7 @@ fn mark(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, t: 
         // Messages are the arrows, faults the periods and bands.
         EventKind::Queued { .. }
         | EventKind::Served { .. }
+        | EventKind::Op { .. }
         | EventKind::Send { .. }
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }
