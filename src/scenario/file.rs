@@ -188,6 +188,11 @@ pub enum TopologyFile {
     Line,
     /// Every node linked with the named centre, both directions.
     Star(String),
+    /// Nodes in rows of `columns` in node order, each linked with its right and lower
+    /// neighbours, both directions.
+    Grid { columns: Whole },
+    /// Node i's parent is node (i - 1) / `fanout`, both directions (node 0 is the root).
+    Tree { fanout: Whole },
     /// Exactly these links, both directions.
     Links(Vec<(String, String)>),
 }

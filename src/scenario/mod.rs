@@ -813,6 +813,21 @@ impl<'a> Validator<'a> {
                     (0..n32).filter(|&i| i != c.0).for_each(|i| both(c.0, i));
                 }
             }
+            TopologyFile::Grid { columns } => {
+                let Some(c) = self.topology_width(columns.0, n, "columns") else { return Topology::FullMesh };
+                for i in 0..n32 {
+                    if (i + 1) % c != 0 && i + 1 < n32 {
+                        both(i, i + 1);
+                    }
+                    if i + c < n32 {
+                        both(i, i + c);
+                    }
+                }
+            }
+            TopologyFile::Tree { fanout } => {
+                let Some(k) = self.topology_width(fanout.0, n, "fanout") else { return Topology::FullMesh };
+                (1..n32).for_each(|i| both((i - 1) / k, i));
+            }
             TopologyFile::Links(pairs) => {
                 for (i, (a, b)) in pairs.iter().enumerate() {
                     let a = self.node(&[f("topology"), ix(0), ix(i), ix(0)], a);
@@ -830,6 +845,16 @@ impl<'a> Validator<'a> {
             }
         }
         Topology::Graph(graph)
+    }
+
+    /// A grid's columns or a tree's fan-out: from 1 to the number of nodes (at least 1).
+    fn topology_width(&mut self, v: u64, n: usize, name: &'static str) -> Option<u32> {
+        let max = n.max(1) as u64;
+        if (1..=max).contains(&v) {
+            return Some(v as u32);
+        }
+        self.error(&[f("topology"), f(name)], format!("{name} {v} for {n} nodes"), format!("from 1 to {max}"));
+        None
     }
 
     fn latency(&mut self, path: &[Seg], l: &LatencyFile) -> Option<Latency> {
