@@ -41,6 +41,8 @@ pub fn process_of(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Unblock { .. }
         | EventKind::Deadlock { .. }
         | EventKind::Queued { .. }
+        | EventKind::Served { .. }
+        | EventKind::Op { .. }
         | EventKind::Fault { .. } => None,
     }
 }

@@ -49,6 +49,7 @@ pub mod export;
 pub mod id;
 pub mod mailbox;
 pub mod net;
+pub mod ops;
 #[warn(missing_docs)]
 pub mod plugin;
 #[warn(missing_docs)]

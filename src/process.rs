@@ -7,7 +7,7 @@
 use crate::id::{AppId, CallId, GroupId, NodeId, TimerId};
 use crate::rng::SimRng;
 use crate::time::SimTime;
-use crate::trace::{AdversaryAction, BreakerState, CallOutcome};
+use crate::trace::{AdversaryAction, BreakerState, CallOutcome, OpOutcome};
 use serde::Serialize;
 use std::fmt;
 
@@ -236,6 +236,7 @@ pub(crate) enum Effect<M, T> {
     Deliver { payload: Payload },
     DeadLetter { payload: Payload, to: NodeId },
     CallOutcome { app: AppId, outcome: CallOutcome, latency_ns: u64 },
+    Operation { op: u64, server: NodeId, outcome: OpOutcome },
     Breaker { from: BreakerState, to: BreakerState },
     Suspicion { of: NodeId, suspected: bool },
     View { view: u64, members: u64 },
@@ -342,6 +343,12 @@ impl<M, T> Ctx<'_, M, T> {
     /// observation the circuit-breaker check judges. `latency_ns` is on this node's clock.
     pub fn call_outcome(&mut self, app: AppId, outcome: CallOutcome, latency_ns: u64) {
         self.effects.push(Effect::CallOutcome { app, outcome, latency_ns });
+    }
+
+    /// Record a step of this client's operation `op` to `server` (an `op` line); the run's
+    /// operation statistics (throughput, latency, timeouts) are computed from these.
+    pub fn operation(&mut self, op: u64, server: NodeId, outcome: OpOutcome) {
+        self.effects.push(Effect::Operation { op, server, outcome });
     }
 
     /// Report that this node's failure detector began (`suspected`) or stopped suspecting `of`.

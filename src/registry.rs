@@ -7,8 +7,8 @@
 use crate::check;
 use crate::plugin::{Check, Protocol, decode_check, decode_protocol};
 use crate::protocols::{
-    at_least_once, at_most_once, best_effort, calls, exactly_once, exchange, gossip, group, heartbeat, pingpong, secure_channel, views,
-    work_queue,
+    at_least_once, at_most_once, best_effort, calls, exactly_once, exchange, gossip, group, heartbeat, pingpong, secure_channel, service,
+    views, work_queue,
 };
 use crate::scenario::config::{DecodeCheck, DecodeProtocol};
 use crate::scenario::{Catalog, Scenario, ScenarioErrors, read_source};
@@ -50,6 +50,7 @@ impl Registry {
             .with_protocol::<secure_channel::SecureChannelProtocol>()
             .with_protocol::<exchange::ExchangeProtocol>()
             .with_protocol::<work_queue::WorkQueueProtocol>()
+            .with_protocol::<service::ServiceProtocol>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()

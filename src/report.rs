@@ -1,6 +1,7 @@
 //! What `msgsim run` tells a person (text) or a program (JSON) about one run.
 
 use crate::check::{EndReason, Outcome, describe_cycle};
+use crate::ops::OpSummary;
 use crate::scenario::Scenario;
 use crate::sim::{AppCounts, ProtocolPanic, RunResult};
 use crate::time::SimTime;
@@ -47,6 +48,10 @@ pub struct Report {
     /// The command that shows the events that led to the first deadlock: its members' trace
     /// up to the moment the cycle closed.
     pub deadlock_events: Option<String>,
+    /// Clients' operations, for a run that had any (absent otherwise, so other runs' JSON
+    /// stays as it was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operations: Option<OpSummary>,
     pub reproduce: String,
 }
 
@@ -123,6 +128,7 @@ impl Report {
                 let (path, names) = (shell_word(path), shell_word(&names.join(",")));
                 format!("{} trace {path} --seed {} --format text --to {} --node={names}", program(), result.seed, exact_ms(*at))
             }),
+            operations: result.ops.summary(result.end.at, result.messages.sent),
             reproduce: reproduce_command(path, result.seed),
         }
     }
@@ -170,6 +176,9 @@ impl Report {
             let _ = write!(out, ", {} dead-lettered", self.app.dead_lettered);
         }
         out.push('\n');
+        if let Some(o) = &self.operations {
+            let _ = writeln!(out, "operations {}", operations_line(o));
+        }
         for s in &self.swarm {
             let _ = writeln!(out, "swarm      {s}");
         }
@@ -197,6 +206,23 @@ impl Report {
         let _ = writeln!(out, "reproduce  {}", self.reproduce);
         out
     }
+}
+
+/// Operations in one line: counts, throughput, latency percentiles, messages per operation.
+pub fn operations_line(o: &OpSummary) -> String {
+    let t = |ns: Option<u64>| ns.map_or("-".to_string(), |ns| SimTime(ns).to_string());
+    format!(
+        "{} invoked, {} ok, {} timed out; {:.1} ok/s; latency p50 {} p90 {} p99 {} max {}; {:.2} messages per operation",
+        o.invoked,
+        o.ok,
+        o.timeouts,
+        o.throughput_per_s,
+        t(o.p50_ns),
+        t(o.p90_ns),
+        t(o.p99_ns),
+        t(o.max_ns),
+        o.messages_per_op
+    )
 }
 
 /// The report of a panic in protocol code.

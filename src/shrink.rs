@@ -298,12 +298,12 @@ fn write(src: &str, c: &Candidate, cluster: &Cluster) -> String {
         let to = to.map_or(String::new(), |t| format!(", to: {t}"));
         let _ = write!(
             workload,
-            "\n        (from: {}{to}, send: {send}, start_ms: {}, every_ms: {}, count: {}, size_bytes: {}),",
+            "\n        (from: {}{to}, send: {send}, start_ms: {}, {}, count: {}, {}),",
             name(g.from),
             ms(g.start.0),
-            ms(g.every_ns),
+            g.arrivals_ron(),
             g.count,
-            g.size_bytes
+            g.size_ron()
         );
     }
     workload.push_str(if c.workload.is_empty() { "]" } else { "\n    ]" });

@@ -11,6 +11,7 @@ use crate::event::EventQueue;
 use crate::id::{AppId, CallId, MsgId, NodeId, TimerId};
 use crate::mailbox::{Mailbox, Overflow, Put};
 use crate::net::{Arrival, Decision, Network, Route};
+use crate::ops::OpStats;
 use crate::process::{Command, Completion, Ctx, Dest, Effect, Incoming, Message, Payload, Process};
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{Fault, Scenario, ScheduledFault, Target};
@@ -126,6 +127,8 @@ pub struct RunResult {
     pub trace: Option<Vec<TraceEvent>>,
     /// Command-to-deliver latencies, if `RunOptions::latency` asked for them.
     pub latency: Option<LatencyHistogram>,
+    /// Clients' operations (`op` lines): counts and latencies; empty if there were none.
+    pub ops: OpStats,
     /// Every random network decision, if `RunOptions::decisions` asked for them.
     pub decisions: Option<Vec<Decision>>,
     /// Cycles of blocked processes, as each formed (the first `MAX_CYCLES_KEPT`).
@@ -261,6 +264,8 @@ struct Node<P: Process> {
     mailbox: Option<Mailbox<Arrived<P::Msg>>>,
     /// Serving a message taken from the mailbox: the next waits for `TakeNext`.
     serving: bool,
+    /// The copy being served, for the `Served` line.
+    in_service: MsgId,
     block: Option<Blocked<P::Msg, P::Timer>>,
     /// Back-pressure: messages sent to this node and neither taken nor dropped yet, plus room
     /// granted to released senders.
@@ -343,6 +348,8 @@ pub struct Sim<'s, P: Process, F> {
     faults: Vec<ScheduledFault>,
     swarm: Vec<String>,
     recorder: Recorder,
+    /// What the `op` lines add up to.
+    ops: OpStats,
     waits: WaitGraph,
     /// Transmissions the transport must recognise on arrival. Looked up, never iterated.
     tags: FxHashMap<MsgId, Tag>,
@@ -391,6 +398,7 @@ where
                 held: VecDeque::new(),
                 mailbox: scenario.mailbox(i).map(|m| Mailbox::new(m.capacity.map_or(usize::MAX, |c| c as usize), m.overflow)),
                 serving: false,
+                in_service: MsgId(0),
                 block: None,
                 reserved: 0,
                 room_waiters: VecDeque::new(),
@@ -437,6 +445,7 @@ where
             back_pressure,
             reserved_ids: FxHashSet::default(),
             wait_cycles: Vec::new(),
+            ops: OpStats::default(),
         }
     }
 
@@ -468,6 +477,7 @@ where
             latency: self.recorder.latency.map(LatencyCollector::finish),
             decisions,
             wait_cycles: self.wait_cycles,
+            ops: self.ops,
             // A blocked process's unhandled events: those held for it, and the messages waiting
             // in its mailbox if it has one (without one, they are held too).
             blocked_at_end: self
@@ -511,7 +521,10 @@ where
             self.queue.push(f.at, Ev::Fault { index: i as u32 });
         }
         for (i, g) in self.scenario.workload.iter().enumerate() {
-            self.queue.push(g.start, Ev::Workload { generator: i as u32, k: 0 });
+            // Drawn arrivals take their first gap here, generators in file order.
+            if let Some(at) = g.arrivals.first(g.start, &mut self.workload_rng) {
+                self.queue.push(at, Ev::Workload { generator: i as u32, k: 0 });
+            }
         }
         for i in 0..self.nodes.len() {
             self.start_process(NodeId(i as u32));
@@ -612,7 +625,11 @@ where
                 if self.hold_if_paused(node, incarnation, Ev::TakeNext { node, incarnation }) {
                     return;
                 }
-                self.nodes[node.index()].serving = false;
+                let slot = &mut self.nodes[node.index()];
+                slot.serving = false;
+                if self.scenario.mailbox(node.index()).is_some_and(|m| m.trace_served) {
+                    self.recorder.record(self.now, EventKind::Served { node, msg: slot.in_service });
+                }
                 self.take_next(node);
             }
             Ev::Deliver { .. } | Ev::Timer { .. } | Ev::Workload { .. } | Ev::HeldCommand { .. } | Ev::Fault { .. } => {
@@ -707,6 +724,7 @@ where
         let slot = &mut self.nodes[to.index()];
         if let Some(service) = self.scenario.mailbox(to.index()).and_then(|m| m.service.as_ref()) {
             slot.serving = true;
+            slot.in_service = id;
             let at = self.now.saturating_add(service.sample(&mut self.service_rng));
             self.queue.push(at, Ev::TakeNext { node: to, incarnation: slot.incarnation });
         } else if slot.mailbox.as_ref().is_some_and(|m| !m.is_empty()) {
@@ -881,9 +899,12 @@ where
     }
 
     fn workload(&mut self, generator: u32, k: u64) {
+        // Draw order, all from the workload stream: the next send's gap (drawn arrivals), the
+        // destination (random targets), the size (drawn sizes). Fixed schedules draw nothing.
         let g = &self.scenario.workload[generator as usize];
-        if k + 1 < g.count {
-            let next = g.start.saturating_add(g.every_ns.saturating_mul(k + 1));
+        if k + 1 < g.count
+            && let Some(next) = g.arrivals.after(g.start, k, self.now, &mut self.workload_rng)
+        {
             self.queue.push(next, Ev::Workload { generator, k: k + 1 });
         }
         let dest = match g.target {
@@ -913,7 +934,8 @@ where
                 Dest::Node(NodeId(if pick >= g.from.0 { pick + 1 } else { pick }))
             }
         };
-        let payload = Payload::new(AppId(self.next_app), g.from, g.size_bytes);
+        let size = g.size.next(&mut self.workload_rng);
+        let payload = Payload::new(AppId(self.next_app), g.from, size);
         self.next_app += 1;
         self.command(g.from, Command::Send { payload, dest });
     }
@@ -1109,6 +1131,10 @@ where
                 }
                 Effect::CallOutcome { app, outcome, latency_ns } => {
                     self.recorder.record(self.now, EventKind::Call { node, app, outcome, latency_ns });
+                }
+                Effect::Operation { op, server, outcome } => {
+                    self.recorder.record(self.now, EventKind::Op { node, op, server, outcome });
+                    self.ops.observe(self.now, node, op, outcome);
                 }
                 Effect::Breaker { from, to } => self.recorder.record(self.now, EventKind::Breaker { node, from, to }),
                 Effect::Suspicion { of, suspected } => self.recorder.record(self.now, EventKind::Suspicion { node, of, suspected }),

@@ -247,8 +247,16 @@ impl<'a> Sweep<'a> {
         } else {
             None
         };
-        let mut report =
-            SeedReport { seed, verdict: SeedVerdict::Error, trace_hash: None, sent: None, delivered: None, failure: None, error: None };
+        let mut report = SeedReport {
+            seed,
+            verdict: SeedVerdict::Error,
+            trace_hash: None,
+            sent: None,
+            delivered: None,
+            failure: None,
+            error: None,
+            ops: None,
+        };
         match first {
             Err(p) => {
                 report.error = Some(SeedError::Panic { event: p.event, at_ns: p.at.0, message: p.message });
@@ -258,6 +266,7 @@ impl<'a> Sweep<'a> {
                 report.trace_hash = Some(format_hash(run.trace_hash));
                 report.sent = Some(run.messages.sent);
                 report.delivered = Some(run.messages.delivered);
+                report.ops = SeedOps::of(&run);
                 let failed = run.verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail);
                 report.failure = failed.map(|(check, v)| CheckFailure { check: check.to_string(), detail: v.detail.clone() });
                 report.verdict = if divergence.is_some() {
@@ -352,6 +361,71 @@ pub struct SeedReport {
     pub failure: Option<CheckFailure>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<SeedError>,
+    /// Clients' operations, for a run that had any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<SeedOps>,
+}
+
+/// One run's operations: counts, how long the run lasted, and its latency percentiles (ns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedOps {
+    pub invoked: u64,
+    pub ok: u64,
+    pub timeouts: u64,
+    pub run_ns: u64,
+    pub p50_ns: Option<u64>,
+    pub p99_ns: Option<u64>,
+    pub max_ns: Option<u64>,
+}
+
+impl SeedOps {
+    fn of(run: &RunResult) -> Option<SeedOps> {
+        let o = &run.ops;
+        (o.invoked > 0).then(|| SeedOps {
+            invoked: o.invoked,
+            ok: o.ok,
+            timeouts: o.timeouts,
+            run_ns: run.end.at.0,
+            p50_ns: o.latency.percentile(50),
+            p99_ns: o.latency.percentile(99),
+            max_ns: o.latency.max(),
+        })
+    }
+}
+
+/// Operations over every run that had any: totals (throughput is `ok` over `run_ns`, messages
+/// per operation `sent` over `invoked`), and each run's latency percentiles across runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpsStats {
+    pub invoked: u64,
+    pub ok: u64,
+    pub timeouts: u64,
+    pub run_ns: u64,
+    /// Network messages sent by the runs with operations.
+    pub sent: u64,
+    pub p50_ns: Option<Distribution>,
+    pub p99_ns: Option<Distribution>,
+    pub max_ns: Option<u64>,
+}
+
+impl OpsStats {
+    fn of(seeds: &[SeedReport]) -> Option<OpsStats> {
+        let runs: Vec<(&SeedOps, u64)> = seeds.iter().filter_map(|s| Some((s.ops.as_ref()?, s.sent.unwrap_or(0)))).collect();
+        if runs.is_empty() {
+            return None;
+        }
+        let sum = |f: fn(&SeedOps) -> u64| runs.iter().map(|(o, _)| f(o)).sum::<u64>();
+        Some(OpsStats {
+            invoked: sum(|o| o.invoked),
+            ok: sum(|o| o.ok),
+            timeouts: sum(|o| o.timeouts),
+            run_ns: sum(|o| o.run_ns),
+            sent: runs.iter().map(|(_, s)| s).sum(),
+            p50_ns: Distribution::of(runs.iter().filter_map(|(o, _)| o.p50_ns).collect()),
+            p99_ns: Distribution::of(runs.iter().filter_map(|(o, _)| o.p99_ns).collect()),
+            max_ns: runs.iter().filter_map(|(o, _)| o.max_ns).max(),
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -475,6 +549,9 @@ pub struct SweepReport {
     /// `None` if no run completed.
     pub messages: Option<MessageStats>,
     pub latency: LatencyStats,
+    /// Clients' operations, if any run had them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<OpsStats>,
     /// Every seed, ascending.
     pub seeds: Vec<SeedReport>,
 }
@@ -503,6 +580,7 @@ impl SweepReport {
             histogram,
         };
         SweepReport {
+            operations: OpsStats::of(&seeds),
             runs: seeds.len() as u64,
             passed: count(SeedVerdict::Pass),
             failed: count(SeedVerdict::Fail),
@@ -699,6 +777,27 @@ impl SweepReport {
             }
             _ => {
                 let _ = writeln!(out, "latency    no application deliveries");
+            }
+        }
+        if let Some(o) = &self.operations {
+            let (secs, per_op) = (o.run_ns as f64 / 1e9, o.sent as f64 / o.invoked.max(1) as f64);
+            let _ = writeln!(
+                out,
+                "operations {} invoked, {} ok, {} timed out; {:.1} ok/s; {per_op:.2} messages per operation",
+                o.invoked,
+                o.ok,
+                o.timeouts,
+                if secs > 0.0 { o.ok as f64 / secs } else { 0.0 }
+            );
+            if let (Some(p50), Some(p99), Some(max)) = (o.p50_ns, o.p99_ns, o.max_ns) {
+                let _ = writeln!(
+                    out,
+                    "op latency p50 per run median {}, p99 per run median {} (worst run {}), max {}",
+                    SimTime(p50.median),
+                    SimTime(p99.median),
+                    SimTime(p99.max),
+                    SimTime(max)
+                );
             }
         }
         self.list(&mut out, "failed", SeedVerdict::Fail);

@@ -83,6 +83,17 @@ pub enum CallOutcome {
     Rejected,
 }
 
+/// A step of a client's operation: invoked, answered, or given up on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum OpOutcome {
+    /// The client sent the operation's request.
+    Invoke,
+    /// The reply came back.
+    Ok,
+    /// No reply within the client's timeout; a later one is ignored.
+    Timeout,
+}
+
 /// A circuit breaker's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum BreakerState {
@@ -249,6 +260,20 @@ pub enum EventKind {
         msg: MsgId,
         depth: u32,
     },
+    /// `node`'s process finished serving copy `msg`, taken from its mailbox at its `recv`
+    /// line; recorded only for mailboxes with `trace_served`.
+    Served {
+        node: NodeId,
+        msg: MsgId,
+    },
+    /// Client `node`'s operation `op` (numbered per client) to `server`: invoked, answered or
+    /// timed out.
+    Op {
+        node: NodeId,
+        op: u64,
+        server: NodeId,
+        outcome: OpOutcome,
+    },
     /// Fault `index` of the run's fault list took effect (`node` for node faults).
     Fault {
         action: FaultAction,
@@ -303,6 +328,8 @@ impl TraceEvent {
             EventKind::Queued { from, to, msg, depth } => (19 | u64::from(depth) << 8, pair(from, to), msg.0),
             EventKind::View { node, view, members } => (20 | u64::from(node.0) << 32, view, members),
             EventKind::CallTimeout { node, callee, msg } => (21, pair(node, callee), msg.0),
+            EventKind::Served { node, msg } => (22, u64::from(node.0), msg.0),
+            EventKind::Op { node, op, server, outcome } => (23 | (outcome as u64) << 8, pair(node, server), op),
         };
         [self.time.0, tag, w2, w3]
     }
@@ -462,6 +489,15 @@ pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
             write!(line, "{:<6} {kind}: {len} processes wait on each other", name(node))
         }
         EventKind::Queued { from, to, msg, depth } => write!(line, "{:<6} queue   m{} <- {} (depth {depth})", name(to), msg.0, name(from)),
+        EventKind::Served { node, msg } => write!(line, "{:<6} served  m{}", name(node), msg.0),
+        EventKind::Op { node, op, server, outcome } => {
+            let what = match outcome {
+                OpOutcome::Invoke => "invoked",
+                OpOutcome::Ok => "ok",
+                OpOutcome::Timeout => "timed out",
+            };
+            write!(line, "{:<6} op      o{op} -> {} {what}", name(node), name(server))
+        }
         EventKind::Fault { action, node, index } => {
             let who = node.map_or(String::new(), |n| format!(" {}", name(n)));
             write!(line, "{:<6} fault   {action:?}{who} (fault #{index})", "*")

@@ -277,6 +277,8 @@ fn mark_shape(kind: &EventKind) -> Option<&'static str> {
         EventKind::View { .. } => "view",
         EventKind::Call { .. }
         | EventKind::Queued { .. }
+        | EventKind::Served { .. }
+        | EventKind::Op { .. }
         | EventKind::Send { .. }
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }

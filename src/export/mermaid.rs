@@ -47,6 +47,9 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
                 format!("Note over {}: dead letter a{} for {}", name(node), app.0, view.cluster.name(to))
             }
             EventKind::Call { node, app, outcome, .. } => format!("Note over {}: call a{} {outcome:?}", name(node), app.0),
+            EventKind::Op { node, op, server, outcome } => {
+                format!("Note over {}: op o{op} to {} {outcome:?}", name(node), view.cluster.name(server))
+            }
             EventKind::Breaker { node, from, to } => format!("Note over {}: breaker {from:?} to {to:?}", name(node)),
             EventKind::Suspicion { node, of, suspected } => {
                 format!("Note over {}: {} {}", name(node), if suspected { "suspect" } else { "trust again" }, view.cluster.name(of))
@@ -79,6 +82,7 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
             | EventKind::Corrupt { .. }
             | EventKind::Drop { .. }
             | EventKind::Queued { .. }
+            | EventKind::Served { .. }
             | EventKind::Receive { .. } => continue,
         };
         used.extend(super::nodes_of(&event.kind).into_iter().flatten().take(1));

@@ -128,13 +128,13 @@ impl Kind {
             EventKind::Timer { .. } => Kind::Timer,
             EventKind::Deliver { .. } => Kind::Deliver,
             EventKind::DeadLetter { .. } => Kind::Dead,
-            EventKind::Call { .. } => Kind::Call,
+            EventKind::Call { .. } | EventKind::Op { .. } => Kind::Call,
             EventKind::Breaker { .. } => Kind::Breaker,
             EventKind::Suspicion { .. } => Kind::Suspect,
             EventKind::View { .. } => Kind::View,
             EventKind::Adversary { .. } => Kind::Adv,
             EventKind::Block { .. } | EventKind::Unblock { .. } | EventKind::Deadlock { .. } | EventKind::CallTimeout { .. } => Kind::Block,
-            EventKind::Queued { .. } => Kind::Queue,
+            EventKind::Queued { .. } | EventKind::Served { .. } => Kind::Queue,
             EventKind::Fault { .. } => Kind::Fault,
         }
     }
@@ -179,8 +179,10 @@ pub fn nodes_of(kind: &EventKind) -> [Option<NodeId>; 2] {
         | EventKind::Breaker { node, .. }
         | EventKind::Unblock { node, .. }
         | EventKind::Deadlock { node, .. }
-        | EventKind::View { node, .. } => [Some(node), None],
+        | EventKind::View { node, .. }
+        | EventKind::Served { node, .. } => [Some(node), None],
         EventKind::Block { node, on, .. } => [Some(node), Some(on)],
+        EventKind::Op { node, server, .. } => [Some(node), Some(server)],
         EventKind::CallTimeout { node, callee, .. } => [Some(node), Some(callee)],
         EventKind::Queued { from, to, .. } => [Some(from), Some(to)],
         EventKind::Suspicion { node, of, .. } => [Some(node), Some(of)],

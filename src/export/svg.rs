@@ -634,6 +634,9 @@ pub(super) fn marked_node(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Corrupt { .. }
         | EventKind::Receive { .. }
         | EventKind::Queued { .. }
+        | EventKind::Served { .. }
+        // Operations show as their request and reply arrows.
+        | EventKind::Op { .. }
         | EventKind::Fault { .. } => None,
     }
 }
@@ -750,6 +753,8 @@ fn mark(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, t: 
         ),
         // Messages are the arrows, faults the periods and bands.
         EventKind::Queued { .. }
+        | EventKind::Served { .. }
+        | EventKind::Op { .. }
         | EventKind::Send { .. }
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }

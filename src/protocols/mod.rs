@@ -18,6 +18,7 @@ pub mod pingpong;
 pub mod rmcast;
 pub mod secure_channel;
 pub mod sequencer;
+pub mod service;
 pub mod views;
 pub mod work_queue;
 

@@ -188,6 +188,11 @@ pub enum TopologyFile {
     Line,
     /// Every node linked with the named centre, both directions.
     Star(String),
+    /// Nodes in rows of `columns` in node order, each linked with its right and lower
+    /// neighbours, both directions.
+    Grid { columns: Whole },
+    /// Node i's parent is node (i - 1) / `fanout`, both directions (node 0 is the root).
+    Tree { fanout: Whole },
     /// Exactly these links, both directions.
     Links(Vec<(String, String)>),
 }
@@ -518,6 +523,9 @@ pub struct MailboxFile {
     /// Time to serve each message taken; absent: none.
     #[serde(default)]
     pub service: Option<LatencyFile>,
+    /// Record a `served` line when each message's service ends (needs `service`).
+    #[serde(default)]
+    pub trace_served: bool,
 }
 
 /// What a full mailbox does.
@@ -542,10 +550,69 @@ pub struct WorkloadFile {
     pub send: SendFile,
     #[serde(default)]
     pub start_ms: Option<Number>,
-    pub every_ms: Number,
-    pub count: Whole,
+    /// Sends exactly this far apart, the first at `start_ms`. One of `every_ms`, `gap`,
+    /// `rate_per_s` and `phases` says when the sends happen.
+    #[serde(default)]
+    pub every_ms: Option<Number>,
+    /// Gaps between sends (and from `start_ms` to the first) drawn from a distribution;
+    /// `Exponential` makes the sends a Poisson process.
+    #[serde(default)]
+    pub gap: Option<LatencyFile>,
+    /// A Poisson process at this many sends per second.
+    #[serde(default)]
+    pub rate_per_s: Option<Number>,
+    /// A Poisson process whose rate changes at the given times.
+    #[serde(default)]
+    pub phases: Option<Vec<RatePhaseFile>>,
+    /// How many messages each sender sends at most; absent: until the horizon.
+    #[serde(default)]
+    pub count: Option<Whole>,
     #[serde(default)]
     pub size_bytes: Option<Whole>,
+    /// Message sizes drawn from a distribution instead of a fixed `size_bytes`.
+    #[serde(default)]
+    pub size: Option<SizeFile>,
+}
+
+/// From `at_ms` until the next phase, a workload sends as a Poisson process at `rate_per_s`
+/// (0: silent).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatePhaseFile {
+    pub at_ms: Number,
+    pub rate_per_s: Number,
+}
+
+/// A distribution of message sizes in bytes: the latency distributions' shapes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum SizeFile {
+    Constant {
+        bytes: Whole,
+    },
+    Uniform {
+        min_bytes: Whole,
+        max_bytes: Whole,
+    },
+    Normal {
+        mean_bytes: Number,
+        std_bytes: Number,
+        #[serde(default)]
+        min_bytes: Option<Number>,
+        #[serde(default)]
+        max_bytes: Option<Number>,
+    },
+    Exponential {
+        mean_bytes: Number,
+        #[serde(default)]
+        offset_bytes: Option<Number>,
+    },
+    Pareto {
+        scale_bytes: Number,
+        shape: Number,
+        #[serde(default)]
+        max_bytes: Option<Number>,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -563,4 +630,51 @@ pub struct LimitsFile {
     pub max_events: Option<Whole>,
     #[serde(default)]
     pub max_in_flight: Option<Whole>,
+}
+
+/// `Some(x)` as `, name: x`; nothing for `None`.
+fn opt(name: &str, v: Option<Number>) -> String {
+    v.map_or(String::new(), |v| format!(", {name}: {}", v.0))
+}
+
+impl LatencyFile {
+    /// This distribution as the scenario format writes it.
+    pub fn ron(&self) -> String {
+        match self {
+            LatencyFile::Constant { ms } => format!("Constant(ms: {})", ms.0),
+            LatencyFile::Uniform { min_ms, max_ms } => format!("Uniform(min_ms: {}, max_ms: {})", min_ms.0, max_ms.0),
+            LatencyFile::Normal { mean_ms, std_ms, min_ms, max_ms } => {
+                format!("Normal(mean_ms: {}, std_ms: {}{}{})", mean_ms.0, std_ms.0, opt("min_ms", *min_ms), opt("max_ms", *max_ms))
+            }
+            LatencyFile::Exponential { mean_ms, offset_ms } => {
+                format!("Exponential(mean_ms: {}{})", mean_ms.0, opt("offset_ms", *offset_ms))
+            }
+            LatencyFile::Pareto { scale_ms, shape, max_ms } => {
+                format!("Pareto(scale_ms: {}, shape: {}{})", scale_ms.0, shape.0, opt("max_ms", *max_ms))
+            }
+        }
+    }
+}
+
+impl SizeFile {
+    /// This distribution as the scenario format writes it.
+    pub fn ron(&self) -> String {
+        match self {
+            SizeFile::Constant { bytes } => format!("Constant(bytes: {})", bytes.0),
+            SizeFile::Uniform { min_bytes, max_bytes } => format!("Uniform(min_bytes: {}, max_bytes: {})", min_bytes.0, max_bytes.0),
+            SizeFile::Normal { mean_bytes, std_bytes, min_bytes, max_bytes } => format!(
+                "Normal(mean_bytes: {}, std_bytes: {}{}{})",
+                mean_bytes.0,
+                std_bytes.0,
+                opt("min_bytes", *min_bytes),
+                opt("max_bytes", *max_bytes)
+            ),
+            SizeFile::Exponential { mean_bytes, offset_bytes } => {
+                format!("Exponential(mean_bytes: {}{})", mean_bytes.0, opt("offset_bytes", *offset_bytes))
+            }
+            SizeFile::Pareto { scale_bytes, shape, max_bytes } => {
+                format!("Pareto(scale_bytes: {}, shape: {}{})", scale_bytes.0, shape.0, opt("max_bytes", *max_bytes))
+            }
+        }
+    }
 }

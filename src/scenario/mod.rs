@@ -19,7 +19,7 @@ use crate::id::{GroupId, NodeId};
 use crate::mailbox::Overflow;
 use crate::net::{Decision, LinkModel, Topology};
 use crate::process::Cluster;
-use crate::rng::PPB;
+use crate::rng::{PPB, SimRng};
 use crate::time::{NANOS_PER_MS, SimTime};
 use file::*;
 use std::collections::BTreeMap;
@@ -92,6 +92,9 @@ pub struct MailboxSpec {
     pub overflow: Overflow,
     /// Time to serve each message taken from the mailbox.
     pub service: Option<Latency>,
+    /// Whether the end of each service is a `Served` trace event (off by default, so the
+    /// traces of scenarios written before it existed keep their hashes).
+    pub trace_served: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,15 +128,118 @@ pub struct SwarmSpec {
     pub downtime_ns: (u64, u64),
 }
 
-/// One sender's share of a workload entry: `count` messages, `every_ns` apart.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One sender's share of a workload entry: at most `count` messages, sent when `arrivals` says.
+#[derive(Clone, Debug)]
 pub struct Generator {
     pub from: NodeId,
     pub target: Target,
     pub start: SimTime,
-    pub every_ns: u64,
+    pub arrivals: Arrivals,
     pub count: u64,
-    pub size_bytes: u32,
+    pub size: Sizes,
+}
+
+/// Milliseconds as the scenario format reads them, exact to the nanosecond.
+pub fn exact_ms(ns: u64) -> String {
+    match ns % NANOS_PER_MS {
+        0 => format!("{}", ns / NANOS_PER_MS),
+        frac => format!("{}.{:06}", ns / NANOS_PER_MS, frac).trim_end_matches('0').to_string(),
+    }
+}
+
+/// When a generator sends.
+#[derive(Clone, Debug)]
+pub enum Arrivals {
+    /// Exactly this many ns apart, the first at the start (the original schedule).
+    Every(u64),
+    /// Gaps drawn from the workload's stream: from each phase's start (the first phase
+    /// may begin after the generator's start) its distribution gives the gaps, `None`
+    /// keeps it silent. A gap that would cross into the next phase is discarded and
+    /// drawing starts again at that phase's start, which is exact for exponential gaps
+    /// (they are memoryless), the only kind phases are built from.
+    Drawn {
+        phases: Vec<(SimTime, Option<Latency>)>,
+        /// The scenario fields this came from, as RON (for writing the scenario back).
+        written: String,
+    },
+}
+
+impl Arrivals {
+    /// When the first send happens: at the start, or a drawn gap after it.
+    pub fn first(&self, start: SimTime, rng: &mut SimRng) -> Option<SimTime> {
+        match self {
+            Arrivals::Every(_) => Some(start),
+            Arrivals::Drawn { phases, .. } => next_drawn(phases, start, rng),
+        }
+    }
+
+    /// When send `k + 1` happens, send `k` having happened `now`; `None`: never.
+    pub fn after(&self, start: SimTime, k: u64, now: SimTime, rng: &mut SimRng) -> Option<SimTime> {
+        match self {
+            Arrivals::Every(ns) => Some(start.saturating_add(ns.saturating_mul(k + 1))),
+            Arrivals::Drawn { phases, .. } => next_drawn(phases, now, rng),
+        }
+    }
+}
+
+/// The first drawn send after `from`: a gap from the phase in force, or, if that gap would
+/// reach the next phase, a fresh one from that phase's start. At most one draw per phase.
+fn next_drawn(phases: &[(SimTime, Option<Latency>)], from: SimTime, rng: &mut SimRng) -> Option<SimTime> {
+    let (mut i, mut t) = match phases.iter().rposition(|&(at, _)| at <= from) {
+        Some(i) => (i, from),
+        None => (0, phases.first()?.0),
+    };
+    loop {
+        let next_phase = phases.get(i + 1).map(|&(at, _)| at);
+        let candidate = phases[i].1.as_ref().map(|d| t.saturating_add(d.sample(rng)));
+        match (candidate, next_phase) {
+            (Some(c), Some(n)) if c < n => return Some(c),
+            (Some(c), None) => return Some(c),
+            (_, Some(n)) => (i, t) = (i + 1, n),
+            (None, None) => return None,
+        }
+    }
+}
+
+impl Sizes {
+    /// The next message's size; a drawn size takes one draw from `rng`.
+    pub fn next(&self, rng: &mut SimRng) -> u32 {
+        match self {
+            Sizes::Fixed(b) => *b,
+            Sizes::Drawn { dist, .. } => dist.sample(rng).min(limits::MAX_SIZE_BYTES) as u32,
+        }
+    }
+}
+
+/// How large a generator's messages are.
+#[derive(Clone, Debug)]
+pub enum Sizes {
+    Fixed(u32),
+    /// Drawn per message from the workload's stream, capped at `limits::MAX_SIZE_BYTES`.
+    Drawn {
+        dist: Latency,
+        /// The scenario field this came from, as RON.
+        written: String,
+    },
+}
+
+impl Generator {
+    /// The workload entry's field that says when it sends, as RON (`every_ms: 10`), so that
+    /// a changed scenario can be written back.
+    pub fn arrivals_ron(&self) -> String {
+        match &self.arrivals {
+            Arrivals::Every(ns) => format!("every_ms: {}", exact_ms(*ns)),
+            Arrivals::Drawn { written, .. } => written.clone(),
+        }
+    }
+
+    /// The workload entry's field that says how large its messages are, as RON.
+    pub fn size_ron(&self) -> String {
+        match &self.size {
+            Sizes::Fixed(b) => format!("size_bytes: {b}"),
+            Sizes::Drawn { written, .. } => written.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -501,6 +607,13 @@ impl<'a> Validator<'a> {
                 self.error(&path("full"), "a policy for when the mailbox is full, but no capacity", "a `capacity`".to_string());
             }
             let service = b.service.as_ref().and_then(|l| self.latency(&path("service"), l));
+            if b.trace_served && b.service.is_none() {
+                self.error(
+                    &path("trace_served"),
+                    "no service time, so no end of service to record",
+                    "a `service` distribution".to_string(),
+                );
+            }
             let members: Vec<NodeId> = match &b.nodes {
                 None => (0..n as u32).map(NodeId).collect(),
                 Some(names) => names
@@ -518,7 +631,7 @@ impl<'a> Validator<'a> {
                         "each node in at most one entry".to_string(),
                     );
                 }
-                out[node.index()] = Some(MailboxSpec { capacity, overflow, service: service.clone() });
+                out[node.index()] = Some(MailboxSpec { capacity, overflow, service: service.clone(), trace_served: b.trace_served });
             }
         }
         out
@@ -705,6 +818,21 @@ impl<'a> Validator<'a> {
                     (0..n32).filter(|&i| i != c.0).for_each(|i| both(c.0, i));
                 }
             }
+            TopologyFile::Grid { columns } => {
+                let Some(c) = self.topology_width(columns.0, n, "columns") else { return Topology::FullMesh };
+                for i in 0..n32 {
+                    if (i + 1) % c != 0 && i + 1 < n32 {
+                        both(i, i + 1);
+                    }
+                    if i + c < n32 {
+                        both(i, i + c);
+                    }
+                }
+            }
+            TopologyFile::Tree { fanout } => {
+                let Some(k) = self.topology_width(fanout.0, n, "fanout") else { return Topology::FullMesh };
+                (1..n32).for_each(|i| both((i - 1) / k, i));
+            }
             TopologyFile::Links(pairs) => {
                 for (i, (a, b)) in pairs.iter().enumerate() {
                     let a = self.node(&[f("topology"), ix(0), ix(i), ix(0)], a);
@@ -722,6 +850,16 @@ impl<'a> Validator<'a> {
             }
         }
         Topology::Graph(graph)
+    }
+
+    /// A grid's columns or a tree's fan-out: from 1 to the number of nodes (at least 1).
+    fn topology_width(&mut self, v: u64, n: usize, name: &'static str) -> Option<u32> {
+        let max = n.max(1) as u64;
+        if (1..=max).contains(&v) {
+            return Some(v as u32);
+        }
+        self.error(&[f("topology"), f(name)], format!("{name} {v} for {n} nodes"), format!("from 1 to {max}"));
+        None
     }
 
     fn latency(&mut self, path: &[Seg], l: &LatencyFile) -> Option<Latency> {
@@ -1197,8 +1335,8 @@ impl<'a> Validator<'a> {
                 self.error(&p("to"), "\"*\" needs another node to send to", None);
             }
             let start = w.start_ms.map_or(Some(0), |s| self.millis(&p("start_ms"), s)).map(SimTime);
-            let every_ns = self.millis(&p("every_ms"), w.every_ms);
-            let count = w.count.0;
+            let arrivals = self.arrivals(i, w);
+            let count = w.count.map_or(limits::MAX_MESSAGES_PER_WORKLOAD, |c| c.0);
             if count == 0 || count > limits::MAX_MESSAGES_PER_WORKLOAD {
                 let message = if count == 0 {
                     "a count of zero sends nothing".to_string()
@@ -1207,18 +1345,28 @@ impl<'a> Validator<'a> {
                 };
                 self.error(&p("count"), message, format!("from 1 to {}", limits::MAX_MESSAGES_PER_WORKLOAD));
             }
-            let size = w.size_bytes.map_or(u64::from(limits::DEFAULT_SIZE_BYTES), |s| s.0);
-            if size > limits::MAX_SIZE_BYTES {
-                self.error(
-                    &p("size_bytes"),
-                    format!("{size} bytes is larger than a message may be"),
-                    format!("at most {} bytes", limits::MAX_SIZE_BYTES),
-                );
-            }
+            let size = match (w.size_bytes, &w.size) {
+                (Some(_), Some(_)) => {
+                    self.error(&p("size"), "both `size_bytes` and `size`", "one of them".to_string());
+                    None
+                }
+                (_, Some(d)) => self.size(&p("size"), d).map(|dist| Sizes::Drawn { dist, written: format!("size: {}", d.ron()) }),
+                (b, None) => {
+                    let size = b.map_or(u64::from(limits::DEFAULT_SIZE_BYTES), |s| s.0);
+                    if size > limits::MAX_SIZE_BYTES {
+                        self.error(
+                            &p("size_bytes"),
+                            format!("{size} bytes is larger than a message may be"),
+                            format!("at most {} bytes", limits::MAX_SIZE_BYTES),
+                        );
+                    }
+                    Some(Sizes::Fixed(size.min(limits::MAX_SIZE_BYTES) as u32))
+                }
+            };
             if start.is_some_and(|s| s > horizon) {
                 self.error(&p("start_ms"), "this workload starts after the horizon", "a start within the horizon".to_string());
             }
-            if let (Some(target), Some(start), Some(every_ns)) = (target, start, every_ns) {
+            if let (Some(target), Some(start), Some(arrivals), Some(size)) = (target, start, arrivals, size) {
                 for &from in &senders {
                     let only_member = |g: &GroupId| {
                         let members = &self.members[g.0 as usize];
@@ -1241,18 +1389,178 @@ impl<'a> Validator<'a> {
                         );
                         continue;
                     }
-                    out.push(Generator {
-                        from,
-                        target: target.clone(),
-                        start,
-                        every_ns,
-                        count,
-                        size_bytes: size.min(limits::MAX_SIZE_BYTES) as u32,
-                    });
+                    out.push(Generator { from, target: target.clone(), start, arrivals: arrivals.clone(), count, size: size.clone() });
                 }
             }
         }
         out
+    }
+
+    /// When workload entry `i` sends: exactly one of `every_ms`, `gap`, `rate_per_s`, `phases`.
+    fn arrivals(&mut self, i: usize, w: &WorkloadFile) -> Option<Arrivals> {
+        let p = |name: &'static str| [f("workload"), ix(i), f(name)];
+        const ONE_OF: &str = "one of `every_ms`, `gap`, `rate_per_s` or `phases`";
+        let given: Vec<&'static str> = [
+            ("every_ms", w.every_ms.is_some()),
+            ("gap", w.gap.is_some()),
+            ("rate_per_s", w.rate_per_s.is_some()),
+            ("phases", w.phases.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, is)| is.then_some(name))
+        .collect();
+        match given[..] {
+            [] => {
+                self.error(&[f("workload"), ix(i)], "missing field `every_ms`: nothing says when to send", ONE_OF.to_string());
+                return None;
+            }
+            [_] => {}
+            [_, second, ..] => {
+                self.error(&p(second), format!("a second schedule, `{second}`"), ONE_OF.to_string());
+                return None;
+            }
+        }
+        let forever = w.count.is_none();
+        if let Some(e) = w.every_ms {
+            let every = self.millis(&p("every_ms"), e)?;
+            if every == 0 && forever {
+                self.error(
+                    &p("every_ms"),
+                    "sends 0 ms apart with no `count` would never end",
+                    "a positive interval, or a `count`".to_string(),
+                );
+                return None;
+            }
+            return Some(Arrivals::Every(every));
+        }
+        if let Some(g) = &w.gap {
+            let d = self.latency(&p("gap"), g)?;
+            if d.max_ns() == 0 && forever {
+                self.error(
+                    &p("gap"),
+                    "gaps that are all 0 with no `count` would never end",
+                    "a distribution with positive gaps, or a `count`".to_string(),
+                );
+                return None;
+            }
+            return Some(Arrivals::Drawn { phases: vec![(SimTime(0), Some(d))], written: format!("gap: {}", g.ron()) });
+        }
+        if let Some(r) = w.rate_per_s {
+            let d = self.rate(&p("rate_per_s"), r)?;
+            if d.is_none() {
+                self.error(&p("rate_per_s"), "a rate of 0 sends nothing", "a positive rate".to_string());
+                return None;
+            }
+            return Some(Arrivals::Drawn { phases: vec![(SimTime(0), d)], written: format!("rate_per_s: {}", r.0) });
+        }
+        let list = w.phases.as_deref().unwrap_or_default();
+        if list.is_empty() {
+            self.error(&p("phases"), "no phases", "at least one `(at_ms: .., rate_per_s: ..)`".to_string());
+            return None;
+        }
+        let mut phases = Vec::with_capacity(list.len());
+        let mut ok = true;
+        for (j, ph) in list.iter().enumerate() {
+            let at = self.millis(&[f("workload"), ix(i), f("phases"), ix(j), f("at_ms")], ph.at_ms).map(SimTime);
+            let rate = self.rate(&[f("workload"), ix(i), f("phases"), ix(j), f("rate_per_s")], ph.rate_per_s);
+            match (at, rate) {
+                (Some(at), Some(rate)) => {
+                    if phases.last().is_some_and(|&(prev, _)| at <= prev) {
+                        self.error(
+                            &[f("workload"), ix(i), f("phases"), ix(j), f("at_ms")],
+                            "phases out of order",
+                            "a time after the previous phase's".to_string(),
+                        );
+                        ok = false;
+                    }
+                    phases.push((at, rate));
+                }
+                _ => ok = false,
+            }
+        }
+        let written = list.iter().map(|ph| format!("(at_ms: {}, rate_per_s: {})", ph.at_ms.0, ph.rate_per_s.0)).collect::<Vec<_>>();
+        ok.then(|| Arrivals::Drawn { phases, written: format!("phases: [{}]", written.join(", ")) })
+    }
+
+    /// A Poisson rate as its exponential gaps; `Some(None)` for a rate of 0 (silence).
+    fn rate(&mut self, path: &[Seg], r: Number) -> Option<Option<Latency>> {
+        if !(r.0.is_finite() && (0.0..=1e9).contains(&r.0)) {
+            self.error(path, format!("{} is not a usable rate", r.0), "sends per second from 0 to 1e9".to_string());
+            return None;
+        }
+        Some((r.0 > 0.0).then(|| Latency::new(&LatencySpec::Exponential { mean_ns: 1e9 / r.0, offset_ns: 0.0 })))
+    }
+
+    /// A distribution of message sizes: the latency shapes, in bytes.
+    fn size(&mut self, path: &[Seg], d: &SizeFile) -> Option<Latency> {
+        let p = |name: &'static str| [path, &[f(name)]].concat();
+        let bytes = |this: &mut Self, name: &'static str, v: f64| -> Option<f64> {
+            if v.is_finite() && (0.0..=limits::MAX_SIZE_BYTES as f64).contains(&v) {
+                Some(v.round())
+            } else {
+                this.error(&p(name), format!("{v} is not a usable size"), format!("bytes from 0 to {}", limits::MAX_SIZE_BYTES));
+                None
+            }
+        };
+        let spec = match *d {
+            SizeFile::Constant { bytes: b } => LatencySpec::Constant { ns: bytes(self, "bytes", b.0 as f64)? as u64 },
+            SizeFile::Uniform { min_bytes, max_bytes } => {
+                let (min, max) = (bytes(self, "min_bytes", min_bytes.0 as f64), bytes(self, "max_bytes", max_bytes.0 as f64));
+                let (min, max) = (min? as u64, max? as u64);
+                if min > max {
+                    self.error(&p("min_bytes"), format!("min_bytes {min} is above max_bytes {max}"), "min_bytes <= max_bytes".to_string());
+                    return None;
+                }
+                LatencySpec::Uniform { min_ns: min, max_ns: max }
+            }
+            SizeFile::Normal { mean_bytes, std_bytes, min_bytes, max_bytes } => {
+                let (mean, std) = (bytes(self, "mean_bytes", mean_bytes.0), bytes(self, "std_bytes", std_bytes.0));
+                let min = min_bytes.map_or(Some(0.0), |m| bytes(self, "min_bytes", m.0));
+                let max = max_bytes.map(|m| bytes(self, "max_bytes", m.0));
+                let (mean, std, min, max) = (mean?, std?, min?, max.map_or(Some(None), |m| m.map(Some))?);
+                if std == 0.0 {
+                    self.error(&p("std_bytes"), "a normal distribution needs a positive standard deviation", "std_bytes > 0".to_string());
+                    return None;
+                }
+                if max.is_some_and(|m| m <= min) {
+                    self.error(&p("max_bytes"), "max_bytes is not above min_bytes", "min_bytes < max_bytes".to_string());
+                    return None;
+                }
+                LatencySpec::Normal { mean_ns: mean, std_ns: std, min_ns: min, max_ns: max }
+            }
+            SizeFile::Exponential { mean_bytes, offset_bytes } => {
+                let mean = bytes(self, "mean_bytes", mean_bytes.0);
+                let offset = offset_bytes.map_or(Some(0.0), |o| bytes(self, "offset_bytes", o.0));
+                let (mean, offset) = (mean?, offset?);
+                if mean == 0.0 {
+                    self.error(&p("mean_bytes"), "an exponential distribution needs a positive mean", "mean_bytes > 0".to_string());
+                    return None;
+                }
+                LatencySpec::Exponential { mean_ns: mean, offset_ns: offset }
+            }
+            SizeFile::Pareto { scale_bytes, shape, max_bytes } => {
+                let scale = bytes(self, "scale_bytes", scale_bytes.0)?;
+                let max = max_bytes.map_or(Some(None), |m| bytes(self, "max_bytes", m.0).map(Some))?;
+                if scale == 0.0 {
+                    self.error(&p("scale_bytes"), "a Pareto distribution needs a positive scale", "scale_bytes > 0".to_string());
+                    return None;
+                }
+                if !(shape.0.is_finite() && shape.0 > 0.0 && shape.0 <= 100.0) {
+                    self.error(
+                        &p("shape"),
+                        format!("{} is not a usable Pareto shape", shape.0),
+                        "a tail index above 0 and at most 100".to_string(),
+                    );
+                    return None;
+                }
+                if max.is_some_and(|m| m <= scale) {
+                    self.error(&p("max_bytes"), "max_bytes is not above scale_bytes", "max_bytes > scale_bytes".to_string());
+                    return None;
+                }
+                LatencySpec::Pareto { scale_ns: scale, shape: shape.0, max_ns: max }
+            }
+        };
+        Some(Latency::new(&spec))
     }
 
     fn limits(&mut self, l: &LimitsFile) -> Limits {

@@ -92,6 +92,7 @@ fn part_of(rust_type: &str) -> String {
         "FaultFile" => "a `faults` entry".to_string(),
         "SwarmFile" => "`swarm`".to_string(),
         "WorkloadFile" => "a `workload` entry".to_string(),
+        "RatePhaseFile" => "a workload's `phases` entry".to_string(),
         "LimitsFile" => "`limits`".to_string(),
         // `Scenario` and struct-like variants (`BestEffort`, `Uniform`, `OneWay`) are named as written.
         other => format!("`{other}`"),
@@ -104,6 +105,7 @@ fn kind_of_variant(rust_type: &str) -> &'static str {
         "ProtocolFile" => "protocol",
         "TopologyFile" => "topology",
         "LatencyFile" => "latency distribution",
+        "SizeFile" => "size distribution",
         "FaultActionFile" => "fault action",
         "SendFile" => "`send` mode",
         "CheckFile" => "check",
