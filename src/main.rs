@@ -2,6 +2,8 @@
 
 // Standard output goes through `cmd::emit`, which ends quietly when the reader has gone.
 #![deny(clippy::print_stdout)]
+// Standard error goes through `cmd::say!`, which does not panic when it cannot be written.
+#![deny(clippy::print_stderr)]
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! `msgsim merge`: combine the `--json` outputs of a sharded sweep into the summary of the whole.
 
-use super::EXIT_BAD_INPUT;
+use super::{EXIT_BAD_INPUT, say};
 use super::sweep::print_and_exit;
 use msgsim::sweep::SweepReport;
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ pub fn merge(files: &[PathBuf], json: bool) -> ExitCode {
         match part {
             Ok(p) => parts.push(p),
             Err(e) => {
-                eprintln!("{}: {e}", file.display());
+                say!("{}: {e}", file.display());
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         }
@@ -23,7 +23,7 @@ pub fn merge(files: &[PathBuf], json: bool) -> ExitCode {
     match SweepReport::merge(parts) {
         Ok(report) => print_and_exit(&report, json),
         Err(e) => {
-            eprintln!("cannot merge: {e}");
+            say!("cannot merge: {e}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }

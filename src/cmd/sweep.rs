@@ -1,6 +1,6 @@
 //! `msgsim sweep`: run a scenario with a range of seeds in parallel and summarise.
 
-use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load};
+use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load, say};
 use indicatif::{ProgressBar, ProgressStyle};
 use msgsim::sweep::{SeedRange, Shard, Sweep, SweepReport};
 use std::io::IsTerminal;
@@ -53,7 +53,7 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
     let report = sweep.progress(&tick).run();
     if let Some(bar) = bar {
         bar.finish_and_clear();
-        eprintln!("{} seeds in {:.1?}", report.runs, bar.elapsed());
+        say!("{} seeds in {:.1?}", report.runs, bar.elapsed());
     }
     print_and_exit(&report, args.json)
 }
@@ -71,7 +71,7 @@ pub fn print_and_exit(report: &SweepReport, json: bool) -> ExitCode {
     }
     if let Some(f) = &report.first_failure {
         if !json {
-            eprintln!("{} of {} seeds failed; reproduce the first with: {}", report.failed, report.runs, f.reproduce);
+            say!("{} of {} seeds failed; reproduce the first with: {}", report.failed, report.runs, f.reproduce);
         }
         return ExitCode::from(EXIT_CHECK_FAILED);
     }
