@@ -242,7 +242,7 @@ impl Scenario {
             .with_recursion_limit(limits::MAX_NESTING)
             .from_str(src)
             .map_err(|e| ScenarioErrors(vec![syntax::error(&e, src, file)]))?;
-        Validator { src, file, errors: Vec::new(), nodes: BTreeMap::new(), groups: BTreeMap::new(), members: Vec::new() }.scenario(raw)
+        Validator { src: locate::Locator::new(src), file, errors: Vec::new(), nodes: BTreeMap::new(), groups: BTreeMap::new(), members: Vec::new() }.scenario(raw)
     }
 
     pub fn node_count(&self) -> usize {
@@ -258,7 +258,8 @@ impl Scenario {
 
 /// Builds a `Scenario` from a `ScenarioFile`, collecting every problem with its place.
 struct Validator<'a> {
-    src: &'a str,
+    /// Finds each error's position in the source, tokenising it once.
+    src: locate::Locator<'a>,
     file: &'a str,
     errors: Vec<ScenarioError>,
     nodes: BTreeMap<String, NodeId>,
@@ -277,7 +278,7 @@ fn ix(i: usize) -> Seg {
 
 impl Validator<'_> {
     fn error(&mut self, path: &[Seg], message: impl Into<String>, expected: impl Into<Option<String>>) {
-        let (line, col) = locate::locate(self.src, path);
+        let (line, col) = self.src.locate(path);
         self.errors.push(ScenarioError { file: self.file.to_string(), line, col, message: message.into(), expected: expected.into() });
     }
 
