@@ -33,17 +33,25 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
     };
     let shown = args.path.display().to_string();
     let mut sweep = Sweep::new(&scenario).file(&shown).seeds(args.seeds.start..args.seeds.end).check_determinism(args.check_determinism);
-    if let Some(jobs) = args.jobs {
-        sweep = sweep.jobs(jobs);
-    }
     if let Some(shard) = args.shard {
         sweep = sweep.shard(shard);
+    }
+    if let Some(jobs) = args.jobs {
+        sweep = sweep.jobs(jobs);
+        if sweep.threads() < jobs {
+            say!(
+                "msgsim sweep: --jobs {jobs}: running on {} threads (at most {}, and no more than the {} seeds to run)",
+                sweep.threads(),
+                msgsim::sweep::MAX_JOBS,
+                sweep.seed_count()
+            );
+        }
     }
     // A bar only for a person watching: piped or captured stderr stays exactly the summary's.
     let bar = std::io::stderr().is_terminal().then(|| {
         let style =
             ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {elapsed} elapsed, about {eta} left").expect("a valid template");
-        ProgressBar::new(sweep.seed_list().len() as u64).with_style(style)
+        ProgressBar::new(sweep.seed_count()).with_style(style)
     });
     let tick = || {
         if let Some(bar) = &bar {
