@@ -311,6 +311,9 @@ pub struct Sim<'s, P: Process, F> {
     next_msg: u64,
     next_app: u64,
     in_flight: u64,
+    /// A budget that ran out inside an event (in-flight messages, fragments): the rest of the
+    /// event's work is skipped, and the run ends with this reason when the event returns.
+    over_budget: Option<EndReason>,
     /// The scenario's faults and those swarm mode drew, by time.
     faults: Vec<ScheduledFault>,
     swarm: Vec<String>,
@@ -353,6 +356,7 @@ where
         if options.decisions {
             network.start_recording();
         }
+        network.limit_fragments(scenario.limits.max_fragments);
         let nodes = (0..n)
             .map(|i| Node {
                 process: None,
@@ -389,6 +393,7 @@ where
             next_msg: 0,
             next_app: 0,
             in_flight: 0,
+            over_budget: None,
             faults,
             swarm,
             recorder: Recorder {
@@ -458,6 +463,15 @@ where
         let horizon = self.scenario.horizon;
         let limits = self.scenario.limits;
         let reason = loop {
+            // Budgets are checked where the work happens (every transmission, every message's
+            // fragments), so one event cannot allocate or draw without bound; the trace's
+            // length, which each event adds a bounded amount to, after each.
+            if let Some(reason) = self.over_budget {
+                break reason;
+            }
+            if self.recorder.hasher.events() > limits.max_trace_events {
+                break EndReason::MaxTraceEvents;
+            }
             let Some(time) = self.queue.peek_time() else { break EndReason::Quiescent };
             if time > horizon {
                 self.now = horizon;
@@ -470,9 +484,6 @@ where
             self.now = time;
             self.steps += 1;
             self.dispatch(ev);
-            if self.in_flight > limits.max_in_flight {
-                break EndReason::MaxInFlight;
-            }
         };
         RunEnd { reason, at: self.now, max_latency_ns: self.network.max_latency_ns() }
     }
@@ -485,7 +496,11 @@ where
         for (i, g) in self.scenario.workload.iter().enumerate() {
             self.queue.push(g.start, Ev::Workload { generator: i as u32, k: 0 });
         }
+        // Every process starts within one step: a budget that runs out stops the rest.
         for i in 0..self.nodes.len() {
+            if self.over_budget.is_some() {
+                break;
+            }
             self.start_process(NodeId(i as u32));
         }
     }
@@ -1011,6 +1026,9 @@ where
         let mut effects = std::mem::take(&mut self.effects);
         let mut rest = effects.drain(..);
         while let Some(effect) = rest.next() {
+            if self.over_budget.is_some() {
+                break;
+            }
             let blocking = match effect {
                 Effect::SendSync { .. } => Some("send_sync"),
                 Effect::Call { wait: true, .. } => Some("waiting call"),
@@ -1119,6 +1137,9 @@ where
     ) -> Option<Vec<Effect<P::Msg, P::Timer>>> {
         let mut left = recipients.filter(|&to| to != node);
         while let Some(to) = left.next() {
+            if self.over_budget.is_some() {
+                return None;
+            }
             if self.back_pressure && !self.admit(node, to) {
                 let unsent = std::iter::once(to).chain(left).map(|to| Effect::Send { to, msg: msg.clone() });
                 return Some(unsent.chain(rest.by_ref()).collect());
@@ -1183,8 +1204,26 @@ where
                     self.schedule_arrival(from, to, id, dup, copy);
                 }
             }
+            Route::OverFragmentBudget => self.exhaust(EndReason::MaxFragments),
         }
         id
+    }
+
+    /// A budget ran out inside an event: note the first reason; the event's remaining work
+    /// is skipped and the run ends when it returns.
+    #[cold]
+    fn exhaust(&mut self, reason: EndReason) {
+        self.over_budget.get_or_insert(reason);
+    }
+
+    /// One more message on the wire, checked against `max_in_flight` at once: a fan-out or a
+    /// boot that sends millions stops at the first message over the budget.
+    #[inline(always)]
+    fn count_in_flight(&mut self) {
+        self.in_flight += 1;
+        if self.in_flight > self.scenario.limits.max_in_flight {
+            self.exhaust(EndReason::MaxInFlight);
+        }
     }
 
     /// Hand the adversary's `msg` to `to` as if `from` had sent it, recorded with each of
@@ -1196,7 +1235,7 @@ where
         for &action in actions {
             self.recorder.record(self.now, EventKind::Adversary { action, from, to, msg: id });
         }
-        self.in_flight += 1;
+        self.count_in_flight();
         self.queue.push(self.now, Ev::Deliver { from, to, id, corrupted: false, msg });
     }
 
@@ -1205,7 +1244,7 @@ where
             self.recorder.record(self.now, EventKind::Corrupt { from, to, msg: id });
             msg.corrupt();
         }
-        self.in_flight += 1;
+        self.count_in_flight();
         self.queue.push(arrival.at, Ev::Deliver { from, to, id, corrupted: arrival.corrupted, msg });
     }
 }

@@ -53,6 +53,10 @@ pub enum EndReason {
     MaxEvents,
     /// More messages were in flight than `max_in_flight` allows.
     MaxInFlight,
+    /// A message would have travelled as more fragments than `max_fragments` allows.
+    MaxFragments,
+    /// The kept trace grew past `max_trace_events`.
+    MaxTraceEvents,
 }
 
 impl fmt::Display for EndReason {
@@ -62,6 +66,8 @@ impl fmt::Display for EndReason {
             EndReason::Horizon => "horizon reached",
             EndReason::MaxEvents => "max_events limit reached",
             EndReason::MaxInFlight => "max_in_flight limit exceeded",
+            EndReason::MaxFragments => "max_fragments limit exceeded",
+            EndReason::MaxTraceEvents => "max_trace_events limit exceeded",
         })
     }
 }

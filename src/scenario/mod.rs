@@ -37,8 +37,15 @@ pub mod limits {
     pub const MAX_SIZE_BYTES: u64 = 1 << 30;
     pub const MAX_DRIFT_PPM: f64 = 100_000.0;
     pub const MAX_SWARM_FAULTS: u64 = 10_000;
+    /// Drawn partitions times nodes: what swarm mode may draw (and print) before a run.
+    pub const MAX_SWARM_PARTITION_MEMBERS: u64 = 1_000_000;
     pub const DEFAULT_MAX_EVENTS: u64 = 1_000_000_000;
     pub const DEFAULT_MAX_IN_FLIGHT: u64 = 10_000_000;
+    /// 64 Ki fragments (a 64 MiB message over a 1 KiB MTU): three network draws each, all
+    /// within one event, so a larger message would make one event cost seconds.
+    pub const DEFAULT_MAX_FRAGMENTS: u64 = 1 << 16;
+    /// 50 million kept trace events, about 1.6 GB: past this a trace is too large to export.
+    pub const DEFAULT_MAX_TRACE_EVENTS: u64 = 50_000_000;
     pub const DEFAULT_SIZE_BYTES: u32 = 64;
     /// Transmissions of one message by a retransmitting protocol.
     pub const MAX_ATTEMPTS: u64 = 1_000;
@@ -148,8 +155,14 @@ pub enum Target {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// Scheduler events.
     pub max_events: u64,
+    /// Messages on the wire at once, checked at every transmission.
     pub max_in_flight: u64,
+    /// Fragments one message may travel as (each costs network draws within one event).
+    pub max_fragments: u64,
+    /// Trace events kept when the trace is recorded (`msgsim trace`, `run --trace`).
+    pub max_trace_events: u64,
 }
 
 /// One problem with a scenario, at a place in its file.
@@ -1426,6 +1439,15 @@ impl Validator<'_> {
         };
         let crashes = count_range("crashes", s.crashes);
         let partitions = count_range("partitions", s.partitions);
+        // Each drawn partition lists up to every node (and the summary prints their names),
+        // so what swarm mode draws before the run is bounded here, not by the run's limits.
+        if partitions.1.saturating_mul(n as u64) > limits::MAX_SWARM_PARTITION_MEMBERS {
+            self.error(
+                &[f("swarm"), f("partitions")],
+                format!("up to {} partitions of {n} nodes would draw more than {} partition members", partitions.1, limits::MAX_SWARM_PARTITION_MEMBERS),
+                format!("at most {} partitions for {n} nodes", limits::MAX_SWARM_PARTITION_MEMBERS / (n as u64).max(1)),
+            );
+        }
         if crashes.1 > 0 && n < 2 {
             self.error(&[f("swarm"), f("crashes")], "swarm crashes need at least two nodes", None);
         }
@@ -1569,6 +1591,8 @@ impl Validator<'_> {
         Limits {
             max_events: positive("max_events", l.max_events, limits::DEFAULT_MAX_EVENTS),
             max_in_flight: positive("max_in_flight", l.max_in_flight, limits::DEFAULT_MAX_IN_FLIGHT),
+            max_fragments: positive("max_fragments", l.max_fragments, limits::DEFAULT_MAX_FRAGMENTS),
+            max_trace_events: positive("max_trace_events", l.max_trace_events, limits::DEFAULT_MAX_TRACE_EVENTS),
         }
     }
 
