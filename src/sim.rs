@@ -65,6 +65,12 @@ pub struct RunOptions {
     pub latency: bool,
     /// Record every random network decision (for `msgsim shrink`).
     pub decisions: bool,
+    /// Note the rolling trace hash after every `n` trace events (`RunResult::fingerprints`):
+    /// two runs compared by these find the stretch where they part without keeping either
+    /// trace (the sweep's determinism check).
+    pub fingerprint_every: Option<u64>,
+    /// With `record_trace`, keep only the trace events whose index (from 0) is in this range.
+    pub trace_window: Option<(u64, u64)>,
 }
 
 /// Application-level totals.
@@ -100,6 +106,8 @@ pub struct RunResult {
     pub latency: Option<LatencyHistogram>,
     /// Every random network decision, if `RunOptions::decisions` asked for them.
     pub decisions: Option<Vec<Decision>>,
+    /// The rolling trace hash after each `RunOptions::fingerprint_every` trace events.
+    pub fingerprints: Vec<u64>,
     /// Cycles of blocked processes, as each formed (the first `MAX_CYCLES_KEPT`).
     pub wait_cycles: Vec<(SimTime, WaitCycle)>,
     /// Processes still blocked when the run ended, on what, and how many events (messages,
@@ -250,6 +258,10 @@ struct Recorder {
     app: AppCounts,
     checkers: Vec<(&'static str, Box<dyn Checker>)>,
     events: Option<Vec<TraceEvent>>,
+    /// Which trace events `events` keeps, by index.
+    window: (u64, u64),
+    fingerprint_every: Option<u64>,
+    fingerprints: Vec<u64>,
     latency: Option<LatencyCollector>,
     /// Whether any of the three above wants events: one test per event when none does.
     observed: bool,
@@ -282,8 +294,17 @@ impl Recorder {
         for (_, c) in &mut self.checkers {
             c.observe(event);
         }
-        if let Some(events) = &mut self.events {
+        // The hasher has counted this event already: it is number `events() - 1`.
+        let index = self.hasher.events() - 1;
+        if let Some(events) = &mut self.events
+            && (self.window.0..self.window.1).contains(&index)
+        {
             events.push(*event);
+        }
+        if let Some(every) = self.fingerprint_every
+            && (index + 1) % every == 0
+        {
+            self.fingerprints.push(self.hasher.finish());
         }
         if let Some(latency) = &mut self.latency {
             latency.observe(event.time, &event.kind);
@@ -400,9 +421,12 @@ where
                 hasher: TraceHasher::default(),
                 messages: MessageCounts::default(),
                 app: AppCounts::default(),
-                observed: !checkers.is_empty() || options.record_trace || options.latency,
+                observed: !checkers.is_empty() || options.record_trace || options.latency || options.fingerprint_every.is_some(),
                 checkers,
                 events: options.record_trace.then(Vec::new),
+                window: options.trace_window.unwrap_or((0, u64::MAX)),
+                fingerprint_every: options.fingerprint_every.filter(|&n| n > 0),
+                fingerprints: Vec::new(),
                 latency: options.latency.then(LatencyCollector::default),
             },
             waits: WaitGraph::new(n),
@@ -444,6 +468,7 @@ where
             trace: self.recorder.events,
             latency: self.recorder.latency.map(LatencyCollector::finish),
             decisions,
+            fingerprints: self.recorder.fingerprints,
             wait_cycles: self.wait_cycles,
             // A blocked process's unhandled events: those held for it, and the messages waiting
             // in its mailbox if it has one (without one, they are held too).

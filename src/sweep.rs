@@ -276,11 +276,22 @@ impl<'a> Sweep<'a> {
 
     /// Run one seed (twice if checking determinism) and judge it.
     fn one_seed(&self, seed: u64, runner: &Runner<'_>) -> (SeedReport, Option<LatencyHistogram>) {
-        let options = RunOptions { record_trace: self.check_determinism, latency: true, ..RunOptions::default() };
+        // Checking determinism keeps no whole trace: each run notes its rolling hash every
+        // `DETERMINISM_WINDOW` events and keeps only its first window of events.
+        let options = match self.check_determinism {
+            true => RunOptions {
+                record_trace: true,
+                trace_window: Some((0, DETERMINISM_WINDOW)),
+                fingerprint_every: Some(DETERMINISM_WINDOW),
+                latency: true,
+                ..RunOptions::default()
+            },
+            false => RunOptions { latency: true, ..RunOptions::default() },
+        };
         let first = runner(seed, &options);
         let divergence = if self.check_determinism {
             let second = runner(seed, &RunOptions { latency: false, ..options });
-            self.compare(&first, &second)
+            self.compare(seed, runner, &first, &second)
         } else {
             None
         };
@@ -314,25 +325,62 @@ impl<'a> Sweep<'a> {
     }
 
     /// Any difference between two runs of one seed, as an error naming where they part.
-    fn compare(&self, first: &Result<RunResult, ProtocolPanic>, second: &Result<RunResult, ProtocolPanic>) -> Option<SeedError> {
+    /// The runs are compared by their fingerprints; the events where they part come from the
+    /// window each kept if it is the first, else from two more runs keeping just that window.
+    fn compare(
+        &self,
+        seed: u64,
+        runner: &Runner<'_>,
+        first: &Result<RunResult, ProtocolPanic>,
+        second: &Result<RunResult, ProtocolPanic>,
+    ) -> Option<SeedError> {
         let nondeterministic =
             |trace_event, at_ns, first: String, second: String| Some(SeedError::Nondeterministic { trace_event, at_ns, first, second });
+        let show = |e: Option<TraceEvent>| {
+            e.map_or_else(|| "(the trace ends here)".to_string(), |e| render_line(&e, &self.scenario.cluster).trim_start().to_string())
+        };
         match (first, second) {
             (Ok(a), Ok(b)) => {
-                let (ta, tb) = (a.trace.as_deref().unwrap_or_default(), b.trace.as_deref().unwrap_or_default());
-                if let Some(d) = first_divergence(ta, tb) {
-                    let show = |e: Option<TraceEvent>| {
-                        e.map_or_else(
-                            || "(the trace ends here)".to_string(),
-                            |e| render_line(&e, &self.scenario.cluster).trim_start().to_string(),
-                        )
-                    };
-                    let at = d.first.into_iter().chain(d.second).map(|e| e.time.0).min();
-                    return nondeterministic(Some(d.index), at, show(d.first), show(d.second));
+                if (a.trace_hash, a.trace_events, &a.fingerprints) == (b.trace_hash, b.trace_events, &b.fingerprints) {
+                    // Equal traces but different verdicts: a checker itself is nondeterministic.
+                    let judged = |r: &RunResult| format!("{:?}", r.verdicts);
+                    return (a.verdicts != b.verdicts).then(|| nondeterministic(None, None, judged(a), judged(b))).flatten();
                 }
-                // Equal traces but different verdicts: a checker itself is nondeterministic.
-                let judged = |r: &RunResult| format!("{:?}", r.verdicts);
-                (a.verdicts != b.verdicts).then(|| nondeterministic(None, None, judged(a), judged(b))).flatten()
+                // The first stretch of `DETERMINISM_WINDOW` events whose fingerprints differ
+                // (or the stretch after the shorter list, if one list is a prefix of the other).
+                let chunk = a.fingerprints.iter().zip(&b.fingerprints).position(|(x, y)| x != y);
+                let chunk = chunk.unwrap_or(a.fingerprints.len().min(b.fingerprints.len())) as u64;
+                let start = chunk * DETERMINISM_WINDOW;
+                let window = (start, start + DETERMINISM_WINDOW);
+                let kept = |r: &RunResult| r.trace.clone().unwrap_or_default();
+                let (ta, tb) = if chunk == 0 {
+                    (kept(a), kept(b))
+                } else {
+                    let again = RunOptions { record_trace: true, trace_window: Some(window), ..RunOptions::default() };
+                    match (runner(seed, &again), runner(seed, &again)) {
+                        (Ok(x), Ok(y)) => (kept(&x), kept(&y)),
+                        _ => (Vec::new(), Vec::new()),
+                    }
+                };
+                match first_divergence(&ta, &tb) {
+                    Some(d) => {
+                        let at = d.first.into_iter().chain(d.second).map(|e| e.time.0).min();
+                        nondeterministic(Some(start + d.index), at, show(d.first), show(d.second))
+                    }
+                    // Two more runs did not part the same way: name the stretch.
+                    None => nondeterministic(
+                        Some(start),
+                        None,
+                        format!("trace hash {}, {} events", format_hash(a.trace_hash), a.trace_events),
+                        format!(
+                            "trace hash {}, {} events (the runs part within trace events {}..{}; two more runs did not)",
+                            format_hash(b.trace_hash),
+                            b.trace_events,
+                            window.0,
+                            window.1
+                        ),
+                    ),
+                }
             }
             (Err(a), Err(b)) if a == b => None,
             _ => {
@@ -345,6 +393,10 @@ impl<'a> Sweep<'a> {
         }
     }
 }
+
+/// The determinism check's stretch: it notes each run's rolling hash every this many trace
+/// events, and holds at most this many events of each run to show where two runs part.
+pub const DETERMINISM_WINDOW: u64 = 1 << 16;
 
 /// Where two traces of the same seed first differ.
 #[derive(Clone, Debug, PartialEq, Eq)]
