@@ -203,7 +203,8 @@ impl Output {
     pub fn write_with<E: From<std::io::Error>>(mut self, render: impl FnOnce(&mut dyn Write) -> Result<(), E>) -> Result<(), E> {
         match &mut self.target {
             Target::InPlace(path) => {
-                let mut out = std::io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
+                // Opened at the first byte: a refusal before it never waits for a FIFO's reader.
+                let mut out = std::io::BufWriter::new(OpenAtFirstWrite { path, file: None });
                 render(&mut out)?;
                 out.flush()?;
                 Ok(())
@@ -218,6 +219,26 @@ impl Output {
                 Ok(t.persist(dest)?)
             }
         }
+    }
+}
+
+/// A device or FIFO, opened for writing when the first bytes come: opening a FIFO waits for
+/// its reader, which a command that refuses its output must not do.
+struct OpenAtFirstWrite<'a> {
+    path: &'a Path,
+    file: Option<std::fs::File>,
+}
+
+impl Write for OpenAtFirstWrite<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.file.is_none() {
+            self.file = Some(std::fs::OpenOptions::new().write(true).open(self.path)?);
+        }
+        self.file.as_mut().expect("opened").write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), Write::flush)
     }
 }
 
