@@ -402,3 +402,508 @@ fn regression_messages_name_the_problem_briefly_and_exactly() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The robustness suite: generated scenarios near the limits, mutated invalid ones and random
+// command lines, every subcommand driven through the binary under a time and memory budget.
+// CI runs the case counts below (well under a minute); `MSGSIM_SOAK=N` multiplies them for a
+// longer soak by hand: `MSGSIM_SOAK=50 cargo test --release --test hardening robustness`.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+/// No command of the suite may take longer than this (debug build, shared machine): a
+/// generated scenario's limits keep every run far below it.
+const TIME_BUDGET: Duration = Duration::from_secs(30);
+
+/// Address space each command may use (`ulimit -v`, KiB): an allocation past it aborts the
+/// command, which the exit-code assertion catches.
+const MEMORY_BUDGET_KIB: u64 = 3 << 20;
+
+/// Cases per property in CI, multiplied by `MSGSIM_SOAK`.
+fn cases(ci: u32) -> u32 {
+    let soak = std::env::var("MSGSIM_SOAK").ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(1).max(1);
+    ci.saturating_mul(soak)
+}
+
+fn config(cases: u32) -> Config {
+    // No failure file (the suite writes only under its scratch directory); a failing case
+    // is shrunk a little, since every step runs the binary.
+    Config { cases, failure_persistence: None, max_shrink_iters: 64, ..Config::default() }
+}
+
+/// `msgsim args` under the memory budget, killed past the time budget.
+fn bounded(args: &[&str]) -> Ran {
+    let mut wrapped = vec!["-c", "ulimit -v \"$0\" && exec \"$@\""];
+    let budget = MEMORY_BUDGET_KIB.to_string();
+    wrapped.push(&budget);
+    wrapped.push(env!("CARGO_BIN_EXE_msgsim"));
+    wrapped.extend_from_slice(args);
+    let start = Instant::now();
+    let mut child = Command::new("sh")
+        .args(&wrapped)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh starts");
+    let (mut out, mut err) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut text);
+        text
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut text);
+        text
+    });
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("waitable") {
+            break status.code();
+        }
+        if start.elapsed() > TIME_BUDGET {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = String::from_utf8_lossy(&reader.join().expect("read")).into_owned();
+    let stderr = String::from_utf8_lossy(&err_reader.join().expect("read")).into_owned();
+    Ran { code, stdout, stderr }
+}
+
+/// The contract every command keeps: it ends within the budget with 0, 1 or 2, never a panic;
+/// a refusal (2) says why.
+fn kept(what: &str, ran: &Ran) -> Result<(), TestCaseError> {
+    prop_assert!(ran.code.is_some(), "{what}: still running after {TIME_BUDGET:?}");
+    prop_assert!(matches!(ran.code, Some(0..=2)), "{what}: exit {:?}\n{}", ran.code, ran.stderr);
+    prop_assert!(!ran.stderr.contains("panicked"), "{what}: {}", ran.stderr);
+    if ran.code == Some(2) {
+        prop_assert!(!ran.stderr.trim().is_empty(), "{what}: refused without a reason");
+    }
+    Ok(())
+}
+
+/// A scenario's parts, each drawn near a limit or an edge.
+#[derive(Clone, Debug)]
+struct Generated {
+    nodes: u32,
+    protocol: &'static str,
+    group: bool,
+    latency: String,
+    loss: &'static str,
+    duplicate: &'static str,
+    corrupt: &'static str,
+    mtu: Option<u32>,
+    count: u64,
+    every_ms: &'static str,
+    size_bytes: u64,
+    horizon_ms: u64,
+    seed: u64,
+    max_events: u64,
+    max_in_flight: u64,
+    max_fragments: u64,
+    max_trace_events: u64,
+    swarm: Option<(u32, u32, u32)>,
+    crash: bool,
+}
+
+impl Generated {
+    fn source(&self) -> String {
+        let n = self.nodes;
+        let (groups, workload, checks) = if self.group {
+            let members: Vec<String> = (0..n).map(|i| format!("\"n{i}\"")).collect();
+            (
+                format!("groups: {{\"g\": [{}]}},", members.join(", ")),
+                format!(
+                    "[(from: \"g\", to: \"g\", send: Multicast, every_ms: {}, count: {}, size_bytes: {})]",
+                    self.every_ms, self.count, self.size_bytes
+                ),
+                "[Integrity, Validity(settle_ms: 100), Agreement(settle_ms: 100)]",
+            )
+        } else if self.protocol.starts_with("Heartbeat") {
+            (String::new(), "[]".to_string(), "[FailureDetection(bound_ms: 500, max_false: 40)]")
+        } else {
+            let to = if n > 1 { "to: \"*\", " } else { "send: Broadcast, " };
+            (
+                String::new(),
+                format!("[(from: \"*\", {to}every_ms: {}, count: {}, size_bytes: {})]", self.every_ms, self.count, self.size_bytes),
+                "[NoLoss, NoDuplicates, NoCorruptionDelivered]",
+            )
+        };
+        let mtu = self.mtu.map_or(String::new(), |m| format!(", mtu_bytes: {m}"));
+        // Group protocols are crash-stop: they refuse swarm crashes, which restart.
+        let swarm = self.swarm.map(|(loss, crashes, partitions)| (loss, if self.group { 0 } else { crashes }, partitions));
+        let swarm = swarm.map_or(String::new(), |(loss, crashes, partitions)| {
+            format!("swarm: Some((loss: (0.0, 0.{loss}), crashes: ({crashes}, {crashes}), partitions: (0, {partitions}))),\n    ")
+        });
+        let faults = if self.crash && n > 1 && !self.group { "faults: [(at_ms: 1, do: Crash(\"n0\")), (at_ms: 5, do: Restart(\"n0\"))],\n    " } else { "" };
+        format!(
+            "// generated\nScenario(\n    name: \"generated\",\n    seed: {},\n    horizon_ms: {},\n    nodes: {n},\n    {groups}\n    \
+             protocol: {},\n    network: (latency: {}, loss: {}, duplicate: {}, corrupt: {}{mtu}),\n    {swarm}{faults}\
+             workload: {workload},\n    checks: {checks},\n    \
+             limits: (max_events: {}, max_in_flight: {}, max_fragments: {}, max_trace_events: {}),\n)\n",
+            self.seed,
+            self.horizon_ms,
+            self.protocol,
+            self.latency,
+            self.loss,
+            self.duplicate,
+            self.corrupt,
+            self.max_events,
+            self.max_in_flight,
+            self.max_fragments,
+            self.max_trace_events,
+        )
+    }
+}
+
+const RETRY: &str = "retry: (base_ms: 20, factor: 2, cap_ms: 80, jitter: 0.1, max_attempts: 4)";
+
+fn generated() -> impl Strategy<Value = Generated> {
+    let unicast = prop::sample::select(vec![
+        "BestEffort()",
+        "BestEffort(checksum: false, dedup: false)",
+        "AtMostOnce()",
+        "AtLeastOnce(retry: (base_ms: 20, factor: 2, cap_ms: 80, jitter: 0.1, max_attempts: 4))",
+        "ExactlyOnce(retry: (base_ms: 20, factor: 2, cap_ms: 80, jitter: 0.1, max_attempts: 4), window: 1)",
+        "SecureChannel()",
+        "SecureChannel(encrypt: true, replay_window: true)",
+        "Exchange(send: Sync(timeout_ms: 50))",
+        "Exchange(send: Call(wait: true))",
+        "Gossip(fanout: 1)",
+        "Heartbeat(every_ms: 1, detector: Fixed(timeout_ms: 2))",
+        "Heartbeat(every_ms: 100, detector: Phi(threshold: 8, window: 100, min_std_ms: 10))",
+    ]);
+    let multicast = prop::sample::select(vec!["ReliableMulticast", "FifoMulticast", "CausalMulticast", "AtomicMulticast", "IsisMulticast"]);
+    let protocol = prop_oneof![
+        unicast.prop_map(|p| (p.to_string(), false)),
+        multicast.prop_map(|m| (format!("{m}({RETRY})"), true)),
+    ];
+    let latency = prop_oneof![
+        (0u32..5).prop_map(|ms| format!("Constant(ms: {ms})")),
+        (0u32..3, 0u32..50).prop_map(|(a, b)| format!("Uniform(min_ms: {a}, max_ms: {})", a + b)),
+        prop::sample::select(vec!["0.01", "0.5", "1.2", "30"]).prop_map(|shape| format!("Pareto(scale_ms: 1, shape: {shape})")),
+    ];
+    let probability = || prop::sample::select(vec!["0", "0.01", "0.5", "1"]);
+    let edge_u64 = |values: Vec<u64>| prop::sample::select(values);
+    (
+        (prop::sample::select(vec![1u32, 2, 3, 7, 64, 3000]), protocol, latency),
+        (probability(), probability(), probability(), prop::option::of(prop::sample::select(vec![64u32, 1500, 65_536]))),
+        (
+            edge_u64(vec![0, 1, 5, 1_000, 1_000_000_000]),
+            prop::sample::select(vec!["0", "0.001", "1", "1000000"]),
+            edge_u64(vec![0, 1, 1500, 1 << 20, 1 << 30]),
+            edge_u64(vec![10, 11, 1_000, 1_000_000_000_000]),
+            any::<u64>(),
+        ),
+        (1u64..3_000, 1u64..5_000, 1u64..4_096, 1u64..20_000),
+        (prop::option::of((0u32..10, 0u32..3, 0u32..4)), any::<bool>()),
+    )
+        .prop_map(
+            |(
+                (nodes, (protocol, group), latency),
+                (loss, duplicate, corrupt, mtu),
+                (count, every_ms, size_bytes, horizon_ms, seed),
+                (max_events, max_in_flight, max_fragments, max_trace_events),
+                (swarm, crash),
+            )| Generated {
+                nodes,
+                protocol: Box::leak(protocol.into_boxed_str()),
+                group,
+                latency,
+                loss,
+                duplicate,
+                corrupt,
+                mtu,
+                count,
+                every_ms,
+                size_bytes,
+                horizon_ms,
+                seed,
+                max_events,
+                max_in_flight,
+                max_fragments,
+                max_trace_events,
+                swarm,
+                crash,
+            },
+        )
+}
+
+const FORMATS: [&str; 6] = ["text", "jsonl", "svg", "chrome", "shiviz", "mermaid"];
+
+/// Counts of what the suite ran, reported when a property finishes.
+#[derive(Default)]
+struct Tally {
+    cases: u64,
+    commands: u64,
+    valid: u64,
+}
+
+/// A file the command may replace: after a refusal it must still hold `KEEP`.
+const KEEP: &str = "kept: a refused command must not touch this file\n";
+
+/// Run `args` with `out` (holding `KEEP`) as the output; a refusal leaves it untouched.
+fn with_output(tally: &mut Tally, what: &str, args: &[&str], out: &Path) -> Result<Ran, TestCaseError> {
+    std::fs::write(out, KEEP).unwrap();
+    let ran = bounded(args);
+    tally.commands += 1;
+    kept(what, &ran)?;
+    if ran.code == Some(2) {
+        prop_assert_eq!(std::fs::read_to_string(out).unwrap(), KEEP, "{}: a refusal changed the output", what);
+    }
+    Ok(ran)
+}
+
+/// Every subcommand on one scenario file.
+fn drive(tally: &mut Tally, dir: &Path, file: &Path, seed: u64, format: &str, shrink: bool) -> Result<(), TestCaseError> {
+    let path = text(file);
+    let checked = bounded(&["check", &path]);
+    tally.commands += 1;
+    kept("check", &checked)?;
+    if std::env::var_os("MSGSIM_SOAK_VERBOSE").is_some() && checked.code == Some(2) {
+        eprintln!("{}", checked.stderr.lines().next().unwrap_or_default());
+    }
+    let out = dir.join("out.txt");
+    let seed_text = seed.to_string();
+    let run = with_output(tally, "run --trace", &["run", &path, "--seed", &seed_text, "--trace", &text(&out)], &out)?;
+    prop_assert_eq!(run.code == Some(2), checked.code == Some(2), "run and check agree on the input: {}", run.stderr);
+    let traced = with_output(tally, format, &["trace", &path, "--format", format, "--from", "0", "--to", "50", "-o", &text(&out)], &out)?;
+    if checked.code == Some(2) {
+        prop_assert_eq!(traced.code, Some(2));
+        return Ok(());
+    }
+    tally.valid += 1;
+    let next = seed.saturating_add(3).to_string();
+    let range = format!("{seed}..{next}");
+    let sweep = bounded(&["sweep", &path, "--seeds", &range, "--jobs", "2", "--json", "--shard", "0/1"]);
+    tally.commands += 1;
+    kept("sweep", &sweep)?;
+    if seed < u64::MAX - 3 {
+        let shard = dir.join("shard.json");
+        std::fs::write(&shard, &sweep.stdout).unwrap();
+        let merged = bounded(&["merge", &text(&shard)]);
+        tally.commands += 1;
+        kept("merge", &merged)?;
+        prop_assert_eq!(merged.code, sweep.code, "a whole sweep merges to its own verdict: {}", merged.stderr);
+        // A shard edited by hand is merged or refused, never believed into a crash.
+        let edited = sweep.stdout.replacen("\"runs\": 3", "\"runs\": 18446744073709551615", 1).replacen("\"passed\": ", "\"passed\": 1", 1);
+        std::fs::write(&shard, edited).unwrap();
+        let merged = bounded(&["merge", &text(&shard)]);
+        tally.commands += 1;
+        kept("merge an edited shard", &merged)?;
+    }
+    // Shrinking runs the scenario up to thousands of times: only short runs, and only some.
+    if run.code == Some(1) && shrink {
+        let shrunk = dir.join("shrunk.ron");
+        let ran = with_output(tally, "shrink", &["shrink", &path, "--seed", &seed_text, "-o", &text(&shrunk)], &shrunk)?;
+        if ran.code == Some(0) {
+            let again = bounded(&["run", &text(&shrunk)]);
+            tally.commands += 1;
+            prop_assert_eq!(again.code, Some(1), "a shrunk scenario fails again: {}", again.stderr);
+        }
+    }
+    Ok(())
+}
+
+/// Postmortem-style summary of a property: how many cases and commands it ran.
+fn report(name: &str, tally: &Tally) {
+    eprintln!("{name}: {} generated cases, {} valid, {} commands", tally.cases, tally.valid, tally.commands);
+}
+
+#[test]
+fn robustness_generated_scenarios_near_the_limits() {
+    let dir = scratch("generated");
+    let tally = std::cell::RefCell::new(Tally::default());
+    let mut runner = TestRunner::new(config(cases(12)));
+    let result = runner.run(&(generated(), prop::sample::select(FORMATS.to_vec()), prop::bool::weighted(0.3)), |(g, format, shrink)| {
+        let mut tally = tally.borrow_mut();
+        tally.cases += 1;
+        let file = dir.join("scenario.ron");
+        std::fs::write(&file, g.source()).unwrap();
+        drive(&mut tally, &dir, &file, g.seed, format, shrink && g.max_events <= 500)
+    });
+    report("generated scenarios", &tally.borrow());
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A mutation of scenario text: what a careless edit, a cut download or an attacker does.
+#[derive(Clone, Debug)]
+enum Mutation {
+    Truncate(usize),
+    Delete(usize, usize),
+    Insert(usize, &'static str),
+    /// Raw bytes that are not UTF-8.
+    Bytes(usize, Vec<u8>),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let token = prop::sample::select(vec![
+        "-1",
+        "1e300",
+        "NaN",
+        "inf",
+        "18446744073709551615",
+        "\u{feff}",
+        "/*",
+        "*/",
+        "/* ( */",
+        "//",
+        "r#",
+        "\"",
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        ":",
+        "Some(",
+        "None",
+        "\u{0}",
+        "é",
+        "nodes: 100000,",
+        "limits: (max_events: 0),",
+        "swarm: Some((partitions: (10000, 10000))),",
+        "replay: [(msg: 0, latency_ns: 18446744073709551615)],",
+    ]);
+    prop_oneof![
+        any::<prop::sample::Index>().prop_map(|i| Mutation::Truncate(i.index(1 << 16))),
+        (any::<prop::sample::Index>(), 1usize..40).prop_map(|(i, n)| Mutation::Delete(i.index(1 << 16), n)),
+        (any::<prop::sample::Index>(), token).prop_map(|(i, t)| Mutation::Insert(i.index(1 << 16), t)),
+        (any::<prop::sample::Index>(), prop::collection::vec(0x80u8..=0xff, 1..3)).prop_map(|(i, b)| Mutation::Bytes(i.index(1 << 16), b)),
+    ]
+}
+
+fn mutate(src: &str, m: &Mutation) -> Vec<u8> {
+    let bytes = src.as_bytes();
+    let at = |i: usize| i % (bytes.len() + 1);
+    match m {
+        Mutation::Truncate(i) => bytes[..at(*i)].to_vec(),
+        Mutation::Delete(i, n) => {
+            let a = at(*i);
+            let b = (a + n).min(bytes.len());
+            [&bytes[..a], &bytes[b..]].concat()
+        }
+        Mutation::Insert(i, token) => {
+            let a = at(*i);
+            [&bytes[..a], token.as_bytes(), &bytes[a..]].concat()
+        }
+        Mutation::Bytes(i, raw) => {
+            let a = at(*i);
+            [&bytes[..a], raw.as_slice(), &bytes[a..]].concat()
+        }
+    }
+}
+
+#[test]
+fn robustness_mutated_scenarios() {
+    let dir = scratch("mutated");
+    let tally = std::cell::RefCell::new(Tally::default());
+    let mut runner = TestRunner::new(config(cases(24)));
+    let strategy = (generated(), prop::collection::vec(mutation(), 1..4), prop::sample::select(FORMATS.to_vec()));
+    let result = runner.run(&strategy, |(g, mutations, format)| {
+        let mut tally = tally.borrow_mut();
+        tally.cases += 1;
+        let mut bytes = g.source().into_bytes();
+        for m in &mutations {
+            bytes = mutate(&String::from_utf8_lossy(&bytes), m);
+        }
+        let file = dir.join("mutated.ron");
+        std::fs::write(&file, &bytes).unwrap();
+        let path = text(&file);
+        let checked = bounded(&["check", &path]);
+        tally.commands += 1;
+        kept("check", &checked)?;
+        if checked.code == Some(2) {
+            // Positioned: `file:line:col: message`.
+            let first = checked.stderr.lines().next().unwrap_or_default();
+            prop_assert!(first.starts_with(&format!("{path}:")), "{}", first);
+        }
+        let out = dir.join("out.txt");
+        let traced = with_output(&mut tally, format, &["trace", &path, "--format", format, "-o", &text(&out)], &out)?;
+        if checked.code == Some(2) {
+            prop_assert_eq!(traced.code, Some(2));
+        } else {
+            tally.valid += 1;
+        }
+        Ok(())
+    });
+    report("mutated scenarios", &tally.borrow());
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn robustness_command_lines() {
+    let dir = scratch("arguments");
+    let out = dir.join("out.txt");
+    let out_text = text(&out);
+    let tally = std::cell::RefCell::new(Tally::default());
+    let word = prop::sample::select(vec![
+        "scenarios/quickstart.ron",
+        "scenarios/network/broken-no-checksum.ron",
+        "tests/bad/crash-twice.ron",
+        "no/such/file.ron",
+        "/dev/null",
+        "/dev/zero",
+        "scenarios",
+        "--seed",
+        "--seeds",
+        "0..3",
+        "5..3",
+        "0..18446744073709551615",
+        "18446744073709551615",
+        "-1",
+        "--jobs",
+        "0",
+        "100000",
+        "--shard",
+        "0/2",
+        "7/3",
+        "0/18446744073709551615",
+        "--format",
+        "svg",
+        "mermaid",
+        "bogus",
+        "--from",
+        "--to",
+        "99999999999999999999",
+        "1.5",
+        "--node",
+        "n0",
+        "zz",
+        "--kind",
+        "deliver",
+        "--check",
+        "NoLoss",
+        "-o",
+        "--json",
+        "--check-determinism",
+        "--trace",
+        "OUT",
+    ]);
+    let command = prop::sample::select(vec!["run", "check", "trace", "sweep", "merge", "shrink"]);
+    let mut runner = TestRunner::new(config(cases(24)));
+    let result = runner.run(&(command, prop::collection::vec(word, 0..7)), |(command, words)| {
+        let mut tally = tally.borrow_mut();
+        tally.cases += 1;
+        let mut args = vec![command];
+        args.extend(words.iter().map(|w| if *w == "OUT" { out_text.as_str() } else { w }));
+        with_output(&mut tally, &args.join(" "), &args, &out)?;
+        Ok(())
+    });
+    report("command lines", &tally.borrow());
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
