@@ -57,6 +57,8 @@ pub enum EndReason {
     MaxFragments,
     /// The kept trace grew past `max_trace_events`.
     MaxTraceEvents,
+    /// The messages in flight would take more memory than `max_memory_mb`.
+    MaxMemory,
 }
 
 impl fmt::Display for EndReason {
@@ -68,6 +70,7 @@ impl fmt::Display for EndReason {
             EndReason::MaxInFlight => "max_in_flight limit exceeded",
             EndReason::MaxFragments => "max_fragments limit exceeded",
             EndReason::MaxTraceEvents => "max_trace_events limit exceeded",
+            EndReason::MaxMemory => "max_memory_mb limit exceeded (messages in flight)",
         })
     }
 }

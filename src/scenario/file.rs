@@ -764,4 +764,6 @@ pub struct LimitsFile {
     pub max_fragments: Option<Whole>,
     #[serde(default)]
     pub max_trace_events: Option<Whole>,
+    #[serde(default)]
+    pub max_memory_mb: Option<Whole>,
 }

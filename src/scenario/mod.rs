@@ -46,6 +46,8 @@ pub mod limits {
     pub const DEFAULT_MAX_FRAGMENTS: u64 = 1 << 16;
     /// 50 million kept trace events, about 1.6 GB: past this a trace is too large to export.
     pub const DEFAULT_MAX_TRACE_EVENTS: u64 = 50_000_000;
+    /// 1 GiB for the messages in flight: a boot or fan-out that sends millions stops there.
+    pub const DEFAULT_MAX_MEMORY_MB: u64 = 1024;
     pub const DEFAULT_SIZE_BYTES: u32 = 64;
     /// Transmissions of one message by a retransmitting protocol.
     pub const MAX_ATTEMPTS: u64 = 1_000;
@@ -161,8 +163,10 @@ pub struct Limits {
     pub max_in_flight: u64,
     /// Fragments one message may travel as (each costs network draws within one event).
     pub max_fragments: u64,
-    /// Trace events kept when the trace is recorded (`msgsim trace`, `run --trace`).
+    /// Trace events in the run (kept when the trace is recorded: `msgsim trace`, `run --trace`).
     pub max_trace_events: u64,
+    /// Memory the messages in flight may take, estimated per message from its in-memory size.
+    pub max_memory_mb: u64,
 }
 
 /// One problem with a scenario, at a place in its file.
@@ -1593,6 +1597,7 @@ impl Validator<'_> {
             max_in_flight: positive("max_in_flight", l.max_in_flight, limits::DEFAULT_MAX_IN_FLIGHT),
             max_fragments: positive("max_fragments", l.max_fragments, limits::DEFAULT_MAX_FRAGMENTS),
             max_trace_events: positive("max_trace_events", l.max_trace_events, limits::DEFAULT_MAX_TRACE_EVENTS),
+            max_memory_mb: positive("max_memory_mb", l.max_memory_mb, limits::DEFAULT_MAX_MEMORY_MB),
         }
     }
 
