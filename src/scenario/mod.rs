@@ -941,9 +941,11 @@ impl Validator<'_> {
                 self.error(&path, format!("group `{gname}` has no members"), "at least one node".to_string());
             }
             let mut ids = Vec::new();
+            // A set, not `ids.contains`: a group of 100,000 members took 80 s to check.
+            let mut seen = std::collections::BTreeSet::new();
             for (mi, m) in members.iter().enumerate() {
                 match self.nodes.get(m) {
-                    Some(&id) if ids.contains(&id) => {
+                    Some(&id) if !seen.insert(id) => {
                         self.error(&[f("groups"), ix(index), ix(mi)], format!("`{m}` is listed twice in group `{gname}`"), None)
                     }
                     Some(&id) => ids.push(id),
