@@ -40,7 +40,7 @@ pub struct Report {
     pub checks: Vec<CheckReport>,
     /// What swarm mode drew for this seed.
     pub swarm: Vec<String>,
-    /// Cycles of blocked processes as they formed: "at <time>: <who waits on whom>".
+    /// Cycles of blocked processes as they formed: `at <time>: <who waits on whom>`.
     pub wait_cycles: Vec<String>,
     /// Processes still blocked at the end, and on what.
     pub blocked_at_end: Vec<String>,

@@ -207,8 +207,7 @@ pub fn shrink(scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) ->
             crate::scenario::limits::MAX_FILE_BYTES
         )));
     }
-    let reparsed =
-        Scenario::parse(&source, "shrunk").map_err(|e| Internal(format!("the shrunk scenario does not parse:\n{e}")))?;
+    let reparsed = Scenario::parse(&source, "shrunk").map_err(|e| Internal(format!("the shrunk scenario does not parse:\n{e}")))?;
     if reparsed.seed != seed {
         return Err(Internal("the shrunk scenario lost its seed".to_string()));
     }

@@ -302,7 +302,7 @@ impl Recorder {
             events.push(*event);
         }
         if let Some(every) = self.fingerprint_every
-            && (index + 1) % every == 0
+            && (index + 1).is_multiple_of(every)
         {
             self.fingerprints.push(self.hasher.finish());
         }

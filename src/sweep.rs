@@ -893,8 +893,9 @@ mod tests {
     #[test]
     fn shards_partition_the_range() {
         let scenario = Scenario::parse(r#"Scenario(name: "x", horizon_ms: 1, nodes: 2, protocol: BestEffort())"#, "x.ron").unwrap();
-        let all: Vec<u64> =
-            (0..3).flat_map(|i| Sweep::new(&scenario).seeds(5..17).shard(Shard { index: i, count: 3 }).seeds_to_run().collect::<Vec<_>>()).collect();
+        let all: Vec<u64> = (0..3)
+            .flat_map(|i| Sweep::new(&scenario).seeds(5..17).shard(Shard { index: i, count: 3 }).seeds_to_run().collect::<Vec<_>>())
+            .collect();
         let mut sorted = all.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, (5..17).collect::<Vec<_>>());

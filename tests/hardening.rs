@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What one run of the binary did.
 struct Ran {
@@ -44,22 +44,26 @@ fn msgsim_with(args: &[&str], stdin: &[u8], stderr: Stdio, limit: Duration) -> R
         }
         text
     });
-    let start = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().expect("waitable") {
-            break status.code();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let code = wait_within(&mut child, limit);
     let _ = feeder.join();
     let stdout = String::from_utf8_lossy(&reader.join().expect("read")).into_owned();
     let stderr = String::from_utf8_lossy(&err_reader.join().expect("read")).into_owned();
     Ran { code, stdout, stderr }
+}
+
+/// The child's exit code, or `None` if it was still running after about `limit` (then it is
+/// killed). Polled in steps of sleep rather than timed: the project reads no wall clock.
+fn wait_within(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    const STEP: Duration = Duration::from_millis(10);
+    for _ in 0..=limit.as_millis() / STEP.as_millis() {
+        if let Some(status) = child.try_wait().expect("waitable") {
+            return status.code();
+        }
+        std::thread::sleep(STEP);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 /// A run with no input, its standard error captured, within a minute.
@@ -297,7 +301,8 @@ fn regression_a_refused_trace_leaves_every_named_file_as_it_was() {
         assert!(std::fs::read_to_string(&kept).unwrap().contains("deliver"));
     }
     // No temporary file is left behind.
-    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
+    let left: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
     assert!(left.is_empty(), "{left:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -377,11 +382,18 @@ fn regression_shrink_results_are_always_accepted_by_run() {
 fn regression_messages_name_the_problem_briefly_and_exactly() {
     let ran = msgsim(&["shrink", NO_CHECKSUM, "--seed", "3", "--check", "NoSuchCheck"]);
     assert_eq!(ran.code, Some(2));
-    assert!(ran.stderr.contains("--check NoSuchCheck: the scenario has no such check; its checks are NoCorruptionDelivered"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("--check NoSuchCheck: the scenario has no such check; its checks are NoCorruptionDelivered"),
+        "{}",
+        ran.stderr
+    );
     let dir = scratch("messages");
     let big = dir.join("big.ron");
-    std::fs::write(&big, r#"Scenario(name: "big", horizon_ms: 1, nodes: 100000, protocol: BestEffort(), network: (latency: Constant(ms: 1)))"#)
-        .unwrap();
+    std::fs::write(
+        &big,
+        r#"Scenario(name: "big", horizon_ms: 1, nodes: 100000, protocol: BestEffort(), network: (latency: Constant(ms: 1)))"#,
+    )
+    .unwrap();
     let ran = msgsim(&["trace", &text(&big), "--format", "text", "--node", "zz"]);
     assert_eq!(ran.code, Some(2));
     assert!(ran.stderr.contains("it has 100000 nodes: n0, n1,") && ran.stderr.contains(", ..., n99999"), "{}", ran.stderr);
@@ -439,7 +451,6 @@ fn bounded(args: &[&str]) -> Ran {
     wrapped.push(&budget);
     wrapped.push(env!("CARGO_BIN_EXE_msgsim"));
     wrapped.extend_from_slice(args);
-    let start = Instant::now();
     let mut child = Command::new("sh")
         .args(&wrapped)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -459,17 +470,7 @@ fn bounded(args: &[&str]) -> Ran {
         let _ = std::io::Read::read_to_end(&mut err, &mut text);
         text
     });
-    let code = loop {
-        if let Some(status) = child.try_wait().expect("waitable") {
-            break status.code();
-        }
-        if start.elapsed() > TIME_BUDGET {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let code = wait_within(&mut child, TIME_BUDGET);
     let stdout = String::from_utf8_lossy(&reader.join().expect("read")).into_owned();
     let stderr = String::from_utf8_lossy(&err_reader.join().expect("read")).into_owned();
     Ran { code, stdout, stderr }
@@ -540,7 +541,11 @@ impl Generated {
         let swarm = swarm.map_or(String::new(), |(loss, crashes, partitions)| {
             format!("swarm: Some((loss: (0.0, 0.{loss}), crashes: ({crashes}, {crashes}), partitions: (0, {partitions}))),\n    ")
         });
-        let faults = if self.crash && n > 1 && !self.group { "faults: [(at_ms: 1, do: Crash(\"n0\")), (at_ms: 5, do: Restart(\"n0\"))],\n    " } else { "" };
+        let faults = if self.crash && n > 1 && !self.group {
+            "faults: [(at_ms: 1, do: Crash(\"n0\")), (at_ms: 5, do: Restart(\"n0\"))],\n    "
+        } else {
+            ""
+        };
         format!(
             "// generated\nScenario(\n    name: \"generated\",\n    seed: {},\n    horizon_ms: {},\n    nodes: {n},\n    {groups}\n    \
              protocol: {},\n    network: (latency: {}, loss: {}, duplicate: {}, corrupt: {}{mtu}),\n    {swarm}{faults}\
@@ -579,10 +584,7 @@ fn generated() -> impl Strategy<Value = Generated> {
         "Heartbeat(every_ms: 100, detector: Phi(threshold: 8, window: 100, min_std_ms: 10))",
     ]);
     let multicast = prop::sample::select(vec!["ReliableMulticast", "FifoMulticast", "CausalMulticast", "AtomicMulticast", "IsisMulticast"]);
-    let protocol = prop_oneof![
-        unicast.prop_map(|p| (p.to_string(), false)),
-        multicast.prop_map(|m| (format!("{m}({RETRY})"), true)),
-    ];
+    let protocol = prop_oneof![unicast.prop_map(|p| (p.to_string(), false)), multicast.prop_map(|m| (format!("{m}({RETRY})"), true)),];
     let latency = prop_oneof![
         (0u32..5).prop_map(|ms| format!("Constant(ms: {ms})")),
         (0u32..3, 0u32..50).prop_map(|(a, b)| format!("Uniform(min_ms: {a}, max_ms: {})", a + b)),

@@ -62,7 +62,10 @@ pub struct Arrival {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Dropped(DropReason),
-    Delivered { first: Arrival, duplicate: Option<Arrival> },
+    Delivered {
+        first: Arrival,
+        duplicate: Option<Arrival>,
+    },
     /// The message would travel as more fragments than the run's budget allows: nothing
     /// was drawn, and the run must end (`EndReason::MaxFragments`).
     OverFragmentBudget,

@@ -259,7 +259,15 @@ impl Scenario {
             .with_recursion_limit(limits::MAX_NESTING)
             .from_str(src)
             .map_err(|e| ScenarioErrors(vec![syntax::error(&e, src, file)]))?;
-        Validator { src: locate::Locator::new(src), file, errors: Vec::new(), nodes: BTreeMap::new(), groups: BTreeMap::new(), members: Vec::new() }.scenario(raw)
+        Validator {
+            src: locate::Locator::new(src),
+            file,
+            errors: Vec::new(),
+            nodes: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            members: Vec::new(),
+        }
+        .scenario(raw)
     }
 
     pub fn node_count(&self) -> usize {
@@ -1450,7 +1458,11 @@ impl Validator<'_> {
         if partitions.1.saturating_mul(n as u64) > limits::MAX_SWARM_PARTITION_MEMBERS {
             self.error(
                 &[f("swarm"), f("partitions")],
-                format!("up to {} partitions of {n} nodes would draw more than {} partition members", partitions.1, limits::MAX_SWARM_PARTITION_MEMBERS),
+                format!(
+                    "up to {} partitions of {n} nodes would draw more than {} partition members",
+                    partitions.1,
+                    limits::MAX_SWARM_PARTITION_MEMBERS
+                ),
                 format!("at most {} partitions for {n} nodes", limits::MAX_SWARM_PARTITION_MEMBERS / (n as u64).max(1)),
             );
         }
