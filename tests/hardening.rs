@@ -299,6 +299,13 @@ fn regression_a_refused_trace_leaves_every_named_file_as_it_was() {
         assert_eq!(ran.code, Some(0), "{}", ran.stderr);
         assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         assert!(std::fs::read_to_string(&kept).unwrap().contains("deliver"));
+        // A dangling link's target is created, and the link stays.
+        let dangling = dir.join("dangling.txt");
+        std::os::unix::fs::symlink("made.txt", &dangling).unwrap();
+        let ran = msgsim(&["trace", UNAUTHENTICATED, "--format", "text", "--to", "1", "-o", &text(&dangling)]);
+        assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+        assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
+        assert!(dir.join("made.txt").is_file());
     }
     // No temporary file is left behind.
     let left: Vec<_> =

@@ -100,7 +100,7 @@ pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
 /// file (`trace -o`, `run --trace`, `shrink -o`) goes through here.
 ///
 /// A regular file (or a path that does not exist yet) is written to a temporary file in the
-/// same directory, which `commit` renames over it: until then the named file is untouched, and
+/// same directory, which `write_with` renames over it: until then the named file is untouched, and
 /// a refusal, a panic or a full disk leaves it as it was. A symbolic link is followed, so the
 /// link stays and its target is replaced. Anything else (a device, a FIFO, `/dev/stdout`)
 /// cannot be replaced: it is opened for writing only when the output is ready (never
@@ -145,9 +145,7 @@ mod tempfile_lite {
             }
             Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
         }
-    }
 
-    impl Temp {
         /// Put the file in `dest`'s place, in one step.
         pub fn persist(mut self, dest: &Path) -> std::io::Result<()> {
             std::fs::rename(&self.path, dest)?;
@@ -170,9 +168,12 @@ impl Output {
     /// costs a run). Nothing the user named is changed yet.
     pub fn prepare(path: &Path) -> std::io::Result<Output> {
         let shown = path.to_path_buf();
-        // A symbolic link's target is what gets replaced; a dangling one is written through.
+        // A symbolic link's target is what gets replaced (created, if the link dangles).
         let resolved = match std::fs::symlink_metadata(path) {
-            Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).or_else(|_| {
+                let target = std::fs::read_link(path)?;
+                Ok::<_, std::io::Error>(path.parent().map_or_else(|| target.clone(), |dir| dir.join(&target)))
+            })?,
             _ => path.to_path_buf(),
         };
         let target = match std::fs::metadata(&resolved) {
