@@ -5,20 +5,20 @@
 //! are outside the measured loop; the `msgsim run` figures in the book include them.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::path::Path;
 use std::time::Duration;
 
 fn bench_scenario(c: &mut Criterion, name: &str, file: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let deliveries = protocols::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic").messages.delivered;
+    let deliveries = msgsim::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic").messages.delivered;
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(deliveries));
     group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
     group.bench_function(name, |b| {
         b.iter(|| {
-            let r = protocols::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic");
+            let r = msgsim::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic");
             assert_eq!(r.messages.delivered, deliveries);
             r.trace_hash
         })

@@ -13,7 +13,7 @@
 //! `Instant` and reports it; the parent keeps the minimum over `REPS` children, the
 //! least disturbed by whatever else the machine is doing.
 
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
@@ -92,7 +92,7 @@ fn child(key: &str, x: u64) {
     #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
     let sc = Scenario::parse(&src, "<scaling>").unwrap_or_else(|e| panic!("generated scenario does not parse: {e}"));
-    let result = protocols::run(&sc, sc.seed, &RunOptions::default()).expect("no panic");
+    let result = msgsim::run(&sc, sc.seed, &RunOptions::default()).expect("no panic");
     let wall_ns = start.elapsed().as_nanos();
     // 0 where /proc is not there: the table then says "n/a".
     let peak_kib = std::fs::read_to_string("/proc/self/status")

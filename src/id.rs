@@ -9,6 +9,7 @@ use std::fmt;
 pub struct NodeId(pub u32);
 
 impl NodeId {
+    /// The id as an index into per-node tables.
     pub const fn index(self) -> usize {
         self.0 as usize
     }

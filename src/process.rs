@@ -19,9 +19,11 @@ use std::fmt;
 /// (here: through the checksum verdict on [`Incoming`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Payload {
+    /// The application message's identity, unique in the run (the `m` of `cmd` and `deliver` lines).
     pub id: AppId,
     /// The node whose workload created the message.
     pub origin: NodeId,
+    /// The application data's size, which a protocol adds its headers to in `Message::wire_size`.
     pub size_bytes: u32,
     damaged: bool,
 }
@@ -93,7 +95,9 @@ pub trait Message: Clone + fmt::Debug {
 /// Where a workload command asks a message to go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Dest {
+    /// One node.
     Node(NodeId),
+    /// Every member of a group (the sender excluded).
     Group(GroupId),
     /// Every other node.
     All,
@@ -103,13 +107,20 @@ pub enum Dest {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
     /// Send `payload` to `dest` with whatever guarantee the protocol gives.
-    Send { payload: Payload, dest: Dest },
+    Send {
+        /// The application data.
+        payload: Payload,
+        /// Where it should go.
+        dest: Dest,
+    },
 }
 
 /// A message handed to a process by the network.
 #[derive(Clone, Debug)]
 pub struct Incoming<M> {
+    /// The sending node, as the network knows it (an adversary can inject; authenticate to be sure).
     pub from: NodeId,
+    /// The message, as it arrived (possibly corrupted: see `checksum_ok`).
     pub msg: M,
     /// False when the link corrupted this copy: what a checksum comparison
     /// would report. A protocol that ignores it delivers damaged payloads.
@@ -122,13 +133,31 @@ pub struct Incoming<M> {
 #[derive(Clone, Debug)]
 pub enum Completion<M> {
     /// The receiver's process took the message `Ctx::send_sync` sent.
-    Taken { to: NodeId },
+    Taken {
+        /// The receiver.
+        to: NodeId,
+    },
     /// `send_sync`'s timeout expired first. The message may still be taken later.
-    SendTimedOut { to: NodeId },
+    SendTimedOut {
+        /// The receiver.
+        to: NodeId,
+    },
     /// The callee answered `call`.
-    Answered { call: CallId, from: NodeId, msg: M, checksum_ok: bool },
+    Answered {
+        /// The call, as `Ctx::call` returned it.
+        call: CallId,
+        /// The callee.
+        from: NodeId,
+        /// The answer.
+        msg: M,
+        /// False when the link corrupted the answer.
+        checksum_ok: bool,
+    },
     /// No answer to `call` within its timeout; an answer arriving later is discarded.
-    CallTimedOut { call: CallId },
+    CallTimedOut {
+        /// The call, as `Ctx::call` returned it.
+        call: CallId,
+    },
 }
 
 /// How a node id that names no node (a forged payload origin) is shown. Node names are
@@ -138,20 +167,24 @@ pub const FORGED_ORIGIN: &str = "(forged)";
 /// The static shape of the cluster, shared by every process.
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
+    /// Node names, by `NodeId` index.
     pub names: Vec<String>,
     /// Group names (sorted) and their members (sorted by id).
     pub groups: Vec<(String, Vec<NodeId>)>,
 }
 
 impl Cluster {
+    /// How many nodes.
     pub fn len(&self) -> usize {
         self.names.len()
     }
 
+    /// Whether there are no nodes (a validated scenario always has one).
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
 
+    /// Every node, in id order.
     pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
         (0..self.names.len() as u32).map(NodeId)
     }
@@ -163,6 +196,12 @@ impl Cluster {
         self.names.get(node.index()).map_or(FORGED_ORIGIN, String::as_str)
     }
 
+    /// The node called `name`, if there is one.
+    pub fn id(&self, name: &str) -> Option<NodeId> {
+        self.names.iter().position(|n| n == name).map(|i| NodeId(i as u32))
+    }
+
+    /// A group's members, sorted by id.
     pub fn members(&self, group: GroupId) -> &[NodeId] {
         &self.groups[group.0 as usize].1
     }
@@ -226,10 +265,12 @@ impl<M, T> Ctx<'_, M, T> {
         self.now_local
     }
 
+    /// The node this process runs on.
     pub fn me(&self) -> NodeId {
         self.me
     }
 
+    /// Every node's name and the groups: the static shape of the system.
     pub fn cluster(&self) -> &Cluster {
         self.cluster
     }
@@ -239,6 +280,7 @@ impl<M, T> Ctx<'_, M, T> {
         self.rng
     }
 
+    /// Send `msg` to `to` and go on at once (an asynchronous send): the network decides its fate.
     pub fn send(&mut self, to: NodeId, msg: M) {
         self.effects.push(Effect::Send { to, msg });
     }
@@ -285,6 +327,7 @@ impl<M, T> Ctx<'_, M, T> {
         id
     }
 
+    /// Cancel a timer `set_timer` returned; a timer that already fired or was cancelled is ignored.
     pub fn cancel_timer(&mut self, id: TimerId) {
         self.effects.push(Effect::CancelTimer { id });
     }
@@ -337,16 +380,26 @@ impl<M, T> Ctx<'_, M, T> {
 /// It is created by its protocol's factory at boot and again after every
 /// restart: a crash loses all state and timers.
 pub trait Process {
+    /// What the protocol puts on the wire.
     type Msg: Message;
+    /// What a timer carries back to `on_timer` (`()` for a protocol with one kind of timer).
     type Timer: Clone + fmt::Debug;
 
     /// Called at boot and after every restart.
     fn on_start(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Timer>) {}
 
+    /// The workload asks this node to send a message (`Command::Send`): the protocol decides
+    /// what goes on the wire, when and to whom. Each call is one `cmd` line in the trace, and the
+    /// delivery checks judge the protocol by what becomes of it.
     fn on_command(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, cmd: Command);
 
+    /// A message arrived from the network (or, for a node with a mailbox, was taken from it).
+    /// Hand application data to the application with `Ctx::deliver`; check `checksum_ok` to
+    /// discard corrupted copies.
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, incoming: Incoming<Self::Msg>);
 
+    /// A timer set with `Ctx::set_timer` fired (on the node's own clock), unless it was
+    /// cancelled or the node crashed since.
     fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, _timer: Self::Timer) {}
 
     /// A blocking send or a call ended (see `Ctx::send_sync` and `Ctx::call`).

@@ -61,7 +61,20 @@ fn exact_ms(t: SimTime) -> String {
 
 /// The command that reproduces a run of `path` with `seed`.
 pub fn reproduce_command(path: &str, seed: u64) -> String {
-    format!("msgsim run {} --seed {seed}", shell_word(path))
+    format!("{} run {} --seed {seed}", program(), shell_word(path))
+}
+
+/// The program printed commands name: `msgsim`, or a user's binary built on `cli::main_with`.
+static PROGRAM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Name printed commands after `name` (the first call wins; `cli::main_with` makes it).
+pub fn set_program(name: &str) {
+    let _ = PROGRAM.set(name.to_string());
+}
+
+/// The program printed commands name.
+pub fn program() -> &'static str {
+    PROGRAM.get().map_or("msgsim", String::as_str)
 }
 
 /// The command that reproduces a run of the file at `path` with `seed`: as
@@ -142,7 +155,7 @@ impl Report {
             deadlock_events: result.wait_cycles.iter().find(|(_, cycle)| cycle.permanent()).map(|(at, cycle)| {
                 let names: Vec<&str> = cycle.members.iter().map(|(node, _)| scenario.cluster.name(*node)).collect();
                 let (path, names) = (shell_word(path), shell_word(&names.join(",")));
-                format!("msgsim trace {path} --seed {} --format text --to {} --node={names}", result.seed, exact_ms(*at))
+                format!("{} trace {path} --seed {} --format text --to {} --node={names}", program(), result.seed, exact_ms(*at))
             }),
             reproduce: reproduce_command(path, result.seed),
         }

@@ -51,6 +51,26 @@ pub struct SimRng {
     inner: ChaCha8Rng,
 }
 
+/// `rand`'s view of a stream, so protocols can use `rand::RngExt` (`random_range`, `shuffle`, ...).
+/// The bundled protocols keep to `below`, `between` and `chance`, whose outputs this crate pins;
+/// `rand`'s samplers may change between its versions.
+impl rand_core::TryRng for SimRng {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.inner.next_u32())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.inner.next_u64())
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        self.inner.fill_bytes(dst);
+        Ok(())
+    }
+}
+
 /// Fixed-point scale for probabilities: parts per billion.
 pub const PPB: u64 = 1_000_000_000;
 
@@ -62,6 +82,7 @@ impl SimRng {
         SimRng { inner }
     }
 
+    /// The next raw 64-bit draw of the stream.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.inner.next_u64()
@@ -99,6 +120,21 @@ impl SimRng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pins what `rand`'s samplers give on a node's stream, so a protocol written with
+    /// `rand::RngExt` replays identically: if this fails, `rand` changed its sampling and such
+    /// protocols' traces change with it (say so in the release notes).
+    #[test]
+    fn rand_samplers_on_a_stream_are_pinned() {
+        use rand::RngExt;
+        use rand::seq::SliceRandom;
+        let mut rng = SimRng::new(7, Stream::Node(0));
+        let draws: Vec<u32> = (0..4).map(|_| rng.random_range(1..10)).collect();
+        let mut deck = [1, 2, 3, 4, 5];
+        deck.shuffle(&mut rng);
+        let coin = rng.random_bool(0.5);
+        assert_eq!((draws, deck, coin), (vec![9, 4, 1, 4], [3, 5, 1, 4, 2], true));
+    }
 
     /// Pins the first outputs of each stream. If this fails, every trace hash of
     /// every scenario changes: a dependency changed its generator, or someone

@@ -14,8 +14,7 @@
 use crate::check::Outcome;
 use crate::net::Decision;
 use crate::process::Cluster;
-use crate::protocols;
-use crate::scenario::{Fault, Generator, Scenario, ScheduledFault, Target, locate::set_top_level_field};
+use crate::scenario::{Catalog, Fault, Generator, Scenario, ScheduledFault, Target, locate::set_top_level_field};
 use crate::sim::{RunOptions, RunResult};
 use crate::time::{NANOS_PER_MS, SimTime};
 use serde::Serialize;
@@ -79,7 +78,7 @@ impl Search<'_> {
 
     fn run(&mut self, scenario: &Scenario, decisions: bool) -> Option<RunResult> {
         self.runs += 1;
-        protocols::run(scenario, self.seed, &RunOptions { decisions, ..RunOptions::default() }).ok()
+        crate::sim::run(scenario, self.seed, &RunOptions { decisions, ..RunOptions::default() }).ok()
     }
 
     /// Whether the candidate still fails the check.
@@ -133,6 +132,12 @@ impl std::fmt::Display for ShrinkError {
 /// failing (by default the first check that fails). The result is a scenario `msgsim run`
 /// accepts, whose run fails the same check and takes no more events than the original.
 pub fn shrink(scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) -> Result<Shrunk, ShrinkError> {
+    shrink_with(crate::registry::builtin(), scenario, src, seed, check)
+}
+
+/// [`shrink`] for a scenario read with `catalog` (a user's registry): the shrunk text is read
+/// back with it, so it must name the same protocols and checks.
+pub fn shrink_with(catalog: &dyn Catalog, scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) -> Result<Shrunk, ShrinkError> {
     use ShrinkError::{Input, Internal};
     // Editors may open a file with a byte order mark; the scenario's text starts after it.
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
@@ -207,7 +212,8 @@ pub fn shrink(scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) ->
             crate::scenario::limits::MAX_FILE_BYTES
         )));
     }
-    let reparsed = Scenario::parse(&source, "shrunk").map_err(|e| Internal(format!("the shrunk scenario does not parse:\n{e}")))?;
+    let reparsed =
+        Scenario::parse_with(&source, "shrunk", catalog).map_err(|e| Internal(format!("the shrunk scenario does not parse:\n{e}")))?;
     if reparsed.seed != seed {
         return Err(Internal("the shrunk scenario lost its seed".to_string()));
     }

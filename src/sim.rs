@@ -6,7 +6,6 @@
 //! comes from a named stream; nothing iterates a hash-ordered collection.
 
 use crate::adversary::Adversary;
-use crate::check::{Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::event::EventQueue;
 use crate::id::{AppId, CallId, MsgId, NodeId, TimerId};
@@ -20,6 +19,7 @@ use crate::time::SimTime;
 use crate::trace::{
     AdversaryAction, BlockReason, DropReason, EventKind, FaultAction, MessageCounts, TraceEvent, TraceHasher, UnblockReason,
 };
+use crate::verdict::{Checker, EndReason, RunEnd, Verdict};
 use crate::waits::{Wait, WaitCycle, WaitGraph};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -28,11 +28,32 @@ use std::collections::VecDeque;
 /// A panic in protocol code, caught and located.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProtocolPanic {
+    /// The run's seed.
     pub seed: u64,
+    /// Simulated time when the handler panicked.
     pub at: SimTime,
     /// The scheduler event (1-based) during which the panic happened.
     pub event: u64,
+    /// The panic's message.
     pub message: String,
+}
+
+impl std::fmt::Display for ProtocolPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "protocol code panicked during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message)
+    }
+}
+
+impl std::error::Error for ProtocolPanic {}
+
+/// How the engine runs the protocol a scenario names: a function monomorphised for the protocol's
+/// type by its decoder (`plugin::decode_protocol`), carried opaquely by the scenario.
+pub struct Runner(pub fn(&Scenario, u64, &RunOptions) -> Result<RunResult, ProtocolPanic>);
+
+/// Run `scenario` with `seed` under the protocol it names, catching a panic in protocol code.
+pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunResult, ProtocolPanic> {
+    let runner = scenario.protocol.runner().downcast_ref::<Runner>().expect("every protocol choice is made with a `Runner`");
+    (runner.0)(scenario, seed, options)
 }
 
 /// Run `scenario` with `seed`, processes made by `factory`, catching a panic in protocol code.
@@ -89,18 +110,25 @@ pub struct AppCounts {
 /// Everything a run produced.
 #[derive(Clone, Debug)]
 pub struct RunResult {
+    /// The seed the run used.
     pub seed: u64,
+    /// Why and when it stopped.
     pub end: RunEnd,
+    /// msgsim trace hash v1 of every event: equal hashes, equal runs.
     pub trace_hash: u64,
+    /// Trace events recorded.
     pub trace_events: u64,
     /// Scheduler events processed.
     pub steps: u64,
+    /// Network totals: sent, delivered, dropped (by reason), duplicated, corrupted.
     pub messages: MessageCounts,
+    /// Application totals: commands, deliveries, dead letters.
     pub app: AppCounts,
     /// (check name, verdict), in the scenario's order.
     pub verdicts: Vec<(&'static str, Verdict)>,
     /// What swarm mode drew for this seed, one line each.
     pub swarm: Vec<String>,
+    /// Every trace event, if `RunOptions::record_trace` asked for them.
     pub trace: Option<Vec<TraceEvent>>,
     /// Command-to-deliver latencies, if `RunOptions::latency` asked for them.
     pub latency: Option<LatencyHistogram>,
@@ -398,7 +426,7 @@ where
             })
             .collect();
         let back_pressure = (0..n).any(|i| scenario.mailbox(i).is_some_and(|m| m.overflow == Overflow::BackPressure));
-        let checkers: Vec<_> = scenario.checks.iter().map(|c| (c.name(), c.build(&scenario.cluster))).collect();
+        let checkers: Vec<_> = scenario.checks.iter().map(|c| (c.name(), c.build(scenario))).collect();
         Sim {
             scenario,
             factory,

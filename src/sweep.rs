@@ -210,7 +210,7 @@ impl<'a> Sweep<'a> {
     /// Sweep under the scenario's own protocol.
     pub fn run(&self) -> SweepReport {
         let scenario = self.scenario;
-        self.sweep(&|seed, options| crate::protocols::run(scenario, seed, options))
+        self.sweep(&|seed, options| crate::sim::run(scenario, seed, options))
     }
 
     /// Sweep with processes `factory` makes, for protocols outside the library.
@@ -459,6 +459,8 @@ pub enum SeedError {
     /// when that is `None`, in their verdicts or in whether they panicked.
     Nondeterministic { trace_event: Option<u64>, at_ns: Option<u64>, first: String, second: String },
 }
+
+impl std::error::Error for SeedError {}
 
 impl fmt::Display for SeedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -741,7 +743,12 @@ impl SweepReport {
     pub fn command(&self) -> String {
         let shard = self.shard.map_or(String::new(), |s| format!(" --shard {s}"));
         let twice = if self.check_determinism { " --check-determinism" } else { "" };
-        format!("msgsim sweep {} --seeds {}{shard}{twice}", crate::report::shell_word(&self.scenario), self.seeds_swept)
+        format!(
+            "{} sweep {} --seeds {}{shard}{twice}",
+            crate::report::program(),
+            crate::report::shell_word(&self.scenario),
+            self.seeds_swept
+        )
     }
 
     pub fn seed(&self, seed: u64) -> Option<&SeedReport> {

@@ -11,20 +11,26 @@ use std::fmt;
 #[serde(transparent)]
 pub struct SimTime(pub u64);
 
+/// Nanoseconds in a millisecond, the unit scenarios are written in.
 pub const NANOS_PER_MS: u64 = 1_000_000;
 
 impl SimTime {
+    /// The start of every run.
     pub const ZERO: SimTime = SimTime(0);
+    /// Later than anything that happens.
     pub const MAX: SimTime = SimTime(u64::MAX);
 
+    /// `ms` milliseconds after the start (saturating).
     pub const fn from_ms(ms: u64) -> SimTime {
         SimTime(ms.saturating_mul(NANOS_PER_MS))
     }
 
+    /// Nanoseconds since the start.
     pub const fn as_nanos(self) -> u64 {
         self.0
     }
 
+    /// `nanos` later, stopping at `MAX`.
     pub const fn saturating_add(self, nanos: u64) -> SimTime {
         SimTime(self.0.saturating_add(nanos))
     }

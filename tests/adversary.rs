@@ -2,7 +2,7 @@
 //! reproducible, and that every trace format shows what it did.
 
 use msgsim::trace::{AdversaryAction, EventKind, TraceEvent};
-use msgsim::{RunOptions, RunResult, Scenario, protocols};
+use msgsim::{RunOptions, RunResult, Scenario};
 use std::process::Command;
 
 fn run(adversary: &str, protocol: &str) -> RunResult {
@@ -13,7 +13,7 @@ fn run(adversary: &str, protocol: &str) -> RunResult {
             checks: [NoForgeryAccepted, NoPlaintextLeak])"#
     );
     let scenario = Scenario::parse(&src, "t").unwrap_or_else(|e| panic!("{e}"));
-    protocols::run(&scenario, 3, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic")
+    msgsim::run(&scenario, 3, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic")
 }
 
 fn adv(r: &RunResult) -> Vec<(AdversaryAction, u32, u32)> {

@@ -1,11 +1,11 @@
 //! Checker verdicts at the edges: what counts as lost, and when a verdict must be inconclusive.
 
 use msgsim::check::Outcome;
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 
 fn verdict(src: &str, check: &str) -> (Outcome, String) {
     let scenario = Scenario::parse(src, "test").unwrap_or_else(|e| panic!("{e}"));
-    let result = protocols::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic");
+    let result = msgsim::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic");
     let v = &result.verdicts.iter().find(|(n, _)| *n == check).expect("check present").1;
     (v.outcome, v.detail.clone())
 }

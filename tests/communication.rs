@@ -8,19 +8,19 @@ use msgsim::id::NodeId;
 use msgsim::sim::RunResult;
 use msgsim::time::SimTime;
 use msgsim::trace::{BlockReason, DropReason, EventKind, TraceEvent, UnblockReason};
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::collections::BTreeMap;
 
 const MS: u64 = 1_000_000;
 
 fn run_src(src: &str, seed: u64) -> RunResult {
     let scenario = Scenario::parse(src, "communication").unwrap_or_else(|e| panic!("{e}"));
-    protocols::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic")
+    msgsim::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic")
 }
 
 fn run_file(path: &str) -> (Scenario, RunResult) {
     let scenario = Scenario::load(std::path::Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
-    let result = protocols::run(&scenario, scenario.seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+    let result = msgsim::run(&scenario, scenario.seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
     (scenario, result)
 }
 

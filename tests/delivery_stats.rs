@@ -39,7 +39,7 @@ mod common;
 use msgsim::check::EndReason;
 use msgsim::id::NodeId;
 use msgsim::trace::EventKind;
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::fmt::Write as _;
 
 /// How many standard errors a statistic may stray from theory.
@@ -87,7 +87,7 @@ fn samples(protocol: &str, p: f64, k: u32) -> Vec<Sample> {
     let scenario = scenario(protocol, p, k);
     let mut out = Vec::new();
     for seed in 0..SEEDS {
-        let result = protocols::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+        let result = msgsim::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
         assert_eq!(result.end.reason, EndReason::Quiescent, "every message resolved before the horizon");
         let mut current: Option<(u64, u64)> = None; // (app id, command time)
         for e in result.trace.as_deref().expect("recorded") {
@@ -275,8 +275,7 @@ fn retransmissions_follow_the_backoff_schedule() {
                 network: (loss: 1.0), workload: [(from: "n0", to: "n1", every_ms: 1, count: 1)])"#
         );
         let scenario = Scenario::parse(&src, "t").unwrap_or_else(|e| panic!("{e}"));
-        let result =
-            protocols::run(&scenario, scenario.seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+        let result = msgsim::run(&scenario, scenario.seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
         let ms = |t: u64| t as f64 / 1e6;
         let trace = result.trace.expect("recorded");
         let sends: Vec<f64> = trace.iter().filter(|e| matches!(e.kind, EventKind::Send { .. })).map(|e| ms(e.time.0)).collect();

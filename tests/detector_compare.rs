@@ -6,12 +6,11 @@
 
 mod common;
 
-use msgsim::check::{CheckSpec, Outcome};
+use msgsim::check::Outcome;
 use msgsim::dist::{Latency, LatencySpec};
-use msgsim::protocols::ProtocolSpec;
-use msgsim::protocols::heartbeat::{Detector, HeartbeatSpec, phi_to_z};
+use msgsim::scenario::locate::set_top_level_field;
 use msgsim::trace::EventKind;
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -30,7 +29,7 @@ fn measure(scenario: &Scenario) -> Figures {
     let mut f = Figures::default();
     let crash = 6_000 * MS;
     for seed in 0..SEEDS {
-        let result = protocols::run(scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+        let result = msgsim::run(scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
         f.passed += u64::from(result.verdicts.iter().all(|(_, v)| v.outcome == Outcome::Pass));
         let mut first = std::collections::BTreeMap::new();
         let mut down = false;
@@ -53,15 +52,17 @@ fn measure(scenario: &Scenario) -> Figures {
 
 #[test]
 fn adaptive_and_fixed_detectors_trade_speed_for_accuracy_and_the_books_table_is_current() {
-    let base = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/failure/detector-fixed.ron")).expect("valid");
-    let ProtocolSpec::Heartbeat(spec) = base.protocol else { panic!("a heartbeat scenario") };
+    let src =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/failure/detector-fixed.ron")).expect("readable");
+    assert!(src.contains("Heartbeat(every_ms: 100,"), "the heartbeat period the variants keep is the file's");
+    let base = Scenario::parse(&src, "detector-fixed.ron").expect("valid");
     let detectors = [
-        ("fixed 150 ms", Detector::Fixed { timeout_ns: 150 * MS }),
-        ("fixed 250 ms", Detector::Fixed { timeout_ns: 250 * MS }),
-        ("fixed 500 ms", Detector::Fixed { timeout_ns: 500 * MS }),
-        ("phi 3", Detector::Phi { z_milli: (phi_to_z(3.0) * 1000.0).round() as u64, window: 100, min_std_ns: 10 * MS }),
-        ("phi 8", Detector::Phi { z_milli: (phi_to_z(8.0) * 1000.0).round() as u64, window: 100, min_std_ns: 10 * MS }),
-        ("phi 12", Detector::Phi { z_milli: (phi_to_z(12.0) * 1000.0).round() as u64, window: 100, min_std_ns: 10 * MS }),
+        ("fixed 150 ms", "Fixed(timeout_ms: 150)"),
+        ("fixed 250 ms", "Fixed(timeout_ms: 250)"),
+        ("fixed 500 ms", "Fixed(timeout_ms: 500)"),
+        ("phi 3", "Phi(threshold: 3, window: 100, min_std_ms: 10)"),
+        ("phi 8", "Phi(threshold: 8, window: 100, min_std_ms: 10)"),
+        ("phi 12", "Phi(threshold: 12, window: 100, min_std_ms: 10)"),
     ];
     let steady = Latency::new(&LatencySpec::Uniform { min_ns: MS, max_ns: 10 * MS });
     let networks = [("heavy tail", base.network.clone()), ("steady", msgsim::net::LinkModel { latency: steady, ..base.network.clone() })];
@@ -73,12 +74,9 @@ fn adaptive_and_fixed_detectors_trade_speed_for_accuracy_and_the_books_table_is_
     let mut rows = Vec::new();
     for (net, link) in &networks {
         for (name, detector) in detectors {
-            let scenario = Scenario {
-                protocol: ProtocolSpec::Heartbeat(HeartbeatSpec { detector, ..spec }),
-                network: link.clone(),
-                checks: vec![CheckSpec::FailureDetection { bound_ns: 1_000 * MS, max_false: None }],
-                ..base.clone()
-            };
+            let variant = set_top_level_field(&src, "protocol", &format!("Heartbeat(every_ms: 100, detector: {detector})"));
+            let variant = set_top_level_field(&variant, "checks", "[FailureDetection(bound_ms: 1_000)]");
+            let scenario = Scenario { network: link.clone(), ..Scenario::parse(&variant, "detector-fixed.ron").expect("valid") };
             let f = measure(&scenario);
             let d = &f.detections;
             // Four correct observers per seed should each detect the crash.

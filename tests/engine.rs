@@ -236,7 +236,7 @@ fn regression_max_in_flight_stops_a_boot_that_floods() {
     let src = r#"Scenario(name: "flood", horizon_ms: 10000, nodes: 2000, limits: (max_events: 1, max_in_flight: 1),
         protocol: Heartbeat(every_ms: 100, detector: Fixed(timeout_ms: 250)), network: (latency: Constant(ms: 1)))"#;
     let s = Scenario::parse(src, "flood").unwrap_or_else(|e| panic!("{e}"));
-    let r = msgsim::protocols::run(&s, 1, &RunOptions::default()).expect("no panic");
+    let r = msgsim::run(&s, 1, &RunOptions::default()).expect("no panic");
     assert_eq!(r.end.reason, EndReason::MaxInFlight);
     assert_eq!(r.messages.sent, 2);
     assert_eq!(r.steps, 0);
@@ -249,7 +249,7 @@ fn regression_a_fragment_bomb_ends_the_run_at_once() {
     let best_effort = |body: &str| {
         let src = format!("Scenario(name: \"bomb\", horizon_ms: 10000, protocol: BestEffort(), {body})");
         let s = Scenario::parse(&src, "bomb").unwrap_or_else(|e| panic!("{e}"));
-        msgsim::protocols::run(&s, 1, &RunOptions::default()).expect("no panic")
+        msgsim::run(&s, 1, &RunOptions::default()).expect("no panic")
     };
     let r = best_effort(
         r#"nodes: 1000, limits: (max_events: 2), network: (latency: Constant(ms: 1), mtu_bytes: 64),

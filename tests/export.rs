@@ -6,7 +6,7 @@ use msgsim::export::{self, ExportError, Fate, Kind, Selection, TraceFormat, Trac
 use msgsim::id::NodeId;
 use msgsim::time::SimTime;
 use msgsim::trace::TraceEvent;
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -26,7 +26,7 @@ impl Run {
 
     fn with(scenario: Scenario) -> Run {
         let seed = scenario.seed;
-        let result = protocols::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("runs");
+        let result = msgsim::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("runs");
         Run { events: result.trace.expect("recorded"), seed, end: result.end.at, scenario }
     }
 

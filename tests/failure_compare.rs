@@ -6,14 +6,12 @@
 
 mod common;
 
-use msgsim::protocols::ProtocolSpec;
-use msgsim::protocols::calls::{BreakerConfig, CallsSpec, Order, Retries, Window};
+use msgsim::scenario::locate::set_top_level_field;
 use msgsim::trace::{CallOutcome, EventKind};
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::Arc;
 
 const SEEDS: u64 = 20;
 const MS: u64 = 1_000_000;
@@ -41,7 +39,7 @@ fn measure(scenario: &Scenario) -> Figures {
     let service = scenario.cluster.nodes().find(|&n| scenario.cluster.name(n) == "svc").expect("a service");
     let mut f = Figures::default();
     for seed in 0..SEEDS {
-        let result = protocols::run(scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+        let result = msgsim::run(scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
         for (name, v) in &result.verdicts {
             assert_eq!(v.outcome, msgsim::check::Outcome::Pass, "{name} seed {seed}: {}", v.detail);
         }
@@ -101,36 +99,29 @@ fn table(rows: &[(&str, Figures)]) -> String {
 
 #[test]
 fn budgets_and_breakers_stop_the_retry_storm_and_the_books_table_is_current() {
-    let base = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/failure/storm.ron")).expect("valid");
-    let ProtocolSpec::Calls(spec) = &base.protocol else { panic!("storm.ron runs the calls protocol") };
-    let retry = spec.retry.expect("storm.ron retries");
-    let breaker = BreakerConfig {
-        window: Window::Count(20),
-        min_calls: 10,
-        failure_ppb: 500_000_000,
-        slow_ppb: None,
-        slow_ns: 100 * MS,
-        wait_ns: 500 * MS,
-        half_open_calls: 3,
-    };
-    let variant = |f: &dyn Fn(&mut CallsSpec)| {
-        let mut s = (**spec).clone();
-        f(&mut s);
-        let checks = if s.breaker.is_some() { vec![msgsim::check::CheckSpec::CircuitBreaker(Some(Arc::new(s.clone())))] } else { vec![] };
-        Scenario { protocol: ProtocolSpec::Calls(Arc::new(s)), checks, ..base.clone() }
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/failure/storm.ron")).expect("readable");
+    const RETRY: &str = "retry: (base_ms: 10, factor: 2, cap_ms: 200, jitter: 0.5, max_attempts: 4),";
+    assert!(src.contains(RETRY), "the retry policy the variants keep is storm.ron's");
+    const BREAKER: &str = "breaker: (window: Count(20), min_calls: 10, failure_rate: 0.5, slow_ms: 100, wait_ms: 500, half_open_calls: 3),";
+    // storm.ron's calls protocol with `retry` as given and `extra` fields; a breaker is checked.
+    let variant = |retry: &str, extra: &str| {
+        let protocol = format!(
+            "Calls(service: \"svc\", workers: 4, timeout_ms: 100, {retry} {extra} schedule: [\
+             (at_ms: 0, phase: Healthy, errors: 0.01, latency_ms: (4, 8)), (at_ms: 2_000, phase: Failing, errors: 1.0, latency_ms: (1, 3)), \
+             (at_ms: 4_000, phase: Recovering, errors: 0.1, latency_ms: (15, 25)), (at_ms: 7_000, phase: Healthy, errors: 0.01, latency_ms: (4, 8))])"
+        );
+        let mut text = set_top_level_field(&src, "protocol", &protocol);
+        if extra.contains("breaker") {
+            text = set_top_level_field(&text, "checks", "[CircuitBreaker]");
+        }
+        Scenario::parse(&text, "storm.ron").expect("valid")
     };
     let variants: Vec<(&str, Scenario)> = vec![
-        ("no retries", variant(&|s| s.retry = None)),
-        ("retries (the storm)", variant(&|_| {})),
-        ("retries, budget 10%", variant(&|s| s.retry = Some(Retries { ratio_ppb: 100_000_000, burst: 10, ..retry }))),
-        ("breaker inside retry", variant(&|s| s.breaker = Some(breaker))),
-        (
-            "retry inside breaker",
-            variant(&|s| {
-                s.breaker = Some(breaker);
-                s.order = Order::RetryInsideBreaker;
-            }),
-        ),
+        ("no retries", variant("", "")),
+        ("retries (the storm)", variant(RETRY, "")),
+        ("retries, budget 10%", variant(RETRY, "budget: (ratio: 0.1, burst: 10),")),
+        ("breaker inside retry", variant(RETRY, BREAKER)),
+        ("retry inside breaker", variant(RETRY, &format!("{BREAKER} order: RetryInsideBreaker,"))),
     ];
     let rows: Vec<(&str, Figures)> = variants.iter().map(|(name, s)| (*name, measure(s))).collect();
     let get = |name: &str| &rows.iter().find(|(n, _)| *n == name).expect("measured").1;

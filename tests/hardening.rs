@@ -860,6 +860,7 @@ fn robustness_command_lines() {
     let word = prop::sample::select(vec![
         "scenarios/quickstart.ron",
         "scenarios/network/broken-no-checksum.ron",
+        "scenarios/explore/broken-fifo.ron",
         "tests/bad/crash-twice.ron",
         "no/such/file.ron",
         "/dev/null",
@@ -900,7 +901,7 @@ fn robustness_command_lines() {
         "--trace",
         "OUT",
     ]);
-    let command = prop::sample::select(vec!["run", "check", "trace", "sweep", "merge", "shrink"]);
+    let command = prop::sample::select(vec!["run", "check", "trace", "sweep", "merge", "shrink", "explore"]);
     let mut runner = TestRunner::new(config(cases(24)));
     let result = runner.run(&(command, prop::collection::vec(word, 0..7)), |(command, words)| {
         let mut tally = tally.borrow_mut();
@@ -914,5 +915,40 @@ fn robustness_command_lines() {
     if let Err(e) = result {
         panic!("{e}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: `explore -o X` (added beside this work) wrote its counterexample to a
+/// temporary file and renamed it over X whatever X was: a device node or a FIFO named as the
+/// output would have been replaced by a regular file, and a symlink by a file. It now writes
+/// through the same `Output` as every other command.
+#[cfg(unix)]
+#[test]
+fn regression_explore_writes_its_counterexample_like_every_output() {
+    let dir = scratch("explore");
+    let kept = dir.join("kept.ron");
+    std::fs::write(&kept, "precious").unwrap();
+    let link = dir.join("link.ron");
+    std::os::unix::fs::symlink(&kept, &link).unwrap();
+    // No violation: nothing is written.
+    let ran = msgsim(&["explore", "scenarios/explore/fifo.ron", "-o", &text(&link)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "precious");
+    // A violation replaces the link's target; the link stays a link.
+    let ran = msgsim(&["explore", "scenarios/explore/broken-fifo.ron", "-o", &text(&link)]);
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(&kept).unwrap().contains("replay"));
+    // A FIFO stays a FIFO: the counterexample is written into it, for its reader.
+    let fifo = dir.join("fifo.ron");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo))
+    };
+    let ran = msgsim(&["explore", "scenarios/explore/broken-fifo.ron", "-o", &text(&fifo)]);
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    assert!(reader.join().unwrap().unwrap().contains("replay"));
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,7 +10,7 @@ use msgsim::check::Outcome;
 use msgsim::id::{AppId, MsgId, NodeId};
 use msgsim::process::Dest;
 use msgsim::trace::{AdversaryAction, EventKind, TraceEvent};
-use msgsim::{RunOptions, RunResult, Scenario, protocols};
+use msgsim::{RunOptions, RunResult, Scenario};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -24,7 +24,7 @@ fn load(file: &str) -> String {
 
 fn run_src(src: &str, seed: u64) -> RunResult {
     let scenario = Scenario::parse(src, "t").unwrap_or_else(|e| panic!("{e}"));
-    protocols::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic")
+    msgsim::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic")
 }
 
 fn trace(r: &RunResult) -> &[TraceEvent] {

@@ -16,7 +16,7 @@ use msgsim::check::EndReason;
 use msgsim::dist::{Latency, LatencySpec};
 use msgsim::rng::{SimRng, Stream};
 use msgsim::trace::{EventKind, TraceEvent};
-use msgsim::{RunOptions, RunResult, Scenario, protocols};
+use msgsim::{RunOptions, RunResult, Scenario};
 use std::collections::BTreeMap;
 
 /// How many standard deviations a statistic may stray from theory.
@@ -31,7 +31,7 @@ const MS: f64 = 1e6;
 fn run(ron: &str, seed: u64) -> RunResult {
     let scenario = Scenario::parse(ron, "network_stats").unwrap_or_else(|e| panic!("scenario does not validate:\n{e}"));
     let result =
-        protocols::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("BestEffort does not panic");
+        msgsim::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("BestEffort does not panic");
     assert_eq!(result.end.reason, EndReason::Quiescent, "the horizon must not cut the run short");
     result
 }

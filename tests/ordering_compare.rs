@@ -5,9 +5,9 @@
 
 mod common;
 
-use msgsim::protocols::{GroupKind, ProtocolSpec};
+use msgsim::scenario::locate::set_top_level_field;
 use msgsim::trace::EventKind;
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -21,14 +21,17 @@ struct Cost {
     latencies_us: Vec<u64>,
 }
 
-fn measure(base: &Scenario, kind: GroupKind) -> Cost {
-    let ProtocolSpec::Group { retry, relay, .. } = base.protocol else { panic!("compare.ron runs a group protocol") };
-    let relay = relay || kind == GroupKind::Atomic;
-    let scenario = Scenario { protocol: ProtocolSpec::Group { kind, retry, relay, hold_back: true }, ..base.clone() };
+/// `compare.ron` under protocol `name`, with the file's retry policy and without the relay
+/// (atomic multicast relays by definition).
+fn measure(src: &str, name: &str) -> Cost {
+    let relay = name == "AtomicMulticast";
+    let protocol = format!("{name}(retry: (base_ms: 20, factor: 2, cap_ms: 80, jitter: 0.1, max_attempts: 12), relay: {relay})");
+    let scenario = Scenario::parse(&set_top_level_field(src, "protocol", &protocol), "compare.ron").expect("valid");
+    assert_eq!(scenario.protocol.name(), name);
     let (mut sent, mut commands, mut latencies_us) = (0, 0, Vec::new());
     for seed in 0..SEEDS {
-        let result = protocols::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
-        assert!(result.verdicts.iter().all(|(_, v)| v.outcome == msgsim::check::Outcome::Pass), "{kind:?} seed {seed}");
+        let result = msgsim::run(&scenario, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+        assert!(result.verdicts.iter().all(|(_, v)| v.outcome == msgsim::check::Outcome::Pass), "{name} seed {seed}");
         sent += result.messages.sent;
         let mut commanded = BTreeMap::new();
         for e in result.trace.expect("recorded") {
@@ -69,16 +72,10 @@ fn table(rows: &[(&str, Cost)]) -> String {
 
 #[test]
 fn orderings_cost_what_they_should_and_the_books_table_is_current() {
-    let base = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ordering/compare.ron")).expect("valid");
-    let kinds = [
-        ("ReliableMulticast", GroupKind::Reliable),
-        ("FifoMulticast", GroupKind::Fifo),
-        ("CausalMulticast", GroupKind::Causal),
-        ("SequencerMulticast", GroupKind::Sequencer),
-        ("IsisMulticast", GroupKind::Isis),
-        ("AtomicMulticast", GroupKind::Atomic),
-    ];
-    let rows: Vec<(&str, Cost)> = kinds.iter().map(|&(name, kind)| (name, measure(&base, kind))).collect();
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ordering/compare.ron")).expect("readable");
+    assert!(src.contains("retry: (base_ms: 20, factor: 2, cap_ms: 80, jitter: 0.1, max_attempts: 12)"), "the policy `measure` uses");
+    let names = ["ReliableMulticast", "FifoMulticast", "CausalMulticast", "SequencerMulticast", "IsisMulticast", "AtomicMulticast"];
+    let rows: Vec<(&str, Cost)> = names.iter().map(|&name| (name, measure(&src, name))).collect();
     let cost = |name: &str| &rows.iter().find(|(n, _)| *n == name).expect("measured").1;
     let mean = |name: &str| cost(name).latencies_us.iter().sum::<u64>() / cost(name).latencies_us.len() as u64;
     // FIFO and causal order add headers, not messages.

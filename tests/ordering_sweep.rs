@@ -6,7 +6,7 @@
 //! nodes, a few dozen messages) for a debug build to run them all in seconds.
 
 use msgsim::check::Outcome;
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::path::Path;
 
 const SEEDS: u64 = 1_000;
@@ -20,7 +20,7 @@ fn load(name: &str) -> Scenario {
 fn passes_on_every_seed(name: &str) {
     let scenario = load(name);
     for seed in 0..SEEDS {
-        let result = protocols::run(&scenario, seed, &RunOptions::default()).expect("no panic");
+        let result = msgsim::run(&scenario, seed, &RunOptions::default()).expect("no panic");
         for (check, verdict) in &result.verdicts {
             assert_eq!(verdict.outcome, Outcome::Pass, "{name} seed {seed}: {check}: {}", verdict.detail);
         }
@@ -75,7 +75,7 @@ fn views_scenario_crashes_the_coordinator_before_and_after_its_view_spreads() {
     let options = RunOptions { record_trace: true, ..RunOptions::default() };
     let (mut skipped, mut took_v1, mut took_v1_late) = (0, 0, 0);
     for seed in 0..200 {
-        let trace = protocols::run(&scenario, seed, &options).expect("no panic").trace.expect("recorded");
+        let trace = msgsim::run(&scenario, seed, &options).expect("no panic").trace.expect("recorded");
         let installs: Vec<(u64, u32, u64)> = trace
             .iter()
             .filter_map(|e| match e.kind {
@@ -126,7 +126,7 @@ fn each_broken_variant_fails_its_check_on_some_seed() {
     for (name, check) in cases {
         let scenario = load(name);
         let failing = (0..SEEDS).find(|&seed| {
-            let result = protocols::run(&scenario, seed, &RunOptions::default()).expect("no panic");
+            let result = msgsim::run(&scenario, seed, &RunOptions::default()).expect("no panic");
             result.verdicts.iter().any(|(c, v)| *c == check && v.outcome == Outcome::Fail)
         });
         assert!(failing.is_some(), "{name}: {check} never failed in {SEEDS} seeds");

@@ -67,7 +67,7 @@ fn mutated_scenarios_never_panic() {
             // Valid but odd input must not panic the engine either (briefly run).
             if let Ok(mut scenario) = Scenario::parse(&mutated, &name) {
                 scenario.limits.max_events = 2_000;
-                let run = msgsim::protocols::run(&scenario, 1, &msgsim::RunOptions::default());
+                let run = msgsim::run(&scenario, 1, &msgsim::RunOptions::default());
                 assert!(run.is_ok(), "{name} mutated to {token} at byte {at}: {:?}", run.err());
             }
         }

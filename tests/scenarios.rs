@@ -2,7 +2,7 @@
 //! same seed and must give the same trace; its report is snapshotted.
 
 use msgsim::report::Report;
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::path::Path;
 
 /// The scenarios path as `scenarios/...`, stable across machines for the snapshots.
@@ -19,12 +19,12 @@ fn every_scenario_is_deterministic_and_its_report_is_stable() {
         }
         let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
         let options = RunOptions { record_trace: true, ..RunOptions::default() };
-        let first = protocols::run(&scenario, scenario.seed, &options).expect("no panic");
-        let second = protocols::run(&scenario, scenario.seed, &options).expect("no panic");
+        let first = msgsim::run(&scenario, scenario.seed, &options).expect("no panic");
+        let second = msgsim::run(&scenario, scenario.seed, &options).expect("no panic");
         assert_eq!(first.trace_hash, second.trace_hash, "{}: same seed, different hash", path.display());
         assert_eq!(first.trace, second.trace, "{}: same seed, different trace", path.display());
         // Without recording the trace, the run is the same run.
-        let unrecorded = protocols::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic");
+        let unrecorded = msgsim::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic");
         assert_eq!(unrecorded.trace_hash, first.trace_hash, "{}: recording changed the run", path.display());
         let report = Report::new(&shown(path), &scenario, &first);
         insta::assert_snapshot!(report.text());
@@ -39,7 +39,7 @@ fn different_seeds_give_different_traces() {
         }
         let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
         let hashes: std::collections::BTreeSet<u64> =
-            (0..4).map(|seed| protocols::run(&scenario, seed, &RunOptions::default()).expect("no panic").trace_hash).collect();
+            (0..4).map(|seed| msgsim::run(&scenario, seed, &RunOptions::default()).expect("no panic").trace_hash).collect();
         // Every scenario here has some randomness (latency, loss or workload choices).
         assert_eq!(hashes.len(), 4, "{}: seeds 0..4 gave only {} distinct traces", path.display(), hashes.len());
     });
@@ -127,7 +127,7 @@ fn checkers_catch_planted_violations_and_pass_correct_runs() {
     for (file, check, expected) in cases {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        let result = protocols::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic");
+        let result = msgsim::run(&scenario, scenario.seed, &RunOptions::default()).expect("no panic");
         let verdict = &result.verdicts.iter().find(|(name, _)| *name == check).expect("the check is in the scenario").1;
         assert_eq!(verdict.outcome, expected, "{file}: {check}: {}", verdict.detail);
     }

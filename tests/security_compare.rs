@@ -9,7 +9,7 @@ use msgsim::check::Outcome;
 use msgsim::id::{AppId, MsgId, NodeId};
 use msgsim::process::Dest;
 use msgsim::trace::{AdversaryAction, EventKind, TraceEvent};
-use msgsim::{RunOptions, RunResult, Scenario, protocols};
+use msgsim::{RunOptions, RunResult, Scenario};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -21,7 +21,7 @@ fn run(file: &str) -> (Scenario, RunResult) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/security").join(file);
     let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let options = RunOptions { record_trace: true, ..RunOptions::default() };
-    let result = protocols::run(&scenario, scenario.seed, &options).expect("no panic");
+    let result = msgsim::run(&scenario, scenario.seed, &options).expect("no panic");
     (scenario, result)
 }
 

@@ -3,7 +3,7 @@
 
 use msgsim::check::Outcome;
 use msgsim::shrink::shrink;
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::path::Path;
 use std::process::Command;
 
@@ -14,7 +14,7 @@ fn load(file: &str) -> (Scenario, String) {
 }
 
 fn outcome(scenario: &Scenario, seed: u64, check: &str) -> Outcome {
-    let r = protocols::run(scenario, seed, &RunOptions::default()).expect("no panic");
+    let r = msgsim::run(scenario, seed, &RunOptions::default()).expect("no panic");
     r.verdicts.iter().find(|(n, _)| *n == check).expect("check present").1.outcome
 }
 
@@ -58,7 +58,7 @@ fn a_replayed_network_does_not_depend_on_the_seed() {
     // Best-effort draws nothing from node streams and the workload is fixed, so the
     // whole trace is the same whatever the seed.
     let hashes: std::collections::BTreeSet<u64> =
-        (0..5).map(|seed| protocols::run(&reparsed, seed, &RunOptions::default()).unwrap().trace_hash).collect();
+        (0..5).map(|seed| msgsim::run(&reparsed, seed, &RunOptions::default()).unwrap().trace_hash).collect();
     assert_eq!(hashes.len(), 1);
     assert_eq!(outcome(&reparsed, 99, "NoDuplicates"), Outcome::Fail);
 }

@@ -5,7 +5,7 @@
 use msgsim::check::Outcome;
 use msgsim::process::{Command, Ctx, Incoming, Message, Process};
 use msgsim::sweep::{SeedError, SeedVerdict, Shard, Sweep, SweepReport};
-use msgsim::{RunOptions, Scenario, protocols};
+use msgsim::{RunOptions, Scenario};
 use std::path::{Path, PathBuf};
 use std::process::{Command as Cli, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,7 +55,7 @@ fn the_report_does_not_depend_on_the_number_of_threads() {
     assert_eq!(serde_json::to_string(&one).unwrap(), serde_json::to_string(&many).unwrap());
     // The per-seed hashes are those of single runs.
     for s in &one.seeds {
-        let run = protocols::run(&scenario, s.seed, &RunOptions::default()).unwrap();
+        let run = msgsim::run(&scenario, s.seed, &RunOptions::default()).unwrap();
         assert_eq!(s.trace_hash.as_deref(), Some(msgsim::trace::format_hash(run.trace_hash).as_str()), "seed {}", s.seed);
     }
     assert_eq!(one.seeds.iter().map(|s| s.seed).collect::<Vec<_>>(), (0..40).collect::<Vec<_>>());
@@ -90,7 +90,7 @@ fn the_first_failure_is_the_lowest_failing_seed() {
     let report = Sweep::new(&scenario).file(RARE).seeds(0..100).jobs(2).run();
     let failing: Vec<u64> = (0..100)
         .filter(|&seed| {
-            let run = protocols::run(&scenario, seed, &RunOptions::default()).unwrap();
+            let run = msgsim::run(&scenario, seed, &RunOptions::default()).unwrap();
             run.verdicts.iter().any(|(_, v)| v.outcome == Outcome::Fail)
         })
         .collect();

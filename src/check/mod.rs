@@ -28,225 +28,111 @@ pub use semantics::{AtMostOnce, ExactlyOnceEffect, NoSilentLoss};
 pub use views::ViewAgreement;
 pub use work::ExactlyOnceTaken;
 
-use crate::adversary::AdversarySpec;
-use crate::id::NodeId;
-use crate::process::Cluster;
-use crate::protocols::ProtocolSpec;
-use crate::protocols::calls::CallsSpec;
-use crate::protocols::secure_channel::AccessSpec;
-use crate::scenario::file::CheckFile;
-use crate::time::{NANOS_PER_MS, SimTime};
-use crate::trace::TraceEvent;
-use serde::Serialize;
-use std::fmt;
-use std::sync::Arc;
+pub use crate::verdict::{Checker, EndReason, Outcome, RunEnd, Verdict};
 
-/// Why a run stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndReason {
-    /// Nothing was left to happen.
-    Quiescent,
-    /// Simulated time reached the scenario's horizon.
-    Horizon,
-    /// The scenario's `max_events` limit.
-    MaxEvents,
-    /// More messages were in flight than `max_in_flight` allows.
-    MaxInFlight,
-    /// A message would have travelled as more fragments than `max_fragments` allows.
-    MaxFragments,
-    /// The kept trace grew past `max_trace_events`.
-    MaxTraceEvents,
-    /// The messages in flight would take more memory than `max_memory_mb`.
-    MaxMemory,
-}
+use crate::plugin::{Check, NoConfig};
+use crate::protocols::calls::CallsProtocol;
+use crate::protocols::secure_channel::SecureChannelProtocol;
+use crate::scenario::file::{Number, Whole};
+use crate::scenario::{ConfigCx, Scenario, Seg};
+use crate::time::NANOS_PER_MS;
+use serde::Deserialize;
 
-impl fmt::Display for EndReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            EndReason::Quiescent => "quiescent (nothing left to happen)",
-            EndReason::Horizon => "horizon reached",
-            EndReason::MaxEvents => "max_events limit reached",
-            EndReason::MaxInFlight => "max_in_flight limit exceeded",
-            EndReason::MaxFragments => "max_fragments limit exceeded",
-            EndReason::MaxTraceEvents => "max_trace_events limit exceeded",
-            EndReason::MaxMemory => "max_memory_mb limit exceeded (messages in flight)",
-        })
-    }
-}
-
-/// What a checker needs to know about how the run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct RunEnd {
-    pub reason: EndReason,
-    pub at: SimTime,
-    /// The longest a message can legitimately spend on a link: a message sent
-    /// less than this before the end may still have been on its way.
-    pub max_latency_ns: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Pass,
-    Fail,
-    Inconclusive,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Verdict {
-    pub outcome: Outcome,
-    pub detail: String,
-}
-
-impl Verdict {
-    pub fn pass(detail: impl Into<String>) -> Verdict {
-        Verdict { outcome: Outcome::Pass, detail: detail.into() }
-    }
-    pub fn fail(detail: impl Into<String>) -> Verdict {
-        Verdict { outcome: Outcome::Fail, detail: detail.into() }
-    }
-    pub fn inconclusive(detail: impl Into<String>) -> Verdict {
-        Verdict { outcome: Outcome::Inconclusive, detail: detail.into() }
-    }
-}
-
-/// A property judged over the trace.
-pub trait Checker {
-    fn observe(&mut self, event: &TraceEvent);
-    fn verdict(&self, end: &RunEnd) -> Verdict;
-}
-
-/// The checks a scenario may ask for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CheckSpec {
-    NoLoss,
-    NoDuplicates,
-    NoCorruptionDelivered,
-    NoSilentLoss,
-    AtMostOnce,
-    ExactlyOnceEffect,
-    /// Liveness checks wait `settle_ns` after the last fault before judging.
-    Validity {
-        settle_ns: u64,
-    },
-    Agreement {
-        settle_ns: u64,
-    },
-    Integrity,
-    FifoOrder,
-    CausalOrder,
-    TotalOrder,
-    /// Judged against the calls protocol's breaker and service schedule; `None` under another protocol.
-    CircuitBreaker(Option<Arc<CallsSpec>>),
-    /// Every crash lasting `bound_ns` is suspected within it; at most `max_false` false suspicions.
-    FailureDetection {
-        bound_ns: u64,
-        max_false: Option<u64>,
-    },
-    NoForgeryAccepted,
-    NoPlaintextLeak,
-    NoDeadlock,
-    ExactlyOnceTaken,
-    ViewAgreement,
-    /// Judged against the secure channel's access policy (`None`: no policy, so nobody may send
-    /// `Admin`) and the scenario's insider, the true sender of everything the adversary injects.
-    AccessControlEnforced {
-        policy: Option<AccessSpec>,
-        insider: Option<NodeId>,
-    },
-}
-
-impl CheckSpec {
-    pub fn from_file(file: &CheckFile, protocol: &ProtocolSpec, adversary: Option<&AdversarySpec>) -> CheckSpec {
-        match file {
-            CheckFile::AccessControlEnforced => CheckSpec::AccessControlEnforced {
-                policy: match protocol {
-                    ProtocolSpec::SecureChannel { access, .. } => access.clone(),
-                    _ => None,
-                },
-                insider: adversary.and_then(|a| a.node),
-            },
-            CheckFile::FailureDetection { bound_ms, max_false } => CheckSpec::FailureDetection {
-                bound_ns: (bound_ms.0 * NANOS_PER_MS as f64).round() as u64,
-                max_false: max_false.map(|m| m.0),
-            },
-            CheckFile::CircuitBreaker => CheckSpec::CircuitBreaker(match protocol {
-                ProtocolSpec::Calls(spec) => Some(spec.clone()),
-                _ => None,
-            }),
-            CheckFile::NoLoss => CheckSpec::NoLoss,
-            CheckFile::NoDuplicates => CheckSpec::NoDuplicates,
-            CheckFile::NoCorruptionDelivered => CheckSpec::NoCorruptionDelivered,
-            CheckFile::NoSilentLoss => CheckSpec::NoSilentLoss,
-            CheckFile::AtMostOnce => CheckSpec::AtMostOnce,
-            CheckFile::ExactlyOnceEffect => CheckSpec::ExactlyOnceEffect,
-            // Validation has checked `settle_ms`; on a scenario that failed it the result is never used.
-            CheckFile::Validity { settle_ms } => CheckSpec::Validity { settle_ns: (settle_ms.0 * NANOS_PER_MS as f64).round() as u64 },
-            CheckFile::Agreement { settle_ms } => CheckSpec::Agreement { settle_ns: (settle_ms.0 * NANOS_PER_MS as f64).round() as u64 },
-            CheckFile::Integrity => CheckSpec::Integrity,
-            CheckFile::FifoOrder => CheckSpec::FifoOrder,
-            CheckFile::CausalOrder => CheckSpec::CausalOrder,
-            CheckFile::TotalOrder => CheckSpec::TotalOrder,
-            CheckFile::NoForgeryAccepted => CheckSpec::NoForgeryAccepted,
-            CheckFile::NoPlaintextLeak => CheckSpec::NoPlaintextLeak,
-            CheckFile::NoDeadlock => CheckSpec::NoDeadlock,
-            CheckFile::ExactlyOnceTaken => CheckSpec::ExactlyOnceTaken,
-            CheckFile::ViewAgreement => CheckSpec::ViewAgreement,
+/// A check with no configuration whose checker is made from the scenario alone.
+macro_rules! check_without_config {
+    ($($name:ident => $build:expr;)*) => {$(
+        impl Check for $name {
+            const NAME: &'static str = stringify!($name);
+            type Config = NoConfig;
+            fn build(_: &NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
+                let build: fn(&Scenario) -> $name = $build;
+                Box::new(build(scenario))
+            }
         }
-    }
+    )*};
+}
 
-    pub fn name(&self) -> &'static str {
-        match self {
-            CheckSpec::NoLoss => "NoLoss",
-            CheckSpec::NoDuplicates => "NoDuplicates",
-            CheckSpec::NoCorruptionDelivered => "NoCorruptionDelivered",
-            CheckSpec::NoSilentLoss => "NoSilentLoss",
-            CheckSpec::AtMostOnce => "AtMostOnce",
-            CheckSpec::ExactlyOnceEffect => "ExactlyOnceEffect",
-            CheckSpec::Validity { .. } => "Validity",
-            CheckSpec::Agreement { .. } => "Agreement",
-            CheckSpec::Integrity => "Integrity",
-            CheckSpec::FifoOrder => "FifoOrder",
-            CheckSpec::CausalOrder => "CausalOrder",
-            CheckSpec::TotalOrder => "TotalOrder",
-            CheckSpec::CircuitBreaker(_) => "CircuitBreaker",
-            CheckSpec::FailureDetection { .. } => "FailureDetection",
-            CheckSpec::NoForgeryAccepted => "NoForgeryAccepted",
-            CheckSpec::NoPlaintextLeak => "NoPlaintextLeak",
-            CheckSpec::NoDeadlock => "NoDeadlock",
-            CheckSpec::ExactlyOnceTaken => "ExactlyOnceTaken",
-            CheckSpec::ViewAgreement => "ViewAgreement",
-            CheckSpec::AccessControlEnforced { .. } => "AccessControlEnforced",
-        }
-    }
+check_without_config! {
+    NoLoss => |s| NoLoss::new(s.cluster.clone());
+    NoDuplicates => |s| NoDuplicates::new(&s.cluster);
+    NoCorruptionDelivered => |s| NoCorruptionDelivered::new(&s.cluster);
+    NoSilentLoss => |s| NoSilentLoss::new(s.cluster.clone());
+    AtMostOnce => |s| AtMostOnce::new(&s.cluster);
+    ExactlyOnceEffect => |s| ExactlyOnceEffect::new(s.cluster.clone());
+    Integrity => |s| Integrity::new(s.cluster.clone());
+    FifoOrder => |s| FifoOrder::new(s.cluster.clone());
+    CausalOrder => |s| CausalOrder::new(s.cluster.clone());
+    TotalOrder => |s| TotalOrder::new(s.cluster.clone());
+    NoForgeryAccepted => |s| NoForgeryAccepted::new(s.cluster.clone());
+    NoPlaintextLeak => |s| NoPlaintextLeak::new(s.cluster.clone());
+    NoDeadlock => |s| NoDeadlock::new(s.cluster.clone());
+    ExactlyOnceTaken => |s| ExactlyOnceTaken::new(s.cluster.clone());
+    ViewAgreement => |s| ViewAgreement::new(s.cluster.clone());
+    // Judged against the calls protocol's breaker and service schedule; inconclusive under another protocol.
+    CircuitBreaker => |s| CircuitBreaker::new(s.cluster.clone(), s.protocol.config::<crate::protocols::calls::Config>().map(CallsProtocol::spec));
+    // Judged against the secure channel's access policy (none: nobody may send `Admin`) and the
+    // scenario's insider, the true sender of everything the adversary injects.
+    AccessControlEnforced => |s| AccessControlEnforced::new(
+        s.cluster.clone(),
+        s.protocol.config::<crate::protocols::secure_channel::Config>().map_or_else(Vec::new, |c| SecureChannelProtocol::admins(c, &s.cluster)),
+        s.adversary.as_ref().and_then(|a| a.node),
+    );
+}
 
-    pub fn build(&self, cluster: &Cluster) -> Box<dyn Checker> {
-        match self {
-            CheckSpec::NoLoss => Box::new(NoLoss::new(cluster.clone())),
-            CheckSpec::NoDuplicates => Box::new(NoDuplicates::new(cluster)),
-            CheckSpec::NoCorruptionDelivered => Box::new(NoCorruptionDelivered::new(cluster)),
-            CheckSpec::NoSilentLoss => Box::new(NoSilentLoss::new(cluster.clone())),
-            CheckSpec::AtMostOnce => Box::new(AtMostOnce::new(cluster)),
-            CheckSpec::ExactlyOnceEffect => Box::new(ExactlyOnceEffect::new(cluster.clone())),
-            CheckSpec::Validity { settle_ns } => Box::new(Validity::new(cluster.clone(), *settle_ns)),
-            CheckSpec::Agreement { settle_ns } => Box::new(Agreement::new(cluster.clone(), *settle_ns)),
-            CheckSpec::Integrity => Box::new(Integrity::new(cluster.clone())),
-            CheckSpec::FifoOrder => Box::new(FifoOrder::new(cluster.clone())),
-            CheckSpec::CausalOrder => Box::new(CausalOrder::new(cluster.clone())),
-            CheckSpec::TotalOrder => Box::new(TotalOrder::new(cluster.clone())),
-            CheckSpec::CircuitBreaker(spec) => Box::new(CircuitBreaker::new(cluster.clone(), spec.clone())),
-            CheckSpec::FailureDetection { bound_ns, max_false } => Box::new(FailureDetection::new(cluster.clone(), *bound_ns, *max_false)),
-            CheckSpec::NoForgeryAccepted => Box::new(NoForgeryAccepted::new(cluster.clone())),
-            CheckSpec::NoPlaintextLeak => Box::new(NoPlaintextLeak::new(cluster.clone())),
-            CheckSpec::NoDeadlock => Box::new(NoDeadlock::new(cluster.clone())),
-            CheckSpec::ExactlyOnceTaken => Box::new(ExactlyOnceTaken::new(cluster.clone())),
-            CheckSpec::ViewAgreement => Box::new(ViewAgreement::new(cluster.clone())),
-            CheckSpec::AccessControlEnforced { policy, insider } => Box::new(AccessControlEnforced::new(
-                cluster.clone(),
-                policy.as_ref().map_or_else(Vec::new, |p| p.admin_ids(cluster)),
-                *insider,
-            )),
-        }
+/// `settle_ms`: how long after the last fault the liveness checks wait before judging.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "check", deny_unknown_fields)]
+pub struct Settle {
+    /// Milliseconds after the last fault.
+    pub settle_ms: Number,
+}
+
+fn settle_ns(config: &Settle) -> u64 {
+    (config.settle_ms.0 * NANOS_PER_MS as f64).round() as u64
+}
+
+impl Check for Validity {
+    const NAME: &'static str = "Validity";
+    type Config = Settle;
+    fn validate(config: &Settle, cx: &mut ConfigCx<'_, '_>) {
+        cx.millis(&[Seg::Field("settle_ms")], config.settle_ms);
+    }
+    fn build(config: &Settle, scenario: &Scenario) -> Box<dyn Checker> {
+        Box::new(Validity::new(scenario.cluster.clone(), settle_ns(config)))
+    }
+}
+
+impl Check for Agreement {
+    const NAME: &'static str = "Agreement";
+    type Config = Settle;
+    fn validate(config: &Settle, cx: &mut ConfigCx<'_, '_>) {
+        cx.millis(&[Seg::Field("settle_ms")], config.settle_ms);
+    }
+    fn build(config: &Settle, scenario: &Scenario) -> Box<dyn Checker> {
+        Box::new(Agreement::new(scenario.cluster.clone(), settle_ns(config)))
+    }
+}
+
+/// Every crash lasting `bound_ms` is suspected within it; with `max_false`, at most that many
+/// suspicions of nodes that were up.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "FailureDetection", deny_unknown_fields)]
+pub struct DetectionConfig {
+    /// The detection bound.
+    pub bound_ms: Number,
+    /// The most false suspicions allowed; absent: not judged.
+    #[serde(default)]
+    pub max_false: Option<Whole>,
+}
+
+impl Check for FailureDetection {
+    const NAME: &'static str = "FailureDetection";
+    type Config = DetectionConfig;
+    fn validate(config: &DetectionConfig, cx: &mut ConfigCx<'_, '_>) {
+        cx.millis(&[Seg::Field("bound_ms")], config.bound_ms);
+    }
+    fn build(config: &DetectionConfig, scenario: &Scenario) -> Box<dyn Checker> {
+        let bound_ns = (config.bound_ms.0 * NANOS_PER_MS as f64).round() as u64;
+        Box::new(FailureDetection::new(scenario.cluster.clone(), bound_ns, config.max_false.map(|m| m.0)))
     }
 }

@@ -2,7 +2,7 @@
 
 use super::sweep::print_and_exit;
 use super::{EXIT_BAD_INPUT, say};
-use msgsim::sweep::SweepReport;
+use crate::sweep::SweepReport;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -3,17 +3,18 @@
 //! codes.
 
 pub mod check;
+pub mod explore;
 pub mod merge;
 pub mod run;
 pub mod shrink;
 pub mod sweep;
 pub mod trace;
 
-use msgsim::Scenario;
-use msgsim::scenario::limits::MAX_FILE_BYTES;
-use std::io::{ErrorKind, Read, Write};
+use crate::{Registry, Scenario};
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 /// Exit codes: the interface scripts and CI rely on.
 pub const EXIT_CHECK_FAILED: u8 = 1;
@@ -48,47 +49,36 @@ pub fn to_stderr(text: &str) {
 }
 
 /// `eprintln!` that never panics: every message to standard error goes through here
-/// (`main.rs` denies `eprint!`).
+/// (`lib.rs` denies `eprint!` in this module and `cli`).
 macro_rules! say {
     ($($arg:tt)*) => { $crate::cmd::to_stderr(&format!("{}\n", format_args!($($arg)*))) };
 }
 pub(crate) use say;
 
-/// Read a scenario file once, with the scenario size cap, and validate it, printing every
-/// error (exit code 2) if it is invalid. Returns the text too, for commands that rewrite it
-/// (`shrink`): reading twice gets nothing the second time from `/dev/stdin` or a FIFO.
+/// The registry this process's command line reads scenarios with, set once by `cli::main_with`.
+static REGISTRY: OnceLock<Registry> = OnceLock::new();
+
+/// Use `registry` for every scenario this process loads (the first call wins).
+pub fn set_registry(registry: Registry) {
+    let _ = REGISTRY.set(registry);
+}
+
+/// The registry this process reads scenarios with.
+pub fn registry() -> &'static Registry {
+    REGISTRY.get_or_init(Registry::builtin)
+}
+
+/// Read a scenario file once (capped, as `scenario::read_source` reads) and validate it,
+/// printing every error (exit code 2) if it is invalid. Returns the text too, for commands
+/// that rewrite it (`shrink`): reading twice gets nothing the second time from `/dev/stdin`
+/// or a FIFO.
 pub fn load_source(path: &Path) -> Result<(Scenario, String), ExitCode> {
-    let file = path.display().to_string();
-    let fail = |line: usize, col: usize, message: String, expected: &str| {
-        say!("{file}:{line}:{col}: {message} (expected {expected})");
+    let parsed = crate::scenario::read_source(path)
+        .and_then(|src| registry().parse(&src, &path.display().to_string()).map(|scenario| (scenario, src)));
+    parsed.map_err(|errors| {
+        say!("{errors}");
         ExitCode::from(EXIT_BAD_INPUT)
-    };
-    // One byte past the limit, never more: the path may be `/dev/zero` or a huge file.
-    let mut bytes = Vec::new();
-    if let Err(e) = std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes)) {
-        say!("{file}:1:1: cannot read the scenario: {e}");
-        return Err(ExitCode::from(EXIT_BAD_INPUT));
-    }
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(fail(1, 1, "the file is larger than a scenario may be".to_string(), &format!("at most {MAX_FILE_BYTES} bytes")));
-    }
-    let src = match String::from_utf8(bytes) {
-        Ok(src) => src,
-        Err(e) => {
-            let valid = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).unwrap_or_default();
-            let line = 1 + valid.matches('\n').count();
-            let col = 1 + valid.chars().rev().take_while(|&c| c != '\n').count();
-            let byte = e.as_bytes()[valid.len()];
-            return Err(fail(line, col, format!("the byte 0x{byte:02X} here is not UTF-8"), "a UTF-8 text file"));
-        }
-    };
-    match Scenario::parse(&src, &file) {
-        Ok(scenario) => Ok((scenario, src)),
-        Err(errors) => {
-            say!("{errors}");
-            Err(ExitCode::from(EXIT_BAD_INPUT))
-        }
-    }
+    })
 }
 
 /// Load and validate a scenario, printing every error (exit code 2) if it is invalid.

@@ -1,9 +1,9 @@
 //! `msgsim run`: run one scenario with one seed and report.
 
 use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load, reader_gone, say};
-use msgsim::export::{ExportError, Selection, TraceFormat, TraceView, write_trace};
-use msgsim::report::{Report, panic_text, reproduce_command_for};
-use msgsim::{RunOptions, protocols};
+use crate::RunOptions;
+use crate::export::{ExportError, Selection, TraceFormat, TraceView, write_trace};
+use crate::report::{Report, panic_text, reproduce_command_for};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -23,7 +23,7 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     let seed = seed.unwrap_or(scenario.seed);
     let shown = path.display().to_string();
     let options = RunOptions { record_trace: trace_file.is_some(), ..RunOptions::default() };
-    let result = match protocols::run(&scenario, seed, &options) {
+    let result = match crate::run(&scenario, seed, &options) {
         Ok(r) => r,
         Err(panic) => {
             super::to_stderr(&panic_text(&shown, &panic));

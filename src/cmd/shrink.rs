@@ -1,7 +1,7 @@
 //! `msgsim shrink`: reduce a failing seed to a smaller run that fails the same check.
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
-use msgsim::shrink::{RunSize, ShrinkError, shrink as shrink_run};
+use crate::shrink::{RunSize, ShrinkError, shrink_with};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -21,7 +21,7 @@ pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    let shrunk = match shrink_run(&scenario, &src, seed, check) {
+    let shrunk = match shrink_with(super::registry(), &scenario, &src, seed, check) {
         Ok(s) => s,
         Err(ShrinkError::Internal(e)) => {
             say!("{}: internal error: {e}", path.display());
@@ -34,7 +34,7 @@ pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>
     };
     let row = |what: &str, f: fn(&RunSize) -> String| say!("  {what:<18} {:>12} -> {}", f(&shrunk.before), f(&shrunk.after));
     say!("shrunk seed {seed} of {} keeping {} failing ({} runs):", path.display(), shrunk.check, shrunk.runs);
-    row("horizon", |s| msgsim::time::SimTime(s.horizon_ns).to_string());
+    row("horizon", |s| crate::time::SimTime(s.horizon_ns).to_string());
     row("faults", |s| s.faults.to_string());
     row("workload messages", |s| s.workload_messages.to_string());
     row("losses", |s| s.lost.to_string());
@@ -43,7 +43,7 @@ pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>
     row("events", |s| s.events.to_string());
     match (file, output) {
         (Some(f), Some(out)) => match f.write_with(|w| w.write_all(shrunk.source.as_bytes())) {
-            Ok(()) => say!("reproduce: msgsim run {}", msgsim::report::shell_path(out)),
+            Ok(()) => say!("reproduce: msgsim run {}", crate::report::shell_path(out)),
             Err(e) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
             Err(e) => {
                 say!("{}: cannot write the shrunk scenario: {e}", out.display());

@@ -1,8 +1,8 @@
 //! `msgsim sweep`: run a scenario with a range of seeds in parallel and summarise.
 
 use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load, say};
+use crate::sweep::{SeedRange, Shard, Sweep, SweepReport};
 use indicatif::{ProgressBar, ProgressStyle};
-use msgsim::sweep::{SeedRange, Shard, Sweep, SweepReport};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -42,7 +42,7 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
             say!(
                 "msgsim sweep: --jobs {jobs}: running on {} threads (at most {}, and no more than the {} seeds to run)",
                 sweep.threads(),
-                msgsim::sweep::MAX_JOBS,
+                crate::sweep::MAX_JOBS,
                 sweep.seed_count()
             );
         }

@@ -1,10 +1,10 @@
 //! `msgsim trace`: run a scenario and write its trace, or part of it, in one of the export formats.
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, load, reader_gone, say};
-use msgsim::export::{ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
-use msgsim::report::panic_text;
-use msgsim::time::SimTime;
-use msgsim::{RunOptions, protocols};
+use crate::RunOptions;
+use crate::export::{ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
+use crate::report::panic_text;
+use crate::time::SimTime;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -54,7 +54,7 @@ fn bad_input(message: &str) -> ExitCode {
 pub fn trace(args: Args) -> ExitCode {
     if let (Some(from), Some(to)) = (args.from, args.to) {
         if from > to {
-            return bad_input(&format!("--from {} ms is after --to {} ms", msgsim::export::ms(from), msgsim::export::ms(to)));
+            return bad_input(&format!("--from {} ms is after --to {} ms", crate::export::ms(from), crate::export::ms(to)));
         }
     }
     let scenario = match load(args.path) {
@@ -64,7 +64,7 @@ pub fn trace(args: Args) -> ExitCode {
     let mut nodes = Vec::new();
     for name in args.nodes {
         match scenario.cluster.names.iter().position(|n| n == name) {
-            Some(i) => nodes.push(msgsim::id::NodeId(i as u32)),
+            Some(i) => nodes.push(crate::id::NodeId(i as u32)),
             None => return bad_input(&format!("--node {name}: the scenario has no such node; {}", some_names(&scenario.cluster.names))),
         }
     }
@@ -75,7 +75,7 @@ pub fn trace(args: Args) -> ExitCode {
     };
     let seed = args.seed.unwrap_or(scenario.seed);
     let options = RunOptions { record_trace: true, ..RunOptions::default() };
-    let result = match protocols::run(&scenario, seed, &options) {
+    let result = match crate::run(&scenario, seed, &options) {
         Ok(r) => r,
         Err(panic) => {
             super::to_stderr(&panic_text(&args.path.display().to_string(), &panic));

@@ -440,6 +440,15 @@ impl fmt::Display for ExportError {
     }
 }
 
+impl std::error::Error for ExportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ExportError::Io(e) => Some(e),
+            ExportError::TooLarge { .. } => None,
+        }
+    }
+}
+
 impl From<io::Error> for ExportError {
     fn from(e: io::Error) -> Self {
         ExportError::Io(e)

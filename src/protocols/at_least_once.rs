@@ -16,9 +16,14 @@
 //! `dead_letter: false` is the deliberately broken variant: it drops exhausted
 //! messages silently, which `NoSilentLoss` must catch.
 
+use super::{field, ns};
 use crate::id::{AppId, NodeId, TimerId};
+use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
 use crate::rng::PPB;
+use crate::scenario::file::{Number, RetryFile};
+use crate::scenario::{ConfigCx, Scenario, limits};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// When to retransmit and when to give up. All integers: times in ns, the
@@ -175,5 +180,84 @@ impl Process for AtLeastOnce {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, timer: Resend) {
         self.sender.timer(ctx, timer);
+    }
+}
+
+impl Retry {
+    /// The policy in integers. Validation has checked the ranges; on a scenario that failed it
+    /// the result is never used, so saturating casts suffice.
+    pub fn from_file(r: &RetryFile) -> Retry {
+        Retry {
+            base_ns: ns(r.base_ms),
+            factor_milli: (r.factor.0 * 1000.0).round() as u64,
+            cap_ns: ns(r.cap_ms),
+            jitter_ppb: r.jitter.map_or(0, |j| (j.0 * PPB as f64).round() as u64),
+            max_attempts: r.max_attempts.0.min(u64::from(u32::MAX)) as u32,
+        }
+    }
+
+    /// A retransmission policy at `retry` in a configuration: a positive first wait, a cap no
+    /// shorter, a growth factor of at least 1 (waits never shrink), a jitter fraction and a
+    /// bounded number of attempts.
+    pub fn validate(r: &RetryFile, cx: &mut ConfigCx<'_, '_>) {
+        let path = |name: &'static str| [field("retry"), field(name)];
+        let base = cx.millis(&path("base_ms"), r.base_ms);
+        if base == Some(0) {
+            cx.error(
+                &path("base_ms"),
+                "a first wait of zero would retransmit in the same instant",
+                "a positive number of milliseconds".to_string(),
+            );
+        }
+        let cap = cx.millis(&path("cap_ms"), r.cap_ms);
+        if matches!((base, cap), (Some(base), Some(cap)) if cap < base) {
+            cx.error(
+                &path("cap_ms"),
+                format!("the cap {} is below the first wait {}", r.cap_ms.0, r.base_ms.0),
+                "at least base_ms".to_string(),
+            );
+        }
+        if !(1.0..=limits::MAX_BACKOFF_FACTOR).contains(&r.factor.0) {
+            cx.error(&path("factor"), format!("a backoff factor of {}", r.factor.0), format!("from 1 to {}", limits::MAX_BACKOFF_FACTOR));
+        }
+        if let Some(Number(j)) = r.jitter
+            && !(0.0..=1.0).contains(&j)
+        {
+            cx.error(&path("jitter"), format!("a jitter of {j} times the wait"), "a fraction from 0 to 1".to_string());
+        }
+        cx.within(&path("max_attempts"), r.max_attempts.0, 1..=limits::MAX_ATTEMPTS, |n| format!("{n} attempts"));
+    }
+}
+
+/// `AtLeastOnce(retry: (...), dead_letter: true)`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "AtLeastOnce", deny_unknown_fields)]
+pub struct Config {
+    /// When to retransmit and when to give up.
+    pub retry: RetryFile,
+    /// Dead-letter exhausted messages (`false` drops them silently: the broken variant).
+    #[serde(default = "yes")]
+    pub dead_letter: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The at-least-once protocol, as scenarios name it.
+pub struct AtLeastOnceProtocol;
+
+impl Protocol for AtLeastOnceProtocol {
+    const NAME: &'static str = "AtLeastOnce";
+    type Config = Config;
+    type Process = AtLeastOnce;
+
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        Retry::validate(&config.retry, cx);
+    }
+
+    fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> AtLeastOnce {
+        let (retry, dead_letter) = (Retry::from_file(&config.retry), config.dead_letter);
+        move |_| AtLeastOnce::new(retry, dead_letter)
     }
 }

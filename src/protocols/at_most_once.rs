@@ -11,8 +11,11 @@
 //! `dedup: false` is the deliberately broken variant: it delivers every copy,
 //! which `AtMostOnce` must catch on a duplicating network.
 
-use crate::id::AppId;
+use crate::id::{AppId, NodeId};
+use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::scenario::Scenario;
+use serde::Deserialize;
 use std::collections::BTreeSet;
 
 #[derive(Clone, Debug)]
@@ -64,5 +67,32 @@ impl Process for AtMostOnce {
             return;
         }
         ctx.deliver(payload);
+    }
+}
+
+/// `AtMostOnce(dedup: true)`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "AtMostOnce", deny_unknown_fields)]
+pub struct Config {
+    /// Suppress duplicates (`false` is the broken variant).
+    #[serde(default = "yes")]
+    pub dedup: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The at-most-once protocol, as scenarios name it.
+pub struct AtMostOnceProtocol;
+
+impl Protocol for AtMostOnceProtocol {
+    const NAME: &'static str = "AtMostOnce";
+    type Config = Config;
+    type Process = AtMostOnce;
+
+    fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> AtMostOnce {
+        let dedup = config.dedup;
+        move |_| AtMostOnce::new(dedup)
     }
 }

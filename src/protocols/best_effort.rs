@@ -5,8 +5,11 @@
 //! the ids it delivered and drops repeats. Nothing is ever retransmitted, so a
 //! lost message stays lost: this is the baseline the reliable protocols improve on.
 
-use crate::id::AppId;
+use crate::id::{AppId, NodeId};
+use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use crate::scenario::Scenario;
+use serde::Deserialize;
 use std::collections::BTreeSet;
 
 #[derive(Clone, Debug)]
@@ -62,5 +65,35 @@ impl Process for BestEffort {
             return;
         }
         ctx.deliver(payload);
+    }
+}
+
+/// `BestEffort(checksum: true, dedup: false)`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "BestEffort", deny_unknown_fields)]
+pub struct Config {
+    /// Verify the checksum and discard corrupted copies.
+    #[serde(default = "yes")]
+    pub checksum: bool,
+    /// Remember delivered message ids and deliver each at most once.
+    #[serde(default)]
+    pub dedup: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The best-effort protocol, as scenarios name it.
+pub struct BestEffortProtocol;
+
+impl Protocol for BestEffortProtocol {
+    const NAME: &'static str = "BestEffort";
+    type Config = Config;
+    type Process = BestEffort;
+
+    fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> BestEffort {
+        let Config { checksum, dedup } = *config;
+        move |_| BestEffort::new(checksum, dedup)
     }
 }

@@ -48,11 +48,18 @@
 //! `OpensBelowThreshold` opens at half the failure-rate threshold.
 
 use super::at_least_once::Retry;
+use super::{field, ns};
 use crate::id::{AppId, NodeId, TimerId};
+use crate::plugin::Protocol;
 use crate::process::{Cluster, Command, Ctx, Incoming, Message, Payload, Process};
 use crate::rng::PPB;
+use crate::scenario::file::{
+    BreakerBugFile, BreakerFile, BudgetFile, Number, OrderFile, PhaseFile, PhaseName, RetryFile, Whole, WindowFile,
+};
+use crate::scenario::{ConfigCx, Scenario, Seg, limits};
 use crate::time::SimTime;
 use crate::trace::{BreakerState, CallOutcome};
+use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -513,6 +520,197 @@ impl Process for Node {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// `Calls(service: "s", timeout_ms: .., retry: .., budget: .., breaker: .., order: .., schedule: [..], bug: ..)`:
+/// every node but `service` calls it (see the module documentation for the exact semantics).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename = "Calls", deny_unknown_fields)]
+pub struct Config {
+    /// The node that serves the calls.
+    pub service: String,
+    /// Requests the service serves at once (absent: all of them).
+    #[serde(default)]
+    pub workers: Option<Whole>,
+    /// How long a client waits for an answer.
+    pub timeout_ms: Number,
+    /// Retries with backoff.
+    #[serde(default)]
+    pub retry: Option<RetryFile>,
+    /// The token bucket that bounds retries.
+    #[serde(default)]
+    pub budget: Option<BudgetFile>,
+    /// The circuit breaker.
+    #[serde(default)]
+    pub breaker: Option<BreakerFile>,
+    /// Which of retry and breaker wraps the other.
+    #[serde(default)]
+    pub order: OrderFile,
+    /// The service's health over time.
+    pub schedule: Vec<PhaseFile>,
+    /// A planted breaker bug, for the broken variants.
+    #[serde(default)]
+    pub bug: Option<BreakerBugFile>,
+}
+
+/// Calls through timeouts, retries and a circuit breaker, as scenarios name it.
+pub struct CallsProtocol;
+
+impl Protocol for CallsProtocol {
+    const NAME: &'static str = "Calls";
+    type Config = Config;
+    type Process = Node;
+
+    /// A service that exists, usable durations and counts, rates that are fractions, a schedule
+    /// from time zero in increasing order, a bug only in a breaker, and no clock drift (the
+    /// breaker measures on its node's clock, the check on the trace's: drift would set them apart).
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        let calls_range = 1..=limits::MAX_BREAKER_CALLS;
+        cx.node(&[field("service")], &config.service);
+        cx.positive_millis(&[field("timeout_ms")], config.timeout_ms, "a timeout of zero");
+        if let Some(w) = config.workers {
+            cx.within(&[field("workers")], w.0, calls_range.clone(), |n| format!("{n} workers"));
+        }
+        if let Some(r) = &config.retry {
+            Retry::validate(r, cx);
+        }
+        if let Some(b) = config.budget {
+            if config.retry.is_none() {
+                cx.error(&[field("budget")], "a retry budget without retries", "a `retry` policy as well".to_string());
+            }
+            cx.probability(&[field("budget"), field("ratio")], Some(b.ratio));
+            cx.within(&[field("budget"), field("burst")], b.burst.0, calls_range.clone(), |n| format!("a burst of {n} retries"));
+        }
+        if config.bug.is_some() && config.breaker.is_none() {
+            cx.error(&[field("bug")], "a breaker bug without a breaker", "a `breaker` as well".to_string());
+        }
+        if let Some(breaker) = &config.breaker {
+            validate_breaker(breaker, cx);
+        }
+        validate_schedule(&config.schedule, cx);
+        let drifting: Vec<usize> =
+            cx.file().clocks.iter().enumerate().filter(|(_, c)| c.drift_ppm.is_some_and(|d| d.0 != 0.0)).map(|(i, _)| i).collect();
+        for i in drifting {
+            cx.error_in_scenario(
+                &[Seg::Field("clocks"), Seg::Index(i), Seg::Field("drift_ppm")],
+                "clock drift under the calls protocol",
+                "no drift: the breaker's timing is judged on the trace's clock".to_string(),
+            );
+        }
+    }
+
+    fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node {
+        let spec = CallsProtocol::spec(config);
+        let service = spec.service(&scenario.cluster);
+        move |me| Node::new(spec.clone(), service, me)
+    }
+}
+
+impl CallsProtocol {
+    /// The protocol in integers. Validation has checked the ranges; on a scenario that failed it
+    /// the result is never used, so saturating casts suffice.
+    pub fn spec(config: &Config) -> Arc<CallsSpec> {
+        let ppb = |r: Number| (r.0 * PPB as f64).round() as u32;
+        let small = |w: Whole| w.0.min(u64::from(u32::MAX)) as u32;
+        Arc::new(CallsSpec {
+            service: config.service.clone(),
+            workers: config.workers.map(small),
+            timeout_ns: ns(config.timeout_ms),
+            retry: config.retry.map(|r| Retries {
+                policy: Retry::from_file(&r),
+                // No budget: every call may retry all its attempts.
+                ratio_ppb: config.budget.map_or(u64::MAX, |b| u64::from(ppb(b.ratio))),
+                burst: config.budget.map_or(u64::MAX / PPB, |b| b.burst.0),
+            }),
+            breaker: config.breaker.map(|b| BreakerConfig {
+                window: match b.window {
+                    WindowFile::Count(n) => Window::Count(small(n)),
+                    WindowFile::Time { ms } => Window::Time(ns(ms)),
+                },
+                min_calls: small(b.min_calls),
+                failure_ppb: ppb(b.failure_rate),
+                slow_ppb: b.slow_rate.map(ppb),
+                slow_ns: ns(b.slow_ms),
+                wait_ns: ns(b.wait_ms),
+                half_open_calls: small(b.half_open_calls),
+            }),
+            order: match config.order {
+                OrderFile::BreakerInsideRetry => Order::BreakerInsideRetry,
+                OrderFile::RetryInsideBreaker => Order::RetryInsideBreaker,
+            },
+            schedule: config
+                .schedule
+                .iter()
+                .map(|p| PhaseSpec {
+                    at: SimTime(ns(p.at_ms)),
+                    phase: match p.phase {
+                        PhaseName::Healthy => Phase::Healthy,
+                        PhaseName::Failing => Phase::Failing,
+                        PhaseName::Recovering => Phase::Recovering,
+                    },
+                    error_ppb: ppb(p.errors),
+                    latency_ns: (ns(p.latency_ms.0), ns(p.latency_ms.1)),
+                })
+                .collect(),
+            bug: config.bug.map(|b| match b {
+                BreakerBugFile::NeverHalfOpen => BreakerBug::NeverHalfOpen,
+                BreakerBugFile::OpensBelowThreshold => BreakerBug::OpensBelowThreshold,
+            }),
+        })
+    }
+}
+
+fn validate_breaker(breaker: &BreakerFile, cx: &mut ConfigCx<'_, '_>) {
+    let b = |name: &'static str| [field("breaker"), field(name)];
+    let calls_range = 1..=limits::MAX_BREAKER_CALLS;
+    match breaker.window {
+        WindowFile::Count(n) => {
+            cx.within(&b("window"), n.0, calls_range.clone(), |n| format!("a window of {n} calls"));
+        }
+        WindowFile::Time { ms } => {
+            cx.positive_millis(&b("window"), ms, "a window of zero milliseconds");
+        }
+    }
+    for (name, v) in [("min_calls", breaker.min_calls), ("half_open_calls", breaker.half_open_calls)] {
+        cx.within(&b(name), v.0, calls_range.clone(), |n| format!("{n} calls"));
+    }
+    for (name, v) in [("failure_rate", Some(breaker.failure_rate)), ("slow_rate", breaker.slow_rate)] {
+        if let Some(Number(r)) = v
+            && !(r > 0.0 && r <= 1.0)
+        {
+            cx.error(&b(name), format!("a rate of {r}"), "a fraction above 0 and at most 1".to_string());
+        }
+    }
+    cx.millis(&b("slow_ms"), breaker.slow_ms);
+    cx.positive_millis(&b("wait_ms"), breaker.wait_ms, "a wait of zero in open");
+}
+
+fn validate_schedule(schedule: &[PhaseFile], cx: &mut ConfigCx<'_, '_>) {
+    if schedule.is_empty() {
+        cx.error(&[field("schedule")], "an empty schedule", "at least one phase, the first at 0 ms".to_string());
+    }
+    let mut last = None;
+    for (i, ph) in schedule.iter().enumerate() {
+        let at_path = [field("schedule"), Seg::Index(i), field("at_ms")];
+        let at = cx.millis(&at_path, ph.at_ms);
+        match (i, at, last) {
+            (0, Some(t), _) if t != 0 => {
+                cx.error(&at_path, "the first phase starts late", "0: the schedule covers the whole run".to_string())
+            }
+            (_, Some(t), Some(prev)) if t <= prev => {
+                cx.error(&at_path, "phases out of order", "a time after the previous phase's".to_string())
+            }
+            _ => {}
+        }
+        last = at.or(last);
+        cx.probability(&[field("schedule"), Seg::Index(i), field("errors")], Some(ph.errors));
+        let latency_path = [field("schedule"), Seg::Index(i), field("latency_ms")];
+        let lo = cx.millis(&latency_path, ph.latency_ms.0);
+        let hi = cx.millis(&latency_path, ph.latency_ms.1);
+        if matches!((lo, hi), (Some(lo), Some(hi)) if hi < lo) {
+            cx.error(&latency_path, "the latency range is reversed", "(min, max) with min <= max".to_string());
         }
     }
 }

@@ -12,8 +12,13 @@
 //! and `ExactlyOnceEffect` catches it.
 
 use super::at_least_once::{Resend, Retry, Sender, Wire};
+use super::field;
 use crate::id::{AppId, NodeId};
+use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Process};
+use crate::scenario::file::{RetryFile, Whole};
+use crate::scenario::{ConfigCx, Scenario, limits};
+use serde::Deserialize;
 use std::collections::{BTreeSet, VecDeque};
 
 /// The keys of the last `capacity` deliveries: a queue for their order, a set for lookup.
@@ -81,6 +86,36 @@ impl Process for ExactlyOnce {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, timer: Resend) {
         self.sender.timer(ctx, timer);
+    }
+}
+
+/// `ExactlyOnce(retry: (...), window: N)`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "ExactlyOnce", deny_unknown_fields)]
+pub struct Config {
+    /// When to retransmit and when to give up.
+    pub retry: RetryFile,
+    /// Keys the receiver's dedup window remembers.
+    pub window: Whole,
+}
+
+/// The exactly-once protocol, as scenarios name it.
+pub struct ExactlyOnceProtocol;
+
+impl Protocol for ExactlyOnceProtocol {
+    const NAME: &'static str = "ExactlyOnce";
+    type Config = Config;
+    type Process = ExactlyOnce;
+
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        Retry::validate(&config.retry, cx);
+        cx.within(&[field("window")], config.window.0, 1..=limits::MAX_DEDUP_WINDOW, |n| format!("a dedup window of {n} keys"));
+    }
+
+    fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> ExactlyOnce {
+        // Validation bounds the window well below `usize::MAX`.
+        let (retry, window) = (Retry::from_file(&config.retry), config.window.0 as usize);
+        move |_| ExactlyOnce::new(retry, window)
     }
 }
 

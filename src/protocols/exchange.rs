@@ -16,8 +16,15 @@
 //! sender blocked on it waits for its timeout, or forever. Messages from the
 //! nodes listed in `priority` carry that priority into the receiver's mailbox.
 
+use super::field;
 use crate::id::{AppId, NodeId};
+use crate::plugin::Protocol;
 use crate::process::{Command, Completion, Ctx, Incoming, Message, Payload, Process};
+use crate::scenario::file::{HandoverFile, Number, Whole};
+use crate::scenario::{ConfigCx, Scenario};
+use crate::time::NANOS_PER_MS;
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -136,5 +143,56 @@ impl Process for Exchange {
         if self.one_at_a_time() {
             self.send_next(ctx);
         }
+    }
+}
+
+/// `Exchange(send: Async | Sync(timeout_ms: ..) | Call(timeout_ms: .., wait: ..), priority: {..})`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename = "Exchange", deny_unknown_fields)]
+pub struct Config {
+    /// How each message is handed over.
+    pub send: HandoverFile,
+    /// Mailbox priority of each listed node's messages (0 for the others).
+    #[serde(default)]
+    pub priority: BTreeMap<String, Whole>,
+}
+
+/// Point-to-point messages in one communication model, as scenarios name it.
+pub struct ExchangeProtocol;
+
+impl Protocol for ExchangeProtocol {
+    const NAME: &'static str = "Exchange";
+    type Config = Config;
+    type Process = Exchange;
+
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        if let HandoverFile::Sync { timeout_ms: Some(t) } | HandoverFile::Call { timeout_ms: Some(t), .. } = config.send {
+            cx.positive_millis(&[field("send"), field("timeout_ms")], t, "a timeout of zero");
+        }
+        for (name, level) in &config.priority {
+            cx.node(&[field("priority")], name);
+            if level.0 > u64::from(u8::MAX) {
+                cx.error(&[field("priority")], format!("priority {} for `{name}`", level.0), "from 0 to 255".to_string());
+            }
+        }
+    }
+
+    fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Exchange {
+        // Truncated, not rounded: the exchange's timeouts have always been read this way.
+        let ms = |t: Option<Number>| t.map(|t| (t.0 * NANOS_PER_MS as f64) as u64);
+        let mode = match config.send {
+            HandoverFile::Async => Mode::Async,
+            HandoverFile::Sync { timeout_ms } => Mode::Sync { timeout_ns: ms(timeout_ms) },
+            HandoverFile::Call { timeout_ms, wait } => Mode::Call { timeout_ns: ms(timeout_ms), wait },
+        };
+        let mut priority = vec![0; scenario.cluster.len()];
+        for (name, level) in &config.priority {
+            if let Some(id) = scenario.cluster.id(name) {
+                // Validation bounds every level to a byte.
+                priority[id.index()] = level.0 as u8;
+            }
+        }
+        let spec = Arc::new(ExchangeSpec { mode, priority });
+        move |_| Exchange::new(spec.clone())
     }
 }

@@ -6,8 +6,13 @@
 //! With fanout f on n nodes, about a fraction 1 - e^-f of nodes hear each
 //! value: gossip is probabilistic, and `NoLoss` judges it as such.
 
+use super::field;
 use crate::id::NodeId;
+use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::scenario::file::Whole;
+use crate::scenario::{ConfigCx, Scenario};
+use serde::Deserialize;
 
 #[derive(Clone, Debug)]
 pub struct Rumour {
@@ -81,5 +86,40 @@ impl Process for Gossip {
         if self.hear(&payload) {
             self.spread(ctx, payload);
         }
+    }
+}
+
+/// `Gossip(fanout: F)`: on first receipt, forward to F random peers.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "Gossip", deny_unknown_fields)]
+pub struct Config {
+    /// Peers each node forwards a rumour to.
+    pub fanout: Whole,
+}
+
+/// The push-gossip protocol, as scenarios name it.
+pub struct GossipProtocol;
+
+impl Protocol for GossipProtocol {
+    const NAME: &'static str = "Gossip";
+    type Config = Config;
+    type Process = Gossip;
+
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        let n = cx.cluster().len();
+        let most = n.saturating_sub(1) as u64;
+        if config.fanout.0 == 0 || config.fanout.0 > most {
+            cx.error(
+                &[field("fanout")],
+                format!("a fanout of {} with {n} nodes", config.fanout.0),
+                format!("from 1 to {most} (the other nodes)"),
+            );
+        }
+    }
+
+    fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Gossip {
+        // Validation bounds the fanout by the node count.
+        let fanout = config.fanout.0 as u32;
+        move |_| Gossip::new(fanout)
     }
 }

@@ -18,8 +18,18 @@
 //! and its new messages would be taken for ones already seen.
 
 use super::at_least_once::Retry;
+use super::causal::Causal;
+use super::field;
+use super::fifo::Fifo;
+use super::isis::IsisOrder;
+use super::rmcast::Reliable;
+use super::sequencer::Sequencer;
 use crate::id::{NodeId, TimerId};
+use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use crate::scenario::file::{FaultActionFile, RetryFile, SwarmFile};
+use crate::scenario::{ConfigCx, Scenario, Seg};
+use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -247,3 +257,99 @@ impl Body for Payload {
         Payload::corrupt(self);
     }
 }
+
+/// Protocols that assume crash-stop refuse restarts: a restarted node would number its messages
+/// from zero again and the members would take them for ones already seen. Scripted restarts and
+/// swarm crashes (which restart after their downtime) are reported where they are written.
+pub(crate) fn refuse_restarts(cx: &mut ConfigCx<'_, '_>, who: &str, why: &str) {
+    let expected = format!("crashes without restart: {why}");
+    let restarts: Vec<usize> =
+        cx.file().faults.iter().enumerate().filter(|(_, f)| matches!(f.action, FaultActionFile::Restart(_))).map(|(i, _)| i).collect();
+    for i in restarts {
+        cx.error_in_scenario(&[Seg::Field("faults"), Seg::Index(i), Seg::Field("do")], format!("a restart under {who}"), expected.clone());
+    }
+    if let Some(SwarmFile { crashes: Some((_, most)), .. }) = &cx.file().swarm
+        && most.0 > 0
+    {
+        cx.error_in_scenario(
+            &[Seg::Field("swarm"), Seg::Field("crashes")],
+            format!("swarm crashes restart their node, under {who}"),
+            expected,
+        );
+    }
+}
+
+/// The configuration every group-communication protocol shares: the retransmission policy, and
+/// the relay and hold-back switches where the protocol has them (their absence is the broken variant).
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "protocol", deny_unknown_fields)]
+pub struct GroupConfig {
+    /// Acks and retransmission per member.
+    pub retry: RetryFile,
+    /// Every receiver forwards on first receipt (so a crashed sender's message still spreads).
+    #[serde(default)]
+    pub relay: Option<bool>,
+    /// Hold back messages that arrive out of the protocol's order.
+    #[serde(default)]
+    pub hold_back: Option<bool>,
+}
+
+/// One group-communication protocol: a layer over the shared transport, its name, and the
+/// defaults of its switches (`None`: the protocol has no such switch).
+macro_rules! group_protocol {
+    ($(#[$doc:meta])* $name:ident, $layer:ty, relay: $relay:expr, hold_back: $hold:expr, $make:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl Protocol for $name {
+            const NAME: &'static str = stringify!($name);
+            type Config = GroupConfig;
+            type Process = Group<$layer>;
+
+            fn validate(config: &GroupConfig, cx: &mut ConfigCx<'_, '_>) {
+                Retry::validate(&config.retry, cx);
+                let (relay, hold_back): (Option<bool>, Option<bool>) = ($relay, $hold);
+                if relay.is_none() && config.relay.is_some() {
+                    cx.error(&[field("relay")], format!("{} has no `relay` switch", stringify!($name)), "`retry` and the protocol's own switches".to_string());
+                }
+                if hold_back.is_none() && config.hold_back.is_some() {
+                    cx.error(&[field("hold_back")], format!("{} has no `hold_back` switch", stringify!($name)), "`retry` and the protocol's own switches".to_string());
+                }
+                refuse_restarts(cx, "a group-communication protocol", "group-communication protocols are crash-stop");
+            }
+
+            fn factory(config: &GroupConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Group<$layer> {
+                let retry = Retry::from_file(&config.retry);
+                let relay = config.relay.or($relay).unwrap_or(false);
+                let hold_back = config.hold_back.or($hold).unwrap_or(true);
+                let make: fn(bool) -> $layer = $make;
+                move |_| Group::new(retry, relay, make(hold_back))
+            }
+        }
+    };
+}
+
+group_protocol!(
+    /// Reliable multicast: acks and retransmission per member, with an eager relay.
+    ReliableMulticast, Reliable, relay: Some(true), hold_back: None, |_| Reliable
+);
+group_protocol!(
+    /// FIFO multicast: per-sender sequence numbers and a hold-back queue.
+    FifoMulticast, Fifo, relay: Some(false), hold_back: Some(true), Fifo::new
+);
+group_protocol!(
+    /// Causal multicast, CBCAST style: vector timestamps and a hold-back queue.
+    CausalMulticast, Causal, relay: Some(false), hold_back: Some(true), Causal::new
+);
+group_protocol!(
+    /// Total order from a fixed sequencer (each destination's lowest-numbered member).
+    SequencerMulticast, Sequencer, relay: Some(false), hold_back: Some(true), Sequencer::new
+);
+group_protocol!(
+    /// Total order by ISIS agreement on Lamport timestamps.
+    IsisMulticast, IsisOrder, relay: Some(false), hold_back: Some(true), IsisOrder::new
+);
+group_protocol!(
+    /// Atomic multicast: the sequencer's total order over the relaying transport.
+    AtomicMulticast, Sequencer, relay: Some(true), hold_back: None, |_| Sequencer::new(true)
+);

@@ -24,9 +24,14 @@
 //! once it has suspected that peer: after one false suspicion, that peer's crash goes
 //! unnoticed for good.
 
+use super::{field, ns};
 use crate::id::{NodeId, TimerId};
+use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Process};
+use crate::scenario::file::{DetectorBugFile, DetectorFile, Number};
+use crate::scenario::{ConfigCx, Scenario, limits};
 use crate::time::SimTime;
+use serde::Deserialize;
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,6 +205,69 @@ impl Process for Node {
                     ctx.suspicion(of, true);
                 }
             }
+        }
+    }
+}
+
+/// `Heartbeat(every_ms: .., detector: Fixed(..) | Phi(..), bug: ..)`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "Heartbeat", deny_unknown_fields)]
+pub struct Config {
+    /// How often every node heartbeats every other.
+    pub every_ms: Number,
+    /// How a node decides that a peer is gone.
+    pub detector: DetectorFile,
+    /// A planted bug, for the broken variant.
+    #[serde(default)]
+    pub bug: Option<DetectorBugFile>,
+}
+
+/// Heartbeat failure detectors, as scenarios name them.
+pub struct HeartbeatProtocol;
+
+impl Protocol for HeartbeatProtocol {
+    const NAME: &'static str = "Heartbeat";
+    type Config = Config;
+    type Process = Node;
+
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        cx.positive_millis(&[field("every_ms")], config.every_ms, "heartbeats every 0 ms");
+        let d = |name: &'static str| [field("detector"), field(name)];
+        match config.detector {
+            DetectorFile::Fixed { timeout_ms } => {
+                cx.positive_millis(&d("timeout_ms"), timeout_ms, "a timeout of zero");
+            }
+            DetectorFile::Phi { threshold, window, min_std_ms } => {
+                if !(0.1..=limits::MAX_PHI).contains(&threshold.0) {
+                    cx.error(&d("threshold"), format!("a phi threshold of {}", threshold.0), format!("from 0.1 to {}", limits::MAX_PHI));
+                }
+                cx.within(&d("window"), window.0, 1..=limits::MAX_BREAKER_CALLS, |n| format!("a window of {n} intervals"));
+                cx.millis(&d("min_std_ms"), min_std_ms);
+            }
+        }
+    }
+
+    fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node {
+        let spec = HeartbeatSpec::from_config(config);
+        let nodes = scenario.cluster.len();
+        move |_| Node::new(spec, nodes)
+    }
+}
+
+impl HeartbeatSpec {
+    /// The failure detector in integers; the phi threshold becomes a normal quantile here, once.
+    pub fn from_config(config: &Config) -> HeartbeatSpec {
+        HeartbeatSpec {
+            every_ns: ns(config.every_ms),
+            detector: match config.detector {
+                DetectorFile::Fixed { timeout_ms } => Detector::Fixed { timeout_ns: ns(timeout_ms) },
+                DetectorFile::Phi { threshold, window, min_std_ms } => Detector::Phi {
+                    z_milli: (phi_to_z(threshold.0).max(0.0) * 1000.0).round() as u64,
+                    window: window.0.min(u64::from(u32::MAX)) as u32,
+                    min_std_ns: ns(min_std_ms),
+                },
+            },
+            bug: config.bug.map(|DetectorBugFile::NoRearmAfterSuspicion| DetectorBug::NoRearmAfterSuspicion),
         }
     }
 }

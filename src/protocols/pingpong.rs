@@ -5,8 +5,13 @@
 //! pongs have come back. Exactly one message is in flight at any time (on a
 //! lossless link), which makes it the benchmark of the event loop's fixed cost.
 
+use super::field;
 use crate::id::NodeId;
+use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Process};
+use crate::scenario::file::Whole;
+use crate::scenario::{ConfigCx, Scenario, Seg, limits};
+use serde::Deserialize;
 
 #[derive(Clone, Debug)]
 pub enum Ball {
@@ -50,5 +55,34 @@ impl Process for PingPong {
             Ball::Pong(n) if n + 1 < self.round_trips => ctx.send(incoming.from, Ball::Ping(n + 1)),
             Ball::Pong(_) => {}
         }
+    }
+}
+
+/// `PingPong(round_trips: N)`: two nodes bounce one message N times (the engine benchmark).
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "PingPong", deny_unknown_fields)]
+pub struct Config {
+    /// Round trips before the pair stops.
+    pub round_trips: Whole,
+}
+
+/// The ping-pong protocol, as scenarios name it.
+pub struct PingPongProtocol;
+
+impl Protocol for PingPongProtocol {
+    const NAME: &'static str = "PingPong";
+    type Config = Config;
+    type Process = PingPong;
+
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        cx.within(&[field("round_trips")], config.round_trips.0, 1..=limits::MAX_MESSAGES_PER_WORKLOAD, |n| format!("{n} round trips"));
+        if cx.cluster().len() < 2 {
+            cx.error_in_scenario(&[Seg::Field("nodes")], "ping-pong needs two nodes", None);
+        }
+    }
+
+    fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> PingPong {
+        let round_trips = config.round_trips.0;
+        move |_| PingPong::new(round_trips)
     }
 }

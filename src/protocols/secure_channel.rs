@@ -19,14 +19,20 @@
 //! Sequence numbers restart with the process, so a node that restarts would reuse
 //! nonces and be refused as a replayer: the channel assumes nodes do not restart.
 
+use super::field;
+use super::group::refuse_restarts;
 use crate::adversary::{AdversarySpec, Captures, flip_bit};
 use crate::id::NodeId;
+use crate::plugin::Protocol;
 use crate::process::{Cluster, Command, Ctx, Incoming, Message, Payload, Process};
 use crate::rng::{SimRng, Stream};
+use crate::scenario::file::AccessFile;
+use crate::scenario::{ConfigCx, Scenario, Seg};
 use crate::trace::AdversaryAction;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload as AeadInput};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use sha2::Sha256;
 use std::sync::Arc;
 
@@ -409,6 +415,97 @@ impl Process for SecureChannel {
         if let Some(insider) = &mut self.insider {
             insider.received.push((incoming.from, incoming.msg));
         }
+    }
+}
+
+/// `SecureChannel(mac: .., encrypt: .., replay_window: .., shared_key: .., access: (admin: [..], enforce: ..))`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename = "SecureChannel", deny_unknown_fields)]
+pub struct Config {
+    /// Append an HMAC-SHA256 tag under a key of the sending pair's own.
+    #[serde(default)]
+    pub mac: bool,
+    /// Seal the payload with ChaCha20-Poly1305 under the pair's key (authenticates too).
+    #[serde(default)]
+    pub encrypt: bool,
+    /// Refuse a sequence number already accepted from the same sender.
+    #[serde(default)]
+    pub replay_window: bool,
+    /// One key for the whole group instead of one per pair (the broken variant: any member can
+    /// then seal a message under any other member's name).
+    #[serde(default)]
+    pub shared_key: bool,
+    /// Message kinds and who may send them; without it every message is `Data`.
+    #[serde(default)]
+    pub access: Option<AccessFile>,
+}
+
+/// The secure channel, as scenarios name it.
+pub struct SecureChannelProtocol;
+
+impl Protocol for SecureChannelProtocol {
+    const NAME: &'static str = "SecureChannel";
+    const WIRE_BYTES: bool = true;
+    type Config = Config;
+    type Process = SecureChannel;
+
+    /// Admins that are nodes; a sender of forbidden kinds that the policy forbids something; and
+    /// no restart: sequence numbers and replay windows live in memory, so a restarted sender
+    /// would count from one again and its honest messages look like replays.
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        if let Some(access) = &config.access {
+            for (i, name) in access.admin.iter().enumerate() {
+                cx.node(&[field("access"), field("admin"), Seg::Index(i)], name);
+            }
+        }
+        refuse_restarts(
+            cx,
+            "SecureChannel",
+            "its sequence numbers and replay windows live in memory, so a restarted sender's honest messages would look replayed",
+        );
+        let forbidden = cx.file().adversary.as_ref().and_then(|a| Some((a.forbidden?, a.node.clone()?)));
+        if let Some((rate, insider)) = forbidden
+            && rate.0 > 0.0
+        {
+            let path = [Seg::Field("adversary"), Seg::Field("forbidden")];
+            match &config.access {
+                None => cx.error_in_scenario(
+                    &path,
+                    "forbidden kinds without an access policy: every kind is allowed",
+                    "`access: (admin: [..])` in the protocol".to_string(),
+                ),
+                Some(access) if access.admin.contains(&insider) => cx.error_in_scenario(
+                    &path,
+                    format!("forbidden kinds from {insider}, whom the policy lets send every kind"),
+                    "an insider the policy does not name in `admin`".to_string(),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn factory(config: &Config, scenario: &Scenario, seed: u64) -> impl FnMut(NodeId) -> SecureChannel {
+        let layers =
+            Layers { mac: config.mac, encrypt: config.encrypt, replay_window: config.replay_window, shared_key: config.shared_key };
+        let keys = Arc::new(Keys::new(seed, layers.shared_key));
+        let nodes = scenario.cluster.len();
+        let access = config.access.as_ref().map(|a| Arc::new(Access::new(&SecureChannelProtocol::policy(a), &scenario.cluster)));
+        let insider = scenario.adversary.as_ref().and_then(|a| a.node.map(|node| (node, a)));
+        move |me| {
+            let role = insider.filter(|&(node, _)| node == me).map(|(_, spec)| Insider::new(spec, seed));
+            SecureChannel::new(layers, keys.clone(), nodes, access.clone(), role)
+        }
+    }
+}
+
+impl SecureChannelProtocol {
+    fn policy(access: &AccessFile) -> AccessSpec {
+        AccessSpec { admins: access.admin.clone(), enforce: access.enforce }
+    }
+
+    /// The nodes the configuration's policy lets send `Admin` (none without a policy).
+    pub fn admins(config: &Config, cluster: &Cluster) -> Vec<NodeId> {
+        config.access.as_ref().map_or_else(Vec::new, |a| SecureChannelProtocol::policy(a).admin_ids(cluster))
     }
 }
 

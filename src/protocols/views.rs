@@ -59,9 +59,15 @@
 //! survivors and not others stays delivered at some only, which `ViewAgreement` catches
 //! (`scenarios/ordering/broken-views-no-flush.ron`).
 
+use super::group::refuse_restarts;
+use super::{field, ns};
 use crate::id::NodeId;
+use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use crate::scenario::file::{FaultActionFile, Number, SwarmFile};
+use crate::scenario::{ConfigCx, Scenario, Seg};
 use crate::time::SimTime;
+use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The protocol's parameters, in nanoseconds.
@@ -449,5 +455,94 @@ impl Process for Node {
     fn on_timer(&mut self, ctx: &mut ViewCtx<'_>, _timer: Tick) {
         ctx.set_timer(self.spec.heartbeat_ns, Tick);
         self.tick(ctx);
+    }
+}
+
+/// `ViewSynchronous(heartbeat_ms: .., timeout_ms: .., resend_ms: .., flush: true)`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "ViewSynchronous", deny_unknown_fields)]
+pub struct Config {
+    /// How often every member heartbeats the others.
+    pub heartbeat_ms: Number,
+    /// Silence after which a member is suspected (for good).
+    pub timeout_ms: Number,
+    /// How long a sender waits for acks before sending a message again.
+    pub resend_ms: Number,
+    /// Flush before installing a view (`false` installs at once: the broken variant).
+    #[serde(default = "yes")]
+    pub flush: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Group membership with view changes and virtually synchronous multicast, as scenarios name it.
+pub struct ViewSynchronousProtocol;
+
+impl Protocol for ViewSynchronousProtocol {
+    const NAME: &'static str = "ViewSynchronous";
+    type Config = Config;
+    type Process = Node;
+
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        let beat = cx.positive_millis(&[field("heartbeat_ms")], config.heartbeat_ms, "heartbeats every 0 ms");
+        if let (Some(beat), Some(timeout)) = (beat, cx.millis(&[field("timeout_ms")], config.timeout_ms))
+            && timeout <= beat
+        {
+            cx.error(
+                &[field("timeout_ms")],
+                format!("a timeout of {} ms with heartbeats every {} ms", config.timeout_ms.0, config.heartbeat_ms.0),
+                "longer than the heartbeat period, or every member is suspected".to_string(),
+            );
+        }
+        cx.positive_millis(&[field("resend_ms")], config.resend_ms, "resending after 0 ms");
+        // A view's membership is one 64-bit word, in the protocol and in the trace.
+        let n = cx.cluster().len();
+        if n > 64 {
+            cx.error_in_scenario(
+                &[Seg::Field("nodes")],
+                format!("{n} nodes under ViewSynchronous"),
+                "at most 64: a view's members are one 64-bit word".to_string(),
+            );
+        }
+        refuse_restarts(cx, "a group-communication protocol", "group-communication protocols are crash-stop");
+        refuse_suspecting_faults(cx);
+    }
+
+    fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node {
+        let spec = ViewSpec {
+            heartbeat_ns: ns(config.heartbeat_ms),
+            timeout_ns: ns(config.timeout_ms),
+            resend_ns: ns(config.resend_ms),
+            flush: config.flush,
+        };
+        move |_| Node::new(spec)
+    }
+}
+
+/// `ViewSynchronous` assumes a failure detector that never suspects a live member (it has no
+/// primary-partition rule): a pause or a partition would make live members suspected, so both
+/// are refused, scripted or drawn.
+fn refuse_suspecting_faults(cx: &mut ConfigCx<'_, '_>) {
+    let expected = "crashes only: ViewSynchronous assumes that only crashed members are ever suspected".to_string();
+    let refused: Vec<(usize, &str)> = cx
+        .file()
+        .faults
+        .iter()
+        .enumerate()
+        .filter_map(|(i, fl)| match fl.action {
+            FaultActionFile::Pause(_) => Some((i, "a pause under ViewSynchronous")),
+            FaultActionFile::Partition(_) | FaultActionFile::OneWay { .. } => Some((i, "a partition under ViewSynchronous")),
+            _ => None,
+        })
+        .collect();
+    for (i, what) in refused {
+        cx.error_in_scenario(&[Seg::Field("faults"), Seg::Index(i), Seg::Field("do")], what, expected.clone());
+    }
+    if let Some(SwarmFile { partitions: Some((_, most)), .. }) = &cx.file().swarm
+        && most.0 > 0
+    {
+        cx.error_in_scenario(&[Seg::Field("swarm"), Seg::Field("partitions")], "swarm partitions under ViewSynchronous", expected);
     }
 }

@@ -15,8 +15,14 @@
 //! between them neither loses nor doubles a task. The model is crash-stop for
 //! the broker: its queue is its memory.
 
+use super::field;
 use crate::id::{AppId, NodeId};
+use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::scenario::file::Number;
+use crate::scenario::{ConfigCx, Scenario};
+use crate::time::NANOS_PER_MS;
+use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -173,5 +179,67 @@ impl Process for WorkQueue {
             }
             Timer::Done(app) => ctx.send(self.spec.broker, Wire::Ack(app)),
         }
+    }
+}
+
+/// `WorkQueue(broker: "b", consumers: "workers", work_ms: .., visibility_ms: .., resend_ms: ..)`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename = "WorkQueue", deny_unknown_fields)]
+pub struct Config {
+    /// The node hosting the port.
+    pub broker: String,
+    /// A group, a node, or `"*"`: who takes tasks (the broker never does).
+    pub consumers: String,
+    /// How long a consumer works on a task.
+    pub work_ms: Number,
+    /// How long the broker waits for an acknowledgement before handing a task out again.
+    pub visibility_ms: Number,
+    /// How long a producer waits for the broker's acknowledgement before sending again.
+    #[serde(default = "default_resend_ms")]
+    pub resend_ms: Number,
+}
+
+fn default_resend_ms() -> Number {
+    Number(20.0)
+}
+
+/// The work queue, as scenarios name it.
+pub struct WorkQueueProtocol;
+
+impl Protocol for WorkQueueProtocol {
+    const NAME: &'static str = "WorkQueue";
+    type Config = Config;
+    type Process = WorkQueue;
+
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        let broker = cx.node(&[field("broker")], &config.broker);
+        let consumers = cx.node_set(&[field("consumers")], &config.consumers, true);
+        if !consumers.iter().any(|&c| Some(c) != broker) {
+            cx.error(&[field("consumers")], "a work queue with no consumer but its broker", "a group with another node in it".to_string());
+        }
+        cx.millis(&[field("work_ms")], config.work_ms);
+        cx.positive_millis(&[field("visibility_ms")], config.visibility_ms, "`visibility_ms` of zero");
+        cx.positive_millis(&[field("resend_ms")], config.resend_ms, "`resend_ms` of zero");
+    }
+
+    fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> WorkQueue {
+        let cluster = &scenario.cluster;
+        let broker = cluster.id(&config.broker).expect("validated: the broker is a node");
+        let members = match cluster.groups.iter().find(|(g, _)| *g == config.consumers) {
+            Some((_, members)) => members.clone(),
+            None if config.consumers == "*" => cluster.nodes().collect(),
+            None => cluster.id(&config.consumers).into_iter().collect(),
+        };
+        let consumers = members.into_iter().filter(|&n| n != broker).collect();
+        // Truncated, not rounded: the queue's timings have always been read this way.
+        let ns = |t: Number| (t.0 * NANOS_PER_MS as f64) as u64;
+        let spec = Arc::new(WorkQueueSpec {
+            broker,
+            consumers,
+            work_ns: ns(config.work_ms),
+            visibility_ns: ns(config.visibility_ms),
+            resend_ns: ns(config.resend_ms),
+        });
+        move |me| WorkQueue::new(spec.clone(), me)
     }
 }

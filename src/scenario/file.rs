@@ -4,13 +4,14 @@
 //! `ScenarioFile` into a `Scenario` or a list of positioned errors. Field names
 //! here are the scenario format; the book's scenario reference documents each.
 
+use ron::value::RawValue;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename = "Scenario", deny_unknown_fields)]
-pub struct ScenarioFile {
+pub struct ScenarioFile<'a> {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -22,7 +23,9 @@ pub struct ScenarioFile {
     pub groups: GroupsFile,
     #[serde(default)]
     pub topology: TopologyFile,
-    pub protocol: ProtocolFile,
+    /// `Name(...)`: a protocol the registry knows, its configuration read by its own type.
+    #[serde(borrow)]
+    pub protocol: &'a RawValue,
     #[serde(default)]
     pub network: LinkFile,
     #[serde(default)]
@@ -40,7 +43,8 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub workload: Vec<WorkloadFile>,
     #[serde(default)]
-    pub checks: Vec<CheckFile>,
+    #[serde(borrow)]
+    pub checks: Vec<&'a RawValue>,
     #[serde(default)]
     pub limits: LimitsFile,
     /// Network decisions to follow instead of drawing them (what `msgsim shrink` writes).
@@ -186,158 +190,6 @@ pub enum TopologyFile {
     Star(String),
     /// Exactly these links, both directions.
     Links(Vec<(String, String)>),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub enum ProtocolFile {
-    /// A work queue: producers put tasks on a port hosted by `broker`; the `consumers` group takes them.
-    WorkQueue {
-        broker: String,
-        consumers: String,
-        work_ms: Number,
-        visibility_ms: Number,
-        #[serde(default = "default_resend_ms")]
-        resend_ms: Number,
-    },
-    /// Point-to-point messages in one communication model: asynchronous, synchronous or calls.
-    Exchange {
-        send: HandoverFile,
-        /// Mailbox priority of each listed node's messages (0 for the others).
-        #[serde(default)]
-        priority: std::collections::BTreeMap<String, Whole>,
-    },
-    /// Send once, never retry: unicast, multicast and broadcast as the command asks.
-    BestEffort {
-        /// Verify the checksum and discard corrupted copies.
-        #[serde(default = "yes")]
-        checksum: bool,
-        /// Remember delivered message ids and deliver each at most once.
-        #[serde(default)]
-        dedup: bool,
-    },
-    /// Unicast over a channel that models its wire bytes, with optional security layers.
-    SecureChannel {
-        /// Append an HMAC-SHA256 tag under a key of the sending pair's own.
-        #[serde(default)]
-        mac: bool,
-        /// Seal the payload with ChaCha20-Poly1305 under the pair's key (authenticates too).
-        #[serde(default)]
-        encrypt: bool,
-        /// Refuse a sequence number already accepted from the same sender.
-        #[serde(default)]
-        replay_window: bool,
-        /// One key for the whole group instead of one per pair (the broken variant: any member
-        /// can then seal a message under any other member's name).
-        #[serde(default)]
-        shared_key: bool,
-        /// Message kinds and who may send them; without it every message is `Data`.
-        #[serde(default)]
-        access: Option<AccessFile>,
-    },
-    /// Two nodes bounce one message `round_trips` times (the engine benchmark).
-    PingPong { round_trips: Whole },
-    /// Push gossip: on first receipt, forward to `fanout` random peers.
-    Gossip { fanout: Whole },
-    /// Fire and forget; the receiver drops the duplicates the network makes.
-    AtMostOnce {
-        /// Suppress duplicates (`false` is the broken variant).
-        #[serde(default = "yes")]
-        dedup: bool,
-    },
-    /// Acks, retransmission with exponential backoff and jitter, a dead-letter queue.
-    AtLeastOnce {
-        retry: RetryFile,
-        /// Dead-letter exhausted messages (`false` drops them silently: the broken variant).
-        #[serde(default = "yes")]
-        dead_letter: bool,
-    },
-    /// At-least-once plus idempotency keys and a receiver dedup window of `window` keys.
-    ExactlyOnce { retry: RetryFile, window: Whole },
-    /// Multicast with acks and retransmission per member; `relay`: every receiver forwards on first receipt.
-    ReliableMulticast {
-        retry: RetryFile,
-        /// `false` leaves retransmission to the sender alone (broken if the sender crashes).
-        #[serde(default = "yes")]
-        relay: bool,
-    },
-    /// Per-sender sequence numbers and a hold-back queue (`hold_back: false` is the broken variant).
-    FifoMulticast {
-        retry: RetryFile,
-        #[serde(default = "yes")]
-        hold_back: bool,
-        #[serde(default)]
-        relay: bool,
-    },
-    /// Vector timestamps and a hold-back queue, CBCAST style.
-    CausalMulticast {
-        retry: RetryFile,
-        #[serde(default = "yes")]
-        hold_back: bool,
-        #[serde(default)]
-        relay: bool,
-    },
-    /// Total order from a fixed sequencer (each destination's lowest-numbered member).
-    SequencerMulticast {
-        retry: RetryFile,
-        #[serde(default = "yes")]
-        hold_back: bool,
-        #[serde(default)]
-        relay: bool,
-    },
-    /// Total order by ISIS agreement on Lamport timestamps.
-    IsisMulticast {
-        retry: RetryFile,
-        #[serde(default = "yes")]
-        hold_back: bool,
-        #[serde(default)]
-        relay: bool,
-    },
-    /// Reliable and totally ordered: the sequencer over the relaying transport.
-    AtomicMulticast {
-        retry: RetryFile,
-        #[serde(default = "yes")]
-        relay: bool,
-    },
-    /// Group membership with view changes and virtually synchronous multicast (see `protocols::views`).
-    ViewSynchronous {
-        /// How often every member heartbeats the others.
-        heartbeat_ms: Number,
-        /// Silence after which a member is suspected (for good).
-        timeout_ms: Number,
-        /// How long a sender waits for acks before sending a message again.
-        resend_ms: Number,
-        /// Flush before installing a view (`false` installs at once: the broken variant).
-        #[serde(default = "yes")]
-        flush: bool,
-    },
-    /// Every node heartbeats every other every `every_ms` and suspects the silent ones.
-    Heartbeat {
-        every_ms: Number,
-        detector: DetectorFile,
-        #[serde(default)]
-        bug: Option<DetectorBugFile>,
-    },
-    /// Every node but `service` calls it, with a timeout, optional retries and an optional
-    /// circuit breaker (see `protocols::calls` for the exact semantics).
-    Calls {
-        service: String,
-        /// Requests the service serves at once (absent: all of them).
-        #[serde(default)]
-        workers: Option<Whole>,
-        timeout_ms: Number,
-        #[serde(default)]
-        retry: Option<RetryFile>,
-        #[serde(default)]
-        budget: Option<BudgetFile>,
-        #[serde(default)]
-        breaker: Option<BreakerFile>,
-        #[serde(default)]
-        order: OrderFile,
-        schedule: Vec<PhaseFile>,
-        #[serde(default)]
-        bug: Option<BreakerBugFile>,
-    },
 }
 
 /// How a heartbeat failure detector decides that a peer is gone.
@@ -602,7 +454,7 @@ pub struct SwarmFile {
 
 /// The secure channel's access policy: `Data` may come from any member, `Admin` only from
 /// the nodes named here; `enforce: false` is the broken receiver that never checks.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessFile {
     pub admin: Vec<String>,
@@ -631,10 +483,6 @@ pub struct AdversaryFile {
     pub forge: Option<Number>,
     #[serde(default)]
     pub forbidden: Option<Number>,
-}
-
-fn default_resend_ms() -> Number {
-    Number(20.0)
 }
 
 /// How `Exchange` hands over each message.
@@ -706,51 +554,6 @@ pub enum SendFile {
     Unicast,
     Multicast,
     Broadcast,
-}
-
-#[derive(Debug, Deserialize)]
-pub enum CheckFile {
-    NoLoss,
-    NoDuplicates,
-    NoCorruptionDelivered,
-    NoSilentLoss,
-    /// No cycle of blocked processes that no timeout can break.
-    NoDeadlock,
-    /// Every task on a work queue is taken by exactly one consumer, once.
-    ExactlyOnceTaken,
-    AtMostOnce,
-    ExactlyOnceEffect,
-    /// Every multicast from a correct node reaches every correct recipient, judged
-    /// `settle_ms` after the last fault.
-    Validity {
-        settle_ms: Number,
-    },
-    /// A message delivered at one correct node reaches every correct recipient.
-    Agreement {
-        settle_ms: Number,
-    },
-    /// No duplicates, no invented messages, no delivery outside the destination.
-    Integrity,
-    FifoOrder,
-    CausalOrder,
-    TotalOrder,
-    /// Every breaker transition is legal and on time, judged from the calls' admissions and endings.
-    CircuitBreaker,
-    /// Every crash is suspected by every correct node within `bound_ms`; with
-    /// `max_false`, at most that many suspicions of nodes that were up.
-    FailureDetection {
-        bound_ms: Number,
-        #[serde(default)]
-        max_false: Option<Whole>,
-    },
-    /// No message the adversary tampered with, replayed or forged is delivered.
-    NoForgeryAccepted,
-    /// The adversary reads no payload in what it captures.
-    NoPlaintextLeak,
-    /// Virtual synchrony: members agree on each view, and survivors of a view delivered alike in it.
-    ViewAgreement,
-    /// No message of a kind its true sender may not send is delivered.
-    AccessControlEnforced,
 }
 
 #[derive(Debug, Default, Deserialize)]

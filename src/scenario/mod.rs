@@ -4,21 +4,21 @@
 //! with `file:line:col`, before anything runs; the simulator may assume what
 //! this module guarantees (names resolve, ranges are ordered, sizes are bounded).
 
+pub mod config;
 pub mod file;
 pub mod locate;
 mod syntax;
 
+pub use config::{Catalog, CheckChoice, ConfigCx, ProtocolChoice};
 pub use locate::Seg;
 
 use crate::adversary::AdversarySpec;
-use crate::check::CheckSpec;
 use crate::clock::Clock;
 use crate::dist::{Latency, LatencySpec};
 use crate::id::{GroupId, NodeId};
 use crate::mailbox::Overflow;
 use crate::net::{Decision, LinkModel, Topology};
 use crate::process::Cluster;
-use crate::protocols::ProtocolSpec;
 use crate::rng::PPB;
 use crate::time::{NANOS_PER_MS, SimTime};
 use file::*;
@@ -73,7 +73,8 @@ pub struct Scenario {
     pub horizon: SimTime,
     pub cluster: Cluster,
     pub topology: Topology,
-    pub protocol: ProtocolSpec,
+    /// The protocol every node runs, as the catalog that read the scenario decoded it.
+    pub protocol: ProtocolChoice,
     pub network: LinkModel,
     /// Directed link overrides, in file order (a later one wins).
     pub links: Vec<((NodeId, NodeId), LinkModel)>,
@@ -86,7 +87,7 @@ pub struct Scenario {
     /// One per node when any node has a mailbox; empty otherwise.
     pub mailboxes: Vec<Option<MailboxSpec>>,
     pub workload: Vec<Generator>,
-    pub checks: Vec<CheckSpec>,
+    pub checks: Vec<CheckChoice>,
     pub limits: Limits,
     /// Network decisions replayed instead of drawn, if the scenario gives them.
     pub replay: Option<Vec<Decision>>,
@@ -221,53 +222,57 @@ impl fmt::Display for ScenarioErrors {
 
 impl std::error::Error for ScenarioErrors {}
 
-impl Scenario {
-    /// Read and validate a scenario file.
-    pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
-        let file = path.display().to_string();
-        let error_at = |(line, col): (usize, usize), message: String, expected: Option<String>| {
-            ScenarioErrors(vec![ScenarioError { file: file.clone(), line, col, message, expected }])
-        };
-        // Read one byte past the limit, never more: the path may be `/dev/zero` or a huge file.
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|f| f.take(limits::MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
-            .map_err(|e| error_at((1, 1), format!("cannot read the scenario: {e}"), None))?;
-        if bytes.len() > limits::MAX_FILE_BYTES {
-            return Err(error_at(
-                (1, 1),
-                "the file is larger than a scenario may be".to_string(),
-                Some(format!("at most {} bytes", limits::MAX_FILE_BYTES)),
-            ));
-        }
-        let src = String::from_utf8(bytes).map_err(|e| {
-            let valid = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).expect("valid up to here");
-            let line = 1 + valid.matches('\n').count();
-            let col = 1 + valid.chars().rev().take_while(|&c| c != '\n').count();
-            let byte = e.as_bytes()[valid.len()];
-            error_at((line, col), format!("the byte 0x{byte:02X} here is not UTF-8"), Some("a UTF-8 text file".to_string()))
-        })?;
-        Scenario::parse(&src, &file)
-    }
+impl std::error::Error for ScenarioError {}
 
-    /// Parse and validate scenario text; `file` names it in errors.
-    pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioErrors> {
+/// The RON options of the scenario format: implicit `Some`, a bounded nesting depth.
+fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME).with_recursion_limit(limits::MAX_NESTING)
+}
+
+/// Read a scenario file's text: at most `MAX_FILE_BYTES` (the path may be `/dev/zero`), UTF-8.
+pub fn read_source(path: &Path) -> Result<String, ScenarioErrors> {
+    let file = path.display().to_string();
+    let error_at = |(line, col): (usize, usize), message: String, expected: Option<String>| {
+        ScenarioErrors(vec![ScenarioError { file: file.clone(), line, col, message, expected }])
+    };
+    // Read one byte past the limit, never more: the path may be `/dev/zero` or a huge file.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limits::MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| error_at((1, 1), format!("cannot read the scenario: {e}"), None))?;
+    if bytes.len() > limits::MAX_FILE_BYTES {
+        return Err(error_at(
+            (1, 1),
+            "the file is larger than a scenario may be".to_string(),
+            Some(format!("at most {} bytes", limits::MAX_FILE_BYTES)),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).expect("valid up to here");
+        let line = 1 + valid.matches('\n').count();
+        let col = 1 + valid.chars().rev().take_while(|&c| c != '\n').count();
+        let byte = e.as_bytes()[valid.len()];
+        error_at((line, col), format!("the byte 0x{byte:02X} here is not UTF-8"), Some("a UTF-8 text file".to_string()))
+    })
+}
+
+impl Scenario {
+    /// Parse and validate scenario text against `catalog` (the protocols and checks it may
+    /// name); `file` names the text in errors. `Registry::parse` is the usual way in.
+    pub fn parse_with(src: &str, file: &str, catalog: &dyn Catalog) -> Result<Scenario, ScenarioErrors> {
         // Some editors start UTF-8 files with a byte order mark; it is not part of the text.
         let src = src.strip_prefix('\u{feff}').unwrap_or(src);
-        let raw: ScenarioFile = ron::Options::default()
-            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
-            .with_recursion_limit(limits::MAX_NESTING)
-            .from_str(src)
-            .map_err(|e| ScenarioErrors(vec![syntax::error(&e, src, file)]))?;
+        let raw: ScenarioFile = ron_options().from_str(src).map_err(|e| ScenarioErrors(vec![syntax::error(&e, src, file)]))?;
         Validator {
-            src: locate::Locator::new(src),
+            src,
+            locator: locate::Locator::new(src),
             file,
             errors: Vec::new(),
             nodes: BTreeMap::new(),
             groups: BTreeMap::new(),
             members: Vec::new(),
         }
-        .scenario(raw)
+        .scenario(&raw, catalog)
     }
 
     pub fn node_count(&self) -> usize {
@@ -283,8 +288,9 @@ impl Scenario {
 
 /// Builds a `Scenario` from a `ScenarioFile`, collecting every problem with its place.
 struct Validator<'a> {
+    src: &'a str,
     /// Finds each error's position in the source, tokenising it once.
-    src: locate::Locator<'a>,
+    locator: locate::Locator<'a>,
     file: &'a str,
     errors: Vec<ScenarioError>,
     nodes: BTreeMap<String, NodeId>,
@@ -301,13 +307,13 @@ fn ix(i: usize) -> Seg {
     Seg::Index(i)
 }
 
-impl Validator<'_> {
+impl<'a> Validator<'a> {
     fn error(&mut self, path: &[Seg], message: impl Into<String>, expected: impl Into<Option<String>>) {
-        let (line, col) = self.src.locate(path);
+        let (line, col) = self.locator.locate(path);
         self.errors.push(ScenarioError { file: self.file.to_string(), line, col, message: message.into(), expected: expected.into() });
     }
 
-    fn scenario(mut self, raw: ScenarioFile) -> Result<Scenario, ScenarioErrors> {
+    fn scenario(mut self, raw: &ScenarioFile<'a>, catalog: &dyn Catalog) -> Result<Scenario, ScenarioErrors> {
         let horizon = self.millis(&[f("horizon_ms")], raw.horizon_ms).map(SimTime);
         if horizon == Some(SimTime::ZERO) {
             self.error(&[f("horizon_ms")], "the horizon is zero: nothing would run", "a positive number of milliseconds".to_string());
@@ -316,34 +322,31 @@ impl Validator<'_> {
         let cluster = self.cluster(&raw.nodes, &raw.groups);
         let n = cluster.len();
         let topology = self.topology(&raw.topology, n);
-        self.protocol_parameters(&raw.protocol, n);
-        self.calls(&raw);
-        self.crash_stop(&raw);
-        let protocol = ProtocolSpec::from_file(&raw.protocol);
+        let protocol = self.protocol(raw, &cluster, catalog);
         let network = self.link_model(&[f("network")], &raw.network);
         let links = self.links(&raw.links, network.as_ref());
         let clocks = self.clocks(&raw.clocks, n);
         let faults = self.faults(&raw.faults, horizon);
         let swarm = raw.swarm.as_ref().map(|s| self.swarm(s, horizon, n));
-        let adversary = raw.adversary.as_ref().map(|a| self.adversary(a, &raw.protocol, n));
+        let adversary = raw.adversary.as_ref().map(|a| self.adversary(a, protocol.as_ref(), n));
         let mailboxes = self.mailboxes(&raw.mailboxes, n);
         let workload = self.workload(&raw.workload, horizon);
-        self.check_parameters(&raw.checks);
-        let checks = raw.checks.iter().map(|c| CheckSpec::from_file(c, &protocol, adversary.as_ref())).collect();
+        let checks = self.checks(raw, &cluster, protocol.as_ref(), catalog);
         let limits = self.limits(&raw.limits);
         let replay = raw.replay.as_deref().map(|r| self.replay(r));
         if !self.errors.is_empty() {
             self.errors.sort_by_key(|e| (e.line, e.col));
+            self.errors.dedup();
             return Err(ScenarioErrors(self.errors));
         }
         Ok(Scenario {
-            name: raw.name,
-            description: raw.description,
+            name: raw.name.clone(),
+            description: raw.description.clone(),
             seed: raw.seed.0,
             horizon,
             cluster,
             topology,
-            protocol,
+            protocol: protocol.expect("no errors, so the protocol decoded"),
             network: network.expect("no errors, so the network validated"),
             links,
             clocks,
@@ -358,315 +361,78 @@ impl Validator<'_> {
         })
     }
 
-    /// Protocol parameters that would make one handler do unbounded work, or nothing at all.
-    fn protocol_parameters(&mut self, p: &ProtocolFile, n: usize) {
-        let path = |field: &'static str| [f("protocol"), f(field)];
-        match *p {
-            ProtocolFile::BestEffort { .. } | ProtocolFile::SecureChannel { access: None, .. } => {}
-            ProtocolFile::SecureChannel { access: Some(ref access), .. } => {
-                for (i, name) in access.admin.iter().enumerate() {
-                    self.node(&[f("protocol"), f("access"), f("admin"), ix(i)], name);
-                }
-            }
-            ProtocolFile::PingPong { round_trips } => {
-                if !(1..=limits::MAX_MESSAGES_PER_WORKLOAD).contains(&round_trips.0) {
-                    self.error(
-                        &path("round_trips"),
-                        format!("{} round trips", round_trips.0),
-                        format!("from 1 to {}", limits::MAX_MESSAGES_PER_WORKLOAD),
-                    );
-                }
-                if n < 2 {
-                    self.error(&[f("nodes")], "ping-pong needs two nodes", None);
-                }
-            }
-            ProtocolFile::Gossip { fanout } => {
-                let most = n.saturating_sub(1) as u64;
-                if fanout.0 == 0 || fanout.0 > most {
-                    self.error(
-                        &path("fanout"),
-                        format!("a fanout of {} with {n} nodes", fanout.0),
-                        format!("from 1 to {most} (the other nodes)"),
-                    );
-                }
-            }
-            ProtocolFile::AtMostOnce { .. } => {}
-            ProtocolFile::WorkQueue { ref broker, ref consumers, work_ms, visibility_ms, resend_ms } => {
-                let p = |field: &'static str| [f("protocol"), f(field)];
-                let broker = self.node(&p("broker"), broker);
-                let consumers = self.node_set(&p("consumers"), consumers, true);
-                if !consumers.iter().any(|&c| Some(c) != broker) {
-                    self.error(
-                        &p("consumers"),
-                        "a work queue with no consumer but its broker",
-                        "a group with another node in it".to_string(),
-                    );
-                }
-                self.millis(&p("work_ms"), work_ms);
-                for (field, v) in [("visibility_ms", visibility_ms), ("resend_ms", resend_ms)] {
-                    if self.millis(&p(field), v) == Some(0) {
-                        self.error(&p(field), format!("`{field}` of zero"), "a positive number of milliseconds".to_string());
-                    }
-                }
-            }
-            ProtocolFile::Exchange { send, ref priority } => {
-                if let HandoverFile::Sync { timeout_ms: Some(t) } | HandoverFile::Call { timeout_ms: Some(t), .. } = send
-                    && self.millis(&[f("protocol"), f("send"), f("timeout_ms")], t) == Some(0)
-                {
-                    self.error(
-                        &[f("protocol"), f("send"), f("timeout_ms")],
-                        "a timeout of zero",
-                        "a positive number of milliseconds".to_string(),
-                    );
-                }
-                for (name, level) in priority {
-                    self.node(&[f("protocol"), f("priority")], name);
-                    if level.0 > u64::from(u8::MAX) {
-                        self.error(
-                            &[f("protocol"), f("priority")],
-                            format!("priority {} for `{name}`", level.0),
-                            "from 0 to 255".to_string(),
-                        );
-                    }
-                }
-            }
-            ProtocolFile::ViewSynchronous { heartbeat_ms, timeout_ms, resend_ms, .. } => {
-                let positive = "a positive number of milliseconds".to_string();
-                let beat = self.millis(&path("heartbeat_ms"), heartbeat_ms);
-                if beat == Some(0) {
-                    self.error(&path("heartbeat_ms"), "heartbeats every 0 ms", positive.clone());
-                }
-                if let (Some(beat), Some(timeout)) = (beat, self.millis(&path("timeout_ms"), timeout_ms))
-                    && timeout <= beat
-                {
-                    self.error(
-                        &path("timeout_ms"),
-                        format!("a timeout of {} ms with heartbeats every {} ms", timeout_ms.0, heartbeat_ms.0),
-                        "longer than the heartbeat period, or every member is suspected".to_string(),
-                    );
-                }
-                if self.millis(&path("resend_ms"), resend_ms) == Some(0) {
-                    self.error(&path("resend_ms"), "resending after 0 ms", positive);
-                }
-                // A view's membership is one 64-bit word, in the protocol and in the trace.
-                if n > 64 {
-                    self.error(
-                        &[f("nodes")],
-                        format!("{n} nodes under ViewSynchronous"),
-                        "at most 64: a view's members are one 64-bit word".to_string(),
-                    );
-                }
-            }
-            // Names a node and constrains the clocks: see `calls`.
-            ProtocolFile::Calls { .. } => {}
-            ProtocolFile::Heartbeat { every_ms, detector, .. } => {
-                if self.millis(&path("every_ms"), every_ms) == Some(0) {
-                    self.error(&path("every_ms"), "heartbeats every 0 ms", "a positive number of milliseconds".to_string());
-                }
-                let d = |field: &'static str| [f("protocol"), f("detector"), f(field)];
-                match detector {
-                    DetectorFile::Fixed { timeout_ms } => {
-                        if self.millis(&d("timeout_ms"), timeout_ms) == Some(0) {
-                            self.error(&d("timeout_ms"), "a timeout of zero", "a positive number of milliseconds".to_string());
-                        }
-                    }
-                    DetectorFile::Phi { threshold, window, min_std_ms } => {
-                        if !(0.1..=limits::MAX_PHI).contains(&threshold.0) {
-                            self.error(
-                                &d("threshold"),
-                                format!("a phi threshold of {}", threshold.0),
-                                format!("from 0.1 to {}", limits::MAX_PHI),
-                            );
-                        }
-                        if !(1..=limits::MAX_BREAKER_CALLS).contains(&window.0) {
-                            self.error(
-                                &d("window"),
-                                format!("a window of {} intervals", window.0),
-                                format!("from 1 to {}", limits::MAX_BREAKER_CALLS),
-                            );
-                        }
-                        self.millis(&d("min_std_ms"), min_std_ms);
-                    }
-                }
-            }
-            ProtocolFile::AtLeastOnce { ref retry, .. }
-            | ProtocolFile::ReliableMulticast { ref retry, .. }
-            | ProtocolFile::FifoMulticast { ref retry, .. }
-            | ProtocolFile::CausalMulticast { ref retry, .. }
-            | ProtocolFile::SequencerMulticast { ref retry, .. }
-            | ProtocolFile::IsisMulticast { ref retry, .. }
-            | ProtocolFile::AtomicMulticast { ref retry, .. } => self.retry(retry),
-            ProtocolFile::ExactlyOnce { ref retry, window } => {
-                self.retry(retry);
-                if !(1..=limits::MAX_DEDUP_WINDOW).contains(&window.0) {
-                    self.error(
-                        &path("window"),
-                        format!("a dedup window of {} keys", window.0),
-                        format!("from 1 to {}", limits::MAX_DEDUP_WINDOW),
-                    );
-                }
-            }
-        }
-    }
-
-    /// The calls protocol: a service that exists, usable durations and counts, rates that are
-    /// fractions, a schedule from time zero in increasing order, a bug only in a breaker, and no
-    /// clock drift (the breaker measures on its node's clock, the check on the trace's: drift
-    /// would set them apart).
-    fn calls(&mut self, raw: &ScenarioFile) {
-        let ProtocolFile::Calls { ref service, workers, timeout_ms, ref retry, budget, ref breaker, ref schedule, bug, .. } = raw.protocol
-        else {
-            return;
+    /// A `Name(...)` value's name and decoder, or an error at it.
+    fn named<D>(
+        &mut self,
+        path: &[Seg],
+        raw: &str,
+        kind: &str,
+        lookup: impl Fn(&str) -> Option<D>,
+        names: Vec<&'static str>,
+    ) -> Option<(D, usize)> {
+        let Some((name, _)) = config::split_name(raw) else {
+            let what = format!("a {kind} name and its configuration, `Name(...)`");
+            self.error(path, format!("no {kind} name here"), what);
+            return None;
         };
-        let p = || f("protocol");
-        self.node(&[p(), f("service")], service);
-        if self.millis(&[p(), f("timeout_ms")], timeout_ms) == Some(0) {
-            self.error(&[p(), f("timeout_ms")], "a timeout of zero", "a positive number of milliseconds".to_string());
-        }
-        if let Some(w) = workers
-            && !(1..=limits::MAX_BREAKER_CALLS).contains(&w.0)
-        {
-            self.error(&[p(), f("workers")], format!("{} workers", w.0), format!("from 1 to {}", limits::MAX_BREAKER_CALLS));
-        }
-        if let Some(r) = retry {
-            self.retry(r);
-        }
-        if let Some(b) = budget {
-            if retry.is_none() {
-                self.error(&[p(), f("budget")], "a retry budget without retries", "a `retry` policy as well".to_string());
-            }
-            self.probability(&[p(), f("budget"), f("ratio")], Some(b.ratio));
-            if !(1..=limits::MAX_BREAKER_CALLS).contains(&b.burst.0) {
-                self.error(
-                    &[p(), f("budget"), f("burst")],
-                    format!("a burst of {} retries", b.burst.0),
-                    format!("from 1 to {}", limits::MAX_BREAKER_CALLS),
-                );
-            }
-        }
-        if bug.is_some() && breaker.is_none() {
-            self.error(&[p(), f("bug")], "a breaker bug without a breaker", "a `breaker` as well".to_string());
-        }
-        if let Some(breaker) = breaker {
-            self.breaker(breaker);
-        }
-        self.schedule(schedule);
-        for (i, c) in raw.clocks.iter().enumerate() {
-            if c.drift_ppm.is_some_and(|d| d.0 != 0.0) {
-                self.error(
-                    &[f("clocks"), ix(i), f("drift_ppm")],
-                    "clock drift under the calls protocol",
-                    "no drift: the breaker's timing is judged on the trace's clock".to_string(),
-                );
+        match lookup(name) {
+            Some(decode) => Some((decode, name.len())),
+            None => {
+                let (message, expected) = config::unknown(kind, name, &names);
+                self.error(path, message, expected);
+                None
             }
         }
     }
 
-    fn breaker(&mut self, breaker: &BreakerFile) {
-        let b = |field: &'static str| [f("protocol"), f("breaker"), f(field)];
-        match breaker.window {
-            WindowFile::Count(n) if !(1..=limits::MAX_BREAKER_CALLS).contains(&n.0) => {
-                self.error(&b("window"), format!("a window of {} calls", n.0), format!("from 1 to {}", limits::MAX_BREAKER_CALLS))
-            }
-            WindowFile::Time { ms } if self.millis(&b("window"), ms) == Some(0) => {
-                self.error(&b("window"), "a window of zero milliseconds", "a positive number of milliseconds".to_string())
-            }
-            _ => {}
-        }
-        for (field, v) in [("min_calls", breaker.min_calls), ("half_open_calls", breaker.half_open_calls)] {
-            if !(1..=limits::MAX_BREAKER_CALLS).contains(&v.0) {
-                self.error(&b(field), format!("{} calls", v.0), format!("from 1 to {}", limits::MAX_BREAKER_CALLS));
-            }
-        }
-        for (field, v) in [("failure_rate", Some(breaker.failure_rate)), ("slow_rate", breaker.slow_rate)] {
-            if let Some(Number(r)) = v
-                && !(r > 0.0 && r <= 1.0)
-            {
-                self.error(&b(field), format!("a rate of {r}"), "a fraction above 0 and at most 1".to_string());
-            }
-        }
-        self.millis(&b("slow_ms"), breaker.slow_ms);
-        if self.millis(&b("wait_ms"), breaker.wait_ms) == Some(0) {
-            self.error(&b("wait_ms"), "a wait of zero in open", "a positive number of milliseconds".to_string());
-        }
+    /// The protocol: its name looked up in the catalog, its configuration decoded and validated by its own type.
+    fn protocol(&mut self, raw: &ScenarioFile<'a>, cluster: &Cluster, catalog: &dyn Catalog) -> Option<ProtocolChoice> {
+        let text = raw.protocol.get_ron();
+        let (decode, len) = self.named(&[f("protocol")], text, "protocol", |n| catalog.protocol(n), catalog.protocol_names())?;
+        let name_at = offset_in(self.src, config::skip_blank(text));
+        let body = &self.src[name_at + len..offset_in(self.src, text) + text.len()];
+        let src: &'a str = self.src;
+        let name = &src[name_at..name_at + len];
+        let errors_before = self.errors.len();
+        let mut cx =
+            ConfigCx { v: self, file: raw, cluster, protocol: None, prefix: vec![f("protocol")], body, name, name_at, errors_before };
+        let choice = decode(&mut cx);
+        if cx.failed() { None } else { choice }
     }
 
-    fn schedule(&mut self, schedule: &[PhaseFile]) {
-        let p = || f("protocol");
-        if schedule.is_empty() {
-            self.error(&[p(), f("schedule")], "an empty schedule", "at least one phase, the first at 0 ms".to_string());
-        }
-        let mut last = None;
-        for (i, ph) in schedule.iter().enumerate() {
-            let at = self.millis(&[p(), f("schedule"), ix(i), f("at_ms")], ph.at_ms);
-            match (i, at, last) {
-                (0, Some(t), _) if t != 0 => self.error(
-                    &[p(), f("schedule"), ix(0), f("at_ms")],
-                    "the first phase starts late",
-                    "0: the schedule covers the whole run".to_string(),
-                ),
-                (_, Some(t), Some(prev)) if t <= prev => self.error(
-                    &[p(), f("schedule"), ix(i), f("at_ms")],
-                    "phases out of order",
-                    "a time after the previous phase's".to_string(),
-                ),
-                _ => {}
-            }
-            last = at.or(last);
-            self.probability(&[p(), f("schedule"), ix(i), f("errors")], Some(ph.errors));
-            let lo = self.millis(&[p(), f("schedule"), ix(i), f("latency_ms")], ph.latency_ms.0);
-            let hi = self.millis(&[p(), f("schedule"), ix(i), f("latency_ms")], ph.latency_ms.1);
-            if matches!((lo, hi), (Some(lo), Some(hi)) if hi < lo) {
-                self.error(
-                    &[p(), f("schedule"), ix(i), f("latency_ms")],
-                    "the latency range is reversed",
-                    "(min, max) with min <= max".to_string(),
-                );
-            }
-        }
-    }
-
-    /// Group-communication protocols assume crash-stop: a restarted node would number its
-    /// messages from zero again and the members would take them for ones already seen.
-    /// Scripted restarts and swarm crashes (which restart after their downtime) are refused.
-    fn crash_stop(&mut self, raw: &ScenarioFile) {
-        if matches!(raw.protocol, ProtocolFile::ViewSynchronous { .. }) {
-            self.views_faults(raw);
-        }
-        if !matches!(ProtocolSpec::from_file(&raw.protocol), ProtocolSpec::Group { .. } | ProtocolSpec::ViewSynchronous(_)) {
-            return;
-        }
-        let expected = "crashes without restart: group-communication protocols are crash-stop".to_string();
-        for (i, fl) in raw.faults.iter().enumerate() {
-            if let FaultActionFile::Restart(_) = fl.action {
-                self.error(&[f("faults"), ix(i), f("do")], "a restart under a group-communication protocol", expected.clone());
-            }
-        }
-        if let Some(SwarmFile { crashes: Some((_, most)), .. }) = &raw.swarm
-            && most.0 > 0
-        {
-            self.error(&[f("swarm"), f("crashes")], "swarm crashes restart their node, under a group-communication protocol", expected);
-        }
-    }
-
-    /// `ViewSynchronous` assumes a failure detector that never suspects a live member (it has
-    /// no primary-partition rule): a pause or a partition would make live members suspected,
-    /// so both are refused, scripted or drawn.
-    fn views_faults(&mut self, raw: &ScenarioFile) {
-        let expected = "crashes only: ViewSynchronous assumes that only crashed members are ever suspected".to_string();
-        for (i, fl) in raw.faults.iter().enumerate() {
-            let what = match fl.action {
-                FaultActionFile::Pause(_) => "a pause under ViewSynchronous",
-                FaultActionFile::Partition(_) | FaultActionFile::OneWay { .. } => "a partition under ViewSynchronous",
-                _ => continue,
+    /// Each check: its name looked up in the catalog, its configuration decoded and validated by its own type.
+    fn checks(
+        &mut self,
+        raw: &ScenarioFile<'a>,
+        cluster: &Cluster,
+        protocol: Option<&ProtocolChoice>,
+        catalog: &dyn Catalog,
+    ) -> Vec<CheckChoice> {
+        let mut out = Vec::new();
+        for (i, value) in raw.checks.iter().enumerate() {
+            let text = value.get_ron();
+            let Some((decode, len)) = self.named(&[f("checks"), ix(i)], text, "check", |n| catalog.check(n), catalog.check_names()) else {
+                continue;
             };
-            self.error(&[f("faults"), ix(i), f("do")], what, expected.clone());
+            let name_at = offset_in(self.src, config::skip_blank(text));
+            let body = &self.src[name_at + len..offset_in(self.src, text) + text.len()];
+            let src: &'a str = self.src;
+            let name = &src[name_at..name_at + len];
+            let errors_before = self.errors.len();
+            let prefix = vec![f("checks"), ix(i)];
+            let mut cx = ConfigCx { v: self, file: raw, cluster, protocol, prefix, body, name, name_at, errors_before };
+            if let Some(check) = decode(&mut cx) {
+                if out.iter().any(|c: &CheckChoice| c.name() == check.name()) {
+                    self.error(
+                        &[f("checks"), ix(i)],
+                        format!("check `{}` is asked for twice", check.name()),
+                        "each check once".to_string(),
+                    );
+                }
+                out.push(check);
+            }
         }
-        if let Some(SwarmFile { partitions: Some((_, most)), .. }) = &raw.swarm
-            && most.0 > 0
-        {
-            self.error(&[f("swarm"), f("partitions")], "swarm partitions under ViewSynchronous", expected);
-        }
+        out
     }
 
     /// The adversary's links name two different nodes each, and its probabilities are
@@ -674,9 +440,9 @@ impl Validator<'_> {
     /// As a node (an insider) it sits on no link, so it neither drops nor shares the stream
     /// with a link adversary; a tamperer passes messages to a third node too, and a sender of
     /// forbidden kinds needs a policy that forbids it something.
-    fn adversary(&mut self, a: &AdversaryFile, protocol: &ProtocolFile, n: usize) -> AdversarySpec {
+    fn adversary(&mut self, a: &AdversaryFile, protocol: Option<&ProtocolChoice>, n: usize) -> AdversarySpec {
         let path = |field: &'static str| [f("adversary"), f(field)];
-        if !matches!(protocol, ProtocolFile::SecureChannel { .. }) {
+        if protocol.is_some_and(|p| !p.models_wire_bytes()) {
             self.error(
                 &[f("adversary")],
                 "an adversary under a protocol that does not model its wire bytes",
@@ -726,29 +492,13 @@ impl Validator<'_> {
                 );
             }
         }
-        if forbidden_ppb > 0 {
-            let admins = match protocol {
-                ProtocolFile::SecureChannel { access: Some(access), .. } => Some(&access.admin),
-                _ => None,
-            };
-            match (&a.node, admins) {
-                (None, _) => self.error(
-                    &path("forbidden"),
-                    "forbidden kinds from an adversary on links: only a member can send under its own name",
-                    "`node`: the compromised member".to_string(),
-                ),
-                (Some(_), None) => self.error(
-                    &path("forbidden"),
-                    "forbidden kinds without an access policy: every kind is allowed",
-                    "`access: (admin: [..])` in the protocol".to_string(),
-                ),
-                (Some(name), Some(admins)) if admins.contains(name) => self.error(
-                    &path("forbidden"),
-                    format!("forbidden kinds from {name}, whom the policy lets send every kind"),
-                    "an insider the policy does not name in `admin`".to_string(),
-                ),
-                _ => {}
-            }
+        // Whether a policy forbids the insider anything is the protocol's to judge (it owns the policy).
+        if forbidden_ppb > 0 && a.node.is_none() {
+            self.error(
+                &path("forbidden"),
+                "forbidden kinds from an adversary on links: only a member can send under its own name",
+                "`node`: the compromised member".to_string(),
+            );
         }
         AdversarySpec { links, node, drop_ppb, tamper_ppb, replay_ppb, forge_ppb, forbidden_ppb }
     }
@@ -799,52 +549,6 @@ impl Validator<'_> {
             }
         }
         out
-    }
-
-    /// The checks' own parameters: the settling time of the liveness checks and the detection bound are usable durations.
-    fn check_parameters(&mut self, checks: &[CheckFile]) {
-        for (i, c) in checks.iter().enumerate() {
-            if let CheckFile::Validity { settle_ms } | CheckFile::Agreement { settle_ms } = c {
-                self.millis(&[f("checks"), ix(i), f("settle_ms")], *settle_ms);
-            }
-            if let CheckFile::FailureDetection { bound_ms, .. } = c {
-                self.millis(&[f("checks"), ix(i), f("bound_ms")], *bound_ms);
-            }
-        }
-    }
-
-    /// A retransmission policy: a positive first wait, a cap no shorter, a growth factor of at
-    /// least 1 (waits never shrink), a jitter fraction and a bounded number of attempts.
-    fn retry(&mut self, r: &RetryFile) {
-        let path = |field: &'static str| [f("protocol"), f("retry"), f(field)];
-        let base = self.millis(&path("base_ms"), r.base_ms);
-        if base == Some(0) {
-            self.error(
-                &path("base_ms"),
-                "a first wait of zero would retransmit in the same instant",
-                "a positive number of milliseconds".to_string(),
-            );
-        }
-        let cap = self.millis(&path("cap_ms"), r.cap_ms);
-        if matches!((base, cap), (Some(base), Some(cap)) if cap < base) {
-            self.error(
-                &path("cap_ms"),
-                format!("the cap {} is below the first wait {}", r.cap_ms.0, r.base_ms.0),
-                "at least base_ms".to_string(),
-            );
-        }
-        if !(1.0..=limits::MAX_BACKOFF_FACTOR).contains(&r.factor.0) {
-            self.error(&path("factor"), format!("a backoff factor of {}", r.factor.0), format!("from 1 to {}", limits::MAX_BACKOFF_FACTOR));
-        }
-        match r.jitter {
-            Some(Number(j)) if !(0.0..=1.0).contains(&j) => {
-                self.error(&path("jitter"), format!("a jitter of {j} times the wait"), "a fraction from 0 to 1".to_string())
-            }
-            _ => {}
-        }
-        if !(1..=limits::MAX_ATTEMPTS).contains(&r.max_attempts.0) {
-            self.error(&path("max_attempts"), format!("{} attempts", r.max_attempts.0), format!("from 1 to {}", limits::MAX_ATTEMPTS));
-        }
     }
 
     /// Replayed decisions: one per message id, latencies within the time limit.
@@ -1618,6 +1322,11 @@ impl Validator<'_> {
     fn name_of(&self, node: NodeId) -> String {
         self.nodes.iter().find(|(_, id)| **id == node).map_or_else(|| node.to_string(), |(n, _)| n.clone())
     }
+}
+
+/// Where `part`, a slice of `src`, starts in it (in bytes).
+fn offset_in(src: &str, part: &str) -> usize {
+    part.as_ptr() as usize - src.as_ptr() as usize
 }
 
 fn valid_name(name: &str) -> bool {

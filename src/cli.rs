@@ -1,0 +1,175 @@
+//! The `msgsim` command line, for the bundled registry or a user's: parses the arguments and
+//! hands each subcommand to its module in `cmd/`.
+//!
+//! A user's crate gets its own `msgsim`-like binary with every subcommand by registering its
+//! protocols and checks and calling [`main_with`]:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     let registry = msgsim::Registry::builtin(); // .with_protocol::<MyProtocol>() ...
+//!     msgsim::cli::main_with(registry)
+//! }
+//! ```
+
+use crate::Registry;
+use crate::cmd;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(version, about = "A deterministic simulator for message-passing distributed systems")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a scenario and print a summary (exit 0: every check passed or was
+    /// inconclusive; 1: a check failed; 2: invalid input; 3: internal error).
+    Run {
+        scenario: PathBuf,
+        /// Use this seed instead of the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print one JSON object instead of the text summary.
+        #[arg(long)]
+        json: bool,
+        /// Write the whole trace to this file: JSON lines if it ends in `.jsonl`, text otherwise.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
+    /// Validate a scenario without running it.
+    Check { scenario: PathBuf },
+    /// Run a scenario and write its trace, or part of it: text, JSON lines, an SVG
+    /// space-time diagram, Chrome trace JSON (Perfetto), a ShiViz log or a Mermaid diagram.
+    Trace {
+        scenario: PathBuf,
+        /// Use this seed instead of the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// text, jsonl, svg, chrome, shiviz or mermaid.
+        #[arg(long, value_parser = cmd::trace::parse_format)]
+        format: crate::export::TraceFormat,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Show nothing before this time (milliseconds).
+        #[arg(long, value_name = "MS", value_parser = cmd::trace::parse_ms)]
+        from: Option<crate::time::SimTime>,
+        /// Show nothing after this time (milliseconds).
+        #[arg(long, value_name = "MS", value_parser = cmd::trace::parse_ms)]
+        to: Option<crate::time::SimTime>,
+        /// Show only what concerns this node (repeat or separate with commas for several).
+        #[arg(long = "node", value_name = "NAME", value_delimiter = ',')]
+        nodes: Vec<String>,
+        /// Show only events of this kind, a word of the text form: cmd, send, recv, drop, dup, ...
+        #[arg(long = "kind", value_name = "KIND", value_delimiter = ',', value_parser = cmd::trace::parse_kind)]
+        kinds: Vec<crate::export::Kind>,
+    },
+    /// Run a scenario with many seeds in parallel and summarise (exit 0: no
+    /// seed failed; 1: a seed failed a check; 2: invalid input; 3: a seed hit an error).
+    Sweep {
+        scenario: PathBuf,
+        /// The seeds, `A..B` with B excluded.
+        #[arg(long, value_name = "A..B")]
+        seeds: crate::sweep::SeedRange,
+        /// Threads to run seeds on (default: one per core). The output does not depend on it.
+        #[arg(long, value_name = "N", value_parser = cmd::sweep::parse_jobs)]
+        jobs: Option<usize>,
+        /// Print one JSON object instead of the text summary.
+        #[arg(long)]
+        json: bool,
+        /// Run every seed twice and report where any two runs diverge.
+        #[arg(long)]
+        check_determinism: bool,
+        /// Run only the seeds s with (s - A) % n == i, for `msgsim merge` to combine.
+        #[arg(long, value_name = "i/n")]
+        shard: Option<crate::sweep::Shard>,
+    },
+    /// Combine the `--json` outputs of a sharded sweep into the summary of the whole.
+    Merge {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print one JSON object instead of the text summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every network behaviour of a small scenario within bounds (each transmission
+    /// delivered after a representative latency, lost, corrupted or duplicated, as its link
+    /// allows), judge each with the scenario's checks, and report the violation with the fewest
+    /// faults (exit 0: none; 1: a check failed in some behaviour; 2: invalid input).
+    Explore {
+        scenario: PathBuf,
+        /// Use this seed instead of the scenario's (for what the network does not decide).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Transmissions whose outcome is varied, from the first.
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        max_depth: usize,
+        /// Losses, corruptions and duplications in one behaviour.
+        #[arg(long, value_name = "K", default_value_t = 2)]
+        max_faults: usize,
+        /// Latencies tried per delivered transmission (1: the minimum; 2: minimum and maximum; more: points between).
+        #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        latencies: u16,
+        /// Stop after this many behaviours (the summary then says the search is incomplete).
+        #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+        max_runs: u64,
+        /// Print one JSON object instead of the text summary.
+        #[arg(long)]
+        json: bool,
+        /// Write the counterexample (the scenario with its `replay`) here.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Shrink a failing seed to a smaller run that fails the same check, written as a
+    /// scenario that replays it without the network's random draws.
+    Shrink {
+        scenario: PathBuf,
+        #[arg(long)]
+        seed: u64,
+        /// The check to keep failing (default: the first that fails).
+        #[arg(long)]
+        check: Option<String>,
+        /// Write the shrunk scenario here (default: standard output).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Run the command line with `registry`'s protocols and checks. Printed commands (reproduce a
+/// seed, show a deadlock) name the running program, so they work for a user's binary too.
+pub fn main_with(registry: Registry) -> ExitCode {
+    let program = std::env::args_os()
+        .next()
+        .and_then(|arg0| std::path::Path::new(&arg0).file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "msgsim".to_string());
+    crate::report::set_program(&program);
+    cmd::set_registry(registry);
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Run { scenario, seed, json, trace } => cmd::run::run(&scenario, seed, json, trace.as_deref()),
+        Cmd::Check { scenario } => cmd::check::check(&scenario),
+        Cmd::Trace { scenario, seed, format, output, from, to, nodes, kinds } => cmd::trace::trace(cmd::trace::Args {
+            path: &scenario,
+            seed,
+            format,
+            output: output.as_deref(),
+            from,
+            to,
+            nodes: &nodes,
+            kinds: &kinds,
+        }),
+        Cmd::Sweep { scenario, seeds, jobs, json, check_determinism, shard } => {
+            cmd::sweep::sweep(cmd::sweep::Args { path: &scenario, seeds, jobs, json, check_determinism, shard })
+        }
+        Cmd::Explore { scenario, seed, max_depth, max_faults, latencies, max_runs, json, output } => {
+            let bounds = crate::explore::Bounds { max_depth, max_faults, latencies: usize::from(latencies), max_runs };
+            cmd::explore::explore_cmd(cmd::explore::Args { path: &scenario, seed, bounds, json, output: output.as_deref() })
+        }
+        Cmd::Merge { files, json } => cmd::merge::merge(&files, json),
+        Cmd::Shrink { scenario, seed, check, output } => cmd::shrink::shrink(&scenario, seed, check.as_deref(), output.as_deref()),
+    }
+}

@@ -1,0 +1,144 @@
+//! `msgsim explore`: run every network behaviour of a small scenario within bounds, judge each
+//! with the scenario's checks, and write the violation with the fewest faults as a scenario.
+
+use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
+use crate::explore::{Bounds, explore, refuse, replay_text};
+use crate::report::{program, shell_word};
+use crate::scenario::locate::set_top_level_field;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// What `msgsim explore` was asked. (The text summary leaves out the time taken, so that it is
+/// the same from run to run; `--json` has it.)
+pub struct Args<'a> {
+    pub path: &'a Path,
+    pub seed: Option<u64>,
+    pub bounds: Bounds,
+    pub json: bool,
+    pub output: Option<&'a Path>,
+}
+
+pub fn explore_cmd(args: Args<'_>) -> ExitCode {
+    // Read once: the text is both validated and, for a counterexample, patched.
+    let (scenario, src) = match load_source(args.path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Some(why) = refuse(&scenario) {
+        say!("{}: cannot explore {why}", args.path.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    // Check the output can be written before the search; nothing is written unless a
+    // counterexample is found, and then whole.
+    let output = match args.output.map(Output::prepare).transpose() {
+        Ok(o) => o,
+        Err(e) => {
+            say!("{}: cannot write the counterexample: {e}", args.output.expect("set when preparing failed").display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let seed = args.seed.unwrap_or(scenario.seed);
+    // Wall-clock time is reported, never used: the search itself is deterministic.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let found = explore(&scenario, seed, args.bounds);
+    let elapsed_s = started.elapsed().as_secs_f64();
+    let per_s = found.behaviours as f64 / elapsed_s.max(1e-9);
+    let path = args.path.display().to_string();
+    let counterexample = found.violation.as_ref().map(|v| {
+        let text = set_top_level_field(&src, "seed", &seed.to_string());
+        set_top_level_field(&text, "replay", &replay_text(&v.decisions))
+    });
+    if let (Some(out), Some(text)) = (output, &counterexample) {
+        let shown = out.shown().to_string();
+        match out.write_with(|w| w.write_all(text.as_bytes())) {
+            Ok(()) => {}
+            Err(e) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
+            Err(e) => {
+                say!("{shown}: cannot write the counterexample: {e}");
+                return ExitCode::from(EXIT_INTERNAL);
+            }
+        }
+    }
+    let shown = |out: &Path| format!("{} trace {} --format svg -o counterexample.svg", program(), shell_word(&out.display().to_string()));
+    let reproduce = match (args.output, &found.violation) {
+        (Some(out), Some(_)) => Some(format!("{} run {}", program(), shell_word(&out.display().to_string()))),
+        (None, Some(_)) => Some(format!("{} explore {} --seed {seed} -o counterexample.ron", program(), shell_word(&path))),
+        _ => None,
+    };
+    if args.json {
+        let json = serde_json::json!({
+            "scenario": path,
+            "seed": seed,
+            "model": "timed",
+            "states": found.behaviours,
+            "transitions": found.transitions,
+            "max_depth": found.max_depth,
+            "complete": found.complete,
+            "depth_bound_reached": found.depth_bound_reached,
+            "elapsed_s": elapsed_s,
+            "states_per_s": per_s,
+            "checks": found.checks,
+            "violation": found.violation.as_ref().map(|v| serde_json::json!({
+                "check": v.check,
+                "detail": v.detail,
+                "faults": v.faults,
+                "path_length": v.path_length,
+                "reproduce": reproduce,
+            })),
+        });
+        emit(format!("{json}\n").as_bytes());
+    } else {
+        let b = args.bounds;
+        let mut out = String::new();
+        let _ = writeln!(out, "explore    {path}   seed {seed}   model timed (each transmission's outcome varied)");
+        let _ = writeln!(
+            out,
+            "bounds     depth {}, faults {}, latencies {} per link, at most {} runs",
+            b.max_depth, b.max_faults, b.latencies, b.max_runs
+        );
+        let done = if found.complete { "complete: every behaviour within the bounds was run" } else { "INCOMPLETE: stopped by --max-runs" };
+        let _ = writeln!(
+            out,
+            "explored   {} behaviours, {} transitions, depth {}; {done}",
+            found.behaviours, found.transitions, found.max_depth
+        );
+        if found.depth_bound_reached {
+            let _ =
+                writeln!(out, "depth      some behaviours send more than {} transmissions; the later ones were not varied", b.max_depth);
+        }
+        for c in &found.checks {
+            let _ = writeln!(out, "check      {:<22} passed {}, failed {}, inconclusive {}", c.check, c.passed, c.failed, c.inconclusive);
+        }
+        match (&found.violation, args.output) {
+            (None, _) => {
+                let _ = writeln!(out, "violation  none");
+            }
+            (Some(v), out_path) => {
+                let _ = writeln!(
+                    out,
+                    "violation  {}: {} ({} fault{}, {} transmission{} fixed)",
+                    v.check,
+                    v.detail,
+                    v.faults,
+                    if v.faults == 1 { "" } else { "s" },
+                    v.path_length,
+                    if v.path_length == 1 { "" } else { "s" }
+                );
+                match out_path {
+                    Some(o) => {
+                        let _ = writeln!(out, "written    {}", o.display());
+                        let _ = writeln!(out, "show it    {}", shown(o));
+                    }
+                    None => {
+                        let _ = writeln!(out, "replay     {}", replay_text(&v.decisions).replace('\n', "\n           "));
+                    }
+                }
+                let _ = writeln!(out, "reproduce  {}", reproduce.as_deref().unwrap_or_default());
+            }
+        }
+        emit(out.as_bytes());
+    }
+    if found.violation.is_some() { ExitCode::from(EXIT_CHECK_FAILED) } else { ExitCode::SUCCESS }
+}

@@ -1,0 +1,306 @@
+//! `msgsim explore`: every behaviour of a small scenario's network, not a sample of them.
+//!
+//! The timed model. Time advances as in `run`; what varies is the network's random outcome for
+//! each transmission: delivered after one of a few representative latencies (the link
+//! distribution's minimum, maximum and, if asked, points between), lost, corrupted or
+//! duplicated, as far as the link allows each. The search is over the tree of those outcomes,
+//! transmission by transmission in the order the run sends them, and it drives the ordinary
+//! engine through `replay`: a run under a replay list is the run whose network decided so, and a
+//! transmission the list does not mention takes the default outcome (delivered intact after the
+//! smallest latency). Each run is therefore one complete behaviour, and its children differ from
+//! it in the outcome of exactly one later transmission, so every behaviour within the bounds is
+//! run exactly once and judged by the scenario's own checks.
+//!
+//! The search is stateless (no process state is fingerprinted) and breadth-first over the
+//! number of transmissions a behaviour fixes, children in a fixed order, so the same scenario
+//! and bounds explore the same behaviours in the same order, and the first violation found is
+//! one with the shortest path. The one reported has the fewest faults (losses, corruptions,
+//! duplications) of those found, then the shortest path, as a replay list (only the outcomes
+//! that differ from the default) that `msgsim run`, `trace` and `shrink` accept.
+
+use crate::id::{MsgId, NodeId};
+use crate::net::{Decision, LinkModel};
+use crate::scenario::Scenario;
+use crate::sim::{RunOptions, run};
+use crate::trace::EventKind;
+use crate::verdict::Outcome;
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+
+/// How far the search goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Transmissions whose outcome is varied, from the first; later ones take the default.
+    pub max_depth: usize,
+    /// Faults (losses, corruptions, duplications) in one behaviour.
+    pub max_faults: usize,
+    /// Latencies per link tried for a delivered transmission: 1 is the minimum only, 2 adds the
+    /// maximum, more add evenly spaced points of the distribution's range between them.
+    pub latencies: usize,
+    /// Runs at most; a search stopped by it is not complete.
+    pub max_runs: u64,
+}
+
+impl Default for Bounds {
+    fn default() -> Bounds {
+        Bounds { max_depth: 64, max_faults: 2, latencies: 2, max_runs: 1_000_000 }
+    }
+}
+
+/// What the search found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Exploration {
+    /// Behaviours run and judged (each one run of the engine).
+    pub behaviours: u64,
+    /// Outcome choices explored: the tree's edges.
+    pub transitions: u64,
+    /// The deepest transmission whose outcome was varied (1-based; 0: none was).
+    pub max_depth: usize,
+    /// Whether every behaviour within the bounds was run (`max_runs` did not stop the search).
+    pub complete: bool,
+    /// Whether some behaviour sent more transmissions than `max_depth` varies.
+    pub depth_bound_reached: bool,
+    /// Per check: behaviours that passed, failed and were inconclusive, in the scenario's order.
+    pub checks: Vec<CheckTally>,
+    /// The violation with the fewest faults, if any check failed.
+    pub violation: Option<Violation>,
+}
+
+/// One check's verdicts over every behaviour explored.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckTally {
+    /// The check's name.
+    pub check: &'static str,
+    /// Behaviours it passed.
+    pub passed: u64,
+    /// Behaviours it failed.
+    pub failed: u64,
+    /// Behaviours it had nothing to judge in.
+    pub inconclusive: u64,
+}
+
+/// A behaviour that fails a check.
+#[derive(Clone, Debug, Serialize)]
+pub struct Violation {
+    /// The check that failed (the first in the scenario's order, if several did).
+    pub check: String,
+    /// Its verdict's detail.
+    pub detail: String,
+    /// Losses, corruptions and duplications in the behaviour.
+    pub faults: usize,
+    /// Transmissions whose outcome the behaviour fixes: the length of the path to it.
+    pub path_length: usize,
+    /// The network's decisions that differ from the default, as a scenario's `replay` list holds them.
+    #[serde(skip)]
+    pub decisions: Vec<Decision>,
+}
+
+/// One outcome to try for a transmission, and whether it is a fault.
+fn options(model: &LinkModel, msg: MsgId, latencies: usize) -> Vec<(Decision, bool)> {
+    let (min, max) = (model.latency.min_ns(), model.latency.max_ns());
+    let delivered = |latency_ns| Decision { msg, lost: false, latency_ns, corrupted: false, duplicate: None };
+    let mut out = Vec::new();
+    // The default (the smallest latency, intact) is the parent's own behaviour: not a child.
+    let steps = latencies.max(1) as u64;
+    let mut seen = vec![min];
+    for i in 1..steps {
+        let latency = if steps == 1 { min } else { min + (max - min) * i / (steps - 1) };
+        if !seen.contains(&latency) {
+            seen.push(latency);
+            out.push((delivered(latency), false));
+        }
+    }
+    if model.loss_ppb > 0 {
+        out.push((Decision { lost: true, ..delivered(min) }, true));
+    }
+    if model.corrupt_ppb > 0 {
+        out.push((Decision { corrupted: true, ..delivered(min) }, true));
+    }
+    if model.duplicate_ppb > 0 {
+        out.push((Decision { duplicate: Some((max, false)), ..delivered(min) }, true));
+    }
+    out
+}
+
+/// The link model a transmission from `from` to `to` travels on (a later override wins).
+fn model_of(scenario: &Scenario, from: NodeId, to: NodeId) -> &LinkModel {
+    scenario.links.iter().rev().find(|((a, b), _)| (*a, *b) == (from, to)).map_or(&scenario.network, |(_, m)| m)
+}
+
+/// Whether the scenario's network outcomes can be explored: swarm mode draws link rates from
+/// the seed, so its links are sampled, not fixed.
+pub fn refuse(scenario: &Scenario) -> Option<String> {
+    let swarm_links = scenario.swarm.as_ref().is_some_and(|s| s.loss.is_some() || s.duplicate.is_some() || s.corrupt.is_some());
+    swarm_links.then(|| "a swarm that draws link rates: explore varies each transmission's outcome over fixed links".to_string())
+}
+
+/// Explore every behaviour of `scenario` (run with `seed`, for whatever else the seed decides:
+/// workload destinations, swarm faults) within `bounds`.
+pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
+    let options_for_run = RunOptions { record_trace: true, decisions: true, ..RunOptions::default() };
+    let mut checks: Vec<CheckTally> =
+        scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect();
+    let mut found = Exploration {
+        behaviours: 0,
+        transitions: 0,
+        max_depth: 0,
+        complete: true,
+        depth_bound_reached: false,
+        checks: Vec::new(),
+        violation: None,
+    };
+    // A behaviour to run: the outcomes that differ from the default, how many transmissions
+    // from the first have their outcome fixed (the others in that range took the default), and
+    // its faults.
+    let mut queue: VecDeque<(Vec<Decision>, usize, usize)> = VecDeque::from([(Vec::new(), 0, 0)]);
+    let mut candidate = scenario.clone();
+    while let Some((prefix, decided, faults)) = queue.pop_front() {
+        if found.behaviours >= bounds.max_runs {
+            found.complete = false;
+            break;
+        }
+        candidate.replay = Some(prefix.clone());
+        let Ok(result) = run(&candidate, seed, &options_for_run) else {
+            // A panic is a violation of its own kind: the protocol code crashed.
+            record_violation(&mut found, "protocol panic", "protocol code panicked".to_string(), faults, decided, &prefix);
+            found.behaviours += 1;
+            continue;
+        };
+        found.behaviours += 1;
+        for (tally, (_, verdict)) in checks.iter_mut().zip(&result.verdicts) {
+            match verdict.outcome {
+                Outcome::Pass => tally.passed += 1,
+                Outcome::Fail => tally.failed += 1,
+                Outcome::Inconclusive => tally.inconclusive += 1,
+            }
+        }
+        if let Some((name, verdict)) = result.verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
+            record_violation(&mut found, name, verdict.detail.clone(), faults, decided, &prefix);
+        }
+        // Children: for each later transmission, each non-default outcome, with every
+        // transmission between taking the default.
+        let recorded = result.decisions.unwrap_or_default();
+        let links: BTreeMap<MsgId, (NodeId, NodeId)> = result
+            .trace
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Send { from, to, msg, .. } => Some((msg, (from, to))),
+                _ => None,
+            })
+            .collect();
+        if recorded.len() > bounds.max_depth {
+            found.depth_bound_reached = true;
+        }
+        let mut children = Vec::new();
+        for (i, default) in recorded.iter().enumerate().skip(decided).take(bounds.max_depth.saturating_sub(decided)) {
+            let Some(&(from, to)) = links.get(&default.msg) else { continue };
+            for (option, is_fault) in options(model_of(scenario, from, to), default.msg, bounds.latencies) {
+                let faults = faults + usize::from(is_fault);
+                if faults > bounds.max_faults {
+                    continue;
+                }
+                let mut path = prefix.clone();
+                path.push(option);
+                found.max_depth = found.max_depth.max(i + 1);
+                children.push((path, i + 1, faults));
+            }
+        }
+        found.transitions += children.len() as u64;
+        queue.extend(children);
+    }
+    found.checks = checks;
+    found
+}
+
+fn record_violation(found: &mut Exploration, check: &str, detail: String, faults: usize, decided: usize, prefix: &[Decision]) {
+    let better = found.violation.as_ref().is_none_or(|v| (faults, decided) < (v.faults, v.path_length));
+    if better {
+        found.violation = Some(Violation { check: check.to_string(), detail, faults, path_length: decided, decisions: prefix.to_vec() });
+    }
+}
+
+/// Decisions as a scenario's `replay` list (RON).
+pub fn replay_text(decisions: &[Decision]) -> String {
+    let mut out = String::from("[");
+    for d in decisions {
+        let mut fields = format!("msg: {}", d.msg.0);
+        if d.lost {
+            fields.push_str(", lost: true");
+        } else {
+            fields.push_str(&format!(", latency_ns: {}", d.latency_ns));
+        }
+        if d.corrupted {
+            fields.push_str(", corrupted: true");
+        }
+        if let Some((latency, corrupted)) = d.duplicate {
+            fields.push_str(&format!(", duplicate: ({latency}, {corrupted})"));
+        }
+        out.push_str(&format!("\n        ({fields}),"));
+    }
+    out.push_str(if decisions.is_empty() { "]" } else { "\n    ]" });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(network: &str, count: u64, checks: &str) -> Scenario {
+        Scenario::parse(
+            &format!(
+                "Scenario(name: \"e\", horizon_ms: 1000, nodes: 2, protocol: BestEffort(), network: {network},\n\
+                 workload: [(from: \"n0\", to: \"n1\", every_ms: 10, count: {count})], checks: [{checks}])"
+            ),
+            "e.ron",
+        )
+        .expect("valid")
+    }
+
+    #[test]
+    fn a_lossless_fixed_latency_network_has_one_behaviour() {
+        let found = explore(&scenario("(latency: Constant(ms: 1))", 3, "NoLoss"), 1, Bounds::default());
+        assert_eq!((found.behaviours, found.transitions, found.complete), (1, 0, true));
+        assert_eq!((found.checks[0].passed, found.violation.is_none()), (1, true));
+    }
+
+    #[test]
+    fn each_loss_pattern_within_the_fault_bound_is_one_behaviour() {
+        // Three transmissions that may each be lost: with at most k losses, sum of C(3, i) for i <= k.
+        for (k, expected) in [(0, 1), (1, 4), (2, 7), (3, 8)] {
+            let bounds = Bounds { max_faults: k, ..Bounds::default() };
+            let found = explore(&scenario("(latency: Constant(ms: 1), loss: 0.5)", 3, "NoLoss"), 1, bounds);
+            assert_eq!(found.behaviours, expected, "at most {k} losses");
+            assert_eq!(found.checks[0].failed, expected - 1, "every behaviour with a loss fails NoLoss");
+        }
+    }
+
+    #[test]
+    fn the_counterexample_has_the_fewest_faults_and_replays_as_a_failing_run() {
+        let s = scenario("(latency: Uniform(min_ms: 1, max_ms: 5), loss: 0.1, duplicate: 0.1)", 3, "NoDuplicates");
+        let found = explore(&s, 1, Bounds::default());
+        let v = found.violation.expect("BestEffort without dedup delivers a duplicate");
+        assert_eq!((v.check.as_str(), v.faults), ("NoDuplicates", 1));
+        let replayed = Scenario { replay: Some(v.decisions.clone()), ..s.clone() };
+        let result = run(&replayed, 1, &RunOptions::default()).expect("no panic");
+        assert_eq!(result.verdicts[0].1.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn latencies_multiply_the_behaviours_and_the_order_is_fixed() {
+        let s = scenario("(latency: Uniform(min_ms: 1, max_ms: 5))", 2, "NoLoss");
+        let two = explore(&s, 1, Bounds { latencies: 2, ..Bounds::default() });
+        assert_eq!(two.behaviours, 4, "two latencies for each of two transmissions");
+        let three = explore(&s, 1, Bounds { latencies: 3, ..Bounds::default() });
+        assert_eq!(three.behaviours, 9);
+        let again = explore(&s, 1, Bounds { latencies: 3, ..Bounds::default() });
+        assert_eq!((again.behaviours, again.transitions, again.max_depth), (three.behaviours, three.transitions, three.max_depth));
+    }
+
+    #[test]
+    fn a_run_budget_leaves_the_search_incomplete() {
+        let s = scenario("(latency: Constant(ms: 1), loss: 0.5)", 6, "NoLoss");
+        let found = explore(&s, 1, Bounds { max_runs: 5, max_faults: 6, ..Bounds::default() });
+        assert_eq!((found.behaviours, found.complete), (5, false));
+    }
+}

@@ -1,0 +1,140 @@
+//! What a protocol or a check declares so that scenarios can name it: its name, its
+//! configuration (a serde type read from the scenario), its validation and its factory.
+//!
+//! Bundled protocols and checks implement these traits in their own modules, exactly as a
+//! user's do in their own crate; a [`Registry`](crate::registry::Registry) collects them.
+
+use crate::id::NodeId;
+use crate::process::Process;
+use crate::scenario::{CheckChoice, ConfigCx, ProtocolChoice, Scenario};
+use crate::sim::{ProtocolPanic, RunOptions, RunResult, Runner, run_catching};
+use crate::verdict::Checker;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::any::TypeId;
+use std::sync::Arc;
+
+/// A protocol a scenario can name: `protocol: NAME(...)`.
+///
+/// ```
+/// use msgsim::prelude::*;
+/// use serde::Deserialize;
+///
+/// /// Echo every message back to its sender, once.
+/// struct Echo;
+///
+/// #[derive(Deserialize)]
+/// #[serde(deny_unknown_fields)]
+/// struct EchoConfig {
+///     #[serde(default)]
+///     loud: bool,
+/// }
+///
+/// #[derive(Clone, Debug)]
+/// struct Ping(Payload);
+/// impl Message for Ping {
+///     fn wire_size(&self) -> u32 {
+///         16 + self.0.size_bytes
+///     }
+///     fn corrupt(&mut self) {
+///         self.0.corrupt();
+///     }
+/// }
+///
+/// struct EchoNode;
+/// impl Process for EchoNode {
+///     type Msg = Ping;
+///     type Timer = ();
+///     fn on_command(&mut self, ctx: &mut Ctx<'_, Ping, ()>, cmd: Command) {
+///         let Command::Send { payload, dest: Dest::Node(to) } = cmd else { return };
+///         ctx.send(to, Ping(payload));
+///     }
+///     fn on_message(&mut self, ctx: &mut Ctx<'_, Ping, ()>, incoming: Incoming<Ping>) {
+///         ctx.deliver(incoming.msg.0);
+///     }
+/// }
+///
+/// impl Protocol for Echo {
+///     const NAME: &'static str = "Echo";
+///     type Config = EchoConfig;
+///     type Process = EchoNode;
+///     fn factory(_: &EchoConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> EchoNode {
+///         |_| EchoNode
+///     }
+/// }
+///
+/// let registry = Registry::builtin().with_protocol::<Echo>();
+/// let scenario = registry.parse(r#"Scenario(name: "echo", horizon_ms: 10, nodes: 2,
+///     protocol: Echo(loud: true), workload: [(from: "n0", to: "n1", every_ms: 1, count: 3)],
+///     checks: [NoLoss])"#, "inline").unwrap();
+/// let result = msgsim::run(&scenario, 1, &RunOptions::default()).unwrap();
+/// assert_eq!(result.app.delivered, 3);
+/// ```
+pub trait Protocol: 'static {
+    /// The name scenarios write (`StopAndWait`): letters, digits and `_`, starting with a letter.
+    const NAME: &'static str;
+    /// Whether the protocol's messages carry their bytes on the wire (`Message::wire_bytes`), so
+    /// that a scenario may place an adversary on its links.
+    const WIRE_BYTES: bool = false;
+    /// The configuration, read from the parentheses after the name (`()` when there are none).
+    type Config: DeserializeOwned + Send + Sync + 'static;
+    /// The process every node runs.
+    type Process: Process;
+
+    /// Check the configuration against the scenario, reporting every problem through `cx`
+    /// (at paths relative to the configuration). The default accepts every configuration.
+    fn validate(config: &Self::Config, cx: &mut ConfigCx<'_, '_>) {
+        let _ = (config, cx);
+    }
+
+    /// The maker of each node's process for one run (called at boot and at every restart).
+    fn factory(config: &Self::Config, scenario: &Scenario, seed: u64) -> impl FnMut(NodeId) -> Self::Process;
+}
+
+/// A check a scenario can name: `checks: [NAME, NAME(...)]`.
+pub trait Check: 'static {
+    /// The name scenarios write.
+    const NAME: &'static str;
+    /// The configuration; [`NoConfig`] for a check that takes none.
+    type Config: DeserializeOwned + Send + Sync + 'static;
+
+    /// Check the configuration against the scenario; the default accepts every configuration.
+    fn validate(config: &Self::Config, cx: &mut ConfigCx<'_, '_>) {
+        let _ = (config, cx);
+    }
+
+    /// A fresh checker for one run of `scenario`.
+    fn build(config: &Self::Config, scenario: &Scenario) -> Box<dyn Checker>;
+}
+
+/// The configuration of a check that takes none: written as the bare name (`NoLoss`) or `NoLoss()`.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoConfig {}
+
+/// Read and validate `P`'s configuration; the scenario then carries it with `P`'s runner.
+pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<ProtocolChoice> {
+    let config: P::Config = cx.parse()?;
+    P::validate(&config, cx);
+    let runner = Runner(run_protocol::<P>);
+    Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, Arc::new(runner)))
+}
+
+/// Read and validate `C`'s configuration.
+pub(crate) fn decode_check<C: Check>(cx: &mut ConfigCx<'_, '_>) -> Option<CheckChoice> {
+    if TypeId::of::<C::Config>() == TypeId::of::<NoConfig>() && !cx.is_empty() {
+        let message = format!("`{}` takes no configuration", C::NAME);
+        cx.error(&[], message, format!("`{}` alone", C::NAME));
+        return None;
+    }
+    let config: C::Config = cx.parse()?;
+    C::validate(&config, cx);
+    Some(CheckChoice::new(C::NAME, Arc::new(config), |config, scenario| {
+        C::build(config.downcast_ref().expect("a check's configuration has the type its decoder read"), scenario)
+    }))
+}
+
+fn run_protocol<P: Protocol>(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunResult, ProtocolPanic> {
+    let config = scenario.protocol.config::<P::Config>().expect("a protocol's configuration has the type its decoder read");
+    run_catching(scenario, seed, options, P::factory(config, scenario, seed))
+}

@@ -1,0 +1,322 @@
+//! The open end of the scenario format: a protocol or a check named in a scenario, its
+//! configuration read from the file, and the context in which that configuration is validated.
+//!
+//! The scenario layer does not know any protocol or check. A `Catalog` (the registry, on top)
+//! maps each name to a decoder; the decoder reads the configuration with [`ConfigCx::parse`]
+//! (errors at the file's own line and column), validates it with the context's helpers, and
+//! hands back an opaque [`ProtocolChoice`] or [`CheckChoice`] for the scenario to carry.
+
+use super::file::{Number, ScenarioFile};
+use super::locate::Seg;
+use super::{Validator, syntax};
+use crate::id::NodeId;
+use crate::process::Cluster;
+use crate::verdict::Checker;
+use serde::de::DeserializeOwned;
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+/// A configuration, type-erased: the scenario carries it, and the protocol or check that
+/// defined its type reads it back with `downcast_ref`.
+pub type AnyConfig = Arc<dyn Any + Send + Sync>;
+
+/// Reads and validates one protocol's configuration, or says why not through the context.
+pub type DecodeProtocol = fn(&mut ConfigCx<'_, '_>) -> Option<ProtocolChoice>;
+/// Reads and validates one check's configuration, or says why not through the context.
+pub type DecodeCheck = fn(&mut ConfigCx<'_, '_>) -> Option<CheckChoice>;
+/// Makes a check's checker for one run, from its configuration and the scenario.
+pub type BuildChecker = fn(&(dyn Any + Send + Sync), &super::Scenario) -> Box<dyn Checker>;
+
+/// The protocols and checks a scenario may name (the registry implements it).
+pub trait Catalog {
+    /// The decoder of the protocol called `name`, if there is one.
+    fn protocol(&self, name: &str) -> Option<DecodeProtocol>;
+    /// The decoder of the check called `name`, if there is one.
+    fn check(&self, name: &str) -> Option<DecodeCheck>;
+    /// Every protocol name, for "expected one of" in errors.
+    fn protocol_names(&self) -> Vec<&'static str>;
+    /// Every check name, for "expected one of" in errors.
+    fn check_names(&self) -> Vec<&'static str>;
+}
+
+/// The protocol a scenario runs: its name, its validated configuration, and how to run it.
+#[derive(Clone)]
+pub struct ProtocolChoice {
+    name: &'static str,
+    config: AnyConfig,
+    wire_bytes: bool,
+    /// The engine's runner for this protocol (`sim::Runner`), opaque at this layer so that the
+    /// scenario does not depend on the engine.
+    runner: Arc<dyn Any + Send + Sync>,
+}
+
+impl ProtocolChoice {
+    /// A protocol as a decoder makes it; `runner` is what the engine runs it with.
+    pub(crate) fn new(name: &'static str, config: AnyConfig, wire_bytes: bool, runner: Arc<dyn Any + Send + Sync>) -> ProtocolChoice {
+        ProtocolChoice { name, config, wire_bytes, runner }
+    }
+
+    /// The name the scenario gave (`BestEffort`, or a user protocol's).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The configuration, if it is a `T`: how a check reads the protocol it judges.
+    pub fn config<T: 'static>(&self) -> Option<&T> {
+        self.config.downcast_ref::<T>()
+    }
+
+    /// Whether the protocol's messages model their bytes on the wire (an adversary needs them).
+    pub fn models_wire_bytes(&self) -> bool {
+        self.wire_bytes
+    }
+
+    /// The engine's runner, for `sim::run`.
+    pub fn runner(&self) -> &(dyn Any + Send + Sync) {
+        &*self.runner
+    }
+}
+
+impl fmt::Debug for ProtocolChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProtocolChoice({})", self.name)
+    }
+}
+
+/// One check a scenario asks for: its name, its validated configuration and its checker's maker.
+#[derive(Clone)]
+pub struct CheckChoice {
+    name: &'static str,
+    config: AnyConfig,
+    build: BuildChecker,
+}
+
+impl CheckChoice {
+    /// A check as a decoder makes it.
+    pub(crate) fn new(name: &'static str, config: AnyConfig, build: BuildChecker) -> CheckChoice {
+        CheckChoice { name, config, build }
+    }
+
+    /// The check's name as scenarios write it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The configuration, if it is a `T`.
+    pub fn config<T: 'static>(&self) -> Option<&T> {
+        self.config.downcast_ref::<T>()
+    }
+
+    /// A fresh checker for one run of `scenario`.
+    pub fn build(&self, scenario: &super::Scenario) -> Box<dyn Checker> {
+        (self.build)(&*self.config, scenario)
+    }
+}
+
+impl fmt::Debug for CheckChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CheckChoice({})", self.name)
+    }
+}
+
+/// Where a protocol's or a check's configuration is read and validated: errors land at the
+/// file's own line and column, with paths relative to the configuration (`[Seg::Field("window")]`
+/// is `protocol.window` for a protocol, `checks[2].window` for the third check).
+pub struct ConfigCx<'v, 'a> {
+    pub(super) v: &'v mut Validator<'a>,
+    pub(super) file: &'v ScenarioFile<'a>,
+    pub(super) cluster: &'v Cluster,
+    pub(super) protocol: Option<&'v ProtocolChoice>,
+    pub(super) prefix: Vec<Seg>,
+    /// The configuration's text after its name (`(window: 100)`), empty when there is none.
+    pub(super) body: &'a str,
+    /// The name as written, and where it starts in the source (a byte offset).
+    pub(super) name: &'a str,
+    pub(super) name_at: usize,
+    pub(super) errors_before: usize,
+}
+
+impl<'a> ConfigCx<'_, 'a> {
+    /// Read the configuration into `T`, with the scenario format's options (implicit `Some`,
+    /// the nesting limit). A bare name (`NoLoss`) reads as `()`: every field defaulted.
+    pub fn parse<T: DeserializeOwned>(&mut self) -> Option<T> {
+        let (text, at) = if self.body.trim().is_empty() { ("()", self.name_at) } else { (self.body, self.offset_of(self.body)) };
+        match super::ron_options().from_str::<T>(text) {
+            Ok(config) => Some(config),
+            Err(mut e) => {
+                // Errors name the configuration's type; a reader knows it by the name they wrote.
+                use ron::Error as E;
+                if let E::NoSuchStructField { outer, .. } | E::MissingStructField { outer, .. } | E::DuplicateStructField { outer, .. } =
+                    &mut e.code
+                    && outer.as_deref().is_some_and(|o| o == "check" || o == "protocol")
+                {
+                    *outer = Some(self.name.to_string());
+                }
+                let src = self.v.src;
+                let (line, col) = line_col(src, at);
+                // Positions in `text` become positions in the file; a bare name's `()` is the name.
+                if text == "()" && self.body.trim().is_empty() {
+                    e.span.start.line = line;
+                    e.span.start.col = col;
+                } else {
+                    if e.span.start.line == 1 {
+                        e.span.start.col += col - 1;
+                    }
+                    e.span.start.line += line - 1;
+                }
+                let error = syntax::error(&e, src, self.v.file);
+                self.v.errors.push(error);
+                None
+            }
+        }
+    }
+
+    fn offset_of(&self, part: &str) -> usize {
+        part.as_ptr() as usize - self.v.src.as_ptr() as usize
+    }
+
+    /// A problem at `path` within the configuration.
+    pub fn error(&mut self, path: &[Seg], message: impl Into<String>, expected: impl Into<Option<String>>) {
+        let full: Vec<Seg> = self.prefix.iter().cloned().chain(path.iter().cloned()).collect();
+        self.v.error(&full, message, expected);
+    }
+
+    /// A problem elsewhere in the scenario (`[Seg::Field("faults"), Seg::Index(1)]`), caused by
+    /// this configuration: a protocol that cannot run under a scripted restart, say.
+    pub fn error_in_scenario(&mut self, path: &[Seg], message: impl Into<String>, expected: impl Into<Option<String>>) {
+        self.v.error(path, message, expected);
+    }
+
+    /// Whether the configuration was written as a bare name or with empty parentheses.
+    pub fn is_empty(&self) -> bool {
+        matches!(self.body.trim(), "" | "()")
+    }
+
+    /// The name the scenario wrote.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// Whether this configuration has produced an error so far.
+    pub fn failed(&self) -> bool {
+        self.v.errors.len() > self.errors_before
+    }
+
+    /// Milliseconds to nanoseconds, reporting negative, non-finite and huge values.
+    pub fn millis(&mut self, path: &[Seg], v: Number) -> Option<u64> {
+        let full: Vec<Seg> = self.prefix.iter().cloned().chain(path.iter().cloned()).collect();
+        self.v.millis(&full, v)
+    }
+
+    /// Positive milliseconds to nanoseconds; zero is reported with `what` ("a timeout of zero").
+    pub fn positive_millis(&mut self, path: &[Seg], v: Number, what: &str) -> Option<u64> {
+        match self.millis(path, v) {
+            Some(0) => {
+                self.error(path, what.to_string(), "a positive number of milliseconds".to_string());
+                None
+            }
+            ns => ns,
+        }
+    }
+
+    /// A probability in parts per billion (`None` reads as 0), reporting one outside 0..=1.
+    pub fn probability(&mut self, path: &[Seg], v: Option<Number>) -> Option<u32> {
+        let full: Vec<Seg> = self.prefix.iter().cloned().chain(path.iter().cloned()).collect();
+        self.v.probability(&full, v)
+    }
+
+    /// A whole number within `range`, reporting one outside it as `what`.
+    pub fn within(&mut self, path: &[Seg], v: u64, range: std::ops::RangeInclusive<u64>, what: impl FnOnce(u64) -> String) -> Option<u64> {
+        if range.contains(&v) {
+            return Some(v);
+        }
+        self.error(path, what(v), format!("from {} to {}", range.start(), range.end()));
+        None
+    }
+
+    /// The node called `name`, reporting an unknown one.
+    pub fn node(&mut self, path: &[Seg], name: &str) -> Option<NodeId> {
+        let full: Vec<Seg> = self.prefix.iter().cloned().chain(path.iter().cloned()).collect();
+        self.v.node(&full, name)
+    }
+
+    /// A node or a group (or every node for `"*"` if `star`), as a set of nodes.
+    pub fn node_set(&mut self, path: &[Seg], name: &str, star: bool) -> Vec<NodeId> {
+        let full: Vec<Seg> = self.prefix.iter().cloned().chain(path.iter().cloned()).collect();
+        self.v.node_set(&full, name, star)
+    }
+
+    /// The cluster: node names and groups.
+    pub fn cluster(&self) -> &Cluster {
+        self.cluster
+    }
+
+    /// The scenario as written, for rules that span parts of it (faults, clocks, swarm, adversary).
+    pub fn file(&self) -> &ScenarioFile<'a> {
+        self.file
+    }
+
+    /// For a check: the scenario's protocol, decoded.
+    pub fn protocol(&self) -> Option<&ProtocolChoice> {
+        self.protocol
+    }
+}
+
+/// 1-based line and column (in chars) of byte `offset` in `src`.
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let before = &src[..offset];
+    let line = 1 + before.matches('\n').count();
+    let col = 1 + before.chars().rev().take_while(|&c| c != '\n').count();
+    (line, col)
+}
+
+/// `text` after any leading whitespace and comments (`// ...` to the end of the line,
+/// `/* ... */` nested as RON nests them).
+pub(super) fn skip_blank(mut text: &str) -> &str {
+    loop {
+        text = text.trim_start();
+        if let Some(rest) = text.strip_prefix("//") {
+            text = rest.find('\n').map_or("", |i| &rest[i..]);
+        } else if text.starts_with("/*") {
+            let mut depth = 0usize;
+            let mut end = text.len();
+            let bytes = text.as_bytes();
+            let mut i = 0;
+            while i + 1 < bytes.len() {
+                match &bytes[i..i + 2] {
+                    b"/*" => {
+                        depth += 1;
+                        i += 2;
+                    }
+                    b"*/" => {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            end = i;
+                            break;
+                        }
+                    }
+                    _ => i += 1,
+                }
+            }
+            text = &text[end..];
+        } else {
+            return text;
+        }
+    }
+}
+
+/// The error a decoder reports for a name no catalog entry has.
+pub(super) fn unknown(kind: &str, name: &str, names: &[&'static str]) -> (String, String) {
+    (format!("unknown {kind} `{name}`"), format!("one of: {}", names.join(", ")))
+}
+
+/// Split `Name(...)` into the name and the rest; `None` if the text does not start with a name.
+pub(super) fn split_name(text: &str) -> Option<(&str, &str)> {
+    let text = skip_blank(text);
+    let end = text.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(text.len());
+    let (name, rest) = text.split_at(end);
+    let starts_right = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_');
+    (starts_right).then_some((name, rest))
+}
