@@ -80,7 +80,7 @@ pub fn program() -> &'static str {
 /// The command that reproduces a run of the file at `path` with `seed`: as
 /// [`reproduce_command`], with a path that is not UTF-8 written as [`shell_path`] does.
 pub fn reproduce_command_for(path: &std::path::Path, seed: u64) -> String {
-    format!("msgsim run {} --seed {seed}", shell_path(path))
+    format!("{} run {} --seed {seed}", program(), shell_path(path))
 }
 
 /// `path` as a shell reads it back: [`shell_word`] if it is UTF-8; otherwise (only Unix paths

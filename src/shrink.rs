@@ -119,6 +119,8 @@ pub enum ShrinkError {
     Internal(String),
 }
 
+impl std::error::Error for ShrinkError {}
+
 impl std::fmt::Display for ShrinkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
