@@ -161,7 +161,10 @@ impl Network {
             true => &self.default,
             false => self.overrides.get(&key(from, to)).map_or(&self.default, |&i| &self.models[i]),
         };
-        if u64::from(model.fragments(size)) > self.max_fragments {
+        // Only a link with an MTU fragments; the usual link pays one test.
+        if let Some(mtu) = model.mtu_bytes
+            && u64::from(size.div_ceil(mtu)) > self.max_fragments
+        {
             return Route::OverFragmentBudget;
         }
         let replayed = self.replay.as_ref().map(|r| r.get(&msg).copied().unwrap_or(Decision::clean(msg, model.latency.min_ns())));
