@@ -34,12 +34,13 @@ pub mod causality;
 pub mod check;
 // Standard output goes through `cmd::emit`, which ends quietly when the reader has gone.
 #[cfg(feature = "cli")]
-#[deny(clippy::print_stdout)]
+#[deny(clippy::print_stdout, clippy::print_stderr)]
 #[warn(missing_docs)]
 pub mod cli;
 pub mod clock;
+// Standard error goes through `cmd::say!`, which does not panic when it cannot be written.
 #[cfg(feature = "cli")]
-#[deny(clippy::print_stdout)]
+#[deny(clippy::print_stdout, clippy::print_stderr)]
 mod cmd;
 pub mod dist;
 mod event;

@@ -160,6 +160,10 @@ pub enum Completion<M> {
     },
 }
 
+/// How a node id that names no node (a forged payload origin) is shown. Node names are
+/// letters, digits and `-_.`, so no real node is called this.
+pub const FORGED_ORIGIN: &str = "(forged)";
+
 /// The static shape of the cluster, shared by every process.
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
@@ -185,9 +189,11 @@ impl Cluster {
         (0..self.names.len() as u32).map(NodeId)
     }
 
-    /// A node's name.
+    /// A node's name. An id that names no node can reach the trace only as a payload's origin
+    /// that an adversary forged (the bytes claim it); it is shown as [`FORGED_ORIGIN`], never
+    /// used as an index.
     pub fn name(&self, node: NodeId) -> &str {
-        &self.names[node.index()]
+        self.names.get(node.index()).map_or(FORGED_ORIGIN, String::as_str)
     }
 
     /// The node called `name`, if there is one.

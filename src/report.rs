@@ -82,6 +82,40 @@ pub fn program() -> &'static str {
     PROGRAM.get().map_or("msgsim", String::as_str)
 }
 
+/// The command that reproduces a run of the file at `path` with `seed`: as
+/// [`reproduce_command`], with a path that is not UTF-8 written as [`shell_path`] does.
+pub fn reproduce_command_for(path: &std::path::Path, seed: u64) -> String {
+    format!("{} run {} --seed {seed}", program(), shell_path(path))
+}
+
+/// `path` as a shell reads it back: [`shell_word`] if it is UTF-8; otherwise (only Unix paths
+/// can be other bytes) in the `$'...'` quoting of bash, zsh and ksh, every byte that is not
+/// printable ASCII written `\xHH`, so the command names the same file.
+pub fn shell_path(path: &std::path::Path) -> String {
+    if let Some(text) = path.to_str() {
+        return shell_word(text);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::from("$'");
+        for &b in path.as_os_str().as_bytes() {
+            match b {
+                b'\\' | b'\'' => {
+                    out.push('\\');
+                    out.push(char::from(b));
+                }
+                0x20..=0x7e => out.push(char::from(b)),
+                _ => out.push_str(&format!("\\x{b:02x}")),
+            }
+        }
+        out.push('\'');
+        out
+    }
+    #[cfg(not(unix))]
+    shell_word(&path.to_string_lossy())
+}
+
 /// `word` as a POSIX shell reads it back: bare when it holds only characters no shell
 /// treats specially, else in single quotes, so a printed command can be pasted as it is.
 pub fn shell_word(word: &str) -> String {

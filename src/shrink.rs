@@ -61,6 +61,8 @@ struct Search<'a> {
     seed: u64,
     check: String,
     runs: u32,
+    /// A candidate that takes more events than this is no smaller, whatever it removed.
+    max_events: u64,
 }
 
 impl Search<'_> {
@@ -85,44 +87,91 @@ impl Search<'_> {
             return false;
         }
         let scenario = self.build(c);
-        self.run(&scenario, false).is_some_and(|r| fails(&r, &self.check))
+        self.run(&scenario, false).is_some_and(|r| r.steps <= self.max_events && fails(&r, &self.check))
     }
+}
+
+/// Decisions as a scenario can state them: a latency beyond the time limit (a heavy Pareto
+/// tail draws them) arrives after any horizon, as one at the limit does.
+fn replayable(mut decisions: Vec<Decision>) -> Vec<Decision> {
+    // The bound validation puts on a replayed latency (`Validator::replay`).
+    let max_ns = (crate::scenario::limits::MAX_MS * NANOS_PER_MS as f64) as u64;
+    for d in &mut decisions {
+        d.latency_ns = d.latency_ns.min(max_ns);
+        if let Some((latency, _)) = &mut d.duplicate {
+            *latency = (*latency).min(max_ns);
+        }
+    }
+    decisions
 }
 
 fn fails(result: &RunResult, check: &str) -> bool {
     result.verdicts.iter().any(|(name, v)| *name == check && v.outcome == Outcome::Fail)
 }
 
+/// Why a run could not be shrunk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShrinkError {
+    /// The request cannot be met: the seed fails no check, or not the one named, or the
+    /// result would not be a scenario `msgsim run` accepts.
+    Input(String),
+    /// The shrinker itself went wrong (a replay that does not reproduce its run).
+    Internal(String),
+}
+
+impl std::error::Error for ShrinkError {}
+
+impl std::fmt::Display for ShrinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShrinkError::Input(e) => write!(f, "{e}"),
+            ShrinkError::Internal(e) => write!(f, "internal error: {e}"),
+        }
+    }
+}
+
 /// Shrink the run of `scenario` (whose file text is `src`) with `seed`, keeping `check`
-/// failing (by default the first check that fails).
-pub fn shrink(scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) -> Result<Shrunk, String> {
+/// failing (by default the first check that fails). The result is a scenario `msgsim run`
+/// accepts, whose run fails the same check and takes no more events than the original.
+pub fn shrink(scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) -> Result<Shrunk, ShrinkError> {
     shrink_with(crate::registry::builtin(), scenario, src, seed, check)
 }
 
 /// [`shrink`] for a scenario read with `catalog` (a user's registry): the shrunk text is read
 /// back with it, so it must name the same protocols and checks.
-pub fn shrink_with(catalog: &dyn Catalog, scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) -> Result<Shrunk, String> {
-    let mut search = Search { scenario, seed, check: String::new(), runs: 0 };
-    let original = search.run(scenario, true).ok_or_else(|| format!("seed {seed} panics in protocol code: `msgsim run` reports where"))?;
+pub fn shrink_with(catalog: &dyn Catalog, scenario: &Scenario, src: &str, seed: u64, check: Option<&str>) -> Result<Shrunk, ShrinkError> {
+    use ShrinkError::{Input, Internal};
+    // Editors may open a file with a byte order mark; the scenario's text starts after it.
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    let mut search = Search { scenario, seed, check: String::new(), runs: 0, max_events: u64::MAX };
+    let original =
+        search.run(scenario, true).ok_or_else(|| Input(format!("seed {seed} panics in protocol code: `msgsim run` reports where")))?;
     search.check = match check {
         Some(name) if fails(&original, name) => name.to_string(),
-        Some(name) => return Err(format!("seed {seed} does not fail {name}: nothing to shrink")),
+        Some(name) if !original.verdicts.iter().any(|(n, _)| *n == name) => {
+            let names: Vec<&str> = original.verdicts.iter().map(|(n, _)| *n).collect();
+            let known = if names.is_empty() { "it has none".to_string() } else { format!("its checks are {}", names.join(", ")) };
+            return Err(Input(format!("--check {name}: the scenario has no such check; {known}")));
+        }
+        Some(name) => return Err(Input(format!("seed {seed} does not fail {name}: nothing to shrink"))),
         None => match original.verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
             Some((name, _)) => name.to_string(),
-            None => return Err(format!("seed {seed} fails no check: nothing to shrink")),
+            None => return Err(Input(format!("seed {seed} fails no check: nothing to shrink"))),
         },
     };
+    // A smaller run never takes more events than the original.
+    search.max_events = original.steps;
     let mut best = Candidate {
         faults: crate::swarm::effective_faults(scenario, seed),
         workload: scenario.workload.clone(),
         horizon: scenario.horizon,
-        decisions: original.decisions.clone().expect("recorded"),
+        decisions: replayable(original.decisions.clone().expect("recorded")),
     };
     let before = size(&best, &original);
     // The replayed run must be the original run, event for event.
-    let replayed = search.run(&search.build(&best), false).ok_or("the replayed run panicked")?;
+    let replayed = search.run(&search.build(&best), false).ok_or_else(|| Internal("the replayed run panicked".to_string()))?;
     if replayed.trace_hash != original.trace_hash {
-        return Err("internal error: replaying the recorded decisions did not reproduce the run".to_string());
+        return Err(Internal("replaying the recorded decisions did not reproduce the run".to_string()));
     }
 
     // Shortest horizon that still fails: removes everything after the failure.
@@ -152,17 +201,27 @@ pub fn shrink_with(catalog: &dyn Catalog, scenario: &Scenario, src: &str, seed: 
 
     // Record the final run's own decisions, so the file replays it exactly.
     let final_scenario = search.build(&best);
-    let final_run = search.run(&final_scenario, true).ok_or("the shrunk run panicked")?;
-    best.decisions = final_run.decisions.clone().expect("recorded");
+    let final_run = search.run(&final_scenario, true).ok_or_else(|| Internal("the shrunk run panicked".to_string()))?;
+    best.decisions = replayable(final_run.decisions.clone().expect("recorded"));
     let source = set_top_level_field(&write(src, &best, &scenario.cluster), "seed", &seed.to_string());
-    let reparsed = Scenario::parse_with(&source, "shrunk", catalog)
-        .map_err(|e| format!("internal error: the shrunk scenario does not parse:\n{e}"))?;
-    if reparsed.seed != seed {
-        return Err("internal error: the shrunk scenario lost its seed".to_string());
+    // `msgsim run` must accept what is written: the same size cap as any scenario.
+    if source.len() > crate::scenario::limits::MAX_FILE_BYTES {
+        return Err(Input(format!(
+            "the shrunk scenario would be {} bytes (its replay list holds {} network decisions), more than the {} a scenario may be; \
+             shrink a shorter run (a lower horizon_ms or fewer messages)",
+            source.len(),
+            best.decisions.len(),
+            crate::scenario::limits::MAX_FILE_BYTES
+        )));
     }
-    let check_run = search.run(&reparsed, false).ok_or("the shrunk scenario panicked")?;
+    let reparsed =
+        Scenario::parse_with(&source, "shrunk", catalog).map_err(|e| Internal(format!("the shrunk scenario does not parse:\n{e}")))?;
+    if reparsed.seed != seed {
+        return Err(Internal("the shrunk scenario lost its seed".to_string()));
+    }
+    let check_run = search.run(&reparsed, false).ok_or_else(|| Internal("the shrunk scenario panicked".to_string()))?;
     if check_run.trace_hash != final_run.trace_hash || !fails(&check_run, &search.check) {
-        return Err("internal error: the shrunk scenario does not reproduce its run".to_string());
+        return Err(Internal("the shrunk scenario does not reproduce its run".to_string()));
     }
     Ok(Shrunk { check: search.check.clone(), before, after: size(&best, &final_run), source, runs: search.runs })
 }

@@ -52,7 +52,7 @@ impl TryFrom<HistogramFile> for LatencyHistogram {
             if bucket_low(index) != low {
                 return Err(format!("{low} is not the lowest value of a latency bucket"));
             }
-            h.add_to(index, count);
+            h.add_counted(index, count).ok_or("the latency bucket counts add up to more than 2^64")?;
         }
         if h.total > 0 && bucket_of(file.max_ns) + 1 != h.counts.len() {
             return Err(format!("max_ns {} is not in the last latency bucket", file.max_ns));
@@ -114,6 +114,28 @@ impl LatencyHistogram {
     }
 
     /// Add `other`'s values to this histogram.
+    /// Add `count` to bucket `index`, or `None` (and no change) if a count would overflow:
+    /// counts read back from a file may be anything.
+    fn add_counted(&mut self, index: usize, count: u64) -> Option<()> {
+        let total = self.total.checked_add(count)?;
+        if self.counts.len() <= index {
+            self.counts.resize(index + 1, 0);
+        }
+        self.counts[index] = self.counts[index].checked_add(count)?;
+        self.total = total;
+        Some(())
+    }
+
+    /// [`merge`](Self::merge) for histograms read back from files: `None`, and `self`
+    /// unusable, if a count would overflow.
+    pub fn checked_merge(&mut self, other: &LatencyHistogram) -> Option<()> {
+        for (i, &c) in other.counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+            self.add_counted(i, c)?;
+        }
+        self.max = self.max.max(other.max);
+        Some(())
+    }
+
     pub fn merge(&mut self, other: &LatencyHistogram) {
         if self.counts.len() < other.counts.len() {
             self.counts.resize(other.counts.len(), 0);

@@ -111,6 +111,10 @@ impl TryFrom<String> for Shard {
     }
 }
 
+/// The most threads a sweep starts, whatever `--jobs` asks: well above any core count a
+/// sweep gains from, well below what an operating system refuses.
+pub const MAX_JOBS: usize = 256;
+
 /// Runs one seed with the given options: `sim::run` (the scenario's own protocol), or `run_catching` with a caller's process.
 type Runner<'r> = dyn Fn(u64, &RunOptions) -> Result<RunResult, ProtocolPanic> + Sync + 'r;
 
@@ -150,11 +154,19 @@ impl<'a> Sweep<'a> {
         self
     }
 
-    /// Run on exactly `jobs` threads. Panics if `jobs` is 0.
+    /// Run on `jobs` threads, or [`Sweep::threads`] if that is fewer. Panics if `jobs` is 0.
     pub fn jobs(mut self, jobs: usize) -> Self {
         assert!(jobs > 0, "a sweep needs at least one thread");
         self.jobs = jobs;
         self
+    }
+
+    /// The threads the sweep runs on: the `jobs` asked for, but never more than the seeds to
+    /// run, nor than [`MAX_JOBS`] (a thread per seed of a large range would exhaust the
+    /// operating system's threads before a run starts).
+    pub fn threads(&self) -> usize {
+        let seeds = usize::try_from(self.seed_count()).unwrap_or(usize::MAX);
+        self.jobs.min(seeds).clamp(1, MAX_JOBS)
     }
 
     /// Run only this shard's seeds.
@@ -175,11 +187,24 @@ impl<'a> Sweep<'a> {
         self
     }
 
-    /// The seeds this sweep (or its shard) runs, ascending.
-    pub fn seed_list(&self) -> Vec<u64> {
+    /// How many seeds this sweep (or its shard) runs.
+    pub fn seed_count(&self) -> u64 {
         let shard = self.shard.unwrap_or(Shard { index: 0, count: 1 });
-        let first = self.seeds.start.saturating_add(shard.index);
-        (first..self.seeds.end).step_by(usize::try_from(shard.count).unwrap_or(usize::MAX)).collect()
+        let len = self.seeds.end.saturating_sub(self.seeds.start);
+        // Seeds start + index + k * count below the end, for k from 0.
+        len.saturating_sub(shard.index).div_ceil(shard.count)
+    }
+
+    /// The `k`-th seed (from 0) this sweep (or its shard) runs: seeds are computed as they
+    /// are needed, so a sweep's memory does not grow with its range.
+    fn nth_seed(&self, k: u64) -> u64 {
+        let shard = self.shard.unwrap_or(Shard { index: 0, count: 1 });
+        self.seeds.start + shard.index + k * shard.count
+    }
+
+    /// The seeds this sweep (or its shard) runs, ascending, computed one at a time.
+    pub fn seeds_to_run(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.seed_count()).map(|k| self.nth_seed(k))
     }
 
     /// Sweep under the scenario's own protocol.
@@ -195,13 +220,11 @@ impl<'a> Sweep<'a> {
     }
 
     fn sweep(&self, runner: &Runner<'_>) -> SweepReport {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs).build().expect("the operating system starts the sweep's threads");
-        let seeds = self.seed_list();
-        let (seeds, latency) = pool.install(|| {
-            seeds
-                .par_iter()
-                .map(|&seed| {
-                    let done = self.one_seed(seed, runner);
+        let work = || {
+            (0..self.seed_count())
+                .into_par_iter()
+                .map(|k| {
+                    let done = self.one_seed(self.nth_seed(k), runner);
                     if let Some(tick) = self.progress {
                         tick();
                     }
@@ -225,7 +248,21 @@ impl<'a> Sweep<'a> {
                         (seeds, latency)
                     },
                 )
-        });
+        };
+        // Fewer threads if the operating system will not start as many; with none to spare,
+        // rayon runs the work on this thread.
+        let mut threads = self.threads();
+        let pool = loop {
+            match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                Ok(pool) => break Some(pool),
+                Err(_) if threads > 1 => threads /= 2,
+                Err(_) => break None,
+            }
+        };
+        let (seeds, latency) = match pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        };
         let header = Header {
             scenario: self.file.clone(),
             name: self.scenario.name.clone(),
@@ -239,11 +276,22 @@ impl<'a> Sweep<'a> {
 
     /// Run one seed (twice if checking determinism) and judge it.
     fn one_seed(&self, seed: u64, runner: &Runner<'_>) -> (SeedReport, Option<LatencyHistogram>) {
-        let options = RunOptions { record_trace: self.check_determinism, latency: true, ..RunOptions::default() };
+        // Checking determinism keeps no whole trace: each run notes its rolling hash every
+        // `DETERMINISM_WINDOW` events and keeps only its first window of events.
+        let options = match self.check_determinism {
+            true => RunOptions {
+                record_trace: true,
+                trace_window: Some((0, DETERMINISM_WINDOW)),
+                fingerprint_every: Some(DETERMINISM_WINDOW),
+                latency: true,
+                ..RunOptions::default()
+            },
+            false => RunOptions { latency: true, ..RunOptions::default() },
+        };
         let first = runner(seed, &options);
         let divergence = if self.check_determinism {
             let second = runner(seed, &RunOptions { latency: false, ..options });
-            self.compare(&first, &second)
+            self.compare(seed, runner, &first, &second)
         } else {
             None
         };
@@ -286,25 +334,62 @@ impl<'a> Sweep<'a> {
     }
 
     /// Any difference between two runs of one seed, as an error naming where they part.
-    fn compare(&self, first: &Result<RunResult, ProtocolPanic>, second: &Result<RunResult, ProtocolPanic>) -> Option<SeedError> {
+    /// The runs are compared by their fingerprints; the events where they part come from the
+    /// window each kept if it is the first, else from two more runs keeping just that window.
+    fn compare(
+        &self,
+        seed: u64,
+        runner: &Runner<'_>,
+        first: &Result<RunResult, ProtocolPanic>,
+        second: &Result<RunResult, ProtocolPanic>,
+    ) -> Option<SeedError> {
         let nondeterministic =
             |trace_event, at_ns, first: String, second: String| Some(SeedError::Nondeterministic { trace_event, at_ns, first, second });
+        let show = |e: Option<TraceEvent>| {
+            e.map_or_else(|| "(the trace ends here)".to_string(), |e| render_line(&e, &self.scenario.cluster).trim_start().to_string())
+        };
         match (first, second) {
             (Ok(a), Ok(b)) => {
-                let (ta, tb) = (a.trace.as_deref().unwrap_or_default(), b.trace.as_deref().unwrap_or_default());
-                if let Some(d) = first_divergence(ta, tb) {
-                    let show = |e: Option<TraceEvent>| {
-                        e.map_or_else(
-                            || "(the trace ends here)".to_string(),
-                            |e| render_line(&e, &self.scenario.cluster).trim_start().to_string(),
-                        )
-                    };
-                    let at = d.first.into_iter().chain(d.second).map(|e| e.time.0).min();
-                    return nondeterministic(Some(d.index), at, show(d.first), show(d.second));
+                if (a.trace_hash, a.trace_events, &a.fingerprints) == (b.trace_hash, b.trace_events, &b.fingerprints) {
+                    // Equal traces but different verdicts: a checker itself is nondeterministic.
+                    let judged = |r: &RunResult| format!("{:?}", r.verdicts);
+                    return (a.verdicts != b.verdicts).then(|| nondeterministic(None, None, judged(a), judged(b))).flatten();
                 }
-                // Equal traces but different verdicts: a checker itself is nondeterministic.
-                let judged = |r: &RunResult| format!("{:?}", r.verdicts);
-                (a.verdicts != b.verdicts).then(|| nondeterministic(None, None, judged(a), judged(b))).flatten()
+                // The first stretch of `DETERMINISM_WINDOW` events whose fingerprints differ
+                // (or the stretch after the shorter list, if one list is a prefix of the other).
+                let chunk = a.fingerprints.iter().zip(&b.fingerprints).position(|(x, y)| x != y);
+                let chunk = chunk.unwrap_or(a.fingerprints.len().min(b.fingerprints.len())) as u64;
+                let start = chunk * DETERMINISM_WINDOW;
+                let window = (start, start + DETERMINISM_WINDOW);
+                let kept = |r: &RunResult| r.trace.clone().unwrap_or_default();
+                let (ta, tb) = if chunk == 0 {
+                    (kept(a), kept(b))
+                } else {
+                    let again = RunOptions { record_trace: true, trace_window: Some(window), ..RunOptions::default() };
+                    match (runner(seed, &again), runner(seed, &again)) {
+                        (Ok(x), Ok(y)) => (kept(&x), kept(&y)),
+                        _ => (Vec::new(), Vec::new()),
+                    }
+                };
+                match first_divergence(&ta, &tb) {
+                    Some(d) => {
+                        let at = d.first.into_iter().chain(d.second).map(|e| e.time.0).min();
+                        nondeterministic(Some(start + d.index), at, show(d.first), show(d.second))
+                    }
+                    // Two more runs did not part the same way: name the stretch.
+                    None => nondeterministic(
+                        Some(start),
+                        None,
+                        format!("trace hash {}, {} events", format_hash(a.trace_hash), a.trace_events),
+                        format!(
+                            "trace hash {}, {} events (the runs part within trace events {}..{}; two more runs did not)",
+                            format_hash(b.trace_hash),
+                            b.trace_events,
+                            window.0,
+                            window.1
+                        ),
+                    ),
+                }
             }
             (Err(a), Err(b)) if a == b => None,
             _ => {
@@ -317,6 +402,10 @@ impl<'a> Sweep<'a> {
         }
     }
 }
+
+/// The determinism check's stretch: it notes each run's rolling hash every this many trace
+/// events, and holds at most this many events of each run to show where two runs part.
+pub const DETERMINISM_WINDOW: u64 = 1 << 16;
 
 /// Where two traces of the same seed first differ.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -601,6 +690,9 @@ impl SweepReport {
     }
 
     /// The reports of a sweep's shards, combined into the report one unsharded sweep gives.
+    /// The shards are read back from files, so nothing in them is trusted: each must add up
+    /// (its counts, first failure and statistics are what its seeds give), every count is
+    /// checked for overflow, and anything that does not fit is refused with the reason.
     pub fn merge(parts: Vec<SweepReport>) -> Result<SweepReport, String> {
         let first = parts.first().ok_or("nothing to merge")?;
         let same = |p: &SweepReport| {
@@ -616,18 +708,21 @@ impl SweepReport {
         let range: SeedRange = first.seeds_swept.parse()?;
         let whole = Shard { index: 0, count: 1 };
         let count = first.shard.unwrap_or(whole).count;
-        let mut present = vec![false; usize::try_from(count).map_err(|_| "too many shards")?];
+        // The claimed count sizes nothing: it may be anything a file says.
+        let mut present = std::collections::BTreeSet::new();
         for p in &parts {
             // An unsharded sweep is shard 0/1: it merges alone.
             let shard = p.shard.unwrap_or(whole);
             if shard.count != count {
                 return Err(format!("shard {shard} does not belong with shard {}", first.shard.unwrap_or(whole)));
             }
-            if std::mem::replace(&mut present[shard.index as usize], true) {
+            if !present.insert(shard.index) {
                 return Err(format!("shard {shard} is given twice"));
             }
+            p.check_consistent().map_err(|e| format!("shard {shard} does not add up: {e}"))?;
         }
-        if let Some(missing) = present.iter().position(|p| !p) {
+        if present.len() as u64 != count {
+            let missing = (0..count).find(|i| !present.contains(i)).expect("fewer shards present than the count");
             return Err(format!("shard {missing}/{count} is missing"));
         }
         let header = Header {
@@ -641,7 +736,7 @@ impl SweepReport {
         let mut histogram = LatencyHistogram::default();
         let mut seeds = Vec::new();
         for p in parts {
-            histogram.merge(&p.latency.histogram);
+            histogram.checked_merge(&p.latency.histogram).ok_or("the shards' latency counts add up to more than 2^64")?;
             let shard = p.shard.unwrap_or(whole);
             if let Some(s) =
                 p.seeds.iter().find(|s| !(range.start..range.end).contains(&s.seed) || (s.seed - range.start) % count != shard.index)
@@ -658,6 +753,63 @@ impl SweepReport {
             return Err(format!("seed {} appears twice", twice[0].seed));
         }
         Ok(report)
+    }
+
+    /// Whether this report is what its own seeds and histogram give: each seed's fields fit
+    /// its verdict, and the counts, first failure and error, and statistics are theirs.
+    fn check_consistent(&self) -> Result<(), String> {
+        for s in &self.seeds {
+            let completed = s.trace_hash.is_some() && s.sent.is_some() && s.delivered.is_some();
+            let panicked = matches!(s.error, Some(SeedError::Panic { .. }));
+            let problem = match s.verdict {
+                SeedVerdict::Pass | SeedVerdict::Inconclusive if s.failure.is_some() || s.error.is_some() => {
+                    Some("it has a failure or an error")
+                }
+                SeedVerdict::Fail if s.failure.is_none() => Some("it failed, but names no failed check"),
+                SeedVerdict::Fail if s.error.is_some() => Some("it failed, but has an error"),
+                SeedVerdict::Error if s.error.is_none() => Some("it is an error, but names none"),
+                SeedVerdict::Error if panicked && (s.failure.is_some() || s.trace_hash.is_some() || s.sent.is_some()) => {
+                    Some("protocol code panicked, yet it has results")
+                }
+                _ if !panicked && !completed => Some("it completed, but lacks its trace hash or message counts"),
+                _ if matches!(s.error, Some(SeedError::Nondeterministic { .. })) && !self.check_determinism => {
+                    Some("it is nondeterministic, but the sweep did not check determinism")
+                }
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                return Err(format!("seed {} is {:?}, but {problem}", s.seed, s.verdict));
+            }
+        }
+        if self.seeds.windows(2).any(|w| w[0].seed >= w[1].seed) {
+            return Err("its seeds are not listed once each, ascending".to_string());
+        }
+        let header = Header {
+            scenario: self.scenario.clone(),
+            name: self.name.clone(),
+            protocol: self.protocol.clone(),
+            seeds: self.seeds_swept.clone(),
+            shard: self.shard,
+            check_determinism: self.check_determinism,
+        };
+        let recomputed = SweepReport::summarise(header, self.seeds.clone(), self.latency.histogram.clone());
+        let differs = [
+            ("runs", recomputed.runs == self.runs),
+            ("passed", recomputed.passed == self.passed),
+            ("failed", recomputed.failed == self.failed),
+            ("inconclusive", recomputed.inconclusive == self.inconclusive),
+            ("errors", recomputed.errors == self.errors),
+            ("first_failure", recomputed.first_failure == self.first_failure),
+            ("first_error", recomputed.first_error == self.first_error),
+            ("messages", recomputed.messages == self.messages),
+            ("latency", recomputed.latency == self.latency),
+        ]
+        .into_iter()
+        .find(|(_, same)| !same);
+        match differs {
+            Some((field, _)) => Err(format!("its `{field}` is not what its seeds and latency histogram give")),
+            None => Ok(()),
+        }
     }
 
     /// The command that replays `seed` of this sweep.
@@ -847,12 +999,19 @@ mod tests {
     #[test]
     fn shards_partition_the_range() {
         let scenario = Scenario::parse(r#"Scenario(name: "x", horizon_ms: 1, nodes: 2, protocol: BestEffort())"#, "x.ron").unwrap();
-        let all: Vec<u64> =
-            (0..3).flat_map(|i| Sweep::new(&scenario).seeds(5..17).shard(Shard { index: i, count: 3 }).seed_list()).collect();
+        let all: Vec<u64> = (0..3)
+            .flat_map(|i| Sweep::new(&scenario).seeds(5..17).shard(Shard { index: i, count: 3 }).seeds_to_run().collect::<Vec<_>>())
+            .collect();
         let mut sorted = all.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, (5..17).collect::<Vec<_>>());
-        assert_eq!(Sweep::new(&scenario).seeds(5..17).shard(Shard { index: 1, count: 3 }).seed_list(), [6, 9, 12, 15]);
+        let second = Sweep::new(&scenario).seeds(5..17).shard(Shard { index: 1, count: 3 });
+        assert_eq!(second.seeds_to_run().collect::<Vec<_>>(), [6, 9, 12, 15]);
+        assert_eq!(second.seed_count(), 4);
+        // The whole range of seeds is counted, never listed.
+        let all = Sweep::new(&scenario).seeds(0..u64::MAX).shard(Shard { index: 5, count: 7 });
+        assert_eq!(all.seed_count(), (u64::MAX - 5).div_ceil(7));
+        assert_eq!(all.threads(), all.threads().min(MAX_JOBS));
     }
 
     fn send(time: u64, msg: u64) -> TraceEvent {

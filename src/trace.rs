@@ -434,7 +434,7 @@ impl MessageCounts {
 
 /// One line of the text rendering; the book's "reading a trace" chapter is its legend.
 pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
-    let name = |n: NodeId| cluster.names.get(n.index()).map_or("?", String::as_str);
+    let name = |n: NodeId| cluster.name(n);
     let mut line = format!("{:>14} ", event.time.to_string());
     let _ = match event.kind {
         EventKind::Command { node, app, dest } => {

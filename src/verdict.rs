@@ -21,6 +21,12 @@ pub enum EndReason {
     MaxEvents,
     /// More messages were in flight than `max_in_flight` allows.
     MaxInFlight,
+    /// A message would have travelled as more fragments than `max_fragments` allows.
+    MaxFragments,
+    /// The run's trace grew past `max_trace_events`.
+    MaxTraceEvents,
+    /// The messages in flight would take more memory than `max_memory_mb`.
+    MaxMemory,
 }
 
 impl fmt::Display for EndReason {
@@ -30,6 +36,9 @@ impl fmt::Display for EndReason {
             EndReason::Horizon => "horizon reached",
             EndReason::MaxEvents => "max_events limit reached",
             EndReason::MaxInFlight => "max_in_flight limit exceeded",
+            EndReason::MaxFragments => "max_fragments limit exceeded",
+            EndReason::MaxTraceEvents => "max_trace_events limit exceeded",
+            EndReason::MaxMemory => "max_memory_mb limit exceeded (messages in flight)",
         })
     }
 }

@@ -223,8 +223,61 @@ fn max_in_flight_stops_a_flood() {
     );
     let r = run(&s, |_| Ticker { timer_ms: 0, received: 0, periodic: false });
     assert_eq!(r.end.reason, EndReason::MaxInFlight);
-    // Each broadcast puts 49 messages in flight; the 21st crosses 1000.
-    assert_eq!(r.messages.sent, 21 * 49);
+    // Each broadcast puts 49 messages in flight; the 21st crosses 1000, and the budget is
+    // checked at each transmission, so its 1,001st message is the last one sent.
+    assert_eq!(r.messages.sent, 1_001);
+}
+
+/// Postmortem: `max_in_flight` was checked only between events, so one event could send
+/// without bound (a 5,000-node heartbeat sent 25 million messages at boot under
+/// `max_in_flight: 1`). The budget now stops the boot, and any fan-out, at the message over it.
+#[test]
+fn regression_max_in_flight_stops_a_boot_that_floods() {
+    let src = r#"Scenario(name: "flood", horizon_ms: 10000, nodes: 2000, limits: (max_events: 1, max_in_flight: 1),
+        protocol: Heartbeat(every_ms: 100, detector: Fixed(timeout_ms: 250)), network: (latency: Constant(ms: 1)))"#;
+    let s = Scenario::parse(src, "flood").unwrap_or_else(|e| panic!("{e}"));
+    let r = msgsim::run(&s, 1, &RunOptions::default()).expect("no panic");
+    assert_eq!(r.end.reason, EndReason::MaxInFlight);
+    assert_eq!(r.messages.sent, 2);
+    assert_eq!(r.steps, 0);
+}
+
+/// Postmortem: one 1 GiB message over a 64-byte MTU cost 2^24 fragments of three draws each
+/// inside one event, whatever `max_events` said. A message over `max_fragments` now ends the run.
+#[test]
+fn regression_a_fragment_bomb_ends_the_run_at_once() {
+    let best_effort = |body: &str| {
+        let src = format!("Scenario(name: \"bomb\", horizon_ms: 10000, protocol: BestEffort(), {body})");
+        let s = Scenario::parse(&src, "bomb").unwrap_or_else(|e| panic!("{e}"));
+        msgsim::run(&s, 1, &RunOptions::default()).expect("no panic")
+    };
+    let r = best_effort(
+        r#"nodes: 1000, limits: (max_events: 2), network: (latency: Constant(ms: 1), mtu_bytes: 64),
+        workload: [(from: "n0", send: Broadcast, every_ms: 1, count: 5, size_bytes: 1073741824)]"#,
+    );
+    assert_eq!(r.end.reason, EndReason::MaxFragments);
+    assert_eq!(r.messages.sent, 1);
+    // Under the budget, the same message travels as its fragments.
+    let r = best_effort(
+        r#"nodes: 2, network: (latency: Constant(ms: 1), mtu_bytes: 1048576),
+        workload: [(from: "n0", to: "n1", every_ms: 1, count: 1, size_bytes: 1073741824)]"#,
+    );
+    assert_eq!(r.end.reason, EndReason::Quiescent);
+    assert_eq!(r.app.delivered, 1);
+}
+
+/// Postmortem: a recorded trace had no bound but the event count, and one event adds many
+/// trace events. `max_trace_events` ends the run once the trace passes it.
+#[test]
+fn regression_max_trace_events_ends_the_run() {
+    let s = scenario(
+        r#"horizon_ms: 10000, nodes: 5, limits: (max_trace_events: 100),
+        network: (latency: Constant(ms: 1)),
+        workload: [(from: "*", to: "*", every_ms: 1, count: 1000)]"#,
+    );
+    let r = run(&s, |_| Ticker { timer_ms: 0, received: 0, periodic: false });
+    assert_eq!(r.end.reason, EndReason::MaxTraceEvents);
+    assert!(r.trace_events > 100 && r.trace_events < 110, "{}", r.trace_events);
 }
 
 #[test]

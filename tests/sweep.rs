@@ -318,3 +318,56 @@ fn a_scenario_without_checks_is_inconclusive_on_every_seed() {
     report.assert_no_failures();
     assert!(std::panic::catch_unwind(|| report.assert_all_pass()).is_err());
 }
+
+/// Every other run of this process sends one extra broadcast at its 20,000th command: two
+/// runs of a seed part far past the determinism check's first window.
+struct LateFlaky {
+    commands: u64,
+    odd_run: bool,
+}
+
+/// Flipped when a run creates its node 0: which run of the seed this is, odd or even.
+static ODD_RUN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl Process for LateFlaky {
+    type Msg = Note;
+    type Timer = ();
+
+    fn on_command(&mut self, ctx: &mut Ctx<'_, Note, ()>, cmd: Command) {
+        self.commands += 1;
+        ctx.broadcast(Note);
+        if self.odd_run && self.commands == 20_000 {
+            ctx.broadcast(Note);
+        }
+        let Command::Send { payload, .. } = cmd;
+        ctx.deliver(payload);
+    }
+
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, Note, ()>, _incoming: Incoming<Note>) {}
+}
+
+/// Postmortem: the determinism check kept both runs' whole traces, two per seed in memory at
+/// once. It now compares fingerprints of the rolling hash and keeps one window; a divergence
+/// past the first window is found exactly by two more runs that keep just its window.
+#[test]
+fn regression_the_determinism_check_finds_a_late_divergence_without_keeping_traces() {
+    let scenario = Scenario::parse(
+        r#"Scenario(name: "late", horizon_ms: 1000, nodes: 2, protocol: BestEffort(), network: (latency: Constant(ms: 0)),
+            workload: [(from: "n0", send: Broadcast, every_ms: 0.01, count: 30000)])"#,
+        "late.ron",
+    )
+    .unwrap();
+    let sweep = Sweep::new(&scenario).file("late.ron").seeds(0..1).jobs(1).check_determinism(true);
+    let report = sweep.run_with(|node| {
+        if node.0 == 0 {
+            ODD_RUN.fetch_xor(true, Ordering::Relaxed);
+        }
+        LateFlaky { commands: 0, odd_run: ODD_RUN.load(Ordering::Relaxed) }
+    });
+    let Some(SeedError::Nondeterministic { trace_event: Some(index), first, second, .. }) = &report.seeds[0].error else {
+        panic!("{:?}", report.seeds[0]);
+    };
+    // Past the first window, where the 20,000th command's extra send is.
+    assert!(*index > msgsim::sweep::DETERMINISM_WINDOW && *index < 2 * msgsim::sweep::DETERMINISM_WINDOW, "{index}");
+    assert!(first.contains("send") && first != second, "{first} / {second}");
+}

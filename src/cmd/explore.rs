@@ -1,11 +1,10 @@
 //! `msgsim explore`: run every network behaviour of a small scenario within bounds, judge each
 //! with the scenario's checks, and write the violation with the fewest faults as a scenario.
 
-use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, emit};
+use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
 use crate::explore::{Bounds, explore, refuse, replay_text};
 use crate::report::{program, shell_word};
 use crate::scenario::locate::set_top_level_field;
-use crate::scenario::read_source;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
@@ -22,24 +21,23 @@ pub struct Args<'a> {
 
 pub fn explore_cmd(args: Args<'_>) -> ExitCode {
     // Read once: the text is both validated and, for a counterexample, patched.
-    let src = match read_source(args.path) {
-        Ok(src) => src,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
-    let scenario = match super::registry().parse(&src, &args.path.display().to_string()) {
+    let (scenario, src) = match load_source(args.path) {
         Ok(s) => s,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+        Err(code) => return code,
     };
     if let Some(why) = refuse(&scenario) {
-        eprintln!("{}: cannot explore {why}", args.path.display());
+        say!("{}: cannot explore {why}", args.path.display());
         return ExitCode::from(EXIT_BAD_INPUT);
     }
+    // Check the output can be written before the search; nothing is written unless a
+    // counterexample is found, and then whole.
+    let output = match args.output.map(Output::prepare).transpose() {
+        Ok(o) => o,
+        Err(e) => {
+            say!("{}: cannot write the counterexample: {e}", args.output.expect("set when preparing failed").display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     let seed = args.seed.unwrap_or(scenario.seed);
     // Wall-clock time is reported, never used: the search itself is deterministic.
     #[allow(clippy::disallowed_methods)]
@@ -52,11 +50,16 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
         let text = set_top_level_field(&src, "seed", &seed.to_string());
         set_top_level_field(&text, "replay", &replay_text(&v.decisions))
     });
-    if let (Some(out), Some(text)) = (args.output, &counterexample)
-        && let Err(e) = write_whole(out, text)
-    {
-        eprintln!("{}: cannot write the counterexample: {e}", out.display());
-        return ExitCode::from(EXIT_INTERNAL);
+    if let (Some(out), Some(text)) = (output, &counterexample) {
+        let shown = out.shown().to_string();
+        match out.write_with(|w| w.write_all(text.as_bytes())) {
+            Ok(()) => {}
+            Err(e) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
+            Err(e) => {
+                say!("{shown}: cannot write the counterexample: {e}");
+                return ExitCode::from(EXIT_INTERNAL);
+            }
+        }
     }
     let shown = |out: &Path| format!("{} trace {} --format svg -o counterexample.svg", program(), shell_word(&out.display().to_string()));
     let reproduce = match (args.output, &found.violation) {
@@ -138,15 +141,4 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
         emit(out.as_bytes());
     }
     if found.violation.is_some() { ExitCode::from(EXIT_CHECK_FAILED) } else { ExitCode::SUCCESS }
-}
-
-/// Write `text` to `path` whole or not at all: into a temporary file beside it, then renamed
-/// over it, so a failure never leaves a cut file where the user asked for one.
-fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.msgsim-tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

@@ -1,40 +1,51 @@
 //! `msgsim merge`: combine the `--json` outputs of a sharded sweep into the summary of the whole.
 
-use super::EXIT_BAD_INPUT;
 use super::sweep::print_and_exit;
+use super::{EXIT_BAD_INPUT, say};
 use crate::sweep::SweepReport;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The most a shard file may hold: about a million seeds' reports. A larger sweep is split
+/// into more shards; a path like `/dev/zero` is refused after this much, not read forever.
+const MAX_SHARD_BYTES: u64 = 256 << 20;
+
+fn read_shard(file: &Path) -> Result<SweepReport, String> {
+    let mut text = Vec::new();
+    std::fs::File::open(file).and_then(|f| f.take(MAX_SHARD_BYTES + 1).read_to_end(&mut text)).map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_SHARD_BYTES {
+        return Err(format!("larger than a shard may be (at most {MAX_SHARD_BYTES} bytes): split the sweep into more shards"));
+    }
+    serde_json::from_slice::<SweepReport>(&text).map_err(|e| format!("not the --json output of msgsim sweep: {e}"))
+}
 
 pub fn merge(files: &[PathBuf], json: bool) -> ExitCode {
     let files = match super::shards::expand(files) {
         Ok(files) => files,
         Err(e) => {
-            eprintln!("{e}");
+            say!("{e}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
     let mut parts = Vec::new();
     for file in &files {
-        let part = std::fs::read_to_string(file)
-            .map_err(|e| e.to_string())
-            .and_then(|text| serde_json::from_str::<SweepReport>(&text).map_err(|e| format!("not the --json output of msgsim sweep: {e}")));
-        match part {
+        match read_shard(file) {
             Ok(p) => parts.push(p),
             Err(e) => {
-                eprintln!("{}: {e}", file.display());
+                say!("{}: {e}", file.display());
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         }
     }
     if let Err(e) = super::shards::check_complete(&files, &parts) {
-        eprintln!("cannot merge: {e}");
+        say!("cannot merge: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     match SweepReport::merge(parts) {
         Ok(report) => print_and_exit(&report, json),
         Err(e) => {
-            eprintln!("cannot merge: {e}");
+            say!("cannot merge: {e}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }

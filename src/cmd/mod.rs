@@ -1,5 +1,6 @@
-//! One module per `msgsim` subcommand, and what they share: loading a scenario, writing to
-//! standard output, and the exit codes.
+//! One module per `msgsim` subcommand, and what they share: reading a scenario once, writing to
+//! standard output and standard error, writing an output file whole or not at all, and the exit
+//! codes.
 
 pub mod check;
 pub mod explore;
@@ -12,7 +13,7 @@ pub mod trace;
 
 use crate::{Registry, Scenario};
 use std::io::{ErrorKind, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
@@ -35,11 +36,25 @@ pub fn emit(bytes: &[u8]) {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::BrokenPipe => std::process::exit(EXIT_READER_GONE.into()),
         Err(e) => {
-            eprintln!("msgsim: cannot write to standard output: {e}");
+            say!("msgsim: cannot write to standard output: {e}");
             std::process::exit(EXIT_INTERNAL.into());
         }
     }
 }
+
+/// Write `text` to standard error. `eprint!` panics when standard error cannot be written
+/// (`2>/dev/full`, a closed pipe); a message nobody can read is no reason to change the
+/// command's outcome, so it is dropped and the exit code stays the command's.
+pub fn to_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// `eprintln!` that never panics: every message to standard error goes through here
+/// (`lib.rs` denies `eprint!` in this module and `cli`).
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::cmd::to_stderr(&format!("{}\n", format_args!($($arg)*))) };
+}
+pub(crate) use say;
 
 /// The registry this process's command line reads scenarios with, set once by `cli::main_with`.
 static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -54,10 +69,173 @@ pub fn registry() -> &'static Registry {
     REGISTRY.get_or_init(Registry::builtin)
 }
 
-/// Load and validate a scenario, printing every error (exit code 2) if it is invalid.
-pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
-    registry().load(path).map_err(|errors| {
-        eprintln!("{errors}");
+/// Read a scenario file once (capped, as `scenario::read_source` reads) and validate it,
+/// printing every error (exit code 2) if it is invalid. Returns the text too, for commands
+/// that rewrite it (`shrink`): reading twice gets nothing the second time from `/dev/stdin`
+/// or a FIFO.
+pub fn load_source(path: &Path) -> Result<(Scenario, String), ExitCode> {
+    let parsed = crate::scenario::read_source(path)
+        .and_then(|src| registry().parse(&src, &path.display().to_string()).map(|scenario| (scenario, src)));
+    parsed.map_err(|errors| {
+        say!("{errors}");
         ExitCode::from(EXIT_BAD_INPUT)
     })
+}
+
+/// Load and validate a scenario, printing every error (exit code 2) if it is invalid.
+pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
+    load_source(path).map(|(scenario, _)| scenario)
+}
+
+/// An output file the user named, written whole or not at all. Every command that writes a
+/// file (`trace -o`, `run --trace`, `shrink -o`) goes through here.
+///
+/// A regular file (or a path that does not exist yet) is written to a temporary file in the
+/// same directory, which `write_with` renames over it: until then the named file is untouched, and
+/// a refusal, a panic or a full disk leaves it as it was. A symbolic link is followed, so the
+/// link stays and its target is replaced. Anything else (a device, a FIFO, `/dev/stdout`)
+/// cannot be replaced: it is opened for writing only when the output is ready (never
+/// truncated before), written in place, and never removed.
+pub struct Output {
+    /// The path as the user named it, for messages.
+    shown: PathBuf,
+    target: Target,
+}
+
+enum Target {
+    /// Written to `temp`, then renamed to `dest`; the temporary file goes with the `Output`.
+    Replace { dest: PathBuf, temp: Option<tempfile_lite::Temp> },
+    /// Written in place when committed.
+    InPlace(PathBuf),
+}
+
+/// The smallest temporary-file helper the outputs need: a fresh name in a directory, created
+/// exclusively, removed on drop unless persisted.
+mod tempfile_lite {
+    use std::fs::{File, OpenOptions};
+    use std::path::{Path, PathBuf};
+
+    pub struct Temp {
+        pub path: PathBuf,
+        pub file: File,
+    }
+
+    impl Temp {
+        /// A new empty file next to `dest`, named after it so a leftover is recognisable.
+        pub fn next_to(dest: &Path) -> std::io::Result<Temp> {
+            let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let stem = dest.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+            let mut last = None;
+            for attempt in 0..100u32 {
+                let path = dir.join(format!(".{stem}.msgsim-{}-{attempt}.tmp", std::process::id()));
+                match OpenOptions::new().write(true).create_new(true).open(&path) {
+                    Ok(file) => return Ok(Temp { path, file }),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+        }
+
+        /// Put the file in `dest`'s place, in one step.
+        pub fn persist(mut self, dest: &Path) -> std::io::Result<()> {
+            std::fs::rename(&self.path, dest)?;
+            self.path = PathBuf::new();
+            Ok(())
+        }
+    }
+
+    impl Drop for Temp {
+        fn drop(&mut self) {
+            if !self.path.as_os_str().is_empty() {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+    }
+}
+
+impl Output {
+    /// Prepare to write `path`, checking now that it can be written (so a bad path never
+    /// costs a run). Nothing the user named is changed yet.
+    pub fn prepare(path: &Path) -> std::io::Result<Output> {
+        let shown = path.to_path_buf();
+        // A symbolic link's target is what gets replaced (created, if the link dangles).
+        let resolved = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).or_else(|_| {
+                let target = std::fs::read_link(path)?;
+                Ok::<_, std::io::Error>(path.parent().map_or_else(|| target.clone(), |dir| dir.join(&target)))
+            })?,
+            _ => path.to_path_buf(),
+        };
+        let target = match std::fs::metadata(&resolved) {
+            Ok(m) if m.is_dir() => return Err(std::io::Error::new(ErrorKind::IsADirectory, "it is a directory")),
+            Ok(m) if !m.is_file() => Target::InPlace(resolved),
+            // A regular file can be replaced only if it may be written: the rename would not ask.
+            Ok(m) if m.permissions().readonly() => return Err(std::io::Error::new(ErrorKind::PermissionDenied, "it is read-only")),
+            existing => {
+                let temp = tempfile_lite::Temp::next_to(&resolved)?;
+                // The replacement keeps the replaced file's permissions.
+                if let Ok(m) = existing {
+                    temp.file.set_permissions(m.permissions())?;
+                }
+                Target::Replace { dest: resolved, temp: Some(temp) }
+            }
+        };
+        Ok(Output { shown, target })
+    }
+
+    /// The path as the user named it.
+    pub fn shown(&self) -> std::path::Display<'_> {
+        self.shown.display()
+    }
+
+    /// Write the whole output with `render` and put it in place; if `render` fails, nothing
+    /// the user named has changed (a device or FIFO is opened only now, so the same holds
+    /// unless `render` fails after writing to it).
+    pub fn write_with<E: From<std::io::Error>>(mut self, render: impl FnOnce(&mut dyn Write) -> Result<(), E>) -> Result<(), E> {
+        match &mut self.target {
+            Target::InPlace(path) => {
+                // Opened at the first byte: a refusal before it never waits for a FIFO's reader.
+                let mut out = std::io::BufWriter::new(OpenAtFirstWrite { path, file: None });
+                render(&mut out)?;
+                out.flush()?;
+                Ok(())
+            }
+            Target::Replace { dest, temp } => {
+                let t = temp.take().expect("written once");
+                let mut out = std::io::BufWriter::new(&t.file);
+                render(&mut out)?;
+                out.flush()?;
+                drop(out);
+                t.file.sync_all()?;
+                Ok(t.persist(dest)?)
+            }
+        }
+    }
+}
+
+/// A device or FIFO, opened for writing when the first bytes come: opening a FIFO waits for
+/// its reader, which a command that refuses its output must not do.
+struct OpenAtFirstWrite<'a> {
+    path: &'a Path,
+    file: Option<std::fs::File>,
+}
+
+impl Write for OpenAtFirstWrite<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.file.is_none() {
+            self.file = Some(std::fs::OpenOptions::new().write(true).open(self.path)?);
+        }
+        self.file.as_mut().expect("opened").write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+/// Whether a failed write means the reader went away (`-o /dev/stdout | head`): such a
+/// command ends quietly with `EXIT_READER_GONE`, as for standard output.
+pub fn reader_gone(e: &std::io::Error) -> bool {
+    e.kind() == ErrorKind::BrokenPipe
 }

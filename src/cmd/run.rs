@@ -1,9 +1,9 @@
 //! `msgsim run`: run one scenario with one seed and report.
 
-use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, emit, load};
+use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load, reader_gone, say};
 use crate::RunOptions;
 use crate::export::{ExportError, Selection, TraceFormat, TraceView, write_trace};
-use crate::report::{Report, panic_text, reproduce_command};
+use crate::report::{Report, panic_text, reproduce_command_for};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -12,11 +12,11 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
         Ok(s) => s,
         Err(code) => return code,
     };
-    // Open the trace file before running, so a bad path never costs a run.
-    let trace_file = match trace_path.map(std::fs::File::create).transpose() {
+    // Prepare the trace file before running, so a bad path never costs a run.
+    let trace_file = match trace_path.map(Output::prepare).transpose() {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{}: cannot write the trace: {e}", trace_path.expect("set when opening failed").display());
+            say!("{}: cannot write the trace: {e}", trace_path.expect("set when preparing failed").display());
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
@@ -26,7 +26,7 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     let result = match crate::run(&scenario, seed, &options) {
         Ok(r) => r,
         Err(panic) => {
-            eprint!("{}", panic_text(&shown, &panic));
+            super::to_stderr(&panic_text(&shown, &panic));
             return ExitCode::from(EXIT_INTERNAL);
         }
     };
@@ -35,14 +35,13 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
             true => TraceFormat::JsonLines,
             false => TraceFormat::Text,
         };
-        let view =
-            TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };
-        match write_trace(&mut std::io::BufWriter::new(file), &view, &Selection::default(), format) {
+        let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };
+        let shown_file = file.shown().to_string();
+        match file.write_with(|out| write_trace(out, &view, &Selection::default(), format)) {
             Ok(()) => {}
-            // `--trace /dev/stdout | head`: as for standard output.
-            Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::from(EXIT_READER_GONE),
+            Err(ExportError::Io(e)) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
             Err(e) => {
-                eprintln!("{}: cannot write the trace: {e}", trace_path.expect("a trace file was opened").display());
+                say!("{shown_file}: cannot write the trace: {e}");
                 return ExitCode::from(EXIT_INTERNAL);
             }
         }
@@ -55,7 +54,7 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     }
     if report.failed() {
         if !json {
-            eprintln!("a check failed; reproduce with: {}", reproduce_command(&shown, seed));
+            say!("a check failed; reproduce with: {}", reproduce_command_for(path, seed));
         }
         return ExitCode::from(EXIT_CHECK_FAILED);
     }

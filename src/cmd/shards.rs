@@ -55,7 +55,7 @@ pub fn resolve(arg: Option<ShardArg>) -> Result<Option<Shard>, ExitCode> {
                 .filter_map(|&name| std::env::var_os(name).map(|value| (name.to_string(), value.to_string_lossy().into_owned())))
                 .collect();
             from_env(&env).map(Some).map_err(|e| {
-                eprintln!("--shard auto: {e}");
+                super::say!("--shard auto: {e}");
                 ExitCode::from(EXIT_BAD_INPUT)
             })
         }

@@ -1,44 +1,39 @@
 //! `msgsim shrink`: reduce a failing seed to a smaller run that fails the same check.
 
-use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, emit, load};
-use crate::shrink::{RunSize, shrink_with};
+use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
+use crate::shrink::{RunSize, ShrinkError, shrink_with};
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>) -> ExitCode {
-    let scenario = match load(path) {
+    // Read once: the text is patched to keep its comments and layout, and a second read of
+    // `/dev/stdin` or a FIFO would find nothing.
+    let (scenario, src) = match load_source(path) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    // The file loaded, so it reads; the text is patched to keep its comments and layout.
-    let src = match std::fs::read_to_string(path) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}: cannot read the scenario: {e}", path.display());
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
-    // Check the output can be written before spending the search.
-    let file = match output.map(std::fs::File::create).transpose() {
+    // Check the output can be written before spending the search; nothing is written until
+    // the shrunk scenario is ready.
+    let file = match output.map(Output::prepare).transpose() {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{}: cannot write the shrunk scenario: {e}", output.expect("set when opening failed").display());
+            say!("{}: cannot write the shrunk scenario: {e}", output.expect("set when preparing failed").display());
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
     let shrunk = match shrink_with(super::registry(), &scenario, &src, seed, check) {
         Ok(s) => s,
-        Err(e) if e.starts_with("internal error") => {
-            eprintln!("{}: {e}", path.display());
+        Err(ShrinkError::Internal(e)) => {
+            say!("{}: internal error: {e}", path.display());
             return ExitCode::from(EXIT_INTERNAL);
         }
-        Err(e) => {
-            eprintln!("{}: {e}", path.display());
+        Err(ShrinkError::Input(e)) => {
+            say!("{}: {e}", path.display());
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    let row = |what: &str, f: fn(&RunSize) -> String| eprintln!("  {what:<18} {:>12} -> {}", f(&shrunk.before), f(&shrunk.after));
-    eprintln!("shrunk seed {seed} of {} keeping {} failing ({} runs):", path.display(), shrunk.check, shrunk.runs);
+    let row = |what: &str, f: fn(&RunSize) -> String| say!("  {what:<18} {:>12} -> {}", f(&shrunk.before), f(&shrunk.after));
+    say!("shrunk seed {seed} of {} keeping {} failing ({} runs):", path.display(), shrunk.check, shrunk.runs);
     row("horizon", |s| crate::time::SimTime(s.horizon_ns).to_string());
     row("faults", |s| s.faults.to_string());
     row("workload messages", |s| s.workload_messages.to_string());
@@ -47,13 +42,14 @@ pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>
     row("corruptions", |s| s.corrupted.to_string());
     row("events", |s| s.events.to_string());
     match (file, output) {
-        (Some(mut f), Some(out)) => {
-            if let Err(e) = std::io::Write::write_all(&mut f, shrunk.source.as_bytes()) {
-                eprintln!("{}: cannot write the shrunk scenario: {e}", out.display());
+        (Some(f), Some(out)) => match f.write_with(|w| w.write_all(shrunk.source.as_bytes())) {
+            Ok(()) => say!("reproduce: msgsim run {}", crate::report::shell_path(out)),
+            Err(e) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
+            Err(e) => {
+                say!("{}: cannot write the shrunk scenario: {e}", out.display());
                 return ExitCode::from(EXIT_INTERNAL);
             }
-            eprintln!("reproduce: msgsim run {}", out.display());
-        }
+        },
         _ => emit(shrunk.source.as_bytes()),
     }
     ExitCode::SUCCESS

@@ -1,6 +1,6 @@
 //! `msgsim sweep`: run a scenario with a range of seeds in parallel and summarise.
 
-use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load};
+use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load, say};
 use crate::sweep::{SeedRange, Sweep, SweepReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -37,17 +37,25 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
     };
     let shown = args.path.display().to_string();
     let mut sweep = Sweep::new(&scenario).file(&shown).seeds(args.seeds.start..args.seeds.end).check_determinism(args.check_determinism);
-    if let Some(jobs) = args.jobs {
-        sweep = sweep.jobs(jobs);
-    }
     if let Some(shard) = shard {
         sweep = sweep.shard(shard);
+    }
+    if let Some(jobs) = args.jobs {
+        sweep = sweep.jobs(jobs);
+        if sweep.threads() < jobs {
+            say!(
+                "msgsim sweep: --jobs {jobs}: running on {} threads (at most {}, and no more than the {} seeds to run)",
+                sweep.threads(),
+                crate::sweep::MAX_JOBS,
+                sweep.seed_count()
+            );
+        }
     }
     // A bar only for a person watching: piped or captured stderr stays exactly the summary's.
     let bar = std::io::stderr().is_terminal().then(|| {
         let style =
             ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {elapsed} elapsed, about {eta} left").expect("a valid template");
-        ProgressBar::new(sweep.seed_list().len() as u64).with_style(style)
+        ProgressBar::new(sweep.seed_count()).with_style(style)
     });
     let tick = || {
         if let Some(bar) = &bar {
@@ -57,7 +65,7 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
     let report = sweep.progress(&tick).run();
     if let Some(bar) = bar {
         bar.finish_and_clear();
-        eprintln!("{} seeds in {:.1?}", report.runs, bar.elapsed());
+        say!("{} seeds in {:.1?}", report.runs, bar.elapsed());
     }
     print_and_exit(&report, args.json)
 }
@@ -75,7 +83,7 @@ pub fn print_and_exit(report: &SweepReport, json: bool) -> ExitCode {
     }
     if let Some(f) = &report.first_failure {
         if !json {
-            eprintln!("{} of {} seeds failed; reproduce the first with: {}", report.failed, report.runs, f.reproduce);
+            say!("{} of {} seeds failed; reproduce the first with: {}", report.failed, report.runs, f.reproduce);
         }
         return ExitCode::from(EXIT_CHECK_FAILED);
     }

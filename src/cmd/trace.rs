@@ -1,11 +1,10 @@
 //! `msgsim trace`: run a scenario and write its trace, or part of it, in one of the export formats.
 
-use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, emit, load};
+use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, load, reader_gone, say};
 use crate::RunOptions;
 use crate::export::{ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
 use crate::report::panic_text;
 use crate::time::SimTime;
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -48,7 +47,7 @@ pub fn parse_ms(s: &str) -> Result<SimTime, String> {
 }
 
 fn bad_input(message: &str) -> ExitCode {
-    eprintln!("msgsim trace: {message}");
+    say!("msgsim trace: {message}");
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
@@ -66,60 +65,59 @@ pub fn trace(args: Args) -> ExitCode {
     for name in args.nodes {
         match scenario.cluster.names.iter().position(|n| n == name) {
             Some(i) => nodes.push(crate::id::NodeId(i as u32)),
-            None => {
-                let known = scenario.cluster.names.join(", ");
-                return bad_input(&format!("--node {name}: the scenario has no such node; its nodes are {known}"));
-            }
+            None => return bad_input(&format!("--node {name}: the scenario has no such node; {}", some_names(&scenario.cluster.names))),
         }
     }
-    // Open the output before running, so a bad path never costs a run.
-    let mut file = match args.output.map(std::fs::File::create).transpose() {
+    // Prepare the output before running, so a bad path never costs a run.
+    let output = match args.output.map(Output::prepare).transpose() {
         Ok(f) => f,
-        Err(e) => return bad_input(&format!("{}: cannot write the trace: {e}", args.output.expect("set when opening failed").display())),
+        Err(e) => return bad_input(&format!("{}: cannot write the trace: {e}", args.output.expect("set when preparing failed").display())),
     };
     let seed = args.seed.unwrap_or(scenario.seed);
     let options = RunOptions { record_trace: true, ..RunOptions::default() };
     let result = match crate::run(&scenario, seed, &options) {
         Ok(r) => r,
         Err(panic) => {
-            eprint!("{}", panic_text(&args.path.display().to_string(), &panic));
+            super::to_stderr(&panic_text(&args.path.display().to_string(), &panic));
             return ExitCode::from(EXIT_INTERNAL);
         }
     };
     let events = result.trace.as_deref().expect("the trace was recorded");
     let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };
     let selection = Selection { from: args.from, to: args.to, nodes, kinds: args.kinds.to_vec() };
-    // Render to memory first: a refused selection then leaves no half-written file.
-    let mut rendered = Vec::new();
-    match write_trace(&mut rendered, &view, &selection, args.format) {
+    // Every format refuses a selection before it writes anything, so the output is streamed:
+    // into a temporary file the output replaces only when it is whole, or to standard output.
+    let render = |out: &mut dyn std::io::Write| write_trace(out, &view, &selection, args.format);
+    let written = match output {
+        Some(output) => output.write_with(render),
+        None => render(&mut std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match written {
         Ok(()) => {}
+        Err(ExportError::Io(e)) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
         Err(ExportError::Io(e)) => {
-            eprintln!("msgsim trace: cannot render the trace: {e}");
+            say!("msgsim trace: cannot write the trace: {e}");
             return ExitCode::from(EXIT_INTERNAL);
         }
         Err(refused @ ExportError::TooLarge { .. }) => {
-            if let Some(path) = args.output {
-                let _ = std::fs::remove_file(path);
-            }
             return bad_input(&format!("too large for --format {}: {refused}", args.format.name()));
         }
     }
-    let (Some(file), Some(path)) = (&mut file, args.output) else {
-        emit(&rendered);
-        return ExitCode::SUCCESS;
-    };
-    match file.write_all(&rendered) {
-        Ok(()) => {}
-        // `-o /dev/stdout | head`: as for standard output.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::from(EXIT_READER_GONE),
-        Err(e) => {
-            eprintln!("msgsim trace: cannot write the trace: {e}");
-            return ExitCode::from(EXIT_INTERNAL);
-        }
+    if let Some(path) = args.output {
+        let shown = events.iter().filter(|e| selection.shows(e)).count();
+        say!("{}: {}, {shown} of the run's {} events (seed {seed})", path.display(), args.format.name(), events.len());
     }
-    let shown = events.iter().filter(|e| selection.shows(e)).count();
-    eprintln!("{}: {}, {shown} of the run's {} events (seed {seed})", path.display(), args.format.name(), events.len());
     ExitCode::SUCCESS
+}
+
+/// A few of the scenario's node names and how many there are: a 100,000-node scenario's
+/// error message names a handful, not all.
+fn some_names(names: &[String]) -> String {
+    const SHOWN: usize = 8;
+    if names.len() <= SHOWN {
+        return format!("its nodes are {}", names.join(", "));
+    }
+    format!("it has {} nodes: {}, ..., {}", names.len(), names[..SHOWN - 1].join(", "), names[names.len() - 1])
 }
 
 #[cfg(test)]

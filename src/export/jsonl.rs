@@ -1,7 +1,9 @@
-//! JSON lines, for programs: one object per event with its fields, plus `vc` for process events.
+//! JSON lines, for programs: one object per event with its fields, plus `vc` for process events,
+//! and `"forged_origin": true` on a delivery whose `origin` names no node (an adversary forged
+//! the payload's bytes), so a program never looks that id up as a node.
 
 use super::{Selection, TraceView, text::clocks};
-use crate::trace::TraceEvent;
+use crate::trace::{EventKind, TraceEvent};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -11,6 +13,8 @@ struct Annotated<'a> {
     event: &'a TraceEvent,
     #[serde(skip_serializing_if = "Option::is_none")]
     vc: Option<&'a [u32]>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    forged_origin: bool,
 }
 
 pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> io::Result<()> {
@@ -20,7 +24,9 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> io
         if !selection.shows(event) {
             continue;
         }
-        serde_json::to_writer(&mut *out, &Annotated { event, vc }).map_err(io::Error::other)?;
+        let forged_origin = matches!(event.kind, EventKind::Deliver { origin, .. } if origin.index() >= view.cluster.len());
+        // `From` keeps an I/O error's kind: a reader gone stays a broken pipe.
+        serde_json::to_writer(&mut *out, &Annotated { event, vc, forged_origin }).map_err(io::Error::from)?;
         writeln!(out)?;
     }
     Ok(())

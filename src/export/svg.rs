@@ -14,6 +14,10 @@ use std::io::Write;
 
 /// Beyond this many lifelines a diagram is too wide to read.
 pub const MAX_LIFELINES: usize = 64;
+
+/// Message arrows and event marks beyond which a diagram is a solid block (and its text, built
+/// in memory, grows past what a browser opens): about 60 MB of SVG.
+pub const MAX_MARKS: usize = 200_000;
 /// The plot's height stays between these (pixels), whatever the window's length.
 const MIN_PLOT: f64 = 360.0;
 const MAX_PLOT: f64 = 2400.0;
@@ -190,6 +194,16 @@ fn render(view: &TraceView, selection: &Selection) -> Result<String, ExportError
             limit: MAX_LIFELINES,
             advice: "a diagram that wide is unreadable; choose the nodes to draw with --node \
                      (their lifelines are drawn, and those of the nodes they exchanged messages with)",
+        });
+    }
+    let marks = copies.len().saturating_add(view.events.iter().filter(|e| selection.shows(e)).count());
+    if marks > MAX_MARKS {
+        return Err(ExportError::TooLarge {
+            what: "message arrows and event marks",
+            count: marks,
+            limit: MAX_MARKS,
+            advice: "a diagram that dense is a solid block; narrow the selection with --from/--to (ms), --node or --kind, \
+                     or use --format chrome",
         });
     }
     let periods = if selection.kind_selected(Kind::Fault) { fault_periods(view.events) } else { Vec::new() };

@@ -62,7 +62,13 @@ pub struct Arrival {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Dropped(DropReason),
-    Delivered { first: Arrival, duplicate: Option<Arrival> },
+    Delivered {
+        first: Arrival,
+        duplicate: Option<Arrival>,
+    },
+    /// The message would travel as more fragments than the run's budget allows: nothing
+    /// was drawn, and the run must end (`EndReason::MaxFragments`).
+    OverFragmentBudget,
 }
 
 /// Per directed link memory: FIFO ordering and the bandwidth queue.
@@ -87,6 +93,8 @@ pub struct Network {
     replay: Option<BTreeMap<MsgId, Decision>>,
     /// Every random decision taken, when asked for (see `start_recording`).
     recording: Option<Vec<Decision>>,
+    /// The most fragments a message may travel as (see `limit_fragments`).
+    max_fragments: u64,
 }
 
 fn key(from: NodeId, to: NodeId) -> u64 {
@@ -111,7 +119,14 @@ impl Network {
             state: FxHashMap::default(),
             replay: None,
             recording: None,
+            max_fragments: u64::MAX,
         }
+    }
+
+    /// Refuse to route a message that would travel as more than `max` fragments: each costs
+    /// draws, all within the event that sends it.
+    pub fn limit_fragments(&mut self, max: u64) {
+        self.max_fragments = max;
     }
 
     /// The smallest latency of the link `from -> to`: how long the transport's own notices
@@ -146,6 +161,12 @@ impl Network {
             true => &self.default,
             false => self.overrides.get(&key(from, to)).map_or(&self.default, |&i| &self.models[i]),
         };
+        // Only a link with an MTU fragments; the usual link pays one test.
+        if let Some(mtu) = model.mtu_bytes
+            && u64::from(size.div_ceil(mtu)) > self.max_fragments
+        {
+            return Route::OverFragmentBudget;
+        }
         let replayed = self.replay.as_ref().map(|r| r.get(&msg).copied().unwrap_or(Decision::clean(msg, model.latency.min_ns())));
         let (states, recording) = (&mut self.state, &mut self.recording);
         // Monomorphised per source, so the usual case (drawing, not recording) checks nothing.

@@ -630,6 +630,12 @@ pub struct LimitsFile {
     pub max_events: Option<Whole>,
     #[serde(default)]
     pub max_in_flight: Option<Whole>,
+    #[serde(default)]
+    pub max_fragments: Option<Whole>,
+    #[serde(default)]
+    pub max_trace_events: Option<Whole>,
+    #[serde(default)]
+    pub max_memory_mb: Option<Whole>,
 }
 
 /// `Some(x)` as `, name: x`; nothing for `None`.

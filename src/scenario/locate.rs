@@ -5,6 +5,14 @@
 //! tokens along it. The source has already parsed, so the walker only has to
 //! understand well-formed RON. Syntax errors come with ron's own position,
 //! which can fall inside a token; `token_at` moves it to the token's start.
+//!
+//! A file can have thousands of errors, so a [`Locator`] tokenises the source once, on the
+//! first error, and finds each path from that index: positions cost linear time overall,
+//! not a tokenisation per error.
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// One step into a RON value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +80,8 @@ fn tokenize(src: &str) -> (Vec<Token>, Vec<char>) {
     let mut out = Vec::new();
     while let Some(c) = cur.peek(0) {
         let (line, col, start) = (cur.line, cur.col, cur.i);
-        if c.is_whitespace() {
+        // A byte order mark opens some editors' files; it is not part of the text.
+        if c.is_whitespace() || c == '\u{feff}' {
             cur.bump();
         } else if c == '/' && cur.peek(1) == Some('/') {
             while cur.peek(0).is_some_and(|c| c != '\n') {
@@ -98,7 +107,7 @@ fn tokenize(src: &str) -> (Vec<Token>, Vec<char>) {
             if depth > 0 {
                 out.push(Token { tok: Tok::UnclosedComment, line, col, start, end: cur.i });
             }
-        } else if c == '"' || (c == 'r' && matches!(cur.peek(1), Some('"' | '#'))) {
+        } else if c == '"' || (c == 'r' && raw_string_starts(&cur)) {
             let raw = c == 'r';
             let mut hashes = 0;
             if raw {
@@ -133,6 +142,11 @@ fn tokenize(src: &str) -> (Vec<Token>, Vec<char>) {
             }
             out.push(Token { tok: Tok::Str(text), line, col, start, end: cur.i });
         } else if c.is_alphabetic() || c == '_' {
+            // A raw identifier (`r#horizon_ms`) names the same field as the plain one.
+            if c == 'r' && cur.peek(1) == Some('#') {
+                cur.bump();
+                cur.bump();
+            }
             let mut word = String::new();
             while let Some(ch) = cur.peek(0).filter(|ch| ch.is_alphanumeric() || *ch == '_') {
                 word.push(ch);
@@ -148,9 +162,12 @@ fn tokenize(src: &str) -> (Vec<Token>, Vec<char>) {
                 _ => Tok::Other,
             };
             cur.bump();
-            // Numbers, chars and signs are single values: glue their characters together.
+            // Numbers, chars and signs are single values: glue their characters together, up
+            // to a comment written right after them (`1/* note */`).
             if tok == Tok::Other {
-                while cur.peek(0).is_some_and(|ch| !ch.is_whitespace() && !"()[]{},:".contains(ch)) {
+                while cur.peek(0).is_some_and(|ch| !ch.is_whitespace() && !"()[]{},:".contains(ch))
+                    && !(cur.peek(0) == Some('/') && matches!(cur.peek(1), Some('/' | '*')))
+                {
                     cur.bump();
                 }
             }
@@ -160,105 +177,172 @@ fn tokenize(src: &str) -> (Vec<Token>, Vec<char>) {
     (out, cur.chars)
 }
 
-/// Index just past the value starting at `i`.
-fn skip_value(toks: &[Token], mut i: usize) -> usize {
-    if matches!(toks.get(i).map(|t| &t.tok), Some(Tok::Ident(_))) && matches!(toks.get(i + 1).map(|t| &t.tok), Some(Tok::Open('('))) {
-        i += 1;
+/// Whether the `r` under the cursor opens a raw string (`r"..."`, `r#"..."#`) rather than
+/// a raw identifier (`r#name`) or a word.
+fn raw_string_starts(cur: &Cursor) -> bool {
+    let mut k = 1;
+    while cur.peek(k) == Some('#') {
+        k += 1;
     }
-    match toks.get(i).map(|t| &t.tok) {
-        Some(Tok::Open(_)) => {
-            let mut depth = 0usize;
-            while i < toks.len() {
-                match toks[i].tok {
-                    Tok::Open(_) => depth += 1,
-                    Tok::Close => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return i + 1;
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            i
-        }
-        _ => i + 1,
-    }
+    cur.peek(k) == Some('"')
 }
 
-/// The items of the container whose value starts at `i`: (name or key, value start, item start).
-fn items(toks: &[Token], mut i: usize) -> Option<Vec<(Option<String>, usize, usize)>> {
-    if matches!(toks.get(i).map(|t| &t.tok), Some(Tok::Ident(_))) {
-        i += 1;
-    }
-    if !matches!(toks.get(i).map(|t| &t.tok), Some(Tok::Open(_))) {
-        return None;
-    }
-    i += 1;
-    let mut out = Vec::new();
-    while i < toks.len() && toks[i].tok != Tok::Close {
-        let start = i;
-        let name = match (&toks[i].tok, toks.get(i + 1).map(|t| &t.tok)) {
-            (Tok::Ident(n) | Tok::Str(n), Some(Tok::Colon)) => Some(n.clone()),
-            _ => None,
-        };
-        if name.is_some() {
-            i += 2;
+/// A container's item: its name or key (for a struct field or map entry), where its value
+/// starts and where the item starts (the key, for a map entry), as token indices.
+type Item = (Option<String>, usize, usize);
+
+/// A source's tokens, with where each value ends, built once.
+struct Index {
+    toks: Vec<Token>,
+    chars: Vec<char>,
+    /// For each token, the index just past the value starting there.
+    after: Vec<usize>,
+    /// Each container's items, listed the first time a path passes through it.
+    items: RefCell<BTreeMap<usize, Option<Rc<[Item]>>>>,
+}
+
+impl Index {
+    fn new(src: &str) -> Index {
+        let (toks, chars) = tokenize(src);
+        // Match brackets once, so skipping a value is a lookup, not a walk.
+        let mut close = vec![toks.len(); toks.len()];
+        let mut open = Vec::new();
+        for (i, t) in toks.iter().enumerate() {
+            match t.tok {
+                Tok::Open(_) => open.push(i),
+                Tok::Close => {
+                    if let Some(o) = open.pop() {
+                        close[o] = i + 1;
+                    }
+                }
+                _ => {}
+            }
         }
-        out.push((name, i, start));
-        i = skip_value(toks, i);
-        if toks.get(i).map(|t| &t.tok) == Some(&Tok::Comma) {
+        let after = (0..toks.len())
+            .map(|i| {
+                let at = match (&toks[i].tok, toks.get(i + 1).map(|t| &t.tok)) {
+                    (Tok::Ident(_), Some(Tok::Open('('))) => i + 1,
+                    _ => i,
+                };
+                if matches!(toks[at].tok, Tok::Open(_)) { close[at] } else { at + 1 }
+            })
+            .collect();
+        Index { toks, chars, after, items: RefCell::new(BTreeMap::new()) }
+    }
+
+    fn tok(&self, i: usize) -> Option<&Tok> {
+        self.toks.get(i).map(|t| &t.tok)
+    }
+
+    /// Index just past the value starting at `i`.
+    fn skip_value(&self, i: usize) -> usize {
+        self.after.get(i).copied().unwrap_or(i + 1)
+    }
+
+    /// The items of the container whose value starts at `i`.
+    fn items(&self, i: usize) -> Option<Rc<[Item]>> {
+        if let Some(known) = self.items.borrow().get(&i) {
+            return known.clone();
+        }
+        let listed = self.list_items(i).map(Rc::from);
+        self.items.borrow_mut().insert(i, listed.clone());
+        listed
+    }
+
+    fn list_items(&self, mut i: usize) -> Option<Vec<Item>> {
+        if matches!(self.tok(i), Some(Tok::Ident(_))) {
             i += 1;
         }
+        if !matches!(self.tok(i), Some(Tok::Open(_))) {
+            return None;
+        }
+        i += 1;
+        let mut out = Vec::new();
+        while i < self.toks.len() && self.toks[i].tok != Tok::Close {
+            let start = i;
+            let name = match (&self.toks[i].tok, self.tok(i + 1)) {
+                (Tok::Ident(n) | Tok::Str(n), Some(Tok::Colon)) => Some(n.clone()),
+                _ => None,
+            };
+            if name.is_some() {
+                i += 2;
+            }
+            out.push((name, i, start));
+            i = self.skip_value(i);
+            if self.tok(i) == Some(&Tok::Comma) {
+                i += 1;
+            }
+        }
+        Some(out)
     }
-    Some(out)
-}
 
-/// `Some(x)` is transparent to paths.
-fn unwrap_some(toks: &[Token], i: usize) -> usize {
-    match (toks.get(i).map(|t| &t.tok), toks.get(i + 1).map(|t| &t.tok)) {
-        (Some(Tok::Ident(n)), Some(Tok::Open('('))) if n == "Some" => i + 2,
-        _ => i,
-    }
-}
-
-/// Line and column (1-based) of the value at `path`; as deep as the path can be
-/// followed, and the start of the file at worst.
-pub fn locate(src: &str, path: &[Seg]) -> (usize, usize) {
-    let (toks, _) = tokenize(src);
-    if toks.is_empty() {
-        return (1, 1);
-    }
-    let mut at = 0;
-    for seg in path {
-        at = unwrap_some(&toks, at);
-        let Some(items) = items(&toks, at) else { break };
-        let found = match seg {
-            Seg::Field(f) => items.iter().find(|(n, _, _)| n.as_deref() == Some(*f)).map(|it| it.1),
-            Seg::Index(n) => items.get(*n).map(|it| it.1),
-            Seg::KeyOf(n) => items.get(*n).map(|it| it.2),
-        };
-        match found {
-            Some(i) => at = i,
-            None => break,
+    /// `Some(x)` is transparent to paths.
+    fn unwrap_some(&self, i: usize) -> usize {
+        match (self.tok(i), self.tok(i + 1)) {
+            (Some(Tok::Ident(n)), Some(Tok::Open('('))) if n == "Some" => i + 2,
+            _ => i,
         }
     }
-    (toks[at].line, toks[at].col)
+
+    fn locate(&self, path: &[Seg]) -> (usize, usize) {
+        if self.toks.is_empty() {
+            return (1, 1);
+        }
+        let mut at = 0;
+        for seg in path {
+            at = self.unwrap_some(at);
+            let Some(items) = self.items(at) else { break };
+            let found = match seg {
+                Seg::Field(f) => items.iter().find(|(n, _, _)| n.as_deref() == Some(*f)).map(|it| it.1),
+                Seg::Index(n) => items.get(*n).map(|it| it.1),
+                Seg::KeyOf(n) => items.get(*n).map(|it| it.2),
+            };
+            match found {
+                Some(i) if i < self.toks.len() => at = i,
+                _ => break,
+            }
+        }
+        (self.toks[at].line, self.toks[at].col)
+    }
+}
+
+/// Positions of values in one source, for the errors of one validation: the source is
+/// tokenised on the first question (a valid file never pays) and only once.
+pub struct Locator<'a> {
+    src: &'a str,
+    index: OnceCell<Index>,
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(src: &'a str) -> Locator<'a> {
+        Locator { src, index: OnceCell::new() }
+    }
+
+    /// Line and column (1-based) of the value at `path`; as deep as the path can be
+    /// followed, and the start of the file at worst.
+    pub fn locate(&self, path: &[Seg]) -> (usize, usize) {
+        self.index.get_or_init(|| Index::new(self.src)).locate(path)
+    }
+}
+
+/// Line and column (1-based) of the value at `path`, for a single question: see [`Locator`].
+pub fn locate(src: &str, path: &[Seg]) -> (usize, usize) {
+    Index::new(src).locate(path)
 }
 
 /// `src` with top-level field `name` set to `value` (RON text): its value replaced if
 /// the field is there, else `name: value,` added before the scenario's closing
 /// parenthesis. Everything else (comments, layout) is kept. `src` must be a valid scenario.
 pub fn set_top_level_field(src: &str, name: &str, value: &str) -> String {
-    let (toks, chars) = tokenize(src);
+    let index = Index::new(src);
+    let (toks, chars) = (&index.toks, &index.chars);
     let text = |a: usize, b: usize| chars[a..b].iter().collect::<String>();
-    let top = items(&toks, 0).unwrap_or_default();
+    let top = index.items(0).unwrap_or_else(|| Rc::from(Vec::new()));
     if let Some(&(_, start, _)) = top.iter().find(|(n, _, _)| n.as_deref() == Some(name)) {
-        let end = skip_value(&toks, start) - 1;
+        let end = index.skip_value(start) - 1;
         return format!("{}{value}{}", text(0, toks[start].start), text(toks[end].end, chars.len()));
     }
-    let close = skip_value(&toks, 0) - 1;
+    let close = index.skip_value(0) - 1;
     let needs_comma = !matches!(toks[close - 1].tok, Tok::Comma | Tok::Open(_));
     let before = text(0, toks[close - 1].end);
     let comma = if needs_comma { "," } else { "" };

@@ -37,8 +37,17 @@ pub mod limits {
     pub const MAX_SIZE_BYTES: u64 = 1 << 30;
     pub const MAX_DRIFT_PPM: f64 = 100_000.0;
     pub const MAX_SWARM_FAULTS: u64 = 10_000;
+    /// Drawn partitions times nodes: what swarm mode may draw (and print) before a run.
+    pub const MAX_SWARM_PARTITION_MEMBERS: u64 = 1_000_000;
     pub const DEFAULT_MAX_EVENTS: u64 = 1_000_000_000;
     pub const DEFAULT_MAX_IN_FLIGHT: u64 = 10_000_000;
+    /// 64 Ki fragments (a 64 MiB message over a 1 KiB MTU): three network draws each, all
+    /// within one event, so a larger message would make one event cost seconds.
+    pub const DEFAULT_MAX_FRAGMENTS: u64 = 1 << 16;
+    /// 50 million kept trace events, about 1.6 GB: past this a trace is too large to export.
+    pub const DEFAULT_MAX_TRACE_EVENTS: u64 = 50_000_000;
+    /// 1 GiB for the messages in flight: a boot or fan-out that sends millions stops there.
+    pub const DEFAULT_MAX_MEMORY_MB: u64 = 1024;
     pub const DEFAULT_SIZE_BYTES: u32 = 64;
     /// Transmissions of one message by a retransmitting protocol.
     pub const MAX_ATTEMPTS: u64 = 1_000;
@@ -255,8 +264,16 @@ pub enum Target {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// Scheduler events.
     pub max_events: u64,
+    /// Messages on the wire at once, checked at every transmission.
     pub max_in_flight: u64,
+    /// Fragments one message may travel as (each costs network draws within one event).
+    pub max_fragments: u64,
+    /// Trace events in the run (kept when the trace is recorded: `msgsim trace`, `run --trace`).
+    pub max_trace_events: u64,
+    /// Memory the messages in flight may take, estimated per message from its in-memory size.
+    pub max_memory_mb: u64,
 }
 
 /// One problem with a scenario, at a place in its file.
@@ -352,8 +369,16 @@ impl Scenario {
         // Some editors start UTF-8 files with a byte order mark; it is not part of the text.
         let src = src.strip_prefix('\u{feff}').unwrap_or(src);
         let raw: ScenarioFile = ron_options().from_str(src).map_err(|e| ScenarioErrors(vec![syntax::error(&e, src, file)]))?;
-        Validator { src, file, errors: Vec::new(), nodes: BTreeMap::new(), groups: BTreeMap::new(), members: Vec::new() }
-            .scenario(&raw, catalog)
+        Validator {
+            src,
+            locator: locate::Locator::new(src),
+            file,
+            errors: Vec::new(),
+            nodes: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            members: Vec::new(),
+        }
+        .scenario(&raw, catalog)
     }
 
     pub fn node_count(&self) -> usize {
@@ -370,6 +395,8 @@ impl Scenario {
 /// Builds a `Scenario` from a `ScenarioFile`, collecting every problem with its place.
 struct Validator<'a> {
     src: &'a str,
+    /// Finds each error's position in the source, tokenising it once.
+    locator: locate::Locator<'a>,
     file: &'a str,
     errors: Vec<ScenarioError>,
     nodes: BTreeMap<String, NodeId>,
@@ -388,7 +415,7 @@ fn ix(i: usize) -> Seg {
 
 impl<'a> Validator<'a> {
     fn error(&mut self, path: &[Seg], message: impl Into<String>, expected: impl Into<Option<String>>) {
-        let (line, col) = locate::locate(self.src, path);
+        let (line, col) = self.locator.locate(path);
         self.errors.push(ScenarioError { file: self.file.to_string(), line, col, message: message.into(), expected: expected.into() });
     }
 
@@ -739,9 +766,11 @@ impl<'a> Validator<'a> {
                 self.error(&path, format!("group `{gname}` has no members"), "at least one node".to_string());
             }
             let mut ids = Vec::new();
+            // A set, not `ids.contains`: a group of 100,000 members took 80 s to check.
+            let mut seen = std::collections::BTreeSet::new();
             for (mi, m) in members.iter().enumerate() {
                 match self.nodes.get(m) {
-                    Some(&id) if ids.contains(&id) => {
+                    Some(&id) if !seen.insert(id) => {
                         self.error(&[f("groups"), ix(index), ix(mi)], format!("`{m}` is listed twice in group `{gname}`"), None)
                     }
                     Some(&id) => ids.push(id),
@@ -1266,6 +1295,19 @@ impl<'a> Validator<'a> {
         };
         let crashes = count_range("crashes", s.crashes);
         let partitions = count_range("partitions", s.partitions);
+        // Each drawn partition lists up to every node (and the summary prints their names),
+        // so what swarm mode draws before the run is bounded here, not by the run's limits.
+        if partitions.1.saturating_mul(n as u64) > limits::MAX_SWARM_PARTITION_MEMBERS {
+            self.error(
+                &[f("swarm"), f("partitions")],
+                format!(
+                    "up to {} partitions of {n} nodes would draw more than {} partition members",
+                    partitions.1,
+                    limits::MAX_SWARM_PARTITION_MEMBERS
+                ),
+                format!("at most {} partitions for {n} nodes", limits::MAX_SWARM_PARTITION_MEMBERS / (n as u64).max(1)),
+            );
+        }
         if crashes.1 > 0 && n < 2 {
             self.error(&[f("swarm"), f("crashes")], "swarm crashes need at least two nodes", None);
         }
@@ -1579,6 +1621,9 @@ impl<'a> Validator<'a> {
         Limits {
             max_events: positive("max_events", l.max_events, limits::DEFAULT_MAX_EVENTS),
             max_in_flight: positive("max_in_flight", l.max_in_flight, limits::DEFAULT_MAX_IN_FLIGHT),
+            max_fragments: positive("max_fragments", l.max_fragments, limits::DEFAULT_MAX_FRAGMENTS),
+            max_trace_events: positive("max_trace_events", l.max_trace_events, limits::DEFAULT_MAX_TRACE_EVENTS),
+            max_memory_mb: positive("max_memory_mb", l.max_memory_mb, limits::DEFAULT_MAX_MEMORY_MB),
         }
     }
 
