@@ -35,7 +35,8 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
             true => TraceFormat::JsonLines,
             false => TraceFormat::Text,
         };
-        let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };
+        let view =
+            TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };
         let shown_file = file.shown().to_string();
         match file.write_with(|out| write_trace(out, &view, &Selection::default(), format)) {
             Ok(()) => {}
