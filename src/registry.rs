@@ -50,6 +50,7 @@ impl Registry {
             .with_protocol::<secure_channel::SecureChannelProtocol>()
             .with_protocol::<exchange::ExchangeProtocol>()
             .with_protocol::<work_queue::WorkQueueProtocol>()
+            .with_protocol::<crate::protocols::two_generals::TwoGeneralsProtocol>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()
@@ -70,6 +71,7 @@ impl Registry {
             .with_check::<check::NoDeadlock>()
             .with_check::<check::ExactlyOnceTaken>()
             .with_check::<check::ViewAgreement>()
+            .with_check::<check::decision::SameDecision>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

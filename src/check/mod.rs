@@ -6,6 +6,7 @@
 
 mod breaker;
 mod deadlock;
+pub mod decision;
 mod delivery;
 mod detector;
 mod multicast;

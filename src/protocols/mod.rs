@@ -18,6 +18,7 @@ pub mod pingpong;
 pub mod rmcast;
 pub mod secure_channel;
 pub mod sequencer;
+pub mod two_generals;
 pub mod views;
 pub mod work_queue;
 
