@@ -51,6 +51,7 @@ impl Registry {
             .with_protocol::<exchange::ExchangeProtocol>()
             .with_protocol::<work_queue::WorkQueueProtocol>()
             .with_protocol::<crate::protocols::two_generals::TwoGeneralsProtocol>()
+            .with_protocol::<crate::protocols::lamport::LamportMulticast>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()

@@ -6,7 +6,10 @@
 mod common;
 
 use msgsim::check::Outcome::{self, Fail, Pass};
+use msgsim::scenario::locate::set_top_level_field;
+use msgsim::trace::EventKind;
 use msgsim::{RunOptions, Scenario};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -18,6 +21,13 @@ const VERDICTS: &[(&str, &str, Outcome)] =
 const OUTPUTS: &[(&str, &[&str])] = &[
     ("canon-two-generals-run.txt", &["run", "scenarios/canon/two-generals.ron"]),
     ("canon-broken-two-generals-run.txt", &["run", "scenarios/canon/broken-two-generals.ron"]),
+    ("canon-lamport-run.txt", &["run", "scenarios/canon/lamport.ron"]),
+    ("canon-broken-lamport-run.txt", &["run", "scenarios/canon/broken-lamport.ron"]),
+    ("canon-lamport-partition-run.txt", &["run", "scenarios/canon/lamport-partition.ron"]),
+    (
+        "canon-lamport-partition-stall.txt",
+        &["trace", "scenarios/canon/lamport-partition.ron", "--format", "text", "--kind", "deliver", "--from", "95", "--to", "1186"],
+    ),
 ];
 
 #[test]
@@ -49,4 +59,60 @@ fn the_chapters_outputs_are_current() {
     for (name, args) in OUTPUTS {
         common::book_file_is_current(name, &transcript(args));
     }
+}
+
+/// Of the messages commanded while `lamport-partition.ron`'s partition lasts (100 ms to
+/// 1,100 ms): how many were delivered anywhere before it healed, and how many deliveries they
+/// got in all; under the file's protocol or under `protocol`.
+fn during_partition(protocol: Option<&str>) -> (usize, usize) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/canon/lamport-partition.ron");
+    let src = std::fs::read_to_string(&path).expect("readable");
+    let src = protocol.map_or(src.clone(), |p| set_top_level_field(&src, "protocol", p));
+    let scenario = Scenario::parse(&src, "lamport-partition.ron").unwrap_or_else(|e| panic!("{e}"));
+    let result = msgsim::run(&scenario, scenario.seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+    let (from, heal) = (100_000_000, 1_100_000_000);
+    let mut commanded = BTreeMap::new();
+    let (mut early, mut total) = (std::collections::BTreeSet::new(), 0);
+    for e in result.trace.expect("recorded") {
+        match e.kind {
+            EventKind::Command { app, .. } if (from..heal).contains(&e.time.0) => {
+                commanded.insert(app, e.time);
+            }
+            EventKind::Deliver { app, .. } if commanded.contains_key(&app) => {
+                total += 1;
+                if e.time.0 < heal {
+                    early.insert(app);
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(commanded.len() >= 40, "the workload runs through the partition");
+    assert_eq!(total, 4 * commanded.len(), "every member delivers every message in the end");
+    (early.len(), total)
+}
+
+#[test]
+fn lamports_order_stalls_under_a_partition_where_a_sequencer_goes_on() {
+    // Nobody hears from n3, so nothing multicast during the partition is delivered before it heals.
+    assert_eq!(during_partition(None).0, 0);
+    // The sequencer (n0, on the majority side) keeps ordering for the three nodes it can reach.
+    let sequencer = "SequencerMulticast(retry: (base_ms: 20, factor: 2, cap_ms: 80, jitter: 0.1, max_attempts: 40))";
+    assert!(during_partition(Some(sequencer)).0 >= 40, "the majority side delivers during the partition");
+}
+
+#[test]
+fn lamports_order_holds_on_every_seed_and_its_broken_variant_fails_on_some() {
+    let verdicts = |file: &str, seed: u64| {
+        let scenario = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap_or_else(|e| panic!("{e}"));
+        msgsim::run(&scenario, seed, &RunOptions::default()).expect("no panic").verdicts
+    };
+    for seed in 0..300 {
+        for (check, v) in verdicts("scenarios/canon/lamport.ron", seed) {
+            assert_eq!(v.outcome, Pass, "lamport.ron seed {seed}: {check}: {}", v.detail);
+        }
+    }
+    let caught = (0..20)
+        .filter(|&seed| verdicts("scenarios/canon/broken-lamport.ron", seed).iter().any(|(c, v)| *c == "TotalOrder" && v.outcome == Fail));
+    assert!(caught.count() >= 15, "delivering on receipt breaks total order on most seeds");
 }

@@ -14,6 +14,7 @@ pub mod gossip;
 pub mod group;
 pub mod heartbeat;
 pub mod isis;
+pub mod lamport;
 pub mod pingpong;
 pub mod rmcast;
 pub mod secure_channel;
