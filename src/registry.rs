@@ -52,6 +52,7 @@ impl Registry {
             .with_protocol::<work_queue::WorkQueueProtocol>()
             .with_protocol::<crate::protocols::two_generals::TwoGeneralsProtocol>()
             .with_protocol::<crate::protocols::lamport::LamportMulticast>()
+            .with_protocol::<crate::protocols::pubsub::PubSubProtocol>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()
@@ -73,6 +74,7 @@ impl Registry {
             .with_check::<check::ExactlyOnceTaken>()
             .with_check::<check::ViewAgreement>()
             .with_check::<check::decision::SameDecision>()
+            .with_check::<check::pubsub::PubSubDelivery>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

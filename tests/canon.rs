@@ -24,6 +24,27 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("canon-lamport-run.txt", &["run", "scenarios/canon/lamport.ron"]),
     ("canon-broken-lamport-run.txt", &["run", "scenarios/canon/broken-lamport.ron"]),
     ("canon-lamport-partition-run.txt", &["run", "scenarios/canon/lamport-partition.ron"]),
+    ("canon-pubsub-run.txt", &["run", "scenarios/canon/pubsub.ron"]),
+    ("canon-pubsub-crash-run.txt", &["run", "scenarios/canon/pubsub-crash.ron"]),
+    ("canon-broken-pubsub-unsubscribe-run.txt", &["run", "scenarios/canon/broken-pubsub-unsubscribe.ron"]),
+    ("canon-broken-pubsub-lossy-run.txt", &["run", "scenarios/canon/broken-pubsub-lossy.ron"]),
+    (
+        "canon-pubsub-s1.txt",
+        &[
+            "trace",
+            "scenarios/canon/pubsub.ron",
+            "--format",
+            "text",
+            "--node",
+            "s1",
+            "--kind",
+            "send,recv,deliver",
+            "--from",
+            "285",
+            "--to",
+            "330",
+        ],
+    ),
     (
         "canon-lamport-partition-stall.txt",
         &["trace", "scenarios/canon/lamport-partition.ron", "--format", "text", "--kind", "deliver", "--from", "95", "--to", "1186"],
@@ -115,4 +136,36 @@ fn lamports_order_holds_on_every_seed_and_its_broken_variant_fails_on_some() {
     let caught = (0..20)
         .filter(|&seed| verdicts("scenarios/canon/broken-lamport.ron", seed).iter().any(|(c, v)| *c == "TotalOrder" && v.outcome == Fail));
     assert!(caught.count() >= 15, "delivering on receipt breaks total order on most seeds");
+}
+
+/// Every delivery under `pubsub.ron` is at a node subscribed to the publication's topic, and
+/// no checker is needed to see it: the trace's `deliver` lines against the schedule, with the
+/// latency margin of 10 ms.
+#[test]
+fn pubsub_delivers_by_subscription_not_by_group_membership() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/canon/pubsub.ron");
+    let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let result = msgsim::run(&scenario, scenario.seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+    let name = |n: msgsim::id::NodeId| scenario.cluster.name(n).to_string();
+    let mut published = BTreeMap::new();
+    let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
+    for e in result.trace.expect("recorded") {
+        match e.kind {
+            EventKind::Command { app, .. } => {
+                published.insert(app, e.time.0 / 1_000_000);
+            }
+            EventKind::Deliver { node, app, .. } => {
+                let (who, t) = (name(node), published[&app]);
+                // s2 is in the sport group but subscribed to it only until 500 ms; s1 is in the
+                // news group but unsubscribed from 300 ms to 600 ms.
+                if who == "s1" {
+                    assert!(!(310..590).contains(&t), "s1 got a{} published at {t} ms", app.0);
+                }
+                *per_node.entry(who).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(!per_node.contains_key("broker") && !per_node.contains_key("p1") && !per_node.contains_key("p2"), "{per_node:?}");
+    assert!(["s1", "s2", "s3"].iter().all(|s| per_node.get(*s).is_some_and(|&c| c > 10)), "{per_node:?}");
 }

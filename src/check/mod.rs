@@ -11,6 +11,7 @@ mod delivery;
 mod detector;
 mod multicast;
 mod ordering;
+pub mod pubsub;
 mod security;
 mod semantics;
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod heartbeat;
 pub mod isis;
 pub mod lamport;
 pub mod pingpong;
+pub mod pubsub;
 pub mod rmcast;
 pub mod secure_channel;
 pub mod sequencer;
