@@ -53,6 +53,7 @@ impl Registry {
             .with_protocol::<crate::protocols::two_generals::TwoGeneralsProtocol>()
             .with_protocol::<crate::protocols::lamport::LamportMulticast>()
             .with_protocol::<crate::protocols::pubsub::PubSubProtocol>()
+            .with_protocol::<crate::protocols::rumour::RumourMongeringProtocol>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()

@@ -25,6 +25,7 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("canon-broken-lamport-run.txt", &["run", "scenarios/canon/broken-lamport.ron"]),
     ("canon-lamport-partition-run.txt", &["run", "scenarios/canon/lamport-partition.ron"]),
     ("canon-pubsub-run.txt", &["run", "scenarios/canon/pubsub.ron"]),
+    ("canon-rumour-mongering-run.txt", &["run", "scenarios/canon/rumour-mongering.ron"]),
     ("canon-pubsub-crash-run.txt", &["run", "scenarios/canon/pubsub-crash.ron"]),
     ("canon-broken-pubsub-unsubscribe-run.txt", &["run", "scenarios/canon/broken-pubsub-unsubscribe.ron"]),
     ("canon-broken-pubsub-lossy-run.txt", &["run", "scenarios/canon/broken-pubsub-lossy.ron"]),

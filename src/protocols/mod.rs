@@ -18,6 +18,7 @@ pub mod lamport;
 pub mod pingpong;
 pub mod pubsub;
 pub mod rmcast;
+pub mod rumour;
 pub mod secure_channel;
 pub mod sequencer;
 pub mod two_generals;
