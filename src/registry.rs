@@ -54,6 +54,7 @@ impl Registry {
             .with_protocol::<crate::protocols::lamport::LamportMulticast>()
             .with_protocol::<crate::protocols::pubsub::PubSubProtocol>()
             .with_protocol::<crate::protocols::rumour::RumourMongeringProtocol>()
+            .with_protocol::<crate::protocols::gossip_rounds::GossipRoundsProtocol>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()

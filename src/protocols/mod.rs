@@ -11,6 +11,7 @@ pub mod exactly_once;
 pub mod exchange;
 pub mod fifo;
 pub mod gossip;
+pub mod gossip_rounds;
 pub mod group;
 pub mod heartbeat;
 pub mod isis;
