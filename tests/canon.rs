@@ -30,6 +30,7 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("canon-pubsub-crash-run.txt", &["run", "scenarios/canon/pubsub-crash.ron"]),
     ("canon-broken-pubsub-unsubscribe-run.txt", &["run", "scenarios/canon/broken-pubsub-unsubscribe.ron"]),
     ("canon-broken-pubsub-lossy-run.txt", &["run", "scenarios/canon/broken-pubsub-lossy.ron"]),
+    ("canon-broken-pubsub-reorder-run.txt", &["run", "scenarios/canon/broken-pubsub-reorder.ron"]),
     (
         "canon-pubsub-s1.txt",
         &[

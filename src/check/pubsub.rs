@@ -13,7 +13,8 @@
 //! began (it forgets subscriptions when it crashes), or the publisher down around t; for a
 //! forbidden one, any of the three down or a partition since the subscription change before it
 //! (less L). Every window ends at t + 2L: a node that is not up owes nothing. An owed publication is judged missing only once it had 2L to arrive, or when the
-//! run ended with nothing left to happen.
+//! run ended with nothing left to happen. With `per_publisher_order: true`, every subscriber
+//! must also deliver each publisher's publications in the order they were published.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
 use crate::id::{AppId, GroupId, NodeId};
@@ -40,11 +41,25 @@ pub struct PubSubDelivery {
     /// Periods a partition was in force.
     partitioned: Vec<(u64, u64)>,
     partition_since: Option<u64>,
+    /// Whether each subscriber must deliver each publisher's publications in publishing order.
+    per_publisher_order: bool,
+    /// Each publication's number among its publisher's.
+    number: BTreeMap<AppId, u64>,
+    published_by: BTreeMap<NodeId, u64>,
+    /// Per (subscriber, publisher), the number of the last publication delivered.
+    last: BTreeMap<(NodeId, NodeId), u64>,
+    /// The first delivery out of its publisher's order: subscriber, publication, time, and
+    /// the later publication it came after; and how many there were.
+    reordered: Option<(NodeId, AppId, SimTime, AppId)>,
+    reorders: usize,
+    /// The publication each (subscriber, publisher, number) was, to name it.
+    by_number: BTreeMap<(NodeId, u64), AppId>,
 }
 
 impl PubSubDelivery {
-    /// A checker for `schedule` (the broker and subscriptions; `None`: nothing to judge).
-    pub fn new(cluster: Cluster, schedule: Option<(NodeId, Vec<Subscription>)>) -> PubSubDelivery {
+    /// A checker for `schedule` (the broker and subscriptions; `None`: nothing to judge); with
+    /// `per_publisher_order`, also each publisher's order at each subscriber.
+    pub fn new(cluster: Cluster, schedule: Option<(NodeId, Vec<Subscription>)>, per_publisher_order: bool) -> PubSubDelivery {
         PubSubDelivery {
             cluster,
             schedule,
@@ -54,6 +69,13 @@ impl PubSubDelivery {
             down_since: BTreeMap::new(),
             partitioned: Vec::new(),
             partition_since: None,
+            per_publisher_order,
+            number: BTreeMap::new(),
+            published_by: BTreeMap::new(),
+            last: BTreeMap::new(),
+            reordered: None,
+            reorders: 0,
+            by_number: BTreeMap::new(),
         }
     }
 
@@ -78,9 +100,24 @@ impl Checker for PubSubDelivery {
         match e.kind {
             EventKind::Command { node, app, dest: Dest::Group(topic) } => {
                 self.publications.insert(app, (node, topic, e.time));
+                let n = self.published_by.entry(node).or_insert(0);
+                self.number.insert(app, *n);
+                self.by_number.insert((node, *n), app);
+                *n += 1;
             }
             EventKind::Deliver { node, app, .. } if self.publications.contains_key(&app) => {
                 self.delivered.entry((app, node)).or_insert(e.time);
+                let (publisher, n) = (self.publications[&app].0, self.number[&app]);
+                match self.last.get(&(node, publisher)) {
+                    Some(&before) if before > n => {
+                        self.reorders += 1;
+                        let later = self.by_number[&(publisher, before)];
+                        self.reordered.get_or_insert((node, app, e.time, later));
+                    }
+                    _ => {
+                        self.last.insert((node, publisher), n);
+                    }
+                }
             }
             EventKind::Fault { action, node, .. } => match (action, node) {
                 (FaultAction::Crash | FaultAction::Pause, Some(n)) => {
@@ -196,25 +233,51 @@ impl Checker for PubSubDelivery {
                 name(node)
             ));
         }
+        if self.per_publisher_order
+            && let Some((node, app, when, later)) = self.reordered
+        {
+            let publisher = self.publications[&app].0;
+            return Verdict::fail(format!(
+                "{} deliveries out of their publisher's order; first: {} delivered a{} of {} at {when}, after a{}, published later",
+                self.reorders,
+                name(node),
+                app.0,
+                name(publisher),
+                later.0
+            ));
+        }
         if owed == 0 && within == 0 {
             return Verdict::inconclusive(format!(
                 "no publication owed to a subscriber or delivered ({excused} excused by faults): nothing to judge"
             ));
         }
-        Verdict::pass(format!("{made} owed deliveries made, {within} deliveries all within subscriptions ({excused} excused by faults)"))
+        let order = if self.per_publisher_order { ", each publisher's in order" } else { "" };
+        Verdict::pass(format!(
+            "{made} owed deliveries made, {within} deliveries all within subscriptions{order} ({excused} excused by faults)"
+        ))
     }
+}
+
+/// `PubSubDelivery`, or `PubSubDelivery(per_publisher_order: true)`.
+#[derive(Clone, Copy, Debug, Default, serde::Deserialize)]
+#[serde(rename = "PubSubDelivery", deny_unknown_fields)]
+pub struct Config {
+    /// Also require every subscriber to deliver each publisher's publications in the order
+    /// they were published.
+    #[serde(default)]
+    pub per_publisher_order: bool,
 }
 
 impl crate::plugin::Check for PubSubDelivery {
     const NAME: &'static str = "PubSubDelivery";
-    type Config = crate::plugin::NoConfig;
+    type Config = Config;
 
     // Judged against the `PubSub` protocol's schedule; inconclusive under another protocol.
-    fn build(_: &crate::plugin::NoConfig, scenario: &crate::scenario::Scenario) -> Box<dyn Checker> {
+    fn build(config: &Config, scenario: &crate::scenario::Scenario) -> Box<dyn Checker> {
         let schedule = scenario
             .protocol
             .config::<crate::protocols::pubsub::Config>()
             .map(|c| crate::protocols::pubsub::PubSubProtocol::schedule(c, &scenario.cluster));
-        Box::new(PubSubDelivery::new(scenario.cluster.clone(), schedule))
+        Box::new(PubSubDelivery::new(scenario.cluster.clone(), schedule, config.per_publisher_order))
     }
 }
