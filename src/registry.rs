@@ -51,6 +51,11 @@ impl Registry {
             .with_protocol::<exchange::ExchangeProtocol>()
             .with_protocol::<work_queue::WorkQueueProtocol>()
             .with_protocol::<service::ServiceProtocol>()
+            .with_protocol::<crate::protocols::two_generals::TwoGeneralsProtocol>()
+            .with_protocol::<crate::protocols::lamport::LamportMulticast>()
+            .with_protocol::<crate::protocols::pubsub::PubSubProtocol>()
+            .with_protocol::<crate::protocols::rumour::RumourMongeringProtocol>()
+            .with_protocol::<crate::protocols::gossip_rounds::GossipRoundsProtocol>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()
@@ -71,6 +76,8 @@ impl Registry {
             .with_check::<check::NoDeadlock>()
             .with_check::<check::ExactlyOnceTaken>()
             .with_check::<check::ViewAgreement>()
+            .with_check::<check::decision::SameDecision>()
+            .with_check::<check::pubsub::PubSubDelivery>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

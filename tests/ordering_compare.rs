@@ -74,7 +74,15 @@ fn table(rows: &[(&str, Cost)]) -> String {
 fn orderings_cost_what_they_should_and_the_books_table_is_current() {
     let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ordering/compare.ron")).expect("readable");
     assert!(src.contains("retry: (base_ms: 20, factor: 2, cap_ms: 80, jitter: 0.1, max_attempts: 12)"), "the policy `measure` uses");
-    let names = ["ReliableMulticast", "FifoMulticast", "CausalMulticast", "SequencerMulticast", "IsisMulticast", "AtomicMulticast"];
+    let names = [
+        "ReliableMulticast",
+        "FifoMulticast",
+        "CausalMulticast",
+        "SequencerMulticast",
+        "IsisMulticast",
+        "LamportMulticast",
+        "AtomicMulticast",
+    ];
     let rows: Vec<(&str, Cost)> = names.iter().map(|&name| (name, measure(&src, name))).collect();
     let cost = |name: &str| &rows.iter().find(|(n, _)| *n == name).expect("measured").1;
     let mean = |name: &str| cost(name).latencies_us.iter().sum::<u64>() / cost(name).latencies_us.len() as u64;
@@ -83,6 +91,8 @@ fn orderings_cost_what_they_should_and_the_books_table_is_current() {
     // A sequencer adds one ordering multicast per message; ISIS a proposal from every member and an agreement.
     assert!(cost("SequencerMulticast").sent_per_message > cost("ReliableMulticast").sent_per_message);
     assert!(cost("IsisMulticast").sent_per_message > cost("SequencerMulticast").sent_per_message);
+    // Lamport's order has every node acknowledge every message to every node.
+    assert!(cost("LamportMulticast").sent_per_message > cost("IsisMulticast").sent_per_message);
     // Holding back only ever delays; total order waits on a round trip (or two) more.
     assert!(mean("FifoMulticast") >= mean("ReliableMulticast"));
     assert!(mean("CausalMulticast") >= mean("FifoMulticast"));

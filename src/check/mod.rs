@@ -6,10 +6,12 @@
 
 mod breaker;
 mod deadlock;
+pub mod decision;
 mod delivery;
 mod detector;
 mod multicast;
 mod ordering;
+pub mod pubsub;
 mod security;
 mod semantics;
 #[cfg(test)]
