@@ -235,19 +235,20 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Re-file every pending event under a new width and ring length, in (time, push order).
+    /// Re-file every pending event under a new width and ring length, keeping equal times in
+    /// push order.
     fn rebuild(&mut self, shift: u32, ring: usize) {
         let mut all: Vec<(SimTime, E)> = Vec::with_capacity(self.pending + self.current.len());
         // `current` first, earliest first; then the ring's buckets (their keys are later);
-        // then `far` (later still). Each part is in (time, push order).
+        // then `far` (later still).
         all.extend(self.current.drain(..).rev());
-        let mut buckets: Vec<(SimTime, E)> = Vec::new();
-        for bucket in &mut self.ring {
-            buckets.append(bucket);
+        // The ring's buckets by key, each in push order: not sorted, but equal times are in
+        // one bucket in push order, and every destination below keeps the order it is given.
+        // (A sort of everything here was a quarter of a 100,000-node run's instructions.)
+        let mask = self.ring.len() - 1;
+        for k in 1..self.ring.len() {
+            all.append(&mut self.ring[(self.base as usize).wrapping_add(k) & mask]);
         }
-        // Stable: equal times share a bucket, where they are in push order.
-        buckets.sort_by_key(|(t, _)| *t);
-        all.append(&mut buckets);
         while let Some(item) = self.far.pop() {
             all.push(item);
         }
