@@ -96,3 +96,18 @@ impl Process for Gossip {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::AppId;
+
+    /// Every value is new exactly once, on both sides of the inline words' end.
+    #[test]
+    fn each_value_is_heard_new_once_inline_and_beyond() {
+        let mut g = Gossip::new(3);
+        let ids = [0, 63, 64, 127, 128, 129, 1_000, 5, 128, 0, 1_000, 127];
+        let new: Vec<bool> = ids.iter().map(|&i| g.hear(&Payload::new(AppId(i), NodeId(0), 8))).collect();
+        assert_eq!(new, [true, true, true, true, true, true, true, true, false, false, false, false]);
+    }
+}
