@@ -31,6 +31,7 @@ fn engine(c: &mut Criterion) {
     bench_scenario(c, "broadcast_50_nodes", "scenarios/bench/broadcast.ron");
     bench_scenario(c, "gossip_1000_nodes", "scenarios/bench/gossip.ron");
     bench_scenario(c, "gossip_10000_nodes", "scenarios/bench/gossip-10k.ron");
+    bench_scenario(c, "gossip_100000_nodes", "scenarios/bench/gossip-100k.ron");
 }
 
 criterion_group!(benches, engine);

@@ -121,6 +121,55 @@ mod tests {
         assert_eq!(order, ["a", "b1", "b2", "b3"]);
     }
 
+    /// Pops the queue against a binary heap on (time, push sequence) over a workload whose
+    /// delays come from `delay` (given the step), interleaving pushes, peeks and pops.
+    fn differential(seed: u64, steps: u32, mut delay: impl FnMut(&mut SimRng, u32) -> u64) {
+        let mut rng = SimRng::new(seed, Stream::Workload);
+        let mut q = EventQueue::default();
+        let mut reference = BinaryHeap::new();
+        let (mut seq, mut now) = (0u64, 0u64);
+        for step in 0..steps {
+            if rng.below(5) < 3 || reference.is_empty() {
+                let at = now.saturating_add(delay(&mut rng, step));
+                q.push(SimTime(at), seq);
+                reference.push(std::cmp::Reverse((at, seq)));
+                seq += 1;
+            } else {
+                let std::cmp::Reverse((t, s)) = reference.pop().unwrap();
+                assert_eq!(q.peek_time(), Some(SimTime(t)), "seed {seed} step {step}");
+                assert_eq!(q.pop(), Some((SimTime(t), s)), "seed {seed} step {step}");
+                now = t;
+            }
+        }
+        while let Some(std::cmp::Reverse((t, s))) = reference.pop() {
+            assert_eq!(q.pop(), Some((SimTime(t), s)));
+        }
+        assert_eq!(q.pop(), None);
+    }
+
+    /// Phases of very different gaps between events (nanoseconds to seconds), with ties, zero
+    /// delays and far outliers in every phase: the shapes the bench workloads and timers make.
+    #[test]
+    fn matches_a_heap_across_changing_gaps() {
+        for seed in 0..4 {
+            differential(seed, 400_000, |rng, step| {
+                let scale = [1u64 << 20, 1 << 4, 1 << 30, 1 << 10, 3][(step / 40_000) as usize % 5];
+                match rng.below(100) {
+                    0 => rng.below(1 << 45),
+                    1..=4 => 0,
+                    5..=9 => rng.below(4),
+                    _ => rng.below(scale),
+                }
+            });
+        }
+    }
+
+    /// Times at the very end of the clock (saturated timers) neither overflow nor reorder.
+    #[test]
+    fn matches_a_heap_at_the_end_of_time() {
+        differential(7, 20_000, |rng, _| if rng.below(10) == 0 { u64::MAX } else { rng.below(1 << 20) });
+    }
+
     /// The radix queue pops exactly what a binary heap keyed on (time, push sequence)
     /// pops, over random monotone workloads with many ties.
     #[test]
