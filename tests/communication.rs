@@ -440,3 +440,57 @@ fn the_led_there_command_shows_the_blocks_that_closed_the_cycle() {
     assert!(lines.last().is_some_and(|l| l.contains("DEADLOCK: 3 processes wait on each other")), "{trace}");
     assert_eq!(lines.iter().filter(|l| l.contains(" block ")).count(), 3, "{trace}");
 }
+
+/// Every permanent cycle the simulator reported, by time, and the check's verdict.
+fn deadlocks(r: &RunResult) -> Vec<SimTime> {
+    trace(r).iter().filter(|e| matches!(e.kind, EventKind::Deadlock { permanent: true, .. })).map(|e| e.time).collect()
+}
+
+// Postmortem: a sender stayed on the receiver in the wait-for graph after the receiver took
+// its message, while the notice was still on its way, so crossing sends half a trip apart
+// closed a "deadlock" that ended by itself (issue 14, item 1).
+#[test]
+fn regression_a_taken_synchronous_send_waits_on_the_network_not_the_receiver() {
+    let src = r#"Scenario(name: "sync transient cycle", seed: 1, horizon_ms: 1_000, nodes: ["a", "b"],
+      protocol: Exchange(send: Sync()), network: (latency: Constant(ms: 1)),
+      workload: [(from: "a", to: "b", every_ms: 1, count: 1), (from: "b", to: "a", start_ms: 1.5, every_ms: 1, count: 1)],
+      checks: [NoDeadlock, NoLoss])"#;
+    let r = run_src(src, 1);
+    assert_eq!(deadlocks(&r), [], "a took b's message at 1 ms: no cycle at 1.5 ms");
+    assert_eq!(verdict(&r, "NoDeadlock"), Outcome::Pass);
+    assert_eq!(verdict(&r, "NoLoss"), Outcome::Pass);
+}
+
+fn back_pressure_each_way(count: u32) -> String {
+    format!(
+        r#"Scenario(name: "bp", seed: 1, horizon_ms: 1_000, nodes: ["a", "b"],
+          protocol: Exchange(send: Async), network: (latency: Constant(ms: 1)),
+          mailboxes: [(nodes: ["a","b"], capacity: 1, full: BackPressure, service: Constant(ms: 5))],
+          workload: [(from: "a", to: "b", every_ms: 1, count: {count}), (from: "b", to: "a", every_ms: 1, count: {count})],
+          checks: [NoDeadlock, NoLoss])"#
+    )
+}
+
+// Postmortem: a sender granted room stayed on the mailbox's owner until the grant's notice
+// arrived, so two async sends each way "deadlocked" although all four were delivered.
+#[test]
+fn regression_room_granted_under_back_pressure_is_not_a_deadlock() {
+    let r = run_src(&back_pressure_each_way(2), 1);
+    assert_eq!(deadlocks(&r), []);
+    assert_eq!(verdict(&r, "NoDeadlock"), Outcome::Pass);
+    assert_eq!(verdict(&r, "NoLoss"), Outcome::Pass);
+}
+
+// Postmortem: the real back-pressure cycle (20 each way) was reported at 1 ms, 2 ms before
+// it formed, because a sender granted room still counted as waiting on the owner.
+#[test]
+fn regression_a_real_back_pressure_cycle_is_reported_when_it_forms() {
+    let r = run_src(&back_pressure_each_way(20), 1);
+    // a blocks on b at 2 ms (b's mailbox holds a's second message, b serves until 6 ms);
+    // b's third send at 3 ms finds a's mailbox full while a is blocked: the cycle.
+    assert_eq!(deadlocks(&r).first(), Some(&SimTime(3 * MS)));
+    assert_eq!(verdict(&r, "NoDeadlock"), Outcome::Fail);
+    let formed = trace(&r).iter().position(|e| matches!(e.kind, EventKind::Deadlock { .. })).expect("reported");
+    let unblocks_after = trace(&r)[formed..].iter().filter(|e| matches!(e.kind, EventKind::Unblock { .. })).count();
+    assert_eq!(unblocks_after, 0, "nothing ends the cycle: it is real");
+}
