@@ -138,7 +138,10 @@ pub enum CheckSpec {
     NoForgeryAccepted,
     NoPlaintextLeak,
     NoDeadlock,
-    ExactlyOnceTaken,
+    /// Judged against the work queue's visibility timeout; `None` under another protocol.
+    ExactlyOnceTaken {
+        visibility_ns: Option<u64>,
+    },
     ViewAgreement,
     /// Judged against the secure channel's access policy (`None`: no policy, so nobody may send
     /// `Admin`) and the scenario's insider, the true sender of everything the adversary injects.
@@ -182,7 +185,12 @@ impl CheckSpec {
             CheckFile::NoForgeryAccepted => CheckSpec::NoForgeryAccepted,
             CheckFile::NoPlaintextLeak => CheckSpec::NoPlaintextLeak,
             CheckFile::NoDeadlock => CheckSpec::NoDeadlock,
-            CheckFile::ExactlyOnceTaken => CheckSpec::ExactlyOnceTaken,
+            CheckFile::ExactlyOnceTaken => CheckSpec::ExactlyOnceTaken {
+                visibility_ns: match protocol {
+                    ProtocolSpec::WorkQueue { visibility_ns, .. } => Some(*visibility_ns),
+                    _ => None,
+                },
+            },
             CheckFile::ViewAgreement => CheckSpec::ViewAgreement,
         }
     }
@@ -206,7 +214,7 @@ impl CheckSpec {
             CheckSpec::NoForgeryAccepted => "NoForgeryAccepted",
             CheckSpec::NoPlaintextLeak => "NoPlaintextLeak",
             CheckSpec::NoDeadlock => "NoDeadlock",
-            CheckSpec::ExactlyOnceTaken => "ExactlyOnceTaken",
+            CheckSpec::ExactlyOnceTaken { .. } => "ExactlyOnceTaken",
             CheckSpec::ViewAgreement => "ViewAgreement",
             CheckSpec::AccessControlEnforced { .. } => "AccessControlEnforced",
         }
@@ -231,7 +239,7 @@ impl CheckSpec {
             CheckSpec::NoForgeryAccepted => Box::new(NoForgeryAccepted::new(cluster.clone())),
             CheckSpec::NoPlaintextLeak => Box::new(NoPlaintextLeak::new(cluster.clone())),
             CheckSpec::NoDeadlock => Box::new(NoDeadlock::new(cluster.clone())),
-            CheckSpec::ExactlyOnceTaken => Box::new(ExactlyOnceTaken::new(cluster.clone())),
+            CheckSpec::ExactlyOnceTaken { visibility_ns } => Box::new(ExactlyOnceTaken::new(cluster.clone(), *visibility_ns)),
             CheckSpec::ViewAgreement => Box::new(ViewAgreement::new(cluster.clone())),
             CheckSpec::AccessControlEnforced { policy, insider } => Box::new(AccessControlEnforced::new(
                 cluster.clone(),
