@@ -23,13 +23,13 @@ use crate::id::NodeId;
 use crate::rng::PPB;
 use crate::scenario::Scenario;
 use crate::scenario::file::{
-    BreakerBugFile, DetectorBugFile, DetectorFile, HandoverFile, Number, OrderFile, PhaseName, ProtocolFile, RetryFile, Whole, WindowFile,
+    BreakerBugFile, DetectorBugFile, DetectorFile, HalfOpenFile, HandoverFile, Number, OrderFile, PhaseName, ProtocolFile, RetryFile, Whole, WindowFile,
 };
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, run_catching};
 use crate::time::NANOS_PER_MS;
 use crate::time::SimTime;
 use at_least_once::Retry;
-use calls::{BreakerBug, BreakerConfig, CallsSpec, Order, Phase, PhaseSpec, Retries, Window};
+use calls::{BreakerBug, BreakerConfig, CallsSpec, HalfOpenWhen, Order, Phase, PhaseSpec, Retries, Window};
 use group::Group;
 use heartbeat::{Detector, DetectorBug, HeartbeatSpec};
 use std::sync::Arc;
@@ -285,6 +285,10 @@ fn calls_spec(file: &ProtocolFile) -> CallsSpec {
             slow_ns: ns(b.slow_ms),
             wait_ns: ns(b.wait_ms),
             half_open_calls: small(b.half_open_calls),
+            half_open: match b.half_open {
+                HalfOpenFile::Timer => HalfOpenWhen::Timer,
+                HalfOpenFile::OnCall => HalfOpenWhen::OnCall,
+            },
         }),
         order: match order {
             OrderFile::BreakerInsideRetry => Order::BreakerInsideRetry,

@@ -368,14 +368,28 @@ pub struct BreakerFile {
     /// Open at or above this fraction of slow calls; absent: slow calls never open.
     #[serde(default)]
     pub slow_rate: Option<Number>,
-    /// A call is slow if it took at least this long.
+    /// A call is slow if it took longer than this.
     pub slow_ms: Number,
     /// How long the breaker stays open before it half-opens.
     pub wait_ms: Number,
     /// Calls admitted while half-open; their outcomes decide.
     pub half_open_calls: Whole,
+    /// When an open breaker half-opens: on a timer when its wait is over (the default), or
+    /// on the first call after that (resilience4j's default).
+    #[serde(default)]
+    pub half_open: HalfOpenFile,
 }
 
+/// When an open breaker half-opens.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum HalfOpenFile {
+    #[default]
+    Timer,
+    OnCall,
+}
+
+/// A breaker's sliding window.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum WindowFile {
