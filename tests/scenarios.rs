@@ -135,3 +135,22 @@ fn checkers_catch_planted_violations_and_pass_correct_runs() {
         assert_eq!(verdict.outcome, expected, "{file}: {check}: {}", verdict.detail);
     }
 }
+
+/// Every bundled scenario, swept as `msgsim sweep` does, behaves as it declares: no check
+/// fails that it does not expect to fail, and each failure it declares (`expect_failures`)
+/// happens on at least one seed, so the planted bug it demonstrates is caught. Seeds are
+/// few to keep the cost modest in a debug build; `bench/` is left out (no checks, and large).
+#[test]
+fn every_bundled_scenario_fails_exactly_what_it_declares() {
+    insta::glob!("../scenarios", "**/*.ron", |path| {
+        if path.components().any(|c| c.as_os_str() == "bench") {
+            return;
+        }
+        let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+        let report = msgsim::sweep::Sweep::new(&scenario).file(&shown(path)).seeds(0..24).run();
+        assert_eq!(report.errors, 0, "{}", report.text());
+        assert_eq!(report.failed, 0, "{}: a check failed that the scenario does not expect to fail\n{}", shown(path), report.text());
+        let missed: Vec<&str> = report.missed_expectations().map(|e| e.check.as_str()).collect();
+        assert!(missed.is_empty(), "{}: declared failures that never happened: {missed:?}\n{}", shown(path), report.text());
+    });
+}

@@ -41,6 +41,10 @@ pub struct ScenarioFile {
     pub workload: Vec<WorkloadFile>,
     #[serde(default)]
     pub checks: Vec<CheckFile>,
+    /// Checks of `checks` this scenario is meant to fail on some seed (what it demonstrates),
+    /// by name: `[NoLoss, AtMostOnce]`.
+    #[serde(default)]
+    pub expect_failures: Vec<CheckName>,
     #[serde(default)]
     pub limits: LimitsFile,
     /// Network decisions to follow instead of drawing them (what `msgsim shrink` writes).
@@ -774,4 +778,24 @@ pub struct LimitsFile {
     pub max_events: Option<Whole>,
     #[serde(default)]
     pub max_in_flight: Option<Whole>,
+}
+
+/// A check's name, written bare as in `checks` (`NoLoss`, not `"NoLoss"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckName(pub String);
+
+impl<'de> Deserialize<'de> for CheckName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<CheckName, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = CheckName;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a check's name, such as NoLoss")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<CheckName, E> {
+                Ok(CheckName(v.to_string()))
+            }
+        }
+        deserializer.deserialize_identifier(Name)
+    }
 }
