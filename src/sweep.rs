@@ -248,17 +248,16 @@ impl<'a> Sweep<'a> {
         } else {
             None
         };
-        let mut report =
-            SeedReport {
-                seed,
-                verdict: SeedVerdict::Error,
-                trace_hash: None,
-                sent: None,
-                delivered: None,
-                failure: None,
-                expected_failures: Vec::new(),
-                error: None,
-            };
+        let mut report = SeedReport {
+            seed,
+            verdict: SeedVerdict::Error,
+            trace_hash: None,
+            sent: None,
+            delivered: None,
+            failure: None,
+            expected_failures: Vec::new(),
+            error: None,
+        };
         match first {
             Err(p) => {
                 report.error = Some(SeedError::Panic { event: p.event, at_ns: p.at.0, message: p.message });
@@ -270,8 +269,12 @@ impl<'a> Sweep<'a> {
                 report.delivered = Some(run.messages.delivered);
                 let expected = |check: &str| self.scenario.expect_failures.iter().any(|e| e == check);
                 let failed = run.verdicts.iter().find(|(check, v)| v.outcome == Outcome::Fail && !expected(check));
-                report.expected_failures =
-                    run.verdicts.iter().filter(|(check, v)| v.outcome == Outcome::Fail && expected(check)).map(|(c, _)| c.to_string()).collect();
+                report.expected_failures = run
+                    .verdicts
+                    .iter()
+                    .filter(|(check, v)| v.outcome == Outcome::Fail && expected(check))
+                    .map(|(c, _)| c.to_string())
+                    .collect();
                 report.failure = failed.map(|(check, v)| CheckFailure { check: check.to_string(), detail: v.detail.clone() });
                 report.verdict = if divergence.is_some() {
                     SeedVerdict::Error
@@ -679,7 +682,8 @@ impl SweepReport {
     /// For a planted bug: panics unless some seed failed `check`; returns the lowest such seed.
     #[track_caller]
     pub fn assert_fails(&self, check: &str) -> u64 {
-        let failed = |s: &&SeedReport| s.failure.as_ref().is_some_and(|f| f.check == check) || s.expected_failures.iter().any(|e| e == check);
+        let failed =
+            |s: &&SeedReport| s.failure.as_ref().is_some_and(|f| f.check == check) || s.expected_failures.iter().any(|e| e == check);
         match self.seeds.iter().find(failed) {
             Some(s) => s.seed,
             None => panic!(

@@ -7,7 +7,7 @@
 mod common;
 
 use msgsim::protocols::ProtocolSpec;
-use msgsim::protocols::calls::{BreakerConfig, CallsSpec, Order, Retries, Window};
+use msgsim::protocols::calls::{BreakerConfig, CallsSpec, HalfOpenWhen, Order, Retries, Window};
 use msgsim::trace::{CallOutcome, EventKind};
 use msgsim::{RunOptions, Scenario, protocols};
 use std::collections::BTreeMap;
@@ -112,6 +112,7 @@ fn budgets_and_breakers_stop_the_retry_storm_and_the_books_table_is_current() {
         slow_ns: 100 * MS,
         wait_ns: 500 * MS,
         half_open_calls: 3,
+        half_open: HalfOpenWhen::Timer,
     };
     let variant = |f: &dyn Fn(&mut CallsSpec)| {
         let mut s = (**spec).clone();

@@ -147,7 +147,7 @@ fn every_bundled_scenario_fails_exactly_what_it_declares() {
             return;
         }
         let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
-        let report = msgsim::sweep::Sweep::new(&scenario).file(&shown(path)).seeds(0..24).run();
+        let report = msgsim::sweep::Sweep::new(&scenario).file(shown(path)).seeds(0..24).run();
         assert_eq!(report.errors, 0, "{}", report.text());
         assert_eq!(report.failed, 0, "{}: a check failed that the scenario does not expect to fail\n{}", shown(path), report.text());
         let missed: Vec<&str> = report.missed_expectations().map(|e| e.check.as_str()).collect();

@@ -477,7 +477,8 @@ mod tests {
         // Clamped to 4, not to nothing: two failures in two outcomes may not open it yet.
         let v = judge_with(clamped(), &events, 200);
         assert!(v.detail.contains("had not reached a threshold"), "{}", v.detail);
-        let four = [admit(0, 0), admit(0, 1), admit(0, 2), admit(0, 3), call(1, 0, Error), call(1, 1, Error), call(2, 2, Ok), call(3, 3, Ok)];
+        let four =
+            [admit(0, 0), admit(0, 1), admit(0, 2), admit(0, 3), call(1, 0, Error), call(1, 1, Error), call(2, 2, Ok), call(3, 3, Ok)];
         let mut opens = four.to_vec();
         opens.push(go(3, Closed, Open));
         assert_eq!(judge_with(clamped(), &opens, 50).outcome, Outcome::Pass);

@@ -421,9 +421,13 @@ mod tests {
         let ring = [deliver(1, 0, 1), deliver(2, 0, 2), deliver(1, 1, 2), deliver(2, 1, 3), deliver(1, 2, 3), deliver(2, 2, 1)];
         let v = verdict(TotalOrder::new(cluster()), &[&sent[..], &ring[..]].concat());
         assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
-        assert_eq!(v.detail, "no one order agrees with every node's: n0 delivered a1 before a2, n1 delivered a2 before a3, n2 delivered a3 before a1");
+        assert_eq!(
+            v.detail,
+            "no one order agrees with every node's: n0 delivered a1 before a2, n1 delivered a2 before a3, n2 delivered a3 before a1"
+        );
         // A chain is not a cycle.
-        let chain = [deliver(1, 0, 1), deliver(2, 0, 2), deliver(1, 1, 2), deliver(2, 1, 3), deliver(1, 2, 1), deliver(2, 2, 2), deliver(3, 2, 3)];
+        let chain =
+            [deliver(1, 0, 1), deliver(2, 0, 2), deliver(1, 1, 2), deliver(2, 1, 3), deliver(1, 2, 1), deliver(2, 2, 2), deliver(3, 2, 3)];
         assert_eq!(verdict(TotalOrder::new(cluster()), &[&sent[..], &chain[..]].concat()).outcome, Outcome::Pass);
     }
 }

@@ -226,7 +226,12 @@ impl ExactlyOnceEffect {
         let l = &self.ledger;
         Some((
             silent.len(),
-            format!("a{} from {}: {} received {heard} more copies after delivering it and answered none", app.0, l.name(sender), l.name(to)),
+            format!(
+                "a{} from {}: {} received {heard} more copies after delivering it and answered none",
+                app.0,
+                l.name(sender),
+                l.name(to)
+            ),
         ))
     }
 }

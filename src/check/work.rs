@@ -102,12 +102,7 @@ impl ExactlyOnceTaken {
         };
         if let Some((at, by)) = acked {
             return self.violation(|c| {
-                format!(
-                    "task a{} handed to {} at {sent} after {} acknowledged it (received at {at})",
-                    app.0,
-                    c.name(node),
-                    c.name(by)
-                )
+                format!("task a{} handed to {} at {sent} after {} acknowledged it (received at {at})", app.0, c.name(node), c.name(by))
             });
         }
         if sent.0 < prev.sent.0.saturating_add(visibility) {

@@ -23,7 +23,8 @@ use crate::id::NodeId;
 use crate::rng::PPB;
 use crate::scenario::Scenario;
 use crate::scenario::file::{
-    BreakerBugFile, DetectorBugFile, DetectorFile, HalfOpenFile, HandoverFile, Number, OrderFile, PhaseName, ProtocolFile, RetryFile, Whole, WindowFile,
+    BreakerBugFile, DetectorBugFile, DetectorFile, HalfOpenFile, HandoverFile, Number, OrderFile, PhaseName, ProtocolFile, RetryFile,
+    Whole, WindowFile,
 };
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, run_catching};
 use crate::time::NANOS_PER_MS;

@@ -7,7 +7,10 @@ mutant is *caught* if some sweep exits non-zero (a check failed that the scenari
 expect to fail, an expected failure never happened, or a seed panicked), or if it does
 not build. Usage, from the repository root:
 
-    python3 tests/mutants/run.py [--seeds 0..50] [--only ID ...]
+    python3 tests/mutants/run.py [--seeds 0..50] [--only ID ...] [--debug]
+
+`--debug` builds and sweeps with the debug profile: each build is much faster (the
+release profile uses LTO), each sweep slower; the verdicts are the same.
 
 The tree must be clean in src/protocols/ (the script restores each file it touched).
 """
@@ -26,7 +29,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0..50")
     ap.add_argument("--only", nargs="*")
+    ap.add_argument("--debug", action="store_true")
     args = ap.parse_args()
+    build = ["cargo", "build", "-q"] + ([] if args.debug else ["--release"])
+    binary = "target/debug/msgsim" if args.debug else "target/release/msgsim"
     results = []
     for ident, file, old, new, dirs in mutants("tests/mutants/mutants.txt"):
         if args.only and ident not in args.only:
@@ -43,14 +49,14 @@ def main():
         lines[i] = indent + new + "\n"
         open(file, "w").write("".join(lines))
         try:
-            built = subprocess.run(["cargo", "build", "--release", "-q"], capture_output=True, text=True)
+            built = subprocess.run(build, capture_output=True, text=True)
             if built.returncode != 0:
                 results.append((ident, "caught (does not build)"))
                 continue
             caught_by = None
             for d in dirs:
                 for scenario in sorted(glob.glob(f"scenarios/{d}/**/*.ron", recursive=True)):
-                    r = subprocess.run(["target/release/msgsim", "sweep", scenario, "--seeds", args.seeds],
+                    r = subprocess.run([binary, "sweep", scenario, "--seeds", args.seeds],
                                        capture_output=True, text=True)
                     if r.returncode != 0:
                         caught_by = scenario
@@ -64,7 +70,7 @@ def main():
     caught = sum(1 for _, r in results if r.startswith("caught"))
     judged = sum(1 for _, r in results if r != "stale")
     print(f"score: {caught} of {judged} caught (seeds {args.seeds})")
-    subprocess.run(["cargo", "build", "--release", "-q"])
+    subprocess.run(build)
 
 if __name__ == "__main__":
     main()
