@@ -251,6 +251,37 @@ mod tests {
 
     #[test]
     fn no_crash_to_judge_is_inconclusive() {
-        assert_eq!(judge(&[(100, suspect(0, 1, true))], None).outcome, Outcome::Inconclusive);
+        assert_eq!(judge(&[(100, suspect(0, 1, true)), (150, suspect(0, 1, false))], None).outcome, Outcome::Inconclusive);
+    }
+
+    // Postmortem: a detector that never stopped suspecting a live node passed with 48.7 s of
+    // false suspicion; eventual strong accuracy says every false suspicion ends (issue 14, item 9).
+    #[test]
+    fn regression_a_false_suspicion_that_never_ends_fails() {
+        let v = judge(&[(100, suspect(0, 1, true)), (500, crash(2)), (550, suspect(0, 2, true)), (560, suspect(1, 2, true))], None);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("a suspected b from 100.000ms to the end"), "{}", v.detail);
+        // Begun less than the bound before the end, it may still end.
+        let v = judge(&[(500, crash(2)), (550, suspect(0, 2, true)), (560, suspect(1, 2, true)), (950, suspect(0, 1, true))], None);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+    }
+
+    // Postmortem: completeness was a snapshot at crash + bound, so a detector that stopped
+    // suspecting a crashed node afterwards passed; completeness is permanent.
+    #[test]
+    fn regression_completeness_is_permanent() {
+        let base = [(500, crash(2)), (550, suspect(0, 2, true)), (560, suspect(1, 2, true))];
+        let v = judge(&[&base[..], &[(700, suspect(0, 2, false))]].concat(), None);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("a stopped suspecting c at 700.000ms, while it was down"), "{}", v.detail);
+        // Within the bound of the crash, a heartbeat sent before it may still arrive.
+        let early = [
+            (500, crash(2)),
+            (510, suspect(0, 2, true)),
+            (520, suspect(0, 2, false)),
+            (530, suspect(0, 2, true)),
+            (560, suspect(1, 2, true)),
+        ];
+        assert_eq!(judge(&early, None).outcome, Outcome::Pass);
     }
 }
