@@ -81,6 +81,14 @@ pub struct CircuitBreaker {
     admitted: u64,
 }
 
+/// Whether `failed` failures or `slow` slow calls of `calls` reach a threshold: at or above,
+/// in integers. Deliberately not `BreakerConfig::trips`: a check sharing the breaker's code
+/// would share its bugs.
+fn reaches(cfg: &BreakerConfig, calls: u32, failed: u32, slow: u32) -> bool {
+    let at_least = |count: u32, ppb: u32| u128::from(count) * 1_000_000_000 >= u128::from(ppb) * u128::from(calls);
+    calls > 0 && (at_least(failed, cfg.failure_ppb) || cfg.slow_ppb.is_some_and(|ppb| at_least(slow, ppb)))
+}
+
 fn legal(from: BreakerState, to: BreakerState) -> bool {
     use BreakerState::*;
     matches!((from, to), (Closed, Open) | (Open, HalfOpen) | (HalfOpen, Open) | (HalfOpen, Closed))
@@ -203,7 +211,7 @@ impl CircuitBreaker {
                     Window::Count(n) if n < cfg.min_calls => n,
                     _ => cfg.min_calls,
                 };
-                if calls >= needed && cfg.trips(calls, failed, slow, false) {
+                if calls >= needed && reaches(cfg, calls, failed, slow) {
                     m.due = Some((BreakerState::Open, at));
                 }
             }
@@ -212,7 +220,7 @@ impl CircuitBreaker {
                 m.failed += u32::from(failed);
                 m.slow += u32::from(slow);
                 if m.done == cfg.half_open_calls || m.done == cfg.min_calls {
-                    let to = if cfg.trips(m.done, m.failed, m.slow, false) { BreakerState::Open } else { BreakerState::Closed };
+                    let to = if reaches(cfg, m.done, m.failed, m.slow) { BreakerState::Open } else { BreakerState::Closed };
                     m.due = Some((to, at));
                 }
             }
