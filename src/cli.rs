@@ -26,8 +26,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run a scenario and print a summary (exit 0: every check passed or was
-    /// inconclusive; 1: a check failed; 2: invalid input; 3: internal error).
+    /// Run a scenario and print a summary (exit 0: every check passed, was
+    /// inconclusive or failed as the scenario expects; 1: a check failed; 2: invalid input;
+    /// 3: internal error).
     Run {
         scenario: PathBuf,
         /// Use this seed instead of the scenario's.
@@ -69,8 +70,9 @@ enum Cmd {
         #[arg(long = "kind", value_name = "KIND", value_delimiter = ',', value_parser = cmd::trace::parse_kind)]
         kinds: Vec<crate::export::Kind>,
     },
-    /// Run a scenario with many seeds in parallel and summarise (exit 0: no
-    /// seed failed; 1: a seed failed a check; 2: invalid input; 3: a seed hit an error).
+    /// Run a scenario with many seeds in parallel and summarise (exit 0: no seed failed a
+    /// check it should pass, and each expected failure happened; 1: otherwise; 2: invalid
+    /// input; 3: a seed hit an error).
     Sweep {
         scenario: PathBuf,
         /// The seeds, `A..B` with B excluded.

@@ -220,28 +220,6 @@ fn record_violation(found: &mut Exploration, check: &str, detail: String, faults
     }
 }
 
-/// Decisions as a scenario's `replay` list (RON).
-pub fn replay_text(decisions: &[Decision]) -> String {
-    let mut out = String::from("[");
-    for d in decisions {
-        let mut fields = format!("msg: {}", d.msg.0);
-        if d.lost {
-            fields.push_str(", lost: true");
-        } else {
-            fields.push_str(&format!(", latency_ns: {}", d.latency_ns));
-        }
-        if d.corrupted {
-            fields.push_str(", corrupted: true");
-        }
-        if let Some((latency, corrupted)) = d.duplicate {
-            fields.push_str(&format!(", duplicate: ({latency}, {corrupted})"));
-        }
-        out.push_str(&format!("\n        ({fields}),"));
-    }
-    out.push_str(if decisions.is_empty() { "]" } else { "\n    ]" });
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

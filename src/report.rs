@@ -14,6 +14,9 @@ pub struct CheckReport {
     pub name: &'static str,
     pub verdict: Outcome,
     pub detail: String,
+    /// The scenario declares this check's failure as what it demonstrates (`expect_failures`):
+    /// failing it is the expected behaviour, and does not make the run fail.
+    pub expected_failure: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -139,7 +142,16 @@ impl Report {
             trace_events: result.trace_events,
             messages: result.messages,
             app: result.app,
-            checks: result.verdicts.iter().map(|(name, v)| CheckReport { name, verdict: v.outcome, detail: v.detail.clone() }).collect(),
+            checks: result
+                .verdicts
+                .iter()
+                .map(|(name, v)| CheckReport {
+                    name,
+                    verdict: v.outcome,
+                    detail: v.detail.clone(),
+                    expected_failure: scenario.expect_failures.iter().any(|e| e == name),
+                })
+                .collect(),
             swarm: result.swarm.clone(),
             wait_cycles: result
                 .wait_cycles
@@ -167,9 +179,10 @@ impl Report {
         }
     }
 
-    /// Whether any check failed (the run's exit code is 1 if so).
+    /// Whether a check failed that the scenario does not expect to fail (the run's exit code
+    /// is 1 if so).
     pub fn failed(&self) -> bool {
-        self.checks.iter().any(|c| c.verdict == Outcome::Fail)
+        self.checks.iter().any(|c| c.verdict == Outcome::Fail && !c.expected_failure)
     }
 
     /// The human summary.
@@ -229,12 +242,13 @@ impl Report {
             let _ = writeln!(out, "checks     none asked for");
         }
         for c in &self.checks {
-            let verdict = match c.verdict {
-                Outcome::Pass => "PASS",
-                Outcome::Fail => "FAIL",
-                Outcome::Inconclusive => "INCONCLUSIVE",
+            let verdict = match (c.verdict, c.expected_failure) {
+                (Outcome::Pass, _) => "PASS",
+                (Outcome::Fail, false) => "FAIL",
+                (Outcome::Fail, true) => "FAIL (expected)",
+                (Outcome::Inconclusive, _) => "INCONCLUSIVE",
             };
-            let _ = writeln!(out, "check      {verdict:<12} {:<22} {}", c.name, c.detail);
+            let _ = writeln!(out, "check      {verdict:<15} {:<22} {}", c.name, c.detail);
         }
         let _ = writeln!(out, "trace hash {}", self.trace_hash);
         let _ = writeln!(out, "reproduce  {}", self.reproduce);

@@ -203,7 +203,12 @@ pub fn shrink_with(catalog: &dyn Catalog, scenario: &Scenario, src: &str, seed: 
     let final_scenario = search.build(&best);
     let final_run = search.run(&final_scenario, true).ok_or_else(|| Internal("the shrunk run panicked".to_string()))?;
     best.decisions = replayable(final_run.decisions.clone().expect("recorded"));
-    let source = set_top_level_field(&write(src, &best, &scenario.cluster), "seed", &seed.to_string());
+    let mut source = set_top_level_field(&write(src, &best, &scenario.cluster), "seed", &seed.to_string());
+    // A shrunk run reproduces a failure: it is not one the scenario declares it demonstrates,
+    // so `run` reports it as a failure and exits 1.
+    if !scenario.expect_failures.is_empty() {
+        source = set_top_level_field(&source, "expect_failures", "[]");
+    }
     // `msgsim run` must accept what is written: the same size cap as any scenario.
     if source.len() > crate::scenario::limits::MAX_FILE_BYTES {
         return Err(Input(format!(
@@ -366,28 +371,11 @@ fn write(src: &str, c: &Candidate, cluster: &Cluster) -> String {
         );
     }
     workload.push_str(if c.workload.is_empty() { "]" } else { "\n    ]" });
-    let mut replay = String::from("[");
-    for d in &c.decisions {
-        let mut fields = format!("msg: {}", d.msg.0);
-        if d.lost {
-            fields.push_str(", lost: true");
-        } else {
-            let _ = write!(fields, ", latency_ns: {}", d.latency_ns);
-        }
-        if d.corrupted {
-            fields.push_str(", corrupted: true");
-        }
-        if let Some((latency, corrupted)) = d.duplicate {
-            let _ = write!(fields, ", duplicate: ({latency}, {corrupted})");
-        }
-        let _ = write!(replay, "\n        ({fields}),");
-    }
-    replay.push_str(if c.decisions.is_empty() { "]" } else { "\n    ]" });
     let mut out = set_top_level_field(src, "horizon_ms", &ms(c.horizon.0));
     out = set_top_level_field(&out, "swarm", "None");
     out = set_top_level_field(&out, "faults", &faults);
     out = set_top_level_field(&out, "workload", &workload);
-    set_top_level_field(&out, "replay", &replay)
+    set_top_level_field(&out, "replay", &Decision::list_ron(&c.decisions))
 }
 
 #[cfg(test)]

@@ -779,6 +779,8 @@ where
         match tag {
             Some(Tag::Sync { sender, seq }) => {
                 self.tags.remove(&id);
+                // The rendezvous happened: the sender now waits on the notice, not on `to`.
+                self.waits.settle(sender);
                 let incarnation = self.nodes[sender.index()].incarnation;
                 let at = self.now.saturating_add(self.network.min_latency_ns(to, sender));
                 self.queue.push(at, Ev::Release { node: sender, incarnation, seq, reason: UnblockReason::Taken });
@@ -847,7 +849,7 @@ where
         }
         let timeout = timeout_ns.is_some();
         self.recorder.record(self.now, EventKind::Block { node, on, reason, timeout });
-        self.waits.block(node, Wait { on, reason, since: self.now, timeout });
+        self.waits.block(node, Wait { on, reason, since: self.now, timeout, settled: false });
         if let Some(cycle) = self.waits.cycle_through(node) {
             let permanent = cycle.permanent();
             self.recorder.record(self.now, EventKind::Deadlock { node, len: cycle.members.len() as u32, permanent });
@@ -936,6 +938,8 @@ where
             }
             w.granted = Some(to);
             let incarnation = w.incarnation;
+            // The room is the waiter's: it now waits on the notice, not on `to`.
+            self.waits.settle(waiter);
             self.nodes[to.index()].reserved += 1;
             let at = self.now.saturating_add(self.network.min_latency_ns(to, waiter));
             self.queue.push(at, Ev::Release { node: waiter, incarnation, seq, reason: UnblockReason::Room });

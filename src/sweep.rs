@@ -270,6 +270,7 @@ impl<'a> Sweep<'a> {
             seeds: format!("{}..{}", self.seeds.start, self.seeds.end),
             shard: self.shard,
             check_determinism: self.check_determinism,
+            expect_failures: self.scenario.expect_failures.clone(),
         };
         SweepReport::summarise(header, seeds, latency)
     }
@@ -302,6 +303,7 @@ impl<'a> Sweep<'a> {
             sent: None,
             delivered: None,
             failure: None,
+            expected_failures: Vec::new(),
             error: None,
             ops: None,
         };
@@ -315,7 +317,14 @@ impl<'a> Sweep<'a> {
                 report.sent = Some(run.messages.sent);
                 report.delivered = Some(run.messages.delivered);
                 report.ops = SeedOps::of(&run);
-                let failed = run.verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail);
+                let expected = |check: &str| self.scenario.expect_failures.iter().any(|e| e == check);
+                let failed = run.verdicts.iter().find(|(check, v)| v.outcome == Outcome::Fail && !expected(check));
+                report.expected_failures = run
+                    .verdicts
+                    .iter()
+                    .filter(|(check, v)| v.outcome == Outcome::Fail && expected(check))
+                    .map(|(c, _)| c.to_string())
+                    .collect();
                 report.failure = failed.map(|(check, v)| CheckFailure { check: check.to_string(), detail: v.detail.clone() });
                 report.verdict = if divergence.is_some() {
                     SeedVerdict::Error
@@ -445,9 +454,14 @@ pub struct SeedReport {
     /// Network transmissions sent and copies delivered to processes (`None` if protocol code panicked).
     pub sent: Option<u64>,
     pub delivered: Option<u64>,
-    /// The first check that failed, in the scenario's order.
+    /// The first check that failed, in the scenario's order, of those the scenario does not
+    /// expect to fail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<CheckFailure>,
+    /// The checks that failed as the scenario declares they may (`expect_failures`); they do
+    /// not make the seed fail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_failures: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<SeedError>,
     /// Clients' operations, for a run that had any.
@@ -614,6 +628,17 @@ struct Header {
     seeds: String,
     shard: Option<Shard>,
     check_determinism: bool,
+    expect_failures: Vec<String>,
+}
+
+/// A check the scenario declares it may fail, and on how many seeds it did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedFailure {
+    pub check: String,
+    /// Seeds on which it failed; a sweep in which this is 0 fails: the planted bug was not caught.
+    pub seeds_failed: u64,
+    /// The lowest of them.
+    pub first_seed: Option<u64>,
 }
 
 /// The summary of a sweep, as `msgsim sweep --json` prints it. The JSON field
@@ -635,6 +660,9 @@ pub struct SweepReport {
     pub errors: u64,
     pub first_failure: Option<FirstFailure>,
     pub first_error: Option<FirstError>,
+    /// The failures the scenario declares, each with the seeds it happened on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_failures: Vec<ExpectedFailure>,
     /// `None` if no run completed.
     pub messages: Option<MessageStats>,
     pub latency: LatencyStats,
@@ -646,6 +674,11 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
+    /// The declared failures that happened on no seed.
+    pub fn missed_expectations(&self) -> impl Iterator<Item = &ExpectedFailure> {
+        self.expected_failures.iter().filter(|e| e.seeds_failed == 0)
+    }
+
     /// Everything but the per-seed list follows from it and the latency histogram.
     fn summarise(header: Header, mut seeds: Vec<SeedReport>, histogram: LatencyHistogram) -> SweepReport {
         seeds.sort_unstable_by_key(|s| s.seed);
@@ -657,6 +690,15 @@ impl SweepReport {
         });
         let first_error =
             seeds.iter().find_map(|s| Some(FirstError { seed: s.seed, error: s.error.clone()?, reproduce: reproduce(s.seed) }));
+        let expected_failures = header
+            .expect_failures
+            .iter()
+            .map(|check| {
+                let mut on = seeds.iter().filter(|s| s.expected_failures.contains(check)).map(|s| s.seed);
+                let first_seed = on.next();
+                ExpectedFailure { check: check.clone(), seeds_failed: first_seed.map_or(0, |_| 1 + on.count() as u64), first_seed }
+            })
+            .collect();
         let sent = Distribution::of(seeds.iter().filter_map(|s| s.sent).collect());
         let delivered = Distribution::of(seeds.iter().filter_map(|s| s.delivered).collect());
         let messages = sent.zip(delivered).map(|(sent, delivered)| MessageStats { sent, delivered });
@@ -677,6 +719,7 @@ impl SweepReport {
             errors: count(SeedVerdict::Error),
             first_failure,
             first_error,
+            expected_failures,
             messages,
             latency,
             seeds,
@@ -732,6 +775,7 @@ impl SweepReport {
             seeds: first.seeds_swept.clone(),
             shard: None,
             check_determinism: first.check_determinism,
+            expect_failures: first.expected_failures.iter().map(|e| e.check.clone()).collect(),
         };
         let mut histogram = LatencyHistogram::default();
         let mut seeds = Vec::new();
@@ -791,6 +835,7 @@ impl SweepReport {
             seeds: self.seeds_swept.clone(),
             shard: self.shard,
             check_determinism: self.check_determinism,
+            expect_failures: self.expected_failures.iter().map(|e| e.check.clone()).collect(),
         };
         let recomputed = SweepReport::summarise(header, self.seeds.clone(), self.latency.histogram.clone());
         let differs = [
@@ -868,7 +913,9 @@ impl SweepReport {
     /// For a planted bug: panics unless some seed failed `check`; returns the lowest such seed.
     #[track_caller]
     pub fn assert_fails(&self, check: &str) -> u64 {
-        match self.seeds.iter().find(|s| s.failure.as_ref().is_some_and(|f| f.check == check)) {
+        let failed =
+            |s: &&SeedReport| s.failure.as_ref().is_some_and(|f| f.check == check) || s.expected_failures.iter().any(|e| e == check);
+        match self.seeds.iter().find(failed) {
             Some(s) => s.seed,
             None => panic!(
                 "no seed failed {check} ({} passed, {} failed, {} inconclusive, {} errors)\nsweep: {}",
@@ -951,6 +998,12 @@ impl SweepReport {
                     SimTime(max)
                 );
             }
+        }
+        for e in &self.expected_failures {
+            let _ = match e.first_seed {
+                Some(first) => writeln!(out, "expected   {} failed on {} seeds, as declared; first: seed {first}", e.check, e.seeds_failed),
+                None => writeln!(out, "expected   {} never failed, though the scenario declares it should: not caught", e.check),
+            };
         }
         self.list(&mut out, "failed", SeedVerdict::Fail);
         if let Some(f) = &self.first_failure {

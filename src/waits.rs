@@ -3,7 +3,10 @@
 //! A blocked process waits on exactly one other (the receiver of its
 //! synchronous send, the callee of its call, the full mailbox's owner), so the
 //! graph has at most one edge out of each node and a cycle through a node is
-//! found by following edges from it: at most one step per node. The simulator
+//! found by following edges from it: at most one step per node. A wait is
+//! *settled* once the one it waits on has done its part (taken the synchronous
+//! message, granted room): the notice that releases it is on the network, so
+//! the edge points at the network, not at a process, and closes no cycle. The simulator
 //! keeps one to report deadlocks as they form; the `NoDeadlock` check rebuilds
 //! its own from the trace's `block` and `unblock` lines.
 
@@ -19,6 +22,8 @@ pub struct Wait {
     pub since: SimTime,
     /// Whether a timeout will end the wait if nothing else does.
     pub timeout: bool,
+    /// The one waited on has done its part; only the notice's trip remains.
+    pub settled: bool,
 }
 
 /// A cycle of waits: `members[i]` waits on `members[i + 1]`, the last on the first.
@@ -52,6 +57,13 @@ impl WaitGraph {
         self.waits[node.index()].take()
     }
 
+    /// `node`'s wait no longer depends on the one it waits on: its release is on the way.
+    pub fn settle(&mut self, node: NodeId) {
+        if let Some(w) = self.waits[node.index()].as_mut() {
+            w.settled = true;
+        }
+    }
+
     pub fn wait_of(&self, node: NodeId) -> Option<&Wait> {
         self.waits[node.index()].as_ref()
     }
@@ -67,7 +79,7 @@ impl WaitGraph {
         let mut members = Vec::new();
         let mut at = node;
         for _ in 0..self.waits.len() {
-            let wait = self.waits[at.index()]?;
+            let wait = self.waits[at.index()].filter(|w| !w.settled)?;
             members.push((at, wait));
             at = wait.on;
             if at == node {
@@ -83,7 +95,16 @@ mod tests {
     use super::*;
 
     fn wait(on: u32, timeout: bool) -> Wait {
-        Wait { on: NodeId(on), reason: BlockReason::SyncSend, since: SimTime::ZERO, timeout }
+        Wait { on: NodeId(on), reason: BlockReason::SyncSend, since: SimTime::ZERO, timeout, settled: false }
+    }
+
+    #[test]
+    fn a_settled_wait_closes_no_cycle() {
+        let mut g = WaitGraph::new(2);
+        g.block(NodeId(0), wait(1, false));
+        g.settle(NodeId(0));
+        g.block(NodeId(1), wait(0, false));
+        assert_eq!(g.cycle_through(NodeId(1)), None, "node 0's release is on the network");
     }
 
     #[test]

@@ -64,7 +64,7 @@ fn the_counterexample_is_a_scenario_run_trace_and_shrink_accept() {
     assert!(text.contains("violation  NoSilentLoss") && text.contains(&format!("reproduce  msgsim run {cex}")), "{text}");
     let run = msgsim(&["run", cex]);
     assert_eq!(run.status.code(), Some(1), "the counterexample fails when run: {}", String::from_utf8_lossy(&run.stdout));
-    assert!(String::from_utf8_lossy(&run.stdout).contains("FAIL         NoSilentLoss"));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("FAIL            NoSilentLoss"));
     let svg = msgsim(&["trace", cex, "--format", "svg"]);
     assert_eq!(svg.status.code(), Some(0));
     let shrunk = msgsim(&["shrink", cex, "--seed", "1"]);

@@ -85,7 +85,10 @@ fn the_cli_writes_a_scenario_that_reproduces_the_failure() {
     let report = String::from_utf8_lossy(&shrink.stderr);
     assert!(report.contains("keeping NoCorruptionDelivered failing") && report.contains("corruptions"), "{report}");
     let run = Command::new(bin).args(["run"]).arg(&out).current_dir(root).output().unwrap();
-    assert_eq!(run.status.code(), Some(1), "the shrunk scenario fails its check");
+    // The shrunk file reproduces a failure: it drops the original's `expect_failures`, so the
+    // failure is reported as one and `run` exits 1.
+    assert_eq!(run.status.code(), Some(1), "the shrunk scenario fails its check: {}", String::from_utf8_lossy(&run.stdout));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("FAIL            NoCorruptionDelivered"), "the shrunk scenario fails its check");
     let _ = std::fs::remove_file(&out);
     // A passing seed is bad input for shrink.
     let pass = Command::new(bin).args(["shrink", "scenarios/network/perfect-link.ron", "--seed", "1"]).current_dir(root).output().unwrap();

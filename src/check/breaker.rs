@@ -11,9 +11,11 @@
 //! - Closed->Open comes right after the outcome that brought a full enough window
 //!   to a threshold, and never otherwise (an early or a missing opening fails);
 //! - Open->HalfOpen comes exactly `wait` after the opening (later only if the
-//!   client was paused meanwhile), and a breaker still open past that fails;
-//! - HalfOpen ends right after the outcome of the last permitted call, towards
-//!   Open if the half-open calls reached a threshold and towards Closed otherwise;
+//!   client was paused meanwhile), and a breaker still open past that fails; with
+//!   `half_open: OnCall` it comes on the first call at or after that, before the call is
+//!   admitted, and never sooner;
+//! - HalfOpen ends right after the `min(min_calls, half_open_calls)`-th outcome,
+//!   towards Open if the half-open calls reached a threshold and towards Closed otherwise;
 //! - a unit is admitted exactly when the model says the breaker admits it, and
 //!   only an admitted unit ends.
 //!
@@ -25,7 +27,7 @@
 use super::{Checker, RunEnd, Verdict};
 use crate::id::{AppId, NodeId};
 use crate::process::Cluster;
-use crate::protocols::calls::{BreakerConfig, CallsSpec, Phase, Window};
+use crate::protocols::calls::{BreakerConfig, CallsSpec, HalfOpenWhen, Phase, Window};
 use crate::time::SimTime;
 use crate::trace::{BreakerState, CallOutcome, EventKind, FaultAction, TraceEvent};
 use std::collections::{BTreeMap, VecDeque};
@@ -79,6 +81,14 @@ pub struct CircuitBreaker {
     admitted: u64,
 }
 
+/// Whether `failed` failures or `slow` slow calls of `calls` reach a threshold: at or above,
+/// in integers. Deliberately not `BreakerConfig::trips`: a check sharing the breaker's code
+/// would share its bugs.
+fn reaches(cfg: &BreakerConfig, calls: u32, failed: u32, slow: u32) -> bool {
+    let at_least = |count: u32, ppb: u32| u128::from(count) * 1_000_000_000 >= u128::from(ppb) * u128::from(calls);
+    calls > 0 && (at_least(failed, cfg.failure_ppb) || cfg.slow_ppb.is_some_and(|ppb| at_least(slow, ppb)))
+}
+
 fn legal(from: BreakerState, to: BreakerState) -> bool {
     use BreakerState::*;
     matches!((from, to), (Closed, Open) | (Open, HalfOpen) | (HalfOpen, Open) | (HalfOpen, Closed))
@@ -120,11 +130,20 @@ impl CircuitBreaker {
     }
 
     /// A breaker still open after its wait (and not excused by a pause) missed its half-open.
-    fn overdue(&mut self, node: NodeId, now: SimTime, wait_ns: u64) {
+    fn overdue(&mut self, node: NodeId, now: SimTime, cfg: &BreakerConfig) {
         let m = &self.models[node.index()];
-        let ends = m.since.saturating_add(wait_ns);
-        if m.state == BreakerState::Open && !m.paused && now > ends {
-            self.violation(now, node, format!("still open; the wait ended at {ends}, so it should have half-opened then"));
+        let ends = m.since.saturating_add(cfg.wait_ns);
+        let late = match cfg.half_open {
+            HalfOpenWhen::Timer => now > ends,
+            // A call at or after the end of the wait half-opens the breaker first.
+            HalfOpenWhen::OnCall => now >= ends,
+        };
+        if m.state == BreakerState::Open && !m.paused && late {
+            let when = match cfg.half_open {
+                HalfOpenWhen::Timer => "then",
+                HalfOpenWhen::OnCall => "on this call",
+            };
+            self.violation(now, node, format!("still open; the wait ended at {ends}, so it should have half-opened {when}"));
             // Once is enough: judge the rest as if it had half-opened on time.
             let m = &mut self.models[node.index()];
             m.paused = true;
@@ -134,7 +153,7 @@ impl CircuitBreaker {
     /// A unit admitted or refused at `at`: the model must agree.
     fn admission(&mut self, spec: &CallsSpec, cfg: &BreakerConfig, at: SimTime, node: NodeId, app: AppId, admitted: bool) {
         self.missed(node);
-        self.overdue(node, at, cfg.wait_ns);
+        self.overdue(node, at, cfg);
         let state = self.models[node.index()].state;
         match (self.admit(node, cfg), admitted) {
             (Some(period), true) => {
@@ -164,7 +183,8 @@ impl CircuitBreaker {
             return; // admitted in an earlier period: ignored
         }
         let failed = matches!(outcome, CallOutcome::Error | CallOutcome::Timeout);
-        let slow = latency_ns >= cfg.slow_ns;
+        // Slow means strictly longer than the threshold, as resilience4j has it.
+        let slow = latency_ns > cfg.slow_ns;
         let m = &mut self.models[node.index()];
         match m.state {
             BreakerState::Closed => {
@@ -186,7 +206,12 @@ impl CircuitBreaker {
                 let calls = m.window.len() as u32;
                 let failed = m.window.iter().filter(|w| w.1).count() as u32;
                 let slow = m.window.iter().filter(|w| w.2).count() as u32;
-                if calls >= cfg.min_calls && cfg.trips(calls, failed, slow, false) {
+                // A count window never needs more than it holds (resilience4j clamps too).
+                let needed = match cfg.window {
+                    Window::Count(n) if n < cfg.min_calls => n,
+                    _ => cfg.min_calls,
+                };
+                if calls >= needed && reaches(cfg, calls, failed, slow) {
                     m.due = Some((BreakerState::Open, at));
                 }
             }
@@ -194,8 +219,8 @@ impl CircuitBreaker {
                 m.done += 1;
                 m.failed += u32::from(failed);
                 m.slow += u32::from(slow);
-                if m.done == cfg.half_open_calls {
-                    let to = if cfg.trips(m.done, m.failed, m.slow, false) { BreakerState::Open } else { BreakerState::Closed };
+                if m.done == cfg.half_open_calls || m.done == cfg.min_calls {
+                    let to = if reaches(cfg, m.done, m.failed, m.slow) { BreakerState::Open } else { BreakerState::Closed };
                     m.due = Some((to, at));
                 }
             }
@@ -212,7 +237,8 @@ impl CircuitBreaker {
             self.violation(at, node, format!("{from:?} -> {to:?} is not a legal transition"));
         } else if from == BreakerState::Open {
             let ends = since.saturating_add(cfg.wait_ns);
-            if at < ends || (at > ends && !paused) {
+            let late = at > ends && !paused && cfg.half_open == HalfOpenWhen::Timer;
+            if at < ends || late {
                 self.violation(at, node, format!("half-opened, but the wait that began at {since} ends at {ends}"));
             }
         } else if due.map(|d| d.0) != Some(to) {
@@ -275,7 +301,7 @@ impl Checker for CircuitBreaker {
                 ));
             }
             let ends = m.since.saturating_add(cfg.wait_ns);
-            if m.state == BreakerState::Open && !m.paused && end.at > ends {
+            if m.state == BreakerState::Open && !m.paused && end.at > ends && cfg.half_open == HalfOpenWhen::Timer {
                 violations.push(format!(
                     "{} opened at {} and was still open at the end ({}); it should have half-opened at {ends}",
                     self.cluster.name(node),
@@ -321,6 +347,11 @@ mod tests {
 
     /// A count window of 4 that opens at 50% failures once it holds 2, waits 100 ms, admits 2 half-open.
     fn checker() -> CircuitBreaker {
+        checker_with(|_| {})
+    }
+
+    /// `checker()`'s breaker, changed by `tweak`.
+    fn checker_with(tweak: impl Fn(&mut BreakerConfig)) -> CircuitBreaker {
         let cluster = Cluster { names: vec!["c".into(), "svc".into()], groups: vec![] };
         let spec = CallsSpec {
             service: "svc".into(),
@@ -336,10 +367,13 @@ mod tests {
                 slow_ns: 40 * MS,
                 wait_ns: 100 * MS,
                 half_open_calls: 2,
+                half_open: HalfOpenWhen::Timer,
             }),
             schedule: vec![PhaseSpec { at: SimTime::ZERO, phase: Phase::Healthy, error_ppb: 0, latency_ns: (MS, MS) }],
             bug: None,
         };
+        let mut spec = spec;
+        spec.breaker.as_mut().map(tweak);
         CircuitBreaker::new(cluster, Some(Arc::new(spec)))
     }
 
@@ -357,7 +391,10 @@ mod tests {
     }
 
     fn judge(events: &[TraceEvent], end_ms: u64) -> Verdict {
-        let mut c = checker();
+        judge_with(checker(), events, end_ms)
+    }
+
+    fn judge_with(mut c: CircuitBreaker, events: &[TraceEvent], end_ms: u64) -> Verdict {
         events.iter().for_each(|e| c.observe(e));
         c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(end_ms * MS), max_latency_ns: 0 })
     }
@@ -433,5 +470,73 @@ mod tests {
         let v = judge(opened, 104);
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(v.detail.contains("still open at the end"), "{}", v.detail);
+    }
+
+    fn ended(ms: u64, app: u64, outcome: CallOutcome, latency_ms: u64) -> TraceEvent {
+        at(ms, EventKind::Call { node: C, app: AppId(app), outcome, latency_ns: latency_ms * MS })
+    }
+
+    // Postmortem: `min_calls` above a count window's size was accepted and the breaker could
+    // never open; resilience4j clamps it to the window, and so do the breaker and the check.
+    #[test]
+    fn regression_min_calls_above_a_count_window_is_clamped_to_it() {
+        let events = correct();
+        let clamped = || checker_with(|c| c.min_calls = 5); // the window holds 4
+        // Clamped to 4, not to nothing: two failures in two outcomes may not open it yet.
+        let v = judge_with(clamped(), &events, 200);
+        assert!(v.detail.contains("had not reached a threshold"), "{}", v.detail);
+        let four =
+            [admit(0, 0), admit(0, 1), admit(0, 2), admit(0, 3), call(1, 0, Error), call(1, 1, Error), call(2, 2, Ok), call(3, 3, Ok)];
+        let mut opens = four.to_vec();
+        opens.push(go(3, Closed, Open));
+        assert_eq!(judge_with(clamped(), &opens, 50).outcome, Outcome::Pass);
+        let v = judge_with(clamped(), &four, 50);
+        assert!(v.detail.contains("Closed -> Open, which never came"), "{}", v.detail);
+    }
+
+    // Postmortem: half-open decided only after every permitted call; resilience4j decides
+    // after min(minimumNumberOfCalls, permitted calls) outcomes.
+    #[test]
+    fn regression_half_open_decides_after_min_calls_outcomes() {
+        let three_permitted = || checker_with(|c| c.half_open_calls = 3); // min_calls is 2
+        let mut events = correct();
+        events.insert(9, admit(112, 5));
+        events.remove(10); // a5 is admitted now, not refused
+        let v = judge_with(three_permitted(), &events, 200);
+        assert_eq!(v.outcome, Outcome::Pass, "two of three outcomes decide: {}", v.detail);
+        let late = [&events[..11], &[call(114, 4, Ok), call(115, 5, Ok), go(115, HalfOpen, Closed)]].concat();
+        let v = judge_with(three_permitted(), &late, 200);
+        assert!(v.detail.contains("demanded HalfOpen -> Closed, which never came"), "{}", v.detail);
+    }
+
+    // Postmortem: a call lasting exactly the slow threshold counted as slow; resilience4j's
+    // slow calls take strictly longer.
+    #[test]
+    fn regression_slow_means_strictly_longer_than_the_threshold() {
+        let slow_opens = || {
+            checker_with(|c| {
+                c.slow_ppb = Some(500_000_000);
+                c.slow_ns = 40 * MS;
+            })
+        };
+        let at_threshold = [admit(0, 0), admit(0, 1), ended(40, 0, Ok, 40), ended(40, 1, Ok, 40)];
+        assert_eq!(judge_with(slow_opens(), &at_threshold, 50).outcome, Outcome::Pass);
+        let over = [admit(0, 0), admit(0, 1), ended(41, 0, Ok, 41), ended(41, 1, Ok, 41)];
+        let v = judge_with(slow_opens(), &over, 50);
+        assert!(v.detail.contains("Closed -> Open, which never came"), "{}", v.detail);
+    }
+
+    #[test]
+    fn on_call_half_opens_on_the_first_call_after_the_wait_and_never_sooner() {
+        let lazy = || checker_with(|c| c.half_open = HalfOpenWhen::OnCall);
+        let opened = &correct()[..6]; // open at 3 ms, wait 100 ms
+        let on_call = [opened, &[go(150, Open, HalfOpen), admit(150, 3)]].concat();
+        assert_eq!(judge_with(lazy(), &on_call, 200).outcome, Outcome::Pass);
+        // Still open at the end, with no call after the wait: fine when lazy.
+        assert_eq!(judge_with(lazy(), opened, 500).outcome, Outcome::Pass);
+        let v = judge_with(lazy(), &[opened, &[call(150, 3, Rejected)]].concat(), 200);
+        assert!(v.detail.contains("should have half-opened on this call"), "{}", v.detail);
+        let v = judge_with(lazy(), &[opened, &[go(90, Open, HalfOpen)]].concat(), 200);
+        assert!(v.detail.contains("wait that began"), "{}", v.detail);
     }
 }

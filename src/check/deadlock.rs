@@ -5,12 +5,22 @@
 //! wait that closes a cycle in which no wait can time out is a deadlock: only
 //! a crash could end it. A cycle with a timeout in it is a wait cycle that the
 //! timeout breaks; it is reported in the detail but does not fail the check.
+//!
+//! A wait stops depending on the one waited on when that one does its part, not when
+//! the notice of it arrives: a synchronous send when the receiver takes the message
+//! (the `recv` of the `send` just before the `block`), a back-pressure wait when the
+//! mailbox's owner takes or loses a message that held room in it, which goes to the
+//! sender that has waited longest. From then the wait is *settled*: it points at the
+//! network and closes no cycle. A call's wait stays on the callee until its `unblock`:
+//! the trace does not say which of the callee's sends is the answer.
 
 use super::{Checker, RunEnd, Verdict};
+use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
 use crate::time::SimTime;
-use crate::trace::{EventKind, FaultAction, TraceEvent};
+use crate::trace::{AdversaryAction, BlockReason, EventKind, FaultAction, TraceEvent};
 use crate::waits::{Wait, WaitCycle, WaitGraph};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 pub struct NoDeadlock {
     cluster: Cluster,
@@ -19,12 +29,51 @@ pub struct NoDeadlock {
     broken_cycles: u64,
     /// The first deadlock: when it formed and its cycle.
     first: Option<(SimTime, WaitCycle)>,
+    /// Each node's latest send: the message a synchronous send's `block` waits on.
+    last_send: Vec<Option<MsgId>>,
+    /// Synchronously sent messages not taken yet, and their blocked senders.
+    sync_pending: BTreeMap<MsgId, NodeId>,
+    /// Sent messages neither taken nor dropped yet: each holds room in its receiver's
+    /// mailbox if that has back-pressure (one without has no room waiters to hand it to).
+    untaken: BTreeSet<MsgId>,
+    /// Per mailbox owner, the senders waiting for room in it, longest-waiting first.
+    room_waiters: Vec<VecDeque<NodeId>>,
 }
 
 impl NoDeadlock {
     pub fn new(cluster: Cluster) -> NoDeadlock {
-        let graph = WaitGraph::new(cluster.len());
-        NoDeadlock { cluster, graph, waits: 0, broken_cycles: 0, first: None }
+        let n = cluster.len();
+        NoDeadlock {
+            cluster,
+            graph: WaitGraph::new(n),
+            waits: 0,
+            broken_cycles: 0,
+            first: None,
+            last_send: vec![None; n],
+            sync_pending: BTreeMap::new(),
+            untaken: BTreeSet::new(),
+            room_waiters: vec![VecDeque::new(); n],
+        }
+    }
+
+    /// `to` took or lost `msg`: a synchronous sender waiting for it, or the longest
+    /// waiter for room in `to`'s mailbox, no longer waits on `to`.
+    fn gone(&mut self, to: NodeId, msg: MsgId) {
+        if let Some(sender) = self.sync_pending.remove(&msg)
+            && self.graph.wait_of(sender).is_some_and(|w| w.reason == BlockReason::SyncSend && w.on == to)
+        {
+            self.graph.settle(sender);
+        }
+        if !self.untaken.remove(&msg) {
+            return;
+        }
+        while let Some(waiter) = self.room_waiters[to.index()].pop_front() {
+            // A waiter that crashed since is not waiting here.
+            if self.graph.wait_of(waiter).is_some_and(|w| w.reason == BlockReason::BackPressure && w.on == to && !w.settled) {
+                self.graph.settle(waiter);
+                return;
+            }
+        }
     }
 }
 
@@ -40,9 +89,24 @@ pub fn describe_cycle(cycle: &WaitCycle, cluster: &Cluster) -> String {
 impl Checker for NoDeadlock {
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
+            EventKind::Send { from, msg, .. } => {
+                self.last_send[from.index()] = Some(msg);
+                self.untaken.insert(msg);
+            }
+            EventKind::Receive { to, msg, .. } | EventKind::Drop { to, msg, .. } => self.gone(to, msg),
+            EventKind::Adversary { action: AdversaryAction::Drop, to, msg, .. } => self.gone(to, msg),
             EventKind::Block { node, on, reason, timeout } => {
                 self.waits += 1;
-                self.graph.block(node, Wait { on, reason, since: e.time, timeout });
+                match reason {
+                    BlockReason::SyncSend => {
+                        if let Some(msg) = self.last_send[node.index()] {
+                            self.sync_pending.insert(msg, node);
+                        }
+                    }
+                    BlockReason::BackPressure => self.room_waiters[on.index()].push_back(node),
+                    BlockReason::Call => {}
+                }
+                self.graph.block(node, Wait { on, reason, since: e.time, timeout, settled: false });
                 if let Some(cycle) = self.graph.cycle_through(node) {
                     match cycle.permanent() {
                         true if self.first.is_none() => self.first = Some((e.time, cycle)),

@@ -8,6 +8,11 @@
 //! paused node is up: no detector can tell it from a crashed one). The detail reports
 //! the detection times and the false suspicions (how many, for how long in all); with
 //! `max_false`, more false suspicions than that fail the check.
+//!
+//! Completeness is *permanent*: a correct node that stops suspecting a node `bound` or more
+//! after that node crashed, while it is still down, fails the check. And accuracy is *eventual* (eventual strong accuracy): a
+//! false suspicion may happen (a partition makes some unavoidable), but must end; one still
+//! open at the end of the run, begun `bound` or more before it, fails.
 
 use super::{Checker, RunEnd, Verdict};
 use crate::id::NodeId;
@@ -37,6 +42,8 @@ pub struct FailureDetection {
     false_open: Vec<Option<SimTime>>,
     false_count: u64,
     false_ns: u64,
+    /// The first un-suspicion of a crashed node by a correct one.
+    unsuspected: Option<String>,
 }
 
 impl FailureDetection {
@@ -53,6 +60,7 @@ impl FailureDetection {
             false_open: vec![None; n * n],
             false_count: 0,
             false_ns: 0,
+            unsuspected: None,
         }
     }
 
@@ -86,6 +94,14 @@ impl Checker for FailureDetection {
                     self.false_count += 1;
                     self.false_open[node.index() * n + of.index()] = Some(e.time);
                 } else if !suspected {
+                    let crashed = self.crashes.iter().rev().find(|c| c.node == of).map(|c| c.at);
+                    // A heartbeat sent before the crash may still arrive; from `bound` on, none can matter.
+                    let settled = crashed.is_some_and(|at| e.time >= at.saturating_add(self.bound_ns));
+                    if self.down[of.index()] && settled && !self.faulty[node.index()] && self.unsuspected.is_none() {
+                        let c = &self.cluster;
+                        self.unsuspected =
+                            Some(format!("{} stopped suspecting {} at {}, while it was down", c.name(node), c.name(of), e.time));
+                    }
                     self.close_false(node.index(), of.index(), e.time);
                 }
             }
@@ -110,6 +126,22 @@ impl Checker for FailureDetection {
     }
 
     fn verdict(&self, end: &RunEnd) -> Verdict {
+        // A false suspicion still open at the end has lasted until then.
+        let n = self.cluster.len();
+        let open_too_long = self.false_open.iter().enumerate().find_map(|(i, since)| {
+            let since = (*since)?;
+            let (p, q) = (i / n, i % n);
+            (!self.faulty[p] && end.at.as_nanos() - since.as_nanos() >= self.bound_ns).then_some((p, q, since))
+        });
+        let lasting = open_too_long.map(|(p, q, since)| {
+            format!(
+                "{} suspected {} from {since} to the end ({}) while it was up: a false suspicion must end within {}",
+                self.cluster.name(NodeId(p as u32)),
+                self.cluster.name(NodeId(q as u32)),
+                end.at,
+                SimTime(self.bound_ns)
+            )
+        });
         // False suspicions still open at the end count until the end.
         let false_ns =
             self.false_ns + self.false_open.iter().flatten().map(|since| end.at.as_nanos().saturating_sub(since.as_nanos())).sum::<u64>();
@@ -144,6 +176,12 @@ impl Checker for FailureDetection {
         let summary = format!("{detected}; {} false suspicions, {} in all", self.false_count, ms(false_ns));
         if !missed.is_empty() {
             return Verdict::fail(format!("crashes undetected: {}; the first: {}; {summary}", missed.len(), missed[0]));
+        }
+        if let Some(first) = &self.unsuspected {
+            return Verdict::fail(format!("completeness not kept: {first}; {summary}"));
+        }
+        if let Some(first) = lasting {
+            return Verdict::fail(format!("accuracy not eventual: {first}; {summary}"));
         }
         if let Some(max) = self.max_false
             && self.false_count > max
@@ -213,6 +251,37 @@ mod tests {
 
     #[test]
     fn no_crash_to_judge_is_inconclusive() {
-        assert_eq!(judge(&[(100, suspect(0, 1, true))], None).outcome, Outcome::Inconclusive);
+        assert_eq!(judge(&[(100, suspect(0, 1, true)), (150, suspect(0, 1, false))], None).outcome, Outcome::Inconclusive);
+    }
+
+    // Postmortem: a detector that never stopped suspecting a live node passed with 48.7 s of
+    // false suspicion; eventual strong accuracy says every false suspicion ends (issue 14, item 9).
+    #[test]
+    fn regression_a_false_suspicion_that_never_ends_fails() {
+        let v = judge(&[(100, suspect(0, 1, true)), (500, crash(2)), (550, suspect(0, 2, true)), (560, suspect(1, 2, true))], None);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("a suspected b from 100.000ms to the end"), "{}", v.detail);
+        // Begun less than the bound before the end, it may still end.
+        let v = judge(&[(500, crash(2)), (550, suspect(0, 2, true)), (560, suspect(1, 2, true)), (950, suspect(0, 1, true))], None);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+    }
+
+    // Postmortem: completeness was a snapshot at crash + bound, so a detector that stopped
+    // suspecting a crashed node afterwards passed; completeness is permanent.
+    #[test]
+    fn regression_completeness_is_permanent() {
+        let base = [(500, crash(2)), (550, suspect(0, 2, true)), (560, suspect(1, 2, true))];
+        let v = judge(&[&base[..], &[(700, suspect(0, 2, false))]].concat(), None);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("a stopped suspecting c at 700.000ms, while it was down"), "{}", v.detail);
+        // Within the bound of the crash, a heartbeat sent before it may still arrive.
+        let early = [
+            (500, crash(2)),
+            (510, suspect(0, 2, true)),
+            (520, suspect(0, 2, false)),
+            (530, suspect(0, 2, true)),
+            (560, suspect(1, 2, true)),
+        ];
+        assert_eq!(judge(&early, None).outcome, Outcome::Pass);
     }
 }

@@ -68,7 +68,8 @@ check_without_config! {
     NoForgeryAccepted => |s| NoForgeryAccepted::new(s.cluster.clone());
     NoPlaintextLeak => |s| NoPlaintextLeak::new(s.cluster.clone());
     NoDeadlock => |s| NoDeadlock::new(s.cluster.clone());
-    ExactlyOnceTaken => |s| ExactlyOnceTaken::new(s.cluster.clone());
+    // Judged against the work queue's visibility timeout; without one, its timing is not judged.
+    ExactlyOnceTaken => |s| ExactlyOnceTaken::new(s.cluster.clone(), s.protocol.config::<crate::protocols::work_queue::Config>().map(crate::protocols::work_queue::Config::visibility_ns));
     ViewAgreement => |s| ViewAgreement::new(s.cluster.clone());
     // Judged against the calls protocol's breaker and service schedule; inconclusive under another protocol.
     CircuitBreaker => |s| CircuitBreaker::new(s.cluster.clone(), s.protocol.config::<crate::protocols::calls::Config>().map(CallsProtocol::spec));

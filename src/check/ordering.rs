@@ -8,11 +8,11 @@
 //! as the protocols that give them order each group on its own.
 
 use super::{Checker, RunEnd, Verdict};
-use crate::causality::{CausalTracker, VectorClock, happened_before};
+use crate::causality::VectorClock;
 use crate::id::{AppId, NodeId};
 use crate::process::{Cluster, Dest};
 use crate::time::SimTime;
-use crate::trace::{DropReason, EventKind, TraceEvent};
+use crate::trace::{EventKind, TraceEvent};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What every order check keeps: the first violation, and how many orderings it judged.
@@ -106,53 +106,96 @@ impl Checker for FifoOrder {
 }
 
 /// If the multicast of m happened before the multicast of m' (same destination), no
-/// recipient delivers m' unless it has delivered m. Happens-before is the trace's:
-/// the vector clocks `CausalTracker` gives the two command events, through every
-/// message received intact in between (data, acks and relays alike). A copy that
-/// arrived corrupted carries nothing its receiver can read, so no information
-/// flowed through it: the tracker sees it as dropped.
+/// recipient delivers m' unless it has delivered m. Happens-before is the textbook one, over
+/// multicast sends and deliveries only (Birman, Schiper and Stephenson): m comes before m'
+/// if m's sender multicast m' after m, or the sender of m' had delivered m when it multicast
+/// m', or through a chain of those. The transport's own messages (acknowledgements,
+/// retransmissions, relays, the clocks a protocol piggybacks) create no order: they are how
+/// a protocol implements causal order, not what it promises. As the protocols order each
+/// destination on its own, only multicasts to one destination, and the deliveries of those,
+/// form a chain.
+///
+/// Each node keeps, per destination, a vector clock of multicasts: entry p counts p's
+/// multicasts to it that the node's next multicast would follow. That is exact, not an
+/// approximation, because a causal past holds a prefix of each sender's multicasts (each
+/// follows the one before it), so a count names the set.
 pub struct CausalOrder {
     cluster: Cluster,
-    tracker: CausalTracker,
-    sent: BTreeMap<AppId, (Dest, Vec<NodeId>, VectorClock)>,
+    /// Per destination, each node's clock.
+    clocks: BTreeMap<Dest, Vec<VectorClock>>,
+    /// Each multicast's destination, sender and clock (its own entry counts it).
+    sent: BTreeMap<AppId, (Dest, NodeId, VectorClock)>,
+    /// Per destination and sender, the multicasts in order.
+    streams: BTreeMap<Stream, Vec<AppId>>,
+    /// Per (recipient, destination, sender): how many of the sender's multicasts the
+    /// recipient has delivered without a gap, and those it delivered past a gap.
+    prefix: BTreeMap<(NodeId, Stream), (u32, BTreeSet<u32>)>,
     delivered: BTreeSet<(AppId, NodeId)>,
     findings: Findings,
 }
 
 impl CausalOrder {
     pub fn new(cluster: Cluster) -> CausalOrder {
-        let tracker = CausalTracker::new(cluster.len());
-        CausalOrder { cluster, tracker, sent: BTreeMap::new(), delivered: BTreeSet::new(), findings: Findings::new() }
+        CausalOrder {
+            cluster,
+            clocks: BTreeMap::new(),
+            sent: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            prefix: BTreeMap::new(),
+            delivered: BTreeSet::new(),
+            findings: Findings::new(),
+        }
+    }
+
+    fn clock_of(&mut self, dest: Dest, node: NodeId) -> &mut VectorClock {
+        let n = self.cluster.len();
+        &mut self.clocks.entry(dest).or_insert_with(|| vec![vec![0; n]; n])[node.index()]
+    }
+
+    /// `node` delivered the `seq`-th (from 1) multicast of `stream`: extend its gapless prefix.
+    fn record_delivery(&mut self, node: NodeId, stream: Stream, seq: u32) {
+        let (done, ahead) = self.prefix.entry((node, stream)).or_default();
+        if seq == *done + 1 {
+            *done += 1;
+            while ahead.remove(&(*done + 1)) {
+                *done += 1;
+            }
+        } else if seq > *done {
+            ahead.insert(seq);
+        }
     }
 }
 
 impl Checker for CausalOrder {
     fn observe(&mut self, e: &TraceEvent) {
-        let clock = match e.kind {
-            EventKind::Receive { from, to, msg, corrupted: true } => {
-                let lost = EventKind::Drop { from, to, msg, reason: DropReason::Lost };
-                self.tracker.observe(&TraceEvent { time: e.time, kind: lost })
-            }
-            _ => self.tracker.observe(e),
-        };
         match e.kind {
-            EventKind::Command { app, dest, .. } => {
-                let clock = clock.expect("a command is a process event").clone();
-                self.sent.insert(app, (dest, self.cluster.group_recipients(dest), clock));
+            EventKind::Command { node, app, dest } => {
+                let clock = self.clock_of(dest, node);
+                clock[node.index()] += 1;
+                let clock = clock.clone();
+                self.sent.insert(app, (dest, node, clock));
+                self.streams.entry((node, dest)).or_default().push(app);
             }
             EventKind::Deliver { node, app, .. } => {
                 if !self.delivered.insert((app, node)) {
                     return;
                 }
-                let Some((dest, recipients, clock)) = self.sent.get(&app) else { return };
-                if !recipients.contains(&node) {
+                let Some((dest, sender, clock)) = self.sent.get(&app).cloned() else { return };
+                if !self.cluster.group_recipients(dest).contains(&node) {
                     return;
                 }
-                let before =
-                    self.sent.iter().filter(|(m, (d, r, c))| **m != app && d == dest && r.contains(&node) && happened_before(c, clock));
-                for (m, _) in before {
-                    self.findings.judged += 1;
-                    if !self.delivered.contains(&(*m, node)) {
+                // Every multicast before `app` is in its clock: the first `clock[p]` of each
+                // sender p's (but `app` itself, the last of its sender's).
+                for (p, &count) in clock.iter().enumerate() {
+                    let p = NodeId(p as u32);
+                    let needed = if p == sender { count - 1 } else { count };
+                    if needed == 0 {
+                        continue;
+                    }
+                    self.findings.judged += u64::from(needed);
+                    let done = self.prefix.get(&(node, (p, dest))).map_or(0, |(done, _)| *done);
+                    if done < needed {
+                        let missing = self.streams[&(p, dest)][done as usize];
                         let c = &self.cluster;
                         self.findings.violation(|| {
                             format!(
@@ -160,12 +203,16 @@ impl Checker for CausalOrder {
                                 c.name(node),
                                 app.0,
                                 e.time,
-                                m.0,
+                                missing.0,
                                 app.0
                             )
                         });
                     }
                 }
+                let seq = clock[sender.index()];
+                self.record_delivery(node, (sender, dest), seq);
+                let mine = self.clock_of(dest, node);
+                mine.iter_mut().zip(&clock).for_each(|(a, b)| *a = (*a).max(*b));
             }
             _ => {}
         }
@@ -176,19 +223,58 @@ impl Checker for CausalOrder {
     }
 }
 
-/// Any two nodes deliver the messages they both deliver in the same relative order.
+/// One order of all delivered messages agrees with every node's delivery order: the union of
+/// the nodes' orders has no cycle. Two nodes delivering two common messages in opposite
+/// orders is the smallest cycle, found online at the second delivery; a longer one (n0 puts
+/// a1 before a2, n1 a2 before a3, n2 a3 before a1: each pair agrees) is found at the end.
 pub struct TotalOrder {
     cluster: Cluster,
     /// Each node's deliveries, in order, and each (node, message)'s position.
     order: Vec<Vec<AppId>>,
     position: BTreeMap<(NodeId, AppId), usize>,
+    /// The union of the orders: for each message, the messages some node delivered right
+    /// after it, and the first node that did.
+    after: BTreeMap<AppId, BTreeMap<AppId, NodeId>>,
     findings: Findings,
 }
 
 impl TotalOrder {
     pub fn new(cluster: Cluster) -> TotalOrder {
         let n = cluster.len();
-        TotalOrder { cluster, order: vec![Vec::new(); n], position: BTreeMap::new(), findings: Findings::new() }
+        TotalOrder { cluster, order: vec![Vec::new(); n], position: BTreeMap::new(), after: BTreeMap::new(), findings: Findings::new() }
+    }
+
+    /// A cycle in the union of the delivery orders, as (message, node that delivered the
+    /// next one after it) steps, if there is one.
+    fn cycle(&self) -> Option<Vec<(AppId, NodeId)>> {
+        // Kahn's algorithm: what never reaches in-degree zero lies on or behind a cycle.
+        let mut indegree: BTreeMap<AppId, usize> = self.after.keys().map(|&m| (m, 0)).collect();
+        for next in self.after.values().flat_map(BTreeMap::keys) {
+            *indegree.entry(*next).or_default() += 1;
+        }
+        let mut ready: Vec<AppId> = indegree.iter().filter(|(_, d)| **d == 0).map(|(m, _)| *m).collect();
+        while let Some(m) = ready.pop() {
+            for next in self.after.get(&m).into_iter().flat_map(BTreeMap::keys) {
+                let d = indegree.get_mut(next).expect("counted");
+                *d -= 1;
+                if *d == 0 {
+                    ready.push(*next);
+                }
+            }
+            indegree.remove(&m);
+        }
+        // Every message left has a successor left; following them must come back round.
+        let start = *indegree.keys().next()?;
+        let mut path: Vec<(AppId, NodeId)> = Vec::new();
+        let mut at = start;
+        loop {
+            if let Some(i) = path.iter().position(|(m, _)| *m == at) {
+                return Some(path.split_off(i));
+            }
+            let (&next, &node) = self.after[&at].iter().find(|(n, _)| indegree.contains_key(n)).expect("a successor left");
+            path.push((at, node));
+            at = next;
+        }
     }
 
     /// `node` delivers `app` now, after everything in its order: a conflict is a node
@@ -225,6 +311,9 @@ impl Checker for TotalOrder {
                 return;
             }
             self.judge(e.time, node, app);
+            if let Some(&prev) = self.order[node.index()].last() {
+                self.after.entry(prev).or_default().entry(app).or_insert(node);
+            }
             let mine = &mut self.order[node.index()];
             self.position.insert((node, app), mine.len());
             mine.push(app);
@@ -232,6 +321,17 @@ impl Checker for TotalOrder {
     }
 
     fn verdict(&self, _end: &RunEnd) -> Verdict {
+        if self.findings.first.is_none()
+            && let Some(cycle) = self.cycle()
+        {
+            let c = &self.cluster;
+            let steps: Vec<String> = cycle
+                .iter()
+                .zip(cycle.iter().cycle().skip(1))
+                .map(|((m, node), (next, _))| format!("{} delivered a{} before a{}", c.name(*node), m.0, next.0))
+                .collect();
+            return Verdict::fail(format!("no one order agrees with every node's: {}", steps.join(", ")));
+        }
         self.findings.verdict("a message in common with another node")
     }
 }
@@ -268,16 +368,14 @@ mod tests {
         assert_eq!(verdict(FifoOrder::new(cluster()), &two).outcome, Outcome::Inconclusive);
     }
 
+    // Postmortem: CausalOrder's happens-before ran through every message in the trace,
+    // acknowledgements included, so a textbook CBCAST failed it on almost every seed; causal
+    // order is defined over multicasts and their deliveries (issue 14, item 2).
     #[test]
-    fn causal_order_follows_happens_before_through_any_message() {
-        // n0 multicasts a1, then sends n1 an unrelated message (an ack, say); n1 multicasts a2.
+    fn regression_causal_order_follows_multicasts_and_deliveries_not_acks() {
         let (n0, n1) = (NodeId(0), NodeId(1));
-        let chain = [
-            cmd(0, 0, 1),
-            ev(1, EventKind::Send { from: n0, to: n1, msg: MsgId(0), size: 8 }),
-            ev(2, EventKind::Receive { from: n0, to: n1, msg: MsgId(0), corrupted: false }),
-            cmd(3, 1, 2),
-        ];
+        // n0 multicasts a1, n1 delivers it, then multicasts a2: a1 comes before a2.
+        let chain = [cmd(0, 0, 1), deliver(2, 1, 1), cmd(3, 1, 2)];
         let bad = [&chain[..], &[deliver(4, 2, 2), deliver(5, 2, 1)]].concat();
         let v = verdict(CausalOrder::new(cluster()), &bad);
         assert_eq!(
@@ -286,13 +384,23 @@ mod tests {
         );
         let good = [&chain[..], &[deliver(4, 2, 1), deliver(5, 2, 2)]].concat();
         assert_eq!(verdict(CausalOrder::new(cluster()), &good).outcome, Outcome::Pass);
-        // Without the message, or with only a corrupted copy of it, the two multicasts are
-        // concurrent: either order is causal.
-        let concurrent = [cmd(0, 0, 1), cmd(3, 1, 2), deliver(4, 2, 2), deliver(5, 2, 1)];
-        assert_eq!(verdict(CausalOrder::new(cluster()), &concurrent).outcome, Outcome::Inconclusive);
-        let mut garbled = bad.clone();
-        garbled[2] = ev(2, EventKind::Receive { from: n0, to: n1, msg: MsgId(0), corrupted: true });
-        assert_eq!(verdict(CausalOrder::new(cluster()), &garbled).outcome, Outcome::Inconclusive);
+        // An acknowledgement from n0 to n1 (a transport message) orders nothing: the two
+        // multicasts are concurrent, either order is causal.
+        let ack = [
+            cmd(0, 0, 1),
+            ev(1, EventKind::Send { from: n0, to: n1, msg: MsgId(0), size: 8 }),
+            ev(2, EventKind::Receive { from: n0, to: n1, msg: MsgId(0), corrupted: false }),
+            cmd(3, 1, 2),
+            deliver(4, 2, 2),
+            deliver(5, 2, 1),
+        ];
+        assert_eq!(verdict(CausalOrder::new(cluster()), &ack).outcome, Outcome::Inconclusive);
+        // Program order: n0's second multicast follows its first, and the chain is transitive.
+        let transitive = [cmd(0, 0, 1), cmd(1, 0, 2), deliver(2, 1, 2), cmd(3, 1, 3), deliver(4, 2, 3)];
+        let v = verdict(CausalOrder::new(cluster()), &transitive);
+        assert!(v.detail.contains("n1 delivered a2 at 2.000ms before a1"), "{}", v.detail);
+        // n2 delivered a3 without n0's two before it: one violation per sender left behind.
+        assert_eq!(v.detail.split("; ").next(), Some("deliveries out of order: 2"), "{}", v.detail);
     }
 
     #[test]
@@ -303,5 +411,23 @@ mod tests {
         let crossed = [&sent[..], &[deliver(1, 0, 1), deliver(2, 0, 3), deliver(3, 1, 3), deliver(4, 1, 1)]].concat();
         let v = verdict(TotalOrder::new(cluster()), &crossed);
         assert_eq!(v.detail, "deliveries out of order: 1; first: n1 delivered a1 at 4.000ms after a3, but n0 delivered a1 before a3");
+    }
+
+    // Postmortem: TotalOrder compared nodes pairwise, so three nodes delivering a1<a2, a2<a3
+    // and a3<a1 passed although no single order agrees with all three (issue 14, item 4).
+    #[test]
+    fn regression_total_order_rejects_a_cycle_no_pair_sees() {
+        let sent = [cmd(0, 0, 1), cmd(0, 1, 2), cmd(0, 2, 3)];
+        let ring = [deliver(1, 0, 1), deliver(2, 0, 2), deliver(1, 1, 2), deliver(2, 1, 3), deliver(1, 2, 3), deliver(2, 2, 1)];
+        let v = verdict(TotalOrder::new(cluster()), &[&sent[..], &ring[..]].concat());
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert_eq!(
+            v.detail,
+            "no one order agrees with every node's: n0 delivered a1 before a2, n1 delivered a2 before a3, n2 delivered a3 before a1"
+        );
+        // A chain is not a cycle.
+        let chain =
+            [deliver(1, 0, 1), deliver(2, 0, 2), deliver(1, 1, 2), deliver(2, 1, 3), deliver(1, 2, 1), deliver(2, 2, 2), deliver(3, 2, 3)];
+        assert_eq!(verdict(TotalOrder::new(cluster()), &[&sent[..], &chain[..]].concat()).outcome, Outcome::Pass);
     }
 }

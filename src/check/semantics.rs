@@ -178,23 +178,80 @@ impl Checker for AtMostOnce {
 /// and x whether the sender dead-lettered it for that recipient:
 /// - d >= 2 fails, whoever crashed: the effect happened twice;
 /// - d = 1 passes, with or without x (a dead letter after a delivery whose
-///   acks were all lost is the sender's honest "I do not know", not a second effect);
+///   acks were all lost is the sender's honest "I do not know", not a second effect),
+///   unless the acknowledgement path failed: between the delivery and the dead letter the
+///   recipient received intact copies from the sender and sent it nothing back, so no
+///   acknowledgement was even tried (a receiver that stops acknowledging duplicates);
 /// - d = 0 passes with x, and without x fails after a quiescent end when the
 ///   sender never crashed or paused (the message vanished), and is
 ///   inconclusive otherwise.
 pub struct ExactlyOnceEffect {
     ledger: Ledger,
+    /// Per (recipient, sender): when the recipient received an intact copy from the sender,
+    /// and when it sent the sender anything, in time order.
+    receipts: BTreeMap<(NodeId, NodeId), Vec<SimTime>>,
+    answers: BTreeMap<(NodeId, NodeId), Vec<SimTime>>,
+    /// Per (message, recipient): its first delivery and its dead letter, once both happened.
+    delivered_at: BTreeMap<(AppId, NodeId), SimTime>,
+    both: Vec<(AppId, NodeId, SimTime, SimTime)>,
 }
 
 impl ExactlyOnceEffect {
     pub fn new(cluster: Cluster) -> ExactlyOnceEffect {
-        ExactlyOnceEffect { ledger: Ledger::new(cluster) }
+        ExactlyOnceEffect {
+            ledger: Ledger::new(cluster),
+            receipts: BTreeMap::new(),
+            answers: BTreeMap::new(),
+            delivered_at: BTreeMap::new(),
+            both: Vec::new(),
+        }
+    }
+
+    /// The first message delivered and then dead-lettered although its recipient, receiving
+    /// copies of it (or anything) from the sender meanwhile, never answered.
+    fn unacknowledged(&self) -> Option<(usize, String)> {
+        let count = |times: Option<&Vec<SimTime>>, from: SimTime, to: SimTime| {
+            times.map_or(0, |t| t.partition_point(|x| *x <= to) - t.partition_point(|x| *x <= from))
+        };
+        let silent: Vec<_> = self
+            .both
+            .iter()
+            .filter_map(|&(app, to, delivered, dead)| {
+                let sender = self.ledger.fates.get(&(app, to))?.sender;
+                let heard = count(self.receipts.get(&(to, sender)), delivered, dead);
+                (heard > 0 && count(self.answers.get(&(to, sender)), delivered, dead) == 0).then_some((app, to, sender, heard))
+            })
+            .collect();
+        let &(app, to, sender, heard) = silent.first()?;
+        let l = &self.ledger;
+        Some((
+            silent.len(),
+            format!(
+                "a{} from {}: {} received {heard} more copies after delivering it and answered none",
+                app.0,
+                l.name(sender),
+                l.name(to)
+            ),
+        ))
     }
 }
 
 impl Checker for ExactlyOnceEffect {
     fn observe(&mut self, e: &TraceEvent) {
         self.ledger.observe(e);
+        match e.kind {
+            EventKind::Receive { from, to, corrupted: false, .. } => self.receipts.entry((to, from)).or_default().push(e.time),
+            EventKind::Send { from, to, .. } => self.answers.entry((from, to)).or_default().push(e.time),
+            EventKind::Deliver { node, app, .. } => {
+                self.delivered_at.entry((app, node)).or_insert(e.time);
+            }
+            EventKind::DeadLetter { to, app, .. } => {
+                if let Some(&at) = self.delivered_at.get(&(app, to)) {
+                    self.both.push((app, to, at, e.time));
+                }
+            }
+            _ => {}
+        }
     }
 
     fn verdict(&self, end: &RunEnd) -> Verdict {
@@ -217,6 +274,11 @@ impl Checker for ExactlyOnceEffect {
         }
         if let Some(v) = ledger.unresolved(end) {
             return v;
+        }
+        if let Some((n, first)) = self.unacknowledged() {
+            return Verdict::fail(format!(
+                "messages delivered, then dead-lettered without a single acknowledgement tried: {n}; first: {first}"
+            ));
         }
         let once = ledger.judged().filter(|(_, f)| f.deliveries == 1).count();
         let ambiguous = ledger.judged().filter(|(_, f)| f.deliveries == 1 && f.dead_lettered).count();

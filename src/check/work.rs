@@ -1,34 +1,122 @@
-//! `ExactlyOnceTaken`: every task put on a work queue is taken by exactly one consumer, exactly once.
+//! `ExactlyOnceTaken`: a work queue keeps the visibility-timeout contract: every task is
+//! acknowledged, and handed out again only after its visibility expired without one.
 //!
-//! A task is a commanded application message; taking it is its `deliver`
-//! line, at whichever node. A second delivery of a task anywhere fails at
-//! once, naming both takers. A task never taken fails only if the run ended
-//! with nothing left to happen (no retransmission or redelivery could still
-//! come); at the horizon it is inconclusive.
+//! A task is a commanded application message; a hand-out is a copy of it the broker sent a
+//! consumer, seen when the consumer takes it (its `recv` followed by its `deliver`); the
+//! hand-out's time is that copy's `send`. A consumer acknowledges its tasks in the order it
+//! took them (each takes the same work), each with its next send to the broker, which counts if the broker received it within the visibility timeout of
+//! the hand-out (a later one may be ignored: the task is already someone else's) and
+//! arrived intact. Then:
+//! - a hand-out less than the visibility after the task's previous one fails at once, as
+//!   does a hand-out after the task was acknowledged in time;
+//! - a task never acknowledged in time fails if the run ended with nothing left to happen
+//!   (no retransmission or redelivery could still come); at the horizon it is inconclusive.
+//!
+//! So a consumer's crash and a lost hand-out, which the visibility timeout recovers from,
+//! pass; a visibility shorter than the work, where every acknowledgement comes too late and
+//! tasks go round the consumers, fails. Without a visibility (another protocol), any second
+//! taking fails: the task was meant to be taken once.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
-use crate::id::{AppId, NodeId};
+use crate::id::{AppId, MsgId, NodeId};
 use crate::process::Cluster;
 use crate::time::SimTime;
-use crate::trace::{EventKind, TraceEvent};
-use std::collections::BTreeMap;
+use crate::trace::{EventKind, FaultAction, TraceEvent};
+use std::collections::{BTreeMap, VecDeque};
 
-/// Who took a task, and when.
-type Taking = (NodeId, SimTime);
+/// One hand-out of a task: to whom, when the broker sent it, and from which broker.
+#[derive(Clone, Copy, Debug)]
+struct Handout {
+    consumer: NodeId,
+    sent: SimTime,
+    broker: NodeId,
+}
+
+#[derive(Default)]
+struct Task {
+    handouts: Vec<Handout>,
+    /// When the broker first had an acknowledgement, and from whom.
+    acked: Option<(SimTime, NodeId)>,
+    /// The first acknowledgement that came within the visibility of its hand-out.
+    acked_in_time: Option<(SimTime, NodeId)>,
+}
 
 pub struct ExactlyOnceTaken {
     cluster: Cluster,
-    /// Each task commanded, and its first taker and when, once taken.
-    tasks: BTreeMap<AppId, Option<Taking>>,
-    /// The first task taken twice: the task, first taker and time, second taker and time.
-    twice: Option<(AppId, Taking, Taking)>,
+    visibility_ns: Option<u64>,
+    tasks: BTreeMap<AppId, Task>,
+    /// When each message in flight was sent.
+    sent_at: BTreeMap<MsgId, SimTime>,
+    /// Each node's latest receipt, which its next `deliver` takes.
+    last_receipt: Vec<Option<(MsgId, NodeId)>>,
+    /// Each consumer's tasks taken and not yet acknowledged, oldest first, and the hand-outs
+    /// they came in.
+    working: Vec<VecDeque<(AppId, usize)>>,
+    /// Acknowledgements on the way to the broker: the task and hand-out they acknowledge.
+    acks: BTreeMap<MsgId, (AppId, usize)>,
+    first_violation: Option<String>,
     taken_by: Vec<u64>,
 }
 
 impl ExactlyOnceTaken {
-    pub fn new(cluster: Cluster) -> ExactlyOnceTaken {
+    pub fn new(cluster: Cluster, visibility_ns: Option<u64>) -> ExactlyOnceTaken {
         let n = cluster.len();
-        ExactlyOnceTaken { cluster, tasks: BTreeMap::new(), twice: None, taken_by: vec![0; n] }
+        ExactlyOnceTaken {
+            cluster,
+            visibility_ns,
+            tasks: BTreeMap::new(),
+            sent_at: BTreeMap::new(),
+            last_receipt: vec![None; n],
+            working: vec![VecDeque::new(); n],
+            acks: BTreeMap::new(),
+            first_violation: None,
+            taken_by: vec![0; n],
+        }
+    }
+
+    fn violation(&mut self, what: impl FnOnce(&Cluster) -> String) {
+        if self.first_violation.is_none() {
+            self.first_violation = Some(what(&self.cluster));
+        }
+    }
+
+    /// `node` took `app` at `now`.
+    fn take(&mut self, now: SimTime, node: NodeId, app: AppId) {
+        self.taken_by[node.index()] += 1;
+        let (sent, broker) = match self.last_receipt[node.index()] {
+            Some((msg, from)) => (self.sent_at.get(&msg).copied().unwrap_or(now), from),
+            None => (now, node),
+        };
+        let Some(task) = self.tasks.get_mut(&app) else { return };
+        let handout = Handout { consumer: node, sent, broker };
+        let previous = task.handouts.last().copied();
+        let acked = task.acked_in_time;
+        task.handouts.push(handout);
+        let index = task.handouts.len() - 1;
+        self.working[node.index()].push_back((app, index));
+        let Some(prev) = previous else { return };
+        let Some(visibility) = self.visibility_ns else {
+            return self.violation(|c| {
+                format!("task a{} taken twice: by {} at {} and by {} at {now}", app.0, c.name(prev.consumer), prev.sent, c.name(node))
+            });
+        };
+        if let Some((at, by)) = acked {
+            return self.violation(|c| {
+                format!("task a{} handed to {} at {sent} after {} acknowledged it (received at {at})", app.0, c.name(node), c.name(by))
+            });
+        }
+        if sent.0 < prev.sent.0.saturating_add(visibility) {
+            self.violation(|c| {
+                format!(
+                    "task a{} handed to {} at {sent}, {} after its hand-out to {}: before the visibility ({}) expired",
+                    app.0,
+                    c.name(node),
+                    SimTime(sent.0 - prev.sent.0),
+                    c.name(prev.consumer),
+                    SimTime(visibility)
+                )
+            });
+        }
     }
 }
 
@@ -36,15 +124,38 @@ impl Checker for ExactlyOnceTaken {
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { app, .. } => {
-                self.tasks.insert(app, None);
+                self.tasks.insert(app, Task::default());
             }
-            EventKind::Deliver { node, app, .. } => {
-                self.taken_by[node.index()] += 1;
-                match self.tasks.get_mut(&app) {
-                    Some(slot @ None) => *slot = Some((node, e.time)),
-                    Some(Some(first)) if self.twice.is_none() => self.twice = Some((app, *first, (node, e.time))),
-                    _ => {}
+            EventKind::Send { from, to, msg, .. } => {
+                self.sent_at.insert(msg, e.time);
+                // A consumer's next send to the broker acknowledges the task it works on.
+                if let Some(&(app, index)) = self.working[from.index()].front()
+                    && self.tasks.get(&app).is_some_and(|t| t.handouts[index].broker == to)
+                {
+                    self.working[from.index()].pop_front();
+                    self.acks.insert(msg, (app, index));
                 }
+            }
+            EventKind::Receive { from, to, msg, corrupted } => {
+                self.last_receipt[to.index()] = Some((msg, from));
+                // A damaged acknowledgement is no acknowledgement; an intact duplicate may follow.
+                if corrupted {
+                    return;
+                }
+                if let Some((app, index)) = self.acks.remove(&msg) {
+                    let visibility = self.visibility_ns.unwrap_or(u64::MAX);
+                    let task = self.tasks.get_mut(&app).expect("a commanded task");
+                    let h = task.handouts[index];
+                    task.acked.get_or_insert((e.time, h.consumer));
+                    if task.acked_in_time.is_none() && e.time.0 <= h.sent.0.saturating_add(visibility) {
+                        task.acked_in_time = Some((e.time, h.consumer));
+                    }
+                }
+            }
+            EventKind::Deliver { node, app, .. } => self.take(e.time, node, app),
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                self.working[node.index()].clear();
+                self.last_receipt[node.index()] = None;
             }
             _ => {}
         }
@@ -52,22 +163,40 @@ impl Checker for ExactlyOnceTaken {
 
     fn verdict(&self, end: &RunEnd) -> Verdict {
         let name = |n: NodeId| self.cluster.name(n);
-        if let Some((app, (a, ta), (b, tb))) = self.twice {
-            return Verdict::fail(format!("task a{} taken twice: by {} at {ta} and by {} at {tb}", app.0, name(a), name(b)));
+        if let Some(first) = &self.first_violation {
+            return Verdict::fail(first.clone());
         }
         if self.tasks.is_empty() {
             return Verdict::inconclusive("no task was put on the queue: nothing to judge");
         }
-        let untaken: Vec<AppId> = self.tasks.iter().filter(|(_, t)| t.is_none()).map(|(a, _)| *a).collect();
-        if let Some(first) = untaken.first() {
-            let what = format!("{} of {} tasks never taken; first: a{}", untaken.len(), self.tasks.len(), first.0);
+        let done = |t: &Task| match self.visibility_ns {
+            Some(_) => t.acked.is_some(),
+            None => !t.handouts.is_empty(),
+        };
+        let open: Vec<(&AppId, &Task)> = self.tasks.iter().filter(|(_, t)| !done(t)).collect();
+        if let Some((first, task)) = open.first() {
+            let what = match self.visibility_ns {
+                Some(_) => format!(
+                    "{} of {} tasks never acknowledged; first: a{}, taken {} times",
+                    open.len(),
+                    self.tasks.len(),
+                    first.0,
+                    task.handouts.len()
+                ),
+                None => format!("{} of {} tasks never taken; first: a{}", open.len(), self.tasks.len(), first.0),
+            };
             return match end.reason {
                 EndReason::Quiescent => Verdict::fail(what),
                 _ => Verdict::inconclusive(format!("{what}, and the run stopped before they could be")),
             };
         }
+        let again: usize = self.tasks.values().map(|t| t.handouts.len().saturating_sub(1)).sum();
         let share: Vec<String> =
             self.taken_by.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, c)| format!("{} {c}", name(NodeId(i as u32)))).collect();
-        Verdict::pass(format!("all {} tasks taken exactly once ({})", self.tasks.len(), share.join(", ")))
+        let what = match self.visibility_ns {
+            Some(_) => format!("all {} tasks acknowledged, {again} handed out again after their visibility expired", self.tasks.len()),
+            None => format!("all {} tasks taken exactly once", self.tasks.len()),
+        };
+        Verdict::pass(format!("{what} ({})", share.join(", ")))
     }
 }

@@ -2,7 +2,8 @@
 //! with the scenario's checks, and write the violation with the fewest faults as a scenario.
 
 use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
-use crate::explore::{Bounds, explore, refuse, replay_text};
+use crate::explore::{Bounds, explore, refuse};
+use crate::net::Decision;
 use crate::report::{program, shell_word};
 use crate::scenario::locate::set_top_level_field;
 use std::fmt::Write as _;
@@ -47,8 +48,12 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
     let per_s = found.behaviours as f64 / elapsed_s.max(1e-9);
     let path = args.path.display().to_string();
     let counterexample = found.violation.as_ref().map(|v| {
-        let text = set_top_level_field(&src, "seed", &seed.to_string());
-        set_top_level_field(&text, "replay", &replay_text(&v.decisions))
+        let mut text = set_top_level_field(&src, "seed", &seed.to_string());
+        // The counterexample shows a failure, not one the scenario declares it demonstrates.
+        if !scenario.expect_failures.is_empty() {
+            text = set_top_level_field(&text, "expect_failures", "[]");
+        }
+        set_top_level_field(&text, "replay", &Decision::list_ron(&v.decisions))
     });
     if let (Some(out), Some(text)) = (output, &counterexample) {
         let shown = out.shown().to_string();
@@ -132,7 +137,7 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
                         let _ = writeln!(out, "show it    {}", shown(o));
                     }
                     None => {
-                        let _ = writeln!(out, "replay     {}", replay_text(&v.decisions).replace('\n', "\n           "));
+                        let _ = writeln!(out, "replay     {}", Decision::list_ron(&v.decisions).replace('\n', "\n           "));
                     }
                 }
                 let _ = writeln!(out, "reproduce  {}", reproduce.as_deref().unwrap_or_default());

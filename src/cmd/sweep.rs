@@ -71,7 +71,8 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
 }
 
 /// Print a sweep's summary (text, or JSON) and give its exit code: 3 if any
-/// seed hit an error, else 1 if any failed a check, else 0.
+/// seed hit an error, else 1 if any failed a check it was not expected to fail or an
+/// expected failure happened on no seed, else 0.
 pub fn print_and_exit(report: &SweepReport, json: bool) -> ExitCode {
     if json {
         emit(format!("{}\n", serde_json::to_string_pretty(report).expect("a sweep report always serialises")).as_bytes());
@@ -84,6 +85,12 @@ pub fn print_and_exit(report: &SweepReport, json: bool) -> ExitCode {
     if let Some(f) = &report.first_failure {
         if !json {
             say!("{} of {} seeds failed; reproduce the first with: {}", report.failed, report.runs, f.reproduce);
+        }
+        return ExitCode::from(EXIT_CHECK_FAILED);
+    }
+    if let Some(missed) = report.missed_expectations().next() {
+        if !json {
+            eprintln!("{} was expected to fail on some seed and failed on none: what the scenario plants went uncaught", missed.check);
         }
         return ExitCode::from(EXIT_CHECK_FAILED);
     }

@@ -206,6 +206,29 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// Decisions as a scenario's `replay` list (RON), one per line: what `shrink` and `explore`
+    /// write and the scenario format reads back.
+    pub fn list_ron(decisions: &[Decision]) -> String {
+        let mut out = String::from("[");
+        for d in decisions {
+            let mut fields = format!("msg: {}", d.msg.0);
+            if d.lost {
+                fields.push_str(", lost: true");
+            } else {
+                fields.push_str(&format!(", latency_ns: {}", d.latency_ns));
+            }
+            if d.corrupted {
+                fields.push_str(", corrupted: true");
+            }
+            if let Some((latency, corrupted)) = d.duplicate {
+                fields.push_str(&format!(", duplicate: ({latency}, {corrupted})"));
+            }
+            out.push_str(&format!("\n        ({fields}),"));
+        }
+        out.push_str(if decisions.is_empty() { "]" } else { "\n    ]" });
+        out
+    }
+
     fn clean(msg: MsgId, latency_ns: u64) -> Decision {
         Decision { msg, lost: false, latency_ns, corrupted: false, duplicate: None }
     }

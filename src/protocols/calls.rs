@@ -22,21 +22,26 @@
 //! Every state change of the breaker is a `breaker` line.
 //!
 //! The breaker's semantics, exactly (the book's "Failure handling" chapter and the
-//! `CircuitBreaker` check follow this text):
+//! `CircuitBreaker` check follow this text). They are resilience4j's documented ones, so a
+//! user of that library finds what they expect:
 //!
 //! - **Closed** admits every call. Each outcome of a call admitted in the current
 //!   closed period enters the sliding window: the last `n` outcomes (`Count`), or the
 //!   outcomes recorded less than `d` ago, i.e. at a time `t > now - d` (`Time`). An
 //!   outcome is a *failure* if it is `Error` or `Timeout`, and *slow* if its latency is
-//!   at or above `slow` (a timeout is slow whenever the timeout is). After recording an
-//!   outcome, if the window holds at least `min_calls` outcomes and the failure rate
-//!   or the slow rate is **at or above** its threshold, the breaker opens at once. It
-//!   is evaluated only when an outcome is recorded, never as time passes.
-//! - **Open** refuses every call. It ends exactly `wait` after it began (a timer on
-//!   the client's clock): the breaker then half-opens, whether or not a call is waiting.
-//! - **HalfOpen** admits the first `half_open_calls` calls and refuses the rest. When
-//!   all of them have an outcome, the breaker opens again if their failure rate or
-//!   slow rate is at or above its threshold (`min_calls` does not apply), and closes
+//!   **strictly greater** than `slow` (a timeout is slow whenever the timeout is). After
+//!   recording an outcome, if the window holds at least `min_calls` outcomes (with a
+//!   count window, at least `min(min_calls, n)`: a larger `min_calls` is clamped to the
+//!   window, never left unreachable) and the failure rate or the slow rate is **at or
+//!   above** its threshold, the breaker opens at once. It is evaluated only when an
+//!   outcome is recorded, never as time passes.
+//! - **Open** refuses every call. With `half_open: Timer` (the default) it ends exactly
+//!   `wait` after it began (a timer on the client's clock), whether or not a call is
+//!   waiting. With `half_open: OnCall` (resilience4j's default) it ends on the first call
+//!   at or after `wait`, which the half-open breaker then judges.
+//! - **HalfOpen** admits the first `half_open_calls` calls and refuses the rest. Once
+//!   `min(min_calls, half_open_calls)` of them have an outcome, the breaker opens again
+//!   if their failure rate or slow rate is at or above its threshold, and closes
 //!   otherwise.
 //! - Every transition starts a fresh period: the window is emptied, and the outcome of
 //!   a call admitted in an earlier period is ignored (a slow call admitted while closed
@@ -54,7 +59,7 @@ use crate::plugin::Protocol;
 use crate::process::{Cluster, Command, Ctx, Incoming, Message, Payload, Process};
 use crate::rng::PPB;
 use crate::scenario::file::{
-    BreakerBugFile, BreakerFile, BudgetFile, Number, OrderFile, PhaseFile, PhaseName, RetryFile, Whole, WindowFile,
+    BreakerBugFile, BreakerFile, BudgetFile, HalfOpenFile, Number, OrderFile, PhaseFile, PhaseName, RetryFile, Whole, WindowFile,
 };
 use crate::scenario::{ConfigCx, Scenario, Seg, limits};
 use crate::time::SimTime;
@@ -83,9 +88,33 @@ pub struct BreakerConfig {
     pub slow_ns: u64,
     pub wait_ns: u64,
     pub half_open_calls: u32,
+    pub half_open: HalfOpenWhen,
+}
+
+/// When an open breaker half-opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HalfOpenWhen {
+    /// When its wait is over, on a timer.
+    Timer,
+    /// On the first call after its wait is over (resilience4j's default).
+    OnCall,
 }
 
 impl BreakerConfig {
+    /// Outcomes a closed window must hold before it is judged: `min_calls`, clamped to a
+    /// count window's size as resilience4j does.
+    pub fn closed_min_calls(&self) -> u32 {
+        match self.window {
+            Window::Count(n) => self.min_calls.min(n),
+            Window::Time(_) => self.min_calls,
+        }
+    }
+
+    /// Half-open outcomes after which the breaker decides.
+    pub fn half_open_decides_after(&self) -> u32 {
+        self.min_calls.min(self.half_open_calls)
+    }
+
     /// Whether `failed` failures or `slow` slow calls out of `calls` reach a threshold
     /// (at or above). With `lenient`, the failure threshold is halved: the planted bug.
     pub fn trips(&self, calls: u32, failed: u32, slow: u32, lenient: bool) -> bool {
@@ -180,6 +209,8 @@ pub struct Breaker {
     done: u32,
     failed: u32,
     slow: u32,
+    /// When the current period began (the wait in open counts from it).
+    opened: SimTime,
 }
 
 /// The timer a breaker sets when it opens.
@@ -188,11 +219,29 @@ pub struct WaitOver;
 
 impl Breaker {
     pub fn new(cfg: BreakerConfig, bug: Option<BreakerBug>) -> Breaker {
-        Breaker { cfg, bug, state: BreakerState::Closed, period: 0, window: VecDeque::new(), admitted: 0, done: 0, failed: 0, slow: 0 }
+        Breaker {
+            cfg,
+            bug,
+            state: BreakerState::Closed,
+            period: 0,
+            window: VecDeque::new(),
+            admitted: 0,
+            done: 0,
+            failed: 0,
+            slow: 0,
+            opened: SimTime::ZERO,
+        }
     }
 
     /// Admit a call (returning the period that admitted it) or refuse it.
-    pub fn admit(&mut self) -> Option<u64> {
+    pub fn admit<M, T: From<WaitOver>>(&mut self, ctx: &mut Ctx<'_, M, T>) -> Option<u64> {
+        if self.state == BreakerState::Open
+            && self.cfg.half_open == HalfOpenWhen::OnCall
+            && self.bug != Some(BreakerBug::NeverHalfOpen)
+            && ctx.now().as_nanos() >= self.opened.as_nanos().saturating_add(self.cfg.wait_ns)
+        {
+            self.go(ctx, BreakerState::HalfOpen);
+        }
         match self.state {
             BreakerState::Closed => Some(self.period),
             BreakerState::Open => None,
@@ -209,7 +258,7 @@ impl Breaker {
         if period != self.period {
             return;
         }
-        let slow = latency_ns >= self.cfg.slow_ns;
+        let slow = latency_ns > self.cfg.slow_ns;
         match self.state {
             BreakerState::Closed => {
                 let now = ctx.now();
@@ -230,7 +279,7 @@ impl Breaker {
                 let failed = self.window.iter().filter(|w| w.1).count() as u32;
                 let slow = self.window.iter().filter(|w| w.2).count() as u32;
                 let lenient = self.bug == Some(BreakerBug::OpensBelowThreshold);
-                if calls >= self.cfg.min_calls && self.cfg.trips(calls, failed, slow, lenient) {
+                if calls >= self.cfg.closed_min_calls() && self.cfg.trips(calls, failed, slow, lenient) {
                     self.go(ctx, BreakerState::Open);
                 }
             }
@@ -238,7 +287,7 @@ impl Breaker {
                 self.done += 1;
                 self.failed += u32::from(failed);
                 self.slow += u32::from(slow);
-                if self.done == self.cfg.half_open_calls {
+                if self.done == self.cfg.half_open_decides_after() {
                     let to =
                         if self.cfg.trips(self.done, self.failed, self.slow, false) { BreakerState::Open } else { BreakerState::Closed };
                     self.go(ctx, to);
@@ -260,9 +309,10 @@ impl Breaker {
         ctx.breaker_transition(self.state, to);
         self.state = to;
         self.period += 1;
+        self.opened = ctx.now();
         self.window.clear();
         (self.admitted, self.done, self.failed, self.slow) = (0, 0, 0, 0);
-        if to == BreakerState::Open && self.bug != Some(BreakerBug::NeverHalfOpen) {
+        if to == BreakerState::Open && self.bug != Some(BreakerBug::NeverHalfOpen) && self.cfg.half_open == HalfOpenWhen::Timer {
             ctx.set_timer(self.cfg.wait_ns, T::from(WaitOver));
         }
     }
@@ -383,7 +433,7 @@ impl Client {
         if let Some(breaker) = self.breaker.as_mut()
             && (per_attempt || first)
         {
-            match breaker.admit() {
+            match breaker.admit(ctx) {
                 Some(period) => {
                     p.period = period;
                     ctx.call_outcome(call, CallOutcome::Admitted, 0);
@@ -635,6 +685,10 @@ impl CallsProtocol {
                 slow_ns: ns(b.slow_ms),
                 wait_ns: ns(b.wait_ms),
                 half_open_calls: small(b.half_open_calls),
+                half_open: match b.half_open {
+                    HalfOpenFile::Timer => HalfOpenWhen::Timer,
+                    HalfOpenFile::OnCall => HalfOpenWhen::OnCall,
+                },
             }),
             order: match config.order {
                 OrderFile::BreakerInsideRetry => Order::BreakerInsideRetry,

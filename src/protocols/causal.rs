@@ -2,16 +2,16 @@
 //!
 //! For each destination, a node's *knowledge* counts, per origin, the
 //! multicasts that causally precede its next event. It travels on every
-//! message the node sends, acks and relays included, because the checker's
-//! happens-before is the trace's: a node that merely received an ack sent
-//! after some multicast m is causally after m, and so is anything it
-//! multicasts next. A multicast carries the sender's knowledge (its own entry
+//! message the node sends, acks and relays included: more than CBCAST needs
+//! (merging a multicast's timestamp when it is delivered is enough for
+//! `CausalOrder`, whose happens-before follows multicasts and deliveries), and
+//! it orders a little more than causality asks. A multicast carries the sender's knowledge (its own entry
 //! counted up) as its timestamp `ts`; a member delivers it from origin `p`
 //! once it has delivered `ts[p] - 1` of `p`'s messages and at least `ts[k]`
 //! of every other origin's. Ordering is per destination group, as in CBCAST.
 //!
 //! A corrupted copy is discarded unread, so the knowledge it carried is not
-//! learned; `CausalOrder` agrees that no information flowed through it. A sender that
+//! learned. A sender that
 //! crashes after others heard of a multicast but before any copy of it got
 //! out leaves what causally follows it held back for good: causal order is
 //! kept, validity is not.

@@ -199,6 +199,13 @@ pub struct Config {
     pub resend_ms: Number,
 }
 
+impl Config {
+    /// The visibility timeout in nanoseconds, as the broker reads it (truncated, not rounded).
+    pub fn visibility_ns(&self) -> u64 {
+        (self.visibility_ms.0 * NANOS_PER_MS as f64) as u64
+    }
+}
+
 fn default_resend_ms() -> Number {
     Number(20.0)
 }

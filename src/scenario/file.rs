@@ -45,6 +45,10 @@ pub struct ScenarioFile<'a> {
     #[serde(default)]
     #[serde(borrow)]
     pub checks: Vec<&'a RawValue>,
+    /// Checks of `checks` this scenario is meant to fail on some seed (what it demonstrates),
+    /// by name: `[NoLoss, AtMostOnce]`.
+    #[serde(default)]
+    pub expect_failures: Vec<CheckName>,
     #[serde(default)]
     pub limits: LimitsFile,
     /// Network decisions to follow instead of drawing them (what `msgsim shrink` writes).
@@ -225,14 +229,28 @@ pub struct BreakerFile {
     /// Open at or above this fraction of slow calls; absent: slow calls never open.
     #[serde(default)]
     pub slow_rate: Option<Number>,
-    /// A call is slow if it took at least this long.
+    /// A call is slow if it took longer than this.
     pub slow_ms: Number,
     /// How long the breaker stays open before it half-opens.
     pub wait_ms: Number,
     /// Calls admitted while half-open; their outcomes decide.
     pub half_open_calls: Whole,
+    /// When an open breaker half-opens: on a timer when its wait is over (the default), or
+    /// on the first call after that (resilience4j's default).
+    #[serde(default)]
+    pub half_open: HalfOpenFile,
 }
 
+/// When an open breaker half-opens.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum HalfOpenFile {
+    #[default]
+    Timer,
+    OnCall,
+}
+
+/// A breaker's sliding window.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum WindowFile {
@@ -682,5 +700,25 @@ impl SizeFile {
                 format!("Pareto(scale_bytes: {}, shape: {}{})", scale_bytes.0, shape.0, opt("max_bytes", *max_bytes))
             }
         }
+    }
+}
+
+/// A check's name, written bare as in `checks` (`NoLoss`, not `"NoLoss"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckName(pub String);
+
+impl<'de> Deserialize<'de> for CheckName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<CheckName, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = CheckName;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a check's name, such as NoLoss")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<CheckName, E> {
+                Ok(CheckName(v.to_string()))
+            }
+        }
+        deserializer.deserialize_identifier(Name)
     }
 }

@@ -88,6 +88,8 @@ pub struct Scenario {
     pub mailboxes: Vec<Option<MailboxSpec>>,
     pub workload: Vec<Generator>,
     pub checks: Vec<CheckChoice>,
+    /// Names of checks in `checks` the scenario is meant to fail on some seed.
+    pub expect_failures: Vec<String>,
     pub limits: Limits,
     /// Network decisions replayed instead of drawn, if the scenario gives them.
     pub replay: Option<Vec<Decision>>,
@@ -438,6 +440,7 @@ impl<'a> Validator<'a> {
         let mailboxes = self.mailboxes(&raw.mailboxes, n);
         let workload = self.workload(&raw.workload, horizon);
         let checks = self.checks(raw, &cluster, protocol.as_ref(), catalog);
+        self.expected_failures(&raw.expect_failures, &checks);
         let limits = self.limits(&raw.limits);
         let replay = raw.replay.as_deref().map(|r| self.replay(r));
         if !self.errors.is_empty() {
@@ -462,9 +465,27 @@ impl<'a> Validator<'a> {
             mailboxes,
             workload,
             checks,
+            expect_failures: raw.expect_failures.iter().map(|n| n.0.clone()).collect(),
             limits,
             replay,
         })
+    }
+
+    /// Each expected failure names one of the scenario's own checks, once.
+    fn expected_failures(&mut self, expected: &[CheckName], checks: &[CheckChoice]) {
+        let names: Vec<&str> = checks.iter().map(CheckChoice::name).collect();
+        for (i, CheckName(name)) in expected.iter().enumerate() {
+            let path = [f("expect_failures"), ix(i)];
+            if !names.contains(&name.as_str()) {
+                let hint = match names.is_empty() {
+                    true => "no expected failures: the scenario has no checks".to_string(),
+                    false => format!("one of the scenario's checks: {}", names.join(", ")),
+                };
+                self.error(&path, format!("`{name}` is not one of this scenario's checks"), hint);
+            } else if expected[..i].iter().any(|e| e.0 == *name) {
+                self.error(&path, format!("`{name}` is expected to fail twice"), "each check at most once".to_string());
+            }
+        }
     }
 
     /// A `Name(...)` value's name and decoder, or an error at it.
