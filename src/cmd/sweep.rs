@@ -90,7 +90,7 @@ pub fn print_and_exit(report: &SweepReport, json: bool) -> ExitCode {
     }
     if let Some(missed) = report.missed_expectations().next() {
         if !json {
-            eprintln!("{} was expected to fail on some seed and failed on none: what the scenario plants went uncaught", missed.check);
+            say!("{} was expected to fail on some seed and failed on none: what the scenario plants went uncaught", missed.check);
         }
         return ExitCode::from(EXIT_CHECK_FAILED);
     }
