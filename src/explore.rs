@@ -207,6 +207,13 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
             }
         }
         found.transitions += children.len() as u64;
+        // Breadth-first, a child queued past the run budget would never run: queue at most what
+        // the budget can still run, so memory is bounded by `max_runs`, not by the tree's width.
+        let room = bounds.max_runs.saturating_sub(found.behaviours).saturating_sub(queue.len() as u64);
+        if children.len() as u64 > room {
+            found.complete = false;
+            children.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+        }
         queue.extend(children);
     }
     found.checks = checks;
@@ -273,6 +280,17 @@ mod tests {
         assert_eq!(three.behaviours, 9);
         let again = explore(&s, 1, Bounds { latencies: 3, ..Bounds::default() });
         assert_eq!((again.behaviours, again.transitions, again.max_depth), (three.behaviours, three.transitions, three.max_depth));
+    }
+
+    /// Postmortem: the queue held every child of every behaviour run, hundreds per run, so the
+    /// default budget of a million runs could queue over a hundred million paths; it now holds
+    /// no more than the budget can still run.
+    #[test]
+    fn the_queue_never_holds_more_than_the_run_budget() {
+        let s = scenario("(latency: Uniform(min_ms: 1, max_ms: 5), loss: 0.5, duplicate: 0.1)", 30, "NoLoss");
+        let found = explore(&s, 1, Bounds { max_runs: 50, ..Bounds::default() });
+        assert_eq!((found.behaviours, found.complete), (50, false));
+        assert!(found.transitions > 50, "the tree is wider than the budget: {}", found.transitions);
     }
 
     #[test]
