@@ -176,9 +176,14 @@ impl<'a> ConfigCx<'_, 'a> {
         part.as_ptr() as usize - self.v.src.as_ptr() as usize
     }
 
+    /// `path` within the configuration, as a path from the top of the scenario.
+    fn within_config(&self, path: &[Seg]) -> Vec<Seg> {
+        self.prefix.iter().chain(path).cloned().collect()
+    }
+
     /// A problem at `path` within the configuration.
     pub fn error(&mut self, path: &[Seg], message: impl Into<String>, expected: impl Into<Option<String>>) {
-        let full: Vec<Seg> = self.prefix.iter().cloned().chain(path.iter().cloned()).collect();
+        let full = self.within_config(path);
         self.v.error(&full, message, expected);
     }
 
@@ -205,7 +210,7 @@ impl<'a> ConfigCx<'_, 'a> {
 
     /// Milliseconds to nanoseconds, reporting negative, non-finite and huge values.
     pub fn millis(&mut self, path: &[Seg], v: Number) -> Option<u64> {
-        let full: Vec<Seg> = self.prefix.iter().cloned().chain(path.iter().cloned()).collect();
+        let full = self.within_config(path);
         self.v.millis(&full, v)
     }
 
@@ -222,7 +227,7 @@ impl<'a> ConfigCx<'_, 'a> {
 
     /// A probability in parts per billion (`None` reads as 0), reporting one outside 0..=1.
     pub fn probability(&mut self, path: &[Seg], v: Option<Number>) -> Option<u32> {
-        let full: Vec<Seg> = self.prefix.iter().cloned().chain(path.iter().cloned()).collect();
+        let full = self.within_config(path);
         self.v.probability(&full, v)
     }
 
@@ -237,13 +242,13 @@ impl<'a> ConfigCx<'_, 'a> {
 
     /// The node called `name`, reporting an unknown one.
     pub fn node(&mut self, path: &[Seg], name: &str) -> Option<NodeId> {
-        let full: Vec<Seg> = self.prefix.iter().cloned().chain(path.iter().cloned()).collect();
+        let full = self.within_config(path);
         self.v.node(&full, name)
     }
 
     /// A node or a group (or every node for `"*"` if `star`), as a set of nodes.
     pub fn node_set(&mut self, path: &[Seg], name: &str, star: bool) -> Vec<NodeId> {
-        let full: Vec<Seg> = self.prefix.iter().cloned().chain(path.iter().cloned()).collect();
+        let full = self.within_config(path);
         self.v.node_set(&full, name, star)
     }
 

@@ -713,6 +713,15 @@ impl<'a> Validator<'a> {
         out
     }
 
+    /// A Pareto tail index usable for a latency or a size: finite, above 0, at most 100.
+    fn pareto_shape(&mut self, path: &[Seg], shape: Number) -> bool {
+        let usable = shape.0.is_finite() && shape.0 > 0.0 && shape.0 <= 100.0;
+        if !usable {
+            self.error(path, format!("{} is not a usable Pareto shape", shape.0), "a tail index above 0 and at most 100".to_string());
+        }
+        usable
+    }
+
     /// Milliseconds to nanoseconds, rejecting negative, non-finite and huge values.
     fn millis(&mut self, path: &[Seg], v: Number) -> Option<u64> {
         if !v.0.is_finite() || v.0 < 0.0 || v.0 > limits::MAX_MS {
@@ -965,12 +974,7 @@ impl<'a> Validator<'a> {
                     self.error(&p("scale_ms"), "a Pareto distribution needs a positive scale", "scale_ms > 0".to_string());
                     return None;
                 }
-                if !(shape.0.is_finite() && shape.0 > 0.0 && shape.0 <= 100.0) {
-                    self.error(
-                        &p("shape"),
-                        format!("{} is not a usable Pareto shape", shape.0),
-                        "a tail index above 0 and at most 100".to_string(),
-                    );
+                if !self.pareto_shape(&p("shape"), shape) {
                     return None;
                 }
                 if let Some(max) = max.filter(|&m| m <= scale) {
@@ -1608,12 +1612,7 @@ impl<'a> Validator<'a> {
                     self.error(&p("scale_bytes"), "a Pareto distribution needs a positive scale", "scale_bytes > 0".to_string());
                     return None;
                 }
-                if !(shape.0.is_finite() && shape.0 > 0.0 && shape.0 <= 100.0) {
-                    self.error(
-                        &p("shape"),
-                        format!("{} is not a usable Pareto shape", shape.0),
-                        "a tail index above 0 and at most 100".to_string(),
-                    );
+                if !self.pareto_shape(&p("shape"), shape) {
                     return None;
                 }
                 if max.is_some_and(|m| m <= scale) {
