@@ -7,6 +7,7 @@
 use crate::id::NodeId;
 use crate::process::Process;
 use crate::scenario::{CheckChoice, ConfigCx, ProtocolChoice, Scenario};
+pub use crate::scenario::{RetryPolicy, WaitFrom};
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, Runner, run_catching};
 use crate::verdict::Checker;
 use serde::Deserialize;
@@ -87,6 +88,13 @@ pub trait Protocol: 'static {
         let _ = (config, cx);
     }
 
+    /// The retransmission policy the process follows, if it retransmits with `send_attempt`:
+    /// what the `RetryBackoff` check judges its attempts against. The default declares none.
+    fn retry_policy(config: &Self::Config) -> Option<RetryPolicy> {
+        let _ = config;
+        None
+    }
+
     /// The maker of each node's process for one run (called at boot and at every restart).
     fn factory(config: &Self::Config, scenario: &Scenario, seed: u64) -> impl FnMut(NodeId) -> Self::Process;
 }
@@ -117,7 +125,8 @@ pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<
     let config: P::Config = cx.parse()?;
     P::validate(&config, cx);
     let runner = Runner(run_protocol::<P>);
-    Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, Arc::new(runner)))
+    let retry = P::retry_policy(&config);
+    Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, retry, Arc::new(runner)))
 }
 
 /// Read and validate `C`'s configuration.

@@ -78,6 +78,7 @@ impl Registry {
             .with_check::<check::ViewAgreement>()
             .with_check::<check::decision::SameDecision>()
             .with_check::<check::pubsub::PubSubDelivery>()
+            .with_check::<check::RetryBackoff>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

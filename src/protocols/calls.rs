@@ -61,7 +61,7 @@ use crate::rng::PPB;
 use crate::scenario::file::{
     BreakerBugFile, BreakerFile, BudgetFile, HalfOpenFile, Number, OrderFile, PhaseFile, PhaseName, RetryFile, Whole, WindowFile,
 };
-use crate::scenario::{ConfigCx, Scenario, Seg, limits};
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario, Seg, WaitFrom, limits};
 use crate::time::SimTime;
 use crate::trace::{BreakerState, CallOutcome};
 use serde::Deserialize;
@@ -449,7 +449,7 @@ impl Client {
             }
         }
         let p = self.pending.get_mut(&call).expect("still pending");
-        ctx.send(self.service, Wire::Request { call, attempt: p.attempt, payload: p.payload });
+        ctx.send_attempt(self.service, Wire::Request { call, attempt: p.attempt, payload: p.payload }, call.0, p.attempt);
         p.timer = Some(ctx.set_timer(self.spec.timeout_ns, Timer::AttemptTimeout { call, attempt: p.attempt }));
     }
 
@@ -649,6 +649,11 @@ impl Protocol for CallsProtocol {
                 "no drift: the breaker's timing is judged on the trace's clock".to_string(),
             );
         }
+    }
+
+    /// A failed attempt is retried after the policy's wait, which begins when the attempt failed.
+    fn retry_policy(config: &Config) -> Option<RetryPolicy> {
+        config.retry.map(|retry| RetryPolicy { retry, wait_from: WaitFrom::Failure })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node {

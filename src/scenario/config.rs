@@ -6,7 +6,7 @@
 //! (errors at the file's own line and column), validates it with the context's helpers, and
 //! hands back an opaque [`ProtocolChoice`] or [`CheckChoice`] for the scenario to carry.
 
-use super::file::{Number, ScenarioFile};
+use super::file::{Number, RetryFile, ScenarioFile};
 use super::locate::Seg;
 use super::{Validator, syntax};
 use crate::id::NodeId;
@@ -40,12 +40,34 @@ pub trait Catalog {
     fn check_names(&self) -> Vec<&'static str>;
 }
 
+/// The retransmission policy a protocol declares it follows (`Protocol::retry_policy`), for the
+/// `RetryBackoff` check to judge its `attempt` lines against.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// The waits and the number of attempts, as the scenario wrote them.
+    pub retry: RetryFile,
+    /// Where each wait begins.
+    pub wait_from: WaitFrom,
+}
+
+/// Where a retransmission policy's wait begins, which decides what a check can bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitFrom {
+    /// At the previous attempt's send (a retransmission timer): the gap between two attempts
+    /// is the wait plus its jitter, bounded below and above.
+    Send,
+    /// When the previous attempt failed (a call's error or timeout, which come later): the gap
+    /// is bounded below only.
+    Failure,
+}
+
 /// The protocol a scenario runs: its name, its validated configuration, and how to run it.
 #[derive(Clone)]
 pub struct ProtocolChoice {
     name: &'static str,
     config: AnyConfig,
     wire_bytes: bool,
+    retry: Option<RetryPolicy>,
     /// The engine's runner for this protocol (`sim::Runner`), opaque at this layer so that the
     /// scenario does not depend on the engine.
     runner: Arc<dyn Any + Send + Sync>,
@@ -53,8 +75,14 @@ pub struct ProtocolChoice {
 
 impl ProtocolChoice {
     /// A protocol as a decoder makes it; `runner` is what the engine runs it with.
-    pub(crate) fn new(name: &'static str, config: AnyConfig, wire_bytes: bool, runner: Arc<dyn Any + Send + Sync>) -> ProtocolChoice {
-        ProtocolChoice { name, config, wire_bytes, runner }
+    pub(crate) fn new(
+        name: &'static str,
+        config: AnyConfig,
+        wire_bytes: bool,
+        retry: Option<RetryPolicy>,
+        runner: Arc<dyn Any + Send + Sync>,
+    ) -> ProtocolChoice {
+        ProtocolChoice { name, config, wire_bytes, retry, runner }
     }
 
     /// The name the scenario gave (`BestEffort`, or a user protocol's).
@@ -65,6 +93,11 @@ impl ProtocolChoice {
     /// The configuration, if it is a `T`: how a check reads the protocol it judges.
     pub fn config<T: 'static>(&self) -> Option<&T> {
         self.config.downcast_ref::<T>()
+    }
+
+    /// The retransmission policy the protocol declares, if it retransmits.
+    pub fn retry_policy(&self) -> Option<RetryPolicy> {
+        self.retry
     }
 
     /// Whether the protocol's messages model their bytes on the wire (an adversary needs them).
