@@ -26,7 +26,7 @@ use super::rmcast::Reliable;
 use super::sequencer::Sequencer;
 use crate::id::{NodeId, TimerId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use crate::process::{Cluster, Command, Ctx, Dest, Incoming, Message, Payload, Process};
 use crate::scenario::file::{FaultActionFile, RetryFile, SwarmFile};
 use crate::scenario::{ConfigCx, RetryPolicy, Scenario, Seg, WaitFrom};
 use serde::Deserialize;
@@ -181,6 +181,13 @@ pub trait Layer {
     type Body: Body;
     type Stamp: Stamp;
 
+    /// Bytes of this layer's state at one node that grow with the cluster (the vector
+    /// timestamps of causal order): the protocol's `state_bytes`.
+    fn state_bytes(cluster: &Cluster) -> u64 {
+        let _ = cluster;
+        0
+    }
+
     fn command(
         &mut self,
         net: &mut Transport<Self::Body, Self::Stamp>,
@@ -324,6 +331,10 @@ macro_rules! group_protocol {
                     cx.error(&[field("hold_back")], format!("{} has no `hold_back` switch", stringify!($name)), "`retry` and the protocol's own switches".to_string());
                 }
                 refuse_restarts(cx, "a group-communication protocol", "group-communication protocols are crash-stop");
+            }
+
+            fn state_bytes(_: &GroupConfig, cluster: &Cluster) -> u64 {
+                <$layer as Layer>::state_bytes(cluster)
             }
 
             fn retry_policy(config: &GroupConfig) -> Option<RetryPolicy> {
