@@ -12,7 +12,7 @@
 //!   from the protocol's own arithmetic: the wait after attempt 1 is `base`, each next one
 //!   `factor` times the previous, capped at `cap`; the gap between two attempts is at least
 //!   the waits between them, and, when waits start at the send and the node was neither
-//!   paused nor crashed in between, at most the wait plus its largest jitter. Both are
+//!   paused nor blocked in between, at most the wait plus its largest jitter. Both are
 //!   converted to simulated time through the node's clock, so a drifting clock is no excuse;
 //! - the acknowledgement: once an intact `ack` of the series from the recipient has arrived,
 //!   no further attempt of it is made to that recipient.
@@ -72,7 +72,7 @@ impl Schedule {
 struct Latest {
     attempt: u64,
     at: SimTime,
-    /// The node was paused or crashed since: its timers may have fired late.
+    /// The node was paused or blocked since: its timers may have fired late.
     interrupted: bool,
     /// When an intact acknowledgement of the series arrived, if one has.
     acked_at: Option<SimTime>,
@@ -231,7 +231,10 @@ impl Checker for RetryBackoff {
                 }
             }
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.interrupted(node, true),
-            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } => self.interrupted(node, false),
+            // A paused or blocked process holds its timers until it goes on.
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. } => {
+                self.interrupted(node, false)
+            }
             _ => {}
         }
     }
@@ -302,6 +305,8 @@ mod tests {
         assert_eq!(outcome(&[attempt(0, 1), attempt(16, 2)]), Outcome::Fail);
         let pause = ev(5, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(0)), index: 0 });
         assert_eq!(outcome(&[attempt(0, 1), pause, attempt(16, 2)]), Outcome::Pass);
+        let block = ev(5, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: crate::trace::BlockReason::Room, timeout: false });
+        assert_eq!(outcome(&[attempt(0, 1), block, attempt(16, 2)]), Outcome::Pass);
         // A call's wait begins when the attempt failed, so a long gap is no violation.
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(500, 2)]).outcome, Outcome::Pass);
     }
