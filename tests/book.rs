@@ -264,6 +264,89 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Every exercise's answer, checked by running msgsim: (chapter, answer id, msgsim arguments,
+/// facts). The transcript is `generated/answer-{id}.txt`, which the chapter's answer (a
+/// `<details>` block under its "Exercises") includes; every fact must appear both in that
+/// transcript and in the answer's own words, so an answer cannot state a figure the tool no
+/// longer gives. The scenarios an exercise asks the reader to write are in `book/examples/exercises/`.
+const ANSWERS: &[(&str, &str, &[&str], &[&str])] = &[
+    ("quickstart.md", "quickstart-partition", &["run", "scenarios/quickstart.ron", "--seed", "3"], &["partitioned 400"]),
+    (
+        "scenario-reference.md",
+        "reference-fixed",
+        &["check", "book/examples/exercises/several-mistakes-fixed.ron"],
+        &["ok: \"several mistakes, fixed\", 3 nodes"],
+    ),
+    ("network.md", "network-bandwidth", &["run", "book/examples/exercises/bandwidth-500.ron"], &["delivered 246"]),
+    (
+        "network.md",
+        "network-loss",
+        &["sweep", "scenarios/network/best-effort-loses.ron", "--seeds", "0..100"],
+        &["median 90", "9028 deliveries"],
+    ),
+    ("reading-a-trace.md", "trace-seed-4", &["run", "scenarios/trace-tour.ron", "--seed", "4"], &["dropped 4", "lost 2, partitioned 2"]),
+    (
+        "reading-a-trace.md",
+        "trace-seed-4-drops",
+        &["trace", "scenarios/trace-tour.ron", "--seed", "4", "--format", "text", "--kind", "drop"],
+        &["m1 -> n1 Lost", "m14 -> n2 Lost"],
+    ),
+    (
+        "delivery.md",
+        "delivery-dead",
+        &["run", "scenarios/delivery/at-least-once.ron", "--seed", "2"],
+        &["19 dead-lettered", "3 dead-lettered undelivered"],
+    ),
+    ("communication.md", "communication-timeout", &["run", "book/examples/exercises/sync-deadlock-timeout-20.ron"], &["at 61.000ms"]),
+    ("buffers.md", "buffers-drop-new", &["run", "scenarios/communication/mailbox-drop-new.ron", "--seed", "2"], &["delivered 116"]),
+    (
+        "multicast.md",
+        "multicast-owed",
+        &["run", "scenarios/ordering/broken-best-effort.ron", "--seed", "2"],
+        &["30 of 96 owed deliveries never happened"],
+    ),
+    (
+        "ordering.md",
+        "ordering-fifo-links",
+        &["sweep", "book/examples/exercises/no-hold-back-fifo-links.ron", "--seeds", "0..100"],
+        &["100 passed"],
+    ),
+    (
+        "ordering.md",
+        "ordering-partition",
+        &["sweep", "book/examples/exercises/no-hold-back-partition.ron", "--seeds", "0..100"],
+        &["1 of 100 seeds failed", "seed 83"],
+    ),
+    (
+        "failure-handling.md",
+        "failure-detector",
+        &["run", "book/examples/exercises/detector-steady.ron"],
+        &["mean 53.861ms", "0 false suspicions"],
+    ),
+    (
+        "security.md",
+        "security-adversary",
+        &["run", "scenarios/security/broken-plaintext.ron", "--seed", "6"],
+        &["41 tampered, 45 replayed, 37 forged", "none accepted"],
+    ),
+    ("canon.md", "canon-generals", &["run", "book/examples/exercises/two-generals-4.ron"], &["102 of 1000 plans decided differently"]),
+    (
+        "diagrams.md",
+        "diagrams-partition",
+        &["trace", "scenarios/quickstart.ron", "--format", "mermaid", "--from", "1000", "--to", "1010", "--node", "n0,n2"],
+        &["p0-xp2: m1201 Partitioned"],
+    ),
+    ("debugging.md", "debugging-seed", &["sweep", "book/examples/rare-duplicate.ron", "--seeds", "100..200"], &["17 failed", "seed 101"]),
+    ("explore.md", "explore-count", &["explore", "scenarios/explore/fifo.ron"], &["256 behaviours"]),
+    ("performance.md", "performance-pingpong", &["run", "book/examples/exercises/pingpong-1000.ron"], &["at 2000.000ms"]),
+];
+
+/// Chapters without an `ANSWERS` entry, and why.
+const WITHOUT_ANSWERS: &[(&str, &str)] = &[
+    ("introduction.md", "it sets no exercise"),
+    ("own-protocol.md", "its exercises ask for protocols; examples/custom-protocol/tests/book.rs checks what they start from"),
+];
+
 /// What a reader would see in a terminal: the command, its output, its exit code.
 fn transcript(args: &[&str], trace_file: &Path) -> String {
     let args: Vec<String> = args
@@ -340,6 +423,9 @@ fn generated_book_files_are_current() {
             write(name.replace("-run.txt", "-trace-head.jsonl"), head);
         }
     }
+    for (_, id, args, _) in ANSWERS {
+        write(format!("answer-{id}.txt"), transcript(args, &tmp.join(format!("answer-{id}.trace"))));
+    }
     let _ = std::fs::remove_dir_all(&tmp);
     assert!(stale.is_empty(), "stale book files {stale:?}: run `UPDATE_BOOK=1 cargo test --test book`, read the diff, commit");
 }
@@ -370,4 +456,62 @@ fn the_scenario_reference_names_every_bundled_protocol_and_check() {
     let documented = |n: &str| reference.contains(&format!("`{n}`")) || reference.contains(&format!("`{n}("));
     let missing: Vec<&&str> = names.iter().filter(|n| !documented(n)).collect();
     assert!(missing.is_empty(), "names the scenario reference does not document: {missing:?}");
+}
+
+/// The chapters of SUMMARY.md, in order (file names under book/src).
+fn chapters() -> Vec<String> {
+    let summary = std::fs::read_to_string(book_dir().join("SUMMARY.md")).expect("SUMMARY.md");
+    summary.lines().filter_map(|l| Some(l.split("](").nth(1)?.split(')').next()?.to_string())).collect()
+}
+
+fn book_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src")
+}
+
+/// The `<details>` block around `needle` in `text`: an exercise's answer.
+fn answer_block<'a>(text: &'a str, needle: &str) -> Option<&'a str> {
+    let at = text.find(needle)?;
+    let start = text[..at].rfind("<details>")?;
+    let end = at + text[at..].find("</details>")?;
+    Some(&text[start..end])
+}
+
+/// Every exercise's answer says what the tool prints: each fact is in the generated transcript
+/// and in the answer's prose. (`generated_book_files_are_current` keeps the transcripts current.)
+#[test]
+fn every_answer_states_what_the_tool_prints() {
+    for (chapter, id, _, facts) in ANSWERS {
+        let text = std::fs::read_to_string(book_dir().join(chapter)).expect("the chapter exists");
+        let include = format!("{{{{#include generated/answer-{id}.txt}}}}");
+        let block = answer_block(&text, &include).unwrap_or_else(|| panic!("{chapter}: no <details> answer includes answer-{id}.txt"));
+        let transcript = std::fs::read_to_string(book_dir().join(format!("generated/answer-{id}.txt"))).expect("generated");
+        let prose = block.replace(&include, "");
+        for fact in *facts {
+            assert!(transcript.contains(fact), "answer-{id}: msgsim no longer prints {fact:?}; rewrite the answer in {chapter}");
+            assert!(prose.contains(fact), "{chapter}: the answer to answer-{id} does not state {fact:?}, which msgsim prints");
+        }
+    }
+}
+
+/// Postmortem: the book taught by showing and never asked; now every chapter ends with exercises
+/// whose answers `every_answer_states_what_the_tool_prints` checks, and no answer goes unchecked.
+#[test]
+fn every_chapter_ends_with_checked_exercises() {
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(book_dir().join(&chapter)).expect("the chapter exists");
+        let answers: Vec<&str> =
+            text.match_indices("generated/answer-").map(|(i, _)| &text[i + 17..]).filter_map(|t| t.split(".txt").next()).collect();
+        for id in &answers {
+            assert!(
+                ANSWERS.iter().any(|(c, a, _, _)| *c == chapter && a == id),
+                "{chapter} includes answer-{id}.txt, which ANSWERS does not check"
+            );
+        }
+        if WITHOUT_ANSWERS.iter().any(|(c, _)| *c == chapter) {
+            continue;
+        }
+        assert!(!answers.is_empty(), "{chapter}: no exercise with a checked answer (add one to ANSWERS, or to WITHOUT_ANSWERS with why)");
+        let last_section = text.rfind("\n## ").map(|i| &text[i + 4..]).unwrap_or("");
+        assert!(last_section.starts_with("Exercises"), "{chapter}: the exercises are not its last section");
+    }
 }
