@@ -488,6 +488,8 @@ const ANSWERS: &[(&str, &str, &[&str], &[&str])] = &[
 /// Chapters without an `ANSWERS` entry, and why.
 const WITHOUT_ANSWERS: &[(&str, &str)] = &[
     ("introduction.md", "it sets no exercise"),
+    ("glossary.md", "an appendix"),
+    ("further-reading.md", "an appendix"),
     ("own-protocol.md", "its exercises ask for protocols; examples/custom-protocol/tests/book.rs checks what they start from"),
 ];
 
@@ -658,4 +660,109 @@ fn every_chapter_ends_with_checked_exercises() {
         let last_section = text.rfind("\n## ").map(|i| &text[i + 4..]).unwrap_or("");
         assert!(last_section.starts_with("Exercises"), "{chapter}: the exercises are not its last section");
     }
+}
+
+/// The anchor mdBook gives a heading: its text without markup, lower-cased, spaces as hyphens,
+/// punctuation other than `-` and `_` dropped.
+fn anchor_of(heading: &str) -> String {
+    let text = heading.trim_start_matches('#').trim().replace('`', "");
+    text.chars()
+        .filter_map(|c| match c {
+            c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c.to_ascii_lowercase()),
+            c if c.is_whitespace() => Some('-'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every heading's anchor in a chapter, numbered as mdBook numbers repeats (`name`, `name-1`, ...).
+fn anchors(text: &str) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+        }
+        if in_code || !line.starts_with('#') {
+            continue;
+        }
+        let base = anchor_of(line);
+        let repeats =
+            seen.iter().filter(|a| **a == base || a.strip_prefix(&format!("{base}-")).is_some_and(|n| n.parse::<u32>().is_ok())).count();
+        seen.push(if repeats == 0 { base } else { format!("{base}-{repeats}") });
+    }
+    seen
+}
+
+/// The targets of a chapter's links and images (`](target)`, `src="target"`, `href="target"`),
+/// outside code blocks and inline code, with the line each is on.
+fn link_targets(text: &str) -> Vec<(usize, String)> {
+    let mut targets = Vec::new();
+    let mut in_code = false;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        // Inline code holds examples, not links.
+        let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        for opener in ["](", "src=\"", "href=\""] {
+            for (at, _) in prose.match_indices(opener) {
+                let rest = &prose[at + opener.len()..];
+                let end = rest.find([')', '"', ' ']).unwrap_or(rest.len());
+                targets.push((n + 1, rest[..end].to_string()));
+            }
+        }
+    }
+    targets
+}
+
+/// Postmortem: nothing checked the book's internal links, and `mdbook build` accepts a link to
+/// a missing chapter or anchor; now every link and image between chapters, and every anchor,
+/// must resolve, and every `{{#include}}` must name a file, without building the book or
+/// touching the network.
+#[test]
+fn every_internal_link_and_anchor_resolves() {
+    let book = book_dir();
+    let mut broken = Vec::new();
+    let mut files: Vec<String> = chapters();
+    files.push("SUMMARY.md".to_string());
+    for chapter in &files {
+        let text =
+            std::fs::read_to_string(book.join(chapter)).unwrap_or_else(|_| panic!("SUMMARY.md lists {chapter}, which does not exist"));
+        for (line, target) in link_targets(&text) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').map_or((target.as_str(), None), |(f, a)| (f, Some(a)));
+            let path = if file.is_empty() { book.join(chapter) } else { book.join(file) };
+            let Ok(linked) = std::fs::read_to_string(&path).or_else(|e| if path.is_file() { Ok(String::new()) } else { Err(e) }) else {
+                broken.push(format!("{chapter}:{line}: {target}: no such file"));
+                continue;
+            };
+            if let Some(anchor) = anchor
+                && !anchors(&linked).iter().any(|a| a == anchor)
+            {
+                broken.push(format!("{chapter}:{line}: {target}: no heading has that anchor"));
+            }
+        }
+        for (at, _) in text.match_indices("{{#include ") {
+            let rest = &text[at + 11..];
+            let file = rest[..rest.find("}}").expect("closed")].split(':').next().unwrap_or_default();
+            if !book.join(file).is_file() {
+                broken.push(format!("{chapter}: {{{{#include {file}}}}}: no such file"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links in the book:\n{}", broken.join("\n"));
+}
+
+/// The link check's anchors are mdBook's: a heading with code, punctuation and a repeat.
+#[test]
+fn anchors_are_made_as_mdbook_makes_them() {
+    let text = "# Top\n## `name` and `description`\n```\n# not a heading\n```\n## Lamport's total order\n## Top\n## Top\n";
+    assert_eq!(anchors(text), ["top", "name-and-description", "lamports-total-order", "top-1", "top-2"]);
 }
