@@ -44,6 +44,7 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("rare-duplicate-11-run.txt", &["run", "book/examples/rare-duplicate.ron", "--seed", "11", "--trace", "TRACE"]),
     ("rare-duplicate-sweep-json.txt", &["sweep", "book/examples/rare-duplicate.ron", "--seeds", "11..13", "--json"]),
     ("rare-duplicate-determinism.txt", &["sweep", "book/examples/rare-duplicate.ron", "--seeds", "0..200", "--check-determinism"]),
+    ("rare-duplicate-11-plain-run.txt", &["run", "book/examples/rare-duplicate.ron", "--seed", "11"]),
     ("quickstart-sweep.txt", &["sweep", "scenarios/quickstart.ron", "--seeds", "0..200"]),
     (
         "rare-duplicate-11.svg",
