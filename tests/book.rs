@@ -878,7 +878,7 @@ fn legend_word(line: &str) -> &str {
 #[test]
 fn the_trace_tables_are_generated_from_the_code() {
     let examples = example_events();
-    let mut fields = String::from("| `type` | Other fields |\n|--------|--------------|\n");
+    let mut fields = String::from("| `type` | Other fields | `vc` |\n|--------|--------------|------|\n");
     let mut done = Vec::new();
     for kind in &examples {
         let json = json_of(kind);
@@ -889,7 +889,8 @@ fn the_trace_tables_are_generated_from_the_code() {
             let mut keys: Vec<&String> = json.keys().filter(|k| *k != "type").collect();
             keys.sort_by_key(|k| written.find(&format!("\"{k}\":")));
             let rest: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
-            fields.push_str(&format!("| `{name}` | {} |\n", rest.join(", ")));
+            let clock = if msgsim::causality::process_of(kind).is_some() { "yes" } else { "" };
+            fields.push_str(&format!("| `{name}` | {} | {clock} |\n", rest.join(", ")));
             done.push(name);
         }
     }
@@ -1132,4 +1133,41 @@ fn the_trace_hash_can_be_computed_from_the_book() {
     let every: Vec<String> = example_events().iter().map(|k| json_of(k)["type"].as_str().expect("tagged").to_string()).collect();
     let missing: Vec<&String> = every.iter().filter(|t| !seen.contains(t)).collect();
     assert!(missing.is_empty(), "no scenario of HASHED writes {missing:?}: the book's formulas for them go untested");
+}
+
+/// Postmortem: the book said no bundled protocol set timers while six did, and later listed
+/// the timer-setting ones without the six protocols added since; the list in "Reading a trace"
+/// now names every bundled protocol, on one side or the other, and a timer-free one never
+/// writes a `timer` line in the scenarios that run it.
+#[test]
+fn the_timer_list_names_every_bundled_protocol() {
+    let text = std::fs::read_to_string(book_dir().join("reading-a-trace.md")).expect("chapter");
+    let start = text.find("- **`t` ids are timers.**").expect("the timers bullet");
+    let bullet = &text[start..start + text[start..].find("\n\n").expect("ends")];
+    let (setting, free) = bullet.split_once("set timers;").expect("two sides");
+    use msgsim::scenario::Catalog;
+    let registry = msgsim::Registry::builtin();
+    for name in registry.protocol_names() {
+        let named = |side: &str| side.contains(&format!("`{name}`"));
+        assert!(named(setting) != named(free), "the timers bullet names {name} on exactly one side");
+    }
+    for name in ["BestEffort", "AtMostOnce", "PingPong", "Gossip", "Exchange", "SecureChannel"] {
+        assert!(free.contains(&format!("`{name}`")), "{name} is listed as setting no timer");
+    }
+    for scenario in [
+        "scenarios/quickstart.ron",
+        "scenarios/delivery/at-most-once.ron",
+        "scenarios/communication/calls-hybrid.ron",
+        "scenarios/security/secure.ron",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_msgsim"))
+            .args(["trace", scenario, "--format", "text", "--kind", "timer"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("msgsim runs");
+        assert!(
+            out.status.success() && out.stdout.is_empty(),
+            "{scenario} runs a protocol listed as setting no timer, yet writes timer lines"
+        );
+    }
 }
