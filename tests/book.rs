@@ -1171,3 +1171,20 @@ fn the_timer_list_names_every_bundled_protocol() {
         );
     }
 }
+
+/// The listing of "Debugging a failing seed", section "From Rust": the book includes it from here,
+/// so it compiles and passes as shown.
+#[test]
+fn a_sweep_from_rust() {
+    // ANCHOR: sweep_from_rust
+    use msgsim::Scenario;
+    use msgsim::sweep::Sweep;
+
+    let path = "scenarios/quickstart.ron";
+    let scenario = Scenario::load(path.as_ref()).unwrap();
+    let report = Sweep::new(&scenario).file(path).seeds(0..100).jobs(2).run();
+    report.assert_no_failures(); // no seed failed a check or panicked
+    report.assert_each_seed("sends 3000 messages", |s| s.sent == Some(3000));
+    assert!(report.latency.p99_ns.unwrap() <= 120_000_000);
+    // ANCHOR_END: sweep_from_rust
+}
