@@ -407,7 +407,12 @@ const OUTPUTS: &[(&str, &[&str])] = &[
 /// transcript and in the answer's own words, so an answer cannot state a figure the tool no
 /// longer gives. The scenarios an exercise asks the reader to write are in `book/examples/exercises/`.
 const ANSWERS: &[(&str, &str, &[&str], &[&str])] = &[
-    ("quickstart.md", "quickstart-partition", &["run", "scenarios/quickstart.ron", "--seed", "3"], &["partitioned 400"]),
+    (
+        "quickstart.md",
+        "quickstart-partition",
+        &["run", "book/examples/exercises/quickstart-longer-partition.ron", "--seed", "3"],
+        &["partitioned 560"],
+    ),
     (
         "scenario-reference.md",
         "reference-fixed",
@@ -439,8 +444,8 @@ const ANSWERS: &[(&str, &str, &[&str], &[&str])] = &[
     (
         "multicast.md",
         "multicast-owed",
-        &["run", "scenarios/ordering/broken-best-effort.ron", "--seed", "2"],
-        &["30 of 96 owed deliveries never happened"],
+        &["run", "book/examples/exercises/best-effort-multicast-lossier.ron"],
+        &["37 of 96 owed deliveries never happened", "lost 13"],
     ),
     (
         "ordering.md",
@@ -474,7 +479,7 @@ const ANSWERS: &[(&str, &str, &[&str], &[&str])] = &[
         &["p0-xp2: m1201 Partitioned"],
     ),
     ("debugging.md", "debugging-seed", &["sweep", "book/examples/rare-duplicate.ron", "--seeds", "100..200"], &["17 failed", "seed 101"]),
-    ("explore.md", "explore-count", &["explore", "scenarios/explore/fifo.ron"], &["256 behaviours"]),
+    ("explore.md", "explore-count", &["explore", "scenarios/explore/fifo.ron", "--latencies", "3"], &["6561 behaviours"]),
     (
         "system-models.md",
         "models-tight-timeout",
