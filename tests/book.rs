@@ -500,6 +500,7 @@ const WITHOUT_ANSWERS: &[(&str, &str)] = &[
     ("introduction.md", "it sets no exercise"),
     ("glossary.md", "an appendix"),
     ("further-reading.md", "an appendix"),
+    ("real-systems.md", "an appendix"),
     ("own-protocol.md", "its exercises ask for protocols; examples/custom-protocol/tests/book.rs checks what they start from"),
 ];
 
