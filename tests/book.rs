@@ -1221,7 +1221,7 @@ fn every_generated_file_is_used_by_the_book() {
 /// does not know: what the reference must document.
 fn accepted_fields(fragment: &str) -> Vec<String> {
     let src = format!("Scenario(name: \"x\", horizon_ms: 10, nodes: 2, protocol: BestEffort(), {fragment})");
-    let error = msgsim::Scenario::parse(&src, "fields.ron").err().expect("an unknown field is refused").to_string();
+    let error = msgsim::Scenario::parse(&src, "fields.ron").expect_err("an unknown field is refused").to_string();
     let list = error.split("expected one of: ").nth(1).unwrap_or_else(|| panic!("no list of fields in {error:?}"));
     list.split(')').next().expect("closed").split(", ").map(str::to_string).collect()
 }
@@ -1282,7 +1282,7 @@ fn the_reference_documents_every_protocol_option() {
     let mut missing = Vec::new();
     for protocol in msgsim::Registry::builtin().protocol_names() {
         let src = format!("Scenario(name: \"x\", horizon_ms: 10, nodes: 2, protocol: {protocol}(bogus: 1))");
-        let error = msgsim::Scenario::parse(&src, "options.ron").err().expect("an unknown option is refused").to_string();
+        let error = msgsim::Scenario::parse(&src, "options.ron").expect_err("an unknown option is refused").to_string();
         let Some(list) = error.split("expected one of: ").nth(1) else { continue };
         for option in list.split(')').next().expect("closed").split(", ") {
             let named = [format!("`{option}`"), format!("`{option}:"), format!("{option}: ")];
