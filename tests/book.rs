@@ -1272,10 +1272,10 @@ fn the_reference_documents_every_field_the_parser_accepts() {
     assert!(missing.is_empty(), "fields the parser accepts and the book does not document where it should: {missing:?}");
 }
 
-/// Every option of every bundled protocol is named in the reference's `protocol` section, so
-/// a protocol cannot grow an option the reader never hears of.
+/// Every option of every bundled protocol and check is named in the reference's `protocol` or
+/// `checks` section, so neither can grow an option the reader never hears of.
 #[test]
-fn the_reference_documents_every_protocol_option() {
+fn the_reference_documents_every_protocol_and_check_option() {
     use msgsim::scenario::Catalog;
     let reference = std::fs::read_to_string(book_dir().join("scenario-reference.md")).expect("reference");
     let documented = section(&reference, "## `protocol`");
@@ -1292,4 +1292,17 @@ fn the_reference_documents_every_protocol_option() {
         }
     }
     assert!(missing.is_empty(), "protocol options the reference's protocol section does not name: {missing:?}");
+    let documented = section(&reference, "## `checks`");
+    for check in msgsim::Registry::builtin().check_names() {
+        let src = format!("Scenario(name: \"x\", horizon_ms: 10, nodes: 2, protocol: BestEffort(), checks: [{check}(bogus: 1)])");
+        let error = msgsim::Scenario::parse(&src, "options.ron").expect_err("an unknown option is refused").to_string();
+        let Some(list) = error.split("expected one of: ").nth(1) else { continue };
+        for option in list.split(')').next().expect("closed").split(", ") {
+            let named = [format!("`{option}`"), format!("`{option}:"), format!("{option}: ")];
+            if !named.iter().any(|n| documented.contains(n.as_str())) {
+                missing.push(format!("{check}: {option}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "check options the reference's checks section does not name: {missing:?}");
 }
