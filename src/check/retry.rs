@@ -305,7 +305,7 @@ mod tests {
         assert_eq!(outcome(&[attempt(0, 1), attempt(16, 2)]), Outcome::Fail);
         let pause = ev(5, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(0)), index: 0 });
         assert_eq!(outcome(&[attempt(0, 1), pause, attempt(16, 2)]), Outcome::Pass);
-        let block = ev(5, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: crate::trace::BlockReason::Room, timeout: false });
+        let block = ev(5, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: crate::trace::BlockReason::BackPressure, timeout: false });
         assert_eq!(outcome(&[attempt(0, 1), block, attempt(16, 2)]), Outcome::Pass);
         // A call's wait begins when the attempt failed, so a long gap is no violation.
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(500, 2)]).outcome, Outcome::Pass);
