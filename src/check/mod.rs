@@ -9,6 +9,7 @@ mod deadlock;
 pub mod decision;
 mod delivery;
 mod detector;
+pub mod durable;
 mod multicast;
 mod ordering;
 pub mod pubsub;

@@ -7,6 +7,7 @@ pub mod at_most_once;
 pub mod best_effort;
 pub mod calls;
 pub mod causal;
+pub mod durable_queue;
 pub mod exactly_once;
 pub mod exchange;
 pub mod fifo;
