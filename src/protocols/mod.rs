@@ -16,6 +16,7 @@ pub mod gossip_rounds;
 pub mod group;
 pub mod heartbeat;
 pub mod isis;
+pub mod jitter;
 pub mod lamport;
 pub mod pingpong;
 pub mod pubsub;
