@@ -9,7 +9,8 @@
 //! - `NoAckedLoss`: every acknowledged task is processed or dead-lettered by the end of the
 //!   run, whatever crashed meanwhile. Judged when the run ended with nothing left to happen:
 //!   a task still missing then is lost for good. At the horizon, a missing task is not judged
-//!   (it may still come).
+//!   (it may still come). A dead-lettered task counts as kept: whether the dead-letter queue
+//!   itself outlived a crash shows only when it is redriven, which `DeadLetterBounded` judges.
 //! - `DeadLetterBounded(within_ms)`: every acknowledged task is settled, processed or
 //!   dead-lettered, within `within_ms` of its acknowledgement; and every task in the
 //!   dead-letter queue at the protocol's `redrive_ms` is settled again within `within_ms` of

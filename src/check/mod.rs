@@ -13,6 +13,7 @@ pub mod durable;
 mod multicast;
 mod ordering;
 pub mod pubsub;
+pub mod rpc;
 mod security;
 mod semantics;
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod lamport;
 pub mod pingpong;
 pub mod pubsub;
 pub mod rmcast;
+pub mod rpc;
 pub mod rumour;
 pub mod secure_channel;
 pub mod sequencer;
