@@ -25,6 +25,14 @@ const VERDICTS: &[(&str, &str, Outcome)] = &[
     ("scenarios/canon/broken-poison-redelivered.ron", "DeadLetterBounded", Fail),
     ("scenarios/canon/broken-drift-timeout.ron", "FailureDetection", Fail),
     ("scenarios/canon/drift-timeout-margin.ron", "FailureDetection", Pass),
+    ("scenarios/canon/rpc-at-most-once.ron", "RpcEffect", Pass),
+    ("scenarios/canon/rpc-at-most-once.ron", "AtMostOnce", Pass),
+    ("scenarios/canon/rpc-at-least-once-set.ron", "RpcEffect", Pass),
+    ("scenarios/canon/rpc-at-least-once-set.ron", "AtMostOnce", Fail),
+    ("scenarios/canon/broken-rpc-at-least-once-increment.ron", "RpcEffect", Fail),
+    ("scenarios/canon/rpc-exactly-once.ron", "RpcEffect", Pass),
+    ("scenarios/canon/rpc-exactly-once.ron", "AtMostOnce", Pass),
+    ("scenarios/canon/broken-rpc-keys-in-memory.ron", "RpcEffect", Fail),
 ];
 
 /// (book file, msgsim arguments).
@@ -72,6 +80,26 @@ const OUTPUTS: &[(&str, &[&str])] = &[
         &["trace", "scenarios/canon/broken-drift-timeout.ron", "--format", "text", "--kind", "suspect", "--to", "320"],
     ),
     ("canon-drift-timeout-margin-run.txt", &["run", "scenarios/canon/drift-timeout-margin.ron"]),
+    ("canon-rpc-at-most-once-run.txt", &["run", "scenarios/canon/rpc-at-most-once.ron"]),
+    ("canon-rpc-at-least-once-set-run.txt", &["run", "scenarios/canon/rpc-at-least-once-set.ron"]),
+    ("canon-broken-rpc-at-least-once-increment-run.txt", &["run", "scenarios/canon/broken-rpc-at-least-once-increment.ron"]),
+    ("canon-rpc-exactly-once-run.txt", &["run", "scenarios/canon/rpc-exactly-once.ron"]),
+    ("canon-broken-rpc-keys-in-memory-run.txt", &["run", "scenarios/canon/broken-rpc-keys-in-memory.ron"]),
+    (
+        "canon-broken-rpc-keys-in-memory-crash.txt",
+        &[
+            "trace",
+            "scenarios/canon/broken-rpc-keys-in-memory.ron",
+            "--format",
+            "text",
+            "--kind",
+            "deliver,fault",
+            "--from",
+            "145",
+            "--to",
+            "212",
+        ],
+    ),
     (
         "canon-pubsub-s1.txt",
         &[
@@ -320,4 +348,34 @@ fn the_tight_timeout_holds_with_true_clocks() {
         let verdict = &result.verdicts.iter().find(|(name, _)| *name == "FailureDetection").expect("checked").1;
         assert_eq!(verdict.outcome, Pass, "seed {seed}: {}", verdict.detail);
     }
+}
+
+/// Under at-most-once RPC a timed-out caller cannot tell what happened: over the seeds, some
+/// timed-out calls took effect (the reply was lost, or the crash came between effect and reply)
+/// and some did not (the request was lost, or arrived at a crashed server); none took effect
+/// twice. Exactly-once with keys on disk never applies a call twice; with keys in memory the
+/// crash makes it do so on most seeds.
+#[test]
+fn rpc_semantics_differ_in_what_a_timeout_or_a_crash_leaves() {
+    let load = |file: &str| Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap_or_else(|e| panic!("{e}"));
+    let at_most_once = load("scenarios/canon/rpc-at-most-once.ron");
+    let (mut applied_anyway, mut not_applied) = (0, 0);
+    for seed in 0..24 {
+        let result = msgsim::run(&at_most_once, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+        let (mut effects, mut timed_out) = (BTreeMap::new(), Vec::new());
+        for e in result.trace.expect("recorded") {
+            match e.kind {
+                EventKind::Deliver { app, .. } => *effects.entry(app).or_insert(0) += 1,
+                EventKind::Call { app, outcome: msgsim::trace::CallOutcome::Timeout, .. } => timed_out.push(app),
+                _ => {}
+            }
+        }
+        assert!(effects.values().all(|&n| n == 1), "seed {seed}: a call applied twice under at-most-once");
+        applied_anyway += timed_out.iter().filter(|a| effects.contains_key(a)).count();
+        not_applied += timed_out.iter().filter(|a| !effects.contains_key(a)).count();
+    }
+    assert!(applied_anyway > 0 && not_applied > 0, "{applied_anyway} timed out yet applied, {not_applied} not applied");
+    let fails = |file: &str, seeds: std::ops::Range<u64>| outcomes(file, "RpcEffect", seeds).iter().filter(|o| **o == Fail).count();
+    assert_eq!(fails("scenarios/canon/rpc-exactly-once.ron", 0..100), 0);
+    assert!(fails("scenarios/canon/broken-rpc-keys-in-memory.ron", 0..24) >= 18);
 }
