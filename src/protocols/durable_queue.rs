@@ -99,6 +99,7 @@ impl Message for Wire {
     }
 }
 
+/// What a timer carries back to the process.
 #[derive(Clone, Copy, Debug)]
 pub enum Timer {
     /// Producer: send the task again unless it was acknowledged.

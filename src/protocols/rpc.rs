@@ -101,6 +101,7 @@ impl Message for Wire {
     }
 }
 
+/// What a timer carries back to the process.
 #[derive(Clone, Copy, Debug)]
 pub enum Timer {
     /// Client: no reply to the call's latest request in time.
