@@ -17,7 +17,9 @@
 //!   it. A poison message redelivered without bound never settles, and one that blocks the
 //!   head of the queue keeps the tasks behind it from settling: both fail, once their bound
 //!   has passed or the run ended with nothing left to happen. The verdict lists the
-//!   dead-letter queue as the run left it.
+//!   dead-letter queue as the run left it. The redrive is judged from `redrive_ms` of the
+//!   trace's time: a broker whose clock drifts, or which is down then (it redrives when it
+//!   restarts), needs a bound that allows for it.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
 use crate::id::{AppId, NodeId};
