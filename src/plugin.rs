@@ -7,7 +7,7 @@
 use crate::id::NodeId;
 use crate::process::{Cluster, Process};
 use crate::scenario::{CheckChoice, ConfigCx, ProtocolChoice, Scenario};
-pub use crate::scenario::{RetryPolicy, WaitFrom};
+pub use crate::scenario::{JitterShape, RetryPolicy, WaitFrom};
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, Runner, run_catching};
 use crate::verdict::Checker;
 use serde::Deserialize;

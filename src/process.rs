@@ -405,7 +405,8 @@ impl<M, T> Ctx<'_, M, T> {
 /// A process is a state machine driven by the simulator.
 ///
 /// It is created by its protocol's factory at boot and again after every
-/// restart: a crash loses all state and timers.
+/// restart: a crash loses all state and timers, but for what the protocol kept on its node's
+/// stable storage ([`crate::stable`]).
 pub trait Process {
     /// What the protocol puts on the wire.
     type Msg: Message;

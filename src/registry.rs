@@ -56,6 +56,8 @@ impl Registry {
             .with_protocol::<crate::protocols::pubsub::PubSubProtocol>()
             .with_protocol::<crate::protocols::rumour::RumourMongeringProtocol>()
             .with_protocol::<crate::protocols::gossip_rounds::GossipRoundsProtocol>()
+            .with_protocol::<crate::protocols::durable_queue::DurableQueueProtocol>()
+            .with_protocol::<crate::protocols::rpc::RpcProtocol>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()
@@ -79,6 +81,9 @@ impl Registry {
             .with_check::<check::decision::SameDecision>()
             .with_check::<check::pubsub::PubSubDelivery>()
             .with_check::<check::RetryBackoff>()
+            .with_check::<check::durable::NoAckedLoss>()
+            .with_check::<check::durable::DeadLetterBounded>()
+            .with_check::<check::rpc::RpcEffect>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

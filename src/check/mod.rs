@@ -9,10 +9,12 @@ mod deadlock;
 pub mod decision;
 mod delivery;
 mod detector;
+pub mod durable;
 mod multicast;
 mod ordering;
 pub mod pubsub;
 pub mod retry;
+pub mod rpc;
 mod security;
 mod semantics;
 #[cfg(test)]

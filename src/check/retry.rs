@@ -8,7 +8,7 @@
 //! - the numbers: each attempt's number is above the previous one's, and no larger than
 //!   `max_attempts`; under a policy whose waits start at the send (a retransmission timer),
 //!   the numbers are consecutive, since every attempt is a send;
-//! - the waits, from the policy as the scenario wrote it, computed here rather than taken
+//! - the waits, from the policy as the scenario wrote it (and its jitter's shape), computed here rather than taken
 //!   from the protocol's own arithmetic: the wait after attempt 1 is `base`, each next one
 //!   `factor` times the previous, capped at `cap`; the gap between two attempts is at least
 //!   the waits between them, and, when waits start at the send and the node was neither
@@ -24,7 +24,7 @@ use super::{Checker, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
-use crate::scenario::{RetryPolicy, WaitFrom};
+use crate::scenario::{JitterShape, RetryPolicy, WaitFrom};
 use crate::time::{NANOS_PER_MS, SimTime};
 use crate::trace::{EventKind, FaultAction, TraceEvent};
 use std::collections::BTreeMap;
@@ -38,6 +38,7 @@ struct Schedule {
     jitter_ppb: u128,
     max_attempts: u64,
     wait_from: WaitFrom,
+    jitter: JitterShape,
 }
 
 impl Schedule {
@@ -51,6 +52,17 @@ impl Schedule {
             jitter_ppb: r.jitter.map_or(0, |j| (j.0 * 1e9).round().max(0.0) as u128),
             max_attempts: r.max_attempts.0,
             wait_from: policy.wait_from,
+            jitter: policy.jitter,
+        }
+    }
+
+    /// The shortest wait the jitter may draw after attempt `n`.
+    fn least_after(&self, n: u64) -> u128 {
+        match self.jitter {
+            JitterShape::Proportional => self.wait_after(n),
+            JitterShape::Full => 0,
+            JitterShape::Equal => self.wait_after(n) / 2,
+            JitterShape::Decorrelated => self.base_ns,
         }
     }
 
@@ -167,8 +179,7 @@ impl RetryBackoff {
             return;
         }
         let gap = u128::from(at.0 - prev.at.0);
-        let waits: u128 = (prev.attempt..attempt).map(|n| s.wait_after(n)).sum();
-        let least = self.real(node, waits, false);
+        let least = self.real(node, (prev.attempt..attempt).map(|n| s.least_after(n)).sum(), false);
         if gap < least {
             self.violation(at, |c| {
                 format!(
@@ -180,7 +191,8 @@ impl RetryBackoff {
                     SimTime(least.min(u128::from(u64::MAX)) as u64)
                 )
             });
-        } else if s.wait_from == WaitFrom::Send && !prev.interrupted {
+        } else if s.wait_from == WaitFrom::Send && s.jitter == JitterShape::Proportional && !prev.interrupted {
+            let waits: u128 = (prev.attempt..attempt).map(|n| s.wait_after(n)).sum();
             let jitter = waits * s.jitter_ppb / 1_000_000_000;
             let most = self.real(node, waits + jitter, true);
             if gap > most {
@@ -269,7 +281,7 @@ mod tests {
             jitter: Some(Number(0.5)),
             max_attempts: Whole(4),
         };
-        RetryPolicy { retry, wait_from }
+        RetryPolicy { retry, wait_from, jitter: JitterShape::Proportional }
     }
 
     fn attempt(ms: u64, attempt: u32) -> TraceEvent {
@@ -321,6 +333,22 @@ mod tests {
         // Under a call's policy a refused attempt sends nothing: a skipped number, and both waits.
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(30, 3)]).outcome, Outcome::Pass);
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(29, 3)]).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn the_jitter_s_shape_sets_the_shortest_wait() {
+        let judge_shape = |jitter, events: &[TraceEvent]| {
+            let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+            let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { jitter, ..policy(WaitFrom::Failure) }));
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 }).outcome
+        };
+        let early = [attempt(0, 1), attempt(6, 2)];
+        assert_eq!(judge_shape(JitterShape::Proportional, &early), Outcome::Fail);
+        assert_eq!(judge_shape(JitterShape::Full, &early), Outcome::Pass);
+        assert_eq!(judge_shape(JitterShape::Equal, &early), Outcome::Pass);
+        assert_eq!(judge_shape(JitterShape::Equal, &[attempt(0, 1), attempt(4, 2)]), Outcome::Fail);
+        assert_eq!(judge_shape(JitterShape::Decorrelated, &early), Outcome::Fail);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
 use crate::rng::PPB;
 use crate::scenario::file::{Number, RetryFile};
-use crate::scenario::{ConfigCx, RetryPolicy, Scenario, WaitFrom, limits};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -257,7 +257,7 @@ impl Protocol for AtLeastOnceProtocol {
     }
 
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send })
+        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> AtLeastOnce {

@@ -17,7 +17,7 @@ use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Process};
 use crate::scenario::file::{RetryFile, Whole};
-use crate::scenario::{ConfigCx, RetryPolicy, Scenario, WaitFrom, limits};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
 use serde::Deserialize;
 use std::collections::{BTreeSet, VecDeque};
 
@@ -113,7 +113,7 @@ impl Protocol for ExactlyOnceProtocol {
     }
 
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send })
+        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> ExactlyOnce {

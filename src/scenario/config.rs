@@ -48,6 +48,23 @@ pub struct RetryPolicy {
     pub retry: RetryFile,
     /// Where each wait begins.
     pub wait_from: WaitFrom,
+    /// How the jitter spreads each wait, which decides the shortest wait allowed.
+    pub jitter: JitterShape,
+}
+
+/// How a retry policy's jitter spreads the wait `w` it draws around (`w` grows from `base_ms` by
+/// `factor` per attempt, capped at `cap_ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum JitterShape {
+    /// From `w` to `w` plus the policy's `jitter` fraction of it.
+    #[default]
+    Proportional,
+    /// Anywhere from 0 to `w`.
+    Full,
+    /// From half of `w` to `w`.
+    Equal,
+    /// From `base_ms` up to `factor` times the previous wait drawn: at least `base_ms`.
+    Decorrelated,
 }
 
 /// Where a retransmission policy's wait begins, which decides what a check can bound.
