@@ -81,6 +81,7 @@ impl Registry {
             .with_check::<check::decision::SameDecision>()
             .with_check::<check::pubsub::PubSubDelivery>()
             .with_check::<check::RetryBackoff>()
+            .with_check::<check::OperationLifecycle>()
             .with_check::<check::durable::NoAckedLoss>()
             .with_check::<check::durable::DeadLetterBounded>()
             .with_check::<check::rpc::RpcEffect>()

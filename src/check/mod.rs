@@ -11,6 +11,7 @@ mod delivery;
 mod detector;
 pub mod durable;
 mod multicast;
+pub mod operations;
 mod ordering;
 pub mod pubsub;
 pub mod retry;
@@ -27,6 +28,7 @@ pub use deadlock::{NoDeadlock, describe_cycle};
 pub use delivery::{NoCorruptionDelivered, NoDuplicates, NoLoss};
 pub use detector::FailureDetection;
 pub use multicast::{Agreement, Integrity, Validity};
+pub use operations::OperationLifecycle;
 pub use ordering::{CausalOrder, FifoOrder, TotalOrder};
 pub use retry::RetryBackoff;
 pub use security::{AccessControlEnforced, NoForgeryAccepted, NoPlaintextLeak};
@@ -77,6 +79,12 @@ check_without_config! {
     ViewAgreement => |s| ViewAgreement::new(s.cluster.clone());
     // Judged against the retry policy the protocol declares; inconclusive without one.
     RetryBackoff => |s| RetryBackoff::new(s.cluster.clone(), s.clocks.clone(), s.protocol.retry_policy());
+    // Judged against the Service protocol's contract where it runs; the lifecycle alone otherwise.
+    OperationLifecycle => |s| OperationLifecycle::new(
+        s.cluster.clone(),
+        s.clocks.clone(),
+        s.protocol.config::<crate::protocols::service::Config>().map(|c| crate::protocols::service::Contract::of(c, &s.cluster)),
+    );
     // Judged against the calls protocol's breaker and service schedule; inconclusive under another protocol.
     CircuitBreaker => |s| CircuitBreaker::new(s.cluster.clone(), s.protocol.config::<crate::protocols::calls::Config>().map(CallsProtocol::spec));
     // Judged against the secure channel's access policy (none: nobody may send `Admin`) and the

@@ -15,7 +15,9 @@
 //!   paused nor blocked in between, at most the wait plus its largest jitter. Both are
 //!   converted to simulated time through the node's clock, so a drifting clock is no excuse;
 //! - the acknowledgement: once an intact `ack` of the series from the recipient has arrived,
-//!   no further attempt of it is made to that recipient.
+//!   no further attempt of it is made to that recipient; and, for a protocol that
+//!   acknowledges at all, every attempt that arrives intact is acknowledged, to the node that
+//!   sent it, unless its recipient crashed.
 //!
 //! A crash forgets the node's series (a restarted process numbers afresh). Without a declared
 //! policy, or without any retransmission to judge, the verdict is inconclusive.
@@ -101,6 +103,14 @@ pub struct RetryBackoff {
     pending_ack: Option<(NodeId, NodeId, u64)>,
     /// The acknowledgements on their way: message -> (acked node, acker, series).
     acks: BTreeMap<MsgId, (NodeId, NodeId, u64)>,
+    /// An `attempt` line waiting for the send it marks: (sender, recipient) -> series.
+    pending_attempt: Option<(NodeId, NodeId, u64)>,
+    /// The attempts on their way: message -> (sender, recipient, series).
+    attempts: BTreeMap<MsgId, (NodeId, NodeId, u64)>,
+    /// Intact attempts their recipient has not acknowledged yet: (recipient, sender, series) -> when the first arrived.
+    owed: BTreeMap<(NodeId, NodeId, u64), SimTime>,
+    /// Whether the protocol acknowledges at all (an `ack` line was seen).
+    acknowledges: bool,
     retransmissions: u64,
     violations: u64,
     first: Option<String>,
@@ -116,6 +126,10 @@ impl RetryBackoff {
             series: BTreeMap::new(),
             pending_ack: None,
             acks: BTreeMap::new(),
+            pending_attempt: None,
+            attempts: BTreeMap::new(),
+            owed: BTreeMap::new(),
+            acknowledges: false,
             retransmissions: 0,
             violations: 0,
             first: None,
@@ -214,6 +228,7 @@ impl RetryBackoff {
     fn interrupted(&mut self, node: NodeId, crashed: bool) {
         if crashed {
             self.series.retain(|&(n, _, _), _| n != node);
+            self.owed.retain(|&(n, _, _), _| n != node);
         } else {
             for (_, latest) in self.series.range_mut((node, NodeId(0), 0)..=(node, NodeId(u32::MAX), u64::MAX)) {
                 latest.interrupted = true;
@@ -225,16 +240,33 @@ impl RetryBackoff {
 impl Checker for RetryBackoff {
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
-            EventKind::Attempt { node, to, series, attempt } => self.attempt(e.time, node, to, series, attempt),
-            EventKind::Ack { node, to, series } => self.pending_ack = Some((node, to, series)),
+            EventKind::Attempt { node, to, series, attempt } => {
+                self.pending_attempt = Some((node, to, series));
+                self.attempt(e.time, node, to, series, attempt);
+            }
+            EventKind::Ack { node, to, series } => {
+                self.acknowledges = true;
+                self.pending_ack = Some((node, to, series));
+                self.owed.remove(&(node, to, series));
+            }
             EventKind::Send { from, to, msg, .. } => {
                 if let Some((acker, acked, series)) = self.pending_ack.take()
                     && (acker, acked) == (from, to)
                 {
                     self.acks.insert(msg, (acked, acker, series));
                 }
+                if let Some((sender, recipient, series)) = self.pending_attempt.take()
+                    && (sender, recipient) == (from, to)
+                {
+                    self.attempts.insert(msg, (sender, recipient, series));
+                }
             }
             EventKind::Receive { from, to, msg, corrupted: false } => {
+                if let Some(&(sender, recipient, series)) = self.attempts.get(&msg)
+                    && (sender, recipient) == (from, to)
+                {
+                    self.owed.entry((recipient, sender, series)).or_insert(e.time);
+                }
                 if let Some(&(acked, acker, series)) = self.acks.get(&msg)
                     && (acker, acked) == (from, to)
                     && let Some(latest) = self.series.get_mut(&(acked, acker, series))
@@ -257,6 +289,18 @@ impl Checker for RetryBackoff {
         }
         if let Some(first) = &self.first {
             return Verdict::fail(format!("{} violations of the retry policy; first {first}", self.violations));
+        }
+        // A protocol that acknowledges owes every intact copy an ack to the node that sent it
+        // (not, say, to the message's origin), sent when the copy arrives.
+        if self.acknowledges
+            && let Some((&(recipient, sender, series), &at)) = self.owed.iter().next()
+        {
+            return Verdict::fail(format!(
+                "{} attempts arrived intact and were never acknowledged to their sender; first: s{series} from {} at {} at {at}",
+                self.owed.len(),
+                self.cluster.name(sender),
+                self.cluster.name(recipient)
+            ));
         }
         if self.retransmissions == 0 {
             return Verdict::inconclusive("no retransmission to judge");
@@ -317,7 +361,8 @@ mod tests {
         assert_eq!(outcome(&[attempt(0, 1), attempt(16, 2)]), Outcome::Fail);
         let pause = ev(5, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(0)), index: 0 });
         assert_eq!(outcome(&[attempt(0, 1), pause, attempt(16, 2)]), Outcome::Pass);
-        let block = ev(5, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: crate::trace::BlockReason::BackPressure, timeout: false });
+        let block =
+            ev(5, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: crate::trace::BlockReason::BackPressure, timeout: false });
         assert_eq!(outcome(&[attempt(0, 1), block, attempt(16, 2)]), Outcome::Pass);
         // A call's wait begins when the attempt failed, so a long gap is no violation.
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(500, 2)]).outcome, Outcome::Pass);
@@ -360,6 +405,24 @@ mod tests {
         assert_eq!(outcome(&[attempt(0, 1), ack(1), send(1), recv(2, false), attempt(10, 2)]), Outcome::Fail);
         // A damaged acknowledgement is no acknowledgement.
         assert_eq!(outcome(&[attempt(0, 1), ack(1), send(1), recv(2, true), attempt(10, 2)]), Outcome::Pass);
+    }
+
+    #[test]
+    fn an_intact_attempt_is_owed_an_ack_to_its_sender_once_the_protocol_acknowledges() {
+        let data = ev(0, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 88 });
+        let arrives = |corrupted| ev(1, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted });
+        let ack_to = |to| ev(1, EventKind::Ack { node: NodeId(1), to: NodeId(to), series: 7 });
+        let ack_send = |to| ev(1, EventKind::Send { from: NodeId(1), to: NodeId(to), msg: MsgId(2), size: 24 });
+        let retry = attempt(10, 2);
+        let acked = [attempt(0, 1), data, arrives(false), ack_to(0), ack_send(0), retry];
+        assert_eq!(outcome(&acked), Outcome::Pass);
+        // The ack goes to another node (the message's origin, say): the sender is never answered.
+        let misdirected = [attempt(0, 1), data, arrives(false), ack_to(2), ack_send(2), retry];
+        assert_eq!(outcome(&misdirected), Outcome::Fail);
+        // A damaged copy is owed nothing; a protocol without acks is not judged on them.
+        let damaged = [attempt(0, 1), data, arrives(true), ack_to(2), ack_send(2), retry];
+        assert_eq!(outcome(&damaged), Outcome::Pass);
+        assert_eq!(outcome(&[attempt(0, 1), data, arrives(false), retry]), Outcome::Pass);
     }
 
     #[test]

@@ -343,6 +343,37 @@ impl Process for Node {
     }
 }
 
+/// What the service promises its clients, for the `OperationLifecycle` check to judge.
+#[derive(Clone, Debug)]
+pub struct Contract {
+    /// The client nodes, in the order that numbers them (client i).
+    pub clients: Vec<NodeId>,
+    /// The server nodes, in order.
+    pub servers: Vec<NodeId>,
+    /// Closed loop: one operation outstanding per client, each to the server `pick` names.
+    pub closed: bool,
+    /// How a closed-loop client picks its server.
+    pub pick: PickFile,
+    /// How long a client waits for a reply, on its own clock.
+    pub timeout_ns: u64,
+    /// Operations each closed-loop client invokes (`u64::MAX`: until the horizon).
+    pub operations: u64,
+}
+
+impl Contract {
+    /// The contract of `config` over `cluster`.
+    pub fn of(config: &Config, cluster: &Cluster) -> Contract {
+        Contract {
+            clients: resolve(cluster, &config.clients),
+            servers: resolve(cluster, &config.servers),
+            closed: matches!(config.mode, LoopFile::Closed),
+            pick: config.pick,
+            timeout_ns: ns(config.timeout_ms),
+            operations: config.operations.map_or(u64::MAX, |o| o.0),
+        }
+    }
+}
+
 /// Clients and servers, measured per operation, as scenarios name it.
 pub struct ServiceProtocol;
 

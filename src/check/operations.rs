@@ -1,0 +1,227 @@
+//! `OperationLifecycle`: every client operation is invoked once, ends once (answered or timed
+//! out) on time, and, under the `Service` protocol, keeps the service's contract.
+//!
+//! Judged from the `op` lines and the messages between clients and servers:
+//! - a client numbers its operations 0, 1, 2, ... (afresh after a restart) and ends each one
+//!   once, after invoking it;
+//! - an operation is answered (`ok`) only after a reply from its server arrived intact, and no
+//!   later than the timeout; it times out no sooner than the timeout, on the client's clock;
+//! - at the end, an operation invoked more than a timeout ago has ended;
+//!
+//! and under `Service`, which says who the clients and servers are and how they behave:
+//! - a closed-loop client has one operation outstanding, to the server its `pick` names
+//!   (`Fixed`: server i mod s for client i; `RoundRobin`: the servers in turn from there),
+//!   and invokes at most `operations` of them;
+//! - a server answers the requests it received in the order they arrived (first come, first
+//!   served), each once.
+//!
+//! A crash forgets what the crashed node held. With no operation, the verdict is inconclusive.
+
+use super::{Checker, EndReason, RunEnd, Verdict};
+use crate::clock::Clock;
+use crate::id::NodeId;
+use crate::process::Cluster;
+use crate::protocols::service::{Contract, PickFile};
+use crate::time::SimTime;
+use crate::trace::{EventKind, FaultAction, OpOutcome, TraceEvent};
+use std::collections::{BTreeMap, VecDeque};
+
+/// One client's operations.
+#[derive(Default)]
+struct ClientOps {
+    /// The number the next operation must have.
+    next: u64,
+    /// Outstanding operations: number -> (server, invoked at).
+    open: BTreeMap<u64, (NodeId, SimTime)>,
+    /// Intact replies arrived from each server and not yet used by an `ok`.
+    replies: BTreeMap<NodeId, u64>,
+}
+
+/// Checks operations against their lifecycle and, under `Service`, the service's contract.
+pub struct OperationLifecycle {
+    cluster: Cluster,
+    clocks: Vec<Clock>,
+    contract: Option<Contract>,
+    clients: BTreeMap<NodeId, ClientOps>,
+    /// Per server, the clients whose requests arrived and are not answered yet, oldest first.
+    queues: BTreeMap<NodeId, VecDeque<NodeId>>,
+    invoked: u64,
+    ended: u64,
+    violations: u64,
+    first: Option<String>,
+}
+
+impl OperationLifecycle {
+    /// A checker; `contract` is the `Service` protocol's, if the scenario runs it.
+    pub fn new(cluster: Cluster, clocks: Vec<Clock>, contract: Option<Contract>) -> OperationLifecycle {
+        OperationLifecycle {
+            cluster,
+            clocks,
+            contract,
+            clients: BTreeMap::new(),
+            queues: BTreeMap::new(),
+            invoked: 0,
+            ended: 0,
+            violations: 0,
+            first: None,
+        }
+    }
+
+    fn violation(&mut self, at: SimTime, what: impl FnOnce(&Cluster) -> String) {
+        self.violations += 1;
+        if self.first.is_none() {
+            self.first = Some(format!("at {at}: {}", what(&self.cluster)));
+        }
+    }
+
+    /// The simulated time `node`'s timeout takes (its clock may drift).
+    fn timeout(&self, node: NodeId) -> Option<u64> {
+        let c = self.contract.as_ref()?;
+        Some(self.clocks.get(node.index()).map_or(c.timeout_ns, |clock| clock.real_duration(c.timeout_ns)))
+    }
+
+    fn is_server(&self, node: NodeId) -> bool {
+        self.contract.as_ref().is_some_and(|c| c.servers.contains(&node))
+    }
+
+    fn is_client(&self, node: NodeId) -> bool {
+        self.contract.as_ref().is_none_or(|c| c.clients.contains(&node))
+    }
+
+    /// The server a closed-loop client's operation `op` must go to, if its pick says.
+    fn expected_server(&self, client: NodeId, op: u64) -> Option<NodeId> {
+        let c = self.contract.as_ref().filter(|c| c.closed)?;
+        let index = c.clients.iter().position(|&n| n == client)?;
+        let s = c.servers.len();
+        match c.pick {
+            PickFile::Fixed => Some(c.servers[index % s]),
+            PickFile::RoundRobin => Some(c.servers[((index as u64).wrapping_add(op) % s as u64) as usize]),
+            PickFile::Random => None,
+        }
+    }
+
+    fn invoke(&mut self, at: SimTime, node: NodeId, op: u64, server: NodeId) {
+        self.invoked += 1;
+        let expected = self.expected_server(node, op);
+        let closed = self.contract.as_ref().is_some_and(|c| c.closed);
+        let most = self.contract.as_ref().map_or(u64::MAX, |c| c.operations);
+        let ops = self.clients.entry(node).or_default();
+        let (next, outstanding) = (ops.next, ops.open.len());
+        ops.next = op.saturating_add(1);
+        ops.open.insert(op, (server, at));
+        if op != next {
+            self.violation(at, |c| format!("{} invoked operation o{op}, but its next is o{next}", c.name(node)));
+        }
+        if closed && outstanding > 0 {
+            self.violation(at, |c| {
+                format!("closed-loop client {} invoked o{op} with {outstanding} operation(s) outstanding", c.name(node))
+            });
+        }
+        if closed && op >= most {
+            self.violation(at, |c| format!("{} invoked o{op}, past its {most} operations", c.name(node)));
+        }
+        if let Some(s) = expected
+            && s != server
+        {
+            self.violation(at, |c| format!("{} sent o{op} to {}; its pick names {}", c.name(node), c.name(server), c.name(s)));
+        }
+    }
+
+    fn end(&mut self, at: SimTime, node: NodeId, op: u64, server: NodeId, answered: bool) {
+        self.ended += 1;
+        let timeout = self.timeout(node);
+        let ops = self.clients.entry(node).or_default();
+        let Some((to, invoked)) = ops.open.remove(&op) else {
+            let what = if answered { "answered" } else { "timed out" };
+            return self.violation(at, |c| format!("{}'s operation o{op} {what} without being outstanding", c.name(node)));
+        };
+        let waited = at.0 - invoked.0;
+        let reply = answered && {
+            let left = ops.replies.entry(server).or_default();
+            let had = *left > 0;
+            *left = left.saturating_sub(1);
+            had
+        };
+        if to != server {
+            self.violation(at, |c| format!("{}'s o{op} went to {} but ended naming {}", c.name(node), c.name(to), c.name(server)));
+        }
+        if answered && !reply {
+            self.violation(at, |c| format!("{}'s o{op} was answered with no reply from {} arrived", c.name(node), c.name(server)));
+        }
+        match timeout {
+            Some(t) if answered && waited > t => self.violation(at, |c| {
+                format!("{}'s o{op} was answered {} after it was invoked, past the {} timeout", c.name(node), SimTime(waited), SimTime(t))
+            }),
+            Some(t) if !answered && waited < t => self.violation(at, |c| {
+                format!("{}'s o{op} timed out {} after it was invoked, before the {} timeout", c.name(node), SimTime(waited), SimTime(t))
+            }),
+            _ => {}
+        }
+    }
+
+    fn crashed(&mut self, node: NodeId) {
+        self.clients.remove(&node);
+        self.queues.remove(&node);
+    }
+}
+
+impl Checker for OperationLifecycle {
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Op { node, op, server, outcome } if self.is_client(node) => match outcome {
+                OpOutcome::Invoke => self.invoke(e.time, node, op, server),
+                OpOutcome::Ok => self.end(e.time, node, op, server, true),
+                OpOutcome::Timeout => self.end(e.time, node, op, server, false),
+            },
+            EventKind::Receive { from, to, corrupted: false, .. } => {
+                if self.is_server(from) {
+                    if let Some(ops) = self.clients.get_mut(&to) {
+                        *ops.replies.entry(from).or_default() += 1;
+                    }
+                } else if self.is_server(to) && self.is_client(from) {
+                    self.queues.entry(to).or_default().push_back(from);
+                }
+            }
+            EventKind::Send { from, to, .. } if self.is_server(from) && self.is_client(to) => {
+                let head = self.queues.get_mut(&from).and_then(VecDeque::pop_front);
+                if head != Some(to) {
+                    let first = head.map(|h| self.cluster.name(h).to_string());
+                    self.violation(e.time, |c| match first {
+                        Some(h) => format!("server {} answered {} while {h}'s earlier request waited", c.name(from), c.name(to)),
+                        None => format!("server {} answered {} with no request waiting", c.name(from), c.name(to)),
+                    });
+                }
+            }
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.crashed(node),
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        let mut first = self.first.clone();
+        let mut violations = self.violations;
+        for (&node, ops) in &self.clients {
+            for (&op, &(_, invoked)) in &ops.open {
+                // Every operation ends by its timeout; at the horizon, only those whose timeout
+                // passed (plus a latency for the last event) are owed an end.
+                let owed = match (end.reason, self.timeout(node)) {
+                    (EndReason::Quiescent, _) => true,
+                    (_, Some(t)) => invoked.0.saturating_add(t).saturating_add(end.max_latency_ns) < end.at.0,
+                    (_, None) => false,
+                };
+                if owed {
+                    violations += 1;
+                    first
+                        .get_or_insert_with(|| format!("{}'s operation o{op}, invoked at {invoked}, never ended", self.cluster.name(node)));
+                }
+            }
+        }
+        if let Some(first) = first {
+            return Verdict::fail(format!("{violations} violations of the operations' lifecycle; first {first}"));
+        }
+        if self.invoked == 0 {
+            return Verdict::inconclusive("no operation to judge");
+        }
+        Verdict::pass(format!("{} operations invoked, {} ended, each once and on time", self.invoked, self.ended))
+    }
+}
