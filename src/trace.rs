@@ -231,7 +231,8 @@ pub enum EventKind {
         node: NodeId,
         /// The recipient of the series.
         to: NodeId,
-        /// The series, in the protocol's numbering (unique per sender and recipient).
+        /// The series, in the sender's own numbering: unique per recipient among its series
+        /// (an application message's id will do).
         series: u64,
         /// The attempt number: 1 for the first transmission, one more for each retransmission.
         attempt: u32,
@@ -291,7 +292,8 @@ pub enum EventKind {
     View {
         /// The installing node.
         node: NodeId,
-        /// The view's number, one more for each view change (0: the initial view).
+        /// The view's number, above that of the view it replaces (0: the initial view); numbers
+        /// may skip, since coordinators of different ranks propose different ones.
         view: u64,
         /// The membership as a bit set: bit i is node i, so at most 64 nodes.
         members: u64,
@@ -498,8 +500,8 @@ pub fn format_hash(hash: u64) -> String {
 /// Network totals for the summary.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct MessageCounts {
-    /// Transmissions put on a link (`send` lines), retransmissions and adversary injections
-    /// included.
+    /// Transmissions processes put on a link (`send` lines), retransmissions included; what an
+    /// adversary injects has `adv` lines instead and is not counted here.
     pub sent: u64,
     /// Copies handed to a process (duplicates count twice).
     pub delivered: u64,

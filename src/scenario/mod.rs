@@ -87,7 +87,7 @@ pub struct Scenario {
     pub seed: u64,
     /// When the run stops at the latest; events at exactly the horizon still happen.
     pub horizon: SimTime,
-    /// The nodes' names and the groups, in id order.
+    /// The nodes' names by id, and the groups, sorted by name, with their members.
     pub cluster: Cluster,
     /// Which directed links exist.
     pub topology: Topology,
