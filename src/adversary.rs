@@ -25,8 +25,12 @@ pub struct AdversarySpec {
     /// The compromised member whose process the adversary runs instead (validation allows
     /// links or a node, not both: the two would draw the same stream).
     pub node: Option<NodeId>,
+    /// An outsider's chance, per message it sees, of removing it, in parts per billion.
     pub drop_ppb: u32,
+    /// The chance of flipping one bit of a message (an outsider's, per message it sees; an
+    /// insider's, per turn), in parts per billion.
     pub tamper_ppb: u32,
+    /// The chance of sending an earlier capture again, unchanged, in parts per billion.
     pub replay_ppb: u32,
     /// Validation allows a forger only with three nodes or more: it needs a third to impersonate.
     pub forge_ppb: u32,
@@ -61,6 +65,7 @@ impl<T: Clone> Default for Captures<T> {
 }
 
 impl<T: Clone> Captures<T> {
+    /// Keep `item`; once full, it replaces the oldest capture.
     pub fn push(&mut self, item: T) {
         if self.items.len() < CAPTURE_LIMIT {
             self.items.push(item);
@@ -70,6 +75,7 @@ impl<T: Clone> Captures<T> {
         }
     }
 
+    /// Whether nothing has been captured yet (then there is nothing to replay or forge from).
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
@@ -84,6 +90,7 @@ impl<T: Clone> Captures<T> {
 pub struct Interception<M> {
     /// `Eavesdrop` or `Leak`, then `Drop` or `Tamper` if it did either.
     pub actions: Vec<AdversaryAction>,
+    /// Whether the message was removed from the link, so the link never carries it.
     pub dropped: bool,
     /// Messages to inject on the same link: `(action, claimed sender, receiver, message)`.
     pub injected: Vec<(AdversaryAction, NodeId, NodeId, M)>,
@@ -99,6 +106,8 @@ pub struct Adversary<M> {
 }
 
 impl<M: Message> Adversary<M> {
+    /// An adversary drawing from its own stream of `seed`, so a scenario without one draws
+    /// nothing new; `nodes` is the cluster's size.
     pub fn new(spec: AdversarySpec, seed: u64, nodes: usize) -> Adversary<M> {
         Adversary { spec, rng: SimRng::new(seed, Stream::Adversary), nodes: nodes as u32, captured: Captures::default() }
     }

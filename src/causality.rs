@@ -58,6 +58,7 @@ pub struct CausalTracker {
 }
 
 impl CausalTracker {
+    /// A tracker for `nodes` nodes, every clock at zero and nothing in flight.
     pub fn new(nodes: usize) -> CausalTracker {
         CausalTracker { clocks: vec![vec![0; nodes]; nodes], in_flight: BTreeMap::new() }
     }

@@ -8,6 +8,7 @@ use crate::time::SimTime;
 /// clock fires its timers early and a slow one late.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Clock {
+    /// Added to the reading, in nanoseconds; may be negative. Moves the reading, not timers.
     pub offset_ns: i64,
     /// Parts per billion; validation keeps it within +-10% (+-1e8).
     pub drift_ppb: i64,
@@ -16,6 +17,7 @@ pub struct Clock {
 const BILLION: i128 = 1_000_000_000;
 
 impl Clock {
+    /// The clock's reading at true time `t`: `t + offset + t * drift`, never below zero.
     #[inline]
     pub fn local(&self, t: SimTime) -> SimTime {
         // Every handler call reads its node's clock; a clock without drift needs no 128-bit

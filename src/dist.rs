@@ -10,29 +10,43 @@
 /// Validated parameters of a latency distribution, in nanoseconds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LatencySpec {
+    /// Always `ns`.
     Constant {
+        /// The latency, in nanoseconds.
         ns: u64,
     },
+    /// Uniform over whole nanoseconds, both ends included.
     Uniform {
+        /// The smallest latency, in nanoseconds.
         min_ns: u64,
+        /// The largest latency, in nanoseconds; at least `min_ns`.
         max_ns: u64,
     },
     /// Normal, truncated to `[min_ns, max_ns]` (max `None`: about six sigma).
     Normal {
+        /// The untruncated mean, in nanoseconds.
         mean_ns: f64,
+        /// The standard deviation, in nanoseconds; more than 0.
         std_ns: f64,
+        /// The lower truncation bound, in nanoseconds.
         min_ns: f64,
+        /// The upper truncation bound, in nanoseconds; above `min_ns`.
         max_ns: Option<f64>,
     },
     /// `offset + Exp(mean)`; unbounded above (the table reaches about 21 means).
     Exponential {
+        /// The mean of the random part, in nanoseconds; more than 0.
         mean_ns: f64,
+        /// The minimum latency, in nanoseconds.
         offset_ns: f64,
     },
     /// Pareto with minimum `scale_ns` and tail index `shape`, optionally capped at `max_ns`.
     Pareto {
+        /// The minimum latency, in nanoseconds; more than 0.
         scale_ns: f64,
+        /// The tail index: `P(latency > x) = (scale / x)^shape`; more than 0, at most 100.
         shape: f64,
+        /// The cap, in nanoseconds, above `scale_ns`; `None`: where 2^-31 of the probability is left.
         max_ns: Option<f64>,
     },
 }
@@ -40,12 +54,22 @@ pub enum LatencySpec {
 /// A latency distribution ready for the event loop.
 #[derive(Clone, Debug)]
 pub enum Latency {
+    /// Always this many nanoseconds; sampling takes no draw, so a constant link draws nothing.
     Constant(u64),
-    Uniform { min: u64, max: u64 },
+    /// Uniform over whole nanoseconds, both ends included; one draw per sample.
+    Uniform {
+        /// The smallest latency, in nanoseconds.
+        min: u64,
+        /// The largest latency, in nanoseconds; at least `min`.
+        max: u64,
+    },
+    /// A continuous shape, sampled from its quantile table with one `u64` draw.
     Table(Box<QuantileTable>),
 }
 
 impl Latency {
+    /// Ready a validated distribution for sampling; a continuous shape's table is built here,
+    /// once, with `libm`, so every platform samples the same values.
     pub fn new(spec: &LatencySpec) -> Latency {
         match *spec {
             LatencySpec::Constant { ns } => Latency::Constant(ns),
@@ -65,6 +89,7 @@ impl Latency {
         }
     }
 
+    /// One latency in nanoseconds: no draw for a constant, one for the others.
     #[inline]
     pub fn sample(&self, rng: &mut crate::rng::SimRng) -> u64 {
         match self {

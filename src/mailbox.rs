@@ -56,6 +56,7 @@ impl<E> Ord for Slot<E> {
 /// What `Mailbox::put` did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Put<E> {
+    /// The message waits in the mailbox.
     Queued,
     /// The mailbox was full and the arriving message was discarded (`DropNew`, or
     /// `DropOldest` when everything waiting outranks it).
@@ -64,6 +65,8 @@ pub enum Put<E> {
     Evicted(E),
 }
 
+/// One process's bounded receive buffer of waiting items `E`, taken highest priority first,
+/// then oldest first.
 pub struct Mailbox<E> {
     capacity: usize,
     overflow: Overflow,
@@ -72,14 +75,17 @@ pub struct Mailbox<E> {
 }
 
 impl<E> Mailbox<E> {
+    /// An empty mailbox holding at most `capacity` waiting items, with `overflow` applied when full.
     pub fn new(capacity: usize, overflow: Overflow) -> Mailbox<E> {
         Mailbox { capacity, overflow, waiting: BinaryHeap::new(), arrivals: 0 }
     }
 
+    /// Items waiting (the one being served, if any, is not here).
     pub fn len(&self) -> usize {
         self.waiting.len()
     }
 
+    /// Whether nothing waits.
     pub fn is_empty(&self) -> bool {
         self.waiting.is_empty()
     }

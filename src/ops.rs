@@ -56,16 +56,22 @@ impl OpStats {
 /// Operations of a run (or a sweep's runs together), as the report and `--json` give them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OpSummary {
+    /// Operations invoked (`op ... invoked` lines).
     pub invoked: u64,
+    /// Operations answered before their timeout (`op ... ok`).
     pub ok: u64,
+    /// Operations the client gave up on (`op ... timed out`); a later answer is ignored.
     pub timeouts: u64,
     /// Answered operations per second of simulated time.
     pub throughput_per_s: f64,
     /// Latency percentiles of answered operations, in ns (nearest rank on the log-linear
     /// histogram: within 1/128 of the true value); `None` when nothing was answered.
     pub p50_ns: Option<u64>,
+    /// 90th percentile of answered latency, in ns, like `p50_ns`.
     pub p90_ns: Option<u64>,
+    /// 99th percentile of answered latency, in ns, like `p50_ns`.
     pub p99_ns: Option<u64>,
+    /// The longest answered latency, in ns, exact; `None` when nothing was answered.
     pub max_ns: Option<u64>,
     /// Network messages sent per operation invoked.
     pub messages_per_op: f64,

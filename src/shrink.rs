@@ -23,20 +23,30 @@ use std::fmt::Write as _;
 /// How big a run is, in the terms the shrinker reduces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct RunSize {
+    /// Faults in the script (scripted and swarm-drawn alike, once made a script).
     pub faults: usize,
+    /// The generators' message counts added up: what the workload may send at most.
     pub workload_messages: u64,
+    /// Transmissions the replay list has the network lose.
     pub lost: usize,
+    /// Transmissions the replay list has the network duplicate.
     pub duplicated: usize,
+    /// Copies the replay list has the network corrupt (a duplicate's copy counts on its own).
     pub corrupted: usize,
+    /// The horizon, in nanoseconds.
     pub horizon_ns: u64,
+    /// Scheduler events the run processed.
     pub events: u64,
 }
 
 /// What `shrink` found.
 #[derive(Clone, Debug)]
 pub struct Shrunk {
+    /// The check that fails, before and after (the one asked for, or the first that failed).
     pub check: String,
+    /// The failing run, re-expressed as a script and a replay list.
     pub before: RunSize,
+    /// The shrunk run, which still fails `check`.
     pub after: RunSize,
     /// The shrunk scenario as RON text (the original file with fields replaced).
     pub source: String,

@@ -100,6 +100,7 @@ fn nearest_rank(n: u64, p: u64) -> u64 {
 }
 
 impl LatencyHistogram {
+    /// Count one latency of `ns` nanoseconds (its bucket, and the exact maximum).
     pub fn record(&mut self, ns: u64) {
         self.add_to(bucket_of(ns), 1);
         self.max = self.max.max(ns);
@@ -113,7 +114,6 @@ impl LatencyHistogram {
         self.total += count;
     }
 
-    /// Add `other`'s values to this histogram.
     /// Add `count` to bucket `index`, or `None` (and no change) if a count would overflow:
     /// counts read back from a file may be anything.
     fn add_counted(&mut self, index: usize, count: u64) -> Option<()> {
@@ -136,6 +136,7 @@ impl LatencyHistogram {
         Some(())
     }
 
+    /// Add `other`'s values to this histogram.
     pub fn merge(&mut self, other: &LatencyHistogram) {
         if self.counts.len() < other.counts.len() {
             self.counts.resize(other.counts.len(), 0);

@@ -59,11 +59,17 @@ pub enum UnblockReason {
 /// A scripted or drawn fault, as the trace records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum FaultAction {
+    /// A node crashed: its process and timers are gone.
     Crash,
+    /// A crashed node started a fresh process.
     Restart,
+    /// A node was paused: everything for it is held.
     Pause,
+    /// A paused node resumed and handles what was held.
     Resume,
+    /// A cut began: a scripted `Partition` or `OneWay`, or a drawn partition.
     Partition,
+    /// Every cut in force was removed.
     Heal,
 }
 
@@ -97,8 +103,11 @@ pub enum OpOutcome {
 /// A circuit breaker's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum BreakerState {
+    /// Calls pass; outcomes fill the window, which may open the breaker.
     Closed,
+    /// Calls are refused until the wait is over.
     Open,
+    /// A few trial calls pass; their outcomes close the breaker or open it again.
     HalfOpen,
 }
 
@@ -130,177 +139,266 @@ pub enum AdversaryAction {
 pub enum EventKind {
     /// The workload handed application message `app` to `node`.
     Command {
+        /// The node whose process received the command.
         node: NodeId,
+        /// The application message's id, unique in the run.
         app: AppId,
+        /// Where the command asks the message to go.
         dest: Dest,
     },
     /// The workload's command could not be given: `node` was down.
     CommandRefused {
+        /// The node that was down.
         node: NodeId,
+        /// The application message's id; the command owes no delivery.
         app: AppId,
     },
     /// A process put a message on the link `from -> to`.
     Send {
+        /// The sending node.
         from: NodeId,
+        /// The receiving node.
         to: NodeId,
+        /// This transmission's id, unique in the run (the `m` number in a trace).
         msg: MsgId,
+        /// The message's size on the wire in bytes, the protocol's header included.
         size: u32,
     },
+    /// The network or the simulator discarded a copy of `msg` on the link `from -> to`.
     Drop {
+        /// The sending node.
         from: NodeId,
+        /// The node it was for.
         to: NodeId,
+        /// The transmission.
         msg: MsgId,
+        /// Why it was discarded.
         reason: DropReason,
     },
     /// The link made a second copy of `msg`.
     Duplicate {
+        /// The sending node.
         from: NodeId,
+        /// The receiving node.
         to: NodeId,
+        /// The transmission duplicated.
         msg: MsgId,
     },
     /// The link damaged this copy of `msg`.
     Corrupt {
+        /// The sending node.
         from: NodeId,
+        /// The receiving node.
         to: NodeId,
+        /// The transmission this copy belongs to.
         msg: MsgId,
     },
     /// A copy of `msg` was handed to `to`'s process.
     Receive {
+        /// The sending node (as the link saw it; an adversary's injection names the sender it claims).
         from: NodeId,
+        /// The receiving node.
         to: NodeId,
+        /// The transmission this copy belongs to.
         msg: MsgId,
+        /// Whether the network damaged this copy.
         corrupted: bool,
     },
+    /// `node`'s process timer `timer` fired (and the process was given it).
     Timer {
+        /// The node whose process set the timer.
         node: NodeId,
+        /// The timer, as `Ctx::set_timer` returned it.
         timer: TimerId,
     },
     /// `node`'s process delivered application message `app` to its application.
     Deliver {
+        /// The delivering node.
         node: NodeId,
+        /// The application message delivered.
         app: AppId,
+        /// The node whose workload created the message.
         origin: NodeId,
+        /// Whether the payload delivered was damaged by the network (a protocol that does not
+        /// check its messages let corruption through).
         damaged: bool,
     },
     /// `node`'s next send to `to` is attempt `attempt` (1 = the first transmission) of its
     /// retransmission series `series` (the protocol's name for what it keeps resending, such
     /// as the application message's id): what lets a check judge the backoff between attempts.
     Attempt {
+        /// The retransmitting node.
         node: NodeId,
+        /// The recipient of the series.
         to: NodeId,
+        /// The series, in the sender's own numbering: unique per recipient among its series
+        /// (an application message's id will do).
         series: u64,
+        /// The attempt number: 1 for the first transmission, one more for each retransmission.
         attempt: u32,
     },
     /// `node`'s next send to `to` acknowledges `to`'s retransmission series `series`: once it
     /// arrives intact, `to` should stop retransmitting that series to `node`.
     Ack {
+        /// The acknowledging node.
         node: NodeId,
+        /// The node that retransmits the series.
         to: NodeId,
+        /// The series acknowledged, in `to`'s numbering.
         series: u64,
     },
     /// `node`'s process gave up on application message `app` for recipient `to` (its
     /// attempts exhausted) and put it in the dead-letter queue, so the application knows.
     DeadLetter {
+        /// The sender that gave up.
         node: NodeId,
+        /// The recipient never reached.
         to: NodeId,
+        /// The application message given up on.
         app: AppId,
     },
     /// A step of `node`'s call `app`: admitted by its breaker, refused by it, or ended
     /// with `outcome` `latency_ns` after it was sent (on the node's clock; 0 unless it ended).
     Call {
+        /// The calling client.
         node: NodeId,
+        /// The call: the application message its workload command carried.
         app: AppId,
+        /// The step: admitted, refused, or how the call ended.
         outcome: CallOutcome,
+        /// The call's latency in nanoseconds on the client's clock; 0 unless the step ended it.
         latency_ns: u64,
     },
     /// `node`'s circuit breaker went from state `from` to state `to`.
     Breaker {
+        /// The client whose breaker changed.
         node: NodeId,
+        /// The state it left.
         from: BreakerState,
+        /// The state it entered.
         to: BreakerState,
     },
     /// `node`'s failure detector began (`suspected`) or stopped suspecting that `of` has crashed.
     Suspicion {
+        /// The suspecting node.
         node: NodeId,
+        /// The node suspected.
         of: NodeId,
+        /// `true` when the suspicion began, `false` when it ended.
         suspected: bool,
     },
     /// `node` installed group view `view`, whose members are the nodes whose bits are set in
     /// `members` (bit i: node i).
     View {
+        /// The installing node.
         node: NodeId,
+        /// The view's number, above that of the view it replaces (0: the initial view); numbers
+        /// may skip, since coordinators of different ranks propose different ones.
         view: u64,
+        /// The membership as a bit set: bit i is node i, so at most 64 nodes.
         members: u64,
     },
     /// The adversary acted on `msg` on the link `from -> to`. For `Replay` and `Forge`, `msg`
     /// is the id of the injected copy and `from` the sender it claims to be; so for everything
     /// a compromised member (an insider) injects, where `msg` arrives at once.
     Adversary {
+        /// What the adversary did.
         action: AdversaryAction,
+        /// The sender the message carries (for an injection, the one it claims).
         from: NodeId,
+        /// The receiver.
         to: NodeId,
+        /// The transmission acted on, or the injected copy's id.
         msg: MsgId,
     },
     /// `node`'s process blocked, waiting on `on`; `timeout` if a timeout will end the wait.
     Block {
+        /// The blocked node.
         node: NodeId,
+        /// The node it waits on (the receiver, the callee, or the full mailbox's owner).
         on: NodeId,
+        /// What it waits for.
         reason: BlockReason,
+        /// Whether a timeout will end the wait (a deadlock through it is not permanent).
         timeout: bool,
     },
     /// `node`'s process went on.
     Unblock {
+        /// The node that went on.
         node: NodeId,
+        /// Why its wait ended.
         reason: UnblockReason,
     },
     /// `node` stopped waiting for the answer to its request `msg` to `callee`: the call's
     /// timeout passed while the caller went on (a hybrid call; a waiting call's timeout is its
     /// `Unblock` with `TimedOut`). An answer arriving later is dropped as `Late`.
     CallTimeout {
+        /// The caller.
         node: NodeId,
+        /// The node it called.
         callee: NodeId,
+        /// The request transmission whose answer is no longer awaited.
         msg: MsgId,
     },
     /// `node`'s new wait closed a cycle of `len` blocked processes (the `block` lines name
     /// them); `permanent` if no wait in it can time out.
     Deadlock {
+        /// The node whose wait closed the cycle.
         node: NodeId,
+        /// How many processes the cycle holds.
         len: u32,
+        /// Whether no wait in the cycle can time out (the processes are stuck for good).
         permanent: bool,
     },
     /// Copy `msg` from `from` arrived while `to`'s process could not take it and waits in its
     /// mailbox, `depth` messages deep counting itself.
     Queued {
+        /// The sending node.
         from: NodeId,
+        /// The node whose mailbox holds the copy.
         to: NodeId,
+        /// The transmission queued.
         msg: MsgId,
+        /// The mailbox's length with this copy in it.
         depth: u32,
     },
     /// `node`'s process finished serving copy `msg`, taken from its mailbox at its `recv`
     /// line; recorded only for mailboxes with `trace_served`.
     Served {
+        /// The serving node.
         node: NodeId,
+        /// The transmission served.
         msg: MsgId,
     },
     /// Client `node`'s operation `op` (numbered per client) to `server`: invoked, answered or
     /// timed out.
     Op {
+        /// The client.
         node: NodeId,
+        /// The operation's number, from 0 per client (`o0`, `o1`, ...).
         op: u64,
+        /// The server it was sent to.
         server: NodeId,
+        /// The step: invoked, answered, or timed out.
         outcome: OpOutcome,
     },
     /// Fault `index` of the run's fault list took effect (`node` for node faults).
     Fault {
+        /// What happened.
         action: FaultAction,
+        /// The node a node fault acted on; `None` for partitions and heals.
         node: Option<NodeId>,
+        /// The fault's position in the run's fault list: the scenario's faults and any swarm mode drew.
         index: u32,
     },
 }
 
+/// One event of the trace: what happened, and when in true simulated time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct TraceEvent {
+    /// When it happened, in true simulated time (never a node's clock reading).
     pub time: SimTime,
+    /// What happened.
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -371,6 +469,7 @@ impl Default for TraceHasher {
 }
 
 impl TraceHasher {
+    /// Fold one event into the hash, in the order the run produced it.
     #[inline(always)]
     pub fn add(&mut self, event: &TraceEvent) {
         for w in event.words() {
@@ -379,6 +478,7 @@ impl TraceHasher {
         self.events += 1;
     }
 
+    /// The hash of every event added so far; adding more later gives a new one.
     pub fn finish(&self) -> u64 {
         let mut z = self.h ^ self.events;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -386,6 +486,7 @@ impl TraceHasher {
         z ^ (z >> 31)
     }
 
+    /// How many events have been added.
     pub fn events(&self) -> u64 {
         self.events
     }
@@ -399,30 +500,46 @@ pub fn format_hash(hash: u64) -> String {
 /// Network totals for the summary.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct MessageCounts {
+    /// Transmissions processes put on a link (`send` lines), retransmissions included; what an
+    /// adversary injects has `adv` lines instead and is not counted here.
     pub sent: u64,
     /// Copies handed to a process (duplicates count twice).
     pub delivered: u64,
+    /// Copies discarded, by the network or the simulator; `drops` breaks them down.
     pub dropped: u64,
+    /// Extra copies the links made.
     pub duplicated: u64,
+    /// Copies the links damaged.
     pub corrupted: u64,
     /// `dropped`, by reason.
     pub drops: DropCounts,
 }
 
+/// Discarded messages, one count per `DropReason`; they sum to `MessageCounts::dropped`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DropCounts {
+    /// The link's loss probability struck.
     pub lost: u64,
+    /// A partition separated sender and receiver.
     pub partitioned: u64,
+    /// The topology has no link between the nodes.
     pub no_link: u64,
+    /// The link's queue was full.
     pub queue_full: u64,
+    /// The receiver was down.
     pub node_down: u64,
+    /// The receiver's mailbox was full.
     pub mailbox_full: u64,
+    /// A waiting message made room in a full mailbox.
     pub evicted: u64,
+    /// A reply arrived after its call had ended.
     pub late: u64,
+    /// A fragment was lost.
     pub fragment_lost: u64,
 }
 
 impl MessageCounts {
+    /// Count one event: sends, receives, drops, duplicates and corruptions; others are ignored.
     #[inline(always)]
     pub fn count(&mut self, kind: &EventKind) {
         match kind {

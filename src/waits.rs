@@ -17,8 +17,12 @@ use crate::trace::BlockReason;
 /// One blocked process's wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Wait {
+    /// The process waited on: the receiver of its synchronous send, the callee, or the full
+    /// mailbox's owner.
     pub on: NodeId,
+    /// What it waits for.
     pub reason: BlockReason,
+    /// When the wait began, in true simulated time.
     pub since: SimTime,
     /// Whether a timeout will end the wait if nothing else does.
     pub timeout: bool,
@@ -29,6 +33,7 @@ pub struct Wait {
 /// A cycle of waits: `members[i]` waits on `members[i + 1]`, the last on the first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WaitCycle {
+    /// The blocked processes of the cycle with their waits, in wait order, each once.
     pub members: Vec<(NodeId, Wait)>,
 }
 
@@ -39,20 +44,24 @@ impl WaitCycle {
     }
 }
 
+/// Who waits on whom, one slot per node: at most one wait out of each process.
 #[derive(Clone, Debug, Default)]
 pub struct WaitGraph {
     waits: Vec<Option<Wait>>,
 }
 
 impl WaitGraph {
+    /// A graph of `nodes` processes, none waiting.
     pub fn new(nodes: usize) -> WaitGraph {
         WaitGraph { waits: vec![None; nodes] }
     }
 
+    /// `node` blocks with `wait`, replacing any wait it had.
     pub fn block(&mut self, node: NodeId, wait: Wait) {
         self.waits[node.index()] = Some(wait);
     }
 
+    /// `node` goes on; its wait, if it had one, is returned.
     pub fn release(&mut self, node: NodeId) -> Option<Wait> {
         self.waits[node.index()].take()
     }
@@ -64,6 +73,7 @@ impl WaitGraph {
         }
     }
 
+    /// `node`'s wait, if it is blocked.
     pub fn wait_of(&self, node: NodeId) -> Option<&Wait> {
         self.waits[node.index()].as_ref()
     }

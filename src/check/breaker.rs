@@ -67,6 +67,8 @@ impl Model {
     }
 }
 
+/// The `CircuitBreaker` check: every transition of every client's breaker is legal and on
+/// time, judged against a model of the breaker rebuilt from the `call` lines alone.
 pub struct CircuitBreaker {
     cluster: Cluster,
     /// The protocol's schedule and breaker, if it has a breaker.

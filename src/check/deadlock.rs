@@ -22,6 +22,8 @@ use crate::trace::{AdversaryAction, BlockReason, EventKind, FaultAction, TraceEv
 use crate::waits::{Wait, WaitCycle, WaitGraph};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+/// The `NoDeadlock` check: no blocked processes wait on each other in a cycle that no
+/// timeout can break, judged on a wait-for graph rebuilt from `block` and `unblock` lines.
 pub struct NoDeadlock {
     cluster: Cluster,
     graph: WaitGraph,
@@ -41,6 +43,7 @@ pub struct NoDeadlock {
 }
 
 impl NoDeadlock {
+    /// A `NoDeadlock` check for `cluster`, no process waiting.
     pub fn new(cluster: Cluster) -> NoDeadlock {
         let n = cluster.len();
         NoDeadlock {

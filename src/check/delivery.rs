@@ -27,6 +27,7 @@ pub struct NoLoss {
 }
 
 impl NoLoss {
+    /// A `NoLoss` check for `cluster`, nothing yet owed.
     pub fn new(cluster: Cluster) -> NoLoss {
         let n = cluster.len();
         NoLoss { cluster, pending: BTreeMap::new(), faulty: vec![false; n], expected: BTreeMap::new(), on_wire: BTreeMap::new() }
@@ -112,6 +113,7 @@ pub struct NoDuplicates {
 }
 
 impl NoDuplicates {
+    /// A `NoDuplicates` check for `cluster`, nothing yet delivered.
     pub fn new(cluster: &Cluster) -> NoDuplicates {
         NoDuplicates { names: cluster.names.clone(), delivered: BTreeSet::new(), deliveries: 0, first_violation: None, violations: 0 }
     }
@@ -154,6 +156,7 @@ pub struct NoCorruptionDelivered {
 }
 
 impl NoCorruptionDelivered {
+    /// A `NoCorruptionDelivered` check for `cluster`, nothing yet seen.
     pub fn new(cluster: &Cluster) -> NoCorruptionDelivered {
         NoCorruptionDelivered { names: cluster.names.clone(), corrupted_arrivals: 0, first_violation: None, violations: 0 }
     }

@@ -28,6 +28,9 @@ struct Crash {
     restart: Option<SimTime>,
 }
 
+/// The `FailureDetection` check: every crash lasting `bound` is suspected by every correct
+/// node within `bound` (completeness), and with `max_false` at most that many suspicions of
+/// nodes that were up (accuracy).
 pub struct FailureDetection {
     cluster: Cluster,
     bound_ns: u64,
@@ -47,6 +50,8 @@ pub struct FailureDetection {
 }
 
 impl FailureDetection {
+    /// A check with detection bound `bound_ns` in nanoseconds of true time, and `max_false` the
+    /// most false suspicions allowed (`None`: they are reported, never failed on).
     pub fn new(cluster: Cluster, bound_ns: u64, max_false: Option<u64>) -> FailureDetection {
         let n = cluster.len();
         FailureDetection {

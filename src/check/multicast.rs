@@ -124,6 +124,8 @@ pub struct Validity {
 }
 
 impl Validity {
+    /// A `Validity` check for `cluster`; a missing delivery fails only once the run is quiescent
+    /// or `settle_ns` (nanoseconds) past both its due time and the last fault.
     pub fn new(cluster: Cluster, settle_ns: u64) -> Validity {
         Validity { ledger: Ledger::new(cluster), settle_ns }
     }
@@ -154,6 +156,8 @@ pub struct Agreement {
 }
 
 impl Agreement {
+    /// An `Agreement` check for `cluster`; a missing delivery fails only once the run is
+    /// quiescent or `settle_ns` (nanoseconds) past both its due time and the last fault.
     pub fn new(cluster: Cluster, settle_ns: u64) -> Agreement {
         Agreement { ledger: Ledger::new(cluster), settle_ns }
     }
@@ -193,6 +197,7 @@ pub struct Integrity {
 }
 
 impl Integrity {
+    /// An `Integrity` check for `cluster`, nothing yet multicast.
     pub fn new(cluster: Cluster) -> Integrity {
         Integrity { cluster, sent: BTreeMap::new(), delivered: BTreeSet::new(), deliveries: 0, violations: 0, first: None }
     }

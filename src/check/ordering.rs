@@ -59,6 +59,7 @@ pub struct FifoOrder {
 }
 
 impl FifoOrder {
+    /// A `FifoOrder` check for `cluster`, nothing yet multicast.
     pub fn new(cluster: Cluster) -> FifoOrder {
         FifoOrder { cluster, streams: BTreeMap::new(), place: BTreeMap::new(), delivered: BTreeSet::new(), findings: Findings::new() }
     }
@@ -135,6 +136,7 @@ pub struct CausalOrder {
 }
 
 impl CausalOrder {
+    /// A `CausalOrder` check for `cluster`, nothing yet multicast.
     pub fn new(cluster: Cluster) -> CausalOrder {
         CausalOrder {
             cluster,
@@ -239,6 +241,7 @@ pub struct TotalOrder {
 }
 
 impl TotalOrder {
+    /// A `TotalOrder` check for `cluster`, nothing yet delivered.
     pub fn new(cluster: Cluster) -> TotalOrder {
         let n = cluster.len();
         TotalOrder { cluster, order: vec![Vec::new(); n], position: BTreeMap::new(), after: BTreeMap::new(), findings: Findings::new() }

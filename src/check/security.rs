@@ -35,6 +35,7 @@ pub struct NoForgeryAccepted {
 }
 
 impl NoForgeryAccepted {
+    /// A `NoForgeryAccepted` check for `cluster`, nothing yet tainted.
     pub fn new(cluster: Cluster) -> NoForgeryAccepted {
         NoForgeryAccepted {
             cluster,
@@ -112,6 +113,7 @@ pub struct NoPlaintextLeak {
 }
 
 impl NoPlaintextLeak {
+    /// A `NoPlaintextLeak` check for `cluster`, nothing yet captured.
     pub fn new(cluster: Cluster) -> NoPlaintextLeak {
         NoPlaintextLeak { captured: 0, leaks: 0, first: None, cluster }
     }
@@ -174,6 +176,8 @@ pub struct AccessControlEnforced {
 }
 
 impl AccessControlEnforced {
+    /// A check for `cluster` under an access policy naming `admins` (the only true senders
+    /// allowed `Admin` messages); `insider` is the compromised member, if the adversary is one.
     pub fn new(cluster: Cluster, admins: Vec<NodeId>, insider: Option<NodeId>) -> AccessControlEnforced {
         AccessControlEnforced {
             cluster,

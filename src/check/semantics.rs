@@ -109,6 +109,7 @@ pub struct NoSilentLoss {
 }
 
 impl NoSilentLoss {
+    /// A `NoSilentLoss` check for `cluster`, nothing yet owed.
     pub fn new(cluster: Cluster) -> NoSilentLoss {
         NoSilentLoss { ledger: Ledger::new(cluster) }
     }
@@ -146,6 +147,7 @@ pub struct AtMostOnce {
 }
 
 impl AtMostOnce {
+    /// An `AtMostOnce` check for `cluster`, nothing yet delivered.
     pub fn new(cluster: &Cluster) -> AtMostOnce {
         AtMostOnce { deliveries: NoDuplicates::new(cluster) }
     }
@@ -197,6 +199,7 @@ pub struct ExactlyOnceEffect {
 }
 
 impl ExactlyOnceEffect {
+    /// An `ExactlyOnceEffect` check for `cluster`, nothing yet owed.
     pub fn new(cluster: Cluster) -> ExactlyOnceEffect {
         ExactlyOnceEffect {
             ledger: Ledger::new(cluster),

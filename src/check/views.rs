@@ -26,6 +26,8 @@ struct Change {
     delivered: BTreeSet<AppId>,
 }
 
+/// The `ViewAgreement` check: virtual synchrony (same members, same deliveries between the
+/// same two views, one view per message), judged on the `view`, `cmd` and `deliver` lines.
 pub struct ViewAgreement {
     cluster: Cluster,
     /// Every command's destination, for whom its message is meant.
@@ -46,6 +48,7 @@ pub struct ViewAgreement {
 }
 
 impl ViewAgreement {
+    /// A `ViewAgreement` check for `cluster`; every node starts in view 0.
     pub fn new(cluster: Cluster) -> ViewAgreement {
         let n = cluster.len();
         ViewAgreement {

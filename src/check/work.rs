@@ -41,6 +41,8 @@ struct Task {
     acked_in_time: Option<(SimTime, NodeId)>,
 }
 
+/// The `ExactlyOnceTaken` check: a work queue acknowledges every task and hands one out again
+/// only after its visibility expired without an acknowledgement in time.
 pub struct ExactlyOnceTaken {
     cluster: Cluster,
     visibility_ns: Option<u64>,
@@ -59,6 +61,8 @@ pub struct ExactlyOnceTaken {
 }
 
 impl ExactlyOnceTaken {
+    /// A check for `cluster`; `visibility_ns` is the work queue's visibility timeout in
+    /// nanoseconds, or `None` under another protocol, where any second taking of a task fails.
     pub fn new(cluster: Cluster, visibility_ns: Option<u64>) -> ExactlyOnceTaken {
         let n = cluster.len();
         ExactlyOnceTaken {

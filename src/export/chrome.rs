@@ -38,6 +38,8 @@ impl Records<'_> {
     }
 }
 
+/// Write the selected part of the run as one trace-event JSON document (load it in Perfetto
+/// or chrome://tracing).
 pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> io::Result<()> {
     writeln!(out, "{{\"displayTimeUnit\": \"ms\", \"traceEvents\": [")?;
     let mut records = Records { out, written: 0 };

@@ -17,6 +17,7 @@ struct Annotated<'a> {
     forged_origin: bool,
 }
 
+/// Write each selected event as one JSON object on its own line, in trace order.
 pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> io::Result<()> {
     let mut causal = clocks(view);
     for event in view.events {

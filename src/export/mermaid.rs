@@ -11,6 +11,8 @@ use std::io::Write;
 /// Rows beyond which a sequence diagram is a wall of arrows (and Mermaid slows down).
 pub const MAX_ROWS: usize = 200;
 
+/// Write the selected part of the run as a Mermaid sequence diagram; refused
+/// (`ExportError::TooLarge`) beyond `MAX_ROWS` rows.
 pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Result<(), ExportError> {
     let name = |n: NodeId| format!("p{}", n.0);
     let copies: BTreeMap<usize, _> = message_copies(view.events).into_iter().filter_map(|c| c.end_index.map(|end| (end, c))).collect();

@@ -43,6 +43,7 @@ pub enum TraceFormat {
 }
 
 impl TraceFormat {
+    /// Every format, in the order `msgsim trace --help` lists them.
     pub const ALL: [TraceFormat; 7] = [
         TraceFormat::Text,
         TraceFormat::JsonLines,
@@ -66,6 +67,7 @@ impl TraceFormat {
         }
     }
 
+    /// The format `msgsim trace --format` names `name`, if any.
     pub fn from_name(name: &str) -> Option<TraceFormat> {
         TraceFormat::ALL.into_iter().find(|f| f.name() == name)
     }
@@ -74,28 +76,48 @@ impl TraceFormat {
 /// What an event is, by the word the text form uses for it; `--kind` filters on these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
+    /// `cmd`: the workload handed a node an application message.
     Cmd,
+    /// `refuse`: a workload command for a node that was down.
     Refuse,
+    /// `send`: a process put a message on a link.
     Send,
+    /// `drop`: the network or the simulator discarded a copy.
     Drop,
+    /// `dup`: a link made a second copy.
     Dup,
+    /// `corrupt`: a link damaged a copy.
     Corrupt,
+    /// `recv`: a copy was handed to its receiver's process.
     Recv,
+    /// `timer`: a process's timer fired.
     Timer,
+    /// `deliver`: a process delivered an application message to its application.
     Deliver,
+    /// `dead`: a sender gave up on a message and dead-lettered it.
     Dead,
+    /// `retry`: the `attempt` and `ack` lines of retransmitting protocols.
     Retry,
+    /// `call`: a client's calls and operations (`call` and `op` lines).
     Call,
+    /// `breaker`: a circuit breaker's transitions.
     Breaker,
+    /// `suspect`: a failure detector's suspicions, begun or ended.
     Suspect,
+    /// `view`: a node installed a group view.
     View,
+    /// `adv`: what the adversary did.
     Adv,
+    /// `block`: waits begun and ended, deadlocks found, and calls timed out while the caller went on.
     Block,
+    /// `queue`: copies waiting in a mailbox and their service ending (`queue` and `served` lines).
     Queue,
+    /// `fault`: crashes, restarts, pauses, resumes, partitions and heals.
     Fault,
 }
 
 impl Kind {
+    /// Every kind, in the order the text form's legend gives them.
     pub const ALL: [Kind; 19] = [
         Kind::Cmd,
         Kind::Refuse,
@@ -118,6 +140,8 @@ impl Kind {
         Kind::Fault,
     ];
 
+    /// The kind of an event: several event types share one (`block` covers `Block`, `Unblock`,
+    /// `Deadlock` and `CallTimeout`).
     pub fn of(kind: &EventKind) -> Kind {
         match kind {
             EventKind::Command { .. } => Kind::Cmd,
@@ -142,6 +166,7 @@ impl Kind {
         }
     }
 
+    /// The word the text form starts the event's line with, which `--kind` takes.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Cmd => "cmd",
@@ -166,6 +191,7 @@ impl Kind {
         }
     }
 
+    /// The kind `--kind` names `name`, if any.
     pub fn from_name(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.name() == name)
     }
@@ -222,10 +248,12 @@ impl Selection {
         self.from.is_none_or(|from| end >= from) && self.to.is_none_or(|to| start <= to)
     }
 
+    /// Whether `node` is among the selected nodes (every node when none was selected).
     pub fn node_selected(&self, node: NodeId) -> bool {
         self.nodes.is_empty() || self.nodes.contains(&node)
     }
 
+    /// Whether `kind` is among the selected kinds (every kind when none was selected).
     pub fn kind_selected(&self, kind: Kind) -> bool {
         self.kinds.is_empty() || self.kinds.contains(&kind)
     }
@@ -269,10 +297,13 @@ impl Selection {
 /// What a recorded run gives an export.
 #[derive(Clone, Copy, Debug)]
 pub struct TraceView<'a> {
+    /// The recorded events, in trace order.
     pub events: &'a [TraceEvent],
+    /// The nodes' and groups' names, for labels.
     pub cluster: &'a Cluster,
     /// The scenario's name, for titles.
     pub name: &'a str,
+    /// The seed of the run, for titles and the reproduce line.
     pub seed: u64,
     /// When the run ended: where a diagram without `--to` stops.
     pub end: SimTime,
@@ -283,9 +314,12 @@ pub struct TraceView<'a> {
 /// How a message copy's trip ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
+    /// The receiver's process was handed the copy.
     Received {
+        /// Whether the network had damaged it.
         corrupted: bool,
     },
+    /// The network or the simulator discarded it, for this reason.
     Dropped(DropReason),
     /// Arrived (its `queue` line is `MessageCopy::queued`) and still waiting, untaken, in
     /// the receiver's mailbox when the run ended.
@@ -298,15 +332,22 @@ pub enum Fate {
 /// transmission makes two copies with the same message id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MessageCopy {
+    /// The transmission's id, shared by both copies of a duplicated one.
     pub msg: MsgId,
+    /// The sending node.
     pub from: NodeId,
+    /// The receiving node.
     pub to: NodeId,
+    /// When it was sent, in true simulated time.
     pub sent: SimTime,
     /// Index of the `Send` event in the trace.
     pub send_index: usize,
     /// Index of the `Receive` or `Drop` event that ended the trip.
     pub end_index: Option<usize>,
+    /// When the trip ended (taken by the receiver's process, or dropped); `SimTime::MAX` while
+    /// it has not ended.
     pub end: SimTime,
+    /// How the trip ended, or that it had not.
     pub fate: Fate,
     /// When it arrived and had to wait in the receiver's mailbox (its `queue` line), if it
     /// did: its `end` is then when it was taken (or evicted), not when it arrived.
@@ -317,10 +358,12 @@ pub struct MessageCopy {
 }
 
 impl MessageCopy {
+    /// When the trip ended; `None` if it had not when the run did.
     pub fn end_time(&self) -> Option<SimTime> {
         self.end_index.map(|_| self.end)
     }
 
+    /// Whether the copy arrived damaged.
     pub fn corrupted(&self) -> bool {
         self.fate == Fate::Received { corrupted: true }
     }
@@ -409,8 +452,11 @@ fn copy_of(
 pub struct Period {
     /// `None` for a partition.
     pub node: Option<NodeId>,
+    /// `Crash`, `Pause` or `Partition`: what began the period.
     pub action: FaultAction,
+    /// The fault's position in the run's fault list (the `index` of its `fault` line).
     pub index: u32,
+    /// When the period began, in true simulated time.
     pub start: SimTime,
     /// `None` if it lasted to the end of the run.
     pub end: Option<SimTime>,
@@ -442,11 +488,15 @@ pub fn fault_periods(events: &[TraceEvent]) -> Vec<Period> {
 /// Why an export could not be written.
 #[derive(Debug)]
 pub enum ExportError {
+    /// Writing to the output failed.
     Io(io::Error),
     /// The selection is too large for the format: `count` of `what`, above `limit`.
     TooLarge {
+        /// What there are too many of, in words (such as "events" or "diagram rows").
         what: &'static str,
+        /// How many the selection holds.
         count: usize,
+        /// The most the format takes.
         limit: usize,
         /// Why there is a limit, and what to do instead.
         advice: &'static str,

@@ -33,6 +33,8 @@ const LEFT: f64 = 96.0;
 const TOP: f64 = 92.0;
 const LABEL_H: f64 = 11.0;
 
+/// Write the space-time diagram of the selected part of the run as one SVG document;
+/// refused (`ExportError::TooLarge`) when it would have too many lifelines or marks to read.
 pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Result<(), ExportError> {
     Ok(out.write_all(render(view, selection)?.as_bytes())?)
 }

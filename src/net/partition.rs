@@ -7,10 +7,18 @@ use crate::id::NodeId;
 pub enum PartitionRule {
     /// Nodes on different sides cannot talk in either direction.
     /// `side[node]` numbers the node's side.
-    Split { side: Vec<u32> },
+    Split {
+        /// Per node, its side's number; nodes on no named side share the last number.
+        side: Vec<u32>,
+    },
     /// Messages from a node in `from` to a node in `to` are blocked; the other
     /// direction still works.
-    OneWay { from: Vec<bool>, to: Vec<bool> },
+    OneWay {
+        /// Per node, whether it is a sender the cut blocks.
+        from: Vec<bool>,
+        /// Per node, whether it is a receiver the cut blocks.
+        to: Vec<bool>,
+    },
 }
 
 impl PartitionRule {
@@ -30,6 +38,7 @@ pub struct Partitions {
 }
 
 impl Partitions {
+    /// No cut in force, among `nodes` nodes.
     pub fn new(nodes: usize) -> Partitions {
         Partitions { rules: Vec::new(), nodes }
     }
@@ -46,6 +55,7 @@ impl Partitions {
         self.rules.push(PartitionRule::Split { side });
     }
 
+    /// Cut the direction from every node of `from` to every node of `to`.
     pub fn one_way(&mut self, from: &[NodeId], to: &[NodeId]) {
         let set = |nodes: &[NodeId]| {
             let mut v = vec![false; self.nodes];
@@ -55,10 +65,12 @@ impl Partitions {
         self.rules.push(PartitionRule::OneWay { from: set(from), to: set(to) });
     }
 
+    /// Remove every cut in force.
     pub fn heal(&mut self) {
         self.rules.clear();
     }
 
+    /// Whether any cut in force blocks a message from `from` to `to`; checked when it is sent.
     #[inline]
     pub fn blocks(&self, from: NodeId, to: NodeId) -> bool {
         !self.rules.is_empty() && self.rules.iter().any(|r| r.blocks(from, to))

@@ -7,11 +7,15 @@ use petgraph::graphmap::DiGraphMap;
 /// petgraph graph, which validation also uses to report connectivity.
 #[derive(Clone, Debug)]
 pub enum Topology {
+    /// Every pair of distinct nodes, both directions; nothing stored.
     FullMesh,
+    /// Exactly the directed edges of this graph, between node indices.
     Graph(DiGraphMap<u32, (), rustc_hash::FxBuildHasher>),
 }
 
 impl Topology {
+    /// Whether `from` may send to `to` directly; msgsim does not route, so without a link the
+    /// message is dropped `NoLink`.
     #[inline]
     pub fn has_link(&self, from: NodeId, to: NodeId) -> bool {
         match self {

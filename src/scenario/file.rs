@@ -9,39 +9,67 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
+/// A scenario exactly as its file wrote it: `Scenario(name: ..., horizon_ms: ..., ...)`.
+/// Optional fields take the defaults the book's scenario reference gives; nothing here
+/// is checked against anything else yet (that is `scenario::validate`'s job).
 #[derive(Debug, Deserialize)]
 #[serde(rename = "Scenario", deny_unknown_fields)]
 pub struct ScenarioFile<'a> {
+    /// The scenario's name, shown on the summary's `scenario` line and in the JSON `name`.
     pub name: String,
+    /// Free text for people reading the file; the run never uses it.
     #[serde(default)]
     pub description: Option<String>,
+    /// The seed a run uses when the command line gives none (`--seed`); default 0.
     #[serde(default)]
     pub seed: Whole,
+    /// When the run stops at the latest, in milliseconds (required, more than 0). Events at
+    /// exactly the horizon still happen; later ones never do.
     pub horizon_ms: Number,
+    /// The processes: a count `k` (named `n0` to `n(k-1)`) or a list of unique names, 1 to
+    /// 100 000. Their order numbers them and defines `Ring`, `Line`, `Grid` and `Tree`.
     pub nodes: NodesFile,
+    /// Named sets of nodes, for partition sides and the workload's senders and recipients;
+    /// default none.
     #[serde(default)]
     pub groups: GroupsFile,
+    /// Which pairs of nodes have a link (both directions); default `FullMesh`.
     #[serde(default)]
     pub topology: TopologyFile,
     /// `Name(...)`: a protocol the registry knows, its configuration read by its own type.
     #[serde(borrow)]
     pub protocol: &'a RawValue,
+    /// What every directed link does to messages unless a `links` entry overrides it; default a
+    /// perfect link with a constant 1 ms latency.
     #[serde(default)]
     pub network: LinkFile,
+    /// Per-link overrides of `network`, in file order; when several cover one directed link,
+    /// the last wins entirely. Default none.
     #[serde(default)]
     pub links: Vec<LinkOverrideFile>,
+    /// Per-node clock offset and drift; a node with no entry reads true time. Default none.
     #[serde(default)]
     pub clocks: Vec<ClockFile>,
+    /// The fault script: crashes, restarts, pauses, resumes, partitions and heals, each at a
+    /// time no later than the horizon. Default none.
     #[serde(default)]
     pub faults: Vec<FaultFile>,
+    /// Ranges the seed draws loss rates, crashes and partitions from; absent: nothing drawn.
     #[serde(default)]
     pub swarm: Option<SwarmFile>,
+    /// An attacker on chosen links, or a compromised member; absent: none.
     #[serde(default)]
     pub adversary: Option<AdversaryFile>,
+    /// Bounded receive buffers, their policy when full, and service times; a node no entry
+    /// names has an unbounded mailbox served instantly. Default none.
     #[serde(default)]
     pub mailboxes: Vec<MailboxFile>,
+    /// The application messages nodes are asked to send, one generator per entry (per sender,
+    /// for a group or `"*"`). Default none.
     #[serde(default)]
     pub workload: Vec<WorkloadFile>,
+    /// The properties the run is judged on, each `Name` or `Name(...)`, kept raw until the
+    /// registry reads the named check's configuration; reported in this order.
     #[serde(default)]
     #[serde(borrow)]
     pub checks: Vec<&'a RawValue>,
@@ -49,6 +77,7 @@ pub struct ScenarioFile<'a> {
     /// by name: `[NoLoss, AtMostOnce]`.
     #[serde(default)]
     pub expect_failures: Vec<CheckName>,
+    /// Safety limits on a run's size; every one has a default.
     #[serde(default)]
     pub limits: LimitsFile,
     /// Network decisions to follow instead of drawing them (what `msgsim shrink` writes).
@@ -60,11 +89,15 @@ pub struct ScenarioFile<'a> {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionFile {
+    /// The transmission, by its message id; each at most once in a list.
     pub msg: Whole,
+    /// The link loses the transmission; default `false`.
     #[serde(default)]
     pub lost: bool,
+    /// The first copy's latency in nanoseconds (not milliseconds: a replay is exact); default 0.
     #[serde(default)]
     pub latency_ns: Whole,
+    /// The first copy arrives corrupted; default `false`.
     #[serde(default)]
     pub corrupted: bool,
     /// The duplicate's latency in ns and whether it was corrupted.
@@ -151,7 +184,9 @@ impl<'de> Deserialize<'de> for GroupsFile {
 /// `nodes: 4` (named n0..n3) or `nodes: ["a", "b"]`.
 #[derive(Debug)]
 pub enum NodesFile {
+    /// `nodes: k`: nodes `n0` to `n(k-1)`.
     Count(u64),
+    /// `nodes: ["a", ...]`: these names, in this order.
     Names(Vec<String>),
 }
 
@@ -181,9 +216,12 @@ impl<'de> Deserialize<'de> for NodesFile {
     }
 }
 
+/// Which pairs of distinct nodes are directly linked; msgsim does not route, so a message
+/// between unlinked nodes is dropped `NoLink`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum TopologyFile {
+    /// Every pair of distinct nodes (the default).
     #[default]
     FullMesh,
     /// n0 - n1 - ... - n(k-1) - n0, both directions.
@@ -194,9 +232,15 @@ pub enum TopologyFile {
     Star(String),
     /// Nodes in rows of `columns` in node order, each linked with its right and lower
     /// neighbours, both directions.
-    Grid { columns: Whole },
+    Grid {
+        /// Nodes per row, 1 to the number of nodes; the last row may be short.
+        columns: Whole,
+    },
     /// Node i's parent is node (i - 1) / `fanout`, both directions (node 0 is the root).
-    Tree { fanout: Whole },
+    Tree {
+        /// Children per node, 1 to the number of nodes.
+        fanout: Whole,
+    },
     /// Exactly these links, both directions.
     Links(Vec<(String, String)>),
 }
@@ -206,14 +250,27 @@ pub enum TopologyFile {
 #[serde(deny_unknown_fields)]
 pub enum DetectorFile {
     /// Suspect a peer `timeout_ms` after its latest heartbeat.
-    Fixed { timeout_ms: Number },
+    Fixed {
+        /// Silence after which a peer is suspected, in milliseconds; more than 0.
+        timeout_ms: Number,
+    },
     /// Phi accrual: suspect when phi reaches `threshold`, over the last `window` intervals.
-    Phi { threshold: Number, window: Whole, min_std_ms: Number },
+    Phi {
+        /// Suspect when phi, `-log10 P(an interval this long)`, reaches this; 0.1 to 30.
+        threshold: Number,
+        /// How many of the latest heartbeat intervals the estimate uses; 1 to 1 000 000.
+        window: Whole,
+        /// The least standard deviation assumed, in milliseconds, so that perfectly regular
+        /// heartbeats do not make the slightest delay suspicious.
+        min_std_ms: Number,
+    },
 }
 
 /// A planted failure-detector bug.
 #[derive(Clone, Copy, Debug, Deserialize)]
 pub enum DetectorBugFile {
+    /// Once a node has suspected a peer it never arms that peer's deadline again: after one
+    /// false suspicion, the peer's later crash goes unnoticed for good.
     NoRearmAfterSuspicion,
 }
 
@@ -221,6 +278,7 @@ pub enum DetectorBugFile {
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BreakerFile {
+    /// Which outcomes the closed breaker judges: the last `n` or the last `ms` milliseconds.
     pub window: WindowFile,
     /// Outcomes the window must hold before the closed breaker judges it.
     pub min_calls: Whole,
@@ -245,8 +303,10 @@ pub struct BreakerFile {
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum HalfOpenFile {
+    /// Half-open on a timer as soon as the wait is over.
     #[default]
     Timer,
+    /// Half-open at the first call after the wait is over.
     OnCall,
 }
 
@@ -257,7 +317,10 @@ pub enum WindowFile {
     /// The last `n` outcomes.
     Count(Whole),
     /// The outcomes of the last `ms` milliseconds.
-    Time { ms: Number },
+    Time {
+        /// The window's length, in milliseconds; more than 0.
+        ms: Number,
+    },
 }
 
 /// From `at_ms` until the next entry, the service fails a request with probability `errors`
@@ -265,16 +328,26 @@ pub enum WindowFile {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseFile {
+    /// When this phase starts, in milliseconds from 0; the first phase starts at 0 and phases
+    /// come in increasing time order.
     pub at_ms: Number,
+    /// The phase's name, for the `CircuitBreaker` check's account of what the breaker saved
+    /// and cost.
     pub phase: PhaseName,
+    /// Probability (0 to 1) that the service answers a request with an error in this phase.
     pub errors: Number,
+    /// The service's latency in this phase, `(min, max)` in milliseconds, drawn uniformly.
     pub latency_ms: (Number, Number),
 }
 
+/// The service's health in a phase of a `Calls` schedule.
 #[derive(Clone, Copy, Debug, Deserialize)]
 pub enum PhaseName {
+    /// Working normally: refused calls here count as the breaker's cost.
     Healthy,
+    /// Failing: refused calls here count as what the breaker saved.
     Failing,
+    /// Coming back: refused calls here count as saved, as in `Failing`.
     Recovering,
 }
 
@@ -283,22 +356,30 @@ pub enum PhaseName {
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetFile {
+    /// Fraction of a retry each new call deposits (more than 0, at most 1).
     pub ratio: Number,
+    /// How many retries the bucket holds (1 to 1 000 000); it starts full.
     pub burst: Whole,
 }
 
 /// Which of retry and breaker wraps the other.
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
 pub enum OrderFile {
+    /// The breaker wraps each attempt: a refused attempt is a failed one, retried after its
+    /// backoff, and each attempt's outcome enters the window (the default).
     #[default]
     BreakerInsideRetry,
+    /// The breaker wraps the whole call: admitted once, its attempts happen inside, and the
+    /// window gets the call's final outcome, timed from its first attempt.
     RetryInsideBreaker,
 }
 
 /// A planted breaker bug.
 #[derive(Clone, Copy, Debug, Deserialize)]
 pub enum BreakerBugFile {
+    /// The open breaker never half-opens: it stays open for the rest of the run.
     NeverHalfOpen,
+    /// The breaker opens at half the failure-rate threshold.
     OpensBelowThreshold,
 }
 
@@ -307,11 +388,16 @@ pub enum BreakerBugFile {
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryFile {
+    /// The wait after the first attempt, in milliseconds; more than 0.
     pub base_ms: Number,
+    /// Each wait is the previous one times this, 1 to 100.
     pub factor: Number,
+    /// No wait is longer than this, in milliseconds, before jitter; at least `base_ms`.
     pub cap_ms: Number,
+    /// Up to this fraction (0 to 1) of each wait is added, drawn at random; absent: 0.
     #[serde(default)]
     pub jitter: Option<Number>,
+    /// Transmissions of one message to one recipient, the first included; 1 to 1 000.
     pub max_attempts: Whole,
 }
 
@@ -319,52 +405,84 @@ fn yes() -> bool {
     true
 }
 
+/// A distribution of times in milliseconds: link latencies, mailbox service times and
+/// workload gaps. Samples are whole nanoseconds; the continuous shapes are truncated where
+/// 2^-31 of their probability is left, unless a maximum is given.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum LatencyFile {
+    /// Exactly `ms` every time.
     Constant {
+        /// The time, in milliseconds.
         ms: Number,
     },
+    /// Uniform over whole nanoseconds from `min_ms` to `max_ms`, both included.
     Uniform {
+        /// The smallest time, in milliseconds.
         min_ms: Number,
+        /// The largest time, in milliseconds; at least `min_ms`.
         max_ms: Number,
     },
+    /// Normal, truncated (conditioned, not clamped) to `[min_ms, max_ms]`.
     Normal {
+        /// The untruncated mean, in milliseconds.
         mean_ms: Number,
+        /// The standard deviation, in milliseconds; more than 0.
         std_ms: Number,
+        /// The lower truncation bound, in milliseconds; default 0.
         #[serde(default)]
         min_ms: Option<Number>,
+        /// The upper truncation bound, in milliseconds, above `min_ms`; absent: where 2^-31 of the
+        /// probability is left, about six standard deviations above the mean.
         #[serde(default)]
         max_ms: Option<Number>,
     },
+    /// `offset_ms` plus an exponential with mean `mean_ms`.
     Exponential {
+        /// The mean of the random part, in milliseconds; more than 0.
         mean_ms: Number,
+        /// The minimum time (a propagation delay, say), in milliseconds; default 0.
         #[serde(default)]
         offset_ms: Option<Number>,
     },
+    /// Pareto: `P(t > x) = (scale_ms / x)^shape` for `x >= scale_ms`, a heavy tail.
     Pareto {
+        /// The minimum time, in milliseconds; more than 0.
         scale_ms: Number,
+        /// The tail index, more than 0 and at most 100; the smaller, the heavier the tail.
         shape: Number,
+        /// Truncate there, in milliseconds, above `scale_ms`; absent: at `scale_ms * 2^(31/shape)`.
         #[serde(default)]
         max_ms: Option<Number>,
     },
 }
 
+/// What a directed link does to the messages it carries: `network`, the default for every link.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkFile {
+    /// Time on the wire, drawn per copy; default `Constant(ms: 1)`.
     #[serde(default = "default_latency")]
     pub latency: LatencyFile,
+    /// Probability (0 to 1) that a transmission is lost; absent: 0.
     #[serde(default)]
     pub loss: Option<Number>,
+    /// Probability (0 to 1) that a transmission that was not lost arrives twice; absent: 0.
     #[serde(default)]
     pub duplicate: Option<Number>,
+    /// Probability (0 to 1) that each arriving copy is damaged; absent: 0.
     #[serde(default)]
     pub corrupt: Option<Number>,
+    /// Whether a message may overtake an earlier one on the same link; `false` (the default)
+    /// makes the link FIFO.
     #[serde(default)]
     pub reorder: bool,
+    /// Serialisation rate in bits per second (more than 0): a message of `s` bytes occupies the
+    /// link for `8 s / bandwidth` seconds. Absent: infinitely fast.
     #[serde(default)]
     pub bandwidth_bps: Option<Whole>,
+    /// Messages that may wait for the link, the one being serialised included (1 to 1 000 000;
+    /// needs `bandwidth_bps`); more are dropped `QueueFull`. Absent: unbounded.
     #[serde(default)]
     pub queue_limit: Option<Whole>,
     /// Largest message carried whole; larger ones are fragmented.
@@ -395,23 +513,32 @@ impl Default for LinkFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkOverrideFile {
+    /// One end of the link: a node.
     pub from: String,
+    /// The other end: a node other than `from`.
     pub to: String,
     /// Override only `from -> to` (by default both directions).
     #[serde(default)]
     pub one_way: bool,
+    /// Replaces `network`'s latency distribution.
     #[serde(default)]
     pub latency: Option<LatencyFile>,
+    /// Replaces `network`'s loss probability.
     #[serde(default)]
     pub loss: Option<Number>,
+    /// Replaces `network`'s duplication probability.
     #[serde(default)]
     pub duplicate: Option<Number>,
+    /// Replaces `network`'s corruption probability.
     #[serde(default)]
     pub corrupt: Option<Number>,
+    /// Replaces `network`'s reordering switch.
     #[serde(default)]
     pub reorder: Option<bool>,
+    /// Replaces `network`'s bandwidth, in bits per second.
     #[serde(default)]
     pub bandwidth_bps: Option<Whole>,
+    /// Replaces `network`'s queue limit, in messages.
     #[serde(default)]
     pub queue_limit: Option<Whole>,
     /// Largest message carried whole; larger ones are fragmented.
@@ -419,36 +546,54 @@ pub struct LinkOverrideFile {
     pub mtu_bytes: Option<Whole>,
 }
 
+/// One node's local clock: at true time `t` it reads `t + offset + t * drift`, never below 0.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClockFile {
+    /// The node; at most one entry per node.
     pub node: String,
+    /// Added to the reading, in milliseconds, may be negative (within ±10^12); default 0.
+    /// Moves the reading but not the length of timers.
     #[serde(default)]
     pub offset_ms: Option<Number>,
+    /// Rate error in parts per million, may be negative (within ±100 000); default 0. A timer
+    /// of `d` on this clock fires after `d / (1 + drift)` of true time.
     #[serde(default)]
     pub drift_ppm: Option<Number>,
 }
 
+/// One entry of the fault script: `(at_ms: ..., do: ...)`. Faults happen in time order, and
+/// at the same time in file order.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultFile {
+    /// When the fault happens, in milliseconds; no later than the horizon.
     pub at_ms: Number,
+    /// What happens (`do` in the file).
     #[serde(rename = "do")]
     pub action: FaultActionFile,
 }
 
+/// A fault: what happens to a node or to the network at one instant.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum FaultActionFile {
+    /// Discard a running node's process with its state and timers; messages for it are
+    /// dropped `NodeDown`.
     Crash(String),
+    /// Start a fresh process on a node that is down, as at boot.
     Restart(String),
+    /// Hold everything for a running node (messages, timers, commands) while it keeps its state.
     Pause(String),
+    /// Handle everything held for a paused node, in arrival order.
     Resume(String),
     /// Sides of a symmetric partition; names are nodes or groups.
     Partition(Vec<Vec<String>>),
     /// Block messages from `from` to `to` only.
     OneWay {
+        /// The senders' side: nodes and groups.
         from: Vec<String>,
+        /// The receivers' side: nodes and groups.
         to: Vec<String>,
     },
     /// Remove every partition.
@@ -459,18 +604,27 @@ pub enum FaultActionFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SwarmFile {
+    /// Range of the run's loss probability, `(low, high)`, replacing `network.loss`; absent:
+    /// not drawn.
     #[serde(default)]
     pub loss: Option<(Number, Number)>,
+    /// Range of the run's duplication probability, replacing `network.duplicate`; absent: not drawn.
     #[serde(default)]
     pub duplicate: Option<(Number, Number)>,
+    /// Range of the run's corruption probability, replacing `network.corrupt`; absent: not drawn.
     #[serde(default)]
     pub corrupt: Option<(Number, Number)>,
+    /// How many crashes to draw, `(low, high)` with high at most 10 000; default `(0, 0)`. Each
+    /// restarts its node when its downtime is over.
     #[serde(default)]
     pub crashes: Option<(Whole, Whole)>,
+    /// How many partitions to draw, at most 10 000; default `(0, 0)`. They happen one at a time.
     #[serde(default)]
     pub partitions: Option<(Whole, Whole)>,
+    /// When a drawn crash or partition may start, in milliseconds; default `(0, horizon)`.
     #[serde(default)]
     pub window_ms: Option<(Number, Number)>,
+    /// How long a drawn crash or partition lasts, in milliseconds; default `(100, 1_000)`.
     #[serde(default)]
     pub downtime_ms: Option<(Number, Number)>,
 }
@@ -480,7 +634,9 @@ pub struct SwarmFile {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessFile {
+    /// The nodes allowed to send `Admin` messages.
     pub admin: Vec<String>,
+    /// Whether receivers refuse `Admin` messages from anyone else; default `true`.
     #[serde(default = "yes")]
     pub enforce: bool,
 }
@@ -492,18 +648,28 @@ pub struct AccessFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdversaryFile {
+    /// The node pairs the outsider sits on, both directions; not with `node`.
     #[serde(default)]
     pub links: Vec<(String, String)>,
+    /// The member the adversary runs, with its keys (an insider); not with `links`.
     #[serde(default)]
     pub node: Option<String>,
+    /// Outsider: probability (0 to 1) of removing a message it sees; default 0.
     #[serde(default)]
     pub drop: Option<Number>,
+    /// Probability of flipping one bit of a message (an outsider: the one it sees; an insider:
+    /// one it received, passed on to a third member); default 0.
     #[serde(default)]
     pub tamper: Option<Number>,
+    /// Probability of sending an earlier capture again, unchanged; default 0.
     #[serde(default)]
     pub replay: Option<Number>,
+    /// Probability of sending a fabricated message as if from a third node (needs three nodes or
+    /// more); default 0.
     #[serde(default)]
     pub forge: Option<Number>,
+    /// Insider: probability of sending an `Admin` message the access policy does not permit it;
+    /// default 0.
     #[serde(default)]
     pub forbidden: Option<Number>,
 }
@@ -512,14 +678,22 @@ pub struct AdversaryFile {
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum HandoverFile {
+    /// The sender hands the message over and goes on at once.
     Async,
+    /// The sender blocks until the receiver's process takes the message.
     Sync {
+        /// Give up waiting this long after the send, in milliseconds on the sender's clock
+        /// (more than 0); absent: wait forever.
         #[serde(default)]
         timeout_ms: Option<Number>,
     },
+    /// The receiver answers each message; the sender may block for the answer.
     Call {
+        /// End the call this long after it began, in milliseconds on the sender's clock (more than
+        /// 0); absent: no timeout.
         #[serde(default)]
         timeout_ms: Option<Number>,
+        /// Whether the caller blocks until the answer (or timeout); default `true`.
         #[serde(default = "yes")]
         wait: bool,
     },
@@ -536,6 +710,7 @@ pub struct MailboxFile {
     /// Messages the mailbox holds; absent: unbounded.
     #[serde(default)]
     pub capacity: Option<Whole>,
+    /// What the mailbox does when full; default `DropNew`.
     #[serde(default)]
     pub full: FullFile,
     /// Time to serve each message taken; absent: none.
@@ -549,12 +724,19 @@ pub struct MailboxFile {
 /// What a full mailbox does.
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
 pub enum FullFile {
+    /// Discard the arrival (`MailboxFull`).
     #[default]
     DropNew,
+    /// Discard the oldest waiting message of the lowest priority (`Evicted`); an arrival of lower
+    /// priority than everything waiting is refused instead. Needs a `capacity`.
     DropOldest,
+    /// Hold the sender back before it sends until there is room; the capacity then counts
+    /// messages still on the wire too. Needs a `capacity`.
     BackPressure,
 }
 
+/// One workload generator: up to `count` application messages from `from`, timed by exactly
+/// one of `every_ms`, `gap`, `rate_per_s` and `phases`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadFile {
@@ -564,8 +746,10 @@ pub struct WorkloadFile {
     /// node at random); for multicast: a group; for broadcast: absent.
     #[serde(default)]
     pub to: Option<String>,
+    /// Unicast, multicast or broadcast; default `Unicast`.
     #[serde(default)]
     pub send: SendFile,
+    /// When the first send may happen, in milliseconds; default 0, no later than the horizon.
     #[serde(default)]
     pub start_ms: Option<Number>,
     /// Sends exactly this far apart, the first at `start_ms`. One of `every_ms`, `gap`,
@@ -585,6 +769,8 @@ pub struct WorkloadFile {
     /// How many messages each sender sends at most; absent: until the horizon.
     #[serde(default)]
     pub count: Option<Whole>,
+    /// Each message's payload in bytes, 0 to 2^30, before the protocol's header; default 64.
+    /// Not with `size`.
     #[serde(default)]
     pub size_bytes: Option<Whole>,
     /// Message sizes drawn from a distribution instead of a fixed `size_bytes`.
@@ -597,7 +783,9 @@ pub struct WorkloadFile {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RatePhaseFile {
+    /// When this phase starts, in milliseconds of scenario time; phases come in increasing order.
     pub at_ms: Number,
+    /// The rate from then on, in messages per second (0: silent, at most 10^9).
     pub rate_per_s: Number,
 }
 
@@ -605,53 +793,83 @@ pub struct RatePhaseFile {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum SizeFile {
+    /// Exactly `bytes` every time.
     Constant {
+        /// The size, in bytes.
         bytes: Whole,
     },
+    /// Uniform over whole bytes from `min_bytes` to `max_bytes`, both included.
     Uniform {
+        /// The smallest size, in bytes.
         min_bytes: Whole,
+        /// The largest size, in bytes; at least `min_bytes`.
         max_bytes: Whole,
     },
+    /// Normal, truncated to `[min_bytes, max_bytes]`, rounded to whole bytes.
     Normal {
+        /// The untruncated mean, in bytes.
         mean_bytes: Number,
+        /// The standard deviation, in bytes; more than 0.
         std_bytes: Number,
+        /// The lower truncation bound, in bytes; default 0.
         #[serde(default)]
         min_bytes: Option<Number>,
+        /// The upper truncation bound, in bytes; absent: the table's end, about six deviations up.
         #[serde(default)]
         max_bytes: Option<Number>,
     },
+    /// `offset_bytes` plus an exponential with mean `mean_bytes`.
     Exponential {
+        /// The mean of the random part, in bytes; more than 0.
         mean_bytes: Number,
+        /// The minimum size, in bytes; default 0.
         #[serde(default)]
         offset_bytes: Option<Number>,
     },
+    /// Pareto with minimum `scale_bytes` and tail index `shape`.
     Pareto {
+        /// The minimum size, in bytes; more than 0.
         scale_bytes: Number,
+        /// The tail index, more than 0 and at most 100; the smaller, the heavier the tail.
         shape: Number,
+        /// Truncate there, in bytes; absent: at `scale_bytes * 2^(31/shape)`.
         #[serde(default)]
         max_bytes: Option<Number>,
     },
 }
 
+/// How a workload message is addressed.
 #[derive(Debug, Default, Deserialize)]
 pub enum SendFile {
+    /// To one node: `to` itself, or one other member of the group `to` (or any other node for
+    /// `"*"`), drawn per message (the default).
     #[default]
     Unicast,
+    /// To every member of the group `to` but the sender.
     Multicast,
+    /// To every node but the sender; `to` is absent.
     Broadcast,
 }
 
+/// Safety limits, so a runaway scenario stops instead of running out of time or memory;
+/// when one is reached the run stops and the checks judge what happened until then.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsFile {
+    /// Scheduler events processed; the run stops before one more. Default 10^9, more than 0.
     #[serde(default)]
     pub max_events: Option<Whole>,
+    /// Message copies on the wire at once, checked at every transmission. Default 10^7.
     #[serde(default)]
     pub max_in_flight: Option<Whole>,
+    /// Fragments one message may travel as over a link with `mtu_bytes`. Default 65 536.
     #[serde(default)]
     pub max_fragments: Option<Whole>,
+    /// Trace events of the run; it stops after the event that passes this. Default 5 * 10^7.
     #[serde(default)]
     pub max_trace_events: Option<Whole>,
+    /// Megabytes the copies in flight may take, and the bound on protocol state that grows with
+    /// the cluster (a scenario over it is refused before it runs). Default 1 024.
     #[serde(default)]
     pub max_memory_mb: Option<Whole>,
 }

@@ -314,6 +314,7 @@ pub struct Locator<'a> {
 }
 
 impl<'a> Locator<'a> {
+    /// A locator over `src`; nothing is tokenised until the first [`Locator::locate`].
     pub fn new(src: &'a str) -> Locator<'a> {
         Locator { src, index: OnceCell::new() }
     }
@@ -352,8 +353,11 @@ pub fn set_top_level_field(src: &str, name: &str, value: &str) -> String {
 /// A token as written, where it starts.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Found {
+    /// Line of the token's first character, from 1.
     pub line: usize,
+    /// Column of its first character, in characters, from 1.
     pub col: usize,
+    /// The token's text exactly as the source wrote it.
     pub text: String,
 }
 

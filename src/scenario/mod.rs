@@ -29,17 +29,27 @@ use std::path::Path;
 
 /// Input size limits: beyond these a scenario is rejected, not run slowly.
 pub mod limits {
+    /// The largest scenario file, in bytes (4 MiB).
     pub const MAX_FILE_BYTES: usize = 4 << 20;
+    /// The deepest nesting of brackets the parser follows, so a hostile file cannot exhaust the stack.
     pub const MAX_NESTING: usize = 64;
+    /// The most nodes a scenario may have.
     pub const MAX_NODES: u64 = 100_000;
+    /// The longest duration, and the largest clock offset, in milliseconds.
     pub const MAX_MS: f64 = 1e12;
+    /// The most messages one workload entry may send (`count`).
     pub const MAX_MESSAGES_PER_WORKLOAD: u64 = 1_000_000_000;
+    /// The largest message, in bytes (1 GiB): sizes fit a `u32` with room to add headers.
     pub const MAX_SIZE_BYTES: u64 = 1 << 30;
+    /// The largest clock drift, in parts per million (±10%).
     pub const MAX_DRIFT_PPM: f64 = 100_000.0;
+    /// The most crashes, and the most partitions, swarm mode may draw per run.
     pub const MAX_SWARM_FAULTS: u64 = 10_000;
     /// Drawn partitions times nodes: what swarm mode may draw (and print) before a run.
     pub const MAX_SWARM_PARTITION_MEMBERS: u64 = 1_000_000;
+    /// `limits.max_events` when the scenario does not set it.
     pub const DEFAULT_MAX_EVENTS: u64 = 1_000_000_000;
+    /// `limits.max_in_flight` when the scenario does not set it.
     pub const DEFAULT_MAX_IN_FLIGHT: u64 = 10_000_000;
     /// 64 Ki fragments (a 64 MiB message over a 1 KiB MTU): three network draws each, all
     /// within one event, so a larger message would make one event cost seconds.
@@ -48,9 +58,11 @@ pub mod limits {
     pub const DEFAULT_MAX_TRACE_EVENTS: u64 = 50_000_000;
     /// 1 GiB for the messages in flight: a boot or fan-out that sends millions stops there.
     pub const DEFAULT_MAX_MEMORY_MB: u64 = 1024;
+    /// A workload message's payload in bytes when the entry sets neither `size_bytes` nor `size`.
     pub const DEFAULT_SIZE_BYTES: u32 = 64;
     /// Transmissions of one message by a retransmitting protocol.
     pub const MAX_ATTEMPTS: u64 = 1_000;
+    /// The largest retry backoff factor: more would overflow the cap at once anyway.
     pub const MAX_BACKOFF_FACTOR: f64 = 100.0;
     /// Keys an exactly-once receiver remembers.
     pub const MAX_DEDUP_WINDOW: u64 = 100_000_000;
@@ -67,14 +79,21 @@ pub mod limits {
 /// A validated scenario.
 #[derive(Clone, Debug)]
 pub struct Scenario {
+    /// The scenario's name, as the summary shows it.
     pub name: String,
+    /// Free text from the file; the run never uses it.
     pub description: Option<String>,
+    /// The seed a run uses unless the command line gives one.
     pub seed: u64,
+    /// When the run stops at the latest; events at exactly the horizon still happen.
     pub horizon: SimTime,
+    /// The nodes' names by id, and the groups, sorted by name, with their members.
     pub cluster: Cluster,
+    /// Which directed links exist.
     pub topology: Topology,
     /// The protocol every node runs, as the catalog that read the scenario decoded it.
     pub protocol: ProtocolChoice,
+    /// What every link does unless `links` overrides it.
     pub network: LinkModel,
     /// Directed link overrides, in file order (a later one wins).
     pub links: Vec<((NodeId, NodeId), LinkModel)>,
@@ -82,14 +101,20 @@ pub struct Scenario {
     pub clocks: Vec<Clock>,
     /// Sorted by time; equal times keep file order.
     pub faults: Vec<ScheduledFault>,
+    /// What swarm mode draws from the seed, if the scenario uses it.
     pub swarm: Option<SwarmSpec>,
+    /// The attacker, if any; validation admits one only under a protocol that models its encoding.
     pub adversary: Option<AdversarySpec>,
     /// One per node when any node has a mailbox; empty otherwise.
     pub mailboxes: Vec<Option<MailboxSpec>>,
+    /// The generators, one per sender of each workload entry, in file order (their order numbers
+    /// the application messages).
     pub workload: Vec<Generator>,
+    /// The checks, in the order the report gives their verdicts.
     pub checks: Vec<CheckChoice>,
     /// Names of checks in `checks` the scenario is meant to fail on some seed.
     pub expect_failures: Vec<String>,
+    /// The run's safety limits, defaults filled in.
     pub limits: Limits,
     /// Network decisions replayed instead of drawn, if the scenario gives them.
     pub replay: Option<Vec<Decision>>,
@@ -100,6 +125,7 @@ pub struct Scenario {
 pub struct MailboxSpec {
     /// `None`: unbounded.
     pub capacity: Option<u32>,
+    /// What a full mailbox does.
     pub overflow: Overflow,
     /// Time to serve each message taken from the mailbox.
     pub service: Option<Latency>,
@@ -108,30 +134,51 @@ pub struct MailboxSpec {
     pub trace_served: bool,
 }
 
+/// A fault of the script (or one swarm mode drew), at the true time it happens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScheduledFault {
+    /// When, in true simulated time.
     pub at: SimTime,
+    /// What happens.
     pub fault: Fault,
 }
 
+/// A fault, its names resolved to node ids.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
+    /// Discard the node's process, state and timers.
     Crash(NodeId),
+    /// Start a fresh process on a node that is down.
     Restart(NodeId),
+    /// Hold everything for the node while it keeps its state.
     Pause(NodeId),
+    /// Handle what was held for the node, in arrival order.
     Resume(NodeId),
+    /// A symmetric cut: no message crosses between sides, and nodes on no side form one more side.
     Partition(Vec<Vec<NodeId>>),
-    OneWay { from: Vec<NodeId>, to: Vec<NodeId> },
+    /// Block messages from any node of `from` to any node of `to` only.
+    OneWay {
+        /// The senders whose messages are blocked.
+        from: Vec<NodeId>,
+        /// The receivers they may no longer reach.
+        to: Vec<NodeId>,
+    },
+    /// Remove every cut in force.
     Heal,
 }
 
 /// Ranges that the seed draws from in swarm mode (probabilities in ppb).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SwarmSpec {
+    /// Range of the run's loss probability, in parts per billion; `None`: not drawn.
     pub loss: Option<(u32, u32)>,
+    /// Range of the run's duplication probability, in parts per billion; `None`: not drawn.
     pub duplicate: Option<(u32, u32)>,
+    /// Range of the run's corruption probability, in parts per billion; `None`: not drawn.
     pub corrupt: Option<(u32, u32)>,
+    /// How many crashes to draw, both ends included.
     pub crashes: (u64, u64),
+    /// How many partitions to draw, both ends included.
     pub partitions: (u64, u64),
     /// When drawn faults may start.
     pub window: (SimTime, SimTime),
@@ -142,11 +189,18 @@ pub struct SwarmSpec {
 /// One sender's share of a workload entry: at most `count` messages, sent when `arrivals` says.
 #[derive(Clone, Debug)]
 pub struct Generator {
+    /// The sender.
     pub from: NodeId,
+    /// Where each message goes.
     pub target: Target,
+    /// When the generator may first send.
     pub start: SimTime,
+    /// When it sends.
     pub arrivals: Arrivals,
+    /// The most messages it sends (`limits::MAX_MESSAGES_PER_WORKLOAD` when the entry gives no
+    /// count: in effect, until the horizon).
     pub count: u64,
+    /// How large its messages are.
     pub size: Sizes,
 }
 
@@ -169,6 +223,7 @@ pub enum Arrivals {
     /// drawing starts again at that phase's start, which is exact for exponential gaps
     /// (they are memoryless), the only kind phases are built from.
     Drawn {
+        /// From each phase's start until the next, the gap distribution (`None`: silent).
         phases: Vec<(SimTime, Option<Latency>)>,
         /// The scenario fields this came from, as RON (for writing the scenario back).
         written: String,
@@ -225,9 +280,11 @@ impl Sizes {
 /// How large a generator's messages are.
 #[derive(Clone, Debug)]
 pub enum Sizes {
+    /// Every message this many payload bytes.
     Fixed(u32),
     /// Drawn per message from the workload's stream, capped at `limits::MAX_SIZE_BYTES`.
     Drawn {
+        /// The size distribution, sampled in bytes.
         dist: Latency,
         /// The scenario field this came from, as RON.
         written: String,
@@ -253,17 +310,22 @@ impl Generator {
     }
 }
 
+/// Where a generator's messages go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
+    /// Unicast to this node.
     Node(NodeId),
     /// Unicast to one member of the group other than the sender, drawn per message.
     AnyOf(GroupId),
     /// Unicast to any other node, drawn per message.
     AnyOther,
+    /// To every member of the group but the sender.
     Multicast(GroupId),
+    /// To every node but the sender.
     Broadcast,
 }
 
+/// The safety limits a run stops at (the scenario's, or the defaults in [`limits`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Scheduler events.
@@ -281,10 +343,15 @@ pub struct Limits {
 /// One problem with a scenario, at a place in its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioError {
+    /// The file as named to the loader (a path, or a label such as `inline`).
     pub file: String,
+    /// Line, from 1.
     pub line: usize,
+    /// Column in characters, from 1.
     pub col: usize,
+    /// What is wrong.
     pub message: String,
+    /// What would be right there, when the validator can say.
     pub expected: Option<String>,
 }
 
@@ -383,6 +450,7 @@ impl Scenario {
         .scenario(&raw, catalog)
     }
 
+    /// How many nodes the scenario has.
     pub fn node_count(&self) -> usize {
         self.cluster.len()
     }
