@@ -56,6 +56,8 @@ impl Registry {
             .with_protocol::<crate::protocols::pubsub::PubSubProtocol>()
             .with_protocol::<crate::protocols::rumour::RumourMongeringProtocol>()
             .with_protocol::<crate::protocols::gossip_rounds::GossipRoundsProtocol>()
+            .with_protocol::<crate::protocols::broadcast_flood::BroadcastFloodProtocol>()
+            .with_protocol::<crate::protocols::broadcast_gossip::BroadcastGossipProtocol>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()
@@ -78,6 +80,7 @@ impl Registry {
             .with_check::<check::ViewAgreement>()
             .with_check::<check::decision::SameDecision>()
             .with_check::<check::pubsub::PubSubDelivery>()
+            .with_check::<check::broadcast::BroadcastConsistency>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

@@ -4,6 +4,7 @@
 //! its trace) and gives a verdict at the end. Invariant: a checker that saw
 //! nothing to judge says `Inconclusive`, never `Pass`.
 
+pub mod broadcast;
 mod breaker;
 mod deadlock;
 pub mod decision;
