@@ -195,7 +195,7 @@ impl Checker for BroadcastConsistency {
     fn verdict(&self, end: &RunEnd) -> Verdict {
         if let Some((node, app, at, damaged)) = self.phantom {
             let what = if damaged { "a damaged value" } else { "a value never broadcast" };
-            return Verdict::fail(format!("{}'s reads hold {what}: m{} joined its set at {at}", self.cluster.name(node), app.0));
+            return Verdict::fail(format!("{}'s reads hold {what}: a{} joined its set at {at}", self.cluster.name(node), app.0));
         }
         let judged = self.judged();
         let acked: Vec<(AppId, SimTime)> = self.values.iter().filter_map(|(v, a)| a.map(|a| (*v, a))).collect();
@@ -209,7 +209,7 @@ impl Checker for BroadcastConsistency {
         if let Some(&(v, ack, server)) = missing.iter().find(|(_, a, _)| self.overdue(*a, end)) {
             let overdue = missing.iter().filter(|(_, a, _)| self.overdue(*a, end)).count();
             return Verdict::fail(format!(
-                "{overdue} of {} acknowledged values never reached every server; first: m{} (acknowledged at {ack}) never in {}'s reads",
+                "{overdue} of {} acknowledged values never reached every server; first: a{} (acknowledged at {ack}) never in {}'s reads",
                 acked.len(),
                 v.0,
                 self.cluster.name(server)
@@ -395,7 +395,7 @@ mod tests {
         c.observe(&deliver(40, 2, 8));
         let v = c.verdict(&end(5_000, EndReason::Horizon));
         assert_eq!(v.outcome, Outcome::Fail);
-        assert!(v.detail.contains("never broadcast") && v.detail.contains("m8"), "{}", v.detail);
+        assert!(v.detail.contains("never broadcast") && v.detail.contains("a8"), "{}", v.detail);
     }
 
     #[test]

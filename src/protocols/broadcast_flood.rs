@@ -9,7 +9,7 @@
 
 use super::broadcast::{Common, HEADER_BYTES, Node, Overlay, Relay, RelayCtx, Spec, Timer, VALUE_ID_BYTES, Values};
 use super::{field, ns};
-use crate::id::{AppId, NodeId};
+use crate::id::{AppId, NodeId, TimerId};
 use crate::plugin::Protocol;
 use crate::process::{Message, Payload};
 use crate::scenario::file::{Number, Whole};
@@ -74,8 +74,8 @@ impl Message for Msg {
 pub struct Flood {
     neighbours: Vec<NodeId>,
     retry_ns: Option<u64>,
-    /// Values sent to a neighbour and not yet acknowledged by it.
-    unacked: BTreeMap<(NodeId, AppId), Payload>,
+    /// Values sent to a neighbour and not yet acknowledged by it, with their retry timer.
+    unacked: BTreeMap<(NodeId, AppId), (Payload, TimerId)>,
 }
 
 /// Send `value` to `to` again after this long if it is still unacknowledged.
@@ -83,6 +83,15 @@ pub struct Flood {
 pub struct Retry {
     to: NodeId,
     value: AppId,
+}
+
+impl Flood {
+    /// Neighbour `to` has `value`: stop sending it there.
+    fn settled(&mut self, ctx: &mut RelayCtx<'_, Self>, to: NodeId, value: AppId) {
+        if let Some((_, timer)) = self.unacked.remove(&(to, value)) {
+            ctx.cancel_timer(timer);
+        }
+    }
 }
 
 impl Relay for Flood {
@@ -93,8 +102,8 @@ impl Relay for Flood {
         for &to in self.neighbours.iter().filter(|&&n| Some(n) != from) {
             ctx.send(to, super::broadcast::Msg::Peer(Msg::Value(value)));
             if let Some(retry) = self.retry_ns {
-                self.unacked.insert((to, value.id), value);
-                ctx.set_timer(retry, Timer::Peer(Retry { to, value: value.id }));
+                let timer = ctx.set_timer(retry, Timer::Peer(Retry { to, value: value.id }));
+                self.unacked.insert((to, value.id), (value, timer));
             }
         }
     }
@@ -106,21 +115,20 @@ impl Relay for Flood {
                     ctx.send(from, super::broadcast::Msg::Peer(Msg::Ack(value.id)));
                 }
                 // The sender has it: no need to send it back, nor again.
-                self.unacked.remove(&(from, value.id));
+                self.settled(ctx, from, value.id);
                 if values.add(ctx, value) {
                     self.learned(ctx, value, Some(from));
                 }
             }
-            Msg::Ack(value) => {
-                self.unacked.remove(&(from, value));
-            }
+            Msg::Ack(value) => self.settled(ctx, from, value),
         }
     }
 
     fn timer(&mut self, ctx: &mut RelayCtx<'_, Self>, _: &mut Values, timer: Retry) {
-        let (Some(retry), Some(&value)) = (self.retry_ns, self.unacked.get(&(timer.to, timer.value))) else { return };
-        ctx.send(timer.to, super::broadcast::Msg::Peer(Msg::Value(value)));
-        ctx.set_timer(retry, Timer::Peer(timer));
+        let Some(retry) = self.retry_ns else { return };
+        let Some((value, pending)) = self.unacked.get_mut(&(timer.to, timer.value)) else { return };
+        ctx.send(timer.to, super::broadcast::Msg::Peer(Msg::Value(*value)));
+        *pending = ctx.set_timer(retry, Timer::Peer(timer));
     }
 }
 
