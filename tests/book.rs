@@ -262,6 +262,13 @@ const OUTPUTS: &[(&str, &[&str])] = &[
         "broken-unauthenticated.html",
         &["trace", "scenarios/security/broken-unauthenticated.ron", "--format", "html", "--to", "15", "-o", "OUT"],
     ),
+    // The Maelstrom broadcast workload (book/src/maelstrom.md).
+    ("broadcast-one-value-run.txt", &["run", "book/examples/broadcast-one-value.ron", "--trace", "TRACE"]),
+    ("broadcast-one-value.svg", &["trace", "book/examples/broadcast-one-value.ron", "--format", "svg", "-o", "OUT"]),
+    ("broadcast-efficiency-1-run.txt", &["run", "scenarios/maelstrom/broadcast-efficiency-1.ron"]),
+    ("broadcast-efficiency-2-run.txt", &["run", "scenarios/maelstrom/broadcast-efficiency-2.ron"]),
+    ("broken-broadcast-no-retry-run.txt", &["run", "scenarios/maelstrom/broken-broadcast-no-retry.ron"]),
+    ("broken-broadcast-no-retry-sweep.txt", &["sweep", "scenarios/maelstrom/broken-broadcast-no-retry.ron", "--seeds", "0..25"]),
 ];
 
 /// What a reader would see in a terminal: the command, its output, its exit code.
