@@ -166,3 +166,21 @@ fn flooding_without_retries_fails_only_under_the_partition() {
         assert_eq!(verdict.outcome, Outcome::Pass, "seed {seed}: {}", verdict.detail);
     }
 }
+
+/// A total topology keeps every server's list of all the others: past 1,000 servers
+/// validation refuses it (with its position) rather than let memory grow as the square.
+#[test]
+fn a_total_topology_of_too_many_servers_is_refused() {
+    let servers = |n: usize| (0..n).map(|i| format!("\"n{i}\"")).collect::<Vec<_>>().join(", ");
+    let scenario = |n: usize| {
+        format!(
+            "Scenario(name: \"wide\", horizon_ms: 10, nodes: [{}, \"c\"], groups: {{\"servers\": [{}]}},\n\
+             protocol: BroadcastFlood(clients: [\"c\"], servers: [\"servers\"], topology: Total, timeout_ms: 10))",
+            servers(n),
+            servers(n)
+        )
+    };
+    assert!(Scenario::parse(&scenario(1_000), "wide.ron").is_ok());
+    let errors = Scenario::parse(&scenario(1_001), "wide.ron").expect_err("refused").to_string();
+    assert!(errors.starts_with("wide.ron:2:") && errors.contains("a total topology of 1001 servers"), "{errors}");
+}

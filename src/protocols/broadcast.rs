@@ -28,6 +28,7 @@ use crate::trace::OpOutcome;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 /// What a client and a server say to each other, and the relay's own messages between servers.
 #[derive(Clone, Debug)]
@@ -94,7 +95,14 @@ impl Overlay {
         let (name, width) = match *self {
             Overlay::Grid { columns } => ("columns", columns.0),
             Overlay::Tree { fanout } => ("fanout", fanout.0),
-            Overlay::Total | Overlay::Line => return,
+            Overlay::Total => {
+                if servers as u64 > MAX_TOTAL_SERVERS {
+                    let message = format!("a total topology of {servers} servers (each keeps a list of all the others)");
+                    cx.error(&[field("topology")], message, format!("at most {MAX_TOTAL_SERVERS} servers, or a sparser topology"));
+                }
+                return;
+            }
+            Overlay::Line => return,
         };
         cx.within(&[field("topology"), field(name)], width, 1..=servers.max(1) as u64, |n| format!("{name} {n}"));
     }
@@ -146,6 +154,10 @@ pub struct Common<'c> {
 /// The most reads a client may invoke after each broadcast.
 pub const MAX_READS_PER_BROADCAST: u64 = 100;
 
+/// The most servers a `Total` topology may have: every server keeps the list of its
+/// neighbours, so memory grows as the square of their number.
+pub const MAX_TOTAL_SERVERS: u64 = 1_000;
+
 impl Common<'_> {
     /// Report every problem with the shared fields.
     pub fn validate(&self, cx: &mut ConfigCx<'_, '_>) {
@@ -173,19 +185,15 @@ impl Common<'_> {
         }
     }
 
-    /// The shared part of every node's knowledge.
-    pub fn spec(&self, cluster: &Cluster) -> Spec {
-        let servers = resolve(cluster, self.servers);
-        let neighbours = (0..servers.len())
-            .map(|i| self.topology.neighbours(i, servers.len()).into_iter().map(|j| servers[j]).collect())
-            .collect();
-        Spec {
+    /// The shared part of every node's knowledge, shared by all nodes.
+    pub fn spec(&self, cluster: &Cluster) -> Arc<Spec> {
+        Arc::new(Spec {
             clients: resolve(cluster, self.clients),
-            servers,
-            neighbours,
+            servers: resolve(cluster, self.servers),
+            topology: self.topology,
             timeout_ns: ns(self.timeout_ms),
             reads_per_broadcast: self.reads_per_broadcast.map_or(1, |r| r.0),
-        }
+        })
     }
 }
 
@@ -206,15 +214,21 @@ pub fn resolve(cluster: &Cluster, names: &[String]) -> Vec<NodeId> {
     out
 }
 
-/// Who the clients and servers are, each server's neighbours, and the clients' timing.
+/// Who the clients and servers are (each list sorted), the servers' topology, and the
+/// clients' timing.
 #[derive(Clone, Debug)]
 pub struct Spec {
     pub clients: Vec<NodeId>,
     pub servers: Vec<NodeId>,
-    /// By position in `servers`: that server's neighbours in the logical topology.
-    pub neighbours: Vec<Vec<NodeId>>,
+    pub topology: Overlay,
     pub timeout_ns: u64,
     pub reads_per_broadcast: u64,
+}
+
+impl Spec {
+    fn is_server(&self, node: NodeId) -> bool {
+        self.servers.binary_search(&node).is_ok()
+    }
 }
 
 /// The context a relay acts through.
@@ -294,21 +308,22 @@ enum Role<R> {
 
 /// A node of a broadcast protocol: a client, a server running relay `R`, or neither.
 pub struct Node<R> {
-    spec: Spec,
+    spec: Arc<Spec>,
     role: Role<R>,
 }
 
 impl<R: Relay> Node<R> {
     /// Node `me`'s part; `relay` makes a server's relay from its neighbours.
-    pub fn new(spec: &Spec, me: NodeId, relay: impl FnOnce(&[NodeId]) -> R) -> Node<R> {
-        let role = if spec.clients.contains(&me) {
+    pub fn new(spec: &Arc<Spec>, me: NodeId, relay: impl FnOnce(Vec<NodeId>) -> R) -> Node<R> {
+        let role = if spec.clients.binary_search(&me).is_ok() {
             Role::Client(Client::default())
-        } else if let Some(i) = spec.servers.iter().position(|&s| s == me) {
-            Role::Server(Server { values: Values::default(), relay: relay(&spec.neighbours[i]) })
+        } else if let Ok(i) = spec.servers.binary_search(&me) {
+            let neighbours = spec.topology.neighbours(i, spec.servers.len()).into_iter().map(|j| spec.servers[j]).collect();
+            Role::Server(Server { values: Values::default(), relay: relay(neighbours) })
         } else {
             Role::Idle
         };
-        Node { spec: spec.clone(), role }
+        Node { spec: Arc::clone(spec), role }
     }
 
     /// A client invokes operation `msg` (numbered `op`) on `server`.
@@ -362,7 +377,7 @@ impl<R: Relay> Process for Node<R> {
             return;
         }
         let server = match dest {
-            Dest::Node(n) if self.spec.servers.contains(&n) => n,
+            Dest::Node(n) if self.spec.is_server(n) => n,
             _ => self.random_server(ctx),
         };
         self.invoke(ctx, server, |op| Msg::Broadcast { op, value: payload });

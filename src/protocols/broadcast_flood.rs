@@ -7,7 +7,7 @@
 //! latency per hop. Without `retry_ms` a value is sent once and never again: the broken variant,
 //! which loses every value a partition cuts off.
 
-use super::broadcast::{Common, HEADER_BYTES, Node, Overlay, Relay, RelayCtx, Spec, Timer, VALUE_ID_BYTES, Values};
+use super::broadcast::{Common, HEADER_BYTES, Node, Overlay, Relay, RelayCtx, Timer, VALUE_ID_BYTES, Values};
 use super::{field, ns};
 use crate::id::{AppId, NodeId, TimerId};
 use crate::plugin::Protocol;
@@ -148,8 +148,8 @@ impl Protocol for BroadcastFloodProtocol {
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node<Flood> {
-        let spec: Spec = config.common().spec(&scenario.cluster);
+        let spec = config.common().spec(&scenario.cluster);
         let retry_ns = config.retry_ms.map(ns);
-        move |me| Node::new(&spec, me, |neighbours| Flood { neighbours: neighbours.to_vec(), retry_ns, unacked: BTreeMap::new() })
+        move |me| Node::new(&spec, me, |neighbours| Flood { neighbours, retry_ns, unacked: BTreeMap::new() })
     }
 }

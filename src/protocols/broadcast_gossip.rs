@@ -8,7 +8,7 @@
 //! and a link carries at most one batch and one acknowledgement per period however many values
 //! arrive, so the messages per operation fall as the rate of operations rises.
 
-use super::broadcast::{Common, HEADER_BYTES, Node, Overlay, Relay, RelayCtx, Spec, Timer, VALUE_ID_BYTES, Values};
+use super::broadcast::{Common, HEADER_BYTES, Node, Overlay, Relay, RelayCtx, Timer, VALUE_ID_BYTES, Values};
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
@@ -166,14 +166,14 @@ impl Protocol for BroadcastGossipProtocol {
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node<Gossip> {
-        let spec: Spec = config.common().spec(&scenario.cluster);
+        let spec = config.common().spec(&scenario.cluster);
         let (period_ns, resend_ns) = (ns(config.period_ms), ns(config.resend_ms));
         move |me| {
             Node::new(&spec, me, |neighbours| Gossip {
-                neighbours: neighbours.to_vec(),
+                owed: vec![Owed::new(); neighbours.len()],
+                neighbours,
                 period_ns,
                 resend_ns,
-                owed: vec![Owed::new(); neighbours.len()],
             })
         }
     }
