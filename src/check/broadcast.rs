@@ -202,10 +202,8 @@ impl Checker for BroadcastConsistency {
         if acked.is_empty() || judged.is_empty() {
             return Verdict::inconclusive("no broadcast acknowledged, or no server up at the end: nothing to judge");
         }
-        let missing: Vec<(AppId, SimTime, NodeId)> = acked
-            .iter()
-            .filter_map(|&(v, a)| judged.iter().find(|s| !self.sets[s.index()].contains_key(&v)).map(|&s| (v, a, s)))
-            .collect();
+        let missing: Vec<(AppId, SimTime, NodeId)> =
+            acked.iter().filter_map(|&(v, a)| judged.iter().find(|s| !self.sets[s.index()].contains_key(&v)).map(|&s| (v, a, s))).collect();
         if let Some(&(v, ack, server)) = missing.iter().find(|(_, a, _)| self.overdue(*a, end)) {
             let overdue = missing.iter().filter(|(_, a, _)| self.overdue(*a, end)).count();
             return Verdict::fail(format!(
@@ -442,11 +440,9 @@ mod tests {
         let met = Targets { messages_per_op: 0.6, median_ns: 51_000_000, max_ns: 51_000_000 };
         assert_eq!(run(met).outcome, Outcome::Pass);
         // Each target is "below": the measured value equal to it misses it.
-        for missed in [
-            Targets { messages_per_op: 0.5, ..met },
-            Targets { median_ns: 50_000_000, ..met },
-            Targets { max_ns: 50_000_000, ..met },
-        ] {
+        for missed in
+            [Targets { messages_per_op: 0.5, ..met }, Targets { median_ns: 50_000_000, ..met }, Targets { max_ns: 50_000_000, ..met }]
+        {
             let v = run(missed);
             assert_eq!(v.outcome, Outcome::Fail, "{missed:?}");
             assert!(v.detail.starts_with("targets missed"), "{}", v.detail);

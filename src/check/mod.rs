@@ -4,8 +4,8 @@
 //! its trace) and gives a verdict at the end. Invariant: a checker that saw
 //! nothing to judge says `Inconclusive`, never `Pass`.
 
-pub mod broadcast;
 mod breaker;
+pub mod broadcast;
 mod deadlock;
 pub mod decision;
 mod delivery;

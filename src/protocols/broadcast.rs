@@ -115,10 +115,10 @@ impl Overlay {
             Overlay::Grid { columns } => {
                 let c = (columns.0 as usize).max(1);
                 let mut v = Vec::new();
-                if i % c != 0 {
+                if !i.is_multiple_of(c) {
                     v.push(i - 1);
                 }
-                if (i + 1) % c != 0 && i + 1 < n {
+                if !(i + 1).is_multiple_of(c) && i + 1 < n {
                     v.push(i + 1);
                 }
                 if i >= c {

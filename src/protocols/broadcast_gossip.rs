@@ -168,13 +168,6 @@ impl Protocol for BroadcastGossipProtocol {
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node<Gossip> {
         let spec = config.common().spec(&scenario.cluster);
         let (period_ns, resend_ns) = (ns(config.period_ms), ns(config.resend_ms));
-        move |me| {
-            Node::new(&spec, me, |neighbours| Gossip {
-                owed: vec![Owed::new(); neighbours.len()],
-                neighbours,
-                period_ns,
-                resend_ns,
-            })
-        }
+        move |me| Node::new(&spec, me, |neighbours| Gossip { owed: vec![Owed::new(); neighbours.len()], neighbours, period_ns, resend_ns })
     }
 }
