@@ -47,6 +47,7 @@ pub struct Figures {
     pub messages_per_op: f64,
     /// Stable latency of the acknowledged values every judged server has (nearest rank), ns.
     pub median_ns: Option<u64>,
+    /// The largest of those stable latencies, ns.
     pub max_ns: Option<u64>,
 }
 
@@ -269,8 +270,11 @@ pub struct Config {
 #[derive(Clone, Copy, Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetsFile {
+    /// Server-to-server messages per operation.
     pub messages_per_op: crate::scenario::file::Number,
+    /// Median stable latency, milliseconds.
     pub median_ms: crate::scenario::file::Number,
+    /// Largest stable latency, milliseconds.
     pub max_ms: crate::scenario::file::Number,
 }
 

@@ -72,7 +72,9 @@ impl<P: Message> Message for Msg<P> {
 /// A client's operation timing out, or the relay's own timer.
 #[derive(Clone, Debug)]
 pub enum Timer<T> {
+    /// A client's operation `op` has waited its timeout.
     Timeout(u64),
+    /// The relay's timer.
     Peer(T),
 }
 
@@ -144,10 +146,15 @@ impl Overlay {
 /// The fields every broadcast protocol's configuration has, as it read them.
 #[derive(Clone, Debug)]
 pub struct Common<'c> {
+    /// Client nodes or groups.
     pub clients: &'c [String],
+    /// Server nodes or groups.
     pub servers: &'c [String],
+    /// The servers' logical topology.
     pub topology: Overlay,
+    /// How long a client waits for a reply.
     pub timeout_ms: Number,
+    /// Reads a client invokes after each broadcast; absent: 1.
     pub reads_per_broadcast: Option<Whole>,
 }
 
@@ -218,10 +225,15 @@ pub fn resolve(cluster: &Cluster, names: &[String]) -> Vec<NodeId> {
 /// clients' timing.
 #[derive(Clone, Debug)]
 pub struct Spec {
+    /// The clients, sorted.
     pub clients: Vec<NodeId>,
+    /// The servers, sorted: the order the topology numbers them in.
     pub servers: Vec<NodeId>,
+    /// The servers' logical topology.
     pub topology: Overlay,
+    /// How long a client waits for a reply, in ns.
     pub timeout_ns: u64,
+    /// Reads a client invokes after each broadcast.
     pub reads_per_broadcast: u64,
 }
 
