@@ -184,3 +184,16 @@ fn a_total_topology_of_too_many_servers_is_refused() {
     let errors = Scenario::parse(&scenario(1_001), "wide.ron").expect_err("refused").to_string();
     assert!(errors.starts_with("wide.ron:2:") && errors.contains("a total topology of 1001 servers"), "{errors}");
 }
+
+/// Regression: a flood's retry timers outlived the acknowledgements they waited for, each
+/// firing later as a timer line that did nothing; a settled flood now leaves none.
+#[test]
+fn regression_an_acknowledged_value_leaves_no_retry_timer_to_fire() {
+    let path = format!("{}/book/examples/broadcast-one-value.ron", env!("CARGO_MANIFEST_DIR"));
+    let scenario = Scenario::load(std::path::Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
+    let result = msgsim::run(&scenario, 0, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+    let trace = result.trace.expect("recorded");
+    assert!(!trace.iter().any(|e| matches!(e.kind, msgsim::trace::EventKind::Timer { .. })), "a timer fired");
+    // Every value and every acknowledgement crossed the six links of the tree once.
+    assert_eq!(trace.iter().filter(|e| matches!(e.kind, msgsim::trace::EventKind::Deliver { .. })).count(), 7);
+}
