@@ -31,6 +31,9 @@ pub fn process_of(kind: &EventKind) -> Option<NodeId> {
         EventKind::Send { from, .. } => Some(from),
         EventKind::Receive { to, .. } => Some(to),
         EventKind::CommandRefused { .. }
+        // Annotations of the send that follows them, which carries the clock.
+        | EventKind::Attempt { .. }
+        | EventKind::Ack { .. }
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }
         | EventKind::Corrupt { .. }

@@ -156,7 +156,25 @@ pub fn main_with(registry: Registry) -> ExitCode {
         .unwrap_or_else(|| "msgsim".to_string());
     crate::report::set_program(&program);
     cmd::set_registry(registry);
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to standard output like every other output, so that a full
+        // disk or a closed pipe is reported rather than exiting 0 with nothing written.
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            let styled = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let text = if styled { e.render().ansi().to_string() } else { e.render().to_string() };
+            cmd::emit(text.as_bytes());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // A usage error: clap's message on standard error (dropped if that cannot be
+            // written) and its exit code, 2.
+            let styled = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let text = if styled { e.render().ansi().to_string() } else { e.render().to_string() };
+            cmd::say!("{}", text.trim_end());
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     match cli.command {
         Cmd::Run { scenario, seed, json, trace } => cmd::run::run(&scenario, seed, json, trace.as_deref()),
         Cmd::Check { scenario } => cmd::check::check(&scenario),

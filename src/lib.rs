@@ -7,6 +7,7 @@
 //! The principal types:
 //! - [`Scenario`] (validated) from [`scenario::file::ScenarioFile`] (RON as written);
 //! - [`Process`], [`Ctx`] and [`Message`]: the sans-IO protocol author's view;
+//!   [`stable::StableStorage`]: what a protocol keeps across a node's crash and restart;
 //! - [`sim::Sim`]: the event loop; [`net::Network`]: links, faults, partitions;
 //! - [`trace::TraceEvent`] and [`trace::TraceHasher`]: ground truth and its fingerprint;
 //! - [`causality::CausalTracker`]: vector clocks derived from the trace;
@@ -65,6 +66,8 @@ pub mod rng;
 pub mod scenario;
 pub mod shrink;
 pub mod sim;
+#[warn(missing_docs)]
+pub mod stable;
 pub mod stats;
 mod swarm;
 pub mod sweep;

@@ -5,8 +5,9 @@
 //! user's do in their own crate; a [`Registry`](crate::registry::Registry) collects them.
 
 use crate::id::NodeId;
-use crate::process::Process;
+use crate::process::{Cluster, Process};
 use crate::scenario::{CheckChoice, ConfigCx, ProtocolChoice, Scenario};
+pub use crate::scenario::{JitterShape, RetryPolicy, WaitFrom};
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, Runner, run_catching};
 use crate::verdict::Checker;
 use serde::Deserialize;
@@ -87,6 +88,22 @@ pub trait Protocol: 'static {
         let _ = (config, cx);
     }
 
+    /// The retransmission policy the process follows, if it retransmits with `send_attempt`:
+    /// what the `RetryBackoff` check judges its attempts against. The default declares none.
+    fn retry_policy(config: &Self::Config) -> Option<RetryPolicy> {
+        let _ = config;
+        None
+    }
+
+    /// An upper estimate of the bytes one node's process holds that grow with the cluster
+    /// (vectors indexed by node, a record per peer), for the memory budget: a scenario whose
+    /// nodes together would hold more than `limits.max_memory_mb` is refused before it runs,
+    /// rather than exhausting the machine's memory. The default declares none.
+    fn state_bytes(config: &Self::Config, cluster: &Cluster) -> u64 {
+        let _ = (config, cluster);
+        0
+    }
+
     /// The maker of each node's process for one run (called at boot and at every restart).
     fn factory(config: &Self::Config, scenario: &Scenario, seed: u64) -> impl FnMut(NodeId) -> Self::Process;
 }
@@ -116,8 +133,11 @@ pub struct NoConfig {}
 pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<ProtocolChoice> {
     let config: P::Config = cx.parse()?;
     P::validate(&config, cx);
+    let nodes = cx.cluster().len() as u64;
+    cx.state_fits(P::NAME, nodes, P::state_bytes(&config, cx.cluster()));
     let runner = Runner(run_protocol::<P>);
-    Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, Arc::new(runner)))
+    let retry = P::retry_policy(&config);
+    Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, retry, Arc::new(runner)))
 }
 
 /// Read and validate `C`'s configuration.

@@ -241,6 +241,8 @@ pub(crate) enum Effect<M, T> {
     CancelTimer { id: TimerId },
     Deliver { payload: Payload },
     DeadLetter { payload: Payload, to: NodeId },
+    Attempt { to: NodeId, series: u64, attempt: u32 },
+    Ack { to: NodeId, series: u64 },
     CallOutcome { app: AppId, outcome: CallOutcome, latency_ns: u64 },
     Operation { op: u64, server: NodeId, outcome: OpOutcome },
     Breaker { from: BreakerState, to: BreakerState },
@@ -291,6 +293,24 @@ impl<M, T> Ctx<'_, M, T> {
     /// else; `on_complete` says how the wait ended. It must be the handler's last effect.
     pub fn send_sync(&mut self, to: NodeId, msg: M, timeout_ns: Option<u64>) {
         self.effects.push(Effect::SendSync { to, msg, timeout_ns });
+    }
+
+    /// Send `msg` to `to` as attempt `attempt` (1 for the first transmission, 2 for the first
+    /// retransmission, ...) of the retransmission series `series`: an asynchronous send
+    /// preceded by an `attempt` line, so that `RetryBackoff` can judge the waits between
+    /// attempts against the retry policy. `series` is any number that names what is resent,
+    /// unique per recipient among this node's series (an application message's id will do).
+    pub fn send_attempt(&mut self, to: NodeId, msg: M, series: u64, attempt: u32) {
+        self.effects.push(Effect::Attempt { to, series, attempt });
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Send `msg` to `to` as the acknowledgement of `to`'s retransmission series `series` (the
+    /// number `to` gave it in `send_attempt`): an asynchronous send preceded by an `ack` line,
+    /// so that `RetryBackoff` can judge that `to` stops retransmitting once the ack arrives.
+    pub fn send_ack(&mut self, to: NodeId, msg: M, series: u64) {
+        self.effects.push(Effect::Ack { to, series });
+        self.effects.push(Effect::Send { to, msg });
     }
 
     /// Send request `msg` to `to` and, if `wait`, block until its answer (synchronous); if
@@ -385,7 +405,8 @@ impl<M, T> Ctx<'_, M, T> {
 /// A process is a state machine driven by the simulator.
 ///
 /// It is created by its protocol's factory at boot and again after every
-/// restart: a crash loses all state and timers.
+/// restart: a crash loses all state and timers, but for what the protocol kept on its node's
+/// stable storage ([`crate::stable`]).
 pub trait Process {
     /// What the protocol puts on the wire.
     type Msg: Message;

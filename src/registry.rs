@@ -58,6 +58,8 @@ impl Registry {
             .with_protocol::<crate::protocols::gossip_rounds::GossipRoundsProtocol>()
             .with_protocol::<crate::protocols::broadcast_flood::BroadcastFloodProtocol>()
             .with_protocol::<crate::protocols::broadcast_gossip::BroadcastGossipProtocol>()
+            .with_protocol::<crate::protocols::durable_queue::DurableQueueProtocol>()
+            .with_protocol::<crate::protocols::rpc::RpcProtocol>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()
@@ -81,6 +83,10 @@ impl Registry {
             .with_check::<check::decision::SameDecision>()
             .with_check::<check::pubsub::PubSubDelivery>()
             .with_check::<check::broadcast::BroadcastConsistency>()
+            .with_check::<check::RetryBackoff>()
+            .with_check::<check::durable::NoAckedLoss>()
+            .with_check::<check::durable::DeadLetterBounded>()
+            .with_check::<check::rpc::RpcEffect>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

@@ -1192,6 +1192,10 @@ where
                 Effect::DeadLetter { payload, to } => {
                     self.recorder.record(self.now, EventKind::DeadLetter { node, to, app: payload.id });
                 }
+                Effect::Attempt { to, series, attempt } => {
+                    self.recorder.record(self.now, EventKind::Attempt { node, to, series, attempt });
+                }
+                Effect::Ack { to, series } => self.recorder.record(self.now, EventKind::Ack { node, to, series }),
                 Effect::CallOutcome { app, outcome, latency_ns } => {
                     self.recorder.record(self.now, EventKind::Call { node, app, outcome, latency_ns });
                 }

@@ -182,6 +182,22 @@ pub enum EventKind {
         origin: NodeId,
         damaged: bool,
     },
+    /// `node`'s next send to `to` is attempt `attempt` (1 = the first transmission) of its
+    /// retransmission series `series` (the protocol's name for what it keeps resending, such
+    /// as the application message's id): what lets a check judge the backoff between attempts.
+    Attempt {
+        node: NodeId,
+        to: NodeId,
+        series: u64,
+        attempt: u32,
+    },
+    /// `node`'s next send to `to` acknowledges `to`'s retransmission series `series`: once it
+    /// arrives intact, `to` should stop retransmitting that series to `node`.
+    Ack {
+        node: NodeId,
+        to: NodeId,
+        series: u64,
+    },
     /// `node`'s process gave up on application message `app` for recipient `to` (its
     /// attempts exhausted) and put it in the dead-letter queue, so the application knows.
     DeadLetter {
@@ -330,6 +346,8 @@ impl TraceEvent {
             EventKind::CallTimeout { node, callee, msg } => (21, pair(node, callee), msg.0),
             EventKind::Served { node, msg } => (22, u64::from(node.0), msg.0),
             EventKind::Op { node, op, server, outcome } => (23 | (outcome as u64) << 8, pair(node, server), op),
+            EventKind::Attempt { node, to, series, attempt } => (24 | u64::from(attempt) << 8, pair(node, to), series),
+            EventKind::Ack { node, to, series } => (25, pair(node, to), series),
         };
         [self.time.0, tag, w2, w3]
     }
@@ -459,6 +477,10 @@ pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
             let mark = if damaged { " DAMAGED" } else { "" };
             write!(line, "{:<6} deliver a{} from {}{mark}", name(node), app.0, name(origin))
         }
+        EventKind::Attempt { node, to, series, attempt } => {
+            write!(line, "{:<6} attempt s{series} #{attempt} -> {}", name(node), name(to))
+        }
+        EventKind::Ack { node, to, series } => write!(line, "{:<6} ack     s{series} -> {}", name(node), name(to)),
         EventKind::DeadLetter { node, to, app } => {
             write!(line, "{:<6} dead    a{} -> {} (attempts exhausted)", name(node), app.0, name(to))
         }

@@ -14,8 +14,26 @@ use std::path::Path;
 use std::process::Command;
 
 /// (scenario, check, verdict it must give).
-const VERDICTS: &[(&str, &str, Outcome)] =
-    &[("scenarios/canon/two-generals.ron", "SameDecision", Pass), ("scenarios/canon/broken-two-generals.ron", "SameDecision", Fail)];
+const VERDICTS: &[(&str, &str, Outcome)] = &[
+    ("scenarios/canon/two-generals.ron", "SameDecision", Pass),
+    ("scenarios/canon/broken-two-generals.ron", "SameDecision", Fail),
+    ("scenarios/canon/durable-queue.ron", "NoAckedLoss", Pass),
+    ("scenarios/canon/broken-ack-before-persist.ron", "NoAckedLoss", Fail),
+    ("scenarios/canon/transient-queue.ron", "NoAckedLoss", Fail),
+    ("scenarios/canon/dead-letter.ron", "DeadLetterBounded", Pass),
+    ("scenarios/canon/dead-letter.ron", "NoAckedLoss", Pass),
+    ("scenarios/canon/broken-poison-redelivered.ron", "DeadLetterBounded", Fail),
+    ("scenarios/canon/broken-drift-timeout.ron", "FailureDetection", Fail),
+    ("scenarios/canon/drift-timeout-margin.ron", "FailureDetection", Pass),
+    ("scenarios/canon/rpc-at-most-once.ron", "RpcEffect", Pass),
+    ("scenarios/canon/rpc-at-most-once.ron", "AtMostOnce", Pass),
+    ("scenarios/canon/rpc-at-least-once-set.ron", "RpcEffect", Pass),
+    ("scenarios/canon/rpc-at-least-once-set.ron", "AtMostOnce", Fail),
+    ("scenarios/canon/broken-rpc-at-least-once-increment.ron", "RpcEffect", Fail),
+    ("scenarios/canon/rpc-exactly-once.ron", "RpcEffect", Pass),
+    ("scenarios/canon/rpc-exactly-once.ron", "AtMostOnce", Pass),
+    ("scenarios/canon/broken-rpc-keys-in-memory.ron", "RpcEffect", Fail),
+];
 
 /// (book file, msgsim arguments).
 const OUTPUTS: &[(&str, &[&str])] = &[
@@ -31,6 +49,57 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("canon-broken-pubsub-unsubscribe-run.txt", &["run", "scenarios/canon/broken-pubsub-unsubscribe.ron"]),
     ("canon-broken-pubsub-lossy-run.txt", &["run", "scenarios/canon/broken-pubsub-lossy.ron"]),
     ("canon-broken-pubsub-reorder-run.txt", &["run", "scenarios/canon/broken-pubsub-reorder.ron"]),
+    ("canon-durable-queue-run.txt", &["run", "scenarios/canon/durable-queue.ron"]),
+    ("canon-broken-ack-before-persist-run.txt", &["run", "scenarios/canon/broken-ack-before-persist.ron"]),
+    (
+        "canon-broken-ack-before-persist-crash.txt",
+        &[
+            "trace",
+            "scenarios/canon/broken-ack-before-persist.ron",
+            "--format",
+            "text",
+            "--kind",
+            "fault,call,deliver",
+            "--from",
+            "215",
+            "--to",
+            "232",
+        ],
+    ),
+    ("canon-transient-queue-run.txt", &["run", "scenarios/canon/transient-queue.ron"]),
+    ("canon-dead-letter-run.txt", &["run", "scenarios/canon/dead-letter.ron"]),
+    ("canon-dead-letter-dlq.txt", &["trace", "scenarios/canon/dead-letter.ron", "--format", "text", "--kind", "dead"]),
+    (
+        "canon-dead-letter-redrive.txt",
+        &["trace", "scenarios/canon/dead-letter.ron", "--format", "text", "--kind", "deliver", "--from", "500"],
+    ),
+    ("canon-broken-poison-redelivered-run.txt", &["run", "scenarios/canon/broken-poison-redelivered.ron"]),
+    ("canon-broken-drift-timeout-run.txt", &["run", "scenarios/canon/broken-drift-timeout.ron"]),
+    (
+        "canon-broken-drift-timeout-suspects.txt",
+        &["trace", "scenarios/canon/broken-drift-timeout.ron", "--format", "text", "--kind", "suspect", "--to", "320"],
+    ),
+    ("canon-drift-timeout-margin-run.txt", &["run", "scenarios/canon/drift-timeout-margin.ron"]),
+    ("canon-rpc-at-most-once-run.txt", &["run", "scenarios/canon/rpc-at-most-once.ron"]),
+    ("canon-rpc-at-least-once-set-run.txt", &["run", "scenarios/canon/rpc-at-least-once-set.ron"]),
+    ("canon-broken-rpc-at-least-once-increment-run.txt", &["run", "scenarios/canon/broken-rpc-at-least-once-increment.ron"]),
+    ("canon-rpc-exactly-once-run.txt", &["run", "scenarios/canon/rpc-exactly-once.ron"]),
+    ("canon-broken-rpc-keys-in-memory-run.txt", &["run", "scenarios/canon/broken-rpc-keys-in-memory.ron"]),
+    (
+        "canon-broken-rpc-keys-in-memory-crash.txt",
+        &[
+            "trace",
+            "scenarios/canon/broken-rpc-keys-in-memory.ron",
+            "--format",
+            "text",
+            "--kind",
+            "deliver,fault",
+            "--from",
+            "145",
+            "--to",
+            "212",
+        ],
+    ),
     (
         "canon-pubsub-s1.txt",
         &[
@@ -199,4 +268,114 @@ fn pubsub_delivery_excuses_only_what_a_crash_explains() {
     assert!(excused <= 20, "{d}");
     let made: usize = d.split(' ').next().and_then(|n| n.parse().ok()).expect("a count of deliveries made");
     assert!(made >= 200, "nearly all owed deliveries judged: {d}");
+}
+
+/// The verdicts of `check` on `file` over `seeds`.
+fn outcomes(file: &str, check: &str, seeds: std::ops::Range<u64>) -> Vec<Outcome> {
+    let scenario = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap_or_else(|e| panic!("{e}"));
+    seeds
+        .map(|seed| {
+            let result = msgsim::run(&scenario, seed, &RunOptions::default()).expect("no panic");
+            result.verdicts.into_iter().find(|(name, _)| *name == check).expect("the check is in the scenario").1.outcome
+        })
+        .collect()
+}
+
+/// Persisting before acknowledging loses nothing on any seed; acknowledging first, or keeping
+/// the queue in memory, loses acknowledged tasks whenever the broker crashes with some held.
+#[test]
+fn a_durable_queue_loses_no_acknowledged_task_and_its_weaker_variants_do() {
+    assert!(outcomes("scenarios/canon/durable-queue.ron", "NoAckedLoss", 0..100).iter().all(|o| *o == Pass));
+    let lost = |file| outcomes(file, "NoAckedLoss", 0..40).iter().filter(|o| **o == Fail).count();
+    assert!(lost("scenarios/canon/broken-ack-before-persist.ron") >= 30, "a crash almost always catches a write in progress");
+    assert_eq!(lost("scenarios/canon/transient-queue.ron"), 40, "a transient broker always holds tasks when it crashes");
+}
+
+/// The restarted durable broker hands out again what it had handed out when it crashed: more
+/// deliveries than tasks (at least once), and every task delivered.
+#[test]
+fn a_restarted_durable_broker_redelivers_what_was_in_work() {
+    let scenario = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/canon/durable-queue.ron")).expect("valid");
+    let result = msgsim::run(&scenario, scenario.seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+    let mut delivered: BTreeMap<u64, usize> = BTreeMap::new();
+    for e in result.trace.expect("recorded") {
+        if let EventKind::Deliver { app, .. } = e.kind {
+            *delivered.entry(app.0).or_default() += 1;
+        }
+    }
+    assert_eq!(delivered.len(), 120, "every task processed");
+    assert!(delivered.values().any(|&n| n > 1), "a task in work at a crash is processed again");
+}
+
+/// The dead-letter queue takes each poison task once, the other tasks flow past it (all done
+/// long before the redrive), and the redrive empties it.
+#[test]
+fn poison_tasks_are_dead_lettered_once_and_redriven() {
+    let scenario = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/canon/dead-letter.ron")).expect("valid");
+    let result = msgsim::run(&scenario, scenario.seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+    let (mut dead, mut late_deliveries) = (Vec::new(), Vec::new());
+    for e in result.trace.expect("recorded") {
+        match e.kind {
+            EventKind::DeadLetter { app, .. } => dead.push(app.0),
+            EventKind::Deliver { app, .. } if e.time.0 >= 500_000_000 => late_deliveries.push(app.0),
+            _ => {}
+        }
+    }
+    assert_eq!(dead, [5, 20], "each poison task dead-lettered once");
+    late_deliveries.sort_unstable();
+    assert_eq!(late_deliveries, [5, 20], "after the redrive, only the redriven tasks were left to process");
+    assert!(detail("scenarios/canon/dead-letter.ron", "DeadLetterBounded").ends_with("dead-letter queue at the end: empty"));
+    // The dead-letter queue lived through the broker's crash at 300 ms because it is on disk:
+    // kept in memory, the crash loses both poison tasks and the redrive finds nothing.
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/canon/dead-letter.ron")).expect("readable");
+    assert!(src.contains("storage: Durable"));
+    let transient = Scenario::parse(&src.replace("storage: Durable", "storage: Transient"), "dead-letter.ron").expect("valid");
+    let result = msgsim::run(&transient, transient.seed, &RunOptions::default()).expect("no panic");
+    let verdict = &result.verdicts.iter().find(|(name, _)| *name == "DeadLetterBounded").expect("checked").1;
+    assert_eq!(verdict.outcome, Fail, "{}", verdict.detail);
+    assert!(verdict.detail.contains("redriven at 500"), "{}", verdict.detail);
+}
+
+/// The tight timeout of `broken-drift-timeout.ron` is right for true clocks: without the drift it
+/// suspects no healthy node on any seed, so the drift alone breaks it.
+#[test]
+fn the_tight_timeout_holds_with_true_clocks() {
+    let src =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/canon/broken-drift-timeout.ron")).expect("readable");
+    let scenario = Scenario::parse(&set_top_level_field(&src, "clocks", "[]"), "broken-drift-timeout.ron").expect("valid");
+    for seed in 0..24 {
+        let result = msgsim::run(&scenario, seed, &RunOptions::default()).expect("no panic");
+        let verdict = &result.verdicts.iter().find(|(name, _)| *name == "FailureDetection").expect("checked").1;
+        assert_eq!(verdict.outcome, Pass, "seed {seed}: {}", verdict.detail);
+    }
+}
+
+/// Under at-most-once RPC a timed-out caller cannot tell what happened: over the seeds, some
+/// timed-out calls took effect (the reply was lost, or the crash came between effect and reply)
+/// and some did not (the request was lost, or arrived at a crashed server); none took effect
+/// twice. Exactly-once with keys on disk never applies a call twice; with keys in memory the
+/// crash makes it do so on most seeds.
+#[test]
+fn rpc_semantics_differ_in_what_a_timeout_or_a_crash_leaves() {
+    let load = |file: &str| Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap_or_else(|e| panic!("{e}"));
+    let at_most_once = load("scenarios/canon/rpc-at-most-once.ron");
+    let (mut applied_anyway, mut not_applied) = (0, 0);
+    for seed in 0..24 {
+        let result = msgsim::run(&at_most_once, seed, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+        let (mut effects, mut timed_out) = (BTreeMap::new(), Vec::new());
+        for e in result.trace.expect("recorded") {
+            match e.kind {
+                EventKind::Deliver { app, .. } => *effects.entry(app).or_insert(0) += 1,
+                EventKind::Call { app, outcome: msgsim::trace::CallOutcome::Timeout, .. } => timed_out.push(app),
+                _ => {}
+            }
+        }
+        assert!(effects.values().all(|&n| n == 1), "seed {seed}: a call applied twice under at-most-once");
+        applied_anyway += timed_out.iter().filter(|a| effects.contains_key(a)).count();
+        not_applied += timed_out.iter().filter(|a| !effects.contains_key(a)).count();
+    }
+    assert!(applied_anyway > 0 && not_applied > 0, "{applied_anyway} timed out yet applied, {not_applied} not applied");
+    let fails = |file: &str, seeds: std::ops::Range<u64>| outcomes(file, "RpcEffect", seeds).iter().filter(|o| **o == Fail).count();
+    assert_eq!(fails("scenarios/canon/rpc-exactly-once.ron", 0..100), 0);
+    assert!(fails("scenarios/canon/broken-rpc-keys-in-memory.ron", 0..24) >= 18);
 }

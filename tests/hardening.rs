@@ -239,6 +239,26 @@ fn regression_a_full_standard_error_changes_no_exit_code() {
     assert_eq!(msgsim_with(&["trace", NO_CHECKSUM, "--format", "svg", "-o", "/dev/null"], b"", full(), limit).code, Some(0));
 }
 
+/// Postmortem: `msgsim --help > /dev/full` exited 0 with nothing written: clap printed help
+/// and version itself and ignored the failed write. They now go through the same output as
+/// every command, which reports a write that failed.
+#[cfg(target_os = "linux")]
+#[test]
+fn regression_help_to_a_full_standard_output_is_an_error() {
+    for args in [&["--help"][..], &["run", "--help"], &["--version"]] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+        let ran = Command::new(env!("CARGO_BIN_EXE_msgsim")).args(args).stdout(full).output().expect("msgsim starts");
+        assert_eq!(ran.status.code(), Some(3), "{args:?}");
+        assert!(String::from_utf8_lossy(&ran.stderr).contains("cannot write to standard output"), "{args:?}");
+        let ok = Command::new(env!("CARGO_BIN_EXE_msgsim")).args(args).output().expect("msgsim starts");
+        assert_eq!(ok.status.code(), Some(0), "{args:?}");
+        assert!(!ok.stdout.is_empty() && !ok.stdout.contains(&0x1b), "{args:?}: plain text when not a terminal");
+    }
+    let usage = Command::new(env!("CARGO_BIN_EXE_msgsim")).args(["run", "--bogus"]).output().expect("msgsim starts");
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("unexpected argument '--bogus'"));
+}
+
 /// Postmortem: a swarm could draw 10,000 partitions of 100,000 nodes from a 130-byte file
 /// that passed `check`, using more than 9 GB and printing a 408 MB summary before the run's
 /// limits applied. Validation now bounds what swarm mode may draw.

@@ -92,3 +92,23 @@ fn regression_duplicate_node_names_with_faults_do_not_panic() {
     let errors = Scenario::parse(src, "x").expect_err("duplicate names are an error");
     assert!(errors.to_string().contains("named twice"), "{errors}");
 }
+
+/// Postmortem: a 100,000-node causal multicast validated, and every node then allocated a
+/// vector timestamp per destination with an entry per node: tens of gigabytes, and an abort
+/// instead of an error. Protocols declare the state that grows with the cluster, and a
+/// scenario whose nodes would hold more than `max_memory_mb` is refused.
+#[test]
+fn regression_protocol_state_beyond_the_memory_budget_is_refused() {
+    let retry = "retry: (base_ms: 50, factor: 2, cap_ms: 100, max_attempts: 3)";
+    let causal = format!(r#"Scenario(name: "x", horizon_ms: 10, nodes: 20000, protocol: CausalMulticast({retry}))"#);
+    let errors = Scenario::parse(&causal, "x").expect_err("20,000 vectors of 20,000 counters exceed 1 GiB");
+    assert!(errors.to_string().contains("over max_memory_mb 1024"), "{errors}");
+    // The same cluster fits once the budget allows it, and a smaller one fits the default.
+    let allowed = causal.replace("nodes: 20000,", "nodes: 20000, limits: (max_memory_mb: 4096),");
+    Scenario::parse(&allowed, "x").expect("3 GiB of state fits a 4 GiB budget");
+    Scenario::parse(&causal.replace("20000", "2000"), "x").expect("2,000 nodes fit");
+    let heartbeat =
+        r#"Scenario(name: "x", horizon_ms: 10, nodes: 100000, protocol: Heartbeat(every_ms: 100, detector: Fixed(timeout_ms: 300)))"#;
+    let errors = Scenario::parse(heartbeat, "x").expect_err("a record per peer at 100,000 nodes");
+    assert!(errors.to_string().contains("nodes running Heartbeat"), "{errors}");
+}

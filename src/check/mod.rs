@@ -10,9 +10,12 @@ mod deadlock;
 pub mod decision;
 mod delivery;
 mod detector;
+pub mod durable;
 mod multicast;
 mod ordering;
 pub mod pubsub;
+pub mod retry;
+pub mod rpc;
 mod security;
 mod semantics;
 #[cfg(test)]
@@ -26,6 +29,7 @@ pub use delivery::{NoCorruptionDelivered, NoDuplicates, NoLoss};
 pub use detector::FailureDetection;
 pub use multicast::{Agreement, Integrity, Validity};
 pub use ordering::{CausalOrder, FifoOrder, TotalOrder};
+pub use retry::RetryBackoff;
 pub use security::{AccessControlEnforced, NoForgeryAccepted, NoPlaintextLeak};
 pub use semantics::{AtMostOnce, ExactlyOnceEffect, NoSilentLoss};
 pub use views::ViewAgreement;
@@ -72,6 +76,8 @@ check_without_config! {
     // Judged against the work queue's visibility timeout; without one, its timing is not judged.
     ExactlyOnceTaken => |s| ExactlyOnceTaken::new(s.cluster.clone(), s.protocol.config::<crate::protocols::work_queue::Config>().map(crate::protocols::work_queue::Config::visibility_ns));
     ViewAgreement => |s| ViewAgreement::new(s.cluster.clone());
+    // Judged against the retry policy the protocol declares; inconclusive without one.
+    RetryBackoff => |s| RetryBackoff::new(s.cluster.clone(), s.clocks.clone(), s.protocol.retry_policy());
     // Judged against the calls protocol's breaker and service schedule; inconclusive under another protocol.
     CircuitBreaker => |s| CircuitBreaker::new(s.cluster.clone(), s.protocol.config::<crate::protocols::calls::Config>().map(CallsProtocol::spec));
     // Judged against the secure channel's access policy (none: nobody may send `Admin`) and the

@@ -279,6 +279,8 @@ fn mark_shape(kind: &EventKind) -> Option<&'static str> {
         | EventKind::Queued { .. }
         | EventKind::Served { .. }
         | EventKind::Op { .. }
+        | EventKind::Attempt { .. }
+        | EventKind::Ack { .. }
         | EventKind::Send { .. }
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }

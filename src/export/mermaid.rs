@@ -77,6 +77,8 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
             EventKind::Fault { action, node: None, index } => format!("{ACROSS}{action:?} (fault {index})"),
             // Commands, sends and the link's decisions show as the arrows above.
             EventKind::Command { .. }
+            | EventKind::Attempt { .. }
+            | EventKind::Ack { .. }
             | EventKind::Send { .. }
             | EventKind::Duplicate { .. }
             | EventKind::Corrupt { .. }

@@ -84,6 +84,7 @@ pub enum Kind {
     Timer,
     Deliver,
     Dead,
+    Retry,
     Call,
     Breaker,
     Suspect,
@@ -95,7 +96,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Cmd,
         Kind::Refuse,
         Kind::Send,
@@ -106,6 +107,7 @@ impl Kind {
         Kind::Timer,
         Kind::Deliver,
         Kind::Dead,
+        Kind::Retry,
         Kind::Call,
         Kind::Breaker,
         Kind::Suspect,
@@ -128,6 +130,7 @@ impl Kind {
             EventKind::Timer { .. } => Kind::Timer,
             EventKind::Deliver { .. } => Kind::Deliver,
             EventKind::DeadLetter { .. } => Kind::Dead,
+            EventKind::Attempt { .. } | EventKind::Ack { .. } => Kind::Retry,
             EventKind::Call { .. } | EventKind::Op { .. } => Kind::Call,
             EventKind::Breaker { .. } => Kind::Breaker,
             EventKind::Suspicion { .. } => Kind::Suspect,
@@ -151,6 +154,7 @@ impl Kind {
             Kind::Timer => "timer",
             Kind::Deliver => "deliver",
             Kind::Dead => "dead",
+            Kind::Retry => "retry",
             Kind::Call => "call",
             Kind::Breaker => "breaker",
             Kind::Suspect => "suspect",
@@ -186,7 +190,9 @@ pub fn nodes_of(kind: &EventKind) -> [Option<NodeId>; 2] {
         EventKind::CallTimeout { node, callee, .. } => [Some(node), Some(callee)],
         EventKind::Queued { from, to, .. } => [Some(from), Some(to)],
         EventKind::Suspicion { node, of, .. } => [Some(node), Some(of)],
-        EventKind::DeadLetter { node, to, .. } => [Some(node), Some(to)],
+        EventKind::DeadLetter { node, to, .. } | EventKind::Attempt { node, to, .. } | EventKind::Ack { node, to, .. } => {
+            [Some(node), Some(to)]
+        }
         EventKind::Send { from, to, .. }
         | EventKind::Drop { from, to, .. }
         | EventKind::Duplicate { from, to, .. }

@@ -651,6 +651,9 @@ pub(super) fn marked_node(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Served { .. }
         // Operations show as their request and reply arrows.
         | EventKind::Op { .. }
+        // An attempt shows as the send arrow it precedes.
+        | EventKind::Attempt { .. }
+        | EventKind::Ack { .. }
         | EventKind::Fault { .. } => None,
     }
 }
@@ -774,6 +777,8 @@ fn mark(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, t: 
         | EventKind::Duplicate { .. }
         | EventKind::Corrupt { .. }
         | EventKind::Receive { .. }
+        | EventKind::Attempt { .. }
+        | EventKind::Ack { .. }
         | EventKind::Fault { .. } => return,
     };
     let Some(x) = f.x(node) else { return };

@@ -22,7 +22,7 @@ use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
 use crate::rng::PPB;
 use crate::scenario::file::{Number, RetryFile};
-use crate::scenario::{ConfigCx, Scenario, limits};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -112,7 +112,7 @@ impl Sender {
         let Command::Send { payload, dest } = cmd;
         let key = payload.id;
         for to in ctx.cluster().recipients(ctx.me(), dest) {
-            ctx.send(to, Wire::Data { key, payload });
+            ctx.send_attempt(to, Wire::Data { key, payload }, key.0, 1);
             let backoff_ns = self.retry.base_ns;
             let wait = self.retry.with_jitter(backoff_ns, ctx);
             let timer = ctx.set_timer(wait, Resend { key, to });
@@ -139,7 +139,7 @@ impl Sender {
             return;
         }
         o.attempts += 1;
-        ctx.send(to, Wire::Data { key, payload: o.payload });
+        ctx.send_attempt(to, Wire::Data { key, payload: o.payload }, key.0, o.attempts);
         o.backoff_ns = self.retry.next_backoff(o.backoff_ns);
         let wait = self.retry.with_jitter(o.backoff_ns, ctx);
         o.timer = ctx.set_timer(wait, Resend { key, to });
@@ -172,7 +172,7 @@ impl Process for AtLeastOnce {
         match incoming.msg {
             Wire::Data { key, payload } => {
                 ctx.deliver(payload);
-                ctx.send(incoming.from, Wire::Ack { key });
+                ctx.send_ack(incoming.from, Wire::Ack { key }, key.0);
             }
             Wire::Ack { key } => self.sender.ack(ctx, incoming.from, key),
         }
@@ -254,6 +254,10 @@ impl Protocol for AtLeastOnceProtocol {
 
     fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
         Retry::validate(&config.retry, cx);
+    }
+
+    fn retry_policy(config: &Config) -> Option<RetryPolicy> {
+        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> AtLeastOnce {

@@ -4,7 +4,8 @@
 //! Every node but the service is a client. Each workload command is one call. A
 //! call's attempt is a request the client waits `timeout` for; a failed attempt (an
 //! error answer or a timeout) is retried, if `retry` is given, after the backoff of
-//! `at_least_once::Retry` (exponential, capped, with jitter from the node's stream),
+//! `at_least_once::Retry` (exponential, capped, with jitter from the node's stream: the
+//! policy's proportional jitter, or the full, equal or decorrelated scheme of `jitter`),
 //! while attempts remain and the retry budget has a token: every new call deposits
 //! `ratio` of a token, up to `burst` tokens (the bucket starts full), and every retry
 //! takes one. The service serves `workers` requests at a time (all at once if
@@ -53,6 +54,7 @@
 //! `OpensBelowThreshold` opens at half the failure-rate threshold.
 
 use super::at_least_once::Retry;
+use super::jitter::Jitter;
 use super::{field, ns};
 use crate::id::{AppId, NodeId, TimerId};
 use crate::plugin::Protocol;
@@ -61,7 +63,7 @@ use crate::rng::PPB;
 use crate::scenario::file::{
     BreakerBugFile, BreakerFile, BudgetFile, HalfOpenFile, Number, OrderFile, PhaseFile, PhaseName, RetryFile, Whole, WindowFile,
 };
-use crate::scenario::{ConfigCx, Scenario, Seg, limits};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, Seg, WaitFrom, limits};
 use crate::time::SimTime;
 use crate::trace::{BreakerState, CallOutcome};
 use serde::Deserialize;
@@ -153,6 +155,8 @@ pub enum BreakerBug {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Retries {
     pub policy: Retry,
+    /// How each wait is drawn from the policy's backoff.
+    pub jitter: Jitter,
     /// Tokens, in parts per billion of a retry, each new call deposits.
     pub ratio_ppb: u64,
     /// The most retries the bucket holds (and starts with).
@@ -373,7 +377,8 @@ pub struct Pending {
     timer: Option<TimerId>,
     /// The breaker period that admitted the unit in flight.
     period: u64,
-    /// The wait, before jitter, that followed the latest failed attempt.
+    /// The backoff, before jitter, that followed the latest failed attempt (under
+    /// `Decorrelated` jitter, the wait itself): what `Jitter::next_wait` carries forward.
     backoff_ns: u64,
 }
 
@@ -449,7 +454,7 @@ impl Client {
             }
         }
         let p = self.pending.get_mut(&call).expect("still pending");
-        ctx.send(self.service, Wire::Request { call, attempt: p.attempt, payload: p.payload });
+        ctx.send_attempt(self.service, Wire::Request { call, attempt: p.attempt, payload: p.payload }, call.0, p.attempt);
         p.timer = Some(ctx.set_timer(self.spec.timeout_ns, Timer::AttemptTimeout { call, attempt: p.attempt }));
     }
 
@@ -488,8 +493,7 @@ impl Client {
         }
         self.tokens -= PPB;
         p.attempt += 1;
-        p.backoff_ns = if p.attempt == 2 { r.policy.base_ns } else { r.policy.next_backoff(p.backoff_ns) };
-        let wait = r.policy.with_jitter(p.backoff_ns, ctx);
+        let wait = r.jitter.next_wait(&r.policy, &mut p.backoff_ns, p.attempt == 2, ctx);
         p.timer = None;
         ctx.set_timer(wait, Timer::RetryDue(call));
         true
@@ -598,6 +602,10 @@ pub struct Config {
     /// Which of retry and breaker wraps the other.
     #[serde(default)]
     pub order: OrderFile,
+    /// How a retry's wait is drawn from its backoff: `Proportional` (the policy's `jitter`
+    /// fraction), `Full`, `Equal` or `Decorrelated`.
+    #[serde(default)]
+    pub jitter: Jitter,
     /// The service's health over time.
     pub schedule: Vec<PhaseFile>,
     /// A planted breaker bug, for the broken variants.
@@ -625,6 +633,12 @@ impl Protocol for CallsProtocol {
         }
         if let Some(r) = &config.retry {
             Retry::validate(r, cx);
+            if config.jitter != Jitter::Proportional && r.jitter.is_some() {
+                let expected = "either a `jitter` fraction in `retry` or another scheme, not both".to_string();
+                cx.error(&[field("retry"), field("jitter")], format!("a jitter fraction with {:?} jitter", config.jitter), expected);
+            }
+        } else if config.jitter != Jitter::Proportional {
+            cx.error(&[field("jitter")], "a jitter scheme without retries", "a `retry` policy as well".to_string());
         }
         if let Some(b) = config.budget {
             if config.retry.is_none() {
@@ -651,6 +665,17 @@ impl Protocol for CallsProtocol {
         }
     }
 
+    /// A failed attempt is retried after the policy's wait, which begins when the attempt failed.
+    fn retry_policy(config: &Config) -> Option<RetryPolicy> {
+        let jitter = match config.jitter {
+            Jitter::Proportional => JitterShape::Proportional,
+            Jitter::Full => JitterShape::Full,
+            Jitter::Equal => JitterShape::Equal,
+            Jitter::Decorrelated => JitterShape::Decorrelated,
+        };
+        config.retry.map(|retry| RetryPolicy { retry, wait_from: WaitFrom::Failure, jitter })
+    }
+
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node {
         let spec = CallsProtocol::spec(config);
         let service = spec.service(&scenario.cluster);
@@ -670,6 +695,7 @@ impl CallsProtocol {
             timeout_ns: ns(config.timeout_ms),
             retry: config.retry.map(|r| Retries {
                 policy: Retry::from_file(&r),
+                jitter: config.jitter,
                 // No budget: every call may retry all its attempts.
                 ratio_ppb: config.budget.map_or(u64::MAX, |b| u64::from(ppb(b.ratio))),
                 burst: config.budget.map_or(u64::MAX / PPB, |b| b.burst.0),

@@ -19,7 +19,7 @@
 //! `CausalOrder` must catch (`scenarios/ordering/broken-causal.ron`).
 
 use super::group::{Body, GroupCtx, Key, Layer, Stamp, Transport};
-use crate::process::{Dest, Payload};
+use crate::process::{Cluster, Dest, Payload};
 use std::collections::BTreeMap;
 
 /// Per destination, per origin: multicasts known to precede.
@@ -82,6 +82,14 @@ impl Causal {
 impl Layer for Causal {
     type Body = Stamped;
     type Stamp = Knowledge;
+
+    /// Per destination (every group, and all nodes), the multicasts known and those delivered:
+    /// two vectors of a counter per node.
+    fn state_bytes(cluster: &Cluster) -> u64 {
+        let destinations = cluster.groups.len() as u64 + 1;
+        let n = cluster.len() as u64;
+        destinations.saturating_mul(n).saturating_mul(2 * 4)
+    }
 
     fn command(&mut self, net: &mut Net, ctx: &mut CausalCtx<'_>, payload: Payload, dest: Dest) {
         let n = ctx.cluster().len();

@@ -17,7 +17,7 @@ use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Process};
 use crate::scenario::file::{RetryFile, Whole};
-use crate::scenario::{ConfigCx, Scenario, limits};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
 use serde::Deserialize;
 use std::collections::{BTreeSet, VecDeque};
 
@@ -78,7 +78,7 @@ impl Process for ExactlyOnce {
                     ctx.deliver(payload);
                 }
                 // Ack duplicates too: the sender retransmits because it missed the first ack.
-                ctx.send(incoming.from, Wire::Ack { key });
+                ctx.send_ack(incoming.from, Wire::Ack { key }, key.0);
             }
             Wire::Ack { key } => self.sender.ack(ctx, incoming.from, key),
         }
@@ -110,6 +110,10 @@ impl Protocol for ExactlyOnceProtocol {
     fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
         Retry::validate(&config.retry, cx);
         cx.within(&[field("window")], config.window.0, 1..=limits::MAX_DEDUP_WINDOW, |n| format!("a dedup window of {n} keys"));
+    }
+
+    fn retry_policy(config: &Config) -> Option<RetryPolicy> {
+        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> ExactlyOnce {

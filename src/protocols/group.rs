@@ -26,15 +26,22 @@ use super::rmcast::Reliable;
 use super::sequencer::Sequencer;
 use crate::id::{NodeId, TimerId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use crate::process::{Cluster, Command, Ctx, Dest, Incoming, Message, Payload, Process};
 use crate::scenario::file::{FaultActionFile, RetryFile, SwarmFile};
-use crate::scenario::{ConfigCx, Scenario, Seg};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, Seg, WaitFrom};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// A multicast's identity: its origin and the origin's message number.
 pub type Key = (NodeId, u64);
+
+/// The retransmission series a key's copies to one recipient are traced under: the origin in
+/// the top 24 bits, its sequence number below (unique while an origin multicasts fewer than
+/// 2^40 messages).
+fn series((origin, seq): Key) -> u64 {
+    u64::from(origin.0) << 40 | seq & ((1 << 40) - 1)
+}
 
 /// What a layer sends through the transport.
 pub trait Body: Clone + fmt::Debug {
@@ -144,7 +151,7 @@ impl<B: Body, S: Stamp> Transport<B, S> {
             if to == me || skip.contains(&to) {
                 continue;
             }
-            ctx.send(to, Wire::Data { key, dest, body: body.clone(), stamp: self.stamp.clone() });
+            ctx.send_attempt(to, Wire::Data { key, dest, body: body.clone(), stamp: self.stamp.clone() }, series(key), 1);
             let backoff_ns = self.retry.base_ns;
             let wait = self.retry.with_jitter(backoff_ns, ctx);
             let timer = ctx.set_timer(wait, Resend { key, to });
@@ -160,7 +167,8 @@ impl<B: Body, S: Stamp> Transport<B, S> {
             return;
         }
         o.attempts += 1;
-        ctx.send(to, Wire::Data { key, dest: o.dest, body: o.body.clone(), stamp: self.stamp.clone() });
+        let data = Wire::Data { key, dest: o.dest, body: o.body.clone(), stamp: self.stamp.clone() };
+        ctx.send_attempt(to, data, series(key), o.attempts);
         o.backoff_ns = self.retry.next_backoff(o.backoff_ns);
         let wait = self.retry.with_jitter(o.backoff_ns, ctx);
         o.timer = ctx.set_timer(wait, Resend { key, to });
@@ -172,6 +180,13 @@ impl<B: Body, S: Stamp> Transport<B, S> {
 pub trait Layer {
     type Body: Body;
     type Stamp: Stamp;
+
+    /// Bytes of this layer's state at one node that grow with the cluster (the vector
+    /// timestamps of causal order): the protocol's `state_bytes`.
+    fn state_bytes(cluster: &Cluster) -> u64 {
+        let _ = cluster;
+        0
+    }
 
     fn command(
         &mut self,
@@ -229,7 +244,7 @@ impl<L: Layer> Process for Group<L> {
             }
             Wire::Data { key, dest, body, stamp } => {
                 self.net.stamp.merge(&stamp);
-                ctx.send(from, Wire::Ack { key, stamp: self.net.stamp.clone() });
+                ctx.send_ack(from, Wire::Ack { key, stamp: self.net.stamp.clone() }, series(key));
                 if !self.net.seen.insert(key) {
                     return;
                 }
@@ -316,6 +331,14 @@ macro_rules! group_protocol {
                     cx.error(&[field("hold_back")], format!("{} has no `hold_back` switch", stringify!($name)), "`retry` and the protocol's own switches".to_string());
                 }
                 refuse_restarts(cx, "a group-communication protocol", "group-communication protocols are crash-stop");
+            }
+
+            fn state_bytes(_: &GroupConfig, cluster: &Cluster) -> u64 {
+                <$layer as Layer>::state_bytes(cluster)
+            }
+
+            fn retry_policy(config: &GroupConfig) -> Option<RetryPolicy> {
+                Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
             }
 
             fn factory(config: &GroupConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Group<$layer> {

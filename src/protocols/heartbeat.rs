@@ -27,7 +27,7 @@
 use super::{field, ns};
 use crate::id::{NodeId, TimerId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Incoming, Message, Process};
+use crate::process::{Cluster, Command, Ctx, Incoming, Message, Process};
 use crate::scenario::file::{DetectorBugFile, DetectorFile, Number};
 use crate::scenario::{ConfigCx, Scenario, limits};
 use crate::time::SimTime;
@@ -229,6 +229,15 @@ impl Protocol for HeartbeatProtocol {
     const NAME: &'static str = "Heartbeat";
     type Config = Config;
     type Process = Node;
+
+    /// A record of every peer, with its window of intervals under phi.
+    fn state_bytes(config: &Config, cluster: &Cluster) -> u64 {
+        let window = match HeartbeatSpec::from_config(config).detector {
+            Detector::Phi { window, .. } => u64::from(window),
+            Detector::Fixed { .. } => 0,
+        };
+        (cluster.len() as u64).saturating_mul(std::mem::size_of::<Peer>() as u64 + 8 * window)
+    }
 
     fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
         cx.positive_millis(&[field("every_ms")], config.every_ms, "heartbeats every 0 ms");

@@ -24,7 +24,7 @@ use super::group::{Body, Group, GroupConfig, GroupCtx, Key, Layer, Transport, re
 use crate::id::NodeId;
 use crate::plugin::Protocol;
 use crate::process::{Dest, Payload};
-use crate::scenario::{ConfigCx, Scenario};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
 use std::collections::BTreeMap;
 
 /// A Lamport timestamp and the node whose clock it is: ties broken by node.
@@ -163,6 +163,10 @@ impl Protocol for LamportMulticast {
     fn validate(config: &GroupConfig, cx: &mut ConfigCx<'_, '_>) {
         Retry::validate(&config.retry, cx);
         refuse_restarts(cx, "a group-communication protocol", "group-communication protocols are crash-stop");
+    }
+
+    fn retry_policy(config: &GroupConfig) -> Option<RetryPolicy> {
+        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
     }
 
     fn factory(config: &GroupConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Group<LamportOrder> {

@@ -449,6 +449,11 @@ impl Protocol for SecureChannelProtocol {
     type Config = Config;
     type Process = SecureChannel;
 
+    /// A sequence counter and a replay window per peer.
+    fn state_bytes(_: &Config, cluster: &Cluster) -> u64 {
+        (cluster.len() as u64).saturating_mul(8 + std::mem::size_of::<Window>() as u64)
+    }
+
     /// Admins that are nodes; a sender of forbidden kinds that the policy forbids something; and
     /// no restart: sequence numbers and replay windows live in memory, so a restarted sender
     /// would count from one again and its honest messages look like replays.

@@ -6,7 +6,7 @@
 //! (errors at the file's own line and column), validates it with the context's helpers, and
 //! hands back an opaque [`ProtocolChoice`] or [`CheckChoice`] for the scenario to carry.
 
-use super::file::{Number, ScenarioFile};
+use super::file::{Number, RetryFile, ScenarioFile};
 use super::locate::Seg;
 use super::{Validator, syntax};
 use crate::id::NodeId;
@@ -40,12 +40,51 @@ pub trait Catalog {
     fn check_names(&self) -> Vec<&'static str>;
 }
 
+/// The retransmission policy a protocol declares it follows (`Protocol::retry_policy`), for the
+/// `RetryBackoff` check to judge its `attempt` lines against.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// The waits and the number of attempts, as the scenario wrote them.
+    pub retry: RetryFile,
+    /// Where each wait begins.
+    pub wait_from: WaitFrom,
+    /// How the jitter spreads each wait, which decides the shortest wait allowed.
+    pub jitter: JitterShape,
+}
+
+/// How a retry policy's jitter spreads the wait `w` it draws around (`w` grows from `base_ms` by
+/// `factor` per attempt, capped at `cap_ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum JitterShape {
+    /// From `w` to `w` plus the policy's `jitter` fraction of it.
+    #[default]
+    Proportional,
+    /// Anywhere from 0 to `w`.
+    Full,
+    /// From half of `w` to `w`.
+    Equal,
+    /// From `base_ms` up to `factor` times the previous wait drawn: at least `base_ms`.
+    Decorrelated,
+}
+
+/// Where a retransmission policy's wait begins, which decides what a check can bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitFrom {
+    /// At the previous attempt's send (a retransmission timer): the gap between two attempts
+    /// is the wait plus its jitter, bounded below and above.
+    Send,
+    /// When the previous attempt failed (a call's error or timeout, which come later): the gap
+    /// is bounded below only.
+    Failure,
+}
+
 /// The protocol a scenario runs: its name, its validated configuration, and how to run it.
 #[derive(Clone)]
 pub struct ProtocolChoice {
     name: &'static str,
     config: AnyConfig,
     wire_bytes: bool,
+    retry: Option<RetryPolicy>,
     /// The engine's runner for this protocol (`sim::Runner`), opaque at this layer so that the
     /// scenario does not depend on the engine.
     runner: Arc<dyn Any + Send + Sync>,
@@ -53,8 +92,14 @@ pub struct ProtocolChoice {
 
 impl ProtocolChoice {
     /// A protocol as a decoder makes it; `runner` is what the engine runs it with.
-    pub(crate) fn new(name: &'static str, config: AnyConfig, wire_bytes: bool, runner: Arc<dyn Any + Send + Sync>) -> ProtocolChoice {
-        ProtocolChoice { name, config, wire_bytes, runner }
+    pub(crate) fn new(
+        name: &'static str,
+        config: AnyConfig,
+        wire_bytes: bool,
+        retry: Option<RetryPolicy>,
+        runner: Arc<dyn Any + Send + Sync>,
+    ) -> ProtocolChoice {
+        ProtocolChoice { name, config, wire_bytes, retry, runner }
     }
 
     /// The name the scenario gave (`BestEffort`, or a user protocol's).
@@ -65,6 +110,11 @@ impl ProtocolChoice {
     /// The configuration, if it is a `T`: how a check reads the protocol it judges.
     pub fn config<T: 'static>(&self) -> Option<&T> {
         self.config.downcast_ref::<T>()
+    }
+
+    /// The retransmission policy the protocol declares, if it retransmits.
+    pub fn retry_policy(&self) -> Option<RetryPolicy> {
+        self.retry
     }
 
     /// Whether the protocol's messages model their bytes on the wire (an adversary needs them).
@@ -255,6 +305,24 @@ impl<'a> ConfigCx<'_, 'a> {
     /// The cluster: node names and groups.
     pub fn cluster(&self) -> &Cluster {
         self.cluster
+    }
+
+    /// Refuse a cluster whose `nodes` processes, holding `per_node` bytes each, would take more
+    /// than the scenario's `limits.max_memory_mb`.
+    pub(crate) fn state_fits(&mut self, protocol: &str, nodes: u64, per_node: u64) {
+        let budget_mb = self.file.limits.max_memory_mb.map_or(super::limits::DEFAULT_MAX_MEMORY_MB, |m| m.0);
+        let total = nodes.saturating_mul(per_node);
+        if total > budget_mb.saturating_mul(1 << 20) {
+            self.error_in_scenario(
+                &[Seg::Field("nodes")],
+                format!(
+                    "{nodes} nodes running {protocol} would hold about {} MiB of protocol state ({} KiB each), over max_memory_mb {budget_mb}",
+                    total >> 20,
+                    per_node >> 10
+                ),
+                "fewer nodes, or a larger `limits: (max_memory_mb: ..)`".to_string(),
+            );
+        }
     }
 
     /// The scenario as written, for rules that span parts of it (faults, clocks, swarm, adversary).

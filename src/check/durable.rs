@@ -1,0 +1,344 @@
+//! `NoAckedLoss` and `DeadLetterBounded`: what a durable queue promises once it has acknowledged a task: never to lose it, and to settle it (processed or dead-lettered) within a bound, poison or not.
+//!
+//! A task is acknowledged when its producer records the broker's acknowledgement (its `call`
+//! line with outcome `ok`); it is processed when a consumer delivers it (`deliver`), and
+//! dead-lettered when the broker moves it to its dead-letter queue (`dead`). Both checks read
+//! these lines only, and judge only runs of the `DurableQueue` protocol (the lines mean this
+//! there); under another protocol they are inconclusive.
+//!
+//! - `NoAckedLoss`: every acknowledged task is processed or dead-lettered by the end of the
+//!   run, whatever crashed meanwhile. Judged when the run ended with nothing left to happen:
+//!   a task still missing then is lost for good. At the horizon, a missing task is not judged
+//!   (it may still come). A dead-lettered task counts as kept: whether the dead-letter queue
+//!   itself outlived a crash shows only when it is redriven, which `DeadLetterBounded` judges.
+//! - `DeadLetterBounded(within_ms)`: every acknowledged task is settled, processed or
+//!   dead-lettered, within `within_ms` of its acknowledgement; and every task in the
+//!   dead-letter queue at the protocol's `redrive_ms` is settled again within `within_ms` of
+//!   it. A poison message redelivered without bound never settles, and one that blocks the
+//!   head of the queue keeps the tasks behind it from settling: both fail, once their bound
+//!   has passed or the run ended with nothing left to happen. The verdict lists the
+//!   dead-letter queue as the run left it. The redrive is judged from `redrive_ms` of the
+//!   trace's time: a broker whose clock drifts, or which is down then (it redrives when it
+//!   restarts), needs a bound that allows for it.
+
+use super::{Checker, EndReason, RunEnd, Verdict};
+use crate::id::{AppId, NodeId};
+use crate::process::Cluster;
+use crate::protocols::durable_queue::{Config as QueueConfig, DurableQueueProtocol};
+use crate::scenario::file::Number;
+use crate::scenario::{ConfigCx, Scenario, Seg};
+use crate::time::{NANOS_PER_MS, SimTime};
+use crate::trace::{CallOutcome, EventKind, FaultAction, TraceEvent};
+use std::collections::BTreeMap;
+
+/// What became of one task, as the trace shows it.
+#[derive(Default)]
+struct Task {
+    /// Its first acknowledgement: the producer, and when.
+    acked: Option<(NodeId, SimTime)>,
+    /// When consumers processed it.
+    processed: Vec<SimTime>,
+    /// When the broker dead-lettered it.
+    dead: Vec<SimTime>,
+}
+
+impl Task {
+    /// Whether it was processed or dead-lettered in `[from, to]`.
+    fn settled_within(&self, from: u64, to: u64) -> bool {
+        self.processed.iter().chain(&self.dead).any(|t| (from..=to).contains(&t.0))
+    }
+
+    /// Whether it sat in the dead-letter queue at `at`: dead-lettered before, not processed since.
+    fn dead_at(&self, at: u64) -> bool {
+        let last_dead = self.dead.iter().filter(|t| t.0 < at).max();
+        last_dead.is_some_and(|d| !self.processed.iter().any(|p| p > d && p.0 < at))
+    }
+
+    /// Whether it is in the dead-letter queue at the end.
+    fn dead_at_end(&self) -> bool {
+        self.dead.last().is_some_and(|d| self.processed.last().is_none_or(|p| p < d))
+    }
+}
+
+/// The trace lines both checks read, and the broker's crashes.
+struct Tasks {
+    cluster: Cluster,
+    /// Whether the run is a `DurableQueue` run; otherwise nothing is judged.
+    queue: bool,
+    tasks: BTreeMap<AppId, Task>,
+    crashes: usize,
+}
+
+impl Tasks {
+    fn new(cluster: Cluster, queue: bool) -> Tasks {
+        Tasks { cluster, queue, tasks: BTreeMap::new(), crashes: 0 }
+    }
+
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Call { node, app, outcome: CallOutcome::Ok, .. } => {
+                self.tasks.entry(app).or_default().acked.get_or_insert((node, e.time));
+            }
+            EventKind::Deliver { app, .. } => self.tasks.entry(app).or_default().processed.push(e.time),
+            EventKind::DeadLetter { app, .. } => self.tasks.entry(app).or_default().dead.push(e.time),
+            EventKind::Fault { action: FaultAction::Crash, .. } => self.crashes += 1,
+            _ => {}
+        }
+    }
+
+    /// The acknowledged tasks.
+    fn acked(&self) -> impl Iterator<Item = (AppId, &Task, NodeId, SimTime)> {
+        self.tasks.iter().filter_map(|(&app, t)| t.acked.map(|(producer, at)| (app, t, producer, at)))
+    }
+
+    /// The dead-letter queue at the end, as `a3, a17` (or `empty`).
+    fn dead_letter_queue(&self) -> String {
+        let dead: Vec<String> = self.tasks.iter().filter(|(_, t)| t.dead_at_end()).map(|(app, _)| format!("a{}", app.0)).collect();
+        if dead.is_empty() { "empty".to_string() } else { dead.join(", ") }
+    }
+}
+
+/// No task the broker acknowledged is lost, across crashes of the broker.
+pub struct NoAckedLoss {
+    tasks: Tasks,
+}
+
+impl NoAckedLoss {
+    /// A checker for a run of `cluster`; `queue`: whether the protocol is `DurableQueue`.
+    pub fn new(cluster: Cluster, queue: bool) -> NoAckedLoss {
+        NoAckedLoss { tasks: Tasks::new(cluster, queue) }
+    }
+}
+
+impl Checker for NoAckedLoss {
+    fn observe(&mut self, e: &TraceEvent) {
+        self.tasks.observe(e);
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        if !self.tasks.queue {
+            return Verdict::inconclusive("not a `DurableQueue` run: nothing to judge");
+        }
+        let (mut acked, mut processed, mut dead) = (0, 0, 0);
+        let mut missing = Vec::new();
+        for (app, task, producer, at) in self.tasks.acked() {
+            acked += 1;
+            if !task.processed.is_empty() {
+                processed += 1;
+            } else if !task.dead.is_empty() {
+                dead += 1;
+            } else {
+                missing.push((app, producer, at));
+            }
+        }
+        if acked == 0 {
+            return Verdict::inconclusive("no task was acknowledged: nothing to judge");
+        }
+        let crashes = self.tasks.crashes;
+        if let Some(&(app, producer, at)) = missing.first() {
+            if end.reason != EndReason::Quiescent {
+                return Verdict::inconclusive(format!(
+                    "{} of {acked} acknowledged tasks not processed when the run stopped ({:?}) with work still to do: not judged",
+                    missing.len(),
+                    end.reason
+                ));
+            }
+            return Verdict::fail(format!(
+                "{} of {acked} acknowledged tasks lost ({crashes} crash(es)); first: a{} acknowledged to {} at {at}, never processed nor dead-lettered",
+                missing.len(),
+                app.0,
+                self.tasks.cluster.name(producer)
+            ));
+        }
+        Verdict::pass(format!(
+            "{acked} acknowledged tasks, none lost across {crashes} crash(es): {processed} processed, {dead} in the dead-letter queue"
+        ))
+    }
+}
+
+/// Every acknowledged task settles within a bound, and so does every redriven one.
+pub struct DeadLetterBounded {
+    tasks: Tasks,
+    within_ns: u64,
+    redrive_ns: Option<u64>,
+}
+
+impl DeadLetterBounded {
+    /// A checker with bound `within_ns`, for a queue redriven at `redrive_ns` (if it is);
+    /// `queue`: whether the protocol is `DurableQueue`.
+    pub fn new(cluster: Cluster, queue: bool, within_ns: u64, redrive_ns: Option<u64>) -> DeadLetterBounded {
+        DeadLetterBounded { tasks: Tasks::new(cluster, queue), within_ns, redrive_ns }
+    }
+}
+
+impl Checker for DeadLetterBounded {
+    fn observe(&mut self, e: &TraceEvent) {
+        self.tasks.observe(e);
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        if !self.tasks.queue {
+            return Verdict::inconclusive("not a `DurableQueue` run: nothing to judge");
+        }
+        let quiescent = end.reason == EndReason::Quiescent;
+        let within = SimTime(self.within_ns);
+        let (mut judged, mut pending, mut redriven) = (0usize, 0usize, 0usize);
+        let mut late = Vec::new();
+        for (app, task, _, acked) in self.tasks.acked() {
+            // What is owed: settling after the acknowledgement and, if the task sat in the
+            // dead-letter queue at the redrive, again after it.
+            let redrive = self.redrive_ns.filter(|&r| task.dead_at(r));
+            redriven += usize::from(redrive.is_some());
+            for (from, why) in [(Some(acked.0), "acknowledged"), (redrive, "redriven")] {
+                let Some(from) = from else { continue };
+                let deadline = from.saturating_add(self.within_ns);
+                if task.settled_within(from, deadline) {
+                    judged += 1;
+                } else if quiescent || end.at.0 >= deadline {
+                    judged += 1;
+                    late.push((app, why, SimTime(from)));
+                } else {
+                    pending += 1;
+                }
+            }
+        }
+        if let Some(&(app, why, at)) = late.first() {
+            return Verdict::fail(format!(
+                "{} of {judged} tasks neither processed nor dead-lettered within {within}; first: a{} {why} at {at} \
+                 (a poison message redelivered without bound, or one blocking the queue)",
+                late.len(),
+                app.0
+            ));
+        }
+        if judged == 0 {
+            return Verdict::inconclusive(format!(
+                "no acknowledged task had {within} to settle ({pending} still had time): nothing to judge"
+            ));
+        }
+        let processed = self.tasks.acked().filter(|(_, t, _, _)| !t.dead_at_end() && !t.processed.is_empty()).count();
+        let dead_lettered = self.tasks.acked().filter(|(_, t, _, _)| !t.dead.is_empty()).count();
+        Verdict::pass(format!(
+            "{judged} settlements within {within} ({redriven} of them after the redrive), {processed} tasks processed, \
+             {dead_lettered} dead-lettered at least once, {pending} still had time; dead-letter queue at the end: {}",
+            self.tasks.dead_letter_queue()
+        ))
+    }
+}
+
+/// `DeadLetterBounded(within_ms: 500)`.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+#[serde(rename = "DeadLetterBounded", deny_unknown_fields)]
+pub struct BoundConfig {
+    /// How long after its acknowledgement (or the redrive) a task must be settled.
+    pub within_ms: Number,
+}
+
+impl crate::plugin::Check for NoAckedLoss {
+    const NAME: &'static str = "NoAckedLoss";
+    type Config = crate::plugin::NoConfig;
+
+    fn build(_: &crate::plugin::NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
+        Box::new(NoAckedLoss::new(scenario.cluster.clone(), scenario.protocol.config::<QueueConfig>().is_some()))
+    }
+}
+
+impl crate::plugin::Check for DeadLetterBounded {
+    const NAME: &'static str = "DeadLetterBounded";
+    type Config = BoundConfig;
+
+    fn validate(config: &BoundConfig, cx: &mut ConfigCx<'_, '_>) {
+        cx.positive_millis(&[Seg::Field("within_ms")], config.within_ms, "`within_ms` of zero");
+    }
+
+    // The redrive time is the protocol's; under another protocol nothing is judged.
+    fn build(config: &BoundConfig, scenario: &Scenario) -> Box<dyn Checker> {
+        let queue = scenario.protocol.config::<QueueConfig>();
+        let within_ns = (config.within_ms.0 * NANOS_PER_MS as f64).round() as u64;
+        Box::new(DeadLetterBounded::new(
+            scenario.cluster.clone(),
+            queue.is_some(),
+            within_ns,
+            queue.and_then(DurableQueueProtocol::redrive_ns),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::check::test_events::{deliver, ev};
+
+    fn cluster() -> Cluster {
+        Cluster { names: ["queue", "w1", "p1"].map(String::from).to_vec(), groups: vec![] }
+    }
+
+    fn acked(ms: u64, app: u64) -> TraceEvent {
+        ev(ms, EventKind::Call { node: NodeId(2), app: AppId(app), outcome: CallOutcome::Ok, latency_ns: 0 })
+    }
+
+    fn dead(ms: u64, app: u64) -> TraceEvent {
+        ev(ms, EventKind::DeadLetter { node: NodeId(0), to: NodeId(1), app: AppId(app) })
+    }
+
+    fn end(reason: EndReason, ms: u64) -> RunEnd {
+        RunEnd { reason, at: SimTime(ms * 1_000_000), max_latency_ns: 0 }
+    }
+
+    fn judge(checker: &mut dyn Checker, events: &[TraceEvent], end: RunEnd) -> Verdict {
+        events.iter().for_each(|e| checker.observe(e));
+        checker.verdict(&end)
+    }
+
+    #[test]
+    fn an_acknowledged_task_never_processed_is_lost_once_nothing_is_left_to_happen() {
+        let events = [acked(1, 0), acked(2, 1), deliver(5, 1, 1)];
+        let quiet = judge(&mut NoAckedLoss::new(cluster(), true), &events, end(EndReason::Quiescent, 10));
+        assert_eq!(quiet.outcome, Outcome::Fail, "{}", quiet.detail);
+        assert!(quiet.detail.contains("a0 acknowledged to p1"), "{}", quiet.detail);
+        // At the horizon it may still come: not judged.
+        let horizon = judge(&mut NoAckedLoss::new(cluster(), true), &events, end(EndReason::Horizon, 10));
+        assert_eq!(horizon.outcome, Outcome::Inconclusive, "{}", horizon.detail);
+    }
+
+    #[test]
+    fn processed_or_dead_lettered_tasks_pass_and_nothing_acknowledged_is_inconclusive() {
+        let events = [acked(1, 0), acked(2, 1), deliver(5, 1, 1), dead(6, 0)];
+        assert_eq!(judge(&mut NoAckedLoss::new(cluster(), true), &events, end(EndReason::Quiescent, 10)).outcome, Outcome::Pass);
+        // A task never acknowledged is no promise: its loss is not the queue's.
+        let unacked = [deliver(5, 1, 1)];
+        assert_eq!(judge(&mut NoAckedLoss::new(cluster(), true), &unacked, end(EndReason::Quiescent, 10)).outcome, Outcome::Inconclusive);
+        // Under another protocol the lines mean something else.
+        assert_eq!(judge(&mut NoAckedLoss::new(cluster(), false), &events, end(EndReason::Quiescent, 10)).outcome, Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn a_task_not_settled_within_the_bound_fails_and_one_with_time_left_is_not_judged() {
+        let events = [acked(0, 0), acked(10, 1), deliver(50, 1, 1)];
+        let late = judge(&mut DeadLetterBounded::new(cluster(), true, 100_000_000, None), &events, end(EndReason::Horizon, 200));
+        assert_eq!(late.outcome, Outcome::Fail, "{}", late.detail);
+        assert!(late.detail.contains("a0 acknowledged at 0"), "{}", late.detail);
+        let early = judge(&mut DeadLetterBounded::new(cluster(), true, 100_000_000, None), &events, end(EndReason::Horizon, 60));
+        assert_eq!(early.outcome, Outcome::Pass, "{}", early.detail);
+        assert!(early.detail.contains("1 still had time"), "{}", early.detail);
+    }
+
+    #[test]
+    fn a_redriven_task_is_owed_again_and_the_dead_letter_queue_is_listed() {
+        // a0 dead-lettered at 20, redriven at 100: settled again by 150 passes, never fails.
+        let settled = [acked(0, 0), dead(20, 0), deliver(130, 1, 0)];
+        let pass =
+            judge(&mut DeadLetterBounded::new(cluster(), true, 50_000_000, Some(100_000_000)), &settled, end(EndReason::Quiescent, 200));
+        assert_eq!(pass.outcome, Outcome::Pass, "{}", pass.detail);
+        assert!(pass.detail.contains("1 of them after the redrive") && pass.detail.contains("queue at the end: empty"), "{}", pass.detail);
+        let lost = [acked(0, 0), dead(20, 0)];
+        let fail =
+            judge(&mut DeadLetterBounded::new(cluster(), true, 50_000_000, Some(100_000_000)), &lost, end(EndReason::Quiescent, 200));
+        assert_eq!(fail.outcome, Outcome::Fail, "{}", fail.detail);
+        assert!(fail.detail.contains("a0 redriven at 100"), "{}", fail.detail);
+        // Without a redrive it stays in the dead-letter queue, which the verdict names.
+        let kept = judge(&mut DeadLetterBounded::new(cluster(), true, 50_000_000, None), &lost, end(EndReason::Quiescent, 200));
+        assert_eq!(kept.outcome, Outcome::Pass, "{}", kept.detail);
+        assert!(kept.detail.contains("queue at the end: a0"), "{}", kept.detail);
+    }
+}

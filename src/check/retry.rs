@@ -1,0 +1,385 @@
+//! `RetryBackoff`: retransmissions follow the retry policy the protocol declares: waits that
+//! grow as the policy says, no attempt past the last, none after the acknowledgement arrived.
+//!
+//! A protocol marks each transmission of something it may resend with an `attempt` line
+//! (`Ctx::send_attempt`: the series it belongs to and the attempt's number), and each
+//! acknowledgement with an `ack` line (`Ctx::send_ack`). For every series of a node to one
+//! recipient the check judges:
+//! - the numbers: each attempt's number is above the previous one's, and no larger than
+//!   `max_attempts`; under a policy whose waits start at the send (a retransmission timer),
+//!   the numbers are consecutive, since every attempt is a send;
+//! - the waits, from the policy as the scenario wrote it (and its jitter's shape), computed here rather than taken
+//!   from the protocol's own arithmetic: the wait after attempt 1 is `base`, each next one
+//!   `factor` times the previous, capped at `cap`; the gap between two attempts is at least
+//!   the waits between them, and, when waits start at the send and the node was neither
+//!   paused nor blocked in between, at most the wait plus its largest jitter. Both are
+//!   converted to simulated time through the node's clock, so a drifting clock is no excuse;
+//! - the acknowledgement: once an intact `ack` of the series from the recipient has arrived,
+//!   no further attempt of it is made to that recipient.
+//!
+//! A crash forgets the node's series (a restarted process numbers afresh). Without a declared
+//! policy, or without any retransmission to judge, the verdict is inconclusive.
+
+use super::{Checker, RunEnd, Verdict};
+use crate::clock::Clock;
+use crate::id::{MsgId, NodeId};
+use crate::process::Cluster;
+use crate::scenario::{JitterShape, RetryPolicy, WaitFrom};
+use crate::time::{NANOS_PER_MS, SimTime};
+use crate::trace::{EventKind, FaultAction, TraceEvent};
+use std::collections::BTreeMap;
+
+/// The policy in integer nanoseconds, converted here independently of any protocol.
+#[derive(Clone, Copy, Debug)]
+struct Schedule {
+    base_ns: u128,
+    factor_milli: u128,
+    cap_ns: u128,
+    jitter_ppb: u128,
+    max_attempts: u64,
+    wait_from: WaitFrom,
+    jitter: JitterShape,
+}
+
+impl Schedule {
+    fn new(policy: &RetryPolicy) -> Schedule {
+        let r = &policy.retry;
+        let ns = |ms: f64| (ms * NANOS_PER_MS as f64).round().max(0.0) as u128;
+        Schedule {
+            base_ns: ns(r.base_ms.0),
+            factor_milli: (r.factor.0 * 1000.0).round().max(0.0) as u128,
+            cap_ns: ns(r.cap_ms.0),
+            jitter_ppb: r.jitter.map_or(0, |j| (j.0 * 1e9).round().max(0.0) as u128),
+            max_attempts: r.max_attempts.0,
+            wait_from: policy.wait_from,
+            jitter: policy.jitter,
+        }
+    }
+
+    /// The shortest wait the jitter may draw after attempt `n`.
+    fn least_after(&self, n: u64) -> u128 {
+        match self.jitter {
+            JitterShape::Proportional => self.wait_after(n),
+            JitterShape::Full => 0,
+            JitterShape::Equal => self.wait_after(n) / 2,
+            JitterShape::Decorrelated => self.base_ns,
+        }
+    }
+
+    /// The wait, before jitter, that follows attempt `n` (1-based).
+    fn wait_after(&self, n: u64) -> u128 {
+        let mut wait = self.base_ns.min(self.cap_ns);
+        for _ in 1..n {
+            wait = (wait * self.factor_milli / 1000).min(self.cap_ns);
+            if wait == self.cap_ns {
+                break;
+            }
+        }
+        wait
+    }
+}
+
+/// The latest attempt of one series to one recipient.
+#[derive(Clone, Copy, Debug)]
+struct Latest {
+    attempt: u64,
+    at: SimTime,
+    /// The node was paused or blocked since: its timers may have fired late.
+    interrupted: bool,
+    /// When an intact acknowledgement of the series arrived, if one has.
+    acked_at: Option<SimTime>,
+}
+
+/// Checks attempts against the declared retry policy.
+pub struct RetryBackoff {
+    cluster: Cluster,
+    clocks: Vec<Clock>,
+    schedule: Option<Schedule>,
+    /// (node, recipient, series) -> its latest attempt.
+    series: BTreeMap<(NodeId, NodeId, u64), Latest>,
+    /// An `ack` line waiting for the send it marks: (acker, acked node) -> series.
+    pending_ack: Option<(NodeId, NodeId, u64)>,
+    /// The acknowledgements on their way: message -> (acked node, acker, series).
+    acks: BTreeMap<MsgId, (NodeId, NodeId, u64)>,
+    retransmissions: u64,
+    violations: u64,
+    first: Option<String>,
+}
+
+impl RetryBackoff {
+    /// A checker for `policy` (none: nothing is judged); `clocks` are the nodes' clocks.
+    pub fn new(cluster: Cluster, clocks: Vec<Clock>, policy: Option<RetryPolicy>) -> RetryBackoff {
+        RetryBackoff {
+            cluster,
+            clocks,
+            schedule: policy.as_ref().map(Schedule::new),
+            series: BTreeMap::new(),
+            pending_ack: None,
+            acks: BTreeMap::new(),
+            retransmissions: 0,
+            violations: 0,
+            first: None,
+        }
+    }
+
+    fn violation(&mut self, at: SimTime, what: impl FnOnce(&Cluster) -> String) {
+        self.violations += 1;
+        if self.first.is_none() {
+            self.first = Some(format!("at {at}: {}", what(&self.cluster)));
+        }
+    }
+
+    /// Simulated nanoseconds that `local` nanoseconds of `node`'s clock take, rounded `up`
+    /// (as a timer fires) or down.
+    fn real(&self, node: NodeId, local: u128, up: bool) -> u128 {
+        let drift = self.clocks.get(node.index()).map_or(0, |c| c.drift_ppb);
+        let rate = (1_000_000_000 + i128::from(drift)).max(1) as u128;
+        let scaled = local * 1_000_000_000;
+        if up { scaled.div_ceil(rate) } else { scaled / rate }
+    }
+
+    fn attempt(&mut self, at: SimTime, node: NodeId, to: NodeId, series: u64, attempt: u32) {
+        let Some(s) = self.schedule else { return };
+        let attempt = u64::from(attempt);
+        let key = (node, to, series);
+        if attempt > s.max_attempts {
+            self.violation(at, |c| {
+                format!("{} made attempt {attempt} of s{series} to {}, past max_attempts {}", c.name(node), c.name(to), s.max_attempts)
+            });
+        }
+        let latest = self.series.insert(key, Latest { attempt, at, interrupted: false, acked_at: None });
+        let Some(prev) = latest else {
+            if attempt != 1 {
+                self.violation(at, |c| format!("{} made attempt {attempt} of s{series} to {} without attempt 1", c.name(node), c.name(to)));
+            }
+            return;
+        };
+        if let Some(acked) = prev.acked_at {
+            self.violation(at, |c| {
+                format!(
+                    "{} made attempt {attempt} of s{series} to {} after its acknowledgement arrived at {acked}",
+                    c.name(node),
+                    c.name(to)
+                )
+            });
+            // The acknowledgement stays known: every further attempt is one more violation.
+            self.series.get_mut(&key).expect("just inserted").acked_at = Some(acked);
+        }
+        if attempt <= prev.attempt {
+            self.violation(at, |c| {
+                format!("{} made attempt {attempt} of s{series} to {} after attempt {}", c.name(node), c.name(to), prev.attempt)
+            });
+            return;
+        }
+        self.retransmissions += 1;
+        if s.wait_from == WaitFrom::Send && attempt != prev.attempt + 1 {
+            self.violation(at, |c| {
+                format!("{} made attempt {attempt} of s{series} to {} right after attempt {}", c.name(node), c.name(to), prev.attempt)
+            });
+            return;
+        }
+        let gap = u128::from(at.0 - prev.at.0);
+        let least = self.real(node, (prev.attempt..attempt).map(|n| s.least_after(n)).sum(), false);
+        if gap < least {
+            self.violation(at, |c| {
+                format!(
+                    "{} made attempt {attempt} of s{series} to {} {} after attempt {}; the policy waits at least {}",
+                    c.name(node),
+                    c.name(to),
+                    SimTime(gap as u64),
+                    prev.attempt,
+                    SimTime(least.min(u128::from(u64::MAX)) as u64)
+                )
+            });
+        } else if s.wait_from == WaitFrom::Send && s.jitter == JitterShape::Proportional && !prev.interrupted {
+            let waits: u128 = (prev.attempt..attempt).map(|n| s.wait_after(n)).sum();
+            let jitter = waits * s.jitter_ppb / 1_000_000_000;
+            let most = self.real(node, waits + jitter, true);
+            if gap > most {
+                self.violation(at, |c| {
+                    format!(
+                        "{} made attempt {attempt} of s{series} to {} {} after attempt {}; the policy waits at most {}",
+                        c.name(node),
+                        c.name(to),
+                        SimTime(gap as u64),
+                        prev.attempt,
+                        SimTime(most.min(u128::from(u64::MAX)) as u64)
+                    )
+                });
+            }
+        }
+    }
+
+    /// `node` stopped: a pause delays its timers, a crash forgets its series.
+    fn interrupted(&mut self, node: NodeId, crashed: bool) {
+        if crashed {
+            self.series.retain(|&(n, _, _), _| n != node);
+        } else {
+            for (_, latest) in self.series.range_mut((node, NodeId(0), 0)..=(node, NodeId(u32::MAX), u64::MAX)) {
+                latest.interrupted = true;
+            }
+        }
+    }
+}
+
+impl Checker for RetryBackoff {
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Attempt { node, to, series, attempt } => self.attempt(e.time, node, to, series, attempt),
+            EventKind::Ack { node, to, series } => self.pending_ack = Some((node, to, series)),
+            EventKind::Send { from, to, msg, .. } => {
+                if let Some((acker, acked, series)) = self.pending_ack.take()
+                    && (acker, acked) == (from, to)
+                {
+                    self.acks.insert(msg, (acked, acker, series));
+                }
+            }
+            EventKind::Receive { from, to, msg, corrupted: false } => {
+                if let Some(&(acked, acker, series)) = self.acks.get(&msg)
+                    && (acker, acked) == (from, to)
+                    && let Some(latest) = self.series.get_mut(&(acked, acker, series))
+                {
+                    latest.acked_at.get_or_insert(e.time);
+                }
+            }
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.interrupted(node, true),
+            // A paused or blocked process holds its timers until it goes on.
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. } => {
+                self.interrupted(node, false)
+            }
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, _: &RunEnd) -> Verdict {
+        if self.schedule.is_none() {
+            return Verdict::inconclusive("the protocol declares no retry policy");
+        }
+        if let Some(first) = &self.first {
+            return Verdict::fail(format!("{} violations of the retry policy; first {first}", self.violations));
+        }
+        if self.retransmissions == 0 {
+            return Verdict::inconclusive("no retransmission to judge");
+        }
+        Verdict::pass(format!("{} retransmissions kept the retry policy", self.retransmissions))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::test_events::ev;
+    use crate::check::{EndReason, Outcome};
+    use crate::scenario::file::{Number, RetryFile, Whole};
+
+    /// Waits of 10, 20, 40 ms (capped at 40), jitter up to half the wait, four attempts.
+    fn policy(wait_from: WaitFrom) -> RetryPolicy {
+        let retry = RetryFile {
+            base_ms: Number(10.0),
+            factor: Number(2.0),
+            cap_ms: Number(40.0),
+            jitter: Some(Number(0.5)),
+            max_attempts: Whole(4),
+        };
+        RetryPolicy { retry, wait_from, jitter: JitterShape::Proportional }
+    }
+
+    fn attempt(ms: u64, attempt: u32) -> TraceEvent {
+        ev(ms, EventKind::Attempt { node: NodeId(0), to: NodeId(1), series: 7, attempt })
+    }
+
+    fn judge(wait_from: WaitFrom, clocks: Vec<Clock>, events: &[TraceEvent]) -> Verdict {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+        let mut c = RetryBackoff::new(cluster, clocks, Some(policy(wait_from)));
+        for e in events {
+            c.observe(e);
+        }
+        c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 })
+    }
+
+    fn outcome(events: &[TraceEvent]) -> Outcome {
+        judge(WaitFrom::Send, vec![], events).outcome
+    }
+
+    #[test]
+    fn waits_that_grow_as_the_policy_says_pass_and_waits_that_do_not_fail() {
+        assert_eq!(outcome(&[attempt(0, 1), attempt(12, 2), attempt(35, 3), attempt(80, 4)]), Outcome::Pass);
+        // The bug a backoff that never grows makes: the third wait is the first again.
+        let v = judge(WaitFrom::Send, vec![], &[attempt(0, 1), attempt(10, 2), attempt(20, 3)]);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("waits at least 20.000ms"), "{}", v.detail);
+        // The cap holds: the fourth wait is 40 ms, not 80.
+        assert_eq!(outcome(&[attempt(0, 1), attempt(10, 2), attempt(30, 3), attempt(70, 4)]), Outcome::Pass);
+    }
+
+    #[test]
+    fn a_wait_longer_than_its_jitter_allows_fails_unless_the_node_was_paused() {
+        assert_eq!(outcome(&[attempt(0, 1), attempt(16, 2)]), Outcome::Fail);
+        let pause = ev(5, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(0)), index: 0 });
+        assert_eq!(outcome(&[attempt(0, 1), pause, attempt(16, 2)]), Outcome::Pass);
+        let block = ev(5, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: crate::trace::BlockReason::BackPressure, timeout: false });
+        assert_eq!(outcome(&[attempt(0, 1), block, attempt(16, 2)]), Outcome::Pass);
+        // A call's wait begins when the attempt failed, so a long gap is no violation.
+        assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(500, 2)]).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn numbers_must_advance_one_at_a_time_and_stop_at_max_attempts() {
+        assert_eq!(outcome(&[attempt(0, 1), attempt(10, 1)]), Outcome::Fail, "a counter that does not advance");
+        assert_eq!(outcome(&[attempt(0, 1), attempt(30, 3)]), Outcome::Fail, "a skipped attempt");
+        assert_eq!(outcome(&[attempt(0, 2)]), Outcome::Fail, "no attempt 1");
+        let five = [attempt(0, 1), attempt(10, 2), attempt(30, 3), attempt(70, 4), attempt(110, 5)];
+        assert_eq!(outcome(&five), Outcome::Fail, "past max_attempts");
+        // Under a call's policy a refused attempt sends nothing: a skipped number, and both waits.
+        assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(30, 3)]).outcome, Outcome::Pass);
+        assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(29, 3)]).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn the_jitter_s_shape_sets_the_shortest_wait() {
+        let judge_shape = |jitter, events: &[TraceEvent]| {
+            let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+            let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { jitter, ..policy(WaitFrom::Failure) }));
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 }).outcome
+        };
+        let early = [attempt(0, 1), attempt(6, 2)];
+        assert_eq!(judge_shape(JitterShape::Proportional, &early), Outcome::Fail);
+        assert_eq!(judge_shape(JitterShape::Full, &early), Outcome::Pass);
+        assert_eq!(judge_shape(JitterShape::Equal, &early), Outcome::Pass);
+        assert_eq!(judge_shape(JitterShape::Equal, &[attempt(0, 1), attempt(4, 2)]), Outcome::Fail);
+        assert_eq!(judge_shape(JitterShape::Decorrelated, &early), Outcome::Fail);
+    }
+
+    #[test]
+    fn an_attempt_after_its_acknowledgement_arrived_fails_and_one_before_passes() {
+        let ack = |ms| ev(ms, EventKind::Ack { node: NodeId(1), to: NodeId(0), series: 7 });
+        let send = |ms| ev(ms, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(3), size: 24 });
+        let recv = |ms, corrupted| ev(ms, EventKind::Receive { from: NodeId(1), to: NodeId(0), msg: MsgId(3), corrupted });
+        assert_eq!(outcome(&[attempt(0, 1), ack(1), send(1), attempt(10, 2), recv(11, false)]), Outcome::Pass);
+        assert_eq!(outcome(&[attempt(0, 1), ack(1), send(1), recv(2, false), attempt(10, 2)]), Outcome::Fail);
+        // A damaged acknowledgement is no acknowledgement.
+        assert_eq!(outcome(&[attempt(0, 1), ack(1), send(1), recv(2, true), attempt(10, 2)]), Outcome::Pass);
+    }
+
+    #[test]
+    fn a_crash_forgets_the_series_and_a_fast_clock_is_judged_on_its_own_time() {
+        let crash = ev(5, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        assert_eq!(outcome(&[attempt(0, 1), attempt(10, 2), crash, attempt(12, 1), attempt(22, 2)]), Outcome::Pass);
+        // A clock 10% fast lets 10 ms of its time pass in 9.09 ms of simulated time.
+        let fast = vec![Clock { offset_ns: 0, drift_ppb: 100_000_000 }, Clock::default()];
+        let second = EventKind::Attempt { node: NodeId(0), to: NodeId(1), series: 7, attempt: 2 };
+        let events = [attempt(0, 1), TraceEvent { time: SimTime(9_100_000), kind: second }];
+        assert_eq!(judge(WaitFrom::Send, fast.clone(), &events).outcome, Outcome::Pass);
+        assert_eq!(judge(WaitFrom::Send, vec![], &events).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn without_a_policy_or_a_retransmission_nothing_is_judged() {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+        let c = RetryBackoff::new(cluster, vec![], None);
+        let end = RunEnd { reason: EndReason::Quiescent, at: SimTime(0), max_latency_ns: 0 };
+        assert_eq!(c.verdict(&end).outcome, Outcome::Inconclusive);
+        assert_eq!(outcome(&[attempt(0, 1)]), Outcome::Inconclusive);
+    }
+}

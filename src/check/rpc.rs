@@ -1,0 +1,174 @@
+//! `RpcEffect`: what a remote call's caller was told against what the server did: no effect missing from a call answered ok, and none applied twice when the operation is not idempotent.
+//!
+//! Under the `Rpc` protocol, a call is a workload command; its effect is the server's
+//! `deliver` of it, and its caller's verdict the `call` line that ends it (`Ok` on the reply,
+//! `Timeout` when the caller gave up). The check fails on a call answered `Ok` whose effect never
+//! happened, and, when the operation is `Increment`, on a call whose effect happened more than
+//! once (the counter counts it twice). With `Set` a repeated effect is counted, not judged:
+//! setting the same value again changes nothing. A call that timed out may have had its effect
+//! or not (the caller cannot tell, which is what at-most-once means); the verdict counts both.
+//! Calls that had not ended when the run stopped are not judged.
+
+use super::{Checker, RunEnd, Verdict};
+use crate::id::{AppId, NodeId};
+use crate::process::Cluster;
+use crate::protocols::rpc::{Config as RpcConfig, Op};
+use crate::scenario::Scenario;
+use crate::trace::{CallOutcome, EventKind, TraceEvent};
+use std::collections::BTreeMap;
+
+/// One call as the trace shows it.
+#[derive(Clone, Copy)]
+struct Call {
+    /// The caller.
+    client: NodeId,
+    /// How its caller saw it end, if it did.
+    ended: Option<CallOutcome>,
+    /// How many times the server applied it.
+    applied: u32,
+}
+
+/// Checks the effects of remote calls against what their callers were told.
+pub struct RpcEffect {
+    cluster: Cluster,
+    /// The operation; `None` under another protocol (nothing judged).
+    op: Option<Op>,
+    calls: BTreeMap<AppId, Call>,
+}
+
+impl RpcEffect {
+    /// A checker for calls performing `op` (`None`: not an `Rpc` run).
+    pub fn new(cluster: Cluster, op: Option<Op>) -> RpcEffect {
+        RpcEffect { cluster, op, calls: BTreeMap::new() }
+    }
+}
+
+impl Checker for RpcEffect {
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Command { node, app, .. } => {
+                self.calls.insert(app, Call { client: node, ended: None, applied: 0 });
+            }
+            // Only commanded calls count: the server applies nothing else.
+            EventKind::Deliver { app, .. } => {
+                if let Some(c) = self.calls.get_mut(&app) {
+                    c.applied += 1;
+                }
+            }
+            EventKind::Call { app, outcome: outcome @ (CallOutcome::Ok | CallOutcome::Timeout), .. } => {
+                if let Some(c) = self.calls.get_mut(&app) {
+                    c.ended.get_or_insert(outcome);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, _: &RunEnd) -> Verdict {
+        let Some(op) = self.op else {
+            return Verdict::inconclusive("not an `Rpc` run: nothing to judge");
+        };
+        let ended: Vec<(&AppId, &Call)> = self.calls.iter().filter(|(_, c)| c.ended.is_some()).collect();
+        if ended.is_empty() {
+            return Verdict::inconclusive("no call ended: nothing to judge");
+        }
+        let count = |f: &dyn Fn(&Call) -> bool| ended.iter().filter(|(_, c)| f(c)).count();
+        let ok = count(&|c| c.ended == Some(CallOutcome::Ok));
+        let twice = count(&|c| c.applied > 1);
+        let timed_out_applied = count(&|c| c.ended == Some(CallOutcome::Timeout) && c.applied > 0);
+        let timed_out_not = count(&|c| c.ended == Some(CallOutcome::Timeout) && c.applied == 0);
+        if let Some((app, c)) = ended.iter().find(|(_, c)| c.ended == Some(CallOutcome::Ok) && c.applied == 0) {
+            return Verdict::fail(format!(
+                "call a{} of {} answered ok, but the server never applied it",
+                app.0,
+                self.cluster.name(c.client)
+            ));
+        }
+        if op == Op::Increment
+            && let Some((app, c)) = ended.iter().find(|(_, c)| c.applied > 1)
+        {
+            return Verdict::fail(format!(
+                "{twice} of {} calls applied more than once; first: a{} of {} incremented the counter {} times",
+                ended.len(),
+                app.0,
+                self.cluster.name(c.client),
+                c.applied
+            ));
+        }
+        let mut detail = format!("{} calls ended: {ok} answered ok, each applied", ended.len());
+        if timed_out_applied + timed_out_not > 0 {
+            detail += &format!(
+                "; {} timed out, {timed_out_applied} of them applied all the same and {timed_out_not} not",
+                timed_out_applied + timed_out_not
+            );
+        }
+        if twice > 0 {
+            detail += &format!("; {twice} applied more than once (harmless: setting is idempotent)");
+        }
+        Verdict::pass(detail)
+    }
+}
+
+impl crate::plugin::Check for RpcEffect {
+    const NAME: &'static str = "RpcEffect";
+    type Config = crate::plugin::NoConfig;
+
+    // The operation is the `Rpc` protocol's; under another protocol nothing is judged.
+    fn build(_: &crate::plugin::NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
+        Box::new(RpcEffect::new(scenario.cluster.clone(), scenario.protocol.config::<RpcConfig>().map(|c| c.op)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::test_events::{deliver, ev};
+    use crate::check::{EndReason, Outcome};
+    use crate::process::Dest;
+    use crate::time::SimTime;
+
+    fn cluster() -> Cluster {
+        Cluster { names: ["srv", "c1"].map(String::from).to_vec(), groups: vec![] }
+    }
+
+    fn call(ms: u64, app: u64) -> TraceEvent {
+        ev(ms, EventKind::Command { node: NodeId(1), app: AppId(app), dest: Dest::Node(NodeId(0)) })
+    }
+
+    fn ended(ms: u64, app: u64, outcome: CallOutcome) -> TraceEvent {
+        ev(ms, EventKind::Call { node: NodeId(1), app: AppId(app), outcome, latency_ns: 0 })
+    }
+
+    fn judge(op: Option<Op>, events: &[TraceEvent]) -> Verdict {
+        let mut checker = RpcEffect::new(cluster(), op);
+        events.iter().for_each(|e| checker.observe(e));
+        checker.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(100_000_000), max_latency_ns: 0 })
+    }
+
+    #[test]
+    fn a_repeated_effect_fails_an_increment_and_is_counted_for_a_set() {
+        let events = [call(0, 0), deliver(2, 0, 0), deliver(25, 0, 0), ended(30, 0, CallOutcome::Ok)];
+        let increment = judge(Some(Op::Increment), &events);
+        assert_eq!(increment.outcome, Outcome::Fail, "{}", increment.detail);
+        assert!(increment.detail.contains("a0 of c1 incremented the counter 2 times"), "{}", increment.detail);
+        let set = judge(Some(Op::Set), &events);
+        assert_eq!(set.outcome, Outcome::Pass, "{}", set.detail);
+        assert!(set.detail.contains("1 applied more than once"), "{}", set.detail);
+    }
+
+    #[test]
+    fn an_answer_without_an_effect_fails_and_a_timeout_may_go_either_way() {
+        let phantom = judge(Some(Op::Set), &[call(0, 0), ended(5, 0, CallOutcome::Ok)]);
+        assert_eq!(phantom.outcome, Outcome::Fail, "{}", phantom.detail);
+        let unknown = [call(0, 0), call(0, 1), deliver(2, 0, 0), ended(20, 0, CallOutcome::Timeout), ended(20, 1, CallOutcome::Timeout)];
+        let verdict = judge(Some(Op::Increment), &unknown);
+        assert_eq!(verdict.outcome, Outcome::Pass, "{}", verdict.detail);
+        assert!(verdict.detail.contains("2 timed out, 1 of them applied all the same and 1 not"), "{}", verdict.detail);
+    }
+
+    #[test]
+    fn nothing_ended_or_another_protocol_is_inconclusive() {
+        assert_eq!(judge(Some(Op::Set), &[call(0, 0), deliver(2, 0, 0)]).outcome, Outcome::Inconclusive);
+        assert_eq!(judge(None, &[call(0, 0), ended(5, 0, CallOutcome::Ok)]).outcome, Outcome::Inconclusive);
+    }
+}
