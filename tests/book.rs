@@ -500,6 +500,12 @@ const ANSWERS: &[(&str, &str, &[&str], &[&str])] = &[
         &["101 dead-lettered undelivered"],
     ),
     ("performance.md", "performance-pingpong", &["run", "book/examples/exercises/pingpong-1000.ron"], &["at 2000.000ms"]),
+    (
+        "maelstrom.md",
+        "maelstrom-fanout-4",
+        &["run", "book/examples/exercises/broadcast-fanout-4.ron"],
+        &["24.00 server messages per operation", "median stable latency 400.000ms not below 400.000ms"],
+    ),
 ];
 
 /// Chapters without an `ANSWERS` entry, and why.
