@@ -587,6 +587,10 @@ where
         match ev {
             Ev::Deliver { from, to, id, corrupted, msg } => {
                 self.in_flight -= 1;
+                if self.scenario.partitions_drop_in_flight && self.network.partitions.blocks(from, to) {
+                    self.drop_in_flight(from, to, id);
+                    return;
+                }
                 let slot = &mut self.nodes[to.index()];
                 match slot.status {
                     Status::Down => {
@@ -694,6 +698,14 @@ where
             return true;
         }
         false
+    }
+
+    /// A message arrived across a partition that came into force while it was in flight, in a
+    /// scenario whose partitions drop such messages: it is dropped as one sent across it is.
+    #[inline(never)]
+    fn drop_in_flight(&mut self, from: NodeId, to: NodeId, id: MsgId) {
+        self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::Partitioned });
+        self.free_room(to, id);
     }
 
     /// A message reached an up node that has a mailbox, is blocked, or whose transport must

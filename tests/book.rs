@@ -399,6 +399,13 @@ const OUTPUTS: &[(&str, &[&str])] = &[
         "broken-unauthenticated.html",
         &["trace", "scenarios/security/broken-unauthenticated.ron", "--format", "html", "--to", "15", "-o", "OUT"],
     ),
+    // The Maelstrom broadcast workload (book/src/maelstrom.md).
+    ("broadcast-one-value-run.txt", &["run", "book/examples/broadcast-one-value.ron", "--trace", "TRACE"]),
+    ("broadcast-one-value.svg", &["trace", "book/examples/broadcast-one-value.ron", "--format", "svg", "-o", "OUT"]),
+    ("broadcast-efficiency-1-run.txt", &["run", "scenarios/maelstrom/broadcast-efficiency-1.ron"]),
+    ("broadcast-efficiency-2-run.txt", &["run", "scenarios/maelstrom/broadcast-efficiency-2.ron"]),
+    ("broken-broadcast-no-retry-run.txt", &["run", "scenarios/maelstrom/broken-broadcast-no-retry.ron"]),
+    ("broken-broadcast-no-retry-sweep.txt", &["sweep", "scenarios/maelstrom/broken-broadcast-no-retry.ron", "--seeds", "0..25"]),
 ];
 
 /// Every exercise's answer, checked by running msgsim: (chapter, answer id, msgsim arguments,
@@ -493,6 +500,12 @@ const ANSWERS: &[(&str, &str, &[&str], &[&str])] = &[
         &["101 dead-lettered undelivered"],
     ),
     ("performance.md", "performance-pingpong", &["run", "book/examples/exercises/pingpong-1000.ron"], &["at 2000.000ms"]),
+    (
+        "maelstrom.md",
+        "maelstrom-fanout-4",
+        &["run", "book/examples/exercises/broadcast-fanout-4.ron"],
+        &["24.00 server messages per operation", "median stable latency 400.000ms not below 400.000ms"],
+    ),
 ];
 
 /// Chapters without an `ANSWERS` entry, and why.

@@ -324,3 +324,33 @@ fn a_panicking_protocol_is_reported_with_its_event() {
     assert_eq!(err.event, 2, "event 1 is the command, event 2 the delivery");
     assert_eq!(err.seed, 3);
 }
+
+/// With `partitions_drop_in_flight`, a partition also drops, on arrival, a message sent before
+/// it came into force; without, the message arrives (the partition is judged at send only).
+/// A partition healed before the message arrives drops nothing.
+#[test]
+fn a_partition_drops_messages_in_flight_across_it_only_when_the_scenario_asks() {
+    // n0 sends at 0, 1, 2, 3 ms over a 10 ms link; the cut is in force from 5 to 12 ms, so the
+    // copies sent at 0 and 1 arrive (at 10 and 11) inside it, those sent at 2 and 3 after it.
+    let body = |flag: &str| {
+        format!(
+            r#"horizon_ms: 100, nodes: 2, {flag}
+            network: (latency: Constant(ms: 10)),
+            faults: [(at_ms: 5, do: Partition([["n0"], ["n1"]])), (at_ms: 12, do: Heal)],
+            workload: [(from: "n0", to: "n1", every_ms: 1, count: 4)]"#
+        )
+    };
+    let ticker = |_| Ticker { timer_ms: 0, received: 0, periodic: false };
+    let judged_at_send = run(&scenario(&body("")), ticker);
+    assert_eq!((judged_at_send.messages.delivered, judged_at_send.messages.dropped), (4, 0));
+    let r = run(&scenario(&body("partitions_drop_in_flight: true,")), ticker);
+    let drops: Vec<(f64, u64)> = trace(&r)
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Drop { reason: DropReason::Partitioned, msg, .. } => Some((ms(e.time), msg.0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(drops, [(10.0, 0), (11.0, 1)]);
+    assert_eq!(r.messages.delivered, 2);
+}

@@ -78,6 +78,8 @@ fn checkers_catch_planted_violations_and_pass_correct_runs() {
         ("scenarios/ordering/atomic.ron", "Agreement", Pass),
         ("scenarios/ordering/atomic.ron", "TotalOrder", Pass),
         ("scenarios/ordering/broken-fifo.ron", "FifoOrder", Fail),
+        ("scenarios/maelstrom/broken-broadcast-no-retry.ron", "BroadcastConsistency", Fail),
+        ("scenarios/maelstrom/broadcast-partition.ron", "BroadcastConsistency", Pass),
         ("scenarios/ordering/fifo.ron", "FifoOrder", Pass),
         ("scenarios/ordering/broken-causal.ron", "CausalOrder", Fail),
         ("scenarios/ordering/causal.ron", "CausalOrder", Pass),

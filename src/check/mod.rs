@@ -5,6 +5,7 @@
 //! nothing to judge says `Inconclusive`, never `Pass`.
 
 mod breaker;
+pub mod broadcast;
 mod deadlock;
 pub mod decision;
 mod delivery;

@@ -5,6 +5,9 @@
 pub mod at_least_once;
 pub mod at_most_once;
 pub mod best_effort;
+pub mod broadcast;
+pub mod broadcast_flood;
+pub mod broadcast_gossip;
 pub mod calls;
 pub mod causal;
 pub mod durable_queue;

@@ -83,6 +83,10 @@ pub struct ScenarioFile<'a> {
     /// Network decisions to follow instead of drawing them (what `msgsim shrink` writes).
     #[serde(default)]
     pub replay: Option<Vec<DecisionFile>>,
+    /// A partition also drops a message already in flight across it, when it arrives (as
+    /// Maelstrom's do); by default a partition is judged only when a message is sent.
+    #[serde(default)]
+    pub partitions_drop_in_flight: bool,
 }
 
 /// One transmission's random outcomes, by its message id (the `m` number in a trace).

@@ -118,6 +118,9 @@ pub struct Scenario {
     pub limits: Limits,
     /// Network decisions replayed instead of drawn, if the scenario gives them.
     pub replay: Option<Vec<Decision>>,
+    /// A partition in force when a message arrives drops it, as well as one in force when it
+    /// was sent.
+    pub partitions_drop_in_flight: bool,
 }
 
 /// A node's receive buffer (see `mailbox.rs`).
@@ -536,6 +539,7 @@ impl<'a> Validator<'a> {
             expect_failures: raw.expect_failures.iter().map(|n| n.0.clone()).collect(),
             limits,
             replay,
+            partitions_drop_in_flight: raw.partitions_drop_in_flight,
         })
     }
 

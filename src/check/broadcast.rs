@@ -1,0 +1,463 @@
+//! `BroadcastConsistency`: the broadcast service's contract, Maelstrom's, judged on the trace:
+//! every acknowledged broadcast value is eventually in every server's reads, and no read holds
+//! a value that was never broadcast; with the figures the Gossip Glomers challenges are judged
+//! on (stable latency, messages per operation), and optionally targets for them.
+//!
+//! What it reads (see `protocols/broadcast.rs`): a `broadcast` operation is an `op ... invoke`
+//! line that directly follows a `cmd` line at the same client and time, and broadcasts that
+//! command's message as its value; every other invocation is a `read`. A server's `deliver`
+//! line is the moment the value joins the set its reads return. A crash empties a server's
+//! set (its process, and so its memory, is gone); a server down at the end is not judged.
+//!
+//! Liveness is judged fairly: a missing value fails only if the run ended with nothing left to
+//! happen, or `settle_ms` after both its acknowledgement and the last fault, with no partition
+//! in force. A value's *stable latency* is the time from its acknowledgement until the last
+//! server judged has it (zero if all had it before); *messages per operation* counts messages
+//! sent from one server to another (not those between clients and servers) over every
+//! operation invoked.
+
+use super::{Checker, EndReason, RunEnd, Verdict};
+use crate::id::{AppId, NodeId};
+use crate::process::Cluster;
+use crate::time::SimTime;
+use crate::trace::{EventKind, FaultAction, OpOutcome, TraceEvent};
+use std::collections::BTreeMap;
+
+/// Limits the figures must stay below.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Targets {
+    /// Server-to-server messages per operation.
+    pub messages_per_op: f64,
+    /// Median stable latency, ns.
+    pub median_ns: u64,
+    /// Largest stable latency, ns.
+    pub max_ns: u64,
+}
+
+/// What a run measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Figures {
+    /// Operations invoked (broadcasts and reads).
+    pub operations: u64,
+    /// Broadcasts acknowledged.
+    pub acknowledged: u64,
+    /// Messages sent from a server to a server.
+    pub server_messages: u64,
+    /// `server_messages` over `operations`.
+    pub messages_per_op: f64,
+    /// Stable latency of the acknowledged values every judged server has (nearest rank), ns.
+    pub median_ns: Option<u64>,
+    /// The largest of those stable latencies, ns.
+    pub max_ns: Option<u64>,
+}
+
+/// Checks the broadcast contract and measures the figures.
+pub struct BroadcastConsistency {
+    cluster: Cluster,
+    is_server: Vec<bool>,
+    settle_ns: u64,
+    targets: Option<Targets>,
+    /// The event before the current one, when it was a `cmd` line: its node, message and time.
+    last_command: Option<(NodeId, AppId, SimTime)>,
+    /// Broadcasts in progress, by (client, op): their value.
+    broadcasts: BTreeMap<(NodeId, u64), AppId>,
+    /// Every value broadcast (invoked), and when it was acknowledged, if it was.
+    values: BTreeMap<AppId, Option<SimTime>>,
+    /// Each server's set: value to when it joined (since the server last started).
+    sets: Vec<BTreeMap<AppId, SimTime>>,
+    down: Vec<bool>,
+    operations: u64,
+    server_messages: u64,
+    last_fault: SimTime,
+    partitioned: bool,
+    /// The first value found in a set that was never broadcast, or damaged: where and when.
+    phantom: Option<(NodeId, AppId, SimTime, bool)>,
+}
+
+impl BroadcastConsistency {
+    /// A checker for the servers `servers`, judging liveness `settle_ns` after the last fault,
+    /// and holding the figures to `targets` if given.
+    pub fn new(cluster: Cluster, servers: &[NodeId], settle_ns: u64, targets: Option<Targets>) -> BroadcastConsistency {
+        let n = cluster.len();
+        let mut is_server = vec![false; n];
+        servers.iter().for_each(|s| is_server[s.index()] = true);
+        BroadcastConsistency {
+            cluster,
+            is_server,
+            settle_ns,
+            targets,
+            last_command: None,
+            broadcasts: BTreeMap::new(),
+            values: BTreeMap::new(),
+            sets: vec![BTreeMap::new(); n],
+            down: vec![false; n],
+            operations: 0,
+            server_messages: 0,
+            last_fault: SimTime::ZERO,
+            partitioned: false,
+            phantom: None,
+        }
+    }
+
+    fn servers(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.cluster.nodes().filter(|n| self.is_server[n.index()])
+    }
+
+    /// The servers judged at the end: those up.
+    fn judged(&self) -> Vec<NodeId> {
+        self.servers().filter(|n| !self.down[n.index()]).collect()
+    }
+
+    /// The figures measured so far.
+    pub fn figures(&self) -> Figures {
+        let judged = self.judged();
+        let mut latencies: Vec<u64> = self
+            .values
+            .iter()
+            .filter_map(|(v, ack)| {
+                let ack = (*ack)?;
+                let stable = judged.iter().map(|s| self.sets[s.index()].get(v).copied()).collect::<Option<Vec<_>>>()?;
+                Some(stable.into_iter().max().map_or(0, |t| t.0.saturating_sub(ack.0)))
+            })
+            .collect();
+        latencies.sort_unstable();
+        let rank = |p: usize| (!latencies.is_empty()).then(|| latencies[(latencies.len() * p).div_ceil(100).max(1) - 1]);
+        Figures {
+            operations: self.operations,
+            acknowledged: self.values.values().filter(|a| a.is_some()).count() as u64,
+            server_messages: self.server_messages,
+            messages_per_op: self.server_messages as f64 / self.operations.max(1) as f64,
+            median_ns: rank(50),
+            max_ns: latencies.last().copied(),
+        }
+    }
+
+    /// Whether a value acknowledged at `ack` should be everywhere by the end.
+    fn overdue(&self, ack: SimTime, end: &RunEnd) -> bool {
+        !self.partitioned && (end.reason == EndReason::Quiescent || ack.max(self.last_fault).saturating_add(self.settle_ns) <= end.at)
+    }
+}
+
+/// "the acknowledged value in" or "all n acknowledged values in" every server's reads.
+fn every(n: usize) -> String {
+    match n {
+        1 => "the one acknowledged value in every server's reads".to_string(),
+        n => format!("all {n} acknowledged values in every server's reads"),
+    }
+}
+
+fn ms(ns: u64) -> String {
+    SimTime(ns).to_string()
+}
+
+impl Checker for BroadcastConsistency {
+    fn observe(&mut self, e: &TraceEvent) {
+        let command = self.last_command.take();
+        match e.kind {
+            EventKind::Command { node, app, .. } => self.last_command = Some((node, app, e.time)),
+            EventKind::Op { node, op, outcome, .. } => match outcome {
+                OpOutcome::Invoke => {
+                    self.operations += 1;
+                    if let Some((c, value, at)) = command
+                        && c == node
+                        && at == e.time
+                    {
+                        self.broadcasts.insert((node, op), value);
+                        self.values.entry(value).or_insert(None);
+                    }
+                }
+                OpOutcome::Ok => {
+                    if let Some(value) = self.broadcasts.remove(&(node, op)) {
+                        self.values.insert(value, Some(e.time));
+                    }
+                }
+                OpOutcome::Timeout => {
+                    self.broadcasts.remove(&(node, op));
+                }
+            },
+            EventKind::Deliver { node, app, damaged, .. } if self.is_server[node.index()] => {
+                if (damaged || !self.values.contains_key(&app)) && self.phantom.is_none() {
+                    self.phantom = Some((node, app, e.time, damaged));
+                }
+                self.sets[node.index()].entry(app).or_insert(e.time);
+            }
+            EventKind::Send { from, to, .. } if self.is_server[from.index()] && self.is_server[to.index()] => {
+                self.server_messages += 1;
+            }
+            EventKind::Fault { action, node, .. } => {
+                self.last_fault = e.time;
+                match (action, node) {
+                    (FaultAction::Crash, Some(n)) => {
+                        self.down[n.index()] = true;
+                        self.sets[n.index()].clear();
+                    }
+                    (FaultAction::Restart, Some(n)) => self.down[n.index()] = false,
+                    (FaultAction::Partition, _) => self.partitioned = true,
+                    (FaultAction::Heal, _) => self.partitioned = false,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        if let Some((node, app, at, damaged)) = self.phantom {
+            let what = if damaged { "a damaged value" } else { "a value never broadcast" };
+            return Verdict::fail(format!("{}'s reads hold {what}: a{} joined its set at {at}", self.cluster.name(node), app.0));
+        }
+        let judged = self.judged();
+        let acked: Vec<(AppId, SimTime)> = self.values.iter().filter_map(|(v, a)| a.map(|a| (*v, a))).collect();
+        if acked.is_empty() || judged.is_empty() {
+            return Verdict::inconclusive("no broadcast acknowledged, or no server up at the end: nothing to judge");
+        }
+        let missing: Vec<(AppId, SimTime, NodeId)> =
+            acked.iter().filter_map(|&(v, a)| judged.iter().find(|s| !self.sets[s.index()].contains_key(&v)).map(|&s| (v, a, s))).collect();
+        if let Some(&(v, ack, server)) = missing.iter().find(|(_, a, _)| self.overdue(*a, end)) {
+            let overdue = missing.iter().filter(|(_, a, _)| self.overdue(*a, end)).count();
+            return Verdict::fail(format!(
+                "{overdue} of {} acknowledged values never reached every server; first: a{} (acknowledged at {ack}) never in {}'s reads",
+                acked.len(),
+                v.0,
+                self.cluster.name(server)
+            ));
+        }
+        if !missing.is_empty() {
+            let why = if self.partitioned { "a partition was still in force" } else { "the network had not been healed long enough" };
+            return Verdict::inconclusive(format!(
+                "{} of {} acknowledged values missing from some server at the end, but {why} ({})",
+                missing.len(),
+                acked.len(),
+                end.reason
+            ));
+        }
+        let f = self.figures();
+        let (median, max) = (f.median_ns.unwrap_or(0), f.max_ns.unwrap_or(0));
+        let measured = format!(
+            "stable latency median {}, max {}; {:.2} server messages per operation ({} messages, {} operations)",
+            ms(median),
+            ms(max),
+            f.messages_per_op,
+            f.server_messages,
+            f.operations
+        );
+        if let Some(t) = self.targets {
+            let mut missed = Vec::new();
+            if f.messages_per_op >= t.messages_per_op {
+                missed.push(format!("messages per operation {:.2} not below {}", f.messages_per_op, t.messages_per_op));
+            }
+            if median >= t.median_ns {
+                missed.push(format!("median stable latency {} not below {}", ms(median), ms(t.median_ns)));
+            }
+            if max >= t.max_ns {
+                missed.push(format!("max stable latency {} not below {}", ms(max), ms(t.max_ns)));
+            }
+            if !missed.is_empty() {
+                return Verdict::fail(format!("targets missed: {}; {measured}", missed.join(", ")));
+            }
+            return Verdict::pass(format!("{}, targets met; {measured}", every(acked.len())));
+        }
+        Verdict::pass(format!("{}; {measured}", every(acked.len())))
+    }
+}
+
+/// `BroadcastConsistency(servers: [..], settle_ms: .., targets: (messages_per_op: .., median_ms: .., max_ms: ..))`.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(rename = "BroadcastConsistency", deny_unknown_fields)]
+pub struct Config {
+    /// The server nodes or groups, whose reads are judged.
+    pub servers: Vec<String>,
+    /// Milliseconds after the last fault before missing values count.
+    pub settle_ms: crate::scenario::file::Number,
+    /// Figures the run must stay below; absent: measured, not judged.
+    #[serde(default)]
+    pub targets: Option<TargetsFile>,
+}
+
+/// Targets as scenarios write them.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsFile {
+    /// Server-to-server messages per operation.
+    pub messages_per_op: crate::scenario::file::Number,
+    /// Median stable latency, milliseconds.
+    pub median_ms: crate::scenario::file::Number,
+    /// Largest stable latency, milliseconds.
+    pub max_ms: crate::scenario::file::Number,
+}
+
+impl Config {
+    /// The targets in nanoseconds.
+    pub fn targets(&self) -> Option<Targets> {
+        self.targets.map(|t| Targets {
+            messages_per_op: t.messages_per_op.0,
+            median_ns: crate::protocols::ns(t.median_ms),
+            max_ns: crate::protocols::ns(t.max_ms),
+        })
+    }
+}
+
+impl crate::plugin::Check for BroadcastConsistency {
+    const NAME: &'static str = "BroadcastConsistency";
+    type Config = Config;
+
+    fn validate(config: &Config, cx: &mut crate::scenario::ConfigCx<'_, '_>) {
+        use crate::scenario::Seg;
+        if config.servers.is_empty() {
+            cx.error(&[Seg::Field("servers")], "no servers", "at least one node or group".to_string());
+        }
+        for (i, n) in config.servers.iter().enumerate() {
+            cx.node_set(&[Seg::Field("servers"), Seg::Index(i)], n, true);
+        }
+        cx.millis(&[Seg::Field("settle_ms")], config.settle_ms);
+        if let Some(t) = config.targets {
+            let p = |name: &'static str| [Seg::Field("targets"), Seg::Field(name)];
+            if !(t.messages_per_op.0.is_finite() && t.messages_per_op.0 > 0.0) {
+                cx.error(&p("messages_per_op"), "a target of zero or less", "a positive number".to_string());
+            }
+            cx.positive_millis(&p("median_ms"), t.median_ms, "a target of zero");
+            cx.positive_millis(&p("max_ms"), t.max_ms, "a target of zero");
+        }
+    }
+
+    fn build(config: &Config, scenario: &crate::scenario::Scenario) -> Box<dyn Checker> {
+        let servers = crate::protocols::broadcast::resolve(&scenario.cluster, &config.servers);
+        Box::new(BroadcastConsistency::new(scenario.cluster.clone(), &servers, crate::protocols::ns(config.settle_ms), config.targets()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::check::test_events::{cmd, deliver, ev};
+    use crate::trace::EventKind;
+
+    /// Servers n0, n1, n2; client n3.
+    fn checker(targets: Option<Targets>) -> BroadcastConsistency {
+        let cluster = Cluster { names: ["n0", "n1", "n2", "c"].map(String::from).to_vec(), groups: Vec::new() };
+        BroadcastConsistency::new(cluster, &[NodeId(0), NodeId(1), NodeId(2)], 1_000_000_000, targets)
+    }
+
+    fn op(ms: u64, op: u64, outcome: OpOutcome) -> TraceEvent {
+        ev(ms, EventKind::Op { node: NodeId(3), op, server: NodeId(0), outcome })
+    }
+
+    fn send(ms: u64, from: u32, to: u32) -> TraceEvent {
+        ev(ms, EventKind::Send { from: NodeId(from), to: NodeId(to), msg: crate::id::MsgId(0), size: 8 })
+    }
+
+    fn end(ms: u64, reason: EndReason) -> RunEnd {
+        RunEnd { reason, at: SimTime(ms * 1_000_000), max_latency_ns: 0 }
+    }
+
+    /// The client broadcasts value 7 as op 0 (acknowledged at 20 ms), then reads (op 1).
+    fn broadcast_and_read(c: &mut BroadcastConsistency) {
+        for e in [cmd(0, 3, 7), op(0, 0, OpOutcome::Invoke), deliver(10, 0, 7), send(10, 0, 1), send(10, 0, 3)] {
+            c.observe(&e);
+        }
+        for e in [op(20, 0, OpOutcome::Ok), op(20, 1, OpOutcome::Invoke), op(40, 1, OpOutcome::Ok)] {
+            c.observe(&e);
+        }
+    }
+
+    #[test]
+    fn every_server_holding_every_acknowledged_value_passes_with_its_figures() {
+        let mut c = checker(None);
+        broadcast_and_read(&mut c);
+        c.observe(&deliver(20, 1, 7));
+        c.observe(&deliver(70, 2, 7));
+        let v = c.verdict(&end(5_000, EndReason::Horizon));
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        // One server-to-server message (the client's does not count) over two operations; the
+        // last server had the value 50 ms after its acknowledgement.
+        let f = c.figures();
+        assert_eq!((f.operations, f.acknowledged, f.server_messages), (2, 1, 1));
+        assert_eq!((f.messages_per_op, f.median_ns, f.max_ns), (0.5, Some(50_000_000), Some(50_000_000)));
+    }
+
+    #[test]
+    fn an_acknowledged_value_missing_from_a_server_fails_once_settled() {
+        let mut c = checker(None);
+        broadcast_and_read(&mut c);
+        c.observe(&deliver(20, 1, 7));
+        assert_eq!(c.verdict(&end(5_000, EndReason::Horizon)).outcome, Outcome::Fail);
+        // Within `settle` of the acknowledgement nothing is owed yet.
+        assert_eq!(c.verdict(&end(500, EndReason::Horizon)).outcome, Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn a_partition_in_force_at_the_end_excuses_a_missing_value() {
+        let mut c = checker(None);
+        broadcast_and_read(&mut c);
+        c.observe(&ev(30, EventKind::Fault { action: FaultAction::Partition, node: None, index: 0 }));
+        assert_eq!(c.verdict(&end(5_000, EndReason::Horizon)).outcome, Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn a_value_never_broadcast_in_a_set_fails() {
+        let mut c = checker(None);
+        broadcast_and_read(&mut c);
+        c.observe(&deliver(20, 1, 7));
+        c.observe(&deliver(30, 2, 7));
+        // Value 8 was handed to the client by a `cmd` line, but never invoked as a broadcast.
+        c.observe(&cmd(35, 3, 8));
+        c.observe(&deliver(40, 2, 8));
+        let v = c.verdict(&end(5_000, EndReason::Horizon));
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.detail.contains("never broadcast") && v.detail.contains("a8"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_read_is_not_a_broadcast_even_at_the_time_of_a_command() {
+        // An invocation that does not directly follow the client's `cmd` line is a read, so the
+        // command's message is not a broadcast value.
+        let mut c = checker(None);
+        for e in [cmd(0, 3, 7), send(0, 0, 1), op(0, 0, OpOutcome::Invoke), op(20, 0, OpOutcome::Ok)] {
+            c.observe(&e);
+        }
+        assert_eq!(c.verdict(&end(5_000, EndReason::Horizon)).outcome, Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn a_crash_empties_the_servers_set_and_a_server_down_at_the_end_is_not_judged() {
+        let mut c = checker(None);
+        broadcast_and_read(&mut c);
+        c.observe(&deliver(20, 1, 7));
+        c.observe(&deliver(30, 2, 7));
+        c.observe(&ev(100, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(2)), index: 0 }));
+        assert_eq!(c.verdict(&end(5_000, EndReason::Horizon)).outcome, Outcome::Pass);
+        c.observe(&ev(200, EventKind::Fault { action: FaultAction::Restart, node: Some(NodeId(2)), index: 1 }));
+        assert_eq!(c.verdict(&end(5_000, EndReason::Horizon)).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn a_timed_out_broadcast_is_not_owed() {
+        let mut c = checker(None);
+        for e in [cmd(0, 3, 7), op(0, 0, OpOutcome::Invoke), op(1_000, 0, OpOutcome::Timeout)] {
+            c.observe(&e);
+        }
+        assert_eq!(c.verdict(&end(5_000, EndReason::Horizon)).outcome, Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn each_target_missed_fails_and_met_passes() {
+        let run = |t: Targets| {
+            let mut c = checker(Some(t));
+            broadcast_and_read(&mut c);
+            c.observe(&deliver(20, 1, 7));
+            c.observe(&deliver(70, 2, 7));
+            c.verdict(&end(5_000, EndReason::Horizon))
+        };
+        let met = Targets { messages_per_op: 0.6, median_ns: 51_000_000, max_ns: 51_000_000 };
+        assert_eq!(run(met).outcome, Outcome::Pass);
+        // Each target is "below": the measured value equal to it misses it.
+        for missed in
+            [Targets { messages_per_op: 0.5, ..met }, Targets { median_ns: 50_000_000, ..met }, Targets { max_ns: 50_000_000, ..met }]
+        {
+            let v = run(missed);
+            assert_eq!(v.outcome, Outcome::Fail, "{missed:?}");
+            assert!(v.detail.starts_with("targets missed"), "{}", v.detail);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! `BroadcastGossip`: the broadcast service by batched gossip: a server collects, for each
+//! neighbour in its topology, the values that neighbour is not known to have, and every
+//! `period_ms` sends them all in one message; the neighbour acknowledges the batch with the
+//! values' ids. A value unacknowledged `resend_ms` after it was sent goes in a later batch
+//! again, so what a partition holds up crosses once it heals.
+//!
+//! Against flooding it trades latency for messages: a value waits up to a period at every hop,
+//! and a link carries at most one batch and one acknowledgement per period however many values
+//! arrive, so the messages per operation fall as the rate of operations rises.
+
+use super::broadcast::{Common, HEADER_BYTES, Node, Overlay, Relay, RelayCtx, Timer, VALUE_ID_BYTES, Values};
+use super::{field, ns};
+use crate::id::{AppId, NodeId};
+use crate::plugin::Protocol;
+use crate::process::{Message, Payload};
+use crate::scenario::file::{Number, Whole};
+use crate::scenario::{ConfigCx, Scenario};
+use crate::time::SimTime;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `BroadcastGossip(clients: [..], servers: [..], topology: .., timeout_ms: .., period_ms: ..,
+/// resend_ms: ..)`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename = "BroadcastGossip", deny_unknown_fields)]
+pub struct Config {
+    /// Client nodes or groups.
+    pub clients: Vec<String>,
+    /// Server nodes or groups.
+    pub servers: Vec<String>,
+    /// The servers' logical topology.
+    pub topology: Overlay,
+    /// How long a client waits for a reply.
+    pub timeout_ms: Number,
+    /// Reads a client invokes after each broadcast; absent: 1.
+    #[serde(default)]
+    pub reads_per_broadcast: Option<Whole>,
+    /// How often a server sends each neighbour its batch.
+    pub period_ms: Number,
+    /// How long a sent value waits for its acknowledgement before it is sent again.
+    pub resend_ms: Number,
+}
+
+impl Config {
+    fn common(&self) -> Common<'_> {
+        Common {
+            clients: &self.clients,
+            servers: &self.servers,
+            topology: self.topology,
+            timeout_ms: self.timeout_ms,
+            reads_per_broadcast: self.reads_per_broadcast,
+        }
+    }
+}
+
+/// Values for a neighbour, or the ids of a batch's values, acknowledged.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    Batch(Vec<Payload>),
+    Ack(Vec<AppId>),
+}
+
+/// Bytes of a count, the length of a batch's list.
+const COUNT_BYTES: u32 = 4;
+
+impl Message for Msg {
+    fn wire_size(&self) -> u32 {
+        let sum = match self {
+            Msg::Batch(values) => values.iter().map(|p| u64::from(VALUE_ID_BYTES + p.size_bytes)).sum::<u64>(),
+            Msg::Ack(ids) => ids.len() as u64 * u64::from(VALUE_ID_BYTES),
+        };
+        u32::try_from(u64::from(HEADER_BYTES + COUNT_BYTES) + sum).unwrap_or(u32::MAX)
+    }
+    fn corrupt(&mut self) {
+        if let Msg::Batch(values) = self {
+            values.iter_mut().for_each(Payload::corrupt);
+        }
+    }
+}
+
+/// A value owed to a neighbour, and when it was last sent (`None`: not yet).
+type Owed = BTreeMap<AppId, (Payload, Option<SimTime>)>;
+
+/// A server's gossip state.
+pub struct Gossip {
+    neighbours: Vec<NodeId>,
+    period_ns: u64,
+    resend_ns: u64,
+    /// By position in `neighbours`: the values that neighbour is not known to have.
+    owed: Vec<Owed>,
+}
+
+/// The period's tick.
+#[derive(Clone, Debug)]
+pub struct Tick;
+
+impl Relay for Gossip {
+    type Msg = Msg;
+    type Timer = Tick;
+
+    fn start(&mut self, ctx: &mut RelayCtx<'_, Self>) {
+        ctx.set_timer(self.period_ns, Timer::Peer(Tick));
+    }
+
+    fn learned(&mut self, _: &mut RelayCtx<'_, Self>, value: Payload, from: Option<NodeId>) {
+        for (i, &n) in self.neighbours.iter().enumerate() {
+            if Some(n) != from {
+                self.owed[i].entry(value.id).or_insert((value, None));
+            }
+        }
+    }
+
+    fn message(&mut self, ctx: &mut RelayCtx<'_, Self>, values: &mut Values, from: NodeId, msg: Msg) {
+        let Some(i) = self.neighbours.iter().position(|&n| n == from) else { return };
+        match msg {
+            Msg::Batch(batch) => {
+                ctx.send(from, super::broadcast::Msg::Peer(Msg::Ack(batch.iter().map(|p| p.id).collect())));
+                for value in batch {
+                    // The sender has it: it owes us nothing for it, nor we it.
+                    self.owed[i].remove(&value.id);
+                    if values.add(ctx, value) {
+                        self.learned(ctx, value, Some(from));
+                    }
+                }
+            }
+            Msg::Ack(ids) => {
+                for id in ids {
+                    self.owed[i].remove(&id);
+                }
+            }
+        }
+    }
+
+    fn timer(&mut self, ctx: &mut RelayCtx<'_, Self>, _: &mut Values, _: Tick) {
+        let now = ctx.now();
+        for (i, &n) in self.neighbours.iter().enumerate() {
+            let due = |sent: Option<SimTime>| sent.is_none_or(|t| now.0.saturating_sub(t.0) >= self.resend_ns);
+            let batch: Vec<Payload> = self.owed[i]
+                .values_mut()
+                .filter(|(_, sent)| due(*sent))
+                .map(|(p, sent)| {
+                    *sent = Some(now);
+                    *p
+                })
+                .collect();
+            if !batch.is_empty() {
+                ctx.send(n, super::broadcast::Msg::Peer(Msg::Batch(batch)));
+            }
+        }
+        ctx.set_timer(self.period_ns, Timer::Peer(Tick));
+    }
+}
+
+/// Batched gossip over the servers' topology, as scenarios name it.
+pub struct BroadcastGossipProtocol;
+
+impl Protocol for BroadcastGossipProtocol {
+    const NAME: &'static str = "BroadcastGossip";
+    type Config = Config;
+    type Process = Node<Gossip>;
+
+    fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
+        config.common().validate(cx);
+        cx.positive_millis(&[field("period_ms")], config.period_ms, "a period of zero");
+        cx.positive_millis(&[field("resend_ms")], config.resend_ms, "a resend time of zero");
+    }
+
+    fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node<Gossip> {
+        let spec = config.common().spec(&scenario.cluster);
+        let (period_ns, resend_ns) = (ns(config.period_ms), ns(config.resend_ms));
+        move |me| Node::new(&spec, me, |neighbours| Gossip { owed: vec![Owed::new(); neighbours.len()], neighbours, period_ns, resend_ns })
+    }
+}
