@@ -85,6 +85,7 @@ impl Registry {
             .with_check::<check::broadcast::BroadcastConsistency>()
             .with_check::<check::RetryBackoff>()
             .with_check::<check::OperationLifecycle>()
+            .with_check::<check::Coverage>()
             .with_check::<check::durable::NoAckedLoss>()
             .with_check::<check::durable::DeadLetterBounded>()
             .with_check::<check::rpc::RpcEffect>()

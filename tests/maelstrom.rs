@@ -57,7 +57,13 @@ fn the_efficiency_scenarios_meet_the_targets_they_declare_and_the_book_shows_the
         "| Scenario | Protocol | Messages per operation (mean, worst) | Median stable latency (worst) | Max stable latency (worst) | Targets |\n\
          |---|---|---|---|---|---|\n",
     );
-    for name in ["broadcast-multi-node.ron", "broadcast-efficiency-1.ron", "broadcast-efficiency-2.ron", "broadcast-partition.ron", "broadcast-gossip-partition.ron"] {
+    for name in [
+        "broadcast-multi-node.ron",
+        "broadcast-efficiency-1.ron",
+        "broadcast-efficiency-2.ron",
+        "broadcast-partition.ron",
+        "broadcast-gossip-partition.ron",
+    ] {
         let (_, scenario) = load(name);
         let (mut sum, mut worst_mpo, mut worst_median, mut worst_max) = (0.0, 0.0f64, 0u64, 0u64);
         let mut targets = None;

@@ -187,3 +187,97 @@ impl Checker for NoCorruptionDelivered {
         }
     }
 }
+
+/// `Coverage(at_least: F)`: of the deliveries the workload's commands owe to nodes that never
+/// crash, at least the fraction `F` happen. For protocols that promise delivery only with high
+/// probability (push gossip, rumour mongering), where `NoLoss` fails by design: a bug that
+/// stops a rumour spreading still shows as coverage far below what the protocol achieves.
+/// Judged once the run ended with nothing left to happen; at the horizon, the commands older
+/// than the network's largest latency are judged.
+pub struct Coverage {
+    cluster: Cluster,
+    at_least_ppm: u64,
+    /// (message, recipient) owed, with the time the command was given.
+    owed: BTreeMap<(AppId, NodeId), SimTime>,
+    delivered: BTreeSet<(AppId, NodeId)>,
+    crashed: Vec<bool>,
+}
+
+impl Coverage {
+    /// A check that at least `at_least_ppm` parts per million of the owed deliveries happen.
+    pub fn new(cluster: Cluster, at_least_ppm: u64) -> Coverage {
+        let n = cluster.len();
+        Coverage { cluster, at_least_ppm, owed: BTreeMap::new(), delivered: BTreeSet::new(), crashed: vec![false; n] }
+    }
+}
+
+impl Checker for Coverage {
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Command { node, app, dest } => {
+                for to in self.cluster.recipients(node, dest) {
+                    self.owed.insert((app, to), e.time);
+                }
+            }
+            EventKind::Deliver { node, app, .. } => {
+                self.delivered.insert((app, node));
+            }
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.crashed[node.index()] = true,
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        let settled = |at: SimTime| end.reason == EndReason::Quiescent || at.0.saturating_add(end.max_latency_ns) < end.at.0;
+        let judged: Vec<_> = self.owed.iter().filter(|&(&(_, to), &at)| !self.crashed[to.index()] && settled(at)).collect();
+        if judged.is_empty() {
+            return Verdict::inconclusive("no delivery owed to a node that stayed up");
+        }
+        let made = judged.iter().filter(|(key, _)| self.delivered.contains(key)).count() as u64;
+        let owed = judged.len() as u64;
+        let detail = format!(
+            "{made} of {owed} owed deliveries made ({:.1}%; at least {:.1}% asked)",
+            made as f64 * 100.0 / owed as f64,
+            self.at_least_ppm as f64 / 1e4
+        );
+        if made * 1_000_000 < owed * self.at_least_ppm { Verdict::fail(detail) } else { Verdict::pass(detail) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::check::test_events::{deliver, ev};
+    use crate::process::Dest;
+
+    #[test]
+    fn coverage_counts_owed_deliveries_to_nodes_that_stayed_up() {
+        let cluster = Cluster { names: (0..5).map(|i| format!("n{i}")).collect(), groups: vec![] };
+        let broadcast = |app| ev(0, EventKind::Command { node: NodeId(0), app: AppId(app), dest: Dest::All });
+        let end = RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 };
+        let judge = |ppm, events: &[TraceEvent]| {
+            let mut c = Coverage::new(cluster.clone(), ppm);
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&end)
+        };
+        // Two broadcasts owe 8 deliveries; 6 made is 75%.
+        let events = [
+            broadcast(0),
+            broadcast(1),
+            deliver(1, 1, 0),
+            deliver(1, 2, 0),
+            deliver(1, 3, 0),
+            deliver(1, 1, 1),
+            deliver(1, 2, 1),
+            deliver(1, 3, 1),
+        ];
+        assert_eq!(judge(750_000, &events).outcome, Outcome::Pass);
+        assert_eq!(judge(750_001, &events).outcome, Outcome::Fail);
+        // n4, which missed both, crashed: it is owed nothing, and 6 of 6 were made.
+        let mut crashed = events.to_vec();
+        crashed.push(ev(2, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(4)), index: 0 }));
+        assert!(judge(1_000_000, &crashed).detail.starts_with("6 of 6"));
+        assert_eq!(judge(500_000, &[]).outcome, Outcome::Inconclusive);
+    }
+}

@@ -26,7 +26,7 @@ mod work;
 
 pub use breaker::CircuitBreaker;
 pub use deadlock::{NoDeadlock, describe_cycle};
-pub use delivery::{NoCorruptionDelivered, NoDuplicates, NoLoss};
+pub use delivery::{Coverage, NoCorruptionDelivered, NoDuplicates, NoLoss};
 pub use detector::FailureDetection;
 pub use multicast::{Agreement, Integrity, Validity};
 pub use operations::OperationLifecycle;
@@ -128,6 +128,26 @@ impl Check for Agreement {
     }
     fn build(config: &Settle, scenario: &Scenario) -> Box<dyn Checker> {
         Box::new(Agreement::new(scenario.cluster.clone(), settle_ns(config)))
+    }
+}
+
+/// `Coverage(at_least: F)`: the fraction of owed deliveries that must happen.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename = "Coverage", deny_unknown_fields)]
+pub struct CoverageConfig {
+    /// A fraction from 0 to 1.
+    pub at_least: Number,
+}
+
+impl Check for Coverage {
+    const NAME: &'static str = "Coverage";
+    type Config = CoverageConfig;
+    fn validate(config: &CoverageConfig, cx: &mut ConfigCx<'_, '_>) {
+        cx.probability(&[Seg::Field("at_least")], Some(config.at_least));
+    }
+    fn build(config: &CoverageConfig, scenario: &Scenario) -> Box<dyn Checker> {
+        let ppm = (config.at_least.0.clamp(0.0, 1.0) * 1e6).round() as u64;
+        Box::new(Coverage::new(scenario.cluster.clone(), ppm))
     }
 }
 
