@@ -321,7 +321,7 @@ impl crate::plugin::Check for BroadcastConsistency {
     }
 
     fn build(config: &Config, scenario: &crate::scenario::Scenario) -> Box<dyn Checker> {
-        let servers = crate::protocols::broadcast::resolve(&scenario.cluster, &config.servers);
+        let servers = crate::protocols::resolve(&scenario.cluster, &config.servers);
         Box::new(BroadcastConsistency::new(scenario.cluster.clone(), &servers, crate::protocols::ns(config.settle_ms), config.targets()))
     }
 }

@@ -19,7 +19,7 @@
 //! to every server (as Maelstrom's does), and the relay talks only to its topology's
 //! neighbours, the overlay a Maelstrom `topology` message would hand it.
 
-use super::{field, ns};
+use super::{field, ns, resolve};
 use crate::id::{AppId, NodeId, TimerId};
 use crate::process::{Cluster, Command, Ctx, Dest, Incoming, Message, Payload, Process};
 use crate::scenario::file::{Number, Whole};
@@ -202,23 +202,6 @@ impl Common<'_> {
             reads_per_broadcast: self.reads_per_broadcast.map_or(1, |r| r.0),
         })
     }
-}
-
-/// Names as nodes: a node's name, a group's name (its members) or "*" (every node); sorted.
-pub fn resolve(cluster: &Cluster, names: &[String]) -> Vec<NodeId> {
-    let mut out: Vec<NodeId> = Vec::new();
-    for name in names {
-        if name == "*" {
-            out.extend(cluster.nodes());
-        } else if let Some(n) = cluster.id(name) {
-            out.push(n);
-        } else if let Some((_, members)) = cluster.groups.iter().find(|(g, _)| g == name) {
-            out.extend(members);
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// Who the clients and servers are (each list sorted), the servers' topology, and the

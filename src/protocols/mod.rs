@@ -33,6 +33,8 @@ pub mod two_generals;
 pub mod views;
 pub mod work_queue;
 
+use crate::id::NodeId;
+use crate::process::Cluster;
 use crate::scenario::Seg;
 use crate::scenario::file::Number;
 use crate::time::NANOS_PER_MS;
@@ -46,4 +48,21 @@ pub(crate) fn ns(ms: Number) -> u64 {
 /// Shorthand for a configuration field in a validation path.
 pub(crate) fn field(name: &'static str) -> Seg {
     Seg::Field(name)
+}
+
+/// Names as nodes: a node's name, a group's name (its members) or "*" (every node); sorted.
+pub fn resolve(cluster: &Cluster, names: &[String]) -> Vec<NodeId> {
+    let mut out: Vec<NodeId> = Vec::new();
+    for name in names {
+        if name == "*" {
+            out.extend(cluster.nodes());
+        } else if let Some(n) = cluster.id(name) {
+            out.push(n);
+        } else if let Some((_, members)) = cluster.groups.iter().find(|(g, _)| g == name) {
+            out.extend(members);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }

@@ -9,7 +9,7 @@
 //! server is the textbook closed queueing network. Every draw (think, service, random server)
 //! comes from the node's own stream.
 
-use super::{field, ns};
+use super::{field, ns, resolve};
 use crate::dist::{Latency, LatencySpec};
 use crate::id::{NodeId, TimerId};
 use crate::plugin::Protocol;
@@ -151,23 +151,6 @@ struct Spec {
     operations: u64,
     request_bytes: u32,
     reply_bytes: u32,
-}
-
-/// Names as nodes: a node's name, a group's name (its members) or "*" (every node).
-fn resolve(cluster: &Cluster, names: &[String]) -> Vec<NodeId> {
-    let mut out: Vec<NodeId> = Vec::new();
-    for name in names {
-        if name == "*" {
-            out.extend(cluster.nodes());
-        } else if let Some(n) = cluster.id(name) {
-            out.push(n);
-        } else if let Some((_, members)) = cluster.groups.iter().find(|(g, _)| g == name) {
-            out.extend(members);
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// A node's part.
