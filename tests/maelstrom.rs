@@ -38,7 +38,7 @@ fn measure(scenario: &Scenario, seed: u64) -> (RunResult, Verdict, Figures, Opti
     let result = msgsim::run(scenario, seed, &options).expect("no panic");
     let choice = scenario.checks.iter().find(|c| c.name() == "BroadcastConsistency").expect("the scenario has the check");
     let config: &Config = choice.config().expect("its configuration");
-    let servers = msgsim::protocols::broadcast::resolve(&scenario.cluster, &config.servers);
+    let servers = msgsim::protocols::resolve(&scenario.cluster, &config.servers);
     let settle_ns = (config.settle_ms.0 * 1e6).round() as u64;
     let mut checker = BroadcastConsistency::new(scenario.cluster.clone(), &servers, settle_ns, config.targets());
     result.trace.as_ref().expect("recorded").iter().for_each(|e: &TraceEvent| checker.observe(e));
