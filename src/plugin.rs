@@ -4,6 +4,7 @@
 //! Bundled protocols and checks implement these traits in their own modules, exactly as a
 //! user's do in their own crate; a [`Registry`](crate::registry::Registry) collects them.
 
+use crate::explore::{AsyncExplorer, Bounds, Exploration};
 use crate::id::NodeId;
 use crate::process::Process;
 use crate::scenario::{CheckChoice, ConfigCx, ProtocolChoice, Scenario};
@@ -116,7 +117,7 @@ pub struct NoConfig {}
 pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<ProtocolChoice> {
     let config: P::Config = cx.parse()?;
     P::validate(&config, cx);
-    let runner = Runner(run_protocol::<P>);
+    let runner = Runner(run_protocol::<P>, AsyncExplorer(explore_protocol::<P>));
     Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, Arc::new(runner)))
 }
 
@@ -137,4 +138,9 @@ pub(crate) fn decode_check<C: Check>(cx: &mut ConfigCx<'_, '_>) -> Option<CheckC
 fn run_protocol<P: Protocol>(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunResult, ProtocolPanic> {
     let config = scenario.protocol.config::<P::Config>().expect("a protocol's configuration has the type its decoder read");
     run_catching(scenario, seed, options, P::factory(config, scenario, seed))
+}
+
+fn explore_protocol<P: Protocol>(scenario: &Scenario, seed: u64, bounds: Bounds) -> Result<Exploration, String> {
+    let config = scenario.protocol.config::<P::Config>().expect("a protocol's configuration has the type its decoder read");
+    crate::explore::asynchronous::explore(scenario, seed, bounds, || P::factory(config, scenario, seed))
 }

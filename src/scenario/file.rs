@@ -54,6 +54,24 @@ pub struct ScenarioFile<'a> {
     /// Network decisions to follow instead of drawing them (what `msgsim shrink` writes).
     #[serde(default)]
     pub replay: Option<Vec<DecisionFile>>,
+    /// The events to run, in order, in the asynchronous model (what `msgsim explore --model
+    /// async` writes): the run follows them instead of the clock.
+    #[serde(default)]
+    pub schedule: Option<Vec<StepFile>>,
+}
+
+/// One event of an asynchronous run, by the ids its trace shows (see `explore::Step`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum StepFile {
+    Command(Whole),
+    Deliver(Whole),
+    Lose(Whole),
+    Duplicate(Whole),
+    Corrupt(Whole),
+    Timer(Whole),
+    Crash(String),
+    Restart(String),
 }
 
 /// One transmission's random outcomes, by its message id (the `m` number in a trace).

@@ -93,6 +93,9 @@ pub struct Scenario {
     pub limits: Limits,
     /// Network decisions replayed instead of drawn, if the scenario gives them.
     pub replay: Option<Vec<Decision>>,
+    /// Events run in this order in the asynchronous model, if the scenario gives them (an
+    /// `explore --model async` counterexample): the run then follows them, not the clock.
+    pub schedule: Option<Vec<crate::explore::Step>>,
 }
 
 /// A node's receive buffer (see `mailbox.rs`).
@@ -443,6 +446,7 @@ impl<'a> Validator<'a> {
         self.expected_failures(&raw.expect_failures, &checks);
         let limits = self.limits(&raw.limits);
         let replay = raw.replay.as_deref().map(|r| self.replay(r));
+        let schedule = raw.schedule.as_deref().map(|s| self.schedule(s));
         if !self.errors.is_empty() {
             self.errors.sort_by_key(|e| (e.line, e.col));
             self.errors.dedup();
@@ -468,6 +472,7 @@ impl<'a> Validator<'a> {
             expect_failures: raw.expect_failures.iter().map(|n| n.0.clone()).collect(),
             limits,
             replay,
+            schedule,
         })
     }
 
@@ -681,6 +686,34 @@ impl<'a> Validator<'a> {
                 }
                 out[node.index()] = Some(MailboxSpec { capacity, overflow, service: service.clone(), trace_served: b.trace_served });
             }
+        }
+        out
+    }
+
+    /// A schedule's steps, their nodes named by the scenario (whether each is enabled in its
+    /// turn is for the run to find).
+    fn schedule(&mut self, steps: &[file::StepFile]) -> Vec<crate::explore::Step> {
+        use crate::explore::Step;
+        use file::StepFile as S;
+        let mut out = Vec::new();
+        for (i, s) in steps.iter().enumerate() {
+            let step = match s {
+                S::Command(a) => Step::Command(crate::id::AppId(a.0)),
+                S::Deliver(m) => Step::Deliver(crate::id::MsgId(m.0)),
+                S::Lose(m) => Step::Lose(crate::id::MsgId(m.0)),
+                S::Duplicate(m) => Step::Duplicate(crate::id::MsgId(m.0)),
+                S::Corrupt(m) => Step::Corrupt(crate::id::MsgId(m.0)),
+                S::Timer(t) => Step::Timer(crate::id::TimerId(t.0)),
+                S::Crash(n) => match self.node(&[f("schedule"), ix(i)], n) {
+                    Some(n) => Step::Crash(n),
+                    None => continue,
+                },
+                S::Restart(n) => match self.node(&[f("schedule"), ix(i)], n) {
+                    Some(n) => Step::Restart(n),
+                    None => continue,
+                },
+            };
+            out.push(step);
         }
         out
     }

@@ -1,0 +1,794 @@
+//! The asynchronous model of `msgsim explore`: no clock, and any enabled event may happen next.
+//!
+//! An event is enabled when it could happen in an asynchronous system: the delivery of any
+//! message in flight (or, as its link allows, its loss, corruption or duplication), the firing
+//! of any timer set and not cancelled (timers may fire at any time after they are set), a
+//! node's next workload command, and a crash or restart that the scenario's fault script
+//! names. A run of this model is a sequence of such [`Step`]s; the search is breadth-first over
+//! them, from the state every process reaches at boot (its `on_start` and the workload's
+//! commands due at time 0, which happen "at the start", before anything else).
+//!
+//! Processes are not copied: a state is reached by running its path from the boot, so every
+//! protocol can be explored, and each state is known by a fingerprint:
+//! - per node, the process's own [`Process::fingerprint`] if it provides one (with its random
+//!   stream's position, its counters and, when the scenario has checks, the order of what it
+//!   reported to them), else the hash of every input it handled, in order, which is sound for
+//!   any deterministic process;
+//! - the messages in flight, the timers set, each node's next command and the faults used.
+//!
+//! Two paths with one fingerprint are one state, explored once. With input histories this
+//! merges exactly the interleavings that differ in the order of independent events at
+//! different nodes (they commute); with process fingerprints it merges more. Checks are judged
+//! at the end of each path that is explored to its end: quiescent (nothing is enabled), or cut
+//! by the depth bound (judged as a run stopped by its horizon, so nothing still in flight is
+//! counted missing). A check that depends on the relative order of events at different nodes
+//! is judged on the one interleaving of each class that the search keeps.
+//!
+//! Events are stamped with their step number (one microsecond per step), so timing checks
+//! judge orders, not durations: the model has no time.
+
+use crate::id::{AppId, MsgId, NodeId, TimerId};
+use crate::net::LinkModel;
+use crate::process::{Command, Ctx, Dest, Effect, Incoming, Message, Payload, Process, StateHasher};
+use crate::rng::{SimRng, Stream};
+use crate::scenario::{Arrivals, Fault, Scenario, Target};
+use crate::sim::{ProtocolPanic, RunOptions, RunResult};
+use crate::time::SimTime;
+use crate::trace::{DropReason, EventKind, FaultAction, MessageCounts, TraceEvent, TraceHasher};
+use crate::verdict::{EndReason, Outcome, RunEnd, Verdict};
+use rustc_hash::FxHashSet;
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::{Hash, Hasher};
+
+use super::{Bounds, CheckTally, Exploration, Violation};
+
+/// One event of an asynchronous run, named by the ids the trace shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    /// The workload command of application message `a` (its node's next one).
+    Command(AppId),
+    /// Message `m` in flight arrives intact.
+    Deliver(MsgId),
+    /// Message `m` is lost (a fault).
+    Lose(MsgId),
+    /// Message `m` arrives and a copy stays in flight (a fault).
+    Duplicate(MsgId),
+    /// Message `m` arrives damaged (a fault).
+    Corrupt(MsgId),
+    /// Timer `t` fires.
+    Timer(TimerId),
+    /// The node crashes, as the fault script allows (a fault).
+    Crash(NodeId),
+    /// The node restarts, as the fault script allows.
+    Restart(NodeId),
+}
+
+impl Step {
+    /// Whether the step is a fault (counted against `max_faults`).
+    pub fn is_fault(self) -> bool {
+        matches!(self, Step::Lose(_) | Step::Duplicate(_) | Step::Corrupt(_) | Step::Crash(_))
+    }
+
+    /// The step as a scenario's `schedule` list writes it (`Deliver(3)`, `Crash("n1")`).
+    pub fn ron(self, scenario: &Scenario) -> String {
+        match self {
+            Step::Command(a) => format!("Command({})", a.0),
+            Step::Deliver(m) => format!("Deliver({})", m.0),
+            Step::Lose(m) => format!("Lose({})", m.0),
+            Step::Duplicate(m) => format!("Duplicate({})", m.0),
+            Step::Corrupt(m) => format!("Corrupt({})", m.0),
+            Step::Timer(t) => format!("Timer({})", t.0),
+            Step::Crash(n) => format!("Crash({:?})", scenario.cluster.name(n)),
+            Step::Restart(n) => format!("Restart({:?})", scenario.cluster.name(n)),
+        }
+    }
+
+    /// A whole schedule as a RON list, a few steps to a line.
+    pub fn list_ron(steps: &[Step], scenario: &Scenario) -> String {
+        let words: Vec<String> = steps.iter().map(|s| s.ron(scenario)).collect();
+        let lines: Vec<String> = words.chunks(8).map(|c| c.join(", ")).collect();
+        match lines.len() {
+            0 => "[]".to_string(),
+            1 => format!("[{}]", lines[0]),
+            _ => format!("[\n        {},\n    ]", lines.join(",\n        ")),
+        }
+    }
+}
+
+/// Why a scenario cannot run in the asynchronous model, if it cannot.
+pub fn refuse(scenario: &Scenario) -> Option<String> {
+    let why = if scenario.swarm.is_some() {
+        "a swarm: the asynchronous model takes its faults from the fault script"
+    } else if scenario.adversary.is_some() {
+        "an adversary: the asynchronous model has no on-path attacker"
+    } else if !scenario.mailboxes.is_empty() {
+        "mailboxes: the asynchronous model hands every message straight to its process"
+    } else if !matches!(scenario.topology, crate::net::Topology::FullMesh) {
+        "a topology: the asynchronous model links every pair of nodes"
+    } else if scenario.workload.iter().any(|g| !matches!(g.arrivals, Arrivals::Every(_))) {
+        "drawn arrivals: the asynchronous model issues each node's commands in their fixed order"
+    } else if scenario.faults.iter().any(|f| !matches!(f.fault, Fault::Crash(_) | Fault::Restart(_))) {
+        "a fault other than crash and restart in the script: the asynchronous model explores crashes and restarts"
+    } else if commands(scenario, 0).len() > MAX_COMMANDS {
+        "more than 10,000 workload commands: exploring is for small scenarios"
+    } else {
+        return None;
+    };
+    Some(format!("with {why}"))
+}
+
+/// Workload commands at most: a scenario to explore is small.
+const MAX_COMMANDS: usize = 10_000;
+
+/// The workload's commands within the horizon, by time (generators in file order at equal
+/// times), each with its application id (its index) and its node. Targets and sizes are drawn
+/// from the workload stream in this order, as a run draws them.
+fn commands(scenario: &Scenario, seed: u64) -> Vec<(SimTime, NodeId, Command)> {
+    let mut due = Vec::new();
+    for (gi, g) in scenario.workload.iter().enumerate() {
+        let Arrivals::Every(every) = g.arrivals else { continue };
+        for k in 0..g.count {
+            let at = g.start.saturating_add(every.saturating_mul(k));
+            if at > scenario.horizon || due.len() > MAX_COMMANDS {
+                break;
+            }
+            due.push((at, gi, k));
+        }
+    }
+    due.sort();
+    let mut rng = SimRng::new(seed, Stream::Workload);
+    let n = scenario.node_count() as u64;
+    due.iter()
+        .enumerate()
+        .map(|(i, &(at, gi, _))| {
+            let g = &scenario.workload[gi];
+            let dest = match g.target {
+                Target::Node(to) => Dest::Node(to),
+                Target::Multicast(group) => Dest::Group(group),
+                Target::Broadcast => Dest::All,
+                Target::AnyOf(group) => {
+                    let others: Vec<NodeId> = scenario.cluster.members(group).iter().copied().filter(|&m| m != g.from).collect();
+                    Dest::Node(others[rng.below(others.len() as u64) as usize])
+                }
+                Target::AnyOther => {
+                    let pick = rng.below(n - 1) as u32;
+                    Dest::Node(NodeId(if pick >= g.from.0 { pick + 1 } else { pick }))
+                }
+            };
+            let size = g.size.next(&mut rng);
+            (at, g.from, Command::Send { payload: Payload::new(AppId(i as u64), g.from, size), dest })
+        })
+        .collect()
+}
+
+/// A message on the wire.
+struct Flight<M> {
+    from: NodeId,
+    to: NodeId,
+    msg: M,
+    /// A copy the link already duplicated: it is not duplicated again.
+    copy: bool,
+}
+
+/// One path's whole state: processes, the wire, timers, the workload's progress, and the trace.
+struct World<'s, P: Process, F> {
+    scenario: &'s Scenario,
+    factory: F,
+    n: u64,
+    procs: Vec<Option<P>>,
+    rngs: Vec<SimRng>,
+    incarnation: Vec<u32>,
+    /// Per node: the hash of every input handled, in order (crashes and restarts included).
+    history: Vec<u64>,
+    /// Per node: the hash of what it reported to the checks, in order.
+    reported: Vec<u64>,
+    /// Per node: transmissions made (a message's id is `count * n + node`).
+    sent: Vec<u64>,
+    /// Per node: the counters its context hands out (timer and call ids).
+    next_timer: Vec<u64>,
+    next_call: Vec<u64>,
+    /// Per node: its commands (indices into `commands`) and how many were issued.
+    queue: Vec<Vec<usize>>,
+    issued: Vec<usize>,
+    commands: &'s [(SimTime, NodeId, Command)],
+    wire: BTreeMap<MsgId, Flight<P::Msg>>,
+    /// Timers set and neither fired nor cancelled, by their trace id.
+    timers: BTreeMap<TimerId, (NodeId, P::Timer)>,
+    /// Per node: crashes and restarts the fault script still allows, and a fault's index.
+    crashes: Vec<Vec<u32>>,
+    restarts: Vec<Vec<u32>>,
+    faults: usize,
+    steps: u64,
+    effects: Vec<Effect<P::Msg, P::Timer>>,
+    events: Vec<TraceEvent>,
+    messages: MessageCounts,
+    /// What the process asked for that the model cannot do, if anything.
+    unsupported: Option<&'static str>,
+    /// Whether the scenario has checks (only then is what each node reports hashed).
+    observed: bool,
+}
+
+impl<'s, P, F> World<'s, P, F>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    fn boot(scenario: &'s Scenario, seed: u64, commands: &'s [(SimTime, NodeId, Command)], factory: F) -> Self {
+        let n = scenario.node_count();
+        let mut queue = vec![Vec::new(); n];
+        for (i, (_, node, _)) in commands.iter().enumerate() {
+            queue[node.index()].push(i);
+        }
+        let mut crashes = vec![Vec::new(); n];
+        let mut restarts = vec![Vec::new(); n];
+        for (i, f) in scenario.faults.iter().enumerate() {
+            match f.fault {
+                Fault::Crash(node) => crashes[node.index()].push(i as u32),
+                Fault::Restart(node) => restarts[node.index()].push(i as u32),
+                _ => {}
+            }
+        }
+        let mut world = World {
+            scenario,
+            factory,
+            n: n as u64,
+            procs: (0..n).map(|_| None).collect(),
+            rngs: (0..n).map(|i| SimRng::new(seed, Stream::Node(i as u32))).collect(),
+            incarnation: vec![0; n],
+            history: vec![0; n],
+            reported: vec![0; n],
+            sent: vec![0; n],
+            next_timer: vec![0; n],
+            next_call: vec![0; n],
+            queue,
+            issued: vec![0; n],
+            commands,
+            wire: BTreeMap::new(),
+            timers: BTreeMap::new(),
+            crashes,
+            restarts,
+            faults: 0,
+            steps: 0,
+            effects: Vec::new(),
+            events: Vec::new(),
+            messages: MessageCounts::default(),
+            unsupported: None,
+            observed: !scenario.checks.is_empty(),
+        };
+        for i in 0..n {
+            world.start(NodeId(i as u32));
+        }
+        // Commands due at time 0 happen at the start, before anything else can.
+        for (i, &(at, node, _)) in commands.iter().enumerate() {
+            if at == SimTime::ZERO {
+                debug_assert_eq!(world.queue[node.index()].get(world.issued[node.index()]), Some(&i));
+                world.apply(Step::Command(AppId(i as u64)));
+            }
+        }
+        world
+    }
+
+    fn now(&self) -> SimTime {
+        SimTime((self.steps + 1) * 1_000)
+    }
+
+    fn record(&mut self, kind: EventKind) {
+        if self.observed
+            && let Some(node) = reporter(&kind)
+        {
+            self.reported[node.index()] = mix(self.reported[node.index()], &kind);
+        }
+        let time = self.now();
+        self.messages.count(&kind);
+        self.events.push(TraceEvent { time, kind });
+    }
+
+    fn input(&mut self, node: NodeId, what: impl Hash) {
+        let mut h = StateHasher::default();
+        self.history[node.index()].hash(&mut h);
+        what.hash(&mut h);
+        self.history[node.index()] = h.finish();
+    }
+
+    fn start(&mut self, node: NodeId) {
+        self.procs[node.index()] = Some((self.factory)(node));
+        self.with_process(node, |p, ctx| p.on_start(ctx));
+    }
+
+    /// The events that may happen next, in a fixed order, within the fault bound.
+    fn enabled(&self, max_faults: usize, out: &mut Vec<Step>) {
+        out.clear();
+        let faults_left = self.faults < max_faults;
+        for (i, q) in self.queue.iter().enumerate() {
+            if let Some(&c) = q.get(self.issued[i]) {
+                out.push(Step::Command(AppId(c as u64)));
+            }
+        }
+        for (&id, f) in &self.wire {
+            out.push(Step::Deliver(id));
+            if faults_left {
+                let link = model_of(self.scenario, f.from, f.to);
+                if link.loss_ppb > 0 {
+                    out.push(Step::Lose(id));
+                }
+                if link.duplicate_ppb > 0 && !f.copy {
+                    out.push(Step::Duplicate(id));
+                }
+                if link.corrupt_ppb > 0 {
+                    out.push(Step::Corrupt(id));
+                }
+            }
+        }
+        out.extend(self.timers.keys().map(|&t| Step::Timer(t)));
+        for i in 0..self.procs.len() {
+            let up = self.procs[i].is_some();
+            if up && faults_left && !self.crashes[i].is_empty() {
+                out.push(Step::Crash(NodeId(i as u32)));
+            }
+            if !up && !self.restarts[i].is_empty() {
+                out.push(Step::Restart(NodeId(i as u32)));
+            }
+        }
+    }
+
+    /// Whether `step` may happen now (ignoring the fault bound).
+    fn is_enabled(&self, step: Step) -> bool {
+        let mut all = Vec::new();
+        self.enabled(usize::MAX, &mut all);
+        all.contains(&step)
+    }
+
+    /// Make `step` happen. It must be enabled.
+    fn apply(&mut self, step: Step) {
+        if step.is_fault() {
+            self.faults += 1;
+        }
+        match step {
+            Step::Command(app) => {
+                let (_, node, cmd) = self.commands[app.0 as usize];
+                self.issued[node.index()] += 1;
+                let Command::Send { payload, dest } = cmd;
+                if self.procs[node.index()].is_none() {
+                    self.record(EventKind::CommandRefused { node, app });
+                } else {
+                    self.input(node, ("cmd", app));
+                    self.record(EventKind::Command { node, app, dest });
+                    self.with_process(node, |p, ctx| p.on_command(ctx, Command::Send { payload, dest }));
+                }
+            }
+            Step::Deliver(id) | Step::Corrupt(id) | Step::Duplicate(id) => {
+                let f = &self.wire[&id];
+                let (from, to) = (f.from, f.to);
+                let mut msg = if step == Step::Duplicate(id) {
+                    self.record(EventKind::Duplicate { from, to, msg: id });
+                    self.wire.get_mut(&id).expect("in flight").copy = true;
+                    self.wire[&id].msg.clone()
+                } else {
+                    self.wire.remove(&id).expect("in flight").msg
+                };
+                let corrupted = step == Step::Corrupt(id);
+                if corrupted {
+                    self.record(EventKind::Corrupt { from, to, msg: id });
+                    msg.corrupt();
+                }
+                if self.procs[to.index()].is_none() {
+                    self.record(EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown });
+                } else {
+                    self.input(to, ("recv", id, corrupted));
+                    self.record(EventKind::Receive { from, to, msg: id, corrupted });
+                    let incoming = Incoming { from, msg, checksum_ok: !corrupted, call: None };
+                    self.with_process(to, |p, ctx| p.on_message(ctx, incoming));
+                }
+            }
+            Step::Lose(id) => {
+                let f = self.wire.remove(&id).expect("in flight");
+                self.record(EventKind::Drop { from: f.from, to: f.to, msg: id, reason: DropReason::Lost });
+            }
+            Step::Timer(id) => {
+                let (node, timer) = self.timers.remove(&id).expect("set");
+                self.input(node, ("timer", id));
+                self.record(EventKind::Timer { node, timer: id });
+                self.with_process(node, |p, ctx| p.on_timer(ctx, timer));
+            }
+            Step::Crash(node) => {
+                let index = self.crashes[node.index()].remove(0);
+                self.procs[node.index()] = None;
+                self.incarnation[node.index()] += 1;
+                self.timers.retain(|_, (owner, _)| *owner != node);
+                self.input(node, "crash");
+                self.record(EventKind::Fault { action: FaultAction::Crash, node: Some(node), index });
+            }
+            Step::Restart(node) => {
+                let index = self.restarts[node.index()].remove(0);
+                self.input(node, "restart");
+                self.record(EventKind::Fault { action: FaultAction::Restart, node: Some(node), index });
+                self.start(node);
+            }
+        }
+        self.steps += 1;
+    }
+
+    fn with_process(&mut self, node: NodeId, handler: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Timer>)) {
+        let i = node.index();
+        let Some(process) = self.procs[i].as_mut() else { return };
+        let mut ctx = Ctx {
+            now_local: SimTime((self.steps + 1) * 1_000),
+            me: node,
+            cluster: &self.scenario.cluster,
+            rng: &mut self.rngs[i],
+            effects: &mut self.effects,
+            next_timer: &mut self.next_timer[i],
+            next_call: &mut self.next_call[i],
+        };
+        handler(process, &mut ctx);
+        let effects = std::mem::take(&mut self.effects);
+        for effect in effects {
+            self.effect(node, effect);
+        }
+    }
+
+    fn effect(&mut self, node: NodeId, effect: Effect<P::Msg, P::Timer>) {
+        match effect {
+            Effect::Send { to, msg } => self.transmit(node, to, msg),
+            Effect::Multicast { group, msg } => {
+                for &to in self.scenario.cluster.members(group) {
+                    if to != node {
+                        self.transmit(node, to, msg.clone());
+                    }
+                }
+            }
+            Effect::Broadcast { msg } => {
+                for to in 0..self.n as u32 {
+                    if to != node.0 {
+                        self.transmit(node, NodeId(to), msg.clone());
+                    }
+                }
+            }
+            Effect::SetTimer { id, timer, .. } => {
+                let id = TimerId(id.0 * self.n + u64::from(node.0));
+                self.timers.insert(id, (node, timer));
+            }
+            Effect::CancelTimer { id } => {
+                self.timers.remove(&TimerId(id.0 * self.n + u64::from(node.0)));
+            }
+            Effect::Deliver { payload } => {
+                self.record(EventKind::Deliver { node, app: payload.id, origin: payload.origin, damaged: payload.is_damaged() })
+            }
+            Effect::DeadLetter { payload, to } => self.record(EventKind::DeadLetter { node, to, app: payload.id }),
+            Effect::CallOutcome { app, outcome, latency_ns } => self.record(EventKind::Call { node, app, outcome, latency_ns }),
+            Effect::Operation { op, server, outcome } => self.record(EventKind::Op { node, op, server, outcome }),
+            Effect::Breaker { from, to } => self.record(EventKind::Breaker { node, from, to }),
+            Effect::Suspicion { of, suspected } => self.record(EventKind::Suspicion { node, of, suspected }),
+            Effect::View { view, members } => self.record(EventKind::View { node, view, members }),
+            Effect::SendSync { .. } => self.unsupported = Some("a blocking send (send_sync)"),
+            Effect::Call { .. } | Effect::Reply { .. } => self.unsupported = Some("calls (call and reply)"),
+            Effect::Inject { .. } => self.unsupported = Some("an insider's injections"),
+        }
+    }
+
+    fn transmit(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        assert!(to.index() < self.procs.len(), "protocol bug: node {} sent to {}, which does not exist", from.0, to.0);
+        let id = MsgId(self.sent[from.index()] * self.n + u64::from(from.0));
+        self.sent[from.index()] += 1;
+        self.record(EventKind::Send { from, to, msg: id, size: msg.wire_size() });
+        self.wire.insert(id, Flight { from, to, msg, copy: false });
+    }
+
+    /// The state's fingerprint (see the module's documentation).
+    fn fingerprint(&self) -> u64 {
+        let mut h = StateHasher::default();
+        let own: Vec<Option<u64>> = self
+            .procs
+            .iter()
+            .map(|p| {
+                let mut state = StateHasher::default();
+                p.as_ref().and_then(|p| p.fingerprint(&mut state).then(|| state.finish()))
+            })
+            .collect();
+        for (i, own) in own.iter().enumerate() {
+            match *own {
+                Some(state) => {
+                    (1u8, state, self.rngs[i].position(), self.incarnation[i], self.sent[i], self.next_timer[i], self.next_call[i])
+                        .hash(&mut h);
+                    if self.observed {
+                        self.reported[i].hash(&mut h);
+                    }
+                }
+                None => (0u8, self.history[i]).hash(&mut h),
+            }
+            (self.issued[i], self.crashes[i].len(), self.restarts[i].len()).hash(&mut h);
+        }
+        // A message's content is its sender's to decide: known from the sender's inputs when
+        // the sender is known by them, else from the message itself.
+        for (id, f) in &self.wire {
+            (id, f.to, f.copy).hash(&mut h);
+            if own[f.from.index()].is_some() {
+                hash_debug(&f.msg, &mut h);
+            }
+        }
+        for (id, (node, timer)) in &self.timers {
+            id.hash(&mut h);
+            if own[node.index()].is_some() {
+                hash_debug(timer, &mut h);
+            }
+        }
+        self.faults.hash(&mut h);
+        h.finish()
+    }
+}
+
+/// The node whose report to the checks `kind` is, for the events a check reads beyond the
+/// network's (commands, deliveries, dead letters, calls, operations, breakers, suspicions, views).
+fn reporter(kind: &EventKind) -> Option<NodeId> {
+    match *kind {
+        EventKind::Command { node, .. }
+        | EventKind::CommandRefused { node, .. }
+        | EventKind::Deliver { node, .. }
+        | EventKind::DeadLetter { node, .. }
+        | EventKind::Call { node, .. }
+        | EventKind::Op { node, .. }
+        | EventKind::Breaker { node, .. }
+        | EventKind::Suspicion { node, .. }
+        | EventKind::View { node, .. } => Some(node),
+        _ => None,
+    }
+}
+
+fn mix(h: u64, kind: &EventKind) -> u64 {
+    let mut s = StateHasher::default();
+    h.hash(&mut s);
+    hash_debug(kind, &mut s);
+    s.finish()
+}
+
+/// Feed `value`'s `Debug` output into `h`, without building the string.
+fn hash_debug(value: &impl std::fmt::Debug, h: &mut StateHasher) {
+    struct Feed<'a>(&'a mut StateHasher);
+    impl std::fmt::Write for Feed<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
+    }
+    let _ = std::fmt::write(&mut Feed(h), format_args!("{value:?}"));
+}
+
+/// The link model a transmission from `from` to `to` travels on (a later override wins).
+fn model_of(scenario: &Scenario, from: NodeId, to: NodeId) -> &LinkModel {
+    super::model_of(scenario, from, to)
+}
+
+/// How one path ended.
+fn end_of(reason: EndReason, at: SimTime) -> RunEnd {
+    // Cut by the depth bound, a run is judged as one stopped by its horizon with every
+    // message possibly still on its way: nothing is counted missing.
+    let max_latency_ns = if reason == EndReason::Quiescent { 0 } else { at.0 };
+    RunEnd { reason, at, max_latency_ns }
+}
+
+fn judge(scenario: &Scenario, events: &[TraceEvent], end: &RunEnd) -> Vec<(&'static str, Verdict)> {
+    let mut checkers: Vec<_> = scenario.checks.iter().map(|c| (c.name(), c.build(scenario))).collect();
+    for e in events {
+        for (_, c) in &mut checkers {
+            c.observe(e);
+        }
+    }
+    checkers.iter().map(|(name, c)| (*name, c.verdict(end))).collect()
+}
+
+/// Run `path` from the boot; `None` if protocol code panicked.
+fn replay<'s, P, F>(
+    scenario: &'s Scenario,
+    seed: u64,
+    commands: &'s [(SimTime, NodeId, Command)],
+    factory: F,
+    path: &[Step],
+) -> Option<World<'s, P, F>>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut world = World::boot(scenario, seed, commands, factory);
+        for &step in path {
+            world.apply(step);
+        }
+        world
+    }))
+    .ok()
+}
+
+/// Explore every path of `scenario` in the asynchronous model within `bounds`; `factory`
+/// makes a run's process factory. An error says what the protocol did that the model cannot.
+pub fn explore<P, F>(scenario: &Scenario, seed: u64, bounds: Bounds, mut factory: impl FnMut() -> F) -> Result<Exploration, String>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    let commands = commands(scenario, seed);
+    let mut found = Exploration {
+        behaviours: 0,
+        states: 0,
+        transitions: 0,
+        max_depth: 0,
+        complete: true,
+        depth_bound_reached: false,
+        checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
+        violation: None,
+    };
+    // The tree of distinct states found: each one's parent and the step that reached it.
+    let mut tree: Vec<(u32, Step)> = Vec::new();
+    let mut seen: FxHashSet<u64> = FxHashSet::default();
+    // Transitions to take, breadth-first: from a state (its index in `tree`, or none for the
+    // boot state) by a step.
+    let mut queue: VecDeque<(Option<u32>, Step)> = VecDeque::new();
+    let mut path = Vec::new();
+    let mut enabled = Vec::new();
+    let mut first = true;
+    loop {
+        let (parent, step) = if first {
+            first = false;
+            (None, None)
+        } else {
+            match queue.pop_front() {
+                Some((parent, step)) => (parent, Some(step)),
+                None => break,
+            }
+        };
+        if found.transitions >= bounds.max_runs {
+            found.complete = false;
+            break;
+        }
+        path.clear();
+        let mut at = parent;
+        while let Some(i) = at {
+            let (up, s) = tree[i as usize];
+            path.push(s);
+            at = (up != u32::MAX).then_some(up);
+        }
+        path.reverse();
+        path.extend(step);
+        if step.is_some() {
+            found.transitions += 1;
+        }
+        let faults = path.iter().filter(|s| s.is_fault()).count();
+        let Some(world) = replay(scenario, seed, &commands, factory(), &path) else {
+            record_violation(&mut found, "protocol panic", "protocol code panicked".to_string(), faults, &path);
+            found.behaviours += 1;
+            continue;
+        };
+        if let Some(what) = world.unsupported {
+            return Err(format!("the protocol uses {what}, which the asynchronous model does not explore"));
+        }
+        if !seen.insert(world.fingerprint()) {
+            continue;
+        }
+        found.states += 1;
+        found.max_depth = found.max_depth.max(path.len());
+        let me = step.map(|s| {
+            tree.push((parent.unwrap_or(u32::MAX), s));
+            (tree.len() - 1) as u32
+        });
+        world.enabled(bounds.max_faults, &mut enabled);
+        let end = if enabled.is_empty() {
+            Some(EndReason::Quiescent)
+        } else if path.len() >= bounds.max_depth {
+            found.depth_bound_reached = true;
+            Some(EndReason::Horizon)
+        } else {
+            None
+        };
+        if let Some(reason) = end {
+            found.behaviours += 1;
+            let verdicts = judge(scenario, &world.events, &end_of(reason, world.now()));
+            for (tally, (_, verdict)) in found.checks.iter_mut().zip(&verdicts) {
+                match verdict.outcome {
+                    Outcome::Pass => tally.passed += 1,
+                    Outcome::Fail => tally.failed += 1,
+                    Outcome::Inconclusive => tally.inconclusive += 1,
+                }
+            }
+            if let Some((name, verdict)) = verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
+                record_violation(&mut found, name, verdict.detail.clone(), faults, &path);
+            }
+            continue;
+        }
+        // Queue no more than the budget can still take, so memory is bounded by `max_runs`.
+        let room = bounds.max_runs.saturating_sub(found.transitions).saturating_sub(queue.len() as u64);
+        if enabled.len() as u64 > room {
+            found.complete = false;
+            enabled.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+        }
+        queue.extend(enabled.iter().map(|&s| (me, s)));
+    }
+    Ok(found)
+}
+
+fn record_violation(found: &mut Exploration, check: &str, detail: String, faults: usize, path: &[Step]) {
+    let better = found.violation.as_ref().is_none_or(|v| (faults, path.len()) < (v.faults, v.path_length));
+    if better {
+        found.violation = Some(Violation {
+            check: check.to_string(),
+            detail,
+            faults,
+            path_length: path.len(),
+            decisions: Vec::new(),
+            schedule: path.to_vec(),
+        });
+    }
+}
+
+/// Run the scenario's `schedule` in the asynchronous model: what `msgsim run`, `trace` and
+/// `shrink` do with a counterexample `explore --model async` wrote. A step that is not enabled
+/// when its turn comes ends the run with an error naming it.
+pub fn run_schedule<P, F>(scenario: &Scenario, seed: u64, options: &RunOptions, factory: F) -> Result<RunResult, ProtocolPanic>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    let fail = |at: SimTime, event: u64, message: String| ProtocolPanic { seed, at, event, message };
+    if let Some(why) = refuse(scenario) {
+        return Err(fail(SimTime::ZERO, 0, format!("cannot run a schedule {why}")));
+    }
+    let commands = commands(scenario, seed);
+    let schedule = scenario.schedule.as_deref().unwrap_or_default();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut world = World::boot(scenario, seed, &commands, factory);
+        for (k, &step) in schedule.iter().enumerate() {
+            if !world.is_enabled(step) {
+                return Err((world.now(), k as u64 + 1, format!("schedule step {} ({step:?}) is not enabled then", k + 1)));
+            }
+            world.apply(step);
+            if let Some(what) = world.unsupported {
+                return Err((world.now(), k as u64 + 1, format!("the protocol uses {what}, which the asynchronous model does not run")));
+            }
+        }
+        let mut rest = Vec::new();
+        world.enabled(usize::MAX, &mut rest);
+        let reason = if rest.is_empty() { EndReason::Quiescent } else { EndReason::Horizon };
+        Ok((end_of(reason, world.now()), world.events, world.messages, world.steps))
+    }));
+    let (end, events, messages, steps) = match outcome {
+        Ok(Ok(done)) => done,
+        Ok(Err((at, event, message))) => return Err(fail(at, event, message)),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic with no message".to_string());
+            return Err(fail(SimTime::ZERO, 0, message));
+        }
+    };
+    let verdicts = judge(scenario, &events, &end);
+    let mut hasher = TraceHasher::default();
+    let mut app = crate::sim::AppCounts::default();
+    for e in &events {
+        hasher.add(e);
+        match e.kind {
+            EventKind::Command { .. } => app.commands += 1,
+            EventKind::CommandRefused { .. } => app.refused += 1,
+            EventKind::Deliver { .. } => app.delivered += 1,
+            EventKind::DeadLetter { .. } => app.dead_lettered += 1,
+            _ => {}
+        }
+    }
+    Ok(RunResult {
+        seed,
+        end,
+        trace_hash: hasher.finish(),
+        trace_events: hasher.events(),
+        steps,
+        messages,
+        app,
+        verdicts,
+        swarm: Vec::new(),
+        trace: options.record_trace.then_some(events),
+        latency: None,
+        ops: Default::default(),
+        decisions: options.decisions.then(Vec::new),
+        fingerprints: Vec::new(),
+        wait_cycles: Vec::new(),
+        blocked_at_end: Vec::new(),
+    })
+}
