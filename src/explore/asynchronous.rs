@@ -678,6 +678,14 @@ where
         } else {
             None
         };
+        // A safety check's violation shows as soon as it happens: judge every state, so the
+        // path reported is the shortest to it (a path's end is judged and counted below).
+        if end.is_none() && !scenario.checks.is_empty() {
+            let verdicts = judge(scenario, &world.events, &end_of(EndReason::Horizon, world.now()));
+            if let Some((name, verdict)) = verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
+                record_violation(&mut found, name, verdict.detail.clone(), faults, &path);
+            }
+        }
         if let Some(reason) = end {
             found.behaviours += 1;
             let verdicts = judge(scenario, &world.events, &end_of(reason, world.now()));
