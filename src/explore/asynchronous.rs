@@ -800,3 +800,115 @@ where
         blocked_at_end: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::{Incoming, Message};
+    use std::collections::BTreeSet;
+
+    /// Keeps the set of payloads it received; fingerprints it only if `opt_in`.
+    struct Inbox {
+        got: BTreeSet<AppId>,
+        opt_in: bool,
+    }
+
+    #[derive(Clone, Debug)]
+    struct Note(Payload);
+
+    impl Message for Note {
+        fn wire_size(&self) -> u32 {
+            8
+        }
+        fn corrupt(&mut self) {
+            self.0.corrupt();
+        }
+    }
+
+    impl Process for Inbox {
+        type Msg = Note;
+        type Timer = ();
+        fn on_command(&mut self, ctx: &mut Ctx<'_, Note, ()>, cmd: Command) {
+            let Command::Send { payload, dest: Dest::Node(to) } = cmd else { return };
+            ctx.send(to, Note(payload));
+        }
+        fn on_message(&mut self, ctx: &mut Ctx<'_, Note, ()>, incoming: Incoming<Note>) {
+            self.got.insert(incoming.msg.0.id);
+            ctx.deliver(incoming.msg.0);
+        }
+        fn fingerprint(&self, state: &mut StateHasher) -> bool {
+            self.got.hash(state);
+            self.opt_in
+        }
+    }
+
+    fn scenario(nodes: u32, network: &str, workload: &str, faults: &str) -> Scenario {
+        Scenario::parse(
+            &format!(
+                "Scenario(name: \"a\", horizon_ms: 1000, nodes: {nodes}, protocol: BestEffort(), network: {network},\n\
+                 workload: [{workload}], faults: [{faults}])"
+            ),
+            "a.ron",
+        )
+        .expect("valid")
+    }
+
+    fn search(s: &Scenario, opt_in: bool, bounds: Bounds) -> Exploration {
+        explore(s, 1, bounds, || move |_| Inbox { got: BTreeSet::new(), opt_in }).expect("explorable")
+    }
+
+    const THREE_TO_N1: &str = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 3, start_ms: 0)";
+
+    #[test]
+    fn three_messages_to_one_node_are_sixteen_histories_or_eight_sets() {
+        let s = scenario(2, "(latency: Constant(ms: 1))", THREE_TO_N1, "");
+        // Only the first command is at the start: make all three due at time 0 by three generators.
+        let w = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 1), ".repeat(3);
+        let s3 = scenario(2, "(latency: Constant(ms: 1))", &w, "");
+        // Known by its inputs, n1 is in a different state for each order it received a subset
+        // in: 1 + 3 + 3*2 + 3*2*1 = 16 states, each reached once (15 transitions).
+        let by_history = search(&s3, false, Bounds::default());
+        assert_eq!((by_history.states, by_history.transitions, by_history.complete), (16, 15, true));
+        // Known by its set: 2^3 = 8 states; from each, one transition per message in flight: 3*1 + 3*2 + 1*3 = 12.
+        let by_set = search(&s3, true, Bounds::default());
+        assert_eq!((by_set.states, by_set.transitions), (8, 12));
+        // One path ends quiescent per state with nothing left: the full set (one per order, by history).
+        assert_eq!((by_history.behaviours, by_set.behaviours), (6, 1));
+        // Commands after the start are choices too: n0's later commands interleave with deliveries.
+        let later = search(&s, true, Bounds::default());
+        assert!(later.states > 8, "{} states", later.states);
+    }
+
+    #[test]
+    fn loss_as_a_choice_counts_each_message_in_flight_delivered_or_lost() {
+        let w = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 1), ".repeat(2);
+        let s = scenario(2, "(latency: Constant(ms: 1), loss: 0.5)", &w, "");
+        // Each of two messages in flight, delivered or lost: 3^2 = 9; at most one loss leaves out one.
+        assert_eq!(search(&s, true, Bounds { max_faults: 2, ..Bounds::default() }).states, 9);
+        assert_eq!(search(&s, true, Bounds { max_faults: 1, ..Bounds::default() }).states, 8);
+        assert_eq!(search(&s, true, Bounds { max_faults: 0, ..Bounds::default() }).states, 4);
+    }
+
+    #[test]
+    fn a_scripted_crash_may_happen_at_any_point_within_the_fault_bound() {
+        let w = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 1)";
+        let s = scenario(2, "(latency: Constant(ms: 1))", w, "(at_ms: 500, do: Crash(\"n1\"))");
+        // In flight or delivered, n1 up or down; a message to a crashed node is dropped, which
+        // leaves n1 (down) having never received it: 5 states. Without faults, no crash: 2.
+        assert_eq!(search(&s, true, Bounds::default()).states, 5);
+        assert_eq!(search(&s, true, Bounds { max_faults: 0, ..Bounds::default() }).states, 2);
+    }
+
+    #[test]
+    fn the_transition_budget_leaves_the_search_incomplete_and_the_order_is_fixed() {
+        let w = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 1), ".repeat(3);
+        let s = scenario(2, "(latency: Constant(ms: 1))", &w, "");
+        let cut = search(&s, false, Bounds { max_runs: 7, ..Bounds::default() });
+        assert_eq!((cut.transitions, cut.complete), (7, false));
+        let again = search(&s, false, Bounds { max_runs: 7, ..Bounds::default() });
+        assert_eq!((again.states, again.transitions, again.max_depth), (cut.states, cut.transitions, cut.max_depth));
+        // The depth bound cuts paths, and says so.
+        let shallow = search(&s, false, Bounds { max_depth: 2, ..Bounds::default() });
+        assert_eq!((shallow.states, shallow.depth_bound_reached, shallow.max_depth), (1 + 3 + 6, true, 2));
+    }
+}
