@@ -161,6 +161,20 @@ fn commands(scenario: &Scenario, seed: u64) -> Vec<(SimTime, NodeId, Command)> {
         .collect()
 }
 
+/// What every run of one search starts from: the workload's commands and each node's random
+/// stream, made once (a stream's key schedule costs more than copying it).
+struct Setup {
+    commands: Vec<(SimTime, NodeId, Command)>,
+    rngs: Vec<SimRng>,
+}
+
+impl Setup {
+    fn new(scenario: &Scenario, seed: u64) -> Setup {
+        let rngs = (0..scenario.node_count()).map(|i| SimRng::new(seed, Stream::Node(i as u32))).collect();
+        Setup { commands: commands(scenario, seed), rngs }
+    }
+}
+
 /// A message on the wire.
 struct Flight<M> {
     from: NodeId,
@@ -206,6 +220,8 @@ struct World<'s, P: Process, F> {
     unsupported: Option<&'static str>,
     /// Whether the scenario has checks (only then is what each node reports hashed).
     observed: bool,
+    /// Whether to keep the trace's events.
+    keep_events: bool,
 }
 
 impl<'s, P, F> World<'s, P, F>
@@ -213,7 +229,8 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    fn boot(scenario: &'s Scenario, seed: u64, commands: &'s [(SimTime, NodeId, Command)], factory: F) -> Self {
+    fn boot(scenario: &'s Scenario, setup: &'s Setup, factory: F, keep_events: bool) -> Self {
+        let commands = &setup.commands[..];
         let n = scenario.node_count();
         let mut queue = vec![Vec::new(); n];
         for (i, (_, node, _)) in commands.iter().enumerate() {
@@ -233,7 +250,7 @@ where
             factory,
             n: n as u64,
             procs: (0..n).map(|_| None).collect(),
-            rngs: (0..n).map(|i| SimRng::new(seed, Stream::Node(i as u32))).collect(),
+            rngs: setup.rngs.clone(),
             incarnation: vec![0; n],
             history: vec![0; n],
             reported: vec![0; n],
@@ -254,6 +271,7 @@ where
             messages: MessageCounts::default(),
             unsupported: None,
             observed: !scenario.checks.is_empty(),
+            keep_events,
         };
         for i in 0..n {
             world.start(NodeId(i as u32));
@@ -278,9 +296,13 @@ where
         {
             self.reported[node.index()] = mix(self.reported[node.index()], &kind);
         }
-        let time = self.now();
         self.messages.count(&kind);
-        self.events.push(TraceEvent { time, kind });
+        // Only checks read the events, and a schedule's run: an exploration without checks
+        // keeps none.
+        if self.keep_events {
+            let time = self.now();
+            self.events.push(TraceEvent { time, kind });
+        }
     }
 
     fn input(&mut self, node: NodeId, what: impl Hash) {
@@ -498,18 +520,19 @@ where
             }
             (self.issued[i], self.crashes[i].len(), self.restarts[i].len()).hash(&mut h);
         }
+        let mut text = String::new();
         // A message's content is its sender's to decide: known from the sender's inputs when
         // the sender is known by them, else from the message itself.
         for (id, f) in &self.wire {
             (id, f.to, f.copy).hash(&mut h);
             if own[f.from.index()].is_some() {
-                hash_debug(&f.msg, &mut h);
+                hash_debug(&f.msg, &mut h, &mut text);
             }
         }
         for (id, (node, timer)) in &self.timers {
             id.hash(&mut h);
             if own[node.index()].is_some() {
-                hash_debug(timer, &mut h);
+                hash_debug(timer, &mut h, &mut text);
             }
         }
         self.faults.hash(&mut h);
@@ -537,20 +560,17 @@ fn reporter(kind: &EventKind) -> Option<NodeId> {
 fn mix(h: u64, kind: &EventKind) -> u64 {
     let mut s = StateHasher::default();
     h.hash(&mut s);
-    hash_debug(kind, &mut s);
+    hash_debug(kind, &mut s, &mut String::new());
     s.finish()
 }
 
-/// Feed `value`'s `Debug` output into `h`, without building the string.
-fn hash_debug(value: &impl std::fmt::Debug, h: &mut StateHasher) {
-    struct Feed<'a>(&'a mut StateHasher);
-    impl std::fmt::Write for Feed<'_> {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            self.0.write(s.as_bytes());
-            Ok(())
-        }
-    }
-    let _ = std::fmt::write(&mut Feed(h), format_args!("{value:?}"));
+/// Feed `value`'s `Debug` output into `h`, written into `text` first (reused between calls)
+/// so that the hasher takes it in words rather than in the formatter's many small pieces.
+fn hash_debug(value: &impl std::fmt::Debug, h: &mut StateHasher, text: &mut String) {
+    use std::fmt::Write as _;
+    text.clear();
+    let _ = write!(text, "{value:?}");
+    h.write(text.as_bytes());
 }
 
 /// The link model a transmission from `from` to `to` travels on (a later override wins).
@@ -577,19 +597,13 @@ fn judge(scenario: &Scenario, events: &[TraceEvent], end: &RunEnd) -> Vec<(&'sta
 }
 
 /// Run `path` from the boot; `None` if protocol code panicked.
-fn replay<'s, P, F>(
-    scenario: &'s Scenario,
-    seed: u64,
-    commands: &'s [(SimTime, NodeId, Command)],
-    factory: F,
-    path: &[Step],
-) -> Option<World<'s, P, F>>
+fn replay<'s, P, F>(scenario: &'s Scenario, setup: &'s Setup, factory: F, path: &[Step]) -> Option<World<'s, P, F>>
 where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut world = World::boot(scenario, seed, commands, factory);
+        let mut world = World::boot(scenario, setup, factory, !scenario.checks.is_empty());
         for &step in path {
             world.apply(step);
         }
@@ -605,7 +619,7 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    let commands = commands(scenario, seed);
+    let setup = Setup::new(scenario, seed);
     let mut found = Exploration {
         behaviours: 0,
         states: 0,
@@ -652,7 +666,7 @@ where
             found.transitions += 1;
         }
         let faults = path.iter().filter(|s| s.is_fault()).count();
-        let Some(world) = replay(scenario, seed, &commands, factory(), &path) else {
+        let Some(world) = replay(scenario, &setup, factory(), &path) else {
             record_violation(&mut found, "protocol panic", "protocol code panicked".to_string(), faults, &path);
             found.behaviours += 1;
             continue;
@@ -738,10 +752,10 @@ where
     if let Some(why) = refuse(scenario) {
         return Err(fail(SimTime::ZERO, 0, format!("cannot run a schedule {why}")));
     }
-    let commands = commands(scenario, seed);
+    let setup = Setup::new(scenario, seed);
     let schedule = scenario.schedule.as_deref().unwrap_or_default();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut world = World::boot(scenario, seed, &commands, factory);
+        let mut world = World::boot(scenario, &setup, factory, true);
         for (k, &step) in schedule.iter().enumerate() {
             if !world.is_enabled(step) {
                 return Err((world.now(), k as u64 + 1, format!("schedule step {} ({step:?}) is not enabled then", k + 1)));
