@@ -1,4 +1,6 @@
-//! `msgsim explore`: every behaviour of a small scenario's network, not a sample of them.
+//! `msgsim explore`: every behaviour of a small scenario, not a sample of them, in one of two
+//! models ([`Model`]): the timed one, here, and the asynchronous one ([`asynchronous`]: no
+//! clock, any enabled event next, states merged by fingerprint).
 //!
 //! The timed model. Time advances as in `run`; what varies is the network's random outcome for
 //! each transmission: delivered after one of a few representative latencies (the link
