@@ -115,7 +115,7 @@ enum Cmd {
         #[arg(long)]
         seed: Option<u64>,
         /// timed: time advances as in `run` and each transmission's outcome is varied; async:
-        /// no clock, any enabled event (a delivery, a timer, a command, a scripted crash) may
+        /// no clock, any enabled event (a delivery, a timer, a command, a scripted crash or cut) may
         /// happen next, and states reached twice are explored once.
         #[arg(long, value_name = "MODEL", default_value = "timed", value_parser = ["timed", "async"])]
         model: String,

@@ -59,8 +59,8 @@ pub enum Model {
     /// Time advances as in `run`; each transmission's network outcome is varied.
     #[default]
     Timed,
-    /// No clock: any enabled event (a delivery, a timer, a command, a scripted crash) may
-    /// happen next (see [`asynchronous`]).
+    /// No clock: any enabled event (a delivery, a timer, a command, a scripted crash or cut)
+    /// may happen next (see [`asynchronous`]).
     Async,
 }
 

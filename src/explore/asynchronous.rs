@@ -3,8 +3,8 @@
 //! An event is enabled when it could happen in an asynchronous system: the delivery of any
 //! message in flight (or, as its link allows, its loss, corruption or duplication), the firing
 //! of any timer set and not cancelled (timers may fire at any time after they are set), a
-//! node's next workload command, and a crash or restart that the scenario's fault script
-//! names. A run of this model is a sequence of such [`Step`]s; the search is breadth-first over
+//! node's next workload command, and a crash, restart, partition or heal that the scenario's
+//! fault script names (at any step: the script's times are not kept). A run of this model is a sequence of such [`Step`]s; the search is breadth-first over
 //! them, from the state every process reaches at boot (its `on_start` and the workload's
 //! commands due at time 0, which happen "at the start", before anything else).
 //!
@@ -28,7 +28,7 @@
 //! judge orders, not durations: the model has no time.
 
 use crate::id::{AppId, MsgId, NodeId, TimerId};
-use crate::net::LinkModel;
+use crate::net::{LinkModel, Partitions};
 use crate::process::{Command, Ctx, Dest, Effect, Incoming, Message, Payload, Process, StateHasher};
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{Arrivals, Fault, Scenario, Target};
@@ -61,12 +61,17 @@ pub enum Step {
     Crash(NodeId),
     /// The node restarts, as the fault script allows.
     Restart(NodeId),
+    /// The fault script's partition (or one-way cut) number `i` (its index in the script)
+    /// begins: transmissions it cuts are dropped until a heal (a fault).
+    Partition(u32),
+    /// The fault script's heal number `i` ends every cut in force.
+    Heal(u32),
 }
 
 impl Step {
     /// Whether the step is a fault (counted against `max_faults`).
     pub fn is_fault(self) -> bool {
-        matches!(self, Step::Lose(_) | Step::Duplicate(_) | Step::Corrupt(_) | Step::Crash(_))
+        matches!(self, Step::Lose(_) | Step::Duplicate(_) | Step::Corrupt(_) | Step::Crash(_) | Step::Partition(_))
     }
 
     /// The step as a scenario's `schedule` list writes it (`Deliver(3)`, `Crash("n1")`).
@@ -80,6 +85,8 @@ impl Step {
             Step::Timer(t) => format!("Timer({})", t.0),
             Step::Crash(n) => format!("Crash({:?})", scenario.cluster.name(n)),
             Step::Restart(n) => format!("Restart({:?})", scenario.cluster.name(n)),
+            Step::Partition(i) => format!("Partition({i})"),
+            Step::Heal(i) => format!("Heal({i})"),
         }
     }
 
@@ -107,8 +114,8 @@ pub fn refuse(scenario: &Scenario) -> Option<String> {
         "a topology: the asynchronous model links every pair of nodes"
     } else if scenario.workload.iter().any(|g| !matches!(g.arrivals, Arrivals::Every(_))) {
         "drawn arrivals: the asynchronous model issues each node's commands in their fixed order"
-    } else if scenario.faults.iter().any(|f| !matches!(f.fault, Fault::Crash(_) | Fault::Restart(_))) {
-        "a fault other than crash and restart in the script: the asynchronous model explores crashes and restarts"
+    } else if scenario.faults.iter().any(|f| matches!(f.fault, Fault::Pause(_) | Fault::Resume(_))) {
+        "a pause in the script: the asynchronous model explores crashes, restarts, partitions and heals"
     } else if commands(scenario, 0).len() > MAX_COMMANDS {
         "more than 10,000 workload commands: exploring is for small scenarios"
     } else {
@@ -211,6 +218,11 @@ struct World<'s, P: Process, F> {
     /// Per node: crashes and restarts the fault script still allows, and a fault's index.
     crashes: Vec<Vec<u32>>,
     restarts: Vec<Vec<u32>>,
+    /// The script's partitions and heals not used yet (indices), and the cuts in force (indices).
+    cuts: Vec<u32>,
+    heals: Vec<u32>,
+    active: Vec<u32>,
+    partitions: Partitions,
     faults: usize,
     steps: u64,
     effects: Vec<Effect<P::Msg, P::Timer>>,
@@ -238,11 +250,14 @@ where
         }
         let mut crashes = vec![Vec::new(); n];
         let mut restarts = vec![Vec::new(); n];
+        let (mut cuts, mut heals) = (Vec::new(), Vec::new());
         for (i, f) in scenario.faults.iter().enumerate() {
             match f.fault {
                 Fault::Crash(node) => crashes[node.index()].push(i as u32),
                 Fault::Restart(node) => restarts[node.index()].push(i as u32),
-                _ => {}
+                Fault::Partition(_) | Fault::OneWay { .. } => cuts.push(i as u32),
+                Fault::Heal => heals.push(i as u32),
+                Fault::Pause(_) | Fault::Resume(_) => {}
             }
         }
         let mut world = World {
@@ -264,6 +279,10 @@ where
             timers: BTreeMap::new(),
             crashes,
             restarts,
+            cuts,
+            heals,
+            active: Vec::new(),
+            partitions: Partitions::new(n),
             faults: 0,
             steps: 0,
             effects: Vec::new(),
@@ -351,6 +370,12 @@ where
                 out.push(Step::Restart(NodeId(i as u32)));
             }
         }
+        if faults_left {
+            out.extend(self.cuts.iter().map(|&i| Step::Partition(i)));
+        }
+        if !self.active.is_empty() {
+            out.extend(self.heals.first().map(|&i| Step::Heal(i)));
+        }
     }
 
     /// Whether `step` may happen now (ignoring the fault bound).
@@ -426,6 +451,22 @@ where
                 self.record(EventKind::Fault { action: FaultAction::Restart, node: Some(node), index });
                 self.start(node);
             }
+            Step::Partition(index) => {
+                self.cuts.retain(|&i| i != index);
+                self.active.push(index);
+                match &self.scenario.faults[index as usize].fault {
+                    Fault::Partition(sides) => self.partitions.split(sides),
+                    Fault::OneWay { from, to } => self.partitions.one_way(from, to),
+                    _ => unreachable!("only the script's partitions are cuts"),
+                }
+                self.record(EventKind::Fault { action: FaultAction::Partition, node: None, index });
+            }
+            Step::Heal(index) => {
+                self.heals.retain(|&i| i != index);
+                self.active.clear();
+                self.partitions.heal();
+                self.record(EventKind::Fault { action: FaultAction::Heal, node: None, index });
+            }
         }
         self.steps += 1;
     }
@@ -493,7 +534,13 @@ where
         let id = MsgId(self.sent[from.index()] * self.n + u64::from(from.0));
         self.sent[from.index()] += 1;
         self.record(EventKind::Send { from, to, msg: id, size: msg.wire_size() });
-        self.wire.insert(id, Flight { from, to, msg, copy: false });
+        // A cut drops what is sent across it, as the engine's network does; what was already
+        // on its way still arrives.
+        if self.partitions.blocks(from, to) {
+            self.record(EventKind::Drop { from, to, msg: id, reason: DropReason::Partitioned });
+        } else {
+            self.wire.insert(id, Flight { from, to, msg, copy: false });
+        }
     }
 
     /// The state's fingerprint (see the module's documentation).
@@ -535,7 +582,7 @@ where
                 hash_debug(timer, &mut h, &mut text);
             }
         }
-        self.faults.hash(&mut h);
+        (self.faults, &self.cuts, &self.heals, &self.active).hash(&mut h);
         h.finish()
     }
 }
@@ -911,6 +958,24 @@ mod tests {
         // leaves n1 (down) having never received it: 5 states. Without faults, no crash: 2.
         assert_eq!(search(&s, true, Bounds::default()).states, 5);
         assert_eq!(search(&s, true, Bounds { max_faults: 0, ..Bounds::default() }).states, 2);
+    }
+
+    #[test]
+    fn a_scripted_partition_and_heal_may_happen_at_any_point() {
+        let w = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 1, start_ms: 10)";
+        let faults = "(at_ms: 5, do: Partition([[\"n0\"], [\"n1\"]])), (at_ms: 20, do: Heal)";
+        let s = scenario(2, "(latency: Constant(ms: 1))", w, faults);
+        // Command issued or not; the message in flight, delivered or dropped by the cut; the cut
+        // not yet, in force or healed. Reachable and distinct, counted by hand: 11. A message on
+        // its way when the cut begins still arrives, so "delivered, cut in force" is reached by
+        // two paths, and so is "in flight, healed". Without faults there is no cut: 3 states.
+        assert_eq!(search(&s, true, Bounds::default()).states, 11);
+        assert_eq!(search(&s, true, Bounds { max_faults: 0, ..Bounds::default() }).states, 3);
+        // Sent across the cut, the message is lost: NoLoss fails once the run is quiescent.
+        let judged = Scenario { checks: Scenario::parse(&format!("Scenario(name: \"a\", horizon_ms: 1000, nodes: 2, protocol: BestEffort(), workload: [{w}], faults: [{faults}], checks: [NoLoss])"), "a.ron").expect("valid").checks, ..s };
+        let v = search(&judged, true, Bounds::default()).violation.expect("found");
+        assert_eq!((v.check.as_str(), v.faults), ("NoLoss", 1));
+        assert_eq!(v.schedule, vec![Step::Partition(0), Step::Command(AppId(0)), Step::Heal(1)]);
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub enum StepFile {
     Timer(Whole),
     Crash(String),
     Restart(String),
+    Partition(Whole),
+    Heal(Whole),
 }
 
 /// One transmission's random outcomes, by its message id (the `m` number in a trace).

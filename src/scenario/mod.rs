@@ -712,6 +712,8 @@ impl<'a> Validator<'a> {
                     Some(n) => Step::Restart(n),
                     None => continue,
                 },
+                S::Partition(k) => Step::Partition(u32::try_from(k.0).unwrap_or(u32::MAX)),
+                S::Heal(k) => Step::Heal(u32::try_from(k.0).unwrap_or(u32::MAX)),
             };
             out.push(step);
         }
