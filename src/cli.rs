@@ -132,6 +132,9 @@ enum Cmd {
         /// the search is incomplete.
         #[arg(long, value_name = "N", default_value_t = 1_000_000)]
         max_runs: u64,
+        /// Async: run paths on this many threads (the result is the same for any number).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: u16,
         /// Print one JSON object instead of the text summary.
         #[arg(long)]
         json: bool,
@@ -180,8 +183,9 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Cmd::Sweep { scenario, seeds, jobs, json, check_determinism, shard } => {
             cmd::sweep::sweep(cmd::sweep::Args { path: &scenario, seeds, jobs, json, check_determinism, shard })
         }
-        Cmd::Explore { scenario, seed, model, max_depth, max_faults, latencies, max_runs, json, output } => {
-            let bounds = crate::explore::Bounds { max_depth, max_faults, latencies: usize::from(latencies), max_runs };
+        Cmd::Explore { scenario, seed, model, max_depth, max_faults, latencies, max_runs, jobs, json, output } => {
+            let bounds =
+                crate::explore::Bounds { max_depth, max_faults, latencies: usize::from(latencies), max_runs, jobs: usize::from(jobs) };
             let model = if model == "async" { crate::explore::Model::Async } else { crate::explore::Model::Timed };
             cmd::explore::explore_cmd(cmd::explore::Args { path: &scenario, seed, model, bounds, json, output: output.as_deref() })
         }

@@ -45,11 +45,14 @@ pub struct Bounds {
     pub latencies: usize,
     /// Runs at most; a search stopped by it is not complete.
     pub max_runs: u64,
+    /// Threads the asynchronous model runs paths on (the timed model runs on one); the result
+    /// does not depend on it.
+    pub jobs: usize,
 }
 
 impl Default for Bounds {
     fn default() -> Bounds {
-        Bounds { max_depth: 64, max_faults: 2, latencies: 2, max_runs: 1_000_000 }
+        Bounds { max_depth: 64, max_faults: 2, latencies: 2, max_runs: 1_000_000, jobs: 1 }
     }
 }
 

@@ -199,3 +199,21 @@ fn the_reordering_bug_is_found_in_the_asynchronous_model_in_two_steps() {
     assert_eq!((v.check.as_str(), v.faults, v.path_length), ("FifoOrder", 0, 2));
     assert!(!found.complete, "the budget is smaller than the space");
 }
+
+/// Paths run on several threads are merged in the order one thread takes them: the states,
+/// the counts, the budget's cut and the counterexample are the same whatever `--jobs` is.
+#[test]
+fn the_asynchronous_search_is_the_same_for_any_number_of_threads() {
+    let summary = |name: &str, bounds: Bounds| {
+        let f = explore_async(name, bounds);
+        let v = f.violation.map(|v| (v.check, v.detail, v.schedule));
+        (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, format!("{:?}", f.checks), v)
+    };
+    for (name, max_runs) in [("broken-fifo.ron", 3_000), ("async-exactly-once.ron", 1_000_000), ("async-broken-duplicates.ron", 1_000_000)]
+    {
+        let one = summary(name, Bounds { max_runs, max_faults: 4, ..Bounds::default() });
+        for jobs in [2, 3] {
+            assert_eq!(summary(name, Bounds { max_runs, max_faults: 4, jobs, ..Bounds::default() }), one, "{name} with {jobs} threads");
+        }
+    }
+}

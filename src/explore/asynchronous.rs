@@ -659,13 +659,78 @@ where
     .ok()
 }
 
-/// Explore every path of `scenario` in the asynchronous model within `bounds`; `factory`
-/// makes a run's process factory. An error says what the protocol did that the model cannot.
-pub fn explore<P, F>(scenario: &Scenario, seed: u64, bounds: Bounds, mut factory: impl FnMut() -> F) -> Result<Exploration, String>
+/// What running one path from the boot tells the search: computed on any thread, merged in
+/// the search's order.
+struct Visit {
+    fingerprint: u64,
+    enabled: Vec<Step>,
+    /// How the path ends here, if it does (nothing enabled, or the depth bound).
+    end: Option<EndReason>,
+    /// The checks' verdicts on the path so far (as a run stopped here, unless it is quiescent).
+    verdicts: Vec<(&'static str, Verdict)>,
+    panicked: bool,
+    unsupported: Option<&'static str>,
+}
+
+fn visit<P, F>(scenario: &Scenario, setup: &Setup, factory: F, path: &[Step], bounds: Bounds) -> Visit
 where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
+    let mut v = Visit { fingerprint: 0, enabled: Vec::new(), end: None, verdicts: Vec::new(), panicked: false, unsupported: None };
+    let Some(world) = replay(scenario, setup, factory, path) else {
+        v.panicked = true;
+        return v;
+    };
+    if world.unsupported.is_some() {
+        v.unsupported = world.unsupported;
+        return v;
+    }
+    v.fingerprint = world.fingerprint();
+    world.enabled(bounds.max_faults, &mut v.enabled);
+    v.end = if v.enabled.is_empty() {
+        Some(EndReason::Quiescent)
+    } else if path.len() >= bounds.max_depth {
+        Some(EndReason::Horizon)
+    } else {
+        None
+    };
+    // A safety check's violation shows as soon as it happens: every state is judged, so the
+    // path reported is the shortest to it.
+    v.verdicts = judge(scenario, &world.events, &end_of(v.end.unwrap_or(EndReason::Horizon), world.now()));
+    v
+}
+
+/// Paths run together before their results are merged: enough to keep `--jobs` threads busy,
+/// few enough that their paths and results take little memory.
+const BATCH: usize = 1024;
+
+/// The path to the state `parent` (an index in `tree`, or none for the boot state), then `step`.
+fn path_to(tree: &[(u32, Step)], parent: Option<u32>, step: Option<Step>) -> Vec<Step> {
+    let mut path = Vec::new();
+    let mut at = parent;
+    while let Some(i) = at {
+        let (up, s) = tree[i as usize];
+        path.push(s);
+        at = (up != u32::MAX).then_some(up);
+    }
+    path.reverse();
+    path.extend(step);
+    path
+}
+
+/// Explore every path of `scenario` in the asynchronous model within `bounds`; `factory`
+/// makes a run's process factory. An error says what the protocol did that the model cannot.
+///
+/// Breadth-first, a batch of paths at a time: with `bounds.jobs` above 1 a batch's paths run on
+/// that many threads, and their results are merged in the order a single thread takes them, so
+/// the states, their order, the counts and the counterexample do not depend on `jobs`.
+pub fn explore<P, F>(scenario: &Scenario, seed: u64, bounds: Bounds, factory: impl Fn() -> F + Sync) -> Result<Exploration, String>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    use rayon::prelude::*;
     let setup = Setup::new(scenario, seed);
     let mut found = Exploration {
         behaviours: 0,
@@ -677,98 +742,77 @@ where
         checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
         violation: None,
     };
+    let pool = match bounds.jobs {
+        0 | 1 => None,
+        jobs => Some(rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| format!("with {jobs} threads: {e}"))?),
+    };
     // The tree of distinct states found: each one's parent and the step that reached it.
     let mut tree: Vec<(u32, Step)> = Vec::new();
     let mut seen: FxHashSet<u64> = FxHashSet::default();
     // Transitions to take, breadth-first: from a state (its index in `tree`, or none for the
-    // boot state) by a step.
-    let mut queue: VecDeque<(Option<u32>, Step)> = VecDeque::new();
-    let mut path = Vec::new();
-    let mut enabled = Vec::new();
-    let mut first = true;
-    loop {
-        let (parent, step) = if first {
-            first = false;
-            (None, None)
-        } else {
-            match queue.pop_front() {
-                Some((parent, step)) => (parent, Some(step)),
-                None => break,
+    // boot state) by a step (none: the boot state itself).
+    let mut queue: VecDeque<(Option<u32>, Option<Step>)> = VecDeque::from([(None, None)]);
+    'search: while !queue.is_empty() {
+        let batch: Vec<_> = queue.drain(..BATCH.min(queue.len())).collect();
+        let paths: Vec<Vec<Step>> = batch.iter().map(|&(parent, step)| path_to(&tree, parent, step)).collect();
+        let run = |path: &Vec<Step>| visit(scenario, &setup, factory(), path, bounds);
+        let visits: Vec<Visit> = match &pool {
+            Some(pool) => pool.install(|| paths.par_iter().map(run).collect()),
+            None => paths.iter().map(run).collect(),
+        };
+        let batch_len = batch.len();
+        for (k, (((parent, step), path), v)) in batch.into_iter().zip(paths).zip(visits).enumerate() {
+            if found.transitions >= bounds.max_runs {
+                found.complete = false;
+                break 'search;
             }
-        };
-        if found.transitions >= bounds.max_runs {
-            found.complete = false;
-            break;
-        }
-        path.clear();
-        let mut at = parent;
-        while let Some(i) = at {
-            let (up, s) = tree[i as usize];
-            path.push(s);
-            at = (up != u32::MAX).then_some(up);
-        }
-        path.reverse();
-        path.extend(step);
-        if step.is_some() {
-            found.transitions += 1;
-        }
-        let faults = path.iter().filter(|s| s.is_fault()).count();
-        let Some(world) = replay(scenario, &setup, factory(), &path) else {
-            record_violation(&mut found, "protocol panic", "protocol code panicked".to_string(), faults, &path);
-            found.behaviours += 1;
-            continue;
-        };
-        if let Some(what) = world.unsupported {
-            return Err(format!("the protocol uses {what}, which the asynchronous model does not explore"));
-        }
-        if !seen.insert(world.fingerprint()) {
-            continue;
-        }
-        found.states += 1;
-        found.max_depth = found.max_depth.max(path.len());
-        let me = step.map(|s| {
-            tree.push((parent.unwrap_or(u32::MAX), s));
-            (tree.len() - 1) as u32
-        });
-        world.enabled(bounds.max_faults, &mut enabled);
-        let end = if enabled.is_empty() {
-            Some(EndReason::Quiescent)
-        } else if path.len() >= bounds.max_depth {
-            found.depth_bound_reached = true;
-            Some(EndReason::Horizon)
-        } else {
-            None
-        };
-        // A safety check's violation shows as soon as it happens: judge every state, so the
-        // path reported is the shortest to it (a path's end is judged and counted below).
-        if end.is_none() && !scenario.checks.is_empty() {
-            let verdicts = judge(scenario, &world.events, &end_of(EndReason::Horizon, world.now()));
-            if let Some((name, verdict)) = verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
+            if step.is_some() {
+                found.transitions += 1;
+            }
+            let faults = path.iter().filter(|s| s.is_fault()).count();
+            if v.panicked {
+                record_violation(&mut found, "protocol panic", "protocol code panicked".to_string(), faults, &path);
+                found.behaviours += 1;
+                continue;
+            }
+            if let Some(what) = v.unsupported {
+                return Err(format!("the protocol uses {what}, which the asynchronous model does not explore"));
+            }
+            if !seen.insert(v.fingerprint) {
+                continue;
+            }
+            found.states += 1;
+            found.max_depth = found.max_depth.max(path.len());
+            let me = step.map(|s| {
+                tree.push((parent.unwrap_or(u32::MAX), s));
+                (tree.len() - 1) as u32
+            });
+            if let Some((name, verdict)) = v.verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
                 record_violation(&mut found, name, verdict.detail.clone(), faults, &path);
             }
-        }
-        if let Some(reason) = end {
-            found.behaviours += 1;
-            let verdicts = judge(scenario, &world.events, &end_of(reason, world.now()));
-            for (tally, (_, verdict)) in found.checks.iter_mut().zip(&verdicts) {
-                match verdict.outcome {
-                    Outcome::Pass => tally.passed += 1,
-                    Outcome::Fail => tally.failed += 1,
-                    Outcome::Inconclusive => tally.inconclusive += 1,
+            if let Some(reason) = v.end {
+                found.behaviours += 1;
+                found.depth_bound_reached |= reason == EndReason::Horizon;
+                for (tally, (_, verdict)) in found.checks.iter_mut().zip(&v.verdicts) {
+                    match verdict.outcome {
+                        Outcome::Pass => tally.passed += 1,
+                        Outcome::Fail => tally.failed += 1,
+                        Outcome::Inconclusive => tally.inconclusive += 1,
+                    }
                 }
+                continue;
             }
-            if let Some((name, verdict)) = verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
-                record_violation(&mut found, name, verdict.detail.clone(), faults, &path);
+            // Queue no more than the budget can still take (the rest of this batch included),
+            // so memory is bounded by `max_runs`.
+            let pending = queue.len() + (batch_len - k - 1);
+            let room = bounds.max_runs.saturating_sub(found.transitions).saturating_sub(pending as u64);
+            let mut enabled = v.enabled;
+            if enabled.len() as u64 > room {
+                found.complete = false;
+                enabled.truncate(usize::try_from(room).unwrap_or(usize::MAX));
             }
-            continue;
+            queue.extend(enabled.into_iter().map(|s| (me, Some(s))));
         }
-        // Queue no more than the budget can still take, so memory is bounded by `max_runs`.
-        let room = bounds.max_runs.saturating_sub(found.transitions).saturating_sub(queue.len() as u64);
-        if enabled.len() as u64 > room {
-            found.complete = false;
-            enabled.truncate(usize::try_from(room).unwrap_or(usize::MAX));
-        }
-        queue.extend(enabled.iter().map(|&s| (me, s)));
     }
     Ok(found)
 }
