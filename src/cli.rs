@@ -104,16 +104,22 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Run every network behaviour of a small scenario within bounds (each transmission
+    /// Run every behaviour of a small scenario within bounds (timed: each transmission
     /// delivered after a representative latency, lost, corrupted or duplicated, as its link
-    /// allows), judge each with the scenario's checks, and report the violation with the fewest
-    /// faults (exit 0: none; 1: a check failed in some behaviour; 2: invalid input).
+    /// allows; async: every order of its events), judge each with the scenario's checks, and
+    /// report the violation with the fewest faults (exit 0: none; 1: a check failed in some
+    /// behaviour; 2: invalid input).
     Explore {
         scenario: PathBuf,
         /// Use this seed instead of the scenario's (for what the network does not decide).
         #[arg(long)]
         seed: Option<u64>,
-        /// Transmissions whose outcome is varied, from the first.
+        /// timed: time advances as in `run` and each transmission's outcome is varied; async:
+        /// no clock, any enabled event (a delivery, a timer, a command, a scripted crash or cut) may
+        /// happen next, and states reached twice are explored once.
+        #[arg(long, value_name = "MODEL", default_value = "timed", value_parser = ["timed", "async"])]
+        model: String,
+        /// Timed: transmissions whose outcome is varied, from the first. Async: steps in one path.
         #[arg(long, value_name = "N", default_value_t = 64)]
         max_depth: usize,
         /// Losses, corruptions and duplications in one behaviour.
@@ -122,9 +128,13 @@ enum Cmd {
         /// Latencies tried per delivered transmission (1: the minimum; 2: minimum and maximum; more: points between).
         #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
         latencies: u16,
-        /// Stop after this many behaviours (the summary then says the search is incomplete).
+        /// Stop after this many behaviours (timed) or transitions (async); the summary then says
+        /// the search is incomplete.
         #[arg(long, value_name = "N", default_value_t = 1_000_000)]
         max_runs: u64,
+        /// Async: run paths on this many threads (the result is the same for any number).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: u16,
         /// Print one JSON object instead of the text summary.
         #[arg(long)]
         json: bool,
@@ -191,9 +201,11 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Cmd::Sweep { scenario, seeds, jobs, json, check_determinism, shard } => {
             cmd::sweep::sweep(cmd::sweep::Args { path: &scenario, seeds, jobs, json, check_determinism, shard })
         }
-        Cmd::Explore { scenario, seed, max_depth, max_faults, latencies, max_runs, json, output } => {
-            let bounds = crate::explore::Bounds { max_depth, max_faults, latencies: usize::from(latencies), max_runs };
-            cmd::explore::explore_cmd(cmd::explore::Args { path: &scenario, seed, bounds, json, output: output.as_deref() })
+        Cmd::Explore { scenario, seed, model, max_depth, max_faults, latencies, max_runs, jobs, json, output } => {
+            let bounds =
+                crate::explore::Bounds { max_depth, max_faults, latencies: usize::from(latencies), max_runs, jobs: usize::from(jobs) };
+            let model = if model == "async" { crate::explore::Model::Async } else { crate::explore::Model::Timed };
+            cmd::explore::explore_cmd(cmd::explore::Args { path: &scenario, seed, model, bounds, json, output: output.as_deref() })
         }
         Cmd::Merge { files, json } => cmd::merge::merge(&files, json),
         Cmd::Shrink { scenario, seed, check, output } => cmd::shrink::shrink(&scenario, seed, check.as_deref(), output.as_deref()),

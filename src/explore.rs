@@ -1,4 +1,6 @@
-//! `msgsim explore`: every behaviour of a small scenario's network, not a sample of them.
+//! `msgsim explore`: every behaviour of a small scenario, not a sample of them, in one of two
+//! models ([`Model`]): the timed one, here, and the asynchronous one ([`asynchronous`]: no
+//! clock, any enabled event next, states merged by fingerprint).
 //!
 //! The timed model. Time advances as in `run`; what varies is the network's random outcome for
 //! each transmission: delivered after one of a few representative latencies (the link
@@ -17,6 +19,10 @@
 //! one with the shortest path. The one reported has the fewest faults (losses, corruptions,
 //! duplications) of those found, then the shortest path, as a replay list (only the outcomes
 //! that differ from the default) that `msgsim run`, `trace` and `shrink` accept.
+
+pub mod asynchronous;
+
+pub use asynchronous::Step;
 
 use crate::id::{MsgId, NodeId};
 use crate::net::{Decision, LinkModel};
@@ -39,19 +45,59 @@ pub struct Bounds {
     pub latencies: usize,
     /// Runs at most; a search stopped by it is not complete.
     pub max_runs: u64,
+    /// Threads the asynchronous model runs paths on (the timed model runs on one); the result
+    /// does not depend on it.
+    pub jobs: usize,
 }
 
 impl Default for Bounds {
     fn default() -> Bounds {
-        Bounds { max_depth: 64, max_faults: 2, latencies: 2, max_runs: 1_000_000 }
+        Bounds { max_depth: 64, max_faults: 2, latencies: 2, max_runs: 1_000_000, jobs: 1 }
+    }
+}
+
+/// Which model of the scenario's nondeterminism `explore` searches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Model {
+    /// Time advances as in `run`; each transmission's network outcome is varied.
+    #[default]
+    Timed,
+    /// No clock: any enabled event (a delivery, a timer, a command, a scripted crash or cut)
+    /// may happen next (see [`asynchronous`]).
+    Async,
+}
+
+/// How the explorer searches the protocol a scenario names in the asynchronous model: a
+/// function monomorphised for the protocol's type by its decoder, carried in its `Runner`.
+pub struct AsyncExplorer(pub fn(&Scenario, u64, Bounds) -> Result<Exploration, String>);
+
+/// Explore `scenario` in `model`. An error says why it cannot be explored so (exit 2).
+pub fn explore_model(scenario: &Scenario, seed: u64, bounds: Bounds, model: Model) -> Result<Exploration, String> {
+    match model {
+        Model::Timed => match refuse(scenario) {
+            Some(why) => Err(why),
+            None => Ok(explore(scenario, seed, bounds)),
+        },
+        Model::Async => {
+            if let Some(why) = asynchronous::refuse(scenario) {
+                return Err(why);
+            }
+            let runner =
+                scenario.protocol.runner().downcast_ref::<crate::sim::Runner>().expect("every protocol choice is made with a `Runner`");
+            (runner.1.0)(scenario, seed, bounds)
+        }
     }
 }
 
 /// What the search found.
 #[derive(Clone, Debug, Serialize)]
 pub struct Exploration {
-    /// Behaviours run and judged (each one run of the engine).
+    /// Behaviours judged: in the timed model each is one run of the engine; in the asynchronous
+    /// model each is a path explored to its end (quiescent, or cut by the depth bound).
     pub behaviours: u64,
+    /// Distinct states: in the timed model, one per behaviour (it keeps none); in the
+    /// asynchronous model, the distinct fingerprints reached.
+    pub states: u64,
     /// Outcome choices explored: the tree's edges.
     pub transitions: u64,
     /// The deepest transmission whose outcome was varied (1-based; 0: none was).
@@ -88,11 +134,15 @@ pub struct Violation {
     pub detail: String,
     /// Losses, corruptions and duplications in the behaviour.
     pub faults: usize,
-    /// Transmissions whose outcome the behaviour fixes: the length of the path to it.
+    /// Transmissions whose outcome the behaviour fixes (timed), or steps taken (asynchronous):
+    /// the length of the path to it.
     pub path_length: usize,
     /// The network's decisions that differ from the default, as a scenario's `replay` list holds them.
     #[serde(skip)]
     pub decisions: Vec<Decision>,
+    /// The asynchronous model's path to it, as a scenario's `schedule` list holds it (empty in the timed model).
+    #[serde(skip)]
+    pub schedule: Vec<Step>,
 }
 
 /// One outcome to try for a transmission, and whether it is a fault.
@@ -142,6 +192,7 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
         scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect();
     let mut found = Exploration {
         behaviours: 0,
+        states: 0,
         transitions: 0,
         max_depth: 0,
         complete: true,
@@ -217,13 +268,21 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
         queue.extend(children);
     }
     found.checks = checks;
+    found.states = found.behaviours;
     found
 }
 
 fn record_violation(found: &mut Exploration, check: &str, detail: String, faults: usize, decided: usize, prefix: &[Decision]) {
     let better = found.violation.as_ref().is_none_or(|v| (faults, decided) < (v.faults, v.path_length));
     if better {
-        found.violation = Some(Violation { check: check.to_string(), detail, faults, path_length: decided, decisions: prefix.to_vec() });
+        found.violation = Some(Violation {
+            check: check.to_string(),
+            detail,
+            faults,
+            path_length: decided,
+            decisions: prefix.to_vec(),
+            schedule: Vec::new(),
+        });
     }
 }
 

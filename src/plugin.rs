@@ -4,6 +4,7 @@
 //! Bundled protocols and checks implement these traits in their own modules, exactly as a
 //! user's do in their own crate; a [`Registry`](crate::registry::Registry) collects them.
 
+use crate::explore::{AsyncExplorer, Bounds, Exploration};
 use crate::id::NodeId;
 use crate::process::{Cluster, Process};
 use crate::scenario::{CheckChoice, ConfigCx, ProtocolChoice, Scenario};
@@ -135,7 +136,7 @@ pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<
     P::validate(&config, cx);
     let nodes = cx.cluster().len() as u64;
     cx.state_fits(P::NAME, nodes, P::state_bytes(&config, cx.cluster()));
-    let runner = Runner(run_protocol::<P>);
+    let runner = Runner(run_protocol::<P>, AsyncExplorer(explore_protocol::<P>));
     let retry = P::retry_policy(&config);
     Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, retry, Arc::new(runner)))
 }
@@ -157,4 +158,9 @@ pub(crate) fn decode_check<C: Check>(cx: &mut ConfigCx<'_, '_>) -> Option<CheckC
 fn run_protocol<P: Protocol>(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunResult, ProtocolPanic> {
     let config = scenario.protocol.config::<P::Config>().expect("a protocol's configuration has the type its decoder read");
     run_catching(scenario, seed, options, P::factory(config, scenario, seed))
+}
+
+fn explore_protocol<P: Protocol>(scenario: &Scenario, seed: u64, bounds: Bounds) -> Result<Exploration, String> {
+    let config = scenario.protocol.config::<P::Config>().expect("a protocol's configuration has the type its decoder read");
+    crate::explore::asynchronous::explore(scenario, seed, bounds, || P::factory(config, scenario, seed))
 }

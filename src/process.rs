@@ -432,4 +432,55 @@ pub trait Process {
 
     /// A blocking send or a call ended (see `Ctx::send_sync` and `Ctx::call`).
     fn on_complete(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Timer>, _completion: Completion<Self::Msg>) {}
+
+    /// Opt in to state deduplication by `msgsim explore --model async`: feed everything that
+    /// decides this process's future behaviour into `state` (with `#[derive(Hash)]`,
+    /// `self.hash(state)`) and return true.
+    ///
+    /// The explorer then treats two paths that leave every process in the same state (and the
+    /// same messages in flight, the same timers set) as one state, and explores it once; a
+    /// message or timer is told apart by its `Debug` output, so that output must show all it
+    /// carries (`#[derive(Debug)]` does). The default returns false: the explorer then knows a
+    /// process by the inputs it handled, in order, which is always sound (a process is a
+    /// function of its inputs and its own random stream) but merges fewer paths.
+    fn fingerprint(&self, _state: &mut StateHasher) -> bool {
+        false
+    }
+}
+
+/// The hasher `Process::fingerprint` writes a process's state into: a multiply-rotate hash over
+/// 64-bit words (FNV's prime), with the same output on every platform and in every run (never
+/// randomly keyed).
+#[derive(Clone, Debug)]
+pub struct StateHasher(u64);
+
+impl Default for StateHasher {
+    fn default() -> StateHasher {
+        StateHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for StateHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Eight bytes at a time (the explorer feeds it messages' `Debug` text), the tail padded.
+        let mut words = bytes.chunks_exact(8);
+        for w in words.by_ref() {
+            self.write_u64(u64::from_le_bytes(w.try_into().expect("eight bytes")));
+        }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let mut last = [0u8; 8];
+            last[..tail.len()].copy_from_slice(tail);
+            self.write_u64(u64::from_le_bytes(last) ^ ((tail.len() as u64) << 59));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // A word at a time: state is mostly ids and counters.
+        self.0 = (self.0 ^ n).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+    }
 }

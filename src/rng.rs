@@ -82,6 +82,12 @@ impl SimRng {
         SimRng { inner }
     }
 
+    /// How far the stream has been drawn, in 32-bit words: two streams of one seed and number
+    /// at the same position draw the same from here on (`msgsim explore` fingerprints by it).
+    pub(crate) fn position(&self) -> u128 {
+        self.inner.get_word_pos()
+    }
+
     /// The next raw 64-bit draw of the stream.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {

@@ -48,8 +48,9 @@ impl std::fmt::Display for ProtocolPanic {
 impl std::error::Error for ProtocolPanic {}
 
 /// How the engine runs the protocol a scenario names: a function monomorphised for the protocol's
-/// type by its decoder (`plugin::decode_protocol`), carried opaquely by the scenario.
-pub struct Runner(pub fn(&Scenario, u64, &RunOptions) -> Result<RunResult, ProtocolPanic>);
+/// type by its decoder (`plugin::decode_protocol`), carried opaquely by the scenario; and how
+/// `msgsim explore` searches it in the asynchronous model.
+pub struct Runner(pub fn(&Scenario, u64, &RunOptions) -> Result<RunResult, ProtocolPanic>, pub crate::explore::AsyncExplorer);
 
 /// Run `scenario` with `seed` under the protocol it names, catching a panic in protocol code.
 pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunResult, ProtocolPanic> {
@@ -63,6 +64,10 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
+    // A schedule (an asynchronous counterexample) is run by the asynchronous model, not the clock.
+    if scenario.schedule.is_some() {
+        return crate::explore::asynchronous::run_schedule(scenario, seed, options, factory);
+    }
     let mut sim = Sim::new(scenario, seed, options, factory);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run())) {
         Ok(end) => Ok(sim.finish(end)),

@@ -373,6 +373,12 @@ const OUTPUTS: &[(&str, &[&str])] = &[
             "1190",
         ],
     ),
+    ("explore-async-sweep.txt", &["sweep", "scenarios/explore/async-broken-duplicates.ron", "--seeds", "0..100"]),
+    ("explore-async-cex.ron", &["explore", "scenarios/explore/async-broken-duplicates.ron", "--model", "async", "-o", "OUT"]),
+    ("explore-async-cex-run.txt", &["run", "book/src/generated/explore-async-cex.ron"]),
+    ("explore-async-cex.svg", &["trace", "book/src/generated/explore-async-cex.ron", "--format", "svg", "-o", "OUT"]),
+    ("explore-async-exactly-once.txt", &["explore", "scenarios/explore/async-exactly-once.ron", "--model", "async", "--max-faults", "4"]),
+    ("explore-async-fifo.txt", &["explore", "scenarios/explore/broken-fifo.ron", "--model", "async", "--max-runs", "2000"]),
     // Run viewers: the trace tour whole, and each chapter's broken scenario around its first
     // violation (a window keeps each page near 50 KB, most of it the viewer's script).
     ("trace-tour.html", &["trace", "scenarios/trace-tour.ron", "--format", "html", "-o", "OUT"]),

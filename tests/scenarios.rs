@@ -151,7 +151,11 @@ fn every_bundled_scenario_fails_exactly_what_it_declares() {
         let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
         if path.components().any(|c| c.as_os_str() == "explore") {
             // Made to be explored, not sampled: what they declare is judged over every behaviour.
-            let found = msgsim::explore::explore(&scenario, scenario.seed, msgsim::explore::Bounds { max_faults: 4, ..Default::default() });
+            // `async-*` files are made for the asynchronous model, the others for the timed one.
+            let is_async = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("async-"));
+            let model = if is_async { msgsim::explore::Model::Async } else { msgsim::explore::Model::Timed };
+            let bounds = msgsim::explore::Bounds { max_faults: 4, ..Default::default() };
+            let found = msgsim::explore::explore_model(&scenario, scenario.seed, bounds, model).expect("explorable");
             assert!(found.complete, "{}: the bounded space is explored", shown(path));
             for tally in &found.checks {
                 let expected = scenario.expect_failures.iter().any(|e| e == tally.check);

@@ -2,7 +2,7 @@
 //! with the scenario's checks, and write the violation with the fewest faults as a scenario.
 
 use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
-use crate::explore::{Bounds, explore, refuse};
+use crate::explore::{Bounds, Model, Step, explore_model};
 use crate::net::Decision;
 use crate::report::{program, shell_word};
 use crate::scenario::locate::set_top_level_field;
@@ -15,6 +15,7 @@ use std::process::ExitCode;
 pub struct Args<'a> {
     pub path: &'a Path,
     pub seed: Option<u64>,
+    pub model: Model,
     pub bounds: Bounds,
     pub json: bool,
     pub output: Option<&'a Path>,
@@ -26,10 +27,6 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if let Some(why) = refuse(&scenario) {
-        say!("{}: cannot explore {why}", args.path.display());
-        return ExitCode::from(EXIT_BAD_INPUT);
-    }
     // Check the output can be written before the search; nothing is written unless a
     // counterexample is found, and then whole.
     let output = match args.output.map(Output::prepare).transpose() {
@@ -43,9 +40,17 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
     // Wall-clock time is reported, never used: the search itself is deterministic.
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
-    let found = explore(&scenario, seed, args.bounds);
+    let found = match explore_model(&scenario, seed, args.bounds, args.model) {
+        Ok(found) => found,
+        Err(why) => {
+            say!("{}: cannot explore {why}", args.path.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     let elapsed_s = started.elapsed().as_secs_f64();
-    let per_s = found.behaviours as f64 / elapsed_s.max(1e-9);
+    let per_s = found.states as f64 / elapsed_s.max(1e-9);
+    let asynchronous = args.model == Model::Async;
+    let model = if asynchronous { "async" } else { "timed" };
     let path = args.path.display().to_string();
     let counterexample = found.violation.as_ref().map(|v| {
         let mut text = set_top_level_field(&src, "seed", &seed.to_string());
@@ -53,7 +58,11 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
         if !scenario.expect_failures.is_empty() {
             text = set_top_level_field(&text, "expect_failures", "[]");
         }
-        set_top_level_field(&text, "replay", &Decision::list_ron(&v.decisions))
+        if asynchronous {
+            set_top_level_field(&text, "schedule", &Step::list_ron(&v.schedule, &scenario))
+        } else {
+            set_top_level_field(&text, "replay", &Decision::list_ron(&v.decisions))
+        }
     });
     if let (Some(out), Some(text)) = (output, &counterexample) {
         let shown = out.shown().to_string();
@@ -69,15 +78,21 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
     let shown = |out: &Path| format!("{} trace {} --format svg -o counterexample.svg", program(), shell_word(&out.display().to_string()));
     let reproduce = match (args.output, &found.violation) {
         (Some(out), Some(_)) => Some(format!("{} run {}", program(), shell_word(&out.display().to_string()))),
-        (None, Some(_)) => Some(format!("{} explore {} --seed {seed} -o counterexample.ron", program(), shell_word(&path))),
+        (None, Some(_)) => Some(format!(
+            "{} explore {}{} --seed {seed} -o counterexample.ron",
+            program(),
+            shell_word(&path),
+            if asynchronous { " --model async" } else { "" }
+        )),
         _ => None,
     };
     if args.json {
         let json = serde_json::json!({
             "scenario": path,
             "seed": seed,
-            "model": "timed",
-            "states": found.behaviours,
+            "model": model,
+            "states": found.states,
+            "behaviours": found.behaviours,
             "transitions": found.transitions,
             "max_depth": found.max_depth,
             "complete": found.complete,
@@ -97,21 +112,40 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
     } else {
         let b = args.bounds;
         let mut out = String::new();
-        let _ = writeln!(out, "explore    {path}   seed {seed}   model timed (each transmission's outcome varied)");
-        let _ = writeln!(
-            out,
-            "bounds     depth {}, faults {}, latencies {} per link, at most {} runs",
-            b.max_depth, b.max_faults, b.latencies, b.max_runs
-        );
-        let done = if found.complete { "complete: every behaviour within the bounds was run" } else { "INCOMPLETE: stopped by --max-runs" };
-        let _ = writeln!(
-            out,
-            "explored   {} behaviours, {} transitions, depth {}; {done}",
-            found.behaviours, found.transitions, found.max_depth
-        );
-        if found.depth_bound_reached {
-            let _ =
-                writeln!(out, "depth      some behaviours send more than {} transmissions; the later ones were not varied", b.max_depth);
+        if asynchronous {
+            let _ = writeln!(out, "explore    {path}   seed {seed}   model async (any enabled event next)");
+            let _ = writeln!(out, "bounds     depth {} steps, faults {}, at most {} transitions", b.max_depth, b.max_faults, b.max_runs);
+            let done =
+                if found.complete { "complete: every state within the bounds was explored" } else { "INCOMPLETE: stopped by --max-runs" };
+            let _ = writeln!(
+                out,
+                "explored   {} distinct states, {} transitions, {} paths judged, depth {}; {done}",
+                found.states, found.transitions, found.behaviours, found.max_depth
+            );
+            if found.depth_bound_reached {
+                let _ = writeln!(out, "depth      some paths were cut at {} steps and judged as runs stopped there", b.max_depth);
+            }
+        } else {
+            let _ = writeln!(out, "explore    {path}   seed {seed}   model timed (each transmission's outcome varied)");
+            let _ = writeln!(
+                out,
+                "bounds     depth {}, faults {}, latencies {} per link, at most {} runs",
+                b.max_depth, b.max_faults, b.latencies, b.max_runs
+            );
+            let done =
+                if found.complete { "complete: every behaviour within the bounds was run" } else { "INCOMPLETE: stopped by --max-runs" };
+            let _ = writeln!(
+                out,
+                "explored   {} behaviours, {} transitions, depth {}; {done}",
+                found.behaviours, found.transitions, found.max_depth
+            );
+            if found.depth_bound_reached {
+                let _ = writeln!(
+                    out,
+                    "depth      some behaviours send more than {} transmissions; the later ones were not varied",
+                    b.max_depth
+                );
+            }
         }
         for c in &found.checks {
             let _ = writeln!(out, "check      {:<22} passed {}, failed {}, inconclusive {}", c.check, c.passed, c.failed, c.inconclusive);
@@ -123,13 +157,19 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
             (Some(v), out_path) => {
                 let _ = writeln!(
                     out,
-                    "violation  {}: {} ({} fault{}, {} transmission{} fixed)",
+                    "violation  {}: {} ({} fault{}, {} {}{})",
                     v.check,
                     v.detail,
                     v.faults,
                     if v.faults == 1 { "" } else { "s" },
                     v.path_length,
-                    if v.path_length == 1 { "" } else { "s" }
+                    if asynchronous { "step" } else { "transmission" },
+                    match (v.path_length == 1, asynchronous) {
+                        (true, true) => "",
+                        (false, true) => "s",
+                        (true, false) => " fixed",
+                        (false, false) => "s fixed",
+                    }
                 );
                 match out_path {
                     Some(o) => {
@@ -137,7 +177,12 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
                         let _ = writeln!(out, "show it    {}", shown(o));
                     }
                     None => {
-                        let _ = writeln!(out, "replay     {}", Decision::list_ron(&v.decisions).replace('\n', "\n           "));
+                        let list = if asynchronous {
+                            format!("schedule   {}", Step::list_ron(&v.schedule, &scenario))
+                        } else {
+                            format!("replay     {}", Decision::list_ron(&v.decisions))
+                        };
+                        let _ = writeln!(out, "{}", list.replace('\n', "\n           "));
                     }
                 }
                 let _ = writeln!(out, "reproduce  {}", reproduce.as_deref().unwrap_or_default());

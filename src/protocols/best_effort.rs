@@ -7,10 +7,11 @@
 
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process, StateHasher};
 use crate::scenario::Scenario;
 use serde::Deserialize;
 use std::collections::BTreeSet;
+use std::hash::Hash;
 
 #[derive(Clone, Debug)]
 pub struct Data {
@@ -65,6 +66,11 @@ impl Process for BestEffort {
             return;
         }
         ctx.deliver(payload);
+    }
+
+    fn fingerprint(&self, state: &mut StateHasher) -> bool {
+        (self.checksum, self.dedup, &self.delivered).hash(state);
+        true
     }
 }
 

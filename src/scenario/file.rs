@@ -87,6 +87,36 @@ pub struct ScenarioFile<'a> {
     /// Maelstrom's do); by default a partition is judged only when a message is sent.
     #[serde(default)]
     pub partitions_drop_in_flight: bool,
+    /// The events to run, in order, in the asynchronous model (what `msgsim explore --model
+    /// async` writes): the run follows them instead of the clock.
+    #[serde(default)]
+    pub schedule: Option<Vec<StepFile>>,
+}
+
+/// One event of an asynchronous run, by the ids its trace shows (see `explore::Step`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum StepFile {
+    /// The workload command of the application message with this id (its `a` number).
+    Command(Whole),
+    /// The message with this id (its `m` number) is delivered.
+    Deliver(Whole),
+    /// The message with this id is lost on its link (a fault).
+    Lose(Whole),
+    /// The message with this id arrives and a copy of it stays in flight (a fault).
+    Duplicate(Whole),
+    /// The message with this id arrives damaged (a fault).
+    Corrupt(Whole),
+    /// The timer with this id (its `t` number) fires.
+    Timer(Whole),
+    /// The named node crashes.
+    Crash(String),
+    /// The named node restarts.
+    Restart(String),
+    /// The fault script's partition or one-way cut with this index begins (a fault).
+    Partition(Whole),
+    /// The fault script's heal with this index ends every cut in force.
+    Heal(Whole),
 }
 
 /// One transmission's random outcomes, by its message id (the `m` number in a trace).

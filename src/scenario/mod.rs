@@ -121,6 +121,9 @@ pub struct Scenario {
     /// A partition in force when a message arrives drops it, as well as one in force when it
     /// was sent.
     pub partitions_drop_in_flight: bool,
+    /// Events run in this order in the asynchronous model, if the scenario gives them (an
+    /// `explore --model async` counterexample): the run then follows them, not the clock.
+    pub schedule: Option<Vec<crate::explore::Step>>,
 }
 
 /// A node's receive buffer (see `mailbox.rs`).
@@ -514,6 +517,7 @@ impl<'a> Validator<'a> {
         self.expected_failures(&raw.expect_failures, &checks);
         let limits = self.limits(&raw.limits);
         let replay = raw.replay.as_deref().map(|r| self.replay(r));
+        let schedule = raw.schedule.as_deref().map(|s| self.schedule(s));
         if !self.errors.is_empty() {
             self.errors.sort_by_key(|e| (e.line, e.col));
             self.errors.dedup();
@@ -540,6 +544,7 @@ impl<'a> Validator<'a> {
             limits,
             replay,
             partitions_drop_in_flight: raw.partitions_drop_in_flight,
+            schedule,
         })
     }
 
@@ -753,6 +758,36 @@ impl<'a> Validator<'a> {
                 }
                 out[node.index()] = Some(MailboxSpec { capacity, overflow, service: service.clone(), trace_served: b.trace_served });
             }
+        }
+        out
+    }
+
+    /// A schedule's steps, their nodes named by the scenario (whether each is enabled in its
+    /// turn is for the run to find).
+    fn schedule(&mut self, steps: &[file::StepFile]) -> Vec<crate::explore::Step> {
+        use crate::explore::Step;
+        use file::StepFile as S;
+        let mut out = Vec::new();
+        for (i, s) in steps.iter().enumerate() {
+            let step = match s {
+                S::Command(a) => Step::Command(crate::id::AppId(a.0)),
+                S::Deliver(m) => Step::Deliver(crate::id::MsgId(m.0)),
+                S::Lose(m) => Step::Lose(crate::id::MsgId(m.0)),
+                S::Duplicate(m) => Step::Duplicate(crate::id::MsgId(m.0)),
+                S::Corrupt(m) => Step::Corrupt(crate::id::MsgId(m.0)),
+                S::Timer(t) => Step::Timer(crate::id::TimerId(t.0)),
+                S::Crash(n) => match self.node(&[f("schedule"), ix(i)], n) {
+                    Some(n) => Step::Crash(n),
+                    None => continue,
+                },
+                S::Restart(n) => match self.node(&[f("schedule"), ix(i)], n) {
+                    Some(n) => Step::Restart(n),
+                    None => continue,
+                },
+                S::Partition(k) => Step::Partition(u32::try_from(k.0).unwrap_or(u32::MAX)),
+                S::Heal(k) => Step::Heal(u32::try_from(k.0).unwrap_or(u32::MAX)),
+            };
+            out.push(step);
         }
         out
     }
