@@ -24,6 +24,11 @@ use std::collections::VecDeque;
 const LEVELS: usize = 8;
 /// Buckets per level: one per value of a byte.
 const DIGITS: usize = 256;
+/// The largest allocation (in events) an emptied bucket keeps for its next use. Each bucket at
+/// levels 3 and up is used once per window of 2^24 ns or more, so one that kept the capacity
+/// of its fullest moment would hold memory for the whole run: with 10,000 gossiping nodes
+/// that was 110 MB of the run's 28 MB.
+const KEEP_CAPACITY: usize = 1024;
 /// Words of the occupancy bitmap: one bit per bucket.
 const WORDS: usize = LEVELS * DIGITS / 64;
 
@@ -142,7 +147,9 @@ impl<E> EventQueue<E> {
             let bucket = std::mem::take(&mut self.buckets[b]);
             self.last = bucket[0].0;
             let empty = std::mem::replace(&mut self.zero, VecDeque::from(bucket));
-            self.buckets[b] = Vec::from(empty);
+            if empty.capacity() <= KEEP_CAPACITY {
+                self.buckets[b] = Vec::from(empty);
+            }
         } else {
             self.spread(b);
         }
@@ -157,8 +164,10 @@ impl<E> EventQueue<E> {
         for (time, event) in spread.drain(..) {
             self.push(time, event);
         }
-        // Hand the allocation back so the bucket need not grow again.
-        self.buckets[b] = spread;
+        // Hand a small allocation back so the bucket need not grow again; free a large one.
+        if spread.capacity() <= KEEP_CAPACITY {
+            self.buckets[b] = spread;
+        }
     }
 }
 
@@ -198,6 +207,26 @@ mod tests {
         q.push(SimTime(0x1_0000), "d");
         let rest: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(rest, ["b2", "b3", "b4", "d"]);
+    }
+
+    /// Regression: every bucket kept the capacity of its fullest moment, and a bucket of a high
+    /// level is used once per long window, so a 10,000-node gossip run held 110 MB for 28 MB.
+    #[test]
+    fn emptied_buckets_do_not_keep_large_allocations() {
+        let mut q = EventQueue::default();
+        let mut retained = 0;
+        for window in 0..8u64 {
+            // 5,000 events half a window ahead: one bucket of level 3 each window, a new one.
+            let start = (window << 24) + (1 << 23);
+            for i in 0..5_000 {
+                q.push(SimTime(start + i * 100), i);
+            }
+            let popped = std::iter::from_fn(|| q.pop()).count();
+            assert_eq!(popped, 5_000);
+            retained = q.buckets.iter().map(Vec::capacity).sum::<usize>() + q.zero.capacity();
+        }
+        // Kept: the small buckets below, not eight allocations of 5,000 events.
+        assert!(retained < 20_000, "{retained} events of capacity kept");
     }
 
     /// Pops the queue against a binary heap on (time, push sequence) over a workload whose
