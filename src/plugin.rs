@@ -121,6 +121,14 @@ pub trait Check: 'static {
         let _ = (config, cx);
     }
 
+    /// An upper estimate of the bytes the checker holds that grow with the cluster (a vector
+    /// clock per node, say), for the memory budget, as `Protocol::state_bytes`. The default
+    /// declares none.
+    fn state_bytes(config: &Self::Config, cluster: &Cluster) -> u64 {
+        let _ = (config, cluster);
+        0
+    }
+
     /// A fresh checker for one run of `scenario`.
     fn build(config: &Self::Config, scenario: &Scenario) -> Box<dyn Checker>;
 }
@@ -134,8 +142,8 @@ pub struct NoConfig {}
 pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<ProtocolChoice> {
     let config: P::Config = cx.parse()?;
     P::validate(&config, cx);
-    let nodes = cx.cluster().len() as u64;
-    cx.state_fits(P::NAME, nodes, P::state_bytes(&config, cx.cluster()));
+    let (nodes, per_node) = (cx.cluster().len() as u64, P::state_bytes(&config, cx.cluster()));
+    cx.state_fits(|| format!("{nodes} nodes running {} ({} KiB each)", P::NAME, per_node >> 10), nodes.saturating_mul(per_node));
     let runner = Runner(run_protocol::<P>, AsyncExplorer(explore_protocol::<P>));
     let retry = P::retry_policy(&config);
     Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, retry, Arc::new(runner)))
@@ -150,6 +158,8 @@ pub(crate) fn decode_check<C: Check>(cx: &mut ConfigCx<'_, '_>) -> Option<CheckC
     }
     let config: C::Config = cx.parse()?;
     C::validate(&config, cx);
+    let nodes = cx.cluster().len();
+    cx.state_fits(|| format!("the check {} over {nodes} nodes", C::NAME), C::state_bytes(&config, cx.cluster()));
     Some(CheckChoice::new(C::NAME, Arc::new(config), |config, scenario| {
         C::build(config.downcast_ref().expect("a check's configuration has the type its decoder read"), scenario)
     }))

@@ -95,8 +95,9 @@ fn regression_duplicate_node_names_with_faults_do_not_panic() {
 
 /// Postmortem: a 100,000-node causal multicast validated, and every node then allocated a
 /// vector timestamp per destination with an entry per node: tens of gigabytes, and an abort
-/// instead of an error. Protocols declare the state that grows with the cluster, and a
-/// scenario whose nodes would hold more than `max_memory_mb` is refused.
+/// instead of an error; a 200-byte best-effort scenario asking for CausalOrder did the same in
+/// the checker. Protocols and checks declare the state that grows with the cluster, and a
+/// scenario that would hold more than `max_memory_mb` is refused.
 #[test]
 fn regression_protocol_state_beyond_the_memory_budget_is_refused() {
     let retry = "retry: (base_ms: 50, factor: 2, cap_ms: 100, max_attempts: 3)";
@@ -107,6 +108,10 @@ fn regression_protocol_state_beyond_the_memory_budget_is_refused() {
     let allowed = causal.replace("nodes: 20000,", "nodes: 20000, limits: (max_memory_mb: 4096),");
     Scenario::parse(&allowed, "x").expect("3 GiB of state fits a 4 GiB budget");
     Scenario::parse(&causal.replace("20000", "2000"), "x").expect("2,000 nodes fit");
+    // A checker's state counts too: CausalOrder keeps a vector clock per node.
+    let checked = r#"Scenario(name: "x", horizon_ms: 10, nodes: 100000, protocol: BestEffort(), checks: [CausalOrder])"#;
+    let errors = Scenario::parse(checked, "x").expect_err("10^10 counters");
+    assert!(errors.to_string().contains("the check CausalOrder over 100000 nodes"), "{errors}");
     let heartbeat =
         r#"Scenario(name: "x", horizon_ms: 10, nodes: 100000, protocol: Heartbeat(every_ms: 100, detector: Fixed(timeout_ms: 300)))"#;
     let errors = Scenario::parse(heartbeat, "x").expect_err("a record per peer at 100,000 nodes");

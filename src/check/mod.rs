@@ -70,7 +70,6 @@ check_without_config! {
     ExactlyOnceEffect => |s| ExactlyOnceEffect::new(s.cluster.clone());
     Integrity => |s| Integrity::new(s.cluster.clone());
     FifoOrder => |s| FifoOrder::new(s.cluster.clone());
-    CausalOrder => |s| CausalOrder::new(s.cluster.clone());
     TotalOrder => |s| TotalOrder::new(s.cluster.clone());
     NoForgeryAccepted => |s| NoForgeryAccepted::new(s.cluster.clone());
     NoPlaintextLeak => |s| NoPlaintextLeak::new(s.cluster.clone());
@@ -95,6 +94,19 @@ check_without_config! {
         s.protocol.config::<crate::protocols::secure_channel::Config>().map_or_else(Vec::new, |c| SecureChannelProtocol::admins(c, &s.cluster)),
         s.adversary.as_ref().and_then(|a| a.node),
     );
+}
+
+impl Check for CausalOrder {
+    const NAME: &'static str = "CausalOrder";
+    type Config = NoConfig;
+    /// A vector clock per node for each destination (every group, and all nodes).
+    fn state_bytes(_: &NoConfig, cluster: &crate::process::Cluster) -> u64 {
+        let (n, destinations) = (cluster.len() as u64, cluster.groups.len() as u64 + 1);
+        n.saturating_mul(n).saturating_mul(4).saturating_mul(destinations)
+    }
+    fn build(_: &NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
+        Box::new(CausalOrder::new(scenario.cluster.clone()))
+    }
 }
 
 /// `settle_ms`: how long after the last fault the liveness checks wait before judging.

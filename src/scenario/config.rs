@@ -307,19 +307,14 @@ impl<'a> ConfigCx<'_, 'a> {
         self.cluster
     }
 
-    /// Refuse a cluster whose `nodes` processes, holding `per_node` bytes each, would take more
-    /// than the scenario's `limits.max_memory_mb`.
-    pub(crate) fn state_fits(&mut self, protocol: &str, nodes: u64, per_node: u64) {
+    /// Refuse a scenario in which `holder` (a protocol's processes, a checker) would hold
+    /// `bytes` of state that grows with the cluster, more than the scenario's `limits.max_memory_mb`.
+    pub(crate) fn state_fits(&mut self, holder: impl FnOnce() -> String, bytes: u64) {
         let budget_mb = self.file.limits.max_memory_mb.map_or(super::limits::DEFAULT_MAX_MEMORY_MB, |m| m.0);
-        let total = nodes.saturating_mul(per_node);
-        if total > budget_mb.saturating_mul(1 << 20) {
+        if bytes > budget_mb.saturating_mul(1 << 20) {
             self.error_in_scenario(
                 &[Seg::Field("nodes")],
-                format!(
-                    "{nodes} nodes running {protocol} would hold about {} MiB of protocol state ({} KiB each), over max_memory_mb {budget_mb}",
-                    total >> 20,
-                    per_node >> 10
-                ),
+                format!("{} would hold about {} MiB of state, over max_memory_mb {budget_mb}", holder(), bytes >> 20),
                 "fewer nodes, or a larger `limits: (max_memory_mb: ..)`".to_string(),
             );
         }
