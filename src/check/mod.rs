@@ -47,6 +47,28 @@ use crate::scenario::{ConfigCx, Scenario, Seg};
 use crate::time::NANOS_PER_MS;
 use serde::Deserialize;
 
+/// The breaches a checker found: how many, and the first, described for a person.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Breaches {
+    count: u64,
+    first: Option<String>,
+}
+
+impl Breaches {
+    /// One more breach, at `at`; `describe` is called for the first only.
+    pub(crate) fn record(&mut self, at: crate::time::SimTime, describe: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.first.is_none() {
+            self.first = Some(format!("at {at}: {}", describe()));
+        }
+    }
+
+    /// `Fail` naming the count and the first, if there was one: "{count} {what}; first {first}".
+    pub(crate) fn verdict(&self, what: &str) -> Option<Verdict> {
+        self.first.as_ref().map(|first| Verdict::fail(format!("{} {what}; first {first}", self.count)))
+    }
+}
+
 /// A check with no configuration whose checker is made from the scenario alone.
 macro_rules! check_without_config {
     ($($name:ident => $build:expr;)*) => {$(

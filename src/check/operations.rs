@@ -17,7 +17,7 @@
 //!
 //! A crash forgets what the crashed node held. With no operation, the verdict is inconclusive.
 
-use super::{Checker, EndReason, RunEnd, Verdict};
+use super::{Breaches, Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::id::NodeId;
 use crate::process::Cluster;
@@ -47,8 +47,7 @@ pub struct OperationLifecycle {
     queues: BTreeMap<NodeId, VecDeque<NodeId>>,
     invoked: u64,
     ended: u64,
-    violations: u64,
-    first: Option<String>,
+    breaches: Breaches,
 }
 
 impl OperationLifecycle {
@@ -62,16 +61,13 @@ impl OperationLifecycle {
             queues: BTreeMap::new(),
             invoked: 0,
             ended: 0,
-            violations: 0,
-            first: None,
+            breaches: Breaches::default(),
         }
     }
 
     fn violation(&mut self, at: SimTime, what: impl FnOnce(&Cluster) -> String) {
-        self.violations += 1;
-        if self.first.is_none() {
-            self.first = Some(format!("at {at}: {}", what(&self.cluster)));
-        }
+        let cluster = &self.cluster;
+        self.breaches.record(at, || what(cluster));
     }
 
     /// The simulated time `node`'s timeout takes (its clock may drift).
@@ -198,8 +194,7 @@ impl Checker for OperationLifecycle {
     }
 
     fn verdict(&self, end: &RunEnd) -> Verdict {
-        let mut first = self.first.clone();
-        let mut violations = self.violations;
+        let mut breaches = self.breaches.clone();
         for (&node, ops) in &self.clients {
             for (&op, &(_, invoked)) in &ops.open {
                 // Every operation ends by its timeout; at the horizon, only those whose timeout
@@ -210,14 +205,12 @@ impl Checker for OperationLifecycle {
                     (_, None) => false,
                 };
                 if owed {
-                    violations += 1;
-                    first
-                        .get_or_insert_with(|| format!("{}'s operation o{op}, invoked at {invoked}, never ended", self.cluster.name(node)));
+                    breaches.record(end.at, || format!("{}'s operation o{op}, invoked at {invoked}, never ended", self.cluster.name(node)));
                 }
             }
         }
-        if let Some(first) = first {
-            return Verdict::fail(format!("{violations} violations of the operations' lifecycle; first {first}"));
+        if let Some(failed) = breaches.verdict("violations of the operations' lifecycle") {
+            return failed;
         }
         if self.invoked == 0 {
             return Verdict::inconclusive("no operation to judge");

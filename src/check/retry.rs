@@ -22,7 +22,7 @@
 //! A crash forgets the node's series (a restarted process numbers afresh). Without a declared
 //! policy, or without any retransmission to judge, the verdict is inconclusive.
 
-use super::{Checker, RunEnd, Verdict};
+use super::{Breaches, Checker, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
@@ -112,8 +112,7 @@ pub struct RetryBackoff {
     /// Whether the protocol acknowledges at all (an `ack` line was seen).
     acknowledges: bool,
     retransmissions: u64,
-    violations: u64,
-    first: Option<String>,
+    breaches: Breaches,
 }
 
 impl RetryBackoff {
@@ -131,16 +130,13 @@ impl RetryBackoff {
             owed: BTreeMap::new(),
             acknowledges: false,
             retransmissions: 0,
-            violations: 0,
-            first: None,
+            breaches: Breaches::default(),
         }
     }
 
     fn violation(&mut self, at: SimTime, what: impl FnOnce(&Cluster) -> String) {
-        self.violations += 1;
-        if self.first.is_none() {
-            self.first = Some(format!("at {at}: {}", what(&self.cluster)));
-        }
+        let cluster = &self.cluster;
+        self.breaches.record(at, || what(cluster));
     }
 
     /// Simulated nanoseconds that `local` nanoseconds of `node`'s clock take, rounded `up`
@@ -287,8 +283,8 @@ impl Checker for RetryBackoff {
         if self.schedule.is_none() {
             return Verdict::inconclusive("the protocol declares no retry policy");
         }
-        if let Some(first) = &self.first {
-            return Verdict::fail(format!("{} violations of the retry policy; first {first}", self.violations));
+        if let Some(failed) = self.breaches.verdict("violations of the retry policy") {
+            return failed;
         }
         // A protocol that acknowledges owes every intact copy an ack to the node that sent it
         // (not, say, to the message's origin), sent when the copy arrives.
