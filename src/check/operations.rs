@@ -13,7 +13,8 @@
 //!   (`Fixed`: server i mod s for client i; `RoundRobin`: the servers in turn from there),
 //!   and invokes at most `operations` of them;
 //! - a server answers the requests it received in the order they arrived (first come, first
-//!   served), each once.
+//!   served), each once, one at a time: no reply sooner than the shortest service time after
+//!   the server could start on it (the request's arrival, or the previous reply).
 //!
 //! A crash forgets what the crashed node held. With no operation, the verdict is inconclusive.
 
@@ -43,8 +44,11 @@ pub struct OperationLifecycle {
     clocks: Vec<Clock>,
     contract: Option<Contract>,
     clients: BTreeMap<NodeId, ClientOps>,
-    /// Per server, the clients whose requests arrived and are not answered yet, oldest first.
-    queues: BTreeMap<NodeId, VecDeque<NodeId>>,
+    /// Per server, the clients whose requests arrived and are not answered yet, oldest first,
+    /// with when each arrived.
+    queues: BTreeMap<NodeId, VecDeque<(NodeId, SimTime)>>,
+    /// Per server, when it sent its latest reply.
+    replied: BTreeMap<NodeId, SimTime>,
     invoked: u64,
     ended: u64,
     breaches: Breaches,
@@ -59,6 +63,7 @@ impl OperationLifecycle {
             contract,
             clients: BTreeMap::new(),
             queues: BTreeMap::new(),
+            replied: BTreeMap::new(),
             invoked: 0,
             ended: 0,
             breaches: Breaches::default(),
@@ -155,9 +160,39 @@ impl OperationLifecycle {
         }
     }
 
+    /// Server `server` sent a reply to `client`: to the oldest request waiting, and no sooner
+    /// than a service time after it could start on it (a single server works on one at a time).
+    fn reply(&mut self, at: SimTime, server: NodeId, client: NodeId) {
+        let head = self.queues.get_mut(&server).and_then(VecDeque::pop_front);
+        let previous = self.replied.insert(server, at);
+        let Some((first, arrived)) = head else {
+            return self.violation(at, |c| format!("server {} answered {} with no request waiting", c.name(server), c.name(client)));
+        };
+        if first != client {
+            return self.violation(at, |c| {
+                format!("server {} answered {} while {}'s earlier request waited", c.name(server), c.name(client), c.name(first))
+            });
+        }
+        let least = self.contract.as_ref().map_or(0, |c| c.min_service_ns);
+        let least = self.clocks.get(server.index()).map_or(least, |clock| clock.real_duration(least));
+        let start = previous.map_or(arrived, |p| p.max(arrived));
+        if at.0 - start.0 < least {
+            self.violation(at, |c| {
+                format!(
+                    "server {} answered {} {} after it could start on the request; its service takes at least {}",
+                    c.name(server),
+                    c.name(client),
+                    SimTime(at.0 - start.0),
+                    SimTime(least)
+                )
+            });
+        }
+    }
+
     fn crashed(&mut self, node: NodeId) {
         self.clients.remove(&node);
         self.queues.remove(&node);
+        self.replied.remove(&node);
     }
 }
 
@@ -175,19 +210,10 @@ impl Checker for OperationLifecycle {
                         *ops.replies.entry(from).or_default() += 1;
                     }
                 } else if self.is_server(to) && self.is_client(from) {
-                    self.queues.entry(to).or_default().push_back(from);
+                    self.queues.entry(to).or_default().push_back((from, e.time));
                 }
             }
-            EventKind::Send { from, to, .. } if self.is_server(from) && self.is_client(to) => {
-                let head = self.queues.get_mut(&from).and_then(VecDeque::pop_front);
-                if head != Some(to) {
-                    let first = head.map(|h| self.cluster.name(h).to_string());
-                    self.violation(e.time, |c| match first {
-                        Some(h) => format!("server {} answered {} while {h}'s earlier request waited", c.name(from), c.name(to)),
-                        None => format!("server {} answered {} with no request waiting", c.name(from), c.name(to)),
-                    });
-                }
-            }
+            EventKind::Send { from, to, .. } if self.is_server(from) && self.is_client(to) => self.reply(e.time, from, to),
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.crashed(node),
             _ => {}
         }
@@ -216,5 +242,78 @@ impl Checker for OperationLifecycle {
             return Verdict::inconclusive("no operation to judge");
         }
         Verdict::pass(format!("{} operations invoked, {} ended, each once and on time", self.invoked, self.ended))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::check::test_events::ev;
+
+    /// Clients n0 and n1, server n2: a closed loop, 10 ms timeout, service at least 2 ms.
+    fn judge(events: &[TraceEvent]) -> Verdict {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
+        let contract = Contract {
+            clients: vec![NodeId(0), NodeId(1)],
+            servers: vec![NodeId(2)],
+            closed: true,
+            pick: PickFile::Fixed,
+            timeout_ns: 10_000_000,
+            operations: 5,
+            min_service_ns: 2_000_000,
+        };
+        let mut c = OperationLifecycle::new(cluster, vec![], Some(contract));
+        events.iter().for_each(|e| c.observe(e));
+        c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 })
+    }
+
+    fn op(ms: u64, client: u32, op: u64, outcome: OpOutcome) -> TraceEvent {
+        ev(ms, EventKind::Op { node: NodeId(client), op, server: NodeId(2), outcome })
+    }
+
+    fn request(ms: u64, client: u32) -> TraceEvent {
+        ev(ms, EventKind::Receive { from: NodeId(client), to: NodeId(2), msg: crate::id::MsgId(u64::from(client)), corrupted: false })
+    }
+
+    fn reply(ms: u64, client: u32) -> [TraceEvent; 2] {
+        let id = crate::id::MsgId(100 + u64::from(client));
+        [
+            ev(ms, EventKind::Send { from: NodeId(2), to: NodeId(client), msg: id, size: 64 }),
+            ev(ms + 1, EventKind::Receive { from: NodeId(2), to: NodeId(client), msg: id, corrupted: false }),
+        ]
+    }
+
+    #[test]
+    fn an_operation_answered_after_its_reply_and_in_time_passes() {
+        let [send, arrive] = reply(4, 0);
+        assert_eq!(
+            judge(&[op(0, 0, 0, OpOutcome::Invoke), request(1, 0), send, arrive, op(5, 0, 0, OpOutcome::Ok)]).outcome,
+            Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn each_breach_of_the_lifecycle_fails() {
+        let [send, arrive] = reply(4, 0);
+        let fails = |events: &[TraceEvent], why: &str| assert_eq!(judge(events).outcome, Outcome::Fail, "{why}");
+        fails(&[op(0, 0, 0, OpOutcome::Invoke), op(5, 0, 0, OpOutcome::Ok)], "answered with no reply");
+        fails(&[op(0, 0, 0, OpOutcome::Invoke), op(5, 0, 0, OpOutcome::Timeout)], "timed out before the timeout");
+        fails(&[op(0, 0, 0, OpOutcome::Invoke)], "never ended");
+        fails(&[op(0, 0, 0, OpOutcome::Invoke), op(1, 0, 1, OpOutcome::Invoke)], "two outstanding in a closed loop");
+        fails(&[op(0, 0, 1, OpOutcome::Invoke)], "numbered from 1");
+        fails(&[op(0, 0, 0, OpOutcome::Invoke), op(10, 0, 0, OpOutcome::Timeout), op(11, 0, 0, OpOutcome::Timeout)], "ended twice");
+        fails(&[op(0, 0, 0, OpOutcome::Invoke), request(1, 0), request(1, 1), reply(4, 1)[0]], "served out of arrival order");
+        fails(&[op(0, 0, 0, OpOutcome::Invoke), request(1, 0), reply(2, 0)[0]], "served in less than the service time");
+        assert_eq!(
+            judge(&[op(0, 0, 0, OpOutcome::Invoke), request(1, 0), send]).outcome,
+            Outcome::Fail,
+            "answered by the server, never ended at the client"
+        );
+    }
+
+    #[test]
+    fn without_an_operation_nothing_is_judged() {
+        assert_eq!(judge(&[]).outcome, Outcome::Inconclusive);
     }
 }

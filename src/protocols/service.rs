@@ -341,6 +341,9 @@ pub struct Contract {
     pub timeout_ns: u64,
     /// Operations each closed-loop client invokes (`u64::MAX`: until the horizon).
     pub operations: u64,
+    /// The shortest a server works on a request, on its own clock (0 without a service time,
+    /// or with an exponential one).
+    pub min_service_ns: u64,
 }
 
 impl Contract {
@@ -353,6 +356,11 @@ impl Contract {
             pick: config.pick,
             timeout_ns: ns(config.timeout_ms),
             operations: config.operations.map_or(u64::MAX, |o| o.0),
+            min_service_ns: match config.service {
+                Some(TimeFile::Constant { ms }) => ns(ms),
+                Some(TimeFile::Uniform { min_ms, .. }) => ns(min_ms),
+                Some(TimeFile::Exponential { .. }) | None => 0,
+            },
         }
     }
 }
