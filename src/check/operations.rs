@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn each_breach_of_the_lifecycle_fails() {
-        let [send, arrive] = reply(4, 0);
+        let [send, _] = reply(4, 0);
         let fails = |events: &[TraceEvent], why: &str| assert_eq!(judge(events).outcome, Outcome::Fail, "{why}");
         fails(&[op(0, 0, 0, OpOutcome::Invoke), op(5, 0, 0, OpOutcome::Ok)], "answered with no reply");
         fails(&[op(0, 0, 0, OpOutcome::Invoke), op(5, 0, 0, OpOutcome::Timeout)], "timed out before the timeout");
