@@ -140,7 +140,8 @@ impl RetryBackoff {
     }
 
     /// Simulated nanoseconds that `local` nanoseconds of `node`'s clock take, rounded `up`
-    /// (as a timer fires) or down.
+    /// (as a timer fires) or down. Not `Clock::real_duration`, which rounds up only: the lower
+    /// bound on a gap of several waits, each rounded up when its timer fired, must round down.
     fn real(&self, node: NodeId, local: u128, up: bool) -> u128 {
         let drift = self.clocks.get(node.index()).map_or(0, |c| c.drift_ppb);
         let rate = (1_000_000_000 + i128::from(drift)).max(1) as u128;

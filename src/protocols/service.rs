@@ -347,7 +347,9 @@ pub struct Contract {
 }
 
 impl Contract {
-    /// The contract of `config` over `cluster`.
+    /// The contract of `config` over `cluster`. Read from the configuration here rather than
+    /// from the protocol's own `Spec`, so that a slip in the protocol's conversions shows as a
+    /// breach instead of being shared by the check.
     pub fn of(config: &Config, cluster: &Cluster) -> Contract {
         Contract {
             clients: resolve(cluster, &config.clients),
