@@ -73,8 +73,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The protocol's parameters, in nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ViewSpec {
+    /// How often every member heartbeats the other members of its view.
     pub heartbeat_ns: u64,
+    /// Silence after which a member is suspected, for good.
     pub timeout_ns: u64,
+    /// How long a sender waits for a member's ack before sending the message to it again.
     pub resend_ns: u64,
     /// Flush before installing a view (`false`: the broken variant).
     pub flush: bool,
@@ -108,29 +111,46 @@ pub struct Install {
     msgs: Vec<Entry>,
 }
 
+/// On the wire, between members.
 #[derive(Clone, Debug)]
 pub enum Wire {
     /// A sign of life, the sender's view, and how many of its messages in it are stable.
     Heartbeat {
+        /// The view the sender is in.
         view: u64,
+        /// How many of the sender's first messages in that view every member acknowledged.
         stable: u64,
     },
+    /// A multicast, sent (and resent) to each member of the sender's view.
     Data {
+        /// The view it was sent in; a member in another view ignores it.
         view: u64,
+        /// The message.
         entry: Entry,
     },
+    /// The member has the message `key` of `view`.
     Ack {
+        /// The view of the message acknowledged.
         view: u64,
+        /// The message acknowledged: its sender and number.
         key: Key,
     },
     /// The coordinator asks for the unstable set of `view`.
     Flush {
+        /// The view being flushed.
         view: u64,
     },
+    /// A member's answer to a flush: it is frozen, and this is everything it delivered in
+    /// `view` that it does not know to be stable.
     FlushOk {
+        /// The view flushed.
         view: u64,
+        /// The member's unstable set.
         unstable: Vec<Entry>,
     },
+    /// The coordinator's decision; also how a member that has moved on answers a `Flush` or a
+    /// heartbeat of a view it has left (the install that left it), so that a new coordinator
+    /// adopts it and a member whose install was lost catches up.
     Install(Install),
 }
 
@@ -182,6 +202,8 @@ struct Flushing {
     collected: BTreeMap<Key, Entry>,
 }
 
+/// One member: its view and membership, what it suspects, its multicasts awaiting acks, its
+/// unstable set, and, as coordinator, the flush it runs.
 pub struct Node {
     spec: ViewSpec,
     view: u64,
@@ -203,6 +225,7 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node that, when it starts, installs view 0 with every node of the cluster as a member.
     pub fn new(spec: ViewSpec) -> Node {
         Node {
             spec,
