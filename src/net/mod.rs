@@ -4,9 +4,7 @@
 //! the network stream only: dropped (and why), or arriving at a time, perhaps
 //! corrupted, perhaps twice. It knows nothing of messages' contents.
 
-#[warn(missing_docs)]
 mod partition;
-#[warn(missing_docs)]
 mod topology;
 
 pub use partition::{PartitionRule, Partitions};
