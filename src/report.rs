@@ -16,7 +16,7 @@ pub struct CheckReport {
     pub name: &'static str,
     /// Pass, fail or inconclusive; inconclusive (nothing to judge) never counts as a pass.
     pub verdict: Outcome,
-    /// The check's explanation: on a failure, the first violation and where in the trace.
+    /// The check's explanation: on a failure, what was violated and where in the trace.
     pub detail: String,
     /// The scenario declares this check's failure as what it demonstrates (`expect_failures`):
     /// failing it is the expected behaviour, and does not make the run fail.

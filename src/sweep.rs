@@ -494,7 +494,8 @@ pub struct SeedOps {
     pub timeouts: u64,
     /// Simulated time at the run's end, in nanoseconds (the denominator of throughput).
     pub run_ns: u64,
-    /// Median latency of the run's completed operations, invocation to reply (`None` if none completed).
+    /// Median latency, invocation to reply, of the run's operations that got their reply
+    /// (`None` if none did); timeouts have no latency.
     pub p50_ns: Option<u64>,
     /// 99th percentile of the same latencies.
     pub p99_ns: Option<u64>,
@@ -564,7 +565,7 @@ impl OpsStats {
 pub struct CheckFailure {
     /// The check's name, as the scenario's `checks:` spells it.
     pub check: String,
-    /// The check's explanation of the first violation it saw.
+    /// The check's explanation of the failure: what was violated and where in the trace.
     pub detail: String,
 }
 

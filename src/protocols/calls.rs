@@ -158,7 +158,7 @@ pub struct PhaseSpec {
     /// Chance the service answers a request with an error, in parts per billion.
     pub error_ppb: u32,
     /// The service time's range `(min, max)` in nanoseconds, `min <= max`, drawn uniformly
-    /// from the service's stream when a request's service begins.
+    /// from the service node's own stream when a request's service begins.
     pub latency_ns: (u64, u64),
 }
 

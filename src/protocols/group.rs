@@ -77,7 +77,7 @@ pub enum Wire<B, S> {
     Data {
         /// The multicast: its origin and the origin's message number.
         key: Key,
-        /// The group or broadcast the multicast is addressed to.
+        /// The destination the multicast is addressed to; its recipients are the members.
         dest: Dest,
         /// What the layer sent.
         body: B,

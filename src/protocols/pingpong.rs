@@ -36,7 +36,7 @@ pub struct PingPong {
 }
 
 impl PingPong {
-    /// A player; node 0 stops after `round_trips` pongs have come back (0: never serves).
+    /// A player; node 0 stops after `round_trips` pongs have come back (0: it sends no ping).
     pub fn new(round_trips: u64) -> PingPong {
         PingPong { round_trips }
     }
