@@ -89,6 +89,7 @@ impl Registry {
             .with_check::<check::durable::NoAckedLoss>()
             .with_check::<check::durable::DeadLetterBounded>()
             .with_check::<check::rpc::RpcEffect>()
+            .with_check::<check::MailboxOrder>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

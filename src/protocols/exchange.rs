@@ -19,7 +19,7 @@
 use super::field;
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Completion, Ctx, Incoming, Message, Payload, Process};
+use crate::process::{Cluster, Command, Completion, Ctx, Incoming, Message, Payload, Process};
 use crate::scenario::file::{HandoverFile, Number, Whole};
 use crate::scenario::{ConfigCx, Scenario};
 use crate::time::NANOS_PER_MS;
@@ -186,6 +186,20 @@ pub struct Config {
     pub priority: BTreeMap<String, Whole>,
 }
 
+impl Config {
+    /// The mailbox priority of each node's messages, by node index (0 for nodes not listed).
+    pub fn priorities(&self, cluster: &Cluster) -> Vec<u8> {
+        let mut priority = vec![0; cluster.len()];
+        for (name, level) in &self.priority {
+            if let Some(id) = cluster.id(name) {
+                // Validation bounds every level to a byte.
+                priority[id.index()] = level.0 as u8;
+            }
+        }
+        priority
+    }
+}
+
 /// Point-to-point messages in one communication model, as scenarios name it.
 pub struct ExchangeProtocol;
 
@@ -214,14 +228,7 @@ impl Protocol for ExchangeProtocol {
             HandoverFile::Sync { timeout_ms } => Mode::Sync { timeout_ns: ms(timeout_ms) },
             HandoverFile::Call { timeout_ms, wait } => Mode::Call { timeout_ns: ms(timeout_ms), wait },
         };
-        let mut priority = vec![0; scenario.cluster.len()];
-        for (name, level) in &config.priority {
-            if let Some(id) = scenario.cluster.id(name) {
-                // Validation bounds every level to a byte.
-                priority[id.index()] = level.0 as u8;
-            }
-        }
-        let spec = Arc::new(ExchangeSpec { mode, priority });
+        let spec = Arc::new(ExchangeSpec { mode, priority: config.priorities(&scenario.cluster) });
         move |_| Exchange::new(spec.clone())
     }
 }
