@@ -521,6 +521,10 @@ const WITHOUT_ANSWERS: &[(&str, &str)] = &[
     ("further-reading.md", "an appendix"),
     ("real-systems.md", "an appendix"),
     ("own-protocol.md", "its exercises ask for protocols; examples/custom-protocol/tests/book.rs checks what they start from"),
+    (
+        "challenges.md",
+        "its exercises are the challenges, judged by the reader's sweeps; examples/custom-protocol/tests/ladder.rs proves every rung",
+    ),
 ];
 
 /// What a reader would see in a terminal: the command, its output, its exit code.

@@ -18,11 +18,46 @@ struct Rung {
 
 const RUNGS: &[Rung] = &[
     Rung { file: "01-echo.ron", reference: "echo", naive: "echo-every-copy", fails: "NoDuplicates", because: "delivered", seeds: 0..20 },
-    Rung { file: "02-broadcast.ron", reference: "flood-once", naive: "tell-neighbours", fails: "BroadcastConsistency", because: "never reached", seeds: 0..20 },
-    Rung { file: "03-lossy-broadcast.ron", reference: "flood-acked", naive: "flood-once", fails: "BroadcastConsistency", because: "never reached", seeds: 0..20 },
-    Rung { file: "04-partitioned-broadcast.ron", reference: "flood-acked", naive: "flood-gives-up", fails: "BroadcastConsistency", because: "never reached", seeds: 0..20 },
-    Rung { file: "05-fast-broadcast.ron", reference: "flood-acked", naive: "flood-eager", fails: "BroadcastConsistency", because: "messages per operation 96.00 not below 30", seeds: 0..3 },
-    Rung { file: "06-frugal-broadcast.ron", reference: "batched", naive: "flood-acked", fails: "BroadcastConsistency", because: "messages per operation 24.00 not below 20", seeds: 0..3 },
+    Rung {
+        file: "02-broadcast.ron",
+        reference: "flood-once",
+        naive: "tell-neighbours",
+        fails: "BroadcastConsistency",
+        because: "never reached",
+        seeds: 0..20,
+    },
+    Rung {
+        file: "03-lossy-broadcast.ron",
+        reference: "flood-acked",
+        naive: "flood-once",
+        fails: "BroadcastConsistency",
+        because: "never reached",
+        seeds: 0..20,
+    },
+    Rung {
+        file: "04-partitioned-broadcast.ron",
+        reference: "flood-acked",
+        naive: "flood-gives-up",
+        fails: "BroadcastConsistency",
+        because: "never reached",
+        seeds: 0..20,
+    },
+    Rung {
+        file: "05-fast-broadcast.ron",
+        reference: "flood-acked",
+        naive: "flood-eager",
+        fails: "BroadcastConsistency",
+        because: "messages per operation 96.00 not below 30",
+        seeds: 0..3,
+    },
+    Rung {
+        file: "06-frugal-broadcast.ron",
+        reference: "batched",
+        naive: "flood-acked",
+        fails: "BroadcastConsistency",
+        because: "messages per operation 24.00 not below 20",
+        seeds: 0..3,
+    },
 ];
 
 fn challenge(solution: &str, file: &str) -> Scenario {
