@@ -61,7 +61,6 @@ impl Process for EchoNode {
         }
     }
 }
-// ANCHOR_END: echo
 
 /// `Echo()` on the first rung: `EVERY_COPY` false is the reference, true the naive attempt.
 pub struct Echo<const EVERY_COPY: bool>;
@@ -75,6 +74,7 @@ impl<const EVERY_COPY: bool> Protocol for Echo<EVERY_COPY> {
         |_| EchoNode { every_copy: EVERY_COPY, seen: BTreeSet::new() }
     }
 }
+// ANCHOR_END: echo
 
 // ANCHOR: broadcast
 /// `Broadcast(clients: [..], servers: [..], topology: .., timeout_ms: ..)`: the fields every
