@@ -19,6 +19,12 @@
 //!   acknowledges at all, every attempt that arrives intact is acknowledged, to the node that
 //!   sent it, unless its recipient crashed.
 //!
+//! - the budget, for a policy with one: counting every unit of a series after its first as a
+//!   retry (attempts sent, and attempts a circuit breaker refused: its `call ... rejected`
+//!   lines), a node's retries never outrun what its bucket could hold: `burst` to start with
+//!   and after each restart, plus `ratio` per call commanded. A refused attempt also explains
+//!   a series whose first `attempt` line is not attempt 1.
+//!
 //! A crash forgets the node's series (a restarted process numbers afresh). Without a declared
 //! policy, or without any retransmission to judge, the verdict is inconclusive.
 
@@ -26,9 +32,10 @@ use super::{Breaches, Checker, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
-use crate::scenario::{JitterShape, RetryPolicy, WaitFrom};
+use crate::rng::PPB;
+use crate::scenario::{JitterShape, RetryBudget, RetryPolicy, WaitFrom};
 use crate::time::{NANOS_PER_MS, SimTime};
-use crate::trace::{EventKind, FaultAction, TraceEvent};
+use crate::trace::{CallOutcome, EventKind, FaultAction, TraceEvent};
 use std::collections::BTreeMap;
 
 /// The policy in integer nanoseconds, converted here independently of any protocol.
@@ -41,6 +48,7 @@ struct Schedule {
     max_attempts: u64,
     wait_from: WaitFrom,
     jitter: JitterShape,
+    budget: Option<RetryBudget>,
 }
 
 impl Schedule {
@@ -55,6 +63,7 @@ impl Schedule {
             max_attempts: r.max_attempts.0,
             wait_from: policy.wait_from,
             jitter: policy.jitter,
+            budget: policy.budget,
         }
     }
 
@@ -79,6 +88,14 @@ impl Schedule {
         }
         wait
     }
+}
+
+/// What one node deposited into its retry budget and took from it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Spending {
+    calls: u64,
+    restarts: u64,
+    retries: u64,
 }
 
 /// The latest attempt of one series to one recipient.
@@ -111,6 +128,13 @@ pub struct RetryBackoff {
     owed: BTreeMap<(NodeId, NodeId, u64), SimTime>,
     /// Whether the protocol acknowledges at all (an `ack` line was seen).
     acknowledges: bool,
+    /// Units of each call (node, series) its breaker refused: attempts that sent nothing.
+    refused: BTreeMap<(NodeId, u64), u64>,
+    /// Per series (node, series), the units seen (attempts sent and refused): each after the
+    /// first is a retry, which takes a token from the node's budget.
+    units: BTreeMap<(NodeId, u64), u64>,
+    /// Per node: calls commanded, restarts (each fills the bucket again) and retries made.
+    spending: BTreeMap<NodeId, Spending>,
     retransmissions: u64,
     breaches: Breaches,
 }
@@ -129,6 +153,9 @@ impl RetryBackoff {
             attempts: BTreeMap::new(),
             owed: BTreeMap::new(),
             acknowledges: false,
+            refused: BTreeMap::new(),
+            units: BTreeMap::new(),
+            spending: BTreeMap::new(),
             retransmissions: 0,
             breaches: Breaches::default(),
         }
@@ -158,9 +185,12 @@ impl RetryBackoff {
                 format!("{} made attempt {attempt} of s{series} to {}, past max_attempts {}", c.name(node), c.name(to), s.max_attempts)
             });
         }
+        self.unit(at, node, series);
         let latest = self.series.insert(key, Latest { attempt, at, interrupted: false, acked_at: None });
         let Some(prev) = latest else {
-            if attempt != 1 {
+            // Attempts the breaker refused sent nothing and have no line of their own.
+            let refused = self.refused.get(&(node, series)).copied().unwrap_or(0);
+            if attempt > refused + 1 {
                 self.violation(at, |c| format!("{} made attempt {attempt} of s{series} to {} without attempt 1", c.name(node), c.name(to)));
             }
             return;
@@ -221,6 +251,32 @@ impl RetryBackoff {
         }
     }
 
+    /// One more unit (an attempt sent or refused) of `node`'s series: past the first it is a
+    /// retry, and the retries a node made may not outrun its budget's deposits.
+    fn unit(&mut self, at: SimTime, node: NodeId, series: u64) {
+        let units = self.units.entry((node, series)).or_default();
+        *units += 1;
+        if *units == 1 {
+            return;
+        }
+        let Some(budget) = self.schedule.and_then(|s| s.budget) else { return };
+        let spent = self.spending.entry(node).or_default();
+        spent.retries += 1;
+        let deposits = u128::from(budget.burst) * u128::from(PPB) * u128::from(spent.restarts + 1)
+            + u128::from(budget.ratio_ppb) * u128::from(spent.calls);
+        if u128::from(spent.retries) * u128::from(PPB) > deposits {
+            let Spending { calls, retries, .. } = *spent;
+            self.violation(at, |c| {
+                format!(
+                    "{} made its retry number {retries} after {calls} calls; its budget (a burst of {}, {} of a retry per call) allows fewer",
+                    c.name(node),
+                    budget.burst,
+                    budget.ratio_ppb as f64 / PPB as f64,
+                )
+            });
+        }
+    }
+
     /// `node` stopped: a pause delays its timers, a crash forgets its series.
     fn interrupted(&mut self, node: NodeId, crashed: bool) {
         if crashed {
@@ -272,6 +328,12 @@ impl Checker for RetryBackoff {
                 }
             }
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.interrupted(node, true),
+            EventKind::Fault { action: FaultAction::Restart, node: Some(node), .. } => self.spending.entry(node).or_default().restarts += 1,
+            EventKind::Command { node, .. } => self.spending.entry(node).or_default().calls += 1,
+            EventKind::Call { node, app, outcome: CallOutcome::Rejected, .. } => {
+                *self.refused.entry((node, app.0)).or_default() += 1;
+                self.unit(e.time, node, app.0);
+            }
             // A paused or blocked process holds its timers until it goes on.
             EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. } => {
                 self.interrupted(node, false)
@@ -311,6 +373,7 @@ mod tests {
     use super::*;
     use crate::check::test_events::ev;
     use crate::check::{EndReason, Outcome};
+    use crate::id::AppId;
     use crate::scenario::file::{Number, RetryFile, Whole};
 
     /// Waits of 10, 20, 40 ms (capped at 40), jitter up to half the wait, four attempts.
@@ -322,7 +385,7 @@ mod tests {
             jitter: Some(Number(0.5)),
             max_attempts: Whole(4),
         };
-        RetryPolicy { retry, wait_from, jitter: JitterShape::Proportional }
+        RetryPolicy { retry, wait_from, jitter: JitterShape::Proportional, budget: None }
     }
 
     fn attempt(ms: u64, attempt: u32) -> TraceEvent {
@@ -375,6 +438,32 @@ mod tests {
         // Under a call's policy a refused attempt sends nothing: a skipped number, and both waits.
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(30, 3)]).outcome, Outcome::Pass);
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(29, 3)]).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn attempts_a_breaker_refused_explain_a_late_first_number() {
+        let refused = |ms| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome: CallOutcome::Rejected, latency_ns: 0 });
+        assert_eq!(judge(WaitFrom::Failure, vec![], &[refused(0), attempt(30, 2), attempt(60, 3)]).outcome, Outcome::Pass);
+        assert_eq!(judge(WaitFrom::Failure, vec![], &[refused(0), attempt(30, 3)]).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn retries_may_not_outrun_the_budget() {
+        let budgeted = |calls: u64, events: &[TraceEvent]| {
+            let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+            let budget = Some(RetryBudget { ratio_ppb: PPB / 2, burst: 1 });
+            let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { budget, ..policy(WaitFrom::Failure) }));
+            for i in 0..calls {
+                c.observe(&ev(0, EventKind::Command { node: NodeId(0), app: AppId(100 + i), dest: crate::process::Dest::Node(NodeId(1)) }));
+            }
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 }).outcome
+        };
+        // A burst of 1 plus half a retry per call: two calls allow two retries, not three.
+        let retries = [attempt(0, 1), attempt(30, 2), attempt(100, 3), attempt(300, 4)];
+        assert_eq!(budgeted(2, &retries[..3]), Outcome::Pass);
+        assert_eq!(budgeted(2, &retries), Outcome::Fail);
+        assert_eq!(budgeted(4, &retries), Outcome::Pass);
     }
 
     #[test]
