@@ -993,3 +993,43 @@ fn regression_explore_writes_its_counterexample_like_every_output() {
     assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found by the third attack (session 3), one test per class of failure.
+
+/// Postmortem: `trace -o`, `run --trace`, `shrink -o` and `explore -o` wrote over the scenario
+/// they were reading when named as their output (directly, by a symlink or a hard link): the
+/// trace replaced the scenario whole and exit 0. Every output now refuses its own input.
+#[cfg(unix)]
+#[test]
+fn regression_no_output_replaces_the_scenario_it_is_made_from() {
+    let dir = scratch("own-input");
+    let input = dir.join("input.ron");
+    let original = read("scenarios/explore/broken-fifo.ron");
+    std::fs::write(&input, &original).unwrap();
+    let link = dir.join("link.ron");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    let hard = dir.join("hard.ron");
+    std::fs::hard_link(&input, &hard).unwrap();
+    let dotted = dir.join(".").join("input.ron");
+    for out in [&input, &link, &hard, &dotted] {
+        let out = text(out);
+        let input = text(&input);
+        for args in [
+            vec!["trace", &input, "--format", "text", "-o", &out],
+            vec!["run", &input, "--trace", &out],
+            vec!["shrink", &input, "--seed", "1", "-o", &out],
+            vec!["explore", &input, "-o", &out],
+        ] {
+            let ran = msgsim(&args);
+            assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.stderr);
+            assert!(ran.stderr.contains("it is the scenario being read"), "{args:?}: {}", ran.stderr);
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), original);
+    // Another file is written as before.
+    let other = text(&dir.join("other.txt"));
+    let ran = msgsim(&["trace", &text(&link), "--format", "text", "-o", &other]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

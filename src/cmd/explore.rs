@@ -29,7 +29,7 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
     };
     // Check the output can be written before the search; nothing is written unless a
     // counterexample is found, and then whole.
-    let output = match args.output.map(Output::prepare).transpose() {
+    let output = match args.output.map(|o| Output::prepare(o, args.path)).transpose() {
         Ok(o) => o,
         Err(e) => {
             say!("{}: cannot write the counterexample: {e}", args.output.expect("set when preparing failed").display());

@@ -156,8 +156,15 @@ mod tempfile_lite {
 
 impl Output {
     /// Prepare to write `path`, checking now that it can be written (so a bad path never
-    /// costs a run). Nothing the user named is changed yet.
-    pub fn prepare(path: &Path) -> std::io::Result<Output> {
+    /// costs a run) and that it is not `input`, the scenario the output is made from (by any
+    /// name: a link, `./`, a hard link). Nothing the user named is changed yet.
+    pub fn prepare(path: &Path, input: &Path) -> std::io::Result<Output> {
+        if same_file(path, input) {
+            return Err(std::io::Error::new(
+                ErrorKind::InvalidInput,
+                "it is the scenario being read, which the output would replace (name another file)",
+            ));
+        }
         let shown = path.to_path_buf();
         // A symbolic link's target is what gets replaced (created, if the link dangles).
         let resolved = match std::fs::symlink_metadata(path) {
@@ -211,6 +218,24 @@ impl Output {
                 Ok(t.persist(dest)?)
             }
         }
+    }
+}
+
+/// Whether `a` and `b` name the same regular file. Devices and FIFOs are left out: `/dev/stdin`
+/// and `/dev/stdout` may be one terminal, and neither is replaced.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else { return false };
+    if !ma.is_file() || !mb.is_file() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (ma.dev(), ma.ino()) == (mb.dev(), mb.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
     }
 }
 

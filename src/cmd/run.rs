@@ -13,7 +13,7 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
         Err(code) => return code,
     };
     // Prepare the trace file before running, so a bad path never costs a run.
-    let trace_file = match trace_path.map(Output::prepare).transpose() {
+    let trace_file = match trace_path.map(|o| Output::prepare(o, path)).transpose() {
         Ok(f) => f,
         Err(e) => {
             say!("{}: cannot write the trace: {e}", trace_path.expect("set when preparing failed").display());

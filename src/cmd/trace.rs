@@ -69,7 +69,7 @@ pub fn trace(args: Args) -> ExitCode {
         }
     }
     // Prepare the output before running, so a bad path never costs a run.
-    let output = match args.output.map(Output::prepare).transpose() {
+    let output = match args.output.map(|o| Output::prepare(o, args.path)).transpose() {
         Ok(f) => f,
         Err(e) => return bad_input(&format!("{}: cannot write the trace: {e}", args.output.expect("set when preparing failed").display())),
     };
