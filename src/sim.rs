@@ -37,11 +37,18 @@ pub struct ProtocolPanic {
     pub event: u64,
     /// The panic's message.
     pub message: String,
+    /// When the run stopped not on a panic but on its input: the index (from 0) of the
+    /// scenario's `schedule` step that was not enabled in its turn. Bad input (exit 2,
+    /// placed at the step), not an internal error.
+    pub bad_step: Option<usize>,
 }
 
 impl std::fmt::Display for ProtocolPanic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "protocol code panicked during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message)
+        match self.bad_step {
+            Some(_) => write!(f, "the run's schedule stopped it during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message),
+            None => write!(f, "protocol code panicked during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message),
+        }
     }
 }
 
@@ -78,7 +85,7 @@ where
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic with no message".to_string());
             let (at, event) = sim.position();
-            Err(ProtocolPanic { seed, at, event, message })
+            Err(ProtocolPanic { seed, at, event, message, bad_step: None })
         }
     }
 }

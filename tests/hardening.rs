@@ -1033,3 +1033,40 @@ fn regression_no_output_replaces_the_scenario_it_is_made_from() {
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: a `schedule` step that was not enabled in its turn (a message id never sent, a
+/// partition number past the script) ended `run` and `trace` with exit 3, "protocol code
+/// panicked", and no position; a schedule beside a swarm did the same. The first is the
+/// input's fault, reported at the step with exit 2; the second is refused at validation.
+#[test]
+fn regression_a_schedule_that_does_not_fit_its_scenario_is_bad_input() {
+    let dir = scratch("schedule");
+    let base = r#"Scenario(name: "t", horizon_ms: 1000, nodes: 2, protocol: BestEffort(),
+    network: (latency: Constant(ms: 1)),
+    workload: [(from: "n0", to: "n1", every_ms: 1, count: 1)],
+    checks: [NoLoss],
+    STEPS
+)"#;
+    // Each error is placed at the step that was not enabled.
+    for (steps, at) in [
+        ("schedule: [Partition(4294967296)]", "5:16: with seed 0, schedule step 1 ("),
+        ("schedule: [Deliver(0), Deliver(0), Deliver(0)]", "5:28: with seed 0, schedule step 2 (Deliver(0))"),
+        ("schedule: [Timer(7)]", "5:16: with seed 0, schedule step 1 (Timer(7))"),
+    ] {
+        let file = dir.join("bad-step.ron");
+        std::fs::write(&file, base.replace("STEPS", steps)).unwrap();
+        for args in [vec!["run", &text(&file)], vec!["trace", &text(&file), "--format", "text"]] {
+            let ran = msgsim(&args);
+            assert_eq!(ran.code, Some(2), "{steps}: {args:?}: {}", ran.stderr);
+            assert!(ran.stderr.contains(&format!("bad-step.ron:{at}")), "{steps}: {}", ran.stderr);
+            assert!(ran.stderr.contains("reproduce  msgsim run"), "{}", ran.stderr);
+            assert!(!ran.stderr.contains("panicked"), "{}", ran.stderr);
+        }
+    }
+    let file = dir.join("swarm.ron");
+    std::fs::write(&file, base.replace("STEPS", "swarm: (crashes: (1, 2)), schedule: [Deliver(0)],")).unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("swarm.ron:5:41: a schedule cannot run with a swarm"), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

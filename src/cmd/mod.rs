@@ -82,6 +82,29 @@ pub fn load_source(path: &Path) -> Result<(Scenario, String), ExitCode> {
     })
 }
 
+/// Report a run that stopped before its end: a `schedule` step that was not enabled in its
+/// turn is the input's fault (exit 2, placed at the step, with the command that shows it); any
+/// other stop is a panic in protocol code (exit 3).
+pub fn run_stopped(path: &Path, src: &str, panic: &crate::sim::ProtocolPanic) -> ExitCode {
+    let shown = path.display().to_string();
+    let Some(step) = panic.bad_step else {
+        to_stderr(&crate::report::panic_text(&shown, panic));
+        return ExitCode::from(EXIT_INTERNAL);
+    };
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    use crate::scenario::Seg;
+    let (line, col) = crate::scenario::locate::locate(src, &[Seg::Field("schedule"), Seg::Index(step)]);
+    let error = crate::scenario::ScenarioError {
+        file: shown.clone(),
+        line,
+        col,
+        message: format!("with seed {}, {}", panic.seed, panic.message),
+        expected: Some("a step the run allows at that point: a schedule as `msgsim explore --model async` writes it, run with its seed".to_string()),
+    };
+    say!("{error}\nreproduce  {}", crate::report::reproduce_command_for(path, panic.seed));
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
 /// Load and validate a scenario, printing every error (exit code 2) if it is invalid.
 pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
     load_source(path).map(|(scenario, _)| scenario)

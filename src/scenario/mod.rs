@@ -523,7 +523,7 @@ impl<'a> Validator<'a> {
             self.errors.dedup();
             return Err(ScenarioErrors(self.errors));
         }
-        Ok(Scenario {
+        let scenario = Scenario {
             name: raw.name.clone(),
             description: raw.description.clone(),
             seed: raw.seed.0,
@@ -545,7 +545,15 @@ impl<'a> Validator<'a> {
             replay,
             partitions_drop_in_flight: raw.partitions_drop_in_flight,
             schedule,
-        })
+        };
+        // A schedule is run by the asynchronous model, so it needs a scenario that model runs.
+        if scenario.schedule.is_some()
+            && let Some(why) = crate::explore::asynchronous::refuse(&scenario)
+        {
+            self.error(&[f("schedule")], format!("a schedule cannot run {why}"), "no `schedule`, or a scenario the asynchronous model runs".to_string());
+            return Err(ScenarioErrors(self.errors));
+        }
+        Ok(scenario)
     }
 
     /// Each expected failure names one of the scenario's own checks, once.
