@@ -1070,3 +1070,100 @@ fn regression_a_schedule_that_does_not_fit_its_scenario_is_bad_input() {
     assert!(ran.stderr.contains("swarm.ron:5:41: a schedule cannot run with a swarm"), "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: a scenario's `name` was printed as written in every summary, check line and
+/// export, so an escape sequence in it could retitle the terminal or fake a line of output
+/// (`\n check PASS`), and made the SVG invalid XML. Control characters and direction
+/// overrides in the name are now refused at validation.
+#[test]
+fn regression_a_scenario_name_cannot_rewrite_the_terminal() {
+    let dir = scratch("name");
+    let file = dir.join("name.ron");
+    for (name, code) in [(r"\u{1b}]0;title\u{7}", "U+001B"), (r"x\ncheck      PASS", "U+000A"), ("\u{202e}evil", "U+202E")] {
+        std::fs::write(&file, format!(r#"Scenario(name: "{name}", horizon_ms: 10, nodes: 2, protocol: BestEffort())"#)).unwrap();
+        for command in ["check", "run"] {
+            let ran = msgsim(&[command, &text(&file)]);
+            assert_eq!(ran.code, Some(2), "{name}: {}", ran.stderr);
+            assert!(ran.stderr.contains(&format!("name.ron:1:16: the name holds the control character {code}")), "{}", ran.stderr);
+            assert!(ran.stdout.is_empty());
+        }
+    }
+    // Names in any script stay welcome.
+    std::fs::write(&file, r#"Scenario(name: "名前 ünïcödé — ok", horizon_ms: 10, nodes: 2, protocol: BestEffort())"#).unwrap();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: `limits.max_memory_mb` took any number, so `18446744073709551615` turned the
+/// memory budget off while the scenario still appeared to state one. It is capped at 64 GiB.
+#[test]
+fn regression_the_memory_budget_has_a_ceiling() {
+    let dir = scratch("ceiling");
+    let file = dir.join("ceiling.ron");
+    for (mb, code) in [("18446744073709551615", 2), ("65537", 2), ("65536", 0)] {
+        std::fs::write(
+            &file,
+            format!(r#"Scenario(name: "t", horizon_ms: 10, nodes: 2, protocol: BestEffort(), limits: (max_memory_mb: {mb}))"#),
+        )
+        .unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(code), "{mb}: {}", ran.stderr);
+        if code == 2 {
+            assert!(ran.stderr.contains("ceiling.ron:1:95: a memory budget of") && ran.stderr.contains("(expected at most 65536 (64 GiB))"), "{}", ran.stderr);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: the in-flight budget counted each message copy at its fixed size (about 250
+/// bytes), but a causal multicast's copy carries vectors of a counter per node and its sender
+/// keeps the body until acknowledged: over 2,000 nodes one broadcast held 48 MB where the budget
+/// counted 0.5 MB, and a few broadcasts passed any `max_memory_mb`. A protocol now declares
+/// the bytes a copy owns (`Protocol::message_bytes`) and the budget counts them.
+#[test]
+fn regression_message_copies_are_budgeted_at_their_real_size() {
+    let dir = scratch("copies");
+    let file = dir.join("copies.ron");
+    std::fs::write(
+        &file,
+        r#"Scenario(name: "t", horizon_ms: 100, nodes: 2000,
+    protocol: CausalMulticast(retry: (base_ms: 50, factor: 2, cap_ms: 100, max_attempts: 2)),
+    network: (latency: Constant(ms: 1)),
+    limits: (max_memory_mb: 64),
+    workload: [(from: "n0", send: Broadcast, every_ms: 1, count: 5)])"#,
+    )
+    .unwrap();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    // 64 MiB holds about 2,700 copies of 24 KiB: the first broadcast (1,999 copies) fits, the second does not.
+    assert!(ran.stdout.contains("max_memory_mb limit exceeded (messages in flight) at 1.000ms"), "{}", ran.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: `merge` printed a shard's names as they came, so a shard whose `name` held an
+/// escape sequence and a new line rewrote the terminal and faked lines of the summary, and a
+/// trace hash of `zz` was merged and reported. Names that hold a control character, which no
+/// sweep writes, and hashes that are not 16 hexadecimal digits are refused.
+#[test]
+fn regression_merge_prints_nothing_a_sweep_would_not_write() {
+    let dir = scratch("merge-names");
+    let whole = shard_json(&["--seeds", "0..4"]);
+    let mut named = whole.clone();
+    named["name"] = serde_json::json!("\u{1b}]0;x\u{7}\nverdicts   4 passed");
+    let mut protocol = whole.clone();
+    protocol["protocol"] = serde_json::json!("P\u{1b}[31m");
+    let mut hash = whole.clone();
+    hash["seeds"][0]["trace_hash"] = serde_json::json!("zz");
+    for (name, bad, why) in
+        [("name", named, "holds a control character"), ("protocol", protocol, "holds a control character"), ("hash", hash, "16 hexadecimal digits")]
+    {
+        let ran = merge_one(&dir, &format!("{name}.json"), &bad);
+        assert_eq!(ran.code, Some(2), "{name}: {}", ran.stderr);
+        assert!(ran.stderr.contains(why), "{name}: {}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "{name}: nothing is summarised");
+    }
+    let ran = merge_one(&dir, "whole.json", &whole);
+    assert!(matches!(ran.code, Some(0 | 1)), "the untouched report merges: {}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
