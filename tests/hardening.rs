@@ -1117,27 +1117,38 @@ fn regression_the_memory_budget_has_a_ceiling() {
 }
 
 /// Postmortem: the in-flight budget counted each message copy at its fixed size (about 250
-/// bytes), but a causal multicast's copy carries vectors of a counter per node and its sender
-/// keeps the body until acknowledged: over 2,000 nodes one broadcast held 48 MB where the budget
-/// counted 0.5 MB, and a few broadcasts passed any `max_memory_mb`. A protocol now declares
-/// the bytes a copy owns (`Protocol::message_bytes`) and the budget counts them.
+/// bytes), but some copies own vectors that grow: a causal multicast's carry counters per node
+/// (and its sender keeps the body until acknowledged), an anti-entropy round carries every
+/// value its sender knows. 10,000-node causal broadcasts reached 3.9 GB and a 1,000-node
+/// `GossipRounds` aborted at 3 GB under the default 1 GiB budget. A message now declares the
+/// heap it owns (`Message::heap_bytes`) and the budget counts it at every transmission.
 #[test]
 fn regression_message_copies_are_budgeted_at_their_real_size() {
     let dir = scratch("copies");
     let file = dir.join("copies.ron");
-    std::fs::write(
-        &file,
-        r#"Scenario(name: "t", horizon_ms: 100, nodes: 2000,
-    protocol: CausalMulticast(retry: (base_ms: 50, factor: 2, cap_ms: 100, max_attempts: 2)),
-    network: (latency: Constant(ms: 1)),
-    limits: (max_memory_mb: 64),
-    workload: [(from: "n0", send: Broadcast, every_ms: 1, count: 5)])"#,
-    )
-    .unwrap();
-    let ran = msgsim(&["run", &text(&file)]);
-    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
-    // 64 MiB holds about 2,700 copies of 24 KiB: the first broadcast (1,999 copies) fits, the second does not.
-    assert!(ran.stdout.contains("max_memory_mb limit exceeded (messages in flight) at 1.000ms"), "{}", ran.stdout);
+    // 64 MiB holds about 2,700 causal copies of 24 KiB over 2,000 nodes: the first broadcast
+    // (1,999 copies) fits, the second does not. 16 MiB holds the rounds' copies only while few
+    // values are known (the run reached the horizon holding 235 MB before).
+    for (protocol, nodes, every, at) in [
+        ("CausalMulticast(retry: (base_ms: 50, factor: 2, cap_ms: 100, max_attempts: 2))", 2000, "1", "at 1.000ms"),
+        ("GossipRounds(mode: PushPull, period_ms: 10)", 100, "0.001", "at 45.000ms"),
+    ] {
+        std::fs::write(
+            &file,
+            format!(
+                r#"Scenario(name: "t", horizon_ms: 200, nodes: {nodes},
+    protocol: {protocol},
+    network: (latency: Constant(ms: 5)),
+    limits: (max_memory_mb: {mb}),
+    workload: [(from: "n0", send: Broadcast, every_ms: {every}, count: 20000)])"#,
+                mb = if nodes == 2000 { 64 } else { 16 }
+            ),
+        )
+        .unwrap();
+        let ran = msgsim(&["run", &text(&file)]);
+        assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+        assert!(ran.stdout.contains(&format!("max_memory_mb limit exceeded (messages in flight) {at}")), "{protocol}: {}", ran.stdout);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
