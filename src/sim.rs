@@ -46,7 +46,9 @@ pub struct ProtocolPanic {
 impl std::fmt::Display for ProtocolPanic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.bad_step {
-            Some(_) => write!(f, "the run's schedule stopped it during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message),
+            Some(_) => {
+                write!(f, "the run's schedule stopped it during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message)
+            }
             None => write!(f, "protocol code panicked during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message),
         }
     }

@@ -1110,7 +1110,11 @@ fn regression_the_memory_budget_has_a_ceiling() {
         let ran = msgsim(&["check", &text(&file)]);
         assert_eq!(ran.code, Some(code), "{mb}: {}", ran.stderr);
         if code == 2 {
-            assert!(ran.stderr.contains("ceiling.ron:1:95: a memory budget of") && ran.stderr.contains("(expected at most 65536 (64 GiB))"), "{}", ran.stderr);
+            assert!(
+                ran.stderr.contains("ceiling.ron:1:95: a memory budget of") && ran.stderr.contains("(expected at most 65536 (64 GiB))"),
+                "{}",
+                ran.stderr
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -1166,9 +1170,11 @@ fn regression_merge_prints_nothing_a_sweep_would_not_write() {
     protocol["protocol"] = serde_json::json!("P\u{1b}[31m");
     let mut hash = whole.clone();
     hash["seeds"][0]["trace_hash"] = serde_json::json!("zz");
-    for (name, bad, why) in
-        [("name", named, "holds a control character"), ("protocol", protocol, "holds a control character"), ("hash", hash, "16 hexadecimal digits")]
-    {
+    for (name, bad, why) in [
+        ("name", named, "holds a control character"),
+        ("protocol", protocol, "holds a control character"),
+        ("hash", hash, "16 hexadecimal digits"),
+    ] {
         let ran = merge_one(&dir, &format!("{name}.json"), &bad);
         assert_eq!(ran.code, Some(2), "{name}: {}", ran.stderr);
         assert!(ran.stderr.contains(why), "{name}: {}", ran.stderr);

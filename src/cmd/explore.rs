@@ -127,7 +127,8 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
                 let _ = writeln!(out, "depth      some paths were cut at {} steps and judged as runs stopped there", b.max_depth);
             }
             if found.budget_reached {
-                let _ = writeln!(out, "limits     some paths ran out of the scenario's in-flight budget and were judged as runs stopped there");
+                let _ =
+                    writeln!(out, "limits     some paths ran out of the scenario's in-flight budget and were judged as runs stopped there");
             }
         } else {
             let _ = writeln!(out, "explore    {path}   seed {seed}   model timed (each transmission's outcome varied)");

@@ -99,7 +99,9 @@ pub fn run_stopped(path: &Path, src: &str, panic: &crate::sim::ProtocolPanic) ->
         line,
         col,
         message: format!("with seed {}, {}", panic.seed, panic.message),
-        expected: Some("a step the run allows at that point: a schedule as `msgsim explore --model async` writes it, run with its seed".to_string()),
+        expected: Some(
+            "a step the run allows at that point: a schedule as `msgsim explore --model async` writes it, run with its seed".to_string(),
+        ),
     };
     say!("{error}\nreproduce  {}", crate::report::reproduce_command_for(path, panic.seed));
     ExitCode::from(EXIT_BAD_INPUT)

@@ -888,7 +888,12 @@ where
             }
             world.apply(step);
             if let Some(what) = world.unsupported {
-                return Err((world.now(), k as u64 + 1, None, format!("the protocol uses {what}, which the asynchronous model does not run")));
+                return Err((
+                    world.now(),
+                    k as u64 + 1,
+                    None,
+                    format!("the protocol uses {what}, which the asynchronous model does not run"),
+                ));
             }
             if world.over_budget.is_some() {
                 break;

@@ -564,7 +564,11 @@ impl<'a> Validator<'a> {
         if scenario.schedule.is_some()
             && let Some(why) = crate::explore::asynchronous::refuse(&scenario)
         {
-            self.error(&[f("schedule")], format!("a schedule cannot run {why}"), "no `schedule`, or a scenario the asynchronous model runs".to_string());
+            self.error(
+                &[f("schedule")],
+                format!("a schedule cannot run {why}"),
+                "no `schedule`, or a scenario the asynchronous model runs".to_string(),
+            );
             return Err(ScenarioErrors(self.errors));
         }
         Ok(scenario)
