@@ -90,6 +90,19 @@ pub trait Message: Clone + fmt::Debug {
     fn priority(&self) -> u8 {
         0
     }
+    /// Heap bytes this copy owns (a vector of values, of counters per node), with what its
+    /// sender keeps of it until it is acknowledged: the memory budget counts every copy in
+    /// flight at its fixed size plus this, so a message that grows with the run or the
+    /// cluster cannot take the machine's memory under a small `max_memory_mb`. 0 (the
+    /// default) for a message of fixed size.
+    fn heap_bytes(&self) -> u64 {
+        0
+    }
+}
+
+/// The heap bytes of a vector's elements: what a [`Message::heap_bytes`] counts for each it carries.
+pub fn vec_bytes<T>(items: &[T]) -> u64 {
+    (items.len() as u64).saturating_mul(std::mem::size_of::<T>() as u64)
 }
 
 /// Where a workload command asks a message to go.

@@ -78,6 +78,13 @@ impl Message for Msg {
             values.iter_mut().for_each(Payload::corrupt);
         }
     }
+
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            Msg::Batch(values) => crate::process::vec_bytes(values),
+            Msg::Ack(ids) => crate::process::vec_bytes(ids),
+        }
+    }
 }
 
 /// A value owed to a neighbour, and when it was last sent (`None`: not yet).
