@@ -11,6 +11,7 @@ pub mod decision;
 mod delivery;
 mod detector;
 pub mod durable;
+pub mod kept;
 mod multicast;
 pub mod operations;
 mod ordering;

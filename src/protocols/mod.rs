@@ -23,6 +23,7 @@ pub mod jitter;
 pub mod lamport;
 pub mod pingpong;
 pub mod pubsub;
+pub mod durable_pubsub;
 pub mod rmcast;
 pub mod rpc;
 pub mod rumour;
