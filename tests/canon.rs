@@ -36,6 +36,8 @@ const VERDICTS: &[(&str, &str, Outcome)] = &[
     ("scenarios/canon/durable-pubsub.ron", "NoAckedPublicationLoss", Pass),
     ("scenarios/canon/broken-durable-pubsub.ron", "NoAckedPublicationLoss", Fail),
     ("scenarios/canon/transient-pubsub.ron", "NoAckedPublicationLoss", Fail),
+    ("scenarios/canon/anti-entropy-heal.ron", "ConvergedAfterHeal", Pass),
+    ("scenarios/canon/broken-anti-entropy-digest.ron", "ConvergedAfterHeal", Fail),
 ];
 
 /// (book file, msgsim arguments).
@@ -127,6 +129,8 @@ const OUTPUTS: &[(&str, &[&str])] = &[
         &["trace", "scenarios/canon/broken-durable-pubsub.ron", "--format", "text", "--kind", "fault,call,deliver", "--from", "99", "--to", "106"],
     ),
     ("canon-transient-pubsub-run.txt", &["run", "scenarios/canon/transient-pubsub.ron"]),
+    ("canon-anti-entropy-heal-run.txt", &["run", "scenarios/canon/anti-entropy-heal.ron"]),
+    ("canon-broken-anti-entropy-digest-run.txt", &["run", "scenarios/canon/broken-anti-entropy-digest.ron"]),
     (
         "canon-lamport-partition-stall.txt",
         &["trace", "scenarios/canon/lamport-partition.ron", "--format", "text", "--kind", "deliver", "--from", "95", "--to", "1186"],
@@ -420,4 +424,11 @@ fn a_durable_broker_holds_publications_for_a_crashed_subscriber() {
     }
     assert_eq!(while_down.len(), 10, "p2 publishes every 5 ms");
     assert!(while_down.iter().all(|a| got.contains(a)), "s3 got {got:?}, missing some of {while_down:?}");
+}
+
+/// Exact digests converge after the heal on every seed; the high-water-mark digest never does.
+#[test]
+fn anti_entropy_repairs_a_partition_and_a_skipping_digest_does_not() {
+    assert!(outcomes("scenarios/canon/anti-entropy-heal.ron", "ConvergedAfterHeal", 0..25).iter().all(|o| *o == Pass));
+    assert!(outcomes("scenarios/canon/broken-anti-entropy-digest.ron", "ConvergedAfterHeal", 0..25).iter().all(|o| *o == Fail));
 }

@@ -6,6 +6,7 @@
 
 mod breaker;
 pub mod broadcast;
+pub mod convergence;
 mod deadlock;
 pub mod decision;
 mod delivery;

@@ -4,6 +4,7 @@
 
 pub mod at_least_once;
 pub mod at_most_once;
+pub mod anti_entropy;
 pub mod best_effort;
 pub mod broadcast;
 pub mod broadcast_flood;
