@@ -36,7 +36,8 @@ fn predicted(n: u64) -> u32 {
     let mut p = 1.0 - 1.0 / n;
     let mut i = 0;
     while n * p >= 0.5 {
-        p *= p * (1.0 - 1.0 / (n - 1.0)).powf(n * (1.0 - p));
+        // Ignorant after a push-pull round: its own peer ignorant (p) and no informed node picked it.
+        p = p * p * (1.0 - 1.0 / (n - 1.0)).powf(n * (1.0 - p));
         i += 1;
     }
     i

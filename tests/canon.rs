@@ -126,7 +126,18 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("canon-broken-durable-pubsub-run.txt", &["run", "scenarios/canon/broken-durable-pubsub.ron"]),
     (
         "canon-broken-durable-pubsub-crash.txt",
-        &["trace", "scenarios/canon/broken-durable-pubsub.ron", "--format", "text", "--kind", "fault,call,deliver", "--from", "99", "--to", "106"],
+        &[
+            "trace",
+            "scenarios/canon/broken-durable-pubsub.ron",
+            "--format",
+            "text",
+            "--kind",
+            "fault,call,deliver",
+            "--from",
+            "99",
+            "--to",
+            "106",
+        ],
     ),
     ("canon-transient-pubsub-run.txt", &["run", "scenarios/canon/transient-pubsub.ron"]),
     ("canon-anti-entropy-heal-run.txt", &["run", "scenarios/canon/anti-entropy-heal.ron"]),
@@ -415,7 +426,9 @@ fn a_durable_broker_holds_publications_for_a_crashed_subscriber() {
     let (mut while_down, mut got) = (Vec::new(), Vec::new());
     for e in result.trace.expect("recorded") {
         match e.kind {
-            EventKind::Command { app, node, .. } if (400_000_000..450_000_000).contains(&e.time.0) && scenario.cluster.name(node) == "p2" => {
+            EventKind::Command { app, node, .. }
+                if (400_000_000..450_000_000).contains(&e.time.0) && scenario.cluster.name(node) == "p2" =>
+            {
                 while_down.push(app)
             }
             EventKind::Deliver { node, app, .. } if node == s3 && e.time.0 >= 450_000_000 => got.push(app),

@@ -35,7 +35,15 @@ impl ConvergedAfterHeal {
     /// A checker for `cluster` with bound `within_ns`.
     pub fn new(cluster: Cluster, within_ns: u64) -> ConvergedAfterHeal {
         let n = cluster.len();
-        ConvergedAfterHeal { cluster, within_ns, values: BTreeMap::new(), has: BTreeMap::new(), restarted: vec![0; n], down: vec![false; n], heal: None }
+        ConvergedAfterHeal {
+            cluster,
+            within_ns,
+            values: BTreeMap::new(),
+            has: BTreeMap::new(),
+            restarted: vec![0; n],
+            down: vec![false; n],
+            heal: None,
+        }
     }
 }
 

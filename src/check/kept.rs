@@ -145,7 +145,10 @@ mod tests {
 
     // Nodes: broker 0, publisher 1, subscribers 2 and 3; topic 0.
     fn cluster() -> Cluster {
-        Cluster { names: ["broker", "p1", "s1", "s2"].map(String::from).to_vec(), groups: vec![("news".to_string(), vec![NodeId(2), NodeId(3)])] }
+        Cluster {
+            names: ["broker", "p1", "s1", "s2"].map(String::from).to_vec(),
+            groups: vec![("news".to_string(), vec![NodeId(2), NodeId(3)])],
+        }
     }
 
     fn schedule() -> Option<(NodeId, Vec<Subscription>)> {

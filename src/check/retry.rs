@@ -254,7 +254,8 @@ impl Checker for RetryBackoff {
                 if !acks.is_empty() {
                     self.acks.insert(msg, acks.into_iter().map(|(acker, acked, series)| (acked, acker, series)).collect());
                 }
-                let attempts: Vec<_> = self.pending_attempt.drain(..).filter(|&(sender, recipient, _)| (sender, recipient) == (from, to)).collect();
+                let attempts: Vec<_> =
+                    self.pending_attempt.drain(..).filter(|&(sender, recipient, _)| (sender, recipient) == (from, to)).collect();
                 if !attempts.is_empty() {
                     self.attempts.insert(msg, attempts);
                 }

@@ -205,7 +205,13 @@ impl Protocol for BroadcastGossipProtocol {
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
         let jitter = Number(config.period_ms.0 / config.resend_ms.0);
         Some(RetryPolicy {
-            retry: RetryFile { base_ms: config.resend_ms, factor: Number(1.0), cap_ms: config.resend_ms, jitter: Some(jitter), max_attempts: Whole(u64::MAX) },
+            retry: RetryFile {
+                base_ms: config.resend_ms,
+                factor: Number(1.0),
+                cap_ms: config.resend_ms,
+                jitter: Some(jitter),
+                max_attempts: Whole(u64::MAX),
+            },
             wait_from: WaitFrom::Send,
             jitter: JitterShape::Proportional,
         })
@@ -216,7 +222,13 @@ impl Protocol for BroadcastGossipProtocol {
         let (period_ns, resend_ns) = (ns(config.period_ms), ns(config.resend_ms));
         let ack_only_new = config.bug == Some(GossipBug::AckOnlyNew);
         move |me| {
-            Node::new(&spec, me, |neighbours| Gossip { owed: vec![Owed::new(); neighbours.len()], neighbours, period_ns, resend_ns, ack_only_new })
+            Node::new(&spec, me, |neighbours| Gossip {
+                owed: vec![Owed::new(); neighbours.len()],
+                neighbours,
+                period_ns,
+                resend_ns,
+                ack_only_new,
+            })
         }
     }
 }
