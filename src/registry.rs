@@ -91,6 +91,7 @@ impl Registry {
             .with_check::<check::durable::NoAckedLoss>()
             .with_check::<check::durable::DeadLetterBounded>()
             .with_check::<check::rpc::RpcEffect>()
+            .with_check::<check::MailboxOrder>()
             .with_check::<check::kept::NoAckedPublicationLoss>()
             .with_check::<check::convergence::ConvergedAfterHeal>()
     }

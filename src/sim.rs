@@ -350,6 +350,11 @@ impl Recorder {
     }
 }
 
+/// One run in progress: the scheduler's queue, the nodes (each a process of type `P` that
+/// `factory` makes at boot and at every restart), the network and the checks watching the
+/// trace. [`run`] and [`run_catching`] drive one for you; with [`Sim::new`], [`Sim::run`] and
+/// [`Sim::finish`] you drive it yourself, and [`Sim::position`] says where a panicking handler
+/// stopped it.
 pub struct Sim<'s, P: Process, F> {
     scenario: &'s Scenario,
     factory: F,

@@ -14,6 +14,7 @@ mod detector;
 pub mod durable;
 pub mod kept;
 mod multicast;
+pub mod mailbox;
 pub mod operations;
 mod ordering;
 pub mod pubsub;
@@ -31,6 +32,7 @@ pub use deadlock::{NoDeadlock, describe_cycle};
 pub use delivery::{Coverage, NoCorruptionDelivered, NoDuplicates, NoLoss};
 pub use detector::FailureDetection;
 pub use multicast::{Agreement, Integrity, Validity};
+pub use mailbox::MailboxOrder;
 pub use operations::OperationLifecycle;
 pub use ordering::{CausalOrder, FifoOrder, TotalOrder};
 pub use retry::RetryBackoff;
@@ -108,6 +110,13 @@ check_without_config! {
         s.cluster.clone(),
         s.clocks.clone(),
         s.protocol.config::<crate::protocols::service::Config>().map(|c| crate::protocols::service::Contract::of(c, &s.cluster)),
+    );
+    // Judged against the priorities the Exchange protocol declares (0 for everyone otherwise)
+    // and the mailboxes the scenario gives its nodes.
+    MailboxOrder => |s| MailboxOrder::new(
+        s.cluster.clone(),
+        s.protocol.config::<crate::protocols::exchange::Config>().map_or_else(|| vec![0; s.cluster.len()], |c| c.priorities(&s.cluster)),
+        (0..s.cluster.len()).map(|i| s.mailbox(i).is_some()).collect(),
     );
     // Judged against the calls protocol's breaker and service schedule; inconclusive under another protocol.
     CircuitBreaker => |s| CircuitBreaker::new(s.cluster.clone(), s.protocol.config::<crate::protocols::calls::Config>().map(CallsProtocol::spec));

@@ -58,7 +58,9 @@ impl Config {
 /// A value for a neighbour, or a neighbour's acknowledgement of one.
 #[derive(Clone, Debug)]
 pub enum Msg {
+    /// A value this server learnt, for a neighbour (sent again every `retry_ms` until acknowledged, if set).
     Value(Payload),
+    /// The neighbour has the value with this id: stop resending it.
     Ack(AppId),
 }
 

@@ -76,7 +76,9 @@ impl Config {
 /// Values for a neighbour, or the ids of a batch's values, acknowledged.
 #[derive(Clone, Debug)]
 pub enum Msg {
+    /// Every value the sender holds that this neighbour is not known to have, sent once a period.
     Batch(Vec<Payload>),
+    /// The ids of the values of a batch received: the sender stops resending them to this neighbour.
     Ack(Vec<AppId>),
 }
 

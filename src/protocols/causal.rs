@@ -41,6 +41,8 @@ impl Stamp for Knowledge {
     }
 }
 
+/// A multicast's body: the application message and its vector timestamp (per origin, the
+/// destination's multicasts that precede it, its own origin's entry counting itself).
 #[derive(Clone, Debug)]
 pub struct Stamped {
     ts: Vec<u32>,
@@ -60,6 +62,7 @@ impl Body for Stamped {
 type Net = Transport<Stamped, Knowledge>;
 type CausalCtx<'a> = GroupCtx<'a, Stamped, Knowledge>;
 
+/// The causal layer of one node, over the reliable group transport.
 pub struct Causal {
     hold_back: bool,
     /// Per destination, per origin: messages delivered here.
@@ -69,6 +72,8 @@ pub struct Causal {
 }
 
 impl Causal {
+    /// A node that holds back a multicast until what precedes it is delivered if `hold_back`
+    /// (without it, the broken variant, it delivers on receipt).
     pub fn new(hold_back: bool) -> Causal {
         Causal { hold_back, delivered: BTreeMap::new(), held: Vec::new() }
     }

@@ -47,12 +47,17 @@ impl DedupWindow {
     }
 }
 
+/// One node of the exactly-once protocol: at-least-once's sender, and a receiver that
+/// delivers a key only if it is not in its dedup window.
 pub struct ExactlyOnce {
     sender: Sender,
     window: DedupWindow,
 }
 
 impl ExactlyOnce {
+    /// A node retransmitting by `retry` (giving up into the dead-letter queue) that remembers
+    /// the keys of its last `window` deliveries (at least 1; validation allows up to
+    /// `limits::MAX_DEDUP_WINDOW`).
     pub fn new(retry: Retry, window: usize) -> ExactlyOnce {
         ExactlyOnce { sender: Sender::new(retry, true), window: DedupWindow::new(window) }
     }

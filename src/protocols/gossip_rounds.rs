@@ -39,7 +39,12 @@ pub enum Mode {
 #[derive(Clone, Debug)]
 pub enum RoundMsg {
     /// Everything the sender knows; `reply` asks for the receiver's in return.
-    Values { values: Vec<Payload>, reply: bool },
+    Values {
+        /// Every value the sender has heard, by application id.
+        values: Vec<Payload>,
+        /// Whether the receiver should answer with its own values (a pull).
+        reply: bool,
+    },
 }
 
 /// Header bytes: kind, count, checksum.

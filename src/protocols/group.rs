@@ -55,7 +55,9 @@ pub trait Body: Clone + fmt::Debug {
 /// by every node that receives it intact: the causal layer's view of which multicasts
 /// causally precede the node's next event. `()` for layers that need none.
 pub trait Stamp: Clone + fmt::Debug + Default {
+    /// Learn what `other` knows: after this, `self` knows at least as much as each of the two.
     fn merge(&mut self, other: &Self);
+    /// Bytes of this stamp on the wire, added to every message that carries it.
     fn size(&self) -> u32;
 }
 
@@ -66,10 +68,29 @@ impl Stamp for () {
     }
 }
 
+/// On the wire: a layer's body sent to one member, or that member's acknowledgement; both
+/// carry the sender's stamp.
 #[derive(Clone, Debug)]
 pub enum Wire<B, S> {
-    Data { key: Key, dest: Dest, body: B, stamp: S },
-    Ack { key: Key, stamp: S },
+    /// One transmission of a multicast to one recipient (by its origin or, with `relay`, by
+    /// any member that received it).
+    Data {
+        /// The multicast: its origin and the origin's message number.
+        key: Key,
+        /// The destination the multicast is addressed to; its recipients are the members.
+        dest: Dest,
+        /// What the layer sent.
+        body: B,
+        /// The sender's knowledge when it sent this copy.
+        stamp: S,
+    },
+    /// The receiver has an intact copy of `key`; its sender stops retransmitting to it.
+    Ack {
+        /// The multicast acknowledged.
+        key: Key,
+        /// The acknowledging member's knowledge.
+        stamp: S,
+    },
 }
 
 /// Header bytes: kind, key, destination, checksum.
@@ -140,6 +161,8 @@ impl<B: Body, S: Stamp> Transport<B, S> {
         self.next
     }
 
+    /// Whether this node is among `dest`'s recipients, so that a layer must hand its own
+    /// multicast to itself.
     pub fn includes_me(&self, ctx: &GroupCtx<'_, B, S>, dest: Dest) -> bool {
         ctx.cluster().group_recipients(dest).contains(&ctx.me())
     }
@@ -178,7 +201,9 @@ impl<B: Body, S: Stamp> Transport<B, S> {
 /// An ordering protocol on top of the transport: what to do with a command and with each
 /// body the first time it arrives.
 pub trait Layer {
+    /// What the layer multicasts: application messages and its own control messages.
     type Body: Body;
+    /// What the layer piggybacks on every message; `()` if nothing.
     type Stamp: Stamp;
 
     /// Bytes of this layer's state at one node that grow with the cluster (the vector
@@ -188,6 +213,7 @@ pub trait Layer {
         0
     }
 
+    /// The application asked this node to multicast `payload` to `dest`.
     fn command(
         &mut self,
         net: &mut Transport<Self::Body, Self::Stamp>,
@@ -215,6 +241,9 @@ pub struct Group<L: Layer> {
 }
 
 impl<L: Layer> Group<L> {
+    /// A process whose transport retransmits by `retry` (giving up on a member after its
+    /// `max_attempts`) and, if `relay`, forwards every multicast on first receipt, with `layer`
+    /// on top.
     pub fn new(retry: Retry, relay: bool, layer: L) -> Group<L> {
         Group { net: Transport::new(retry, relay), layer }
     }
