@@ -51,8 +51,13 @@ pub enum Digest {
 pub enum Wire {
     /// Round opener: what the sender knows.
     Digest(Digest),
-    /// The values the opener lacks, and what the answering node knows.
-    Reply { values: Vec<Payload>, digest: Digest },
+    /// The answer to a digest.
+    Reply {
+        /// The values the opener lacks, as its digest tells.
+        values: Vec<Payload>,
+        /// What the answering node knows.
+        digest: Digest,
+    },
     /// The values the answering node lacks.
     Values(Vec<Payload>),
 }

@@ -61,14 +61,29 @@ pub struct Spec {
 /// What travels between publishers, the broker and subscribers.
 #[derive(Clone, Debug)]
 pub enum Wire {
-    /// Subscriber to broker: subscribe to `topic` (series `series`).
-    Subscribe { topic: GroupId, series: u64 },
-    /// Subscriber to broker: unsubscribe from `topic` (series `series`).
-    Unsubscribe { topic: GroupId, series: u64 },
+    /// Subscriber to broker: subscribe.
+    Subscribe {
+        /// The topic.
+        topic: GroupId,
+        /// The retransmission series: the subscription's index in the configuration.
+        series: u64,
+    },
+    /// Subscriber to broker: unsubscribe.
+    Unsubscribe {
+        /// The topic.
+        topic: GroupId,
+        /// The retransmission series: the subscription's index, with bit 32 set.
+        series: u64,
+    },
     /// Broker to subscriber: the (un)subscription `series` is recorded.
     Confirmed(u64),
-    /// Publisher to broker: a publication to `topic`.
-    Publish { payload: Payload, topic: GroupId },
+    /// Publisher to broker: a publication.
+    Publish {
+        /// What is published.
+        payload: Payload,
+        /// The topic it is published to.
+        topic: GroupId,
+    },
     /// Broker to publisher: the publication is kept.
     Kept(AppId),
     /// Broker to subscriber: a publication.
@@ -98,8 +113,13 @@ impl Message for Wire {
 /// What a timer carries back to the process.
 #[derive(Clone, Copy, Debug)]
 pub enum Timer {
-    /// Subscriber: subscription `index` begins (`true`) or ends.
-    Change { index: usize, subscribe: bool },
+    /// Subscriber: a scheduled subscription begins or ends.
+    Change {
+        /// The subscription's index in the configuration.
+        index: usize,
+        /// Whether it begins (`true`) or ends.
+        subscribe: bool,
+    },
     /// Subscriber: send (un)subscription `series` again unless it was confirmed.
     Retry(u64),
     /// Publisher: send the publication again unless it was kept.
