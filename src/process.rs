@@ -326,6 +326,25 @@ impl<M, T> Ctx<'_, M, T> {
         self.effects.push(Effect::Send { to, msg });
     }
 
+    /// Send `msg` to `to` as one attempt of each of several retransmission series at once (a
+    /// batch carrying several things, each resent on its own schedule): an asynchronous send
+    /// preceded by one `attempt` line per `(series, attempt)`, as `send_attempt` writes for one.
+    pub fn send_attempts(&mut self, to: NodeId, msg: M, attempts: impl IntoIterator<Item = (u64, u32)>) {
+        for (series, attempt) in attempts {
+            self.effects.push(Effect::Attempt { to, series, attempt });
+        }
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Send `msg` to `to` as the acknowledgement of several of `to`'s retransmission series at
+    /// once (a batch's): an asynchronous send preceded by one `ack` line per series.
+    pub fn send_acks(&mut self, to: NodeId, msg: M, series: impl IntoIterator<Item = u64>) {
+        for series in series {
+            self.effects.push(Effect::Ack { to, series });
+        }
+        self.effects.push(Effect::Send { to, msg });
+    }
+
     /// Send request `msg` to `to` and, if `wait`, block until its answer (synchronous); if
     /// not, go on at once (asynchronous). Either way `on_complete` receives the answer, or
     /// the timeout after `timeout_ns` of local time. A waiting call must be the handler's

@@ -7,11 +7,13 @@
 pub mod addressing;
 mod breaker;
 pub mod broadcast;
+pub mod convergence;
 mod deadlock;
 pub mod decision;
 mod delivery;
 mod detector;
 pub mod durable;
+pub mod kept;
 pub mod mailbox;
 mod multicast;
 pub mod operations;

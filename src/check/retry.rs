@@ -116,14 +116,16 @@ pub struct RetryBackoff {
     schedule: Option<Schedule>,
     /// (node, recipient, series) -> its latest attempt.
     series: BTreeMap<(NodeId, NodeId, u64), Latest>,
-    /// An `ack` line waiting for the send it marks: (acker, acked node) -> series.
-    pending_ack: Option<(NodeId, NodeId, u64)>,
-    /// The acknowledgements on their way: message -> (acked node, acker, series).
-    acks: BTreeMap<MsgId, (NodeId, NodeId, u64)>,
-    /// An `attempt` line waiting for the send it marks: (sender, recipient) -> series.
-    pending_attempt: Option<(NodeId, NodeId, u64)>,
-    /// The attempts on their way: message -> (sender, recipient, series).
-    attempts: BTreeMap<MsgId, (NodeId, NodeId, u64)>,
+    /// The `ack` lines waiting for the send they mark (several when one message acknowledges
+    /// a batch): (acker, acked node, series).
+    pending_ack: Vec<(NodeId, NodeId, u64)>,
+    /// The acknowledgements on their way: message -> (acked node, acker, series) for each.
+    acks: BTreeMap<MsgId, Vec<(NodeId, NodeId, u64)>>,
+    /// The `attempt` lines waiting for the send they mark (several when one message carries
+    /// a batch): (sender, recipient, series).
+    pending_attempt: Vec<(NodeId, NodeId, u64)>,
+    /// The attempts on their way: message -> (sender, recipient, series) for each.
+    attempts: BTreeMap<MsgId, Vec<(NodeId, NodeId, u64)>>,
     /// Intact attempts their recipient has not acknowledged yet: (recipient, sender, series) -> when the first arrived.
     owed: BTreeMap<(NodeId, NodeId, u64), SimTime>,
     /// Whether the protocol acknowledges at all (an `ack` line was seen).
@@ -147,9 +149,9 @@ impl RetryBackoff {
             clocks,
             schedule: policy.as_ref().map(Schedule::new),
             series: BTreeMap::new(),
-            pending_ack: None,
+            pending_ack: Vec::new(),
             acks: BTreeMap::new(),
-            pending_attempt: None,
+            pending_attempt: Vec::new(),
             attempts: BTreeMap::new(),
             owed: BTreeMap::new(),
             acknowledges: false,
@@ -294,37 +296,38 @@ impl Checker for RetryBackoff {
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Attempt { node, to, series, attempt } => {
-                self.pending_attempt = Some((node, to, series));
+                self.pending_attempt.push((node, to, series));
                 self.attempt(e.time, node, to, series, attempt);
             }
             EventKind::Ack { node, to, series } => {
                 self.acknowledges = true;
-                self.pending_ack = Some((node, to, series));
+                self.pending_ack.push((node, to, series));
                 self.owed.remove(&(node, to, series));
             }
             EventKind::Send { from, to, msg, .. } => {
-                if let Some((acker, acked, series)) = self.pending_ack.take()
-                    && (acker, acked) == (from, to)
-                {
-                    self.acks.insert(msg, (acked, acker, series));
+                // The lines just before a send mark it; any other send ends their chance.
+                let acks: Vec<_> = self.pending_ack.drain(..).filter(|&(acker, acked, _)| (acker, acked) == (from, to)).collect();
+                if !acks.is_empty() {
+                    self.acks.insert(msg, acks.into_iter().map(|(acker, acked, series)| (acked, acker, series)).collect());
                 }
-                if let Some((sender, recipient, series)) = self.pending_attempt.take()
-                    && (sender, recipient) == (from, to)
-                {
-                    self.attempts.insert(msg, (sender, recipient, series));
+                let attempts: Vec<_> =
+                    self.pending_attempt.drain(..).filter(|&(sender, recipient, _)| (sender, recipient) == (from, to)).collect();
+                if !attempts.is_empty() {
+                    self.attempts.insert(msg, attempts);
                 }
             }
             EventKind::Receive { from, to, msg, corrupted: false } => {
-                if let Some(&(sender, recipient, series)) = self.attempts.get(&msg)
-                    && (sender, recipient) == (from, to)
-                {
-                    self.owed.entry((recipient, sender, series)).or_insert(e.time);
+                for &(sender, recipient, series) in self.attempts.get(&msg).into_iter().flatten() {
+                    if (sender, recipient) == (from, to) {
+                        self.owed.entry((recipient, sender, series)).or_insert(e.time);
+                    }
                 }
-                if let Some(&(acked, acker, series)) = self.acks.get(&msg)
-                    && (acker, acked) == (from, to)
-                    && let Some(latest) = self.series.get_mut(&(acked, acker, series))
-                {
-                    latest.acked_at.get_or_insert(e.time);
+                for &(acked, acker, series) in self.acks.get(&msg).into_iter().flatten() {
+                    if (acker, acked) == (from, to)
+                        && let Some(latest) = self.series.get_mut(&(acked, acker, series))
+                    {
+                        latest.acked_at.get_or_insert(e.time);
+                    }
                 }
             }
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.interrupted(node, true),
@@ -530,5 +533,31 @@ mod tests {
         let end = RunEnd { reason: EndReason::Quiescent, at: SimTime(0), max_latency_ns: 0 };
         assert_eq!(c.verdict(&end).outcome, Outcome::Inconclusive);
         assert_eq!(outcome(&[attempt(0, 1)]), Outcome::Inconclusive);
+    }
+
+    // Postmortem: one message marked only by the last `attempt` (or `ack`) line before it, so a
+    // batch carrying several series (BroadcastGossip's) left all but one unjudged.
+    #[test]
+    fn every_series_a_batch_carries_is_judged_and_acknowledged() {
+        let series = |s: u64, ms: u64, attempt: u32| ev(ms, EventKind::Attempt { node: NodeId(0), to: NodeId(1), series: s, attempt });
+        let batch = |ms, msg| ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(msg), size: 88 });
+        let arrives = |ms, msg| ev(ms, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(msg), corrupted: false });
+        let ack = |ms, s: u64| ev(ms, EventKind::Ack { node: NodeId(1), to: NodeId(0), series: s });
+        let ack_send = |ms, msg| ev(ms, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(msg), size: 24 });
+        let ack_arrives = |ms, msg| ev(ms, EventKind::Receive { from: NodeId(1), to: NodeId(0), msg: MsgId(msg), corrupted: false });
+        let sent = [series(7, 0, 1), series(8, 0, 1), batch(0, 1), arrives(1, 1)];
+        // Both acknowledged in one message, and neither sent again: nothing owed.
+        let both = [&sent[..], &[ack(1, 7), ack(1, 8), ack_send(1, 2), ack_arrives(2, 2), series(9, 10, 1), batch(10, 3)]].concat();
+        assert_ne!(outcome(&both), Outcome::Fail);
+        // Only series 7 acknowledged: series 8 arrived intact and is owed its ack.
+        let one = [&sent[..], &[ack(1, 7), ack_send(1, 2), ack_arrives(2, 2)]].concat();
+        let v = judge(WaitFrom::Send, vec![], &one);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("s8 from n0 at n1"), "{}", v.detail);
+        // Both acknowledged, then series 8 sent again: an attempt after its acknowledgement.
+        let again = [&sent[..], &[ack(1, 7), ack(1, 8), ack_send(1, 2), ack_arrives(2, 2), series(8, 10, 2), batch(10, 3)]].concat();
+        let v = judge(WaitFrom::Send, vec![], &again);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("attempt 2 of s8"), "{}", v.detail);
     }
 }
