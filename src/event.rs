@@ -234,6 +234,16 @@ impl<E> EventQueue<E> {
     fn spread(&mut self, b: usize) {
         let mut spread = std::mem::take(&mut self.buckets[b]);
         self.last = spread.iter().map(|e| e.time).min().expect("occupied buckets are non-empty");
+        if b < 2 * DIGITS {
+            // A level-1 bucket spans 256 ns: its events are popped next, one by one, each
+            // reading its slot, written when the event was pushed, long enough ago to have
+            // left the cache when the nodes are many (100,000 gossiping nodes spent a sixth of
+            // their time on that read). Loading the slots here, where nothing waits for the
+            // values, brings them back in parallel rather than one miss per pop.
+            for entry in &spread {
+                std::hint::black_box(self.slab[entry.slot as usize].is_some());
+            }
+        }
         // Lower buckets are empty (this was the lowest non-empty), so order within each is kept.
         for entry in spread.drain(..) {
             self.place(entry);
