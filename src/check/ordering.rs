@@ -493,8 +493,19 @@ mod tests {
     #[test]
     fn regression_total_order_per_destination_judges_each_group_alone() {
         let to_all = |ms, node, app| ev(ms, EventKind::Command { node: NodeId(node), app: AppId(app), dest: Dest::All });
-        // a1 to group g, a2 to all: n0 and n1 deliver them in opposite orders.
-        let events = [cmd(0, 0, 1), to_all(0, 1, 2), deliver(1, 0, 1), deliver(2, 0, 2), deliver(1, 1, 2), deliver(2, 1, 1)];
+        // a1 and a3 to group g, a2 to all: n0 and n1 deliver a1 and a2 in opposite orders,
+        // and a1 before a3 both.
+        let events = [
+            cmd(0, 0, 1),
+            to_all(0, 1, 2),
+            cmd(0, 2, 3),
+            deliver(1, 0, 1),
+            deliver(2, 0, 2),
+            deliver(3, 0, 3),
+            deliver(1, 1, 2),
+            deliver(2, 1, 1),
+            deliver(3, 1, 3),
+        ];
         assert_eq!(verdict(TotalOrder::new(cluster()), &events).outcome, Outcome::Fail);
         assert_eq!(verdict(TotalOrder::judging(cluster(), true), &events).outcome, Outcome::Pass);
         // Within one destination the order still binds, and so does a cycle no pair sees.
