@@ -96,6 +96,7 @@ impl Registry {
             .with_check::<check::CallsServed>()
             .with_check::<check::kept::NoAckedPublicationLoss>()
             .with_check::<check::convergence::ConvergedAfterHeal>()
+            .with_check::<check::answered::CallsAnswered>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

@@ -5,6 +5,7 @@
 //! nothing to judge says `Inconclusive`, never `Pass`.
 
 pub mod addressing;
+pub mod answered;
 mod breaker;
 pub mod broadcast;
 pub mod convergence;
@@ -100,7 +101,6 @@ check_without_config! {
     ExactlyOnceEffect => |s| ExactlyOnceEffect::new(s.cluster.clone());
     Integrity => |s| Integrity::new(s.cluster.clone());
     FifoOrder => |s| FifoOrder::new(s.cluster.clone());
-    TotalOrder => |s| TotalOrder::new(s.cluster.clone());
     NoForgeryAccepted => |s| NoForgeryAccepted::new(s.cluster.clone());
     NoPlaintextLeak => |s| NoPlaintextLeak::new(s.cluster.clone());
     NoDeadlock => |s| NoDeadlock::new(s.cluster.clone());
