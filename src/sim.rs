@@ -37,6 +37,10 @@ pub struct ProtocolPanic {
     pub event: u64,
     /// The panic's message.
     pub message: String,
+    /// Set when the run was not a panic but a schedule (an asynchronous counterexample) whose
+    /// entry at this index (0-based) was not enabled in its turn: bad input, located by the
+    /// command that read the file.
+    pub schedule_step: Option<usize>,
 }
 
 impl std::fmt::Display for ProtocolPanic {
@@ -78,7 +82,7 @@ where
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic with no message".to_string());
             let (at, event) = sim.position();
-            Err(ProtocolPanic { seed, at, event, message })
+            Err(ProtocolPanic { seed, at, event, message, schedule_step: None })
         }
     }
 }

@@ -82,6 +82,24 @@ pub fn load_source(path: &Path) -> Result<(Scenario, String), ExitCode> {
     })
 }
 
+/// Report a run that did not finish and return its exit code: a schedule entry that was not
+/// enabled in its turn is bad input, named at its place in the file (exit 2); anything else is
+/// protocol code panicking (exit 3).
+pub fn run_failed(path: &Path, src: &str, failure: &crate::sim::ProtocolPanic) -> ExitCode {
+    use crate::scenario::locate::{Seg, locate};
+    match failure.schedule_step {
+        Some(i) => {
+            let (line, col) = locate(src, &[Seg::Field("schedule"), Seg::Index(i)]);
+            say!("{}:{line}:{col}: {}", path.display(), failure.message);
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+        None => {
+            to_stderr(&crate::report::panic_text(&path.display().to_string(), failure));
+            ExitCode::from(EXIT_INTERNAL)
+        }
+    }
+}
+
 /// Load and validate a scenario, printing every error (exit code 2) if it is invalid.
 pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
     load_source(path).map(|(scenario, _)| scenario)

@@ -1,14 +1,14 @@
 //! `msgsim run`: run one scenario with one seed and report.
 
-use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load, reader_gone, say};
+use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, run_failed, say};
 use crate::RunOptions;
 use crate::export::{ExportError, Selection, TraceFormat, TraceView, write_trace};
-use crate::report::{Report, panic_text, reproduce_command_for};
+use crate::report::{Report, reproduce_command_for};
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>) -> ExitCode {
-    let scenario = match load(path) {
+    let (scenario, src) = match load_source(path) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -25,10 +25,7 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     let options = RunOptions { record_trace: trace_file.is_some(), ..RunOptions::default() };
     let result = match crate::run(&scenario, seed, &options) {
         Ok(r) => r,
-        Err(panic) => {
-            super::to_stderr(&panic_text(&shown, &panic));
-            return ExitCode::from(EXIT_INTERNAL);
-        }
+        Err(failure) => return run_failed(path, &src, &failure),
     };
     if let (Some(file), Some(events)) = (trace_file, &result.trace) {
         let format = match trace_path.and_then(Path::extension).is_some_and(|e| e == "jsonl") {

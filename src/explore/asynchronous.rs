@@ -843,7 +843,7 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    let fail = |at: SimTime, event: u64, message: String| ProtocolPanic { seed, at, event, message };
+    let fail = |at: SimTime, event: u64, message: String| ProtocolPanic { seed, at, event, message, schedule_step: None };
     if let Some(why) = refuse(scenario) {
         return Err(fail(SimTime::ZERO, 0, format!("cannot run a schedule {why}")));
     }
@@ -853,11 +853,18 @@ where
         let mut world = World::boot(scenario, &setup, factory, true);
         for (k, &step) in schedule.iter().enumerate() {
             if !world.is_enabled(step) {
-                return Err((world.now(), k as u64 + 1, format!("schedule step {} ({step:?}) is not enabled then", k + 1)));
+                let mut enabled = Vec::new();
+                world.enabled(usize::MAX, &mut enabled);
+                let expected = match enabled.len() {
+                    0 => "nothing is enabled then: the run is quiescent".to_string(),
+                    _ => format!("expected one of the steps enabled then: {}", enabled.iter().map(|s| s.ron(scenario)).collect::<Vec<_>>().join(", ")),
+                };
+                let why = format!("schedule step {} ({}) is not enabled in its turn ({expected})", k + 1, step.ron(scenario));
+                return Err((world.now(), k as u64 + 1, Some(k), why));
             }
             world.apply(step);
             if let Some(what) = world.unsupported {
-                return Err((world.now(), k as u64 + 1, format!("the protocol uses {what}, which the asynchronous model does not run")));
+                return Err((world.now(), k as u64 + 1, None, format!("the protocol uses {what}, which the asynchronous model does not run")));
             }
         }
         let mut rest = Vec::new();
@@ -867,7 +874,7 @@ where
     }));
     let (end, events, messages, steps) = match outcome {
         Ok(Ok(done)) => done,
-        Ok(Err((at, event, message))) => return Err(fail(at, event, message)),
+        Ok(Err((at, event, schedule_step, message))) => return Err(ProtocolPanic { schedule_step, ..fail(at, event, message) }),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()
