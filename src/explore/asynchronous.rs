@@ -189,12 +189,20 @@ struct Flight<M> {
     msg: M,
     /// A copy the link already duplicated: it is not duplicated again.
     copy: bool,
+    /// The hash of the message's `Debug` text, made the first time a fingerprint needs it and
+    /// kept with the message (and its copies), so a message is formatted once, not once a state.
+    content: Option<u64>,
+}
+
+impl<M: Clone> Clone for Flight<M> {
+    fn clone(&self) -> Self {
+        Flight { from: self.from, to: self.to, msg: self.msg.clone(), copy: self.copy, content: self.content }
+    }
 }
 
 /// One path's whole state: processes, the wire, timers, the workload's progress, and the trace.
-struct World<'s, P: Process, F> {
+struct World<'s, P: Process> {
     scenario: &'s Scenario,
-    factory: F,
     n: u64,
     procs: Vec<Option<P>>,
     rngs: Vec<SimRng>,
@@ -213,8 +221,9 @@ struct World<'s, P: Process, F> {
     issued: Vec<usize>,
     commands: &'s [(SimTime, NodeId, Command)],
     wire: BTreeMap<MsgId, Flight<P::Msg>>,
-    /// Timers set and neither fired nor cancelled, by their trace id.
-    timers: BTreeMap<TimerId, (NodeId, P::Timer)>,
+    /// Timers set and neither fired nor cancelled, by their trace id, each with the hash of its
+    /// `Debug` text once a fingerprint needed it.
+    timers: BTreeMap<TimerId, (NodeId, P::Timer, Option<u64>)>,
     /// Per node: crashes and restarts the fault script still allows, and a fault's index.
     crashes: Vec<Vec<u32>>,
     restarts: Vec<Vec<u32>>,
@@ -234,14 +243,15 @@ struct World<'s, P: Process, F> {
     observed: bool,
     /// Whether to keep the trace's events.
     keep_events: bool,
+    /// Per node: its part of the fingerprint (see `node_fingerprint`) and whether the process
+    /// fingerprints itself, as of the last fingerprint; recomputed only for the nodes a step
+    /// touched since (`dirty`), so a step costs one process's hash, not every process's.
+    node_fp: Vec<(u64, bool)>,
+    dirty: Vec<bool>,
 }
 
-impl<'s, P, F> World<'s, P, F>
-where
-    P: Process,
-    F: FnMut(NodeId) -> P,
-{
-    fn boot(scenario: &'s Scenario, setup: &'s Setup, factory: F, keep_events: bool) -> Self {
+impl<'s, P: Process> World<'s, P> {
+    fn boot(scenario: &'s Scenario, setup: &'s Setup, factory: &mut impl FnMut(NodeId) -> P, keep_events: bool) -> Self {
         let commands = &setup.commands[..];
         let n = scenario.node_count();
         let mut queue = vec![Vec::new(); n];
@@ -262,7 +272,6 @@ where
         }
         let mut world = World {
             scenario,
-            factory,
             n: n as u64,
             procs: (0..n).map(|_| None).collect(),
             rngs: setup.rngs.clone(),
@@ -291,18 +300,65 @@ where
             unsupported: None,
             observed: !scenario.checks.is_empty(),
             keep_events,
+            node_fp: vec![(0, false); n],
+            dirty: vec![true; n],
         };
         for i in 0..n {
-            world.start(NodeId(i as u32));
+            world.start(NodeId(i as u32), factory);
         }
         // Commands due at time 0 happen at the start, before anything else can.
         for (i, &(at, node, _)) in commands.iter().enumerate() {
             if at == SimTime::ZERO {
                 debug_assert_eq!(world.queue[node.index()].get(world.issued[node.index()]), Some(&i));
-                world.apply(Step::Command(AppId(i as u64)));
+                world.apply(Step::Command(AppId(i as u64)), factory);
             }
         }
         world
+    }
+
+    /// A copy of this state to take another step from, if every process opts in to being
+    /// copied ([`Process::snapshot`]); `None` sends the search back to replaying paths.
+    fn copy(&self) -> Option<Self> {
+        let mut procs = Vec::with_capacity(self.procs.len());
+        for p in &self.procs {
+            procs.push(match p {
+                Some(p) => Some(p.snapshot()?),
+                None => None,
+            });
+        }
+        Some(World {
+            scenario: self.scenario,
+            n: self.n,
+            procs,
+            rngs: self.rngs.clone(),
+            incarnation: self.incarnation.clone(),
+            history: self.history.clone(),
+            reported: self.reported.clone(),
+            sent: self.sent.clone(),
+            next_timer: self.next_timer.clone(),
+            next_call: self.next_call.clone(),
+            queue: self.queue.clone(),
+            issued: self.issued.clone(),
+            commands: self.commands,
+            wire: self.wire.clone(),
+            timers: self.timers.clone(),
+            crashes: self.crashes.clone(),
+            restarts: self.restarts.clone(),
+            cuts: self.cuts.clone(),
+            heals: self.heals.clone(),
+            active: self.active.clone(),
+            partitions: self.partitions.clone(),
+            faults: self.faults,
+            steps: self.steps,
+            effects: Vec::new(),
+            events: self.events.clone(),
+            messages: self.messages.clone(),
+            unsupported: self.unsupported,
+            observed: self.observed,
+            keep_events: self.keep_events,
+            node_fp: self.node_fp.clone(),
+            dirty: self.dirty.clone(),
+        })
     }
 
     fn now(&self) -> SimTime {
@@ -314,6 +370,7 @@ where
             && let Some(node) = reporter(&kind)
         {
             self.reported[node.index()] = mix(self.reported[node.index()], &kind);
+            self.dirty[node.index()] = true;
         }
         self.messages.count(&kind);
         // Only checks read the events, and a schedule's run: an exploration without checks
@@ -329,10 +386,11 @@ where
         self.history[node.index()].hash(&mut h);
         what.hash(&mut h);
         self.history[node.index()] = h.finish();
+        self.dirty[node.index()] = true;
     }
 
-    fn start(&mut self, node: NodeId) {
-        self.procs[node.index()] = Some((self.factory)(node));
+    fn start(&mut self, node: NodeId, factory: &mut impl FnMut(NodeId) -> P) {
+        self.procs[node.index()] = Some(factory(node));
         self.with_process(node, |p, ctx| p.on_start(ctx));
     }
 
@@ -386,7 +444,7 @@ where
     }
 
     /// Make `step` happen. It must be enabled.
-    fn apply(&mut self, step: Step) {
+    fn apply(&mut self, step: Step, factory: &mut impl FnMut(NodeId) -> P) {
         if step.is_fault() {
             self.faults += 1;
         }
@@ -394,6 +452,7 @@ where
             Step::Command(app) => {
                 let (_, node, cmd) = self.commands[app.0 as usize];
                 self.issued[node.index()] += 1;
+                self.dirty[node.index()] = true;
                 let Command::Send { payload, dest } = cmd;
                 if self.procs[node.index()].is_none() {
                     self.record(EventKind::CommandRefused { node, app });
@@ -432,7 +491,7 @@ where
                 self.record(EventKind::Drop { from: f.from, to: f.to, msg: id, reason: DropReason::Lost });
             }
             Step::Timer(id) => {
-                let (node, timer) = self.timers.remove(&id).expect("set");
+                let (node, timer, _) = self.timers.remove(&id).expect("set");
                 self.input(node, ("timer", id));
                 self.record(EventKind::Timer { node, timer: id });
                 self.with_process(node, |p, ctx| p.on_timer(ctx, timer));
@@ -441,7 +500,7 @@ where
                 let index = self.crashes[node.index()].remove(0);
                 self.procs[node.index()] = None;
                 self.incarnation[node.index()] += 1;
-                self.timers.retain(|_, (owner, _)| *owner != node);
+                self.timers.retain(|_, (owner, _, _)| *owner != node);
                 self.input(node, "crash");
                 self.record(EventKind::Fault { action: FaultAction::Crash, node: Some(node), index });
             }
@@ -449,7 +508,7 @@ where
                 let index = self.restarts[node.index()].remove(0);
                 self.input(node, "restart");
                 self.record(EventKind::Fault { action: FaultAction::Restart, node: Some(node), index });
-                self.start(node);
+                self.start(node, factory);
             }
             Step::Partition(index) => {
                 self.cuts.retain(|&i| i != index);
@@ -473,6 +532,7 @@ where
 
     fn with_process(&mut self, node: NodeId, handler: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Timer>)) {
         let i = node.index();
+        self.dirty[i] = true;
         let Some(process) = self.procs[i].as_mut() else { return };
         let mut ctx = Ctx {
             now_local: SimTime((self.steps + 1) * 1_000),
@@ -509,7 +569,7 @@ where
             }
             Effect::SetTimer { id, timer, .. } => {
                 let id = TimerId(id.0 * self.n + u64::from(node.0));
-                self.timers.insert(id, (node, timer));
+                self.timers.insert(id, (node, timer, None));
             }
             Effect::CancelTimer { id } => {
                 self.timers.remove(&TimerId(id.0 * self.n + u64::from(node.0)));
@@ -543,51 +603,60 @@ where
         if self.partitions.blocks(from, to) {
             self.record(EventKind::Drop { from, to, msg: id, reason: DropReason::Partitioned });
         } else {
-            self.wire.insert(id, Flight { from, to, msg, copy: false });
+            self.wire.insert(id, Flight { from, to, msg, copy: false, content: None });
         }
     }
 
-    /// The state's fingerprint (see the module's documentation).
-    fn fingerprint(&self) -> u64 {
-        let mut h = StateHasher::default();
-        let own: Vec<Option<u64>> = self
-            .procs
-            .iter()
-            .map(|p| {
-                let mut state = StateHasher::default();
-                p.as_ref().and_then(|p| p.fingerprint(&mut state).then(|| state.finish()))
-            })
-            .collect();
-        for (i, own) in own.iter().enumerate() {
-            match *own {
-                Some(state) => {
-                    (1u8, state, self.rngs[i].position(), self.incarnation[i], self.sent[i], self.next_timer[i], self.next_call[i])
-                        .hash(&mut h);
-                    if self.observed {
-                        self.reported[i].hash(&mut h);
-                    }
-                }
-                None => (0u8, self.history[i]).hash(&mut h),
+    /// The state's fingerprint (see the module's documentation). Incremental: a node's part is
+    /// recomputed only if a step touched the node since the last fingerprint, and a message's or
+    /// timer's `Debug` text is hashed once, the first time it is needed.
+    fn fingerprint(&mut self) -> u64 {
+        for i in 0..self.procs.len() {
+            if std::mem::take(&mut self.dirty[i]) {
+                self.node_fp[i] = self.node_fingerprint(i);
             }
-            (self.issued[i], self.crashes[i].len(), self.restarts[i].len()).hash(&mut h);
+        }
+        let mut h = StateHasher::default();
+        for &(fp, _) in &self.node_fp {
+            fp.hash(&mut h);
         }
         let mut text = String::new();
         // A message's content is its sender's to decide: known from the sender's inputs when
         // the sender is known by them, else from the message itself.
-        for (id, f) in &self.wire {
+        for (id, f) in &mut self.wire {
             (id, f.to, f.copy).hash(&mut h);
-            if own[f.from.index()].is_some() {
-                hash_debug(&f.msg, &mut h, &mut text);
+            if self.node_fp[f.from.index()].1 {
+                f.content.get_or_insert_with(|| hash_debug(&f.msg, &mut text)).hash(&mut h);
             }
         }
-        for (id, (node, timer)) in &self.timers {
+        for (id, (node, timer, content)) in &mut self.timers {
             id.hash(&mut h);
-            if own[node.index()].is_some() {
-                hash_debug(timer, &mut h, &mut text);
+            if self.node_fp[node.index()].1 {
+                content.get_or_insert_with(|| hash_debug(timer, &mut text)).hash(&mut h);
             }
         }
         (self.faults, &self.cuts, &self.heals, &self.active).hash(&mut h);
         h.finish()
+    }
+
+    /// Node `i`'s part of the fingerprint, and whether its process fingerprints itself: its own
+    /// hash with its random stream's position and counters (and what it reported, when there
+    /// are checks), else the hash of every input it handled.
+    fn node_fingerprint(&self, i: usize) -> (u64, bool) {
+        let mut state = StateHasher::default();
+        let own = self.procs[i].as_ref().and_then(|p| p.fingerprint(&mut state).then(|| state.finish()));
+        let mut h = StateHasher::default();
+        match own {
+            Some(state) => {
+                (1u8, state, self.rngs[i].position(), self.incarnation[i], self.sent[i], self.next_timer[i], self.next_call[i]).hash(&mut h);
+                if self.observed {
+                    self.reported[i].hash(&mut h);
+                }
+            }
+            None => (0u8, self.history[i]).hash(&mut h),
+        }
+        (self.issued[i], self.crashes[i].len(), self.restarts[i].len()).hash(&mut h);
+        (h.finish(), own.is_some())
     }
 }
 
@@ -611,17 +680,19 @@ fn reporter(kind: &EventKind) -> Option<NodeId> {
 fn mix(h: u64, kind: &EventKind) -> u64 {
     let mut s = StateHasher::default();
     h.hash(&mut s);
-    hash_debug(kind, &mut s, &mut String::new());
+    hash_debug(kind, &mut String::new()).hash(&mut s);
     s.finish()
 }
 
-/// Feed `value`'s `Debug` output into `h`, written into `text` first (reused between calls)
+/// The hash of `value`'s `Debug` output, written into `text` first (reused between calls)
 /// so that the hasher takes it in words rather than in the formatter's many small pieces.
-fn hash_debug(value: &impl std::fmt::Debug, h: &mut StateHasher, text: &mut String) {
+fn hash_debug(value: &impl std::fmt::Debug, text: &mut String) -> u64 {
     use std::fmt::Write as _;
     text.clear();
     let _ = write!(text, "{value:?}");
+    let mut h = StateHasher::default();
     h.write(text.as_bytes());
+    h.finish()
 }
 
 /// The link model a transmission from `from` to `to` travels on (a later override wins).
@@ -648,61 +719,165 @@ fn judge(scenario: &Scenario, events: &[TraceEvent], end: &RunEnd) -> Vec<(&'sta
 }
 
 /// Run `path` from the boot; `None` if protocol code panicked.
-fn replay<'s, P, F>(scenario: &'s Scenario, setup: &'s Setup, factory: F, path: &[Step]) -> Option<World<'s, P, F>>
-where
-    P: Process,
-    F: FnMut(NodeId) -> P,
-{
+fn replay<'s, P: Process>(scenario: &'s Scenario, setup: &'s Setup, mut factory: impl FnMut(NodeId) -> P, path: &[Step]) -> Option<World<'s, P>> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut world = World::boot(scenario, setup, factory, !scenario.checks.is_empty());
+        let mut world = World::boot(scenario, setup, &mut factory, !scenario.checks.is_empty());
         for &step in path {
-            world.apply(step);
+            world.apply(step, &mut factory);
         }
         world
     }))
     .ok()
 }
 
-/// What running one path from the boot tells the search: computed on any thread, merged in
-/// the search's order.
-struct Visit {
-    fingerprint: u64,
+/// A state's successor by `step`, made from a copy of the state, or why there is none.
+fn successor<'s, P: Process>(from: &World<'s, P>, step: Step, factory: &mut impl FnMut(NodeId) -> P) -> Result<World<'s, P>, Arrival> {
+    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        from.copy().map(|mut world| {
+            world.apply(step, factory);
+            world
+        })
+    }));
+    match made {
+        Err(_) => Err(Arrival::Panicked(from.faults + usize::from(step.is_fault()))),
+        // Copying was chosen because the boot state's processes opted in.
+        Ok(None) => Err(Arrival::Unsupported("a process that can be copied (`Process::snapshot`) in some states and not in others")),
+        Ok(Some(world)) => Ok(world),
+    }
+}
+
+/// What the search learns of a state once it is known to be new: computed on demand, since
+/// most successors turn out to be states already seen.
+struct Judged {
     enabled: Vec<Step>,
     /// How the path ends here, if it does (nothing enabled, or the depth bound).
     end: Option<EndReason>,
     /// The checks' verdicts on the path so far (as a run stopped here, unless it is quiescent).
     verdicts: Vec<(&'static str, Verdict)>,
-    panicked: bool,
-    unsupported: Option<&'static str>,
 }
 
-fn visit<P, F>(scenario: &Scenario, setup: &Setup, factory: F, path: &[Step], bounds: Bounds) -> Visit
-where
-    P: Process,
-    F: FnMut(NodeId) -> P,
-{
-    let mut v = Visit { fingerprint: 0, enabled: Vec::new(), end: None, verdicts: Vec::new(), panicked: false, unsupported: None };
-    let Some(world) = replay(scenario, setup, factory, path) else {
-        v.panicked = true;
-        return v;
-    };
-    if world.unsupported.is_some() {
-        v.unsupported = world.unsupported;
-        return v;
+impl<P: Process> World<'_, P> {
+    fn judge(&self, depth: usize, bounds: Bounds) -> Judged {
+        let mut enabled = Vec::new();
+        self.enabled(bounds.max_faults, &mut enabled);
+        let end = if enabled.is_empty() {
+            Some(EndReason::Quiescent)
+        } else if depth >= bounds.max_depth {
+            Some(EndReason::Horizon)
+        } else {
+            None
+        };
+        // A safety check's violation shows as soon as it happens: every state is judged, so the
+        // path reported is the shortest to it.
+        let verdicts = judge(self.scenario, &self.events, &end_of(end.unwrap_or(EndReason::Horizon), self.now()));
+        Judged { enabled, end, verdicts }
     }
-    v.fingerprint = world.fingerprint();
-    world.enabled(bounds.max_faults, &mut v.enabled);
-    v.end = if v.enabled.is_empty() {
-        Some(EndReason::Quiescent)
-    } else if path.len() >= bounds.max_depth {
-        Some(EndReason::Horizon)
-    } else {
-        None
-    };
-    // A safety check's violation shows as soon as it happens: every state is judged, so the
-    // path reported is the shortest to it.
-    v.verdicts = judge(scenario, &world.events, &end_of(v.end.unwrap_or(EndReason::Horizon), world.now()));
-    v
+}
+
+/// What taking one transition gave, as the search merges it.
+enum Arrival {
+    /// Protocol code panicked; the path had this many faults.
+    Panicked(usize),
+    /// The protocol asked for something the model cannot do.
+    Unsupported(&'static str),
+    /// A state: its fingerprint and faults.
+    State(u64, usize),
+}
+
+/// The search's bookkeeping, shared by its two ways of reaching states (copying and replaying),
+/// so both count, judge and cut alike.
+struct Search {
+    found: Exploration,
+    /// The tree of distinct states found: each one's parent and the step that reached it.
+    tree: Vec<(u32, Step)>,
+    seen: FxHashSet<u64>,
+    bounds: Bounds,
+}
+
+impl Search {
+    fn new(scenario: &Scenario, bounds: Bounds) -> Search {
+        let found = Exploration {
+            behaviours: 0,
+            states: 0,
+            transitions: 0,
+            max_depth: 0,
+            complete: true,
+            depth_bound_reached: false,
+            checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
+            violation: None,
+        };
+        Search { found, tree: Vec::new(), seen: FxHashSet::default(), bounds }
+    }
+
+    /// Whether the budget lets the search take one more transition (else it is incomplete).
+    fn budget_left(&mut self) -> bool {
+        if self.found.transitions >= self.bounds.max_runs {
+            self.found.complete = false;
+            return false;
+        }
+        true
+    }
+
+    /// Merge the transition from `parent` by `step` (none: the boot state) at `depth`, which
+    /// gave `arrival`; `judged` tells the rest about a new state. `pending`: transitions queued
+    /// and not taken yet. Returns the new state's index and the steps to queue from it, if any.
+    fn arrive(
+        &mut self,
+        parent: Option<u32>,
+        step: Option<Step>,
+        depth: usize,
+        arrival: Arrival,
+        pending: u64,
+        judged: impl FnOnce() -> Judged,
+    ) -> Result<Option<(Option<u32>, Vec<Step>)>, String> {
+        let found = &mut self.found;
+        if step.is_some() {
+            found.transitions += 1;
+        }
+        let (fingerprint, faults) = match arrival {
+            Arrival::Panicked(faults) => {
+                let path = path_to(&self.tree, parent, step);
+                record_violation(found, "protocol panic", "protocol code panicked".to_string(), faults, &path);
+                found.behaviours += 1;
+                return Ok(None);
+            }
+            Arrival::Unsupported(what) => return Err(format!("the protocol uses {what}, which the asynchronous model does not explore")),
+            Arrival::State(fingerprint, faults) => (fingerprint, faults),
+        };
+        if !self.seen.insert(fingerprint) {
+            return Ok(None);
+        }
+        found.states += 1;
+        found.max_depth = found.max_depth.max(depth);
+        let me = step.map(|s| {
+            self.tree.push((parent.unwrap_or(u32::MAX), s));
+            (self.tree.len() - 1) as u32
+        });
+        let Judged { mut enabled, end, verdicts } = judged();
+        if let Some((name, verdict)) = verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
+            let path = path_to(&self.tree, me, None);
+            record_violation(found, name, verdict.detail.clone(), faults, &path);
+        }
+        if let Some(reason) = end {
+            found.behaviours += 1;
+            found.depth_bound_reached |= reason == EndReason::Horizon;
+            for (tally, (_, verdict)) in found.checks.iter_mut().zip(&verdicts) {
+                match verdict.outcome {
+                    Outcome::Pass => tally.passed += 1,
+                    Outcome::Fail => tally.failed += 1,
+                    Outcome::Inconclusive => tally.inconclusive += 1,
+                }
+            }
+            return Ok(None);
+        }
+        // Queue no more than the budget can still take, so memory is bounded by `max_runs`.
+        let room = self.bounds.max_runs.saturating_sub(found.transitions).saturating_sub(pending);
+        if enabled.len() as u64 > room {
+            found.complete = false;
+            enabled.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+        }
+        Ok(Some((me, enabled)))
+    }
 }
 
 /// Paths run together before their results are merged: enough to keep `--jobs` threads busy,
@@ -723,102 +898,158 @@ fn path_to(tree: &[(u32, Step)], parent: Option<u32>, step: Option<Step>) -> Vec
     path
 }
 
+/// How the search reaches a state's successors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// From a stored copy of the state, when every process opts in ([`Process::snapshot`]);
+    /// else by replaying.
+    Copy,
+    /// By running each successor's path from the boot (any process).
+    Replay,
+}
+
 /// Explore every path of `scenario` in the asynchronous model within `bounds`; `factory`
 /// makes a run's process factory. An error says what the protocol did that the model cannot.
 ///
-/// Breadth-first, a batch of paths at a time: with `bounds.jobs` above 1 a batch's paths run on
-/// that many threads, and their results are merged in the order a single thread takes them, so
-/// the states, their order, the counts and the counterexample do not depend on `jobs`.
+/// Breadth-first. A state's successors are made from a stored copy of it when its processes
+/// opt in to being copied ([`Process::snapshot`]), else by replaying each one's path from the
+/// boot; the two give the same states, counts, verdicts and counterexample. With `bounds.jobs`
+/// above 1 a batch of successors is made on that many threads and merged in the order a single
+/// thread takes them, so nothing depends on `jobs` either.
 pub fn explore<P, F>(scenario: &Scenario, seed: u64, bounds: Bounds, factory: impl Fn() -> F + Sync) -> Result<Exploration, String>
 where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    use rayon::prelude::*;
+    explore_by(scenario, seed, bounds, factory, Reach::Copy)
+}
+
+/// [`explore`], asking for `reach` (copying falls back to replaying for processes that do not
+/// opt in); for comparing the two.
+pub fn explore_by<P, F>(scenario: &Scenario, seed: u64, bounds: Bounds, factory: impl Fn() -> F + Sync, reach: Reach) -> Result<Exploration, String>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
     let setup = Setup::new(scenario, seed);
-    let mut found = Exploration {
-        behaviours: 0,
-        states: 0,
-        transitions: 0,
-        max_depth: 0,
-        complete: true,
-        depth_bound_reached: false,
-        checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
-        violation: None,
-    };
     let pool = match bounds.jobs {
         0 | 1 => None,
         jobs => Some(rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| format!("with {jobs} threads: {e}"))?),
     };
-    // The tree of distinct states found: each one's parent and the step that reached it.
-    let mut tree: Vec<(u32, Step)> = Vec::new();
-    let mut seen: FxHashSet<u64> = FxHashSet::default();
-    // Transitions to take, breadth-first: from a state (its index in `tree`, or none for the
-    // boot state) by a step (none: the boot state itself).
+    if reach == Reach::Copy
+        && let Some(boot) = replay(scenario, &setup, factory(), &[])
+        && boot.unsupported.is_none()
+        && boot.copy().is_some()
+    {
+        return by_copying(boot, bounds, factory);
+    }
+    by_replaying(scenario, &setup, bounds, factory, pool.as_ref())
+}
+
+/// The search that replays each successor's path from the boot.
+fn by_replaying<P, F>(
+    scenario: &Scenario,
+    setup: &Setup,
+    bounds: Bounds,
+    factory: impl Fn() -> F + Sync,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<Exploration, String>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    use rayon::prelude::*;
+    let mut search = Search::new(scenario, bounds);
+    // Transitions to take: from a state (its index in the tree, or none for the boot state) by
+    // a step (none: the boot state itself).
     let mut queue: VecDeque<(Option<u32>, Option<Step>)> = VecDeque::from([(None, None)]);
+    // What replaying a path gives: the world's arrival, and what judging it would, computed on
+    // the thread that replayed it (the world is not kept).
+    let visit = |path: &Vec<Step>| -> (Arrival, Option<Judged>) {
+        match replay(scenario, setup, factory(), path) {
+            None => (Arrival::Panicked(path.iter().filter(|s| s.is_fault()).count()), None),
+            Some(world) if world.unsupported.is_some() => (Arrival::Unsupported(world.unsupported.expect("some")), None),
+            Some(mut world) => (Arrival::State(world.fingerprint(), world.faults), Some(world.judge(path.len(), bounds))),
+        }
+    };
     'search: while !queue.is_empty() {
         let batch: Vec<_> = queue.drain(..BATCH.min(queue.len())).collect();
-        let paths: Vec<Vec<Step>> = batch.iter().map(|&(parent, step)| path_to(&tree, parent, step)).collect();
-        let run = |path: &Vec<Step>| visit(scenario, &setup, factory(), path, bounds);
-        let visits: Vec<Visit> = match &pool {
-            Some(pool) => pool.install(|| paths.par_iter().map(run).collect()),
-            None => paths.iter().map(run).collect(),
+        let paths: Vec<Vec<Step>> = batch.iter().map(|&(parent, step)| path_to(&search.tree, parent, step)).collect();
+        let visits: Vec<(Arrival, Option<Judged>)> = match pool {
+            Some(pool) => pool.install(|| paths.par_iter().map(visit).collect()),
+            None => paths.iter().map(visit).collect(),
         };
         let batch_len = batch.len();
-        for (k, (((parent, step), path), v)) in batch.into_iter().zip(paths).zip(visits).enumerate() {
-            if found.transitions >= bounds.max_runs {
-                found.complete = false;
+        for (k, (((parent, step), path), (arrival, judged))) in batch.into_iter().zip(paths).zip(visits).enumerate() {
+            if !search.budget_left() {
                 break 'search;
             }
-            if step.is_some() {
-                found.transitions += 1;
+            let pending = (queue.len() + (batch_len - k - 1)) as u64;
+            let next = search.arrive(parent, step, path.len(), arrival, pending, || judged.expect("a state is judged"))?;
+            if let Some((me, enabled)) = next {
+                queue.extend(enabled.into_iter().map(|s| (me, Some(s))));
             }
-            let faults = path.iter().filter(|s| s.is_fault()).count();
-            if v.panicked {
-                record_violation(&mut found, "protocol panic", "protocol code panicked".to_string(), faults, &path);
-                found.behaviours += 1;
-                continue;
-            }
-            if let Some(what) = v.unsupported {
-                return Err(format!("the protocol uses {what}, which the asynchronous model does not explore"));
-            }
-            if !seen.insert(v.fingerprint) {
-                continue;
-            }
-            found.states += 1;
-            found.max_depth = found.max_depth.max(path.len());
-            let me = step.map(|s| {
-                tree.push((parent.unwrap_or(u32::MAX), s));
-                (tree.len() - 1) as u32
-            });
-            if let Some((name, verdict)) = v.verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
-                record_violation(&mut found, name, verdict.detail.clone(), faults, &path);
-            }
-            if let Some(reason) = v.end {
-                found.behaviours += 1;
-                found.depth_bound_reached |= reason == EndReason::Horizon;
-                for (tally, (_, verdict)) in found.checks.iter_mut().zip(&v.verdicts) {
-                    match verdict.outcome {
-                        Outcome::Pass => tally.passed += 1,
-                        Outcome::Fail => tally.failed += 1,
-                        Outcome::Inconclusive => tally.inconclusive += 1,
-                    }
-                }
-                continue;
-            }
-            // Queue no more than the budget can still take (the rest of this batch included),
-            // so memory is bounded by `max_runs`.
-            let pending = queue.len() + (batch_len - k - 1);
-            let room = bounds.max_runs.saturating_sub(found.transitions).saturating_sub(pending as u64);
-            let mut enabled = v.enabled;
-            if enabled.len() as u64 > room {
-                found.complete = false;
-                enabled.truncate(usize::try_from(room).unwrap_or(usize::MAX));
-            }
-            queue.extend(enabled.into_iter().map(|s| (me, Some(s))));
         }
     }
-    Ok(found)
+    Ok(search.found)
+}
+
+/// A state kept to take steps from: its index in the tree (none: the boot state), its depth,
+/// its world and the steps still to take from it.
+struct Kept<'s, P: Process> {
+    me: Option<u32>,
+    depth: usize,
+    world: World<'s, P>,
+    steps: Vec<Step>,
+}
+
+/// The search that makes each successor from a stored copy of its parent state. It runs on one
+/// thread whatever `jobs` is: a process need not be `Send`, and the kept states are not.
+fn by_copying<'s, P, F>(boot: World<'s, P>, bounds: Bounds, factory: impl Fn() -> F) -> Result<Exploration, String>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    let scenario = boot.scenario;
+    let mut search = Search::new(scenario, bounds);
+    let mut boot = boot;
+    let arrival = Arrival::State(boot.fingerprint(), boot.faults);
+    let mut queue: VecDeque<Kept<'s, P>> = VecDeque::new();
+    // Transitions queued and not taken yet.
+    let mut pending: u64 = 0;
+    if !search.budget_left() {
+        return Ok(search.found);
+    }
+    if let Some((me, steps)) = search.arrive(None, None, 0, arrival, 0, || boot.judge(0, bounds))? {
+        pending += steps.len() as u64;
+        queue.push_back(Kept { me, depth: 0, world: boot, steps });
+    }
+    // A successor and its fingerprint (a restart calls the factory: one per parent state).
+    let step_from = |parent: &World<'s, P>, step: Step, factory: &mut F| -> (Arrival, Option<World<'s, P>>) {
+        match successor(parent, step, factory) {
+            Err(arrival) => (arrival, None),
+            Ok(world) if world.unsupported.is_some() => (Arrival::Unsupported(world.unsupported.expect("some")), None),
+            Ok(mut world) => (Arrival::State(world.fingerprint(), world.faults), Some(world)),
+        }
+    };
+    while let Some(kept) = queue.pop_front() {
+        let mut factory = factory();
+        for &step in &kept.steps {
+            if !search.budget_left() {
+                return Ok(search.found);
+            }
+            let (arrival, world) = step_from(&kept.world, step, &mut factory);
+            pending -= 1;
+            let depth = kept.depth + 1;
+            let judged = || world.as_ref().expect("a state has its world").judge(depth, bounds);
+            let next = search.arrive(kept.me, Some(step), depth, arrival, pending, judged)?;
+            if let Some((me, steps)) = next {
+                pending += steps.len() as u64;
+                queue.push_back(Kept { me, depth, world: world.expect("a state has its world"), steps });
+            }
+        }
+    }
+    Ok(search.found)
 }
 
 fn record_violation(found: &mut Exploration, check: &str, detail: String, faults: usize, path: &[Step]) {
@@ -850,7 +1081,8 @@ where
     let setup = Setup::new(scenario, seed);
     let schedule = scenario.schedule.as_deref().unwrap_or_default();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut world = World::boot(scenario, &setup, factory, true);
+        let mut factory = factory;
+        let mut world = World::boot(scenario, &setup, &mut factory, true);
         for (k, &step) in schedule.iter().enumerate() {
             if !world.is_enabled(step) {
                 let mut enabled = Vec::new();
@@ -862,7 +1094,7 @@ where
                 let why = format!("schedule step {} ({}) is not enabled in its turn ({expected})", k + 1, step.ron(scenario));
                 return Err((world.now(), k as u64 + 1, Some(k), why));
             }
-            world.apply(step);
+            world.apply(step, &mut factory);
             if let Some(what) = world.unsupported {
                 return Err((world.now(), k as u64 + 1, None, format!("the protocol uses {what}, which the asynchronous model does not run")));
             }

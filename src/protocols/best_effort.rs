@@ -31,6 +31,7 @@ impl Message for Data {
     }
 }
 
+#[derive(Clone)]
 pub struct BestEffort {
     checksum: bool,
     dedup: bool,
@@ -71,6 +72,10 @@ impl Process for BestEffort {
     fn fingerprint(&self, state: &mut StateHasher) -> bool {
         (self.checksum, self.dedup, &self.delivered).hash(state);
         true
+    }
+
+    fn snapshot(&self) -> Option<BestEffort> {
+        Some(self.clone())
     }
 }
 
