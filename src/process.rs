@@ -17,7 +17,7 @@ use std::fmt;
 /// damaged on the way is ground truth the simulator keeps for the checkers; a
 /// protocol cannot read it and must detect corruption the way a real one does
 /// (here: through the checksum verdict on [`Incoming`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Payload {
     /// The application message's identity, unique in the run (the `m` of `cmd` and `deliver` lines).
     pub id: AppId,
@@ -93,7 +93,7 @@ pub trait Message: Clone + fmt::Debug {
 }
 
 /// Where a workload command asks a message to go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Dest {
     /// One node.
     Node(NodeId),

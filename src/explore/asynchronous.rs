@@ -805,6 +805,7 @@ impl Search {
             depth_bound_reached: false,
             checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
             violation: None,
+            copied: false,
         };
         Search { found, tree: Vec::new(), seen: FxHashSet::default(), bounds }
     }
@@ -898,51 +899,31 @@ fn path_to(tree: &[(u32, Step)], parent: Option<u32>, step: Option<Step>) -> Vec
     path
 }
 
-/// How the search reaches a state's successors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reach {
-    /// From a stored copy of the state, when every process opts in ([`Process::snapshot`]);
-    /// else by replaying.
-    Copy,
-    /// By running each successor's path from the boot (any process).
-    Replay,
-}
-
 /// Explore every path of `scenario` in the asynchronous model within `bounds`; `factory`
 /// makes a run's process factory. An error says what the protocol did that the model cannot.
 ///
 /// Breadth-first. A state's successors are made from a stored copy of it when its processes
-/// opt in to being copied ([`Process::snapshot`]), else by replaying each one's path from the
-/// boot; the two give the same states, counts, verdicts and counterexample. With `bounds.jobs`
-/// above 1 a batch of successors is made on that many threads and merged in the order a single
-/// thread takes them, so nothing depends on `jobs` either.
+/// opt in to being copied ([`Process::snapshot`]) and `bounds.replay` is not set, else by
+/// replaying each one's path from the boot; the two give the same states, counts, verdicts and
+/// counterexample. Replaying, with `bounds.jobs` above 1 a batch of paths runs on that many
+/// threads and is merged in the order a single thread takes them, so nothing depends on `jobs`.
 pub fn explore<P, F>(scenario: &Scenario, seed: u64, bounds: Bounds, factory: impl Fn() -> F + Sync) -> Result<Exploration, String>
 where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    explore_by(scenario, seed, bounds, factory, Reach::Copy)
-}
-
-/// [`explore`], asking for `reach` (copying falls back to replaying for processes that do not
-/// opt in); for comparing the two.
-pub fn explore_by<P, F>(scenario: &Scenario, seed: u64, bounds: Bounds, factory: impl Fn() -> F + Sync, reach: Reach) -> Result<Exploration, String>
-where
-    P: Process,
-    F: FnMut(NodeId) -> P,
-{
     let setup = Setup::new(scenario, seed);
-    let pool = match bounds.jobs {
-        0 | 1 => None,
-        jobs => Some(rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| format!("with {jobs} threads: {e}"))?),
-    };
-    if reach == Reach::Copy
+    if !bounds.replay
         && let Some(boot) = replay(scenario, &setup, factory(), &[])
         && boot.unsupported.is_none()
         && boot.copy().is_some()
     {
         return by_copying(boot, bounds, factory);
     }
+    let pool = match bounds.jobs {
+        0 | 1 => None,
+        jobs => Some(rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| format!("with {jobs} threads: {e}"))?),
+    };
     by_replaying(scenario, &setup, bounds, factory, pool.as_ref())
 }
 
@@ -1012,6 +993,7 @@ where
 {
     let scenario = boot.scenario;
     let mut search = Search::new(scenario, bounds);
+    search.found.copied = true;
     let mut boot = boot;
     let arrival = Arrival::State(boot.fingerprint(), boot.faults);
     let mut queue: VecDeque<Kept<'s, P>> = VecDeque::new();

@@ -19,16 +19,17 @@
 use super::{field, ns};
 use crate::id::{AppId, NodeId, TimerId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, StateHasher};
 use crate::rng::PPB;
 use crate::scenario::file::{Number, RetryFile};
 use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::hash::Hash;
 
 /// When to retransmit and when to give up. All integers: times in ns, the
 /// factor in thousandths, the jitter in parts per billion of the wait.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Retry {
     pub base_ns: u64,
     pub factor_milli: u64,
@@ -87,6 +88,7 @@ pub struct Resend {
     to: NodeId,
 }
 
+#[derive(Clone, Hash)]
 struct Outstanding {
     payload: Payload,
     attempts: u32,
@@ -96,6 +98,7 @@ struct Outstanding {
 }
 
 /// The sending half, shared with `exactly_once`: what is unacknowledged and when to try again.
+#[derive(Clone, Hash)]
 pub struct Sender {
     retry: Retry,
     dead_letter: bool,
@@ -146,6 +149,7 @@ impl Sender {
     }
 }
 
+#[derive(Clone)]
 pub struct AtLeastOnce {
     sender: Sender,
 }
@@ -180,6 +184,15 @@ impl Process for AtLeastOnce {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, timer: Resend) {
         self.sender.timer(ctx, timer);
+    }
+
+    fn fingerprint(&self, state: &mut StateHasher) -> bool {
+        self.sender.hash(state);
+        true
+    }
+
+    fn snapshot(&self) -> Option<AtLeastOnce> {
+        Some(self.clone())
     }
 }
 

@@ -23,7 +23,7 @@ use crate::process::{Cluster, Dest, Payload};
 use std::collections::BTreeMap;
 
 /// Per destination, per origin: multicasts known to precede.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Knowledge(BTreeMap<Dest, Vec<u32>>);
 
 impl Stamp for Knowledge {
@@ -41,7 +41,7 @@ impl Stamp for Knowledge {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Stamped {
     ts: Vec<u32>,
     payload: Payload,
@@ -60,6 +60,7 @@ impl Body for Stamped {
 type Net = Transport<Stamped, Knowledge>;
 type CausalCtx<'a> = GroupCtx<'a, Stamped, Knowledge>;
 
+#[derive(Clone, Hash)]
 pub struct Causal {
     hold_back: bool,
     /// Per destination, per origin: messages delivered here.

@@ -11,7 +11,7 @@ use crate::id::NodeId;
 use crate::process::{Dest, Payload};
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Numbered {
     seq: u64,
     payload: Payload,
@@ -30,6 +30,7 @@ impl Body for Numbered {
 type Net = Transport<Numbered, ()>;
 type FifoCtx<'a> = GroupCtx<'a, Numbered, ()>;
 
+#[derive(Clone, Hash)]
 pub struct Fifo {
     hold_back: bool,
     /// The next number this node gives a message to each destination.

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A Lamport timestamp and the id of the node that proposed it.
 pub type Ts = (u64, NodeId);
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum Isis {
     App(Payload),
     Propose { of: Key, ts: Ts },
@@ -46,6 +46,7 @@ impl Body for Isis {
 type Net = Transport<Isis, ()>;
 type IsisCtx<'a> = GroupCtx<'a, Isis, ()>;
 
+#[derive(Clone, Hash)]
 struct Queued {
     payload: Payload,
     ts: Ts,
@@ -53,12 +54,14 @@ struct Queued {
 }
 
 /// An origin's collection of proposals for one of its messages.
+#[derive(Clone, Hash)]
 struct Collecting {
     dest: Dest,
     waiting: BTreeSet<NodeId>,
     max: Ts,
 }
 
+#[derive(Clone, Hash)]
 pub struct IsisOrder {
     hold_back: bool,
     clock: u64,

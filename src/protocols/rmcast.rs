@@ -10,6 +10,7 @@
 use super::group::{GroupCtx, Key, Layer, Transport};
 use crate::process::{Dest, Payload};
 
+#[derive(Clone, Hash)]
 pub struct Reliable;
 
 impl Layer for Reliable {

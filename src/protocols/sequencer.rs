@@ -15,7 +15,7 @@ use super::group::{Body, GroupCtx, Key, Layer, Transport};
 use crate::process::{Dest, Payload};
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum Seq {
     App(Payload),
     /// The sequencer's assignment: message `of` is number `n` for its destination.
@@ -43,6 +43,7 @@ impl Body for Seq {
 type Net = Transport<Seq, ()>;
 type SeqCtx<'a> = GroupCtx<'a, Seq, ()>;
 
+#[derive(Clone, Hash)]
 pub struct Sequencer {
     hold_back: bool,
     /// As the sequencer: the next number to assign per destination.
