@@ -39,6 +39,7 @@ use crate::verdict::{EndReason, Outcome, RunEnd, Verdict};
 use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use super::{Bounds, CheckTally, Exploration, Violation};
 
@@ -172,14 +173,59 @@ fn commands(scenario: &Scenario, seed: u64) -> Vec<(SimTime, NodeId, Command)> {
 /// stream, made once (a stream's key schedule costs more than copying it).
 struct Setup {
     commands: Vec<(SimTime, NodeId, Command)>,
-    rngs: Vec<SimRng>,
+    rngs: Vec<Arc<SimRng>>,
+    /// Per node: its commands (indices into `commands`), and the fault script's crashes and
+    /// restarts of it (each fault's index), in order: what every state shares.
+    queue: Vec<Vec<usize>>,
+    crashes: Vec<Vec<u32>>,
+    restarts: Vec<Vec<u32>>,
 }
 
 impl Setup {
     fn new(scenario: &Scenario, seed: u64) -> Setup {
-        let rngs = (0..scenario.node_count()).map(|i| SimRng::new(seed, Stream::Node(i as u32))).collect();
-        Setup { commands: commands(scenario, seed), rngs }
+        let n = scenario.node_count();
+        let rngs = (0..n).map(|i| Arc::new(SimRng::new(seed, Stream::Node(i as u32)))).collect();
+        let commands = commands(scenario, seed);
+        let mut queue = vec![Vec::new(); n];
+        for (i, (_, node, _)) in commands.iter().enumerate() {
+            queue[node.index()].push(i);
+        }
+        let mut crashes = vec![Vec::new(); n];
+        let mut restarts = vec![Vec::new(); n];
+        for (i, f) in scenario.faults.iter().enumerate() {
+            match f.fault {
+                Fault::Crash(node) => crashes[node.index()].push(i as u32),
+                Fault::Restart(node) => restarts[node.index()].push(i as u32),
+                _ => {}
+            }
+        }
+        Setup { commands, rngs, queue, crashes, restarts }
     }
+}
+
+/// What the model keeps of one node beside its process, in one place so that copying a state
+/// copies one small array.
+#[derive(Clone, Default)]
+struct NodeState {
+    incarnation: u32,
+    /// The hash of every input handled, in order (crashes and restarts included).
+    history: u64,
+    /// The hash of what it reported to the checks, in order.
+    reported: u64,
+    /// Transmissions made (a message's id is `count * n + node`).
+    sent: u64,
+    /// The counters its context hands out (timer and call ids).
+    next_timer: u64,
+    next_call: u64,
+    /// Commands issued, and the script's crashes and restarts of it used.
+    issued: usize,
+    crashes: usize,
+    restarts: usize,
+    /// Its part of the fingerprint (see `node_fingerprint`) and whether the process
+    /// fingerprints itself, as of the last fingerprint; recomputed only if a step touched the
+    /// node since (`dirty`), so a step costs one process's hash, not every process's.
+    fp: (u64, bool),
+    dirty: bool,
 }
 
 /// A message on the wire.
@@ -200,33 +246,55 @@ impl<M: Clone> Clone for Flight<M> {
     }
 }
 
+/// The messages in flight, by id: a vector kept sorted rather than a map, so that copying a
+/// state copies one allocation (a handful of messages are in flight in a scenario to explore).
+struct Wire<M>(Vec<(MsgId, Flight<M>)>);
+
+impl<M: Clone> Clone for Wire<M> {
+    fn clone(&self) -> Self {
+        Wire(self.0.clone())
+    }
+}
+
+impl<M> Wire<M> {
+    fn at(&self, id: MsgId) -> usize {
+        self.0.binary_search_by_key(&id, |(k, _)| *k).expect("in flight")
+    }
+
+    fn get(&self, id: MsgId) -> &Flight<M> {
+        &self.0[self.at(id)].1
+    }
+
+    fn get_mut(&mut self, id: MsgId) -> &mut Flight<M> {
+        let at = self.at(id);
+        &mut self.0[at].1
+    }
+
+    fn remove(&mut self, id: MsgId) -> Flight<M> {
+        let at = self.at(id);
+        self.0.remove(at).1
+    }
+
+    fn insert(&mut self, id: MsgId, flight: Flight<M>) {
+        let at = self.0.binary_search_by_key(&id, |(k, _)| *k).expect_err("a message id is used once");
+        self.0.insert(at, (id, flight));
+    }
+}
+
 /// One path's whole state: processes, the wire, timers, the workload's progress, and the trace.
 struct World<'s, P: Process> {
     scenario: &'s Scenario,
     n: u64,
+    setup: &'s Setup,
     procs: Vec<Option<P>>,
-    rngs: Vec<SimRng>,
-    incarnation: Vec<u32>,
-    /// Per node: the hash of every input handled, in order (crashes and restarts included).
-    history: Vec<u64>,
-    /// Per node: the hash of what it reported to the checks, in order.
-    reported: Vec<u64>,
-    /// Per node: transmissions made (a message's id is `count * n + node`).
-    sent: Vec<u64>,
-    /// Per node: the counters its context hands out (timer and call ids).
-    next_timer: Vec<u64>,
-    next_call: Vec<u64>,
-    /// Per node: its commands (indices into `commands`) and how many were issued.
-    queue: Vec<Vec<usize>>,
-    issued: Vec<usize>,
+    /// Per node: its random stream, shared with the states it was copied from until it draws.
+    rngs: Vec<Arc<SimRng>>,
+    nodes: Vec<NodeState>,
     commands: &'s [(SimTime, NodeId, Command)],
-    wire: BTreeMap<MsgId, Flight<P::Msg>>,
+    wire: Wire<P::Msg>,
     /// Timers set and neither fired nor cancelled, by their trace id, each with the hash of its
     /// `Debug` text once a fingerprint needed it.
     timers: BTreeMap<TimerId, (NodeId, P::Timer, Option<u64>)>,
-    /// Per node: crashes and restarts the fault script still allows, and a fault's index.
-    crashes: Vec<Vec<u32>>,
-    restarts: Vec<Vec<u32>>,
     /// The script's partitions and heals not used yet (indices), and the cuts in force (indices).
     cuts: Vec<u32>,
     heals: Vec<u32>,
@@ -243,51 +311,30 @@ struct World<'s, P: Process> {
     observed: bool,
     /// Whether to keep the trace's events.
     keep_events: bool,
-    /// Per node: its part of the fingerprint (see `node_fingerprint`) and whether the process
-    /// fingerprints itself, as of the last fingerprint; recomputed only for the nodes a step
-    /// touched since (`dirty`), so a step costs one process's hash, not every process's.
-    node_fp: Vec<(u64, bool)>,
-    dirty: Vec<bool>,
 }
 
 impl<'s, P: Process> World<'s, P> {
     fn boot(scenario: &'s Scenario, setup: &'s Setup, factory: &mut impl FnMut(NodeId) -> P, keep_events: bool) -> Self {
         let commands = &setup.commands[..];
         let n = scenario.node_count();
-        let mut queue = vec![Vec::new(); n];
-        for (i, (_, node, _)) in commands.iter().enumerate() {
-            queue[node.index()].push(i);
-        }
-        let mut crashes = vec![Vec::new(); n];
-        let mut restarts = vec![Vec::new(); n];
         let (mut cuts, mut heals) = (Vec::new(), Vec::new());
         for (i, f) in scenario.faults.iter().enumerate() {
             match f.fault {
-                Fault::Crash(node) => crashes[node.index()].push(i as u32),
-                Fault::Restart(node) => restarts[node.index()].push(i as u32),
                 Fault::Partition(_) | Fault::OneWay { .. } => cuts.push(i as u32),
                 Fault::Heal => heals.push(i as u32),
-                Fault::Pause(_) | Fault::Resume(_) => {}
+                _ => {}
             }
         }
         let mut world = World {
             scenario,
             n: n as u64,
+            setup,
             procs: (0..n).map(|_| None).collect(),
             rngs: setup.rngs.clone(),
-            incarnation: vec![0; n],
-            history: vec![0; n],
-            reported: vec![0; n],
-            sent: vec![0; n],
-            next_timer: vec![0; n],
-            next_call: vec![0; n],
-            queue,
-            issued: vec![0; n],
+            nodes: vec![NodeState { dirty: true, ..NodeState::default() }; n],
             commands,
-            wire: BTreeMap::new(),
+            wire: Wire(Vec::new()),
             timers: BTreeMap::new(),
-            crashes,
-            restarts,
             cuts,
             heals,
             active: Vec::new(),
@@ -300,8 +347,6 @@ impl<'s, P: Process> World<'s, P> {
             unsupported: None,
             observed: !scenario.checks.is_empty(),
             keep_events,
-            node_fp: vec![(0, false); n],
-            dirty: vec![true; n],
         };
         for i in 0..n {
             world.start(NodeId(i as u32), factory);
@@ -309,7 +354,7 @@ impl<'s, P: Process> World<'s, P> {
         // Commands due at time 0 happen at the start, before anything else can.
         for (i, &(at, node, _)) in commands.iter().enumerate() {
             if at == SimTime::ZERO {
-                debug_assert_eq!(world.queue[node.index()].get(world.issued[node.index()]), Some(&i));
+                debug_assert_eq!(world.setup.queue[node.index()].get(world.nodes[node.index()].issued), Some(&i));
                 world.apply(Step::Command(AppId(i as u64)), factory);
             }
         }
@@ -330,20 +375,12 @@ impl<'s, P: Process> World<'s, P> {
             scenario: self.scenario,
             n: self.n,
             procs,
+            setup: self.setup,
             rngs: self.rngs.clone(),
-            incarnation: self.incarnation.clone(),
-            history: self.history.clone(),
-            reported: self.reported.clone(),
-            sent: self.sent.clone(),
-            next_timer: self.next_timer.clone(),
-            next_call: self.next_call.clone(),
-            queue: self.queue.clone(),
-            issued: self.issued.clone(),
+            nodes: self.nodes.clone(),
             commands: self.commands,
             wire: self.wire.clone(),
             timers: self.timers.clone(),
-            crashes: self.crashes.clone(),
-            restarts: self.restarts.clone(),
             cuts: self.cuts.clone(),
             heals: self.heals.clone(),
             active: self.active.clone(),
@@ -356,8 +393,6 @@ impl<'s, P: Process> World<'s, P> {
             unsupported: self.unsupported,
             observed: self.observed,
             keep_events: self.keep_events,
-            node_fp: self.node_fp.clone(),
-            dirty: self.dirty.clone(),
         })
     }
 
@@ -369,8 +404,8 @@ impl<'s, P: Process> World<'s, P> {
         if self.observed
             && let Some(node) = reporter(&kind)
         {
-            self.reported[node.index()] = mix(self.reported[node.index()], &kind);
-            self.dirty[node.index()] = true;
+            self.nodes[node.index()].reported = mix(self.nodes[node.index()].reported, &kind);
+            self.nodes[node.index()].dirty = true;
         }
         self.messages.count(&kind);
         // Only checks read the events, and a schedule's run: an exploration without checks
@@ -383,10 +418,10 @@ impl<'s, P: Process> World<'s, P> {
 
     fn input(&mut self, node: NodeId, what: impl Hash) {
         let mut h = StateHasher::default();
-        self.history[node.index()].hash(&mut h);
+        self.nodes[node.index()].history.hash(&mut h);
         what.hash(&mut h);
-        self.history[node.index()] = h.finish();
-        self.dirty[node.index()] = true;
+        self.nodes[node.index()].history = h.finish();
+        self.nodes[node.index()].dirty = true;
     }
 
     fn start(&mut self, node: NodeId, factory: &mut impl FnMut(NodeId) -> P) {
@@ -398,12 +433,12 @@ impl<'s, P: Process> World<'s, P> {
     fn enabled(&self, max_faults: usize, out: &mut Vec<Step>) {
         out.clear();
         let faults_left = self.faults < max_faults;
-        for (i, q) in self.queue.iter().enumerate() {
-            if let Some(&c) = q.get(self.issued[i]) {
+        for (i, q) in self.setup.queue.iter().enumerate() {
+            if let Some(&c) = q.get(self.nodes[i].issued) {
                 out.push(Step::Command(AppId(c as u64)));
             }
         }
-        for (&id, f) in &self.wire {
+        for &(id, ref f) in &self.wire.0 {
             out.push(Step::Deliver(id));
             if faults_left {
                 let link = model_of(self.scenario, f.from, f.to);
@@ -421,10 +456,10 @@ impl<'s, P: Process> World<'s, P> {
         out.extend(self.timers.keys().map(|&t| Step::Timer(t)));
         for i in 0..self.procs.len() {
             let up = self.procs[i].is_some();
-            if up && faults_left && !self.crashes[i].is_empty() {
+            if up && faults_left && self.nodes[i].crashes < self.setup.crashes[i].len() {
                 out.push(Step::Crash(NodeId(i as u32)));
             }
-            if !up && !self.restarts[i].is_empty() {
+            if !up && self.nodes[i].restarts < self.setup.restarts[i].len() {
                 out.push(Step::Restart(NodeId(i as u32)));
             }
         }
@@ -451,8 +486,8 @@ impl<'s, P: Process> World<'s, P> {
         match step {
             Step::Command(app) => {
                 let (_, node, cmd) = self.commands[app.0 as usize];
-                self.issued[node.index()] += 1;
-                self.dirty[node.index()] = true;
+                self.nodes[node.index()].issued += 1;
+                self.nodes[node.index()].dirty = true;
                 let Command::Send { payload, dest } = cmd;
                 if self.procs[node.index()].is_none() {
                     self.record(EventKind::CommandRefused { node, app });
@@ -463,14 +498,14 @@ impl<'s, P: Process> World<'s, P> {
                 }
             }
             Step::Deliver(id) | Step::Corrupt(id) | Step::Duplicate(id) => {
-                let f = &self.wire[&id];
+                let f = self.wire.get(id);
                 let (from, to) = (f.from, f.to);
                 let mut msg = if step == Step::Duplicate(id) {
                     self.record(EventKind::Duplicate { from, to, msg: id });
-                    self.wire.get_mut(&id).expect("in flight").copy = true;
-                    self.wire[&id].msg.clone()
+                    self.wire.get_mut(id).copy = true;
+                    self.wire.get(id).msg.clone()
                 } else {
-                    self.wire.remove(&id).expect("in flight").msg
+                    self.wire.remove(id).msg
                 };
                 let corrupted = step == Step::Corrupt(id);
                 if corrupted {
@@ -487,7 +522,7 @@ impl<'s, P: Process> World<'s, P> {
                 }
             }
             Step::Lose(id) => {
-                let f = self.wire.remove(&id).expect("in flight");
+                let f = self.wire.remove(id);
                 self.record(EventKind::Drop { from: f.from, to: f.to, msg: id, reason: DropReason::Lost });
             }
             Step::Timer(id) => {
@@ -497,15 +532,17 @@ impl<'s, P: Process> World<'s, P> {
                 self.with_process(node, |p, ctx| p.on_timer(ctx, timer));
             }
             Step::Crash(node) => {
-                let index = self.crashes[node.index()].remove(0);
+                let index = self.setup.crashes[node.index()][self.nodes[node.index()].crashes];
+                self.nodes[node.index()].crashes += 1;
                 self.procs[node.index()] = None;
-                self.incarnation[node.index()] += 1;
+                self.nodes[node.index()].incarnation += 1;
                 self.timers.retain(|_, (owner, _, _)| *owner != node);
                 self.input(node, "crash");
                 self.record(EventKind::Fault { action: FaultAction::Crash, node: Some(node), index });
             }
             Step::Restart(node) => {
-                let index = self.restarts[node.index()].remove(0);
+                let index = self.setup.restarts[node.index()][self.nodes[node.index()].restarts];
+                self.nodes[node.index()].restarts += 1;
                 self.input(node, "restart");
                 self.record(EventKind::Fault { action: FaultAction::Restart, node: Some(node), index });
                 self.start(node, factory);
@@ -532,22 +569,25 @@ impl<'s, P: Process> World<'s, P> {
 
     fn with_process(&mut self, node: NodeId, handler: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Timer>)) {
         let i = node.index();
-        self.dirty[i] = true;
+        self.nodes[i].dirty = true;
         let Some(process) = self.procs[i].as_mut() else { return };
+        let state = &mut self.nodes[i];
         let mut ctx = Ctx {
             now_local: SimTime((self.steps + 1) * 1_000),
             me: node,
             cluster: &self.scenario.cluster,
-            rng: &mut self.rngs[i],
+            rng: Arc::make_mut(&mut self.rngs[i]),
             effects: &mut self.effects,
-            next_timer: &mut self.next_timer[i],
-            next_call: &mut self.next_call[i],
+            next_timer: &mut state.next_timer,
+            next_call: &mut state.next_call,
         };
         handler(process, &mut ctx);
-        let effects = std::mem::take(&mut self.effects);
-        for effect in effects {
+        // Applying an effect never runs a handler, so the buffer is free to reuse after.
+        let mut effects = std::mem::take(&mut self.effects);
+        for effect in effects.drain(..) {
             self.effect(node, effect);
         }
+        self.effects = effects;
     }
 
     fn effect(&mut self, node: NodeId, effect: Effect<P::Msg, P::Timer>) {
@@ -595,8 +635,8 @@ impl<'s, P: Process> World<'s, P> {
 
     fn transmit(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         assert!(to.index() < self.procs.len(), "protocol bug: node {} sent to {}, which does not exist", from.0, to.0);
-        let id = MsgId(self.sent[from.index()] * self.n + u64::from(from.0));
-        self.sent[from.index()] += 1;
+        let id = MsgId(self.nodes[from.index()].sent * self.n + u64::from(from.0));
+        self.nodes[from.index()].sent += 1;
         self.record(EventKind::Send { from, to, msg: id, size: msg.wire_size() });
         // A cut drops what is sent across it, as the engine's network does; what was already
         // on its way still arrives.
@@ -612,26 +652,26 @@ impl<'s, P: Process> World<'s, P> {
     /// timer's `Debug` text is hashed once, the first time it is needed.
     fn fingerprint(&mut self) -> u64 {
         for i in 0..self.procs.len() {
-            if std::mem::take(&mut self.dirty[i]) {
-                self.node_fp[i] = self.node_fingerprint(i);
+            if std::mem::take(&mut self.nodes[i].dirty) {
+                self.nodes[i].fp = self.node_fingerprint(i);
             }
         }
         let mut h = StateHasher::default();
-        for &(fp, _) in &self.node_fp {
-            fp.hash(&mut h);
+        for node in &self.nodes {
+            node.fp.0.hash(&mut h);
         }
         let mut text = String::new();
         // A message's content is its sender's to decide: known from the sender's inputs when
         // the sender is known by them, else from the message itself.
-        for (id, f) in &mut self.wire {
+        for (id, f) in &mut self.wire.0 {
             (id, f.to, f.copy).hash(&mut h);
-            if self.node_fp[f.from.index()].1 {
+            if self.nodes[f.from.index()].fp.1 {
                 f.content.get_or_insert_with(|| hash_debug(&f.msg, &mut text)).hash(&mut h);
             }
         }
         for (id, (node, timer, content)) in &mut self.timers {
             id.hash(&mut h);
-            if self.node_fp[node.index()].1 {
+            if self.nodes[node.index()].fp.1 {
                 content.get_or_insert_with(|| hash_debug(timer, &mut text)).hash(&mut h);
             }
         }
@@ -648,14 +688,15 @@ impl<'s, P: Process> World<'s, P> {
         let mut h = StateHasher::default();
         match own {
             Some(state) => {
-                (1u8, state, self.rngs[i].position(), self.incarnation[i], self.sent[i], self.next_timer[i], self.next_call[i]).hash(&mut h);
+                (1u8, state, self.rngs[i].position(), self.nodes[i].incarnation, self.nodes[i].sent, self.nodes[i].next_timer, self.nodes[i].next_call).hash(&mut h);
                 if self.observed {
-                    self.reported[i].hash(&mut h);
+                    self.nodes[i].reported.hash(&mut h);
                 }
             }
-            None => (0u8, self.history[i]).hash(&mut h),
+            None => (0u8, self.nodes[i].history).hash(&mut h),
         }
-        (self.issued[i], self.crashes[i].len(), self.restarts[i].len()).hash(&mut h);
+        let node = &self.nodes[i];
+        (node.issued, node.crashes, node.restarts).hash(&mut h);
         (h.finish(), own.is_some())
     }
 }
