@@ -572,16 +572,23 @@ impl<'s, P: Process> World<'s, P> {
         self.nodes[i].dirty = true;
         let Some(process) = self.procs[i].as_mut() else { return };
         let state = &mut self.nodes[i];
+        // Most handlers draw nothing: the stream is copied onto the stack and stored again (a
+        // new allocation) only if the handler drew from it.
+        let mut rng = SimRng::clone(&self.rngs[i]);
+        let before = rng.position();
         let mut ctx = Ctx {
             now_local: SimTime((self.steps + 1) * 1_000),
             me: node,
             cluster: &self.scenario.cluster,
-            rng: Arc::make_mut(&mut self.rngs[i]),
+            rng: &mut rng,
             effects: &mut self.effects,
             next_timer: &mut state.next_timer,
             next_call: &mut state.next_call,
         };
         handler(process, &mut ctx);
+        if rng.position() != before {
+            self.rngs[i] = Arc::new(rng);
+        }
         // Applying an effect never runs a handler, so the buffer is free to reuse after.
         let mut effects = std::mem::take(&mut self.effects);
         for effect in effects.drain(..) {
@@ -1016,14 +1023,21 @@ where
     Ok(search.found)
 }
 
-/// A state kept to take steps from: its index in the tree (none: the boot state), its depth,
-/// its world and the steps still to take from it.
+/// A state queued to take steps from: its index in the tree (none: the boot state), its depth,
+/// its world (none: past `MAX_KEPT`, replayed from the boot when its turn comes) and the steps
+/// to take from it.
 struct Kept<'s, P: Process> {
     me: Option<u32>,
     depth: usize,
-    world: World<'s, P>,
+    world: Option<World<'s, P>>,
     steps: Vec<Step>,
 }
+
+/// States queued with their world at most: beyond it a queued state keeps only its place in
+/// the tree and is replayed once when its turn comes, so memory stays bounded (a kept state
+/// of a small scenario takes a few KiB) while most successors are still made by copying.
+/// (Small in unit tests, so that their searches mix kept and replayed states.)
+const MAX_KEPT: usize = if cfg!(test) { 3 } else { 1 << 16 };
 
 /// The search that makes each successor from a stored copy of its parent state. It runs on one
 /// thread whatever `jobs` is: a process need not be `Send`, and the kept states are not.
@@ -1032,7 +1046,7 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    let scenario = boot.scenario;
+    let (scenario, setup) = (boot.scenario, boot.setup);
     let mut search = Search::new(scenario, bounds);
     search.found.copied = true;
     let mut boot = boot;
@@ -1045,8 +1059,9 @@ where
     }
     if let Some((me, steps)) = search.arrive(None, None, 0, arrival, 0, || boot.judge(0, bounds))? {
         pending += steps.len() as u64;
-        queue.push_back(Kept { me, depth: 0, world: boot, steps });
+        queue.push_back(Kept { me, depth: 0, world: Some(boot), steps });
     }
+    let mut kept_worlds = queue.len();
     // A successor and its fingerprint (a restart calls the factory: one per parent state).
     let step_from = |parent: &World<'s, P>, step: Step, factory: &mut F| -> (Arrival, Option<World<'s, P>>) {
         match successor(parent, step, factory) {
@@ -1056,19 +1071,32 @@ where
         }
     };
     while let Some(kept) = queue.pop_front() {
+        let parent = match kept.world {
+            Some(world) => {
+                kept_worlds -= 1;
+                world
+            }
+            None => {
+                let path = path_to(&search.tree, kept.me, None);
+                // The state was reached once, so its path runs again without a panic.
+                replay(scenario, setup, factory(), &path).expect("a path explored before replays")
+            }
+        };
         let mut factory = factory();
         for &step in &kept.steps {
             if !search.budget_left() {
                 return Ok(search.found);
             }
-            let (arrival, world) = step_from(&kept.world, step, &mut factory);
+            let (arrival, world) = step_from(&parent, step, &mut factory);
             pending -= 1;
             let depth = kept.depth + 1;
             let judged = || world.as_ref().expect("a state has its world").judge(depth, bounds);
             let next = search.arrive(kept.me, Some(step), depth, arrival, pending, judged)?;
             if let Some((me, steps)) = next {
                 pending += steps.len() as u64;
-                queue.push_back(Kept { me, depth, world: world.expect("a state has its world"), steps });
+                let world = (kept_worlds < MAX_KEPT).then(|| world.expect("a state has its world"));
+                kept_worlds += usize::from(world.is_some());
+                queue.push_back(Kept { me, depth, world, steps });
             }
         }
     }
@@ -1179,6 +1207,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     /// Keeps the set of payloads it received; fingerprints it only if `opt_in`.
+    #[derive(Clone)]
     struct Inbox {
         got: BTreeSet<AppId>,
         opt_in: bool,
@@ -1210,6 +1239,10 @@ mod tests {
         fn fingerprint(&self, state: &mut StateHasher) -> bool {
             self.got.hash(state);
             self.opt_in
+        }
+
+        fn snapshot(&self) -> Option<Inbox> {
+            Some(self.clone())
         }
     }
 
@@ -1286,6 +1319,27 @@ mod tests {
         let v = search(&judged, true, Bounds::default()).violation.expect("found");
         assert_eq!((v.check.as_str(), v.faults), ("NoLoss", 1));
         assert_eq!(v.schedule, vec![Step::Partition(0), Step::Command(AppId(0)), Step::Heal(1)]);
+    }
+
+    /// Copying states (some kept, most replayed once: `MAX_KEPT` is tiny in unit tests) and
+    /// replaying every path find the same states, in the same order, under every bound.
+    #[test]
+    fn copying_and_replaying_find_the_same_states() {
+        let three = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 1), ".repeat(3);
+        let lossy = scenario(2, "(latency: Constant(ms: 1), loss: 0.5, duplicate: 0.5)", &three, "");
+        let crash = scenario(3, "(latency: Constant(ms: 1))", &three, "(at_ms: 5, do: Crash(\"n1\")), (at_ms: 9, do: Restart(\"n1\"))");
+        for s in [lossy, crash] {
+            for opt_in in [false, true] {
+                for bounds in [Bounds::default(), Bounds { max_runs: 20, ..Bounds::default() }, Bounds { max_depth: 3, ..Bounds::default() }] {
+                    let summary = |f: Exploration| (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached);
+                    let copied = search(&s, opt_in, bounds);
+                    assert!(copied.copied);
+                    let replayed = search(&s, opt_in, Bounds { replay: true, ..bounds });
+                    assert!(!replayed.copied);
+                    assert_eq!(summary(copied), summary(replayed), "{bounds:?}, fingerprinted: {opt_in}");
+                }
+            }
+        }
     }
 
     #[test]
