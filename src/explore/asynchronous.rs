@@ -8,8 +8,10 @@
 //! them, from the state every process reaches at boot (its `on_start` and the workload's
 //! commands due at time 0, which happen "at the start", before anything else).
 //!
-//! Processes are not copied: a state is reached by running its path from the boot, so every
-//! protocol can be explored, and each state is known by a fingerprint:
+//! A state's successors are made from a stored copy of it when every process opts in to being
+//! copied ([`Process::snapshot`]); otherwise a state is reached by running its path from the
+//! boot, so every protocol can be explored. The two are one search (`Search`): the same states
+//! in the same order. Each state is known by a fingerprint:
 //! - per node, the process's own [`Process::fingerprint`] if it provides one (with its random
 //!   stream's position, its counters and, when the scenario has checks, the order of what it
 //!   reported to them), else the hash of every input it handled, in order, which is sound for
@@ -26,6 +28,11 @@
 //!
 //! Events are stamped with their step number (one microsecond per step), so timing checks
 //! judge orders, not durations: the model has no time.
+//!
+//! Liveness is bounded by the depth bound: states never repeat (every step uses up a message,
+//! a timer, a command or a scripted fault, or numbers something new, and ids are part of the
+//! state), so the state graph has no cycle in which progress could be put off for ever; such a
+//! behaviour is a path the depth bound cuts.
 
 use crate::id::{AppId, MsgId, NodeId, TimerId};
 use crate::net::{LinkModel, Partitions};
@@ -389,7 +396,7 @@ impl<'s, P: Process> World<'s, P> {
             steps: self.steps,
             effects: Vec::new(),
             events: self.events.clone(),
-            messages: self.messages.clone(),
+            messages: self.messages,
             unsupported: self.unsupported,
             observed: self.observed,
             keep_events: self.keep_events,
@@ -695,7 +702,16 @@ impl<'s, P: Process> World<'s, P> {
         let mut h = StateHasher::default();
         match own {
             Some(state) => {
-                (1u8, state, self.rngs[i].position(), self.nodes[i].incarnation, self.nodes[i].sent, self.nodes[i].next_timer, self.nodes[i].next_call).hash(&mut h);
+                (
+                    1u8,
+                    state,
+                    self.rngs[i].position(),
+                    self.nodes[i].incarnation,
+                    self.nodes[i].sent,
+                    self.nodes[i].next_timer,
+                    self.nodes[i].next_call,
+                )
+                    .hash(&mut h);
                 if self.observed {
                     self.nodes[i].reported.hash(&mut h);
                 }
@@ -767,7 +783,12 @@ fn judge(scenario: &Scenario, events: &[TraceEvent], end: &RunEnd) -> Vec<(&'sta
 }
 
 /// Run `path` from the boot; `None` if protocol code panicked.
-fn replay<'s, P: Process>(scenario: &'s Scenario, setup: &'s Setup, mut factory: impl FnMut(NodeId) -> P, path: &[Step]) -> Option<World<'s, P>> {
+fn replay<'s, P: Process>(
+    scenario: &'s Scenario,
+    setup: &'s Setup,
+    mut factory: impl FnMut(NodeId) -> P,
+    path: &[Step],
+) -> Option<World<'s, P>> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut world = World::boot(scenario, setup, &mut factory, !scenario.checks.is_empty());
         for &step in path {
@@ -832,6 +853,10 @@ enum Arrival {
     State(u64, usize),
 }
 
+/// A new state to step from: its index in the tree (none: the boot state) and the steps to
+/// take from it.
+type NewState = (Option<u32>, Vec<Step>);
+
 /// The search's bookkeeping, shared by its two ways of reaching states (copying and replaying),
 /// so both count, judge and cut alike.
 struct Search {
@@ -878,7 +903,7 @@ impl Search {
         arrival: Arrival,
         pending: u64,
         judged: impl FnOnce() -> Judged,
-    ) -> Result<Option<(Option<u32>, Vec<Step>)>, String> {
+    ) -> Result<Option<NewState>, String> {
         let found = &mut self.found;
         if step.is_some() {
             found.transitions += 1;
@@ -1029,7 +1054,8 @@ where
 struct Kept<'s, P: Process> {
     me: Option<u32>,
     depth: usize,
-    world: Option<World<'s, P>>,
+    /// Boxed, so a queued state without its world takes a few words.
+    world: Option<Box<World<'s, P>>>,
     steps: Vec<Step>,
 }
 
@@ -1059,7 +1085,7 @@ where
     }
     if let Some((me, steps)) = search.arrive(None, None, 0, arrival, 0, || boot.judge(0, bounds))? {
         pending += steps.len() as u64;
-        queue.push_back(Kept { me, depth: 0, world: Some(boot), steps });
+        queue.push_back(Kept { me, depth: 0, world: Some(Box::new(boot)), steps });
     }
     let mut kept_worlds = queue.len();
     // A successor and its fingerprint (a restart calls the factory: one per parent state).
@@ -1074,7 +1100,7 @@ where
         let parent = match kept.world {
             Some(world) => {
                 kept_worlds -= 1;
-                world
+                *world
             }
             None => {
                 let path = path_to(&search.tree, kept.me, None);
@@ -1094,7 +1120,7 @@ where
             let next = search.arrive(kept.me, Some(step), depth, arrival, pending, judged)?;
             if let Some((me, steps)) = next {
                 pending += steps.len() as u64;
-                let world = (kept_worlds < MAX_KEPT).then(|| world.expect("a state has its world"));
+                let world = (kept_worlds < MAX_KEPT).then(|| Box::new(world.expect("a state has its world")));
                 kept_worlds += usize::from(world.is_some());
                 queue.push_back(Kept { me, depth, world, steps });
             }
@@ -1140,14 +1166,22 @@ where
                 world.enabled(usize::MAX, &mut enabled);
                 let expected = match enabled.len() {
                     0 => "nothing is enabled then: the run is quiescent".to_string(),
-                    _ => format!("expected one of the steps enabled then: {}", enabled.iter().map(|s| s.ron(scenario)).collect::<Vec<_>>().join(", ")),
+                    _ => format!(
+                        "expected one of the steps enabled then: {}",
+                        enabled.iter().map(|s| s.ron(scenario)).collect::<Vec<_>>().join(", ")
+                    ),
                 };
                 let why = format!("schedule step {} ({}) is not enabled in its turn ({expected})", k + 1, step.ron(scenario));
                 return Err((world.now(), k as u64 + 1, Some(k), why));
             }
             world.apply(step, &mut factory);
             if let Some(what) = world.unsupported {
-                return Err((world.now(), k as u64 + 1, None, format!("the protocol uses {what}, which the asynchronous model does not run")));
+                return Err((
+                    world.now(),
+                    k as u64 + 1,
+                    None,
+                    format!("the protocol uses {what}, which the asynchronous model does not run"),
+                ));
             }
         }
         let mut rest = Vec::new();
@@ -1330,7 +1364,9 @@ mod tests {
         let crash = scenario(3, "(latency: Constant(ms: 1))", &three, "(at_ms: 5, do: Crash(\"n1\")), (at_ms: 9, do: Restart(\"n1\"))");
         for s in [lossy, crash] {
             for opt_in in [false, true] {
-                for bounds in [Bounds::default(), Bounds { max_runs: 20, ..Bounds::default() }, Bounds { max_depth: 3, ..Bounds::default() }] {
+                for bounds in
+                    [Bounds::default(), Bounds { max_runs: 20, ..Bounds::default() }, Bounds { max_depth: 3, ..Bounds::default() }]
+                {
                     let summary = |f: Exploration| (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached);
                     let copied = search(&s, opt_in, bounds);
                     assert!(copied.copied);
