@@ -9,18 +9,24 @@ use crate::trace::{MessageCounts, format_hash};
 use serde::Serialize;
 use std::fmt::Write as _;
 
+/// One check's verdict as the report shows it (an element of [`Report::checks`]).
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckReport {
+    /// The check's name as the scenario's `checks:` list spells it (`NoLoss`, `FifoOrder`).
     pub name: &'static str,
+    /// Pass, fail or inconclusive; inconclusive (nothing to judge) never counts as a pass.
     pub verdict: Outcome,
+    /// The check's explanation: on a failure, what was violated and where in the trace.
     pub detail: String,
     /// The scenario declares this check's failure as what it demonstrates (`expect_failures`):
     /// failing it is the expected behaviour, and does not make the run fail.
     pub expected_failure: bool,
 }
 
+/// How a run ended, as the report shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct EndReport {
+    /// Why it stopped: nothing left to happen, the horizon reached, or a limit hit.
     pub reason: EndReason,
     /// Simulated time at the end, in nanoseconds.
     pub at_ns: u64,
@@ -31,16 +37,25 @@ pub struct EndReport {
 pub struct Report {
     /// The scenario file, as given on the command line.
     pub scenario: String,
+    /// The scenario's `name:`.
     pub name: String,
+    /// The name of the protocol the scenario runs, as its `protocol:` field spells it.
     pub protocol: &'static str,
+    /// The seed the run used: with the scenario, all a run depends on.
     pub seed: u64,
+    /// The trace hash as 16 lowercase hex digits: equal hashes, equal runs.
     pub trace_hash: String,
+    /// Why and when the run stopped.
     pub end: EndReport,
     /// Scheduler events processed.
     pub events: u64,
+    /// Lines in the trace (what the hash covers).
     pub trace_events: u64,
+    /// Network totals: sent, delivered, dropped by reason, duplicated, corrupted.
     pub messages: MessageCounts,
+    /// Application totals: commands handed to processes or refused, deliveries, dead letters.
     pub app: AppCounts,
+    /// Every check's verdict, in the order of the scenario's `checks:`.
     pub checks: Vec<CheckReport>,
     /// What swarm mode drew for this seed.
     pub swarm: Vec<String>,
@@ -55,6 +70,8 @@ pub struct Report {
     /// stays as it was).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operations: Option<OpSummary>,
+    /// The command line that reruns this scenario with this seed (`msgsim run <file> --seed N`,
+    /// or the user's own binary's name; see [`set_program`]).
     pub reproduce: String,
 }
 
@@ -130,6 +147,8 @@ pub fn shell_word(word: &str) -> String {
 }
 
 impl Report {
+    /// The report of `result`, a run of `scenario` read from the file at `path` (`path` is only
+    /// printed: in the summary and in the commands that reproduce the run).
     pub fn new(path: &str, scenario: &Scenario, result: &RunResult) -> Report {
         Report {
             scenario: path.to_string(),

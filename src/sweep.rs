@@ -47,7 +47,9 @@ use std::str::FromStr;
 /// Seeds `start..end`, the end excluded, as written on the command line (`0..1000`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SeedRange {
+    /// The first seed run.
     pub start: u64,
+    /// One past the last seed run; always above `start` (an empty range is refused).
     pub end: u64,
 }
 
@@ -75,7 +77,9 @@ impl fmt::Display for SeedRange {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct Shard {
+    /// Which part this is, from 0; always below `count`.
     pub index: u64,
+    /// How many parts the sweep is split into (at least 1); `msgsim merge` wants every one.
     pub count: u64,
 }
 
@@ -149,6 +153,7 @@ impl<'a> Sweep<'a> {
         self
     }
 
+    /// Run seeds `seeds` (the end excluded) instead of `0..100`.
     pub fn seeds(mut self, seeds: Range<u64>) -> Self {
         self.seeds = seeds;
         self
@@ -423,6 +428,7 @@ pub struct Divergence {
     pub index: u64,
     /// The event each trace has there; `None` where a trace has already ended.
     pub first: Option<TraceEvent>,
+    /// The same position in the second trace.
     pub second: Option<TraceEvent>,
 }
 
@@ -438,21 +444,28 @@ pub fn first_divergence(a: &[TraceEvent], b: &[TraceEvent]) -> Option<Divergence
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SeedVerdict {
+    /// Every check passed and there was something to judge.
     Pass,
+    /// A check the scenario does not expect to fail failed.
     Fail,
+    /// No check failed, but one had nothing to judge or the scenario names no check: not a pass.
     Inconclusive,
+    /// Protocol code panicked, or the determinism check found two runs that differ.
     Error,
 }
 
 /// What a sweep records about each seed. The JSON field names are a stable interface.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeedReport {
+    /// The seed.
     pub seed: u64,
+    /// What the seed's run came to (see [`SeedVerdict`] for the rule).
     pub verdict: SeedVerdict,
     /// `None` if protocol code panicked.
     pub trace_hash: Option<String>,
     /// Network transmissions sent and copies delivered to processes (`None` if protocol code panicked).
     pub sent: Option<u64>,
+    /// Copies delivered to processes, duplicates counted twice (`None` if protocol code panicked).
     pub delivered: Option<u64>,
     /// The first check that failed, in the scenario's order, of those the scenario does not
     /// expect to fail.
@@ -462,6 +475,7 @@ pub struct SeedReport {
     /// not make the seed fail.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expected_failures: Vec<String>,
+    /// Why the seed is an error (its verdict is then [`SeedVerdict::Error`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<SeedError>,
     /// Clients' operations, for a run that had any.
@@ -472,12 +486,20 @@ pub struct SeedReport {
 /// One run's operations: counts, how long the run lasted, and its latency percentiles (ns).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeedOps {
+    /// Operations clients started.
     pub invoked: u64,
+    /// Operations that ended with their reply.
     pub ok: u64,
+    /// Operations that ended because the client's timeout expired first.
     pub timeouts: u64,
+    /// Simulated time at the run's end, in nanoseconds (the denominator of throughput).
     pub run_ns: u64,
+    /// Median latency, invocation to reply, of the run's operations that got their reply
+    /// (`None` if none did); timeouts have no latency.
     pub p50_ns: Option<u64>,
+    /// 99th percentile of the same latencies.
     pub p99_ns: Option<u64>,
+    /// The longest of them, exact.
     pub max_ns: Option<u64>,
 }
 
@@ -500,14 +522,21 @@ impl SeedOps {
 /// per operation `sent` over `invoked`), and each run's latency percentiles across runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpsStats {
+    /// Operations started, summed over the runs.
     pub invoked: u64,
+    /// Operations that ended with their reply, summed.
     pub ok: u64,
+    /// Operations that timed out, summed.
     pub timeouts: u64,
+    /// The runs' simulated durations, summed, in nanoseconds.
     pub run_ns: u64,
     /// Network messages sent by the runs with operations.
     pub sent: u64,
+    /// How each run's median latency (ns) varies across runs: min, median, p99, max of them.
     pub p50_ns: Option<Distribution>,
+    /// How each run's 99th percentile latency (ns) varies across runs.
     pub p99_ns: Option<Distribution>,
+    /// The longest operation of any run, in nanoseconds.
     pub max_ns: Option<u64>,
 }
 
@@ -531,9 +560,12 @@ impl OpsStats {
     }
 }
 
+/// The check that made a seed fail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckFailure {
+    /// The check's name, as the scenario's `checks:` spells it.
     pub check: String,
+    /// The check's explanation of the failure: what was violated and where in the trace.
     pub detail: String,
 }
 
@@ -542,10 +574,26 @@ pub struct CheckFailure {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SeedError {
     /// Protocol code panicked during scheduler event `event` (from 1).
-    Panic { event: u64, at_ns: u64, message: String },
+    Panic {
+        /// The scheduler event (from 1) whose handler panicked.
+        event: u64,
+        /// Simulated time of that event, in nanoseconds.
+        at_ns: u64,
+        /// The panic's message.
+        message: String,
+    },
     /// Two runs of the seed differed: at trace event `trace_event` (from 0), or,
     /// when that is `None`, in their verdicts or in whether they panicked.
-    Nondeterministic { trace_event: Option<u64>, at_ns: Option<u64>, first: String, second: String },
+    Nondeterministic {
+        /// The first trace event (from 0) where the runs differ; `None` if their traces agree.
+        trace_event: Option<u64>,
+        /// The simulated time of that event in nanoseconds (the earlier of the two), when known.
+        at_ns: Option<u64>,
+        /// What the first run has there (a trace line, its verdicts, or how it ended).
+        first: String,
+        /// What the second run has there.
+        second: String,
+    },
 }
 
 impl std::error::Error for SeedError {}
@@ -567,27 +615,40 @@ impl fmt::Display for SeedError {
     }
 }
 
+/// The lowest failing seed of a sweep, with what failed and how to replay it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirstFailure {
+    /// The lowest seed whose verdict is [`SeedVerdict::Fail`].
     pub seed: u64,
+    /// The check it failed first, in the scenario's order.
     pub check: String,
+    /// That check's explanation.
     pub detail: String,
+    /// The command that replays the seed (`msgsim run <file> --seed N`).
     pub reproduce: String,
 }
 
+/// The lowest seed of a sweep that is an error, with the error and how to replay it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirstError {
+    /// The lowest seed with an error.
     pub seed: u64,
+    /// The panic or the difference between its two runs.
     pub error: SeedError,
+    /// The command that replays the seed.
     pub reproduce: String,
 }
 
 /// Nearest-rank statistics of one count over the completed runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Distribution {
+    /// The smallest value.
     pub min: u64,
+    /// The 50th percentile by nearest rank: a value some run had, never an average.
     pub median: u64,
+    /// The 99th percentile by nearest rank.
     pub p99: u64,
+    /// The largest value.
     pub max: u64,
 }
 
@@ -602,7 +663,9 @@ impl Distribution {
 /// Messages per run: network transmissions sent and copies delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageStats {
+    /// Transmissions put on a link per run (retransmissions included).
     pub sent: Distribution,
+    /// Copies delivered to processes per run (duplicates counted twice).
     pub delivered: Distribution,
 }
 
@@ -611,10 +674,15 @@ pub struct MessageStats {
 /// and are at most 0.8% above the exact value; the maximum is exact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatencyStats {
+    /// Deliveries measured, over every completed run.
     pub deliveries: u64,
+    /// Median latency in nanoseconds (`None` if nothing was delivered).
     pub p50_ns: Option<u64>,
+    /// 90th percentile latency in nanoseconds.
     pub p90_ns: Option<u64>,
+    /// 99th percentile latency in nanoseconds.
     pub p99_ns: Option<u64>,
+    /// The longest latency in nanoseconds, exact.
     pub max_ns: Option<u64>,
     /// The whole histogram, so that shards can be merged exactly.
     pub histogram: LatencyHistogram,
@@ -634,6 +702,7 @@ struct Header {
 /// A check the scenario declares it may fail, and on how many seeds it did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpectedFailure {
+    /// The check's name, as the scenario's `expect_failures` spells it.
     pub check: String,
     /// Seeds on which it failed; a sweep in which this is 0 fails: the planted bug was not caught.
     pub seeds_failed: u64,
@@ -647,24 +716,36 @@ pub struct ExpectedFailure {
 pub struct SweepReport {
     /// The scenario file, as given on the command line.
     pub scenario: String,
+    /// The scenario's `name:`.
     pub name: String,
+    /// The protocol the scenario runs, as its `protocol:` field names it.
     pub protocol: String,
     /// The range asked for, `A..B`.
     pub seeds_swept: String,
+    /// The part of the range this report covers, or `None` for all of it (also after a merge).
     pub shard: Option<Shard>,
+    /// Whether every seed was run twice and the runs compared.
     pub check_determinism: bool,
+    /// Seeds run; `passed + failed + inconclusive + errors`.
     pub runs: u64,
+    /// Seeds whose verdict is [`SeedVerdict::Pass`].
     pub passed: u64,
+    /// Seeds whose verdict is [`SeedVerdict::Fail`].
     pub failed: u64,
+    /// Seeds whose verdict is [`SeedVerdict::Inconclusive`].
     pub inconclusive: u64,
+    /// Seeds whose verdict is [`SeedVerdict::Error`].
     pub errors: u64,
+    /// The lowest failing seed, if any.
     pub first_failure: Option<FirstFailure>,
+    /// The lowest seed that is an error, if any.
     pub first_error: Option<FirstError>,
     /// The failures the scenario declares, each with the seeds it happened on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expected_failures: Vec<ExpectedFailure>,
     /// `None` if no run completed.
     pub messages: Option<MessageStats>,
+    /// Delivery latency over every completed run.
     pub latency: LatencyStats,
     /// Clients' operations, if any run had them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -816,6 +897,9 @@ impl SweepReport {
                     Some("protocol code panicked, yet it has results")
                 }
                 _ if !panicked && !completed => Some("it completed, but lacks its trace hash or message counts"),
+                _ if s.trace_hash.as_deref().is_some_and(|h| h.len() != 16 || !h.bytes().all(|b| b.is_ascii_hexdigit())) => {
+                    Some("its trace hash is not 16 hexadecimal digits")
+                }
                 _ if matches!(s.error, Some(SeedError::Nondeterministic { .. })) && !self.check_determinism => {
                     Some("it is nondeterministic, but the sweep did not check determinism")
                 }
@@ -824,6 +908,16 @@ impl SweepReport {
             if let Some(problem) = problem {
                 return Err(format!("seed {} is {:?}, but {problem}", s.seed, s.verdict));
             }
+        }
+        // The names a sweep writes were validated when its scenario was read: a control
+        // character in one (an escape sequence, a new line) would be printed to the terminal.
+        let mut names = [&self.name, &self.protocol]
+            .into_iter()
+            .chain(self.expected_failures.iter().map(|e| &e.check))
+            .chain(self.seeds.iter().filter_map(|s| s.failure.as_ref().map(|f| &f.check)))
+            .chain(self.seeds.iter().flat_map(|s| &s.expected_failures));
+        if let Some(name) = names.find(|n| n.chars().any(char::is_control)) {
+            return Err(format!("the name {name:?} holds a control character, which no sweep writes"));
         }
         if self.seeds.windows(2).any(|w| w[0].seed >= w[1].seed) {
             return Err("its seeds are not listed once each, ascending".to_string());
@@ -874,6 +968,7 @@ impl SweepReport {
         )
     }
 
+    /// What the sweep recorded about `seed`, or `None` if it did not run it.
     pub fn seed(&self, seed: u64) -> Option<&SeedReport> {
         self.seeds.binary_search_by_key(&seed, |s| s.seed).ok().map(|i| &self.seeds[i])
     }

@@ -171,23 +171,23 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("views-run.txt", &["run", "scenarios/ordering/views.ron"]),
     ("views-changes.txt", &["trace", "scenarios/ordering/views.ron", "--format", "text", "--kind", "view,suspect,fault"]),
     (
-        "views-catch-up.txt",
+        "views-second-flush.txt",
         &["trace", "scenarios/ordering/views.ron", "--format", "text", "--kind", "cmd,deliver,view", "--from", "104", "--to", "200"],
     ),
     ("broken-views-no-flush-run.txt", &["run", "scenarios/ordering/broken-views-no-flush.ron"]),
     (
-        "broken-views-no-flush-a11.txt",
+        "broken-views-no-flush-a18.txt",
         &[
             "trace",
             "scenarios/ordering/broken-views-no-flush.ron",
             "--format",
             "text",
             "--kind",
-            "cmd,deliver",
+            "cmd,deliver,view",
             "--from",
-            "40",
+            "90",
             "--to",
-            "48",
+            "102",
         ],
     ),
     ("broken-sync-deadlock-run.txt", &["run", "scenarios/communication/broken-sync-deadlock.ron", "--trace", "TRACE"]),
@@ -301,13 +301,13 @@ const OUTPUTS: &[(&str, &[&str])] = &[
             "--format",
             "svg",
             "--kind",
-            "cmd,deliver,view,suspect,fault",
+            "cmd,deliver,view,suspect",
             "--node",
-            "n0,n2,n3",
+            "n0,n1,n4",
             "--from",
-            "38",
+            "88",
             "--to",
-            "105",
+            "104",
             "-o",
             "OUT",
         ],
@@ -412,6 +412,7 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("broadcast-efficiency-2-run.txt", &["run", "scenarios/maelstrom/broadcast-efficiency-2.ron"]),
     ("broken-broadcast-no-retry-run.txt", &["run", "scenarios/maelstrom/broken-broadcast-no-retry.ron"]),
     ("broken-broadcast-no-retry-sweep.txt", &["sweep", "scenarios/maelstrom/broken-broadcast-no-retry.ron", "--seeds", "0..25"]),
+    ("broken-broadcast-gossip-ack-only-new-run.txt", &["run", "scenarios/maelstrom/broken-broadcast-gossip-ack-only-new.ron"]),
 ];
 
 /// Every exercise's answer, checked by running msgsim: (chapter, answer id, msgsim arguments,
@@ -521,6 +522,10 @@ const WITHOUT_ANSWERS: &[(&str, &str)] = &[
     ("further-reading.md", "an appendix"),
     ("real-systems.md", "an appendix"),
     ("own-protocol.md", "its exercises ask for protocols; examples/custom-protocol/tests/book.rs checks what they start from"),
+    (
+        "challenges.md",
+        "its exercises are the challenges, judged by the reader's sweeps; examples/custom-protocol/tests/ladder.rs proves every rung",
+    ),
 ];
 
 /// What a reader would see in a terminal: the command, its output, its exit code.
@@ -690,6 +695,38 @@ fn every_chapter_ends_with_checked_exercises() {
         let last_section = text.rfind("\n## ").map(|i| &text[i + 4..]).unwrap_or("");
         assert!(last_section.starts_with("Exercises"), "{chapter}: the exercises are not its last section");
     }
+}
+
+/// The title an entry of a reading list names: its first `"quoted"` or `*italic*` text.
+fn title_of(entry: &str) -> Option<&str> {
+    let quoted = entry.split('"').nth(1).filter(|_| entry.matches('"').count() >= 2);
+    quoted.or_else(|| entry.split('*').nth(1).filter(|_| entry.matches('*').count() >= 2))
+}
+
+/// Postmortem: the further reading was one appendix by topic, so a reader finishing a chapter
+/// had to search it; now every chapter with exercises lists its own reading just before them,
+/// and every work it names is in the appendix, so the two cannot drift apart.
+#[test]
+fn every_chapter_with_exercises_has_further_reading_from_the_appendix() {
+    let book = book_dir();
+    let squash = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let appendix = squash(&std::fs::read_to_string(book.join("further-reading.md")).expect("further-reading.md"));
+    let mut with_reading = 0;
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(book.join(&chapter)).expect("the chapter exists");
+        let Some(exercises) = text.rfind("\n## Exercises") else { continue };
+        let before = &text[..exercises];
+        let section = &before[before.rfind("\n## ").unwrap_or(0)..];
+        assert!(section.starts_with("\n## Further reading\n"), "{chapter}: the section before the exercises is not its further reading");
+        let entries: Vec<String> = section.split("\n- ").skip(1).map(squash).collect();
+        assert!(!entries.is_empty(), "{chapter}: its further reading lists nothing");
+        for entry in &entries {
+            let title = title_of(entry).unwrap_or_else(|| panic!("{chapter}: no \"title\" or *title* in {entry:?}"));
+            assert!(appendix.contains(title), "{chapter}: {title:?} is not in further-reading.md; add it there too");
+        }
+        with_reading += 1;
+    }
+    assert!(with_reading > 15, "only {with_reading} chapters have exercises and reading");
 }
 
 /// The anchor mdBook gives a heading: its text without markup, lower-cased, spaces as hyphens,

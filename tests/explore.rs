@@ -163,6 +163,15 @@ fn the_asynchronous_counterexample_runs_traces_and_shrinks_and_the_output_is_the
     }
     let shrunk = msgsim(&["shrink", cex, "--seed", "1"]);
     assert_eq!(shrunk.status.code(), Some(0), "{}", String::from_utf8_lossy(&shrunk.stderr));
+    // A step that is not enabled in its turn is an error, not a silent different run.
+    std::fs::write(cex, text.replace("Deliver(2)", "Deliver(9)")).expect("rewritten");
+    let bad = msgsim(&["run", cex]);
+    assert_eq!(bad.status.code(), Some(2), "bad input");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("cex.ron:16:38: with seed 1, schedule step 3 (Deliver(9)) is not enabled"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
     let json = msgsim(&["explore", "scenarios/explore/async-exactly-once.ron", "--model", "async", "--json"]);
     assert_eq!(json.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
@@ -193,7 +202,7 @@ fn regression_a_schedule_step_not_enabled_is_bad_input_at_its_entry() {
         let err = String::from_utf8_lossy(&bad.stderr);
         assert_eq!(bad.status.code(), Some(2), "{command:?}: {err}");
         assert!(
-            err.contains(&format!("{cex}:{line}:{col}: schedule step 3 (Deliver(9)) is not enabled in its turn (expected one of the steps enabled then: Deliver(1), Deliver(2)")),
+            err.contains(&format!("{cex}:{line}:{col}: with seed 1, schedule step 3 (Deliver(9)) is not enabled in its turn (expected one of the steps enabled then: Deliver(1), Deliver(2)")),
             "{command:?}: {err}"
         );
         assert!(!err.contains("internal error"), "{err}");

@@ -1,6 +1,6 @@
 //! `msgsim run`: run one scenario with one seed and report.
 
-use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, run_failed, say};
+use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
 use crate::RunOptions;
 use crate::export::{ExportError, Selection, TraceFormat, TraceView, write_trace};
 use crate::report::{Report, reproduce_command_for};
@@ -13,7 +13,7 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
         Err(code) => return code,
     };
     // Prepare the trace file before running, so a bad path never costs a run.
-    let trace_file = match trace_path.map(Output::prepare).transpose() {
+    let trace_file = match trace_path.map(|o| Output::prepare(o, path)).transpose() {
         Ok(f) => f,
         Err(e) => {
             say!("{}: cannot write the trace: {e}", trace_path.expect("set when preparing failed").display());
@@ -25,7 +25,9 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     let options = RunOptions { record_trace: trace_file.is_some(), ..RunOptions::default() };
     let result = match crate::run(&scenario, seed, &options) {
         Ok(r) => r,
-        Err(failure) => return run_failed(path, &src, &failure),
+        Err(panic) => {
+            return super::run_stopped(path, &src, &panic);
+        }
     };
     if let (Some(file), Some(events)) = (trace_file, &result.trace) {
         let format = match trace_path.and_then(Path::extension).is_some_and(|e| e == "jsonl") {

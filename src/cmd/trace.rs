@@ -1,6 +1,6 @@
 //! `msgsim trace`: run a scenario and write its trace, or part of it, in one of the export formats.
 
-use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, load_source, reader_gone, run_failed, say};
+use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, load_source, reader_gone, say};
 use crate::RunOptions;
 use crate::export::{ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
 use crate::time::SimTime;
@@ -68,7 +68,7 @@ pub fn trace(args: Args) -> ExitCode {
         }
     }
     // Prepare the output before running, so a bad path never costs a run.
-    let output = match args.output.map(Output::prepare).transpose() {
+    let output = match args.output.map(|o| Output::prepare(o, args.path)).transpose() {
         Ok(f) => f,
         Err(e) => return bad_input(&format!("{}: cannot write the trace: {e}", args.output.expect("set when preparing failed").display())),
     };
@@ -76,7 +76,9 @@ pub fn trace(args: Args) -> ExitCode {
     let options = RunOptions { record_trace: true, ..RunOptions::default() };
     let result = match crate::run(&scenario, seed, &options) {
         Ok(r) => r,
-        Err(failure) => return run_failed(args.path, &src, &failure),
+        Err(panic) => {
+            return super::run_stopped(args.path, &src, &panic);
+        }
     };
     let events = result.trace.as_deref().expect("the trace was recorded");
     let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };

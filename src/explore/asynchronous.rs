@@ -132,6 +132,10 @@ pub fn refuse(scenario: &Scenario) -> Option<String> {
     Some(format!("with {why}"))
 }
 
+/// A wire entry's cost beside its size: the vector's spare room (the allowance the budget
+/// made when the wire was a map, kept so the budget cuts paths where it did).
+const FLIGHT_OVERHEAD_BYTES: u64 = 64;
+
 /// Workload commands at most: a scenario to explore is small.
 const MAX_COMMANDS: usize = 10_000;
 
@@ -299,6 +303,11 @@ struct World<'s, P: Process> {
     nodes: Vec<NodeState>,
     commands: &'s [(SimTime, NodeId, Command)],
     wire: Wire<P::Msg>,
+    /// Bytes the messages on the wire take, as the engine's in-flight budget counts them.
+    wire_bytes: u64,
+    /// The in-flight budget ran out (`max_in_flight` or `max_memory_mb`): the path ends here,
+    /// as a run does, and what was sent past the budget is not put on the wire.
+    over_budget: Option<EndReason>,
     /// Timers set and neither fired nor cancelled, by their trace id, each with the hash of its
     /// `Debug` text once a fingerprint needed it.
     timers: BTreeMap<TimerId, (NodeId, P::Timer, Option<u64>)>,
@@ -341,6 +350,8 @@ impl<'s, P: Process> World<'s, P> {
             nodes: vec![NodeState { dirty: true, ..NodeState::default() }; n],
             commands,
             wire: Wire(Vec::new()),
+            wire_bytes: 0,
+            over_budget: None,
             timers: BTreeMap::new(),
             cuts,
             heals,
@@ -387,6 +398,8 @@ impl<'s, P: Process> World<'s, P> {
             nodes: self.nodes.clone(),
             commands: self.commands,
             wire: self.wire.clone(),
+            wire_bytes: self.wire_bytes,
+            over_budget: self.over_budget,
             timers: self.timers.clone(),
             cuts: self.cuts.clone(),
             heals: self.heals.clone(),
@@ -512,7 +525,9 @@ impl<'s, P: Process> World<'s, P> {
                     self.wire.get_mut(id).copy = true;
                     self.wire.get(id).msg.clone()
                 } else {
-                    self.wire.remove(id).msg
+                    let msg = self.wire.remove(id).msg;
+                    self.wire_bytes = self.wire_bytes.saturating_sub(Self::flight_bytes(&msg));
+                    msg
                 };
                 let corrupted = step == Step::Corrupt(id);
                 if corrupted {
@@ -530,6 +545,7 @@ impl<'s, P: Process> World<'s, P> {
             }
             Step::Lose(id) => {
                 let f = self.wire.remove(id);
+                self.wire_bytes = self.wire_bytes.saturating_sub(Self::flight_bytes(&f.msg));
                 self.record(EventKind::Drop { from: f.from, to: f.to, msg: id, reason: DropReason::Lost });
             }
             Step::Timer(id) => {
@@ -656,9 +672,22 @@ impl<'s, P: Process> World<'s, P> {
         // on its way still arrives.
         if self.partitions.blocks(from, to) {
             self.record(EventKind::Drop { from, to, msg: id, reason: DropReason::Partitioned });
-        } else {
-            self.wire.insert(id, Flight { from, to, msg, copy: false, content: None });
+        } else if self.over_budget.is_none() {
+            self.wire_bytes = self.wire_bytes.saturating_add(Self::flight_bytes(&msg));
+            let limits = &self.scenario.limits;
+            if self.wire.0.len() as u64 >= limits.max_in_flight {
+                self.over_budget = Some(EndReason::MaxInFlight);
+            } else if self.wire_bytes > limits.max_memory_mb.saturating_mul(1 << 20) {
+                self.over_budget = Some(EndReason::MaxMemory);
+            } else {
+                self.wire.insert(id, Flight { from, to, msg, copy: false, content: None });
+            }
         }
+    }
+
+    /// What one message on the wire costs the memory budget: its entry and the heap it owns.
+    fn flight_bytes(msg: &P::Msg) -> u64 {
+        (std::mem::size_of::<Flight<P::Msg>>() as u64 + FLIGHT_OVERHEAD_BYTES).saturating_add(msg.heap_bytes())
     }
 
     /// The state's fingerprint (see the module's documentation). Incremental: a node's part is
@@ -819,7 +848,8 @@ fn successor<'s, P: Process>(from: &World<'s, P>, step: Step, factory: &mut impl
 /// most successors turn out to be states already seen.
 struct Judged {
     enabled: Vec<Step>,
-    /// How the path ends here, if it does (nothing enabled, or the depth bound).
+    /// How the path ends here, if it does (the in-flight budget ran out, nothing enabled, or
+    /// the depth bound).
     end: Option<EndReason>,
     /// The checks' verdicts on the path so far (as a run stopped here, unless it is quiescent).
     verdicts: Vec<(&'static str, Verdict)>,
@@ -829,7 +859,9 @@ impl<P: Process> World<'_, P> {
     fn judge(&self, depth: usize, bounds: Bounds) -> Judged {
         let mut enabled = Vec::new();
         self.enabled(bounds.max_faults, &mut enabled);
-        let end = if enabled.is_empty() {
+        let end = if let Some(reason) = self.over_budget {
+            Some(reason)
+        } else if enabled.is_empty() {
             Some(EndReason::Quiescent)
         } else if depth >= bounds.max_depth {
             Some(EndReason::Horizon)
@@ -876,6 +908,7 @@ impl Search {
             max_depth: 0,
             complete: true,
             depth_bound_reached: false,
+            budget_reached: false,
             checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
             violation: None,
             copied: false,
@@ -935,6 +968,7 @@ impl Search {
         if let Some(reason) = end {
             found.behaviours += 1;
             found.depth_bound_reached |= reason == EndReason::Horizon;
+            found.budget_reached |= matches!(reason, EndReason::MaxMemory | EndReason::MaxInFlight);
             for (tally, (_, verdict)) in found.checks.iter_mut().zip(&verdicts) {
                 match verdict.outcome {
                     Outcome::Pass => tally.passed += 1,
@@ -1151,7 +1185,7 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    let fail = |at: SimTime, event: u64, message: String| ProtocolPanic { seed, at, event, message, schedule_step: None };
+    let fail = |at: SimTime, event: u64, message: String| ProtocolPanic { seed, at, event, message, bad_step: None };
     if let Some(why) = refuse(scenario) {
         return Err(fail(SimTime::ZERO, 0, format!("cannot run a schedule {why}")));
     }
@@ -1183,15 +1217,22 @@ where
                     format!("the protocol uses {what}, which the asynchronous model does not run"),
                 ));
             }
+            if world.over_budget.is_some() {
+                break;
+            }
         }
         let mut rest = Vec::new();
         world.enabled(usize::MAX, &mut rest);
-        let reason = if rest.is_empty() { EndReason::Quiescent } else { EndReason::Horizon };
+        let reason = match world.over_budget {
+            Some(reason) => reason,
+            None if rest.is_empty() => EndReason::Quiescent,
+            None => EndReason::Horizon,
+        };
         Ok((end_of(reason, world.now()), world.events, world.messages, world.steps))
     }));
     let (end, events, messages, steps) = match outcome {
         Ok(Ok(done)) => done,
-        Ok(Err((at, event, schedule_step, message))) => return Err(ProtocolPanic { schedule_step, ..fail(at, event, message) }),
+        Ok(Err((at, event, bad_step, message))) => return Err(ProtocolPanic { bad_step, ..fail(at, event, message) }),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()

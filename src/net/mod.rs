@@ -4,9 +4,7 @@
 //! the network stream only: dropped (and why), or arriving at a time, perhaps
 //! corrupted, perhaps twice. It knows nothing of messages' contents.
 
-#[warn(missing_docs)]
 mod partition;
-#[warn(missing_docs)]
 mod topology;
 
 pub use partition::{PartitionRule, Partitions};
@@ -25,9 +23,17 @@ use std::collections::VecDeque;
 /// parts per billion, fixed at validation.
 #[derive(Clone, Debug)]
 pub struct LinkModel {
+    /// The delay from leaving the sender (after serialisation, if the link has a bandwidth) to
+    /// arriving, drawn afresh for every copy and every fragment.
     pub latency: Latency,
+    /// Chance a transmission is lost, in parts per billion (0 to 1,000,000,000); a fragmented
+    /// message draws it once per fragment and is lost if any fragment is.
     pub loss_ppb: u32,
+    /// Chance a delivered message arrives twice, in parts per billion; the second copy draws
+    /// its own latency and corruption. Fragmented messages are never duplicated.
     pub duplicate_ppb: u32,
+    /// Chance a copy arrives damaged, in parts per billion, per fragment; the receiver sees a
+    /// corrupted payload (what the protocol's checksum, if any, must catch).
     pub corrupt_ppb: u32,
     /// When false the link is FIFO: a message never overtakes an earlier one.
     pub reorder: bool,
@@ -56,16 +62,25 @@ impl LinkModel {
 /// What happens to one copy of a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Arrival {
+    /// When the copy reaches the receiver: its last fragment's arrival, and never before an
+    /// earlier message on a link that keeps order.
     pub at: SimTime,
+    /// Whether the copy (any of its fragments) was damaged on the way.
     pub corrupted: bool,
 }
 
 /// The fate of one transmission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
+    /// The message never arrives, for the reason given (no link, partitioned, lost, a lost
+    /// fragment, a full queue).
     Dropped(DropReason),
+    /// The message arrives, perhaps twice.
     Delivered {
+        /// The first (or only) copy.
         first: Arrival,
+        /// The second copy, if the link duplicated the message; it may arrive before `first`
+        /// on a link that reorders.
         duplicate: Option<Arrival>,
     },
     /// The message would travel as more fragments than the run's budget allows: nothing
@@ -81,6 +96,9 @@ struct LinkState {
     wire_queue: VecDeque<SimTime>,
 }
 
+/// The whole network of a run: the default link model, per-link overrides, the topology (which
+/// links exist), the current partitions, and what links remember between messages (FIFO order,
+/// bandwidth queues). It decides each transmission's fate with [`Network::route`].
 #[derive(Debug)]
 pub struct Network {
     default: LinkModel,
@@ -88,6 +106,8 @@ pub struct Network {
     overrides: FxHashMap<u64, usize>,
     models: Vec<LinkModel>,
     topology: Topology,
+    /// The partitions in force now; the simulator applies the scenario's partition and heal
+    /// faults to it as they fall due.
     pub partitions: Partitions,
     /// Looked up, never iterated, so its order cannot leak into the run.
     state: FxHashMap<u64, LinkState>,
@@ -104,6 +124,9 @@ fn key(from: NodeId, to: NodeId) -> u64 {
 }
 
 impl Network {
+    /// A network of `nodes` nodes whose links behave as `default` unless `overrides` names
+    /// them (a later override of the same directed link wins), with only the links `topology`
+    /// allows, and no partition.
     pub fn new(default: LinkModel, overrides: Vec<((NodeId, NodeId), LinkModel)>, topology: Topology, nodes: usize) -> Network {
         let mut map = FxHashMap::default();
         let mut models = Vec::new();
@@ -199,9 +222,14 @@ impl Network {
 /// what a replay says it decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision {
+    /// The transmission decided (its id in the trace's `send` line).
     pub msg: MsgId,
+    /// Lost on the link (for a fragmented message: some fragment was).
     pub lost: bool,
+    /// The first copy's latency in nanoseconds (for a fragmented message, the last fragment's);
+    /// time spent waiting for a bandwidth-limited wire is not included, as it is not drawn.
     pub latency_ns: u64,
+    /// The first copy arrived damaged.
     pub corrupted: bool,
     /// The second copy's latency and corruption, if the link duplicated the message.
     pub duplicate: Option<(u64, bool)>,

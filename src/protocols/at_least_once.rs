@@ -31,10 +31,18 @@ use std::hash::Hash;
 /// factor in thousandths, the jitter in parts per billion of the wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Retry {
+    /// The wait after the first attempt, before jitter, in nanoseconds; above 0.
     pub base_ns: u64,
+    /// Each wait is the previous one times this many thousandths (1,000 to 100,000: a factor
+    /// of 1 to 100).
     pub factor_milli: u64,
+    /// No wait before jitter is longer than this, in nanoseconds; at least `base_ns`.
     pub cap_ns: u64,
+    /// Up to this share of each wait is added at random, in parts per billion of the wait
+    /// (0 to 1,000,000,000); 0 draws nothing from the node's stream.
     pub jitter_ppb: u64,
+    /// Transmissions of one message to one recipient, the first included (1 to 1,000); after
+    /// the last goes unacknowledged, the message is given up.
     pub max_attempts: u32,
 }
 
@@ -57,8 +65,18 @@ impl Retry {
 /// id, unique as a client-generated request id is); an ack names the key it answers.
 #[derive(Clone, Debug)]
 pub enum Wire {
-    Data { key: AppId, payload: Payload },
-    Ack { key: AppId },
+    /// One transmission of an application message (the first or a retransmission).
+    Data {
+        /// The message's idempotency key: its application id.
+        key: AppId,
+        /// The application message.
+        payload: Payload,
+    },
+    /// The receiver has the message with this key (sent for every intact copy).
+    Ack {
+        /// The key acknowledged.
+        key: AppId,
+    },
 }
 
 /// Header bytes: kind, key, checksum.
@@ -106,6 +124,9 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// A sender with nothing outstanding that retransmits by `retry` and, when it gives up on
+    /// a message, puts it in the dead-letter queue if `dead_letter` (else drops it silently:
+    /// the broken variant).
     pub fn new(retry: Retry, dead_letter: bool) -> Sender {
         Sender { retry, dead_letter, outstanding: BTreeMap::new() }
     }
@@ -149,12 +170,15 @@ impl Sender {
     }
 }
 
+/// One node of the at-least-once protocol: a [`Sender`] for what it sends, and a receiver
+/// that acknowledges and delivers every intact copy (duplicates included).
 #[derive(Clone)]
 pub struct AtLeastOnce {
     sender: Sender,
 }
 
 impl AtLeastOnce {
+    /// A node retransmitting by `retry`; see [`Sender::new`] for `dead_letter`.
     pub fn new(retry: Retry, dead_letter: bool) -> AtLeastOnce {
         AtLeastOnce { sender: Sender::new(retry, dead_letter) }
     }
@@ -270,7 +294,7 @@ impl Protocol for AtLeastOnceProtocol {
     }
 
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
+        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> AtLeastOnce {

@@ -18,8 +18,10 @@ use crate::scenario::Scenario;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
+/// The one transmission of a message to one recipient.
 #[derive(Clone, Debug)]
 pub struct Datagram {
+    /// The application message; its id is what the receiver deduplicates on.
     pub payload: Payload,
 }
 
@@ -36,12 +38,15 @@ impl Message for Datagram {
     }
 }
 
+/// One node of the at-most-once protocol: sends each message once, delivers each id once.
 pub struct AtMostOnce {
     dedup: bool,
     delivered: BTreeSet<AppId>,
 }
 
 impl AtMostOnce {
+    /// A node that drops repeated ids if `dedup` (without it, the broken variant, it delivers
+    /// every copy the network makes).
     pub fn new(dedup: bool) -> AtMostOnce {
         AtMostOnce { dedup, delivered: BTreeSet::new() }
     }

@@ -13,8 +13,10 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::hash::Hash;
 
+/// The one transmission of a message to one recipient.
 #[derive(Clone, Debug)]
 pub struct Data {
+    /// The application message.
     pub payload: Payload,
 }
 
@@ -31,6 +33,7 @@ impl Message for Data {
     }
 }
 
+/// One node of the best-effort protocol: sends each message once and delivers what arrives.
 #[derive(Clone)]
 pub struct BestEffort {
     checksum: bool,
@@ -39,6 +42,8 @@ pub struct BestEffort {
 }
 
 impl BestEffort {
+    /// A node that discards copies failing their checksum if `checksum` (else delivers damaged
+    /// payloads), and drops ids it already delivered if `dedup`.
     pub fn new(checksum: bool, dedup: bool) -> BestEffort {
         BestEffort { checksum, dedup, delivered: BTreeSet::new() }
     }

@@ -34,13 +34,30 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub enum Msg<P> {
     /// A client asks a server to broadcast `value` (its operation `op`).
-    Broadcast { op: u64, value: Payload },
+    Broadcast {
+        /// The client's operation number, which the answer names.
+        op: u64,
+        /// The value to broadcast (its application id is the value).
+        value: Payload,
+    },
     /// The server has the value: the broadcast is acknowledged.
-    BroadcastOk { op: u64 },
+    BroadcastOk {
+        /// The operation acknowledged.
+        op: u64,
+    },
     /// A client asks a server for its set.
-    Read { op: u64 },
+    Read {
+        /// The client's operation number.
+        op: u64,
+    },
     /// The server's whole set, `values` values of 8 bytes each.
-    ReadOk { op: u64, values: u32 },
+    ReadOk {
+        /// The read answered.
+        op: u64,
+        /// How many values the server holds. Only the count travels (the size on the wire
+        /// follows from it): which values a server holds is judged from its `deliver` lines.
+        values: u32,
+    },
     /// Between servers: the relay's message.
     Peer(P),
 }
@@ -67,6 +84,13 @@ impl<P: Message> Message for Msg<P> {
             _ => {}
         }
     }
+
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            Msg::Peer(p) => p.heap_bytes(),
+            _ => 0,
+        }
+    }
 }
 
 /// A client's operation timing out, or the relay's own timer.
@@ -87,9 +111,15 @@ pub enum Overlay {
     /// Each server with the next.
     Line,
     /// Rows of `columns` servers; each with its right neighbour and the one below.
-    Grid { columns: Whole },
+    Grid {
+        /// Servers per row, 1 to the number of servers; the last row may be short.
+        columns: Whole,
+    },
     /// Server i with its parent (i - 1) / fanout: server 0 is the root.
-    Tree { fanout: Whole },
+    Tree {
+        /// Children per server, 1 to the number of servers.
+        fanout: Whole,
+    },
 }
 
 impl Overlay {

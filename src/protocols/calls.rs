@@ -63,7 +63,7 @@ use crate::rng::PPB;
 use crate::scenario::file::{
     BreakerBugFile, BreakerFile, BudgetFile, HalfOpenFile, Number, OrderFile, PhaseFile, PhaseName, RetryFile, Whole, WindowFile,
 };
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, Seg, WaitFrom, limits};
+use crate::scenario::{ConfigCx, JitterShape, RetryBudget, RetryPolicy, Scenario, Seg, WaitFrom, limits};
 use crate::time::SimTime;
 use crate::trace::{BreakerState, CallOutcome};
 use serde::Deserialize;
@@ -82,14 +82,24 @@ pub enum Window {
 /// A breaker's parameters, in integers: rates in parts per billion, times in ns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BreakerConfig {
+    /// Which outcomes the closed breaker judges.
     pub window: Window,
+    /// Outcomes the closed window must hold before it is judged (1 to 1,000,000; clamped to a
+    /// count window's size, see [`BreakerConfig::closed_min_calls`]); also caps how many
+    /// half-open outcomes decide.
     pub min_calls: u32,
+    /// The failure rate (errors and timeouts) at or above which the breaker opens, in parts per
+    /// billion; above 0, at most 1,000,000,000.
     pub failure_ppb: u32,
     /// `None`: slow calls never open the breaker.
     pub slow_ppb: Option<u32>,
+    /// A call is slow if its latency is strictly greater than this, in nanoseconds.
     pub slow_ns: u64,
+    /// How long the breaker stays open before it may half-open, in nanoseconds; above 0.
     pub wait_ns: u64,
+    /// Calls the half-open breaker admits (1 to 1,000,000); it refuses the rest until it decides.
     pub half_open_calls: u32,
+    /// Whether the open breaker half-opens on a timer or on the first call after its wait.
     pub half_open: HalfOpenWhen,
 }
 
@@ -129,8 +139,11 @@ impl BreakerConfig {
 /// The service's health over time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
+    /// Working normally: the `CircuitBreaker` check counts calls refused here as the breaker's cost.
     Healthy,
+    /// Failing: calls refused here count as what the breaker saved.
     Failing,
+    /// Coming back: refused calls count as saved, as in `Failing`.
     Recovering,
 }
 
@@ -138,22 +151,30 @@ pub enum Phase {
 /// probability `error_ppb`, after a latency drawn uniformly from `latency_ns`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PhaseSpec {
+    /// When the phase starts; the schedule's first starts at zero.
     pub at: SimTime,
+    /// The phase's name, which the `CircuitBreaker` check reads.
     pub phase: Phase,
+    /// Chance the service answers a request with an error, in parts per billion.
     pub error_ppb: u32,
+    /// The service time's range `(min, max)` in nanoseconds, `min <= max`, drawn uniformly
+    /// from the service node's own stream when a request's service begins.
     pub latency_ns: (u64, u64),
 }
 
 /// A deliberately broken breaker, for the check to catch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BreakerBug {
+    /// The open breaker never half-opens: it stays open for the rest of the run.
     NeverHalfOpen,
+    /// The closed breaker opens at half its failure-rate threshold.
     OpensBelowThreshold,
 }
 
 /// Retries with backoff, and the budget that bounds them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Retries {
+    /// The backoff (exponential from a base, capped) and the most attempts per call.
     pub policy: Retry,
     /// How each wait is drawn from the policy's backoff.
     pub jitter: Jitter,
@@ -166,7 +187,11 @@ pub struct Retries {
 /// Which of retry and breaker wraps the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Order {
+    /// The breaker judges each attempt; a refused attempt is a failed one and is retried
+    /// after its backoff (the default).
     BreakerInsideRetry,
+    /// The breaker admits each call once and judges its final outcome, its latency counted
+    /// from the first attempt; the retries happen inside.
     RetryInsideBreaker,
 }
 
@@ -177,16 +202,23 @@ pub struct CallsSpec {
     pub service: String,
     /// Requests served at once; `None`: all of them.
     pub workers: Option<u32>,
+    /// How long a client waits for an attempt's answer before the attempt fails, in
+    /// nanoseconds; above 0.
     pub timeout_ns: u64,
+    /// Retries and their budget; `None`: a failed attempt ends its call.
     pub retry: Option<Retries>,
+    /// Each client's circuit breaker; `None`: every call goes to the service.
     pub breaker: Option<BreakerConfig>,
+    /// Which of retry and breaker wraps the other (meaningful only with both).
     pub order: Order,
     /// Sorted by `at`; the first starts at zero.
     pub schedule: Vec<PhaseSpec>,
+    /// A planted breaker bug (only with a breaker).
     pub bug: Option<BreakerBug>,
 }
 
 impl CallsSpec {
+    /// The service's node in `cluster`.
     pub fn service(&self, cluster: &Cluster) -> NodeId {
         cluster.nodes().find(|&n| cluster.name(n) == self.service).expect("validation checked the service's name")
     }
@@ -222,6 +254,7 @@ pub struct Breaker {
 pub struct WaitOver;
 
 impl Breaker {
+    /// A closed breaker with an empty window, broken as `bug` says if it is given.
     pub fn new(cfg: BreakerConfig, bug: Option<BreakerBug>) -> Breaker {
         Breaker {
             cfg,
@@ -325,8 +358,24 @@ impl Breaker {
 /// On the wire: a request names its call (the application message's id) and attempt.
 #[derive(Clone, Debug)]
 pub enum Wire {
-    Request { call: AppId, attempt: u32, payload: Payload },
-    Response { call: AppId, attempt: u32, ok: bool },
+    /// A client's attempt at a call, carrying the application's payload.
+    Request {
+        /// The call: the id of the workload command that started it.
+        call: AppId,
+        /// Which attempt of the call this is, from 1.
+        attempt: u32,
+        /// The application message the call carries.
+        payload: Payload,
+    },
+    /// The service's answer to one attempt.
+    Response {
+        /// The call answered.
+        call: AppId,
+        /// The attempt answered: a client ignores an answer to any attempt but its current one.
+        attempt: u32,
+        /// Served (`true`) or an error (`false`), as the phase's error rate drew.
+        ok: bool,
+    },
 }
 
 /// Header bytes: kind, call id, attempt, status, checksum.
@@ -347,16 +396,31 @@ impl Message for Wire {
     }
 }
 
+/// The protocol's timers, on clients and on the service.
 #[derive(Clone, Copy, Debug)]
 pub enum Timer {
     /// An attempt has waited its whole timeout.
-    AttemptTimeout { call: AppId, attempt: u32 },
+    AttemptTimeout {
+        /// The call whose attempt timed out.
+        call: AppId,
+        /// The attempt, from 1; stale if the call has moved on to a later one.
+        attempt: u32,
+    },
     /// A call's backoff is over: its next attempt is due.
     RetryDue(AppId),
     /// A client's breaker may half-open.
     WaitOver,
     /// The service has finished a request.
-    Served { to: NodeId, call: AppId, attempt: u32, ok: bool },
+    Served {
+        /// The client to answer.
+        to: NodeId,
+        /// The call served.
+        call: AppId,
+        /// The attempt served.
+        attempt: u32,
+        /// Whether the answer is a success, drawn when service began.
+        ok: bool,
+    },
 }
 
 impl From<WaitOver> for Timer {
@@ -382,6 +446,7 @@ pub struct Pending {
     backoff_ns: u64,
 }
 
+/// A calling node: its calls in progress, its breaker, and its retry tokens.
 pub struct Client {
     spec: Arc<CallsSpec>,
     service: NodeId,
@@ -399,6 +464,8 @@ struct Job {
     attempt: u32,
 }
 
+/// The serving node: requests in service (at most `workers`) and those queued, first come,
+/// first served.
 pub struct Service {
     spec: Arc<CallsSpec>,
     busy: u32,
@@ -407,11 +474,15 @@ pub struct Service {
 
 /// A node of the protocol: the service, or a client.
 pub enum Node {
+    /// Every node but the service.
     Client(Client),
+    /// The node the spec names as the service.
     Service(Service),
 }
 
 impl Node {
+    /// Node `me`'s process: the service if `me` is `service`, else a client with a closed
+    /// breaker (if the spec has one) and a full retry bucket.
     pub fn new(spec: Arc<CallsSpec>, service: NodeId, me: NodeId) -> Node {
         if me == service {
             Node::Service(Service { spec, busy: 0, queue: VecDeque::new() })
@@ -673,7 +744,8 @@ impl Protocol for CallsProtocol {
             Jitter::Equal => JitterShape::Equal,
             Jitter::Decorrelated => JitterShape::Decorrelated,
         };
-        config.retry.map(|retry| RetryPolicy { retry, wait_from: WaitFrom::Failure, jitter })
+        let budget = config.budget.map(|b| RetryBudget { ratio_ppb: (b.ratio.0 * PPB as f64).round() as u64, burst: b.burst.0 });
+        config.retry.map(|retry| RetryPolicy { retry, wait_from: WaitFrom::Failure, jitter, budget })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node {

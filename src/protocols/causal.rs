@@ -39,8 +39,14 @@ impl Stamp for Knowledge {
     fn size(&self) -> u32 {
         self.0.values().map(|v| 4 + 4 * v.len() as u32).sum()
     }
+
+    fn heap_bytes(&self) -> u64 {
+        self.0.values().map(|v| 64 + 4 * v.len() as u64).sum()
+    }
 }
 
+/// A multicast's body: the application message and its vector timestamp (per origin, the
+/// destination's multicasts that precede it, its own origin's entry counting itself).
 #[derive(Clone, Debug, Hash)]
 pub struct Stamped {
     ts: Vec<u32>,
@@ -55,11 +61,16 @@ impl Body for Stamped {
     fn corrupt(&mut self) {
         self.payload.corrupt();
     }
+
+    fn heap_bytes(&self) -> u64 {
+        4 * self.ts.len() as u64
+    }
 }
 
 type Net = Transport<Stamped, Knowledge>;
 type CausalCtx<'a> = GroupCtx<'a, Stamped, Knowledge>;
 
+/// The causal layer of one node, over the reliable group transport.
 #[derive(Clone, Hash)]
 pub struct Causal {
     hold_back: bool,
@@ -70,6 +81,8 @@ pub struct Causal {
 }
 
 impl Causal {
+    /// A node that holds back a multicast until what precedes it is delivered if `hold_back`
+    /// (without it, the broken variant, it delivers on receipt).
     pub fn new(hold_back: bool) -> Causal {
         Causal { hold_back, delivered: BTreeMap::new(), held: Vec::new() }
     }

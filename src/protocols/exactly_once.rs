@@ -49,6 +49,8 @@ impl DedupWindow {
     }
 }
 
+/// One node of the exactly-once protocol: at-least-once's sender, and a receiver that
+/// delivers a key only if it is not in its dedup window.
 #[derive(Clone)]
 pub struct ExactlyOnce {
     sender: Sender,
@@ -56,6 +58,9 @@ pub struct ExactlyOnce {
 }
 
 impl ExactlyOnce {
+    /// A node retransmitting by `retry` (giving up into the dead-letter queue) that remembers
+    /// the keys of its last `window` deliveries (at least 1; validation allows up to
+    /// `limits::MAX_DEDUP_WINDOW`).
     pub fn new(retry: Retry, window: usize) -> ExactlyOnce {
         ExactlyOnce { sender: Sender::new(retry, true), window: DedupWindow::new(window) }
     }
@@ -125,7 +130,7 @@ impl Protocol for ExactlyOnceProtocol {
     }
 
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
+        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> ExactlyOnce {

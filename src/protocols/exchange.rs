@@ -19,7 +19,7 @@
 use super::field;
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Completion, Ctx, Incoming, Message, Payload, Process};
+use crate::process::{Cluster, Command, Completion, Ctx, Incoming, Message, Payload, Process};
 use crate::scenario::file::{HandoverFile, Number, Whole};
 use crate::scenario::{ConfigCx, Scenario};
 use crate::time::NANOS_PER_MS;
@@ -31,22 +31,48 @@ use std::sync::Arc;
 /// How a sender hands over each message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// `Ctx::send`: the sender goes on at once.
     Async,
-    Sync { timeout_ns: Option<u64> },
-    Call { timeout_ns: Option<u64>, wait: bool },
+    /// `Ctx::send_sync`: the sender blocks until the receiver's process takes the message.
+    Sync {
+        /// How long the sender waits before giving up, in nanoseconds; `None`: for ever.
+        timeout_ns: Option<u64>,
+    },
+    /// `Ctx::call`: the receiver delivers the payload and answers.
+    Call {
+        /// How long the caller waits for the answer, in nanoseconds; `None`: for ever.
+        timeout_ns: Option<u64>,
+        /// Whether the caller blocks until the answer (synchronous) or goes on and hears it
+        /// later (asynchronous).
+        wait: bool,
+    },
 }
 
+/// The protocol as its nodes run it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExchangeSpec {
+    /// How every sender hands over each message.
     pub mode: Mode,
     /// The priority of each node's messages (0 for nodes not listed), by node index.
     pub priority: Vec<u8>,
 }
 
+/// On the wire.
 #[derive(Clone, Debug)]
 pub enum Wire {
-    Data { payload: Payload, priority: u8 },
-    Answer { app: AppId },
+    /// An application message to one recipient.
+    Data {
+        /// The application message.
+        payload: Payload,
+        /// Its sender's mailbox priority (0 to 255, higher taken first; 0 unless the scenario
+        /// lists the sender).
+        priority: u8,
+    },
+    /// The receiver's answer to a call.
+    Answer {
+        /// The application message the call carried.
+        app: AppId,
+    },
 }
 
 /// Header bytes: kind, ids, a checksum.
@@ -74,6 +100,8 @@ impl Message for Wire {
     }
 }
 
+/// One node: sends each command's message to each recipient in the spec's mode, delivers
+/// what arrives intact and answers calls.
 pub struct Exchange {
     spec: Arc<ExchangeSpec>,
     /// Synchronous sends not begun yet: a blocked sender makes them one after another.
@@ -81,6 +109,7 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// A node with nothing waiting to be sent.
     pub fn new(spec: Arc<ExchangeSpec>) -> Exchange {
         Exchange { spec, backlog: VecDeque::new() }
     }
@@ -157,6 +186,20 @@ pub struct Config {
     pub priority: BTreeMap<String, Whole>,
 }
 
+impl Config {
+    /// The mailbox priority of each node's messages, by node index (0 for nodes not listed).
+    pub fn priorities(&self, cluster: &Cluster) -> Vec<u8> {
+        let mut priority = vec![0; cluster.len()];
+        for (name, level) in &self.priority {
+            if let Some(id) = cluster.id(name) {
+                // Validation bounds every level to a byte.
+                priority[id.index()] = level.0 as u8;
+            }
+        }
+        priority
+    }
+}
+
 /// Point-to-point messages in one communication model, as scenarios name it.
 pub struct ExchangeProtocol;
 
@@ -185,14 +228,7 @@ impl Protocol for ExchangeProtocol {
             HandoverFile::Sync { timeout_ms } => Mode::Sync { timeout_ns: ms(timeout_ms) },
             HandoverFile::Call { timeout_ms, wait } => Mode::Call { timeout_ns: ms(timeout_ms), wait },
         };
-        let mut priority = vec![0; scenario.cluster.len()];
-        for (name, level) in &config.priority {
-            if let Some(id) = scenario.cluster.id(name) {
-                // Validation bounds every level to a byte.
-                priority[id.index()] = level.0 as u8;
-            }
-        }
-        let spec = Arc::new(ExchangeSpec { mode, priority });
+        let spec = Arc::new(ExchangeSpec { mode, priority: config.priorities(&scenario.cluster) });
         move |_| Exchange::new(spec.clone())
     }
 }

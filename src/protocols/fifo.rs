@@ -11,6 +11,8 @@ use crate::id::NodeId;
 use crate::process::{Dest, Payload};
 use std::collections::BTreeMap;
 
+/// A multicast's body: the application message and its number from its sender to its
+/// destination (from 0).
 #[derive(Clone, Debug, Hash)]
 pub struct Numbered {
     seq: u64,
@@ -30,6 +32,7 @@ impl Body for Numbered {
 type Net = Transport<Numbered, ()>;
 type FifoCtx<'a> = GroupCtx<'a, Numbered, ()>;
 
+/// The FIFO layer of one node, over the reliable group transport.
 #[derive(Clone, Hash)]
 pub struct Fifo {
     hold_back: bool,
@@ -41,6 +44,8 @@ pub struct Fifo {
 }
 
 impl Fifo {
+    /// A node that holds back out-of-order messages if `hold_back` (without it, the broken
+    /// variant, it delivers on receipt).
     pub fn new(hold_back: bool) -> Fifo {
         Fifo { hold_back, sent: BTreeMap::new(), next: BTreeMap::new(), held: BTreeMap::new() }
     }

@@ -18,8 +18,10 @@ use crate::scenario::file::Whole;
 use crate::scenario::{ConfigCx, Scenario};
 use serde::Deserialize;
 
+/// One push of a value to one peer.
 #[derive(Clone, Debug)]
 pub struct Rumour {
+    /// The value; its application id is what a node remembers having heard.
     pub payload: Payload,
 }
 
@@ -32,6 +34,7 @@ impl Message for Rumour {
     }
 }
 
+/// One gossiping node: which values it has heard, and how many peers it tells of a new one.
 pub struct Gossip {
     fanout: u32,
     /// Values heard, as a bitset over application ids (which are dense from 0): the first
@@ -46,6 +49,9 @@ pub struct Gossip {
 const INLINE_WORDS: usize = 2;
 
 impl Gossip {
+    /// A node that pushes each new value to `fanout` peers, each drawn uniformly from the
+    /// other nodes on its own stream (independently, so the same peer may be drawn twice).
+    /// Validation keeps `fanout` from 1 to the number of other nodes.
     pub fn new(fanout: u32) -> Gossip {
         Gossip { fanout, heard: [0; INLINE_WORDS], heard_more: Vec::new() }
     }

@@ -39,7 +39,12 @@ pub enum Mode {
 #[derive(Clone, Debug)]
 pub enum RoundMsg {
     /// Everything the sender knows; `reply` asks for the receiver's in return.
-    Values { values: Vec<Payload>, reply: bool },
+    Values {
+        /// Every value the sender has heard, by application id.
+        values: Vec<Payload>,
+        /// Whether the receiver should answer with its own values (a pull).
+        reply: bool,
+    },
 }
 
 /// Header bytes: kind, count, checksum.
@@ -54,6 +59,12 @@ impl Message for RoundMsg {
     fn corrupt(&mut self) {
         let RoundMsg::Values { values, .. } = self;
         values.iter_mut().for_each(Payload::corrupt);
+    }
+
+    /// The values carried: every one the sender knows, so a copy grows with the run.
+    fn heap_bytes(&self) -> u64 {
+        let RoundMsg::Values { values, .. } = self;
+        crate::process::vec_bytes(values)
     }
 }
 

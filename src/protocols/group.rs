@@ -50,14 +50,24 @@ pub trait Body: Clone + fmt::Debug + Hash {
     fn size(&self) -> u32;
     /// Damage the application payloads the body carries.
     fn corrupt(&mut self);
+    /// Heap bytes the body owns (a vector timestamp), for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        0
+    }
 }
 
 /// Knowledge piggybacked on every message a node sends, data and acks alike, and merged
 /// by every node that receives it intact: the causal layer's view of which multicasts
 /// causally precede the node's next event. `()` for layers that need none.
 pub trait Stamp: Clone + fmt::Debug + Default + Hash {
+    /// Learn what `other` knows: after this, `self` knows at least as much as each of the two.
     fn merge(&mut self, other: &Self);
+    /// Bytes of this stamp on the wire, added to every message that carries it.
     fn size(&self) -> u32;
+    /// Heap bytes the stamp owns, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        0
+    }
 }
 
 impl Stamp for () {
@@ -67,10 +77,29 @@ impl Stamp for () {
     }
 }
 
+/// On the wire: a layer's body sent to one member, or that member's acknowledgement; both
+/// carry the sender's stamp.
 #[derive(Clone, Debug)]
 pub enum Wire<B, S> {
-    Data { key: Key, dest: Dest, body: B, stamp: S },
-    Ack { key: Key, stamp: S },
+    /// One transmission of a multicast to one recipient (by its origin or, with `relay`, by
+    /// any member that received it).
+    Data {
+        /// The multicast: its origin and the origin's message number.
+        key: Key,
+        /// The destination the multicast is addressed to; its recipients are the members.
+        dest: Dest,
+        /// What the layer sent.
+        body: B,
+        /// The sender's knowledge when it sent this copy.
+        stamp: S,
+    },
+    /// The receiver has an intact copy of `key`; its sender stops retransmitting to it.
+    Ack {
+        /// The multicast acknowledged.
+        key: Key,
+        /// The acknowledging member's knowledge.
+        stamp: S,
+    },
 }
 
 /// Header bytes: kind, key, destination, checksum.
@@ -87,6 +116,15 @@ impl<B: Body, S: Stamp> Message for Wire<B, S> {
     fn corrupt(&mut self) {
         if let Wire::Data { body, .. } = self {
             body.corrupt();
+        }
+    }
+
+    /// A data copy's body is held twice while in flight: on the wire, and by its sender
+    /// until the copy is acknowledged.
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            Wire::Data { body, stamp, .. } => body.heap_bytes().saturating_mul(2).saturating_add(stamp.heap_bytes()),
+            Wire::Ack { stamp, .. } => stamp.heap_bytes(),
         }
     }
 }
@@ -143,6 +181,8 @@ impl<B: Body, S: Stamp> Transport<B, S> {
         self.next
     }
 
+    /// Whether this node is among `dest`'s recipients, so that a layer must hand its own
+    /// multicast to itself.
     pub fn includes_me(&self, ctx: &GroupCtx<'_, B, S>, dest: Dest) -> bool {
         ctx.cluster().group_recipients(dest).contains(&ctx.me())
     }
@@ -182,7 +222,9 @@ impl<B: Body, S: Stamp> Transport<B, S> {
 /// body the first time it arrives. A layer is `Clone` and `Hash` so that `msgsim explore` can
 /// copy and fingerprint every group protocol (`Process::snapshot`, `Process::fingerprint`).
 pub trait Layer: Clone + Hash {
+    /// What the layer multicasts: application messages and its own control messages.
     type Body: Body;
+    /// What the layer piggybacks on every message; `()` if nothing.
     type Stamp: Stamp;
 
     /// Bytes of this layer's state at one node that grow with the cluster (the vector
@@ -192,6 +234,7 @@ pub trait Layer: Clone + Hash {
         0
     }
 
+    /// The application asked this node to multicast `payload` to `dest`.
     fn command(
         &mut self,
         net: &mut Transport<Self::Body, Self::Stamp>,
@@ -219,6 +262,9 @@ pub struct Group<L: Layer> {
 }
 
 impl<L: Layer> Group<L> {
+    /// A process whose transport retransmits by `retry` (giving up on a member after its
+    /// `max_attempts`) and, if `relay`, forwards every multicast on first receipt, with `layer`
+    /// on top.
     pub fn new(retry: Retry, relay: bool, layer: L) -> Group<L> {
         Group { net: Transport::new(retry, relay), layer }
     }
@@ -351,7 +397,7 @@ macro_rules! group_protocol {
             }
 
             fn retry_policy(config: &GroupConfig) -> Option<RetryPolicy> {
-                Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
+                Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None })
             }
 
             fn factory(config: &GroupConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Group<$layer> {

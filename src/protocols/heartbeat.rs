@@ -34,28 +34,43 @@ use crate::time::SimTime;
 use serde::Deserialize;
 use std::collections::VecDeque;
 
+/// How a node decides that a peer is gone, in integers (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Detector {
+    /// Suspect a peer a fixed time after its latest heartbeat.
     Fixed {
+        /// The silence after which a peer is suspected, in nanoseconds; above 0.
         timeout_ns: u64,
     },
     /// `z_milli`: the normal quantile of the threshold, in thousandths.
     Phi {
+        /// The normal quantile `z` with `P(Z > z) = 10^-threshold`, in thousandths (see
+        /// [`phi_to_z`]); a peer is suspected `mean + z * std` after its latest heartbeat.
         z_milli: u64,
+        /// How many of a peer's latest intervals the mean and deviation use (1 to 1,000,000).
         window: u32,
+        /// The least standard deviation assumed, in nanoseconds, so that perfectly regular
+        /// heartbeats do not make the slightest delay suspicious.
         min_std_ns: u64,
     },
 }
 
+/// A planted failure-detector bug.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DetectorBug {
+    /// Once a node has suspected a peer it never arms that peer's deadline again, so the
+    /// peer's later crash goes unnoticed.
     NoRearmAfterSuspicion,
 }
 
+/// The protocol in integers, as the nodes run it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeartbeatSpec {
+    /// The period of every node's heartbeat broadcast, in nanoseconds; above 0.
     pub every_ns: u64,
+    /// How a peer comes to be suspected.
     pub detector: Detector,
+    /// A planted bug, for the broken variant.
     pub bug: Option<DetectorBug>,
 }
 
@@ -72,6 +87,7 @@ pub fn phi_to_z(phi: f64) -> f64 {
     (lo + hi) / 2.0
 }
 
+/// The one message: "I am alive", from one node to each other.
 #[derive(Clone, Debug)]
 pub struct Heartbeat;
 
@@ -84,9 +100,12 @@ impl Message for Heartbeat {
     fn corrupt(&mut self) {}
 }
 
+/// A node's timers.
 #[derive(Clone, Copy, Debug)]
 pub enum Timer {
+    /// Time to broadcast the next heartbeat (every `every_ns`).
     Beat,
+    /// The peer's deadline has passed without a heartbeat: suspect it.
     Deadline(NodeId),
 }
 
@@ -101,12 +120,15 @@ struct Peer {
     deadline: Option<TimerId>,
 }
 
+/// One node's detector: what it knows of each peer (latest heartbeat, recent intervals,
+/// whether suspected, the pending deadline).
 pub struct Node {
     spec: HeartbeatSpec,
     peers: Vec<Peer>,
 }
 
 impl Node {
+    /// A node of a cluster of `nodes` that trusts everyone and has heard from no one yet.
     pub fn new(spec: HeartbeatSpec, nodes: usize) -> Node {
         Node { spec, peers: vec![Peer::default(); nodes] }
     }

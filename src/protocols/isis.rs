@@ -21,11 +21,25 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A Lamport timestamp and the id of the node that proposed it.
 pub type Ts = (u64, NodeId);
 
+/// What the ISIS layer multicasts.
 #[derive(Clone, Debug, Hash)]
 pub enum Isis {
+    /// An application message, to its destination group.
     App(Payload),
-    Propose { of: Key, ts: Ts },
-    Agreed { of: Key, ts: Ts },
+    /// A recipient's proposed timestamp for a message, sent to the message's origin.
+    Propose {
+        /// The message the proposal is for.
+        of: Key,
+        /// One past the proposer's Lamport clock, with the proposer's id to break ties.
+        ts: Ts,
+    },
+    /// The origin's final timestamp for a message, to its destination group.
+    Agreed {
+        /// The message the timestamp is for.
+        of: Key,
+        /// The largest proposal: the message's place in the total order.
+        ts: Ts,
+    },
 }
 
 impl Body for Isis {
@@ -61,6 +75,8 @@ struct Collecting {
     max: Ts,
 }
 
+/// The ISIS layer of one node: its Lamport clock, its queue of messages ordered by timestamp,
+/// and the proposals it collects for its own messages.
 #[derive(Clone, Hash)]
 pub struct IsisOrder {
     hold_back: bool,
@@ -70,6 +86,8 @@ pub struct IsisOrder {
 }
 
 impl IsisOrder {
+    /// A node that delivers in agreed-timestamp order if `hold_back` (without it, the broken
+    /// variant, it delivers on receipt).
     pub fn new(hold_back: bool) -> IsisOrder {
         IsisOrder { hold_back, clock: 0, queue: BTreeMap::new(), collecting: BTreeMap::new() }
     }

@@ -34,9 +34,21 @@ type Ts = (u64, NodeId);
 #[derive(Clone, Debug, Hash)]
 pub enum Lamport {
     /// A request to deliver `payload` to `dest`, at the sender's clock `ts`.
-    Request { payload: Payload, dest: Dest, ts: u64 },
+    Request {
+        /// The application message.
+        payload: Payload,
+        /// Who is to deliver it; every node queues the request, only these deliver.
+        dest: Dest,
+        /// The sender's Lamport clock when it sent the request.
+        ts: u64,
+    },
     /// The sender has queued request `of`; its clock is `ts`.
-    Ack { of: Key, ts: u64 },
+    Ack {
+        /// The request acknowledged.
+        of: Key,
+        /// The acknowledging node's Lamport clock when it sent the ack.
+        ts: u64,
+    },
 }
 
 impl Body for Lamport {
@@ -167,7 +179,7 @@ impl Protocol for LamportMulticast {
     }
 
     fn retry_policy(config: &GroupConfig) -> Option<RetryPolicy> {
-        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
+        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None })
     }
 
     fn factory(config: &GroupConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Group<LamportOrder> {

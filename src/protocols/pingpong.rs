@@ -13,9 +13,12 @@ use crate::scenario::file::Whole;
 use crate::scenario::{ConfigCx, Scenario, Seg, limits};
 use serde::Deserialize;
 
+/// The one message in flight, numbered by its round trip (from 0).
 #[derive(Clone, Debug)]
 pub enum Ball {
+    /// Node 0 to node 1: round trip `n` begins.
     Ping(u64),
+    /// Node 1's answer to ping `n`.
     Pong(u64),
 }
 
@@ -27,11 +30,13 @@ impl Message for Ball {
     fn corrupt(&mut self) {}
 }
 
+/// One of the two players (any node beyond the first two only idles).
 pub struct PingPong {
     round_trips: u64,
 }
 
 impl PingPong {
+    /// A player; node 0 stops after `round_trips` pongs have come back (0: it sends no ping).
     pub fn new(round_trips: u64) -> PingPong {
         PingPong { round_trips }
     }

@@ -34,7 +34,12 @@ pub enum PubSubMsg {
     /// A subscriber asks the broker to stop.
     Unsubscribe(GroupId),
     /// A publisher hands the broker a publication.
-    Publish { payload: Payload, topic: GroupId },
+    Publish {
+        /// The publication.
+        payload: Payload,
+        /// The topic it is published on: the group its subscribers join.
+        topic: GroupId,
+    },
     /// The broker passes a publication to a subscriber.
     Forward(Payload),
 }

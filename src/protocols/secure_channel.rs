@@ -46,9 +46,17 @@ const WINDOW: u64 = 64;
 /// Which layers the channel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layers {
+    /// An HMAC-SHA256 tag over header and clear body: a receiver refuses what the claimed
+    /// sender's key did not seal.
     pub mac: bool,
+    /// The body sealed by ChaCha20-Poly1305 (the seq as nonce, the header as associated data):
+    /// secret and authenticated.
     pub encrypt: bool,
+    /// The receiver refuses a seq it accepted before, or one 64 or more below the highest it
+    /// accepted from that sender.
     pub replay_window: bool,
+    /// One key for the whole group instead of one per directed pair: the broken variant, in
+    /// which a member can seal under another's name.
     pub shared_key: bool,
 }
 
@@ -64,6 +72,7 @@ pub enum Kind {
 /// The access policy as a scenario writes it (node names; resolved against the cluster at the run).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessSpec {
+    /// The nodes that may send `Admin` messages, by name.
     pub admins: Vec<String>,
     /// `false`: the broken receiver that never checks.
     pub enforce: bool,
@@ -88,6 +97,7 @@ pub struct Access {
 }
 
 impl Access {
+    /// The policy `spec` with its names resolved in `cluster`.
     pub fn new(spec: &AccessSpec, cluster: &Cluster) -> Access {
         Access { admins: spec.admin_ids(cluster), enforce: spec.enforce }
     }
@@ -117,6 +127,10 @@ impl Message for Sealed {
 
     fn wire_bytes(&mut self) -> Option<&mut Vec<u8>> {
         Some(&mut self.bytes)
+    }
+
+    fn heap_bytes(&self) -> u64 {
+        crate::process::vec_bytes(&self.bytes)
     }
 }
 
@@ -181,6 +195,8 @@ impl Window {
     }
 }
 
+/// One node's end of every channel: the seq it sends next to each peer, the replay window it
+/// keeps for each, and (on the compromised member only) the insider.
 pub struct SecureChannel {
     layers: Layers,
     keys: Arc<Keys>,
@@ -193,6 +209,8 @@ pub struct SecureChannel {
 }
 
 impl SecureChannel {
+    /// A node of a cluster of `nodes`, running `layers` with the run's `keys`, enforcing
+    /// `access` if given, and acting as `insider` as well if given. Seqs start at 1.
     pub fn new(layers: Layers, keys: Arc<Keys>, nodes: usize, access: Option<Arc<Access>>, insider: Option<Insider>) -> SecureChannel {
         SecureChannel { layers, keys, access, next_seq: vec![1; nodes], windows: vec![Window::default(); nodes], insider }
     }
@@ -310,6 +328,8 @@ pub struct Insider {
 }
 
 impl Insider {
+    /// An insider acting with the probabilities of the scenario's adversary `spec` (each in
+    /// parts per billion), drawing from the adversary stream of `seed`.
     pub fn new(spec: &AdversarySpec, seed: u64) -> Insider {
         Insider {
             rng: SimRng::new(seed, Stream::Adversary),

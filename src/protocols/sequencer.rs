@@ -15,12 +15,16 @@ use super::group::{Body, GroupCtx, Key, Layer, Transport};
 use crate::process::{Dest, Payload};
 use std::collections::BTreeMap;
 
+/// What the sequencer layer multicasts.
 #[derive(Clone, Debug, Hash)]
 pub enum Seq {
+    /// An application message, sent to its destination group (the sequencer among it).
     App(Payload),
     /// The sequencer's assignment: message `of` is number `n` for its destination.
     Order {
+        /// The multicast numbered.
         of: Key,
+        /// Its place in the destination's total order, from 0.
         n: u64,
     },
 }
@@ -43,6 +47,8 @@ impl Body for Seq {
 type Net = Transport<Seq, ()>;
 type SeqCtx<'a> = GroupCtx<'a, Seq, ()>;
 
+/// The fixed-sequencer layer of one node: the sequencer's numbering if it is one, and every
+/// member's delivery in that numbering.
 #[derive(Clone, Hash)]
 pub struct Sequencer {
     hold_back: bool,
@@ -56,6 +62,8 @@ pub struct Sequencer {
 }
 
 impl Sequencer {
+    /// A node that delivers in the sequencer's order if `hold_back` (without it, the broken
+    /// variant, it delivers on receipt).
     pub fn new(hold_back: bool) -> Sequencer {
         Sequencer { hold_back, assign: BTreeMap::new(), apps: BTreeMap::new(), orders: BTreeMap::new(), next: BTreeMap::new() }
     }

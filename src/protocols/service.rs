@@ -23,8 +23,20 @@ use std::collections::{BTreeMap, VecDeque};
 /// A request or its reply, for operation `op` of the client that sent the request.
 #[derive(Clone, Debug)]
 pub enum Msg {
-    Request { op: u64, bytes: u32 },
-    Reply { op: u64, bytes: u32 },
+    /// Client to server: do operation `op`.
+    Request {
+        /// The client's operation number, which the reply names.
+        op: u64,
+        /// The request's size on the wire (`request_bytes`, 64 by default).
+        bytes: u32,
+    },
+    /// Server to client: operation `op` is done.
+    Reply {
+        /// The operation answered.
+        op: u64,
+        /// The reply's size on the wire (`reply_bytes`, 64 by default).
+        bytes: u32,
+    },
 }
 
 impl Message for Msg {
@@ -37,6 +49,7 @@ impl Message for Msg {
     fn corrupt(&mut self) {}
 }
 
+/// Clients' and servers' timers.
 #[derive(Clone, Copy, Debug)]
 pub enum Timer {
     /// Operation `op` has waited its timeout.
@@ -63,8 +76,10 @@ pub enum PickFile {
 /// workload command).
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
 pub enum LoopFile {
+    /// One operation outstanding per client; the workload's commands are ignored (the default).
     #[default]
     Closed,
+    /// One operation per workload command, however many are outstanding.
     Open,
 }
 
@@ -72,9 +87,23 @@ pub enum LoopFile {
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum TimeFile {
-    Constant { ms: Number },
-    Uniform { min_ms: Number, max_ms: Number },
-    Exponential { mean_ms: Number },
+    /// Always the same time.
+    Constant {
+        /// The time, in milliseconds; 0 or more.
+        ms: Number,
+    },
+    /// Drawn uniformly between two bounds.
+    Uniform {
+        /// The least time, in milliseconds.
+        min_ms: Number,
+        /// The greatest time, in milliseconds; at least `min_ms`.
+        max_ms: Number,
+    },
+    /// Drawn from an exponential distribution (memoryless, as in an M/M/1 queue).
+    Exponential {
+        /// The mean, in milliseconds; more than 0.
+        mean_ms: Number,
+    },
 }
 
 impl TimeFile {
@@ -118,6 +147,7 @@ pub struct Config {
     /// How a closed-loop client picks the server for each operation.
     #[serde(default)]
     pub pick: PickFile,
+    /// `loop:` in the file: closed (the default) or open.
     #[serde(default, rename = "loop")]
     pub mode: LoopFile,
     /// How long a client waits for a reply.
@@ -131,9 +161,10 @@ pub struct Config {
     /// Operations each closed-loop client invokes; absent: until the horizon.
     #[serde(default)]
     pub operations: Option<Whole>,
-    /// Size of a request and of a reply on the wire.
+    /// Size of a request on the wire, in bytes; absent: 64.
     #[serde(default)]
     pub request_bytes: Option<Whole>,
+    /// Size of a reply on the wire, in bytes; absent: 64.
     #[serde(default)]
     pub reply_bytes: Option<Whole>,
 }
@@ -344,6 +375,9 @@ pub struct Contract {
     /// The shortest a server works on a request, on its own clock (0 without a service time,
     /// or with an exponential one).
     pub min_service_ns: u64,
+    /// The longest a server works on a request, on its own clock (0 without a service time;
+    /// `None` with an exponential one, which has no longest).
+    pub max_service_ns: Option<u64>,
 }
 
 impl Contract {
@@ -362,6 +396,12 @@ impl Contract {
                 Some(TimeFile::Constant { ms }) => ns(ms),
                 Some(TimeFile::Uniform { min_ms, .. }) => ns(min_ms),
                 Some(TimeFile::Exponential { .. }) | None => 0,
+            },
+            max_service_ns: match config.service {
+                Some(TimeFile::Constant { ms }) => Some(ns(ms)),
+                Some(TimeFile::Uniform { max_ms, .. }) => Some(ns(max_ms)),
+                Some(TimeFile::Exponential { .. }) => None,
+                None => Some(0),
             },
         }
     }

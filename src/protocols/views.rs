@@ -48,11 +48,23 @@
 //! heartbeats: a member of a later view answers a heartbeat of an earlier one with
 //! the install that left it.
 //!
-//! **The model, honestly.** Crash-stop, and a failure detector that never suspects a
-//! live member: there is no primary-partition rule, so a live node suspected by the
-//! others would be excluded and could go on in a view of its own. Validation therefore
-//! refuses restarts, pauses and partitions under this protocol, and the scenarios give
-//! the timeout enough heartbeats that loss alone does not silence a live member.
+//! **A majority moves on, a minority waits.** A coordinator proposes the next view only
+//! if it keeps a strict majority of the current one (the primary-component rule), so
+//! of two sides that suspect each other at most one installs a view; the other stays
+//! in the old view, delivering what it still can there, and never installs again. This
+//! is what keeps heavy loss, which can silence a live member past the timeout, from
+//! splitting the group into views that share a number. The price is liveness: losing
+//! half a view at once (two crashes of four before the first is flushed out) blocks
+//! every view change, so the bundled scenarios run five members.
+//!
+//! **The model, honestly.** Crash-stop: validation refuses restarts, pauses and
+//! partitions under this protocol. A live member falsely suspected is excluded for
+//! good (it cannot rejoin), and the rule above is the classic one, not a proof against
+//! every interleaving of false suspicions during a flush.
+//!
+//! `primary: false` is a broken variant: any side moves on, so under false suspicions
+//! two sides install different memberships under one number, which `ViewAgreement`
+//! catches (`scenarios/ordering/broken-views-no-majority.ron`).
 //!
 //! `flush: false` is the deliberately broken variant: the coordinator installs the new
 //! view at once, with no flush, so a crashed sender's message that reached some
@@ -73,11 +85,16 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The protocol's parameters, in nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ViewSpec {
+    /// How often every member heartbeats the other members of its view.
     pub heartbeat_ns: u64,
+    /// Silence after which a member is suspected, for good.
     pub timeout_ns: u64,
+    /// How long a sender waits for a member's ack before sending the message to it again.
     pub resend_ns: u64,
     /// Flush before installing a view (`false`: the broken variant).
     pub flush: bool,
+    /// Move on only with a majority of the view (`false`: the broken variant).
+    pub primary: bool,
 }
 
 /// A membership: bit i set when node i is a member (validation keeps clusters within 64 nodes).
@@ -108,29 +125,46 @@ pub struct Install {
     msgs: Vec<Entry>,
 }
 
+/// On the wire, between members.
 #[derive(Clone, Debug)]
 pub enum Wire {
     /// A sign of life, the sender's view, and how many of its messages in it are stable.
     Heartbeat {
+        /// The view the sender is in.
         view: u64,
+        /// How many of the sender's first messages in that view every member acknowledged.
         stable: u64,
     },
+    /// A multicast, sent (and resent) to each member of the sender's view.
     Data {
+        /// The view it was sent in; a member in another view ignores it.
         view: u64,
+        /// The message.
         entry: Entry,
     },
+    /// The member has the message `key` of `view`.
     Ack {
+        /// The view of the message acknowledged.
         view: u64,
+        /// The message acknowledged: its sender and number.
         key: Key,
     },
     /// The coordinator asks for the unstable set of `view`.
     Flush {
+        /// The view being flushed.
         view: u64,
     },
+    /// A member's answer to a flush: it is frozen, and this is everything it delivered in
+    /// `view` that it does not know to be stable.
     FlushOk {
+        /// The view flushed.
         view: u64,
+        /// The member's unstable set.
         unstable: Vec<Entry>,
     },
+    /// The coordinator's decision; also how a member that has moved on answers a `Flush` or a
+    /// heartbeat of a view it has left (the install that left it), so that a new coordinator
+    /// adopts it and a member whose install was lost catches up.
     Install(Install),
 }
 
@@ -161,6 +195,14 @@ impl Message for Wire {
         };
         entries.iter_mut().for_each(|e| e.payload.corrupt());
     }
+
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            Wire::FlushOk { unstable, .. } => crate::process::vec_bytes(unstable),
+            Wire::Install(i) => crate::process::vec_bytes(&i.msgs),
+            Wire::Heartbeat { .. } | Wire::Ack { .. } | Wire::Flush { .. } | Wire::Data { .. } => 0,
+        }
+    }
 }
 
 /// The one periodic timer: heartbeats, deadlines, retransmissions, the flush's progress.
@@ -182,6 +224,8 @@ struct Flushing {
     collected: BTreeMap<Key, Entry>,
 }
 
+/// One member: its view and membership, what it suspects, its multicasts awaiting acks, its
+/// unstable set, and, as coordinator, the flush it runs.
 pub struct Node {
     spec: ViewSpec,
     view: u64,
@@ -203,6 +247,7 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node that, when it starts, installs view 0 with every node of the cluster as a member.
     pub fn new(spec: ViewSpec) -> Node {
         Node {
             spec,
@@ -301,6 +346,13 @@ impl Node {
             return;
         }
         let proposal = self.trusted();
+        // The primary-component rule: a view follows another only with a majority of its
+        // members. A detector can suspect a live member (heavy loss silences it); without this
+        // rule the excluded side could go on in a view of its own, and two sides could install
+        // different memberships under one number. With it, a minority waits instead.
+        if self.spec.primary && 2 * proposal.count_ones() <= self.members.count_ones() {
+            return;
+        }
         // Coordinators of different ranks never choose the same number.
         let rank = u64::from((self.members & (bit(me) - 1)).count_ones());
         let view = self.view + 1 + rank;
@@ -471,6 +523,9 @@ pub struct Config {
     /// Flush before installing a view (`false` installs at once: the broken variant).
     #[serde(default = "yes")]
     pub flush: bool,
+    /// Move on only with a majority of the view (`false` lets any side move on: the broken variant).
+    #[serde(default = "yes")]
+    pub primary: bool,
 }
 
 fn yes() -> bool {
@@ -516,14 +571,15 @@ impl Protocol for ViewSynchronousProtocol {
             timeout_ns: ns(config.timeout_ms),
             resend_ns: ns(config.resend_ms),
             flush: config.flush,
+            primary: config.primary,
         };
         move |_| Node::new(spec)
     }
 }
 
-/// `ViewSynchronous` assumes a failure detector that never suspects a live member (it has no
-/// primary-partition rule): a pause or a partition would make live members suspected, so both
-/// are refused, scripted or drawn.
+/// `ViewSynchronous` is crash-stop: a member once suspected is excluded for good and never
+/// rejoins, so a pause or a partition, which make live members suspected, would end their part
+/// in the group; both are refused, scripted or drawn.
 fn refuse_suspecting_faults(cx: &mut ConfigCx<'_, '_>) {
     let expected = "crashes only: ViewSynchronous assumes that only crashed members are ever suspected".to_string();
     let refused: Vec<(usize, &str)> = cx

@@ -26,6 +26,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
+/// The protocol as its nodes run it: who is the broker, who consumes, and its three times.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkQueueSpec {
     /// The broker hosting the port.
@@ -40,6 +41,7 @@ pub struct WorkQueueSpec {
     pub resend_ns: u64,
 }
 
+/// On the wire: tasks and their acknowledgements, between producers, the broker and consumers.
 #[derive(Clone, Debug)]
 pub enum Wire {
     /// Producer to broker, or broker to consumer.
@@ -66,6 +68,7 @@ impl Message for Wire {
     }
 }
 
+/// The timers of producers, the broker and consumers.
 #[derive(Clone, Copy, Debug)]
 pub enum Timer {
     /// Producer: send task `AppId` to the broker again unless it was acknowledged.
@@ -76,6 +79,8 @@ pub enum Timer {
     Done(AppId),
 }
 
+/// One node in whichever role the spec gives it: broker, consumer, or (any node) producer.
+/// Each role's state is kept apart below; a node uses only its own.
 pub struct WorkQueue {
     spec: Arc<WorkQueueSpec>,
     /// Producer: tasks sent to the broker and not yet acknowledged.
@@ -91,6 +96,8 @@ pub struct WorkQueue {
 }
 
 impl WorkQueue {
+    /// Node `me`'s process; as the broker it starts with every consumer idle, in the spec's
+    /// order.
     pub fn new(spec: Arc<WorkQueueSpec>, me: NodeId) -> WorkQueue {
         let idle = if me == spec.broker { spec.consumers.iter().copied().collect() } else { VecDeque::new() };
         WorkQueue { spec, unacked: BTreeMap::new(), seen: BTreeSet::new(), queue: VecDeque::new(), idle, out: BTreeMap::new(), handouts: 0 }

@@ -1,7 +1,8 @@
-//! The book's chapter "Write your own protocol" shows this crate's binary at work: every output
-//! it shows is produced here and checked in under `book/src/generated/own-*`. A stale file fails
-//! this test; `UPDATE_BOOK=1 cargo test -p custom-protocol --test book` rewrites them (read the
-//! diff before committing). The chapter's seeded test lives here too.
+//! The book's chapters "Write your own protocol" and "Challenges" show this crate's binary at
+//! work: every output they show is produced here and checked in under
+//! `book/src/generated/{own,challenge}-*`. A stale file fails this test;
+//! `UPDATE_BOOK=1 cargo test -p custom-protocol --test book` rewrites them (read the diff before
+//! committing). The first chapter's seeded test lives here too.
 
 use msgsim::prelude::*;
 use std::path::{Path, PathBuf};
@@ -27,16 +28,49 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("own-exercise-causal-sweep.txt", &["sweep", "book/examples/own-protocol/causal.ron", "--seeds", "0..100"]),
 ];
 
+/// The chapter "Challenges": (file under book/src/generated, the solution `LADDER` names, the
+/// binary's arguments). Each rung shows its reference passing a sweep and its naive attempt
+/// failing a run.
+const LADDER_OUTPUTS: &[(&str, &str, &[&str])] = &[
+    ("challenge-1-sweep.txt", "echo", &["sweep", "examples/custom-protocol/challenges/01-echo.ron", "--seeds", "0..100"]),
+    ("challenge-1-naive.txt", "echo-every-copy", &["run", "examples/custom-protocol/challenges/01-echo.ron"]),
+    ("challenge-2-sweep.txt", "flood-once", &["sweep", "examples/custom-protocol/challenges/02-broadcast.ron", "--seeds", "0..100"]),
+    ("challenge-2-naive.txt", "tell-neighbours", &["run", "examples/custom-protocol/challenges/02-broadcast.ron"]),
+    ("challenge-3-sweep.txt", "flood-acked", &["sweep", "examples/custom-protocol/challenges/03-lossy-broadcast.ron", "--seeds", "0..100"]),
+    ("challenge-3-naive.txt", "flood-once", &["run", "examples/custom-protocol/challenges/03-lossy-broadcast.ron"]),
+    (
+        "challenge-4-sweep.txt",
+        "flood-acked",
+        &["sweep", "examples/custom-protocol/challenges/04-partitioned-broadcast.ron", "--seeds", "0..100"],
+    ),
+    ("challenge-4-naive.txt", "flood-gives-up", &["run", "examples/custom-protocol/challenges/04-partitioned-broadcast.ron"]),
+    ("challenge-5-sweep.txt", "flood-acked", &["sweep", "examples/custom-protocol/challenges/05-fast-broadcast.ron", "--seeds", "0..10"]),
+    ("challenge-5-run.txt", "flood-acked", &["run", "examples/custom-protocol/challenges/05-fast-broadcast.ron"]),
+    ("challenge-5-naive.txt", "flood-eager", &["run", "examples/custom-protocol/challenges/05-fast-broadcast.ron"]),
+    ("challenge-6-sweep.txt", "batched", &["sweep", "examples/custom-protocol/challenges/06-frugal-broadcast.ron", "--seeds", "0..10"]),
+    ("challenge-6-run.txt", "batched", &["run", "examples/custom-protocol/challenges/06-frugal-broadcast.ron"]),
+    ("challenge-6-naive.txt", "flood-acked", &["run", "examples/custom-protocol/challenges/06-frugal-broadcast.ron"]),
+    ("challenge-6-batched-on-5.txt", "batched", &["run", "examples/custom-protocol/challenges/05-fast-broadcast.ron"]),
+];
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// What a reader would see in a terminal: the command, its output, its exit code.
-fn transcript(args: &[&str], out: &Path) -> String {
+/// What a reader would see in a terminal: the command, its output, its exit code; with
+/// `ladder`, run with `LADDER` naming that solution.
+fn transcript(args: &[&str], out: &Path, ladder: Option<&str>) -> String {
     let shown = args.join(" ").replace("OUT", &out.file_name().unwrap().to_string_lossy());
     let args: Vec<String> = args.iter().map(|a| if *a == "OUT" { out.display().to_string() } else { a.to_string() }).collect();
-    let run = Process::new(env!("CARGO_BIN_EXE_custom-protocol")).args(&args).current_dir(root()).output().expect("the binary runs");
-    let mut text = format!("$ custom-protocol {shown}\n{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    let mut command = Process::new(env!("CARGO_BIN_EXE_custom-protocol"));
+    command.args(&args).current_dir(root()).env_remove("LADDER");
+    if let Some(name) = ladder {
+        command.env("LADDER", name);
+    }
+    let run = command.output().expect("the binary runs");
+    let prompt = ladder.map_or(String::new(), |name| format!("LADDER={name} "));
+    let mut text =
+        format!("$ {prompt}custom-protocol {shown}\n{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
     let code = run.status.code().expect("exited");
     if code != 0 {
         text.push_str(&format!("[exit code {code}]\n"));
@@ -66,13 +100,16 @@ fn generated_book_files_are_current() {
     };
     for (name, args) in OUTPUTS {
         let out = tmp.join(name);
-        let text = transcript(args, &out);
+        let text = transcript(args, &out, None);
         if args.contains(&"OUT") {
             keep(name, &std::fs::read_to_string(&out).expect("the command wrote its output"));
             keep(&format!("{name}.txt"), &text);
         } else {
             keep(name, &text);
         }
+    }
+    for (name, solution, args) in LADDER_OUTPUTS {
+        keep(name, &transcript(args, &tmp.join(name), Some(solution)));
     }
     keep("own-seeded-failure.txt", &seeded_failure_transcript());
     std::fs::remove_dir_all(&tmp).ok();
