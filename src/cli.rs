@@ -135,6 +135,10 @@ enum Cmd {
         /// Async: run paths on this many threads (the result is the same for any number).
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
         jobs: u16,
+        /// Async: replay every path from the boot even when the protocol's processes can be
+        /// copied (slower, the same result; for comparison).
+        #[arg(long)]
+        replay: bool,
         /// Print one JSON object instead of the text summary.
         #[arg(long)]
         json: bool,
@@ -201,9 +205,15 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Cmd::Sweep { scenario, seeds, jobs, json, check_determinism, shard } => {
             cmd::sweep::sweep(cmd::sweep::Args { path: &scenario, seeds, jobs, json, check_determinism, shard })
         }
-        Cmd::Explore { scenario, seed, model, max_depth, max_faults, latencies, max_runs, jobs, json, output } => {
-            let bounds =
-                crate::explore::Bounds { max_depth, max_faults, latencies: usize::from(latencies), max_runs, jobs: usize::from(jobs) };
+        Cmd::Explore { scenario, seed, model, max_depth, max_faults, latencies, max_runs, jobs, replay, json, output } => {
+            let bounds = crate::explore::Bounds {
+                max_depth,
+                max_faults,
+                latencies: usize::from(latencies),
+                max_runs,
+                jobs: usize::from(jobs),
+                replay,
+            };
             let model = if model == "async" { crate::explore::Model::Async } else { crate::explore::Model::Timed };
             cmd::explore::explore_cmd(cmd::explore::Args { path: &scenario, seed, model, bounds, json, output: output.as_deref() })
         }

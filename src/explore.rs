@@ -45,14 +45,17 @@ pub struct Bounds {
     pub latencies: usize,
     /// Runs at most; a search stopped by it is not complete.
     pub max_runs: u64,
-    /// Threads the asynchronous model runs paths on (the timed model runs on one); the result
-    /// does not depend on it.
+    /// Threads the asynchronous model replays paths on (the timed model, and the asynchronous
+    /// model when it copies states, run on one); the result does not depend on it.
     pub jobs: usize,
+    /// The asynchronous model replays every path from the boot even when the processes can be
+    /// copied ([`crate::process::Process::snapshot`]): slower, the same result; for comparison.
+    pub replay: bool,
 }
 
 impl Default for Bounds {
     fn default() -> Bounds {
-        Bounds { max_depth: 64, max_faults: 2, latencies: 2, max_runs: 1_000_000, jobs: 1 }
+        Bounds { max_depth: 64, max_faults: 2, latencies: 2, max_runs: 1_000_000, jobs: 1, replay: false }
     }
 }
 
@@ -113,6 +116,9 @@ pub struct Exploration {
     pub checks: Vec<CheckTally>,
     /// The violation with the fewest faults, if any check failed.
     pub violation: Option<Violation>,
+    /// Whether the asynchronous model made states from stored copies of their parents (every
+    /// process opted in, and `replay` was not asked), rather than by replaying paths.
+    pub copied: bool,
 }
 
 /// One check's verdicts over every behaviour explored.
@@ -203,6 +209,7 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
         budget_reached: false,
         checks: Vec::new(),
         violation: None,
+        copied: false,
     };
     // A behaviour to run: the outcomes that differ from the default, how many transmissions
     // from the first have their outcome fixed (the others in that range took the default), and

@@ -17,7 +17,7 @@ use std::fmt;
 /// damaged on the way is ground truth the simulator keeps for the checkers; a
 /// protocol cannot read it and must detect corruption the way a real one does
 /// (here: through the checksum verdict on [`Incoming`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Payload {
     /// The application message's identity, unique in the run (the `m` of `cmd` and `deliver` lines).
     pub id: AppId,
@@ -106,7 +106,7 @@ pub fn vec_bytes<T>(items: &[T]) -> u64 {
 }
 
 /// Where a workload command asks a message to go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Dest {
     /// One node.
     Node(NodeId),
@@ -477,6 +477,22 @@ pub trait Process {
     /// function of its inputs and its own random stream) but merges fewer paths.
     fn fingerprint(&self, _state: &mut StateHasher) -> bool {
         false
+    }
+
+    /// Opt in to being copied by `msgsim explore --model async`: return a copy of this process
+    /// (with `#[derive(Clone)]`, `Some(self.clone())`).
+    ///
+    /// The explorer then keeps each state it has yet to step from and makes every successor
+    /// from a copy of it, instead of running the successor's whole path again from the boot:
+    /// many times faster on deep searches, for the memory of the states kept. A process that
+    /// opts in must do so in every state, and its factory must make the same process for a
+    /// node each time it is called (the explorer calls it for restarts on any copy). The
+    /// default returns `None`: the explorer replays paths, which works for any process.
+    fn snapshot(&self) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
     }
 }
 

@@ -114,7 +114,9 @@ fn the_correct_protocol_passes_every_state_of_the_asynchronous_model() {
     let found = explore_async("async-exactly-once.ron", Bounds { max_faults: 4, ..Bounds::default() });
     assert!(found.complete && found.violation.is_none(), "{:?}", found.violation);
     assert!(found.checks.iter().all(|c| c.failed == 0 && c.passed > 0), "{:?}", found.checks);
-    assert!(found.states > 50, "{} states", found.states);
+    // 77 states when exactly-once was known by its input history; with its own fingerprint,
+    // orders of acks and timer firings that leave every node in the same state merge: 47.
+    assert!((40..77).contains(&found.states), "{} states", found.states);
 }
 
 /// Three nodes each broadcasting once at the start: the six messages' delivered set is the
@@ -177,6 +179,37 @@ fn the_asynchronous_counterexample_runs_traces_and_shrinks_and_the_output_is_the
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Postmortem: a schedule step that was not enabled in its turn went out through the
+/// protocol-panic path (exit 3, "internal error"), though it is a mistake in the file: now
+/// exit 2 at the entry's `file:line:col`, with what was enabled instead.
+#[test]
+fn regression_a_schedule_step_not_enabled_is_bad_input_at_its_entry() {
+    let dir = std::env::temp_dir().join(format!("msgsim-explore-step-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cex = dir.join("cex.ron");
+    let cex = cex.to_str().expect("utf-8");
+    let found = msgsim(&["explore", "scenarios/explore/async-broken-duplicates.ron", "--model", "async", "-o", cex]);
+    assert_eq!(found.status.code(), Some(1));
+    let text = std::fs::read_to_string(cex).expect("written");
+    std::fs::write(cex, text.replace("Deliver(2)]", "Deliver(9)]")).expect("rewritten");
+    let (line, col) = {
+        let src = std::fs::read_to_string(cex).expect("read");
+        let line = src.lines().position(|l| l.contains("Deliver(9)")).expect("there");
+        (line + 1, src.lines().nth(line).expect("line").find("Deliver(9)").expect("there") + 1)
+    };
+    for command in [&["run", cex][..], &["trace", cex, "--format", "text"]] {
+        let bad = msgsim(command);
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(bad.status.code(), Some(2), "{command:?}: {err}");
+        assert!(
+            err.contains(&format!("{cex}:{line}:{col}: with seed 1, schedule step 3 (Deliver(9)) is not enabled in its turn (expected one of the steps enabled then: Deliver(1), Deliver(2)")),
+            "{command:?}: {err}"
+        );
+        assert!(!err.contains("internal error"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// What the asynchronous model cannot run is refused with exit 2 and a reason.
 #[test]
 fn a_scenario_the_asynchronous_model_cannot_run_is_refused() {
@@ -215,5 +248,34 @@ fn the_asynchronous_search_is_the_same_for_any_number_of_threads() {
         for jobs in [2, 3] {
             assert_eq!(summary(name, Bounds { max_runs, max_faults: 4, jobs, ..Bounds::default() }), one, "{name} with {jobs} threads");
         }
+    }
+}
+
+/// A state's successors made from a stored copy of it (every bundled protocol here opts in with
+/// `Process::snapshot`) and made by replaying each one's path from the boot are the same
+/// search: the same states in the same order, so the same counts, verdicts, budget cut and
+/// counterexample.
+#[test]
+fn copying_states_and_replaying_paths_give_the_same_exploration() {
+    let summary = |name: &str, bounds: Bounds| {
+        let f = explore_async(name, bounds);
+        let v = f.violation.map(|v| (v.check, v.detail, v.faults, v.schedule));
+        (f.copied, (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached, format!("{:?}", f.checks), v))
+    };
+    let cases = [
+        ("async-exactly-once.ron", 1_000_000, 64),
+        ("async-broken-duplicates.ron", 1_000_000, 64),
+        ("at-least-once.ron", 1_000_000, 64),
+        ("broken-at-least-once.ron", 1_000_000, 64),
+        ("fifo.ron", 5_000, 64),
+        ("broken-fifo.ron", 3_000, 64),
+        ("broken-fifo.ron", 1_000_000, 4),
+    ];
+    for (name, max_runs, max_depth) in cases {
+        let bounds = Bounds { max_runs, max_depth, max_faults: 4, ..Bounds::default() };
+        let (copied, by_copy) = summary(name, bounds);
+        let (replayed, by_replay) = summary(name, Bounds { replay: true, ..bounds });
+        assert!(copied && !replayed, "{name}: the copy path was taken, and replay when asked");
+        assert_eq!(by_copy, by_replay, "{name}, {max_runs} transitions, depth {max_depth}");
     }
 }

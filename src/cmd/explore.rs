@@ -10,6 +10,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// What the asynchronous model can say of liveness, printed with every search. Its states never
+/// repeat (message and timer ids only grow, and each step uses up something), so the state graph
+/// has no cycle to report: progress postponed for ever is a path that reaches the depth bound.
+const LIVENESS: &str = "bounded by --max-depth: judged on paths that end quiescent; a path cut at the depth bound \
+     is judged as a run stopped there (nothing counted missing), and no cycle can be reported (states never repeat)";
+
 /// What `msgsim explore` was asked. (The text summary leaves out the time taken, so that it is
 /// the same from run to run; `--json` has it.)
 pub struct Args<'a> {
@@ -100,6 +106,8 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
             "budget_reached": found.budget_reached,
             "elapsed_s": elapsed_s,
             "states_per_s": per_s,
+            "copied": found.copied,
+            "liveness": asynchronous.then_some(LIVENESS),
             "checks": found.checks,
             "violation": found.violation.as_ref().map(|v| serde_json::json!({
                 "check": v.check,
@@ -130,6 +138,7 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
                 let _ =
                     writeln!(out, "limits     some paths ran out of the scenario's in-flight budget and were judged as runs stopped there");
             }
+            let _ = writeln!(out, "liveness   {LIVENESS}");
         } else {
             let _ = writeln!(out, "explore    {path}   seed {seed}   model timed (each transmission's outcome varied)");
             let _ = writeln!(

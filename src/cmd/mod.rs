@@ -83,8 +83,8 @@ pub fn load_source(path: &Path) -> Result<(Scenario, String), ExitCode> {
 }
 
 /// Report a run that stopped before its end: a `schedule` step that was not enabled in its
-/// turn is the input's fault (exit 2, placed at the step, with the command that shows it); any
-/// other stop is a panic in protocol code (exit 3).
+/// turn is the input's fault (exit 2, placed at the step, with the steps enabled instead and the
+/// command that shows it); any other stop is a panic in protocol code (exit 3).
 pub fn run_stopped(path: &Path, src: &str, panic: &crate::sim::ProtocolPanic) -> ExitCode {
     let shown = path.display().to_string();
     let Some(step) = panic.bad_step else {
@@ -99,9 +99,8 @@ pub fn run_stopped(path: &Path, src: &str, panic: &crate::sim::ProtocolPanic) ->
         line,
         col,
         message: format!("with seed {}, {}", panic.seed, panic.message),
-        expected: Some(
-            "a step the run allows at that point: a schedule as `msgsim explore --model async` writes it, run with its seed".to_string(),
-        ),
+        // The message already says what was enabled instead (`run_schedule` lists it).
+        expected: None,
     };
     say!("{error}\nreproduce  {}", crate::report::reproduce_command_for(path, panic.seed));
     ExitCode::from(EXIT_BAD_INPUT)

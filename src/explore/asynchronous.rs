@@ -8,8 +8,10 @@
 //! them, from the state every process reaches at boot (its `on_start` and the workload's
 //! commands due at time 0, which happen "at the start", before anything else).
 //!
-//! Processes are not copied: a state is reached by running its path from the boot, so every
-//! protocol can be explored, and each state is known by a fingerprint:
+//! A state's successors are made from a stored copy of it when every process opts in to being
+//! copied ([`Process::snapshot`]); otherwise a state is reached by running its path from the
+//! boot, so every protocol can be explored. The two are one search (`Search`): the same states
+//! in the same order. Each state is known by a fingerprint:
 //! - per node, the process's own [`Process::fingerprint`] if it provides one (with its random
 //!   stream's position, its counters and, when the scenario has checks, the order of what it
 //!   reported to them), else the hash of every input it handled, in order, which is sound for
@@ -26,6 +28,11 @@
 //!
 //! Events are stamped with their step number (one microsecond per step), so timing checks
 //! judge orders, not durations: the model has no time.
+//!
+//! Liveness is bounded by the depth bound: states never repeat (every step uses up a message,
+//! a timer, a command or a scripted fault, or numbers something new, and ids are part of the
+//! state), so the state graph has no cycle in which progress could be put off for ever; such a
+//! behaviour is a path the depth bound cuts.
 
 use crate::id::{AppId, MsgId, NodeId, TimerId};
 use crate::net::{LinkModel, Partitions};
@@ -39,6 +46,7 @@ use crate::verdict::{EndReason, Outcome, RunEnd, Verdict};
 use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use super::{Bounds, CheckTally, Exploration, Violation};
 
@@ -124,7 +132,8 @@ pub fn refuse(scenario: &Scenario) -> Option<String> {
     Some(format!("with {why}"))
 }
 
-/// A wire entry's cost beside its size: the map's node and slack.
+/// A wire entry's cost beside its size: the vector's spare room (the allowance the budget
+/// made when the wire was a map, kept so the budget cuts paths where it did).
 const FLIGHT_OVERHEAD_BYTES: u64 = 64;
 
 /// Workload commands at most: a scenario to explore is small.
@@ -175,14 +184,59 @@ fn commands(scenario: &Scenario, seed: u64) -> Vec<(SimTime, NodeId, Command)> {
 /// stream, made once (a stream's key schedule costs more than copying it).
 struct Setup {
     commands: Vec<(SimTime, NodeId, Command)>,
-    rngs: Vec<SimRng>,
+    rngs: Vec<Arc<SimRng>>,
+    /// Per node: its commands (indices into `commands`), and the fault script's crashes and
+    /// restarts of it (each fault's index), in order: what every state shares.
+    queue: Vec<Vec<usize>>,
+    crashes: Vec<Vec<u32>>,
+    restarts: Vec<Vec<u32>>,
 }
 
 impl Setup {
     fn new(scenario: &Scenario, seed: u64) -> Setup {
-        let rngs = (0..scenario.node_count()).map(|i| SimRng::new(seed, Stream::Node(i as u32))).collect();
-        Setup { commands: commands(scenario, seed), rngs }
+        let n = scenario.node_count();
+        let rngs = (0..n).map(|i| Arc::new(SimRng::new(seed, Stream::Node(i as u32)))).collect();
+        let commands = commands(scenario, seed);
+        let mut queue = vec![Vec::new(); n];
+        for (i, (_, node, _)) in commands.iter().enumerate() {
+            queue[node.index()].push(i);
+        }
+        let mut crashes = vec![Vec::new(); n];
+        let mut restarts = vec![Vec::new(); n];
+        for (i, f) in scenario.faults.iter().enumerate() {
+            match f.fault {
+                Fault::Crash(node) => crashes[node.index()].push(i as u32),
+                Fault::Restart(node) => restarts[node.index()].push(i as u32),
+                _ => {}
+            }
+        }
+        Setup { commands, rngs, queue, crashes, restarts }
     }
+}
+
+/// What the model keeps of one node beside its process, in one place so that copying a state
+/// copies one small array.
+#[derive(Clone, Default)]
+struct NodeState {
+    incarnation: u32,
+    /// The hash of every input handled, in order (crashes and restarts included).
+    history: u64,
+    /// The hash of what it reported to the checks, in order.
+    reported: u64,
+    /// Transmissions made (a message's id is `count * n + node`).
+    sent: u64,
+    /// The counters its context hands out (timer and call ids).
+    next_timer: u64,
+    next_call: u64,
+    /// Commands issued, and the script's crashes and restarts of it used.
+    issued: usize,
+    crashes: usize,
+    restarts: usize,
+    /// Its part of the fingerprint (see `node_fingerprint`) and whether the process
+    /// fingerprints itself, as of the last fingerprint; recomputed only if a step touched the
+    /// node since (`dirty`), so a step costs one process's hash, not every process's.
+    fp: (u64, bool),
+    dirty: bool,
 }
 
 /// A message on the wire.
@@ -192,40 +246,71 @@ struct Flight<M> {
     msg: M,
     /// A copy the link already duplicated: it is not duplicated again.
     copy: bool,
+    /// The hash of the message's `Debug` text, made the first time a fingerprint needs it and
+    /// kept with the message (and its copies), so a message is formatted once, not once a state.
+    content: Option<u64>,
+}
+
+impl<M: Clone> Clone for Flight<M> {
+    fn clone(&self) -> Self {
+        Flight { from: self.from, to: self.to, msg: self.msg.clone(), copy: self.copy, content: self.content }
+    }
+}
+
+/// The messages in flight, by id: a vector kept sorted rather than a map, so that copying a
+/// state copies one allocation (a handful of messages are in flight in a scenario to explore).
+struct Wire<M>(Vec<(MsgId, Flight<M>)>);
+
+impl<M: Clone> Clone for Wire<M> {
+    fn clone(&self) -> Self {
+        Wire(self.0.clone())
+    }
+}
+
+impl<M> Wire<M> {
+    fn at(&self, id: MsgId) -> usize {
+        self.0.binary_search_by_key(&id, |(k, _)| *k).expect("in flight")
+    }
+
+    fn get(&self, id: MsgId) -> &Flight<M> {
+        &self.0[self.at(id)].1
+    }
+
+    fn get_mut(&mut self, id: MsgId) -> &mut Flight<M> {
+        let at = self.at(id);
+        &mut self.0[at].1
+    }
+
+    fn remove(&mut self, id: MsgId) -> Flight<M> {
+        let at = self.at(id);
+        self.0.remove(at).1
+    }
+
+    fn insert(&mut self, id: MsgId, flight: Flight<M>) {
+        let at = self.0.binary_search_by_key(&id, |(k, _)| *k).expect_err("a message id is used once");
+        self.0.insert(at, (id, flight));
+    }
 }
 
 /// One path's whole state: processes, the wire, timers, the workload's progress, and the trace.
-struct World<'s, P: Process, F> {
+struct World<'s, P: Process> {
     scenario: &'s Scenario,
-    factory: F,
     n: u64,
+    setup: &'s Setup,
     procs: Vec<Option<P>>,
-    rngs: Vec<SimRng>,
-    incarnation: Vec<u32>,
-    /// Per node: the hash of every input handled, in order (crashes and restarts included).
-    history: Vec<u64>,
-    /// Per node: the hash of what it reported to the checks, in order.
-    reported: Vec<u64>,
-    /// Per node: transmissions made (a message's id is `count * n + node`).
-    sent: Vec<u64>,
-    /// Per node: the counters its context hands out (timer and call ids).
-    next_timer: Vec<u64>,
-    next_call: Vec<u64>,
-    /// Per node: its commands (indices into `commands`) and how many were issued.
-    queue: Vec<Vec<usize>>,
-    issued: Vec<usize>,
+    /// Per node: its random stream, shared with the states it was copied from until it draws.
+    rngs: Vec<Arc<SimRng>>,
+    nodes: Vec<NodeState>,
     commands: &'s [(SimTime, NodeId, Command)],
-    wire: BTreeMap<MsgId, Flight<P::Msg>>,
+    wire: Wire<P::Msg>,
     /// Bytes the messages on the wire take, as the engine's in-flight budget counts them.
     wire_bytes: u64,
     /// The in-flight budget ran out (`max_in_flight` or `max_memory_mb`): the path ends here,
     /// as a run does, and what was sent past the budget is not put on the wire.
     over_budget: Option<EndReason>,
-    /// Timers set and neither fired nor cancelled, by their trace id.
-    timers: BTreeMap<TimerId, (NodeId, P::Timer)>,
-    /// Per node: crashes and restarts the fault script still allows, and a fault's index.
-    crashes: Vec<Vec<u32>>,
-    restarts: Vec<Vec<u32>>,
+    /// Timers set and neither fired nor cancelled, by their trace id, each with the hash of its
+    /// `Debug` text once a fingerprint needed it.
+    timers: BTreeMap<TimerId, (NodeId, P::Timer, Option<u64>)>,
     /// The script's partitions and heals not used yet (indices), and the cuts in force (indices).
     cuts: Vec<u32>,
     heals: Vec<u32>,
@@ -244,51 +329,30 @@ struct World<'s, P: Process, F> {
     keep_events: bool,
 }
 
-impl<'s, P, F> World<'s, P, F>
-where
-    P: Process,
-    F: FnMut(NodeId) -> P,
-{
-    fn boot(scenario: &'s Scenario, setup: &'s Setup, factory: F, keep_events: bool) -> Self {
+impl<'s, P: Process> World<'s, P> {
+    fn boot(scenario: &'s Scenario, setup: &'s Setup, factory: &mut impl FnMut(NodeId) -> P, keep_events: bool) -> Self {
         let commands = &setup.commands[..];
         let n = scenario.node_count();
-        let mut queue = vec![Vec::new(); n];
-        for (i, (_, node, _)) in commands.iter().enumerate() {
-            queue[node.index()].push(i);
-        }
-        let mut crashes = vec![Vec::new(); n];
-        let mut restarts = vec![Vec::new(); n];
         let (mut cuts, mut heals) = (Vec::new(), Vec::new());
         for (i, f) in scenario.faults.iter().enumerate() {
             match f.fault {
-                Fault::Crash(node) => crashes[node.index()].push(i as u32),
-                Fault::Restart(node) => restarts[node.index()].push(i as u32),
                 Fault::Partition(_) | Fault::OneWay { .. } => cuts.push(i as u32),
                 Fault::Heal => heals.push(i as u32),
-                Fault::Pause(_) | Fault::Resume(_) => {}
+                _ => {}
             }
         }
         let mut world = World {
             scenario,
-            factory,
             n: n as u64,
+            setup,
             procs: (0..n).map(|_| None).collect(),
             rngs: setup.rngs.clone(),
-            incarnation: vec![0; n],
-            history: vec![0; n],
-            reported: vec![0; n],
-            sent: vec![0; n],
-            next_timer: vec![0; n],
-            next_call: vec![0; n],
-            queue,
-            issued: vec![0; n],
+            nodes: vec![NodeState { dirty: true, ..NodeState::default() }; n],
             commands,
-            wire: BTreeMap::new(),
+            wire: Wire(Vec::new()),
             wire_bytes: 0,
             over_budget: None,
             timers: BTreeMap::new(),
-            crashes,
-            restarts,
             cuts,
             heals,
             active: Vec::new(),
@@ -303,16 +367,53 @@ where
             keep_events,
         };
         for i in 0..n {
-            world.start(NodeId(i as u32));
+            world.start(NodeId(i as u32), factory);
         }
         // Commands due at time 0 happen at the start, before anything else can.
         for (i, &(at, node, _)) in commands.iter().enumerate() {
             if at == SimTime::ZERO {
-                debug_assert_eq!(world.queue[node.index()].get(world.issued[node.index()]), Some(&i));
-                world.apply(Step::Command(AppId(i as u64)));
+                debug_assert_eq!(world.setup.queue[node.index()].get(world.nodes[node.index()].issued), Some(&i));
+                world.apply(Step::Command(AppId(i as u64)), factory);
             }
         }
         world
+    }
+
+    /// A copy of this state to take another step from, if every process opts in to being
+    /// copied ([`Process::snapshot`]); `None` sends the search back to replaying paths.
+    fn copy(&self) -> Option<Self> {
+        let mut procs = Vec::with_capacity(self.procs.len());
+        for p in &self.procs {
+            procs.push(match p {
+                Some(p) => Some(p.snapshot()?),
+                None => None,
+            });
+        }
+        Some(World {
+            scenario: self.scenario,
+            n: self.n,
+            procs,
+            setup: self.setup,
+            rngs: self.rngs.clone(),
+            nodes: self.nodes.clone(),
+            commands: self.commands,
+            wire: self.wire.clone(),
+            wire_bytes: self.wire_bytes,
+            over_budget: self.over_budget,
+            timers: self.timers.clone(),
+            cuts: self.cuts.clone(),
+            heals: self.heals.clone(),
+            active: self.active.clone(),
+            partitions: self.partitions.clone(),
+            faults: self.faults,
+            steps: self.steps,
+            effects: Vec::new(),
+            events: self.events.clone(),
+            messages: self.messages,
+            unsupported: self.unsupported,
+            observed: self.observed,
+            keep_events: self.keep_events,
+        })
     }
 
     fn now(&self) -> SimTime {
@@ -323,7 +424,8 @@ where
         if self.observed
             && let Some(node) = reporter(&kind)
         {
-            self.reported[node.index()] = mix(self.reported[node.index()], &kind);
+            self.nodes[node.index()].reported = mix(self.nodes[node.index()].reported, &kind);
+            self.nodes[node.index()].dirty = true;
         }
         self.messages.count(&kind);
         // Only checks read the events, and a schedule's run: an exploration without checks
@@ -336,13 +438,14 @@ where
 
     fn input(&mut self, node: NodeId, what: impl Hash) {
         let mut h = StateHasher::default();
-        self.history[node.index()].hash(&mut h);
+        self.nodes[node.index()].history.hash(&mut h);
         what.hash(&mut h);
-        self.history[node.index()] = h.finish();
+        self.nodes[node.index()].history = h.finish();
+        self.nodes[node.index()].dirty = true;
     }
 
-    fn start(&mut self, node: NodeId) {
-        self.procs[node.index()] = Some((self.factory)(node));
+    fn start(&mut self, node: NodeId, factory: &mut impl FnMut(NodeId) -> P) {
+        self.procs[node.index()] = Some(factory(node));
         self.with_process(node, |p, ctx| p.on_start(ctx));
     }
 
@@ -350,12 +453,12 @@ where
     fn enabled(&self, max_faults: usize, out: &mut Vec<Step>) {
         out.clear();
         let faults_left = self.faults < max_faults;
-        for (i, q) in self.queue.iter().enumerate() {
-            if let Some(&c) = q.get(self.issued[i]) {
+        for (i, q) in self.setup.queue.iter().enumerate() {
+            if let Some(&c) = q.get(self.nodes[i].issued) {
                 out.push(Step::Command(AppId(c as u64)));
             }
         }
-        for (&id, f) in &self.wire {
+        for &(id, ref f) in &self.wire.0 {
             out.push(Step::Deliver(id));
             if faults_left {
                 let link = model_of(self.scenario, f.from, f.to);
@@ -373,10 +476,10 @@ where
         out.extend(self.timers.keys().map(|&t| Step::Timer(t)));
         for i in 0..self.procs.len() {
             let up = self.procs[i].is_some();
-            if up && faults_left && !self.crashes[i].is_empty() {
+            if up && faults_left && self.nodes[i].crashes < self.setup.crashes[i].len() {
                 out.push(Step::Crash(NodeId(i as u32)));
             }
-            if !up && !self.restarts[i].is_empty() {
+            if !up && self.nodes[i].restarts < self.setup.restarts[i].len() {
                 out.push(Step::Restart(NodeId(i as u32)));
             }
         }
@@ -396,14 +499,15 @@ where
     }
 
     /// Make `step` happen. It must be enabled.
-    fn apply(&mut self, step: Step) {
+    fn apply(&mut self, step: Step, factory: &mut impl FnMut(NodeId) -> P) {
         if step.is_fault() {
             self.faults += 1;
         }
         match step {
             Step::Command(app) => {
                 let (_, node, cmd) = self.commands[app.0 as usize];
-                self.issued[node.index()] += 1;
+                self.nodes[node.index()].issued += 1;
+                self.nodes[node.index()].dirty = true;
                 let Command::Send { payload, dest } = cmd;
                 if self.procs[node.index()].is_none() {
                     self.record(EventKind::CommandRefused { node, app });
@@ -414,14 +518,14 @@ where
                 }
             }
             Step::Deliver(id) | Step::Corrupt(id) | Step::Duplicate(id) => {
-                let f = &self.wire[&id];
+                let f = self.wire.get(id);
                 let (from, to) = (f.from, f.to);
                 let mut msg = if step == Step::Duplicate(id) {
                     self.record(EventKind::Duplicate { from, to, msg: id });
-                    self.wire.get_mut(&id).expect("in flight").copy = true;
-                    self.wire[&id].msg.clone()
+                    self.wire.get_mut(id).copy = true;
+                    self.wire.get(id).msg.clone()
                 } else {
-                    let msg = self.wire.remove(&id).expect("in flight").msg;
+                    let msg = self.wire.remove(id).msg;
                     self.wire_bytes = self.wire_bytes.saturating_sub(Self::flight_bytes(&msg));
                     msg
                 };
@@ -440,29 +544,31 @@ where
                 }
             }
             Step::Lose(id) => {
-                let f = self.wire.remove(&id).expect("in flight");
+                let f = self.wire.remove(id);
                 self.wire_bytes = self.wire_bytes.saturating_sub(Self::flight_bytes(&f.msg));
                 self.record(EventKind::Drop { from: f.from, to: f.to, msg: id, reason: DropReason::Lost });
             }
             Step::Timer(id) => {
-                let (node, timer) = self.timers.remove(&id).expect("set");
+                let (node, timer, _) = self.timers.remove(&id).expect("set");
                 self.input(node, ("timer", id));
                 self.record(EventKind::Timer { node, timer: id });
                 self.with_process(node, |p, ctx| p.on_timer(ctx, timer));
             }
             Step::Crash(node) => {
-                let index = self.crashes[node.index()].remove(0);
+                let index = self.setup.crashes[node.index()][self.nodes[node.index()].crashes];
+                self.nodes[node.index()].crashes += 1;
                 self.procs[node.index()] = None;
-                self.incarnation[node.index()] += 1;
-                self.timers.retain(|_, (owner, _)| *owner != node);
+                self.nodes[node.index()].incarnation += 1;
+                self.timers.retain(|_, (owner, _, _)| *owner != node);
                 self.input(node, "crash");
                 self.record(EventKind::Fault { action: FaultAction::Crash, node: Some(node), index });
             }
             Step::Restart(node) => {
-                let index = self.restarts[node.index()].remove(0);
+                let index = self.setup.restarts[node.index()][self.nodes[node.index()].restarts];
+                self.nodes[node.index()].restarts += 1;
                 self.input(node, "restart");
                 self.record(EventKind::Fault { action: FaultAction::Restart, node: Some(node), index });
-                self.start(node);
+                self.start(node, factory);
             }
             Step::Partition(index) => {
                 self.cuts.retain(|&i| i != index);
@@ -486,21 +592,32 @@ where
 
     fn with_process(&mut self, node: NodeId, handler: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Timer>)) {
         let i = node.index();
+        self.nodes[i].dirty = true;
         let Some(process) = self.procs[i].as_mut() else { return };
+        let state = &mut self.nodes[i];
+        // Most handlers draw nothing: the stream is copied onto the stack and stored again (a
+        // new allocation) only if the handler drew from it.
+        let mut rng = SimRng::clone(&self.rngs[i]);
+        let before = rng.position();
         let mut ctx = Ctx {
             now_local: SimTime((self.steps + 1) * 1_000),
             me: node,
             cluster: &self.scenario.cluster,
-            rng: &mut self.rngs[i],
+            rng: &mut rng,
             effects: &mut self.effects,
-            next_timer: &mut self.next_timer[i],
-            next_call: &mut self.next_call[i],
+            next_timer: &mut state.next_timer,
+            next_call: &mut state.next_call,
         };
         handler(process, &mut ctx);
-        let effects = std::mem::take(&mut self.effects);
-        for effect in effects {
+        if rng.position() != before {
+            self.rngs[i] = Arc::new(rng);
+        }
+        // Applying an effect never runs a handler, so the buffer is free to reuse after.
+        let mut effects = std::mem::take(&mut self.effects);
+        for effect in effects.drain(..) {
             self.effect(node, effect);
         }
+        self.effects = effects;
     }
 
     fn effect(&mut self, node: NodeId, effect: Effect<P::Msg, P::Timer>) {
@@ -522,7 +639,7 @@ where
             }
             Effect::SetTimer { id, timer, .. } => {
                 let id = TimerId(id.0 * self.n + u64::from(node.0));
-                self.timers.insert(id, (node, timer));
+                self.timers.insert(id, (node, timer, None));
             }
             Effect::CancelTimer { id } => {
                 self.timers.remove(&TimerId(id.0 * self.n + u64::from(node.0)));
@@ -548,8 +665,8 @@ where
 
     fn transmit(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         assert!(to.index() < self.procs.len(), "protocol bug: node {} sent to {}, which does not exist", from.0, to.0);
-        let id = MsgId(self.sent[from.index()] * self.n + u64::from(from.0));
-        self.sent[from.index()] += 1;
+        let id = MsgId(self.nodes[from.index()].sent * self.n + u64::from(from.0));
+        self.nodes[from.index()].sent += 1;
         self.record(EventKind::Send { from, to, msg: id, size: msg.wire_size() });
         // A cut drops what is sent across it, as the engine's network does; what was already
         // on its way still arrives.
@@ -558,12 +675,12 @@ where
         } else if self.over_budget.is_none() {
             self.wire_bytes = self.wire_bytes.saturating_add(Self::flight_bytes(&msg));
             let limits = &self.scenario.limits;
-            if self.wire.len() as u64 >= limits.max_in_flight {
+            if self.wire.0.len() as u64 >= limits.max_in_flight {
                 self.over_budget = Some(EndReason::MaxInFlight);
             } else if self.wire_bytes > limits.max_memory_mb.saturating_mul(1 << 20) {
                 self.over_budget = Some(EndReason::MaxMemory);
             } else {
-                self.wire.insert(id, Flight { from, to, msg, copy: false });
+                self.wire.insert(id, Flight { from, to, msg, copy: false, content: None });
             }
         }
     }
@@ -573,47 +690,66 @@ where
         (std::mem::size_of::<Flight<P::Msg>>() as u64 + FLIGHT_OVERHEAD_BYTES).saturating_add(msg.heap_bytes())
     }
 
-    /// The state's fingerprint (see the module's documentation).
-    fn fingerprint(&self) -> u64 {
-        let mut h = StateHasher::default();
-        let own: Vec<Option<u64>> = self
-            .procs
-            .iter()
-            .map(|p| {
-                let mut state = StateHasher::default();
-                p.as_ref().and_then(|p| p.fingerprint(&mut state).then(|| state.finish()))
-            })
-            .collect();
-        for (i, own) in own.iter().enumerate() {
-            match *own {
-                Some(state) => {
-                    (1u8, state, self.rngs[i].position(), self.incarnation[i], self.sent[i], self.next_timer[i], self.next_call[i])
-                        .hash(&mut h);
-                    if self.observed {
-                        self.reported[i].hash(&mut h);
-                    }
-                }
-                None => (0u8, self.history[i]).hash(&mut h),
+    /// The state's fingerprint (see the module's documentation). Incremental: a node's part is
+    /// recomputed only if a step touched the node since the last fingerprint, and a message's or
+    /// timer's `Debug` text is hashed once, the first time it is needed.
+    fn fingerprint(&mut self) -> u64 {
+        for i in 0..self.procs.len() {
+            if std::mem::take(&mut self.nodes[i].dirty) {
+                self.nodes[i].fp = self.node_fingerprint(i);
             }
-            (self.issued[i], self.crashes[i].len(), self.restarts[i].len()).hash(&mut h);
+        }
+        let mut h = StateHasher::default();
+        for node in &self.nodes {
+            node.fp.0.hash(&mut h);
         }
         let mut text = String::new();
         // A message's content is its sender's to decide: known from the sender's inputs when
         // the sender is known by them, else from the message itself.
-        for (id, f) in &self.wire {
+        for (id, f) in &mut self.wire.0 {
             (id, f.to, f.copy).hash(&mut h);
-            if own[f.from.index()].is_some() {
-                hash_debug(&f.msg, &mut h, &mut text);
+            if self.nodes[f.from.index()].fp.1 {
+                f.content.get_or_insert_with(|| hash_debug(&f.msg, &mut text)).hash(&mut h);
             }
         }
-        for (id, (node, timer)) in &self.timers {
+        for (id, (node, timer, content)) in &mut self.timers {
             id.hash(&mut h);
-            if own[node.index()].is_some() {
-                hash_debug(timer, &mut h, &mut text);
+            if self.nodes[node.index()].fp.1 {
+                content.get_or_insert_with(|| hash_debug(timer, &mut text)).hash(&mut h);
             }
         }
         (self.faults, &self.cuts, &self.heals, &self.active).hash(&mut h);
         h.finish()
+    }
+
+    /// Node `i`'s part of the fingerprint, and whether its process fingerprints itself: its own
+    /// hash with its random stream's position and counters (and what it reported, when there
+    /// are checks), else the hash of every input it handled.
+    fn node_fingerprint(&self, i: usize) -> (u64, bool) {
+        let mut state = StateHasher::default();
+        let own = self.procs[i].as_ref().and_then(|p| p.fingerprint(&mut state).then(|| state.finish()));
+        let mut h = StateHasher::default();
+        match own {
+            Some(state) => {
+                (
+                    1u8,
+                    state,
+                    self.rngs[i].position(),
+                    self.nodes[i].incarnation,
+                    self.nodes[i].sent,
+                    self.nodes[i].next_timer,
+                    self.nodes[i].next_call,
+                )
+                    .hash(&mut h);
+                if self.observed {
+                    self.nodes[i].reported.hash(&mut h);
+                }
+            }
+            None => (0u8, self.nodes[i].history).hash(&mut h),
+        }
+        let node = &self.nodes[i];
+        (node.issued, node.crashes, node.restarts).hash(&mut h);
+        (h.finish(), own.is_some())
     }
 }
 
@@ -637,17 +773,19 @@ fn reporter(kind: &EventKind) -> Option<NodeId> {
 fn mix(h: u64, kind: &EventKind) -> u64 {
     let mut s = StateHasher::default();
     h.hash(&mut s);
-    hash_debug(kind, &mut s, &mut String::new());
+    hash_debug(kind, &mut String::new()).hash(&mut s);
     s.finish()
 }
 
-/// Feed `value`'s `Debug` output into `h`, written into `text` first (reused between calls)
+/// The hash of `value`'s `Debug` output, written into `text` first (reused between calls)
 /// so that the hasher takes it in words rather than in the formatter's many small pieces.
-fn hash_debug(value: &impl std::fmt::Debug, h: &mut StateHasher, text: &mut String) {
+fn hash_debug(value: &impl std::fmt::Debug, text: &mut String) -> u64 {
     use std::fmt::Write as _;
     text.clear();
     let _ = write!(text, "{value:?}");
+    let mut h = StateHasher::default();
     h.write(text.as_bytes());
+    h.finish()
 }
 
 /// The link model a transmission from `from` to `to` travels on (a later override wins).
@@ -674,63 +812,180 @@ fn judge(scenario: &Scenario, events: &[TraceEvent], end: &RunEnd) -> Vec<(&'sta
 }
 
 /// Run `path` from the boot; `None` if protocol code panicked.
-fn replay<'s, P, F>(scenario: &'s Scenario, setup: &'s Setup, factory: F, path: &[Step]) -> Option<World<'s, P, F>>
-where
-    P: Process,
-    F: FnMut(NodeId) -> P,
-{
+fn replay<'s, P: Process>(
+    scenario: &'s Scenario,
+    setup: &'s Setup,
+    mut factory: impl FnMut(NodeId) -> P,
+    path: &[Step],
+) -> Option<World<'s, P>> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut world = World::boot(scenario, setup, factory, !scenario.checks.is_empty());
+        let mut world = World::boot(scenario, setup, &mut factory, !scenario.checks.is_empty());
         for &step in path {
-            world.apply(step);
+            world.apply(step, &mut factory);
         }
         world
     }))
     .ok()
 }
 
-/// What running one path from the boot tells the search: computed on any thread, merged in
-/// the search's order.
-struct Visit {
-    fingerprint: u64,
+/// A state's successor by `step`, made from a copy of the state, or why there is none.
+fn successor<'s, P: Process>(from: &World<'s, P>, step: Step, factory: &mut impl FnMut(NodeId) -> P) -> Result<World<'s, P>, Arrival> {
+    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        from.copy().map(|mut world| {
+            world.apply(step, factory);
+            world
+        })
+    }));
+    match made {
+        Err(_) => Err(Arrival::Panicked(from.faults + usize::from(step.is_fault()))),
+        // Copying was chosen because the boot state's processes opted in.
+        Ok(None) => Err(Arrival::Unsupported("a process that can be copied (`Process::snapshot`) in some states and not in others")),
+        Ok(Some(world)) => Ok(world),
+    }
+}
+
+/// What the search learns of a state once it is known to be new: computed on demand, since
+/// most successors turn out to be states already seen.
+struct Judged {
     enabled: Vec<Step>,
-    /// How the path ends here, if it does (nothing enabled, or the depth bound).
+    /// How the path ends here, if it does (the in-flight budget ran out, nothing enabled, or
+    /// the depth bound).
     end: Option<EndReason>,
     /// The checks' verdicts on the path so far (as a run stopped here, unless it is quiescent).
     verdicts: Vec<(&'static str, Verdict)>,
-    panicked: bool,
-    unsupported: Option<&'static str>,
 }
 
-fn visit<P, F>(scenario: &Scenario, setup: &Setup, factory: F, path: &[Step], bounds: Bounds) -> Visit
-where
-    P: Process,
-    F: FnMut(NodeId) -> P,
-{
-    let mut v = Visit { fingerprint: 0, enabled: Vec::new(), end: None, verdicts: Vec::new(), panicked: false, unsupported: None };
-    let Some(world) = replay(scenario, setup, factory, path) else {
-        v.panicked = true;
-        return v;
-    };
-    if world.unsupported.is_some() {
-        v.unsupported = world.unsupported;
-        return v;
+impl<P: Process> World<'_, P> {
+    fn judge(&self, depth: usize, bounds: Bounds) -> Judged {
+        let mut enabled = Vec::new();
+        self.enabled(bounds.max_faults, &mut enabled);
+        let end = if let Some(reason) = self.over_budget {
+            Some(reason)
+        } else if enabled.is_empty() {
+            Some(EndReason::Quiescent)
+        } else if depth >= bounds.max_depth {
+            Some(EndReason::Horizon)
+        } else {
+            None
+        };
+        // A safety check's violation shows as soon as it happens: every state is judged, so the
+        // path reported is the shortest to it.
+        let verdicts = judge(self.scenario, &self.events, &end_of(end.unwrap_or(EndReason::Horizon), self.now()));
+        Judged { enabled, end, verdicts }
     }
-    v.fingerprint = world.fingerprint();
-    world.enabled(bounds.max_faults, &mut v.enabled);
-    v.end = if let Some(reason) = world.over_budget {
-        Some(reason)
-    } else if v.enabled.is_empty() {
-        Some(EndReason::Quiescent)
-    } else if path.len() >= bounds.max_depth {
-        Some(EndReason::Horizon)
-    } else {
-        None
-    };
-    // A safety check's violation shows as soon as it happens: every state is judged, so the
-    // path reported is the shortest to it.
-    v.verdicts = judge(scenario, &world.events, &end_of(v.end.unwrap_or(EndReason::Horizon), world.now()));
-    v
+}
+
+/// What taking one transition gave, as the search merges it.
+enum Arrival {
+    /// Protocol code panicked; the path had this many faults.
+    Panicked(usize),
+    /// The protocol asked for something the model cannot do.
+    Unsupported(&'static str),
+    /// A state: its fingerprint and faults.
+    State(u64, usize),
+}
+
+/// A new state to step from: its index in the tree (none: the boot state) and the steps to
+/// take from it.
+type NewState = (Option<u32>, Vec<Step>);
+
+/// The search's bookkeeping, shared by its two ways of reaching states (copying and replaying),
+/// so both count, judge and cut alike.
+struct Search {
+    found: Exploration,
+    /// The tree of distinct states found: each one's parent and the step that reached it.
+    tree: Vec<(u32, Step)>,
+    seen: FxHashSet<u64>,
+    bounds: Bounds,
+}
+
+impl Search {
+    fn new(scenario: &Scenario, bounds: Bounds) -> Search {
+        let found = Exploration {
+            behaviours: 0,
+            states: 0,
+            transitions: 0,
+            max_depth: 0,
+            complete: true,
+            depth_bound_reached: false,
+            budget_reached: false,
+            checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
+            violation: None,
+            copied: false,
+        };
+        Search { found, tree: Vec::new(), seen: FxHashSet::default(), bounds }
+    }
+
+    /// Whether the budget lets the search take one more transition (else it is incomplete).
+    fn budget_left(&mut self) -> bool {
+        if self.found.transitions >= self.bounds.max_runs {
+            self.found.complete = false;
+            return false;
+        }
+        true
+    }
+
+    /// Merge the transition from `parent` by `step` (none: the boot state) at `depth`, which
+    /// gave `arrival`; `judged` tells the rest about a new state. `pending`: transitions queued
+    /// and not taken yet. Returns the new state's index and the steps to queue from it, if any.
+    fn arrive(
+        &mut self,
+        parent: Option<u32>,
+        step: Option<Step>,
+        depth: usize,
+        arrival: Arrival,
+        pending: u64,
+        judged: impl FnOnce() -> Judged,
+    ) -> Result<Option<NewState>, String> {
+        let found = &mut self.found;
+        if step.is_some() {
+            found.transitions += 1;
+        }
+        let (fingerprint, faults) = match arrival {
+            Arrival::Panicked(faults) => {
+                let path = path_to(&self.tree, parent, step);
+                record_violation(found, "protocol panic", "protocol code panicked".to_string(), faults, &path);
+                found.behaviours += 1;
+                return Ok(None);
+            }
+            Arrival::Unsupported(what) => return Err(format!("the protocol uses {what}, which the asynchronous model does not explore")),
+            Arrival::State(fingerprint, faults) => (fingerprint, faults),
+        };
+        if !self.seen.insert(fingerprint) {
+            return Ok(None);
+        }
+        found.states += 1;
+        found.max_depth = found.max_depth.max(depth);
+        let me = step.map(|s| {
+            self.tree.push((parent.unwrap_or(u32::MAX), s));
+            (self.tree.len() - 1) as u32
+        });
+        let Judged { mut enabled, end, verdicts } = judged();
+        if let Some((name, verdict)) = verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
+            let path = path_to(&self.tree, me, None);
+            record_violation(found, name, verdict.detail.clone(), faults, &path);
+        }
+        if let Some(reason) = end {
+            found.behaviours += 1;
+            found.depth_bound_reached |= reason == EndReason::Horizon;
+            found.budget_reached |= matches!(reason, EndReason::MaxMemory | EndReason::MaxInFlight);
+            for (tally, (_, verdict)) in found.checks.iter_mut().zip(&verdicts) {
+                match verdict.outcome {
+                    Outcome::Pass => tally.passed += 1,
+                    Outcome::Fail => tally.failed += 1,
+                    Outcome::Inconclusive => tally.inconclusive += 1,
+                }
+            }
+            return Ok(None);
+        }
+        // Queue no more than the budget can still take, so memory is bounded by `max_runs`.
+        let room = self.bounds.max_runs.saturating_sub(found.transitions).saturating_sub(pending);
+        if enabled.len() as u64 > room {
+            found.complete = false;
+            enabled.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+        }
+        Ok(Some((me, enabled)))
+    }
 }
 
 /// Paths run together before their results are merged: enough to keep `--jobs` threads busy,
@@ -754,101 +1009,158 @@ fn path_to(tree: &[(u32, Step)], parent: Option<u32>, step: Option<Step>) -> Vec
 /// Explore every path of `scenario` in the asynchronous model within `bounds`; `factory`
 /// makes a run's process factory. An error says what the protocol did that the model cannot.
 ///
-/// Breadth-first, a batch of paths at a time: with `bounds.jobs` above 1 a batch's paths run on
-/// that many threads, and their results are merged in the order a single thread takes them, so
-/// the states, their order, the counts and the counterexample do not depend on `jobs`.
+/// Breadth-first. A state's successors are made from a stored copy of it when its processes
+/// opt in to being copied ([`Process::snapshot`]) and `bounds.replay` is not set, else by
+/// replaying each one's path from the boot; the two give the same states, counts, verdicts and
+/// counterexample. Replaying, with `bounds.jobs` above 1 a batch of paths runs on that many
+/// threads and is merged in the order a single thread takes them, so nothing depends on `jobs`.
 pub fn explore<P, F>(scenario: &Scenario, seed: u64, bounds: Bounds, factory: impl Fn() -> F + Sync) -> Result<Exploration, String>
 where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    use rayon::prelude::*;
     let setup = Setup::new(scenario, seed);
-    let mut found = Exploration {
-        behaviours: 0,
-        states: 0,
-        transitions: 0,
-        max_depth: 0,
-        complete: true,
-        depth_bound_reached: false,
-        budget_reached: false,
-        checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
-        violation: None,
-    };
+    if !bounds.replay
+        && let Some(boot) = replay(scenario, &setup, factory(), &[])
+        && boot.unsupported.is_none()
+        && boot.copy().is_some()
+    {
+        return by_copying(boot, bounds, factory);
+    }
     let pool = match bounds.jobs {
         0 | 1 => None,
         jobs => Some(rayon::ThreadPoolBuilder::new().num_threads(jobs).build().map_err(|e| format!("with {jobs} threads: {e}"))?),
     };
-    // The tree of distinct states found: each one's parent and the step that reached it.
-    let mut tree: Vec<(u32, Step)> = Vec::new();
-    let mut seen: FxHashSet<u64> = FxHashSet::default();
-    // Transitions to take, breadth-first: from a state (its index in `tree`, or none for the
-    // boot state) by a step (none: the boot state itself).
+    by_replaying(scenario, &setup, bounds, factory, pool.as_ref())
+}
+
+/// The search that replays each successor's path from the boot.
+fn by_replaying<P, F>(
+    scenario: &Scenario,
+    setup: &Setup,
+    bounds: Bounds,
+    factory: impl Fn() -> F + Sync,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<Exploration, String>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    use rayon::prelude::*;
+    let mut search = Search::new(scenario, bounds);
+    // Transitions to take: from a state (its index in the tree, or none for the boot state) by
+    // a step (none: the boot state itself).
     let mut queue: VecDeque<(Option<u32>, Option<Step>)> = VecDeque::from([(None, None)]);
+    // What replaying a path gives: the world's arrival, and what judging it would, computed on
+    // the thread that replayed it (the world is not kept).
+    let visit = |path: &Vec<Step>| -> (Arrival, Option<Judged>) {
+        match replay(scenario, setup, factory(), path) {
+            None => (Arrival::Panicked(path.iter().filter(|s| s.is_fault()).count()), None),
+            Some(world) if world.unsupported.is_some() => (Arrival::Unsupported(world.unsupported.expect("some")), None),
+            Some(mut world) => (Arrival::State(world.fingerprint(), world.faults), Some(world.judge(path.len(), bounds))),
+        }
+    };
     'search: while !queue.is_empty() {
         let batch: Vec<_> = queue.drain(..BATCH.min(queue.len())).collect();
-        let paths: Vec<Vec<Step>> = batch.iter().map(|&(parent, step)| path_to(&tree, parent, step)).collect();
-        let run = |path: &Vec<Step>| visit(scenario, &setup, factory(), path, bounds);
-        let visits: Vec<Visit> = match &pool {
-            Some(pool) => pool.install(|| paths.par_iter().map(run).collect()),
-            None => paths.iter().map(run).collect(),
+        let paths: Vec<Vec<Step>> = batch.iter().map(|&(parent, step)| path_to(&search.tree, parent, step)).collect();
+        let visits: Vec<(Arrival, Option<Judged>)> = match pool {
+            Some(pool) => pool.install(|| paths.par_iter().map(visit).collect()),
+            None => paths.iter().map(visit).collect(),
         };
         let batch_len = batch.len();
-        for (k, (((parent, step), path), v)) in batch.into_iter().zip(paths).zip(visits).enumerate() {
-            if found.transitions >= bounds.max_runs {
-                found.complete = false;
+        for (k, (((parent, step), path), (arrival, judged))) in batch.into_iter().zip(paths).zip(visits).enumerate() {
+            if !search.budget_left() {
                 break 'search;
             }
-            if step.is_some() {
-                found.transitions += 1;
+            let pending = (queue.len() + (batch_len - k - 1)) as u64;
+            let next = search.arrive(parent, step, path.len(), arrival, pending, || judged.expect("a state is judged"))?;
+            if let Some((me, enabled)) = next {
+                queue.extend(enabled.into_iter().map(|s| (me, Some(s))));
             }
-            let faults = path.iter().filter(|s| s.is_fault()).count();
-            if v.panicked {
-                record_violation(&mut found, "protocol panic", "protocol code panicked".to_string(), faults, &path);
-                found.behaviours += 1;
-                continue;
-            }
-            if let Some(what) = v.unsupported {
-                return Err(format!("the protocol uses {what}, which the asynchronous model does not explore"));
-            }
-            if !seen.insert(v.fingerprint) {
-                continue;
-            }
-            found.states += 1;
-            found.max_depth = found.max_depth.max(path.len());
-            let me = step.map(|s| {
-                tree.push((parent.unwrap_or(u32::MAX), s));
-                (tree.len() - 1) as u32
-            });
-            if let Some((name, verdict)) = v.verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
-                record_violation(&mut found, name, verdict.detail.clone(), faults, &path);
-            }
-            if let Some(reason) = v.end {
-                found.behaviours += 1;
-                found.depth_bound_reached |= reason == EndReason::Horizon;
-                found.budget_reached |= matches!(reason, EndReason::MaxMemory | EndReason::MaxInFlight);
-                for (tally, (_, verdict)) in found.checks.iter_mut().zip(&v.verdicts) {
-                    match verdict.outcome {
-                        Outcome::Pass => tally.passed += 1,
-                        Outcome::Fail => tally.failed += 1,
-                        Outcome::Inconclusive => tally.inconclusive += 1,
-                    }
-                }
-                continue;
-            }
-            // Queue no more than the budget can still take (the rest of this batch included),
-            // so memory is bounded by `max_runs`.
-            let pending = queue.len() + (batch_len - k - 1);
-            let room = bounds.max_runs.saturating_sub(found.transitions).saturating_sub(pending as u64);
-            let mut enabled = v.enabled;
-            if enabled.len() as u64 > room {
-                found.complete = false;
-                enabled.truncate(usize::try_from(room).unwrap_or(usize::MAX));
-            }
-            queue.extend(enabled.into_iter().map(|s| (me, Some(s))));
         }
     }
-    Ok(found)
+    Ok(search.found)
+}
+
+/// A state queued to take steps from: its index in the tree (none: the boot state), its depth,
+/// its world (none: past `MAX_KEPT`, replayed from the boot when its turn comes) and the steps
+/// to take from it.
+struct Kept<'s, P: Process> {
+    me: Option<u32>,
+    depth: usize,
+    /// Boxed, so a queued state without its world takes a few words.
+    world: Option<Box<World<'s, P>>>,
+    steps: Vec<Step>,
+}
+
+/// States queued with their world at most: beyond it a queued state keeps only its place in
+/// the tree and is replayed once when its turn comes, so memory stays bounded (a kept state
+/// of a small scenario takes a few KiB) while most successors are still made by copying.
+/// (Small in unit tests, so that their searches mix kept and replayed states.)
+const MAX_KEPT: usize = if cfg!(test) { 3 } else { 1 << 16 };
+
+/// The search that makes each successor from a stored copy of its parent state. It runs on one
+/// thread whatever `jobs` is: a process need not be `Send`, and the kept states are not.
+fn by_copying<'s, P, F>(boot: World<'s, P>, bounds: Bounds, factory: impl Fn() -> F) -> Result<Exploration, String>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    let (scenario, setup) = (boot.scenario, boot.setup);
+    let mut search = Search::new(scenario, bounds);
+    search.found.copied = true;
+    let mut boot = boot;
+    let arrival = Arrival::State(boot.fingerprint(), boot.faults);
+    let mut queue: VecDeque<Kept<'s, P>> = VecDeque::new();
+    // Transitions queued and not taken yet.
+    let mut pending: u64 = 0;
+    if !search.budget_left() {
+        return Ok(search.found);
+    }
+    if let Some((me, steps)) = search.arrive(None, None, 0, arrival, 0, || boot.judge(0, bounds))? {
+        pending += steps.len() as u64;
+        queue.push_back(Kept { me, depth: 0, world: Some(Box::new(boot)), steps });
+    }
+    let mut kept_worlds = queue.len();
+    // A successor and its fingerprint (a restart calls the factory: one per parent state).
+    let step_from = |parent: &World<'s, P>, step: Step, factory: &mut F| -> (Arrival, Option<World<'s, P>>) {
+        match successor(parent, step, factory) {
+            Err(arrival) => (arrival, None),
+            Ok(world) if world.unsupported.is_some() => (Arrival::Unsupported(world.unsupported.expect("some")), None),
+            Ok(mut world) => (Arrival::State(world.fingerprint(), world.faults), Some(world)),
+        }
+    };
+    while let Some(kept) = queue.pop_front() {
+        let parent = match kept.world {
+            Some(world) => {
+                kept_worlds -= 1;
+                *world
+            }
+            None => {
+                let path = path_to(&search.tree, kept.me, None);
+                // The state was reached once, so its path runs again without a panic.
+                replay(scenario, setup, factory(), &path).expect("a path explored before replays")
+            }
+        };
+        let mut factory = factory();
+        for &step in &kept.steps {
+            if !search.budget_left() {
+                return Ok(search.found);
+            }
+            let (arrival, world) = step_from(&parent, step, &mut factory);
+            pending -= 1;
+            let depth = kept.depth + 1;
+            let judged = || world.as_ref().expect("a state has its world").judge(depth, bounds);
+            let next = search.arrive(kept.me, Some(step), depth, arrival, pending, judged)?;
+            if let Some((me, steps)) = next {
+                pending += steps.len() as u64;
+                let world = (kept_worlds < MAX_KEPT).then(|| Box::new(world.expect("a state has its world")));
+                kept_worlds += usize::from(world.is_some());
+                queue.push_back(Kept { me, depth, world, steps });
+            }
+        }
+    }
+    Ok(search.found)
 }
 
 fn record_violation(found: &mut Exploration, check: &str, detail: String, faults: usize, path: &[Step]) {
@@ -880,13 +1192,23 @@ where
     let setup = Setup::new(scenario, seed);
     let schedule = scenario.schedule.as_deref().unwrap_or_default();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut world = World::boot(scenario, &setup, factory, true);
+        let mut factory = factory;
+        let mut world = World::boot(scenario, &setup, &mut factory, true);
         for (k, &step) in schedule.iter().enumerate() {
             if !world.is_enabled(step) {
-                let why = format!("schedule step {} ({}) is not enabled then", k + 1, step.ron(scenario));
+                let mut enabled = Vec::new();
+                world.enabled(usize::MAX, &mut enabled);
+                let expected = match enabled.len() {
+                    0 => "nothing is enabled then: the run is quiescent".to_string(),
+                    _ => format!(
+                        "expected one of the steps enabled then: {}",
+                        enabled.iter().map(|s| s.ron(scenario)).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                let why = format!("schedule step {} ({}) is not enabled in its turn ({expected})", k + 1, step.ron(scenario));
                 return Err((world.now(), k as u64 + 1, Some(k), why));
             }
-            world.apply(step);
+            world.apply(step, &mut factory);
             if let Some(what) = world.unsupported {
                 return Err((
                     world.now(),
@@ -960,6 +1282,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     /// Keeps the set of payloads it received; fingerprints it only if `opt_in`.
+    #[derive(Clone)]
     struct Inbox {
         got: BTreeSet<AppId>,
         opt_in: bool,
@@ -991,6 +1314,10 @@ mod tests {
         fn fingerprint(&self, state: &mut StateHasher) -> bool {
             self.got.hash(state);
             self.opt_in
+        }
+
+        fn snapshot(&self) -> Option<Inbox> {
+            Some(self.clone())
         }
     }
 
@@ -1067,6 +1394,29 @@ mod tests {
         let v = search(&judged, true, Bounds::default()).violation.expect("found");
         assert_eq!((v.check.as_str(), v.faults), ("NoLoss", 1));
         assert_eq!(v.schedule, vec![Step::Partition(0), Step::Command(AppId(0)), Step::Heal(1)]);
+    }
+
+    /// Copying states (some kept, most replayed once: `MAX_KEPT` is tiny in unit tests) and
+    /// replaying every path find the same states, in the same order, under every bound.
+    #[test]
+    fn copying_and_replaying_find_the_same_states() {
+        let three = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 1), ".repeat(3);
+        let lossy = scenario(2, "(latency: Constant(ms: 1), loss: 0.5, duplicate: 0.5)", &three, "");
+        let crash = scenario(3, "(latency: Constant(ms: 1))", &three, "(at_ms: 5, do: Crash(\"n1\")), (at_ms: 9, do: Restart(\"n1\"))");
+        for s in [lossy, crash] {
+            for opt_in in [false, true] {
+                for bounds in
+                    [Bounds::default(), Bounds { max_runs: 20, ..Bounds::default() }, Bounds { max_depth: 3, ..Bounds::default() }]
+                {
+                    let summary = |f: Exploration| (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached);
+                    let copied = search(&s, opt_in, bounds);
+                    assert!(copied.copied);
+                    let replayed = search(&s, opt_in, Bounds { replay: true, ..bounds });
+                    assert!(!replayed.copied);
+                    assert_eq!(summary(copied), summary(replayed), "{bounds:?}, fingerprinted: {opt_in}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -19,16 +19,17 @@
 use super::{field, ns};
 use crate::id::{AppId, NodeId, TimerId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, StateHasher};
 use crate::rng::PPB;
 use crate::scenario::file::{Number, RetryFile};
 use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::hash::Hash;
 
 /// When to retransmit and when to give up. All integers: times in ns, the
 /// factor in thousandths, the jitter in parts per billion of the wait.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Retry {
     /// The wait after the first attempt, before jitter, in nanoseconds; above 0.
     pub base_ns: u64,
@@ -105,6 +106,7 @@ pub struct Resend {
     to: NodeId,
 }
 
+#[derive(Clone, Hash)]
 struct Outstanding {
     payload: Payload,
     attempts: u32,
@@ -114,6 +116,7 @@ struct Outstanding {
 }
 
 /// The sending half, shared with `exactly_once`: what is unacknowledged and when to try again.
+#[derive(Clone, Hash)]
 pub struct Sender {
     retry: Retry,
     dead_letter: bool,
@@ -169,6 +172,7 @@ impl Sender {
 
 /// One node of the at-least-once protocol: a [`Sender`] for what it sends, and a receiver
 /// that acknowledges and delivers every intact copy (duplicates included).
+#[derive(Clone)]
 pub struct AtLeastOnce {
     sender: Sender,
 }
@@ -204,6 +208,15 @@ impl Process for AtLeastOnce {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, timer: Resend) {
         self.sender.timer(ctx, timer);
+    }
+
+    fn fingerprint(&self, state: &mut StateHasher) -> bool {
+        self.sender.hash(state);
+        true
+    }
+
+    fn snapshot(&self) -> Option<AtLeastOnce> {
+        Some(self.clone())
     }
 }
 

@@ -34,6 +34,7 @@ impl Message for Data {
 }
 
 /// One node of the best-effort protocol: sends each message once and delivers what arrives.
+#[derive(Clone)]
 pub struct BestEffort {
     checksum: bool,
     dedup: bool,
@@ -76,6 +77,10 @@ impl Process for BestEffort {
     fn fingerprint(&self, state: &mut StateHasher) -> bool {
         (self.checksum, self.dedup, &self.delivered).hash(state);
         true
+    }
+
+    fn snapshot(&self) -> Option<BestEffort> {
+        Some(self.clone())
     }
 }
 

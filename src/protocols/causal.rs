@@ -23,7 +23,7 @@ use crate::process::{Cluster, Dest, Payload};
 use std::collections::BTreeMap;
 
 /// Per destination, per origin: multicasts known to precede.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Knowledge(BTreeMap<Dest, Vec<u32>>);
 
 impl Stamp for Knowledge {
@@ -47,7 +47,7 @@ impl Stamp for Knowledge {
 
 /// A multicast's body: the application message and its vector timestamp (per origin, the
 /// destination's multicasts that precede it, its own origin's entry counting itself).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Stamped {
     ts: Vec<u32>,
     payload: Payload,
@@ -71,6 +71,7 @@ type Net = Transport<Stamped, Knowledge>;
 type CausalCtx<'a> = GroupCtx<'a, Stamped, Knowledge>;
 
 /// The causal layer of one node, over the reliable group transport.
+#[derive(Clone, Hash)]
 pub struct Causal {
     hold_back: bool,
     /// Per destination, per origin: messages delivered here.

@@ -15,13 +15,15 @@ use super::at_least_once::{Resend, Retry, Sender, Wire};
 use super::field;
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Incoming, Process};
+use crate::process::{Command, Ctx, Incoming, Process, StateHasher};
 use crate::scenario::file::{RetryFile, Whole};
 use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
 use serde::Deserialize;
 use std::collections::{BTreeSet, VecDeque};
+use std::hash::Hash;
 
 /// The keys of the last `capacity` deliveries: a queue for their order, a set for lookup.
+#[derive(Clone, Hash)]
 struct DedupWindow {
     capacity: usize,
     order: VecDeque<(NodeId, AppId)>,
@@ -49,6 +51,7 @@ impl DedupWindow {
 
 /// One node of the exactly-once protocol: at-least-once's sender, and a receiver that
 /// delivers a key only if it is not in its dedup window.
+#[derive(Clone)]
 pub struct ExactlyOnce {
     sender: Sender,
     window: DedupWindow,
@@ -91,6 +94,15 @@ impl Process for ExactlyOnce {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, timer: Resend) {
         self.sender.timer(ctx, timer);
+    }
+
+    fn fingerprint(&self, state: &mut StateHasher) -> bool {
+        (&self.sender, &self.window).hash(state);
+        true
+    }
+
+    fn snapshot(&self) -> Option<ExactlyOnce> {
+        Some(self.clone())
     }
 }
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// A multicast's body: the application message and its number from its sender to its
 /// destination (from 0).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Numbered {
     seq: u64,
     payload: Payload,
@@ -33,6 +33,7 @@ type Net = Transport<Numbered, ()>;
 type FifoCtx<'a> = GroupCtx<'a, Numbered, ()>;
 
 /// The FIFO layer of one node, over the reliable group transport.
+#[derive(Clone, Hash)]
 pub struct Fifo {
     hold_back: bool,
     /// The next number this node gives a message to each destination.

@@ -26,12 +26,13 @@ use super::rmcast::Reliable;
 use super::sequencer::Sequencer;
 use crate::id::{NodeId, TimerId};
 use crate::plugin::Protocol;
-use crate::process::{Cluster, Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use crate::process::{Cluster, Command, Ctx, Dest, Incoming, Message, Payload, Process, StateHasher};
 use crate::scenario::file::{FaultActionFile, RetryFile, SwarmFile};
 use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, Seg, WaitFrom};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::hash::Hash;
 
 /// A multicast's identity: its origin and the origin's message number.
 pub type Key = (NodeId, u64);
@@ -44,7 +45,7 @@ fn series((origin, seq): Key) -> u64 {
 }
 
 /// What a layer sends through the transport.
-pub trait Body: Clone + fmt::Debug {
+pub trait Body: Clone + fmt::Debug + Hash {
     /// Bytes of this body on the wire (the transport adds its header).
     fn size(&self) -> u32;
     /// Damage the application payloads the body carries.
@@ -58,7 +59,7 @@ pub trait Body: Clone + fmt::Debug {
 /// Knowledge piggybacked on every message a node sends, data and acks alike, and merged
 /// by every node that receives it intact: the causal layer's view of which multicasts
 /// causally precede the node's next event. `()` for layers that need none.
-pub trait Stamp: Clone + fmt::Debug + Default {
+pub trait Stamp: Clone + fmt::Debug + Default + Hash {
     /// Learn what `other` knows: after this, `self` knows at least as much as each of the two.
     fn merge(&mut self, other: &Self);
     /// Bytes of this stamp on the wire, added to every message that carries it.
@@ -135,6 +136,7 @@ pub struct Resend {
     to: NodeId,
 }
 
+#[derive(Clone, Hash)]
 struct Outstanding<B> {
     dest: Dest,
     body: B,
@@ -147,6 +149,7 @@ struct Outstanding<B> {
 pub type GroupCtx<'a, B, S> = Ctx<'a, Wire<B, S>, Resend>;
 
 /// The transport's state at one node.
+#[derive(Clone, Hash)]
 pub struct Transport<B, S> {
     retry: Retry,
     relay: bool,
@@ -216,8 +219,9 @@ impl<B: Body, S: Stamp> Transport<B, S> {
 }
 
 /// An ordering protocol on top of the transport: what to do with a command and with each
-/// body the first time it arrives.
-pub trait Layer {
+/// body the first time it arrives. A layer is `Clone` and `Hash` so that `msgsim explore` can
+/// copy and fingerprint every group protocol (`Process::snapshot`, `Process::fingerprint`).
+pub trait Layer: Clone + Hash {
     /// What the layer multicasts: application messages and its own control messages.
     type Body: Body;
     /// What the layer piggybacks on every message; `()` if nothing.
@@ -305,6 +309,15 @@ impl<L: Layer> Process for Group<L> {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Resend>, timer: Resend) {
         self.net.timer(ctx, timer);
+    }
+
+    fn fingerprint(&self, state: &mut StateHasher) -> bool {
+        (&self.net, &self.layer).hash(state);
+        true
+    }
+
+    fn snapshot(&self) -> Option<Group<L>> {
+        Some(Group { net: self.net.clone(), layer: self.layer.clone() })
     }
 }
 

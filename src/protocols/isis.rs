@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub type Ts = (u64, NodeId);
 
 /// What the ISIS layer multicasts.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum Isis {
     /// An application message, to its destination group.
     App(Payload),
@@ -60,6 +60,7 @@ impl Body for Isis {
 type Net = Transport<Isis, ()>;
 type IsisCtx<'a> = GroupCtx<'a, Isis, ()>;
 
+#[derive(Clone, Hash)]
 struct Queued {
     payload: Payload,
     ts: Ts,
@@ -67,6 +68,7 @@ struct Queued {
 }
 
 /// An origin's collection of proposals for one of its messages.
+#[derive(Clone, Hash)]
 struct Collecting {
     dest: Dest,
     waiting: BTreeSet<NodeId>,
@@ -75,6 +77,7 @@ struct Collecting {
 
 /// The ISIS layer of one node: its Lamport clock, its queue of messages ordered by timestamp,
 /// and the proposals it collects for its own messages.
+#[derive(Clone, Hash)]
 pub struct IsisOrder {
     hold_back: bool,
     clock: u64,

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 type Ts = (u64, NodeId);
 
 /// What the layer multicasts to every node.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum Lamport {
     /// A request to deliver `payload` to `dest`, at the sender's clock `ts`.
     Request {
@@ -71,6 +71,7 @@ type LamportCtx<'a> = GroupCtx<'a, Lamport, ()>;
 
 /// One node's state: its clock, the FIFO hold-back per origin, the latest timestamp heard from
 /// each node, and the queue of requests.
+#[derive(Clone, Hash)]
 pub struct LamportOrder {
     hold_back: bool,
     clock: u64,

@@ -12,6 +12,7 @@ use crate::process::{Dest, Payload};
 
 /// The reliable-multicast layer: no ordering, each multicast delivered the first time it
 /// reaches a member (the transport sees to it that it reaches every correct one).
+#[derive(Clone, Hash)]
 pub struct Reliable;
 
 impl Layer for Reliable {

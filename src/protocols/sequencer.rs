@@ -16,7 +16,7 @@ use crate::process::{Dest, Payload};
 use std::collections::BTreeMap;
 
 /// What the sequencer layer multicasts.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum Seq {
     /// An application message, sent to its destination group (the sequencer among it).
     App(Payload),
@@ -49,6 +49,7 @@ type SeqCtx<'a> = GroupCtx<'a, Seq, ()>;
 
 /// The fixed-sequencer layer of one node: the sequencer's numbering if it is one, and every
 /// member's delivery in that numbering.
+#[derive(Clone, Hash)]
 pub struct Sequencer {
     hold_back: bool,
     /// As the sequencer: the next number to assign per destination.
