@@ -90,6 +90,7 @@ impl Registry {
             .with_check::<check::durable::DeadLetterBounded>()
             .with_check::<check::rpc::RpcEffect>()
             .with_check::<check::MailboxOrder>()
+            .with_check::<check::decision::ActsOnLastRound>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).
