@@ -33,6 +33,11 @@ const VERDICTS: &[(&str, &str, Outcome)] = &[
     ("scenarios/canon/rpc-exactly-once.ron", "RpcEffect", Pass),
     ("scenarios/canon/rpc-exactly-once.ron", "AtMostOnce", Pass),
     ("scenarios/canon/broken-rpc-keys-in-memory.ron", "RpcEffect", Fail),
+    ("scenarios/canon/two-generals.ron", "ActsOnLastRound", Pass),
+    ("scenarios/canon/broken-two-generals.ron", "ActsOnLastRound", Pass),
+    ("scenarios/canon/dead-letter-restarts.ron", "DeadLetterBounded", Pass),
+    ("scenarios/canon/dead-letter-restarts.ron", "NoAckedLoss", Pass),
+    ("scenarios/canon/durable-queue-slow-disk.ron", "NoAckedLoss", Pass),
 ];
 
 /// (book file, msgsim arguments).

@@ -17,7 +17,8 @@
 //!   lives: a crash loses every task it held.
 //!
 //! The broker hands each queued task to an idle consumer (one at a time per consumer, the one
-//! idle longest first). A consumer works on it for `work_ms` and then either processes it, a
+//! idle longest first), each hand-out an `attempt` line naming the task (its series) and its
+//! delivery number since it was queued or redriven. A consumer works on it for `work_ms` and then either processes it, a
 //! `deliver` line (the application's effect), and acknowledges it, or fails to: a task whose
 //! number is in `poison` fails every time (before `poison_until_ms` on the consumer's clock,
 //! when the fix is deployed, if given), and the consumer reports the failure. A failure, or a
