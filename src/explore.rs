@@ -106,6 +106,9 @@ pub struct Exploration {
     pub complete: bool,
     /// Whether some behaviour sent more transmissions than `max_depth` varies.
     pub depth_bound_reached: bool,
+    /// Whether some path ran out of the scenario's in-flight budget (`max_in_flight`,
+    /// `max_memory_mb`; asynchronous model) and was judged as a run stopped there.
+    pub budget_reached: bool,
     /// Per check: behaviours that passed, failed and were inconclusive, in the scenario's order.
     pub checks: Vec<CheckTally>,
     /// The violation with the fewest faults, if any check failed.
@@ -197,6 +200,7 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
         max_depth: 0,
         complete: true,
         depth_bound_reached: false,
+        budget_reached: false,
         checks: Vec::new(),
         violation: None,
     };

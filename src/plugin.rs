@@ -8,7 +8,7 @@ use crate::explore::{AsyncExplorer, Bounds, Exploration};
 use crate::id::NodeId;
 use crate::process::{Cluster, Process};
 use crate::scenario::{CheckChoice, ConfigCx, ProtocolChoice, Scenario};
-pub use crate::scenario::{JitterShape, RetryPolicy, WaitFrom};
+pub use crate::scenario::{JitterShape, RetryBudget, RetryPolicy, WaitFrom};
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, Runner, run_catching};
 use crate::verdict::Checker;
 use serde::Deserialize;

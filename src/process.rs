@@ -90,6 +90,19 @@ pub trait Message: Clone + fmt::Debug {
     fn priority(&self) -> u8 {
         0
     }
+    /// Heap bytes this copy owns (a vector of values, of counters per node), with what its
+    /// sender keeps of it until it is acknowledged: the memory budget counts every copy in
+    /// flight at its fixed size plus this, so a message that grows with the run or the
+    /// cluster cannot take the machine's memory under a small `max_memory_mb`. 0 (the
+    /// default) for a message of fixed size.
+    fn heap_bytes(&self) -> u64 {
+        0
+    }
+}
+
+/// The heap bytes of a vector's elements: what a [`Message::heap_bytes`] counts for each it carries.
+pub fn vec_bytes<T>(items: &[T]) -> u64 {
+    (items.len() as u64).saturating_mul(std::mem::size_of::<T>() as u64)
 }
 
 /// Where a workload command asks a message to go.
@@ -310,6 +323,25 @@ impl<M, T> Ctx<'_, M, T> {
     /// so that `RetryBackoff` can judge that `to` stops retransmitting once the ack arrives.
     pub fn send_ack(&mut self, to: NodeId, msg: M, series: u64) {
         self.effects.push(Effect::Ack { to, series });
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Send `msg` to `to` as one attempt of each of several retransmission series at once (a
+    /// batch carrying several things, each resent on its own schedule): an asynchronous send
+    /// preceded by one `attempt` line per `(series, attempt)`, as `send_attempt` writes for one.
+    pub fn send_attempts(&mut self, to: NodeId, msg: M, attempts: impl IntoIterator<Item = (u64, u32)>) {
+        for (series, attempt) in attempts {
+            self.effects.push(Effect::Attempt { to, series, attempt });
+        }
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Send `msg` to `to` as the acknowledgement of several of `to`'s retransmission series at
+    /// once (a batch's): an asynchronous send preceded by one `ack` line per series.
+    pub fn send_acks(&mut self, to: NodeId, msg: M, series: impl IntoIterator<Item = u64>) {
+        for series in series {
+            self.effects.push(Effect::Ack { to, series });
+        }
         self.effects.push(Effect::Send { to, msg });
     }
 

@@ -60,6 +60,8 @@ impl Registry {
             .with_protocol::<crate::protocols::broadcast_gossip::BroadcastGossipProtocol>()
             .with_protocol::<crate::protocols::durable_queue::DurableQueueProtocol>()
             .with_protocol::<crate::protocols::rpc::RpcProtocol>()
+            .with_protocol::<crate::protocols::durable_pubsub::DurablePubSubProtocol>()
+            .with_protocol::<crate::protocols::anti_entropy::AntiEntropyProtocol>()
             .with_check::<check::NoLoss>()
             .with_check::<check::NoDuplicates>()
             .with_check::<check::NoCorruptionDelivered>()
@@ -91,6 +93,11 @@ impl Registry {
             .with_check::<check::rpc::RpcEffect>()
             .with_check::<check::MailboxOrder>()
             .with_check::<check::decision::ActsOnLastRound>()
+            .with_check::<check::NoSelfSend>()
+            .with_check::<check::CallsServed>()
+            .with_check::<check::kept::NoAckedPublicationLoss>()
+            .with_check::<check::convergence::ConvergedAfterHeal>()
+            .with_check::<check::answered::CallsAnswered>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

@@ -37,11 +37,20 @@ pub struct ProtocolPanic {
     pub event: u64,
     /// The panic's message.
     pub message: String,
+    /// When the run stopped not on a panic but on its input: the index (from 0) of the
+    /// scenario's `schedule` step that was not enabled in its turn. Bad input (exit 2,
+    /// placed at the step), not an internal error.
+    pub bad_step: Option<usize>,
 }
 
 impl std::fmt::Display for ProtocolPanic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "protocol code panicked during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message)
+        match self.bad_step {
+            Some(_) => {
+                write!(f, "the run's schedule stopped it during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message)
+            }
+            None => write!(f, "protocol code panicked during event {} at {} (seed {}): {}", self.event, self.at, self.seed, self.message),
+        }
     }
 }
 
@@ -78,7 +87,7 @@ where
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic with no message".to_string());
             let (at, event) = sim.position();
-            Err(ProtocolPanic { seed, at, event, message })
+            Err(ProtocolPanic { seed, at, event, message, bad_step: None })
         }
     }
 }
@@ -375,9 +384,10 @@ pub struct Sim<'s, P: Process, F> {
     next_msg: u64,
     next_app: u64,
     in_flight: u64,
-    /// Messages in flight that end the run, and why: `max_in_flight`, or fewer if that many
-    /// would take more than `max_memory_mb`.
-    in_flight_cap: (u64, EndReason),
+    /// Heap bytes the messages in flight own (`Message::heap_bytes`).
+    in_flight_heap: u64,
+    /// The in-flight budget: see [`InFlightBudget`].
+    in_flight_budget: InFlightBudget,
     /// A budget that ran out inside an event (in-flight messages, fragments): the rest of the
     /// event's work is skipped, and the run ends with this reason when the event returns.
     over_budget: Option<EndReason>,
@@ -463,7 +473,8 @@ where
             next_msg: 0,
             next_app: 0,
             in_flight: 0,
-            in_flight_cap: in_flight_cap::<P>(&scenario.limits),
+            in_flight_heap: 0,
+            in_flight_budget: InFlightBudget::new::<P>(&scenario.limits),
             over_budget: None,
             faults,
             swarm,
@@ -557,10 +568,23 @@ where
             if self.steps >= limits.max_events {
                 break EndReason::MaxEvents;
             }
-            let (time, ev) = self.queue.pop().expect("peeked");
+            let (time, slot) = self.queue.pop_slot().expect("peeked");
             self.now = time;
             self.steps += 1;
-            self.dispatch(ev);
+            // A delivery's fields are read where the queue holds them, and only its message is
+            // moved: moving the whole event copied it through the stack in pieces that straddle
+            // its fields, and reading a field back across two pieces stalled (a fifth of
+            // ping-pong's time).
+            match *self.queue.event(slot) {
+                Ev::Deliver { from, to, id, corrupted, .. } => {
+                    let Ev::Deliver { msg, .. } = self.queue.take(slot) else { unreachable!("a delivery") };
+                    self.deliver(from, to, id, corrupted, msg);
+                }
+                _ => {
+                    let ev = self.queue.take(slot);
+                    self.dispatch(ev);
+                }
+            }
         };
         RunEnd { reason, at: self.now, max_latency_ns: self.network.max_latency_ns() }
     }
@@ -595,28 +619,7 @@ where
     #[inline(always)]
     fn dispatch(&mut self, ev: Ev<P::Msg, P::Timer>) {
         match ev {
-            Ev::Deliver { from, to, id, corrupted, msg } => {
-                self.in_flight -= 1;
-                if self.scenario.partitions_drop_in_flight && self.network.partitions.blocks(from, to) {
-                    self.drop_in_flight(from, to, id);
-                    return;
-                }
-                let slot = &mut self.nodes[to.index()];
-                match slot.status {
-                    Status::Down => {
-                        self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown });
-                        self.free_room(to, id);
-                    }
-                    Status::Paused => slot.held.push_back(Ev::Deliver { from, to, id, corrupted, msg }),
-                    // The common case: no transport feature in play, straight to the handler.
-                    Status::Up if self.tags.is_empty() && slot.mailbox.is_none() && slot.block.is_none() => {
-                        self.recorder.record(self.now, EventKind::Receive { from, to, msg: id, corrupted });
-                        let incoming = Incoming { from, msg, checksum_ok: !corrupted, call: None };
-                        self.with_process(to, |p, ctx| p.on_message(ctx, incoming));
-                    }
-                    Status::Up => self.arrive(Arrived { from, id, corrupted, msg }, to),
-                }
-            }
+            Ev::Deliver { from, to, id, corrupted, msg } => self.deliver(from, to, id, corrupted, msg),
             Ev::Timer { node, incarnation, id, timer } => {
                 let slot = &mut self.nodes[node.index()];
                 if slot.incarnation != incarnation || !self.live_timers.contains(&id) {
@@ -637,6 +640,32 @@ where
             Ev::Fault { index } => self.fault(index),
             // The transport's own events: rare, and kept out of line so the common arms stay tight.
             ev => self.transport_event(ev),
+        }
+    }
+
+    /// The arrival of message `id` from `from` at `to`.
+    #[inline(always)]
+    fn deliver(&mut self, from: NodeId, to: NodeId, id: MsgId, corrupted: bool, msg: P::Msg) {
+        self.in_flight -= 1;
+        self.in_flight_heap = self.in_flight_heap.saturating_sub(msg.heap_bytes());
+        if self.scenario.partitions_drop_in_flight && self.network.partitions.blocks(from, to) {
+            self.drop_in_flight(from, to, id);
+            return;
+        }
+        let slot = &mut self.nodes[to.index()];
+        match slot.status {
+            Status::Down => {
+                self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown });
+                self.free_room(to, id);
+            }
+            Status::Paused => slot.held.push_back(Ev::Deliver { from, to, id, corrupted, msg }),
+            // The common case: no transport feature in play, straight to the handler.
+            Status::Up if self.tags.is_empty() && slot.mailbox.is_none() && slot.block.is_none() => {
+                self.recorder.record(self.now, EventKind::Receive { from, to, msg: id, corrupted });
+                let incoming = Incoming { from, msg, checksum_ok: !corrupted, call: None };
+                self.with_process(to, |p, ctx| p.on_message(ctx, incoming));
+            }
+            Status::Up => self.arrive(Arrived { from, id, corrupted, msg }, to),
         }
     }
 
@@ -673,8 +702,9 @@ where
                     return; // a wait that ends schedules the next `Resume`
                 }
                 let Some(ev) = self.nodes[node.index()].held.pop_front() else { return };
-                if let Ev::Deliver { .. } = ev {
+                if let Ev::Deliver { msg, .. } = &ev {
                     self.in_flight += 1;
+                    self.in_flight_heap = self.in_flight_heap.saturating_add(msg.heap_bytes());
                 }
                 self.dispatch(ev);
                 self.resume_held(node);
@@ -914,8 +944,9 @@ where
     fn requeue_held(&mut self, node: NodeId) {
         let held = std::mem::take(&mut self.nodes[node.index()].held);
         for ev in held {
-            if let Ev::Deliver { .. } = ev {
+            if let Ev::Deliver { msg, .. } = &ev {
                 self.in_flight += 1;
+                self.in_flight_heap = self.in_flight_heap.saturating_add(msg.heap_bytes());
             }
             self.queue.push(self.now, ev);
         }
@@ -1329,13 +1360,15 @@ where
         self.over_budget.get_or_insert(reason);
     }
 
-    /// One more message on the wire, checked against `max_in_flight` at once: a fan-out or a
-    /// boot that sends millions stops at the first message over the budget.
+    /// One more message on the wire, owning `heap` bytes, checked against the budget at once:
+    /// a fan-out or a boot that sends millions, or copies that grow, stops at the first
+    /// message over it.
     #[inline(always)]
-    fn count_in_flight(&mut self) {
+    fn count_in_flight(&mut self, heap: u64) {
         self.in_flight += 1;
-        if self.in_flight > self.in_flight_cap.0 {
-            self.exhaust(self.in_flight_cap.1);
+        self.in_flight_heap = self.in_flight_heap.saturating_add(heap);
+        if let Some(reason) = self.in_flight_budget.exceeded(self.in_flight, self.in_flight_heap) {
+            self.exhaust(reason);
         }
     }
 
@@ -1348,7 +1381,7 @@ where
         for &action in actions {
             self.recorder.record(self.now, EventKind::Adversary { action, from, to, msg: id });
         }
-        self.count_in_flight();
+        self.count_in_flight(msg.heap_bytes());
         self.queue.push(self.now, Ev::Deliver { from, to, id, corrupted: false, msg });
     }
 
@@ -1358,7 +1391,7 @@ where
             self.recorder.record(self.now, EventKind::Corrupt { from, to, msg: id });
             msg.corrupt();
         }
-        self.count_in_flight();
+        self.count_in_flight(msg.heap_bytes());
         self.queue.push(arrival.at, Ev::Deliver { from, to, id, corrupted: arrival.corrupted, msg });
     }
 }
@@ -1368,12 +1401,35 @@ where
 /// 1.8 GB, 180 bytes each, with 48-byte events).
 const IN_FLIGHT_OVERHEAD_BYTES: u64 = 128;
 
-/// The messages in flight that end a run: `max_in_flight`, or as many as `max_memory_mb`
-/// holds at this process type's event size plus the overhead, whichever is fewer.
-fn in_flight_cap<P: Process>(limits: &crate::scenario::Limits) -> (u64, EndReason) {
-    let each = std::mem::size_of::<Ev<P::Msg, P::Timer>>() as u64 + IN_FLIGHT_OVERHEAD_BYTES;
-    let by_memory = limits.max_memory_mb.saturating_mul(1 << 20) / each;
-    if by_memory < limits.max_in_flight { (by_memory, EndReason::MaxMemory) } else { (limits.max_in_flight, EndReason::MaxInFlight) }
+/// What ends a run by its messages in flight: more than `max_in_flight` of them, or more
+/// memory than `max_memory_mb`, counting each at this process type's event size plus the
+/// overhead, plus the heap bytes the copies declare (`Message::heap_bytes`).
+#[derive(Clone, Copy, Debug)]
+struct InFlightBudget {
+    max_in_flight: u64,
+    /// Fixed bytes per copy in flight.
+    each: u64,
+    /// `max_memory_mb` in bytes.
+    bytes: u64,
+}
+
+impl InFlightBudget {
+    fn new<P: Process>(limits: &crate::scenario::Limits) -> InFlightBudget {
+        let each = std::mem::size_of::<Ev<P::Msg, P::Timer>>() as u64 + IN_FLIGHT_OVERHEAD_BYTES;
+        InFlightBudget { max_in_flight: limits.max_in_flight, each, bytes: limits.max_memory_mb.saturating_mul(1 << 20) }
+    }
+
+    /// Why `count` copies in flight owning `heap` bytes are over budget, if they are.
+    #[inline(always)]
+    fn exceeded(&self, count: u64, heap: u64) -> Option<EndReason> {
+        if count.saturating_mul(self.each).saturating_add(heap) > self.bytes {
+            Some(EndReason::MaxMemory)
+        } else if count > self.max_in_flight {
+            Some(EndReason::MaxInFlight)
+        } else {
+            None
+        }
+    }
 }
 
 /// The destination of the first parked send: the mailbox a fan-out waits on.

@@ -897,6 +897,9 @@ impl SweepReport {
                     Some("protocol code panicked, yet it has results")
                 }
                 _ if !panicked && !completed => Some("it completed, but lacks its trace hash or message counts"),
+                _ if s.trace_hash.as_deref().is_some_and(|h| h.len() != 16 || !h.bytes().all(|b| b.is_ascii_hexdigit())) => {
+                    Some("its trace hash is not 16 hexadecimal digits")
+                }
                 _ if matches!(s.error, Some(SeedError::Nondeterministic { .. })) && !self.check_determinism => {
                     Some("it is nondeterministic, but the sweep did not check determinism")
                 }
@@ -905,6 +908,16 @@ impl SweepReport {
             if let Some(problem) = problem {
                 return Err(format!("seed {} is {:?}, but {problem}", s.seed, s.verdict));
             }
+        }
+        // The names a sweep writes were validated when its scenario was read: a control
+        // character in one (an escape sequence, a new line) would be printed to the terminal.
+        let mut names = [&self.name, &self.protocol]
+            .into_iter()
+            .chain(self.expected_failures.iter().map(|e| &e.check))
+            .chain(self.seeds.iter().filter_map(|s| s.failure.as_ref().map(|f| &f.check)))
+            .chain(self.seeds.iter().flat_map(|s| &s.expected_failures));
+        if let Some(name) = names.find(|n| n.chars().any(char::is_control)) {
+            return Err(format!("the name {name:?} holds a control character, which no sweep writes"));
         }
         if self.seeds.windows(2).any(|w| w[0].seed >= w[1].seed) {
             return Err("its seeds are not listed once each, ascending".to_string());

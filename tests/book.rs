@@ -412,6 +412,7 @@ const OUTPUTS: &[(&str, &[&str])] = &[
     ("broadcast-efficiency-2-run.txt", &["run", "scenarios/maelstrom/broadcast-efficiency-2.ron"]),
     ("broken-broadcast-no-retry-run.txt", &["run", "scenarios/maelstrom/broken-broadcast-no-retry.ron"]),
     ("broken-broadcast-no-retry-sweep.txt", &["sweep", "scenarios/maelstrom/broken-broadcast-no-retry.ron", "--seeds", "0..25"]),
+    ("broken-broadcast-gossip-ack-only-new-run.txt", &["run", "scenarios/maelstrom/broken-broadcast-gossip-ack-only-new.ron"]),
 ];
 
 /// Every exercise's answer, checked by running msgsim: (chapter, answer id, msgsim arguments,

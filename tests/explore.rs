@@ -164,9 +164,9 @@ fn the_asynchronous_counterexample_runs_traces_and_shrinks_and_the_output_is_the
     // A step that is not enabled in its turn is an error, not a silent different run.
     std::fs::write(cex, text.replace("Deliver(2)", "Deliver(9)")).expect("rewritten");
     let bad = msgsim(&["run", cex]);
-    assert_ne!(bad.status.code(), Some(0));
+    assert_eq!(bad.status.code(), Some(2), "bad input");
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("schedule step 3 (Deliver(MsgId(9))) is not enabled"),
+        String::from_utf8_lossy(&bad.stderr).contains("cex.ron:16:38: with seed 1, schedule step 3 (Deliver(9)) is not enabled"),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );

@@ -993,3 +993,227 @@ fn regression_explore_writes_its_counterexample_like_every_output() {
     assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found by the third attack (session 3), one test per class of failure.
+
+/// Postmortem: `trace -o`, `run --trace`, `shrink -o` and `explore -o` wrote over the scenario
+/// they were reading when named as their output (directly, by a symlink or a hard link): the
+/// trace replaced the scenario whole and exit 0. Every output now refuses its own input.
+#[cfg(unix)]
+#[test]
+fn regression_no_output_replaces_the_scenario_it_is_made_from() {
+    let dir = scratch("own-input");
+    let input = dir.join("input.ron");
+    let original = read("scenarios/explore/broken-fifo.ron");
+    std::fs::write(&input, &original).unwrap();
+    let link = dir.join("link.ron");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    let hard = dir.join("hard.ron");
+    std::fs::hard_link(&input, &hard).unwrap();
+    let dotted = dir.join(".").join("input.ron");
+    for out in [&input, &link, &hard, &dotted] {
+        let out = text(out);
+        let input = text(&input);
+        for args in [
+            vec!["trace", &input, "--format", "text", "-o", &out],
+            vec!["run", &input, "--trace", &out],
+            vec!["shrink", &input, "--seed", "1", "-o", &out],
+            vec!["explore", &input, "-o", &out],
+        ] {
+            let ran = msgsim(&args);
+            assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.stderr);
+            assert!(ran.stderr.contains("it is the scenario being read"), "{args:?}: {}", ran.stderr);
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), original);
+    // Another file is written as before.
+    let other = text(&dir.join("other.txt"));
+    let ran = msgsim(&["trace", &text(&link), "--format", "text", "-o", &other]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: a `schedule` step that was not enabled in its turn (a message id never sent, a
+/// partition number past the script) ended `run` and `trace` with exit 3, "protocol code
+/// panicked", and no position; a schedule beside a swarm did the same. The first is the
+/// input's fault, reported at the step with exit 2; the second is refused at validation.
+#[test]
+fn regression_a_schedule_that_does_not_fit_its_scenario_is_bad_input() {
+    let dir = scratch("schedule");
+    let base = r#"Scenario(name: "t", horizon_ms: 1000, nodes: 2, protocol: BestEffort(),
+    network: (latency: Constant(ms: 1)),
+    workload: [(from: "n0", to: "n1", every_ms: 1, count: 1)],
+    checks: [NoLoss],
+    STEPS
+)"#;
+    // Each error is placed at the step that was not enabled.
+    for (steps, at) in [
+        ("schedule: [Partition(4294967296)]", "5:16: with seed 0, schedule step 1 ("),
+        ("schedule: [Deliver(0), Deliver(0), Deliver(0)]", "5:28: with seed 0, schedule step 2 (Deliver(0))"),
+        ("schedule: [Timer(7)]", "5:16: with seed 0, schedule step 1 (Timer(7))"),
+    ] {
+        let file = dir.join("bad-step.ron");
+        std::fs::write(&file, base.replace("STEPS", steps)).unwrap();
+        for args in [vec!["run", &text(&file)], vec!["trace", &text(&file), "--format", "text"]] {
+            let ran = msgsim(&args);
+            assert_eq!(ran.code, Some(2), "{steps}: {args:?}: {}", ran.stderr);
+            assert!(ran.stderr.contains(&format!("bad-step.ron:{at}")), "{steps}: {}", ran.stderr);
+            assert!(ran.stderr.contains("reproduce  msgsim run"), "{}", ran.stderr);
+            assert!(!ran.stderr.contains("panicked"), "{}", ran.stderr);
+        }
+    }
+    let file = dir.join("swarm.ron");
+    std::fs::write(&file, base.replace("STEPS", "swarm: (crashes: (1, 2)), schedule: [Deliver(0)],")).unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("swarm.ron:5:41: a schedule cannot run with a swarm"), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: a scenario's `name` was printed as written in every summary, check line and
+/// export, so an escape sequence in it could retitle the terminal or fake a line of output
+/// (`\n check PASS`), and made the SVG invalid XML. Control characters and direction
+/// overrides in the name are now refused at validation.
+#[test]
+fn regression_a_scenario_name_cannot_rewrite_the_terminal() {
+    let dir = scratch("name");
+    let file = dir.join("name.ron");
+    for (name, code) in [(r"\u{1b}]0;title\u{7}", "U+001B"), (r"x\ncheck      PASS", "U+000A"), ("\u{202e}evil", "U+202E")] {
+        std::fs::write(&file, format!(r#"Scenario(name: "{name}", horizon_ms: 10, nodes: 2, protocol: BestEffort())"#)).unwrap();
+        for command in ["check", "run"] {
+            let ran = msgsim(&[command, &text(&file)]);
+            assert_eq!(ran.code, Some(2), "{name}: {}", ran.stderr);
+            assert!(ran.stderr.contains(&format!("name.ron:1:16: the name holds the control character {code}")), "{}", ran.stderr);
+            assert!(ran.stdout.is_empty());
+        }
+    }
+    // Names in any script stay welcome.
+    std::fs::write(&file, r#"Scenario(name: "名前 ünïcödé — ok", horizon_ms: 10, nodes: 2, protocol: BestEffort())"#).unwrap();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: `limits.max_memory_mb` took any number, so `18446744073709551615` turned the
+/// memory budget off while the scenario still appeared to state one. It is capped at 64 GiB.
+#[test]
+fn regression_the_memory_budget_has_a_ceiling() {
+    let dir = scratch("ceiling");
+    let file = dir.join("ceiling.ron");
+    for (mb, code) in [("18446744073709551615", 2), ("65537", 2), ("65536", 0)] {
+        std::fs::write(
+            &file,
+            format!(r#"Scenario(name: "t", horizon_ms: 10, nodes: 2, protocol: BestEffort(), limits: (max_memory_mb: {mb}))"#),
+        )
+        .unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(code), "{mb}: {}", ran.stderr);
+        if code == 2 {
+            assert!(
+                ran.stderr.contains("ceiling.ron:1:95: a memory budget of") && ran.stderr.contains("(expected at most 65536 (64 GiB))"),
+                "{}",
+                ran.stderr
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: the in-flight budget counted each message copy at its fixed size (about 250
+/// bytes), but some copies own vectors that grow: a causal multicast's carry counters per node
+/// (and its sender keeps the body until acknowledged), an anti-entropy round carries every
+/// value its sender knows. 10,000-node causal broadcasts reached 3.9 GB and a 1,000-node
+/// `GossipRounds` aborted at 3 GB under the default 1 GiB budget. A message now declares the
+/// heap it owns (`Message::heap_bytes`) and the budget counts it at every transmission.
+#[test]
+fn regression_message_copies_are_budgeted_at_their_real_size() {
+    let dir = scratch("copies");
+    let file = dir.join("copies.ron");
+    // 64 MiB holds about 2,700 causal copies of 24 KiB over 2,000 nodes: the first broadcast
+    // (1,999 copies) fits, the second does not. 16 MiB holds the rounds' copies only while few
+    // values are known (the run reached the horizon holding 235 MB before).
+    for (protocol, nodes, every, at) in [
+        ("CausalMulticast(retry: (base_ms: 50, factor: 2, cap_ms: 100, max_attempts: 2))", 2000, "1", "at 1.000ms"),
+        ("GossipRounds(mode: PushPull, period_ms: 10)", 100, "0.001", "at 45.000ms"),
+    ] {
+        std::fs::write(
+            &file,
+            format!(
+                r#"Scenario(name: "t", horizon_ms: 200, nodes: {nodes},
+    protocol: {protocol},
+    network: (latency: Constant(ms: 5)),
+    limits: (max_memory_mb: {mb}),
+    workload: [(from: "n0", send: Broadcast, every_ms: {every}, count: 20000)])"#,
+                mb = if nodes == 2000 { 64 } else { 16 }
+            ),
+        )
+        .unwrap();
+        let ran = msgsim(&["run", &text(&file)]);
+        assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+        assert!(ran.stdout.contains(&format!("max_memory_mb limit exceeded (messages in flight) {at}")), "{protocol}: {}", ran.stdout);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: `merge` printed a shard's names as they came, so a shard whose `name` held an
+/// escape sequence and a new line rewrote the terminal and faked lines of the summary, and a
+/// trace hash of `zz` was merged and reported. Names that hold a control character, which no
+/// sweep writes, and hashes that are not 16 hexadecimal digits are refused.
+#[test]
+fn regression_merge_prints_nothing_a_sweep_would_not_write() {
+    let dir = scratch("merge-names");
+    let whole = shard_json(&["--seeds", "0..4"]);
+    let mut named = whole.clone();
+    named["name"] = serde_json::json!("\u{1b}]0;x\u{7}\nverdicts   4 passed");
+    let mut protocol = whole.clone();
+    protocol["protocol"] = serde_json::json!("P\u{1b}[31m");
+    let mut hash = whole.clone();
+    hash["seeds"][0]["trace_hash"] = serde_json::json!("zz");
+    for (name, bad, why) in [
+        ("name", named, "holds a control character"),
+        ("protocol", protocol, "holds a control character"),
+        ("hash", hash, "16 hexadecimal digits"),
+    ] {
+        let ran = merge_one(&dir, &format!("{name}.json"), &bad);
+        assert_eq!(ran.code, Some(2), "{name}: {}", ran.stderr);
+        assert!(ran.stderr.contains(why), "{name}: {}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "{name}: nothing is summarised");
+    }
+    let ran = merge_one(&dir, "whole.json", &whole);
+    assert!(matches!(ran.code, Some(0 | 1)), "the untouched report merges: {}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: the asynchronous model (`explore --model async`, and `run` of a `schedule`)
+/// put every transmission on its wire with no budget, so a 10,000-node causal multicast grew
+/// past 2.3 GB exploring under the default 1 GiB. Its wire is now counted as the engine's is:
+/// a path over `max_in_flight` or `max_memory_mb` ends there, with that reason, and is judged.
+#[test]
+fn regression_the_asynchronous_model_keeps_the_in_flight_budget() {
+    let dir = scratch("async-budget");
+    let file = dir.join("async.ron");
+    let scenario = |mb: u32| {
+        format!(
+            r#"Scenario(name: "t", horizon_ms: 100, nodes: 2000,
+    protocol: CausalMulticast(retry: (base_ms: 50, factor: 2, cap_ms: 100, max_attempts: 2)),
+    network: (latency: Constant(ms: 1)),
+    limits: (max_memory_mb: {mb}),
+    workload: [(from: "n0", send: Broadcast, every_ms: 1, count: 5)],
+    checks: [NoLoss],
+    schedule: [])"#
+        )
+    };
+    // One broadcast over 2,000 nodes: 1,999 copies of about 24 KiB, 48 MiB in all.
+    std::fs::write(&file, scenario(32)).unwrap();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(ran.stdout.contains("ended      max_memory_mb limit exceeded (messages in flight)"), "{}", ran.stdout);
+    let ran = msgsim(&["explore", "--model", "async", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(ran.stdout.contains("limits     some paths ran out of the scenario's in-flight budget"), "{}", ran.stdout);
+    std::fs::write(&file, scenario(64)).unwrap();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert!(ran.stdout.contains("ended      horizon reached"), "under the budget the schedule runs on: {}", ran.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}

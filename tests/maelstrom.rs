@@ -215,3 +215,39 @@ fn regression_an_acknowledged_value_leaves_no_retry_timer_to_fire() {
     // Every value and every acknowledgement crossed the six links of the tree once.
     assert_eq!(trace.iter().filter(|e| matches!(e.kind, msgsim::trace::EventKind::Deliver { .. })).count(), 7);
 }
+
+/// The verdict of `check` on `scenario` at `seed`.
+fn verdict_of(scenario: &Scenario, seed: u64, check: &str) -> Verdict {
+    let result = msgsim::run(scenario, seed, &RunOptions::default()).expect("no panic");
+    result.verdicts.into_iter().find(|(n, _)| *n == check).expect("the scenario has the check").1
+}
+
+/// Both broadcast protocols mark every transmission of a value to a neighbour as an attempt
+/// and every acknowledgement as an ack, and declare their policy, so `RetryBackoff` judges the
+/// retransmissions a partition causes (hundreds per run) and finds them as declared.
+#[test]
+fn the_broadcast_protocols_retransmit_as_their_declared_policy_says() {
+    for name in ["broadcast-partition.ron", "broadcast-gossip-partition.ron"] {
+        let (_, scenario) = load(name);
+        for seed in 0..3 {
+            let v = verdict_of(&scenario, seed, "RetryBackoff");
+            assert_eq!(v.outcome, Outcome::Pass, "{name} seed {seed}: {}", v.detail);
+            let retransmissions: u64 = v.detail.split(' ').next().and_then(|n| n.parse().ok()).expect("a count");
+            assert!(retransmissions > 100, "{name} seed {seed}: {}", v.detail);
+        }
+    }
+}
+
+/// Gossip that acknowledges only what is new to it still gets every value everywhere, so
+/// `BroadcastConsistency` cannot see the bug; `RetryBackoff` sees the attempts left
+/// unacknowledged, on every seed.
+#[test]
+fn gossip_acknowledging_only_new_values_is_caught_by_retry_backoff() {
+    let (_, scenario) = load("broken-broadcast-gossip-ack-only-new.ron");
+    for seed in 0..3 {
+        assert_eq!(verdict_of(&scenario, seed, "BroadcastConsistency").outcome, Outcome::Pass, "seed {seed}");
+        let v = verdict_of(&scenario, seed, "RetryBackoff");
+        assert_eq!(v.outcome, Outcome::Fail, "seed {seed}: {}", v.detail);
+        assert!(v.detail.contains("never acknowledged to their sender"), "seed {seed}: {}", v.detail);
+    }
+}

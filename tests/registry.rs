@@ -132,7 +132,7 @@ fn a_users_configuration_errors_name_the_files_line_and_column() {
     );
     // The bundled registry knows neither, and says which names it does know.
     let bundled = Scenario::parse(&scenario("Relay(copies: 1)", "NoLoss"), "r.ron").expect_err("unknown").to_string();
-    assert!(bundled.starts_with("r.ron:2:15: unknown protocol `Relay` (expected one of: AtLeastOnce, "), "{bundled}");
+    assert!(bundled.starts_with("r.ron:2:15: unknown protocol `Relay` (expected one of: AntiEntropy, AtLeastOnce, "), "{bundled}");
     let named = registry().parse(&scenario("Paxos()", "NoLoss"), "r.ron").expect_err("unknown").to_string();
     assert!(named.contains("Relay"), "the user's protocol is among the names offered: {named}");
 }

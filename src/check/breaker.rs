@@ -25,6 +25,7 @@
 //! while it was healthy).
 
 use super::{Checker, RunEnd, Verdict};
+use crate::clock::Clock;
 use crate::id::{AppId, NodeId};
 use crate::process::Cluster;
 use crate::protocols::calls::{BreakerConfig, CallsSpec, HalfOpenWhen, Phase, Window};
@@ -32,6 +33,10 @@ use crate::time::SimTime;
 use crate::trace::{BreakerState, CallOutcome, EventKind, FaultAction, TraceEvent};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+
+/// How far a unit's reported latency may stray from the one measured: each clock reading is
+/// rounded to the nanosecond, so a drifting clock's difference can be off by a few.
+const LATENCY_SLACK_NS: u64 = 1_000;
 
 /// The check's model of one client's breaker.
 #[derive(Clone, Debug)]
@@ -75,7 +80,9 @@ pub struct CircuitBreaker {
     spec: Option<(Arc<CallsSpec>, BreakerConfig)>,
     models: Vec<Model>,
     /// Units admitted and not yet ended: (client, the period that admitted it), by call.
-    units: BTreeMap<AppId, (NodeId, u64)>,
+    /// Units admitted and not yet ended: app -> (client, breaker period, when admitted).
+    units: BTreeMap<AppId, (NodeId, u64, SimTime)>,
+    clocks: Vec<Clock>,
     violations: Vec<String>,
     transitions: [u64; 3],
     /// Units refused, by the service's phase at the time: healthy, failing, recovering.
@@ -99,7 +106,7 @@ fn legal(from: BreakerState, to: BreakerState) -> bool {
 impl CircuitBreaker {
     /// `spec` is `None` when the scenario's protocol is not the calls protocol; with it or
     /// without a breaker there is nothing to judge.
-    pub fn new(cluster: Cluster, spec: Option<Arc<CallsSpec>>) -> CircuitBreaker {
+    pub fn new(cluster: Cluster, clocks: Vec<Clock>, spec: Option<Arc<CallsSpec>>) -> CircuitBreaker {
         let spec = spec.and_then(|s| s.breaker.map(|b| (s, b)));
         let models = vec![Model::new(SimTime::ZERO); cluster.len()];
         CircuitBreaker {
@@ -107,6 +114,7 @@ impl CircuitBreaker {
             spec,
             models,
             units: BTreeMap::new(),
+            clocks,
             violations: Vec::new(),
             transitions: [0; 3],
             refused: [0; 3],
@@ -160,7 +168,7 @@ impl CircuitBreaker {
         match (self.admit(node, cfg), admitted) {
             (Some(period), true) => {
                 self.admitted += 1;
-                self.units.insert(app, (node, period));
+                self.units.insert(app, (node, period, at));
             }
             (None, false) => {
                 let slot = match spec.phase_at(at).phase {
@@ -177,10 +185,28 @@ impl CircuitBreaker {
 
     fn ending(&mut self, cfg: &BreakerConfig, at: SimTime, node: NodeId, app: AppId, outcome: CallOutcome, latency_ns: u64) {
         self.missed(node);
-        let Some((_, period)) = self.units.remove(&app).filter(|u| u.0 == node) else {
+        let Some((_, period, admitted)) = self.units.remove(&app).filter(|u| u.0 == node) else {
             self.violation(at, node, format!("a{} ended {outcome:?}, but no unit of it was admitted", app.0));
             return;
         };
+        // The latency the breaker judges is measured here, from the unit's admission to its
+        // end on the client's clock, not taken from the protocol's word for it.
+        let measured = match self.clocks.get(node.index()) {
+            Some(clock) => clock.local(at).0 - clock.local(admitted).0,
+            None => at.0 - admitted.0,
+        };
+        if measured.abs_diff(latency_ns) > LATENCY_SLACK_NS {
+            self.violation(
+                at,
+                node,
+                format!(
+                    "a{} ended {outcome:?} reporting a latency of {}, but it was admitted {} earlier",
+                    app.0,
+                    SimTime(latency_ns),
+                    SimTime(measured)
+                ),
+            );
+        }
         if period != self.models[node.index()].period {
             return; // admitted in an earlier period: ignored
         }
@@ -376,7 +402,7 @@ mod tests {
         };
         let mut spec = spec;
         spec.breaker.as_mut().map(tweak);
-        CircuitBreaker::new(cluster, Some(Arc::new(spec)))
+        CircuitBreaker::new(cluster, vec![], Some(Arc::new(spec)))
     }
 
     fn at(ms: u64, kind: EventKind) -> TraceEvent {
@@ -385,9 +411,14 @@ mod tests {
     fn admit(ms: u64, app: u64) -> TraceEvent {
         call(ms, app, Admitted)
     }
+    /// A unit's step; an ending's latency is filled in by `judge_with`, as measured.
     fn call(ms: u64, app: u64, outcome: CallOutcome) -> TraceEvent {
-        at(ms, EventKind::Call { node: C, app: AppId(app), outcome, latency_ns: MS })
+        let latency_ns = if matches!(outcome, Admitted | Rejected) { 0 } else { MEASURED };
+        at(ms, EventKind::Call { node: C, app: AppId(app), outcome, latency_ns })
     }
+
+    /// Stands for "the latency since the unit's admission" in events made by `call`.
+    const MEASURED: u64 = u64::MAX;
     fn go(ms: u64, from: BreakerState, to: BreakerState) -> TraceEvent {
         at(ms, EventKind::Breaker { node: C, from, to })
     }
@@ -397,7 +428,20 @@ mod tests {
     }
 
     fn judge_with(mut c: CircuitBreaker, events: &[TraceEvent], end_ms: u64) -> Verdict {
-        events.iter().for_each(|e| c.observe(e));
+        let mut admitted = BTreeMap::new();
+        for e in events {
+            let mut e = *e;
+            if let EventKind::Call { app, outcome, ref mut latency_ns, .. } = e.kind {
+                if outcome == Admitted {
+                    admitted.insert(app, e.time);
+                } else if *latency_ns == MEASURED
+                    && let Some(since) = admitted.get(&app)
+                {
+                    *latency_ns = e.time.0 - since.0;
+                }
+            }
+            c.observe(&e);
+        }
         c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(end_ms * MS), max_latency_ns: 0 })
     }
 
@@ -526,6 +570,13 @@ mod tests {
         let over = [admit(0, 0), admit(0, 1), ended(41, 0, Ok, 41), ended(41, 1, Ok, 41)];
         let v = judge_with(slow_opens(), &over, 50);
         assert!(v.detail.contains("Closed -> Open, which never came"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_latency_other_than_the_measured_one_fails() {
+        let v = judge(&[admit(0, 0), ended(30, 0, Ok, 10)], 50);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(v.detail.contains("reporting a latency of 10.000ms"), "{}", v.detail);
     }
 
     #[test]

@@ -4,15 +4,19 @@
 //! its trace) and gives a verdict at the end. Invariant: a checker that saw
 //! nothing to judge says `Inconclusive`, never `Pass`.
 
+pub mod addressing;
+pub mod answered;
 mod breaker;
 pub mod broadcast;
+pub mod convergence;
 mod deadlock;
 pub mod decision;
 mod delivery;
 mod detector;
 pub mod durable;
-mod multicast;
+pub mod kept;
 pub mod mailbox;
+mod multicast;
 pub mod operations;
 mod ordering;
 pub mod pubsub;
@@ -20,22 +24,25 @@ pub mod retry;
 pub mod rpc;
 mod security;
 mod semantics;
+pub mod served;
 #[cfg(test)]
 mod test_events;
 mod views;
 mod work;
 
+pub use addressing::NoSelfSend;
 pub use breaker::CircuitBreaker;
 pub use deadlock::{NoDeadlock, describe_cycle};
 pub use delivery::{Coverage, NoCorruptionDelivered, NoDuplicates, NoLoss};
 pub use detector::FailureDetection;
-pub use multicast::{Agreement, Integrity, Validity};
 pub use mailbox::MailboxOrder;
+pub use multicast::{Agreement, Integrity, Validity};
 pub use operations::OperationLifecycle;
 pub use ordering::{CausalOrder, FifoOrder, TotalOrder};
 pub use retry::RetryBackoff;
 pub use security::{AccessControlEnforced, NoForgeryAccepted, NoPlaintextLeak};
 pub use semantics::{AtMostOnce, ExactlyOnceEffect, NoSilentLoss};
+pub use served::CallsServed;
 pub use views::ViewAgreement;
 pub use work::ExactlyOnceTaken;
 
@@ -94,10 +101,10 @@ check_without_config! {
     ExactlyOnceEffect => |s| ExactlyOnceEffect::new(s.cluster.clone());
     Integrity => |s| Integrity::new(s.cluster.clone());
     FifoOrder => |s| FifoOrder::new(s.cluster.clone());
-    TotalOrder => |s| TotalOrder::new(s.cluster.clone());
     NoForgeryAccepted => |s| NoForgeryAccepted::new(s.cluster.clone());
     NoPlaintextLeak => |s| NoPlaintextLeak::new(s.cluster.clone());
     NoDeadlock => |s| NoDeadlock::new(s.cluster.clone());
+    NoSelfSend => |s| NoSelfSend::new(s.cluster.clone());
     // Judged against the work queue's visibility timeout; without one, its timing is not judged.
     ExactlyOnceTaken => |s| ExactlyOnceTaken::new(s.cluster.clone(), s.protocol.config::<crate::protocols::work_queue::Config>().map(crate::protocols::work_queue::Config::visibility_ns));
     ViewAgreement => |s| ViewAgreement::new(s.cluster.clone());
@@ -116,8 +123,10 @@ check_without_config! {
         s.protocol.config::<crate::protocols::exchange::Config>().map_or_else(|| vec![0; s.cluster.len()], |c| c.priorities(&s.cluster)),
         (0..s.cluster.len()).map(|i| s.mailbox(i).is_some()).collect(),
     );
+    // Judged against the calls protocol's service: its workers and its schedule's service times.
+    CallsServed => |s| CallsServed::new(s.cluster.clone(), &s.clocks, s.protocol.config::<crate::protocols::calls::Config>().map(CallsProtocol::spec));
     // Judged against the calls protocol's breaker and service schedule; inconclusive under another protocol.
-    CircuitBreaker => |s| CircuitBreaker::new(s.cluster.clone(), s.protocol.config::<crate::protocols::calls::Config>().map(CallsProtocol::spec));
+    CircuitBreaker => |s| CircuitBreaker::new(s.cluster.clone(), s.clocks.clone(), s.protocol.config::<crate::protocols::calls::Config>().map(CallsProtocol::spec));
     // Judged against the secure channel's access policy (none: nobody may send `Admin`) and the
     // scenario's insider, the true sender of everything the adversary injects.
     AccessControlEnforced => |s| AccessControlEnforced::new(

@@ -14,7 +14,10 @@
 //!   and invokes at most `operations` of them;
 //! - a server answers the requests it received in the order they arrived (first come, first
 //!   served), each once, one at a time: no reply sooner than the shortest service time after
-//!   the server could start on it (the request's arrival, or the previous reply).
+//!   the server could start on it (the request's arrival, or the previous reply);
+//! - a server does not sit idle while a request waits (it is work-conserving): its reply comes
+//!   no later than the longest service time after it could start, unless it was paused, and at
+//!   the end no request waits longer than that unanswered.
 //!
 //! A crash forgets what the crashed node held. With no operation, the verdict is inconclusive.
 
@@ -25,7 +28,7 @@ use crate::process::Cluster;
 use crate::protocols::service::{Contract, PickFile};
 use crate::time::SimTime;
 use crate::trace::{EventKind, FaultAction, OpOutcome, TraceEvent};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// One client's operations.
 #[derive(Default)]
@@ -49,6 +52,8 @@ pub struct OperationLifecycle {
     queues: BTreeMap<NodeId, VecDeque<(NodeId, SimTime)>>,
     /// Per server, when it sent its latest reply.
     replied: BTreeMap<NodeId, SimTime>,
+    /// Servers paused since their latest reply: their timers were held, so no upper bound.
+    paused: BTreeSet<NodeId>,
     invoked: u64,
     ended: u64,
     breaches: Breaches,
@@ -64,6 +69,7 @@ impl OperationLifecycle {
             clients: BTreeMap::new(),
             queues: BTreeMap::new(),
             replied: BTreeMap::new(),
+            paused: BTreeSet::new(),
             invoked: 0,
             ended: 0,
             breaches: Breaches::default(),
@@ -176,6 +182,21 @@ impl OperationLifecycle {
         let least = self.contract.as_ref().map_or(0, |c| c.min_service_ns);
         let least = self.clocks.get(server.index()).map_or(least, |clock| clock.real_duration(least));
         let start = previous.map_or(arrived, |p| p.max(arrived));
+        let was_paused = self.paused.remove(&server);
+        if let Some(most) = self.longest_service(server)
+            && !was_paused
+            && at.0 - start.0 > most
+        {
+            self.violation(at, |c| {
+                format!(
+                    "server {} answered {} {} after it could start on the request; its service takes at most {}",
+                    c.name(server),
+                    c.name(client),
+                    SimTime(at.0 - start.0),
+                    SimTime(most)
+                )
+            });
+        }
         if at.0 - start.0 < least {
             self.violation(at, |c| {
                 format!(
@@ -189,10 +210,18 @@ impl OperationLifecycle {
         }
     }
 
+    /// The longest `server` works on a request, in simulated nanoseconds (rounded up: it bounds
+    /// from above); `None` when unbounded or outside `Service`.
+    fn longest_service(&self, server: NodeId) -> Option<u64> {
+        let most = self.contract.as_ref()?.max_service_ns?;
+        Some(self.clocks.get(server.index()).map_or(most, |clock| clock.real_duration(most)))
+    }
+
     fn crashed(&mut self, node: NodeId) {
         self.clients.remove(&node);
         self.queues.remove(&node);
         self.replied.remove(&node);
+        self.paused.remove(&node);
     }
 }
 
@@ -215,6 +244,9 @@ impl Checker for OperationLifecycle {
             }
             EventKind::Send { from, to, .. } if self.is_server(from) && self.is_client(to) => self.reply(e.time, from, to),
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.crashed(node),
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } => {
+                self.paused.insert(node);
+            }
             _ => {}
         }
     }
@@ -235,6 +267,23 @@ impl Checker for OperationLifecycle {
                 }
             }
         }
+        // A work-conserving server has answered, by the end, every request it could have
+        // finished: the one at the head of its queue owes a reply a longest service after it
+        // could start.
+        for (&server, queue) in &self.queues {
+            let (Some(&(client, arrived)), Some(most)) = (queue.front(), self.longest_service(server)) else { continue };
+            let start = self.replied.get(&server).map_or(arrived, |&p| p.max(arrived));
+            if !self.paused.contains(&server) && end.at.0.saturating_sub(start.0) > most.saturating_add(end.max_latency_ns) {
+                breaches.record(end.at, || {
+                    format!(
+                        "server {} never answered {}'s request, which it could start on at {start}; its service takes at most {}",
+                        self.cluster.name(server),
+                        self.cluster.name(client),
+                        SimTime(most)
+                    )
+                });
+            }
+        }
         if let Some(failed) = breaches.verdict("violations of the operations' lifecycle") {
             return failed;
         }
@@ -251,7 +300,7 @@ mod tests {
     use crate::check::Outcome;
     use crate::check::test_events::ev;
 
-    /// Clients n0 and n1, server n2: a closed loop, 10 ms timeout, service at least 2 ms.
+    /// Clients n0 and n1, server n2: a closed loop, 10 ms timeout, service from 2 to 6 ms.
     fn judge(events: &[TraceEvent]) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
         let contract = Contract {
@@ -262,6 +311,7 @@ mod tests {
             timeout_ns: 10_000_000,
             operations: 5,
             min_service_ns: 2_000_000,
+            max_service_ns: Some(6_000_000),
         };
         let mut c = OperationLifecycle::new(cluster, vec![], Some(contract));
         events.iter().for_each(|e| c.observe(e));
@@ -305,11 +355,21 @@ mod tests {
         fails(&[op(0, 0, 0, OpOutcome::Invoke), op(10, 0, 0, OpOutcome::Timeout), op(11, 0, 0, OpOutcome::Timeout)], "ended twice");
         fails(&[op(0, 0, 0, OpOutcome::Invoke), request(1, 0), request(1, 1), reply(4, 1)[0]], "served out of arrival order");
         fails(&[op(0, 0, 0, OpOutcome::Invoke), request(1, 0), reply(2, 0)[0]], "served in less than the service time");
+        fails(&[op(0, 0, 0, OpOutcome::Invoke), request(1, 0), reply(8, 0)[0]], "served in more than the service time");
+        fails(&[op(0, 0, 0, OpOutcome::Invoke), request(1, 0), op(10, 0, 0, OpOutcome::Timeout)], "a request never served");
         assert_eq!(
             judge(&[op(0, 0, 0, OpOutcome::Invoke), request(1, 0), send]).outcome,
             Outcome::Fail,
             "answered by the server, never ended at the client"
         );
+    }
+
+    #[test]
+    fn a_paused_server_may_answer_late() {
+        let pause = ev(2, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(2)), index: 0 });
+        let [send, arrive] = reply(9, 0);
+        let events = [op(0, 0, 0, OpOutcome::Invoke), request(1, 0), pause, send, arrive, op(10, 0, 0, OpOutcome::Ok)];
+        assert_eq!(judge(&events).outcome, Outcome::Pass);
     }
 
     #[test]

@@ -229,10 +229,19 @@ impl Checker for CausalOrder {
 /// the nodes' orders has no cycle. Two nodes delivering two common messages in opposite
 /// orders is the smallest cycle, found online at the second delivery; a longer one (n0 puts
 /// a1 before a2, n1 a2 before a3, n2 a3 before a1: each pair agrees) is found at the end.
+///
+/// With `per_destination`, the order is judged among the messages of each destination (a
+/// group, or all nodes) on its own: what a protocol that orders each group separately (a
+/// fixed sequencer per group) promises. Without it, messages to overlapping groups must fit
+/// one order too, which the protocols that order across groups (ISIS) promise.
 pub struct TotalOrder {
     cluster: Cluster,
-    /// Each node's deliveries, in order, and each (node, message)'s position.
-    order: Vec<Vec<AppId>>,
+    per_destination: bool,
+    /// Each message's destination, from its command (read only with `per_destination`).
+    dest: BTreeMap<AppId, Dest>,
+    /// Each node's deliveries, in order (per destination with `per_destination`), and each
+    /// (node, message)'s position in its sequence.
+    order: BTreeMap<(NodeId, Option<Dest>), Vec<AppId>>,
     position: BTreeMap<(NodeId, AppId), usize>,
     /// The union of the orders: for each message, the messages some node delivered right
     /// after it, and the first node that did.
@@ -243,8 +252,26 @@ pub struct TotalOrder {
 impl TotalOrder {
     /// A `TotalOrder` check for `cluster`, nothing yet delivered.
     pub fn new(cluster: Cluster) -> TotalOrder {
-        let n = cluster.len();
-        TotalOrder { cluster, order: vec![Vec::new(); n], position: BTreeMap::new(), after: BTreeMap::new(), findings: Findings::new() }
+        TotalOrder::judging(cluster, false)
+    }
+
+    /// A `TotalOrder` check that, with `per_destination`, judges each destination's messages
+    /// on their own.
+    pub fn judging(cluster: Cluster, per_destination: bool) -> TotalOrder {
+        TotalOrder {
+            cluster,
+            per_destination,
+            dest: BTreeMap::new(),
+            order: BTreeMap::new(),
+            position: BTreeMap::new(),
+            after: BTreeMap::new(),
+            findings: Findings::new(),
+        }
+    }
+
+    /// The sequence `app`'s deliveries are judged in: its destination's, or the one of all.
+    fn sequence(&self, node: NodeId, app: AppId) -> (NodeId, Option<Dest>) {
+        (node, if self.per_destination { self.dest.get(&app).copied() } else { None })
     }
 
     /// A cycle in the union of the delivery orders, as (message, node that delivered the
@@ -283,9 +310,11 @@ impl TotalOrder {
     /// `node` delivers `app` now, after everything in its order: a conflict is a node
     /// that delivered `app` before one of those.
     fn judge(&mut self, time: SimTime, node: NodeId, app: AppId) {
+        let empty = Vec::new();
+        let mine = self.order.get(&self.sequence(node, app)).unwrap_or(&empty);
         for other in self.cluster.nodes().filter(|&o| o != node) {
             let Some(&theirs) = self.position.get(&(other, app)) else { continue };
-            for &earlier in &self.order[node.index()] {
+            for &earlier in mine {
                 let Some(&their_earlier) = self.position.get(&(other, earlier)) else { continue };
                 self.findings.judged += 1;
                 if their_earlier > theirs {
@@ -309,17 +338,24 @@ impl TotalOrder {
 
 impl Checker for TotalOrder {
     fn observe(&mut self, e: &TraceEvent) {
-        if let EventKind::Deliver { node, app, .. } = e.kind {
-            if self.position.contains_key(&(node, app)) {
-                return;
+        match e.kind {
+            EventKind::Command { app, dest, .. } if self.per_destination => {
+                self.dest.insert(app, dest);
             }
-            self.judge(e.time, node, app);
-            if let Some(&prev) = self.order[node.index()].last() {
-                self.after.entry(prev).or_default().entry(app).or_insert(node);
+            EventKind::Deliver { node, app, .. } => {
+                if self.position.contains_key(&(node, app)) {
+                    return;
+                }
+                self.judge(e.time, node, app);
+                let sequence = self.sequence(node, app);
+                let mine = self.order.entry(sequence).or_default();
+                if let Some(&prev) = mine.last() {
+                    self.after.entry(prev).or_default().entry(app).or_insert(node);
+                }
+                self.position.insert((node, app), mine.len());
+                mine.push(app);
             }
-            let mine = &mut self.order[node.index()];
-            self.position.insert((node, app), mine.len());
-            mine.push(app);
+            _ => {}
         }
     }
 
@@ -336,6 +372,24 @@ impl Checker for TotalOrder {
             return Verdict::fail(format!("no one order agrees with every node's: {}", steps.join(", ")));
         }
         self.findings.verdict("a message in common with another node")
+    }
+}
+
+/// `TotalOrder`, or `TotalOrder(per_destination: true)`.
+#[derive(Clone, Copy, Debug, Default, serde::Deserialize)]
+#[serde(rename = "TotalOrder", deny_unknown_fields)]
+pub struct TotalOrderConfig {
+    /// Judge each destination's messages on their own, not all messages together.
+    #[serde(default)]
+    pub per_destination: bool,
+}
+
+impl crate::plugin::Check for TotalOrder {
+    const NAME: &'static str = "TotalOrder";
+    type Config = TotalOrderConfig;
+
+    fn build(config: &TotalOrderConfig, scenario: &crate::scenario::Scenario) -> Box<dyn Checker> {
+        Box::new(TotalOrder::judging(scenario.cluster.clone(), config.per_destination))
     }
 }
 
@@ -432,5 +486,33 @@ mod tests {
         let chain =
             [deliver(1, 0, 1), deliver(2, 0, 2), deliver(1, 1, 2), deliver(2, 1, 3), deliver(1, 2, 1), deliver(2, 2, 2), deliver(3, 2, 3)];
         assert_eq!(verdict(TotalOrder::new(cluster()), &[&sent[..], &chain[..]].concat()).outcome, Outcome::Pass);
+    }
+
+    // Postmortem: a sequencer orders each group on its own, and TotalOrder judged all groups
+    // together, so a correct per-group sequencer failed it across overlapping groups (issue 14).
+    #[test]
+    fn regression_total_order_per_destination_judges_each_group_alone() {
+        let to_all = |ms, node, app| ev(ms, EventKind::Command { node: NodeId(node), app: AppId(app), dest: Dest::All });
+        // a1 and a3 to group g, a2 to all: n0 and n1 deliver a1 and a2 in opposite orders,
+        // and a1 before a3 both.
+        let events = [
+            cmd(0, 0, 1),
+            to_all(0, 1, 2),
+            cmd(0, 2, 3),
+            deliver(1, 0, 1),
+            deliver(2, 0, 2),
+            deliver(3, 0, 3),
+            deliver(1, 1, 2),
+            deliver(2, 1, 1),
+            deliver(3, 1, 3),
+        ];
+        assert_eq!(verdict(TotalOrder::new(cluster()), &events).outcome, Outcome::Fail);
+        assert_eq!(verdict(TotalOrder::judging(cluster(), true), &events).outcome, Outcome::Pass);
+        // Within one destination the order still binds, and so does a cycle no pair sees.
+        let crossed = [cmd(0, 0, 1), cmd(0, 1, 3), deliver(1, 0, 1), deliver(2, 0, 3), deliver(3, 1, 3), deliver(4, 1, 1)];
+        assert_eq!(verdict(TotalOrder::judging(cluster(), true), &crossed).outcome, Outcome::Fail);
+        let sent = [cmd(0, 0, 1), cmd(0, 1, 2), cmd(0, 2, 3)];
+        let ring = [deliver(1, 0, 1), deliver(2, 0, 2), deliver(1, 1, 2), deliver(2, 1, 3), deliver(1, 2, 3), deliver(2, 2, 1)];
+        assert_eq!(verdict(TotalOrder::judging(cluster(), true), &[&sent[..], &ring[..]].concat()).outcome, Outcome::Fail);
     }
 }

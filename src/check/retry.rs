@@ -19,6 +19,12 @@
 //!   acknowledges at all, every attempt that arrives intact is acknowledged, to the node that
 //!   sent it, unless its recipient crashed.
 //!
+//! - the budget, for a policy with one: counting every unit of a series after its first as a
+//!   retry (attempts sent, and attempts a circuit breaker refused: its `call ... rejected`
+//!   lines), a node's retries never outrun what its bucket could hold: `burst` to start with
+//!   and after each restart, plus `ratio` per call commanded. A refused attempt also explains
+//!   a series whose first `attempt` line is not attempt 1.
+//!
 //! A crash forgets the node's series (a restarted process numbers afresh). Without a declared
 //! policy, or without any retransmission to judge, the verdict is inconclusive.
 
@@ -26,9 +32,10 @@ use super::{Breaches, Checker, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
-use crate::scenario::{JitterShape, RetryPolicy, WaitFrom};
+use crate::rng::PPB;
+use crate::scenario::{JitterShape, RetryBudget, RetryPolicy, WaitFrom};
 use crate::time::{NANOS_PER_MS, SimTime};
-use crate::trace::{EventKind, FaultAction, TraceEvent};
+use crate::trace::{CallOutcome, EventKind, FaultAction, TraceEvent};
 use std::collections::BTreeMap;
 
 /// The policy in integer nanoseconds, converted here independently of any protocol.
@@ -41,6 +48,7 @@ struct Schedule {
     max_attempts: u64,
     wait_from: WaitFrom,
     jitter: JitterShape,
+    budget: Option<RetryBudget>,
 }
 
 impl Schedule {
@@ -55,6 +63,7 @@ impl Schedule {
             max_attempts: r.max_attempts.0,
             wait_from: policy.wait_from,
             jitter: policy.jitter,
+            budget: policy.budget,
         }
     }
 
@@ -81,6 +90,14 @@ impl Schedule {
     }
 }
 
+/// What one node deposited into its retry budget and took from it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Spending {
+    calls: u64,
+    restarts: u64,
+    retries: u64,
+}
+
 /// The latest attempt of one series to one recipient.
 #[derive(Clone, Copy, Debug)]
 struct Latest {
@@ -99,18 +116,27 @@ pub struct RetryBackoff {
     schedule: Option<Schedule>,
     /// (node, recipient, series) -> its latest attempt.
     series: BTreeMap<(NodeId, NodeId, u64), Latest>,
-    /// An `ack` line waiting for the send it marks: (acker, acked node) -> series.
-    pending_ack: Option<(NodeId, NodeId, u64)>,
-    /// The acknowledgements on their way: message -> (acked node, acker, series).
-    acks: BTreeMap<MsgId, (NodeId, NodeId, u64)>,
-    /// An `attempt` line waiting for the send it marks: (sender, recipient) -> series.
-    pending_attempt: Option<(NodeId, NodeId, u64)>,
-    /// The attempts on their way: message -> (sender, recipient, series).
-    attempts: BTreeMap<MsgId, (NodeId, NodeId, u64)>,
+    /// The `ack` lines waiting for the send they mark (several when one message acknowledges
+    /// a batch): (acker, acked node, series).
+    pending_ack: Vec<(NodeId, NodeId, u64)>,
+    /// The acknowledgements on their way: message -> (acked node, acker, series) for each.
+    acks: BTreeMap<MsgId, Vec<(NodeId, NodeId, u64)>>,
+    /// The `attempt` lines waiting for the send they mark (several when one message carries
+    /// a batch): (sender, recipient, series).
+    pending_attempt: Vec<(NodeId, NodeId, u64)>,
+    /// The attempts on their way: message -> (sender, recipient, series) for each.
+    attempts: BTreeMap<MsgId, Vec<(NodeId, NodeId, u64)>>,
     /// Intact attempts their recipient has not acknowledged yet: (recipient, sender, series) -> when the first arrived.
     owed: BTreeMap<(NodeId, NodeId, u64), SimTime>,
     /// Whether the protocol acknowledges at all (an `ack` line was seen).
     acknowledges: bool,
+    /// Units of each call (node, series) its breaker refused: attempts that sent nothing.
+    refused: BTreeMap<(NodeId, u64), u64>,
+    /// Per series (node, series), the units seen (attempts sent and refused): each after the
+    /// first is a retry, which takes a token from the node's budget.
+    units: BTreeMap<(NodeId, u64), u64>,
+    /// Per node: calls commanded, restarts (each fills the bucket again) and retries made.
+    spending: BTreeMap<NodeId, Spending>,
     retransmissions: u64,
     breaches: Breaches,
 }
@@ -123,12 +149,15 @@ impl RetryBackoff {
             clocks,
             schedule: policy.as_ref().map(Schedule::new),
             series: BTreeMap::new(),
-            pending_ack: None,
+            pending_ack: Vec::new(),
             acks: BTreeMap::new(),
-            pending_attempt: None,
+            pending_attempt: Vec::new(),
             attempts: BTreeMap::new(),
             owed: BTreeMap::new(),
             acknowledges: false,
+            refused: BTreeMap::new(),
+            units: BTreeMap::new(),
+            spending: BTreeMap::new(),
             retransmissions: 0,
             breaches: Breaches::default(),
         }
@@ -158,9 +187,12 @@ impl RetryBackoff {
                 format!("{} made attempt {attempt} of s{series} to {}, past max_attempts {}", c.name(node), c.name(to), s.max_attempts)
             });
         }
+        self.unit(at, node, series);
         let latest = self.series.insert(key, Latest { attempt, at, interrupted: false, acked_at: None });
         let Some(prev) = latest else {
-            if attempt != 1 {
+            // Attempts the breaker refused sent nothing and have no line of their own.
+            let refused = self.refused.get(&(node, series)).copied().unwrap_or(0);
+            if attempt > refused + 1 {
                 self.violation(at, |c| format!("{} made attempt {attempt} of s{series} to {} without attempt 1", c.name(node), c.name(to)));
             }
             return;
@@ -221,6 +253,32 @@ impl RetryBackoff {
         }
     }
 
+    /// One more unit (an attempt sent or refused) of `node`'s series: past the first it is a
+    /// retry, and the retries a node made may not outrun its budget's deposits.
+    fn unit(&mut self, at: SimTime, node: NodeId, series: u64) {
+        let units = self.units.entry((node, series)).or_default();
+        *units += 1;
+        if *units == 1 {
+            return;
+        }
+        let Some(budget) = self.schedule.and_then(|s| s.budget) else { return };
+        let spent = self.spending.entry(node).or_default();
+        spent.retries += 1;
+        let deposits = u128::from(budget.burst) * u128::from(PPB) * u128::from(spent.restarts + 1)
+            + u128::from(budget.ratio_ppb) * u128::from(spent.calls);
+        if u128::from(spent.retries) * u128::from(PPB) > deposits {
+            let Spending { calls, retries, .. } = *spent;
+            self.violation(at, |c| {
+                format!(
+                    "{} made its retry number {retries} after {calls} calls; its budget (a burst of {}, {} of a retry per call) allows fewer",
+                    c.name(node),
+                    budget.burst,
+                    budget.ratio_ppb as f64 / PPB as f64,
+                )
+            });
+        }
+    }
+
     /// `node` stopped: a pause delays its timers, a crash forgets its series.
     fn interrupted(&mut self, node: NodeId, crashed: bool) {
         if crashed {
@@ -238,40 +296,47 @@ impl Checker for RetryBackoff {
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Attempt { node, to, series, attempt } => {
-                self.pending_attempt = Some((node, to, series));
+                self.pending_attempt.push((node, to, series));
                 self.attempt(e.time, node, to, series, attempt);
             }
             EventKind::Ack { node, to, series } => {
                 self.acknowledges = true;
-                self.pending_ack = Some((node, to, series));
+                self.pending_ack.push((node, to, series));
                 self.owed.remove(&(node, to, series));
             }
             EventKind::Send { from, to, msg, .. } => {
-                if let Some((acker, acked, series)) = self.pending_ack.take()
-                    && (acker, acked) == (from, to)
-                {
-                    self.acks.insert(msg, (acked, acker, series));
+                // The lines just before a send mark it; any other send ends their chance.
+                let acks: Vec<_> = self.pending_ack.drain(..).filter(|&(acker, acked, _)| (acker, acked) == (from, to)).collect();
+                if !acks.is_empty() {
+                    self.acks.insert(msg, acks.into_iter().map(|(acker, acked, series)| (acked, acker, series)).collect());
                 }
-                if let Some((sender, recipient, series)) = self.pending_attempt.take()
-                    && (sender, recipient) == (from, to)
-                {
-                    self.attempts.insert(msg, (sender, recipient, series));
+                let attempts: Vec<_> =
+                    self.pending_attempt.drain(..).filter(|&(sender, recipient, _)| (sender, recipient) == (from, to)).collect();
+                if !attempts.is_empty() {
+                    self.attempts.insert(msg, attempts);
                 }
             }
             EventKind::Receive { from, to, msg, corrupted: false } => {
-                if let Some(&(sender, recipient, series)) = self.attempts.get(&msg)
-                    && (sender, recipient) == (from, to)
-                {
-                    self.owed.entry((recipient, sender, series)).or_insert(e.time);
+                for &(sender, recipient, series) in self.attempts.get(&msg).into_iter().flatten() {
+                    if (sender, recipient) == (from, to) {
+                        self.owed.entry((recipient, sender, series)).or_insert(e.time);
+                    }
                 }
-                if let Some(&(acked, acker, series)) = self.acks.get(&msg)
-                    && (acker, acked) == (from, to)
-                    && let Some(latest) = self.series.get_mut(&(acked, acker, series))
-                {
-                    latest.acked_at.get_or_insert(e.time);
+                for &(acked, acker, series) in self.acks.get(&msg).into_iter().flatten() {
+                    if (acker, acked) == (from, to)
+                        && let Some(latest) = self.series.get_mut(&(acked, acker, series))
+                    {
+                        latest.acked_at.get_or_insert(e.time);
+                    }
                 }
             }
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.interrupted(node, true),
+            EventKind::Fault { action: FaultAction::Restart, node: Some(node), .. } => self.spending.entry(node).or_default().restarts += 1,
+            EventKind::Command { node, .. } => self.spending.entry(node).or_default().calls += 1,
+            EventKind::Call { node, app, outcome: CallOutcome::Rejected, .. } => {
+                *self.refused.entry((node, app.0)).or_default() += 1;
+                self.unit(e.time, node, app.0);
+            }
             // A paused or blocked process holds its timers until it goes on.
             EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. } => {
                 self.interrupted(node, false)
@@ -311,6 +376,7 @@ mod tests {
     use super::*;
     use crate::check::test_events::ev;
     use crate::check::{EndReason, Outcome};
+    use crate::id::AppId;
     use crate::scenario::file::{Number, RetryFile, Whole};
 
     /// Waits of 10, 20, 40 ms (capped at 40), jitter up to half the wait, four attempts.
@@ -322,7 +388,7 @@ mod tests {
             jitter: Some(Number(0.5)),
             max_attempts: Whole(4),
         };
-        RetryPolicy { retry, wait_from, jitter: JitterShape::Proportional }
+        RetryPolicy { retry, wait_from, jitter: JitterShape::Proportional, budget: None }
     }
 
     fn attempt(ms: u64, attempt: u32) -> TraceEvent {
@@ -375,6 +441,32 @@ mod tests {
         // Under a call's policy a refused attempt sends nothing: a skipped number, and both waits.
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(30, 3)]).outcome, Outcome::Pass);
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(29, 3)]).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn attempts_a_breaker_refused_explain_a_late_first_number() {
+        let refused = |ms| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome: CallOutcome::Rejected, latency_ns: 0 });
+        assert_eq!(judge(WaitFrom::Failure, vec![], &[refused(0), attempt(30, 2), attempt(60, 3)]).outcome, Outcome::Pass);
+        assert_eq!(judge(WaitFrom::Failure, vec![], &[refused(0), attempt(30, 3)]).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn retries_may_not_outrun_the_budget() {
+        let budgeted = |calls: u64, events: &[TraceEvent]| {
+            let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+            let budget = Some(RetryBudget { ratio_ppb: PPB / 2, burst: 1 });
+            let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { budget, ..policy(WaitFrom::Failure) }));
+            for i in 0..calls {
+                c.observe(&ev(0, EventKind::Command { node: NodeId(0), app: AppId(100 + i), dest: crate::process::Dest::Node(NodeId(1)) }));
+            }
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 }).outcome
+        };
+        // A burst of 1 plus half a retry per call: two calls allow two retries, not three.
+        let retries = [attempt(0, 1), attempt(30, 2), attempt(100, 3), attempt(300, 4)];
+        assert_eq!(budgeted(2, &retries[..3]), Outcome::Pass);
+        assert_eq!(budgeted(2, &retries), Outcome::Fail);
+        assert_eq!(budgeted(4, &retries), Outcome::Pass);
     }
 
     #[test]
@@ -441,5 +533,31 @@ mod tests {
         let end = RunEnd { reason: EndReason::Quiescent, at: SimTime(0), max_latency_ns: 0 };
         assert_eq!(c.verdict(&end).outcome, Outcome::Inconclusive);
         assert_eq!(outcome(&[attempt(0, 1)]), Outcome::Inconclusive);
+    }
+
+    // Postmortem: one message marked only by the last `attempt` (or `ack`) line before it, so a
+    // batch carrying several series (BroadcastGossip's) left all but one unjudged.
+    #[test]
+    fn every_series_a_batch_carries_is_judged_and_acknowledged() {
+        let series = |s: u64, ms: u64, attempt: u32| ev(ms, EventKind::Attempt { node: NodeId(0), to: NodeId(1), series: s, attempt });
+        let batch = |ms, msg| ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(msg), size: 88 });
+        let arrives = |ms, msg| ev(ms, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(msg), corrupted: false });
+        let ack = |ms, s: u64| ev(ms, EventKind::Ack { node: NodeId(1), to: NodeId(0), series: s });
+        let ack_send = |ms, msg| ev(ms, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(msg), size: 24 });
+        let ack_arrives = |ms, msg| ev(ms, EventKind::Receive { from: NodeId(1), to: NodeId(0), msg: MsgId(msg), corrupted: false });
+        let sent = [series(7, 0, 1), series(8, 0, 1), batch(0, 1), arrives(1, 1)];
+        // Both acknowledged in one message, and neither sent again: nothing owed.
+        let both = [&sent[..], &[ack(1, 7), ack(1, 8), ack_send(1, 2), ack_arrives(2, 2), series(9, 10, 1), batch(10, 3)]].concat();
+        assert_ne!(outcome(&both), Outcome::Fail);
+        // Only series 7 acknowledged: series 8 arrived intact and is owed its ack.
+        let one = [&sent[..], &[ack(1, 7), ack_send(1, 2), ack_arrives(2, 2)]].concat();
+        let v = judge(WaitFrom::Send, vec![], &one);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("s8 from n0 at n1"), "{}", v.detail);
+        // Both acknowledged, then series 8 sent again: an attempt after its acknowledgement.
+        let again = [&sent[..], &[ack(1, 7), ack(1, 8), ack_send(1, 2), ack_arrives(2, 2), series(8, 10, 2), batch(10, 3)]].concat();
+        let v = judge(WaitFrom::Send, vec![], &again);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("attempt 2 of s8"), "{}", v.detail);
     }
 }

@@ -29,7 +29,7 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
     };
     // Check the output can be written before the search; nothing is written unless a
     // counterexample is found, and then whole.
-    let output = match args.output.map(Output::prepare).transpose() {
+    let output = match args.output.map(|o| Output::prepare(o, args.path)).transpose() {
         Ok(o) => o,
         Err(e) => {
             say!("{}: cannot write the counterexample: {e}", args.output.expect("set when preparing failed").display());
@@ -97,6 +97,7 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
             "max_depth": found.max_depth,
             "complete": found.complete,
             "depth_bound_reached": found.depth_bound_reached,
+            "budget_reached": found.budget_reached,
             "elapsed_s": elapsed_s,
             "states_per_s": per_s,
             "checks": found.checks,
@@ -124,6 +125,10 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
             );
             if found.depth_bound_reached {
                 let _ = writeln!(out, "depth      some paths were cut at {} steps and judged as runs stopped there", b.max_depth);
+            }
+            if found.budget_reached {
+                let _ =
+                    writeln!(out, "limits     some paths ran out of the scenario's in-flight budget and were judged as runs stopped there");
             }
         } else {
             let _ = writeln!(out, "explore    {path}   seed {seed}   model timed (each transmission's outcome varied)");

@@ -82,6 +82,31 @@ pub fn load_source(path: &Path) -> Result<(Scenario, String), ExitCode> {
     })
 }
 
+/// Report a run that stopped before its end: a `schedule` step that was not enabled in its
+/// turn is the input's fault (exit 2, placed at the step, with the command that shows it); any
+/// other stop is a panic in protocol code (exit 3).
+pub fn run_stopped(path: &Path, src: &str, panic: &crate::sim::ProtocolPanic) -> ExitCode {
+    let shown = path.display().to_string();
+    let Some(step) = panic.bad_step else {
+        to_stderr(&crate::report::panic_text(&shown, panic));
+        return ExitCode::from(EXIT_INTERNAL);
+    };
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    use crate::scenario::Seg;
+    let (line, col) = crate::scenario::locate::locate(src, &[Seg::Field("schedule"), Seg::Index(step)]);
+    let error = crate::scenario::ScenarioError {
+        file: shown.clone(),
+        line,
+        col,
+        message: format!("with seed {}, {}", panic.seed, panic.message),
+        expected: Some(
+            "a step the run allows at that point: a schedule as `msgsim explore --model async` writes it, run with its seed".to_string(),
+        ),
+    };
+    say!("{error}\nreproduce  {}", crate::report::reproduce_command_for(path, panic.seed));
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
 /// Load and validate a scenario, printing every error (exit code 2) if it is invalid.
 pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
     load_source(path).map(|(scenario, _)| scenario)
@@ -156,8 +181,15 @@ mod tempfile_lite {
 
 impl Output {
     /// Prepare to write `path`, checking now that it can be written (so a bad path never
-    /// costs a run). Nothing the user named is changed yet.
-    pub fn prepare(path: &Path) -> std::io::Result<Output> {
+    /// costs a run) and that it is not `input`, the scenario the output is made from (by any
+    /// name: a link, `./`, a hard link). Nothing the user named is changed yet.
+    pub fn prepare(path: &Path, input: &Path) -> std::io::Result<Output> {
+        if same_file(path, input) {
+            return Err(std::io::Error::new(
+                ErrorKind::InvalidInput,
+                "it is the scenario being read, which the output would replace (name another file)",
+            ));
+        }
         let shown = path.to_path_buf();
         // A symbolic link's target is what gets replaced (created, if the link dangles).
         let resolved = match std::fs::symlink_metadata(path) {
@@ -211,6 +243,24 @@ impl Output {
                 Ok(t.persist(dest)?)
             }
         }
+    }
+}
+
+/// Whether `a` and `b` name the same regular file. Devices and FIFOs are left out: `/dev/stdin`
+/// and `/dev/stdout` may be one terminal, and neither is replaced.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else { return false };
+    if !ma.is_file() || !mb.is_file() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (ma.dev(), ma.ino()) == (mb.dev(), mb.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
     }
 }
 

@@ -1,19 +1,19 @@
 //! `msgsim run`: run one scenario with one seed and report.
 
-use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load, reader_gone, say};
+use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
 use crate::RunOptions;
 use crate::export::{ExportError, Selection, TraceFormat, TraceView, write_trace};
-use crate::report::{Report, panic_text, reproduce_command_for};
+use crate::report::{Report, reproduce_command_for};
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>) -> ExitCode {
-    let scenario = match load(path) {
+    let (scenario, src) = match load_source(path) {
         Ok(s) => s,
         Err(code) => return code,
     };
     // Prepare the trace file before running, so a bad path never costs a run.
-    let trace_file = match trace_path.map(Output::prepare).transpose() {
+    let trace_file = match trace_path.map(|o| Output::prepare(o, path)).transpose() {
         Ok(f) => f,
         Err(e) => {
             say!("{}: cannot write the trace: {e}", trace_path.expect("set when preparing failed").display());
@@ -26,8 +26,7 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     let result = match crate::run(&scenario, seed, &options) {
         Ok(r) => r,
         Err(panic) => {
-            super::to_stderr(&panic_text(&shown, &panic));
-            return ExitCode::from(EXIT_INTERNAL);
+            return super::run_stopped(path, &src, &panic);
         }
     };
     if let (Some(file), Some(events)) = (trace_file, &result.trace) {

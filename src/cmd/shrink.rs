@@ -14,7 +14,7 @@ pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>
     };
     // Check the output can be written before spending the search; nothing is written until
     // the shrunk scenario is ready.
-    let file = match output.map(Output::prepare).transpose() {
+    let file = match output.map(|o| Output::prepare(o, path)).transpose() {
         Ok(f) => f,
         Err(e) => {
             say!("{}: cannot write the shrunk scenario: {e}", output.expect("set when preparing failed").display());

@@ -1,9 +1,8 @@
 //! `msgsim trace`: run a scenario and write its trace, or part of it, in one of the export formats.
 
-use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, load, reader_gone, say};
+use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, load_source, reader_gone, say};
 use crate::RunOptions;
 use crate::export::{ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
-use crate::report::panic_text;
 use crate::time::SimTime;
 use std::path::Path;
 use std::process::ExitCode;
@@ -57,7 +56,7 @@ pub fn trace(args: Args) -> ExitCode {
             return bad_input(&format!("--from {} ms is after --to {} ms", crate::export::ms(from), crate::export::ms(to)));
         }
     }
-    let scenario = match load(args.path) {
+    let (scenario, src) = match load_source(args.path) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -69,7 +68,7 @@ pub fn trace(args: Args) -> ExitCode {
         }
     }
     // Prepare the output before running, so a bad path never costs a run.
-    let output = match args.output.map(Output::prepare).transpose() {
+    let output = match args.output.map(|o| Output::prepare(o, args.path)).transpose() {
         Ok(f) => f,
         Err(e) => return bad_input(&format!("{}: cannot write the trace: {e}", args.output.expect("set when preparing failed").display())),
     };
@@ -78,8 +77,7 @@ pub fn trace(args: Args) -> ExitCode {
     let result = match crate::run(&scenario, seed, &options) {
         Ok(r) => r,
         Err(panic) => {
-            super::to_stderr(&panic_text(&args.path.display().to_string(), &panic));
-            return ExitCode::from(EXIT_INTERNAL);
+            return super::run_stopped(args.path, &src, &panic);
         }
     };
     let events = result.trace.as_deref().expect("the trace was recorded");

@@ -124,6 +124,9 @@ pub fn refuse(scenario: &Scenario) -> Option<String> {
     Some(format!("with {why}"))
 }
 
+/// A wire entry's cost beside its size: the map's node and slack.
+const FLIGHT_OVERHEAD_BYTES: u64 = 64;
+
 /// Workload commands at most: a scenario to explore is small.
 const MAX_COMMANDS: usize = 10_000;
 
@@ -213,6 +216,11 @@ struct World<'s, P: Process, F> {
     issued: Vec<usize>,
     commands: &'s [(SimTime, NodeId, Command)],
     wire: BTreeMap<MsgId, Flight<P::Msg>>,
+    /// Bytes the messages on the wire take, as the engine's in-flight budget counts them.
+    wire_bytes: u64,
+    /// The in-flight budget ran out (`max_in_flight` or `max_memory_mb`): the path ends here,
+    /// as a run does, and what was sent past the budget is not put on the wire.
+    over_budget: Option<EndReason>,
     /// Timers set and neither fired nor cancelled, by their trace id.
     timers: BTreeMap<TimerId, (NodeId, P::Timer)>,
     /// Per node: crashes and restarts the fault script still allows, and a fault's index.
@@ -276,6 +284,8 @@ where
             issued: vec![0; n],
             commands,
             wire: BTreeMap::new(),
+            wire_bytes: 0,
+            over_budget: None,
             timers: BTreeMap::new(),
             crashes,
             restarts,
@@ -411,7 +421,9 @@ where
                     self.wire.get_mut(&id).expect("in flight").copy = true;
                     self.wire[&id].msg.clone()
                 } else {
-                    self.wire.remove(&id).expect("in flight").msg
+                    let msg = self.wire.remove(&id).expect("in flight").msg;
+                    self.wire_bytes = self.wire_bytes.saturating_sub(Self::flight_bytes(&msg));
+                    msg
                 };
                 let corrupted = step == Step::Corrupt(id);
                 if corrupted {
@@ -429,6 +441,7 @@ where
             }
             Step::Lose(id) => {
                 let f = self.wire.remove(&id).expect("in flight");
+                self.wire_bytes = self.wire_bytes.saturating_sub(Self::flight_bytes(&f.msg));
                 self.record(EventKind::Drop { from: f.from, to: f.to, msg: id, reason: DropReason::Lost });
             }
             Step::Timer(id) => {
@@ -542,9 +555,22 @@ where
         // on its way still arrives.
         if self.partitions.blocks(from, to) {
             self.record(EventKind::Drop { from, to, msg: id, reason: DropReason::Partitioned });
-        } else {
-            self.wire.insert(id, Flight { from, to, msg, copy: false });
+        } else if self.over_budget.is_none() {
+            self.wire_bytes = self.wire_bytes.saturating_add(Self::flight_bytes(&msg));
+            let limits = &self.scenario.limits;
+            if self.wire.len() as u64 >= limits.max_in_flight {
+                self.over_budget = Some(EndReason::MaxInFlight);
+            } else if self.wire_bytes > limits.max_memory_mb.saturating_mul(1 << 20) {
+                self.over_budget = Some(EndReason::MaxMemory);
+            } else {
+                self.wire.insert(id, Flight { from, to, msg, copy: false });
+            }
         }
+    }
+
+    /// What one message on the wire costs the memory budget: its entry and the heap it owns.
+    fn flight_bytes(msg: &P::Msg) -> u64 {
+        (std::mem::size_of::<Flight<P::Msg>>() as u64 + FLIGHT_OVERHEAD_BYTES).saturating_add(msg.heap_bytes())
     }
 
     /// The state's fingerprint (see the module's documentation).
@@ -692,7 +718,9 @@ where
     }
     v.fingerprint = world.fingerprint();
     world.enabled(bounds.max_faults, &mut v.enabled);
-    v.end = if v.enabled.is_empty() {
+    v.end = if let Some(reason) = world.over_budget {
+        Some(reason)
+    } else if v.enabled.is_empty() {
         Some(EndReason::Quiescent)
     } else if path.len() >= bounds.max_depth {
         Some(EndReason::Horizon)
@@ -743,6 +771,7 @@ where
         max_depth: 0,
         complete: true,
         depth_bound_reached: false,
+        budget_reached: false,
         checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
         violation: None,
     };
@@ -797,6 +826,7 @@ where
             if let Some(reason) = v.end {
                 found.behaviours += 1;
                 found.depth_bound_reached |= reason == EndReason::Horizon;
+                found.budget_reached |= matches!(reason, EndReason::MaxMemory | EndReason::MaxInFlight);
                 for (tally, (_, verdict)) in found.checks.iter_mut().zip(&v.verdicts) {
                     match verdict.outcome {
                         Outcome::Pass => tally.passed += 1,
@@ -843,7 +873,7 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    let fail = |at: SimTime, event: u64, message: String| ProtocolPanic { seed, at, event, message };
+    let fail = |at: SimTime, event: u64, message: String| ProtocolPanic { seed, at, event, message, bad_step: None };
     if let Some(why) = refuse(scenario) {
         return Err(fail(SimTime::ZERO, 0, format!("cannot run a schedule {why}")));
     }
@@ -853,21 +883,34 @@ where
         let mut world = World::boot(scenario, &setup, factory, true);
         for (k, &step) in schedule.iter().enumerate() {
             if !world.is_enabled(step) {
-                return Err((world.now(), k as u64 + 1, format!("schedule step {} ({step:?}) is not enabled then", k + 1)));
+                let why = format!("schedule step {} ({}) is not enabled then", k + 1, step.ron(scenario));
+                return Err((world.now(), k as u64 + 1, Some(k), why));
             }
             world.apply(step);
             if let Some(what) = world.unsupported {
-                return Err((world.now(), k as u64 + 1, format!("the protocol uses {what}, which the asynchronous model does not run")));
+                return Err((
+                    world.now(),
+                    k as u64 + 1,
+                    None,
+                    format!("the protocol uses {what}, which the asynchronous model does not run"),
+                ));
+            }
+            if world.over_budget.is_some() {
+                break;
             }
         }
         let mut rest = Vec::new();
         world.enabled(usize::MAX, &mut rest);
-        let reason = if rest.is_empty() { EndReason::Quiescent } else { EndReason::Horizon };
+        let reason = match world.over_budget {
+            Some(reason) => reason,
+            None if rest.is_empty() => EndReason::Quiescent,
+            None => EndReason::Horizon,
+        };
         Ok((end_of(reason, world.now()), world.events, world.messages, world.steps))
     }));
     let (end, events, messages, steps) = match outcome {
         Ok(Ok(done)) => done,
-        Ok(Err((at, event, message))) => return Err(fail(at, event, message)),
+        Ok(Err((at, event, bad_step, message))) => return Err(ProtocolPanic { bad_step, ..fail(at, event, message) }),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()

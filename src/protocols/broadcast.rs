@@ -84,6 +84,13 @@ impl<P: Message> Message for Msg<P> {
             _ => {}
         }
     }
+
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            Msg::Peer(p) => p.heap_bytes(),
+            _ => 0,
+        }
+    }
 }
 
 /// A client's operation timing out, or the relay's own timer.

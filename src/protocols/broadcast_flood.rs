@@ -6,14 +6,20 @@
 //! two messages (the value and its acknowledgement) per link, and arrives after one link's
 //! latency per hop. Without `retry_ms` a value is sent once and never again: the broken variant,
 //! which loses every value a partition cuts off.
+//!
+//! With `retry_ms`, each value sent to a neighbour is a retransmission series (its number is the
+//! value's id): every send of it is an `attempt` line and the neighbour's acknowledgement an
+//! `ack` line, and the protocol declares its policy (a constant wait of `retry_ms` from each
+//! send, no jitter, no last attempt: it resends until acknowledged), so `RetryBackoff` judges
+//! that it waits as declared and stops once acknowledged.
 
 use super::broadcast::{Common, HEADER_BYTES, Node, Overlay, Relay, RelayCtx, Timer, VALUE_ID_BYTES, Values};
 use super::{field, ns};
 use crate::id::{AppId, NodeId, TimerId};
 use crate::plugin::Protocol;
 use crate::process::{Message, Payload};
-use crate::scenario::file::{Number, Whole};
-use crate::scenario::{ConfigCx, Scenario};
+use crate::scenario::file::{Number, RetryFile, Whole};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -76,8 +82,9 @@ impl Message for Msg {
 pub struct Flood {
     neighbours: Vec<NodeId>,
     retry_ns: Option<u64>,
-    /// Values sent to a neighbour and not yet acknowledged by it, with their retry timer.
-    unacked: BTreeMap<(NodeId, AppId), (Payload, TimerId)>,
+    /// Values sent to a neighbour and not yet acknowledged by it, with their retry timer and
+    /// the number of the attempt last sent.
+    unacked: BTreeMap<(NodeId, AppId), (Payload, TimerId, u32)>,
 }
 
 /// Send `value` to `to` again after this long if it is still unacknowledged.
@@ -90,7 +97,7 @@ pub struct Retry {
 impl Flood {
     /// Neighbour `to` has `value`: stop sending it there.
     fn settled(&mut self, ctx: &mut RelayCtx<'_, Self>, to: NodeId, value: AppId) {
-        if let Some((_, timer)) = self.unacked.remove(&(to, value)) {
+        if let Some((_, timer, _)) = self.unacked.remove(&(to, value)) {
             ctx.cancel_timer(timer);
         }
     }
@@ -102,10 +109,14 @@ impl Relay for Flood {
 
     fn learned(&mut self, ctx: &mut RelayCtx<'_, Self>, value: Payload, from: Option<NodeId>) {
         for &to in self.neighbours.iter().filter(|&&n| Some(n) != from) {
-            ctx.send(to, super::broadcast::Msg::Peer(Msg::Value(value)));
-            if let Some(retry) = self.retry_ns {
-                let timer = ctx.set_timer(retry, Timer::Peer(Retry { to, value: value.id }));
-                self.unacked.insert((to, value.id), (value, timer));
+            let msg = super::broadcast::Msg::Peer(Msg::Value(value));
+            match self.retry_ns {
+                Some(retry) => {
+                    ctx.send_attempt(to, msg, value.id.0, 1);
+                    let timer = ctx.set_timer(retry, Timer::Peer(Retry { to, value: value.id }));
+                    self.unacked.insert((to, value.id), (value, timer, 1));
+                }
+                None => ctx.send(to, msg),
             }
         }
     }
@@ -114,7 +125,7 @@ impl Relay for Flood {
         match msg {
             Msg::Value(value) => {
                 if self.retry_ns.is_some() {
-                    ctx.send(from, super::broadcast::Msg::Peer(Msg::Ack(value.id)));
+                    ctx.send_ack(from, super::broadcast::Msg::Peer(Msg::Ack(value.id)), value.id.0);
                 }
                 // The sender has it: no need to send it back, nor again.
                 self.settled(ctx, from, value.id);
@@ -128,8 +139,9 @@ impl Relay for Flood {
 
     fn timer(&mut self, ctx: &mut RelayCtx<'_, Self>, _: &mut Values, timer: Retry) {
         let Some(retry) = self.retry_ns else { return };
-        let Some((value, pending)) = self.unacked.get_mut(&(timer.to, timer.value)) else { return };
-        ctx.send(timer.to, super::broadcast::Msg::Peer(Msg::Value(*value)));
+        let Some((value, pending, attempt)) = self.unacked.get_mut(&(timer.to, timer.value)) else { return };
+        *attempt = attempt.saturating_add(1);
+        ctx.send_attempt(timer.to, super::broadcast::Msg::Peer(Msg::Value(*value)), value.id.0, *attempt);
         *pending = ctx.set_timer(retry, Timer::Peer(timer));
     }
 }
@@ -147,6 +159,16 @@ impl Protocol for BroadcastFloodProtocol {
         if let Some(r) = config.retry_ms {
             cx.positive_millis(&[field("retry_ms")], r, "a retry interval of zero");
         }
+    }
+
+    // A constant wait of `retry_ms` from each send, without end; none without retries.
+    fn retry_policy(config: &Config) -> Option<RetryPolicy> {
+        config.retry_ms.map(|wait| RetryPolicy {
+            retry: RetryFile { base_ms: wait, factor: Number(1.0), cap_ms: wait, jitter: None, max_attempts: Whole(u64::MAX) },
+            wait_from: WaitFrom::Send,
+            jitter: JitterShape::Proportional,
+            budget: None,
+        })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node<Flood> {

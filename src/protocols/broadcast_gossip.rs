@@ -7,14 +7,24 @@
 //! Against flooding it trades latency for messages: a value waits up to a period at every hop,
 //! and a link carries at most one batch and one acknowledgement per period however many values
 //! arrive, so the messages per operation fall as the rate of operations rises.
+//!
+//! Each value owed to a neighbour is a retransmission series (its number is the value's id): a
+//! batch is one `attempt` line per value in it, its acknowledgement one `ack` line per value,
+//! and the protocol declares its policy: a value is sent again at the first tick `resend_ms`
+//! after it was sent, so the wait is `resend_ms` plus up to one period (jitter `period_ms` /
+//! `resend_ms`), with no last attempt. `RetryBackoff` judges it.
+//! `bug: AckOnlyNew` is the broken variant: a server acknowledges only the values new to it,
+//! so a value that crossed the same value on its way the other way is never acknowledged, and
+//! its sender resends it until the other's batch arrives. `RetryBackoff` catches the
+//! unacknowledged attempts (`scenarios/maelstrom/broken-broadcast-gossip-ack-only-new.ron`).
 
 use super::broadcast::{Common, HEADER_BYTES, Node, Overlay, Relay, RelayCtx, Timer, VALUE_ID_BYTES, Values};
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
 use crate::process::{Message, Payload};
-use crate::scenario::file::{Number, Whole};
-use crate::scenario::{ConfigCx, Scenario};
+use crate::scenario::file::{Number, RetryFile, Whole};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
 use crate::time::SimTime;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -39,6 +49,16 @@ pub struct Config {
     pub period_ms: Number,
     /// How long a sent value waits for its acknowledgement before it is sent again.
     pub resend_ms: Number,
+    /// A planted bug; absent: none.
+    #[serde(default)]
+    pub bug: Option<GossipBug>,
+}
+
+/// The broken variant of batched gossip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum GossipBug {
+    /// Acknowledge only the values of a batch that are new to the receiver.
+    AckOnlyNew,
 }
 
 impl Config {
@@ -78,10 +98,17 @@ impl Message for Msg {
             values.iter_mut().for_each(Payload::corrupt);
         }
     }
+
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            Msg::Batch(values) => crate::process::vec_bytes(values),
+            Msg::Ack(ids) => crate::process::vec_bytes(ids),
+        }
+    }
 }
 
-/// A value owed to a neighbour, and when it was last sent (`None`: not yet).
-type Owed = BTreeMap<AppId, (Payload, Option<SimTime>)>;
+/// A value owed to a neighbour, when it was last sent (`None`: not yet), and as which attempt.
+type Owed = BTreeMap<AppId, (Payload, Option<SimTime>, u32)>;
 
 /// A server's gossip state.
 pub struct Gossip {
@@ -90,6 +117,8 @@ pub struct Gossip {
     resend_ns: u64,
     /// By position in `neighbours`: the values that neighbour is not known to have.
     owed: Vec<Owed>,
+    /// The broken variant: acknowledge only what is new.
+    ack_only_new: bool,
 }
 
 /// The period's tick.
@@ -107,7 +136,7 @@ impl Relay for Gossip {
     fn learned(&mut self, _: &mut RelayCtx<'_, Self>, value: Payload, from: Option<NodeId>) {
         for (i, &n) in self.neighbours.iter().enumerate() {
             if Some(n) != from {
-                self.owed[i].entry(value.id).or_insert((value, None));
+                self.owed[i].entry(value.id).or_insert((value, None, 0));
             }
         }
     }
@@ -116,13 +145,23 @@ impl Relay for Gossip {
         let Some(i) = self.neighbours.iter().position(|&n| n == from) else { return };
         match msg {
             Msg::Batch(batch) => {
-                ctx.send(from, super::broadcast::Msg::Peer(Msg::Ack(batch.iter().map(|p| p.id).collect())));
+                if !self.ack_only_new {
+                    let ids: Vec<AppId> = batch.iter().map(|p| p.id).collect();
+                    let series: Vec<u64> = ids.iter().map(|a| a.0).collect();
+                    ctx.send_acks(from, super::broadcast::Msg::Peer(Msg::Ack(ids)), series);
+                }
+                let mut new = Vec::new();
                 for value in batch {
                     // The sender has it: it owes us nothing for it, nor we it.
                     self.owed[i].remove(&value.id);
                     if values.add(ctx, value) {
+                        new.push(value.id);
                         self.learned(ctx, value, Some(from));
                     }
+                }
+                if self.ack_only_new && !new.is_empty() {
+                    let series: Vec<u64> = new.iter().map(|a| a.0).collect();
+                    ctx.send_acks(from, super::broadcast::Msg::Peer(Msg::Ack(new)), series);
                 }
             }
             Msg::Ack(ids) => {
@@ -137,16 +176,19 @@ impl Relay for Gossip {
         let now = ctx.now();
         for (i, &n) in self.neighbours.iter().enumerate() {
             let due = |sent: Option<SimTime>| sent.is_none_or(|t| now.0.saturating_sub(t.0) >= self.resend_ns);
+            let mut attempts = Vec::new();
             let batch: Vec<Payload> = self.owed[i]
                 .values_mut()
-                .filter(|(_, sent)| due(*sent))
-                .map(|(p, sent)| {
+                .filter(|(_, sent, _)| due(*sent))
+                .map(|(p, sent, attempt)| {
                     *sent = Some(now);
+                    *attempt = attempt.saturating_add(1);
+                    attempts.push((p.id.0, *attempt));
                     *p
                 })
                 .collect();
             if !batch.is_empty() {
-                ctx.send(n, super::broadcast::Msg::Peer(Msg::Batch(batch)));
+                ctx.send_attempts(n, super::broadcast::Msg::Peer(Msg::Batch(batch)), attempts);
             }
         }
         ctx.set_timer(self.period_ns, Timer::Peer(Tick));
@@ -167,9 +209,36 @@ impl Protocol for BroadcastGossipProtocol {
         cx.positive_millis(&[field("resend_ms")], config.resend_ms, "a resend time of zero");
     }
 
+    // A value goes again at the first tick `resend_ms` after its last send: a wait of
+    // `resend_ms` plus up to one period, without end.
+    fn retry_policy(config: &Config) -> Option<RetryPolicy> {
+        let jitter = Number(config.period_ms.0 / config.resend_ms.0);
+        Some(RetryPolicy {
+            retry: RetryFile {
+                base_ms: config.resend_ms,
+                factor: Number(1.0),
+                cap_ms: config.resend_ms,
+                jitter: Some(jitter),
+                max_attempts: Whole(u64::MAX),
+            },
+            wait_from: WaitFrom::Send,
+            jitter: JitterShape::Proportional,
+            budget: None,
+        })
+    }
+
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node<Gossip> {
         let spec = config.common().spec(&scenario.cluster);
         let (period_ns, resend_ns) = (ns(config.period_ms), ns(config.resend_ms));
-        move |me| Node::new(&spec, me, |neighbours| Gossip { owed: vec![Owed::new(); neighbours.len()], neighbours, period_ns, resend_ns })
+        let ack_only_new = config.bug == Some(GossipBug::AckOnlyNew);
+        move |me| {
+            Node::new(&spec, me, |neighbours| Gossip {
+                owed: vec![Owed::new(); neighbours.len()],
+                neighbours,
+                period_ns,
+                resend_ns,
+                ack_only_new,
+            })
+        }
     }
 }

@@ -63,7 +63,7 @@ use crate::rng::PPB;
 use crate::scenario::file::{
     BreakerBugFile, BreakerFile, BudgetFile, HalfOpenFile, Number, OrderFile, PhaseFile, PhaseName, RetryFile, Whole, WindowFile,
 };
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, Seg, WaitFrom, limits};
+use crate::scenario::{ConfigCx, JitterShape, RetryBudget, RetryPolicy, Scenario, Seg, WaitFrom, limits};
 use crate::time::SimTime;
 use crate::trace::{BreakerState, CallOutcome};
 use serde::Deserialize;
@@ -744,7 +744,8 @@ impl Protocol for CallsProtocol {
             Jitter::Equal => JitterShape::Equal,
             Jitter::Decorrelated => JitterShape::Decorrelated,
         };
-        config.retry.map(|retry| RetryPolicy { retry, wait_from: WaitFrom::Failure, jitter })
+        let budget = config.budget.map(|b| RetryBudget { ratio_ppb: (b.ratio.0 * PPB as f64).round() as u64, burst: b.burst.0 });
+        config.retry.map(|retry| RetryPolicy { retry, wait_from: WaitFrom::Failure, jitter, budget })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node {

@@ -39,6 +39,10 @@ impl Stamp for Knowledge {
     fn size(&self) -> u32 {
         self.0.values().map(|v| 4 + 4 * v.len() as u32).sum()
     }
+
+    fn heap_bytes(&self) -> u64 {
+        self.0.values().map(|v| 64 + 4 * v.len() as u64).sum()
+    }
 }
 
 /// A multicast's body: the application message and its vector timestamp (per origin, the
@@ -56,6 +60,10 @@ impl Body for Stamped {
 
     fn corrupt(&mut self) {
         self.payload.corrupt();
+    }
+
+    fn heap_bytes(&self) -> u64 {
+        4 * self.ts.len() as u64
     }
 }
 

@@ -118,7 +118,7 @@ impl Protocol for ExactlyOnceProtocol {
     }
 
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
+        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> ExactlyOnce {

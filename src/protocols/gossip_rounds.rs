@@ -60,6 +60,12 @@ impl Message for RoundMsg {
         let RoundMsg::Values { values, .. } = self;
         values.iter_mut().for_each(Payload::corrupt);
     }
+
+    /// The values carried: every one the sender knows, so a copy grows with the run.
+    fn heap_bytes(&self) -> u64 {
+        let RoundMsg::Values { values, .. } = self;
+        crate::process::vec_bytes(values)
+    }
 }
 
 /// One node: what it knows.

@@ -49,6 +49,10 @@ pub trait Body: Clone + fmt::Debug {
     fn size(&self) -> u32;
     /// Damage the application payloads the body carries.
     fn corrupt(&mut self);
+    /// Heap bytes the body owns (a vector timestamp), for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        0
+    }
 }
 
 /// Knowledge piggybacked on every message a node sends, data and acks alike, and merged
@@ -59,6 +63,10 @@ pub trait Stamp: Clone + fmt::Debug + Default {
     fn merge(&mut self, other: &Self);
     /// Bytes of this stamp on the wire, added to every message that carries it.
     fn size(&self) -> u32;
+    /// Heap bytes the stamp owns, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        0
+    }
 }
 
 impl Stamp for () {
@@ -107,6 +115,15 @@ impl<B: Body, S: Stamp> Message for Wire<B, S> {
     fn corrupt(&mut self) {
         if let Wire::Data { body, .. } = self {
             body.corrupt();
+        }
+    }
+
+    /// A data copy's body is held twice while in flight: on the wire, and by its sender
+    /// until the copy is acknowledged.
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            Wire::Data { body, stamp, .. } => body.heap_bytes().saturating_mul(2).saturating_add(stamp.heap_bytes()),
+            Wire::Ack { stamp, .. } => stamp.heap_bytes(),
         }
     }
 }
@@ -367,7 +384,7 @@ macro_rules! group_protocol {
             }
 
             fn retry_policy(config: &GroupConfig) -> Option<RetryPolicy> {
-                Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional })
+                Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None })
             }
 
             fn factory(config: &GroupConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Group<$layer> {

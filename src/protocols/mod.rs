@@ -2,6 +2,7 @@
 //! its process, its configuration as scenarios write it, its validation and its factory (an
 //! implementation of [`Protocol`](crate::plugin::Protocol)); `registry.rs` registers them.
 
+pub mod anti_entropy;
 pub mod at_least_once;
 pub mod at_most_once;
 pub mod best_effort;
@@ -10,6 +11,7 @@ pub mod broadcast_flood;
 pub mod broadcast_gossip;
 pub mod calls;
 pub mod causal;
+pub mod durable_pubsub;
 pub mod durable_queue;
 pub mod exactly_once;
 pub mod exchange;

@@ -49,6 +49,13 @@ impl Message for RumourMsg {
             rumours.iter_mut().for_each(Payload::corrupt);
         }
     }
+
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            RumourMsg::Push(rumours) => crate::process::vec_bytes(rumours),
+            RumourMsg::Known(ids) => crate::process::vec_bytes(ids),
+        }
+    }
 }
 
 /// One node: what it has heard, and which of it is still hot.

@@ -128,6 +128,10 @@ impl Message for Sealed {
     fn wire_bytes(&mut self) -> Option<&mut Vec<u8>> {
         Some(&mut self.bytes)
     }
+
+    fn heap_bytes(&self) -> u64 {
+        crate::process::vec_bytes(&self.bytes)
+    }
 }
 
 /// The pre-shared secret every pair's key derives from; the adversary never has it.

@@ -375,6 +375,9 @@ pub struct Contract {
     /// The shortest a server works on a request, on its own clock (0 without a service time,
     /// or with an exponential one).
     pub min_service_ns: u64,
+    /// The longest a server works on a request, on its own clock (0 without a service time;
+    /// `None` with an exponential one, which has no longest).
+    pub max_service_ns: Option<u64>,
 }
 
 impl Contract {
@@ -393,6 +396,12 @@ impl Contract {
                 Some(TimeFile::Constant { ms }) => ns(ms),
                 Some(TimeFile::Uniform { min_ms, .. }) => ns(min_ms),
                 Some(TimeFile::Exponential { .. }) | None => 0,
+            },
+            max_service_ns: match config.service {
+                Some(TimeFile::Constant { ms }) => Some(ns(ms)),
+                Some(TimeFile::Uniform { max_ms, .. }) => Some(ns(max_ms)),
+                Some(TimeFile::Exponential { .. }) => None,
+                None => Some(0),
             },
         }
     }

@@ -195,6 +195,14 @@ impl Message for Wire {
         };
         entries.iter_mut().for_each(|e| e.payload.corrupt());
     }
+
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            Wire::FlushOk { unstable, .. } => crate::process::vec_bytes(unstable),
+            Wire::Install(i) => crate::process::vec_bytes(&i.msgs),
+            Wire::Heartbeat { .. } | Wire::Ack { .. } | Wire::Flush { .. } | Wire::Data { .. } => 0,
+        }
+    }
 }
 
 /// The one periodic timer: heartbeats, deadlines, retransmissions, the flush's progress.

@@ -50,6 +50,19 @@ pub struct RetryPolicy {
     pub wait_from: WaitFrom,
     /// How the jitter spreads each wait, which decides the shortest wait allowed.
     pub jitter: JitterShape,
+    /// The token bucket that bounds retries, if the protocol has one.
+    pub budget: Option<RetryBudget>,
+}
+
+/// A retry budget: every call a client makes deposits `ratio_ppb` parts per billion of a retry,
+/// up to `burst` retries, the bucket starts full (and full again after a restart), and every
+/// retry takes one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryBudget {
+    /// What each call deposits, in parts per billion of a retry.
+    pub ratio_ppb: u64,
+    /// The most the bucket holds, and what it starts with, in retries.
+    pub burst: u64,
 }
 
 /// How a retry policy's jitter spreads the wait `w` it draws around (`w` grows from `base_ms` by

@@ -9,7 +9,7 @@ pub mod file;
 pub mod locate;
 mod syntax;
 
-pub use config::{Catalog, CheckChoice, ConfigCx, JitterShape, ProtocolChoice, RetryPolicy, WaitFrom};
+pub use config::{Catalog, CheckChoice, ConfigCx, JitterShape, ProtocolChoice, RetryBudget, RetryPolicy, WaitFrom};
 pub use locate::Seg;
 
 use crate::adversary::AdversarySpec;
@@ -58,6 +58,11 @@ pub mod limits {
     pub const DEFAULT_MAX_TRACE_EVENTS: u64 = 50_000_000;
     /// 1 GiB for the messages in flight: a boot or fan-out that sends millions stops there.
     pub const DEFAULT_MAX_MEMORY_MB: u64 = 1024;
+    /// The largest `max_memory_mb` (64 GiB): the budget is an estimate the run enforces, and one
+    /// larger than the machine running it would bound nothing. 64 GiB holds what the other limits
+    /// allow (the default 10 million messages in flight take about 2 GiB) and is more than a
+    /// workstation has; a causal multicast over 100,000 nodes (149 GiB of vectors) stays refused.
+    pub const MAX_MEMORY_MB: u64 = 64 << 10;
     /// A workload message's payload in bytes when the entry sets neither `size_bytes` nor `size`.
     pub const DEFAULT_SIZE_BYTES: u32 = 64;
     /// Transmissions of one message by a retransmitting protocol.
@@ -496,6 +501,15 @@ impl<'a> Validator<'a> {
     }
 
     fn scenario(mut self, raw: &ScenarioFile<'a>, catalog: &dyn Catalog) -> Result<Scenario, ScenarioErrors> {
+        // The name is printed as it is, in every summary and export: a control character (an
+        // escape sequence, a new line) or a direction override would rewrite what a terminal shows.
+        if let Some(c) = raw.name.chars().find(|&c| unprintable(c)) {
+            self.error(
+                &[f("name")],
+                format!("the name holds the control character U+{:04X}", c as u32),
+                "a name of printable characters".to_string(),
+            );
+        }
         let horizon = self.millis(&[f("horizon_ms")], raw.horizon_ms).map(SimTime);
         if horizon == Some(SimTime::ZERO) {
             self.error(&[f("horizon_ms")], "the horizon is zero: nothing would run", "a positive number of milliseconds".to_string());
@@ -523,7 +537,7 @@ impl<'a> Validator<'a> {
             self.errors.dedup();
             return Err(ScenarioErrors(self.errors));
         }
-        Ok(Scenario {
+        let scenario = Scenario {
             name: raw.name.clone(),
             description: raw.description.clone(),
             seed: raw.seed.0,
@@ -545,7 +559,19 @@ impl<'a> Validator<'a> {
             replay,
             partitions_drop_in_flight: raw.partitions_drop_in_flight,
             schedule,
-        })
+        };
+        // A schedule is run by the asynchronous model, so it needs a scenario that model runs.
+        if scenario.schedule.is_some()
+            && let Some(why) = crate::explore::asynchronous::refuse(&scenario)
+        {
+            self.error(
+                &[f("schedule")],
+                format!("a schedule cannot run {why}"),
+                "no `schedule`, or a scenario the asynchronous model runs".to_string(),
+            );
+            return Err(ScenarioErrors(self.errors));
+        }
+        Ok(scenario)
     }
 
     /// Each expected failure names one of the scenario's own checks, once.
@@ -1745,13 +1771,21 @@ impl<'a> Validator<'a> {
             Some(v) => v,
             None => default,
         };
-        Limits {
+        let out = Limits {
             max_events: positive("max_events", l.max_events, limits::DEFAULT_MAX_EVENTS),
             max_in_flight: positive("max_in_flight", l.max_in_flight, limits::DEFAULT_MAX_IN_FLIGHT),
             max_fragments: positive("max_fragments", l.max_fragments, limits::DEFAULT_MAX_FRAGMENTS),
             max_trace_events: positive("max_trace_events", l.max_trace_events, limits::DEFAULT_MAX_TRACE_EVENTS),
             max_memory_mb: positive("max_memory_mb", l.max_memory_mb, limits::DEFAULT_MAX_MEMORY_MB),
+        };
+        if out.max_memory_mb > limits::MAX_MEMORY_MB {
+            self.error(
+                &[f("limits"), f("max_memory_mb")],
+                format!("a memory budget of {} MiB would bound nothing a machine holds", out.max_memory_mb),
+                format!("at most {} (64 GiB)", limits::MAX_MEMORY_MB),
+            );
         }
+        out
     }
 
     fn name_of(&self, node: NodeId) -> String {
@@ -1762,6 +1796,12 @@ impl<'a> Validator<'a> {
 /// Where `part`, a slice of `src`, starts in it (in bytes).
 fn offset_in(src: &str, part: &str) -> usize {
     part.as_ptr() as usize - src.as_ptr() as usize
+}
+
+/// A control character, or one that reorders the text around it on a terminal (the
+/// bidirectional embeddings, overrides and isolates).
+fn unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn valid_name(name: &str) -> bool {

@@ -10,13 +10,29 @@ of one build per mutant. Apply to a scratch clone only, never to the working tre
 Each entry of S is a mutant's line written as a switch (ON is replaced by the test of
 MSGSIM_MUTANT); a mutant whose line changed in the code stops the script with its id. A
 mutant is caught when a sweep of one of its scenario directories (bench excluded) exits
-non-zero, as run.py judges.
+non-zero, as run.py judges, or when a sweep runs past TIMEOUT_S (a hang is a failure too).
+
+`--file tests/mutants/held-out-2.txt` (before the other arguments, in both steps) takes
+another set whose entries carry their switch as a sixth line; a set is applied to a clone
+of its own, since each application appends `mutant_on` to src/protocols/mod.rs.
 """
 import glob, os, subprocess, sys
 
+TIMEOUT_S = 900
+SET = "tests/mutants/held-out.txt"
+if len(sys.argv) > 2 and sys.argv[1] == "--file":
+    SET = sys.argv[2]
+    del sys.argv[1:3]
+
+def sweep(binary, sc, seeds, env, root):
+    try:
+        return subprocess.run([binary, "sweep", sc, "--seeds", seeds], capture_output=True, text=True, env=env, cwd=root, timeout=TIMEOUT_S).returncode
+    except subprocess.TimeoutExpired:
+        return "timeout"
+
 def drive(root, seeds, only):
     binary = f"{root}/target/mutants/msgsim"
-    blocks = [b for b in open(f"{root}/tests/mutants/held-out.txt").read().split("\n\n") if b.strip()]
+    blocks = [b for b in open(f"{root}/{SET}").read().split("\n\n") if b.strip()]
     caught = judged = 0
     for b in blocks:
         L = [l for l in b.splitlines() if not l.startswith("#")]
@@ -32,9 +48,9 @@ def drive(root, seeds, only):
         by = None
         for d in dirs:
             for sc in sorted(glob.glob(f"{root}/scenarios/{d}/**/*.ron", recursive=True)):
-                r = subprocess.run([binary, "sweep", sc, "--seeds", seeds], capture_output=True, text=True, env=env, cwd=root)
-                if r.returncode != 0:
-                    by = sc.replace(root + "/", "")
+                rc = sweep(binary, sc, seeds, env, root)
+                if rc != 0:
+                    by = sc.replace(root + "/", "") + (" (timed out)" if rc == "timeout" else "")
                     break
             if by:
                 break
@@ -107,14 +123,19 @@ S = {
 "two-generals-parity-swapped": "let parity = if commander != ON { 0 } else { 1 };",
 "two-generals-extra-round": "if (if ON { round <= self.rounds } else { round < self.rounds }) {",
 }
-blocks = [b for b in open(f"{root}/tests/mutants/held-out.txt").read().split("\n\n") if b.strip()]
+blocks = [b for b in open(f"{root}/{SET}").read().split("\n\n") if b.strip()]
 files = {}
 for b in blocks:
     L = [l for l in b.splitlines() if not l.startswith("#")]
     if not L: continue
     ident, file, old = L[0], L[1], L[2]
+    if len(L) > 5:
+        assert ident not in S, f"two switches for {ident}"
+        S[ident] = L[5]
     files.setdefault(file, []).append((ident, old))
 missing = set(S) ^ {i for v in files.values() for i, _ in v}
+if SET != "tests/mutants/held-out.txt":
+    missing -= set(S) - {i for v in files.values() for i, _ in v}
 assert not missing, missing
 for file, ms in files.items():
     path = f"{root}/{file}"

@@ -1,0 +1,263 @@
+//! `CallsAnswered`: a call whose request its callee took intact is answered, unless the callee crashed before it could answer.
+//!
+//! A call (`Ctx::call`) is a request the simulator tags so that the callee's process can answer
+//! it (`Ctx::reply`); the answer is a message from the callee to the caller. The trace names a
+//! call's request in two places: a waiting call is the caller's last `send` before its `block`
+//! on the callee for a `Call`, and a call that timed out while the caller went on names its
+//! request in its `timeout` line. A request is *taken intact* when the callee's `recv` line for
+//! it is undamaged: the process was handed the request and could answer.
+//!
+//! The check matches every request taken intact with a later message from the callee to the
+//! caller, each message answering at most one request (an answer is such a message; the
+//! callee's own traffic to the caller may stand in for one, so the check is lenient there and
+//! never unfair). A request left without one fails, unless the callee crashed after taking it
+//! (a crash forgets the duty) or was blocked or paused when the run ended (it could not send
+//! yet). An answer lost on the way still counts: the callee answered. Calls that were answered
+//! while the caller went on are not named in the trace and are not judged. With no request
+//! taken intact, the verdict is inconclusive.
+//!
+//! This is what no other check states: `NoLoss` passes when the callee delivers every request
+//! and never answers, and `NoDeadlock` passes when every unanswered call ends by its timeout.
+
+use super::{Breaches, Checker, RunEnd, Verdict};
+use crate::id::{MsgId, NodeId};
+use crate::plugin::NoConfig;
+use crate::process::Cluster;
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+use crate::trace::{BlockReason, EventKind, FaultAction, TraceEvent};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// What the matching replays, in trace order, for one callee-caller pair.
+#[derive(Clone, Copy)]
+enum Step {
+    /// The callee took `msg` from the caller intact at this time (a request, if the trace
+    /// later names it one).
+    Took(SimTime, MsgId),
+    /// The callee sent the caller something.
+    Sent,
+    /// The callee crashed: what it owed is forgiven.
+    Crashed,
+}
+
+/// Checks that every call taken intact by a callee that stayed up is answered.
+pub struct CallsAnswered {
+    cluster: Cluster,
+    /// Per (callee, caller), what happened between them, in order.
+    steps: BTreeMap<(NodeId, NodeId), Vec<Step>>,
+    /// Each node's last send: recipient, transmission, time (a waiting call's request).
+    last_send: BTreeMap<NodeId, (NodeId, MsgId, SimTime)>,
+    /// The transmissions the trace names as call requests.
+    requests: BTreeSet<MsgId>,
+    /// Nodes blocked or paused now, which cannot send.
+    stalled: BTreeSet<NodeId>,
+}
+
+impl CallsAnswered {
+    /// A checker for a cluster's run.
+    pub fn new(cluster: Cluster) -> CallsAnswered {
+        CallsAnswered { cluster, steps: BTreeMap::new(), last_send: BTreeMap::new(), requests: BTreeSet::new(), stalled: BTreeSet::new() }
+    }
+
+    fn crashed(&mut self, node: NodeId) {
+        self.stalled.remove(&node);
+        for (_, steps) in self.steps.range_mut((node, NodeId(0))..=(node, NodeId(u32::MAX))) {
+            steps.push(Step::Crashed);
+        }
+    }
+}
+
+impl Checker for CallsAnswered {
+    fn observe(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Send { from, to, msg, .. } => {
+                self.last_send.insert(from, (to, msg, e.time));
+                if let Some(steps) = self.steps.get_mut(&(from, to)) {
+                    steps.push(Step::Sent);
+                }
+            }
+            EventKind::Receive { from, to, msg, corrupted: false } => {
+                self.steps.entry((to, from)).or_default().push(Step::Took(e.time, msg))
+            }
+            EventKind::Block { node, on, reason, .. } => {
+                self.stalled.insert(node);
+                if reason == BlockReason::Call
+                    && let Some(&(to, msg, at)) = self.last_send.get(&node)
+                    && to == on
+                    && at == e.time
+                {
+                    self.requests.insert(msg);
+                }
+            }
+            EventKind::Unblock { node, .. } => {
+                self.stalled.remove(&node);
+            }
+            EventKind::CallTimeout { msg, .. } => {
+                self.requests.insert(msg);
+            }
+            EventKind::Fault { action, node: Some(node), .. } => match action {
+                FaultAction::Crash => self.crashed(node),
+                FaultAction::Pause => {
+                    self.stalled.insert(node);
+                }
+                FaultAction::Resume => {
+                    self.stalled.remove(&node);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, _: &RunEnd) -> Verdict {
+        let mut breaches = Breaches::default();
+        let (mut taken, mut forgiven) = (0u64, 0u64);
+        for (&(callee, caller), steps) in &self.steps {
+            // Greedy in trace order: each message to the caller answers the oldest request
+            // still owed, which leaves none unmatched that any matching could match.
+            let mut owed: VecDeque<(SimTime, MsgId)> = VecDeque::new();
+            for &step in steps {
+                match step {
+                    Step::Took(at, msg) if self.requests.contains(&msg) => {
+                        taken += 1;
+                        owed.push_back((at, msg));
+                    }
+                    Step::Took(..) => {}
+                    Step::Sent => {
+                        owed.pop_front();
+                    }
+                    Step::Crashed => forgiven += std::mem::take(&mut owed).len() as u64,
+                }
+            }
+            if self.stalled.contains(&callee) {
+                forgiven += owed.len() as u64;
+                continue;
+            }
+            for (at, msg) in owed {
+                let cluster = &self.cluster;
+                breaches.record(at, || {
+                    format!(
+                        "{} took call request m{} from {} intact and never answered it (no later message to {}, no crash)",
+                        cluster.name(callee),
+                        msg.0,
+                        cluster.name(caller),
+                        cluster.name(caller),
+                    )
+                });
+            }
+        }
+        if let Some(failed) = breaches.verdict("calls taken intact and never answered") {
+            return failed;
+        }
+        if taken == 0 {
+            return Verdict::inconclusive("no call request named in the trace reached its callee intact");
+        }
+        Verdict::pass(format!(
+            "{taken} call requests taken intact, each answered ({forgiven} forgiven: the callee crashed, or was blocked at the end)"
+        ))
+    }
+}
+
+impl crate::plugin::Check for CallsAnswered {
+    const NAME: &'static str = "CallsAnswered";
+    type Config = NoConfig;
+
+    fn build(_: &NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
+        Box::new(CallsAnswered::new(scenario.cluster.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::test_events::ev;
+    use crate::check::{EndReason, Outcome};
+
+    fn judge(events: &[TraceEvent]) -> Verdict {
+        let cluster = Cluster { names: vec!["a".into(), "b".into()], groups: vec![] };
+        let mut c = CallsAnswered::new(cluster);
+        for e in events {
+            c.observe(e);
+        }
+        c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason: EndReason::Quiescent, max_latency_ns: 0 })
+    }
+
+    fn send(ms: u64, from: u32, to: u32, msg: u64) -> TraceEvent {
+        ev(ms, EventKind::Send { from: NodeId(from), to: NodeId(to), msg: MsgId(msg), size: 10 })
+    }
+
+    fn recv(ms: u64, from: u32, to: u32, msg: u64, corrupted: bool) -> TraceEvent {
+        ev(ms, EventKind::Receive { from: NodeId(from), to: NodeId(to), msg: MsgId(msg), corrupted })
+    }
+
+    /// `a` calls `b` with request m1 at 0 ms and waits.
+    fn waiting_call() -> [TraceEvent; 2] {
+        [send(0, 0, 1, 1), ev(0, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: BlockReason::Call, timeout: true })]
+    }
+
+    fn timed_out(ms: u64) -> TraceEvent {
+        ev(ms, EventKind::Unblock { node: NodeId(0), reason: crate::trace::UnblockReason::TimedOut })
+    }
+
+    #[test]
+    fn an_answered_waiting_call_passes() {
+        let [s, b] = waiting_call();
+        let events = [s, b, recv(2, 0, 1, 1, false), send(2, 1, 0, 2), recv(4, 1, 0, 2, false)];
+        assert_eq!(judge(&events).outcome, Outcome::Pass);
+    }
+
+    // Postmortem: the held-out mutant exchange-call-not-answered (the callee delivers and never
+    // answers) passed NoLoss and NoDeadlock, since every call ended by its timeout.
+    #[test]
+    fn a_waiting_call_taken_and_never_answered_fails() {
+        let [s, b] = waiting_call();
+        let v = judge(&[s, b, recv(2, 0, 1, 1, false), timed_out(30)]);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("m1"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_hybrid_call_is_named_by_its_timeout_line() {
+        let timeout = ev(30, EventKind::CallTimeout { node: NodeId(0), callee: NodeId(1), msg: MsgId(1) });
+        assert_eq!(judge(&[send(0, 0, 1, 1), recv(2, 0, 1, 1, false), timeout]).outcome, Outcome::Fail);
+        // An answer that came too late (dropped as Late) was still sent: answered.
+        assert_eq!(judge(&[send(0, 0, 1, 1), recv(2, 0, 1, 1, false), timeout, send(40, 1, 0, 2)]).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_damaged_or_lost_request_owes_nothing() {
+        let [s, b] = waiting_call();
+        assert_eq!(judge(&[s, b, recv(2, 0, 1, 1, true), timed_out(30)]).outcome, Outcome::Inconclusive);
+        let [s, b] = waiting_call();
+        assert_eq!(judge(&[s, b, timed_out(30)]).outcome, Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn a_callee_that_crashed_or_is_blocked_is_forgiven() {
+        let crash = ev(3, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(1)), index: 0 });
+        let [s, b] = waiting_call();
+        assert_eq!(judge(&[s, b, recv(2, 0, 1, 1, false), crash, timed_out(30)]).outcome, Outcome::Pass);
+        let block = ev(2, EventKind::Block { node: NodeId(1), on: NodeId(0), reason: BlockReason::BackPressure, timeout: false });
+        let [s, b] = waiting_call();
+        assert_eq!(judge(&[s, b, recv(2, 0, 1, 1, false), block, timed_out(30)]).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn one_message_answers_one_request_only() {
+        let [s, b] = waiting_call();
+        let events = [
+            s,
+            b,
+            recv(2, 0, 1, 1, false),
+            send(2, 1, 0, 2),
+            ev(5, EventKind::Unblock { node: NodeId(0), reason: crate::trace::UnblockReason::Answered }),
+            send(6, 0, 1, 3),
+            ev(6, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: BlockReason::Call, timeout: true }),
+            recv(8, 0, 1, 3, false),
+            timed_out(36),
+        ];
+        let v = judge(&events);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("m3"), "{}", v.detail);
+    }
+}

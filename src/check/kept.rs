@@ -1,0 +1,195 @@
+//! `NoAckedPublicationLoss`: what a durable publish/subscribe broker promises once it has acknowledged a publication: to deliver it to every subscriber it had confirmed, and which stayed subscribed, whatever crashed meanwhile.
+//!
+//! Read from the trace of a `DurablePubSub` run: a publication is a workload command to a
+//! group (its topic), made at time t; it is acknowledged when its publisher records the
+//! broker's acknowledgement (its `call` line with outcome `ok`). Subscription i (the i-th of
+//! the protocol's configuration) is confirmed by the broker's first `ack` line for series i
+//! to its subscriber. An acknowledged publication is **owed** to a subscriber when a
+//! subscription of it to the topic was confirmed before t (the broker had recorded it before
+//! the publication could reach it) and does not end before the run does (the subscriber
+//! stayed subscribed); the publisher itself is owed nothing. It is judged when the run ended
+//! with nothing left to happen: an owed publication never delivered then is lost for good. At
+//! the horizon a missing one is not judged (it may still come). Under another protocol the
+//! lines mean something else: inconclusive.
+
+use super::{Checker, EndReason, RunEnd, Verdict};
+use crate::id::{AppId, GroupId, NodeId};
+use crate::process::{Cluster, Dest};
+use crate::protocols::durable_pubsub::{Config as DurableConfig, DurablePubSubProtocol, UNSUBSCRIBE};
+use crate::protocols::pubsub::Subscription;
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+use crate::trace::{CallOutcome, EventKind, FaultAction, TraceEvent};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// No publication the broker acknowledged is lost for a subscriber that stayed subscribed.
+pub struct NoAckedPublicationLoss {
+    cluster: Cluster,
+    /// The broker and the subscriptions; `None` under another protocol.
+    schedule: Option<(NodeId, Vec<Subscription>)>,
+    /// Each publication: publisher, topic, when.
+    publications: BTreeMap<AppId, (NodeId, GroupId, SimTime)>,
+    /// Each acknowledged publication, and when its publisher learned it.
+    acked: BTreeMap<AppId, SimTime>,
+    /// When each subscription was first confirmed.
+    confirmed: BTreeMap<usize, SimTime>,
+    delivered: BTreeSet<(AppId, NodeId)>,
+    crashes: usize,
+}
+
+impl NoAckedPublicationLoss {
+    /// A checker for `schedule` (the broker and subscriptions; `None`: nothing to judge).
+    pub fn new(cluster: Cluster, schedule: Option<(NodeId, Vec<Subscription>)>) -> NoAckedPublicationLoss {
+        NoAckedPublicationLoss {
+            cluster,
+            schedule,
+            publications: BTreeMap::new(),
+            acked: BTreeMap::new(),
+            confirmed: BTreeMap::new(),
+            delivered: BTreeSet::new(),
+            crashes: 0,
+        }
+    }
+}
+
+impl Checker for NoAckedPublicationLoss {
+    fn observe(&mut self, e: &TraceEvent) {
+        let Some((broker, subs)) = &self.schedule else { return };
+        match e.kind {
+            EventKind::Command { node, app, dest: Dest::Group(topic) } => {
+                self.publications.insert(app, (node, topic, e.time));
+            }
+            EventKind::Call { app, outcome: CallOutcome::Ok, .. } => {
+                self.acked.entry(app).or_insert(e.time);
+            }
+            // A subscription's confirmation: the broker's ack of the subscriber's series i.
+            EventKind::Ack { node, to, series } if node == *broker && series < UNSUBSCRIBE => {
+                let i = series as usize;
+                if subs.get(i).is_some_and(|s| s.node == to) {
+                    self.confirmed.entry(i).or_insert(e.time);
+                }
+            }
+            EventKind::Deliver { node, app, .. } => {
+                self.delivered.insert((app, node));
+            }
+            EventKind::Fault { action: FaultAction::Crash, .. } => self.crashes += 1,
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        let Some((_, subs)) = &self.schedule else {
+            return Verdict::inconclusive("not a `DurablePubSub` run: nothing to judge");
+        };
+        let (mut owed, mut publications) = (0usize, 0usize);
+        let mut missing: Vec<(AppId, NodeId, SimTime, SimTime)> = Vec::new();
+        for (&app, &acked_at) in &self.acked {
+            let Some(&(publisher, topic, at)) = self.publications.get(&app) else { continue };
+            let mut any = false;
+            for (i, s) in subs.iter().enumerate() {
+                let Some(&since) = self.confirmed.get(&i) else { continue };
+                if s.topic != topic || s.node == publisher || since >= at || s.until_ns <= end.at.0 {
+                    continue;
+                }
+                any = true;
+                owed += 1;
+                if !self.delivered.contains(&(app, s.node)) {
+                    missing.push((app, s.node, acked_at, since));
+                }
+            }
+            publications += usize::from(any);
+        }
+        if owed == 0 {
+            return Verdict::inconclusive("no acknowledged publication was owed to a confirmed subscriber: nothing to judge");
+        }
+        let crashes = self.crashes;
+        if let Some(&(app, node, acked_at, since)) = missing.first() {
+            if end.reason != EndReason::Quiescent {
+                return Verdict::inconclusive(format!(
+                    "{} of {owed} owed deliveries not made when the run stopped ({:?}) with work still to do: not judged",
+                    missing.len(),
+                    end.reason
+                ));
+            }
+            return Verdict::fail(format!(
+                "{} of {owed} owed deliveries of acknowledged publications lost ({crashes} crash(es)); first: a{} acknowledged at \
+                 {acked_at}, never delivered to {} (subscribed since {since})",
+                missing.len(),
+                app.0,
+                self.cluster.name(node)
+            ));
+        }
+        Verdict::pass(format!(
+            "{owed} deliveries owed ({publications} acknowledged publications to subscribers that stayed subscribed), none lost \
+             across {crashes} crash(es)"
+        ))
+    }
+}
+
+impl crate::plugin::Check for NoAckedPublicationLoss {
+    const NAME: &'static str = "NoAckedPublicationLoss";
+    type Config = crate::plugin::NoConfig;
+
+    // Judged against the `DurablePubSub` protocol's schedule; inconclusive under another protocol.
+    fn build(_: &crate::plugin::NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
+        let schedule = scenario.protocol.config::<DurableConfig>().map(|c| DurablePubSubProtocol::schedule(c, scenario));
+        Box::new(NoAckedPublicationLoss::new(scenario.cluster.clone(), schedule))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::check::test_events::{cmd, deliver, ev};
+
+    // Nodes: broker 0, publisher 1, subscribers 2 and 3; topic 0.
+    fn cluster() -> Cluster {
+        Cluster {
+            names: ["broker", "p1", "s1", "s2"].map(String::from).to_vec(),
+            groups: vec![("news".to_string(), vec![NodeId(2), NodeId(3)])],
+        }
+    }
+
+    fn schedule() -> Option<(NodeId, Vec<Subscription>)> {
+        let sub = |node, until_ns| Subscription { node: NodeId(node), topic: GroupId(0), from_ns: 0, until_ns };
+        Some((NodeId(0), vec![sub(2, u64::MAX), sub(3, 50_000_000)]))
+    }
+
+    fn confirmed(ms: u64, to: u32, series: u64) -> TraceEvent {
+        ev(ms, EventKind::Ack { node: NodeId(0), to: NodeId(to), series })
+    }
+
+    fn acked(ms: u64, app: u64) -> TraceEvent {
+        ev(ms, EventKind::Call { node: NodeId(1), app: AppId(app), outcome: CallOutcome::Ok, latency_ns: 0 })
+    }
+
+    fn judge(schedule: Option<(NodeId, Vec<Subscription>)>, events: &[TraceEvent], reason: EndReason) -> Verdict {
+        let mut checker = NoAckedPublicationLoss::new(cluster(), schedule);
+        events.iter().for_each(|e| checker.observe(e));
+        checker.verdict(&RunEnd { reason, at: SimTime(100_000_000), max_latency_ns: 0 })
+    }
+
+    #[test]
+    fn an_acknowledged_publication_a_confirmed_subscriber_never_got_is_lost() {
+        let events = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7)];
+        let lost = judge(schedule(), &events, EndReason::Quiescent);
+        assert_eq!(lost.outcome, Outcome::Fail, "{}", lost.detail);
+        assert!(lost.detail.contains("a7 acknowledged at 8.000ms, never delivered to s1"), "{}", lost.detail);
+        // At the horizon it may still come.
+        assert_eq!(judge(schedule(), &events, EndReason::Horizon).outcome, Outcome::Inconclusive);
+        let got = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7), deliver(9, 2, 7)];
+        assert_eq!(judge(schedule(), &got, EndReason::Quiescent).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn nothing_is_owed_before_confirmation_after_unsubscribing_unacknowledged_or_under_another_protocol() {
+        // Published before s1's subscription was confirmed; s2 unsubscribes before the end;
+        // a6 never acknowledged; an unsubscription's ack confirms nothing.
+        let events = [cmd(5, 1, 7), confirmed(6, 2, 0), confirmed(2, 3, 1), confirmed(1, 2, UNSUBSCRIBE), cmd(7, 1, 6), acked(8, 7)];
+        let verdict = judge(schedule(), &events, EndReason::Quiescent);
+        assert_eq!(verdict.outcome, Outcome::Inconclusive, "{}", verdict.detail);
+        let confirmed_first = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7)];
+        assert_eq!(judge(None, &confirmed_first, EndReason::Quiescent).outcome, Outcome::Inconclusive);
+    }
+}

@@ -1,0 +1,204 @@
+//! `CallsServed`: the `Calls` protocol's service answers every request it received, first come,
+//! first served, `workers` at a time, each within its phase's longest service time.
+//!
+//! Judged from the service's `recv` of requests (intact copies from a client) and its `send` of
+//! answers to clients. Answers to several requests may leave in any order (service times
+//! differ), so requests are not matched one to one; the service is held to what a
+//! work-conserving server of `workers` (all, if unbounded) owes: taking requests in arrival
+//! order, the k-th can start at its arrival or at the (k - workers)-th answer, whichever is
+//! later, and is answered by then plus the longest service time of the phase in force at that
+//! start; so at any time at least as many answers have left as there are requests whose bound
+//! has passed. A service that never frees a worker, idles while a request
+//! waits, or drops a request falls behind that count. A crash of the service forgets what it
+//! held (the count starts afresh); after a pause, whose held timers make answers late, the
+//! bound is not applied until the service has caught up. Judged at the end of the run, over
+//! every request whose bound has passed; with no request, inconclusive.
+
+use super::{Checker, RunEnd, Verdict};
+use crate::clock::Clock;
+use crate::id::NodeId;
+use crate::process::Cluster;
+use crate::protocols::calls::CallsSpec;
+use crate::time::SimTime;
+use crate::trace::{EventKind, FaultAction, TraceEvent};
+use std::sync::Arc;
+
+/// One stretch of the service's life between crashes.
+#[derive(Default, Clone)]
+struct Epoch {
+    /// When each request arrived, in order.
+    arrivals: Vec<SimTime>,
+    /// When each answer left, in order.
+    answers: Vec<SimTime>,
+    /// Whether the service was paused in this stretch (its bound is then not applied).
+    paused: bool,
+    /// When a crash ended the stretch.
+    crashed: Option<SimTime>,
+}
+
+/// Checks the `Calls` service against a work-conserving server of its size.
+pub struct CallsServed {
+    cluster: Cluster,
+    clock: Option<Clock>,
+    spec: Option<(Arc<CallsSpec>, NodeId)>,
+    epochs: Vec<Epoch>,
+}
+
+impl CallsServed {
+    /// A checker for `spec`, the scenario's `Calls` protocol (`None` under another: inconclusive);
+    /// `clocks` are the nodes' clocks (the service reads its phase and times its work on its own).
+    pub fn new(cluster: Cluster, clocks: &[Clock], spec: Option<Arc<CallsSpec>>) -> CallsServed {
+        let spec = spec.map(|s| {
+            let service = s.service(&cluster);
+            (s, service)
+        });
+        let clock = spec.as_ref().and_then(|(_, service)| clocks.get(service.index()).copied());
+        CallsServed { cluster, clock, spec, epochs: vec![Epoch::default()] }
+    }
+
+    fn epoch(&mut self) -> &mut Epoch {
+        self.epochs.last_mut().expect("one epoch at least")
+    }
+
+    /// The latest an answer to a request the service could start on at `start` leaves.
+    fn deadline(&self, spec: &CallsSpec, start: SimTime) -> SimTime {
+        let local = self.clock.map_or(start, |c| c.local(start));
+        let longest = spec.phase_at(local).latency_ns.1;
+        let longest = self.clock.map_or(longest, |c| c.real_duration(longest));
+        start.saturating_add(longest)
+    }
+
+    /// The first time before `end` at which `epoch`'s service owed more answers than had left:
+    /// (when, answers owed, answers out). Request k (0-based) can start at its arrival or at the
+    /// (k - workers)-th answer, whichever is later, and is answered by then plus the longest
+    /// service time of the phase in force; so by any time, at least as many answers have left as
+    /// there are requests whose bound has passed.
+    fn first_behind(&self, spec: &CallsSpec, epoch: &Epoch, end: SimTime) -> Option<(SimTime, usize, usize)> {
+        let workers = spec.workers.map_or(usize::MAX, |w| w as usize);
+        let mut deadlines = Vec::with_capacity(epoch.arrivals.len());
+        for (k, &arrived) in epoch.arrivals.iter().enumerate() {
+            let start = match k.checked_sub(workers) {
+                None => arrived,
+                // The answer that frees a worker for this request never left: the requests
+                // already counted are the ones owed.
+                Some(freed) => match epoch.answers.get(freed) {
+                    Some(&at) => at.max(arrived),
+                    None => break,
+                },
+            };
+            deadlines.push(self.deadline(spec, start));
+        }
+        deadlines.sort_unstable();
+        deadlines.iter().take_while(|&&d| d < end).enumerate().find_map(|(i, &d)| {
+            let out = epoch.answers.partition_point(|&a| a <= d);
+            (out <= i).then_some((d, i + 1, out))
+        })
+    }
+}
+
+impl Checker for CallsServed {
+    fn observe(&mut self, e: &TraceEvent) {
+        let Some(service) = self.spec.as_ref().map(|s| s.1) else { return };
+        match e.kind {
+            EventKind::Receive { from, to, corrupted: false, .. } if to == service && from != service => {
+                self.epoch().arrivals.push(e.time);
+            }
+            EventKind::Send { from, to, .. } if from == service && to != service => self.epoch().answers.push(e.time),
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } if node == service => {
+                self.epoch().crashed = Some(e.time);
+                self.epochs.push(Epoch::default());
+            }
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } if node == service => self.epoch().paused = true,
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        let Some((spec, service)) = &self.spec else { return Verdict::inconclusive("the scenario's protocol is not Calls") };
+        let requests: usize = self.epochs.iter().map(|e| e.arrivals.len()).sum();
+        if requests == 0 {
+            return Verdict::inconclusive("no request reached the service");
+        }
+        for epoch in self.epochs.iter().filter(|e| !e.paused) {
+            // A crash ends a stretch: what the service held then was lost with it.
+            let until = epoch.crashed.unwrap_or(end.at);
+            if let Some((at, owed, out)) = self.first_behind(spec, epoch, until) {
+                return Verdict::fail(format!(
+                    "{} fell behind: by {at}, {owed} requests could have been served ({} workers, each request in its phase's longest service time once a worker was free), but only {out} answers had left",
+                    self.cluster.name(*service),
+                    spec.workers.map_or("unbounded".to_string(), |w| w.to_string()),
+                ));
+            }
+        }
+        let answers: usize = self.epochs.iter().map(|e| e.answers.len()).sum();
+        Verdict::pass(format!("{requests} requests reached the service, {answers} answers left, none later than a free worker allowed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::test_events::ev;
+    use crate::check::{EndReason, Outcome};
+    use crate::id::MsgId;
+    use crate::protocols::calls::{Order, Phase, PhaseSpec};
+
+    const MS: u64 = 1_000_000;
+
+    /// Client n0, service n1 with `workers`, serving in 2 to 5 ms.
+    fn judge(workers: Option<u32>, events: &[TraceEvent]) -> Verdict {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+        let spec = CallsSpec {
+            service: "n1".into(),
+            workers,
+            timeout_ns: 100 * MS,
+            retry: None,
+            breaker: None,
+            order: Order::BreakerInsideRetry,
+            schedule: vec![PhaseSpec { at: SimTime::ZERO, phase: Phase::Healthy, error_ppb: 0, latency_ns: (2 * MS, 5 * MS) }],
+            bug: None,
+        };
+        let mut c = CallsServed::new(cluster, &[], Some(Arc::new(spec)));
+        events.iter().for_each(|e| c.observe(e));
+        c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000 * MS), max_latency_ns: 0 })
+    }
+
+    fn request(ms: u64) -> TraceEvent {
+        ev(ms, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(ms), corrupted: false })
+    }
+
+    fn answer(ms: u64) -> TraceEvent {
+        ev(ms, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(1_000 + ms), size: 8 })
+    }
+
+    #[test]
+    fn one_worker_answering_in_turn_passes() {
+        // Requests at 0, 1 and 2 ms; one worker: answers by 5, 10 and 15 ms at the latest.
+        let events = [request(0), request(1), request(2), answer(4), answer(9), answer(14)];
+        assert_eq!(judge(Some(1), &events).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_service_that_falls_behind_fails() {
+        // The second answer comes later than the first answer plus the longest service.
+        let v = judge(Some(1), &[request(0), request(1), answer(4), answer(10)]);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("2 requests could have been served"), "{}", v.detail);
+        // A worker never freed: nothing after the first answer.
+        assert_eq!(judge(Some(1), &[request(0), request(1), answer(4)]).outcome, Outcome::Fail);
+        // Unbounded workers start every request at once.
+        assert_eq!(judge(None, &[request(0), request(1), answer(4), answer(7)]).outcome, Outcome::Fail);
+        assert_eq!(judge(None, &[request(0), request(1), answer(4), answer(5)]).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_crash_forgets_what_the_service_held() {
+        let crash = ev(3, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(1)), index: 0 });
+        assert_eq!(judge(Some(1), &[request(0), crash, request(10), answer(13)]).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn without_a_request_nothing_is_judged() {
+        assert_eq!(judge(Some(1), &[]).outcome, Outcome::Inconclusive);
+    }
+}
