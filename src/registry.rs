@@ -92,6 +92,7 @@ impl Registry {
             .with_check::<check::durable::DeadLetterBounded>()
             .with_check::<check::rpc::RpcEffect>()
             .with_check::<check::MailboxOrder>()
+            .with_check::<check::decision::ActsOnLastRound>()
             .with_check::<check::NoSelfSend>()
             .with_check::<check::CallsServed>()
             .with_check::<check::kept::NoAckedPublicationLoss>()

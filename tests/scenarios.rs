@@ -101,6 +101,7 @@ fn checkers_catch_planted_violations_and_pass_correct_runs() {
         ("scenarios/failure/broken-detector-hasty.ron", "FailureDetection", Fail),
         ("scenarios/failure/detector-fixed.ron", "FailureDetection", Pass),
         ("scenarios/failure/detector-phi.ron", "FailureDetection", Pass),
+        ("scenarios/failure/detector-phi-jitter.ron", "FailureDetection", Pass),
         ("scenarios/security/broken-unauthenticated.ron", "NoForgeryAccepted", Fail),
         ("scenarios/security/broken-unauthenticated.ron", "NoPlaintextLeak", Fail),
         ("scenarios/security/broken-no-replay-window.ron", "NoForgeryAccepted", Fail),

@@ -1,4 +1,4 @@
-//! `SameDecision`: for every plan handed to one node for another, both take the same decision.
+//! `SameDecision`: for every plan handed to one node for another, both take the same decision; `ActsOnLastRound`: a Two Generals general acts only on the round due to it last.
 //!
 //! A plan is a commanded application message sent to one node; a node's decision to act on it
 //! (the Two Generals' attack) is its `deliver` line, and no `deliver` is the decision not to.
@@ -7,7 +7,7 @@
 //! same again for its decision; a plan younger than that at the end of the run is not judged.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
-use crate::id::{AppId, NodeId};
+use crate::id::{AppId, MsgId, NodeId};
 use crate::process::{Cluster, Dest};
 use crate::time::SimTime;
 use crate::trace::{EventKind, TraceEvent};
@@ -99,5 +99,162 @@ impl crate::plugin::Check for SameDecision {
     // `deliver` is the decision, taken as the plan arrives.
     fn build(_: &crate::plugin::NoConfig, scenario: &crate::scenario::Scenario) -> Box<dyn Checker> {
         Box::new(SameDecision::new(scenario.cluster.clone(), crate::protocols::two_generals::decide_ns(scenario)))
+    }
+}
+
+/// Checks the Two Generals' decision rule: a general acts on a plan (its `deliver`) only after
+/// an intact copy of the last round due to it arrived: the commander's is the last even round,
+/// the other general's the last odd one (with one round, the commander owes nothing).
+///
+/// Rounds are not named in the trace; they are followed as the protocol makes them: round 1
+/// is the commander's send in the step of the plan's `command` line, and round i+1 the send
+/// in the step of an intact `recv` of round i (a step's lines are consecutive). A `recv` that
+/// triggers no send (a duplicate, a late round, the last one) still counts as received.
+pub struct ActsOnLastRound {
+    cluster: Cluster,
+    /// The protocol's number of rounds; `None` under another protocol (nothing judged).
+    rounds: Option<u32>,
+    /// Each round's transmission: its plan and number.
+    msgs: BTreeMap<MsgId, (AppId, u32)>,
+    /// The next send by this node at this time is round `u32` of this plan.
+    next: Option<(NodeId, SimTime, AppId, u32)>,
+    /// The rounds each node received intact, per plan.
+    received: BTreeMap<(AppId, NodeId), Vec<u32>>,
+    /// Each plan's commander.
+    commanders: BTreeMap<AppId, NodeId>,
+    /// The decisions to act: plan, node, and when.
+    acted: Vec<(AppId, NodeId, SimTime)>,
+}
+
+impl ActsOnLastRound {
+    /// A checker for Two Generals runs of `rounds` rounds (`None`: another protocol).
+    pub fn new(cluster: Cluster, rounds: Option<u32>) -> ActsOnLastRound {
+        ActsOnLastRound {
+            cluster,
+            rounds,
+            msgs: BTreeMap::new(),
+            next: None,
+            received: BTreeMap::new(),
+            commanders: BTreeMap::new(),
+            acted: Vec::new(),
+        }
+    }
+}
+
+impl Checker for ActsOnLastRound {
+    fn observe(&mut self, e: &TraceEvent) {
+        let next = self.next.take();
+        match e.kind {
+            EventKind::Command { node, app, dest: Dest::Node(to) } if to != node => {
+                self.commanders.insert(app, node);
+                self.next = Some((node, e.time, app, 1));
+            }
+            EventKind::Send { from, msg, .. } => {
+                if let Some((node, at, app, round)) = next
+                    && node == from
+                    && at == e.time
+                {
+                    self.msgs.insert(msg, (app, round));
+                }
+            }
+            EventKind::Receive { to, msg, corrupted: false, .. } => {
+                if let Some(&(app, round)) = self.msgs.get(&msg) {
+                    self.received.entry((app, to)).or_default().push(round);
+                    self.next = Some((to, e.time, app, round + 1));
+                }
+            }
+            EventKind::Deliver { node, app, .. } => self.acted.push((app, node, e.time)),
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, _: &RunEnd) -> Verdict {
+        let Some(rounds) = self.rounds else {
+            return Verdict::inconclusive("not a `TwoGenerals` run: nothing to judge");
+        };
+        let mut judged = 0;
+        for &(app, node, at) in &self.acted {
+            let Some(&commander) = self.commanders.get(&app) else { continue };
+            let parity = if node == commander { 0 } else { 1 };
+            let due = (1..=rounds).rev().find(|r| r % 2 == parity).unwrap_or(0);
+            judged += 1;
+            if due > 0 && !self.received.get(&(app, node)).is_some_and(|r| r.contains(&due)) {
+                return Verdict::fail(format!(
+                    "{} acted on a{} at {at} without round {due} of {rounds}, the last due to it",
+                    self.cluster.name(node),
+                    app.0
+                ));
+            }
+        }
+        if judged == 0 {
+            return Verdict::inconclusive("no general acted on a plan: nothing to judge");
+        }
+        Verdict::pass(format!("{judged} decisions to act, each after the last round due to the general arrived"))
+    }
+}
+
+impl crate::plugin::Check for ActsOnLastRound {
+    const NAME: &'static str = "ActsOnLastRound";
+    type Config = crate::plugin::NoConfig;
+
+    fn build(_: &crate::plugin::NoConfig, scenario: &crate::scenario::Scenario) -> Box<dyn Checker> {
+        Box::new(ActsOnLastRound::new(scenario.cluster.clone(), crate::protocols::two_generals::rounds(scenario)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::check::test_events::{deliver, ev};
+    use crate::time::SimTime;
+
+    fn cluster() -> Cluster {
+        Cluster { names: ["a", "b"].map(String::from).to_vec(), groups: vec![] }
+    }
+
+    fn send(ms: u64, from: u32, msg: u64) -> TraceEvent {
+        ev(ms, EventKind::Send { from: NodeId(from), to: NodeId(1 - from), msg: MsgId(msg), size: 16 })
+    }
+
+    fn recv(ms: u64, to: u32, msg: u64, corrupted: bool) -> TraceEvent {
+        ev(ms, EventKind::Receive { from: NodeId(1 - to), to: NodeId(to), msg: MsgId(msg), corrupted })
+    }
+
+    fn judge(events: &[TraceEvent]) -> Verdict {
+        let mut checker = ActsOnLastRound::new(cluster(), Some(3));
+        events.iter().for_each(|e| checker.observe(e));
+        checker.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(100_000_000), max_latency_ns: 0 })
+    }
+
+    /// Plan a0, a to b, three rounds: round 1 (m1), 2 (m2), 3 (m3), each sent as the one before arrives.
+    fn rounds(third_intact: bool) -> Vec<TraceEvent> {
+        let plan = ev(0, EventKind::Command { node: NodeId(0), app: AppId(0), dest: Dest::Node(NodeId(1)) });
+        vec![plan, send(0, 0, 1), recv(3, 1, 1, false), send(3, 1, 2), recv(6, 0, 2, false), send(6, 0, 3), recv(9, 1, 3, !third_intact)]
+    }
+
+    #[test]
+    fn acting_after_the_last_round_due_passes_and_acting_without_it_fails() {
+        let mut all = rounds(true);
+        all.extend([deliver(50, 0, 0), deliver(53, 1, 0)]);
+        let pass = judge(&all);
+        assert_eq!(pass.outcome, Outcome::Pass, "{}", pass.detail);
+        assert!(pass.detail.starts_with("2 decisions"), "{}", pass.detail);
+        // Round 3 arrived damaged: b must not act on it.
+        let mut damaged = rounds(false);
+        damaged.extend([deliver(50, 0, 0), deliver(53, 1, 0)]);
+        let fail = judge(&damaged);
+        assert_eq!(fail.outcome, Outcome::Fail, "{}", fail.detail);
+        assert!(fail.detail.contains("b acted on a0 at 53.000ms without round 3 of 3"), "{}", fail.detail);
+        // A round sent in another step (not in reply to the round before) is not that round.
+        let plan = ev(0, EventKind::Command { node: NodeId(0), app: AppId(0), dest: Dest::Node(NodeId(1)) });
+        let stray = [plan, send(0, 0, 1), recv(3, 1, 1, false), send(4, 1, 2), recv(6, 0, 2, false), deliver(50, 0, 0)];
+        assert_eq!(judge(&stray).outcome, Outcome::Fail);
+        // No one acted, or another protocol: nothing to judge.
+        assert_eq!(judge(&rounds(true)).outcome, Outcome::Inconclusive);
+        let mut other = ActsOnLastRound::new(cluster(), None);
+        all.iter().for_each(|e| other.observe(e));
+        let end = RunEnd { reason: EndReason::Quiescent, at: SimTime(0), max_latency_ns: 0 };
+        assert_eq!(other.verdict(&end).outcome, Outcome::Inconclusive);
     }
 }

@@ -24,7 +24,7 @@
 use super::{Checker, EndReason, RunEnd, Verdict};
 use crate::id::{AppId, NodeId};
 use crate::process::Cluster;
-use crate::protocols::durable_queue::{Config as QueueConfig, DurableQueueProtocol};
+use crate::protocols::durable_queue::{Config as QueueConfig, DurableQueueProtocol, Storage};
 use crate::scenario::file::Number;
 use crate::scenario::{ConfigCx, Scenario, Seg};
 use crate::time::{NANOS_PER_MS, SimTime};
@@ -38,8 +38,14 @@ struct Task {
     acked: Option<(NodeId, SimTime)>,
     /// When consumers processed it.
     processed: Vec<SimTime>,
+    /// Which consumers processed it, and when.
+    processed_by: Vec<(NodeId, SimTime)>,
     /// When the broker dead-lettered it.
     dead: Vec<SimTime>,
+    /// The broker's hand-outs of it (its `attempt` lines): to which consumer, and when.
+    handouts: Vec<(NodeId, SimTime)>,
+    /// Its producer and when it was sent (its `command` line), if the workload sent it.
+    sent: Option<(NodeId, SimTime)>,
 }
 
 impl Task {
@@ -60,30 +66,48 @@ impl Task {
     }
 }
 
-/// The trace lines both checks read, and the broker's crashes.
+/// The trace lines both checks read, and the crashes.
 struct Tasks {
     cluster: Cluster,
     /// Whether the run is a `DurableQueue` run; otherwise nothing is judged.
     queue: bool,
     tasks: BTreeMap<AppId, Task>,
     crashes: usize,
+    /// When each node crashed.
+    crashed: BTreeMap<NodeId, Vec<SimTime>>,
 }
 
 impl Tasks {
     fn new(cluster: Cluster, queue: bool) -> Tasks {
-        Tasks { cluster, queue, tasks: BTreeMap::new(), crashes: 0 }
+        Tasks { cluster, queue, tasks: BTreeMap::new(), crashes: 0, crashed: BTreeMap::new() }
     }
 
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
+            EventKind::Command { node, app, .. } => {
+                self.tasks.entry(app).or_default().sent.get_or_insert((node, e.time));
+            }
             EventKind::Call { node, app, outcome: CallOutcome::Ok, .. } => {
                 self.tasks.entry(app).or_default().acked.get_or_insert((node, e.time));
             }
-            EventKind::Deliver { app, .. } => self.tasks.entry(app).or_default().processed.push(e.time),
+            EventKind::Deliver { node, app, .. } => {
+                let task = self.tasks.entry(app).or_default();
+                task.processed.push(e.time);
+                task.processed_by.push((node, e.time));
+            }
             EventKind::DeadLetter { app, .. } => self.tasks.entry(app).or_default().dead.push(e.time),
-            EventKind::Fault { action: FaultAction::Crash, .. } => self.crashes += 1,
+            EventKind::Attempt { to, series, .. } => self.tasks.entry(AppId(series)).or_default().handouts.push((to, e.time)),
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                self.crashes += 1;
+                self.crashed.entry(node).or_default().push(e.time);
+            }
             _ => {}
         }
+    }
+
+    /// Whether `node` crashed in `[from, to]`.
+    fn crashed_within(&self, node: NodeId, from: SimTime, to: SimTime) -> bool {
+        self.crashed.get(&node).is_some_and(|c| c.iter().any(|t| (from..=to).contains(t)))
     }
 
     /// The acknowledged tasks.
@@ -150,8 +174,32 @@ impl Checker for NoAckedLoss {
                 self.tasks.cluster.name(producer)
             ));
         }
+        // Liveness: a producer resends a task until it is acknowledged, so a run that ended
+        // with nothing left to happen owes an acknowledgement for every task whose producer
+        // stayed up from sending it (one that crashed forgot it). At the horizon the resends
+        // may still be under way (the broker may be down for good): not judged.
+        let unanswered: Vec<(AppId, NodeId, SimTime)> = self
+            .tasks
+            .tasks
+            .iter()
+            .filter_map(|(&app, t)| t.sent.filter(|_| t.acked.is_none()).map(|(producer, at)| (app, producer, at)))
+            .filter(|&(_, producer, at)| !self.tasks.crashed_within(producer, at, end.at))
+            .collect();
+        let liveness = if end.reason != EndReason::Quiescent {
+            format!("; {} task(s) unacknowledged when the run stopped ({:?}): not judged", unanswered.len(), end.reason)
+        } else if let Some(&(app, producer, at)) = unanswered.first() {
+            return Verdict::fail(format!(
+                "{} task(s) never acknowledged though their producer stayed up and the run ended with nothing left to happen; \
+                 first: a{} sent by {} at {at} (its producer stopped resending it)",
+                unanswered.len(),
+                app.0,
+                self.tasks.cluster.name(producer)
+            ));
+        } else {
+            "; every task of a producer that stayed up acknowledged".to_string()
+        };
         Verdict::pass(format!(
-            "{acked} acknowledged tasks, none lost across {crashes} crash(es): {processed} processed, {dead} in the dead-letter queue"
+            "{acked} acknowledged tasks, none lost across {crashes} crash(es): {processed} processed, {dead} in the dead-letter queue{liveness}"
         ))
     }
 }
@@ -161,13 +209,95 @@ pub struct DeadLetterBounded {
     tasks: Tasks,
     within_ns: u64,
     redrive_ns: Option<u64>,
+    /// The dead-letter rule to judge each `dead` line by, if the queue has one.
+    rule: Option<Rule>,
+}
+
+/// When the broker must dead-letter a task: at its `max_deliveries`-th failed delivery since
+/// it was queued or redriven, counting across the broker's restarts what reached its disk.
+#[derive(Clone, Copy, Debug)]
+pub struct Rule {
+    /// The broker.
+    pub broker: NodeId,
+    /// `max_deliveries`.
+    pub max: u32,
+    /// Whether failures outlive a crash (written to disk).
+    pub persisted: bool,
+    /// How long a write takes, in ns.
+    pub write_ns: u64,
 }
 
 impl DeadLetterBounded {
     /// A checker with bound `within_ns`, for a queue redriven at `redrive_ns` (if it is);
     /// `queue`: whether the protocol is `DurableQueue`.
     pub fn new(cluster: Cluster, queue: bool, within_ns: u64, redrive_ns: Option<u64>) -> DeadLetterBounded {
-        DeadLetterBounded { tasks: Tasks::new(cluster, queue), within_ns, redrive_ns }
+        DeadLetterBounded { tasks: Tasks::new(cluster, queue), within_ns, redrive_ns, rule: None }
+    }
+
+    /// The same, judging every `dead` line by `rule` as well.
+    pub fn with_rule(mut self, rule: Rule) -> DeadLetterBounded {
+        self.rule = Some(rule);
+        self
+    }
+
+    /// The first `dead` line that breaks the rule, as the verdict's sentence, and how many
+    /// `dead` lines were judged. For a `dead` line at `d` of a task handed out at t1 < .. < tn
+    /// since its previous `dead` line, the broker counted at least 1 (tn's failure: the line)
+    /// plus each earlier ti the consumer did not process before t(i+1) (the task was handed
+    /// out again in the same incarnation, so ti failed), provided the broker did not crash
+    /// from ti to `d`, or not from ti until that failure was surely on disk; more than `max`
+    /// is one failure too many. And it counted at most every hand-out since the previous
+    /// `dead` line that surely reached the disk (a redrive clears the count; a lost `dead`
+    /// record leaves the task queued with its count): fewer than `max` is too soon.
+    fn rule_broken(&self, rule: &Rule) -> (Option<String>, usize) {
+        // A write lands `write_ns` after it began on the broker's clock; twice that allows for drift.
+        let on_disk = rule.write_ns.saturating_mul(2);
+        let mut judged = 0;
+        for (app, task) in &self.tasks.tasks {
+            for (k, &d) in task.dead.iter().enumerate() {
+                judged += 1;
+                let previous = k.checked_sub(1).map(|k| task.dead[k]);
+                let since = |from: Option<SimTime>| -> Vec<(NodeId, SimTime)> {
+                    task.handouts.iter().copied().filter(|&(_, t)| from.is_none_or(|f| t > f) && t <= d).collect()
+                };
+                let handouts = since(previous);
+                let mut counted = u32::from(!handouts.is_empty());
+                for pair in handouts.windows(2) {
+                    let ((consumer, t), (_, next)) = (pair[0], pair[1]);
+                    let processed = task.processed_by.iter().any(|&(c, at)| c == consumer && at >= t && at <= next);
+                    let kept = !self.tasks.crashed_within(rule.broker, t, d)
+                        || (rule.persisted && !self.tasks.crashed_within(rule.broker, t, SimTime(next.0.saturating_add(on_disk))));
+                    counted += u32::from(!processed && kept);
+                }
+                if counted > rule.max {
+                    return (
+                        Some(format!(
+                            "a{} dead-lettered at {d} after at least {counted} failed deliveries since it was queued or redriven, \
+                             more than max_deliveries {}",
+                            app.0, rule.max
+                        )),
+                        judged,
+                    );
+                }
+                let durable = task.dead[..k]
+                    .iter()
+                    .rev()
+                    .find(|&&p| rule.persisted && !self.tasks.crashed_within(rule.broker, p, SimTime(p.0.saturating_add(on_disk))))
+                    .copied();
+                let most = since(durable).len();
+                if most < rule.max as usize {
+                    return (
+                        Some(format!(
+                            "a{} dead-lettered at {d} after at most {most} deliveries since it was queued or redriven, \
+                             fewer than max_deliveries {}",
+                            app.0, rule.max
+                        )),
+                        judged,
+                    );
+                }
+            }
+        }
+        (None, judged)
     }
 }
 
@@ -202,6 +332,10 @@ impl Checker for DeadLetterBounded {
                 }
             }
         }
+        let (broken, dead_judged) = self.rule.as_ref().map_or((None, 0), |r| self.rule_broken(r));
+        if let Some(why) = broken {
+            return Verdict::fail(why);
+        }
         if let Some(&(app, why, at)) = late.first() {
             return Verdict::fail(format!(
                 "{} of {judged} tasks neither processed nor dead-lettered within {within}; first: a{} {why} at {at} \
@@ -219,7 +353,8 @@ impl Checker for DeadLetterBounded {
         let dead_lettered = self.tasks.acked().filter(|(_, t, _, _)| !t.dead.is_empty()).count();
         Verdict::pass(format!(
             "{judged} settlements within {within} ({redriven} of them after the redrive), {processed} tasks processed, \
-             {dead_lettered} dead-lettered at least once, {pending} still had time; dead-letter queue at the end: {}",
+             {dead_lettered} dead-lettered at least once ({dead_judged} dead-letterings at max_deliveries), {pending} still had time; \
+             dead-letter queue at the end: {}",
             self.tasks.dead_letter_queue()
         ))
     }
@@ -254,12 +389,17 @@ impl crate::plugin::Check for DeadLetterBounded {
     fn build(config: &BoundConfig, scenario: &Scenario) -> Box<dyn Checker> {
         let queue = scenario.protocol.config::<QueueConfig>();
         let within_ns = (config.within_ms.0 * NANOS_PER_MS as f64).round() as u64;
-        Box::new(DeadLetterBounded::new(
-            scenario.cluster.clone(),
-            queue.is_some(),
-            within_ns,
-            queue.and_then(DurableQueueProtocol::redrive_ns),
-        ))
+        let checker =
+            DeadLetterBounded::new(scenario.cluster.clone(), queue.is_some(), within_ns, queue.and_then(DurableQueueProtocol::redrive_ns));
+        let rule = queue.and_then(|q| {
+            let (max, storage, write_ns) = DurableQueueProtocol::dead_letter_rule(q)?;
+            let broker = scenario.cluster.id(&q.broker)?;
+            Some(Rule { broker, max, persisted: storage != Storage::Transient, write_ns })
+        });
+        Box::new(match rule {
+            Some(rule) => checker.with_rule(rule),
+            None => checker,
+        })
     }
 }
 
@@ -340,5 +480,86 @@ mod tests {
         let kept = judge(&mut DeadLetterBounded::new(cluster(), true, 50_000_000, None), &lost, end(EndReason::Quiescent, 200));
         assert_eq!(kept.outcome, Outcome::Pass, "{}", kept.detail);
         assert!(kept.detail.contains("queue at the end: a0"), "{}", kept.detail);
+    }
+    fn sent(ms: u64, app: u64) -> TraceEvent {
+        ev(ms, EventKind::Command { node: NodeId(2), app: AppId(app), dest: crate::process::Dest::Node(NodeId(0)) })
+    }
+
+    fn crash(ms: u64, node: u32) -> TraceEvent {
+        ev(ms, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(node)), index: 0 })
+    }
+
+    /// The broker hands task `app` to w1.
+    fn handout(ms: u64, app: u64) -> TraceEvent {
+        ev(ms, EventKind::Attempt { node: NodeId(0), to: NodeId(1), series: app, attempt: 1 })
+    }
+
+    #[test]
+    fn a_task_of_a_producer_that_stayed_up_never_acknowledged_fails_once_nothing_is_left_to_happen() {
+        let events = [sent(0, 0), sent(1, 1), acked(3, 1), deliver(5, 1, 1)];
+        let quiet = judge(&mut NoAckedLoss::new(cluster(), true), &events, end(EndReason::Quiescent, 10));
+        assert_eq!(quiet.outcome, Outcome::Fail, "{}", quiet.detail);
+        assert!(quiet.detail.contains("first: a0 sent by p1 at 0.000ms"), "{}", quiet.detail);
+        // At the horizon the producer may still be resending it.
+        let horizon = judge(&mut NoAckedLoss::new(cluster(), true), &events, end(EndReason::Horizon, 10));
+        assert_eq!(horizon.outcome, Outcome::Pass, "{}", horizon.detail);
+        assert!(horizon.detail.contains("1 task(s) unacknowledged when the run stopped"), "{}", horizon.detail);
+        // A producer that crashed forgot what it was resending: not owed.
+        let forgot = [sent(0, 0), sent(1, 1), acked(3, 1), deliver(5, 1, 1), crash(6, 2)];
+        let pass = judge(&mut NoAckedLoss::new(cluster(), true), &forgot, end(EndReason::Quiescent, 10));
+        assert_eq!(pass.outcome, Outcome::Pass, "{}", pass.detail);
+        assert!(pass.detail.contains("every task of a producer that stayed up acknowledged"), "{}", pass.detail);
+    }
+
+    fn rule(max: u32) -> Rule {
+        Rule { broker: NodeId(0), max, persisted: true, write_ns: 2_000_000 }
+    }
+
+    fn counted(events: &[TraceEvent], max: u32) -> Verdict {
+        let mut checker = DeadLetterBounded::new(cluster(), true, 500_000_000, None).with_rule(rule(max));
+        judge(&mut checker, events, end(EndReason::Quiescent, 1_000))
+    }
+
+    #[test]
+    fn a_task_is_dead_lettered_exactly_at_its_max_deliveries_th_failure() {
+        // Handed out 3 times, never processed, dead-lettered at the third failure: max 3 passes.
+        let exact = [acked(0, 0), handout(1, 0), handout(10, 0), handout(20, 0), dead(28, 0)];
+        let pass = counted(&exact, 3);
+        assert_eq!(pass.outcome, Outcome::Pass, "{}", pass.detail);
+        assert!(pass.detail.contains("1 dead-letterings at max_deliveries"), "{}", pass.detail);
+        // One failure late: the fourth.
+        let late = counted(&exact, 2);
+        assert_eq!(late.outcome, Outcome::Fail, "{}", late.detail);
+        assert!(late.detail.contains("a0 dead-lettered at 28.000ms after at least 3 failed deliveries"), "{}", late.detail);
+        // Too soon: three deliveries cannot make four failures.
+        let soon = counted(&exact, 4);
+        assert_eq!(soon.outcome, Outcome::Fail, "{}", soon.detail);
+        assert!(soon.detail.contains("after at most 3 deliveries"), "{}", soon.detail);
+        // A hand-out the consumer processed did not fail.
+        let processed = [acked(0, 0), handout(1, 0), deliver(6, 1, 0), handout(10, 0), handout(20, 0), dead(28, 0)];
+        assert_eq!(counted(&processed, 2).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn failures_on_disk_count_across_a_crash_and_a_redrive_starts_the_count_again() {
+        // One failure written long before the crash at 40 (the second hand-out may have been in
+        // flight at it), three more after the restart: four.
+        let across =
+            [acked(0, 0), handout(1, 0), handout(10, 0), crash(40, 0), handout(50, 0), handout(60, 0), handout(70, 0), dead(78, 0)];
+        let fail = counted(&across, 3);
+        assert_eq!(fail.outcome, Outcome::Fail, "{}", fail.detail);
+        assert!(fail.detail.contains("at least 4 failed deliveries"), "{}", fail.detail);
+        // A crash 1 ms after the third hand-out: the second failure may not have reached the
+        // disk, and the third hand-out may have been lost in flight: at least 2 counted, fine.
+        let unsure = [acked(0, 0), handout(1, 0), handout(10, 0), handout(20, 0), crash(21, 0), handout(50, 0), dead(58, 0)];
+        assert_eq!(counted(&unsure, 3).outcome, Outcome::Pass, "{}", counted(&unsure, 3).detail);
+        // Redriven at 100 and dead-lettered again after one failure: too soon.
+        let again = [acked(0, 0), handout(1, 0), handout(10, 0), handout(20, 0), dead(28, 0), handout(101, 0), dead(108, 0)];
+        let soon = counted(&again, 3);
+        assert_eq!(soon.outcome, Outcome::Fail, "{}", soon.detail);
+        assert!(soon.detail.contains("a0 dead-lettered at 108.000ms after at most 1 deliveries"), "{}", soon.detail);
+        // Its first `dead` line lost to a crash before the record was written: the count stood.
+        let lost = [acked(0, 0), handout(1, 0), handout(10, 0), handout(20, 0), dead(28, 0), crash(29, 0), handout(40, 0), dead(48, 0)];
+        assert_eq!(counted(&lost, 3).outcome, Outcome::Pass, "{}", counted(&lost, 3).detail);
     }
 }

@@ -9,12 +9,12 @@
 //! or not (the caller cannot tell, which is what at-most-once means); the verdict counts both.
 //! Calls that had not ended when the run stopped are not judged.
 
-use super::{Checker, RunEnd, Verdict};
+use super::{Checker, EndReason, RunEnd, Verdict};
 use crate::id::{AppId, NodeId};
 use crate::process::Cluster;
 use crate::protocols::rpc::{Config as RpcConfig, Op};
 use crate::scenario::Scenario;
-use crate::trace::{CallOutcome, EventKind, TraceEvent};
+use crate::trace::{CallOutcome, EventKind, FaultAction, TraceEvent};
 use std::collections::BTreeMap;
 
 /// One call as the trace shows it.
@@ -33,13 +33,42 @@ pub struct RpcEffect {
     cluster: Cluster,
     /// The operation; `None` under another protocol (nothing judged).
     op: Option<Op>,
+    /// The server, if known: its effects owe their callers a reply.
+    server: Option<NodeId>,
     calls: BTreeMap<AppId, Call>,
+    /// Since the server's latest crash (or the start): effects applied per caller, and the
+    /// server's sends to each caller.
+    effects: BTreeMap<NodeId, (u64, u64)>,
 }
 
 impl RpcEffect {
     /// A checker for calls performing `op` (`None`: not an `Rpc` run).
     pub fn new(cluster: Cluster, op: Option<Op>) -> RpcEffect {
-        RpcEffect { cluster, op, calls: BTreeMap::new() }
+        RpcEffect { cluster, op, server: None, calls: BTreeMap::new(), effects: BTreeMap::new() }
+    }
+
+    /// The same, holding `server` to replying after every effect it applies.
+    pub fn with_server(mut self, server: NodeId) -> RpcEffect {
+        self.server = Some(server);
+        self
+    }
+
+    /// The first caller owed more replies than the server sent it since its latest crash, if
+    /// the run ended quiescent: each effect sets a reply timer, which a server that never
+    /// crashed again fires before the run can run out of events.
+    fn unanswered(&self, end: &RunEnd) -> Option<String> {
+        if end.reason != EndReason::Quiescent {
+            return None;
+        }
+        let server = self.server?;
+        self.effects.iter().find(|(_, (applied, sent))| sent < applied).map(|(client, (applied, sent))| {
+            format!(
+                "{} applied {applied} of {}'s calls after its latest restart but sent it only {sent} message(s), \
+                 and the run ended with nothing left to happen: an effect never answered",
+                self.cluster.name(server),
+                self.cluster.name(*client)
+            )
+        })
     }
 }
 
@@ -50,11 +79,16 @@ impl Checker for RpcEffect {
                 self.calls.insert(app, Call { client: node, ended: None, applied: 0 });
             }
             // Only commanded calls count: the server applies nothing else.
-            EventKind::Deliver { app, .. } => {
+            EventKind::Deliver { node, app, .. } => {
                 if let Some(c) = self.calls.get_mut(&app) {
                     c.applied += 1;
+                    if Some(node) == self.server {
+                        self.effects.entry(c.client).or_default().0 += 1;
+                    }
                 }
             }
+            EventKind::Send { from, to, .. } if Some(from) == self.server => self.effects.entry(to).or_default().1 += 1,
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } if Some(node) == self.server => self.effects.clear(),
             EventKind::Call { app, outcome: outcome @ (CallOutcome::Ok | CallOutcome::Timeout), .. } => {
                 if let Some(c) = self.calls.get_mut(&app) {
                     c.ended.get_or_insert(outcome);
@@ -64,7 +98,7 @@ impl Checker for RpcEffect {
         }
     }
 
-    fn verdict(&self, _: &RunEnd) -> Verdict {
+    fn verdict(&self, end: &RunEnd) -> Verdict {
         let Some(op) = self.op else {
             return Verdict::inconclusive("not an `Rpc` run: nothing to judge");
         };
@@ -95,6 +129,9 @@ impl Checker for RpcEffect {
                 c.applied
             ));
         }
+        if let Some(why) = self.unanswered(end) {
+            return Verdict::fail(why);
+        }
         let mut detail = format!("{} calls ended: {ok} answered ok, each applied", ended.len());
         if timed_out_applied + timed_out_not > 0 {
             detail += &format!(
@@ -115,7 +152,12 @@ impl crate::plugin::Check for RpcEffect {
 
     // The operation is the `Rpc` protocol's; under another protocol nothing is judged.
     fn build(_: &crate::plugin::NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
-        Box::new(RpcEffect::new(scenario.cluster.clone(), scenario.protocol.config::<RpcConfig>().map(|c| c.op)))
+        let config = scenario.protocol.config::<RpcConfig>();
+        let checker = RpcEffect::new(scenario.cluster.clone(), config.map(|c| c.op));
+        Box::new(match config.and_then(|c| scenario.cluster.id(&c.server)) {
+            Some(server) => checker.with_server(server),
+            None => checker,
+        })
     }
 }
 
@@ -170,5 +212,31 @@ mod tests {
     fn nothing_ended_or_another_protocol_is_inconclusive() {
         assert_eq!(judge(Some(Op::Set), &[call(0, 0), deliver(2, 0, 0)]).outcome, Outcome::Inconclusive);
         assert_eq!(judge(None, &[call(0, 0), ended(5, 0, CallOutcome::Ok)]).outcome, Outcome::Inconclusive);
+    }
+    /// The server's send to c1 at `ms` (its reply, in an `Rpc` run).
+    fn reply(ms: u64) -> TraceEvent {
+        ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: crate::id::MsgId(ms), size: 24 })
+    }
+
+    #[test]
+    fn an_effect_never_answered_by_a_server_that_stayed_up_fails_once_nothing_is_left_to_happen() {
+        let judge_with = |events: &[TraceEvent], reason: EndReason| {
+            let mut checker = RpcEffect::new(cluster(), Some(Op::Set)).with_server(NodeId(0));
+            events.iter().for_each(|e| checker.observe(e));
+            checker.verdict(&RunEnd { reason, at: SimTime(100_000_000), max_latency_ns: 0 })
+        };
+        // Applied twice, answered once: the server's reply to c1 went elsewhere.
+        let unanswered = [call(0, 0), deliver(2, 0, 0), reply(7), call(10, 1), deliver(12, 0, 1), ended(20, 1, CallOutcome::Timeout)];
+        let fail = judge_with(&unanswered, EndReason::Quiescent);
+        assert_eq!(fail.outcome, Outcome::Fail, "{}", fail.detail);
+        assert!(fail.detail.contains("srv applied 2 of c1's calls after its latest restart but sent it only 1"), "{}", fail.detail);
+        // At the horizon the reply may still be coming.
+        assert_eq!(judge_with(&unanswered, EndReason::Horizon).outcome, Outcome::Pass);
+        // A crash between the effect and its reply excuses it: only effects after the crash are owed.
+        let crash = ev(14, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        let excused = [call(0, 0), deliver(2, 0, 0), reply(7), call(10, 1), deliver(12, 0, 1), crash, ended(20, 1, CallOutcome::Timeout)];
+        assert_eq!(judge_with(&excused, EndReason::Quiescent).outcome, Outcome::Pass);
+        let answered = [call(0, 0), deliver(2, 0, 0), reply(7), call(10, 1), deliver(12, 0, 1), reply(17), ended(20, 1, CallOutcome::Ok)];
+        assert_eq!(judge_with(&answered, EndReason::Quiescent).outcome, Outcome::Pass);
     }
 }

@@ -17,7 +17,8 @@
 //!   lives: a crash loses every task it held.
 //!
 //! The broker hands each queued task to an idle consumer (one at a time per consumer, the one
-//! idle longest first). A consumer works on it for `work_ms` and then either processes it, a
+//! idle longest first), each hand-out an `attempt` line naming the task (its series) and its
+//! delivery number since it was queued or redriven. A consumer works on it for `work_ms` and then either processes it, a
 //! `deliver` line (the application's effect), and acknowledges it, or fails to: a task whose
 //! number is in `poison` fails every time (before `poison_until_ms` on the consumer's clock,
 //! when the fix is deployed, if given), and the consumer reports the failure. A failure, or a
@@ -259,7 +260,11 @@ impl DurableQueue {
             let (task, consumer) = (self.queue.pop_front().expect("not empty"), self.idle.pop_front().expect("not empty"));
             self.handouts += 1;
             self.out.insert(task.id, (consumer, task, self.handouts));
-            ctx.send(consumer, Wire::Task(task));
+            // An `attempt` line names the task each hand-out carries (series: the task's
+            // number; attempt: its delivery since it was queued or redriven), so that
+            // `DeadLetterBounded` can count a task's failed deliveries from the trace.
+            let attempt = self.failures.get(&task.id).map_or(1, |f| f.saturating_add(1));
+            ctx.send_attempt(consumer, Wire::Task(task), task.id.0, attempt);
             ctx.set_timer(self.spec.visibility_ns, Timer::Visibility(task.id, self.handouts));
         }
     }
@@ -443,6 +448,14 @@ impl DurableQueueProtocol {
     /// `DeadLetterBounded` reads to know when redriven tasks are owed again.
     pub fn redrive_ns(config: &Config) -> Option<u64> {
         config.redrive_ms.map(ns)
+    }
+
+    /// The failed deliveries after which a task is dead-lettered, the storage mode, and how
+    /// long a write takes (ns): what `DeadLetterBounded` needs to judge when a task is
+    /// dead-lettered.
+    pub fn dead_letter_rule(config: &Config) -> Option<(u32, Storage, u64)> {
+        let max = config.max_deliveries?;
+        Some((max.0.min(u64::from(u32::MAX)) as u32, config.storage, ns(config.write_ms)))
     }
 }
 

@@ -169,3 +169,9 @@ impl Protocol for TwoGeneralsProtocol {
 pub fn decide_ns(scenario: &Scenario) -> u64 {
     scenario.protocol.config::<Config>().map_or(0, |c| ns(c.decide_ms))
 }
+
+/// The number of rounds, when the protocol is the Two Generals: what `ActsOnLastRound` reads to
+/// know which round each general must have received before it acts.
+pub fn rounds(scenario: &Scenario) -> Option<u32> {
+    scenario.protocol.config::<Config>().map(|c| c.rounds.0.min(u64::from(u32::MAX)) as u32)
+}
