@@ -95,6 +95,30 @@ impl ExactlyOnceTaken {
         }
     }
 
+    /// The prefetch of one: `node` took `app`, handed out at `sent`, while it may still hold
+    /// the task the broker handed it before.
+    fn one_at_a_time(&mut self, node: NodeId, app: AppId, sent: SimTime) {
+        let held = self.holding[node.index()];
+        // A hand-out sent before the one the consumer holds was overtaken on the way: the one
+        // held is still the broker's latest, and there is nothing to judge.
+        if held.is_some_and(|(held_since, _, _)| sent <= held_since) {
+            return;
+        }
+        let released = self.acked_by.get(&(node, app)).copied().filter(|&at| at >= sent);
+        self.holding[node.index()] = Some((sent, app, released));
+        if let (Some((held_since, _, None)), Some(visibility)) = (held, self.visibility_ns)
+            && sent.0 < held_since.0.saturating_add(visibility)
+        {
+            self.violation(|c| {
+                format!(
+                    "task a{} handed to {} at {sent} while it still held the task handed to it at {held_since} (not acknowledged, visibility not expired): more than one task at a time",
+                    app.0,
+                    c.name(node)
+                )
+            });
+        }
+    }
+
     /// `node` took `app` at `now`.
     fn take(&mut self, now: SimTime, node: NodeId, app: AppId) {
         self.taken_by[node.index()] += 1;
@@ -109,19 +133,7 @@ impl ExactlyOnceTaken {
         task.handouts.push(handout);
         let index = task.handouts.len() - 1;
         self.working[node.index()].push_back((app, index));
-        let released = self.acked_by.get(&(node, app)).copied().filter(|&at| at >= sent);
-        let held = self.holding[node.index()].replace((sent, app, released));
-        if let (Some((held_since, _, None)), Some(visibility)) = (held, self.visibility_ns)
-            && sent.0 < held_since.0.saturating_add(visibility)
-        {
-            self.violation(|c| {
-                format!(
-                    "task a{} handed to {} at {sent} while it still held the task handed to it at {held_since} (not acknowledged, visibility not expired): more than one task at a time",
-                    app.0,
-                    c.name(node)
-                )
-            });
-        }
+        self.one_at_a_time(node, app, sent);
         let Some(prev) = previous else { return };
         let Some(visibility) = self.visibility_ns else {
             return self.violation(|c| {
@@ -133,14 +145,18 @@ impl ExactlyOnceTaken {
                 format!("task a{} handed to {} at {sent} after {} acknowledged it (received at {at})", app.0, c.name(node), c.name(by))
             });
         }
-        if sent.0 < prev.sent.0.saturating_add(visibility) {
+        // Copies may be taken in another order than they were sent, so the two hand-outs are
+        // judged by how far apart they were sent, whichever came first.
+        let apart = sent.0.abs_diff(prev.sent.0);
+        if apart < visibility {
             self.violation(|c| {
                 format!(
-                    "task a{} handed to {} at {sent}, {} after its hand-out to {}: before the visibility ({}) expired",
+                    "task a{} handed to {} at {sent}, {} from its hand-out to {} at {}: within the visibility ({})",
                     app.0,
                     c.name(node),
-                    SimTime(sent.0 - prev.sent.0),
+                    SimTime(apart),
                     c.name(prev.consumer),
+                    prev.sent,
                     SimTime(visibility)
                 )
             });
@@ -277,6 +293,29 @@ mod tests {
         // Inconclusive, not failed: a1 is never acknowledged, and the run stopped at its horizon.
         assert_ne!(judge(Some(5), 5).outcome, Outcome::Fail, "after the ack");
         assert_ne!(judge(None, 11).outcome, Outcome::Fail, "after the visibility");
+    }
+
+    // Postmortem: a hand-out overtaken on the way (taken after one the broker sent later) made
+    // the check subtract a later send time from an earlier one and panic, and counted as a
+    // re-hand-out before the visibility expired; hand-outs are now judged by how far apart
+    // they were sent.
+    #[test]
+    fn regression_hand_outs_taken_out_of_order_neither_panic_nor_fail() {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
+        let mut c = ExactlyOnceTaken::new(cluster, Some(10_000_000));
+        let (b, n1, p) = (NodeId(0), NodeId(1), NodeId(2));
+        let events = [
+            ev(0, EventKind::Command { node: p, app: AppId(0), dest: Dest::Node(b) }),
+            ev(1, EventKind::Send { from: b, to: n1, msg: MsgId(10), size: 24 }),
+            ev(30, EventKind::Send { from: b, to: n1, msg: MsgId(12), size: 24 }),
+            ev(31, EventKind::Receive { from: b, to: n1, msg: MsgId(12), corrupted: false }),
+            ev(31, EventKind::Deliver { node: n1, app: AppId(0), origin: p, damaged: false }),
+            ev(32, EventKind::Receive { from: b, to: n1, msg: MsgId(10), corrupted: false }),
+            ev(32, EventKind::Deliver { node: n1, app: AppId(0), origin: p, damaged: false }),
+        ];
+        events.iter().for_each(|e| c.observe(e));
+        let v = c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason: EndReason::Horizon, max_latency_ns: 0 });
+        assert_ne!(v.outcome, Outcome::Fail, "{}", v.detail);
     }
 
     #[test]
