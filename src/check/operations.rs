@@ -183,28 +183,18 @@ impl OperationLifecycle {
         let least = self.clocks.get(server.index()).map_or(least, |clock| clock.real_duration(least));
         let start = previous.map_or(arrived, |p| p.max(arrived));
         let was_paused = self.paused.remove(&server);
-        if let Some(most) = self.longest_service(server)
-            && !was_paused
-            && at.0 - start.0 > most
-        {
+        let took = at.0 - start.0;
+        // A paused server's timers were held, so only the lower bound holds for it.
+        let most = self.longest_service(server).filter(|_| !was_paused);
+        let breached = if took < least { Some(("least", least)) } else { most.filter(|&m| took > m).map(|m| ("most", m)) };
+        if let Some((side, limit)) = breached {
             self.violation(at, |c| {
                 format!(
-                    "server {} answered {} {} after it could start on the request; its service takes at most {}",
+                    "server {} answered {} {} after it could start on the request; its service takes at {side} {}",
                     c.name(server),
                     c.name(client),
-                    SimTime(at.0 - start.0),
-                    SimTime(most)
-                )
-            });
-        }
-        if at.0 - start.0 < least {
-            self.violation(at, |c| {
-                format!(
-                    "server {} answered {} {} after it could start on the request; its service takes at least {}",
-                    c.name(server),
-                    c.name(client),
-                    SimTime(at.0 - start.0),
-                    SimTime(least)
+                    SimTime(took),
+                    SimTime(limit)
                 )
             });
         }
