@@ -28,7 +28,7 @@ use super::{Checker, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::id::{AppId, NodeId};
 use crate::process::Cluster;
-use crate::protocols::calls::{BreakerConfig, CallsSpec, HalfOpenWhen, Phase, Window};
+use crate::protocols::calls::{BreakerConfig, CallsSpec, HalfOpenWhen, Order, Phase, Window};
 use crate::time::SimTime;
 use crate::trace::{BreakerState, CallOutcome, EventKind, FaultAction, TraceEvent};
 use std::collections::{BTreeMap, VecDeque};
@@ -37,6 +37,9 @@ use std::sync::Arc;
 /// How far a unit's reported latency may stray from the one measured: each clock reading is
 /// rounded to the nanosecond, so a drifting clock's difference can be off by a few.
 const LATENCY_SLACK_NS: u64 = 1_000;
+
+/// Answers a phase needs before its error rate is judged.
+const MIN_ANSWERS: u64 = 30;
 
 /// The check's model of one client's breaker.
 #[derive(Clone, Debug)]
@@ -79,7 +82,6 @@ pub struct CircuitBreaker {
     /// The protocol's schedule and breaker, if it has a breaker.
     spec: Option<(Arc<CallsSpec>, BreakerConfig)>,
     models: Vec<Model>,
-    /// Units admitted and not yet ended: (client, the period that admitted it), by call.
     /// Units admitted and not yet ended: app -> (client, breaker period, when admitted).
     units: BTreeMap<AppId, (NodeId, u64, SimTime)>,
     clocks: Vec<Clock>,
@@ -88,6 +90,9 @@ pub struct CircuitBreaker {
     /// Units refused, by the service's phase at the time: healthy, failing, recovering.
     refused: [u64; 3],
     admitted: u64,
+    /// Per entry of the service's schedule: the units answered (ok or error) that began and
+    /// ended within it, and the errors among them.
+    answered: Vec<(u64, u64)>,
 }
 
 /// Whether `failed` failures or `slow` slow calls of `calls` reach a threshold: at or above,
@@ -119,6 +124,7 @@ impl CircuitBreaker {
             transitions: [0; 3],
             refused: [0; 3],
             admitted: 0,
+            answered: Vec::new(),
         }
     }
 
@@ -183,6 +189,27 @@ impl CircuitBreaker {
         }
     }
 
+    /// Count an answered unit against the schedule entry it lay within, where a unit is one
+    /// request (the breaker judges attempts, or there are no retries): the errors among such
+    /// answers are a binomial draw at the entry's error rate.
+    fn count_answer(&mut self, admitted: SimTime, at: SimTime, outcome: CallOutcome) {
+        let Some((spec, _)) = &self.spec else { return };
+        let one_request = spec.retry.is_none() || spec.order == Order::BreakerInsideRetry;
+        if !one_request || !matches!(outcome, CallOutcome::Ok | CallOutcome::Error) {
+            return;
+        }
+        let entry = |t: SimTime| spec.schedule.partition_point(|p| p.at <= t).saturating_sub(1);
+        let i = entry(admitted);
+        if i != entry(at) {
+            return; // straddles a change of phase
+        }
+        if self.answered.len() <= i {
+            self.answered.resize(i + 1, (0, 0));
+        }
+        self.answered[i].0 += 1;
+        self.answered[i].1 += u64::from(outcome == CallOutcome::Error);
+    }
+
     fn ending(&mut self, cfg: &BreakerConfig, at: SimTime, node: NodeId, app: AppId, outcome: CallOutcome, latency_ns: u64) {
         self.missed(node);
         let Some((_, period, admitted)) = self.units.remove(&app).filter(|u| u.0 == node) else {
@@ -207,6 +234,7 @@ impl CircuitBreaker {
                 ),
             );
         }
+        self.count_answer(admitted, at, outcome);
         if period != self.models[node.index()].period {
             return; // admitted in an earlier period: ignored
         }
@@ -347,6 +375,22 @@ impl Checker for CircuitBreaker {
             healthy + failing + recovering,
             failing + recovering,
         );
+        // The clients' outcomes against the service's error rates: an outcome that misreports
+        // its answer (an error taken for success) skews the breaker, and shows here. Six
+        // standard deviations plus three: a correct run fails about once in a billion phases.
+        if let Some((spec, _)) = &self.spec {
+            for (i, &(n, errors)) in self.answered.iter().enumerate().filter(|(_, a)| a.0 >= MIN_ANSWERS) {
+                let p = f64::from(spec.schedule[i].error_ppb) / 1e9;
+                let expected = n as f64 * p;
+                let spread = 6.0 * (expected * (1.0 - p)).sqrt() + 3.0;
+                if (errors as f64 - expected).abs() > spread {
+                    violations.push(format!(
+                        "the clients saw {errors} errors among {n} answers during the schedule's {:?} phase from {}, whose error rate {p} makes about {expected:.0}",
+                        spec.schedule[i].phase, spec.schedule[i].at
+                    ));
+                }
+            }
+        }
         if !violations.is_empty() {
             let shown: Vec<&str> = violations.iter().map(String::as_str).filter(|v| !v.is_empty()).collect();
             let count = match violations.len() {
@@ -570,6 +614,20 @@ mod tests {
         let over = [admit(0, 0), admit(0, 1), ended(41, 0, Ok, 41), ended(41, 1, Ok, 41)];
         let v = judge_with(slow_opens(), &over, 50);
         assert!(v.detail.contains("Closed -> Open, which never came"), "{}", v.detail);
+    }
+
+    #[test]
+    fn errors_the_schedule_does_not_make_fail() {
+        // A healthy service that never errs: 40 answers, all ok, pass; 5 errors among them,
+        // one in eight (too few to open the breaker), fail.
+        let answers = |errors: u64| -> Vec<TraceEvent> {
+            let outcome = |i: u64| if i % 8 == 0 && i / 8 < errors { Error } else { Ok };
+            (0..40).flat_map(|i| [admit(i * 10, i), call(i * 10 + 1, i, outcome(i))]).collect()
+        };
+        assert_eq!(judge(&answers(0), 500).outcome, Outcome::Pass);
+        let v = judge(&answers(5), 500);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("5 errors among 40 answers"), "{}", v.detail);
     }
 
     #[test]
