@@ -621,7 +621,7 @@ mod tests {
         // A healthy service that never errs: 40 answers, all ok, pass; 5 errors among them,
         // one in eight (too few to open the breaker), fail.
         let answers = |errors: u64| -> Vec<TraceEvent> {
-            let outcome = |i: u64| if i % 8 == 0 && i / 8 < errors { Error } else { Ok };
+            let outcome = |i: u64| if i.is_multiple_of(8) && i / 8 < errors { Error } else { Ok };
             (0..40).flat_map(|i| [admit(i * 10, i), call(i * 10 + 1, i, outcome(i))]).collect()
         };
         assert_eq!(judge(&answers(0), 500).outcome, Outcome::Pass);
