@@ -143,6 +143,15 @@ pub struct DecisionFile {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Number(pub f64);
 
+/// As the user could have written it: plain when short, in exponent form when huge or tiny, so
+/// an error about `1e308` does not print 309 digits.
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let magnitude = self.0.abs();
+        if magnitude != 0.0 && !(1e-6..1e15).contains(&magnitude) { write!(f, "{:e}", self.0) } else { write!(f, "{}", self.0) }
+    }
+}
+
 impl<'de> Deserialize<'de> for Number {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Number, D::Error> {
         struct V;

@@ -858,7 +858,7 @@ impl<'a> Validator<'a> {
     /// Milliseconds to nanoseconds, rejecting negative, non-finite and huge values.
     fn millis(&mut self, path: &[Seg], v: Number) -> Option<u64> {
         if !v.0.is_finite() || v.0 < 0.0 || v.0 > limits::MAX_MS {
-            self.error(path, format!("{} is not a usable duration", v.0), format!("milliseconds from 0 to {:e}", limits::MAX_MS));
+            self.error(path, format!("{v} is not a usable duration"), format!("milliseconds from 0 to {:e}", limits::MAX_MS));
             return None;
         }
         Some((v.0 * NANOS_PER_MS as f64).round() as u64)
@@ -867,7 +867,7 @@ impl<'a> Validator<'a> {
     fn probability(&mut self, path: &[Seg], v: Option<Number>) -> Option<u32> {
         let Some(Number(p)) = v else { return Some(0) };
         if !(0.0..=1.0).contains(&p) {
-            self.error(path, format!("{p} is not a probability"), "a number from 0 to 1".to_string());
+            self.error(path, format!("{} is not a probability", Number(p)), "a number from 0 to 1".to_string());
             return None;
         }
         Some((p * PPB as f64).round() as u32)
