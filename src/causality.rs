@@ -24,6 +24,7 @@ pub fn process_of(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Deliver { node, .. }
         | EventKind::DeadLetter { node, .. }
         | EventKind::Call { node, .. }
+        | EventKind::AttemptFailed { node, .. }
         | EventKind::Breaker { node, .. }
         | EventKind::Suspicion { node, .. }
         | EventKind::View { node, .. }
@@ -33,6 +34,7 @@ pub fn process_of(kind: &EventKind) -> Option<NodeId> {
         EventKind::CommandRefused { .. }
         // Annotations of the send that follows them, which carries the clock.
         | EventKind::Attempt { .. }
+        | EventKind::Answer { .. }
         | EventKind::Ack { .. }
         | EventKind::Drop { .. }
         | EventKind::Duplicate { .. }

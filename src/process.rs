@@ -256,6 +256,8 @@ pub(crate) enum Effect<M, T> {
     DeadLetter { payload: Payload, to: NodeId },
     Attempt { to: NodeId, series: u64, attempt: u32 },
     Ack { to: NodeId, series: u64 },
+    AttemptFailed { to: NodeId, series: u64, attempt: u32 },
+    Answer { to: NodeId, series: u64, attempt: u32 },
     CallOutcome { app: AppId, outcome: CallOutcome, latency_ns: u64 },
     Operation { op: u64, server: NodeId, outcome: OpOutcome },
     Breaker { from: BreakerState, to: BreakerState },
@@ -315,6 +317,24 @@ impl<M, T> Ctx<'_, M, T> {
     /// unique per recipient among this node's series (an application message's id will do).
     pub fn send_attempt(&mut self, to: NodeId, msg: M, series: u64, attempt: u32) {
         self.effects.push(Effect::Attempt { to, series, attempt });
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Mark attempt `attempt` of this node's retransmission series `series` to `to` as failed
+    /// now (an error answer, a timeout, or a refusal before anything was sent). A protocol
+    /// whose retry waits start when an attempt fails (`WaitFrom::Failure`) marks each failure,
+    /// so that `RetryBackoff` can judge every wait from its true start: its bounds under the
+    /// jitter scheme declared, and how the waits spread between them.
+    pub fn attempt_failed(&mut self, to: NodeId, series: u64, attempt: u32) {
+        self.effects.push(Effect::AttemptFailed { to, series, attempt });
+    }
+
+    /// Send `msg` to `to` as the answer to attempt `attempt` of `to`'s retransmission series
+    /// `series` (the numbers `to` gave it in `send_attempt`): an asynchronous send preceded by
+    /// an `answer` line, so that `RetryBackoff` can judge that an answer ends only the attempt
+    /// it answers (a late answer to an earlier attempt is not the current one's).
+    pub fn send_answer(&mut self, to: NodeId, msg: M, series: u64, attempt: u32) {
+        self.effects.push(Effect::Answer { to, series, attempt });
         self.effects.push(Effect::Send { to, msg });
     }
 

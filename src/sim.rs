@@ -1237,6 +1237,12 @@ where
                     self.recorder.record(self.now, EventKind::Attempt { node, to, series, attempt });
                 }
                 Effect::Ack { to, series } => self.recorder.record(self.now, EventKind::Ack { node, to, series }),
+                Effect::Answer { to, series, attempt } => {
+                    self.recorder.record(self.now, EventKind::Answer { node, to, series, attempt });
+                }
+                Effect::AttemptFailed { to, series, attempt } => {
+                    self.recorder.record(self.now, EventKind::AttemptFailed { node, to, series, attempt });
+                }
                 Effect::CallOutcome { app, outcome, latency_ns } => {
                     self.recorder.record(self.now, EventKind::Call { node, app, outcome, latency_ns });
                 }

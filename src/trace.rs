@@ -237,6 +237,31 @@ pub enum EventKind {
         /// The attempt number: 1 for the first transmission, one more for each retransmission.
         attempt: u32,
     },
+    /// `node`'s next send to `to` answers attempt `attempt` of `to`'s retransmission series
+    /// `series`: a reply that ends that attempt and no other.
+    Answer {
+        /// The answering node.
+        node: NodeId,
+        /// The node whose attempt is answered.
+        to: NodeId,
+        /// The series, in `to`'s numbering.
+        series: u64,
+        /// The attempt answered.
+        attempt: u32,
+    },
+    /// Attempt `attempt` of `node`'s retransmission series `series` to `to` failed now (an
+    /// error answer, a timeout, or a refusal before anything was sent): a wait that starts at
+    /// the failure starts here.
+    AttemptFailed {
+        /// The retrying node.
+        node: NodeId,
+        /// The recipient of the series.
+        to: NodeId,
+        /// The series, numbered as in its `Attempt` lines.
+        series: u64,
+        /// The number of the attempt that failed.
+        attempt: u32,
+    },
     /// `node`'s next send to `to` acknowledges `to`'s retransmission series `series`: once it
     /// arrives intact, `to` should stop retransmitting that series to `node`.
     Ack {
@@ -446,6 +471,8 @@ impl TraceEvent {
             EventKind::Op { node, op, server, outcome } => (23 | (outcome as u64) << 8, pair(node, server), op),
             EventKind::Attempt { node, to, series, attempt } => (24 | u64::from(attempt) << 8, pair(node, to), series),
             EventKind::Ack { node, to, series } => (25, pair(node, to), series),
+            EventKind::AttemptFailed { node, to, series, attempt } => (26 | u64::from(attempt) << 8, pair(node, to), series),
+            EventKind::Answer { node, to, series, attempt } => (27 | u64::from(attempt) << 8, pair(node, to), series),
         };
         [self.time.0, tag, w2, w3]
     }
@@ -598,6 +625,12 @@ pub fn render_line(event: &TraceEvent, cluster: &Cluster) -> String {
             write!(line, "{:<6} attempt s{series} #{attempt} -> {}", name(node), name(to))
         }
         EventKind::Ack { node, to, series } => write!(line, "{:<6} ack     s{series} -> {}", name(node), name(to)),
+        EventKind::Answer { node, to, series, attempt } => {
+            write!(line, "{:<6} answer  s{series} #{attempt} -> {}", name(node), name(to))
+        }
+        EventKind::AttemptFailed { node, to, series, attempt } => {
+            write!(line, "{:<6} failed  s{series} #{attempt} -> {}", name(node), name(to))
+        }
         EventKind::DeadLetter { node, to, app } => {
             write!(line, "{:<6} dead    a{} -> {} (attempts exhausted)", name(node), app.0, name(to))
         }

@@ -871,12 +871,14 @@ fn example_events() -> Vec<EventKind> {
         EventKind::Op { node: n0, op: 3, server: n1, outcome: OpOutcome::Invoke },
         EventKind::Fault { action: FaultAction::Crash, node: Some(n1), index: 2 },
         EventKind::Attempt { node: n0, to: n1, series: 7, attempt: 2 },
+        EventKind::Answer { node: n1, to: n0, series: 7, attempt: 2 },
+        EventKind::AttemptFailed { node: n0, to: n1, series: 7, attempt: 2 },
         EventKind::Ack { node: n1, to: n0, series: 7 },
     ]
 }
 
 /// How many kinds of event there are: one more than the highest `variant_number`.
-const EVENT_KINDS: usize = 25;
+const EVENT_KINDS: usize = 27;
 
 fn variant_number(kind: &EventKind) -> usize {
     match kind {
@@ -904,7 +906,9 @@ fn variant_number(kind: &EventKind) -> usize {
         EventKind::Op { .. } => 21,
         EventKind::Fault { .. } => 22,
         EventKind::Attempt { .. } => 23,
-        EventKind::Ack { .. } => 24,
+        EventKind::Answer { .. } => 24,
+        EventKind::AttemptFailed { .. } => 25,
+        EventKind::Ack { .. } => 26,
     }
 }
 

@@ -19,6 +19,17 @@
 //!   acknowledges at all, every attempt that arrives intact is acknowledged, to the node that
 //!   sent it, unless its recipient crashed.
 //!
+//! - the waits, when the protocol marks each failed attempt (`Ctx::attempt_failed`, under a
+//!   policy whose waits start at the failure): each wait, from the failure to the next
+//!   attempt, lies in the range its jitter scheme draws from (`Full`: `[0, b]`, `Equal`:
+//!   `[b/2, b]`, `Decorrelated`: `[base, factor * the previous wait]`, capped; `Proportional`:
+//!   `[b, b + jitter * b]`), and, for the named schemes, which draw uniformly, the waits after
+//!   each attempt number spread across their ranges: about half in the upper half (within six
+//!   standard deviations plus three, judged from 30 waits on). A scheme that never grows, or
+//!   grows from the wrong wait, stays in the lower half;
+//! - the answers, when the protocol marks its replies (`Ctx::send_answer`: the series and the
+//!   attempt a reply answers): an attempt that ends on an arrival (failed at it, or its call
+//!   answered) ends on an answer to that attempt, not on a late answer to an earlier one;
 //! - the budget, for a policy with one: counting every unit of a series after its first as a
 //!   retry (attempts sent, and attempts a circuit breaker refused: its `call ... rejected`
 //!   lines), a node's retries never outrun what its bucket could hold: `burst` to start with
@@ -90,6 +101,76 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The range, in the node's local time, the jitter draws the wait after attempt `n` from;
+    /// `previous` is the wait before attempt `n` (`Decorrelated` grows from it: without it the
+    /// upper end is unknown).
+    fn range_after(&self, n: u64, previous: Option<u128>) -> (u128, Option<u128>) {
+        let b = self.wait_after(n);
+        match self.jitter {
+            JitterShape::Proportional => (b, Some(b + b * self.jitter_ppb / 1_000_000_000)),
+            JitterShape::Full => (0, Some(b)),
+            JitterShape::Equal => (b / 2, Some(b)),
+            JitterShape::Decorrelated => {
+                let previous = if n == 1 { Some(self.base_ns) } else { previous };
+                let high = previous.map(|p| (p * self.factor_milli / 1000).min(self.cap_ns).max(self.base_ns));
+                (self.base_ns, high)
+            }
+        }
+    }
+}
+
+/// The narrowest jitter range whose draws count toward the spread: below a microsecond the
+/// rounding of a wait through a drifting clock would decide its half.
+const SPREAD_MIN_RANGE_NS: u128 = 1_000;
+
+/// How the waits after one attempt number fell in their ranges: a scheme that draws uniformly
+/// puts about half of them in the upper half.
+#[derive(Clone, Copy, Debug, Default)]
+struct Spread {
+    waits: u64,
+    upper: u64,
+}
+
+impl Spread {
+    /// Whether a split of `upper` to `waits - upper` is less likely than one in 10^9 for a
+    /// fair coin (two-sided, exact): so rare that a correct protocol fails once in a billion
+    /// judgements, while every wait in one half fails from 31 waits on.
+    fn lopsided(&self) -> bool {
+        let fewer = self.upper.min(self.waits - self.upper);
+        2.0 * fair_coin_tail(self.waits, fewer) < 1e-9
+    }
+}
+
+/// The chance that `n` tosses of a fair coin show at most `k` heads, for `k <= n / 2`: summed
+/// from its largest term down, in logarithms, so that a million tosses neither overflow nor
+/// underflow before the sum is taken.
+fn fair_coin_tail(n: u64, k: u64) -> f64 {
+    // ln of C(n, k) / 2^n, the largest term of the tail.
+    let ln_largest = (0..k).map(|i| ((n - i) as f64).ln() - ((i + 1) as f64).ln()).sum::<f64>() - n as f64 * std::f64::consts::LN_2;
+    // The terms below it, as fractions of it: term(i - 1) / term(i) = i / (n - i + 1).
+    let (mut sum, mut term) = (1.0, 1.0);
+    for i in (1..=k).rev() {
+        term *= i as f64 / (n - i + 1) as f64;
+        sum += term;
+        if term < 1e-18 {
+            break;
+        }
+    }
+    (ln_largest + sum.ln()).exp()
+}
+
+/// A failed attempt whose wait has not ended yet.
+#[derive(Clone, Copy, Debug)]
+struct Failure {
+    attempt: u64,
+    at: SimTime,
+    /// The node was paused or blocked since: its timer may have fired late.
+    interrupted: bool,
+    /// The wait (local nanoseconds) that came before the failed attempt, when known.
+    previous: Option<u128>,
+}
+
 /// What one node deposited into its retry budget and took from it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Spending {
@@ -137,6 +218,20 @@ pub struct RetryBackoff {
     units: BTreeMap<(NodeId, u64), u64>,
     /// Per node: calls commanded, restarts (each fills the bucket again) and retries made.
     spending: BTreeMap<NodeId, Spending>,
+    /// The `answer` lines waiting for the send they mark: (answerer, asker, series, attempt).
+    pending_answer: Vec<(NodeId, NodeId, u64, u64)>,
+    /// The answers on their way: message -> (answerer, asker, series, attempt) for each.
+    answers: BTreeMap<MsgId, Vec<(NodeId, NodeId, u64, u64)>>,
+    /// The intact message whose arrival the lines being read follow: (receiver, sender, message).
+    arrived: Option<(NodeId, NodeId, MsgId)>,
+    /// Failed attempts whose wait runs: (node, recipient, series) -> the failure.
+    failures: BTreeMap<(NodeId, NodeId, u64), Failure>,
+    /// The latest wait measured whole, from a failure to the next attempt: (node, recipient,
+    /// series) -> (the attempt it led to, its length in local nanoseconds).
+    waited: BTreeMap<(NodeId, NodeId, u64), (u64, u128)>,
+    /// Per attempt number (the one the wait followed; all past 16 together), how the waits fell
+    /// in their jitter's range; `None` pools every number.
+    spread: BTreeMap<Option<u64>, Spread>,
     retransmissions: u64,
     breaches: Breaches,
 }
@@ -158,6 +253,12 @@ impl RetryBackoff {
             refused: BTreeMap::new(),
             units: BTreeMap::new(),
             spending: BTreeMap::new(),
+            pending_answer: Vec::new(),
+            answers: BTreeMap::new(),
+            arrived: None,
+            failures: BTreeMap::new(),
+            waited: BTreeMap::new(),
+            spread: BTreeMap::new(),
             retransmissions: 0,
             breaches: Breaches::default(),
         }
@@ -178,10 +279,107 @@ impl RetryBackoff {
         if up { scaled.div_ceil(rate) } else { scaled / rate }
     }
 
+    /// The node's local nanoseconds in `real` simulated nanoseconds (rounded down).
+    fn local(&self, node: NodeId, real: u128) -> u128 {
+        let drift = self.clocks.get(node.index()).map_or(0, |c| c.drift_ppb);
+        let rate = (1_000_000_000 + i128::from(drift)).max(1) as u128;
+        real * rate / 1_000_000_000
+    }
+
+    /// A wait of `local` nanoseconds after attempt `n`, drawn from `[low, high]`: counted
+    /// toward the spread of its attempt number and of all.
+    fn sample(&mut self, n: u64, local: u128, low: u128, high: u128) {
+        // A proportional jitter is a bound, not a promise of how waits spread (a periodic
+        // resend declares one for the period it may wait past its timer).
+        if self.schedule.is_none_or(|s| s.jitter == JitterShape::Proportional) || high < low + SPREAD_MIN_RANGE_NS {
+            return;
+        }
+        let upper = u64::from(2 * local > low + high);
+        for group in [Some(n.min(16)), None] {
+            let spread = self.spread.entry(group).or_default();
+            spread.waits += 1;
+            spread.upper += upper;
+        }
+    }
+
+    /// Attempt `n` of `key` began at `at` (sent, or refused by a breaker): the wait since the
+    /// previous attempt failed is judged against the jitter's range.
+    fn wait_ended(&mut self, at: SimTime, key: (NodeId, NodeId, u64), n: u64) {
+        let Some(s) = self.schedule else { return };
+        let Some(failure) = self.failures.remove(&key).filter(|f| f.attempt + 1 == n) else { return };
+        let (node, to, series) = key;
+        let gap = u128::from(at.0.saturating_sub(failure.at.0));
+        let (low, high) = s.range_after(failure.attempt, failure.previous);
+        let least = self.real(node, low, false);
+        if gap < least {
+            self.violation(at, |c| {
+                format!(
+                    "{} made attempt {n} of s{series} to {} {} after attempt {} failed; the policy waits at least {}",
+                    c.name(node),
+                    c.name(to),
+                    SimTime(gap as u64),
+                    failure.attempt,
+                    SimTime(least.min(u128::from(u64::MAX)) as u64)
+                )
+            });
+        }
+        if failure.interrupted {
+            return;
+        }
+        let local = self.local(node, gap);
+        self.waited.insert(key, (n, local));
+        let Some(high) = high else { return };
+        // A wait grown from a measured one may be off by the rounding of both through the clock.
+        let slack = if s.jitter == JitterShape::Decorrelated { s.factor_milli / 1000 + 2 } else { 0 };
+        let most = self.real(node, high + slack, true);
+        if gap > most {
+            self.violation(at, |c| {
+                format!(
+                    "{} made attempt {n} of s{series} to {} {} after attempt {} failed; the policy waits at most {}",
+                    c.name(node),
+                    c.name(to),
+                    SimTime(gap as u64),
+                    failure.attempt,
+                    SimTime(most.min(u128::from(u64::MAX)) as u64)
+                )
+            });
+            return;
+        }
+        self.sample(failure.attempt, local, low, high);
+    }
+
+    /// Attempt `n` of `key` ended (`how`: failed, or answered) on the arrival being read: if
+    /// that arrival is an answer, it must answer this attempt. A late answer to an earlier
+    /// attempt, or to another series, ends nothing.
+    fn answer_ends(&mut self, at: SimTime, key: (NodeId, NodeId, u64), n: u64, how: &'static str) {
+        let (node, to, series) = key;
+        let Some((receiver, sender, msg)) = self.arrived else { return };
+        let Some(marks) = self.answers.get(&msg).filter(|_| receiver == node && sender == to) else { return };
+        if marks.iter().any(|&mark| mark == (sender, node, series, n)) {
+            return;
+        }
+        let answered: Vec<String> = marks.iter().map(|&(_, _, s, k)| format!("s{s} #{k}")).collect();
+        let answered = answered.join(", ");
+        self.violation(at, |c| format!("{}'s attempt {n} of s{series} {how} on {}'s answer to {answered}", c.name(node), c.name(to)));
+    }
+
+    /// Attempt `n` of `key` failed at `at`: its wait starts (a refused attempt also ends one).
+    fn failed(&mut self, at: SimTime, key: (NodeId, NodeId, u64), n: u32) {
+        let n = u64::from(n);
+        self.answer_ends(at, key, n, "failed");
+        if !self.series.get(&key).is_some_and(|latest| latest.attempt >= n) {
+            // Refused before anything was sent: the attempt began now.
+            self.wait_ended(at, key, n);
+        }
+        let previous = self.waited.get(&key).filter(|&&(led_to, _)| led_to == n).map(|&(_, wait)| wait);
+        self.failures.insert(key, Failure { attempt: n, at, interrupted: false, previous });
+    }
+
     fn attempt(&mut self, at: SimTime, node: NodeId, to: NodeId, series: u64, attempt: u32) {
         let Some(s) = self.schedule else { return };
         let attempt = u64::from(attempt);
         let key = (node, to, series);
+        self.wait_ended(at, key, attempt);
         if attempt > s.max_attempts {
             self.violation(at, |c| {
                 format!("{} made attempt {attempt} of s{series} to {}, past max_attempts {}", c.name(node), c.name(to), s.max_attempts)
@@ -284,9 +482,15 @@ impl RetryBackoff {
         if crashed {
             self.series.retain(|&(n, _, _), _| n != node);
             self.owed.retain(|&(n, _, _), _| n != node);
+            self.failures.retain(|&(n, _, _), _| n != node);
+            self.waited.retain(|&(n, _, _), _| n != node);
         } else {
-            for (_, latest) in self.series.range_mut((node, NodeId(0), 0)..=(node, NodeId(u32::MAX), u64::MAX)) {
+            let range = (node, NodeId(0), 0)..=(node, NodeId(u32::MAX), u64::MAX);
+            for (_, latest) in self.series.range_mut(range.clone()) {
                 latest.interrupted = true;
+            }
+            for (_, failure) in self.failures.range_mut(range) {
+                failure.interrupted = true;
             }
         }
     }
@@ -299,6 +503,8 @@ impl Checker for RetryBackoff {
                 self.pending_attempt.push((node, to, series));
                 self.attempt(e.time, node, to, series, attempt);
             }
+            EventKind::AttemptFailed { node, to, series, attempt } => self.failed(e.time, (node, to, series), attempt),
+            EventKind::Answer { node, to, series, attempt } => self.pending_answer.push((node, to, series, u64::from(attempt))),
             EventKind::Ack { node, to, series } => {
                 self.acknowledges = true;
                 self.pending_ack.push((node, to, series));
@@ -315,8 +521,15 @@ impl Checker for RetryBackoff {
                 if !attempts.is_empty() {
                     self.attempts.insert(msg, attempts);
                 }
+                let answers: Vec<_> =
+                    self.pending_answer.drain(..).filter(|&(answerer, asker, _, _)| (answerer, asker) == (from, to)).collect();
+                if !answers.is_empty() {
+                    self.answers.insert(msg, answers);
+                }
             }
+            EventKind::Receive { corrupted: true, .. } | EventKind::Timer { .. } => self.arrived = None,
             EventKind::Receive { from, to, msg, corrupted: false } => {
+                self.arrived = Some((to, from, msg));
                 for &(sender, recipient, series) in self.attempts.get(&msg).into_iter().flatten() {
                     if (sender, recipient) == (from, to) {
                         self.owed.entry((recipient, sender, series)).or_insert(e.time);
@@ -332,7 +545,18 @@ impl Checker for RetryBackoff {
             }
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.interrupted(node, true),
             EventKind::Fault { action: FaultAction::Restart, node: Some(node), .. } => self.spending.entry(node).or_default().restarts += 1,
-            EventKind::Command { node, .. } => self.spending.entry(node).or_default().calls += 1,
+            EventKind::Command { node, .. } => {
+                self.arrived = None;
+                self.spending.entry(node).or_default().calls += 1;
+            }
+            // A call answered: the answer must be to the attempt out.
+            EventKind::Call { node, app, outcome: CallOutcome::Ok | CallOutcome::Error, .. } => {
+                if let Some((_, sender, _)) = self.arrived
+                    && let Some(latest) = self.series.get(&(node, sender, app.0))
+                {
+                    self.answer_ends(e.time, (node, sender, app.0), latest.attempt, "was answered");
+                }
+            }
             EventKind::Call { node, app, outcome: CallOutcome::Rejected, .. } => {
                 *self.refused.entry((node, app.0)).or_default() += 1;
                 self.unit(e.time, node, app.0);
@@ -364,10 +588,30 @@ impl Checker for RetryBackoff {
                 self.cluster.name(recipient)
             ));
         }
+        // The pooled spread is judged last: a lopsided attempt number names where it lies.
+        if let Some((group, spread)) = self.spread.iter().filter(|(_, spread)| spread.lopsided()).min_by_key(|(group, _)| group.is_none()) {
+            let which = match group {
+                Some(16) => "after attempts 16 and later".to_string(),
+                Some(n) => format!("after attempt {n}"),
+                None => "after every attempt".to_string(),
+            };
+            return Verdict::fail(format!(
+                "the waits {which} do not spread as the {:?} jitter draws them: {} of {} in the upper half of their range, where about half belong",
+                self.schedule.map_or(JitterShape::Proportional, |s| s.jitter),
+                spread.upper,
+                spread.waits
+            ));
+        }
         if self.retransmissions == 0 {
             return Verdict::inconclusive("no retransmission to judge");
         }
-        Verdict::pass(format!("{} retransmissions kept the retry policy", self.retransmissions))
+        match self.spread.get(&None) {
+            Some(spread) => Verdict::pass(format!(
+                "{} retransmissions kept the retry policy; {} of {} waits in the upper half of their jitter's range",
+                self.retransmissions, spread.upper, spread.waits
+            )),
+            None => Verdict::pass(format!("{} retransmissions kept the retry policy", self.retransmissions)),
+        }
     }
 }
 
@@ -483,6 +727,114 @@ mod tests {
         assert_eq!(judge_shape(JitterShape::Equal, &early), Outcome::Pass);
         assert_eq!(judge_shape(JitterShape::Equal, &[attempt(0, 1), attempt(4, 2)]), Outcome::Fail);
         assert_eq!(judge_shape(JitterShape::Decorrelated, &early), Outcome::Fail);
+    }
+
+    fn failed_at(ms: u64, series: u64, attempt: u32) -> TraceEvent {
+        ev(ms, EventKind::AttemptFailed { node: NodeId(0), to: NodeId(1), series, attempt })
+    }
+
+    fn sent_at(ms: u64, series: u64, attempt: u32) -> TraceEvent {
+        ev(ms, EventKind::Attempt { node: NodeId(0), to: NodeId(1), series, attempt })
+    }
+
+    fn judge_from_failures(jitter: JitterShape, events: &[TraceEvent]) -> Verdict {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+        let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { jitter, ..policy(WaitFrom::Failure) }));
+        events.iter().for_each(|e| c.observe(e));
+        c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 })
+    }
+
+    #[test]
+    fn a_wait_from_a_failure_lies_in_the_range_its_scheme_draws_from() {
+        // Attempt 1 sent at 0 ms, failed at 5 ms; the wait after it is drawn from [0, 10] ms
+        // (Full), [5, 10] (Equal), [10, 20] (Decorrelated, from base to factor * base) or
+        // [10, 15] (Proportional, jitter one half).
+        let wait = |jitter, ms: u64| judge_from_failures(jitter, &[sent_at(0, 7, 1), failed_at(5, 7, 1), sent_at(5 + ms, 7, 2)]).outcome;
+        assert_eq!(wait(JitterShape::Full, 9), Outcome::Pass);
+        assert_eq!(wait(JitterShape::Full, 11), Outcome::Fail, "longer than the backoff");
+        assert_eq!(wait(JitterShape::Equal, 4), Outcome::Fail, "shorter than half the backoff");
+        assert_eq!(wait(JitterShape::Equal, 6), Outcome::Pass);
+        assert_eq!(wait(JitterShape::Decorrelated, 19), Outcome::Pass);
+        assert_eq!(wait(JitterShape::Decorrelated, 21), Outcome::Fail, "past factor times the base");
+        assert_eq!(wait(JitterShape::Proportional, 16), Outcome::Fail, "past the jitter's fraction");
+        // Decorrelated grows from the wait before: after a wait of 15 ms, up to 30 (capped at 40).
+        let grown = |ms: u64| {
+            let events = [sent_at(0, 7, 1), failed_at(5, 7, 1), sent_at(20, 7, 2), failed_at(25, 7, 2), sent_at(25 + ms, 7, 3)];
+            judge_from_failures(JitterShape::Decorrelated, &events).outcome
+        };
+        assert_eq!(grown(29), Outcome::Pass);
+        assert_eq!(grown(31), Outcome::Fail);
+        // A pause may hold the timer past the range.
+        let pause = ev(6, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(0)), index: 0 });
+        let held = [sent_at(0, 7, 1), failed_at(5, 7, 1), pause, sent_at(30, 7, 2)];
+        assert_eq!(judge_from_failures(JitterShape::Full, &held).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn the_coin_s_tail_is_exact_where_it_can_be_counted() {
+        assert!((fair_coin_tail(4, 0) - 1.0 / 16.0).abs() < 1e-12);
+        assert!((fair_coin_tail(4, 1) - 5.0 / 16.0).abs() < 1e-12);
+        assert!((fair_coin_tail(40, 0) - 0.5f64.powi(40)).abs() < 1e-20);
+        // A million tosses, 49.9 % heads: about 1.2 % below, no overflow on the way.
+        let p = fair_coin_tail(1_000_000, 499_000);
+        assert!(p > 0.01 && p < 0.03, "{p}");
+        assert!(Spread { waits: 31, upper: 0 }.lopsided() && !Spread { waits: 30, upper: 0 }.lopsided());
+        assert!(!Spread { waits: 200, upper: 70 }.lopsided() && Spread { waits: 200, upper: 50 }.lopsided());
+    }
+
+    // Postmortem: a client that matched a response by call alone took a late answer to attempt
+    // 1 as attempt 2's, and nothing in the trace said which attempt an answer was for.
+    #[test]
+    fn an_attempt_ends_only_on_an_answer_to_it() {
+        let answer = |ms, attempt| ev(ms, EventKind::Answer { node: NodeId(1), to: NodeId(0), series: 7, attempt });
+        let reply = |ms| ev(ms, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(9), size: 24 });
+        let arrives = |ms| ev(ms, EventKind::Receive { from: NodeId(1), to: NodeId(0), msg: MsgId(9), corrupted: false });
+        let ok = |ms| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome: CallOutcome::Ok, latency_ns: 0 });
+        // Attempt 1 times out at 50 ms; attempt 2 goes at 60; an answer arrives at 70.
+        let run = |answered: u32, ending: TraceEvent| {
+            let events = [sent_at(0, 7, 1), failed_at(50, 7, 1), sent_at(60, 7, 2), answer(65, answered), reply(65), arrives(70), ending];
+            judge_from_failures(JitterShape::Full, &events)
+        };
+        assert_eq!(run(2, ok(70)).outcome, Outcome::Pass);
+        let v = run(1, ok(70));
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("attempt 2 of s7 was answered on n1's answer to s7 #1"), "{}", v.detail);
+        assert_eq!(run(1, failed_at(70, 7, 2)).outcome, Outcome::Fail, "an error answer to attempt 1 fails attempt 2");
+        assert_ne!(run(2, failed_at(70, 7, 2)).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn a_refused_attempt_ends_the_wait_before_it() {
+        let refused = |ms| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome: CallOutcome::Rejected, latency_ns: 0 });
+        // Attempt 2 refused by the breaker 4 ms after attempt 1 failed: too early unless the
+        // scheme may draw a wait that short.
+        let events = [sent_at(0, 7, 1), failed_at(5, 7, 1), refused(9), failed_at(9, 7, 2)];
+        assert_eq!(judge_from_failures(JitterShape::Proportional, &events).outcome, Outcome::Fail);
+        assert_ne!(judge_from_failures(JitterShape::Full, &events).outcome, Outcome::Fail);
+    }
+
+    // Postmortem: a Full scheme that never grew its backoff, and a Decorrelated one growing from
+    // the base instead of the previous wait, drew every wait inside the bounds and passed.
+    #[test]
+    fn waits_of_a_named_scheme_must_spread_across_their_range() {
+        // Forty calls, each failing once at 0 ms of its own and retried after a wait in [0, 10].
+        let calls = |wait_ms: &dyn Fn(u64) -> u64| -> Vec<TraceEvent> {
+            (0..40u64)
+                .flat_map(|s| {
+                    let start = s * 100;
+                    [sent_at(start, s, 1), failed_at(start + 1, s, 1), sent_at(start + 1 + wait_ms(s), s, 2)]
+                })
+                .collect()
+        };
+        let spread = calls(&|s| if s % 2 == 0 { 2 } else { 8 });
+        assert_eq!(judge_from_failures(JitterShape::Full, &spread).outcome, Outcome::Pass);
+        let low = calls(&|s| 1 + s % 4);
+        let v = judge_from_failures(JitterShape::Full, &low);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("after attempt 1") && v.detail.contains("0 of 40"), "{}", v.detail);
+        // A proportional jitter is a bound only: waits all at its floor are fine.
+        let floor = calls(&|_| 10);
+        assert_eq!(judge_from_failures(JitterShape::Proportional, &floor).outcome, Outcome::Pass);
     }
 
     #[test]

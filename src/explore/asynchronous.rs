@@ -656,7 +656,7 @@ impl<'s, P: Process> World<'s, P> {
             // Time has no meaning here (timers fire at any step), so neither has a retry
             // schedule: the attempt and ack marks are left out and `RetryBackoff` has nothing
             // to judge.
-            Effect::Attempt { .. } | Effect::Ack { .. } => {}
+            Effect::Attempt { .. } | Effect::Ack { .. } | Effect::AttemptFailed { .. } | Effect::Answer { .. } => {}
             Effect::SendSync { .. } => self.unsupported = Some("a blocking send (send_sync)"),
             Effect::Call { .. } | Effect::Reply { .. } => self.unsupported = Some("calls (call and reply)"),
             Effect::Inject { .. } => self.unsupported = Some("an insider's injections"),

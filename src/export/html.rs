@@ -280,6 +280,8 @@ fn mark_shape(kind: &EventKind) -> Option<&'static str> {
         | EventKind::Served { .. }
         | EventKind::Op { .. }
         | EventKind::Attempt { .. }
+        | EventKind::AttemptFailed { .. }
+        | EventKind::Answer { .. }
         | EventKind::Ack { .. }
         | EventKind::Send { .. }
         | EventKind::Drop { .. }

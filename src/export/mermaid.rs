@@ -80,6 +80,8 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
             // Commands, sends and the link's decisions show as the arrows above.
             EventKind::Command { .. }
             | EventKind::Attempt { .. }
+            | EventKind::AttemptFailed { .. }
+            | EventKind::Answer { .. }
             | EventKind::Ack { .. }
             | EventKind::Send { .. }
             | EventKind::Duplicate { .. }

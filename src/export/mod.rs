@@ -154,7 +154,7 @@ impl Kind {
             EventKind::Timer { .. } => Kind::Timer,
             EventKind::Deliver { .. } => Kind::Deliver,
             EventKind::DeadLetter { .. } => Kind::Dead,
-            EventKind::Attempt { .. } | EventKind::Ack { .. } => Kind::Retry,
+            EventKind::Attempt { .. } | EventKind::AttemptFailed { .. } | EventKind::Answer { .. } | EventKind::Ack { .. } => Kind::Retry,
             EventKind::Call { .. } | EventKind::Op { .. } => Kind::Call,
             EventKind::Breaker { .. } => Kind::Breaker,
             EventKind::Suspicion { .. } => Kind::Suspect,
@@ -216,9 +216,11 @@ pub fn nodes_of(kind: &EventKind) -> [Option<NodeId>; 2] {
         EventKind::CallTimeout { node, callee, .. } => [Some(node), Some(callee)],
         EventKind::Queued { from, to, .. } => [Some(from), Some(to)],
         EventKind::Suspicion { node, of, .. } => [Some(node), Some(of)],
-        EventKind::DeadLetter { node, to, .. } | EventKind::Attempt { node, to, .. } | EventKind::Ack { node, to, .. } => {
-            [Some(node), Some(to)]
-        }
+        EventKind::DeadLetter { node, to, .. }
+        | EventKind::Attempt { node, to, .. }
+        | EventKind::AttemptFailed { node, to, .. }
+        | EventKind::Answer { node, to, .. }
+        | EventKind::Ack { node, to, .. } => [Some(node), Some(to)],
         EventKind::Send { from, to, .. }
         | EventKind::Drop { from, to, .. }
         | EventKind::Duplicate { from, to, .. }

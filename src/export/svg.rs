@@ -655,6 +655,8 @@ pub(super) fn marked_node(kind: &EventKind) -> Option<NodeId> {
         | EventKind::Op { .. }
         // An attempt shows as the send arrow it precedes.
         | EventKind::Attempt { .. }
+        | EventKind::AttemptFailed { .. }
+        | EventKind::Answer { .. }
         | EventKind::Ack { .. }
         | EventKind::Fault { .. } => None,
     }
@@ -780,6 +782,8 @@ fn mark(body: &mut String, labels: &mut Labels, view: &TraceView, f: &Frame, t: 
         | EventKind::Corrupt { .. }
         | EventKind::Receive { .. }
         | EventKind::Attempt { .. }
+        | EventKind::AttemptFailed { .. }
+        | EventKind::Answer { .. }
         | EventKind::Ack { .. }
         | EventKind::Fault { .. } => return,
     };

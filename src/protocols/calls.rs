@@ -516,6 +516,7 @@ impl Client {
                 }
                 None => {
                     ctx.call_outcome(call, CallOutcome::Rejected, 0);
+                    ctx.attempt_failed(self.service, call.0, p.attempt);
                     // A refused attempt is a failed one; a refused call is over.
                     if !(per_attempt && self.retry_later(ctx, call)) {
                         self.pending.remove(&call);
@@ -532,6 +533,10 @@ impl Client {
     /// The current attempt of `call` ended with `outcome` after `latency_ns`.
     fn attempt_ended(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, call: AppId, outcome: CallOutcome, latency_ns: u64) {
         let ok = outcome == CallOutcome::Ok;
+        if !ok {
+            // The wait before a retry starts here, and the trace says so.
+            ctx.attempt_failed(self.service, call.0, self.pending[&call].attempt);
+        }
         if self.breaker_per_attempt() {
             ctx.call_outcome(call, outcome, latency_ns);
             let period = self.pending[&call].period;
@@ -626,7 +631,7 @@ impl Process for Node {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, timer: Timer) {
         match (self, timer) {
             (Node::Service(s), Timer::Served { to, call, attempt, ok }) => {
-                ctx.send(to, Wire::Response { call, attempt, ok });
+                ctx.send_answer(to, Wire::Response { call, attempt, ok }, call.0, attempt);
                 s.busy -= 1;
                 if let Some(job) = s.queue.pop_front() {
                     s.serve(ctx, job);
