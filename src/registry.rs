@@ -98,6 +98,7 @@ impl Registry {
             .with_check::<check::kept::NoAckedPublicationLoss>()
             .with_check::<check::convergence::ConvergedAfterHeal>()
             .with_check::<check::answered::CallsAnswered>()
+            .with_check::<check::DetectorTiming>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

@@ -13,6 +13,7 @@ mod deadlock;
 pub mod decision;
 mod delivery;
 mod detector;
+mod detector_timing;
 pub mod durable;
 pub mod kept;
 pub mod mailbox;
@@ -35,6 +36,7 @@ pub use breaker::CircuitBreaker;
 pub use deadlock::{NoDeadlock, describe_cycle};
 pub use delivery::{Coverage, NoCorruptionDelivered, NoDuplicates, NoLoss};
 pub use detector::FailureDetection;
+pub use detector_timing::DetectorTiming;
 pub use mailbox::MailboxOrder;
 pub use multicast::{Agreement, Integrity, Validity};
 pub use operations::OperationLifecycle;
@@ -122,6 +124,12 @@ check_without_config! {
         s.cluster.clone(),
         s.protocol.config::<crate::protocols::exchange::Config>().map_or_else(|| vec![0; s.cluster.len()], |c| c.priorities(&s.cluster)),
         (0..s.cluster.len()).map(|i| s.mailbox(i).is_some()).collect(),
+    );
+    // Judged against the Heartbeat protocol's declared detector; inconclusive under another.
+    DetectorTiming => |s| DetectorTiming::new(
+        s.cluster.clone(),
+        s.clocks.clone(),
+        s.protocol.config::<crate::protocols::heartbeat::Config>().map(crate::protocols::heartbeat::HeartbeatSpec::from_config),
     );
     // Judged against the calls protocol's service: its workers and its schedule's service times.
     CallsServed => |s| CallsServed::new(s.cluster.clone(), &s.clocks, s.protocol.config::<crate::protocols::calls::Config>().map(CallsProtocol::spec));

@@ -355,7 +355,7 @@ impl RetryBackoff {
         let (node, to, series) = key;
         let Some((receiver, sender, msg)) = self.arrived else { return };
         let Some(marks) = self.answers.get(&msg).filter(|_| receiver == node && sender == to) else { return };
-        if marks.iter().any(|&mark| mark == (sender, node, series, n)) {
+        if marks.contains(&(sender, node, series, n)) {
             return;
         }
         let answered: Vec<String> = marks.iter().map(|&(_, _, s, k)| format!("s{s} #{k}")).collect();
@@ -367,7 +367,7 @@ impl RetryBackoff {
     fn failed(&mut self, at: SimTime, key: (NodeId, NodeId, u64), n: u32) {
         let n = u64::from(n);
         self.answer_ends(at, key, n, "failed");
-        if !self.series.get(&key).is_some_and(|latest| latest.attempt >= n) {
+        if self.series.get(&key).is_none_or(|latest| latest.attempt < n) {
             // Refused before anything was sent: the attempt began now.
             self.wait_ended(at, key, n);
         }

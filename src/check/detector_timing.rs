@@ -1,0 +1,286 @@
+//! `DetectorTiming`: a heartbeat detector suspects a peer exactly when its declared deadline passes, never sooner, never later, never not at all.
+//!
+//! `FailureDetection` judges what a detector achieves (crashes found within a bound, few false
+//! suspicions); this check judges that it runs the detector it declares. From the scenario's
+//! `Heartbeat` configuration and the trace alone, it keeps for every observer `p` and peer `q`
+//! the deadline `p` should hold: armed when `p` starts (or restarts) and again at every intact
+//! message from `q`, at `patience` of `p`'s own clock later, where
+//! - `Fixed(timeout)`: the patience is the timeout;
+//! - `Phi`: the intervals between `q`'s latest `window` arrivals, read on `p`'s clock, have a
+//!   mean `m` and a standard deviation `s` (at least `min_std`), and the patience is
+//!   `m + z s`, `z` the normal quantile of the threshold; before an interval is known, `m` is
+//!   the heartbeat period and `s` a quarter of it.
+//!
+//! Then a `suspect` line of `q` at `p` must come exactly at that deadline, and a deadline
+//! that passes while `p` trusts `q` must bring one (judged at `q`'s next arrival, or at the
+//! end of the run). A pause holds `p`'s timers, so until `p` arms the deadline again it may
+//! come late, never early. A crash of `p` ends its duties; a restart starts them afresh.
+//! Under another protocol the verdict is inconclusive, as it is when no deadline passed.
+
+use super::{Breaches, Checker, RunEnd, Verdict};
+use crate::clock::Clock;
+use crate::id::NodeId;
+use crate::process::Cluster;
+use crate::protocols::heartbeat::{Detector, HeartbeatSpec};
+use crate::time::SimTime;
+use crate::trace::{EventKind, FaultAction, TraceEvent};
+use std::collections::VecDeque;
+
+/// What an observer should hold for one peer.
+#[derive(Clone, Debug, Default)]
+struct Watch {
+    /// The local time of the peer's latest arrival.
+    last: Option<u64>,
+    /// The latest intervals between arrivals (phi only), oldest first.
+    intervals: VecDeque<u64>,
+    suspected: bool,
+    /// When the deadline passes, in simulated time; `None` once it fired.
+    deadline: Option<SimTime>,
+    /// The observer was paused since the deadline was armed: it may fire late.
+    held: bool,
+}
+
+/// The `DetectorTiming` check (see the module documentation).
+pub struct DetectorTiming {
+    cluster: Cluster,
+    clocks: Vec<Clock>,
+    spec: Option<HeartbeatSpec>,
+    /// Per observer, per peer; empty while the observer is down.
+    watches: Vec<Vec<Watch>>,
+    /// Suspicions judged on time.
+    on_time: u64,
+    breaches: Breaches,
+}
+
+impl DetectorTiming {
+    /// A check of `spec`, the scenario's `Heartbeat` detector (`None` under another protocol:
+    /// inconclusive); `clocks` are the nodes' clocks, on which the detectors count.
+    pub fn new(cluster: Cluster, clocks: Vec<Clock>, spec: Option<HeartbeatSpec>) -> DetectorTiming {
+        let mut check =
+            DetectorTiming { watches: vec![Vec::new(); cluster.len()], cluster, clocks, spec, on_time: 0, breaches: Breaches::default() };
+        if check.spec.is_some() {
+            // Every process starts at time zero.
+            for p in 0..check.cluster.len() {
+                check.start(NodeId(p as u32), SimTime::ZERO);
+            }
+        }
+        check
+    }
+
+    fn clock(&self, node: NodeId) -> Clock {
+        self.clocks.get(node.index()).copied().unwrap_or_default()
+    }
+
+    /// How long, on the observer's clock, the detector waits after the arrival that `watch`
+    /// last saw.
+    fn patience(spec: &HeartbeatSpec, watch: &Watch) -> u64 {
+        match spec.detector {
+            Detector::Fixed { timeout_ns } => timeout_ns,
+            Detector::Phi { z_milli, min_std_ns, .. } => {
+                let n = watch.intervals.len() as u128;
+                let sum: u128 = watch.intervals.iter().map(|&i| u128::from(i)).sum();
+                let squares: u128 = watch.intervals.iter().map(|&i| u128::from(i) * u128::from(i)).sum();
+                let (mean, std) = match (sum.checked_div(n), squares.checked_div(n)) {
+                    (Some(mean), Some(mean_square)) => (mean, mean_square.saturating_sub(mean * mean).isqrt()),
+                    _ => (u128::from(spec.every_ns), u128::from(spec.every_ns / 4)),
+                };
+                let std = std.max(u128::from(min_std_ns));
+                u64::try_from(mean + std * u128::from(z_milli) / 1000).unwrap_or(u64::MAX)
+            }
+        }
+    }
+
+    /// `p` starts at `at`: it trusts everyone and arms every peer's deadline.
+    fn start(&mut self, p: NodeId, at: SimTime) {
+        let Some(spec) = self.spec else { return };
+        let real = self.clock(p).real_duration(Self::patience(&spec, &Watch::default()));
+        let watch = Watch { deadline: Some(at.saturating_add(real)), ..Watch::default() };
+        self.watches[p.index()] = (0..self.cluster.len()).map(|q| if q == p.index() { Watch::default() } else { watch.clone() }).collect();
+    }
+
+    /// A deadline of `q` at `p` passed before `at` without a suspicion.
+    fn missed(&mut self, at: SimTime, p: NodeId, q: NodeId) {
+        let watch = &self.watches[p.index()][q.index()];
+        if let Some(deadline) = watch.deadline.filter(|&d| d < at && !watch.suspected && !watch.held) {
+            self.breaches.record(deadline, || {
+                format!("{} did not suspect {} when its deadline passed at {deadline}", self.cluster.name(p), self.cluster.name(q))
+            });
+        }
+    }
+
+    /// An intact message from `q` reached `p` at `at`: a heartbeat.
+    fn arrival(&mut self, at: SimTime, p: NodeId, q: NodeId) {
+        let Some(spec) = self.spec else { return };
+        if self.watches[p.index()].is_empty() || p == q {
+            return;
+        }
+        self.missed(at, p, q);
+        let clock = self.clock(p);
+        let now = clock.local(at).0;
+        let window = match spec.detector {
+            Detector::Phi { window, .. } => window as usize,
+            Detector::Fixed { .. } => 0,
+        };
+        let watch = &mut self.watches[p.index()][q.index()];
+        if let Some(last) = watch.last
+            && window > 0
+        {
+            watch.intervals.push_back(now.saturating_sub(last));
+            if watch.intervals.len() > window {
+                watch.intervals.pop_front();
+            }
+        }
+        watch.last = Some(now);
+        watch.suspected = false;
+        watch.held = false;
+        let real = clock.real_duration(Self::patience(&spec, watch));
+        watch.deadline = Some(at.saturating_add(real));
+    }
+
+    /// `p` began suspecting `q` at `at`.
+    fn suspicion(&mut self, at: SimTime, p: NodeId, q: NodeId) {
+        let Some(watch) = self.watches.get_mut(p.index()).and_then(|w| w.get_mut(q.index())) else { return };
+        let (deadline, held) = (watch.deadline.take(), watch.held);
+        watch.suspected = true;
+        let names = |c: &Cluster| (c.name(p).to_string(), c.name(q).to_string());
+        match deadline {
+            Some(d) if d == at || (held && d < at) => self.on_time += 1,
+            Some(d) if d > at => self.breaches.record(at, || {
+                let (p, q) = names(&self.cluster);
+                format!("{p} suspected {q} at {at}, before its deadline at {d}")
+            }),
+            Some(d) => self.breaches.record(at, || {
+                let (p, q) = names(&self.cluster);
+                format!("{p} suspected {q} at {at}, after its deadline at {d}")
+            }),
+            None => self.breaches.record(at, || {
+                let (p, q) = names(&self.cluster);
+                format!("{p} suspected {q} at {at} with no deadline armed (already suspected, or not heard from since)")
+            }),
+        }
+    }
+}
+
+impl Checker for DetectorTiming {
+    fn observe(&mut self, e: &TraceEvent) {
+        if self.spec.is_none() {
+            return;
+        }
+        match e.kind {
+            EventKind::Receive { from, to, corrupted: false, .. } => self.arrival(e.time, to, from),
+            EventKind::Suspicion { node, of, suspected: true } => self.suspicion(e.time, node, of),
+            EventKind::Fault { action: FaultAction::Crash, node: Some(p), .. } => {
+                for q in 0..self.cluster.len() {
+                    if !self.watches[p.index()].is_empty() {
+                        self.missed(e.time, p, NodeId(q as u32));
+                    }
+                }
+                self.watches[p.index()].clear();
+            }
+            EventKind::Fault { action: FaultAction::Restart, node: Some(p), .. } => self.start(p, e.time),
+            EventKind::Fault { action: FaultAction::Pause, node: Some(p), .. } => {
+                self.watches[p.index()].iter_mut().for_each(|w| w.held = true);
+            }
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        let Some(_) = self.spec else { return Verdict::inconclusive("the scenario's protocol is not Heartbeat") };
+        // Deadlines that passed before the end without a suspicion.
+        let mut breaches = self.breaches.clone();
+        for (p, watches) in self.watches.iter().enumerate() {
+            for (q, watch) in watches.iter().enumerate() {
+                if let Some(deadline) = watch.deadline.filter(|&d| d < end.at && !watch.suspected && !watch.held) {
+                    breaches.record(deadline, || {
+                        format!(
+                            "{} did not suspect {} when its deadline passed at {deadline}",
+                            self.cluster.name(NodeId(p as u32)),
+                            self.cluster.name(NodeId(q as u32))
+                        )
+                    });
+                }
+            }
+        }
+        if let Some(failed) = breaches.verdict("suspicions off their deadline") {
+            return failed;
+        }
+        if self.on_time == 0 {
+            return Verdict::inconclusive("no deadline passed");
+        }
+        Verdict::pass(format!("{} suspicions, each when its deadline passed", self.on_time))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::test_events::ev;
+    use crate::check::{EndReason, Outcome};
+    use crate::id::MsgId;
+
+    const MS: u64 = 1_000_000;
+
+    fn judge(detector: Detector, events: &[TraceEvent], end_ms: u64) -> Verdict {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+        let spec = HeartbeatSpec { every_ns: 100 * MS, detector, bug: None };
+        let mut c = DetectorTiming::new(cluster, vec![], Some(spec));
+        events.iter().for_each(|e| c.observe(e));
+        c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(end_ms * MS), max_latency_ns: 0 })
+    }
+
+    fn heartbeat(ms: u64, from: u32, to: u32) -> TraceEvent {
+        ev(ms, EventKind::Receive { from: NodeId(from), to: NodeId(to), msg: MsgId(ms), corrupted: false })
+    }
+
+    fn suspect(ms: u64, node: u32, of: u32) -> TraceEvent {
+        ev(ms, EventKind::Suspicion { node: NodeId(node), of: NodeId(of), suspected: true })
+    }
+
+    const FIXED: Detector = Detector::Fixed { timeout_ns: 250 * MS };
+
+    #[test]
+    fn a_suspicion_comes_exactly_at_its_deadline() {
+        // Heartbeats both ways at 100 ms; n0 hears nothing from n1 after, n1 keeps hearing n0.
+        let beats = |last: u64| (1..=last / 100).flat_map(|k| [heartbeat(k * 100, 1, 0), heartbeat(k * 100, 0, 1)]).collect::<Vec<_>>();
+        let on_time = [beats(100), vec![suspect(350, 0, 1)], (2..=5).map(|k| heartbeat(k * 100, 0, 1)).collect()].concat();
+        assert_eq!(judge(FIXED, &on_time, 560).outcome, Outcome::Pass);
+        let early = [beats(100), vec![suspect(300, 0, 1)], (2..=5).map(|k| heartbeat(k * 100, 0, 1)).collect()].concat();
+        let v = judge(FIXED, &early, 560);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("before its deadline at 350.000ms"), "{}", v.detail);
+        // The deadline passes and nothing is suspected: caught at the end of the run.
+        let missed = [beats(100), (2..=5).map(|k| heartbeat(k * 100, 0, 1)).collect()].concat();
+        let v = judge(FIXED, &missed, 560);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("n0 did not suspect n1 when its deadline passed at 350.000ms"), "{}", v.detail);
+        // A pause holds the timer: late is excused, early is not.
+        let pause = ev(200, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(0)), index: 0 });
+        let held = [beats(100), vec![pause, suspect(420, 0, 1)], (2..=5).map(|k| heartbeat(k * 100, 0, 1)).collect()].concat();
+        assert_eq!(judge(FIXED, &held, 560).outcome, Outcome::Pass);
+    }
+
+    // Postmortem: a phi detector that assumed no deviation before a peer's second heartbeat
+    // suspected peers early, and only a scenario with many false suspicions noticed.
+    #[test]
+    fn phi_assumes_a_quarter_period_of_deviation_before_the_first_interval() {
+        // z = 2: before an interval is known the patience is 100 + 2 * 25 = 150 ms.
+        let phi = Detector::Phi { z_milli: 2000, window: 10, min_std_ns: MS };
+        let both = |ms| [heartbeat(ms, 1, 0), heartbeat(ms, 0, 1)];
+        let run = |suspected_at| [&both(100)[..], &[suspect(suspected_at, 0, 1), heartbeat(250, 0, 1)]].concat();
+        assert_eq!(judge(phi, &run(250), 260).outcome, Outcome::Pass);
+        assert_eq!(judge(phi, &run(201), 260).outcome, Outcome::Fail);
+        // Once intervals are known, their mean and deviation set the patience: 100 ms apart
+        // exactly, the deviation is min_std, so 100 + 2 ms after the last.
+        let steady = [&both(100)[..], &both(200)[..], &both(300)[..], &[suspect(402, 0, 1), heartbeat(400, 0, 1)]].concat();
+        assert_eq!(judge(phi, &steady, 410).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn under_another_protocol_nothing_is_judged() {
+        let cluster = Cluster { names: vec!["n0".into()], groups: vec![] };
+        let c = DetectorTiming::new(cluster, vec![], None);
+        let end = RunEnd { reason: EndReason::Horizon, at: SimTime(0), max_latency_ns: 0 };
+        assert_eq!(c.verdict(&end).outcome, Outcome::Inconclusive);
+    }
+}
