@@ -1,11 +1,14 @@
 //! The memory budget of the state that grows with the workload: what the processes hold
-//! (`Process::heap_bytes`) and what the checkers hold (`Checker::heap_bytes`), added to the
-//! messages in flight against `limits.max_memory_mb`.
+//! (`Process::heap_bytes`), what the checkers hold (`Checker::heap_bytes`) and what waits at
+//! the nodes (mailboxes, events held for a paused or blocked process), added to the messages
+//! in flight against `limits.max_memory_mb`.
 //!
 //! The engine reads a process's bytes after each of its handlers, which is exact and costs a
 //! few lengths (nothing for a process that declares none); it reads the checkers', behind a
 //! virtual call each, every [`CHECKER_SAMPLE_EVENTS`] trace events or a sixteenth of the trace
-//! so far, whichever is more, which bounds what they can grow unseen to that many events' records. Both are functions of the scenario and the seed,
+//! so far, whichever is more, which bounds what they can grow unseen to that many events' records.
+//! What waits at the nodes is counted every 4,096 steps or one per node, whichever is more (a
+//! walk over the nodes, only in a scenario with a mailbox, a pause or a blocked process). All are functions of the scenario and the seed,
 //! so the run stops at the same event every time.
 
 use crate::process::{capacity_bytes, map_bytes};
@@ -57,14 +60,18 @@ pub(crate) struct StateBudget {
     processes: u64,
     /// What the checkers reported at the last reading.
     checkers: u64,
+    /// What waited at the nodes at the last checkpoint (mailboxes, held events).
+    parked: u64,
     /// The trace's length at which to read the checkers next (and to test `max_trace_events`).
     pub(crate) next_checkpoint: u64,
+    /// The step at which the engine counts what waits at the nodes next (and tests `max_events`).
+    pub(crate) next_walk: u64,
 }
 
 impl StateBudget {
     /// A budget of `max_memory_mb` MiB, nothing held yet; the first checkpoint is at once.
     pub(crate) fn new(max_memory_mb: u64) -> StateBudget {
-        StateBudget { limit: max_memory_mb.saturating_mul(1 << 20), processes: 0, checkers: 0, next_checkpoint: 0 }
+        StateBudget { limit: max_memory_mb.saturating_mul(1 << 20), processes: 0, checkers: 0, parked: 0, next_checkpoint: 0, next_walk: 0 }
     }
 
     /// A process that held `before` bytes now holds `now` (0 once it crashed).
@@ -83,6 +90,11 @@ impl StateBudget {
         self.next_checkpoint = events.saturating_add(gap).min(max_trace_events.saturating_add(1));
     }
 
+    /// What waits at the nodes now, counted at a step checkpoint.
+    pub(crate) fn set_parked(&mut self, bytes: u64) {
+        self.parked = bytes;
+    }
+
     /// What the budget leaves for the messages in flight.
     pub(crate) fn left_for_messages(&self) -> u64 {
         self.limit.saturating_sub(self.held())
@@ -93,9 +105,9 @@ impl StateBudget {
         (self.held() > self.limit).then_some(EndReason::MaxMemory)
     }
 
-    /// The processes' and checkers' bytes together.
+    /// The processes', checkers' and nodes' waiting bytes together.
     fn held(&self) -> u64 {
-        self.processes.saturating_add(self.checkers)
+        self.processes.saturating_add(self.checkers).saturating_add(self.parked)
     }
 }
 

@@ -393,6 +393,9 @@ pub struct Sim<'s, P: Process, F> {
     in_flight_budget: InFlightBudget,
     /// The processes' and checkers' state held against the same memory budget.
     state_budget: StateBudget,
+    /// Whether any node may hold events (it has a mailbox, or was paused or blocked): only
+    /// then does a checkpoint count what the nodes hold.
+    may_park: bool,
     /// A budget that ran out inside an event (in-flight messages, fragments): the rest of the
     /// event's work is skipped, and the run ends with this reason when the event returns.
     over_budget: Option<EndReason>,
@@ -482,6 +485,7 @@ where
             in_flight_heap: 0,
             in_flight_budget: InFlightBudget::new::<P>(&scenario.limits),
             state_budget: StateBudget::new(scenario.limits.max_memory_mb),
+            may_park: (0..n).any(|i| scenario.mailbox(i).is_some()),
             over_budget: None,
             faults,
             swarm,
@@ -574,8 +578,10 @@ where
                 self.now = horizon;
                 break EndReason::Horizon;
             }
-            if self.steps >= limits.max_events {
-                break EndReason::MaxEvents;
+            if self.steps >= self.state_budget.next_walk
+                && let Some(reason) = self.step_checkpoint(limits.max_events)
+            {
+                break reason;
             }
             let (time, slot) = self.queue.pop_slot().expect("peeked");
             self.now = time;
@@ -902,6 +908,7 @@ where
             Awaiting::Answer { .. } => BlockReason::Call,
             Awaiting::Room { .. } => BlockReason::BackPressure,
         };
+        self.may_park = true;
         let slot = &mut self.nodes[node.index()];
         slot.block = Some(Blocked { seq, awaiting, parked });
         if let (Some(t), Awaiting::Taken { .. }) = (timeout_ns, awaiting) {
@@ -1125,6 +1132,7 @@ where
                     return;
                 }
                 self.nodes[n.index()].status = Status::Paused;
+                self.may_park = true;
                 record(self, FaultAction::Pause, Some(n));
             }
             Fault::Resume(n) => {
@@ -1198,6 +1206,35 @@ where
         self.state_budget.read_checkers(checkers, events, max_trace_events);
         self.rebudget();
         self.over_budget
+    }
+
+    /// The run reached the next step checkpoint: test `max_events`, count what waits at the
+    /// nodes. By steps, not trace events: a paused node holds commands that leave no line.
+    #[cold]
+    #[inline(never)]
+    fn step_checkpoint(&mut self, max_events: u64) -> Option<EndReason> {
+        if self.steps >= max_events {
+            return Some(EndReason::MaxEvents);
+        }
+        if self.may_park {
+            // What waits at the nodes (mailboxes, events held for a paused or blocked
+            // process) left the wire, and the in-flight count, when it arrived.
+            let (held, waiting) = (Self::parked_bytes::<Ev<P::Msg, P::Timer>>(), Self::parked_bytes::<Arrived<P::Msg>>());
+            let parked = self.nodes.iter().fold(0u64, |sum, n| {
+                let queued = (n.held.capacity() as u64).saturating_mul(held);
+                sum.saturating_add(queued).saturating_add((n.mailbox.as_ref().map_or(0, Mailbox::len) as u64).saturating_mul(waiting))
+            });
+            self.state_budget.set_parked(parked);
+            self.rebudget();
+        }
+        self.state_budget.next_walk = self.steps.saturating_add(PARKED_WALK_STEPS.max(self.nodes.len() as u64)).min(max_events);
+        self.over_budget
+    }
+
+    /// What one event or message waiting at a node costs the memory budget: its size, and
+    /// the same overhead as one in flight (the heap its message owns is not walked).
+    fn parked_bytes<T>() -> u64 {
+        std::mem::size_of::<T>() as u64 + IN_FLIGHT_OVERHEAD_BYTES
     }
 
     /// The state held changed: what is left of the memory budget goes to the messages in
@@ -1446,6 +1483,10 @@ where
         self.queue.push(arrival.at, Ev::Deliver { from, to, id, corrupted: arrival.corrupted, msg });
     }
 }
+
+/// Steps between two counts of what waits at the nodes, at least (a walk over the nodes: at
+/// most one node's visit per step, with more nodes than this).
+const PARKED_WALK_STEPS: u64 = 4096;
 
 /// What one message in flight costs beside its event: the queue's bucket slack and the heap
 /// its message owns, on average (measured: a heartbeat boot of 10 million messages took

@@ -1298,3 +1298,35 @@ fn regression_a_thousand_gossip_rounds_nodes_stop_at_their_state_budget() {
     assert!(ran.stdout.contains("ended      max_memory_mb limit exceeded at 45.000ms"), "{}", ran.stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: a message leaves the in-flight count when it arrives, so what then waits at a
+/// node was budgeted nowhere: an unbounded mailbox in front of a slow consumer held 70 MB, and
+/// a paused node's held deliveries and commands 100 MB, under a 4 MiB budget. The engine now
+/// counts what waits at the nodes every few thousand steps (only where a mailbox, a pause or a
+/// blocked process can hold anything), against the same budget.
+#[test]
+fn regression_what_waits_at_a_node_is_budgeted() {
+    let dir = scratch("parked");
+    let file = dir.join("parked.ron");
+    for (what, lines) in [
+        ("mailbox", r#"protocol: Exchange(send: Async), mailboxes: [(nodes: ["consumer"], service: Constant(ms: 10))],"#),
+        ("pause", r#"protocol: BestEffort, faults: [(at_ms: 1, do: Pause("consumer"))],"#),
+    ] {
+        std::fs::write(
+            &file,
+            format!(
+                r#"Scenario(name: "t", horizon_ms: 100_000, nodes: ["producer", "consumer"],
+    {lines}
+    network: (latency: Constant(ms: 1)),
+    limits: (max_memory_mb: 4),
+    workload: [(from: "producer", to: "consumer", every_ms: 0.01, count: 1000000),
+        (from: "consumer", to: "producer", every_ms: 0.01, count: 1000000)])"#
+            ),
+        )
+        .unwrap();
+        let ran = msgsim(&["run", &text(&file)]);
+        assert_eq!(ran.code, Some(0), "{what}: {}", ran.stderr);
+        assert!(ran.stdout.contains("ended      max_memory_mb limit exceeded"), "{what}: {}", ran.stdout);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
