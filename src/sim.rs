@@ -391,7 +391,8 @@ pub struct Sim<'s, P: Process, F> {
     in_flight_heap: u64,
     /// The in-flight budget: see [`InFlightBudget`].
     in_flight_budget: InFlightBudget,
-    /// The processes' and checkers' state held against the same memory budget.
+    /// The processes' and checkers' state, and what waits at the nodes, held against the
+    /// same memory budget.
     state_budget: StateBudget,
     /// Whether any node may hold events (it has a mailbox, or was paused or blocked): only
     /// then does a checkpoint count what the nodes hold.
