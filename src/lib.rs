@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod adversary;
+pub mod budget;
 pub mod builder;
 pub mod causality;
 pub mod check;

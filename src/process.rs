@@ -105,6 +105,24 @@ pub fn vec_bytes<T>(items: &[T]) -> u64 {
     (items.len() as u64).saturating_mul(std::mem::size_of::<T>() as u64)
 }
 
+/// An upper estimate of the heap a `BTreeMap<K, V>` (or, with `V = ()`, a `BTreeSet<K>`) of
+/// `len` entries holds, for a [`Process::heap_bytes`] or a checker's: its nodes hold up to
+/// eleven entries and are about half full when filled in key order (as ids arrive), so twice
+/// each entry's size, plus the node headers and the inner nodes' child pointers.
+pub fn map_bytes<K, V>(len: usize) -> u64 {
+    (len as u64).saturating_mul(2 * (std::mem::size_of::<K>() + std::mem::size_of::<V>()) as u64 + MAP_ENTRY_OVERHEAD_BYTES)
+}
+
+/// What a B-tree entry costs beside its key and value: its share of a node's header (parent
+/// pointer, length) and of the inner nodes' child pointers.
+const MAP_ENTRY_OVERHEAD_BYTES: u64 = 8;
+
+/// The heap a `Vec` or `VecDeque` of `capacity` elements of `T` holds (its capacity, not its
+/// length: what was allocated stays allocated).
+pub fn capacity_bytes<T>(capacity: usize) -> u64 {
+    (capacity as u64).saturating_mul(std::mem::size_of::<T>() as u64)
+}
+
 /// Where a workload command asks a message to go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Dest {
@@ -513,6 +531,19 @@ pub trait Process {
         Self: Sized,
     {
         None
+    }
+
+    /// Heap bytes this process's state holds that grow as the run goes (the values a gossip
+    /// node has learnt, a queue's log and its deduplication set, a backlog), for the memory
+    /// budget: the engine reads it after every handler and ends the run with
+    /// `max_memory_mb limit exceeded` once the processes' state, the checkers' and the messages
+    /// in flight together hold more than `limits.max_memory_mb`. Estimate with
+    /// [`map_bytes`], [`vec_bytes`] and [`capacity_bytes`]; it must be cheap (a few lengths,
+    /// never a walk) and a function of the state alone, so the stop point is one of the
+    /// scenario and the seed. The default, 0, is for a process whose state does not grow with
+    /// the workload (what grows with the cluster is declared by `Protocol::state_bytes`).
+    fn heap_bytes(&self) -> u64 {
+        0
     }
 }
 

@@ -58,6 +58,12 @@ impl<R: Clone> Disk<R> {
         self.log.borrow().len()
     }
 
+    /// The heap the log holds, for a process's `heap_bytes`: it grows with every record and
+    /// is never truncated.
+    pub fn heap_bytes(&self) -> u64 {
+        crate::process::capacity_bytes::<R>(self.log.borrow().capacity())
+    }
+
     /// Whether nothing was ever appended.
     pub fn is_empty(&self) -> bool {
         self.log.borrow().is_empty()

@@ -25,7 +25,8 @@ pub enum EndReason {
     MaxFragments,
     /// The run's trace grew past `max_trace_events`.
     MaxTraceEvents,
-    /// The messages in flight would take more memory than `max_memory_mb`.
+    /// The messages in flight, the processes' state and the checkers' together would take
+    /// more memory than `max_memory_mb`.
     MaxMemory,
 }
 
@@ -38,7 +39,7 @@ impl fmt::Display for EndReason {
             EndReason::MaxInFlight => "max_in_flight limit exceeded",
             EndReason::MaxFragments => "max_fragments limit exceeded",
             EndReason::MaxTraceEvents => "max_trace_events limit exceeded",
-            EndReason::MaxMemory => "max_memory_mb limit exceeded (messages in flight)",
+            EndReason::MaxMemory => "max_memory_mb limit exceeded",
         })
     }
 }
@@ -97,4 +98,13 @@ pub trait Checker {
     fn observe(&mut self, event: &TraceEvent);
     /// The verdict once the run has ended.
     fn verdict(&self, end: &RunEnd) -> Verdict;
+    /// Heap bytes the checker holds that grow as the run goes (a record per message or
+    /// operation), for the memory budget: the engine reads it every few thousand trace events
+    /// and ends the run with `max_memory_mb limit exceeded` once the checkers, the processes
+    /// and the messages in flight together hold more than `limits.max_memory_mb`. A cheap
+    /// estimate from lengths (`msgsim::process::map_bytes`); the default, 0, is for a checker
+    /// whose state does not grow with the run.
+    fn heap_bytes(&self) -> u64 {
+        0
+    }
 }

@@ -68,6 +68,17 @@ impl CallsAnswered {
 }
 
 impl Checker for CallsAnswered {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[
+            b::map(&self.steps),
+            b::nested(self.steps.values(), b::vec),
+            b::map(&self.last_send),
+            b::set(&self.requests),
+            b::set(&self.stalled),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Send { from, to, msg, .. } => {

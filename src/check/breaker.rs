@@ -327,6 +327,11 @@ impl CircuitBreaker {
 }
 
 impl Checker for CircuitBreaker {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.units), b::nested(&self.models, |m| b::deque(&m.window)), b::vec(&self.violations), b::vec(&self.answered)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         let Some((spec, cfg)) = self.spec.clone() else { return };
         match e.kind {

@@ -151,6 +151,11 @@ fn ms(ns: u64) -> String {
 }
 
 impl Checker for BroadcastConsistency {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.broadcasts), b::map(&self.values), b::nested(&self.sets, b::map)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         let command = self.last_command.take();
         match e.kind {

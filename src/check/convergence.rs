@@ -48,6 +48,11 @@ impl ConvergedAfterHeal {
 }
 
 impl Checker for ConvergedAfterHeal {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.values), b::map(&self.has)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { app, .. } => {

@@ -90,6 +90,11 @@ pub fn describe_cycle(cycle: &WaitCycle, cluster: &Cluster) -> String {
 }
 
 impl Checker for NoDeadlock {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.sync_pending), b::set(&self.untaken)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Send { from, msg, .. } => {

@@ -37,6 +37,11 @@ impl SameDecision {
 }
 
 impl Checker for SameDecision {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::map(&self.plans)
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { node, app, dest: Dest::Node(to) } if to != node => {
@@ -142,6 +147,17 @@ impl ActsOnLastRound {
 }
 
 impl Checker for ActsOnLastRound {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[
+            b::map(&self.msgs),
+            b::map(&self.received),
+            b::nested(self.received.values(), b::vec),
+            b::map(&self.commanders),
+            b::vec(&self.acted),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         let next = self.next.take();
         match e.kind {

@@ -35,6 +35,11 @@ impl NoLoss {
 }
 
 impl Checker for NoLoss {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.pending), b::map(&self.expected), b::map(&self.on_wire)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { node, app, dest } => {
@@ -120,6 +125,11 @@ impl NoDuplicates {
 }
 
 impl Checker for NoDuplicates {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::set(&self.delivered)
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         if let EventKind::Deliver { node, app, .. } = e.kind {
             self.deliveries += 1;
@@ -212,6 +222,11 @@ impl Coverage {
 }
 
 impl Checker for Coverage {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.owed), b::set(&self.delivered)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { node, app, dest } => {

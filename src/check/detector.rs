@@ -90,6 +90,11 @@ impl FailureDetection {
 }
 
 impl Checker for FailureDetection {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::vec(&self.changes), b::vec(&self.crashes)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         let n = self.cluster.len();
         match e.kind {

@@ -78,6 +78,13 @@ struct Tasks {
 }
 
 impl Tasks {
+    /// What the tasks' records hold, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        let records = |t: &Task| b::total(&[b::vec(&t.processed), b::vec(&t.processed_by), b::vec(&t.dead), b::vec(&t.handouts)]);
+        b::total(&[b::map(&self.tasks), b::nested(self.tasks.values(), records), b::nested(self.crashed.values(), b::vec)])
+    }
+
     fn new(cluster: Cluster, queue: bool) -> Tasks {
         Tasks { cluster, queue, tasks: BTreeMap::new(), crashes: 0, crashed: BTreeMap::new() }
     }
@@ -135,6 +142,10 @@ impl NoAckedLoss {
 }
 
 impl Checker for NoAckedLoss {
+    fn heap_bytes(&self) -> u64 {
+        self.tasks.heap_bytes()
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         self.tasks.observe(e);
     }
@@ -302,6 +313,10 @@ impl DeadLetterBounded {
 }
 
 impl Checker for DeadLetterBounded {
+    fn heap_bytes(&self) -> u64 {
+        self.tasks.heap_bytes()
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         self.tasks.observe(e);
     }

@@ -53,6 +53,11 @@ impl NoAckedPublicationLoss {
 }
 
 impl Checker for NoAckedPublicationLoss {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.publications), b::map(&self.acked), b::map(&self.confirmed), b::set(&self.delivered)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         let Some((broker, subs)) = &self.schedule else { return };
         match e.kind {

@@ -79,6 +79,11 @@ impl MailboxOrder {
 }
 
 impl Checker for MailboxOrder {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.waiting), b::nested(self.waiting.values(), b::map)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Queued { from, to, msg, .. } => {

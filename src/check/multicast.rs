@@ -35,6 +35,12 @@ struct Ledger {
 }
 
 impl Ledger {
+    /// What the ledger holds, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.sent), b::nested(self.sent.values(), |s| b::vec(&s.recipients)), b::map(&self.delivered)])
+    }
+
     fn new(cluster: Cluster) -> Ledger {
         let n = cluster.len();
         Ledger {
@@ -132,6 +138,10 @@ impl Validity {
 }
 
 impl Checker for Validity {
+    fn heap_bytes(&self) -> u64 {
+        self.ledger.heap_bytes()
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         self.ledger.observe(e);
     }
@@ -164,6 +174,10 @@ impl Agreement {
 }
 
 impl Checker for Agreement {
+    fn heap_bytes(&self) -> u64 {
+        self.ledger.heap_bytes()
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         self.ledger.observe(e);
     }
@@ -204,6 +218,11 @@ impl Integrity {
 }
 
 impl Checker for Integrity {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.sent), b::nested(self.sent.values(), b::vec), b::set(&self.delivered)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { app, dest, .. } => {

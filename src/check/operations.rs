@@ -216,6 +216,16 @@ impl OperationLifecycle {
 }
 
 impl Checker for OperationLifecycle {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[
+            b::nested(self.clients.values(), |c| b::map(&c.open) + b::map(&c.replies)),
+            b::nested(self.queues.values(), b::deque),
+            b::map(&self.replied),
+            b::set(&self.paused),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Op { node, op, server, outcome } if self.is_client(node) => match outcome {

@@ -66,6 +66,16 @@ impl FifoOrder {
 }
 
 impl Checker for FifoOrder {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[
+            b::nested(self.streams.values(), b::vec),
+            b::map(&self.place),
+            b::nested(self.place.values(), |(_, _, to)| b::vec(to)),
+            b::set(&self.delivered),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { node, app, dest } => {
@@ -169,6 +179,18 @@ impl CausalOrder {
 }
 
 impl Checker for CausalOrder {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[
+            b::map(&self.sent),
+            b::nested(self.sent.values(), |(_, _, clock)| b::vec(clock)),
+            b::nested(self.streams.values(), b::vec),
+            b::map(&self.prefix),
+            b::nested(self.prefix.values(), |(_, later)| b::set(later)),
+            b::set(&self.delivered),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { node, app, dest } => {
@@ -337,6 +359,17 @@ impl TotalOrder {
 }
 
 impl Checker for TotalOrder {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[
+            b::map(&self.dest),
+            b::nested(self.order.values(), b::vec),
+            b::map(&self.position),
+            b::map(&self.after),
+            b::nested(self.after.values(), b::map),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { app, dest, .. } if self.per_destination => {

@@ -96,6 +96,19 @@ impl PubSubDelivery {
 }
 
 impl Checker for PubSubDelivery {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[
+            b::map(&self.publications),
+            b::map(&self.delivered),
+            b::vec(&self.down),
+            b::vec(&self.partitioned),
+            b::map(&self.number),
+            b::map(&self.last),
+            b::map(&self.by_number),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { node, app, dest: Dest::Group(topic) } => {

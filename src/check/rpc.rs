@@ -73,6 +73,11 @@ impl RpcEffect {
 }
 
 impl Checker for RpcEffect {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::map(&self.calls)
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { node, app, .. } => {

@@ -51,6 +51,11 @@ impl NoForgeryAccepted {
 }
 
 impl Checker for NoForgeryAccepted {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.tainted), b::set(&self.delivered)])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Adversary { action, msg, .. } => {
@@ -194,6 +199,11 @@ impl AccessControlEnforced {
 }
 
 impl Checker for AccessControlEnforced {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::set(&self.forbidden)
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Adversary { action: AdversaryAction::Admin, msg, .. } => {

@@ -38,6 +38,11 @@ struct Ledger {
 }
 
 impl Ledger {
+    /// What the ledger holds, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        crate::budget::map(&self.fates)
+    }
+
     fn new(cluster: Cluster) -> Ledger {
         let n = cluster.len();
         Ledger { cluster, fates: BTreeMap::new(), faulty: vec![false; n] }
@@ -116,6 +121,10 @@ impl NoSilentLoss {
 }
 
 impl Checker for NoSilentLoss {
+    fn heap_bytes(&self) -> u64 {
+        self.ledger.heap_bytes()
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         self.ledger.observe(e);
     }
@@ -154,6 +163,10 @@ impl AtMostOnce {
 }
 
 impl Checker for AtMostOnce {
+    fn heap_bytes(&self) -> u64 {
+        self.deliveries.heap_bytes()
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         self.deliveries.observe(e);
     }
@@ -240,6 +253,17 @@ impl ExactlyOnceEffect {
 }
 
 impl Checker for ExactlyOnceEffect {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[
+            self.ledger.heap_bytes(),
+            b::nested(self.receipts.values(), b::vec),
+            b::nested(self.answers.values(), b::vec),
+            b::map(&self.delivered_at),
+            b::vec(&self.both),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         self.ledger.observe(e);
         match e.kind {

@@ -97,6 +97,11 @@ impl CallsServed {
 }
 
 impl Checker for CallsServed {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::nested(&self.epochs, |e| b::vec(&e.arrivals) + b::vec(&e.answers))
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         let Some(service) = self.spec.as_ref().map(|s| s.1) else { return };
         match e.kind {

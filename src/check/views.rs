@@ -160,6 +160,19 @@ impl ViewAgreement {
 }
 
 impl Checker for ViewAgreement {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[
+            b::map(&self.dests),
+            b::map(&self.commanded_in),
+            b::nested(self.current.iter().flatten(), |(_, delivered)| b::set(delivered)),
+            b::map(&self.membership),
+            b::map(&self.changes),
+            b::nested(self.changes.values(), |c| b::set(&c.delivered)),
+            b::map(&self.delivered_in),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { node, app, dest } => {

@@ -165,6 +165,18 @@ impl ExactlyOnceTaken {
 }
 
 impl Checker for ExactlyOnceTaken {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[
+            b::map(&self.tasks),
+            b::nested(self.tasks.values(), |t| b::vec(&t.handouts)),
+            b::map(&self.sent_at),
+            b::nested(&self.working, b::deque),
+            b::map(&self.acks),
+            b::map(&self.acked_by),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { app, .. } => {

@@ -22,7 +22,7 @@
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
 use crate::scenario::file::Number;
 use crate::scenario::{ConfigCx, Scenario};
 use serde::Deserialize;
@@ -129,6 +129,10 @@ impl AntiEntropy {
 impl Process for AntiEntropy {
     type Msg = Wire;
     type Timer = ();
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        map_bytes::<AppId, Payload>(self.known.len())
+    }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Wire, ()>) {
         ctx.set_timer(self.period_ns, ());

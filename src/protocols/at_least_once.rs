@@ -131,6 +131,11 @@ impl Sender {
         Sender { retry, dead_letter, outstanding: BTreeMap::new() }
     }
 
+    /// What the unacknowledged messages hold, for the memory budget.
+    pub fn heap_bytes(&self) -> u64 {
+        crate::process::map_bytes::<(AppId, NodeId), Outstanding>(self.outstanding.len())
+    }
+
     /// First attempt to every recipient of the command, each with its own timer and ack.
     pub fn command(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, cmd: Command) {
         let Command::Send { payload, dest } = cmd;
@@ -187,6 +192,10 @@ impl AtLeastOnce {
 impl Process for AtLeastOnce {
     type Msg = Wire;
     type Timer = Resend;
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        self.sender.heap_bytes()
+    }
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, cmd: Command) {
         self.sender.command(ctx, cmd);

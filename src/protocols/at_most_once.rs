@@ -55,6 +55,10 @@ impl AtMostOnce {
 impl Process for AtMostOnce {
     type Msg = Datagram;
     type Timer = ();
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        crate::budget::set(&self.delivered)
+    }
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, Datagram, ()>, cmd: Command) {
         let Command::Send { payload, dest } = cmd;

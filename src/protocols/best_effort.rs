@@ -52,6 +52,10 @@ impl BestEffort {
 impl Process for BestEffort {
     type Msg = Data;
     type Timer = ();
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        crate::budget::set(&self.delivered)
+    }
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, Data, ()>, cmd: Command) {
         let Command::Send { payload, dest } = cmd;

@@ -310,6 +310,11 @@ pub trait Relay: Sized + 'static {
     fn timer(&mut self, ctx: &mut RelayCtx<'_, Self>, values: &mut Values, timer: Self::Timer) {
         let _ = (ctx, values, timer);
     }
+    /// The relay's state that grows with the run (what it still owes its peers), for the
+    /// memory budget, as `Process::heap_bytes`. The default declares none.
+    fn heap_bytes(&self) -> u64 {
+        0
+    }
 }
 
 /// A client's operations in progress: their server, timeout timer, and whether each is a
@@ -389,6 +394,15 @@ impl<R: Relay> Node<R> {
 impl<R: Relay> Process for Node<R> {
     type Msg = Msg<R::Msg>;
     type Timer = Timer<R::Timer>;
+
+    /// A server's values and its relay's state; a client's operations in progress.
+    fn heap_bytes(&self) -> u64 {
+        match &self.role {
+            Role::Client(c) => crate::process::map_bytes::<u64, (NodeId, TimerId, bool)>(c.pending.len()),
+            Role::Server(s) => crate::process::map_bytes::<AppId, ()>(s.values.len()).saturating_add(s.relay.heap_bytes()),
+            Role::Idle => 0,
+        }
+    }
 
     fn on_start(&mut self, ctx: &mut RelayCtx<'_, R>) {
         if let Role::Server(s) = &mut self.role {

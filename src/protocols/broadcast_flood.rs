@@ -107,6 +107,11 @@ impl Relay for Flood {
     type Msg = Msg;
     type Timer = Retry;
 
+    /// The values not yet acknowledged by a neighbour.
+    fn heap_bytes(&self) -> u64 {
+        crate::process::map_bytes::<(NodeId, AppId), (Payload, TimerId, u32)>(self.unacked.len())
+    }
+
     fn learned(&mut self, ctx: &mut RelayCtx<'_, Self>, value: Payload, from: Option<NodeId>) {
         for &to in self.neighbours.iter().filter(|&&n| Some(n) != from) {
             let msg = super::broadcast::Msg::Peer(Msg::Value(value));

@@ -129,6 +129,13 @@ impl Relay for Gossip {
     type Msg = Msg;
     type Timer = Tick;
 
+    /// What each neighbour is still owed (a walk over the neighbours, a handful).
+    fn heap_bytes(&self) -> u64 {
+        self.owed
+            .iter()
+            .fold(0u64, |sum, o| sum.saturating_add(crate::process::map_bytes::<AppId, (Payload, Option<SimTime>, u32)>(o.len())))
+    }
+
     fn start(&mut self, ctx: &mut RelayCtx<'_, Self>) {
         ctx.set_timer(self.period_ns, Timer::Peer(Tick));
     }

@@ -96,6 +96,11 @@ impl Causal {
 impl Layer for Causal {
     type Body = Stamped;
     type Stamp = Knowledge;
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        // `delivered` grows with the cluster (`state_bytes`); what is held back grows with the run.
+        crate::budget::vec(&self.held)
+    }
 
     /// Per destination (every group, and all nodes), the multicasts known and those delivered:
     /// two vectors of a counter per node.

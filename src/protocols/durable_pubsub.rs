@@ -35,7 +35,7 @@ use super::pubsub::{Config as PubSubConfig, PubSubProtocol, Subscription, Subscr
 use super::{field, ns};
 use crate::id::{AppId, GroupId, NodeId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
+use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process, map_bytes};
 use crate::scenario::file::Number;
 use crate::scenario::{ConfigCx, Scenario};
 use crate::stable::{Disk, StableStorage};
@@ -323,6 +323,21 @@ impl DurablePubSub {
 impl Process for DurablePubSub {
     type Msg = Wire;
     type Timer = Timer;
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        // `subscribers` is left out: it grows with the subscriptions the scenario declares.
+        [
+            map_bytes::<AppId, (Payload, GroupId, SimTime)>(self.unkept.len()),
+            map_bytes::<u64, u32>(self.unconfirmed.len()),
+            map_bytes::<AppId, ()>(self.delivered.len()),
+            map_bytes::<AppId, ()>(self.seen.len()),
+            map_bytes::<(NodeId, AppId), (Payload, GroupId)>(self.pending.len()),
+            map_bytes::<u64, (Record, Option<Reply>)>(self.writing.len()),
+            self.disk.as_ref().map_or(0, Disk::heap_bytes),
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
+    }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Wire, Timer>) {
         let (me, now) = (ctx.me(), ctx.now().0);

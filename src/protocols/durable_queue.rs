@@ -34,7 +34,7 @@
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, capacity_bytes, map_bytes};
 use crate::scenario::file::{Number, Whole};
 use crate::scenario::{ConfigCx, Scenario, Seg};
 use crate::stable::{Disk, StableStorage};
@@ -273,6 +273,22 @@ impl DurableQueue {
 impl Process for DurableQueue {
     type Msg = Wire;
     type Timer = Timer;
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        [
+            map_bytes::<AppId, (Payload, SimTime)>(self.unacked.len()),
+            map_bytes::<AppId, ()>(self.seen.len()),
+            capacity_bytes::<Payload>(self.queue.capacity()),
+            map_bytes::<AppId, (NodeId, Payload, u64)>(self.out.len()),
+            capacity_bytes::<NodeId>(self.idle.capacity()),
+            map_bytes::<AppId, u32>(self.failures.len()),
+            capacity_bytes::<Payload>(self.dead.capacity()),
+            map_bytes::<u64, (Record, Option<(NodeId, AppId)>)>(self.writing.len()),
+            self.disk.as_ref().map_or(0, Disk::heap_bytes),
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
+    }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Wire, Timer>) {
         if ctx.me() != self.spec.broker {

@@ -35,6 +35,12 @@ impl DedupWindow {
         DedupWindow { capacity, order: VecDeque::new(), keys: BTreeSet::new() }
     }
 
+    /// What the window holds, for the memory budget (at most its capacity's worth).
+    fn heap_bytes(&self) -> u64 {
+        crate::process::capacity_bytes::<(NodeId, AppId)>(self.order.capacity())
+            .saturating_add(crate::process::map_bytes::<(NodeId, AppId), ()>(self.keys.len()))
+    }
+
     /// Remember `key`; false if it was already remembered (a duplicate).
     fn admit(&mut self, key: (NodeId, AppId)) -> bool {
         if !self.keys.insert(key) {
@@ -69,6 +75,10 @@ impl ExactlyOnce {
 impl Process for ExactlyOnce {
     type Msg = Wire;
     type Timer = Resend;
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        self.sender.heap_bytes().saturating_add(self.window.heap_bytes())
+    }
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, Wire, Resend>, cmd: Command) {
         self.sender.command(ctx, cmd);

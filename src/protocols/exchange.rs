@@ -19,7 +19,7 @@
 use super::field;
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
-use crate::process::{Cluster, Command, Completion, Ctx, Incoming, Message, Payload, Process};
+use crate::process::{Cluster, Command, Completion, Ctx, Incoming, Message, Payload, Process, capacity_bytes};
 use crate::scenario::file::{HandoverFile, Number, Whole};
 use crate::scenario::{ConfigCx, Scenario};
 use crate::time::NANOS_PER_MS;
@@ -140,6 +140,10 @@ impl Exchange {
 impl Process for Exchange {
     type Msg = Wire;
     type Timer = ();
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        capacity_bytes::<(NodeId, Payload)>(self.backlog.capacity())
+    }
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, Wire, ()>, cmd: Command) {
         let Command::Send { payload, dest } = cmd;

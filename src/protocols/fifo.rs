@@ -54,6 +54,11 @@ impl Fifo {
 impl Layer for Fifo {
     type Body = Numbered;
     type Stamp = ();
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.sent), b::map(&self.next), b::map(&self.held)])
+    }
 
     fn command(&mut self, net: &mut Net, ctx: &mut FifoCtx<'_>, payload: Payload, dest: Dest) {
         let seq = self.sent.entry(dest).or_default();

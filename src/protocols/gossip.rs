@@ -13,7 +13,7 @@
 use super::field;
 use crate::id::NodeId;
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, capacity_bytes};
 use crate::scenario::file::Whole;
 use crate::scenario::{ConfigCx, Scenario};
 use serde::Deserialize;
@@ -93,6 +93,10 @@ impl Gossip {
 impl Process for Gossip {
     type Msg = Rumour;
     type Timer = ();
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        capacity_bytes::<u64>(self.heard_more.capacity())
+    }
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, Rumour, ()>, cmd: Command) {
         let Command::Send { payload, .. } = cmd;

@@ -234,6 +234,13 @@ pub trait Layer: Clone + Hash {
         0
     }
 
+    /// Bytes of this layer's state at one node that grow with the run (messages held back,
+    /// orders not yet delivered), for the memory budget, as `Process::heap_bytes`: a few
+    /// lengths, read after every handler. The default declares none.
+    fn heap_bytes(&self) -> u64 {
+        0
+    }
+
     /// The application asked this node to multicast `payload` to `dest`.
     fn command(
         &mut self,
@@ -273,6 +280,11 @@ impl<L: Layer> Group<L> {
 impl<L: Layer> Process for Group<L> {
     type Msg = Wire<L::Body, L::Stamp>;
     type Timer = Resend;
+    /// The transport's keys seen and copies unacknowledged, and the layer's state.
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::set(&self.net.seen), b::map(&self.net.outstanding), self.layer.heap_bytes()])
+    }
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, Self::Msg, Resend>, cmd: Command) {
         let Command::Send { payload, dest } = cmd;

@@ -114,6 +114,11 @@ impl IsisOrder {
 impl Layer for IsisOrder {
     type Body = Isis;
     type Stamp = ();
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        // Each collection's set of members yet to answer is bounded by the group, not counted.
+        crate::budget::map(&self.queue).saturating_add(crate::budget::map(&self.collecting))
+    }
 
     fn command(&mut self, net: &mut Net, ctx: &mut IsisCtx<'_>, payload: Payload, dest: Dest) {
         if self.hold_back {

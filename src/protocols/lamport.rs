@@ -139,6 +139,11 @@ impl LamportOrder {
 impl Layer for LamportOrder {
     type Body = Lamport;
     type Stamp = ();
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.next), b::map(&self.early), b::map(&self.latest), b::map(&self.queue)])
+    }
 
     fn command(&mut self, net: &mut Net, ctx: &mut LamportCtx<'_>, payload: Payload, dest: Dest) {
         self.clock += 1;

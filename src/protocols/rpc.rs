@@ -137,6 +137,10 @@ fn request(spec: &Spec, ctx: &mut Ctx<'_, Wire, Timer>, payload: Payload) -> Tim
 impl Process for Rpc {
     type Msg = Wire;
     type Timer = Timer;
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        crate::budget::map(&self.calls).saturating_add(crate::budget::set(&self.applied))
+    }
 
     fn on_start(&mut self, _: &mut Ctx<'_, Wire, Timer>) {
         if let Some(disk) = &self.disk {

@@ -18,7 +18,7 @@
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
 use crate::scenario::file::{Number, Whole};
 use crate::scenario::{ConfigCx, Scenario};
 use serde::Deserialize;
@@ -88,6 +88,10 @@ impl Monger {
 impl Process for Monger {
     type Msg = RumourMsg;
     type Timer = ();
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        map_bytes::<AppId, ()>(self.heard.len()).saturating_add(map_bytes::<AppId, Payload>(self.hot.len()))
+    }
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, RumourMsg, ()>, cmd: Command) {
         let Command::Send { payload, .. } = cmd;

@@ -90,6 +90,11 @@ impl Sequencer {
 impl Layer for Sequencer {
     type Body = Seq;
     type Stamp = ();
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.assign), b::map(&self.apps), b::map(&self.orders), b::map(&self.next)])
+    }
 
     fn command(&mut self, net: &mut Net, ctx: &mut SeqCtx<'_>, payload: Payload, dest: Dest) {
         self.send(net, ctx, dest, Seq::App(payload));

@@ -18,7 +18,7 @@
 use super::field;
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
+use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, capacity_bytes, map_bytes};
 use crate::scenario::file::Number;
 use crate::scenario::{ConfigCx, Scenario};
 use crate::time::NANOS_PER_MS;
@@ -118,6 +118,18 @@ impl WorkQueue {
 impl Process for WorkQueue {
     type Msg = Wire;
     type Timer = Timer;
+    /// The state that grows with the run, for the memory budget.
+    fn heap_bytes(&self) -> u64 {
+        [
+            map_bytes::<AppId, Payload>(self.unacked.len()),
+            map_bytes::<AppId, ()>(self.seen.len()),
+            capacity_bytes::<Payload>(self.queue.capacity()),
+            capacity_bytes::<NodeId>(self.idle.capacity()),
+            map_bytes::<AppId, (NodeId, Payload, u64)>(self.out.len()),
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
+    }
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, cmd: Command) {
         let Command::Send { payload, .. } = cmd;
