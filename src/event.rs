@@ -2,13 +2,15 @@
 //! order they were pushed.
 //!
 //! Simulated time never goes backwards (nothing is scheduled before the last event popped),
-//! which is what a radix heap needs. An event whose time equals the last popped time waits in
-//! `zero`; any other lives in the bucket named by the highest *byte* in which its time differs
-//! from the last popped time (its level, 0 to 7) and its own value in that byte (the digit).
-//! Buckets are ordered by (level, digit), and every event of a bucket is earlier than every
-//! event of a later bucket. Popping from an empty `zero` takes the lowest non-empty bucket:
-//! at level 0 all its events share one time, so the whole bucket becomes `zero` at once; at a
-//! higher level its events are spread, around their minimum, into lower levels (or `zero`).
+//! which is what a radix heap needs. The events whose time shares all but its lowest byte with
+//! the last popped time (the current *window* of 256 ns) wait in `window`, sorted by time and,
+//! among equal times, in push order. Any other lives in the bucket named by the highest *byte*
+//! in which its time differs from the last popped time (its level, 1 to 7) and its own value
+//! in that byte (the digit). Buckets are ordered by (level, digit), and every event of a bucket
+//! is earlier than every event of a later bucket, and later than the whole window. Popping
+//! from an empty window takes the lowest non-empty bucket: at level 1 all its events share one
+//! window, so the whole bucket becomes the window at once and is sorted there; at a higher
+//! level its events are spread, around their minimum, into lower levels (or the window).
 //!
 //! Buckets hold 16-byte entries (a time and a slot); the events themselves wait in a slab
 //! whose freed slots the next pushes reuse. A spread moves entries, never events, and popping
@@ -16,16 +18,18 @@
 //! read.
 //!
 //! Each bucket is kept in push order: pushes append, and a spread (into empty lower buckets)
-//! keeps the relative order of what it moves. Equal times always share a bucket, so they pop
-//! in push order, exactly as a heap keyed on (time, sequence) would. An event moves at most
-//! once per level below the one it was pushed at, and its digit spreads its level's events
-//! over 256 buckets: times 1-10 ms ahead (levels 2 and 3) are moved two or three times,
-//! where a radix heap of one bit per level moved them about ten times.
+//! keeps the relative order of what it moves. Equal times always share a bucket, so a stable
+//! sort of the window by time keeps them in push order, and a push into a non-empty window
+//! goes behind every entry of its time: they pop exactly as a heap keyed on (time, sequence)
+//! would. An event moves at most once per level below the one it was pushed at, and its digit
+//! spreads its level's events over 256 buckets: times 1-10 ms ahead (levels 2 and 3) are moved
+//! once or twice and then sorted among the few of their window; a level of 256 single-time
+//! buckets below the window moved each of them once more and popped each from its own bucket.
 
 use crate::time::SimTime;
 use std::collections::VecDeque;
 
-/// Levels: one per byte of a `u64` time.
+/// Levels: one per byte of a `u64` time (level 0, the window, has no buckets in use).
 const LEVELS: usize = 8;
 /// Buckets per level: one per value of a byte.
 const DIGITS: usize = 256;
@@ -52,13 +56,18 @@ pub struct Slot(u32);
 
 /// Pending events. Invariant: `pop` returns events in (time, push order).
 pub struct EventQueue<E> {
-    /// Entries at exactly `last`, in push order.
-    zero: VecDeque<Entry>,
-    /// Bucket `level * DIGITS + digit`, each in push order.
+    /// Entries in the last popped time's 256-ns window, sorted by (time, push order).
+    window: VecDeque<Entry>,
+    /// Bucket `level * DIGITS + digit`, each in push order (level 0 unused).
     buckets: Vec<Vec<Entry>>,
     /// Event bodies, by slot; `None` in a free slot. It grows to the most events ever
     /// pending at once and no further: a popped event's slot is reused by the next push.
     slab: Vec<Option<E>>,
+    /// The allocation of the last bucket emptied that was too large to keep (over
+    /// `KEEP_CAPACITY`), for the next bucket that outgrows `KEEP_CAPACITY`: with 100,000
+    /// gossiping nodes a level-2 bucket fills to about 2,600 entries every 65 us, and growing
+    /// each from nothing copied every entry twice more (realloc was 2 % of the run).
+    spare: Vec<Entry>,
     /// Free slots of `slab`, the most recently freed last: the next push takes the slot whose
     /// memory was touched last, which is still in the cache.
     free: Vec<u32>,
@@ -73,9 +82,10 @@ pub struct EventQueue<E> {
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            zero: VecDeque::new(),
+            window: VecDeque::new(),
             buckets: (0..LEVELS * DIGITS).map(|_| Vec::new()).collect(),
             slab: Vec::new(),
+            spare: Vec::new(),
             free: Vec::new(),
             last: SimTime::ZERO,
             occupied: [0; WORDS],
@@ -84,11 +94,11 @@ impl<E> Default for EventQueue<E> {
     }
 }
 
-/// The bucket of `time` when the last popped time is `last`, if it is not `last` itself.
+/// The bucket of `time` when the last popped time is `last`, if it is not in `last`'s window.
 #[inline(always)]
 fn bucket(time: SimTime, last: SimTime) -> Option<usize> {
     let differ = time.0 ^ last.0;
-    if differ == 0 {
+    if differ < DIGITS as u64 {
         return None;
     }
     let level = (63 - differ.leading_zeros() as usize) / 8;
@@ -112,33 +122,61 @@ impl<E> EventQueue<E> {
                 slot
             }
         };
-        self.place(Entry { time, slot });
+        let entry = Entry { time, slot };
+        match bucket(time, self.last) {
+            None => self.join_window(entry),
+            Some(b) => self.put(b, entry),
+        }
     }
 
-    /// Put `entry` in `zero` or its bucket.
+    /// Put `entry` at the end of bucket `b`.
     #[inline(always)]
-    fn place(&mut self, entry: Entry) {
-        match bucket(entry.time, self.last) {
-            None => self.zero.push_back(entry),
-            Some(b) => {
-                self.buckets[b].push(entry);
-                self.occupied[b / 64] |= 1 << (b % 64);
-                self.words |= 1 << (b / 64);
+    fn put(&mut self, b: usize, entry: Entry) {
+        let bucket = &self.buckets[b];
+        if bucket.len() == bucket.capacity() {
+            self.grow(b);
+        }
+        self.buckets[b].push(entry);
+        self.occupied[b / 64] |= 1 << (b % 64);
+        self.words |= 1 << (b / 64);
+    }
+
+    /// Make room in full bucket `b`: in the spare allocation if the bucket has outgrown what an
+    /// emptied bucket keeps and the spare is larger; otherwise `push` doubles it.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, b: usize) {
+        let len = self.buckets[b].len();
+        if len >= KEEP_CAPACITY && self.spare.capacity() > len {
+            let mut spare = std::mem::take(&mut self.spare);
+            spare.extend_from_slice(&self.buckets[b]);
+            self.buckets[b] = spare;
+        }
+    }
+
+    /// Insert a pushed `entry` of the window behind every entry of its time or earlier.
+    #[inline]
+    fn join_window(&mut self, entry: Entry) {
+        match self.window.back() {
+            Some(back) if back.time > entry.time => {
+                let at = self.window.partition_point(|e| e.time <= entry.time);
+                self.window.insert(at, entry);
             }
+            _ => self.window.push_back(entry),
         }
     }
 
     /// The time of the next event. Takes `&mut self`: finding it may reorganise buckets.
     #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        if !self.zero.is_empty() {
-            return Some(self.last);
+        if let Some(entry) = self.window.front() {
+            return Some(entry.time);
         }
         let b = self.lowest()?;
         match self.buckets[b].as_slice() {
             [entry] => Some(entry.time),
             _ => {
-                self.empty_into_zero(b);
+                self.fill_window(b);
                 Some(self.last)
             }
         }
@@ -176,19 +214,20 @@ impl<E> EventQueue<E> {
     /// The next entry, in (time, push order).
     #[inline(always)]
     fn pop_entry(&mut self) -> Option<Entry> {
-        if let Some(entry) = self.zero.pop_front() {
-            return Some(entry);
+        if self.window.is_empty() {
+            let b = self.lowest()?;
+            if self.buckets[b].len() == 1 {
+                // A single event (the usual case with few in flight) is the earliest.
+                let entry = self.buckets[b].pop().expect("length 1");
+                self.vacate(b);
+                self.last = entry.time;
+                return Some(entry);
+            }
+            self.fill_window(b);
         }
-        let b = self.lowest()?;
-        if self.buckets[b].len() == 1 {
-            // A single event (the usual case with few in flight) is the earliest.
-            let entry = self.buckets[b].pop().expect("length 1");
-            self.vacate(b);
-            self.last = entry.time;
-            return Some(entry);
-        }
-        self.empty_into_zero(b);
-        self.zero.pop_front()
+        let entry = self.window.pop_front().expect("a filled window");
+        self.last = entry.time;
+        Some(entry)
     }
 
     /// The lowest non-empty bucket, if any.
@@ -211,46 +250,47 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// With `zero` empty, move the earliest entries of bucket `b` (the lowest non-empty, of
-    /// more than one entry) into `zero`; their time becomes the last popped time.
-    fn empty_into_zero(&mut self, b: usize) {
+    /// With the window empty, move the earliest entries of bucket `b` (the lowest non-empty,
+    /// of more than one entry) into it, sorted; their minimum becomes the last popped time.
+    fn fill_window(&mut self, b: usize) {
         self.vacate(b);
-        if b < DIGITS {
-            // Level 0, where every entry of a bucket has the same time: the whole bucket
-            // becomes `zero`, and `zero`'s empty allocation the bucket's.
-            let bucket = std::mem::take(&mut self.buckets[b]);
-            self.last = bucket[0].time;
-            let empty = std::mem::replace(&mut self.zero, VecDeque::from(bucket));
+        let mut entries = std::mem::take(&mut self.buckets[b]);
+        if b < 2 * DIGITS {
+            // A level-1 bucket spans one window: it becomes the window, and the window's empty
+            // allocation the bucket's. Its events are popped next, one by one, each reading
+            // its slot, written when the event was pushed, long enough ago to have left the
+            // cache when the nodes are many (100,000 gossiping nodes spent a sixth of their
+            // time on that read). Loading the slots here, where nothing waits for the values,
+            // brings them back in parallel rather than one miss per pop.
+            for entry in &entries {
+                std::hint::black_box(self.slab[entry.slot as usize].is_some());
+            }
+            // Stable: equal times keep their push order.
+            entries.sort_by_key(|e| e.time);
+            self.last = entries[0].time;
+            let empty = std::mem::replace(&mut self.window, VecDeque::from(entries));
             if empty.capacity() <= KEEP_CAPACITY {
                 self.buckets[b] = Vec::from(empty);
             }
-        } else {
-            self.spread(b);
+            return;
         }
-    }
-
-    /// Empty bucket `b`, the lowest non-empty, into `zero` and the lower levels around its
-    /// minimum, which becomes the last popped time.
-    fn spread(&mut self, b: usize) {
-        let mut spread = std::mem::take(&mut self.buckets[b]);
-        self.last = spread.iter().map(|e| e.time).min().expect("occupied buckets are non-empty");
-        if b < 2 * DIGITS {
-            // A level-1 bucket spans 256 ns: its events are popped next, one by one, each
-            // reading its slot, written when the event was pushed, long enough ago to have
-            // left the cache when the nodes are many (100,000 gossiping nodes spent a sixth of
-            // their time on that read). Loading the slots here, where nothing waits for the
-            // values, brings them back in parallel rather than one miss per pop.
-            for entry in &spread {
-                std::hint::black_box(self.slab[entry.slot as usize].is_some());
+        // Spread around the minimum. Lower buckets are empty (this was the lowest non-empty),
+        // so order within each is kept; the window, empty too, takes its entries in push order
+        // and is sorted (stably) once they are all in.
+        self.last = entries.iter().map(|e| e.time).min().expect("occupied buckets are non-empty");
+        for entry in entries.drain(..) {
+            match bucket(entry.time, self.last) {
+                None => self.window.push_back(entry),
+                Some(lower) => self.put(lower, entry),
             }
         }
-        // Lower buckets are empty (this was the lowest non-empty), so order within each is kept.
-        for entry in spread.drain(..) {
-            self.place(entry);
-        }
-        // Hand a small allocation back so the bucket need not grow again; free a large one.
-        if spread.capacity() <= KEEP_CAPACITY {
-            self.buckets[b] = spread;
+        self.window.make_contiguous().sort_by_key(|e| e.time);
+        // Hand a small allocation back so the bucket need not grow again; keep a large one as
+        // the spare (the next bucket to outgrow a small one takes it), freeing the spare before.
+        if entries.capacity() <= KEEP_CAPACITY {
+            self.buckets[b] = entries;
+        } else {
+            self.spare = entries;
         }
     }
 }
@@ -272,10 +312,10 @@ mod tests {
         assert_eq!(order, ["a", "b1", "b2", "b3"]);
     }
 
-    /// Equal times split between a bucket handed to `zero` whole and pushes after the hand-over,
-    /// across a carry into the next byte: all pop in push order.
+    /// Equal times split between a bucket made the window whole and pushes after that, across a
+    /// carry into the next byte: all pop in push order.
     #[test]
-    fn a_level_zero_bucket_handed_to_zero_keeps_push_order() {
+    fn a_bucket_made_the_window_keeps_push_order() {
         let mut q = EventQueue::default();
         q.push(SimTime(0x1ff), "a");
         q.push(SimTime(0x205), "b1");
@@ -285,12 +325,28 @@ mod tests {
         q.push(SimTime(0x205), "b3");
         q.push(SimTime(0x203), "c");
         assert_eq!(q.pop(), Some((SimTime(0x203), "c")));
-        // b1..b3 now share a level-0 bucket; popping b1 hands it to `zero`, behind which b4 queues.
+        // b1..b3 are now in the window; b4 queues behind them.
         assert_eq!(q.pop(), Some((SimTime(0x205), "b1")));
         q.push(SimTime(0x205), "b4");
         q.push(SimTime(0x1_0000), "d");
         let rest: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(rest, ["b2", "b3", "b4", "d"]);
+    }
+
+    /// A push into a window that holds later times goes before them and behind its own time's.
+    #[test]
+    fn a_push_into_the_window_goes_behind_its_equal_times() {
+        let mut q = EventQueue::default();
+        for (t, e) in [(0x107, "late"), (0x103, "b1"), (0x101, "a"), (0x103, "b2")] {
+            q.push(SimTime(t), e);
+        }
+        // All four share the window of 0x100..0x200 and a level-1 bucket: popping sorts them.
+        assert_eq!(q.pop(), Some((SimTime(0x101), "a")));
+        q.push(SimTime(0x103), "b3");
+        q.push(SimTime(0x101), "a2");
+        q.push(SimTime(0x1ff), "last");
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(rest, ["a2", "b1", "b2", "b3", "late", "last"]);
     }
 
     /// Regression: every bucket kept the capacity of its fullest moment, and a bucket of a high
@@ -307,10 +363,36 @@ mod tests {
             }
             let popped = std::iter::from_fn(|| q.pop()).count();
             assert_eq!(popped, 5_000);
-            retained = q.buckets.iter().map(Vec::capacity).sum::<usize>() + q.zero.capacity();
+            retained = q.buckets.iter().map(Vec::capacity).sum::<usize>() + q.window.capacity() + q.spare.capacity();
         }
-        // Kept: the small buckets below, not eight allocations of 5,000 events.
+        // Kept: the small buckets below and one spare, not eight allocations of 5,000 events.
         assert!(retained < 20_000, "{retained} events of capacity kept");
+    }
+
+    /// A bucket that outgrows what an emptied bucket keeps takes the allocation of the last
+    /// large bucket emptied, instead of growing from nothing by doubling (copying each entry
+    /// about twice more).
+    #[test]
+    fn a_bucket_outgrowing_the_kept_capacity_takes_the_spare() {
+        let mut q = EventQueue::default();
+        let fill = |q: &mut EventQueue<u64>, window: u64| {
+            let start = (window << 24) + (1 << 23);
+            for i in 0..5_000 {
+                q.push(SimTime(start + i * 100), i);
+            }
+        };
+        // From the first window on, each fill is one bucket of level 3 (the very first, from
+        // time 0, spreads over level 2).
+        for window in 0..2 {
+            fill(&mut q, window);
+            assert_eq!(std::iter::from_fn(|| q.pop()).count(), 5_000);
+        }
+        let spare = q.spare.as_ptr();
+        assert!(q.spare.capacity() >= 5_000, "the emptied bucket's allocation is the spare");
+        fill(&mut q, 2);
+        let b = q.lowest().expect("pending");
+        assert_eq!(q.buckets[b].as_ptr(), spare, "the filling bucket took the spare");
+        assert_eq!(q.spare.capacity(), 0);
     }
 
     /// The slab grows to the most events pending at once, not with the number pushed: each pop

@@ -175,6 +175,7 @@ impl Network {
     /// latency and a corruption draw per fragment (it arrives with its last fragment, and
     /// is corrupted if any fragment is). A duplicated fragment is discarded by reassembly,
     /// so a fragmented message is never duplicated and draws no duplication.
+    #[inline]
     pub fn route(&mut self, msg: MsgId, from: NodeId, to: NodeId, size: u32, now: SimTime, rng: &mut SimRng) -> Route {
         if !self.topology.has_link(from, to) {
             return Route::Dropped(DropReason::NoLink);

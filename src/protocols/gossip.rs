@@ -56,22 +56,29 @@ impl Gossip {
         Gossip { fanout, heard: [0; INLINE_WORDS], heard_more: Vec::new() }
     }
 
-    /// Record `payload`; true if it is new.
+    /// Record `payload`; true if it is new. Inlined into the handlers, with the spilled words
+    /// out of line: called out of line, it saved and restored six registers for a bit test
+    /// (about 2 % of the instructions of the gossip benches).
+    #[inline(always)]
     fn hear(&mut self, payload: &Payload) -> bool {
         let id = payload.id.0 as usize;
         let (word, bit) = (id / 64, 1u64 << (id % 64));
         let slot = match word.checked_sub(INLINE_WORDS) {
             None => &mut self.heard[word],
-            Some(more) => {
-                if more >= self.heard_more.len() {
-                    self.heard_more.resize(more + 1, 0);
-                }
-                &mut self.heard_more[more]
-            }
+            Some(more) => self.more_word(more),
         };
         let new = *slot & bit == 0;
         *slot |= bit;
         new
+    }
+
+    /// Word `more` of the bitset kept on the heap, grown to hold it.
+    #[inline(never)]
+    fn more_word(&mut self, more: usize) -> &mut u64 {
+        if more >= self.heard_more.len() {
+            self.heard_more.resize(more + 1, 0);
+        }
+        &mut self.heard_more[more]
     }
 
     fn spread(&mut self, ctx: &mut Ctx<'_, Rumour, ()>, payload: Payload) {
