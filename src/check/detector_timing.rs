@@ -162,6 +162,11 @@ impl DetectorTiming {
 }
 
 impl Checker for DetectorTiming {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::nested(&self.watches, |w| b::vec(w) + b::nested(w, |watch| b::deque(&watch.intervals)))
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         if self.spec.is_none() {
             return;

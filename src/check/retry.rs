@@ -497,6 +497,24 @@ impl RetryBackoff {
 }
 
 impl Checker for RetryBackoff {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        let lists = |m: &BTreeMap<MsgId, Vec<(NodeId, NodeId, u64)>>| b::map(m) + b::nested(m.values(), b::vec);
+        b::total(&[
+            b::map(&self.series),
+            lists(&self.acks),
+            lists(&self.attempts),
+            b::map(&self.answers) + b::nested(self.answers.values(), b::vec),
+            b::map(&self.owed),
+            b::map(&self.refused),
+            b::map(&self.units),
+            b::map(&self.spending),
+            b::map(&self.failures),
+            b::map(&self.waited),
+            b::map(&self.spread),
+        ])
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Attempt { node, to, series, attempt } => {
