@@ -260,7 +260,10 @@ fn copying_states_and_replaying_paths_give_the_same_exploration() {
     let summary = |name: &str, bounds: Bounds| {
         let f = explore_async(name, bounds);
         let v = f.violation.map(|v| (v.check, v.detail, v.faults, v.schedule));
-        (f.copied, (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached, format!("{:?}", f.checks), v, f.order))
+        (
+            f.copied,
+            (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached, format!("{:?}", f.checks), v, f.order),
+        )
     };
     let cases = [
         ("async-exactly-once.ron", 1_000_000, 64),

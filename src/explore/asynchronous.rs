@@ -351,6 +351,9 @@ enum Change<M, T> {
     Unset(TimerId, TimerEntry<T>),
 }
 
+/// The script's partitions and heals not used yet, the cuts in force, and what they block.
+type Cuts = (Vec<u32>, Vec<u32>, Vec<u32>, Partitions);
+
 /// What [`World::try_step`] saved of a state beside its log: everything a step may change
 /// that the log does not cover. A step runs at most one process's handler (effects only add to
 /// the wire, the timers and the trace), so only that process is saved.
@@ -368,7 +371,7 @@ struct Saved<P: Process> {
     messages: MessageCounts,
     unsupported: Option<&'static str>,
     /// The script's cuts and heals, saved only when the step is a partition or a heal.
-    cuts: Option<(Vec<u32>, Vec<u32>, Vec<u32>, Partitions)>,
+    cuts: Option<Cuts>,
     /// The log's buffer between tries.
     log: Vec<Change<P::Msg, P::Timer>>,
     /// Whether the step was begun (so there is something to undo).
@@ -1386,7 +1389,9 @@ where
         pending += steps.len() as u64;
         queue.push_back(Kept { me, depth: 0, origin: Origin::Own(Box::new(boot)), steps: steps.len() });
     }
-    let mixed = || "the protocol uses a process that can be copied (`Process::snapshot`) in some states and not in others, which the asynchronous model does not explore".to_string();
+    let mixed = || {
+        "the protocol uses a process that can be copied (`Process::snapshot`) in some states and not in others, which the asynchronous model does not explore".to_string()
+    };
     let mut kept_worlds = 0;
     let mut saved = Saved::new();
     // The new successors of the state being stepped from: their places in the queue and steps.
@@ -1763,7 +1768,12 @@ mod tests {
         let lossy = scenario(2, "(latency: Constant(ms: 1), loss: 0.5, duplicate: 0.5)", &three, "");
         let crash = scenario(3, "(latency: Constant(ms: 1))", &three, "(at_ms: 5, do: Crash(\"n1\")), (at_ms: 9, do: Restart(\"n1\"))");
         // A step tried and taken back must restore the cuts too.
-        let cut = scenario(3, "(latency: Constant(ms: 1))", &three, "(at_ms: 5, do: Partition([[\"n0\"], [\"n1\", \"n2\"]])), (at_ms: 9, do: Heal)");
+        let cut = scenario(
+            3,
+            "(latency: Constant(ms: 1))",
+            &three,
+            "(at_ms: 5, do: Partition([[\"n0\"], [\"n1\", \"n2\"]])), (at_ms: 9, do: Heal)",
+        );
         for s in [lossy, crash, cut] {
             for opt_in in [false, true] {
                 for bounds in
