@@ -119,6 +119,10 @@ pub struct Exploration {
     /// Whether the asynchronous model made states from stored copies of their parents (every
     /// process opted in, and `replay` was not asked), rather than by replaying paths.
     pub copied: bool,
+    /// Asynchronous model: a hash of the distinct states' fingerprints in the order they were
+    /// found, so two searches can be shown to find the same states in the same order (copying
+    /// or replaying, whatever `jobs`). 0 in the timed model, which keeps no states.
+    pub order: u64,
 }
 
 /// One check's verdicts over every behaviour explored.
@@ -210,6 +214,7 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
         checks: Vec::new(),
         violation: None,
         copied: false,
+        order: 0,
     };
     // A behaviour to run: the outcomes that differ from the default, how many transmissions
     // from the first have their outcome fixed (the others in that range took the default), and

@@ -240,7 +240,7 @@ fn the_asynchronous_search_is_the_same_for_any_number_of_threads() {
     let summary = |name: &str, bounds: Bounds| {
         let f = explore_async(name, bounds);
         let v = f.violation.map(|v| (v.check, v.detail, v.schedule));
-        (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, format!("{:?}", f.checks), v)
+        (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, format!("{:?}", f.checks), v, f.order)
     };
     for (name, max_runs) in [("broken-fifo.ron", 3_000), ("async-exactly-once.ron", 1_000_000), ("async-broken-duplicates.ron", 1_000_000)]
     {
@@ -260,7 +260,10 @@ fn copying_states_and_replaying_paths_give_the_same_exploration() {
     let summary = |name: &str, bounds: Bounds| {
         let f = explore_async(name, bounds);
         let v = f.violation.map(|v| (v.check, v.detail, v.faults, v.schedule));
-        (f.copied, (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached, format!("{:?}", f.checks), v))
+        (
+            f.copied,
+            (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached, format!("{:?}", f.checks), v, f.order),
+        )
     };
     let cases = [
         ("async-exactly-once.ron", 1_000_000, 64),

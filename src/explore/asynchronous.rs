@@ -8,9 +8,10 @@
 //! them, from the state every process reaches at boot (its `on_start` and the workload's
 //! commands due at time 0, which happen "at the start", before anything else).
 //!
-//! A state's successors are made from a stored copy of it when every process opts in to being
-//! copied ([`Process::snapshot`]); otherwise a state is reached by running its path from the
-//! boot, so every protocol can be explored. The two are one search (`Search`): the same states
+//! A state's successors are made from its own world when every process opts in to being
+//! copied ([`Process::snapshot`]): each step is taken, judged and taken back, which copies only
+//! the process the step ran; otherwise a state is reached by running its path from the boot, so
+//! every protocol can be explored. The two are one search (`Search`): the same states
 //! in the same order. Each state is known by a fingerprint:
 //! - per node, the process's own [`Process::fingerprint`] if it provides one (with its random
 //!   stream's position, its counters and, when the scenario has checks, the order of what it
@@ -43,9 +44,9 @@ use crate::sim::{ProtocolPanic, RunOptions, RunResult};
 use crate::time::SimTime;
 use crate::trace::{DropReason, EventKind, FaultAction, MessageCounts, TraceEvent, TraceHasher};
 use crate::verdict::{EndReason, Outcome, RunEnd, Verdict};
-use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::{Bounds, CheckTally, Exploration, Violation};
@@ -327,6 +328,73 @@ struct World<'s, P: Process> {
     observed: bool,
     /// Whether to keep the trace's events.
     keep_events: bool,
+    /// While a step is tried and taken back ([`World::try_step`]): what it did to the wire and
+    /// the timers, in order, so that it can be undone.
+    log: Option<Vec<Change<P::Msg, P::Timer>>>,
+}
+
+/// A timer set: its node, what it carries back, and the hash of its `Debug` text once a
+/// fingerprint needed it.
+type TimerEntry<T> = (NodeId, T, Option<u64>);
+
+/// One change a tried step made to the wire or the timers, as [`World::undo`] reverses it.
+enum Change<M, T> {
+    /// A message was put on the wire.
+    Sent(MsgId),
+    /// A message left the wire (delivered, corrupted or lost).
+    Taken(MsgId, Flight<M>),
+    /// A message was duplicated, so its copy is no longer duplicated again.
+    Copied(MsgId),
+    /// A timer was set (replacing what it replaced, if anything).
+    Set(TimerId, Option<TimerEntry<T>>),
+    /// A timer fired, was cancelled or was lost in a crash.
+    Unset(TimerId, TimerEntry<T>),
+}
+
+/// The script's partitions and heals not used yet, the cuts in force, and what they block.
+type Cuts = (Vec<u32>, Vec<u32>, Vec<u32>, Partitions);
+
+/// What [`World::try_step`] saved of a state beside its log: everything a step may change
+/// that the log does not cover. A step runs at most one process's handler (effects only add to
+/// the wire, the timers and the trace), so only that process is saved.
+struct Saved<P: Process> {
+    /// The node whose process the step may change: its process (a copy) and random stream.
+    node: Option<(usize, Option<P>, Arc<SimRng>)>,
+    /// Every node's bookkeeping (a few words each, so all of them: the step's handler, its
+    /// reports and its transmissions touch one node, but saving all is as cheap as finding it).
+    nodes: Vec<NodeState>,
+    wire_bytes: u64,
+    over_budget: Option<EndReason>,
+    faults: usize,
+    steps: u64,
+    events: usize,
+    messages: MessageCounts,
+    unsupported: Option<&'static str>,
+    /// The script's cuts and heals, saved only when the step is a partition or a heal.
+    cuts: Option<Cuts>,
+    /// The log's buffer between tries.
+    log: Vec<Change<P::Msg, P::Timer>>,
+    /// Whether the step was begun (so there is something to undo).
+    armed: bool,
+}
+
+impl<P: Process> Saved<P> {
+    fn new() -> Self {
+        Saved {
+            node: None,
+            nodes: Vec::new(),
+            wire_bytes: 0,
+            over_budget: None,
+            faults: 0,
+            steps: 0,
+            events: 0,
+            messages: MessageCounts::default(),
+            unsupported: None,
+            cuts: None,
+            log: Vec::new(),
+            armed: false,
+        }
+    }
 }
 
 impl<'s, P: Process> World<'s, P> {
@@ -365,6 +433,7 @@ impl<'s, P: Process> World<'s, P> {
             unsupported: None,
             observed: !scenario.checks.is_empty(),
             keep_events,
+            log: None,
         };
         for i in 0..n {
             world.start(NodeId(i as u32), factory);
@@ -413,6 +482,7 @@ impl<'s, P: Process> World<'s, P> {
             unsupported: self.unsupported,
             observed: self.observed,
             keep_events: self.keep_events,
+            log: None,
         })
     }
 
@@ -523,9 +593,10 @@ impl<'s, P: Process> World<'s, P> {
                 let mut msg = if step == Step::Duplicate(id) {
                     self.record(EventKind::Duplicate { from, to, msg: id });
                     self.wire.get_mut(id).copy = true;
+                    self.note(|| Change::Copied(id));
                     self.wire.get(id).msg.clone()
                 } else {
-                    let msg = self.wire.remove(id).msg;
+                    let msg = self.take(id).msg;
                     self.wire_bytes = self.wire_bytes.saturating_sub(Self::flight_bytes(&msg));
                     msg
                 };
@@ -544,12 +615,12 @@ impl<'s, P: Process> World<'s, P> {
                 }
             }
             Step::Lose(id) => {
-                let f = self.wire.remove(id);
+                let f = self.take(id);
                 self.wire_bytes = self.wire_bytes.saturating_sub(Self::flight_bytes(&f.msg));
                 self.record(EventKind::Drop { from: f.from, to: f.to, msg: id, reason: DropReason::Lost });
             }
             Step::Timer(id) => {
-                let (node, timer, _) = self.timers.remove(&id).expect("set");
+                let (node, timer, _) = self.unset(id).expect("set");
                 self.input(node, ("timer", id));
                 self.record(EventKind::Timer { node, timer: id });
                 self.with_process(node, |p, ctx| p.on_timer(ctx, timer));
@@ -559,7 +630,10 @@ impl<'s, P: Process> World<'s, P> {
                 self.nodes[node.index()].crashes += 1;
                 self.procs[node.index()] = None;
                 self.nodes[node.index()].incarnation += 1;
-                self.timers.retain(|_, (owner, _, _)| *owner != node);
+                let lost: Vec<TimerId> = self.timers.iter().filter(|(_, (owner, _, _))| *owner == node).map(|(&id, _)| id).collect();
+                for id in lost {
+                    self.unset(id);
+                }
                 self.input(node, "crash");
                 self.record(EventKind::Fault { action: FaultAction::Crash, node: Some(node), index });
             }
@@ -639,10 +713,11 @@ impl<'s, P: Process> World<'s, P> {
             }
             Effect::SetTimer { id, timer, .. } => {
                 let id = TimerId(id.0 * self.n + u64::from(node.0));
-                self.timers.insert(id, (node, timer, None));
+                let replaced = self.timers.insert(id, (node, timer, None));
+                self.note(|| Change::Set(id, replaced));
             }
             Effect::CancelTimer { id } => {
-                self.timers.remove(&TimerId(id.0 * self.n + u64::from(node.0)));
+                self.unset(TimerId(id.0 * self.n + u64::from(node.0)));
             }
             Effect::Deliver { payload } => {
                 self.record(EventKind::Deliver { node, app: payload.id, origin: payload.origin, damaged: payload.is_damaged() })
@@ -681,8 +756,131 @@ impl<'s, P: Process> World<'s, P> {
                 self.over_budget = Some(EndReason::MaxMemory);
             } else {
                 self.wire.insert(id, Flight { from, to, msg, copy: false, content: None });
+                self.note(|| Change::Sent(id));
             }
         }
+    }
+
+    /// Log `change` if a step is being tried.
+    fn note(&mut self, change: impl FnOnce() -> Change<P::Msg, P::Timer>) {
+        if let Some(log) = &mut self.log {
+            log.push(change());
+        }
+    }
+
+    /// Take message `id` off the wire (logged).
+    fn take(&mut self, id: MsgId) -> Flight<P::Msg> {
+        let f = self.wire.remove(id);
+        match &mut self.log {
+            Some(log) => {
+                // The log keeps the message to put back; the caller gets a copy.
+                let copy = f.clone();
+                log.push(Change::Taken(id, f));
+                copy
+            }
+            None => f,
+        }
+    }
+
+    /// Remove timer `id` if it is set (logged).
+    fn unset(&mut self, id: TimerId) -> Option<TimerEntry<P::Timer>> {
+        let entry = self.timers.remove(&id)?;
+        match &mut self.log {
+            Some(log) => {
+                let copy = entry.clone();
+                log.push(Change::Unset(id, entry));
+                Some(copy)
+            }
+            None => Some(entry),
+        }
+    }
+
+    /// Take `step` from this state so that [`World::undo`] can take it back: the tried state
+    /// is this world until then. Costs a copy of the one process the step runs, not of the state.
+    /// `Err` if the process cannot be copied (it opted out of [`Process::snapshot`]).
+    fn try_step(&mut self, step: Step, factory: &mut impl FnMut(NodeId) -> P, saved: &mut Saved<P>) -> Result<(), ()> {
+        saved.armed = false;
+        let node = match step {
+            Step::Command(app) => Some(self.commands[app.0 as usize].1),
+            Step::Deliver(id) | Step::Corrupt(id) | Step::Duplicate(id) => Some(self.wire.get(id).to),
+            Step::Timer(id) => Some(self.timers[&id].0),
+            Step::Crash(node) | Step::Restart(node) => Some(node),
+            Step::Lose(_) | Step::Partition(_) | Step::Heal(_) => None,
+        };
+        saved.node = match node {
+            Some(node) => {
+                let i = node.index();
+                let process = match &self.procs[i] {
+                    Some(p) => Some(p.snapshot().ok_or(())?),
+                    None => None,
+                };
+                Some((i, process, self.rngs[i].clone()))
+            }
+            None => None,
+        };
+        saved.nodes.clone_from(&self.nodes);
+        saved.wire_bytes = self.wire_bytes;
+        saved.over_budget = self.over_budget;
+        saved.faults = self.faults;
+        saved.steps = self.steps;
+        saved.events = self.events.len();
+        saved.messages = self.messages;
+        saved.unsupported = self.unsupported;
+        saved.cuts = matches!(step, Step::Partition(_) | Step::Heal(_))
+            .then(|| (self.cuts.clone(), self.heals.clone(), self.active.clone(), self.partitions.clone()));
+        let mut log = std::mem::take(&mut saved.log);
+        log.clear();
+        self.log = Some(log);
+        saved.armed = true;
+        self.apply(step, factory);
+        Ok(())
+    }
+
+    /// Take back the step [`World::try_step`] took (also after a panic in it: every change is
+    /// logged or saved before it is made).
+    fn undo(&mut self, saved: &mut Saved<P>) {
+        if !std::mem::take(&mut saved.armed) {
+            return;
+        }
+        let mut log = self.log.take().expect("a step was tried");
+        while let Some(change) = log.pop() {
+            match change {
+                Change::Sent(id) => {
+                    self.wire.remove(id);
+                }
+                Change::Taken(id, f) => self.wire.insert(id, f),
+                Change::Copied(id) => self.wire.get_mut(id).copy = false,
+                Change::Set(id, replaced) => match replaced {
+                    Some(entry) => {
+                        self.timers.insert(id, entry);
+                    }
+                    None => {
+                        self.timers.remove(&id);
+                    }
+                },
+                Change::Unset(id, entry) => {
+                    self.timers.insert(id, entry);
+                }
+            }
+        }
+        saved.log = log;
+        if let Some((i, process, rng)) = saved.node.take() {
+            self.procs[i] = process;
+            self.rngs[i] = rng;
+        }
+        std::mem::swap(&mut self.nodes, &mut saved.nodes);
+        self.wire_bytes = saved.wire_bytes;
+        self.over_budget = saved.over_budget;
+        self.faults = saved.faults;
+        self.steps = saved.steps;
+        self.events.truncate(saved.events);
+        self.messages = saved.messages;
+        self.unsupported = saved.unsupported;
+        if let Some((cuts, heals, active, partitions)) = saved.cuts.take() {
+            (self.cuts, self.heals, self.active, self.partitions) = (cuts, heals, active, partitions);
+        }
+        // A handler that panicked may have left effects unapplied.
+        self.effects.clear();
     }
 
     /// What one message on the wire costs the memory budget: its entry and the heap it owns.
@@ -707,13 +905,15 @@ impl<'s, P: Process> World<'s, P> {
         // A message's content is its sender's to decide: known from the sender's inputs when
         // the sender is known by them, else from the message itself.
         for (id, f) in &mut self.wire.0 {
-            (id, f.to, f.copy).hash(&mut h);
+            // Whole words: the hasher takes a u64 in one step, smaller integers byte-wise.
+            h.write_u64(id.0);
+            h.write_u64(u64::from(f.to.0) << 1 | u64::from(f.copy));
             if self.nodes[f.from.index()].fp.1 {
                 f.content.get_or_insert_with(|| hash_debug(&f.msg, &mut text)).hash(&mut h);
             }
         }
         for (id, (node, timer, content)) in &mut self.timers {
-            id.hash(&mut h);
+            h.write_u64(id.0);
             if self.nodes[node.index()].fp.1 {
                 content.get_or_insert_with(|| hash_debug(timer, &mut text)).hash(&mut h);
             }
@@ -828,22 +1028,6 @@ fn replay<'s, P: Process>(
     .ok()
 }
 
-/// A state's successor by `step`, made from a copy of the state, or why there is none.
-fn successor<'s, P: Process>(from: &World<'s, P>, step: Step, factory: &mut impl FnMut(NodeId) -> P) -> Result<World<'s, P>, Arrival> {
-    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        from.copy().map(|mut world| {
-            world.apply(step, factory);
-            world
-        })
-    }));
-    match made {
-        Err(_) => Err(Arrival::Panicked(from.faults + usize::from(step.is_fault()))),
-        // Copying was chosen because the boot state's processes opted in.
-        Ok(None) => Err(Arrival::Unsupported("a process that can be copied (`Process::snapshot`) in some states and not in others")),
-        Ok(Some(world)) => Ok(world),
-    }
-}
-
 /// What the search learns of a state once it is known to be new: computed on demand, since
 /// most successors turn out to be states already seen.
 struct Judged {
@@ -876,6 +1060,7 @@ impl<P: Process> World<'_, P> {
 }
 
 /// What taking one transition gave, as the search merges it.
+#[derive(Clone, Copy)]
 enum Arrival {
     /// Protocol code panicked; the path had this many faults.
     Panicked(usize),
@@ -895,7 +1080,7 @@ struct Search {
     found: Exploration,
     /// The tree of distinct states found: each one's parent and the step that reached it.
     tree: Vec<(u32, Step)>,
-    seen: FxHashSet<u64>,
+    seen: Seen,
     bounds: Bounds,
 }
 
@@ -912,8 +1097,9 @@ impl Search {
             checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
             violation: None,
             copied: false,
+            order: 0,
         };
-        Search { found, tree: Vec::new(), seen: FxHashSet::default(), bounds }
+        Search { found, tree: Vec::new(), seen: Seen::default(), bounds }
     }
 
     /// Whether the budget lets the search take one more transition (else it is incomplete).
@@ -955,6 +1141,7 @@ impl Search {
             return Ok(None);
         }
         found.states += 1;
+        found.order = (found.order ^ fingerprint).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
         found.max_depth = found.max_depth.max(depth);
         let me = step.map(|s| {
             self.tree.push((parent.unwrap_or(u32::MAX), s));
@@ -985,6 +1172,73 @@ impl Search {
             enabled.truncate(usize::try_from(room).unwrap_or(usize::MAX));
         }
         Ok(Some((me, enabled)))
+    }
+}
+
+/// The fingerprints of the states found: an open-addressing table of the fingerprints
+/// themselves (linear probing, at most three quarters full). A fingerprint is already a hash, so
+/// it picks its own slot after one multiply, and a lookup usually reads one cache line; a
+/// general hash set reads two (its control bytes and its slot), and this set is read once per
+/// transition. It is never iterated, so nothing about its layout can reach a result.
+#[derive(Default)]
+struct Seen {
+    /// Slots; 0 marks an empty one (the fingerprint 0 is kept aside in `zero`).
+    slots: Vec<u64>,
+    len: usize,
+    zero: bool,
+}
+
+impl Seen {
+    /// Add `fp`; whether it was new.
+    fn insert(&mut self, fp: u64) -> bool {
+        if fp == 0 {
+            return !std::mem::replace(&mut self.zero, true);
+        }
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        let new = Self::put(&mut self.slots, fp);
+        self.len += usize::from(new);
+        new
+    }
+
+    /// Where `fp`'s probe starts, before the mask.
+    fn slot(fp: u64) -> usize {
+        // The high bits of a multiply mix every bit of the fingerprint.
+        (fp.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize
+    }
+
+    /// Put `fp` (not 0) in `slots` (a power of two long, with room); whether it was not there.
+    fn put(slots: &mut [u64], fp: u64) -> bool {
+        let mask = slots.len() - 1;
+        let mut i = Self::slot(fp) & mask;
+        loop {
+            match slots[i] {
+                0 => {
+                    slots[i] = fp;
+                    return true;
+                }
+                x if x == fp => return false,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Read the slot where `fp` would go, so that its cache line is on its way by the time
+    /// `insert` asks (a lookup of a large table is mostly a wait for memory).
+    fn touch(&self, fp: u64) {
+        if !self.slots.is_empty() {
+            let i = Self::slot(fp) & (self.slots.len() - 1);
+            std::hint::black_box(self.slots[i]);
+        }
+    }
+
+    fn grow(&mut self) {
+        let mut slots = vec![0u64; (self.slots.len() * 2).max(1 << 10)];
+        for &fp in self.slots.iter().filter(|&&fp| fp != 0) {
+            Self::put(&mut slots, fp);
+        }
+        self.slots = slots;
     }
 }
 
@@ -1083,23 +1337,37 @@ where
 }
 
 /// A state queued to take steps from: its index in the tree (none: the boot state), its depth,
-/// its world (none: past `MAX_KEPT`, replayed from the boot when its turn comes) and the steps
-/// to take from it.
+/// where its world comes from, and the steps to take from it.
 struct Kept<'s, P: Process> {
     me: Option<u32>,
     depth: usize,
-    /// Boxed, so a queued state without its world takes a few words.
-    world: Option<Box<World<'s, P>>>,
-    steps: Vec<Step>,
+    origin: Origin<'s, P>,
+    /// How many steps to take from it: the first of those its state enables, listed again when
+    /// its turn comes (a count, so a queued state owns no list).
+    steps: usize,
 }
 
-/// States queued with their world at most: beyond it a queued state keeps only its place in
-/// the tree and is replayed once when its turn comes, so memory stays bounded (a kept state
-/// of a small scenario takes a few KiB) while most successors are still made by copying.
-/// (Small in unit tests, so that their searches mix kept and replayed states.)
-const MAX_KEPT: usize = if cfg!(test) { 3 } else { 1 << 16 };
+/// Where a queued state's world comes from when its turn comes.
+enum Origin<'s, P: Process> {
+    /// Its own (the boot state).
+    Own(Box<World<'s, P>>),
+    /// Its parent's world, shared by the parent's new successors, and the step from it: the last
+    /// of them to go takes the world, the others a copy, and each takes its step again. A state
+    /// queued thus costs a few words, and a world is kept per parent, not per state.
+    Parent(Rc<World<'s, P>>, Step),
+    /// None (past `MAX_KEPT`): its parent's path is replayed from the boot, once for the
+    /// parent's successors queued in a row, and each takes its step from a copy of that.
+    Path,
+}
 
-/// The search that makes each successor from a stored copy of its parent state. It runs on one
+/// Parents' worlds kept for their queued successors at most: beyond it a queued state keeps
+/// only its place in the tree and is replayed once when its turn comes, so memory stays bounded
+/// (a world of a small scenario takes a few KiB) while most successors are still made by
+/// copying. (Small in unit tests, so that their searches mix kept and replayed states.)
+const MAX_KEPT: usize = if cfg!(test) { 2 } else { 1 << 16 };
+
+/// The search that makes each successor from its parent's world: a step is taken, the state
+/// judged, and the step taken back ([`World::try_step`], [`World::undo`]). It runs on one
 /// thread whatever `jobs` is: a process need not be `Send`, and the kept states are not.
 fn by_copying<'s, P, F>(boot: World<'s, P>, bounds: Bounds, factory: impl Fn() -> F) -> Result<Exploration, String>
 where
@@ -1119,44 +1387,116 @@ where
     }
     if let Some((me, steps)) = search.arrive(None, None, 0, arrival, 0, || boot.judge(0, bounds))? {
         pending += steps.len() as u64;
-        queue.push_back(Kept { me, depth: 0, world: Some(Box::new(boot)), steps });
+        queue.push_back(Kept { me, depth: 0, origin: Origin::Own(Box::new(boot)), steps: steps.len() });
     }
-    let mut kept_worlds = queue.len();
-    // A successor and its fingerprint (a restart calls the factory: one per parent state).
-    let step_from = |parent: &World<'s, P>, step: Step, factory: &mut F| -> (Arrival, Option<World<'s, P>>) {
-        match successor(parent, step, factory) {
-            Err(arrival) => (arrival, None),
-            Ok(world) if world.unsupported.is_some() => (Arrival::Unsupported(world.unsupported.expect("some")), None),
-            Ok(mut world) => (Arrival::State(world.fingerprint(), world.faults), Some(world)),
-        }
+    let mixed = || {
+        "the protocol uses a process that can be copied (`Process::snapshot`) in some states and not in others, which the asynchronous model does not explore".to_string()
     };
+    let mut kept_worlds = 0;
+    let mut saved = Saved::new();
+    // The new successors of the state being stepped from: their places in the queue and steps.
+    let mut born: Vec<(usize, Step)> = Vec::new();
+    let mut steps = Vec::new();
+    let mut arrivals = Vec::new();
+    // The parent last replayed (its index in the tree; none: the boot state) and its world.
+    let mut replayed: Option<(Option<u32>, World<'s, P>)> = None;
     while let Some(kept) = queue.pop_front() {
-        let parent = match kept.world {
-            Some(world) => {
-                kept_worlds -= 1;
-                *world
+        // A restart calls the factory: one per state stepped from.
+        let mut make = factory();
+        let mut parent = match kept.origin {
+            Origin::Own(world) => *world,
+            Origin::Parent(shared, step) => {
+                let mut world = match Rc::try_unwrap(shared) {
+                    Ok(world) => {
+                        kept_worlds -= 1;
+                        world
+                    }
+                    Err(shared) => shared.copy().ok_or_else(mixed)?,
+                };
+                // The step was taken from this state before without a panic, so it is again.
+                world.apply(step, &mut make);
+                // Fingerprinted once here, so the steps tried from it rehash only what they touch.
+                world.fingerprint();
+                world
             }
-            None => {
-                let path = path_to(&search.tree, kept.me, None);
-                // The state was reached once, so its path runs again without a panic.
-                replay(scenario, setup, factory(), &path).expect("a path explored before replays")
+            Origin::Path => {
+                let (up, step) = search.tree[kept.me.expect("only the boot state has no parent") as usize];
+                let up = (up != u32::MAX).then_some(up);
+                if replayed.as_ref().is_none_or(|(at, _)| *at != up) {
+                    let path = path_to(&search.tree, up, None);
+                    // The state was reached once, so its path runs again without a panic.
+                    replayed = Some((up, replay(scenario, setup, factory(), &path).expect("a path explored before replays")));
+                }
+                // The last of the parent's successors in the queue takes the replayed world.
+                let sibling_next = queue.front().is_some_and(|next| {
+                    matches!(next.origin, Origin::Path)
+                        && next.me.is_some_and(|m| {
+                            let (next_up, _) = search.tree[m as usize];
+                            (next_up != u32::MAX).then_some(next_up) == up
+                        })
+                });
+                let mut world = if sibling_next {
+                    replayed.as_ref().expect("replayed").1.copy().ok_or_else(mixed)?
+                } else {
+                    replayed.take().expect("replayed").1
+                };
+                world.apply(step, &mut make);
+                world.fingerprint();
+                world
             }
         };
-        let mut factory = factory();
-        for &step in &kept.steps {
+        born.clear();
+        parent.enabled(bounds.max_faults, &mut steps);
+        steps.truncate(kept.steps);
+        // First every step is tried for its fingerprint (no further than the budget), and the
+        // seen table's slot for it read ahead; then the arrivals are merged in order, a new
+        // state's step taken once more to judge it (one transition in eight, here, is new).
+        arrivals.clear();
+        let room = bounds.max_runs.saturating_sub(search.found.transitions);
+        for &step in steps.iter().take(usize::try_from(room).unwrap_or(usize::MAX)) {
+            let faults = parent.faults + usize::from(step.is_fault());
+            // The successor is the parent with the step taken, then taken back: a transition
+            // costs a copy of the one process the step runs, not of the state.
+            let tried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parent.try_step(step, &mut make, &mut saved)));
+            let arrival = match tried {
+                Err(_) => Arrival::Panicked(faults),
+                // Copying was chosen because the boot state's processes opted in.
+                Ok(Err(())) => return Err(mixed()),
+                Ok(Ok(())) => match parent.unsupported {
+                    Some(what) => Arrival::Unsupported(what),
+                    None => Arrival::State(parent.fingerprint(), parent.faults),
+                },
+            };
+            parent.undo(&mut saved);
+            if let Arrival::State(fp, _) = arrival {
+                search.seen.touch(fp);
+            }
+            arrivals.push(arrival);
+        }
+        for (k, &step) in steps.iter().enumerate() {
             if !search.budget_left() {
                 return Ok(search.found);
             }
-            let (arrival, world) = step_from(&parent, step, &mut factory);
             pending -= 1;
             let depth = kept.depth + 1;
-            let judged = || world.as_ref().expect("a state has its world").judge(depth, bounds);
-            let next = search.arrive(kept.me, Some(step), depth, arrival, pending, judged)?;
-            if let Some((me, steps)) = next {
-                pending += steps.len() as u64;
-                let world = (kept_worlds < MAX_KEPT).then(|| Box::new(world.expect("a state has its world")));
-                kept_worlds += usize::from(world.is_some());
-                queue.push_back(Kept { me, depth, world, steps });
+            let judged = || {
+                // Taken before from this state without a panic or a refusal, so again.
+                let _ = parent.try_step(step, &mut make, &mut saved);
+                let judged = parent.judge(depth, bounds);
+                parent.undo(&mut saved);
+                judged
+            };
+            if let Some((me, enabled)) = search.arrive(kept.me, Some(step), depth, arrivals[k], pending, judged)? {
+                pending += enabled.len() as u64;
+                born.push((queue.len(), step));
+                queue.push_back(Kept { me, depth, origin: Origin::Path, steps: enabled.len() });
+            }
+        }
+        if !born.is_empty() && kept_worlds < MAX_KEPT {
+            kept_worlds += 1;
+            let shared = Rc::new(parent);
+            for &(at, step) in &born {
+                queue[at].origin = Origin::Parent(Rc::clone(&shared), step);
             }
         }
     }
@@ -1281,11 +1621,13 @@ mod tests {
     use crate::process::{Incoming, Message};
     use std::collections::BTreeSet;
 
-    /// Keeps the set of payloads it received; fingerprints it only if `opt_in`.
+    /// Keeps the set of payloads it received; fingerprints it only if `opt_in`; panics on a
+    /// damaged note if `touchy` (after changing its state and delivering).
     #[derive(Clone)]
     struct Inbox {
         got: BTreeSet<AppId>,
         opt_in: bool,
+        touchy: bool,
     }
 
     #[derive(Clone, Debug)]
@@ -1310,6 +1652,7 @@ mod tests {
         fn on_message(&mut self, ctx: &mut Ctx<'_, Note, ()>, incoming: Incoming<Note>) {
             self.got.insert(incoming.msg.0.id);
             ctx.deliver(incoming.msg.0);
+            assert!(!self.touchy || incoming.checksum_ok, "a damaged note");
         }
         fn fingerprint(&self, state: &mut StateHasher) -> bool {
             self.got.hash(state);
@@ -1333,7 +1676,28 @@ mod tests {
     }
 
     fn search(s: &Scenario, opt_in: bool, bounds: Bounds) -> Exploration {
-        explore(s, 1, bounds, || move |_| Inbox { got: BTreeSet::new(), opt_in }).expect("explorable")
+        explore(s, 1, bounds, || move |_| Inbox { got: BTreeSet::new(), opt_in, touchy: false }).expect("explorable")
+    }
+
+    /// A step that panics midway is taken back like any other: the states tried after it from
+    /// the same parent are the ones replaying finds, and the panic is the same counterexample.
+    #[test]
+    fn a_step_that_panics_is_taken_back_whole() {
+        let three = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 1), ".repeat(3);
+        let s = scenario(2, "(latency: Constant(ms: 1), corrupt: 0.5)", &three, "");
+        let touchy = |bounds: Bounds| {
+            let f = explore(&s, 1, bounds, || |_| Inbox { got: BTreeSet::new(), opt_in: true, touchy: true }).expect("explorable");
+            let v = f.violation.map(|v| (v.check, v.schedule));
+            (f.copied, (f.states, f.transitions, f.behaviours, f.order, v))
+        };
+        let (copied, by_copy) = touchy(Bounds::default());
+        let (replayed, by_replay) = touchy(Bounds { replay: true, ..Bounds::default() });
+        assert!(copied && !replayed);
+        assert_eq!(by_copy, by_replay);
+        let v = by_copy.4.expect("the panic is found");
+        assert_eq!(v.0, "protocol panic");
+        // The commands are issued at the boot; the first step can damage the first note.
+        assert_eq!(v.1, vec![Step::Corrupt(MsgId(0))]);
     }
 
     const THREE_TO_N1: &str = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 3, start_ms: 0)";
@@ -1403,12 +1767,20 @@ mod tests {
         let three = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 1), ".repeat(3);
         let lossy = scenario(2, "(latency: Constant(ms: 1), loss: 0.5, duplicate: 0.5)", &three, "");
         let crash = scenario(3, "(latency: Constant(ms: 1))", &three, "(at_ms: 5, do: Crash(\"n1\")), (at_ms: 9, do: Restart(\"n1\"))");
-        for s in [lossy, crash] {
+        // A step tried and taken back must restore the cuts too.
+        let cut = scenario(
+            3,
+            "(latency: Constant(ms: 1))",
+            &three,
+            "(at_ms: 5, do: Partition([[\"n0\"], [\"n1\", \"n2\"]])), (at_ms: 9, do: Heal)",
+        );
+        for s in [lossy, crash, cut] {
             for opt_in in [false, true] {
                 for bounds in
                     [Bounds::default(), Bounds { max_runs: 20, ..Bounds::default() }, Bounds { max_depth: 3, ..Bounds::default() }]
                 {
-                    let summary = |f: Exploration| (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached);
+                    let summary =
+                        |f: Exploration| (f.states, f.transitions, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached, f.order);
                     let copied = search(&s, opt_in, bounds);
                     assert!(copied.copied);
                     let replayed = search(&s, opt_in, Bounds { replay: true, ..bounds });
