@@ -30,11 +30,13 @@
 //! - the answers, when the protocol marks its replies (`Ctx::send_answer`: the series and the
 //!   attempt a reply answers): an attempt that ends on an arrival (failed at it, or its call
 //!   answered) ends on an answer to that attempt, not on a late answer to an earlier one;
-//! - the budget, for a policy with one: counting every unit of a series after its first as a
-//!   retry (attempts sent, and attempts a circuit breaker refused: its `call ... rejected`
-//!   lines), a node's retries never outrun what its bucket could hold: `burst` to start with
-//!   and after each restart, plus `ratio` per call commanded. A refused attempt also explains
-//!   a series whose first `attempt` line is not attempt 1.
+//! - the budget, for a policy with one: the node's bucket replayed in trace order, `burst`
+//!   tokens to start with and after each restart, `ratio` of one per call commanded (the
+//!   bucket never above `burst`), one taken by every unit of a series after its first (an
+//!   attempt sent, or one a circuit breaker refused: its `call ... rejected` line) when the
+//!   unit before it failed (its `failed` line; the unit's own line where none is marked); a
+//!   retry taken from less than a token breaks it. A refused attempt also explains a series
+//!   whose first `attempt` line is not attempt 1.
 //!
 //! A crash forgets the node's series (a restarted process numbers afresh). Without a declared
 //! policy, or without any retransmission to judge, the verdict is inconclusive.
@@ -171,12 +173,15 @@ struct Failure {
     previous: Option<u128>,
 }
 
-/// What one node deposited into its retry budget and took from it.
-#[derive(Clone, Copy, Debug, Default)]
-struct Spending {
-    calls: u64,
-    restarts: u64,
-    retries: u64,
+/// One entry of a node's retry budget, at its place in the trace.
+#[derive(Clone, Copy, Debug)]
+enum Budgeted {
+    /// A call commanded: `ratio` of a retry deposited, the bucket capped at `burst`.
+    Deposit,
+    /// A restart: the bucket full again.
+    Refill,
+    /// A retry, taken when the attempt before it failed, made at this time.
+    Retry(SimTime),
 }
 
 /// The latest attempt of one series to one recipient.
@@ -216,8 +221,13 @@ pub struct RetryBackoff {
     /// Per series (node, series), the units seen (attempts sent and refused): each after the
     /// first is a retry, which takes a token from the node's budget.
     units: BTreeMap<(NodeId, u64), u64>,
-    /// Per node: calls commanded, restarts (each fills the bucket again) and retries made.
-    spending: BTreeMap<NodeId, Spending>,
+    /// Per node, its budget's deposits, refills and retries, each at its index in the trace
+    /// (a retry at the failure that decided it, where one is marked): replayed at the end.
+    budget: BTreeMap<NodeId, Vec<(u64, Budgeted)>>,
+    /// Trace lines observed so far: the index of the one being read.
+    lines: u64,
+    /// The index of each series' latest failure line: (node, series) -> index.
+    last_failure: BTreeMap<(NodeId, u64), u64>,
     /// The `answer` lines waiting for the send they mark: (answerer, asker, series, attempt).
     pending_answer: Vec<(NodeId, NodeId, u64, u64)>,
     /// The answers on their way: message -> (answerer, asker, series, attempt) for each.
@@ -252,7 +262,9 @@ impl RetryBackoff {
             acknowledges: false,
             refused: BTreeMap::new(),
             units: BTreeMap::new(),
-            spending: BTreeMap::new(),
+            budget: BTreeMap::new(),
+            lines: 0,
+            last_failure: BTreeMap::new(),
             pending_answer: Vec::new(),
             answers: BTreeMap::new(),
             arrived: None,
@@ -366,6 +378,7 @@ impl RetryBackoff {
     /// Attempt `n` of `key` failed at `at`: its wait starts (a refused attempt also ends one).
     fn failed(&mut self, at: SimTime, key: (NodeId, NodeId, u64), n: u32) {
         let n = u64::from(n);
+        self.last_failure.insert((key.0, key.2), self.lines);
         self.answer_ends(at, key, n, "failed");
         if self.series.get(&key).is_none_or(|latest| latest.attempt < n) {
             // Refused before anything was sent: the attempt began now.
@@ -452,28 +465,55 @@ impl RetryBackoff {
     }
 
     /// One more unit (an attempt sent or refused) of `node`'s series: past the first it is a
-    /// retry, and the retries a node made may not outrun its budget's deposits.
+    /// retry, which took a token from the node's budget when the unit before it failed.
     fn unit(&mut self, at: SimTime, node: NodeId, series: u64) {
         let units = self.units.entry((node, series)).or_default();
         *units += 1;
-        if *units == 1 {
+        if *units == 1 || self.schedule.and_then(|s| s.budget).is_none() {
             return;
         }
+        let taken = self.last_failure.get(&(node, series)).copied().unwrap_or(self.lines);
+        self.budget.entry(node).or_default().push((taken, Budgeted::Retry(at)));
+    }
+
+    /// `node`'s budget deposited to, or refilled, now.
+    fn budgeted(&mut self, node: NodeId, entry: Budgeted) {
+        if self.schedule.and_then(|s| s.budget).is_some() {
+            self.budget.entry(node).or_default().push((self.lines, entry));
+        }
+    }
+
+    /// Every node's budget replayed in trace order: a bucket of `burst` tokens (full at the
+    /// start and after each restart), `ratio` of a token per call (never above `burst`), one
+    /// token per retry; a retry taken from a bucket holding less than a token is a breach.
+    fn budget_breaches(&self, breaches: &mut Breaches) {
         let Some(budget) = self.schedule.and_then(|s| s.budget) else { return };
-        let spent = self.spending.entry(node).or_default();
-        spent.retries += 1;
-        let deposits = u128::from(budget.burst) * u128::from(PPB) * u128::from(spent.restarts + 1)
-            + u128::from(budget.ratio_ppb) * u128::from(spent.calls);
-        if u128::from(spent.retries) * u128::from(PPB) > deposits {
-            let Spending { calls, retries, .. } = *spent;
-            self.violation(at, |c| {
-                format!(
-                    "{} made its retry number {retries} after {calls} calls; its budget (a burst of {}, {} of a retry per call) allows fewer",
-                    c.name(node),
-                    budget.burst,
-                    budget.ratio_ppb as f64 / PPB as f64,
-                )
-            });
+        let full = u128::from(budget.burst) * u128::from(PPB);
+        for (&node, entries) in &self.budget {
+            let mut entries = entries.clone();
+            entries.sort_by_key(|&(index, _)| index);
+            let (mut tokens, mut retries) = (full, 0u64);
+            for (_, entry) in entries {
+                match entry {
+                    Budgeted::Deposit => tokens = (tokens + u128::from(budget.ratio_ppb)).min(full),
+                    Budgeted::Refill => tokens = full,
+                    Budgeted::Retry(at) => {
+                        retries += 1;
+                        if tokens < u128::from(PPB) {
+                            breaches.record(at, || {
+                                format!(
+                                    "{} made its retry number {retries} with less than a token in its budget (a burst of {}, {} of a retry per call, never more than the burst)",
+                                    self.cluster.name(node),
+                                    budget.burst,
+                                    budget.ratio_ppb as f64 / PPB as f64,
+                                )
+                            });
+                        } else {
+                            tokens -= u128::from(PPB);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -508,7 +548,8 @@ impl Checker for RetryBackoff {
             b::map(&self.owed),
             b::map(&self.refused),
             b::map(&self.units),
-            b::map(&self.spending),
+            b::map(&self.budget) + b::nested(self.budget.values(), b::vec),
+            b::map(&self.last_failure),
             b::map(&self.failures),
             b::map(&self.waited),
             b::map(&self.spread),
@@ -516,6 +557,7 @@ impl Checker for RetryBackoff {
     }
 
     fn observe(&mut self, e: &TraceEvent) {
+        self.lines += 1;
         match e.kind {
             EventKind::Attempt { node, to, series, attempt } => {
                 self.pending_attempt.push((node, to, series));
@@ -562,10 +604,10 @@ impl Checker for RetryBackoff {
                 }
             }
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.interrupted(node, true),
-            EventKind::Fault { action: FaultAction::Restart, node: Some(node), .. } => self.spending.entry(node).or_default().restarts += 1,
+            EventKind::Fault { action: FaultAction::Restart, node: Some(node), .. } => self.budgeted(node, Budgeted::Refill),
             EventKind::Command { node, .. } => {
                 self.arrived = None;
-                self.spending.entry(node).or_default().calls += 1;
+                self.budgeted(node, Budgeted::Deposit);
             }
             // A call answered: the answer must be to the attempt out.
             EventKind::Call { node, app, outcome: CallOutcome::Ok | CallOutcome::Error, .. } => {
@@ -591,7 +633,9 @@ impl Checker for RetryBackoff {
         if self.schedule.is_none() {
             return Verdict::inconclusive("the protocol declares no retry policy");
         }
-        if let Some(failed) = self.breaches.verdict("violations of the retry policy") {
+        let mut breaches = self.breaches.clone();
+        self.budget_breaches(&mut breaches);
+        if let Some(failed) = breaches.verdict("violations of the retry policy") {
             return failed;
         }
         // A protocol that acknowledges owes every intact copy an ack to the node that sent it
@@ -712,23 +756,38 @@ mod tests {
         assert_eq!(judge(WaitFrom::Failure, vec![], &[refused(0), attempt(30, 3)]).outcome, Outcome::Fail);
     }
 
+    // Postmortem: the bound counted every deposit (burst plus ratio per call) without the
+    // bucket's cap, so a client whose bucket grew past its burst in a healthy spell retried
+    // in a storm as no capped bucket allows, and passed.
     #[test]
-    fn retries_may_not_outrun_the_budget() {
-        let budgeted = |calls: u64, events: &[TraceEvent]| {
+    fn retries_may_not_outrun_the_budget_whose_bucket_holds_at_most_its_burst() {
+        // A burst of 1 plus half a retry per call.
+        let budgeted = |events: &[TraceEvent]| {
             let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
             let budget = Some(RetryBudget { ratio_ppb: PPB / 2, burst: 1 });
             let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { budget, ..policy(WaitFrom::Failure) }));
-            for i in 0..calls {
-                c.observe(&ev(0, EventKind::Command { node: NodeId(0), app: AppId(100 + i), dest: crate::process::Dest::Node(NodeId(1)) }));
-            }
             events.iter().for_each(|e| c.observe(e));
-            c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 }).outcome
+            c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 })
         };
-        // A burst of 1 plus half a retry per call: two calls allow two retries, not three.
-        let retries = [attempt(0, 1), attempt(30, 2), attempt(100, 3), attempt(300, 4)];
-        assert_eq!(budgeted(2, &retries[..3]), Outcome::Pass);
-        assert_eq!(budgeted(2, &retries), Outcome::Fail);
-        assert_eq!(budgeted(4, &retries), Outcome::Pass);
+        let call =
+            |ms, app: u64| ev(ms, EventKind::Command { node: NodeId(0), app: AppId(app), dest: crate::process::Dest::Node(NodeId(1)) });
+        // Series 7 fails twice and is retried twice; each retry is taken at the failure before it.
+        let failing = |before: &[TraceEvent], between: &[TraceEvent]| {
+            let mut events = vec![call(0, 7)];
+            events.extend_from_slice(before);
+            events.extend([sent_at(0, 7, 1), failed_at(1, 7, 1)]);
+            events.extend_from_slice(between);
+            events.extend([sent_at(12, 7, 2), failed_at(13, 7, 2), sent_at(35, 7, 3)]);
+            events
+        };
+        // The burst pays the first retry; two calls after it pay the second.
+        let paid = failing(&[], &[call(2, 100), call(3, 101)]);
+        assert_eq!(budgeted(&paid).outcome, Outcome::Pass, "{}", budgeted(&paid).detail);
+        // Forty calls while the bucket was full deposit nothing: the second retry is unpaid.
+        let many: Vec<TraceEvent> = (0..40).map(|i| call(0, 200 + i)).collect();
+        let v = budgeted(&failing(&many, &[]));
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("retry number 2 with less than a token"), "{}", v.detail);
     }
 
     #[test]

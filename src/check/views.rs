@@ -9,7 +9,11 @@
 //! - **same deliveries**: two nodes that both go from view v straight to the same next
 //!   view delivered the same messages in v (of those addressed to both);
 //! - **one view per message**: every node that delivers a message delivers it in the same
-//!   view, and never in a view its sender had left before the message was commanded.
+//!   view, and never in a view its sender had left before the message was commanded;
+//! - **primary component**: a view a node goes to keeps a strict majority of the members of
+//!   the view it leaves, so that of two sides cut apart at most one moves on (the rule of a
+//!   primary-partition membership service, as Isis's; a partitionable one is not judged by
+//!   this check).
 //!
 //! A run in which no node installed a second view has nothing to judge: inconclusive.
 
@@ -110,6 +114,19 @@ impl ViewAgreement {
         let previous = self.current[node.index()].replace((view, BTreeSet::new()));
         let Some((left, delivered)) = previous else { return };
         self.change_count += 1;
+        // The primary component: a view keeps a strict majority of the one it follows, so
+        // that of two sides cut apart at most one moves on.
+        if let Some(&(before, _)) = self.membership.get(&left)
+            && 2 * (members & before).count_ones() <= before.count_ones()
+        {
+            let what = format!(
+                "{} went from view v{left} {} to v{view} {}, which keeps no strict majority of it",
+                self.name(node),
+                self.members(before),
+                self.members(members)
+            );
+            self.violation(at, what);
+        }
         let Some(first) = self.changes.get(&(left, view)) else {
             self.changes.insert((left, view), Change { node, delivered });
             return;
@@ -231,6 +248,18 @@ mod tests {
         assert_eq!(judge(&events).outcome, Outcome::Inconclusive);
         events.extend([cmd(1, 2, 1), deliver(2, 0, 1), deliver(3, 1, 1), view(5, 0, 1, 0b011), view(6, 1, 1, 0b011)]);
         assert_eq!(judge(&events).outcome, Outcome::Pass, "{}", judge(&events).detail);
+    }
+
+    // Postmortem: a membership rule that let exactly half of a view move on split a group cut
+    // in two equal halves into two views, and the check judged each side alone.
+    #[test]
+    fn a_view_keeping_only_half_of_the_one_it_leaves_fails() {
+        let alone = [start(), vec![view(5, 0, 1, 0b001), view(5, 1, 2, 0b110)]].concat();
+        let v = judge(&alone);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("n0 went from view v0 {n0, n1, n2} to v1 {n0}, which keeps no strict majority"), "{}", v.detail);
+        let two = [start(), vec![view(5, 0, 1, 0b011), view(5, 1, 1, 0b011)]].concat();
+        assert_eq!(judge(&two).outcome, Outcome::Pass, "{}", judge(&two).detail);
     }
 
     #[test]
