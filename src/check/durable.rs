@@ -44,6 +44,8 @@ struct Task {
     dead: Vec<SimTime>,
     /// The broker's hand-outs of it (its `attempt` lines): to which consumer, and when.
     handouts: Vec<(NodeId, SimTime)>,
+    /// Each hand-out's delivery number (its `attempt` line's), in the order of `handouts`.
+    numbers: Vec<u32>,
     /// Its producer and when it was sent (its `command` line), if the workload sent it.
     sent: Option<(NodeId, SimTime)>,
 }
@@ -81,7 +83,8 @@ impl Tasks {
     /// What the tasks' records hold, for the memory budget.
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        let records = |t: &Task| b::total(&[b::vec(&t.processed), b::vec(&t.processed_by), b::vec(&t.dead), b::vec(&t.handouts)]);
+        let records =
+            |t: &Task| b::total(&[b::vec(&t.processed), b::vec(&t.processed_by), b::vec(&t.dead), b::vec(&t.handouts), b::vec(&t.numbers)]);
         b::total(&[b::map(&self.tasks), b::nested(self.tasks.values(), records), b::nested(self.crashed.values(), b::vec)])
     }
 
@@ -103,7 +106,11 @@ impl Tasks {
                 task.processed_by.push((node, e.time));
             }
             EventKind::DeadLetter { app, .. } => self.tasks.entry(app).or_default().dead.push(e.time),
-            EventKind::Attempt { to, series, .. } => self.tasks.entry(AppId(series)).or_default().handouts.push((to, e.time)),
+            EventKind::Attempt { to, series, attempt, .. } => {
+                let task = self.tasks.entry(AppId(series)).or_default();
+                task.handouts.push((to, e.time));
+                task.numbers.push(attempt);
+            }
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
                 self.crashes += 1;
                 self.crashed.entry(node).or_default().push(e.time);
@@ -305,6 +312,27 @@ impl DeadLetterBounded {
                         )),
                         judged,
                     );
+                }
+                // The hand-out that failed for the last time was numbered by the failures
+                // before it plus one: `max` exactly, where no broker crash could lose a count.
+                // Judged only where the count is certain: no broker crash since the task was
+                // queued or its previous `dead` line (which a crash may have unwritten), and no
+                // hand-out processed (its acknowledgement may have been lost, a failure or not).
+                if let Some(&(_, first)) = handouts.first()
+                    && !self.tasks.crashed_within(rule.broker, previous.unwrap_or(first), d)
+                    && !task.processed.iter().any(|&p| p >= first && p <= d)
+                {
+                    let last = task.handouts.iter().rposition(|&(_, t)| t <= d).map(|i| task.numbers[i]);
+                    if let Some(number) = last.filter(|&n| n != rule.max) {
+                        return (
+                            Some(format!(
+                                "a{} dead-lettered at {d} after its delivery numbered {number}; its last delivery before the \
+                                 dead-letter queue is number max_deliveries {} (one more than the failures before it)",
+                                app.0, rule.max
+                            )),
+                            judged,
+                        );
+                    }
                 }
             }
         }
@@ -530,9 +558,46 @@ mod tests {
         Rule { broker: NodeId(0), max, persisted: true, write_ns: 2_000_000 }
     }
 
+    /// `events` with each hand-out numbered as the broker does when every earlier one since
+    /// the task's previous `dead` line failed.
+    fn numbered(events: &[TraceEvent]) -> Vec<TraceEvent> {
+        let mut since: BTreeMap<u64, u32> = BTreeMap::new();
+        let mut events = events.to_vec();
+        for e in &mut events {
+            match &mut e.kind {
+                EventKind::Attempt { series, attempt, .. } => {
+                    let n = since.entry(*series).or_default();
+                    *n += 1;
+                    *attempt = *n;
+                }
+                EventKind::DeadLetter { app, .. } => {
+                    since.remove(&app.0);
+                }
+                _ => {}
+            }
+        }
+        events
+    }
+
     fn counted(events: &[TraceEvent], max: u32) -> Verdict {
         let mut checker = DeadLetterBounded::new(cluster(), true, 500_000_000, None).with_rule(rule(max));
-        judge(&mut checker, events, end(EndReason::Quiescent, 1_000))
+        judge(&mut checker, &numbered(events), end(EndReason::Quiescent, 1_000))
+    }
+
+    // Postmortem: a broker numbering a redelivery by the failures before it (not one more)
+    // dead-lettered on time, and no check read the numbers its hand-outs carried.
+    #[test]
+    fn the_last_delivery_before_the_dead_letter_queue_is_numbered_max_deliveries() {
+        let mut events = numbered(&[acked(0, 0), handout(1, 0), handout(10, 0), handout(20, 0), dead(28, 0)]);
+        let mut checker = DeadLetterBounded::new(cluster(), true, 500_000_000, None).with_rule(rule(3));
+        assert_eq!(judge(&mut checker, &events, end(EndReason::Quiescent, 1_000)).outcome, Outcome::Pass);
+        if let EventKind::Attempt { attempt, .. } = &mut events[3].kind {
+            *attempt = 2;
+        }
+        let mut checker = DeadLetterBounded::new(cluster(), true, 500_000_000, None).with_rule(rule(3));
+        let v = judge(&mut checker, &events, end(EndReason::Quiescent, 1_000));
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("a0 dead-lettered at 28.000ms after its delivery numbered 2"), "{}", v.detail);
     }
 
     #[test]
