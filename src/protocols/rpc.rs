@@ -26,8 +26,8 @@ use super::{field, ns};
 use crate::id::{AppId, NodeId, TimerId};
 use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
-use crate::scenario::file::{Number, Whole};
-use crate::scenario::{ConfigCx, Scenario, limits};
+use crate::scenario::file::{Number, RetryFile, Whole};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
 use crate::stable::{Disk, StableStorage};
 use crate::time::SimTime;
 use crate::trace::CallOutcome;
@@ -128,9 +128,10 @@ pub struct Rpc {
     disk: Option<Disk<AppId>>,
 }
 
-/// Client: send `payload`'s request to the server and time it out.
-fn request(spec: &Spec, ctx: &mut Ctx<'_, Wire, Timer>, payload: Payload) -> TimerId {
-    ctx.send(spec.server, Wire::Request(payload));
+/// Client: send `payload`'s request to the server as attempt `attempt` of its call (an
+/// `attempt` line, so that `RetryBackoff` judges the resends), and time it out.
+fn request(spec: &Spec, ctx: &mut Ctx<'_, Wire, Timer>, payload: Payload, attempt: u32) -> TimerId {
+    ctx.send_attempt(spec.server, Wire::Request(payload), payload.id.0, attempt);
     ctx.set_timer(spec.timeout_ns, Timer::Timeout(payload.id))
 }
 
@@ -150,7 +151,7 @@ impl Process for Rpc {
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, cmd: Command) {
         let Command::Send { payload, .. } = cmd;
-        let timer = request(&self.spec, ctx, payload);
+        let timer = request(&self.spec, ctx, payload, 1);
         self.calls.insert(payload.id, Call { payload, began: ctx.now(), attempts: 1, timer });
     }
 
@@ -189,7 +190,7 @@ impl Process for Rpc {
                 let Some(call) = self.calls.get_mut(&app) else { return };
                 if self.spec.semantics != Semantics::AtMostOnce && call.attempts < self.spec.max_attempts {
                     call.attempts += 1;
-                    call.timer = request(&self.spec, ctx, call.payload);
+                    call.timer = request(&self.spec, ctx, call.payload, call.attempts);
                 } else {
                     let began = call.began;
                     self.calls.remove(&app);
@@ -249,6 +250,15 @@ impl Protocol for RpcProtocol {
         if config.keys == Keys::Memory && config.semantics != Semantics::ExactlyOnce {
             cx.error(&[field("keys")], "idempotency keys without exactly-once semantics", "`semantics: ExactlyOnce`".to_string());
         }
+    }
+
+    /// A resend on every timeout: the wait is the timeout, from the send, up to `max_attempts`
+    /// requests (one under at-most-once, which never resends).
+    fn retry_policy(config: &Config) -> Option<RetryPolicy> {
+        let attempts = if config.semantics == Semantics::AtMostOnce { Whole(1) } else { config.max_attempts };
+        let retry =
+            RetryFile { base_ms: config.timeout_ms, factor: Number(1.0), cap_ms: config.timeout_ms, jitter: None, max_attempts: attempts };
+        Some(RetryPolicy { retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Rpc {
