@@ -125,6 +125,25 @@ pub struct Exploration {
     pub order: u64,
 }
 
+impl Exploration {
+    /// A search of `scenario` before its first step: nothing found, each check tallied at zero.
+    pub(crate) fn nothing_yet(scenario: &Scenario) -> Exploration {
+        Exploration {
+            behaviours: 0,
+            states: 0,
+            transitions: 0,
+            max_depth: 0,
+            complete: true,
+            depth_bound_reached: false,
+            budget_reached: false,
+            checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
+            violation: None,
+            copied: false,
+            order: 0,
+        }
+    }
+}
+
 /// One check's verdicts over every behaviour explored.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckTally {
@@ -201,21 +220,8 @@ pub fn refuse(scenario: &Scenario) -> Option<String> {
 /// workload destinations, swarm faults) within `bounds`.
 pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
     let options_for_run = RunOptions { record_trace: true, decisions: true, ..RunOptions::default() };
-    let mut checks: Vec<CheckTally> =
-        scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect();
-    let mut found = Exploration {
-        behaviours: 0,
-        states: 0,
-        transitions: 0,
-        max_depth: 0,
-        complete: true,
-        depth_bound_reached: false,
-        budget_reached: false,
-        checks: Vec::new(),
-        violation: None,
-        copied: false,
-        order: 0,
-    };
+    let mut found = Exploration::nothing_yet(scenario);
+    let mut checks = std::mem::take(&mut found.checks);
     // A behaviour to run: the outcomes that differ from the default, how many transmissions
     // from the first have their outcome fixed (the others in that range took the default), and
     // its faults.

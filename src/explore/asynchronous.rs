@@ -49,7 +49,7 @@ use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::{Bounds, CheckTally, Exploration, Violation};
+use super::{Bounds, Exploration, Violation};
 
 /// One event of an asynchronous run, named by the ids the trace shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -1086,19 +1086,7 @@ struct Search {
 
 impl Search {
     fn new(scenario: &Scenario, bounds: Bounds) -> Search {
-        let found = Exploration {
-            behaviours: 0,
-            states: 0,
-            transitions: 0,
-            max_depth: 0,
-            complete: true,
-            depth_bound_reached: false,
-            budget_reached: false,
-            checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
-            violation: None,
-            copied: false,
-            order: 0,
-        };
+        let found = Exploration::nothing_yet(scenario);
         Search { found, tree: Vec::new(), seen: Seen::default(), bounds }
     }
 
