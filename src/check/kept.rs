@@ -11,6 +11,14 @@
 //! with nothing left to happen: an owed publication never delivered then is lost for good. At
 //! the horizon a missing one is not judged (it may still come). Under another protocol the
 //! lines mean something else: inconclusive.
+//!
+//! Two deliveries are **forbidden**, whatever crashed, and fail at once: a publication reaching
+//! its own publisher (the broker forwards to every subscriber but the publisher), and one
+//! published after the broker confirmed the end of the node's subscription to its topic
+//! (the end's `ack`, series i with bit 32 set), unless a later subscription of that node to
+//! that topic was confirmed by the delivery. A publication made after the confirmation reaches a
+//! broker that has already recorded the end, so only a subscription revived after its end (a
+//! subscribe still being retried, a lost unsubscription) can carry it there.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
 use crate::id::{AppId, GroupId, NodeId};
@@ -20,7 +28,7 @@ use crate::protocols::pubsub::Subscription;
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 use crate::trace::{CallOutcome, EventKind, FaultAction, TraceEvent};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// No publication the broker acknowledged is lost for a subscriber that stayed subscribed.
 pub struct NoAckedPublicationLoss {
@@ -33,7 +41,10 @@ pub struct NoAckedPublicationLoss {
     acked: BTreeMap<AppId, SimTime>,
     /// When each subscription was first confirmed.
     confirmed: BTreeMap<usize, SimTime>,
-    delivered: BTreeSet<(AppId, NodeId)>,
+    /// When the end of each subscription was first confirmed.
+    ended: BTreeMap<usize, SimTime>,
+    /// Each delivery, and when it was first made.
+    delivered: BTreeMap<(AppId, NodeId), SimTime>,
     crashes: usize,
 }
 
@@ -46,16 +57,47 @@ impl NoAckedPublicationLoss {
             publications: BTreeMap::new(),
             acked: BTreeMap::new(),
             confirmed: BTreeMap::new(),
-            delivered: BTreeSet::new(),
+            ended: BTreeMap::new(),
+            delivered: BTreeMap::new(),
             crashes: 0,
         }
+    }
+}
+
+impl NoAckedPublicationLoss {
+    /// The first forbidden delivery, with how many there were: to its own publisher, or
+    /// published after the end of the node's subscription was confirmed.
+    fn forbidden(&self, subs: &[Subscription]) -> Option<String> {
+        let mut breaches = self.delivered.iter().filter_map(|(&(app, node), &when)| {
+            let &(publisher, topic, at) = self.publications.get(&app)?;
+            if node == publisher {
+                return Some(format!("{} delivered a{}, its own publication, at {when}", self.cluster.name(node), app.0));
+            }
+            let ended = subs.iter().enumerate().filter(|(_, s)| s.node == node && s.topic == topic).find_map(|(i, s)| {
+                let confirmed = *self.ended.get(&i)?;
+                // A later subscription of the node to the topic, confirmed by the delivery, may carry it.
+                let revived = subs.iter().enumerate().any(|(j, t)| {
+                    t.node == node && t.topic == topic && t.from_ns >= s.until_ns && self.confirmed.get(&j).is_some_and(|&c| c <= when)
+                });
+                (confirmed <= at && !revived).then_some(confirmed)
+            })?;
+            Some(format!(
+                "{} delivered a{} (published to `{}` at {at}) at {when}, after the broker confirmed the end of its subscription at {ended}",
+                self.cluster.name(node),
+                app.0,
+                self.cluster.groups[topic.0 as usize].0
+            ))
+        });
+        let first = breaches.next()?;
+        let more = breaches.count();
+        Some(format!("{} forbidden deliveries; first: {first}", more + 1))
     }
 }
 
 impl Checker for NoAckedPublicationLoss {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        b::total(&[b::map(&self.publications), b::map(&self.acked), b::map(&self.confirmed), b::set(&self.delivered)])
+        b::total(&[b::map(&self.publications), b::map(&self.acked), b::map(&self.confirmed), b::map(&self.ended), b::map(&self.delivered)])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
@@ -68,14 +110,15 @@ impl Checker for NoAckedPublicationLoss {
                 self.acked.entry(app).or_insert(e.time);
             }
             // A subscription's confirmation: the broker's ack of the subscriber's series i.
-            EventKind::Ack { node, to, series } if node == *broker && series < UNSUBSCRIBE => {
-                let i = series as usize;
+            EventKind::Ack { node, to, series } if node == *broker => {
+                let i = (series & (UNSUBSCRIBE - 1)) as usize;
                 if subs.get(i).is_some_and(|s| s.node == to) {
-                    self.confirmed.entry(i).or_insert(e.time);
+                    let when = if series & UNSUBSCRIBE == 0 { &mut self.confirmed } else { &mut self.ended };
+                    when.entry(i).or_insert(e.time);
                 }
             }
             EventKind::Deliver { node, app, .. } => {
-                self.delivered.insert((app, node));
+                self.delivered.entry((app, node)).or_insert(e.time);
             }
             EventKind::Fault { action: FaultAction::Crash, .. } => self.crashes += 1,
             _ => {}
@@ -86,6 +129,9 @@ impl Checker for NoAckedPublicationLoss {
         let Some((_, subs)) = &self.schedule else {
             return Verdict::inconclusive("not a `DurablePubSub` run: nothing to judge");
         };
+        if let Some(breach) = self.forbidden(subs) {
+            return Verdict::fail(breach);
+        }
         let (mut owed, mut publications) = (0usize, 0usize);
         let mut missing: Vec<(AppId, NodeId, SimTime, SimTime)> = Vec::new();
         for (&app, &acked_at) in &self.acked {
@@ -98,7 +144,7 @@ impl Checker for NoAckedPublicationLoss {
                 }
                 any = true;
                 owed += 1;
-                if !self.delivered.contains(&(app, s.node)) {
+                if !self.delivered.contains_key(&(app, s.node)) {
                     missing.push((app, s.node, acked_at, since));
                 }
             }
@@ -196,5 +242,32 @@ mod tests {
         assert_eq!(verdict.outcome, Outcome::Inconclusive, "{}", verdict.detail);
         let confirmed_first = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7)];
         assert_eq!(judge(None, &confirmed_first, EndReason::Quiescent).outcome, Outcome::Inconclusive);
+    }
+
+    // Postmortem: a subscribe still unconfirmed when its subscription ended went on being
+    // retried and subscribed the node again after its unsubscription was confirmed, and a
+    // broker forwarding a publication back to its publisher, both passed: only loss was judged.
+    #[test]
+    fn deliveries_to_the_publisher_or_after_a_confirmed_unsubscription_are_forbidden() {
+        let own = [confirmed(1, 2, 0), cmd(5, 2, 8), deliver(7, 2, 8)];
+        let verdict = judge(schedule(), &own, EndReason::Horizon);
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("s1 delivered a8, its own publication"), "{}", verdict.detail);
+        // s2's subscription (index 1) ends at 50 ms; the broker confirms the end at 52 ms.
+        let after_end = [confirmed(1, 3, 1), confirmed(52, 3, 1 | UNSUBSCRIBE), cmd(60, 1, 9), deliver(65, 3, 9)];
+        let verdict = judge(schedule(), &after_end, EndReason::Horizon);
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("after the broker confirmed the end of its subscription at 52.000ms"), "{}", verdict.detail);
+        // Published before the end was confirmed: either is right.
+        let racing = [confirmed(1, 3, 1), cmd(51, 1, 9), confirmed(52, 3, 1 | UNSUBSCRIBE), deliver(65, 3, 9)];
+        assert_ne!(judge(schedule(), &racing, EndReason::Horizon).outcome, Outcome::Fail);
+        // A later subscription of s2 to the topic, confirmed before the delivery, carries it.
+        let sub = |node, from_ns, until_ns| Subscription { node: NodeId(node), topic: GroupId(0), from_ns, until_ns };
+        let again = Some((NodeId(0), vec![sub(2, 0, u64::MAX), sub(3, 0, 50_000_000), sub(3, 55_000_000, u64::MAX)]));
+        let resubscribed = [confirmed(1, 3, 1), confirmed(52, 3, 1 | UNSUBSCRIBE), confirmed(56, 3, 2), cmd(60, 1, 9), deliver(65, 3, 9)];
+        assert_ne!(judge(again.clone(), &resubscribed, EndReason::Horizon).outcome, Outcome::Fail);
+        let before_resubscribing =
+            [confirmed(1, 3, 1), confirmed(52, 3, 1 | UNSUBSCRIBE), cmd(53, 1, 9), deliver(54, 3, 9), confirmed(56, 3, 2)];
+        assert_eq!(judge(again, &before_resubscribing, EndReason::Horizon).outcome, Outcome::Fail);
     }
 }

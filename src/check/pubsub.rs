@@ -5,7 +5,8 @@
 //! subscription `[from, until)` takes effect at the broker within L of `from` and ends within L
 //! of `until`, and a publication reaches the broker within L of t. So a publication is **owed**
 //! to a subscriber (not its publisher) when from + L <= t and t + L < until, and **forbidden**
-//! to a node when no subscription of it to the topic has from - L <= t < until + L; in between,
+//! to a node when no subscription of it to the topic has from - L <= t < until + L, and always
+//! to its publisher (the broker forwards to every subscriber but the publisher); in between,
 //! either is right and nothing is judged. A subscriber that comes back from a crash or pause
 //! subscribes again, so its subscription counts from then. A pair is excused (counted, not
 //! judged) when a fault may explain it: for an owed one, the subscriber down or paused or a
@@ -207,8 +208,13 @@ impl Checker for PubSubDelivery {
         }
         let mut outside: Vec<(AppId, NodeId, SimTime)> = Vec::new();
         let mut within = 0usize;
+        let mut own: Vec<(AppId, NodeId, SimTime)> = Vec::new();
         for (&(app, node), &when) in &self.delivered {
             let (publisher, topic, at) = self.publications[&app];
+            if node == publisher {
+                own.push((app, node, when)); // the broker forwards to every subscriber but the publisher
+                continue;
+            }
             let t = at.0;
             let allowed = subs
                 .iter()
@@ -225,6 +231,14 @@ impl Checker for PubSubDelivery {
             } else {
                 outside.push((app, node, when));
             }
+        }
+        if let Some(&(app, node, when)) = own.first() {
+            return Verdict::fail(format!(
+                "{} publications delivered to their own publisher; first: {} delivered a{}, its own, at {when}",
+                own.len(),
+                name(node),
+                app.0
+            ));
         }
         if let Some(&(app, node, when)) = outside.first() {
             let (_, topic, at) = self.publications[&app];
@@ -292,5 +306,35 @@ impl crate::plugin::Check for PubSubDelivery {
             .config::<crate::protocols::pubsub::Config>()
             .map(|c| crate::protocols::pubsub::PubSubProtocol::schedule(c, &scenario.cluster));
         Box::new(PubSubDelivery::new(scenario.cluster.clone(), schedule, config.per_publisher_order))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::check::test_events::{cmd, deliver};
+
+    // Postmortem: a broker forwarding a publication back to its publisher, itself subscribed to
+    // the topic, passed: the publisher was owed nothing, and nothing forbade it either.
+    #[test]
+    fn a_publication_delivered_to_its_own_publisher_fails() {
+        // Nodes: broker 0, s1 1 and s2 2 both subscribed to topic 0 throughout; s1 publishes.
+        let cluster = Cluster {
+            names: ["broker", "s1", "s2"].map(String::from).to_vec(),
+            groups: vec![("news".to_string(), vec![NodeId(1), NodeId(2)])],
+        };
+        let sub = |node| Subscription { node: NodeId(node), topic: GroupId(0), from_ns: 0, until_ns: u64::MAX };
+        let judge = |events: &[TraceEvent]| {
+            let mut checker = PubSubDelivery::new(cluster.clone(), Some((NodeId(0), vec![sub(1), sub(2)])), false);
+            events.iter().for_each(|e| checker.observe(e));
+            checker.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(100_000_000), max_latency_ns: 1_000_000 })
+        };
+        let correct = [cmd(10, 1, 7), deliver(12, 2, 7)];
+        assert_eq!(judge(&correct).outcome, Outcome::Pass, "{}", judge(&correct).detail);
+        let own = [cmd(10, 1, 7), deliver(12, 2, 7), deliver(12, 1, 7)];
+        let verdict = judge(&own);
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("s1 delivered a7, its own"), "{}", verdict.detail);
     }
 }
