@@ -8,7 +8,7 @@ use crate::explore::{AsyncExplorer, Bounds, Exploration};
 use crate::id::NodeId;
 use crate::process::{Cluster, Process};
 use crate::scenario::{CheckChoice, ConfigCx, ProtocolChoice, Scenario};
-pub use crate::scenario::{JitterShape, RetryBudget, RetryPolicy, WaitFrom};
+pub use crate::scenario::{JitterShape, RetryBudget, RetryPolicy, Rounds, WaitFrom};
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, Runner, run_catching};
 use crate::verdict::Checker;
 use serde::Deserialize;
@@ -96,6 +96,13 @@ pub trait Protocol: 'static {
         None
     }
 
+    /// The periodic rounds the process runs, if it runs in rounds: what the `RoundPace` check
+    /// judges its round timers and round messages against. The default declares none.
+    fn rounds(config: &Self::Config) -> Option<Rounds> {
+        let _ = config;
+        None
+    }
+
     /// An upper estimate of the bytes one node's process holds that grow with the cluster
     /// (vectors indexed by node, a record per peer), for the memory budget: a scenario whose
     /// nodes together would hold more than `limits.max_memory_mb` is refused before it runs,
@@ -145,8 +152,8 @@ pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<
     let (nodes, per_node) = (cx.cluster().len() as u64, P::state_bytes(&config, cx.cluster()));
     cx.state_fits(|| format!("{nodes} nodes running {} ({} KiB each)", P::NAME, per_node >> 10), nodes.saturating_mul(per_node));
     let runner = Runner(run_protocol::<P>, AsyncExplorer(explore_protocol::<P>));
-    let retry = P::retry_policy(&config);
-    Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, retry, Arc::new(runner)))
+    let (retry, rounds) = (P::retry_policy(&config), P::rounds(&config));
+    Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, retry, rounds, Arc::new(runner)))
 }
 
 /// Read and validate `C`'s configuration.

@@ -99,6 +99,7 @@ impl Registry {
             .with_check::<check::convergence::ConvergedAfterHeal>()
             .with_check::<check::answered::CallsAnswered>()
             .with_check::<check::DetectorTiming>()
+            .with_check::<check::RoundPace>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

@@ -20,6 +20,7 @@ pub mod mailbox;
 mod multicast;
 pub mod operations;
 mod ordering;
+mod pace;
 pub mod pubsub;
 pub mod retry;
 pub mod rpc;
@@ -41,6 +42,7 @@ pub use mailbox::MailboxOrder;
 pub use multicast::{Agreement, Integrity, Validity};
 pub use operations::OperationLifecycle;
 pub use ordering::{CausalOrder, FifoOrder, TotalOrder};
+pub use pace::RoundPace;
 pub use retry::RetryBackoff;
 pub use security::{AccessControlEnforced, NoForgeryAccepted, NoPlaintextLeak};
 pub use semantics::{AtMostOnce, ExactlyOnceEffect, NoSilentLoss};
@@ -123,6 +125,13 @@ check_without_config! {
     MailboxOrder => |s| MailboxOrder::new(
         s.cluster.clone(),
         s.protocol.config::<crate::protocols::exchange::Config>().map_or_else(|| vec![0; s.cluster.len()], |c| c.priorities(&s.cluster)),
+        (0..s.cluster.len()).map(|i| s.mailbox(i).is_some()).collect(),
+    );
+    // Judged against the rounds the protocol declares; inconclusive without any.
+    RoundPace => |s| RoundPace::new(
+        s.cluster.clone(),
+        s.clocks.clone(),
+        s.protocol.rounds(),
         (0..s.cluster.len()).map(|i| s.mailbox(i).is_some()).collect(),
     );
     // Judged against the Heartbeat protocol's declared detector; inconclusive under another.

@@ -21,7 +21,7 @@
 
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
-use crate::plugin::Protocol;
+use crate::plugin::{Protocol, Rounds};
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
 use crate::scenario::file::Number;
 use crate::scenario::{ConfigCx, Scenario};
@@ -203,6 +203,11 @@ impl Protocol for AntiEntropyProtocol {
 
     fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
         cx.positive_millis(&[field("period_ms")], config.period_ms, "a round of zero length");
+    }
+
+    // Every node sends one digest to one peer every period, from its start.
+    fn rounds(config: &Config) -> Option<Rounds> {
+        Some(Rounds { period_ns: ns(config.period_ms), per_round: 1, every_period: true })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> AntiEntropy {

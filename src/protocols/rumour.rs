@@ -17,7 +17,7 @@
 
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
-use crate::plugin::Protocol;
+use crate::plugin::{Protocol, Rounds};
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
 use crate::scenario::file::{Number, Whole};
 use crate::scenario::{ConfigCx, Scenario};
@@ -175,6 +175,12 @@ impl Protocol for RumourMongeringProtocol {
     fn validate(config: &Config, cx: &mut ConfigCx<'_, '_>) {
         cx.within(&[field("k")], config.k.0, 1..=1_000_000, |k| format!("a coin of 1/{k}"));
         cx.positive_millis(&[field("period_ms")], config.period_ms, "a round of zero length");
+    }
+
+    // A node pushes one peer a round while it has hot rumours; its rounds stop when none is
+    // left and start again with the next one learned.
+    fn rounds(config: &Config) -> Option<Rounds> {
+        Some(Rounds { period_ns: ns(config.period_ms), per_round: 1, every_period: false })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Monger {

@@ -54,6 +54,21 @@ pub struct RetryPolicy {
     pub budget: Option<RetryBudget>,
 }
 
+/// The rounds a periodic protocol declares it runs (`Protocol::rounds`), for the `RoundPace`
+/// check: every `period_ns` of its own clock, a node's round timer fires and the round sends at
+/// most `per_round` messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rounds {
+    /// The round length, on the node's clock.
+    pub period_ns: u64,
+    /// The most messages one round sends.
+    pub per_round: u32,
+    /// Whether every node runs a round every period from its start to its crash (`true`), or
+    /// only while it has something to spread (`false`: rounds may stop, and start again at any
+    /// time, but never come closer than a period).
+    pub every_period: bool,
+}
+
 /// A retry budget: every call a client makes deposits `ratio_ppb` parts per billion of a retry,
 /// up to `burst` retries, the bucket starts full (and full again after a restart), and every
 /// retry takes one.
@@ -98,6 +113,7 @@ pub struct ProtocolChoice {
     config: AnyConfig,
     wire_bytes: bool,
     retry: Option<RetryPolicy>,
+    rounds: Option<Rounds>,
     /// The engine's runner for this protocol (`sim::Runner`), opaque at this layer so that the
     /// scenario does not depend on the engine.
     runner: Arc<dyn Any + Send + Sync>,
@@ -110,9 +126,10 @@ impl ProtocolChoice {
         config: AnyConfig,
         wire_bytes: bool,
         retry: Option<RetryPolicy>,
+        rounds: Option<Rounds>,
         runner: Arc<dyn Any + Send + Sync>,
     ) -> ProtocolChoice {
-        ProtocolChoice { name, config, wire_bytes, retry, runner }
+        ProtocolChoice { name, config, wire_bytes, retry, rounds, runner }
     }
 
     /// The name the scenario gave (`BestEffort`, or a user protocol's).
@@ -128,6 +145,11 @@ impl ProtocolChoice {
     /// The retransmission policy the protocol declares, if it retransmits.
     pub fn retry_policy(&self) -> Option<RetryPolicy> {
         self.retry
+    }
+
+    /// The rounds the protocol declares, if it runs in periodic rounds.
+    pub fn rounds(&self) -> Option<Rounds> {
+        self.rounds
     }
 
     /// Whether the protocol's messages model their bytes on the wire (an adversary needs them).
