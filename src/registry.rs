@@ -100,6 +100,7 @@ impl Registry {
             .with_check::<check::answered::CallsAnswered>()
             .with_check::<check::DetectorTiming>()
             .with_check::<check::RoundPace>()
+            .with_check::<check::HandoutVisibility>()
     }
 
     /// Add protocol `P` (a protocol of the same name is replaced: a user may override a bundled one).

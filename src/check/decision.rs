@@ -7,6 +7,7 @@
 //! same again for its decision; a plan younger than that at the end of the run is not judged.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
+use crate::clock::Clock;
 use crate::id::{AppId, MsgId, NodeId};
 use crate::process::{Cluster, Dest};
 use crate::time::SimTime;
@@ -115,10 +116,23 @@ impl crate::plugin::Check for SameDecision {
 /// is the commander's send in the step of the plan's `command` line, and round i+1 the send
 /// in the step of an intact `recv` of round i (a step's lines are consecutive). A `recv` that
 /// triggers no send (a duplicate, a late round, the last one) still counts as received.
+///
+/// The decision is final, so a general sends no round of a plan after deciding it: the
+/// commander decides `decide_ns` of its clock after the plan, the other general as long after
+/// round 1 first reached it intact. A round sent later (a decided general still answering, so
+/// its peer completes a round it did not count) fails; at the very instant of the decision
+/// either order is right.
 pub struct ActsOnLastRound {
     cluster: Cluster,
     /// The protocol's number of rounds; `None` under another protocol (nothing judged).
     rounds: Option<u32>,
+    /// The protocol's decision delay, and each node's clock (missing: exact).
+    decide_ns: u64,
+    clocks: Vec<Clock>,
+    /// When each general decides each plan it knows of.
+    decides: BTreeMap<(AppId, NodeId), SimTime>,
+    /// The first round sent after its sender's decision: plan, round, sender, when, decided at.
+    after_decision: Option<(AppId, u32, NodeId, SimTime, SimTime)>,
     /// Each round's transmission: its plan and number.
     msgs: BTreeMap<MsgId, (AppId, u32)>,
     /// The next send by this node at this time is round `u32` of this plan.
@@ -132,17 +146,30 @@ pub struct ActsOnLastRound {
 }
 
 impl ActsOnLastRound {
-    /// A checker for Two Generals runs of `rounds` rounds (`None`: another protocol).
-    pub fn new(cluster: Cluster, rounds: Option<u32>) -> ActsOnLastRound {
+    /// A checker for Two Generals runs of `rounds` rounds (`None`: another protocol) whose
+    /// generals decide `decide_ns` of their `clocks` after learning of a plan.
+    pub fn new(cluster: Cluster, rounds: Option<u32>, decide_ns: u64, clocks: Vec<Clock>) -> ActsOnLastRound {
         ActsOnLastRound {
             cluster,
             rounds,
+            decide_ns,
+            clocks,
+            decides: BTreeMap::new(),
+            after_decision: None,
             msgs: BTreeMap::new(),
             next: None,
             received: BTreeMap::new(),
             commanders: BTreeMap::new(),
             acted: Vec::new(),
         }
+    }
+}
+
+impl ActsOnLastRound {
+    /// `node` learned of plan `app` at `at` (the first time only): it decides `decide_ns` of its clock later.
+    fn decide(&mut self, app: AppId, node: NodeId, at: SimTime) {
+        let after = self.clocks.get(node.index()).copied().unwrap_or_default().real_duration(self.decide_ns);
+        self.decides.entry((app, node)).or_insert(at.saturating_add(after));
     }
 }
 
@@ -154,6 +181,7 @@ impl Checker for ActsOnLastRound {
             b::map(&self.received),
             b::nested(self.received.values(), b::vec),
             b::map(&self.commanders),
+            b::map(&self.decides),
             b::vec(&self.acted),
         ])
     }
@@ -163,6 +191,7 @@ impl Checker for ActsOnLastRound {
         match e.kind {
             EventKind::Command { node, app, dest: Dest::Node(to) } if to != node => {
                 self.commanders.insert(app, node);
+                self.decide(app, node, e.time);
                 self.next = Some((node, e.time, app, 1));
             }
             EventKind::Send { from, msg, .. } => {
@@ -171,10 +200,18 @@ impl Checker for ActsOnLastRound {
                     && at == e.time
                 {
                     self.msgs.insert(msg, (app, round));
+                    if let Some(&decided) = self.decides.get(&(app, from))
+                        && e.time > decided
+                    {
+                        self.after_decision.get_or_insert((app, round, from, e.time, decided));
+                    }
                 }
             }
             EventKind::Receive { to, msg, corrupted: false, .. } => {
                 if let Some(&(app, round)) = self.msgs.get(&msg) {
+                    if round == 1 {
+                        self.decide(app, to, e.time);
+                    }
                     self.received.entry((app, to)).or_default().push(round);
                     self.next = Some((to, e.time, app, round + 1));
                 }
@@ -188,6 +225,13 @@ impl Checker for ActsOnLastRound {
         let Some(rounds) = self.rounds else {
             return Verdict::inconclusive("not a `TwoGenerals` run: nothing to judge");
         };
+        if let Some((app, round, node, at, decided)) = self.after_decision {
+            return Verdict::fail(format!(
+                "{} sent round {round} of a{} at {at}, after deciding it at {decided}",
+                self.cluster.name(node),
+                app.0
+            ));
+        }
         let mut judged = 0;
         for &(app, node, at) in &self.acted {
             let Some(&commander) = self.commanders.get(&app) else { continue };
@@ -214,7 +258,13 @@ impl crate::plugin::Check for ActsOnLastRound {
     type Config = crate::plugin::NoConfig;
 
     fn build(_: &crate::plugin::NoConfig, scenario: &crate::scenario::Scenario) -> Box<dyn Checker> {
-        Box::new(ActsOnLastRound::new(scenario.cluster.clone(), crate::protocols::two_generals::rounds(scenario)))
+        let decide_ns = crate::protocols::two_generals::decide_ns(scenario);
+        Box::new(ActsOnLastRound::new(
+            scenario.cluster.clone(),
+            crate::protocols::two_generals::rounds(scenario),
+            decide_ns,
+            scenario.clocks.clone(),
+        ))
     }
 }
 
@@ -238,7 +288,11 @@ mod tests {
     }
 
     fn judge(events: &[TraceEvent]) -> Verdict {
-        let mut checker = ActsOnLastRound::new(cluster(), Some(3));
+        judge_deciding_after(50, events)
+    }
+
+    fn judge_deciding_after(decide_ms: u64, events: &[TraceEvent]) -> Verdict {
+        let mut checker = ActsOnLastRound::new(cluster(), Some(3), decide_ms * 1_000_000, vec![]);
         events.iter().for_each(|e| checker.observe(e));
         checker.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(100_000_000), max_latency_ns: 0 })
     }
@@ -268,9 +322,23 @@ mod tests {
         assert_eq!(judge(&stray).outcome, Outcome::Fail);
         // No one acted, or another protocol: nothing to judge.
         assert_eq!(judge(&rounds(true)).outcome, Outcome::Inconclusive);
-        let mut other = ActsOnLastRound::new(cluster(), None);
+        let mut other = ActsOnLastRound::new(cluster(), None, 0, vec![]);
         all.iter().for_each(|e| other.observe(e));
         let end = RunEnd { reason: EndReason::Quiescent, at: SimTime(0), max_latency_ns: 0 };
         assert_eq!(other.verdict(&end).outcome, Outcome::Inconclusive);
+    }
+
+    // Postmortem: a general that had decided kept answering rounds, so its peer completed a
+    // round the decided one never counted, and every check passed: the bundled scenarios' rounds
+    // all ended long before the decision.
+    #[test]
+    fn a_round_sent_after_its_sender_decided_fails() {
+        // a decides a0 4 ms after the plan, and still sends round 3 at 6 ms.
+        let verdict = judge_deciding_after(4, &rounds(true));
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("a sent round 3 of a0 at 6.000ms, after deciding it at 4.000ms"), "{}", verdict.detail);
+        // At the instant of the decision either order is right; later decisions leave time for every round.
+        assert_eq!(judge_deciding_after(6, &rounds(true)).outcome, Outcome::Inconclusive);
+        assert_eq!(judge_deciding_after(50, &rounds(true)).outcome, Outcome::Inconclusive);
     }
 }

@@ -12,6 +12,10 @@
 //! the horizon a missing one is not judged (it may still come). Under another protocol the
 //! lines mean something else: inconclusive.
 //!
+//! Once the run ended with nothing left to happen, every publication of a publisher that did
+//! not crash since it published is acknowledged: a publisher sends again until the broker
+//! keeps it, so one never acknowledged was given up on.
+//!
 //! Two deliveries are **forbidden**, whatever crashed, and fail at once: a publication reaching
 //! its own publisher (the broker forwards to every subscriber but the publisher), and one
 //! published after the broker confirmed the end of the node's subscription to its topic
@@ -46,6 +50,8 @@ pub struct NoAckedPublicationLoss {
     /// Each delivery, and when it was first made.
     delivered: BTreeMap<(AppId, NodeId), SimTime>,
     crashes: usize,
+    /// Each node's latest crash.
+    crashed: BTreeMap<NodeId, SimTime>,
 }
 
 impl NoAckedPublicationLoss {
@@ -60,6 +66,7 @@ impl NoAckedPublicationLoss {
             ended: BTreeMap::new(),
             delivered: BTreeMap::new(),
             crashes: 0,
+            crashed: BTreeMap::new(),
         }
     }
 }
@@ -97,7 +104,14 @@ impl NoAckedPublicationLoss {
 impl Checker for NoAckedPublicationLoss {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        b::total(&[b::map(&self.publications), b::map(&self.acked), b::map(&self.confirmed), b::map(&self.ended), b::map(&self.delivered)])
+        b::total(&[
+            b::map(&self.publications),
+            b::map(&self.acked),
+            b::map(&self.confirmed),
+            b::map(&self.ended),
+            b::map(&self.delivered),
+            b::map(&self.crashed),
+        ])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
@@ -120,7 +134,12 @@ impl Checker for NoAckedPublicationLoss {
             EventKind::Deliver { node, app, .. } => {
                 self.delivered.entry((app, node)).or_insert(e.time);
             }
-            EventKind::Fault { action: FaultAction::Crash, .. } => self.crashes += 1,
+            EventKind::Fault { action: FaultAction::Crash, node, .. } => {
+                self.crashes += 1;
+                if let Some(node) = node {
+                    self.crashed.insert(node, e.time);
+                }
+            }
             _ => {}
         }
     }
@@ -149,6 +168,22 @@ impl Checker for NoAckedPublicationLoss {
                 }
             }
             publications += usize::from(any);
+        }
+        // A publisher resends until the broker keeps its publication: once nothing is left to
+        // happen, every publication of a publisher that did not crash since is acknowledged.
+        if end.reason == EndReason::Quiescent {
+            let mut unacked = self.publications.iter().filter(|&(app, &(publisher, _, at))| {
+                !self.acked.contains_key(app) && self.crashed.get(&publisher).is_none_or(|&c| c < at)
+            });
+            if let Some((app, &(publisher, _, at))) = unacked.next() {
+                return Verdict::fail(format!(
+                    "{} publications never acknowledged though their publisher stayed up and nothing was left to happen; \
+                     first: a{} published by {} at {at}",
+                    unacked.count() + 1,
+                    app.0,
+                    self.cluster.name(publisher)
+                ));
+            }
         }
         if owed == 0 {
             return Verdict::inconclusive("no acknowledged publication was owed to a confirmed subscriber: nothing to judge");
@@ -236,9 +271,10 @@ mod tests {
     #[test]
     fn nothing_is_owed_before_confirmation_after_unsubscribing_unacknowledged_or_under_another_protocol() {
         // Published before s1's subscription was confirmed; s2 unsubscribes before the end;
-        // a6 never acknowledged; an unsubscription's ack confirms nothing.
+        // a6 not acknowledged yet (the run stopped at its horizon); an unsubscription's ack
+        // confirms nothing.
         let events = [cmd(5, 1, 7), confirmed(6, 2, 0), confirmed(2, 3, 1), confirmed(1, 2, UNSUBSCRIBE), cmd(7, 1, 6), acked(8, 7)];
-        let verdict = judge(schedule(), &events, EndReason::Quiescent);
+        let verdict = judge(schedule(), &events, EndReason::Horizon);
         assert_eq!(verdict.outcome, Outcome::Inconclusive, "{}", verdict.detail);
         let confirmed_first = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7)];
         assert_eq!(judge(None, &confirmed_first, EndReason::Quiescent).outcome, Outcome::Inconclusive);
@@ -269,5 +305,20 @@ mod tests {
         let before_resubscribing =
             [confirmed(1, 3, 1), confirmed(52, 3, 1 | UNSUBSCRIBE), cmd(53, 1, 9), deliver(54, 3, 9), confirmed(56, 3, 2)];
         assert_eq!(judge(again, &before_resubscribing, EndReason::Horizon).outcome, Outcome::Fail);
+    }
+
+    // Postmortem: a publisher that sent a publication once and never again when the broker
+    // did not answer lost it silently: only acknowledged publications were judged.
+    #[test]
+    fn a_publication_of_a_publisher_that_stayed_up_is_acknowledged_once_quiescent() {
+        let unanswered = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7), cmd(9, 1, 8)];
+        let verdict = judge(schedule(), &unanswered, EndReason::Quiescent);
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("first: a8 published by p1 at 9.000ms"), "{}", verdict.detail);
+        // At the horizon it may still come; a publisher that crashed since forgot it.
+        assert_ne!(judge(schedule(), &unanswered, EndReason::Horizon).outcome, Outcome::Fail);
+        let crash = ev(10, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(1)), index: 0 });
+        let forgot = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7), deliver(9, 2, 7), cmd(9, 1, 8), crash];
+        assert_eq!(judge(schedule(), &forgot, EndReason::Quiescent).outcome, Outcome::Pass);
     }
 }

@@ -30,6 +30,7 @@ pub mod served;
 #[cfg(test)]
 mod test_events;
 mod views;
+mod visibility;
 mod work;
 
 pub use addressing::NoSelfSend;
@@ -48,6 +49,7 @@ pub use security::{AccessControlEnforced, NoForgeryAccepted, NoPlaintextLeak};
 pub use semantics::{AtMostOnce, ExactlyOnceEffect, NoSilentLoss};
 pub use served::CallsServed;
 pub use views::ViewAgreement;
+pub use visibility::HandoutVisibility;
 pub use work::ExactlyOnceTaken;
 
 pub use crate::verdict::{Checker, EndReason, Outcome, RunEnd, Verdict};
@@ -127,6 +129,15 @@ check_without_config! {
         s.protocol.config::<crate::protocols::exchange::Config>().map_or_else(|| vec![0; s.cluster.len()], |c| c.priorities(&s.cluster)),
         (0..s.cluster.len()).map(|i| s.mailbox(i).is_some()).collect(),
     );
+    // Judged against the durable queue's broker and visibility; inconclusive under another protocol.
+    HandoutVisibility => |s| {
+        use crate::protocols::durable_queue::{Config, DurableQueueProtocol};
+        let spec = s.protocol.config::<Config>().and_then(|q| {
+            Some(visibility::Visibility { broker: s.cluster.id(&q.broker)?, visibility_ns: DurableQueueProtocol::visibility_ns(q) })
+        });
+        let clock = spec.and_then(|v| s.clocks.get(v.broker.index()).copied()).unwrap_or_default();
+        HandoutVisibility::new(s.cluster.clone(), spec, clock)
+    };
     // Judged against the rounds the protocol declares; inconclusive without any.
     RoundPace => |s| RoundPace::new(
         s.cluster.clone(),

@@ -466,6 +466,12 @@ impl DurableQueueProtocol {
         config.redrive_ms.map(ns)
     }
 
+    /// How long a hand-out stays invisible to other consumers (ns on the broker's clock):
+    /// what `HandoutVisibility` judges re-hand-outs against.
+    pub fn visibility_ns(config: &Config) -> u64 {
+        ns(config.visibility_ms)
+    }
+
     /// The failed deliveries after which a task is dead-lettered, the storage mode, and how
     /// long a write takes (ns): what `DeadLetterBounded` needs to judge when a task is
     /// dead-lettered.

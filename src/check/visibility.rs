@@ -1,0 +1,235 @@
+//! `HandoutVisibility`: a durable queue hands a task out again, or dead-letters it, only once its previous hand-out ended: answered by its consumer, past its visibility, or lost in a broker crash.
+//!
+//! Read from a `DurableQueue` run's trace: a hand-out is the broker's `attempt` line (the
+//! series is the task) and the send in the same step; its consumer answers (processed or
+//! failed) with a message the broker receives intact after the consumer received the
+//! hand-out intact. A task's next hand-out, or its `dead` line, less than the visibility
+//! (`visibility_ms` of the broker's clock) after a hand-out, with no answer from that
+//! hand-out's consumer in between (about this hand-out or an earlier one of the task it took)
+//! and no broker crash, fails: something other than the
+//! consumer or the clock ended the hand-out (a stale visibility timer of an earlier hand-out,
+//! a timer keyed on the wrong hand-out). Under another protocol, or with no task handed out
+//! twice, the verdict is inconclusive.
+
+use super::{Breaches, Checker, RunEnd, Verdict};
+use crate::clock::Clock;
+use crate::id::{AppId, MsgId, NodeId};
+use crate::process::Cluster;
+use crate::time::SimTime;
+use crate::trace::{EventKind, FaultAction, TraceEvent};
+use std::collections::BTreeMap;
+
+/// The queue's broker and how long a hand-out stays invisible (ns of the broker's clock).
+#[derive(Clone, Copy, Debug)]
+pub struct Visibility {
+    /// The broker.
+    pub broker: NodeId,
+    /// The visibility timeout, on the broker's clock.
+    pub visibility_ns: u64,
+}
+
+/// A task's latest hand-out as the trace shows it.
+#[derive(Clone, Copy)]
+struct Handout {
+    consumer: NodeId,
+    at: SimTime,
+    /// When the consumer received it intact, if it did.
+    taken: Option<SimTime>,
+    /// Whether the broker has since received anything intact from the consumer after it took it.
+    answered: bool,
+}
+
+/// Checks that every re-hand-out and dead-lettering of a task follows the end of its previous hand-out.
+pub struct HandoutVisibility {
+    cluster: Cluster,
+    spec: Option<Visibility>,
+    /// The real length of the visibility on the broker's clock.
+    visibility_real: u64,
+    /// Each task's latest hand-out.
+    latest: BTreeMap<AppId, Handout>,
+    /// The hand-out messages in flight: their task.
+    in_flight: BTreeMap<MsgId, AppId>,
+    /// Per consumer, the hand-outs it took and has not answered since: task and hand-out time.
+    taken: BTreeMap<NodeId, Vec<(AppId, SimTime)>>,
+    /// The task whose hand-out the broker's next send in this step carries.
+    next: Option<(SimTime, AppId)>,
+    /// When the broker last crashed.
+    broker_crashed: Option<SimTime>,
+    again: u64,
+    breaches: Breaches,
+}
+
+impl HandoutVisibility {
+    /// A checker for a queue of `spec` (`None`: not a `DurableQueue` run) whose broker keeps `clock`.
+    pub fn new(cluster: Cluster, spec: Option<Visibility>, clock: Clock) -> HandoutVisibility {
+        HandoutVisibility {
+            cluster,
+            spec,
+            visibility_real: spec.map_or(0, |s| clock.real_duration(s.visibility_ns)),
+            latest: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            taken: BTreeMap::new(),
+            next: None,
+            broker_crashed: None,
+            again: 0,
+            breaches: Breaches::default(),
+        }
+    }
+
+    /// Task `app`'s hand-out in force ends at `at` (handed out again, or dead-lettered as `what`).
+    fn ended(&mut self, app: AppId, at: SimTime, what: &str) {
+        let Some(h) = self.latest.get(&app).copied() else { return };
+        self.again += 1;
+        let early = at.0 < h.at.0.saturating_add(self.visibility_real);
+        let crashed = self.broker_crashed.is_some_and(|c| c >= h.at);
+        if early && !h.answered && !crashed {
+            let (cluster, gap) = (&self.cluster, SimTime(at.0 - h.at.0));
+            let visibility = SimTime(self.visibility_real);
+            self.breaches.record(at, || {
+                format!(
+                    "a{} {what} {gap} after its hand-out to {} at {}, within the visibility ({visibility}), with no answer from it",
+                    app.0,
+                    cluster.name(h.consumer),
+                    h.at
+                )
+            });
+        }
+    }
+}
+
+impl Checker for HandoutVisibility {
+    fn heap_bytes(&self) -> u64 {
+        use crate::budget as b;
+        b::total(&[b::map(&self.latest), b::map(&self.in_flight), b::map(&self.taken), b::nested(self.taken.values(), b::vec)])
+    }
+
+    fn observe(&mut self, e: &TraceEvent) {
+        let Some(spec) = self.spec else { return };
+        let next = self.next.take();
+        match e.kind {
+            EventKind::Attempt { node, to, series, .. } if node == spec.broker => {
+                let app = AppId(series);
+                self.ended(app, e.time, "handed out again");
+                self.latest.insert(app, Handout { consumer: to, at: e.time, taken: None, answered: false });
+                self.next = Some((e.time, app));
+            }
+            EventKind::Send { from, msg, .. } if from == spec.broker => {
+                if let Some((at, app)) = next
+                    && at == e.time
+                {
+                    self.in_flight.insert(msg, app);
+                }
+            }
+            EventKind::Receive { from, to, msg, corrupted } => {
+                let app = self.in_flight.remove(&msg);
+                if corrupted {
+                    return;
+                }
+                if let Some(app) = app
+                    && let Some(h) = self.latest.get_mut(&app)
+                    && h.consumer == to
+                    && h.taken.is_none()
+                {
+                    h.taken = Some(e.time);
+                    self.taken.entry(to).or_default().push((app, h.at));
+                }
+                if to == spec.broker {
+                    // An answer from `from` is about a task it took and has not answered: it may
+                    // end that task's current hand-out to it, even one made after the answer was
+                    // sent (a restarted broker handing the task to the same consumer again).
+                    for (app, _) in self.taken.remove(&from).unwrap_or_default() {
+                        if let Some(h) = self.latest.get_mut(&app)
+                            && h.consumer == from
+                        {
+                            h.answered = true;
+                        }
+                    }
+                }
+            }
+            EventKind::DeadLetter { app, .. } => {
+                self.ended(app, e.time, "dead-lettered");
+                self.latest.remove(&app);
+            }
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } if node == spec.broker => {
+                self.broker_crashed = Some(e.time);
+            }
+            _ => {}
+        }
+    }
+
+    fn verdict(&self, _: &RunEnd) -> Verdict {
+        if self.spec.is_none() {
+            return Verdict::inconclusive("not a `DurableQueue` run: nothing to judge");
+        }
+        if let Some(failed) = self.breaches.verdict("hand-outs ended early") {
+            return failed;
+        }
+        if self.again == 0 {
+            return Verdict::inconclusive("no task was handed out again or dead-lettered: nothing to judge");
+        }
+        Verdict::pass(format!(
+            "{} re-hand-outs and dead-letterings, each after its consumer answered, its visibility passed or the broker crashed",
+            self.again
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::test_events::ev;
+    use crate::check::{EndReason, Outcome};
+
+    // Broker n0, consumers n1 and n2; visibility 30 ms. Task a5.
+    fn judge(events: &[TraceEvent]) -> Verdict {
+        let cluster = Cluster { names: ["n0", "n1", "n2"].map(String::from).to_vec(), groups: vec![] };
+        let spec = Visibility { broker: NodeId(0), visibility_ns: 30_000_000 };
+        let mut checker = HandoutVisibility::new(cluster, Some(spec), Clock::default());
+        events.iter().for_each(|e| checker.observe(e));
+        checker.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 })
+    }
+
+    /// The broker hands a5 to `to` as message `msg` at `ms`.
+    fn handout(ms: u64, to: u32, msg: u64) -> [TraceEvent; 2] {
+        [
+            ev(ms, EventKind::Attempt { node: NodeId(0), to: NodeId(to), series: 5, attempt: 1 }),
+            ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(to), msg: MsgId(msg), size: 16 }),
+        ]
+    }
+
+    fn recv(ms: u64, from: u32, to: u32, msg: u64) -> TraceEvent {
+        ev(ms, EventKind::Receive { from: NodeId(from), to: NodeId(to), msg: MsgId(msg), corrupted: false })
+    }
+
+    // Postmortem: a visibility timer of an earlier hand-out expired the task's current one, so a
+    // poison task went round the consumers faster than its visibility, and no check looked.
+    #[test]
+    fn a_hand_out_ended_within_its_visibility_without_an_answer_fails() {
+        // n1 takes a5 at 2 ms and reports at 7 ms; a5 goes to n2 at 8 ms: answered, fine.
+        let answered = [&handout(0, 1, 1)[..], &[recv(2, 0, 1, 1), recv(7, 1, 0, 2)], &handout(8, 2, 3)[..]].concat();
+        assert_eq!(judge(&answered).outcome, Outcome::Pass, "{}", judge(&answered).detail);
+        // No answer, and handed out again at 20 ms: within the visibility.
+        let early = [&handout(0, 1, 1)[..], &[recv(2, 0, 1, 1)], &handout(20, 2, 3)[..]].concat();
+        let verdict = judge(&early);
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("a5 handed out again 20.000ms after its hand-out to n1 at 0.000ms"), "{}", verdict.detail);
+        // After the visibility: fine; dead-lettered early: not.
+        let expired = [&handout(0, 1, 1)[..], &[recv(2, 0, 1, 1)], &handout(30, 2, 3)[..]].concat();
+        assert_eq!(judge(&expired).outcome, Outcome::Pass);
+        let dead = [&handout(0, 1, 1)[..], &[ev(10, EventKind::DeadLetter { node: NodeId(0), to: NodeId(1), app: AppId(5) })]].concat();
+        assert_eq!(judge(&dead).outcome, Outcome::Fail);
+        // An answer sent before n1 took the hand-out is not its answer; a broker crash excuses.
+        let stale = [&handout(0, 1, 1)[..], &[recv(1, 1, 0, 9), recv(2, 0, 1, 1)], &handout(20, 2, 3)[..]].concat();
+        assert_eq!(judge(&stale).outcome, Outcome::Fail);
+        let crash = ev(5, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        let crashed = [&handout(0, 1, 1)[..], &[recv(2, 0, 1, 1), crash], &handout(20, 2, 3)[..]].concat();
+        assert_eq!(judge(&crashed).outcome, Outcome::Pass);
+        assert_eq!(judge(&handout(0, 1, 1)).outcome, Outcome::Inconclusive);
+        // A restarted broker hands a5 to n1 again; n1's answer to the hand-out before the crash ends it.
+        let crash = ev(5, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        let replayed =
+            [&handout(0, 1, 1)[..], &[recv(2, 0, 1, 1), crash], &handout(10, 1, 2)[..], &[recv(11, 1, 0, 9)], &handout(12, 2, 3)[..]]
+                .concat();
+        assert_eq!(judge(&replayed).outcome, Outcome::Pass, "{}", judge(&replayed).detail);
+    }
+}
