@@ -13,6 +13,10 @@
 //! held (the count starts afresh); after a pause, whose held timers make answers late, the
 //! bound is not applied until the service has caught up. Judged at the end of the run, over
 //! every request whose bound has passed; with no request, inconclusive.
+//!
+//! And no faster than its workers: every answer ends a request served for at least the shortest
+//! service time of any phase, so with `workers` given, no `workers + 1` answers leave within
+//! less than that time (a pause, after which held answers leave together, is excused).
 
 use super::{Checker, RunEnd, Verdict};
 use crate::clock::Clock;
@@ -96,6 +100,19 @@ impl CallsServed {
     }
 }
 
+impl CallsServed {
+    /// The first answer that left too soon after the `workers`-th answer before it: (that
+    /// earlier answer, this one). Every answer ends a request served for at least the shortest
+    /// service time of any phase, so the requests answered in any stretch shorter than that
+    /// were all in service at its start: no more than `workers` of them.
+    fn first_crowded(&self, spec: &CallsSpec, epoch: &Epoch) -> Option<(SimTime, SimTime)> {
+        let workers = spec.workers? as usize;
+        let shortest = spec.schedule.iter().map(|p| p.latency_ns.0).min()?;
+        let shortest = self.clock.map_or(shortest, |c| c.real_duration(shortest));
+        epoch.answers.windows(workers + 1).find(|w| w[workers].0 - w[0].0 < shortest).map(|w| (w[0], w[workers]))
+    }
+}
+
 impl Checker for CallsServed {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
@@ -125,6 +142,14 @@ impl Checker for CallsServed {
             return Verdict::inconclusive("no request reached the service");
         }
         for epoch in self.epochs.iter().filter(|e| !e.paused) {
+            if let Some((first, last)) = self.first_crowded(spec, epoch) {
+                let workers = spec.workers.unwrap_or(0);
+                return Verdict::fail(format!(
+                    "{} served more than its {workers} workers at once: {} answers left from {first} to {last}, sooner than the shortest service time",
+                    self.cluster.name(*service),
+                    workers + 1,
+                ));
+            }
             // A crash ends a stretch: what the service held then was lost with it.
             let until = epoch.crashed.unwrap_or(end.at);
             if let Some((at, owed, out)) = self.first_behind(spec, epoch, until) {
@@ -194,6 +219,22 @@ mod tests {
         // Unbounded workers start every request at once.
         assert_eq!(judge(None, &[request(0), request(1), answer(4), answer(7)]).outcome, Outcome::Fail);
         assert_eq!(judge(None, &[request(0), request(1), answer(4), answer(5)]).outcome, Outcome::Pass);
+    }
+
+    // Postmortem: a service that let one request more than its workers into service at once
+    // passed on most seeds: only falling behind was judged, never serving too many at once.
+    #[test]
+    fn more_answers_within_the_shortest_service_time_than_workers_fail() {
+        // One worker, service 2 to 5 ms: answers 1 ms apart mean two requests were in service at once.
+        let crowded = judge(Some(1), &[request(0), request(0), answer(3), answer(4)]);
+        assert_eq!(crowded.outcome, Outcome::Fail, "{}", crowded.detail);
+        assert!(
+            crowded.detail.contains("n1 served more than its 1 workers at once: 2 answers left from 3.000ms to 4.000ms"),
+            "{}",
+            crowded.detail
+        );
+        assert_eq!(judge(Some(2), &[request(0), request(0), answer(3), answer(4)]).outcome, Outcome::Pass);
+        assert_eq!(judge(Some(1), &[request(0), request(0), answer(3), answer(5)]).outcome, Outcome::Pass);
     }
 
     #[test]
