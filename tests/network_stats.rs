@@ -616,6 +616,31 @@ fn service_draws_leave_every_other_draw_where_it_was() {
     assert!(times.len() > 400, "{} distinct service times", times.len());
 }
 
+#[test]
+fn an_override_that_sets_one_way_of_serving_replaces_the_other() {
+    // The network serialises at 1 Mbit/s (10 ms for these messages) with room for 4. The
+    // override serves n0 -> n1 in a constant 2 ms instead, and keeps the inherited limit.
+    let ron = r#"Scenario(name: "override", horizon_ms: 10_000, nodes: 2, protocol: BestEffort(),
+        network: (latency: Constant(ms: 5), bandwidth_bps: 1_000_000, queue_limit: 4),
+        links: [(from: "n0", to: "n1", one_way: true, service: Constant(ms: 2))],
+        workload: [(from: "n0", to: "n1", every_ms: 0, count: 6, size_bytes: 1226)])"#;
+    let scenario = Scenario::parse(ron, "override").unwrap_or_else(|e| panic!("{e}"));
+    let (_, model) = scenario.links.iter().find(|((a, b), _)| (a.0, b.0) == (0, 1)).expect("overridden");
+    assert_eq!((model.bandwidth_bps, model.service.as_ref().map(|s| s.max_ns()), model.queue_limit), (None, Some(2_000_000), Some(4)));
+    let result = msgsim::run(&scenario, 1, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+    let arrivals: Vec<u64> =
+        trace(&result).iter().filter_map(|e| matches!(e.kind, EventKind::Receive { .. }).then_some(e.time.0)).collect();
+    assert_eq!(arrivals, [7, 9, 11, 13].map(|ms| ms * 1_000_000), "served 2 ms each, not serialised for 10");
+    assert_eq!(result.messages.drops.queue_full, 2);
+    // And the other way round: a served network, one link given a bandwidth.
+    let ron = r#"Scenario(name: "override", horizon_ms: 1_000, nodes: 2, protocol: BestEffort(),
+        network: (service: Exponential(mean_ms: 1)),
+        links: [(from: "n0", to: "n1", bandwidth_bps: 8_000)],
+        workload: [(from: "n0", to: "n1", every_ms: 1, count: 1)])"#;
+    let scenario = Scenario::parse(ron, "override").unwrap_or_else(|e| panic!("{e}"));
+    assert!(scenario.links.iter().all(|(_, m)| m.service.is_none() && m.bandwidth_bps == Some(8_000)));
+}
+
 /// Postmortem-style guard for the budget: a server slower than its arrivals with no queue
 /// limit grows its queue without bound; every queued message is in flight, so the in-flight
 /// budget stops the run, as it stops an overloaded wire.
