@@ -24,6 +24,7 @@ pub mod asynchronous;
 
 pub use asynchronous::Step;
 
+use crate::dist::Latency;
 use crate::id::{MsgId, NodeId};
 use crate::net::{Decision, LinkModel};
 use crate::scenario::Scenario;
@@ -41,7 +42,8 @@ pub struct Bounds {
     /// Faults (losses, corruptions, duplications) in one behaviour.
     pub max_faults: usize,
     /// Latencies per link tried for a delivered transmission: 1 is the minimum only, 2 adds the
-    /// maximum, more add evenly spaced points of the distribution's range between them.
+    /// maximum, more add evenly spaced points of the distribution's range between them. A link
+    /// with a service distribution tries as many service times, each with each latency.
     pub latencies: usize,
     /// Runs at most; a search stopped by it is not complete.
     pub max_runs: u64,
@@ -177,21 +179,42 @@ pub struct Violation {
     pub schedule: Vec<Step>,
 }
 
-/// One outcome to try for a transmission, and whether it is a fault.
-fn options(model: &LinkModel, msg: MsgId, latencies: usize) -> Vec<(Decision, bool)> {
-    let (min, max) = (model.latency.min_ns(), model.latency.max_ns());
-    let delivered = |latency_ns| Decision { msg, lost: false, latency_ns, corrupted: false, duplicate: None };
-    let mut out = Vec::new();
-    // The default (the smallest latency, intact) is the parent's own behaviour: not a child.
-    let steps = latencies.max(1) as u64;
+/// A distribution's representative values: its minimum first, then `count - 1` more evenly
+/// spaced up to its maximum, each once.
+fn representatives(dist: &Latency, count: usize) -> Vec<u64> {
+    let (min, max) = (dist.min_ns(), dist.max_ns());
+    let steps = count.max(1) as u64;
     let mut seen = vec![min];
     for i in 1..steps {
-        let latency = if steps == 1 { min } else { min + (max - min) * i / (steps - 1) };
-        if !seen.contains(&latency) {
-            seen.push(latency);
-            out.push((delivered(latency), false));
+        let value = min + (max - min) * i / (steps - 1);
+        if !seen.contains(&value) {
+            seen.push(value);
         }
     }
+    seen
+}
+
+/// One outcome to try for a transmission, and whether it is a fault. A link with a service
+/// distribution tries each representative latency with each representative service time.
+fn options(model: &LinkModel, msg: MsgId, latencies: usize) -> Vec<(Decision, bool)> {
+    let latency = representatives(&model.latency, latencies);
+    // `None` is the default service, the distribution's minimum: the first representative.
+    let services: Vec<Option<u64>> = model
+        .service
+        .as_ref()
+        .map_or(vec![None], |s| representatives(s, latencies).into_iter().enumerate().map(|(i, v)| (i > 0).then_some(v)).collect());
+    let (min, max) = (model.latency.min_ns(), model.latency.max_ns());
+    let delivered = |latency_ns, service_ns| Decision { msg, lost: false, latency_ns, corrupted: false, duplicate: None, service_ns };
+    let mut out = Vec::new();
+    // The default (the smallest latency and service, intact) is the parent's own behaviour: not a child.
+    for &service in &services {
+        for &l in &latency {
+            if (l, service) != (min, None) {
+                out.push((delivered(l, service), false));
+            }
+        }
+    }
+    let delivered = |latency_ns| delivered(latency_ns, None);
     if model.loss_ppb > 0 {
         out.push((Decision { lost: true, ..delivered(min) }, true));
     }
@@ -372,6 +395,28 @@ mod tests {
         let found = explore(&s, 1, Bounds { max_runs: 50, ..Bounds::default() });
         assert_eq!((found.behaviours, found.complete), (50, false));
         assert!(found.transitions > 50, "the tree is wider than the budget: {}", found.transitions);
+    }
+
+    #[test]
+    fn a_long_service_that_fills_a_link_queue_is_found_and_replays() {
+        // Two messages 10 ms apart over a server with room for one: served in its minimum 5 ms,
+        // the first has left when the second comes; served in its maximum 20 ms, it has not, and
+        // the second is dropped for a full queue, with no fault at all.
+        let s = scenario("(latency: Constant(ms: 1), service: Uniform(min_ms: 5, max_ms: 20), queue_limit: 1)", 2, "NoLoss");
+        let found = explore(&s, 1, Bounds::default());
+        let v = found.violation.expect("a long first service loses the second message");
+        assert_eq!((v.check.as_str(), v.faults), ("NoLoss", 0));
+        assert_eq!(v.decisions.iter().map(|d| d.service_ns).collect::<Vec<_>>(), [Some(20_000_000)]);
+        // The counterexample as `explore` writes it reads back and fails again.
+        let source = format!(
+            "Scenario(name: \"e\", horizon_ms: 1000, nodes: 2, protocol: BestEffort(),\n\
+             network: (latency: Constant(ms: 1), service: Uniform(min_ms: 5, max_ms: 20), queue_limit: 1),\n\
+             workload: [(from: \"n0\", to: \"n1\", every_ms: 10, count: 2)], checks: [NoLoss], replay: {})",
+            Decision::list_ron(&v.decisions)
+        );
+        let replayed = Scenario::parse(&source, "cex.ron").unwrap_or_else(|e| panic!("{e}\n{source}"));
+        let result = run(&replayed, 99, &RunOptions::default()).expect("no panic");
+        assert_eq!((result.verdicts[0].1.outcome, result.messages.drops.queue_full), (Outcome::Fail, 1));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub enum Stream {
     Keys,
     /// How long each process takes to serve a message from its mailbox.
     Service,
+    /// How long a link with a service distribution takes over each message.
+    LinkService,
 }
 
 impl Stream {
@@ -40,6 +42,7 @@ impl Stream {
             Stream::Adversary => 5,
             Stream::Keys => 6,
             Stream::Service => 7,
+            Stream::LinkService => 8,
             Stream::Node(i) => (1 << 32) | u64::from(i),
         }
     }

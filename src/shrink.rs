@@ -101,13 +101,14 @@ impl Search<'_> {
     }
 }
 
-/// Decisions as a scenario can state them: a latency beyond the time limit (a heavy Pareto
-/// tail draws them) arrives after any horizon, as one at the limit does.
+/// Decisions as a scenario can state them: a latency or a link's service time beyond the time
+/// limit (a heavy Pareto tail draws them) arrives after any horizon, as one at the limit does.
 fn replayable(mut decisions: Vec<Decision>) -> Vec<Decision> {
     // The bound validation puts on a replayed latency (`Validator::replay`).
     let max_ns = (crate::scenario::limits::MAX_MS * NANOS_PER_MS as f64) as u64;
     for d in &mut decisions {
         d.latency_ns = d.latency_ns.min(max_ns);
+        d.service_ns = d.service_ns.map(|s| s.min(max_ns));
         if let Some((latency, _)) = &mut d.duplicate {
             *latency = (*latency).min(max_ns);
         }

@@ -439,7 +439,7 @@ where
             let mut rng = SimRng::new(seed, Stream::Swarm);
             crate::swarm::draw(spec, scenario, &mut rng, &mut default_link, &mut faults, &mut swarm);
         }
-        let mut network = Network::new(default_link, scenario.links.clone(), scenario.topology.clone(), n);
+        let mut network = Network::new(default_link, scenario.links.clone(), scenario.topology.clone(), n, seed);
         if let Some(decisions) = &scenario.replay {
             network.replay(decisions);
         }

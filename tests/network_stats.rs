@@ -543,6 +543,120 @@ fn a_steady_stream_faster_than_the_wire_queues_at_the_serialisation_rate() {
     assert!(arrivals.windows(2).all(|w| w[1] - w[0] == SERIALISE_NS), "{arrivals:?}");
 }
 
+// ---------------------------------------------------------------- the link as a server
+
+/// (send time, delivery delay) of each delivered message over a link whose server takes
+/// `service` and holds at most `limit` messages, and the run.
+fn served_run(service: &str, limit: &str, workload: &str, seed: u64, options: RunOptions) -> (Vec<(u64, u64)>, RunResult) {
+    let ron = format!(
+        r#"Scenario(
+            name: "served", horizon_ms: 10_000, nodes: 2,
+            protocol: BestEffort(),
+            network: (latency: Constant(ms: 5), service: {service}{limit}),
+            workload: {workload},
+        )"#
+    );
+    let scenario = Scenario::parse(&ron, "served").unwrap_or_else(|e| panic!("{e}"));
+    let result = msgsim::run(&scenario, seed, &RunOptions { record_trace: true, ..options }).expect("no panic");
+    let mut sent_at = BTreeMap::new();
+    let mut out = Vec::new();
+    for e in trace(&result) {
+        match e.kind {
+            EventKind::Send { msg, .. } => {
+                sent_at.insert(msg, e.time.0);
+            }
+            EventKind::Receive { msg, .. } => out.push((sent_at[&msg], e.time.0 - sent_at[&msg])),
+            _ => {}
+        }
+    }
+    (out, result)
+}
+
+#[test]
+fn a_constant_service_queues_exactly_as_a_wire_of_the_same_time() {
+    // The bandwidth burst test's two bursts of 10, over a server that takes the 10 ms the wire
+    // took to serialise: the same tail drops (the one in service counts towards the limit of
+    // 4) and the same delays, whatever the messages' sizes.
+    let (delivered, result) = served_run(
+        "Constant(ms: 10)",
+        ", queue_limit: 4",
+        r#"[(from: "n0", to: "n1", every_ms: 0, count: 10, size_bytes: 1),
+            (from: "n0", to: "n1", start_ms: 1000, every_ms: 0, count: 10, size_bytes: 50_000)]"#,
+        1,
+        RunOptions::default(),
+    );
+    assert_eq!(result.messages.drops.queue_full, 2 * (10 - 4));
+    assert_eq!(result.messages.dropped, result.messages.drops.queue_full);
+    let expected: Vec<(u64, u64)> =
+        [0, 1_000_000_000].into_iter().flat_map(|start| (1..=4).map(move |k| (start, k * SERIALISE_NS + LINK_LATENCY_NS))).collect();
+    assert_eq!(delivered, expected);
+}
+
+#[test]
+fn service_draws_leave_every_other_draw_where_it_was() {
+    // The same scenario with and without an exponential server and a lossy, reordering link:
+    // the server draws from its own stream, so every transmission's loss and latency are the
+    // ones the network stream gave without it.
+    let decisions = |service: &str| {
+        let ron = format!(
+            r#"Scenario(name: "streams", horizon_ms: 10_000, nodes: 2, protocol: BestEffort(),
+                network: (latency: Uniform(min_ms: 1, max_ms: 40), loss: 0.1, reorder: true{service}),
+                workload: [(from: "n0", to: "n1", every_ms: 5, count: 500)])"#
+        );
+        let scenario = Scenario::parse(&ron, "streams").unwrap_or_else(|e| panic!("{e}"));
+        msgsim::run(&scenario, 3, &RunOptions { decisions: true, ..RunOptions::default() }).expect("no panic").decisions.expect("recorded")
+    };
+    let plain = decisions("");
+    let served = decisions(", service: Exponential(mean_ms: 4)");
+    let strip = |d: &[msgsim::net::Decision]| d.iter().map(|d| (d.msg, d.lost, d.latency_ns)).collect::<Vec<_>>();
+    assert_eq!(strip(&plain), strip(&served));
+    assert!(plain.iter().all(|d| d.service_ns.is_none()));
+    // Every admitted message was served, for a drawn time: not all the same.
+    let times: std::collections::BTreeSet<u64> = served.iter().filter(|d| !d.lost).map(|d| d.service_ns.expect("served")).collect();
+    assert!(times.len() > 400, "{} distinct service times", times.len());
+}
+
+#[test]
+fn an_override_that_sets_one_way_of_serving_replaces_the_other() {
+    // The network serialises at 1 Mbit/s (10 ms for these messages) with room for 4. The
+    // override serves n0 -> n1 in a constant 2 ms instead, and keeps the inherited limit.
+    let ron = r#"Scenario(name: "override", horizon_ms: 10_000, nodes: 2, protocol: BestEffort(),
+        network: (latency: Constant(ms: 5), bandwidth_bps: 1_000_000, queue_limit: 4),
+        links: [(from: "n0", to: "n1", one_way: true, service: Constant(ms: 2))],
+        workload: [(from: "n0", to: "n1", every_ms: 0, count: 6, size_bytes: 1226)])"#;
+    let scenario = Scenario::parse(ron, "override").unwrap_or_else(|e| panic!("{e}"));
+    let (_, model) = scenario.links.iter().find(|((a, b), _)| (a.0, b.0) == (0, 1)).expect("overridden");
+    assert_eq!((model.bandwidth_bps, model.service.as_ref().map(|s| s.max_ns()), model.queue_limit), (None, Some(2_000_000), Some(4)));
+    let result = msgsim::run(&scenario, 1, &RunOptions { record_trace: true, ..RunOptions::default() }).expect("no panic");
+    let arrivals: Vec<u64> =
+        trace(&result).iter().filter_map(|e| matches!(e.kind, EventKind::Receive { .. }).then_some(e.time.0)).collect();
+    assert_eq!(arrivals, [7, 9, 11, 13].map(|ms| ms * 1_000_000), "served 2 ms each, not serialised for 10");
+    assert_eq!(result.messages.drops.queue_full, 2);
+    // And the other way round: a served network, one link given a bandwidth.
+    let ron = r#"Scenario(name: "override", horizon_ms: 1_000, nodes: 2, protocol: BestEffort(),
+        network: (service: Exponential(mean_ms: 1)),
+        links: [(from: "n0", to: "n1", bandwidth_bps: 8_000)],
+        workload: [(from: "n0", to: "n1", every_ms: 1, count: 1)])"#;
+    let scenario = Scenario::parse(ron, "override").unwrap_or_else(|e| panic!("{e}"));
+    assert!(scenario.links.iter().all(|(_, m)| m.service.is_none() && m.bandwidth_bps == Some(8_000)));
+}
+
+/// Postmortem-style guard for the budget: a server slower than its arrivals with no queue
+/// limit grows its queue without bound; every queued message is in flight, so the in-flight
+/// budget stops the run, as it stops an overloaded wire.
+#[test]
+fn an_unbounded_link_queue_is_stopped_by_the_in_flight_budget() {
+    let ron = r#"Scenario(name: "overload", horizon_ms: 100_000, nodes: 2, protocol: BestEffort(),
+        network: (service: Constant(ms: 10)),
+        workload: [(from: "n0", to: "n1", every_ms: 1, count: 50_000)],
+        limits: (max_in_flight: 1_000))"#;
+    let scenario = Scenario::parse(ron, "overload").unwrap_or_else(|e| panic!("{e}"));
+    let result = msgsim::run(&scenario, 1, &RunOptions::default()).expect("no panic");
+    assert_eq!(result.end.reason, EndReason::MaxInFlight);
+    // The queue grows by nine messages every 10 ms: a little over a second of sends.
+    assert!(result.messages.sent < 1_200, "sent {}", result.messages.sent);
+}
+
 // ---------------------------------------------------------------- fragmentation
 
 /// A message cut into k fragments, each lost with probability p, arrives only if all do:

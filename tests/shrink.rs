@@ -94,3 +94,22 @@ fn the_cli_writes_a_scenario_that_reproduces_the_failure() {
     let pass = Command::new(bin).args(["shrink", "scenarios/network/perfect-link.ron", "--seed", "1"]).current_dir(root).output().unwrap();
     assert_eq!(pass.status.code(), Some(2));
 }
+
+/// A served link's service times are outcomes like latencies: recorded, replayed, and kept by
+/// shrink's re-expression, so the replayed run is the run (the same trace hash) whatever the seed.
+#[test]
+fn a_served_links_service_times_replay_to_the_same_run() {
+    let (scenario, _) = load("scenarios/network/link-mm1k.ron");
+    let scenario = Scenario { horizon: msgsim::time::SimTime(500_000_000), ..scenario };
+    let recorded = msgsim::run(&scenario, 2, &RunOptions { decisions: true, ..RunOptions::default() }).expect("no panic");
+    let decisions = recorded.decisions.expect("recorded");
+    assert!(decisions.iter().all(|d| d.service_ns.is_some()), "every admitted message was served");
+    assert!(recorded.messages.drops.queue_full > 0, "the queue overflowed in half a second");
+    let replayed = Scenario { replay: Some(decisions), ..scenario.clone() };
+    // The workload's arrival times are drawn from the workload stream, so the seed stays.
+    assert_eq!(msgsim::run(&replayed, 2, &RunOptions::default()).expect("no panic").trace_hash, recorded.trace_hash);
+    // Without the service times, every message takes the shortest service: another run.
+    let minimal: Vec<_> = replayed.replay.iter().flatten().map(|d| msgsim::net::Decision { service_ns: None, ..*d }).collect();
+    let shortest = Scenario { replay: Some(minimal), ..scenario };
+    assert_ne!(msgsim::run(&shortest, 2, &RunOptions::default()).expect("no panic").trace_hash, recorded.trace_hash);
+}

@@ -2,7 +2,8 @@
 //!
 //! `Network::route` takes one transmission and decides its fate with draws from
 //! the network stream only: dropped (and why), or arriving at a time, perhaps
-//! corrupted, perhaps twice. It knows nothing of messages' contents.
+//! corrupted, perhaps twice; a link with a service-time distribution draws each message's
+//! service from the link-service stream instead. It knows nothing of messages' contents.
 
 mod partition;
 mod topology;
@@ -12,7 +13,7 @@ pub use topology::Topology;
 
 use crate::dist::Latency;
 use crate::id::{MsgId, NodeId};
-use crate::rng::SimRng;
+use crate::rng::{SimRng, Stream};
 use crate::time::SimTime;
 use crate::trace::DropReason;
 use rustc_hash::FxHashMap;
@@ -39,7 +40,13 @@ pub struct LinkModel {
     pub reorder: bool,
     /// Serialisation rate in bits per second; `None` is infinitely fast.
     pub bandwidth_bps: Option<u64>,
-    /// Messages that may wait for the wire (the one being sent included); more are tail-dropped.
+    /// The link as a single server: each message occupies it for a time drawn from this
+    /// distribution (from the link-service stream, once per message whatever its fragments),
+    /// in FIFO order, before its latency starts. Validation never sets it with `bandwidth_bps`:
+    /// a link is served by its size over a rate or by a drawn time, not both. `None`: no server.
+    pub service: Option<Latency>,
+    /// Messages that may wait for the wire or the server (the one being sent or served
+    /// included, so this is the K of an M/M/1/K queue); more are tail-dropped.
     pub queue_limit: Option<u32>,
     /// The largest message the link carries whole; a larger one goes as fragments of at
     /// most this many bytes, each lost, delayed and corrupted on its own. `None`: no limit.
@@ -55,7 +62,12 @@ impl LinkModel {
 
     /// Whether the link must remember anything between messages.
     fn is_stateful(&self) -> bool {
-        self.bandwidth_bps.is_some() || (!self.reorder && !matches!(self.latency, Latency::Constant(_)))
+        self.queues() || (!self.reorder && !matches!(self.latency, Latency::Constant(_)))
+    }
+
+    /// Whether messages wait their turn on the link: for the wire, or for the server.
+    fn queues(&self) -> bool {
+        self.bandwidth_bps.is_some() || self.service.is_some()
     }
 }
 
@@ -88,17 +100,20 @@ pub enum Route {
     OverFragmentBudget,
 }
 
-/// Per directed link memory: FIFO ordering and the bandwidth queue.
+/// Per directed link memory: FIFO ordering and the queue for the wire or the server.
 #[derive(Clone, Debug, Default)]
 struct LinkState {
     last_arrival: SimTime,
-    /// When each queued message finishes serialising, oldest first.
+    /// When each queued message finishes serialising or being served, oldest first. Every
+    /// entry later than now is a message still in flight (its arrival comes after it), and
+    /// older ones are dropped at the link's next send, so the queue is bounded by the run's
+    /// in-flight budget, whose per-message allowance covers its entry.
     wire_queue: VecDeque<SimTime>,
 }
 
 /// The whole network of a run: the default link model, per-link overrides, the topology (which
 /// links exist), the current partitions, and what links remember between messages (FIFO order,
-/// bandwidth queues). It decides each transmission's fate with [`Network::route`].
+/// bandwidth and service queues). It decides each transmission's fate with [`Network::route`].
 #[derive(Debug)]
 pub struct Network {
     default: LinkModel,
@@ -117,6 +132,9 @@ pub struct Network {
     recording: Option<Vec<Decision>>,
     /// The most fragments a message may travel as (see `limit_fragments`).
     max_fragments: u64,
+    /// The link-service stream: the service times of links that have a service distribution,
+    /// and nothing else, so a scenario without one draws exactly as before it existed.
+    service_rng: SimRng,
 }
 
 fn key(from: NodeId, to: NodeId) -> u64 {
@@ -126,8 +144,9 @@ fn key(from: NodeId, to: NodeId) -> u64 {
 impl Network {
     /// A network of `nodes` nodes whose links behave as `default` unless `overrides` names
     /// them (a later override of the same directed link wins), with only the links `topology`
-    /// allows, and no partition.
-    pub fn new(default: LinkModel, overrides: Vec<((NodeId, NodeId), LinkModel)>, topology: Topology, nodes: usize) -> Network {
+    /// allows, and no partition; links with a service distribution draw from `seed`'s
+    /// link-service stream.
+    pub fn new(default: LinkModel, overrides: Vec<((NodeId, NodeId), LinkModel)>, topology: Topology, nodes: usize, seed: u64) -> Network {
         let mut map = FxHashMap::default();
         let mut models = Vec::new();
         for ((from, to), model) in overrides {
@@ -145,6 +164,7 @@ impl Network {
             replay: None,
             recording: None,
             max_fragments: u64::MAX,
+            service_rng: SimRng::new(seed, Stream::LinkService),
         }
     }
 
@@ -167,7 +187,9 @@ impl Network {
 
     /// Decide the fate of transmission `msg`, `size` bytes sent now on `from -> to`.
     /// Draw order (fixed; part of the trace format): loss, latency, corruption,
-    /// duplication, then the duplicate's latency and corruption. In replay mode
+    /// duplication, then the duplicate's latency and corruption. A link with a service
+    /// distribution draws the service time from its own stream once the queue has admitted
+    /// the message (a message lost or refused by a full queue draws none). In replay mode
     /// the outcomes come from the replayed decisions instead and nothing is drawn.
     ///
     /// A message larger than the link's MTU travels as `k` fragments: `k` loss draws
@@ -194,10 +216,10 @@ impl Network {
             return Route::OverFragmentBudget;
         }
         let replayed = self.replay.as_ref().map(|r| r.get(&msg).copied().unwrap_or(Decision::clean(msg, model.latency.min_ns())));
-        let (states, recording) = (&mut self.state, &mut self.recording);
+        let (states, recording, service) = (&mut self.state, &mut self.recording, &mut self.service_rng);
         // Monomorphised per source, so the usual case (drawing, not recording) checks nothing.
         match replayed {
-            None => decide(Draw { model, rng }, msg, recording, states, model, from, to, size, now),
+            None => decide(Draw { model, rng, service }, msg, recording, states, model, from, to, size, now),
             Some(decision) => decide(Replay(decision), msg, recording, states, model, from, to, size, now),
         }
     }
@@ -228,8 +250,11 @@ pub struct Decision {
     /// Lost on the link (for a fragmented message: some fragment was).
     pub lost: bool,
     /// The first copy's latency in nanoseconds (for a fragmented message, the last fragment's);
-    /// time spent waiting for a bandwidth-limited wire is not included, as it is not drawn.
+    /// time spent waiting for a bandwidth-limited wire or a server is not included.
     pub latency_ns: u64,
+    /// How long the link's server took over it, on a link with a service distribution (`None`
+    /// elsewhere; replayed on a service link, `None` means the distribution's minimum).
+    pub service_ns: Option<u64>,
     /// The first copy arrived damaged.
     pub corrupted: bool,
     /// The second copy's latency and corruption, if the link duplicated the message.
@@ -254,6 +279,9 @@ impl Decision {
             if let Some((latency, corrupted)) = d.duplicate {
                 fields.push_str(&format!(", duplicate: ({latency}, {corrupted})"));
             }
+            if let Some(service) = d.service_ns {
+                fields.push_str(&format!(", service_ns: {service}"));
+            }
             out.push_str(&format!("\n        ({fields}),"));
         }
         out.push_str(if decisions.is_empty() { "]" } else { "\n    ]" });
@@ -261,7 +289,7 @@ impl Decision {
     }
 
     fn clean(msg: MsgId, latency_ns: u64) -> Decision {
-        Decision { msg, lost: false, latency_ns, corrupted: false, duplicate: None }
+        Decision { msg, lost: false, latency_ns, corrupted: false, duplicate: None, service_ns: None }
     }
 }
 
@@ -273,12 +301,16 @@ trait Outcomes {
     /// fragment's arrival, and whether any fragment was corrupted.
     fn copy(&mut self, copy: usize, fragments: u32) -> (u64, bool);
     fn duplicated(&mut self) -> bool;
+    /// How long the link's server takes over the message, its time drawn from `service`.
+    fn service(&mut self, service: &Latency) -> u64;
 }
 
-/// Outcomes drawn from the network stream, in the fixed draw order.
+/// Outcomes drawn from the network stream, in the fixed draw order, and service times from
+/// the link-service stream.
 struct Draw<'a> {
     model: &'a LinkModel,
     rng: &'a mut SimRng,
+    service: &'a mut SimRng,
 }
 
 impl Outcomes for Draw<'_> {
@@ -299,6 +331,9 @@ impl Outcomes for Draw<'_> {
     #[inline]
     fn duplicated(&mut self) -> bool {
         self.rng.chance(self.model.duplicate_ppb)
+    }
+    fn service(&mut self, service: &Latency) -> u64 {
+        service.sample(self.service)
     }
 }
 
@@ -334,6 +369,9 @@ impl Outcomes for Replay {
     fn duplicated(&mut self) -> bool {
         self.0.duplicate.is_some()
     }
+    fn service(&mut self, service: &Latency) -> u64 {
+        self.0.service_ns.unwrap_or_else(|| service.min_ns())
+    }
 }
 
 /// Another source's outcomes, noted in a `Decision` as they are taken.
@@ -357,6 +395,11 @@ impl<O: Outcomes> Outcomes for Recorded<O> {
     }
     fn duplicated(&mut self) -> bool {
         self.source.duplicated()
+    }
+    fn service(&mut self, service: &Latency) -> u64 {
+        let took = self.source.service(service);
+        self.decision.service_ns = Some(took);
+        took
     }
 }
 
@@ -411,7 +454,7 @@ fn route_with(
     }
     let state = states.entry(key(from, to)).or_default();
     let mut departs = now;
-    if let Some(bps) = model.bandwidth_bps {
+    if model.queues() {
         while state.wire_queue.front().is_some_and(|&done| done <= now) {
             state.wire_queue.pop_front();
         }
@@ -419,8 +462,12 @@ fn route_with(
             return Route::Dropped(DropReason::QueueFull);
         }
         let start = state.wire_queue.back().copied().unwrap_or(now).max(now);
-        let serialise_ns = (u128::from(size) * 8 * 1_000_000_000).div_ceil(u128::from(bps)) as u64;
-        departs = start.saturating_add(serialise_ns);
+        // Validation gives a link one or the other; the queue works the same for both.
+        let busy_ns = match (&model.service, model.bandwidth_bps) {
+            (Some(service), _) => fate.service(service),
+            (None, bps) => bps.map_or(0, |bps| (u128::from(size) * 8 * 1_000_000_000).div_ceil(u128::from(bps)) as u64),
+        };
+        departs = start.saturating_add(busy_ns);
         state.wire_queue.push_back(departs);
     }
     let first = arrive(fate, 0, fragments, state, model, departs);

@@ -137,6 +137,10 @@ pub struct DecisionFile {
     /// The duplicate's latency in ns and whether it was corrupted.
     #[serde(default)]
     pub duplicate: Option<(Whole, bool)>,
+    /// On a link with a `service` distribution, how long its server took, in ns; absent: the
+    /// distribution's minimum.
+    #[serde(default)]
+    pub service_ns: Option<Whole>,
 }
 
 /// A number written as an integer or a decimal (`10`, `1_000`, `0.5`).
@@ -524,8 +528,14 @@ pub struct LinkFile {
     /// link for `8 s / bandwidth` seconds. Absent: infinitely fast.
     #[serde(default)]
     pub bandwidth_bps: Option<Whole>,
-    /// Messages that may wait for the link, the one being serialised included (1 to 1 000 000;
-    /// needs `bandwidth_bps`); more are dropped `QueueFull`. Absent: unbounded.
+    /// The link as a single server: each message occupies it, in FIFO order, for a time drawn
+    /// from this distribution (not always zero), before its latency. Not with `bandwidth_bps`.
+    /// Absent: no server.
+    #[serde(default)]
+    pub service: Option<LatencyFile>,
+    /// Messages that may wait for the link, the one being serialised or served included (1 to
+    /// 1 000 000; needs `bandwidth_bps` or `service`); more are dropped `QueueFull`. Absent:
+    /// unbounded.
     #[serde(default)]
     pub queue_limit: Option<Whole>,
     /// Largest message carried whole; larger ones are fragmented.
@@ -546,6 +556,7 @@ impl Default for LinkFile {
             corrupt: None,
             reorder: false,
             bandwidth_bps: None,
+            service: None,
             queue_limit: None,
             mtu_bytes: None,
         }
@@ -578,9 +589,12 @@ pub struct LinkOverrideFile {
     /// Replaces `network`'s reordering switch.
     #[serde(default)]
     pub reorder: Option<bool>,
-    /// Replaces `network`'s bandwidth, in bits per second.
+    /// Replaces `network`'s bandwidth, in bits per second (and any service time it has).
     #[serde(default)]
     pub bandwidth_bps: Option<Whole>,
+    /// Replaces `network`'s service-time distribution (and any bandwidth it has).
+    #[serde(default)]
+    pub service: Option<LatencyFile>,
     /// Replaces `network`'s queue limit, in messages.
     #[serde(default)]
     pub queue_limit: Option<Whole>,

@@ -835,12 +835,16 @@ impl<'a> Validator<'a> {
             if d.latency_ns.0 > max_ns || dup_latency > max_ns {
                 self.error(&[f("replay"), ix(i)], "a latency beyond the time limit", format!("at most {max_ns} ns"));
             }
+            if d.service_ns.is_some_and(|s| s.0 > max_ns) {
+                self.error(&[f("replay"), ix(i), f("service_ns")], "a service time beyond the time limit", format!("at most {max_ns} ns"));
+            }
             out.push(Decision {
                 msg: crate::id::MsgId(d.msg.0),
                 lost: d.lost,
                 latency_ns: d.latency_ns.0,
                 corrupted: d.corrupted,
                 duplicate: d.duplicate.map(|(l, c)| (l.0, c)),
+                service_ns: d.service_ns.map(|s| s.0),
             });
         }
         out
@@ -1132,7 +1136,8 @@ impl<'a> Validator<'a> {
         let corrupt = self.probability(&p("corrupt"), l.corrupt);
         let bps = l.bandwidth_bps.map(|b| b.0);
         let bandwidth = self.bandwidth(&p("bandwidth_bps"), bps);
-        let queue_limit = self.queue_limit(&p("queue_limit"), l.queue_limit.map(|q| q.0), bps);
+        let service = l.service.as_ref().map_or(Some(None), |s| self.service(&p("service"), s, bps.is_some()).map(Some));
+        let queue_limit = self.queue_limit(&p("queue_limit"), l.queue_limit.map(|q| q.0), bps.is_some() || l.service.is_some());
         let mtu = self.mtu(&p("mtu_bytes"), l.mtu_bytes);
         Some(LinkModel {
             latency: latency?,
@@ -1141,6 +1146,7 @@ impl<'a> Validator<'a> {
             corrupt_ppb: corrupt?,
             reorder: l.reorder,
             bandwidth_bps: bandwidth?,
+            service: service?,
             queue_limit: queue_limit?,
             mtu_bytes: mtu?,
         })
@@ -1166,14 +1172,34 @@ impl<'a> Validator<'a> {
         Some(bps)
     }
 
-    fn queue_limit(&mut self, path: &[Seg], limit: Option<u64>, bps: Option<u64>) -> Option<Option<u32>> {
+    /// A link's service-time distribution: not always zero (a server that takes no time is no
+    /// server), and not in the same entry as a bandwidth (a link serves one way or the other).
+    fn service(&mut self, path: &[Seg], service: &LatencyFile, with_bandwidth: bool) -> Option<Latency> {
+        if with_bandwidth {
+            self.error(
+                path,
+                "both a bandwidth and a service time: a link serves its queue one way",
+                "either `bandwidth_bps` (size over rate) or `service` (a drawn time), not both".to_string(),
+            );
+            return None;
+        }
+        let dist = self.latency(path, service)?;
+        if dist.max_ns() == 0 {
+            self.error(path, "a service time that is always zero", "a distribution with times above 0 ms, or no `service`".to_string());
+            return None;
+        }
+        Some(dist)
+    }
+
+    /// A queue limit, on a link that has a queue (`served`: a bandwidth or a service time).
+    fn queue_limit(&mut self, path: &[Seg], limit: Option<u64>, served: bool) -> Option<Option<u32>> {
         match limit {
             None => Some(None),
-            Some(_) if bps.is_none() => {
+            Some(_) if !served => {
                 self.error(
                     path,
-                    "a queue limit needs a bandwidth: without one nothing ever waits",
-                    "bandwidth_bps alongside queue_limit".to_string(),
+                    "a queue limit needs a bandwidth or a service time: without one nothing ever waits",
+                    "bandwidth_bps or service alongside queue_limit".to_string(),
                 );
                 None
             }
@@ -1202,8 +1228,11 @@ impl<'a> Validator<'a> {
             let duplicate = prob(self, "duplicate", l.duplicate);
             let corrupt = prob(self, "corrupt", l.corrupt);
             let bandwidth = l.bandwidth_bps.map(|b| self.bandwidth(&p("bandwidth_bps"), Some(b.0)));
-            let bps = l.bandwidth_bps.map(|b| b.0).or(default.and_then(|d| d.bandwidth_bps));
-            let queue = l.queue_limit.map(|q| self.queue_limit(&p("queue_limit"), Some(q.0), bps));
+            let service = l.service.as_ref().map(|s| self.service(&p("service"), s, l.bandwidth_bps.is_some()));
+            let served = l.bandwidth_bps.is_some()
+                || l.service.is_some()
+                || default.is_some_and(|d| d.bandwidth_bps.is_some() || d.service.is_some());
+            let queue = l.queue_limit.map(|q| self.queue_limit(&p("queue_limit"), Some(q.0), served));
             let mtu = l.mtu_bytes.map(|m| self.mtu(&p("mtu_bytes"), Some(m)));
             let (Some(from), Some(to), Some(default)) = (from, to, default) else { continue };
             let mut model = default.clone();
@@ -1224,13 +1253,23 @@ impl<'a> Validator<'a> {
             match (bandwidth, queue) {
                 (Some(None), _) | (_, Some(None)) => ok = false,
                 (b, q) => {
+                    // A bandwidth or a service time replaces whichever way the default served.
                     if let Some(Some(b)) = b {
                         model.bandwidth_bps = b;
+                        model.service = None;
                     }
                     if let Some(Some(q)) = q {
                         model.queue_limit = q;
                     }
                 }
+            }
+            match service {
+                Some(Some(dist)) => {
+                    model.service = Some(dist);
+                    model.bandwidth_bps = None;
+                }
+                Some(None) => ok = false,
+                None => {}
             }
             if let Some(r) = l.reorder {
                 model.reorder = r;
