@@ -60,12 +60,25 @@ impl std::error::Error for ProtocolPanic {}
 /// How the engine runs the protocol a scenario names: a function monomorphised for the protocol's
 /// type by its decoder (`plugin::decode_protocol`), carried opaquely by the scenario; and how
 /// `msgsim explore` searches it in the asynchronous model.
-pub struct Runner(pub fn(&Scenario, u64, &RunOptions) -> Result<RunResult, ProtocolPanic>, pub crate::explore::AsyncExplorer);
+pub struct Runner(pub RunFn, pub crate::explore::AsyncExplorer);
+
+/// Runs a scenario under one protocol type, handing each trace event to the sink if there is one.
+pub type RunFn = fn(&Scenario, u64, &RunOptions, Option<&mut TraceSink<'_>>) -> Result<RunResult, ProtocolPanic>;
+
+/// What takes each trace event as a run makes it ([`run_streaming`]).
+pub type TraceSink<'a> = dyn FnMut(&TraceEvent) + 'a;
 
 /// Run `scenario` with `seed` under the protocol it names, catching a panic in protocol code.
 pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunResult, ProtocolPanic> {
     let runner = scenario.protocol.runner().downcast_ref::<Runner>().expect("every protocol choice is made with a `Runner`");
-    (runner.0)(scenario, seed, options)
+    (runner.0)(scenario, seed, options, None)
+}
+
+/// [`run`], handing every trace event to `sink` as the run makes it, in trace order: a caller
+/// that writes the trace (`msgsim trace --format jsonl`) keeps none of it.
+pub fn run_streaming(scenario: &Scenario, seed: u64, options: &RunOptions, sink: &mut TraceSink<'_>) -> Result<RunResult, ProtocolPanic> {
+    let runner = scenario.protocol.runner().downcast_ref::<Runner>().expect("every protocol choice is made with a `Runner`");
+    (runner.0)(scenario, seed, options, Some(sink))
 }
 
 /// Run `scenario` with `seed`, processes made by `factory`, catching a panic in protocol code.
@@ -74,11 +87,36 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    // A schedule (an asynchronous counterexample) is run by the asynchronous model, not the clock.
+    run_catching_into(scenario, seed, options, factory, None)
+}
+
+/// [`run_catching`], handing every trace event to `sink`, if given, as the run makes it.
+pub fn run_catching_into<P, F>(
+    scenario: &Scenario,
+    seed: u64,
+    options: &RunOptions,
+    factory: F,
+    sink: Option<&mut TraceSink<'_>>,
+) -> Result<RunResult, ProtocolPanic>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    // A schedule (an asynchronous counterexample) is run by the asynchronous model, not the
+    // clock. It is as long as its list of steps, so its trace is kept and handed on after.
     if scenario.schedule.is_some() {
-        return crate::explore::asynchronous::run_schedule(scenario, seed, options, factory);
+        let Some(sink) = sink else { return crate::explore::asynchronous::run_schedule(scenario, seed, options, factory) };
+        let mut result = crate::explore::asynchronous::run_schedule(scenario, seed, &RunOptions { record_trace: true, ..*options }, factory)?;
+        result.trace.as_deref().unwrap_or_default().iter().for_each(&mut *sink);
+        if !options.record_trace {
+            result.trace = None;
+        }
+        return Ok(result);
     }
     let mut sim = Sim::new(scenario, seed, options, factory);
+    if let Some(sink) = sink {
+        sim.stream_to(sink);
+    }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run())) {
         Ok(end) => Ok(sim.finish(end)),
         Err(panic) => {
@@ -108,6 +146,10 @@ pub struct RunOptions {
     pub fingerprint_every: Option<u64>,
     /// With `record_trace`, keep only the trace events whose index (from 0) is in this range.
     pub trace_window: Option<(u64, u64)>,
+    /// With `record_trace`, count the kept events against `limits.max_memory_mb`, each at its
+    /// place in the kept list plus this many bytes (what the caller builds from it to write it:
+    /// `msgsim trace --format svg`). The run then stops where one that keeps nothing may not.
+    pub budget_kept_trace: Option<u64>,
 }
 
 /// Application-level totals.
@@ -302,7 +344,7 @@ struct Node<P: Process> {
 }
 
 /// Records the trace: hash, counters, checkers and, if asked, the events.
-struct Recorder {
+struct Recorder<'s> {
     hasher: TraceHasher,
     messages: MessageCounts,
     app: AppCounts,
@@ -313,11 +355,15 @@ struct Recorder {
     fingerprint_every: Option<u64>,
     fingerprints: Vec<u64>,
     latency: Option<LatencyCollector>,
-    /// Whether any of the three above wants events: one test per event when none does.
+    /// Takes every event as it is made (`run_streaming`).
+    sink: Option<&'s mut TraceSink<'s>>,
+    /// With `RunOptions::budget_kept_trace`, the bytes each kept event adds beyond its place.
+    kept_cost: Option<u64>,
+    /// Whether any of the above wants events: one test per event when none does.
     observed: bool,
 }
 
-impl Recorder {
+impl Recorder<'_> {
     /// Inlined into every call site, where `kind` is a known variant: its hash words and
     /// counters then fold to a few register operations. Passed out of line, the event went
     /// through memory, and the wide load of its narrow fields stalled on store forwarding.
@@ -361,6 +407,16 @@ impl Recorder {
         if let Some(latency) = &mut self.latency {
             latency.observe(event.time, &event.kind);
         }
+        if let Some(sink) = &mut self.sink {
+            sink(event);
+        }
+    }
+
+    /// What the kept trace holds against the memory budget, if the run was asked to count it.
+    fn kept_bytes(&self) -> Option<u64> {
+        let (cost, events) = (self.kept_cost?, self.events.as_ref()?);
+        let places = (events.capacity() as u64).saturating_mul(std::mem::size_of::<TraceEvent>() as u64);
+        Some(places.saturating_add((events.len() as u64).saturating_mul(cost)))
     }
 }
 
@@ -405,7 +461,7 @@ pub struct Sim<'s, P: Process, F> {
     /// The scenario's faults and those swarm mode drew, by time.
     faults: Vec<ScheduledFault>,
     swarm: Vec<String>,
-    recorder: Recorder,
+    recorder: Recorder<'s>,
     /// What the `op` lines add up to.
     ops: OpStats,
     waits: WaitGraph,
@@ -503,6 +559,8 @@ where
                 fingerprint_every: options.fingerprint_every.filter(|&n| n > 0),
                 fingerprints: Vec::new(),
                 latency: options.latency.then(LatencyCollector::default),
+                sink: None,
+                kept_cost: options.budget_kept_trace.filter(|_| options.record_trace),
             },
             waits: WaitGraph::new(n),
             tags: FxHashMap::default(),
@@ -515,6 +573,12 @@ where
             wait_cycles: Vec::new(),
             ops: OpStats::default(),
         }
+    }
+
+    /// Hand every trace event to `sink` as the run makes it (call before [`Sim::run`]).
+    pub fn stream_to(&mut self, sink: &'s mut TraceSink<'s>) {
+        self.recorder.sink = Some(sink);
+        self.recorder.observed = true;
     }
 
     /// Run to the end. If a handler panics, `position` still says where.
@@ -1207,6 +1271,9 @@ where
         }
         let checkers = self.recorder.checkers.iter().map(|(_, c)| &**c);
         self.state_budget.read_checkers(checkers, events, max_trace_events);
+        if let Some(kept) = self.recorder.kept_bytes() {
+            self.state_budget.set_kept_trace(kept);
+        }
         self.rebudget();
         self.over_budget
     }

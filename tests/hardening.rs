@@ -1330,3 +1330,49 @@ fn regression_what_waits_at_a_node_is_budgeted() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: `msgsim trace` kept every event it would print outside the memory budget, so a
+/// 1,000-node `GossipRounds` run reached 1.37 GB under the default 1 GiB with `--format jsonl`.
+/// The listing formats are now written as the run makes its events and keep none; the formats
+/// that draw the whole trace count what they keep against the budget, and say so when it stops.
+#[test]
+fn regression_trace_output_is_streamed_or_budgeted() {
+    let dir = scratch("trace-budget");
+    let file = dir.join("steady.ron");
+    // Nothing grows but the trace: a few hundred messages in flight, no checks.
+    std::fs::write(
+        &file,
+        r#"Scenario(name: "t", horizon_ms: 2_000, nodes: ["a", "b"], protocol: BestEffort,
+    network: (latency: Constant(ms: 1)),
+    limits: (max_memory_mb: 8),
+    workload: [(from: "a", to: "b", every_ms: 0.01, count: 150000)])"#,
+    )
+    .unwrap();
+    let ran = msgsim(&["run", "--json", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout).expect("a report");
+    let events = report["trace_events"].as_u64().expect("a count");
+    assert_eq!(report["end"]["reason"], "quiescent", "nothing but the trace would exceed 8 MiB: {report}");
+    assert_eq!(events, 600_000, "cmd, send, recv and deliver for each of 150,000 messages");
+    for format in ["jsonl", "text"] {
+        let out = dir.join(format!("t.{format}"));
+        let ran = msgsim(&["trace", "--format", format, "-o", &text(&out), &text(&file)]);
+        assert_eq!(ran.code, Some(0), "{format}: {}", ran.stderr);
+        assert!(!ran.stderr.contains("limit exceeded"), "{format} keeps nothing: {}", ran.stderr);
+        let lines = std::fs::read_to_string(&out).unwrap().lines().count() as u64;
+        assert_eq!(lines, events, "{format}: every event of the whole run, written as it went");
+    }
+    let ran = msgsim(&["run", "--trace", &text(&dir.join("run.jsonl")), &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(std::fs::read_to_string(dir.join("run.jsonl")).unwrap().lines().count() as u64, events);
+    // 600,000 kept events cost more than 8 MiB: the run that keeps them stops at the budget.
+    let svg = dir.join("t.svg");
+    let ran = msgsim(&["trace", "--format", "svg", "-o", &text(&svg), &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(ran.stderr.contains("max_memory_mb limit exceeded: --format svg keeps the whole trace"), "{}", ran.stderr);
+    let kept: u64 = ran.stderr.rsplit("of the run's ").next().and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok()).expect("a count");
+    assert!(kept < events / 2, "stopped early: {kept} of {events} events kept");
+    assert!(std::fs::read_to_string(&svg).unwrap().trim_end().ends_with("</svg>"), "a whole diagram of what ran");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
