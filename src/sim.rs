@@ -279,6 +279,51 @@ struct Blocked<M, T> {
     parked: Vec<Effect<M, T>>,
 }
 
+/// Events a paused or blocked node holds, in arrival order, and how many of them are
+/// deliveries (a `queue` line's depth), counted as they come and go: counting them by a walk
+/// at each arrival was quadratic in what a node held.
+struct Held<M, T> {
+    events: VecDeque<Ev<M, T>>,
+    deliveries: usize,
+}
+
+impl<M, T> Default for Held<M, T> {
+    fn default() -> Self {
+        Held { events: VecDeque::new(), deliveries: 0 }
+    }
+}
+
+impl<M, T> Held<M, T> {
+    fn push_back(&mut self, ev: Ev<M, T>) {
+        self.deliveries += usize::from(matches!(ev, Ev::Deliver { .. }));
+        self.events.push_back(ev);
+    }
+
+    fn pop_front(&mut self) -> Option<Ev<M, T>> {
+        let ev = self.events.pop_front()?;
+        self.deliveries -= usize::from(matches!(ev, Ev::Deliver { .. }));
+        Some(ev)
+    }
+
+    /// Every event held, leaving none.
+    fn take(&mut self) -> VecDeque<Ev<M, T>> {
+        self.deliveries = 0;
+        std::mem::take(&mut self.events)
+    }
+
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    fn capacity(&self) -> usize {
+        self.events.capacity()
+    }
+}
+
 /// A message that arrived and waits in its receiver's mailbox.
 struct Arrived<M> {
     from: NodeId,
@@ -326,7 +371,7 @@ struct Node<P: Process> {
     rng: SimRng,
     clock: Clock,
     /// Events that arrived while the node was paused or blocked, in arrival order.
-    held: VecDeque<Ev<P::Msg, P::Timer>>,
+    held: Held<P::Msg, P::Timer>,
     /// The receive buffer, if the scenario gives the node one.
     mailbox: Option<Mailbox<Arrived<P::Msg>>>,
     /// Serving a message taken from the mailbox: the next waits for `TakeNext`.
@@ -447,6 +492,9 @@ pub struct Sim<'s, P: Process, F> {
     in_flight: u64,
     /// Heap bytes the messages in flight own (`Message::heap_bytes`).
     in_flight_heap: u64,
+    /// Timers in the queue: set and not yet due (cancelled ones too, until their time comes).
+    /// Each holds a queue entry and a live timer's slot, counted with the messages in flight.
+    timers: u64,
     /// The in-flight budget: see [`InFlightBudget`].
     in_flight_budget: InFlightBudget,
     /// The processes' and checkers' state, and what waits at the nodes, held against the
@@ -511,7 +559,7 @@ where
                 incarnation: 0,
                 rng: SimRng::new(seed, Stream::Node(i as u32)),
                 clock: scenario.clocks[i],
-                held: VecDeque::new(),
+                held: Held::default(),
                 mailbox: scenario.mailbox(i).map(|m| Mailbox::new(m.capacity.map_or(usize::MAX, |c| c as usize), m.overflow)),
                 serving: false,
                 in_service: MsgId(0),
@@ -542,6 +590,7 @@ where
             next_app: 0,
             in_flight: 0,
             in_flight_heap: 0,
+            timers: 0,
             in_flight_budget: InFlightBudget::new::<P>(&scenario.limits),
             state_budget: StateBudget::new(scenario.limits.max_memory_mb),
             may_park: (0..n).any(|i| scenario.mailbox(i).is_some()),
@@ -703,6 +752,7 @@ where
         match ev {
             Ev::Deliver { from, to, id, corrupted, msg } => self.deliver(from, to, id, corrupted, msg),
             Ev::Timer { node, incarnation, id, timer } => {
+                self.timers -= 1;
                 let slot = &mut self.nodes[node.index()];
                 if slot.incarnation != incarnation || !self.live_timers.contains(&id) {
                     // Cancelled, or set before a crash: the timer died with its process.
@@ -784,10 +834,7 @@ where
                     return; // a wait that ends schedules the next `Resume`
                 }
                 let Some(ev) = self.nodes[node.index()].held.pop_front() else { return };
-                if let Ev::Deliver { msg, .. } = &ev {
-                    self.in_flight += 1;
-                    self.in_flight_heap = self.in_flight_heap.saturating_add(msg.heap_bytes());
-                }
+                self.unpark(&ev);
                 self.dispatch(ev);
                 self.resume_held(node);
             }
@@ -862,7 +909,7 @@ where
             // No mailbox: an unbounded buffer, taken in arrival order when the process goes on.
             let Arrived { from, id, corrupted, msg } = arrived;
             slot.held.push_back(Ev::Deliver { from, to, id, corrupted, msg });
-            let depth = slot.held.iter().filter(|e| matches!(e, Ev::Deliver { .. })).count() as u32;
+            let depth = slot.held.deliveries as u32;
             self.recorder.record(self.now, EventKind::Queued { from, to, msg: id, depth });
             return;
         };
@@ -1023,14 +1070,24 @@ where
         }
     }
 
-    /// Put the events a node held back into the queue, now, in the order they arrived.
-    fn requeue_held(&mut self, node: NodeId) {
-        let held = std::mem::take(&mut self.nodes[node.index()].held);
-        for ev in held {
-            if let Ev::Deliver { msg, .. } = &ev {
+    /// A held event goes back to the queue or to its handler: a message is in flight again and
+    /// a timer queued again, as they were before they were held (their handling counts them out).
+    fn unpark(&mut self, ev: &Ev<P::Msg, P::Timer>) {
+        match ev {
+            Ev::Deliver { msg, .. } => {
                 self.in_flight += 1;
                 self.in_flight_heap = self.in_flight_heap.saturating_add(msg.heap_bytes());
             }
+            Ev::Timer { .. } => self.timers += 1,
+            _ => {}
+        }
+    }
+
+    /// Put the events a node held back into the queue, now, in the order they arrived.
+    fn requeue_held(&mut self, node: NodeId) {
+        let held = self.nodes[node.index()].held.take();
+        for ev in held {
+            self.unpark(&ev);
             self.queue.push(self.now, ev);
         }
     }
@@ -1159,7 +1216,7 @@ where
                 slot.serving = false;
                 slot.block = None;
                 let granted = slot.granted.take();
-                let held = std::mem::take(&mut slot.held);
+                let held = slot.held.take();
                 let waiting = slot.mailbox.as_mut().map(Mailbox::drain).unwrap_or_default();
                 self.waits.release(n);
                 record(self, FaultAction::Crash, Some(n));
@@ -1311,7 +1368,7 @@ where
     /// flight, and the run ends if the state, or the state and the messages, are over it.
     fn rebudget(&mut self) {
         self.in_flight_budget.bytes = self.state_budget.left_for_messages();
-        if let Some(reason) = self.state_budget.exceeded().or_else(|| self.in_flight_budget.exceeded(self.in_flight, self.in_flight_heap)) {
+        if let Some(reason) = self.state_budget.exceeded().or_else(|| self.in_flight_budget.exceeded(self.in_flight, self.timers, self.in_flight_heap)) {
             self.exhaust(reason);
         }
     }
@@ -1378,6 +1435,12 @@ where
                     let at = self.now.saturating_add(slot.clock.real_duration(after_local_ns));
                     self.live_timers.insert(id);
                     self.queue.push(at, Ev::Timer { node, incarnation: slot.incarnation, id, timer });
+                    // Checked where it is set: a handler that sets a timer per message it
+                    // gets would otherwise grow the queue without bound.
+                    self.timers += 1;
+                    if let Some(reason) = self.in_flight_budget.exceeded(self.in_flight, self.timers, self.in_flight_heap) {
+                        self.exhaust(reason);
+                    }
                 }
                 Effect::CancelTimer { id } => {
                     self.live_timers.remove(&id);
@@ -1531,7 +1594,7 @@ where
     fn count_in_flight(&mut self, heap: u64) {
         self.in_flight += 1;
         self.in_flight_heap = self.in_flight_heap.saturating_add(heap);
-        if let Some(reason) = self.in_flight_budget.exceeded(self.in_flight, self.in_flight_heap) {
+        if let Some(reason) = self.in_flight_budget.exceeded(self.in_flight, self.timers, self.in_flight_heap) {
             self.exhaust(reason);
         }
     }
@@ -1577,6 +1640,8 @@ struct InFlightBudget {
     max_in_flight: u64,
     /// Fixed bytes per copy in flight.
     each: u64,
+    /// Fixed bytes per timer queued: its queue entry and its slot among the live timers.
+    timer_each: u64,
     /// `max_memory_mb` in bytes, less what the processes' and checkers' state holds.
     bytes: u64,
 }
@@ -1584,13 +1649,16 @@ struct InFlightBudget {
 impl InFlightBudget {
     fn new<P: Process>(limits: &crate::scenario::Limits) -> InFlightBudget {
         let each = std::mem::size_of::<Ev<P::Msg, P::Timer>>() as u64 + IN_FLIGHT_OVERHEAD_BYTES;
-        InFlightBudget { max_in_flight: limits.max_in_flight, each, bytes: limits.max_memory_mb.saturating_mul(1 << 20) }
+        let timer_each = each + 2 * std::mem::size_of::<TimerId>() as u64;
+        InFlightBudget { max_in_flight: limits.max_in_flight, each, timer_each, bytes: limits.max_memory_mb.saturating_mul(1 << 20) }
     }
 
-    /// Why `count` copies in flight owning `heap` bytes are over budget, if they are.
+    /// Why `count` copies in flight owning `heap` bytes, beside `timers` timers queued, are
+    /// over budget, if they are.
     #[inline(always)]
-    fn exceeded(&self, count: u64, heap: u64) -> Option<EndReason> {
-        if count.saturating_mul(self.each).saturating_add(heap) > self.bytes {
+    fn exceeded(&self, count: u64, timers: u64, heap: u64) -> Option<EndReason> {
+        let bytes = count.saturating_mul(self.each).saturating_add(timers.saturating_mul(self.timer_each)).saturating_add(heap);
+        if bytes > self.bytes {
             Some(EndReason::MaxMemory)
         } else if count > self.max_in_flight {
             Some(EndReason::MaxInFlight)

@@ -1376,3 +1376,34 @@ fn regression_trace_output_is_streamed_or_budgeted() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A user's process that sets a timer, an hour away, for every command it is handed, and
+/// never cancels one: its timers pile up in the scheduler's queue.
+struct TimerPerCommand;
+
+impl msgsim::process::Process for TimerPerCommand {
+    type Msg = msgsim::protocols::best_effort::Data;
+    type Timer = u64;
+    fn on_command(&mut self, ctx: &mut msgsim::process::Ctx<'_, Self::Msg, u64>, _: msgsim::process::Command) {
+        ctx.set_timer(3_600_000_000_000, 0);
+    }
+    fn on_message(&mut self, _: &mut msgsim::process::Ctx<'_, Self::Msg, u64>, _: msgsim::process::Incoming<Self::Msg>) {}
+}
+
+/// Postmortem: timers were counted nowhere, so a protocol that set one per message it handled
+/// grew the scheduler's queue without bound under any `max_memory_mb`. Each timer queued now
+/// costs its queue entry and its live-timer slot, counted where it is set, beside the messages
+/// in flight.
+#[test]
+fn regression_timers_set_without_bound_are_budgeted() {
+    let scenario = msgsim::Scenario::parse(
+        r#"Scenario(name: "t", horizon_ms: 1_000_000, nodes: 2, protocol: BestEffort,
+    limits: (max_memory_mb: 1),
+    workload: [(from: "n0", to: "n1", every_ms: 0.001, count: 1000000)])"#,
+        "timers.ron",
+    )
+    .expect("a valid scenario");
+    let result = msgsim::sim::run_catching(&scenario, 1, &msgsim::RunOptions::default(), |_| TimerPerCommand).expect("no panic");
+    assert_eq!(result.end.reason, msgsim::check::EndReason::MaxMemory);
+    // A queued timer costs at least 32 bytes: a MiB holds at most 32,768 of them.
+    assert!(result.app.commands > 1_000 && result.app.commands <= 32_768, "{} timers set", result.app.commands);
+}
