@@ -1407,3 +1407,39 @@ fn regression_timers_set_without_bound_are_budgeted() {
     // A queued timer costs at least 32 bytes: a MiB holds at most 32,768 of them.
     assert!(result.app.commands > 1_000 && result.app.commands <= 32_768, "{} timers set", result.app.commands);
 }
+
+/// Postmortem: the summary named every process still blocked at the end, so 8,000 senders
+/// blocked on one node printed a 430 KB line; it names eight and counts the rest. The same
+/// run holds thousands of messages at the blocked node, whose `queue` lines' depths came from
+/// a walk over what it held at every arrival (quadratic); they are counted as they come and go.
+#[test]
+fn regression_many_blocked_senders_are_summarised_and_their_queue_counted() {
+    let dir = scratch("blocked-many");
+    let file = dir.join("blocked.ron");
+    let senders: Vec<String> = (3..40).map(|i| format!(r#"(from: "n{i}", to: "n2", every_ms: 1, count: 1, start_ms: 5)"#)).collect();
+    std::fs::write(
+        &file,
+        format!(
+            r#"Scenario(name: "t", horizon_ms: 100, nodes: 40, protocol: Exchange(send: Sync()),
+    network: (latency: Constant(ms: 1)),
+    faults: [(at_ms: 0, do: Pause("n1"))],
+    workload: [(from: "n2", to: "n1", every_ms: 1, count: 1), {}])"#,
+            senders.join(", ")
+        ),
+    )
+    .unwrap();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let blocked = ran.stdout.lines().find(|l| l.starts_with("blocked")).expect("a blocked line");
+    assert_eq!(blocked.matches(" on ").count(), 8, "{blocked}");
+    assert!(blocked.ends_with("; and 30 more (--json lists every one)"), "{blocked}");
+    let ran = msgsim(&["trace", "--format", "jsonl", "--kind", "queue", "--node", "n2", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let depths: Vec<u64> = ran
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["depth"].as_u64().expect("a depth"))
+        .collect();
+    assert_eq!(depths, (1..=37).collect::<Vec<u64>>(), "one more waiting at each arrival");
+    let _ = std::fs::remove_dir_all(&dir);
+}
