@@ -106,7 +106,8 @@ where
     // clock. It is as long as its list of steps, so its trace is kept and handed on after.
     if scenario.schedule.is_some() {
         let Some(sink) = sink else { return crate::explore::asynchronous::run_schedule(scenario, seed, options, factory) };
-        let mut result = crate::explore::asynchronous::run_schedule(scenario, seed, &RunOptions { record_trace: true, ..*options }, factory)?;
+        let mut result =
+            crate::explore::asynchronous::run_schedule(scenario, seed, &RunOptions { record_trace: true, ..*options }, factory)?;
         result.trace.as_deref().unwrap_or_default().iter().for_each(&mut *sink);
         if !options.record_trace {
             result.trace = None;
@@ -150,6 +151,13 @@ pub struct RunOptions {
     /// place in the kept list plus this many bytes (what the caller builds from it to write it:
     /// `msgsim trace --format svg`). The run then stops where one that keeps nothing may not.
     pub budget_kept_trace: Option<u64>,
+    /// Bytes a caller keeps for each message in flight, counted with the engine's own against
+    /// `limits.max_memory_mb` (`msgsim trace`'s vector clocks keep a clock per message until
+    /// it ends). The run then stops where one that keeps nothing may not.
+    pub budget_per_message: u64,
+    /// With `decisions`, count the recorded decisions against `limits.max_memory_mb`, each at
+    /// its place plus this many bytes (the copies `msgsim shrink` makes of them).
+    pub budget_decisions: Option<u64>,
 }
 
 /// Application-level totals.
@@ -500,6 +508,8 @@ pub struct Sim<'s, P: Process, F> {
     /// The processes' and checkers' state, and what waits at the nodes, held against the
     /// same memory budget.
     state_budget: StateBudget,
+    /// With `RunOptions::budget_decisions`, the bytes each recorded decision adds beyond its place.
+    decisions_cost: Option<u64>,
     /// Whether any node may hold events (it has a mailbox, or was paused or blocked): only
     /// then does a checkpoint count what the nodes hold.
     may_park: bool,
@@ -591,9 +601,10 @@ where
             in_flight: 0,
             in_flight_heap: 0,
             timers: 0,
-            in_flight_budget: InFlightBudget::new::<P>(&scenario.limits),
+            in_flight_budget: InFlightBudget::new::<P>(&scenario.limits, options.budget_per_message),
             state_budget: StateBudget::new(scenario.limits.max_memory_mb),
             may_park: (0..n).any(|i| scenario.mailbox(i).is_some()),
+            decisions_cost: options.budget_decisions.filter(|_| options.decisions),
             over_budget: None,
             faults,
             swarm,
@@ -752,7 +763,7 @@ where
         match ev {
             Ev::Deliver { from, to, id, corrupted, msg } => self.deliver(from, to, id, corrupted, msg),
             Ev::Timer { node, incarnation, id, timer } => {
-                self.timers -= 1;
+                self.timers_moved(-1);
                 let slot = &mut self.nodes[node.index()];
                 if slot.incarnation != incarnation || !self.live_timers.contains(&id) {
                     // Cancelled, or set before a crash: the timer died with its process.
@@ -1078,7 +1089,7 @@ where
                 self.in_flight += 1;
                 self.in_flight_heap = self.in_flight_heap.saturating_add(msg.heap_bytes());
             }
-            Ev::Timer { .. } => self.timers += 1,
+            Ev::Timer { .. } => self.timers_moved(1),
             _ => {}
         }
     }
@@ -1210,7 +1221,7 @@ where
                 slot.process = None;
                 let freed = std::mem::take(&mut slot.heap);
                 self.state_budget.process_moved(freed, 0);
-                self.in_flight_budget.bytes = self.state_budget.left_for_messages();
+                self.in_flight_budget.bytes = self.left_for_messages();
                 let slot = &mut self.nodes[n.index()];
                 slot.incarnation += 1;
                 slot.serving = false;
@@ -1328,8 +1339,13 @@ where
         }
         let checkers = self.recorder.checkers.iter().map(|(_, c)| &**c);
         self.state_budget.read_checkers(checkers, events, max_trace_events);
-        if let Some(kept) = self.recorder.kept_bytes() {
-            self.state_budget.set_kept_trace(kept);
+        let decisions = self.decisions_cost.map(|cost| {
+            let place = std::mem::size_of::<crate::net::Decision>() as u64;
+            let (len, capacity) = self.network.recorded();
+            (capacity as u64).saturating_mul(place).saturating_add((len as u64).saturating_mul(cost))
+        });
+        if self.recorder.kept_cost.is_some() || decisions.is_some() {
+            self.state_budget.set_kept_trace(self.recorder.kept_bytes().unwrap_or(0).saturating_add(decisions.unwrap_or(0)));
         }
         self.rebudget();
         self.over_budget
@@ -1367,10 +1383,19 @@ where
     /// The state held changed: what is left of the memory budget goes to the messages in
     /// flight, and the run ends if the state, or the state and the messages, are over it.
     fn rebudget(&mut self) {
-        self.in_flight_budget.bytes = self.state_budget.left_for_messages();
-        if let Some(reason) = self.state_budget.exceeded().or_else(|| self.in_flight_budget.exceeded(self.in_flight, self.timers, self.in_flight_heap)) {
+        self.in_flight_budget.bytes = self.left_for_messages();
+        if let Some(reason) = self.over_memory() {
             self.exhaust(reason);
         }
+    }
+
+    /// Why the state, the timers queued and the messages in flight are over the budget, if they are.
+    fn over_memory(&self) -> Option<EndReason> {
+        let timers = self.timers.saturating_mul(self.in_flight_budget.timer_each);
+        self.state_budget
+            .exceeded()
+            .or_else(|| (timers > self.state_budget.left_for_messages()).then_some(EndReason::MaxMemory))
+            .or_else(|| self.in_flight_budget.exceeded(self.in_flight, self.in_flight_heap))
     }
 
     fn apply_effects(&mut self, node: NodeId) {
@@ -1437,8 +1462,8 @@ where
                     self.queue.push(at, Ev::Timer { node, incarnation: slot.incarnation, id, timer });
                     // Checked where it is set: a handler that sets a timer per message it
                     // gets would otherwise grow the queue without bound.
-                    self.timers += 1;
-                    if let Some(reason) = self.in_flight_budget.exceeded(self.in_flight, self.timers, self.in_flight_heap) {
+                    self.timers_moved(1);
+                    if let Some(reason) = self.over_memory() {
                         self.exhaust(reason);
                     }
                 }
@@ -1580,6 +1605,20 @@ where
         id
     }
 
+    /// What the memory budget leaves for the messages in flight: what the state and the timers
+    /// queued do not hold. Timers are taken off here, as they come and go, rather than at each
+    /// transmission's test (the hot path).
+    fn left_for_messages(&self) -> u64 {
+        self.state_budget.left_for_messages().saturating_sub(self.timers.saturating_mul(self.in_flight_budget.timer_each))
+    }
+
+    /// `delta` timers more (or fewer) in the queue: what is left for the messages moves with them.
+    #[inline(always)]
+    fn timers_moved(&mut self, delta: i64) {
+        self.timers = self.timers.wrapping_add_signed(delta);
+        self.in_flight_budget.bytes = self.left_for_messages();
+    }
+
     /// A budget ran out inside an event: note the first reason; the event's remaining work
     /// is skipped and the run ends when it returns.
     #[cold]
@@ -1594,7 +1633,7 @@ where
     fn count_in_flight(&mut self, heap: u64) {
         self.in_flight += 1;
         self.in_flight_heap = self.in_flight_heap.saturating_add(heap);
-        if let Some(reason) = self.in_flight_budget.exceeded(self.in_flight, self.timers, self.in_flight_heap) {
+        if let Some(reason) = self.in_flight_budget.exceeded(self.in_flight, self.in_flight_heap) {
             self.exhaust(reason);
         }
     }
@@ -1642,23 +1681,24 @@ struct InFlightBudget {
     each: u64,
     /// Fixed bytes per timer queued: its queue entry and its slot among the live timers.
     timer_each: u64,
-    /// `max_memory_mb` in bytes, less what the processes' and checkers' state holds.
+    /// `max_memory_mb` in bytes, less what the processes' and checkers' state and the timers
+    /// queued hold.
     bytes: u64,
 }
 
 impl InFlightBudget {
-    fn new<P: Process>(limits: &crate::scenario::Limits) -> InFlightBudget {
-        let each = std::mem::size_of::<Ev<P::Msg, P::Timer>>() as u64 + IN_FLIGHT_OVERHEAD_BYTES;
-        let timer_each = each + 2 * std::mem::size_of::<TimerId>() as u64;
+    /// The budget of `limits`, each copy costing `extra` bytes more than the engine holds for it.
+    fn new<P: Process>(limits: &crate::scenario::Limits, extra: u64) -> InFlightBudget {
+        let entry = std::mem::size_of::<Ev<P::Msg, P::Timer>>() as u64 + IN_FLIGHT_OVERHEAD_BYTES;
+        let each = entry.saturating_add(extra);
+        let timer_each = entry + 2 * std::mem::size_of::<TimerId>() as u64;
         InFlightBudget { max_in_flight: limits.max_in_flight, each, timer_each, bytes: limits.max_memory_mb.saturating_mul(1 << 20) }
     }
 
-    /// Why `count` copies in flight owning `heap` bytes, beside `timers` timers queued, are
-    /// over budget, if they are.
+    /// Why `count` copies in flight owning `heap` bytes are over budget, if they are.
     #[inline(always)]
-    fn exceeded(&self, count: u64, timers: u64, heap: u64) -> Option<EndReason> {
-        let bytes = count.saturating_mul(self.each).saturating_add(timers.saturating_mul(self.timer_each)).saturating_add(heap);
-        if bytes > self.bytes {
+    fn exceeded(&self, count: u64, heap: u64) -> Option<EndReason> {
+        if count.saturating_mul(self.each).saturating_add(heap) > self.bytes {
             Some(EndReason::MaxMemory)
         } else if count > self.max_in_flight {
             Some(EndReason::MaxInFlight)

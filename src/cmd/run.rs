@@ -1,8 +1,8 @@
 //! `msgsim run`: run one scenario with one seed and report.
 
+use super::trace::Failed;
 use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
 use crate::RunOptions;
-use super::trace::Failed;
 use crate::export::{ExportError, Selection, TraceFormat};
 use crate::report::{Report, reproduce_command_for};
 use std::path::Path;

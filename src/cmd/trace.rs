@@ -2,9 +2,9 @@
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, load_source, reader_gone, say};
 use crate::export::{EventWriter, ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
+use crate::time::SimTime;
 use crate::verdict::EndReason;
 use crate::{RunOptions, RunResult};
-use crate::time::SimTime;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -48,7 +48,8 @@ pub fn parse_ms(s: &str) -> Result<SimTime, String> {
 
 /// Run `scenario` with `seed` and write its trace in `format` to `out`, with how many events
 /// `selection` showed in `ran`. A streaming format is written as the run makes its events,
-/// which are never kept; the others need the whole trace, kept and counted against the run's
+/// which are never kept (its vector clocks of the messages in flight are counted with them);
+/// the others need the whole trace, kept and counted against the run's
 /// memory budget (`RunOptions::budget_kept_trace`).
 pub(super) fn run_into(
     out: &mut dyn std::io::Write,
@@ -59,7 +60,8 @@ pub(super) fn run_into(
     ran: &mut Option<(RunResult, u64)>,
 ) -> Result<(), Failed> {
     if let Some(mut writer) = EventWriter::new(out, format, &scenario.cluster, selection)? {
-        let result = crate::run_streaming(scenario, seed, &RunOptions::default(), &mut |e| writer.event(e)).map_err(Failed::Stopped)?;
+        let options = RunOptions { budget_per_message: writer.bytes_per_message(), ..RunOptions::default() };
+        let result = crate::run_streaming(scenario, seed, &options, &mut |e| writer.event(e)).map_err(Failed::Stopped)?;
         *ran = Some((result, writer.finish()?));
         return Ok(());
     }
@@ -143,14 +145,19 @@ pub fn trace(args: Args) -> ExitCode {
         }
     }
     let (result, shown) = ran.expect("a written trace was run");
-    if result.end.reason == EndReason::MaxMemory && !format.streams() {
-        say!(
-            "msgsim trace: the run stopped at {} ms, {}: --format {} keeps the whole trace until it is written, and it counts \
-             against the memory budget (text, jsonl and shiviz are written as the run goes and keep none of it)",
-            crate::export::ms(result.end.at),
-            EndReason::MaxMemory,
-            format.name()
-        );
+    if result.end.reason == EndReason::MaxMemory {
+        // What the export keeps counts against the budget, so the run may stop sooner than
+        // `msgsim run`'s: say so, since the trace itself does not.
+        let why = match format.streams() {
+            true => "the vector clocks a format keeps for the messages in flight (clusters up to 32 nodes, or shiviz) count against it"
+                .to_string(),
+            false => format!(
+                "--format {} keeps the whole trace until it is written, and it counts against the memory budget \
+                 (text, jsonl and shiviz are written as the run goes and keep none of it)",
+                format.name()
+            ),
+        };
+        say!("msgsim trace: the run stopped at {} ms, {}: {why}", crate::export::ms(result.end.at), EndReason::MaxMemory);
     }
     if let Some(path) = args.output {
         say!("{}: {}, {shown} of the run's {} events (seed {seed})", path.display(), format.name(), result.trace_events);

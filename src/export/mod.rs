@@ -128,7 +128,12 @@ enum Form {
 impl<'a> EventWriter<'a> {
     /// A writer of `format` to `out` (its header written), or `None` for a format that needs
     /// the whole trace; refused, before anything is written, as `write_trace` would refuse it.
-    pub fn new(out: &'a mut dyn Write, format: TraceFormat, cluster: &'a Cluster, selection: &'a Selection) -> Result<Option<Self>, ExportError> {
+    pub fn new(
+        out: &'a mut dyn Write,
+        format: TraceFormat,
+        cluster: &'a Cluster,
+        selection: &'a Selection,
+    ) -> Result<Option<Self>, ExportError> {
         let form = match format {
             TraceFormat::Text => Form::Text(text::clocks(cluster)),
             TraceFormat::JsonLines => Form::JsonLines(text::clocks(cluster)),
@@ -151,6 +156,17 @@ impl<'a> EventWriter<'a> {
         match written {
             Ok(shown) => self.shown += u64::from(shown),
             Err(e) => self.failed = Some(e),
+        }
+    }
+
+    /// What the writer keeps for each message in flight: its sender's vector clock until every
+    /// copy has ended (a map entry and the clock; measured at 1,120 bytes a message with 256
+    /// nodes), or nothing without clocks. `msgsim trace` counts it against the run's budget.
+    pub fn bytes_per_message(&self) -> u64 {
+        let clock = |tracked: bool| if tracked { 96 + 4 * self.cluster.len() as u64 } else { 0 };
+        match &self.form {
+            Form::Text(causal) | Form::JsonLines(causal) => clock(causal.is_some()),
+            Form::ShiViz(_) => clock(true),
         }
     }
 

@@ -65,12 +65,8 @@ pub(super) fn line(
     let line = render_line(event, cluster);
     let words: Vec<&str> = line.split_whitespace().collect();
     writeln!(out, "{} {}", words[0], words[2..].join(" "))?;
-    let entries: Vec<String> = clock
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .map(|(i, n)| format!("{}: {n}", json_string(&cluster.names[i])))
-        .collect();
+    let entries: Vec<String> =
+        clock.iter().enumerate().filter(|(_, n)| **n > 0).map(|(i, n)| format!("{}: {n}", json_string(&cluster.names[i]))).collect();
     writeln!(out, "{} {{{}}}", cluster.names[host.index()], entries.join(", "))?;
     Ok(true)
 }
