@@ -1,7 +1,9 @@
 //! The memory budget of the state that grows with the workload: what the processes hold
 //! (`Process::heap_bytes`), what the checkers hold (`Checker::heap_bytes`) and what waits at
-//! the nodes (mailboxes, events held for a paused or blocked process), added to the messages
-//! in flight against `limits.max_memory_mb`.
+//! the nodes (mailboxes, events held for a paused or blocked process), and a trace kept for a
+//! caller that asked to count it (`RunOptions::budget_kept_trace`, and the network decisions
+//! `msgsim shrink` records, `budget_decisions`; read with the checkers),
+//! added to the messages in flight against `limits.max_memory_mb`.
 //!
 //! The engine reads a process's bytes after each of its handlers, which is exact and costs a
 //! few lengths (nothing for a process that declares none); it reads the checkers', behind a
@@ -62,6 +64,9 @@ pub(crate) struct StateBudget {
     checkers: u64,
     /// What waited at the nodes at the last checkpoint (mailboxes, held events).
     parked: u64,
+    /// What a trace or the network decisions kept for a caller held at the last checkpoint
+    /// (`RunOptions::budget_kept_trace`, `budget_decisions`).
+    kept_trace: u64,
     /// The trace's length at which to read the checkers next (and to test `max_trace_events`).
     pub(crate) next_checkpoint: u64,
     /// The step at which the engine counts what waits at the nodes next (and tests `max_events`).
@@ -71,7 +76,15 @@ pub(crate) struct StateBudget {
 impl StateBudget {
     /// A budget of `max_memory_mb` MiB, nothing held yet; the first checkpoint is at once.
     pub(crate) fn new(max_memory_mb: u64) -> StateBudget {
-        StateBudget { limit: max_memory_mb.saturating_mul(1 << 20), processes: 0, checkers: 0, parked: 0, next_checkpoint: 0, next_walk: 0 }
+        StateBudget {
+            limit: max_memory_mb.saturating_mul(1 << 20),
+            processes: 0,
+            checkers: 0,
+            parked: 0,
+            kept_trace: 0,
+            next_checkpoint: 0,
+            next_walk: 0,
+        }
     }
 
     /// A process that held `before` bytes now holds `now` (0 once it crashed).
@@ -95,6 +108,11 @@ impl StateBudget {
         self.parked = bytes;
     }
 
+    /// What the kept trace and decisions hold now, counted at a trace checkpoint.
+    pub(crate) fn set_kept_trace(&mut self, bytes: u64) {
+        self.kept_trace = bytes;
+    }
+
     /// What the budget leaves for the messages in flight.
     pub(crate) fn left_for_messages(&self) -> u64 {
         self.limit.saturating_sub(self.held())
@@ -105,9 +123,9 @@ impl StateBudget {
         (self.held() > self.limit).then_some(EndReason::MaxMemory)
     }
 
-    /// The processes', checkers' and nodes' waiting bytes together.
+    /// The processes', checkers', nodes' waiting and the kept trace's bytes together.
     fn held(&self) -> u64 {
-        self.processes.saturating_add(self.checkers).saturating_add(self.parked)
+        total(&[self.processes, self.checkers, self.parked, self.kept_trace])
     }
 }
 

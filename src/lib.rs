@@ -85,4 +85,4 @@ pub use process::{Ctx, Message, Process};
 pub use rand;
 pub use registry::Registry;
 pub use scenario::Scenario;
-pub use sim::{RunOptions, RunResult, run};
+pub use sim::{RunOptions, RunResult, run, run_streaming};

@@ -9,7 +9,7 @@ use crate::id::NodeId;
 use crate::process::{Cluster, Process};
 use crate::scenario::{CheckChoice, ConfigCx, ProtocolChoice, Scenario};
 pub use crate::scenario::{JitterShape, RetryBudget, RetryPolicy, Rounds, WaitFrom};
-use crate::sim::{ProtocolPanic, RunOptions, RunResult, Runner, run_catching};
+use crate::sim::{ProtocolPanic, RunOptions, RunResult, Runner, TraceSink, run_catching_into};
 use crate::verdict::Checker;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -172,9 +172,14 @@ pub(crate) fn decode_check<C: Check>(cx: &mut ConfigCx<'_, '_>) -> Option<CheckC
     }))
 }
 
-fn run_protocol<P: Protocol>(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunResult, ProtocolPanic> {
+fn run_protocol<P: Protocol>(
+    scenario: &Scenario,
+    seed: u64,
+    options: &RunOptions,
+    sink: Option<&mut TraceSink<'_>>,
+) -> Result<RunResult, ProtocolPanic> {
     let config = scenario.protocol.config::<P::Config>().expect("a protocol's configuration has the type its decoder read");
-    run_catching(scenario, seed, options, P::factory(config, scenario, seed))
+    run_catching_into(scenario, seed, options, P::factory(config, scenario, seed), sink)
 }
 
 fn explore_protocol<P: Protocol>(scenario: &Scenario, seed: u64, bounds: Bounds) -> Result<Exploration, String> {

@@ -255,7 +255,13 @@ impl Report {
             let _ = writeln!(out, "led there  {command}");
         }
         if !self.blocked_at_end.is_empty() {
-            let _ = writeln!(out, "blocked    at the end: {}", self.blocked_at_end.join("; "));
+            // A few, and how many more: thousands of blocked senders made a line of megabytes.
+            let (shown, more) = self.blocked_at_end.split_at(self.blocked_at_end.len().min(BLOCKED_SHOWN));
+            let more = match more.len() {
+                0 => String::new(),
+                n => format!("; and {n} more (--json lists every one)"),
+            };
+            let _ = writeln!(out, "blocked    at the end: {}{more}", shown.join("; "));
         }
         if self.checks.is_empty() {
             let _ = writeln!(out, "checks     none asked for");
@@ -274,6 +280,9 @@ impl Report {
         out
     }
 }
+
+/// How many processes still blocked at the end the text summary names.
+const BLOCKED_SHOWN: usize = 8;
 
 /// Operations in one line: counts, throughput, latency percentiles, messages per operation.
 pub fn operations_line(o: &OpSummary) -> String {

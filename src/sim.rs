@@ -60,12 +60,25 @@ impl std::error::Error for ProtocolPanic {}
 /// How the engine runs the protocol a scenario names: a function monomorphised for the protocol's
 /// type by its decoder (`plugin::decode_protocol`), carried opaquely by the scenario; and how
 /// `msgsim explore` searches it in the asynchronous model.
-pub struct Runner(pub fn(&Scenario, u64, &RunOptions) -> Result<RunResult, ProtocolPanic>, pub crate::explore::AsyncExplorer);
+pub struct Runner(pub RunFn, pub crate::explore::AsyncExplorer);
+
+/// Runs a scenario under one protocol type, handing each trace event to the sink if there is one.
+pub type RunFn = fn(&Scenario, u64, &RunOptions, Option<&mut TraceSink<'_>>) -> Result<RunResult, ProtocolPanic>;
+
+/// What takes each trace event as a run makes it ([`run_streaming`]).
+pub type TraceSink<'a> = dyn FnMut(&TraceEvent) + 'a;
 
 /// Run `scenario` with `seed` under the protocol it names, catching a panic in protocol code.
 pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunResult, ProtocolPanic> {
     let runner = scenario.protocol.runner().downcast_ref::<Runner>().expect("every protocol choice is made with a `Runner`");
-    (runner.0)(scenario, seed, options)
+    (runner.0)(scenario, seed, options, None)
+}
+
+/// [`run`], handing every trace event to `sink` as the run makes it, in trace order: a caller
+/// that writes the trace (`msgsim trace --format jsonl`) keeps none of it.
+pub fn run_streaming(scenario: &Scenario, seed: u64, options: &RunOptions, sink: &mut TraceSink<'_>) -> Result<RunResult, ProtocolPanic> {
+    let runner = scenario.protocol.runner().downcast_ref::<Runner>().expect("every protocol choice is made with a `Runner`");
+    (runner.0)(scenario, seed, options, Some(sink))
 }
 
 /// Run `scenario` with `seed`, processes made by `factory`, catching a panic in protocol code.
@@ -74,11 +87,37 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    // A schedule (an asynchronous counterexample) is run by the asynchronous model, not the clock.
+    run_catching_into(scenario, seed, options, factory, None)
+}
+
+/// [`run_catching`], handing every trace event to `sink`, if given, as the run makes it.
+pub fn run_catching_into<P, F>(
+    scenario: &Scenario,
+    seed: u64,
+    options: &RunOptions,
+    factory: F,
+    sink: Option<&mut TraceSink<'_>>,
+) -> Result<RunResult, ProtocolPanic>
+where
+    P: Process,
+    F: FnMut(NodeId) -> P,
+{
+    // A schedule (an asynchronous counterexample) is run by the asynchronous model, not the
+    // clock. It is as long as its list of steps, so its trace is kept and handed on after.
     if scenario.schedule.is_some() {
-        return crate::explore::asynchronous::run_schedule(scenario, seed, options, factory);
+        let Some(sink) = sink else { return crate::explore::asynchronous::run_schedule(scenario, seed, options, factory) };
+        let mut result =
+            crate::explore::asynchronous::run_schedule(scenario, seed, &RunOptions { record_trace: true, ..*options }, factory)?;
+        result.trace.as_deref().unwrap_or_default().iter().for_each(&mut *sink);
+        if !options.record_trace {
+            result.trace = None;
+        }
+        return Ok(result);
     }
     let mut sim = Sim::new(scenario, seed, options, factory);
+    if let Some(sink) = sink {
+        sim.stream_to(sink);
+    }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run())) {
         Ok(end) => Ok(sim.finish(end)),
         Err(panic) => {
@@ -108,6 +147,17 @@ pub struct RunOptions {
     pub fingerprint_every: Option<u64>,
     /// With `record_trace`, keep only the trace events whose index (from 0) is in this range.
     pub trace_window: Option<(u64, u64)>,
+    /// With `record_trace`, count the kept events against `limits.max_memory_mb`, each at its
+    /// place in the kept list plus this many bytes (what the caller builds from it to write it:
+    /// `msgsim trace --format svg`). The run then stops where one that keeps nothing may not.
+    pub budget_kept_trace: Option<u64>,
+    /// Bytes a caller keeps for each message in flight, counted with the engine's own against
+    /// `limits.max_memory_mb` (`msgsim trace`'s vector clocks keep a clock per message until
+    /// it ends). The run then stops where one that keeps nothing may not.
+    pub budget_per_message: u64,
+    /// With `decisions`, count the recorded decisions against `limits.max_memory_mb`, each at
+    /// its place plus this many bytes (the copies `msgsim shrink` makes of them).
+    pub budget_decisions: Option<u64>,
 }
 
 /// Application-level totals.
@@ -237,6 +287,51 @@ struct Blocked<M, T> {
     parked: Vec<Effect<M, T>>,
 }
 
+/// Events a paused or blocked node holds, in arrival order, and how many of them are
+/// deliveries (a `queue` line's depth), counted as they come and go: counting them by a walk
+/// at each arrival was quadratic in what a node held.
+struct Held<M, T> {
+    events: VecDeque<Ev<M, T>>,
+    deliveries: usize,
+}
+
+impl<M, T> Default for Held<M, T> {
+    fn default() -> Self {
+        Held { events: VecDeque::new(), deliveries: 0 }
+    }
+}
+
+impl<M, T> Held<M, T> {
+    fn push_back(&mut self, ev: Ev<M, T>) {
+        self.deliveries += usize::from(matches!(ev, Ev::Deliver { .. }));
+        self.events.push_back(ev);
+    }
+
+    fn pop_front(&mut self) -> Option<Ev<M, T>> {
+        let ev = self.events.pop_front()?;
+        self.deliveries -= usize::from(matches!(ev, Ev::Deliver { .. }));
+        Some(ev)
+    }
+
+    /// Every event held, leaving none.
+    fn take(&mut self) -> VecDeque<Ev<M, T>> {
+        self.deliveries = 0;
+        std::mem::take(&mut self.events)
+    }
+
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    fn capacity(&self) -> usize {
+        self.events.capacity()
+    }
+}
+
 /// A message that arrived and waits in its receiver's mailbox.
 struct Arrived<M> {
     from: NodeId,
@@ -284,7 +379,7 @@ struct Node<P: Process> {
     rng: SimRng,
     clock: Clock,
     /// Events that arrived while the node was paused or blocked, in arrival order.
-    held: VecDeque<Ev<P::Msg, P::Timer>>,
+    held: Held<P::Msg, P::Timer>,
     /// The receive buffer, if the scenario gives the node one.
     mailbox: Option<Mailbox<Arrived<P::Msg>>>,
     /// Serving a message taken from the mailbox: the next waits for `TakeNext`.
@@ -302,7 +397,7 @@ struct Node<P: Process> {
 }
 
 /// Records the trace: hash, counters, checkers and, if asked, the events.
-struct Recorder {
+struct Recorder<'s> {
     hasher: TraceHasher,
     messages: MessageCounts,
     app: AppCounts,
@@ -313,11 +408,15 @@ struct Recorder {
     fingerprint_every: Option<u64>,
     fingerprints: Vec<u64>,
     latency: Option<LatencyCollector>,
-    /// Whether any of the three above wants events: one test per event when none does.
+    /// Takes every event as it is made (`run_streaming`).
+    sink: Option<&'s mut TraceSink<'s>>,
+    /// With `RunOptions::budget_kept_trace`, the bytes each kept event adds beyond its place.
+    kept_cost: Option<u64>,
+    /// Whether any of the above wants events: one test per event when none does.
     observed: bool,
 }
 
-impl Recorder {
+impl Recorder<'_> {
     /// Inlined into every call site, where `kind` is a known variant: its hash words and
     /// counters then fold to a few register operations. Passed out of line, the event went
     /// through memory, and the wide load of its narrow fields stalled on store forwarding.
@@ -361,6 +460,16 @@ impl Recorder {
         if let Some(latency) = &mut self.latency {
             latency.observe(event.time, &event.kind);
         }
+        if let Some(sink) = &mut self.sink {
+            sink(event);
+        }
+    }
+
+    /// What the kept trace holds against the memory budget, if the run was asked to count it.
+    fn kept_bytes(&self) -> Option<u64> {
+        let (cost, events) = (self.kept_cost?, self.events.as_ref()?);
+        let places = (events.capacity() as u64).saturating_mul(std::mem::size_of::<TraceEvent>() as u64);
+        Some(places.saturating_add((events.len() as u64).saturating_mul(cost)))
     }
 }
 
@@ -391,11 +500,16 @@ pub struct Sim<'s, P: Process, F> {
     in_flight: u64,
     /// Heap bytes the messages in flight own (`Message::heap_bytes`).
     in_flight_heap: u64,
+    /// Timers in the queue: set and not yet due (cancelled ones too, until their time comes).
+    /// Each holds a queue entry and a live timer's slot, counted with the messages in flight.
+    timers: u64,
     /// The in-flight budget: see [`InFlightBudget`].
     in_flight_budget: InFlightBudget,
     /// The processes' and checkers' state, and what waits at the nodes, held against the
     /// same memory budget.
     state_budget: StateBudget,
+    /// With `RunOptions::budget_decisions`, the bytes each recorded decision adds beyond its place.
+    decisions_cost: Option<u64>,
     /// Whether any node may hold events (it has a mailbox, or was paused or blocked): only
     /// then does a checkpoint count what the nodes hold.
     may_park: bool,
@@ -405,7 +519,7 @@ pub struct Sim<'s, P: Process, F> {
     /// The scenario's faults and those swarm mode drew, by time.
     faults: Vec<ScheduledFault>,
     swarm: Vec<String>,
-    recorder: Recorder,
+    recorder: Recorder<'s>,
     /// What the `op` lines add up to.
     ops: OpStats,
     waits: WaitGraph,
@@ -455,7 +569,7 @@ where
                 incarnation: 0,
                 rng: SimRng::new(seed, Stream::Node(i as u32)),
                 clock: scenario.clocks[i],
-                held: VecDeque::new(),
+                held: Held::default(),
                 mailbox: scenario.mailbox(i).map(|m| Mailbox::new(m.capacity.map_or(usize::MAX, |c| c as usize), m.overflow)),
                 serving: false,
                 in_service: MsgId(0),
@@ -486,9 +600,11 @@ where
             next_app: 0,
             in_flight: 0,
             in_flight_heap: 0,
-            in_flight_budget: InFlightBudget::new::<P>(&scenario.limits),
+            timers: 0,
+            in_flight_budget: InFlightBudget::new::<P>(&scenario.limits, options.budget_per_message),
             state_budget: StateBudget::new(scenario.limits.max_memory_mb),
             may_park: (0..n).any(|i| scenario.mailbox(i).is_some()),
+            decisions_cost: options.budget_decisions.filter(|_| options.decisions),
             over_budget: None,
             faults,
             swarm,
@@ -503,6 +619,8 @@ where
                 fingerprint_every: options.fingerprint_every.filter(|&n| n > 0),
                 fingerprints: Vec::new(),
                 latency: options.latency.then(LatencyCollector::default),
+                sink: None,
+                kept_cost: options.budget_kept_trace.filter(|_| options.record_trace),
             },
             waits: WaitGraph::new(n),
             tags: FxHashMap::default(),
@@ -515,6 +633,12 @@ where
             wait_cycles: Vec::new(),
             ops: OpStats::default(),
         }
+    }
+
+    /// Hand every trace event to `sink` as the run makes it (call before [`Sim::run`]).
+    pub fn stream_to(&mut self, sink: &'s mut TraceSink<'s>) {
+        self.recorder.sink = Some(sink);
+        self.recorder.observed = true;
     }
 
     /// Run to the end. If a handler panics, `position` still says where.
@@ -639,6 +763,7 @@ where
         match ev {
             Ev::Deliver { from, to, id, corrupted, msg } => self.deliver(from, to, id, corrupted, msg),
             Ev::Timer { node, incarnation, id, timer } => {
+                self.timers_moved(-1);
                 let slot = &mut self.nodes[node.index()];
                 if slot.incarnation != incarnation || !self.live_timers.contains(&id) {
                     // Cancelled, or set before a crash: the timer died with its process.
@@ -720,10 +845,7 @@ where
                     return; // a wait that ends schedules the next `Resume`
                 }
                 let Some(ev) = self.nodes[node.index()].held.pop_front() else { return };
-                if let Ev::Deliver { msg, .. } = &ev {
-                    self.in_flight += 1;
-                    self.in_flight_heap = self.in_flight_heap.saturating_add(msg.heap_bytes());
-                }
+                self.unpark(&ev);
                 self.dispatch(ev);
                 self.resume_held(node);
             }
@@ -798,7 +920,7 @@ where
             // No mailbox: an unbounded buffer, taken in arrival order when the process goes on.
             let Arrived { from, id, corrupted, msg } = arrived;
             slot.held.push_back(Ev::Deliver { from, to, id, corrupted, msg });
-            let depth = slot.held.iter().filter(|e| matches!(e, Ev::Deliver { .. })).count() as u32;
+            let depth = slot.held.deliveries as u32;
             self.recorder.record(self.now, EventKind::Queued { from, to, msg: id, depth });
             return;
         };
@@ -959,14 +1081,24 @@ where
         }
     }
 
-    /// Put the events a node held back into the queue, now, in the order they arrived.
-    fn requeue_held(&mut self, node: NodeId) {
-        let held = std::mem::take(&mut self.nodes[node.index()].held);
-        for ev in held {
-            if let Ev::Deliver { msg, .. } = &ev {
+    /// A held event goes back to the queue or to its handler: a message is in flight again and
+    /// a timer queued again, as they were before they were held (their handling counts them out).
+    fn unpark(&mut self, ev: &Ev<P::Msg, P::Timer>) {
+        match ev {
+            Ev::Deliver { msg, .. } => {
                 self.in_flight += 1;
                 self.in_flight_heap = self.in_flight_heap.saturating_add(msg.heap_bytes());
             }
+            Ev::Timer { .. } => self.timers_moved(1),
+            _ => {}
+        }
+    }
+
+    /// Put the events a node held back into the queue, now, in the order they arrived.
+    fn requeue_held(&mut self, node: NodeId) {
+        let held = self.nodes[node.index()].held.take();
+        for ev in held {
+            self.unpark(&ev);
             self.queue.push(self.now, ev);
         }
     }
@@ -1089,13 +1221,13 @@ where
                 slot.process = None;
                 let freed = std::mem::take(&mut slot.heap);
                 self.state_budget.process_moved(freed, 0);
-                self.in_flight_budget.bytes = self.state_budget.left_for_messages();
+                self.in_flight_budget.bytes = self.left_for_messages();
                 let slot = &mut self.nodes[n.index()];
                 slot.incarnation += 1;
                 slot.serving = false;
                 slot.block = None;
                 let granted = slot.granted.take();
-                let held = std::mem::take(&mut slot.held);
+                let held = slot.held.take();
                 let waiting = slot.mailbox.as_mut().map(Mailbox::drain).unwrap_or_default();
                 self.waits.release(n);
                 record(self, FaultAction::Crash, Some(n));
@@ -1207,6 +1339,14 @@ where
         }
         let checkers = self.recorder.checkers.iter().map(|(_, c)| &**c);
         self.state_budget.read_checkers(checkers, events, max_trace_events);
+        let decisions = self.decisions_cost.map(|cost| {
+            let place = std::mem::size_of::<crate::net::Decision>() as u64;
+            let (len, capacity) = self.network.recorded();
+            (capacity as u64).saturating_mul(place).saturating_add((len as u64).saturating_mul(cost))
+        });
+        if self.recorder.kept_cost.is_some() || decisions.is_some() {
+            self.state_budget.set_kept_trace(self.recorder.kept_bytes().unwrap_or(0).saturating_add(decisions.unwrap_or(0)));
+        }
         self.rebudget();
         self.over_budget
     }
@@ -1243,10 +1383,19 @@ where
     /// The state held changed: what is left of the memory budget goes to the messages in
     /// flight, and the run ends if the state, or the state and the messages, are over it.
     fn rebudget(&mut self) {
-        self.in_flight_budget.bytes = self.state_budget.left_for_messages();
-        if let Some(reason) = self.state_budget.exceeded().or_else(|| self.in_flight_budget.exceeded(self.in_flight, self.in_flight_heap)) {
+        self.in_flight_budget.bytes = self.left_for_messages();
+        if let Some(reason) = self.over_memory() {
             self.exhaust(reason);
         }
+    }
+
+    /// Why the state, the timers queued and the messages in flight are over the budget, if they are.
+    fn over_memory(&self) -> Option<EndReason> {
+        let timers = self.timers.saturating_mul(self.in_flight_budget.timer_each);
+        self.state_budget
+            .exceeded()
+            .or_else(|| (timers > self.state_budget.left_for_messages()).then_some(EndReason::MaxMemory))
+            .or_else(|| self.in_flight_budget.exceeded(self.in_flight, self.in_flight_heap))
     }
 
     fn apply_effects(&mut self, node: NodeId) {
@@ -1311,6 +1460,12 @@ where
                     let at = self.now.saturating_add(slot.clock.real_duration(after_local_ns));
                     self.live_timers.insert(id);
                     self.queue.push(at, Ev::Timer { node, incarnation: slot.incarnation, id, timer });
+                    // Checked where it is set: a handler that sets a timer per message it
+                    // gets would otherwise grow the queue without bound.
+                    self.timers_moved(1);
+                    if let Some(reason) = self.over_memory() {
+                        self.exhaust(reason);
+                    }
                 }
                 Effect::CancelTimer { id } => {
                     self.live_timers.remove(&id);
@@ -1450,6 +1605,20 @@ where
         id
     }
 
+    /// What the memory budget leaves for the messages in flight: what the state and the timers
+    /// queued do not hold. Timers are taken off here, as they come and go, rather than at each
+    /// transmission's test (the hot path).
+    fn left_for_messages(&self) -> u64 {
+        self.state_budget.left_for_messages().saturating_sub(self.timers.saturating_mul(self.in_flight_budget.timer_each))
+    }
+
+    /// `delta` timers more (or fewer) in the queue: what is left for the messages moves with them.
+    #[inline(always)]
+    fn timers_moved(&mut self, delta: i64) {
+        self.timers = self.timers.wrapping_add_signed(delta);
+        self.in_flight_budget.bytes = self.left_for_messages();
+    }
+
     /// A budget ran out inside an event: note the first reason; the event's remaining work
     /// is skipped and the run ends when it returns.
     #[cold]
@@ -1510,14 +1679,20 @@ struct InFlightBudget {
     max_in_flight: u64,
     /// Fixed bytes per copy in flight.
     each: u64,
-    /// `max_memory_mb` in bytes, less what the processes' and checkers' state holds.
+    /// Fixed bytes per timer queued: its queue entry and its slot among the live timers.
+    timer_each: u64,
+    /// `max_memory_mb` in bytes, less what the processes' and checkers' state and the timers
+    /// queued hold.
     bytes: u64,
 }
 
 impl InFlightBudget {
-    fn new<P: Process>(limits: &crate::scenario::Limits) -> InFlightBudget {
-        let each = std::mem::size_of::<Ev<P::Msg, P::Timer>>() as u64 + IN_FLIGHT_OVERHEAD_BYTES;
-        InFlightBudget { max_in_flight: limits.max_in_flight, each, bytes: limits.max_memory_mb.saturating_mul(1 << 20) }
+    /// The budget of `limits`, each copy costing `extra` bytes more than the engine holds for it.
+    fn new<P: Process>(limits: &crate::scenario::Limits, extra: u64) -> InFlightBudget {
+        let entry = std::mem::size_of::<Ev<P::Msg, P::Timer>>() as u64 + IN_FLIGHT_OVERHEAD_BYTES;
+        let each = entry.saturating_add(extra);
+        let timer_each = entry + 2 * std::mem::size_of::<TimerId>() as u64;
+        InFlightBudget { max_in_flight: limits.max_in_flight, each, timer_each, bytes: limits.max_memory_mb.saturating_mul(1 << 20) }
     }
 
     /// Why `count` copies in flight owning `heap` bytes are over budget, if they are.

@@ -1,8 +1,9 @@
 //! `msgsim run`: run one scenario with one seed and report.
 
+use super::trace::Failed;
 use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
 use crate::RunOptions;
-use crate::export::{ExportError, Selection, TraceFormat, TraceView, write_trace};
+use crate::export::{ExportError, Selection, TraceFormat};
 use crate::report::{Report, reproduce_command_for};
 use std::path::Path;
 use std::process::ExitCode;
@@ -22,30 +23,33 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     };
     let seed = seed.unwrap_or(scenario.seed);
     let shown = path.display().to_string();
-    let options = RunOptions { record_trace: trace_file.is_some(), ..RunOptions::default() };
-    let result = match crate::run(&scenario, seed, &options) {
-        Ok(r) => r,
-        Err(panic) => {
-            return super::run_stopped(path, &src, &panic);
-        }
-    };
-    if let (Some(file), Some(events)) = (trace_file, &result.trace) {
-        let format = match trace_path.and_then(Path::extension).is_some_and(|e| e == "jsonl") {
-            true => TraceFormat::JsonLines,
-            false => TraceFormat::Text,
-        };
-        let view =
-            TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };
-        let shown_file = file.shown().to_string();
-        match file.write_with(|out| write_trace(out, &view, &Selection::default(), format)) {
-            Ok(()) => {}
-            Err(ExportError::Io(e)) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
-            Err(e) => {
-                say!("{shown_file}: cannot write the trace: {e}");
-                return ExitCode::from(EXIT_INTERNAL);
+    let result = match trace_file {
+        None => crate::run(&scenario, seed, &RunOptions::default()),
+        Some(file) => {
+            // The trace is written as the run makes it, and kept nowhere: into a temporary file
+            // that replaces the named one only when it is whole.
+            let format = match trace_path.and_then(Path::extension).is_some_and(|e| e == "jsonl") {
+                true => TraceFormat::JsonLines,
+                false => TraceFormat::Text,
+            };
+            let shown_file = file.shown().to_string();
+            let mut ran = None;
+            let written = file.write_with(|out| super::trace::run_into(out, &scenario, seed, format, &Selection::default(), &mut ran));
+            match written {
+                Ok(()) => Ok(ran.expect("a written trace was run").0),
+                Err(Failed::Stopped(panic)) => Err(panic),
+                Err(Failed::Export(ExportError::Io(e))) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
+                Err(Failed::Export(e)) => {
+                    say!("{shown_file}: cannot write the trace: {e}");
+                    return ExitCode::from(EXIT_INTERNAL);
+                }
             }
         }
-    }
+    };
+    let result = match result {
+        Ok(r) => r,
+        Err(panic) => return super::run_stopped(path, &src, &panic),
+    };
     let report = Report::new(&shown, &scenario, &result);
     if json {
         emit(format!("{}\n", serde_json::to_string_pretty(&report).expect("a report always serialises")).as_bytes());

@@ -1,9 +1,10 @@
 //! `msgsim trace`: run a scenario and write its trace, or part of it, in one of the export formats.
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, load_source, reader_gone, say};
-use crate::RunOptions;
-use crate::export::{ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
+use crate::export::{EventWriter, ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
 use crate::time::SimTime;
+use crate::verdict::EndReason;
+use crate::{RunOptions, RunResult};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -45,6 +46,53 @@ pub fn parse_ms(s: &str) -> Result<SimTime, String> {
     whole.checked_mul(1_000_000).and_then(|ns| ns.checked_add(frac)).map(SimTime).ok_or_else(bad)
 }
 
+/// Run `scenario` with `seed` and write its trace in `format` to `out`, with how many events
+/// `selection` showed in `ran`. A streaming format is written as the run makes its events,
+/// which are never kept (its vector clocks of the messages in flight are counted with them);
+/// the others need the whole trace, kept and counted against the run's
+/// memory budget (`RunOptions::budget_kept_trace`).
+pub(super) fn run_into(
+    out: &mut dyn std::io::Write,
+    scenario: &crate::Scenario,
+    seed: u64,
+    format: TraceFormat,
+    selection: &Selection,
+    ran: &mut Option<(RunResult, u64)>,
+) -> Result<(), Failed> {
+    if let Some(mut writer) = EventWriter::new(out, format, &scenario.cluster, selection)? {
+        let options = RunOptions { budget_per_message: writer.bytes_per_message(), ..RunOptions::default() };
+        let result = crate::run_streaming(scenario, seed, &options, &mut |e| writer.event(e)).map_err(Failed::Stopped)?;
+        *ran = Some((result, writer.finish()?));
+        return Ok(());
+    }
+    let options = RunOptions { record_trace: true, budget_kept_trace: Some(format.bytes_per_kept_event()), ..RunOptions::default() };
+    let result = crate::run(scenario, seed, &options).map_err(Failed::Stopped)?;
+    let events = result.trace.as_deref().expect("the trace was recorded");
+    let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };
+    write_trace(out, &view, selection, format)?;
+    let shown = events.iter().filter(|e| selection.shows(e)).count() as u64;
+    *ran = Some((RunResult { trace: None, ..result }, shown));
+    Ok(())
+}
+
+/// Why a trace was not written: the export failed or was refused, or the run stopped.
+pub(super) enum Failed {
+    Export(ExportError),
+    Stopped(crate::sim::ProtocolPanic),
+}
+
+impl From<ExportError> for Failed {
+    fn from(e: ExportError) -> Self {
+        Failed::Export(e)
+    }
+}
+
+impl From<std::io::Error> for Failed {
+    fn from(e: std::io::Error) -> Self {
+        Failed::Export(ExportError::Io(e))
+    }
+}
+
 fn bad_input(message: &str) -> ExitCode {
     say!("msgsim trace: {message}");
     ExitCode::from(EXIT_BAD_INPUT)
@@ -73,37 +121,46 @@ pub fn trace(args: Args) -> ExitCode {
         Err(e) => return bad_input(&format!("{}: cannot write the trace: {e}", args.output.expect("set when preparing failed").display())),
     };
     let seed = args.seed.unwrap_or(scenario.seed);
-    let options = RunOptions { record_trace: true, ..RunOptions::default() };
-    let result = match crate::run(&scenario, seed, &options) {
-        Ok(r) => r,
-        Err(panic) => {
-            return super::run_stopped(args.path, &src, &panic);
-        }
-    };
-    let events = result.trace.as_deref().expect("the trace was recorded");
-    let view = TraceView { events, cluster: &scenario.cluster, name: &scenario.name, seed, end: result.end.at, verdicts: &result.verdicts };
     let selection = Selection { from: args.from, to: args.to, nodes, kinds: args.kinds.to_vec() };
-    // Every format refuses a selection before it writes anything, so the output is streamed:
-    // into a temporary file the output replaces only when it is whole, or to standard output.
-    let render = |out: &mut dyn std::io::Write| write_trace(out, &view, &selection, args.format);
+    let format = args.format;
+    let mut ran = None;
+    // Every format refuses a selection before it writes anything, and the run happens inside
+    // the rendering: into a temporary file the output replaces only when it is whole (so a
+    // run that panics leaves nothing), or to standard output.
+    let mut render = |out: &mut dyn std::io::Write| run_into(out, &scenario, seed, format, &selection, &mut ran);
     let written = match output {
         Some(output) => output.write_with(render),
         None => render(&mut std::io::BufWriter::new(std::io::stdout().lock())),
     };
     match written {
         Ok(()) => {}
-        Err(ExportError::Io(e)) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
-        Err(ExportError::Io(e)) => {
+        Err(Failed::Stopped(panic)) => return super::run_stopped(args.path, &src, &panic),
+        Err(Failed::Export(ExportError::Io(e))) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
+        Err(Failed::Export(ExportError::Io(e))) => {
             say!("msgsim trace: cannot write the trace: {e}");
             return ExitCode::from(EXIT_INTERNAL);
         }
-        Err(refused @ ExportError::TooLarge { .. }) => {
-            return bad_input(&format!("too large for --format {}: {refused}", args.format.name()));
+        Err(Failed::Export(refused @ ExportError::TooLarge { .. })) => {
+            return bad_input(&format!("too large for --format {}: {refused}", format.name()));
         }
     }
+    let (result, shown) = ran.expect("a written trace was run");
+    if result.end.reason == EndReason::MaxMemory {
+        // What the export keeps counts against the budget, so the run may stop sooner than
+        // `msgsim run`'s: say so, since the trace itself does not.
+        let why = match format.streams() {
+            true => "the vector clocks a format keeps for the messages in flight (clusters up to 32 nodes, or shiviz) count against it"
+                .to_string(),
+            false => format!(
+                "--format {} keeps the whole trace until it is written, and it counts against the memory budget \
+                 (text, jsonl and shiviz are written as the run goes and keep none of it)",
+                format.name()
+            ),
+        };
+        say!("msgsim trace: the run stopped at {} ms, {}: {why}", crate::export::ms(result.end.at), EndReason::MaxMemory);
+    }
     if let Some(path) = args.output {
-        let shown = events.iter().filter(|e| selection.shows(e)).count();
-        say!("{}: {}, {shown} of the run's {} events (seed {seed})", path.display(), args.format.name(), events.len());
+        say!("{}: {}, {shown} of the run's {} events (seed {seed})", path.display(), format.name(), result.trace_events);
     }
     ExitCode::SUCCESS
 }

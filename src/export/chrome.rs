@@ -75,7 +75,7 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> io
             finishes.insert(end, id);
         }
     }
-    let mut causal = clocks(view);
+    let mut causal = clocks(view.cluster);
     for (i, event) in view.events.iter().enumerate() {
         let vc = causal.as_mut().and_then(|c| c.observe(event)).cloned();
         if !selection.shows(event) {

@@ -148,7 +148,7 @@ fn data<'a>(view: &TraceView<'a>, selection: &Selection) -> Data<'a> {
         wanted.insert(c.send_index);
         wanted.extend(c.end_index);
     }
-    let mut causal = clocks(view);
+    let mut causal = clocks(view.cluster);
     let mut events = Vec::new();
     let mut kinds: BTreeSet<Kind> = BTreeSet::new();
     for (g, event) in view.events.iter().enumerate() {

@@ -3,6 +3,8 @@
 //! the payload's bytes), so a program never looks that id up as a node.
 
 use super::{Selection, TraceView, text::clocks};
+use crate::causality::CausalTracker;
+use crate::process::Cluster;
 use crate::trace::{EventKind, TraceEvent};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -19,16 +21,28 @@ struct Annotated<'a> {
 
 /// Write each selected event as one JSON object on its own line, in trace order.
 pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> io::Result<()> {
-    let mut causal = clocks(view);
+    let mut causal = clocks(view.cluster);
     for event in view.events {
-        let vc = causal.as_mut().and_then(|c| c.observe(event)).map(Vec::as_slice);
-        if !selection.shows(event) {
-            continue;
-        }
-        let forged_origin = matches!(event.kind, EventKind::Deliver { origin, .. } if origin.index() >= view.cluster.len());
-        // `From` keeps an I/O error's kind: a reader gone stays a broken pipe.
-        serde_json::to_writer(&mut *out, &Annotated { event, vc, forged_origin }).map_err(io::Error::from)?;
-        writeln!(out)?;
+        line(out, &mut causal, event, selection, view.cluster)?;
     }
     Ok(())
+}
+
+/// Advance the clocks by `event` and write its object if `selection` shows it; whether it did.
+pub(super) fn line(
+    out: &mut dyn Write,
+    causal: &mut Option<CausalTracker>,
+    event: &TraceEvent,
+    selection: &Selection,
+    cluster: &Cluster,
+) -> io::Result<bool> {
+    let vc = causal.as_mut().and_then(|c| c.observe(event)).map(Vec::as_slice);
+    if !selection.shows(event) {
+        return Ok(false);
+    }
+    let forged_origin = matches!(event.kind, EventKind::Deliver { origin, .. } if origin.index() >= cluster.len());
+    // `From` keeps an I/O error's kind: a reader gone stays a broken pipe.
+    serde_json::to_writer(&mut *out, &Annotated { event, vc, forged_origin }).map_err(io::Error::from)?;
+    writeln!(out)?;
+    Ok(true)
 }

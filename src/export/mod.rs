@@ -14,6 +14,7 @@ pub mod shiviz;
 pub mod svg;
 pub mod text;
 
+use crate::causality::CausalTracker;
 use crate::check::Verdict;
 use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
@@ -70,6 +71,112 @@ impl TraceFormat {
     /// The format `msgsim trace --format` names `name`, if any.
     pub fn from_name(name: &str) -> Option<TraceFormat> {
         TraceFormat::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl TraceFormat {
+    /// Whether the format is written event by event as a run makes them ([`EventWriter`]):
+    /// text, jsonl and shiviz. The others draw or index the whole trace, which is kept first.
+    pub fn streams(self) -> bool {
+        matches!(self, TraceFormat::Text | TraceFormat::JsonLines | TraceFormat::ShiViz)
+    }
+
+    /// What writing the format builds from each event of a kept trace, beyond the event
+    /// itself, in bytes: `msgsim trace` counts a kept trace against the run's memory budget
+    /// at this much more an event (measured as the peak memory of the export over the events
+    /// it wrote, rounded up; 0 for the formats that keep nothing).
+    pub fn bytes_per_kept_event(self) -> u64 {
+        match self {
+            TraceFormat::Text | TraceFormat::JsonLines | TraceFormat::ShiViz => 0,
+            TraceFormat::Chrome => KEPT_CHROME,
+            TraceFormat::Svg => KEPT_SVG,
+            TraceFormat::Mermaid => KEPT_MERMAID,
+            TraceFormat::Html => KEPT_HTML,
+        }
+    }
+}
+
+// Peak memory of `msgsim trace --format X` less that of `msgsim run`, over the events of the
+// trace, less an event's own place, on a two-node stream (160,000 events) and a 16-node
+// push-pull gossip (150,000): at most 57 and 240, 64 and 605 bytes; a quarter more here.
+const KEPT_CHROME: u64 = 80;
+const KEPT_SVG: u64 = 300;
+const KEPT_MERMAID: u64 = 80;
+const KEPT_HTML: u64 = 760;
+
+/// Writes a streaming format ([`TraceFormat::streams`]) one event at a time, in trace order, as
+/// a run makes them: what it holds is the vector clocks of the nodes and of the messages in
+/// flight (clusters up to [`text::MAX_NODES_WITH_CLOCKS`], or [`shiviz::MAX_NODES`]), never
+/// the trace. Writes the same bytes as [`write_trace`] over the whole trace.
+pub struct EventWriter<'a> {
+    out: &'a mut dyn Write,
+    cluster: &'a Cluster,
+    selection: &'a Selection,
+    form: Form,
+    shown: u64,
+    /// The first write that failed: later events are dropped, and `finish` reports it.
+    failed: Option<io::Error>,
+}
+
+/// A streaming format and what it tracks.
+enum Form {
+    Text(Option<CausalTracker>),
+    JsonLines(Option<CausalTracker>),
+    ShiViz(CausalTracker),
+}
+
+impl<'a> EventWriter<'a> {
+    /// A writer of `format` to `out` (its header written), or `None` for a format that needs
+    /// the whole trace; refused, before anything is written, as `write_trace` would refuse it.
+    pub fn new(
+        out: &'a mut dyn Write,
+        format: TraceFormat,
+        cluster: &'a Cluster,
+        selection: &'a Selection,
+    ) -> Result<Option<Self>, ExportError> {
+        let form = match format {
+            TraceFormat::Text => Form::Text(text::clocks(cluster)),
+            TraceFormat::JsonLines => Form::JsonLines(text::clocks(cluster)),
+            TraceFormat::ShiViz => Form::ShiViz(shiviz::begin(out, cluster)?),
+            TraceFormat::Svg | TraceFormat::Chrome | TraceFormat::Mermaid | TraceFormat::Html => return Ok(None),
+        };
+        Ok(Some(EventWriter { out, cluster, selection, form, shown: 0, failed: None }))
+    }
+
+    /// Write the next event of the trace, if the selection shows it.
+    pub fn event(&mut self, event: &TraceEvent) {
+        if self.failed.is_some() {
+            return;
+        }
+        let written = match &mut self.form {
+            Form::Text(causal) => text::line(self.out, causal, event, self.selection, self.cluster),
+            Form::JsonLines(causal) => jsonl::line(self.out, causal, event, self.selection, self.cluster),
+            Form::ShiViz(causal) => shiviz::line(self.out, causal, event, self.selection, self.cluster),
+        };
+        match written {
+            Ok(shown) => self.shown += u64::from(shown),
+            Err(e) => self.failed = Some(e),
+        }
+    }
+
+    /// What the writer keeps for each message in flight: its sender's vector clock until every
+    /// copy has ended (a map entry and the clock; measured at 1,120 bytes a message with 256
+    /// nodes), or nothing without clocks. `msgsim trace` counts it against the run's budget.
+    pub fn bytes_per_message(&self) -> u64 {
+        let clock = |tracked: bool| if tracked { 96 + 4 * self.cluster.len() as u64 } else { 0 };
+        match &self.form {
+            Form::Text(causal) | Form::JsonLines(causal) => clock(causal.is_some()),
+            Form::ShiViz(_) => clock(true),
+        }
+    }
+
+    /// Flush the output; how many events the selection showed, or the first write that failed.
+    pub fn finish(self) -> io::Result<u64> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        self.out.flush()?;
+        Ok(self.shown)
     }
 }
 

@@ -4,8 +4,9 @@
 
 use super::{ExportError, Selection, TraceView};
 use crate::causality::{CausalTracker, process_of};
-use crate::trace::render_line;
-use std::io::Write;
+use crate::process::Cluster;
+use crate::trace::{TraceEvent, render_line};
+use std::io::{self, Write};
 
 /// Clusters up to this size get a ShiViz log: the tracker keeps a clock of this many
 /// entries per node and per message in flight.
@@ -20,10 +21,19 @@ pub const REGEX: &str = r"(?<event>.*)\n(?<host>\S*) (?<clock>{.*})";
 /// no process and are not logged, but still go through the tracker, which needs them to
 /// know how many copies of a message are on their way.
 pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Result<(), ExportError> {
-    if view.cluster.len() > MAX_NODES {
+    let mut causal = begin(out, view.cluster)?;
+    for event in view.events {
+        line(out, &mut causal, event, selection, view.cluster)?;
+    }
+    Ok(())
+}
+
+/// Refuse a cluster too large, or write the header and make the tracker the events go through.
+pub(super) fn begin(out: &mut dyn Write, cluster: &Cluster) -> Result<CausalTracker, ExportError> {
+    if cluster.len() > MAX_NODES {
         return Err(ExportError::TooLarge {
             what: "nodes",
-            count: view.cluster.len(),
+            count: cluster.len(),
             limit: MAX_NODES,
             advice: "vector clocks for every event of a cluster that large cost memory in the square of its size; \
                      use --format chrome or jsonl",
@@ -31,29 +41,34 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
     }
     writeln!(out, "{REGEX}")?;
     writeln!(out)?;
-    let mut causal = CausalTracker::new(view.cluster.len());
-    for event in view.events {
-        let Some(host) = process_of(&event.kind) else {
-            causal.observe(event);
-            continue;
-        };
-        if !selection.shows(event) {
-            continue;
-        }
-        let Some(clock) = causal.observe(event) else { continue };
-        // The text form's line without its node column (the host line names the node).
-        let line = render_line(event, view.cluster);
-        let words: Vec<&str> = line.split_whitespace().collect();
-        writeln!(out, "{} {}", words[0], words[2..].join(" "))?;
-        let entries: Vec<String> = clock
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(i, n)| format!("{}: {n}", json_string(&view.cluster.names[i])))
-            .collect();
-        writeln!(out, "{} {{{}}}", view.cluster.names[host.index()], entries.join(", "))?;
+    Ok(CausalTracker::new(cluster.len()))
+}
+
+/// Advance the clocks by `event` and write its two lines if it is a selected process event;
+/// whether it did.
+pub(super) fn line(
+    out: &mut dyn Write,
+    causal: &mut CausalTracker,
+    event: &TraceEvent,
+    selection: &Selection,
+    cluster: &Cluster,
+) -> io::Result<bool> {
+    let Some(host) = process_of(&event.kind) else {
+        causal.observe(event);
+        return Ok(false);
+    };
+    if !selection.shows(event) {
+        return Ok(false);
     }
-    Ok(())
+    let Some(clock) = causal.observe(event) else { return Ok(false) };
+    // The text form's line without its node column (the host line names the node).
+    let line = render_line(event, cluster);
+    let words: Vec<&str> = line.split_whitespace().collect();
+    writeln!(out, "{} {}", words[0], words[2..].join(" "))?;
+    let entries: Vec<String> =
+        clock.iter().enumerate().filter(|(_, n)| **n > 0).map(|(i, n)| format!("{}: {n}", json_string(&cluster.names[i]))).collect();
+    writeln!(out, "{} {{{}}}", cluster.names[host.index()], entries.join(", "))?;
+    Ok(true)
 }
 
 fn json_string(s: &str) -> String {

@@ -229,6 +229,11 @@ impl Network {
         self.recording = Some(Vec::new());
     }
 
+    /// How many decisions are recorded, and the room held for them (0 and 0 if none are).
+    pub fn recorded(&self) -> (usize, usize) {
+        self.recording.as_ref().map_or((0, 0), |r| (r.len(), r.capacity()))
+    }
+
     /// The decisions recorded since `start_recording`, if it was called.
     pub fn take_recording(&mut self) -> Option<Vec<Decision>> {
         self.recording.take()
