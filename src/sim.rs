@@ -683,6 +683,7 @@ where
             return;
         }
         let slot = &mut self.nodes[to.index()];
+        debug_assert!(self.may_park || (slot.mailbox.is_none() && slot.block.is_none()), "a node parks, unflagged");
         match slot.status {
             Status::Down => {
                 self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown });
