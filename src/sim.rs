@@ -369,13 +369,20 @@ enum Status {
     Paused,
 }
 
+/// One node's state. Laid out by hand and aligned to a cache line: a plain delivery reads
+/// the status, the process and the heap it reports, and nothing else of the node (the clock
+/// only if some clock is off true time, the mailbox and the wait only if some node may park),
+/// so they come first, and a small process (gossip's is 48 bytes) shares the node's first
+/// line with them. With the compiler's order the clock sat on another line: with 100,000
+/// gossiping nodes, a second cache miss on a third of the deliveries.
+#[repr(C, align(64))]
 struct Node<P: Process> {
-    process: Option<P>,
-    /// What the process reported holding after its last handler (`Process::heap_bytes`).
-    heap: u64,
     status: Status,
     /// Bumped by every crash, so timers set before it never fire after it.
     incarnation: u32,
+    /// What the process reported holding after its last handler (`Process::heap_bytes`).
+    heap: u64,
+    process: Option<P>,
     rng: SimRng,
     clock: Clock,
     /// Events that arrived while the node was paused or blocked, in arrival order.
@@ -511,8 +518,12 @@ pub struct Sim<'s, P: Process, F> {
     /// With `RunOptions::budget_decisions`, the bytes each recorded decision adds beyond its place.
     decisions_cost: Option<u64>,
     /// Whether any node may hold events (it has a mailbox, or was paused or blocked): only
-    /// then does a checkpoint count what the nodes hold.
+    /// then does a checkpoint count what the nodes hold. Never false while a node has a
+    /// mailbox or waits (`block` sets it first): a delivery then reads neither.
     may_park: bool,
+    /// Whether every node's clock reads true time (no offset, no drift), so a handler's local
+    /// time is the simulated time, without reading the node's clock.
+    true_clocks: bool,
     /// A budget that ran out inside an event (in-flight messages, fragments): the rest of the
     /// event's work is skipped, and the run ends with this reason when the event returns.
     over_budget: Option<EndReason>,
@@ -605,6 +616,7 @@ where
             state_budget: StateBudget::new(scenario.limits.max_memory_mb),
             may_park: (0..n).any(|i| scenario.mailbox(i).is_some()),
             decisions_cost: options.budget_decisions.filter(|_| options.decisions),
+            true_clocks: scenario.clocks.iter().all(|c| *c == Clock::default()),
             over_budget: None,
             faults,
             swarm,
@@ -796,6 +808,7 @@ where
             return;
         }
         let slot = &mut self.nodes[to.index()];
+        debug_assert!(self.may_park || (slot.mailbox.is_none() && slot.block.is_none()), "a node parks, unflagged");
         match slot.status {
             Status::Down => {
                 self.recorder.record(self.now, EventKind::Drop { from, to, msg: id, reason: DropReason::NodeDown });
@@ -803,7 +816,9 @@ where
             }
             Status::Paused => slot.held.push_back(Ev::Deliver { from, to, id, corrupted, msg }),
             // The common case: no transport feature in play, straight to the handler.
-            Status::Up if self.tags.is_empty() && slot.mailbox.is_none() && slot.block.is_none() => {
+            // Without a node that may park, none has a mailbox or waits: the node's fields for
+            // them (on another cache line) are not read.
+            Status::Up if self.tags.is_empty() && (!self.may_park || (slot.mailbox.is_none() && slot.block.is_none())) => {
                 self.recorder.record(self.now, EventKind::Receive { from, to, msg: id, corrupted });
                 let incoming = Incoming { from, msg, checksum_ok: !corrupted, call: None };
                 self.with_process(to, |p, ctx| p.on_message(ctx, incoming));
@@ -1302,7 +1317,8 @@ where
         let slot = &mut self.nodes[node.index()];
         let Some(process) = slot.process.as_mut() else { return };
         let mut ctx = Ctx {
-            now_local: slot.clock.local(self.now),
+            // Not read when every clock keeps true time: the clock is off the node's first line.
+            now_local: if self.true_clocks { self.now } else { slot.clock.local(self.now) },
             me: node,
             cluster: &self.scenario.cluster,
             rng: &mut slot.rng,

@@ -454,7 +454,7 @@ impl Scenario {
             locator: locate::Locator::new(src),
             file,
             errors: Vec::new(),
-            nodes: BTreeMap::new(),
+            nodes: NodeNames::default(),
             groups: BTreeMap::new(),
             members: Vec::new(),
         }
@@ -480,7 +480,7 @@ struct Validator<'a> {
     locator: locate::Locator<'a>,
     file: &'a str,
     errors: Vec<ScenarioError>,
-    nodes: BTreeMap<String, NodeId>,
+    nodes: NodeNames,
     groups: BTreeMap<String, GroupId>,
     /// Members of each group, by `GroupId`.
     members: Vec<Vec<NodeId>>,
@@ -890,19 +890,33 @@ impl<'a> Validator<'a> {
             Vec::new()
         } else {
             match nodes {
-                NodesFile::Count(c) => (0..*c).map(|i| format!("n{i}")).collect(),
+                NodesFile::Count(c) => (0..*c).map(numbered_node).collect(),
                 NodesFile::Names(v) => v.clone(),
             }
         };
+        let mut usable = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            if !valid_name(name) {
+            if valid_name(name) {
+                usable.push((name.clone(), NodeId(i as u32)));
+            } else {
                 self.error(
                     &[f("nodes"), ix(i)],
                     format!("`{name}` is not a usable node name"),
                     "letters, digits, '-', '_' or '.'".to_string(),
                 );
-            } else if self.nodes.insert(name.clone(), NodeId(i as u32)).is_some() {
-                self.error(&[f("nodes"), ix(i)], format!("node `{name}` is named twice"), "unique node names".to_string());
+            }
+        }
+        // Stable, so a name given twice is met in file order: each later one is the mistake,
+        // and the name keeps the last id, as when the names were inserted into a map in turn.
+        usable.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, id) in usable {
+            match self.nodes.0.last_mut() {
+                Some((last, kept)) if *last == name => {
+                    *kept = id;
+                    let i = id.index();
+                    self.error(&[f("nodes"), ix(i)], format!("node `{name}` is named twice"), "unique node names".to_string());
+                }
+                _ => self.nodes.0.push((name, id)),
             }
         }
         // Group ids are in name order, so that a run does not depend on the order
@@ -1843,6 +1857,62 @@ fn unprintable(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Node names during validation, sorted by name: looked up by binary search and listed in name
+/// order. Built by one stable sort of the names in id order; the names of a count (`n0`, `n1`,
+/// ...) are a few long ascending runs, one per number of digits, which the sort merges in
+/// linear time. A B-tree built one insertion at a time took about 1,700 instructions per name,
+/// a twentieth of a 100,000-node gossip run of one value.
+#[derive(Default)]
+struct NodeNames(Vec<(String, NodeId)>);
+
+impl NodeNames {
+    fn get(&self, name: &str) -> Option<&NodeId> {
+        let at = self.0.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok()?;
+        Some(&self.0[at].1)
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Names and ids, in name order.
+    fn iter(&self) -> impl Iterator<Item = (&String, &NodeId)> {
+        self.0.iter().map(|(n, id)| (n, id))
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(n, _)| n)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &NodeId> {
+        self.0.iter().map(|(_, id)| id)
+    }
+}
+
+/// The name of node `i` of a scenario that gives a count: `n` and the number, written without
+/// the formatting machinery (a `format!` per node was a quarter of validating 100,000 names).
+fn numbered_node(i: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = i;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut name = String::with_capacity(1 + digits.len() - at);
+    name.push('n');
+    name.extend(digits[at..].iter().map(|&d| char::from(d)));
+    name
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c))
 }
@@ -1858,6 +1928,22 @@ mod tests {
         // Columns on the first line are counted as an editor shows them, without it.
         let errors = Scenario::parse("\u{feff}Scenario(name: 1)", "bom").expect_err("a name is a string");
         assert_eq!((errors.0[0].line, errors.0[0].col), (1, 16));
+    }
+
+    /// The names of a count are found by binary search in the sorted names, across the places
+    /// where their sorted order and their ids part (`n10` sorts before `n2`).
+    #[test]
+    fn a_counts_names_resolve_across_digit_lengths() {
+        assert_eq!([numbered_node(0), numbered_node(7), numbered_node(99_999)], ["n0", "n7", "n99999"]);
+        let src = r#"Scenario(name: "t", horizon_ms: 10, nodes: 12, protocol: BestEffort(),
+            groups: {"g": ["n11", "n2", "n10", "n0"]})"#;
+        let scenario = Scenario::parse(src, "names").expect("valid");
+        assert_eq!(scenario.cluster.groups[0].1, [NodeId(0), NodeId(2), NodeId(10), NodeId(11)]);
+        for unknown in ["n12", "n02", "n"] {
+            let src = src.replace("\"n0\"]", &format!("\"{unknown}\"]"));
+            let errors = Scenario::parse(&src, "names").expect_err("no such node");
+            assert!(errors.0[0].message.contains(&format!("unknown node `{unknown}`")), "{}", errors.0[0].message);
+        }
     }
 
     #[test]
