@@ -9,8 +9,14 @@ of one build per mutant. Apply to a scratch clone only, never to the working tre
 
 Each entry of S is a mutant's line written as a switch (ON is replaced by the test of
 MSGSIM_MUTANT); a mutant whose line changed in the code stops the script with its id. A
-mutant is caught when a sweep of one of its scenario directories (bench excluded) exits
-non-zero, as run.py judges, or when a sweep runs past TIMEOUT_S (a hang is a failure too).
+mutant is caught when a sweep of one of its scenario directories (bench excluded) exits 1 (a
+check failed that the scenario does not expect to fail, or an expected failure happened on no
+seed) and the same sweep with MSGSIM_MUTANT=none (the same seeds) exits 0: a scenario that does
+not pass unmutated (the explore/ ones made for `msgsim explore`, whose declared failure a sweep
+seldom hits) judges nothing, so it is skipped. That baseline is swept at most once per scenario
+per drive, and only for a scenario some mutant fails. A sweep that runs past TIMEOUT_S or exits
+otherwise (3: a seed hit an error, such as a protocol panic; 2: bad input) is not a catch: the
+drive names it on the mutant's line and goes on to the next scenario.
 
 `--file tests/mutants/held-out-2.txt` (before the other arguments, in both steps) takes
 another set whose entries carry their switch as a sixth line; a set is applied to a clone
@@ -33,6 +39,11 @@ def sweep(binary, sc, seeds, env, root):
 def drive(root, seeds, only):
     binary = f"{root}/target/mutants/msgsim"
     blocks = [b for b in open(f"{root}/{SET}").read().split("\n\n") if b.strip()]
+    baseline = {}  # scenario -> the unmutated sweep's exit code (or "timeout"), swept lazily
+    def passes_unmutated(sc):
+        if sc not in baseline:
+            baseline[sc] = sweep(binary, sc, seeds, dict(os.environ, MSGSIM_MUTANT="none"), root)
+        return baseline[sc] == 0
     caught = judged = 0
     for b in blocks:
         L = [l for l in b.splitlines() if not l.startswith("#")]
@@ -45,18 +56,25 @@ def drive(root, seeds, only):
             print(f"{ident}: bench only, not judged", flush=True)
             continue
         env = dict(os.environ, MSGSIM_MUTANT=ident)
-        by = None
+        by, notes = None, []
         for d in dirs:
             for sc in sorted(glob.glob(f"{root}/scenarios/{d}/**/*.ron", recursive=True)):
                 rc = sweep(binary, sc, seeds, env, root)
-                if rc != 0:
-                    by = sc.replace(root + "/", "") + (" (timed out)" if rc == "timeout" else "")
+                if rc == 0:
+                    continue
+                name = sc.replace(root + "/", "")
+                if not passes_unmutated(sc):
+                    notes.append(f"{name} skipped (fails unmutated: {baseline[sc]})")
+                elif rc == 1:
+                    by = name
                     break
+                else:
+                    notes.append(f"{name} " + ("timed out" if rc == "timeout" else f"exited {rc}"))
             if by:
                 break
         judged += 1
         caught += bool(by)
-        print(f"{ident}: " + (f"caught by {by}" if by else "SURVIVED"), flush=True)
+        print(f"{ident}: " + (f"caught by {by}" if by else "SURVIVED") + "".join(f"; {n}" for n in notes), flush=True)
     print(f"score: {caught} of {judged} caught (seeds {seeds})", flush=True)
 
 if sys.argv[1] == "--drive":
