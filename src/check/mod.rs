@@ -133,7 +133,11 @@ check_without_config! {
     HandoutVisibility => |s| {
         use crate::protocols::durable_queue::{Config, DurableQueueProtocol};
         let spec = s.protocol.config::<Config>().and_then(|q| {
-            Some(visibility::Visibility { broker: s.cluster.id(&q.broker)?, visibility_ns: DurableQueueProtocol::visibility_ns(q) })
+            Some(visibility::Visibility {
+                broker: s.cluster.id(&q.broker)?,
+                visibility_ns: DurableQueueProtocol::visibility_ns(q),
+                write_ns: DurableQueueProtocol::write_ns(q),
+            })
         });
         let clock = spec.and_then(|v| s.clocks.get(v.broker.index()).copied()).unwrap_or_default();
         HandoutVisibility::new(s.cluster.clone(), spec, clock)

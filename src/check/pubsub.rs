@@ -12,8 +12,10 @@
 //! judged) when a fault may explain it: for an owed one, the subscriber down or paused or a
 //! partition in force since it (re)subscribed (less L for the partition), the broker down since the subscription
 //! began (it forgets subscriptions when it crashes), or the publisher down around t; for a
-//! forbidden one, any of the three down or a partition since the subscription change before it
-//! (less L). Every window ends at t + 2L: a node that is not up owes nothing. An owed publication is judged missing only once it had 2L to arrive, or when the
+//! forbidden one after a subscription ended at u, the node down or a partition within L of u
+//! (its unsubscription never sent, or dropped: a crash or restart later never subscribes it
+//! again), and otherwise any of the three down or a partition since the subscription change
+//! before it (less L). Every window ends at t + 2L: a node that is not up owes nothing. An owed publication is judged missing only once it had 2L to arrive, or when the
 //! run ended with nothing left to happen. With `per_publisher_order: true`, every subscriber
 //! must also deliver each publisher's publications in the order they were published.
 
@@ -163,14 +165,15 @@ impl Checker for PubSubDelivery {
         let l = end.max_latency_ns;
         let name = |n: NodeId| self.cluster.name(n).to_string();
         let topic_name = |g: GroupId| self.cluster.groups[g.0 as usize].0.clone();
-        // The latest subscription change of `node` to `topic` at or before `t` + L.
+        // The latest subscription change of `node` to `topic` at or before `t` + L, and
+        // whether it was an end.
         let change_before = |node: NodeId, topic: GroupId, t: u64| {
             subs.iter()
                 .filter(|s| s.node == node && s.topic == topic)
-                .flat_map(|s| [s.from_ns, s.until_ns])
-                .filter(|&b| b <= t.saturating_add(l))
+                .flat_map(|s| [(s.from_ns, false), (s.until_ns, true)])
+                .filter(|&(b, _)| b <= t.saturating_add(l))
                 .max()
-                .unwrap_or(0)
+                .unwrap_or((0, false))
         };
         let (mut owed, mut made, mut excused) = (0usize, 0usize, 0usize);
         let mut missing: Vec<(AppId, NodeId)> = Vec::new();
@@ -219,14 +222,16 @@ impl Checker for PubSubDelivery {
             let allowed = subs
                 .iter()
                 .any(|s| s.node == node && s.topic == topic && s.from_ns.saturating_sub(l) <= t && t < s.until_ns.saturating_add(l));
+            // After a subscription's end, only the end itself can have gone astray: the node
+            // down when it was due (so it never unsubscribed) or a partition dropping it. A
+            // crash or restart later ends a subscription at the broker; it never starts one.
+            let excused_by = match change_before(node, topic, t) {
+                (end, true) => self.disturbed(&[node], true, end.saturating_sub(l), end.saturating_add(l)),
+                (change, false) => self.disturbed(&[node, publisher, *broker], true, change.saturating_sub(l), t.saturating_add(2 * l)),
+            };
             if allowed {
                 within += 1;
-            } else if self.disturbed(
-                &[node, publisher, *broker],
-                true,
-                change_before(node, topic, t).saturating_sub(l),
-                t.saturating_add(2 * l),
-            ) {
+            } else if excused_by {
                 excused += 1;
             } else {
                 outside.push((app, node, when));
@@ -313,7 +318,7 @@ impl crate::plugin::Check for PubSubDelivery {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::check::test_events::{cmd, deliver};
+    use crate::check::test_events::{cmd, deliver, ev};
 
     // Postmortem: a broker forwarding a publication back to its publisher, itself subscribed to
     // the topic, passed: the publisher was owed nothing, and nothing forbade it either.
@@ -336,5 +341,30 @@ mod tests {
         let verdict = judge(&own);
         assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
         assert!(verdict.detail.contains("s1 delivered a7, its own"), "{}", verdict.detail);
+    }
+
+    // Postmortem: a subscriber restarted after its subscription had ended subscribed again and
+    // received what it no longer asked for, and passed: any crash since the end excused it.
+    #[test]
+    fn a_restart_after_a_subscription_ended_excuses_no_delivery() {
+        // s1 publishes; s2 subscribed until 50 ms.
+        let cluster = Cluster {
+            names: ["broker", "s1", "s2"].map(String::from).to_vec(),
+            groups: vec![("news".to_string(), vec![NodeId(1), NodeId(2)])],
+        };
+        let subs = vec![Subscription { node: NodeId(2), topic: GroupId(0), from_ns: 0, until_ns: 50_000_000 }];
+        let judge = |events: &[TraceEvent]| {
+            let mut checker = PubSubDelivery::new(cluster.clone(), Some((NodeId(0), subs.clone())), false);
+            events.iter().for_each(|e| checker.observe(e));
+            checker.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 1_000_000 })
+        };
+        let fault = |ms, action| ev(ms, EventKind::Fault { action, node: Some(NodeId(2)), index: 0 });
+        let restarted_later = [fault(100, FaultAction::Crash), fault(110, FaultAction::Restart), cmd(150, 1, 7), deliver(152, 2, 7)];
+        let verdict = judge(&restarted_later);
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("s2 delivered a7"), "{}", verdict.detail);
+        // Down when its subscription ended, s2 never unsubscribed: the broker rightly forwards on.
+        let down_at_the_end = [fault(40, FaultAction::Crash), fault(60, FaultAction::Restart), cmd(150, 1, 7), deliver(152, 2, 7)];
+        assert_ne!(judge(&down_at_the_end).outcome, Outcome::Fail, "{}", judge(&down_at_the_end).detail);
     }
 }

@@ -8,7 +8,11 @@
 //! hand-out's consumer in between (about this hand-out or an earlier one of the task it took)
 //! and no broker crash, fails: something other than the
 //! consumer or the clock ended the hand-out (a stale visibility timer of an earlier hand-out,
-//! a timer keyed on the wrong hand-out). Under another protocol, or with no task handed out
+//! a timer keyed on the wrong hand-out). And a task is never handed out again once the broker
+//! took its acknowledgement (the consumer's send in the step of its `deliver`) from the consumer
+//! holding it, within that hand-out's visibility and with no crash of the broker since, unless the broker crashed before the record
+//! of it was surely on disk (twice `write_ms`): a restarted broker that forgets what its log
+//! says was done hands it out again. Under another protocol, or with no task handed out
 //! twice, the verdict is inconclusive.
 
 use super::{Breaches, Checker, RunEnd, Verdict};
@@ -19,13 +23,16 @@ use crate::time::SimTime;
 use crate::trace::{EventKind, FaultAction, TraceEvent};
 use std::collections::BTreeMap;
 
-/// The queue's broker and how long a hand-out stays invisible (ns of the broker's clock).
+/// The queue's broker, how long a hand-out stays invisible and how long a write to its disk
+/// takes (ns of the broker's clock).
 #[derive(Clone, Copy, Debug)]
 pub struct Visibility {
     /// The broker.
     pub broker: NodeId,
     /// The visibility timeout, on the broker's clock.
     pub visibility_ns: u64,
+    /// How long the broker's record of a change takes to reach its disk.
+    pub write_ns: u64,
 }
 
 /// A task's latest hand-out as the trace shows it.
@@ -45,6 +52,16 @@ pub struct HandoutVisibility {
     spec: Option<Visibility>,
     /// The real length of the visibility on the broker's clock.
     visibility_real: u64,
+    /// Twice the real length of a write on the broker's clock (allowing for drift).
+    written_within: u64,
+    /// The consumer whose step processed a task, so that its next send in the step is the acknowledgement.
+    acking: Option<(NodeId, SimTime, AppId)>,
+    /// Acknowledgements in flight to the broker: their task.
+    acks: BTreeMap<MsgId, AppId>,
+    /// When the broker took each task's acknowledgement from the consumer holding it.
+    done: BTreeMap<AppId, SimTime>,
+    /// When the broker crashed.
+    broker_crashes: Vec<SimTime>,
     /// Each task's latest hand-out.
     latest: BTreeMap<AppId, Handout>,
     /// The hand-out messages in flight: their task.
@@ -66,6 +83,11 @@ impl HandoutVisibility {
             cluster,
             spec,
             visibility_real: spec.map_or(0, |s| clock.real_duration(s.visibility_ns)),
+            written_within: spec.map_or(0, |s| clock.real_duration(s.write_ns).saturating_mul(2)),
+            acking: None,
+            acks: BTreeMap::new(),
+            done: BTreeMap::new(),
+            broker_crashes: Vec::new(),
             latest: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             taken: BTreeMap::new(),
@@ -74,6 +96,20 @@ impl HandoutVisibility {
             again: 0,
             breaches: Breaches::default(),
         }
+    }
+
+    /// A hand-out of `app` at `at` after the broker took its acknowledgement from the consumer
+    /// holding it, with no crash of the broker before that was surely on its disk: the task was
+    /// done, and a done task is never handed out again.
+    fn handed_out_when_done(&mut self, app: AppId, at: SimTime) {
+        let Some(&acked) = self.done.get(&app) else { return };
+        let written = acked.saturating_add(self.written_within);
+        if self.broker_crashes.iter().any(|&c| c >= acked && c <= written) {
+            return;
+        }
+        self.breaches.record(at, || {
+            format!("a{} handed out again after the broker took its acknowledgement from the consumer holding it at {acked}", app.0)
+        });
     }
 
     /// Task `app`'s hand-out in force ends at `at` (handed out again, or dead-lettered as `what`).
@@ -100,7 +136,15 @@ impl HandoutVisibility {
 impl Checker for HandoutVisibility {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        b::total(&[b::map(&self.latest), b::map(&self.in_flight), b::map(&self.taken), b::nested(self.taken.values(), b::vec)])
+        b::total(&[
+            b::map(&self.latest),
+            b::map(&self.in_flight),
+            b::map(&self.taken),
+            b::nested(self.taken.values(), b::vec),
+            b::map(&self.acks),
+            b::map(&self.done),
+            b::vec(&self.broker_crashes),
+        ])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
@@ -109,6 +153,7 @@ impl Checker for HandoutVisibility {
         match e.kind {
             EventKind::Attempt { node, to, series, .. } if node == spec.broker => {
                 let app = AppId(series);
+                self.handed_out_when_done(app, e.time);
                 self.ended(app, e.time, "handed out again");
                 self.latest.insert(app, Handout { consumer: to, at: e.time, taken: None, answered: false });
                 self.next = Some((e.time, app));
@@ -120,10 +165,36 @@ impl Checker for HandoutVisibility {
                     self.in_flight.insert(msg, app);
                 }
             }
+            // A consumer acknowledges a task with its next send in the step that processed it.
+            EventKind::Deliver { node, app, .. } if node != spec.broker => self.acking = Some((node, e.time, app)),
+            EventKind::Send { from, to, msg, .. } => {
+                if let Some((node, at, app)) = self.acking.take()
+                    && node == from
+                    && at == e.time
+                    && to == spec.broker
+                {
+                    self.acks.insert(msg, app);
+                }
+            }
             EventKind::Receive { from, to, msg, corrupted } => {
                 let app = self.in_flight.remove(&msg);
+                let acked = self.acks.remove(&msg);
                 if corrupted {
                     return;
+                }
+                // The broker takes an acknowledgement from the consumer holding the task, within
+                // its visibility, in the incarnation that handed it out (a restarted broker
+                // holds nothing out).
+                let holding = |h: &Handout| {
+                    h.consumer == from
+                        && e.time.0 < h.at.0.saturating_add(self.visibility_real)
+                        && self.broker_crashed.is_none_or(|c| c < h.at)
+                };
+                if let Some(acked) = acked
+                    && to == spec.broker
+                    && self.latest.get(&acked).is_some_and(holding)
+                {
+                    self.done.entry(acked).or_insert(e.time);
                 }
                 if let Some(app) = app
                     && let Some(h) = self.latest.get_mut(&app)
@@ -152,6 +223,7 @@ impl Checker for HandoutVisibility {
             }
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } if node == spec.broker => {
                 self.broker_crashed = Some(e.time);
+                self.broker_crashes.push(e.time);
             }
             _ => {}
         }
@@ -183,7 +255,7 @@ mod tests {
     // Broker n0, consumers n1 and n2; visibility 30 ms. Task a5.
     fn judge(events: &[TraceEvent]) -> Verdict {
         let cluster = Cluster { names: ["n0", "n1", "n2"].map(String::from).to_vec(), groups: vec![] };
-        let spec = Visibility { broker: NodeId(0), visibility_ns: 30_000_000 };
+        let spec = Visibility { broker: NodeId(0), visibility_ns: 30_000_000, write_ns: 2_000_000 };
         let mut checker = HandoutVisibility::new(cluster, Some(spec), Clock::default());
         events.iter().for_each(|e| checker.observe(e));
         checker.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 })
@@ -231,5 +303,28 @@ mod tests {
             [&handout(0, 1, 1)[..], &[recv(2, 0, 1, 1), crash], &handout(10, 1, 2)[..], &[recv(11, 1, 0, 9)], &handout(12, 2, 3)[..]]
                 .concat();
         assert_eq!(judge(&replayed).outcome, Outcome::Pass, "{}", judge(&replayed).detail);
+    }
+
+    // Postmortem: a restarted broker that did not drop the tasks its log recorded as done
+    // handed finished tasks out again, and no check looked: duplicates are allowed after a crash.
+    #[test]
+    fn a_task_acknowledged_to_the_broker_is_never_handed_out_again() {
+        let deliver = |ms, node: u32| ev(ms, EventKind::Deliver { node: NodeId(node), app: AppId(5), origin: NodeId(0), damaged: false });
+        let ack = |ms| ev(ms, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(2), size: 8 });
+        let crash = |ms| ev(ms, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        let processed = [&handout(0, 1, 1)[..], &[recv(2, 0, 1, 1), deliver(6, 1), ack(6), recv(7, 1, 0, 2)]].concat();
+        // The broker crashed 20 ms later, its record long written: handing a5 out again fails.
+        let again = [&processed[..], &[crash(27)], &handout(40, 2, 3)[..]].concat();
+        let verdict = judge(&again);
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("a5 handed out again after the broker took its acknowledgement"), "{}", verdict.detail);
+        // A crash within the write (7 to 11 ms) may have lost the record: handed out again, fine.
+        let lost = [&processed[..], &[crash(9)], &handout(40, 2, 3)[..]].concat();
+        assert_eq!(judge(&lost).outcome, Outcome::Pass, "{}", judge(&lost).detail);
+        // An acknowledgement reaching a broker restarted since the hand-out finds nothing held out.
+        let restarted =
+            [&handout(0, 1, 1)[..], &[recv(2, 0, 1, 1), crash(4), deliver(6, 1), ack(6), recv(7, 1, 0, 2)], &handout(40, 2, 3)[..]]
+                .concat();
+        assert_eq!(judge(&restarted).outcome, Outcome::Pass, "{}", judge(&restarted).detail);
     }
 }

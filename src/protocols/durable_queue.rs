@@ -472,6 +472,12 @@ impl DurableQueueProtocol {
         ns(config.visibility_ms)
     }
 
+    /// How long a write to the broker's disk takes (ns on its clock): what `HandoutVisibility`
+    /// allows a crash to lose.
+    pub fn write_ns(config: &Config) -> u64 {
+        ns(config.write_ms)
+    }
+
     /// The failed deliveries after which a task is dead-lettered, the storage mode, and how
     /// long a write takes (ns): what `DeadLetterBounded` needs to judge when a task is
     /// dead-lettered.
