@@ -20,7 +20,9 @@
 //! its own publisher (the broker forwards to every subscriber but the publisher), and one
 //! published after the broker confirmed the end of the node's subscription to its topic
 //! (the end's `ack`, series i with bit 32 set), unless a later subscription of that node to
-//! that topic was confirmed by the delivery. A publication made after the confirmation reaches a
+//! that topic was confirmed by the delivery; nor may any publication of the topic reach it more
+//! than the longest link latency after that confirmation (a forward sent before it arrives by
+//! then: a later one means the broker kept resending to a node no longer subscribed). A publication made after the confirmation reaches a
 //! broker that has already recorded the end, so only a subscription revived after its end (a
 //! subscribe still being retried, a lost unsubscription) can carry it there.
 
@@ -73,23 +75,34 @@ impl NoAckedPublicationLoss {
 
 impl NoAckedPublicationLoss {
     /// The first forbidden delivery, with how many there were: to its own publisher, or
-    /// published after the end of the node's subscription was confirmed.
-    fn forbidden(&self, subs: &[Subscription]) -> Option<String> {
+    /// published after the end of the node's subscription was confirmed, or delivered more
+    /// than `latency_ns` (the longest a message spends on a link) after it.
+    fn forbidden(&self, subs: &[Subscription], latency_ns: u64) -> Option<String> {
         let mut breaches = self.delivered.iter().filter_map(|(&(app, node), &when)| {
             let &(publisher, topic, at) = self.publications.get(&app)?;
             if node == publisher {
                 return Some(format!("{} delivered a{}, its own publication, at {when}", self.cluster.name(node), app.0));
             }
-            let ended = subs.iter().enumerate().filter(|(_, s)| s.node == node && s.topic == topic).find_map(|(i, s)| {
+            let (ended, why) = subs.iter().enumerate().filter(|(_, s)| s.node == node && s.topic == topic).find_map(|(i, s)| {
                 let confirmed = *self.ended.get(&i)?;
                 // A later subscription of the node to the topic, confirmed by the delivery, may carry it.
                 let revived = subs.iter().enumerate().any(|(j, t)| {
                     t.node == node && t.topic == topic && t.from_ns >= s.until_ns && self.confirmed.get(&j).is_some_and(|&c| c <= when)
                 });
-                (confirmed <= at && !revived).then_some(confirmed)
+                if revived {
+                    None
+                } else if confirmed <= at {
+                    Some((confirmed, "published after"))
+                } else if when.0 > confirmed.0.saturating_add(latency_ns) {
+                    // A forward sent before the end arrives within the longest latency; one
+                    // arriving later was sent after it: the broker kept resending.
+                    Some((confirmed, "delivered more than the longest latency after"))
+                } else {
+                    None
+                }
             })?;
             Some(format!(
-                "{} delivered a{} (published to `{}` at {at}) at {when}, after the broker confirmed the end of its subscription at {ended}",
+                "{} delivered a{} (published to `{}` at {at}) at {when}, {why} the broker confirmed the end of its subscription at {ended}",
                 self.cluster.name(node),
                 app.0,
                 self.cluster.groups[topic.0 as usize].0
@@ -148,7 +161,7 @@ impl Checker for NoAckedPublicationLoss {
         let Some((_, subs)) = &self.schedule else {
             return Verdict::inconclusive("not a `DurablePubSub` run: nothing to judge");
         };
-        if let Some(breach) = self.forbidden(subs) {
+        if let Some(breach) = self.forbidden(subs, end.max_latency_ns) {
             return Verdict::fail(breach);
         }
         let (mut owed, mut publications) = (0usize, 0usize);
@@ -295,7 +308,7 @@ mod tests {
         assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
         assert!(verdict.detail.contains("after the broker confirmed the end of its subscription at 52.000ms"), "{}", verdict.detail);
         // Published before the end was confirmed: either is right.
-        let racing = [confirmed(1, 3, 1), cmd(51, 1, 9), confirmed(52, 3, 1 | UNSUBSCRIBE), deliver(65, 3, 9)];
+        let racing = [confirmed(1, 3, 1), cmd(51, 1, 9), confirmed(52, 3, 1 | UNSUBSCRIBE), deliver(52, 3, 9)];
         assert_ne!(judge(schedule(), &racing, EndReason::Horizon).outcome, Outcome::Fail);
         // A later subscription of s2 to the topic, confirmed before the delivery, carries it.
         let sub = |node, from_ns, until_ns| Subscription { node: NodeId(node), topic: GroupId(0), from_ns, until_ns };
@@ -320,5 +333,17 @@ mod tests {
         let crash = ev(10, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(1)), index: 0 });
         let forgot = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7), deliver(9, 2, 7), cmd(9, 1, 8), crash];
         assert_eq!(judge(schedule(), &forgot, EndReason::Quiescent).outcome, Outcome::Pass);
+        // A publication made before the end, delivered long after it: the broker kept resending.
+        let resent = [confirmed(1, 3, 1), cmd(45, 1, 9), confirmed(52, 3, 1 | UNSUBSCRIBE), deliver(80, 3, 9)];
+        let mut checker = NoAckedPublicationLoss::new(cluster(), schedule());
+        resent.iter().for_each(|e| checker.observe(e));
+        let verdict = checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(100_000_000), max_latency_ns: 10_000_000 });
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("delivered more than the longest latency after the broker confirmed"), "{}", verdict.detail);
+        let in_flight = [confirmed(1, 3, 1), cmd(45, 1, 9), confirmed(52, 3, 1 | UNSUBSCRIBE), deliver(60, 3, 9)];
+        let mut checker = NoAckedPublicationLoss::new(cluster(), schedule());
+        in_flight.iter().for_each(|e| checker.observe(e));
+        let verdict = checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(100_000_000), max_latency_ns: 10_000_000 });
+        assert_ne!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
     }
 }
