@@ -315,17 +315,31 @@ impl TotalOrder {
             }
             indegree.remove(&m);
         }
-        // Every message left has a successor left; following them must come back round.
-        let start = *indegree.keys().next()?;
-        let mut path: Vec<(AppId, NodeId)> = Vec::new();
-        let mut at = start;
-        loop {
-            if let Some(i) = path.iter().position(|(m, _)| *m == at) {
-                return Some(path.split_off(i));
+        // Every message left has a predecessor left (its in-degree never reached zero), but
+        // not always a successor (it may only follow a cycle): walk predecessors until one
+        // comes back round.
+        let mut before: BTreeMap<AppId, (AppId, NodeId)> = BTreeMap::new();
+        for (&m, nexts) in self.after.iter().filter(|(m, _)| indegree.contains_key(m)) {
+            for (&next, &node) in nexts.iter().filter(|(n, _)| indegree.contains_key(n)) {
+                before.entry(next).or_insert((m, node));
             }
-            let (&next, &node) = self.after[&at].iter().find(|(n, _)| indegree.contains_key(n)).expect("a successor left");
-            path.push((at, node));
-            at = next;
+        }
+        let mut at = *indegree.keys().next()?;
+        // The steps walked, each (predecessor, node that delivered it before the message walked from).
+        let mut walked: Vec<(AppId, NodeId)> = Vec::new();
+        loop {
+            let &(earlier, node) = before.get(&at)?;
+            if let Some(i) = walked.iter().position(|(m, _)| *m == earlier) {
+                // earlier -> at closes the cycle; the steps walked after `earlier` run backwards.
+                let mut cycle = vec![(earlier, node)];
+                cycle.extend(walked[i + 1..].iter().rev());
+                // Told from its smallest message, so that the same cycle always reads the same.
+                let first = cycle.iter().enumerate().min_by_key(|(_, (m, _))| *m).map_or(0, |(k, _)| k);
+                cycle.rotate_left(first);
+                return Some(cycle);
+            }
+            walked.push((earlier, node));
+            at = earlier;
         }
     }
 
@@ -514,6 +528,17 @@ mod tests {
         assert_eq!(
             v.detail,
             "no one order agrees with every node's: n0 delivered a1 before a2, n1 delivered a2 before a3, n2 delivered a3 before a1"
+        );
+        // Postmortem: a message delivered after a cycle, with no successor of its own, was taken
+        // as the walk's start and the check panicked looking for its successor.
+        let tail = [cmd(0, 0, 4)];
+        let behind =
+            [deliver(1, 0, 2), deliver(2, 0, 3), deliver(3, 0, 1), deliver(1, 1, 3), deliver(2, 1, 4), deliver(1, 2, 4), deliver(2, 2, 2)];
+        let v = verdict(TotalOrder::new(cluster()), &[&sent[..], &tail[..], &behind[..]].concat());
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert_eq!(
+            v.detail,
+            "no one order agrees with every node's: n0 delivered a2 before a3, n1 delivered a3 before a4, n2 delivered a4 before a2"
         );
         // A chain is not a cycle.
         let chain =
