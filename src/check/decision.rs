@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::id::{AppId, MsgId, NodeId};
 use crate::process::{Cluster, Dest};
 use crate::time::SimTime;
-use crate::trace::{EventKind, TraceEvent};
+use crate::trace::{EventKind, FaultAction, TraceEvent};
 use std::collections::BTreeMap;
 
 /// One plan: its two nodes, when it was made, and whether each acted on it.
@@ -119,9 +119,10 @@ impl crate::plugin::Check for SameDecision {
 ///
 /// The decision is final, so a general sends no round of a plan after deciding it: the
 /// commander decides `decide_ns` of its clock after the plan, the other general as long after
-/// round 1 first reached it intact. A round sent later (a decided general still answering, so
-/// its peer completes a round it did not count) fails; at the very instant of the decision
-/// either order is right.
+/// round 1 first reached it intact (again after a crash, which forgets the plans). A round sent
+/// later (a decided general still answering, so its peer completes a round it did not count)
+/// fails; at the very instant of the decision either order is right, and a general paused or
+/// waiting on a send meanwhile, its decision timer held, is not judged.
 pub struct ActsOnLastRound {
     cluster: Cluster,
     /// The protocol's number of rounds; `None` under another protocol (nothing judged).
@@ -133,6 +134,8 @@ pub struct ActsOnLastRound {
     decides: BTreeMap<(AppId, NodeId), SimTime>,
     /// The first round sent after its sender's decision: plan, round, sender, when, decided at.
     after_decision: Option<(AppId, u32, NodeId, SimTime, SimTime)>,
+    /// Per node, when its timers were held (paused, or waiting on a send): from, until (open: `SimTime::MAX`).
+    held: BTreeMap<NodeId, Vec<(SimTime, SimTime)>>,
     /// Each round's transmission: its plan and number.
     msgs: BTreeMap<MsgId, (AppId, u32)>,
     /// The next send by this node at this time is round `u32` of this plan.
@@ -156,6 +159,7 @@ impl ActsOnLastRound {
             clocks,
             decides: BTreeMap::new(),
             after_decision: None,
+            held: BTreeMap::new(),
             msgs: BTreeMap::new(),
             next: None,
             received: BTreeMap::new(),
@@ -166,6 +170,13 @@ impl ActsOnLastRound {
 }
 
 impl ActsOnLastRound {
+    /// Whether `node`'s timers were held at some time from its decision due at `decided` back to
+    /// when it learned the plan, or until `until`: its decision may then come later than due.
+    fn held_within(&self, node: NodeId, decided: SimTime, until: SimTime) -> bool {
+        let learned = decided.0.saturating_sub(self.clocks.get(node.index()).copied().unwrap_or_default().real_duration(self.decide_ns));
+        self.held.get(&node).is_some_and(|h| h.iter().any(|&(from, to)| from.0 <= until.0 && to.0 >= learned))
+    }
+
     /// `node` learned of plan `app` at `at` (the first time only): it decides `decide_ns` of its clock later.
     fn decide(&mut self, app: AppId, node: NodeId, at: SimTime) {
         let after = self.clocks.get(node.index()).copied().unwrap_or_default().real_duration(self.decide_ns);
@@ -182,6 +193,8 @@ impl Checker for ActsOnLastRound {
             b::nested(self.received.values(), b::vec),
             b::map(&self.commanders),
             b::map(&self.decides),
+            b::map(&self.held),
+            b::nested(self.held.values(), b::vec),
             b::vec(&self.acted),
         ])
     }
@@ -202,6 +215,7 @@ impl Checker for ActsOnLastRound {
                     self.msgs.insert(msg, (app, round));
                     if let Some(&decided) = self.decides.get(&(app, from))
                         && e.time > decided
+                        && !self.held_within(from, decided, e.time)
                     {
                         self.after_decision.get_or_insert((app, round, from, e.time, decided));
                     }
@@ -217,6 +231,17 @@ impl Checker for ActsOnLastRound {
                 }
             }
             EventKind::Deliver { node, app, .. } => self.acted.push((app, node, e.time)),
+            // A crashed general forgets its plans; a late round 1 after its restart starts one again.
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.decides.retain(|&(_, n), _| n != node),
+            // A paused or waiting general's decision timer is held: it decides later than due.
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. } => {
+                self.held.entry(node).or_default().push((e.time, SimTime(u64::MAX)));
+            }
+            EventKind::Fault { action: FaultAction::Resume, node: Some(node), .. } | EventKind::Unblock { node, .. } => {
+                if let Some(last) = self.held.get_mut(&node).and_then(|h| h.last_mut()).filter(|h| h.1 == SimTime(u64::MAX)) {
+                    last.1 = e.time;
+                }
+            }
             _ => {}
         }
     }
@@ -340,5 +365,11 @@ mod tests {
         // At the instant of the decision either order is right; later decisions leave time for every round.
         assert_eq!(judge_deciding_after(6, &rounds(true)).outcome, Outcome::Inconclusive);
         assert_eq!(judge_deciding_after(50, &rounds(true)).outcome, Outcome::Inconclusive);
+        // Paused across its decision, a's timer is held: round 3 sent on resuming is not judged.
+        let pause = |ms, action| ev(ms, EventKind::Fault { action, node: Some(NodeId(0)), index: 0 });
+        let mut paused = rounds(true);
+        paused.insert(1, pause(1, FaultAction::Pause));
+        paused.insert(4, pause(5, FaultAction::Resume));
+        assert_eq!(judge_deciding_after(4, &paused).outcome, Outcome::Inconclusive, "{}", judge_deciding_after(4, &paused).detail);
     }
 }

@@ -12,9 +12,10 @@
 //!   restart), and the last one less than a period before the run ended: a round re-armed late,
 //!   or a chain that stopped, fails.
 //!
-//! A crash ends a node's rounds and its restart starts them again; a pause holds its timer, so
-//! the gap across a pause is not judged, nor is lateness at a node with a mailbox (its handler
-//! may wait its turn). Without declared rounds, or with no round fired, the verdict is
+//! A crash ends a node's rounds and its restart starts them again; a pause, or a wait of the
+//! node's own (a blocking send, a full mailbox's back-pressure), holds its timers, so the gap
+//! across one is not judged, nor is lateness at a node with a mailbox (a timer there waits its
+//! turn behind the messages). Without declared rounds, or with no round fired, the verdict is
 //! inconclusive.
 
 use super::{Breaches, Checker, RunEnd, Verdict};
@@ -127,6 +128,11 @@ impl Checker for RoundPace {
                     _ => {}
                 }
             }
+            // A node waiting has its timers held, as a paused one has.
+            EventKind::Block { node, .. } => {
+                self.firing = None;
+                self.since[node.index()] = None;
+            }
             _ => {}
         }
     }
@@ -237,5 +243,10 @@ mod tests {
         let restarted =
             [fire(10, 0), fire(10, 1), crash(12, FaultAction::Crash), fire(20, 0), crash(14, FaultAction::Restart), fire(24, 1)];
         assert_eq!(judge(true, &restarted, 30).outcome, Outcome::Pass, "{}", judge(true, &restarted, 30).detail);
+        // A blocked node's timers are held: the gap across the wait is not judged.
+        let block =
+            ev(12, EventKind::Block { node: NodeId(1), on: NodeId(0), reason: crate::trace::BlockReason::BackPressure, timeout: false });
+        let held = [fire(10, 0), fire(10, 1), block, fire(20, 0), fire(30, 0), fire(36, 1), fire(40, 0), fire(46, 1)];
+        assert_eq!(judge(true, &held, 48).outcome, Outcome::Pass, "{}", judge(true, &held, 48).detail);
     }
 }

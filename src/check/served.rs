@@ -1,8 +1,8 @@
 //! `CallsServed`: the `Calls` protocol's service answers every request it received, first come,
 //! first served, `workers` at a time, each within its phase's longest service time.
 //!
-//! Judged from the service's `recv` of requests (intact copies from a client) and its `send` of
-//! answers to clients. Answers to several requests may leave in any order (service times
+//! Judged from the service's `recv` of requests (intact copies from a client) and its `answer`
+//! lines (`Ctx::send_answer`: made when it answers, even if the send itself waits). Answers to several requests may leave in any order (service times
 //! differ), so requests are not matched one to one; the service is held to what a
 //! work-conserving server of `workers` (all, if unbounded) owes: taking requests in arrival
 //! order, the k-th can start at its arrival or at the (k - workers)-th answer, whichever is
@@ -10,8 +10,8 @@
 //! start; so at any time at least as many answers have left as there are requests whose bound
 //! has passed. A service that never frees a worker, idles while a request
 //! waits, or drops a request falls behind that count. A crash of the service forgets what it
-//! held (the count starts afresh); after a pause, whose held timers make answers late, the
-//! bound is not applied until the service has caught up. Judged at the end of the run, over
+//! held (the count starts afresh); after a pause or a wait on a send (back-pressure), whose
+//! held timers make answers late, the bound is not applied. Judged at the end of the run, over
 //! every request whose bound has passed; with no request, inconclusive.
 //!
 //! And no faster than its workers: every answer ends a request served for at least the shortest
@@ -125,12 +125,18 @@ impl Checker for CallsServed {
             EventKind::Receive { from, to, corrupted: false, .. } if to == service && from != service => {
                 self.epoch().arrivals.push(e.time);
             }
-            EventKind::Send { from, to, .. } if from == service && to != service => self.epoch().answers.push(e.time),
+            // The service's `answer` line, made when it answers: its send may wait (a
+            // back-pressured or blocked service sends later), its answer does not.
+            EventKind::Answer { node, to, .. } if node == service && to != service => self.epoch().answers.push(e.time),
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } if node == service => {
                 self.epoch().crashed = Some(e.time);
                 self.epochs.push(Epoch::default());
             }
-            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } if node == service => self.epoch().paused = true,
+            // A pause, or a wait on a send (back-pressure from a full mailbox), holds the
+            // service's timers: answers come late, and the bound is not applied.
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. } if node == service => {
+                self.epoch().paused = true;
+            }
             _ => {}
         }
     }
@@ -198,7 +204,7 @@ mod tests {
     }
 
     fn answer(ms: u64) -> TraceEvent {
-        ev(ms, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(1_000 + ms), size: 8 })
+        ev(ms, EventKind::Answer { node: NodeId(1), to: NodeId(0), series: ms, attempt: 1 })
     }
 
     #[test]

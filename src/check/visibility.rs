@@ -10,10 +10,13 @@
 //! consumer or the clock ended the hand-out (a stale visibility timer of an earlier hand-out,
 //! a timer keyed on the wrong hand-out). And a task is never handed out again once the broker
 //! took its acknowledgement (the consumer's send in the step of its `deliver`) from the consumer
-//! holding it, within that hand-out's visibility and with no crash of the broker since, unless the broker crashed before the record
-//! of it was surely on disk (twice `write_ms`): a restarted broker that forgets what its log
-//! says was done hands it out again. Under another protocol, or with no task handed out
-//! twice, the verdict is inconclusive.
+//! holding it, within that hand-out's visibility and with no crash of the broker since, unless
+//! the broker crashed before the record of it was surely on disk (twice `write_ms`, or any
+//! time after its timers were held by a pause or a wait): a restarted broker that forgets what
+//! its log says was done hands it out again. Answers are not named in the trace: any intact
+//! message from a consumer that took a copy of a task (a duplicate answer, an answer to an
+//! earlier hand-out of it) may end the task's current hand-out to that consumer. Under another protocol, or
+//! with no task handed out twice, the verdict is inconclusive.
 
 use super::{Breaches, Checker, RunEnd, Verdict};
 use crate::clock::Clock;
@@ -62,12 +65,15 @@ pub struct HandoutVisibility {
     done: BTreeMap<AppId, SimTime>,
     /// When the broker crashed.
     broker_crashes: Vec<SimTime>,
+    /// When the broker's timers were held (paused, or waiting on a send): from, until (open: `SimTime::MAX`).
+    broker_held: Vec<(SimTime, SimTime)>,
     /// Each task's latest hand-out.
     latest: BTreeMap<AppId, Handout>,
     /// The hand-out messages in flight: their task.
     in_flight: BTreeMap<MsgId, AppId>,
-    /// Per consumer, the hand-outs it took and has not answered since: task and hand-out time.
-    taken: BTreeMap<NodeId, Vec<(AppId, SimTime)>>,
+    /// Per consumer, the tasks it took a copy of whose latest hand-out is still to it and which
+    /// are not done (so the list stays as short as what the consumer holds).
+    taken: BTreeMap<NodeId, Vec<AppId>>,
     /// The task whose hand-out the broker's next send in this step carries.
     next: Option<(SimTime, AppId)>,
     /// When the broker last crashed.
@@ -88,6 +94,7 @@ impl HandoutVisibility {
             acks: BTreeMap::new(),
             done: BTreeMap::new(),
             broker_crashes: Vec::new(),
+            broker_held: Vec::new(),
             latest: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             taken: BTreeMap::new(),
@@ -104,7 +111,10 @@ impl HandoutVisibility {
     fn handed_out_when_done(&mut self, app: AppId, at: SimTime) {
         let Some(&acked) = self.done.get(&app) else { return };
         let written = acked.saturating_add(self.written_within);
-        if self.broker_crashes.iter().any(|&c| c >= acked && c <= written) {
+        // A crash before the record was surely written, or after a stretch in which the broker's
+        // timers (the write's among them) were held, may have lost it.
+        let held = |c: SimTime| self.broker_held.iter().any(|&(from, to)| from <= c && to >= acked);
+        if self.broker_crashes.iter().any(|&c| c >= acked && (c <= written || held(c))) {
             return;
         }
         self.breaches.record(at, || {
@@ -144,6 +154,7 @@ impl Checker for HandoutVisibility {
             b::map(&self.acks),
             b::map(&self.done),
             b::vec(&self.broker_crashes),
+            b::vec(&self.broker_held),
         ])
     }
 
@@ -177,7 +188,8 @@ impl Checker for HandoutVisibility {
                 }
             }
             EventKind::Receive { from, to, msg, corrupted } => {
-                let app = self.in_flight.remove(&msg);
+                // Every copy of a hand-out counts (a duplicate is worked on, and answered, again).
+                let app = self.in_flight.get(&msg).copied();
                 let acked = self.acks.remove(&msg);
                 if corrupted {
                     return;
@@ -190,31 +202,34 @@ impl Checker for HandoutVisibility {
                         && e.time.0 < h.at.0.saturating_add(self.visibility_real)
                         && self.broker_crashed.is_none_or(|c| c < h.at)
                 };
-                if let Some(acked) = acked
-                    && to == spec.broker
-                    && self.latest.get(&acked).is_some_and(holding)
-                {
-                    self.done.entry(acked).or_insert(e.time);
+                let done = acked.filter(|acked| to == spec.broker && self.latest.get(acked).is_some_and(holding));
+                if let Some(done) = done {
+                    self.done.entry(done).or_insert(e.time);
                 }
                 if let Some(app) = app
                     && let Some(h) = self.latest.get_mut(&app)
                     && h.consumer == to
-                    && h.taken.is_none()
                 {
-                    h.taken = Some(e.time);
-                    self.taken.entry(to).or_default().push((app, h.at));
-                }
-                if to == spec.broker {
-                    // An answer from `from` is about a task it took and has not answered: it may
-                    // end that task's current hand-out to it, even one made after the answer was
-                    // sent (a restarted broker handing the task to the same consumer again).
-                    for (app, _) in self.taken.remove(&from).unwrap_or_default() {
-                        if let Some(h) = self.latest.get_mut(&app)
-                            && h.consumer == from
-                        {
-                            h.answered = true;
-                        }
+                    h.taken.get_or_insert(e.time);
+                    let tasks = self.taken.entry(to).or_default();
+                    if !tasks.contains(&app) {
+                        tasks.push(app);
                     }
+                }
+                if to == spec.broker
+                    && let Some(tasks) = self.taken.get_mut(&from)
+                {
+                    // Answers are not named: any message from `from` (a duplicate copy included,
+                    // which the broker takes as one more answer) may end the current hand-out to
+                    // it of any task it took a copy of, even a hand-out made after the answer was
+                    // sent (a restarted broker, or a duplicate hand-out, giving it the task again).
+                    let latest = &mut self.latest;
+                    tasks.retain(|app| {
+                        let Some(h) = latest.get_mut(app).filter(|h| h.consumer == from) else { return false };
+                        h.answered = true;
+                        // A task done is never handed out again: nothing more to answer for it.
+                        done != Some(*app)
+                    });
                 }
             }
             EventKind::DeadLetter { app, .. } => {
@@ -224,6 +239,18 @@ impl Checker for HandoutVisibility {
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } if node == spec.broker => {
                 self.broker_crashed = Some(e.time);
                 self.broker_crashes.push(e.time);
+            }
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. }
+                if node == spec.broker =>
+            {
+                self.broker_held.push((e.time, SimTime(u64::MAX)));
+            }
+            EventKind::Fault { action: FaultAction::Resume, node: Some(node), .. } | EventKind::Unblock { node, .. }
+                if node == spec.broker =>
+            {
+                if let Some(last) = self.broker_held.last_mut().filter(|h| h.1 == SimTime(u64::MAX)) {
+                    last.1 = e.time;
+                }
             }
             _ => {}
         }
@@ -326,5 +353,49 @@ mod tests {
             [&handout(0, 1, 1)[..], &[recv(2, 0, 1, 1), crash(4), deliver(6, 1), ack(6), recv(7, 1, 0, 2)], &handout(40, 2, 3)[..]]
                 .concat();
         assert_eq!(judge(&restarted).outcome, Outcome::Pass, "{}", judge(&restarted).detail);
+        // The broker waited on a send (its write timer held) before crashing: the record may be lost.
+        let block =
+            ev(8, EventKind::Block { node: NodeId(0), on: NodeId(2), reason: crate::trace::BlockReason::BackPressure, timeout: false });
+        let held = [&processed[..], &[block, crash(27)], &handout(40, 2, 3)[..]].concat();
+        assert_eq!(judge(&held).outcome, Outcome::Pass, "{}", judge(&held).detail);
+    }
+
+    // Postmortem: a duplicated hand-out (or answer) is answered twice; the second answer,
+    // arriving after the task went back to the same consumer, ends that hand-out, and the check
+    // had counted one answer per hand-out.
+    #[test]
+    fn every_copy_of_a_hand_out_owes_an_answer() {
+        // n1 takes two copies of hand-out m1, answers the first at 7 ms (a5 back to n1 at 8 ms
+        // as m3), and the second answer, at 9 ms, ends the new hand-out before n1 took it.
+        let twice = [
+            &handout(0, 1, 1)[..],
+            &[recv(2, 0, 1, 1), recv(3, 0, 1, 1), recv(7, 1, 0, 2)],
+            &handout(8, 1, 3)[..],
+            &[recv(9, 1, 0, 4)],
+            &handout(10, 1, 5)[..],
+        ]
+        .concat();
+        assert_eq!(judge(&twice).outcome, Outcome::Pass, "{}", judge(&twice).detail);
+        // A consumer that never took a copy of the task has no answer to give about it.
+        let never = [
+            &handout(0, 1, 1)[..],
+            &[recv(2, 0, 1, 1), recv(7, 1, 0, 2)],
+            &handout(8, 2, 3)[..],
+            &[recv(9, 2, 0, 4)],
+            &handout(10, 1, 5)[..],
+        ]
+        .concat();
+        assert_eq!(judge(&never).outcome, Outcome::Fail, "{}", judge(&never).detail);
+        // n1's one answer is duplicated on the way: the broker takes the second copy as an answer to
+        // the hand-out it made on the first.
+        let copied = [
+            &handout(0, 1, 1)[..],
+            &[recv(2, 0, 1, 1), recv(7, 1, 0, 2)],
+            &handout(7, 1, 3)[..],
+            &[recv(7, 1, 0, 2)],
+            &handout(7, 1, 5)[..],
+        ]
+        .concat();
+        assert_eq!(judge(&copied).outcome, Outcome::Pass, "{}", judge(&copied).detail);
     }
 }
