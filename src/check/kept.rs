@@ -183,9 +183,8 @@ impl Checker for NoAckedPublicationLoss {
         let Some((_, subs)) = &self.schedule else {
             return Verdict::inconclusive("not a `DurablePubSub` run: nothing to judge");
         };
-        if let Some(breach) = self.forbidden(subs) {
-            return Verdict::fail(breach);
-        }
+        // Loss, the broker's first promise, is named first when both are broken.
+        let forbidden = self.forbidden(subs);
         let (mut owed, mut publications) = (0usize, 0usize);
         let mut missing: Vec<(AppId, NodeId, SimTime, SimTime)> = Vec::new();
         for (&app, &acked_at) in &self.acked {
@@ -222,24 +221,29 @@ impl Checker for NoAckedPublicationLoss {
                 ));
             }
         }
-        if owed == 0 {
-            return Verdict::inconclusive("no acknowledged publication was owed to a confirmed subscriber: nothing to judge");
-        }
         let crashes = self.crashes;
-        if let Some(&(app, node, acked_at, since)) = missing.first() {
-            if end.reason != EndReason::Quiescent {
-                return Verdict::inconclusive(format!(
-                    "{} of {owed} owed deliveries not made when the run stopped ({:?}) with work still to do: not judged",
-                    missing.len(),
-                    end.reason
-                ));
-            }
+        if let Some(&(app, node, acked_at, since)) = missing.first()
+            && end.reason == EndReason::Quiescent
+        {
             return Verdict::fail(format!(
                 "{} of {owed} owed deliveries of acknowledged publications lost ({crashes} crash(es)); first: a{} acknowledged at \
                  {acked_at}, never delivered to {} (subscribed since {since})",
                 missing.len(),
                 app.0,
                 self.cluster.name(node)
+            ));
+        }
+        if let Some(breach) = forbidden {
+            return Verdict::fail(breach);
+        }
+        if owed == 0 {
+            return Verdict::inconclusive("no acknowledged publication was owed to a confirmed subscriber: nothing to judge");
+        }
+        if !missing.is_empty() {
+            return Verdict::inconclusive(format!(
+                "{} of {owed} owed deliveries not made when the run stopped ({:?}) with work still to do: not judged",
+                missing.len(),
+                end.reason
             ));
         }
         Verdict::pass(format!(
