@@ -134,8 +134,8 @@ pub struct ActsOnLastRound {
     decides: BTreeMap<(AppId, NodeId), SimTime>,
     /// The first round sent after its sender's decision: plan, round, sender, when, decided at.
     after_decision: Option<(AppId, u32, NodeId, SimTime, SimTime)>,
-    /// Per node, when its timers were held (paused, or waiting on a send): from, until (open: `SimTime::MAX`).
-    held: BTreeMap<NodeId, Vec<(SimTime, SimTime)>>,
+    /// When each node's timers were held (paused, or waiting on a send).
+    held: super::Holds,
     /// Each round's transmission: its plan and number.
     msgs: BTreeMap<MsgId, (AppId, u32)>,
     /// The next send by this node at this time is round `u32` of this plan.
@@ -159,7 +159,7 @@ impl ActsOnLastRound {
             clocks,
             decides: BTreeMap::new(),
             after_decision: None,
-            held: BTreeMap::new(),
+            held: super::Holds::default(),
             msgs: BTreeMap::new(),
             next: None,
             received: BTreeMap::new(),
@@ -174,7 +174,7 @@ impl ActsOnLastRound {
     /// when it learned the plan, or until `until`: its decision may then come later than due.
     fn held_within(&self, node: NodeId, decided: SimTime, until: SimTime) -> bool {
         let learned = decided.0.saturating_sub(self.clocks.get(node.index()).copied().unwrap_or_default().real_duration(self.decide_ns));
-        self.held.get(&node).is_some_and(|h| h.iter().any(|&(from, to)| from.0 <= until.0 && to.0 >= learned))
+        self.held.within(node, SimTime(learned), until)
     }
 
     /// `node` learned of plan `app` at `at` (the first time only): it decides `decide_ns` of its clock later.
@@ -193,13 +193,14 @@ impl Checker for ActsOnLastRound {
             b::nested(self.received.values(), b::vec),
             b::map(&self.commanders),
             b::map(&self.decides),
-            b::map(&self.held),
-            b::nested(self.held.values(), b::vec),
+            self.held.heap_bytes(),
             b::vec(&self.acted),
         ])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
+        // A paused or waiting general's decision timer is held: it decides later than due.
+        self.held.observe(e);
         let next = self.next.take();
         match e.kind {
             EventKind::Command { node, app, dest: Dest::Node(to) } if to != node => {
@@ -233,15 +234,6 @@ impl Checker for ActsOnLastRound {
             EventKind::Deliver { node, app, .. } => self.acted.push((app, node, e.time)),
             // A crashed general forgets its plans; a late round 1 after its restart starts one again.
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.decides.retain(|&(_, n), _| n != node),
-            // A paused or waiting general's decision timer is held: it decides later than due.
-            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. } => {
-                self.held.entry(node).or_default().push((e.time, SimTime(u64::MAX)));
-            }
-            EventKind::Fault { action: FaultAction::Resume, node: Some(node), .. } | EventKind::Unblock { node, .. } => {
-                if let Some(last) = self.held.get_mut(&node).and_then(|h| h.last_mut()).filter(|h| h.1 == SimTime(u64::MAX)) {
-                    last.1 = e.time;
-                }
-            }
             _ => {}
         }
     }

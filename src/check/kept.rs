@@ -56,8 +56,8 @@ pub struct NoAckedPublicationLoss {
     broker_sent: BTreeMap<MsgId, SimTime>,
     /// Per node, when the broker sent the copy it received last (the one its next `deliver` takes).
     carrier: BTreeMap<NodeId, Option<SimTime>>,
-    /// Each node's latest pause or wait on a send (its timers held).
-    held: BTreeMap<NodeId, SimTime>,
+    /// When each node's timers were held (paused, or waiting on a send).
+    held: super::Holds,
     crashes: usize,
     /// Each node's latest crash.
     crashed: BTreeMap<NodeId, SimTime>,
@@ -76,7 +76,7 @@ impl NoAckedPublicationLoss {
             delivered: BTreeMap::new(),
             broker_sent: BTreeMap::new(),
             carrier: BTreeMap::new(),
-            held: BTreeMap::new(),
+            held: super::Holds::default(),
             crashes: 0,
             crashed: BTreeMap::new(),
         }
@@ -134,13 +134,14 @@ impl Checker for NoAckedPublicationLoss {
             b::map(&self.delivered),
             b::map(&self.broker_sent),
             b::map(&self.carrier),
-            b::map(&self.held),
+            self.held.heap_bytes(),
             b::map(&self.crashed),
         ])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
         let Some((broker, subs)) = &self.schedule else { return };
+        self.held.observe(e);
         match e.kind {
             EventKind::Command { node, app, dest: Dest::Group(topic) } => {
                 self.publications.insert(app, (node, topic, e.time));
@@ -161,9 +162,6 @@ impl Checker for NoAckedPublicationLoss {
             }
             EventKind::Receive { to, msg, .. } => {
                 self.carrier.insert(to, self.broker_sent.get(&msg).copied());
-            }
-            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. } => {
-                self.held.insert(node, e.time);
             }
             EventKind::Deliver { node, app, .. } => {
                 let carried = self.carrier.get(&node).copied().flatten();
@@ -209,7 +207,7 @@ impl Checker for NoAckedPublicationLoss {
             let mut unacked = self.publications.iter().filter(|&(app, &(publisher, _, at))| {
                 !self.acked.contains_key(app)
                     && self.crashed.get(&publisher).is_none_or(|&c| c < at)
-                    && self.held.get(&publisher).is_none_or(|&h| h < at)
+                    && !self.held.within(publisher, at, end.at)
             });
             if let Some((app, &(publisher, _, at))) = unacked.next() {
                 return Verdict::fail(format!(

@@ -84,6 +84,43 @@ impl Breaches {
     }
 }
 
+/// When each node's timers were held, from the trace: from a `Pause` or a `Block` (a wait on a
+/// send) to its `Resume` or `Unblock`. A check whose deadlines are timers of the node excuses
+/// what such a stretch delays.
+#[derive(Default)]
+pub(crate) struct Holds {
+    /// Per node, its stretches held: from, until (`SimTime::MAX` while still held).
+    spans: std::collections::BTreeMap<crate::id::NodeId, Vec<(crate::time::SimTime, crate::time::SimTime)>>,
+}
+
+impl Holds {
+    /// Follow `e`: a pause or a wait opens a stretch, a resume or an unblock closes it.
+    pub(crate) fn observe(&mut self, e: &crate::trace::TraceEvent) {
+        use crate::trace::{EventKind, FaultAction};
+        match e.kind {
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. } => {
+                self.spans.entry(node).or_default().push((e.time, crate::time::SimTime(u64::MAX)));
+            }
+            EventKind::Fault { action: FaultAction::Resume, node: Some(node), .. } | EventKind::Unblock { node, .. } => {
+                if let Some(open) = self.spans.get_mut(&node).and_then(|s| s.last_mut()).filter(|s| s.1.0 == u64::MAX) {
+                    open.1 = e.time;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether `node`'s timers were held at some time in `[from, to]`.
+    pub(crate) fn within(&self, node: crate::id::NodeId, from: crate::time::SimTime, to: crate::time::SimTime) -> bool {
+        self.spans.get(&node).is_some_and(|s| s.iter().any(|&(start, end)| start <= to && end >= from))
+    }
+
+    /// What the stretches hold, for the memory budget.
+    pub(crate) fn heap_bytes(&self) -> u64 {
+        crate::budget::total(&[crate::budget::map(&self.spans), crate::budget::nested(self.spans.values(), crate::budget::vec)])
+    }
+}
+
 /// A check with no configuration whose checker is made from the scenario alone.
 macro_rules! check_without_config {
     ($($name:ident => $build:expr;)*) => {$(

@@ -65,8 +65,8 @@ pub struct HandoutVisibility {
     done: BTreeMap<AppId, SimTime>,
     /// When the broker crashed.
     broker_crashes: Vec<SimTime>,
-    /// When the broker's timers were held (paused, or waiting on a send): from, until (open: `SimTime::MAX`).
-    broker_held: Vec<(SimTime, SimTime)>,
+    /// When the nodes' timers were held (paused, or waiting on a send): the broker's writes wait.
+    held: super::Holds,
     /// Each task's latest hand-out.
     latest: BTreeMap<AppId, Handout>,
     /// The hand-out messages in flight: their task.
@@ -94,7 +94,7 @@ impl HandoutVisibility {
             acks: BTreeMap::new(),
             done: BTreeMap::new(),
             broker_crashes: Vec::new(),
-            broker_held: Vec::new(),
+            held: super::Holds::default(),
             latest: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             taken: BTreeMap::new(),
@@ -113,7 +113,8 @@ impl HandoutVisibility {
         let written = acked.saturating_add(self.written_within);
         // A crash before the record was surely written, or after a stretch in which the broker's
         // timers (the write's among them) were held, may have lost it.
-        let held = |c: SimTime| self.broker_held.iter().any(|&(from, to)| from <= c && to >= acked);
+        let broker = self.spec.map_or(NodeId(0), |s| s.broker);
+        let held = |c: SimTime| self.held.within(broker, acked, c);
         if self.broker_crashes.iter().any(|&c| c >= acked && (c <= written || held(c))) {
             return;
         }
@@ -154,12 +155,13 @@ impl Checker for HandoutVisibility {
             b::map(&self.acks),
             b::map(&self.done),
             b::vec(&self.broker_crashes),
-            b::vec(&self.broker_held),
+            self.held.heap_bytes(),
         ])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
         let Some(spec) = self.spec else { return };
+        self.held.observe(e);
         let next = self.next.take();
         match e.kind {
             EventKind::Attempt { node, to, series, .. } if node == spec.broker => {
@@ -239,18 +241,6 @@ impl Checker for HandoutVisibility {
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } if node == spec.broker => {
                 self.broker_crashed = Some(e.time);
                 self.broker_crashes.push(e.time);
-            }
-            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. }
-                if node == spec.broker =>
-            {
-                self.broker_held.push((e.time, SimTime(u64::MAX)));
-            }
-            EventKind::Fault { action: FaultAction::Resume, node: Some(node), .. } | EventKind::Unblock { node, .. }
-                if node == spec.broker =>
-            {
-                if let Some(last) = self.broker_held.last_mut().filter(|h| h.1 == SimTime(u64::MAX)) {
-                    last.1 = e.time;
-                }
             }
             _ => {}
         }
