@@ -420,6 +420,15 @@ fn a_durable_broker_loses_no_acknowledged_publication_and_its_weaker_variants_do
     }
 }
 
+/// Postmortem: the broker kept one subscribed flag per node and topic, so on a reordering link
+/// a late `Subscribe` overtaken by its own `Unsubscribe` subscribed the node for good after the
+/// broker had confirmed the end (46 of 100 seeds of this scenario). It keeps each subscription's
+/// state now, and an ended one stays ended.
+#[test]
+fn regression_a_late_subscribe_does_not_undo_a_confirmed_unsubscription() {
+    assert!(outcomes("scenarios/canon/durable-pubsub-reorder.ron", "NoAckedPublicationLoss", 0..40).iter().all(|o| *o == Pass));
+}
+
 /// A durable subscription outlives its subscriber's crash: what was published to `sport` while
 /// s3 was down (400 ms to 450 ms) is held by the broker and reaches s3 after its restart.
 #[test]

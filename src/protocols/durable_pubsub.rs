@@ -6,7 +6,9 @@
 //! - a subscriber sends `Subscribe` (and later `Unsubscribe`) as the attempts of a
 //!   retransmission series (`attempt` lines; the series is the subscription's index in the
 //!   configuration, with bit 32 set for an unsubscription) until the broker confirms it with an
-//!   `ack` line: from then on the broker has recorded the subscription;
+//!   `ack` line: from then on the broker has recorded the subscription; the broker keeps each
+//!   subscription's state, so an ended one stays ended even if its `Subscribe` arrives later
+//!   (overtaken on a reordering link: `scenarios/canon/durable-pubsub-reorder.ron`);
 //! - a publisher sends each publication to the broker until the broker says it is kept, which
 //!   the publisher records as a `call .. ok` line (its request answered): the promise
 //!   `NoAckedPublicationLoss` holds the broker to;
@@ -133,14 +135,25 @@ pub enum Timer {
 /// One record of the broker's log: a change to its state.
 #[derive(Clone, Copy, Debug)]
 pub enum Record {
-    /// The node subscribed to the topic.
-    Subscribed(NodeId, GroupId),
-    /// The node unsubscribed from the topic.
-    Unsubscribed(NodeId, GroupId),
+    /// The node's subscription (its index in the configuration) to the topic began.
+    Subscribed(NodeId, GroupId, u64),
+    /// The node's subscription (its index) to the topic ended, for good: a `Subscribe` of
+    /// it that arrives later (overtaken by its `Unsubscribe` on a reordering link) is
+    /// confirmed and has no effect.
+    Unsubscribed(NodeId, GroupId, u64),
     /// A publication to the topic: owed to the topic's subscribers of the moment.
     Published(Payload, GroupId),
     /// The subscriber got the publication.
     Delivered(NodeId, AppId),
+}
+
+/// Broker: where a subscription stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SeriesState {
+    /// Subscribed: the topic's publications are owed to the node.
+    Active,
+    /// Unsubscribed, for good.
+    Ended,
 }
 
 /// The acknowledgement a change earns.
@@ -163,8 +176,10 @@ pub struct DurablePubSub {
     unconfirmed: BTreeMap<u64, u32>,
     /// Subscriber: publications delivered (since this process started).
     delivered: BTreeSet<AppId>,
-    /// Broker: each topic's subscribers.
-    subscribers: BTreeMap<GroupId, BTreeSet<NodeId>>,
+    /// Broker: each subscription it heard of, by subscriber and index: its topic, and whether
+    /// it ended. Kept per subscription rather than per topic so that a late `Subscribe`, or
+    /// one of a node's other subscriptions to the same topic, cannot undo an unsubscription.
+    series: BTreeMap<(NodeId, u64), (GroupId, SeriesState)>,
     /// Broker: every publication received, to answer a publisher's retransmissions.
     seen: BTreeSet<AppId>,
     /// Broker: publications each subscriber has not answered, with their topic.
@@ -182,7 +197,7 @@ impl DurablePubSub {
             unkept: BTreeMap::new(),
             unconfirmed: BTreeMap::new(),
             delivered: BTreeSet::new(),
-            subscribers: BTreeMap::new(),
+            series: BTreeMap::new(),
             seen: BTreeSet::new(),
             pending: BTreeMap::new(),
             writing: BTreeMap::new(),
@@ -193,19 +208,24 @@ impl DurablePubSub {
     /// Broker: make `record` take effect; returns the forwards it owes now.
     fn apply(&mut self, record: Record) -> Vec<(NodeId, Payload)> {
         match record {
-            Record::Subscribed(node, topic) => {
-                self.subscribers.entry(topic).or_default().insert(node);
+            Record::Subscribed(node, topic, index) => {
+                self.series.entry((node, index)).or_insert((topic, SeriesState::Active));
             }
-            Record::Unsubscribed(node, topic) => {
-                if let Some(subs) = self.subscribers.get_mut(&topic) {
-                    subs.remove(&node);
+            Record::Unsubscribed(node, topic, index) => {
+                self.series.insert((node, index), (topic, SeriesState::Ended));
+                if !self.subscribed(node, topic) {
+                    self.pending.retain(|&(to, _), &mut (_, t)| !(to == node && t == topic));
                 }
-                self.pending.retain(|&(to, _), &mut (_, t)| !(to == node && t == topic));
             }
             Record::Published(payload, topic) => {
                 self.seen.insert(payload.id);
-                let owed: Vec<NodeId> =
-                    self.subscribers.get(&topic).into_iter().flatten().copied().filter(|&s| s != payload.origin).collect();
+                let mut owed: Vec<NodeId> = self
+                    .series
+                    .iter()
+                    .filter(|&(&(node, _), &(t, state))| t == topic && state == SeriesState::Active && node != payload.origin)
+                    .map(|(&(node, _), _)| node)
+                    .collect();
+                owed.dedup(); // a node's subscriptions are adjacent in the map
                 for &to in &owed {
                     self.pending.insert((to, payload.id), (payload, topic));
                 }
@@ -258,21 +278,33 @@ impl DurablePubSub {
         ctx.set_timer(self.spec.write_ns, Timer::Written(self.next_write));
     }
 
-    /// Broker: whether a write about `node`'s subscription to `topic` is on its way to disk.
-    fn changing(&self, node: NodeId, topic: GroupId) -> bool {
-        self.writing.values().any(|(r, _)| matches!(*r, Record::Subscribed(n, t) | Record::Unsubscribed(n, t) if n == node && t == topic))
+    /// Broker: whether `node` has a subscription to `topic` in effect.
+    fn subscribed(&self, node: NodeId, topic: GroupId) -> bool {
+        self.series.range((node, 0)..=(node, u64::MAX)).any(|(_, &(t, state))| t == topic && state == SeriesState::Active)
     }
 
-    /// Broker: a subscriber asks to be subscribed (`subscribe`) or not to `topic`.
+    /// Broker: whether a write about `node`'s subscription `index` is on its way to disk.
+    fn changing(&self, node: NodeId, index: u64) -> bool {
+        self.writing
+            .values()
+            .any(|(r, _)| matches!(*r, Record::Subscribed(n, _, i) | Record::Unsubscribed(n, _, i) if n == node && i == index))
+    }
+
+    /// Broker: a subscriber asks that its subscription `series` to `topic` begin (`subscribe`)
+    /// or end.
     fn subscription(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, from: NodeId, topic: GroupId, series: u64, subscribe: bool) {
-        if self.changing(from, topic) {
+        let index = series & (UNSUBSCRIBE - 1);
+        if self.changing(from, index) {
             return; // the subscriber asks again; answered once the change is written
         }
-        let subscribed = self.subscribers.get(&topic).is_some_and(|s| s.contains(&from));
-        if subscribed == subscribe {
+        let state = self.series.get(&(from, index)).map(|&(_, state)| state);
+        // A subscription that ended stays ended: its late `Subscribe` is confirmed, to stop
+        // the retries, and changes nothing.
+        let done = if subscribe { state.is_some() } else { state == Some(SeriesState::Ended) };
+        if done {
             ctx.send_ack(from, Wire::Confirmed(series), series);
         } else {
-            let record = if subscribe { Record::Subscribed(from, topic) } else { Record::Unsubscribed(from, topic) };
+            let record = if subscribe { Record::Subscribed(from, topic, index) } else { Record::Unsubscribed(from, topic, index) };
             self.write(ctx, record, Some(Reply::Confirmed(from, series)));
         }
     }
@@ -325,7 +357,7 @@ impl Process for DurablePubSub {
     type Timer = Timer;
     /// The state that grows with the run, for the memory budget.
     fn heap_bytes(&self) -> u64 {
-        // `subscribers` is left out: it grows with the subscriptions the scenario declares.
+        // `series` is left out: it grows with the subscriptions the scenario declares.
         [
             map_bytes::<AppId, (Payload, GroupId, SimTime)>(self.unkept.len()),
             map_bytes::<u64, u32>(self.unconfirmed.len()),
