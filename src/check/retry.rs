@@ -8,6 +8,10 @@
 //! - the numbers: each attempt's number is above the previous one's, and no larger than
 //!   `max_attempts`; under a policy whose waits start at the send (a retransmission timer),
 //!   the numbers are consecutive, since every attempt is a send;
+//! - giving up: a series that ends unanswered (its message dead-lettered, a `dead` line, or
+//!   its call ended on a timeout or an error) ends only after attempt `max_attempts`, unless
+//!   the node's retry budget held less than a token then; a dead letter comes no sooner than
+//!   the wait after that last attempt;
 //! - the waits, from the policy as the scenario wrote it (and its jitter's shape), computed here rather than taken
 //!   from the protocol's own arithmetic: the wait after attempt 1 is `base`, each next one
 //!   `factor` times the previous, capped at `cap`; the gap between two attempts is at least
@@ -182,6 +186,20 @@ enum Budgeted {
     Refill,
     /// A retry, taken when the attempt before it failed, made at this time.
     Retry(SimTime),
+    /// A series given up before its last attempt: a breach unless the bucket is empty.
+    GaveUp(GaveUp),
+}
+
+/// A series that ended unanswered before attempt `max_attempts`.
+#[derive(Clone, Copy, Debug)]
+struct GaveUp {
+    at: SimTime,
+    node: NodeId,
+    to: NodeId,
+    series: u64,
+    attempt: u64,
+    /// How it ended, for the report: "dead-lettered", "gave up its call".
+    how: &'static str,
 }
 
 /// The latest attempt of one series to one recipient.
@@ -242,6 +260,9 @@ pub struct RetryBackoff {
     /// Per attempt number (the one the wait followed; all past 16 together), how the waits fell
     /// in their jitter's range; `None` pools every number.
     spread: BTreeMap<Option<u64>, Spread>,
+    /// Series that ended unanswered before their last attempt, by (node, recipient, series):
+    /// judged at the end (a later attempt of the series takes it back; a budget may excuse it).
+    gave_up: BTreeMap<(NodeId, NodeId, u64), (u64, GaveUp)>,
     retransmissions: u64,
     breaches: Breaches,
 }
@@ -271,6 +292,7 @@ impl RetryBackoff {
             failures: BTreeMap::new(),
             waited: BTreeMap::new(),
             spread: BTreeMap::new(),
+            gave_up: BTreeMap::new(),
             retransmissions: 0,
             breaches: Breaches::default(),
         }
@@ -392,6 +414,7 @@ impl RetryBackoff {
         let Some(s) = self.schedule else { return };
         let attempt = u64::from(attempt);
         let key = (node, to, series);
+        self.gave_up.remove(&key);
         self.wait_ended(at, key, attempt);
         if attempt > s.max_attempts {
             self.violation(at, |c| {
@@ -464,6 +487,47 @@ impl RetryBackoff {
         }
     }
 
+    /// `node`'s series `series` to `to` ended unanswered at `at` (`how`): before attempt
+    /// `max_attempts` it is judged at the end, against the budget if there is one; a dead
+    /// letter (`timed`) must also have waited out the wait after the last attempt.
+    fn give_up(&mut self, at: SimTime, key: (NodeId, NodeId, u64), how: &'static str, timed: bool) {
+        let Some(s) = self.schedule else { return };
+        let Some(latest) = self.series.get(&key).copied() else { return };
+        let (node, to, series) = key;
+        let least = self.real(node, s.least_after(latest.attempt), false);
+        let gap = u128::from(at.0.saturating_sub(latest.at.0));
+        if timed && latest.attempt >= s.max_attempts && gap < least {
+            self.violation(at, |c| {
+                format!(
+                    "{} {how} s{series} to {} {} after attempt {}; the policy waits at least {}",
+                    c.name(node),
+                    c.name(to),
+                    SimTime(gap as u64),
+                    latest.attempt,
+                    SimTime(least.min(u128::from(u64::MAX)) as u64)
+                )
+            });
+        }
+        if latest.attempt < s.max_attempts {
+            let gave_up = GaveUp { at, node, to, series, attempt: latest.attempt, how };
+            self.gave_up.insert(key, (self.lines, gave_up));
+        }
+    }
+
+    /// `node`'s call `series` ended on a timeout or an error: a give-up of the series to
+    /// whichever recipient its attempts went to.
+    fn call_ended_unanswered(&mut self, at: SimTime, node: NodeId, series: u64) {
+        let keys: Vec<_> = self
+            .series
+            .range((node, NodeId(0), 0)..=(node, NodeId(u32::MAX), u64::MAX))
+            .map(|(&key, _)| key)
+            .filter(|&(_, _, s)| s == series)
+            .collect();
+        for key in keys {
+            self.give_up(at, key, "gave up its call", false);
+        }
+    }
+
     /// One more unit (an attempt sent or refused) of `node`'s series: past the first it is a
     /// retry, which took a token from the node's budget when the unit before it failed.
     fn unit(&mut self, at: SimTime, node: NodeId, series: u64) {
@@ -487,9 +551,32 @@ impl RetryBackoff {
     /// start and after each restart), `ratio` of a token per call (never above `burst`), one
     /// token per retry; a retry taken from a bucket holding less than a token is a breach.
     fn budget_breaches(&self, breaches: &mut Breaches) {
-        let Some(budget) = self.schedule.and_then(|s| s.budget) else { return };
+        let Some(s) = self.schedule else { return };
+        let early = |breaches: &mut Breaches, g: &GaveUp| {
+            breaches.record(g.at, || {
+                format!(
+                    "{} {} s{} to {} after attempt {} of max_attempts {}",
+                    self.cluster.name(g.node),
+                    g.how,
+                    g.series,
+                    self.cluster.name(g.to),
+                    g.attempt,
+                    s.max_attempts
+                )
+            })
+        };
+        let Some(budget) = s.budget else {
+            for (_, g) in self.gave_up.values() {
+                early(breaches, g);
+            }
+            return;
+        };
         let full = u128::from(budget.burst) * u128::from(PPB);
-        for (&node, entries) in &self.budget {
+        let mut budget_entries = self.budget.clone();
+        for &(line, g) in self.gave_up.values() {
+            budget_entries.entry(g.node).or_default().push((line, Budgeted::GaveUp(g)));
+        }
+        for (&node, entries) in &budget_entries {
             let mut entries = entries.clone();
             entries.sort_by_key(|&(index, _)| index);
             let (mut tokens, mut retries) = (full, 0u64);
@@ -512,6 +599,9 @@ impl RetryBackoff {
                             tokens -= u128::from(PPB);
                         }
                     }
+                    // An empty bucket excuses giving up early; a token left does not.
+                    Budgeted::GaveUp(g) if tokens >= u128::from(PPB) => early(breaches, &g),
+                    Budgeted::GaveUp(_) => {}
                 }
             }
         }
@@ -553,6 +643,7 @@ impl Checker for RetryBackoff {
             b::map(&self.failures),
             b::map(&self.waited),
             b::map(&self.spread),
+            b::map(&self.gave_up),
         ])
     }
 
@@ -609,17 +700,24 @@ impl Checker for RetryBackoff {
                 self.arrived = None;
                 self.budgeted(node, Budgeted::Deposit);
             }
+            EventKind::DeadLetter { node, to, app } => self.give_up(e.time, (node, to, app.0), "dead-lettered", true),
             // A call answered: the answer must be to the attempt out.
-            EventKind::Call { node, app, outcome: CallOutcome::Ok | CallOutcome::Error, .. } => {
+            EventKind::Call { node, app, outcome, .. } if matches!(outcome, CallOutcome::Ok | CallOutcome::Error) => {
                 if let Some((_, sender, _)) = self.arrived
                     && let Some(latest) = self.series.get(&(node, sender, app.0))
                 {
                     self.answer_ends(e.time, (node, sender, app.0), latest.attempt, "was answered");
                 }
+                if outcome == CallOutcome::Error {
+                    self.call_ended_unanswered(e.time, node, app.0);
+                }
             }
+            EventKind::Call { node, app, outcome: CallOutcome::Timeout, .. } => self.call_ended_unanswered(e.time, node, app.0),
             EventKind::Call { node, app, outcome: CallOutcome::Rejected, .. } => {
                 *self.refused.entry((node, app.0)).or_default() += 1;
                 self.unit(e.time, node, app.0);
+                // The breaker, not the retry policy, decided the call's fate from here.
+                self.gave_up.retain(|&(n, _, s), _| (n, s) != (node, app.0));
             }
             // A paused or blocked process holds its timers until it goes on.
             EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } | EventKind::Block { node, .. } => {
@@ -747,6 +845,52 @@ mod tests {
         // Under a call's policy a refused attempt sends nothing: a skipped number, and both waits.
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(30, 3)]).outcome, Outcome::Pass);
         assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(29, 3)]).outcome, Outcome::Fail);
+    }
+
+    /// Postmortem: a sender that dead-lettered a message one attempt early passed, since only
+    /// attempts past `max_attempts` were judged (held-out set 7, alo-gives-up-one-attempt-early).
+    #[test]
+    fn regression_a_series_given_up_before_its_last_attempt_fails() {
+        let dead = |ms| ev(ms, EventKind::DeadLetter { node: NodeId(0), to: NodeId(1), app: AppId(7) });
+        let four = [attempt(0, 1), attempt(10, 2), attempt(30, 3), attempt(70, 4)];
+        let after = |last: &[TraceEvent], end: TraceEvent| [last, &[end]].concat();
+        assert_eq!(outcome(&after(&four, dead(110))), Outcome::Pass, "dead-lettered once the last wait ran out");
+        let v = judge(WaitFrom::Send, vec![], &after(&four, dead(100)));
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("policy waits at least"), "{}", v.detail);
+        let v = judge(WaitFrom::Send, vec![], &after(&four[..3], dead(70)));
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("after attempt 3 of max_attempts 4"), "{}", v.detail);
+        // A call that ends on a timeout or an error is given up too, unless another attempt follows.
+        let call = |ms, outcome| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome, latency_ns: 0 });
+        for outcome_line in [CallOutcome::Timeout, CallOutcome::Error] {
+            assert_eq!(judge(WaitFrom::Failure, vec![], &after(&four[..2], call(20, outcome_line))).outcome, Outcome::Fail);
+            let retried = [&four[..1], &[call(5, outcome_line)], &four[1..]].concat();
+            assert_eq!(judge(WaitFrom::Failure, vec![], &retried).outcome, Outcome::Pass, "{outcome_line:?}, then retried");
+        }
+        assert_eq!(judge(WaitFrom::Failure, vec![], &after(&four, call(80, CallOutcome::Timeout))).outcome, Outcome::Pass);
+        // A breaker refusing the next attempt ends the series, not the retry policy.
+        let refused = after(&four[..2], call(20, CallOutcome::Timeout));
+        let refused = after(&refused, call(40, CallOutcome::Rejected));
+        assert_eq!(judge(WaitFrom::Failure, vec![], &refused).outcome, Outcome::Pass);
+    }
+
+    /// With a retry budget, an empty bucket excuses giving up early; a token left does not.
+    #[test]
+    fn a_call_given_up_early_is_excused_only_by_an_empty_budget() {
+        let budgeted = |events: &[TraceEvent]| {
+            let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+            let budget = Some(RetryBudget { ratio_ppb: PPB / 2, burst: 1 });
+            let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { budget, ..policy(WaitFrom::Failure) }));
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 }).outcome
+        };
+        let command =
+            |ms, app: u64| ev(ms, EventKind::Command { node: NodeId(0), app: AppId(app), dest: crate::process::Dest::Node(NodeId(1)) });
+        let timeout = |ms| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome: CallOutcome::Timeout, latency_ns: 0 });
+        // The burst's one token is in the bucket: giving up after attempt 1 is early.
+        assert_eq!(budgeted(&[command(0, 7), sent_at(0, 7, 1), failed_at(1, 7, 1), timeout(1)]), Outcome::Fail);
+        // The token paid the retry after attempt 1: giving up after attempt 2 is excused.
+        let spent = [command(0, 7), sent_at(0, 7, 1), failed_at(1, 7, 1), sent_at(12, 7, 2), failed_at(13, 7, 2), timeout(13)];
+        assert_eq!(budgeted(&spent), Outcome::Pass);
     }
 
     #[test]
