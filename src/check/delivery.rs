@@ -198,15 +198,18 @@ impl Checker for NoCorruptionDelivered {
     }
 }
 
-/// `Coverage(at_least: F)`: of the deliveries the workload's commands owe to nodes that never
-/// crash, at least the fraction `F` happen. For protocols that promise delivery only with high
-/// probability (push gossip, rumour mongering), where `NoLoss` fails by design: a bug that
-/// stops a rumour spreading still shows as coverage far below what the protocol achieves.
+/// `Coverage(at_least: F, at_most: G)`: of the deliveries the workload's commands owe to nodes
+/// that never crash, at least the fraction `F` happen, and, with `at_most`, no more than `G`.
+/// For protocols that promise delivery only with high probability (push gossip, rumour
+/// mongering), where `NoLoss` fails by design: a bug that stops a rumour spreading still shows
+/// as coverage far below what the protocol achieves, and one that never stops it (a coin never
+/// tossed) as coverage above the residue the theory predicts.
 /// Judged once the run ended with nothing left to happen; at the horizon, the commands older
 /// than the network's largest latency are judged.
 pub struct Coverage {
     cluster: Cluster,
     at_least_ppm: u64,
+    at_most_ppm: Option<u64>,
     /// (message, recipient) owed, with the time the command was given.
     owed: BTreeMap<(AppId, NodeId), SimTime>,
     delivered: BTreeSet<(AppId, NodeId)>,
@@ -214,10 +217,11 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    /// A check that at least `at_least_ppm` parts per million of the owed deliveries happen.
-    pub fn new(cluster: Cluster, at_least_ppm: u64) -> Coverage {
+    /// A check that at least `at_least_ppm` parts per million of the owed deliveries happen,
+    /// and at most `at_most_ppm` if given.
+    pub fn new(cluster: Cluster, at_least_ppm: u64, at_most_ppm: Option<u64>) -> Coverage {
         let n = cluster.len();
-        Coverage { cluster, at_least_ppm, owed: BTreeMap::new(), delivered: BTreeSet::new(), crashed: vec![false; n] }
+        Coverage { cluster, at_least_ppm, at_most_ppm, owed: BTreeMap::new(), delivered: BTreeSet::new(), crashed: vec![false; n] }
     }
 }
 
@@ -250,12 +254,14 @@ impl Checker for Coverage {
         }
         let made = judged.iter().filter(|(key, _)| self.delivered.contains(key)).count() as u64;
         let owed = judged.len() as u64;
+        let most = self.at_most_ppm.map_or(String::new(), |ppm| format!(" and at most {:.1}%", ppm as f64 / 1e4));
         let detail = format!(
-            "{made} of {owed} owed deliveries made ({:.1}%; at least {:.1}% asked)",
+            "{made} of {owed} owed deliveries made ({:.1}%; at least {:.1}%{most} asked)",
             made as f64 * 100.0 / owed as f64,
             self.at_least_ppm as f64 / 1e4
         );
-        if made * 1_000_000 < owed * self.at_least_ppm { Verdict::fail(detail) } else { Verdict::pass(detail) }
+        let too_many = self.at_most_ppm.is_some_and(|ppm| made * 1_000_000 > owed * ppm);
+        if made * 1_000_000 < owed * self.at_least_ppm || too_many { Verdict::fail(detail) } else { Verdict::pass(detail) }
     }
 }
 
@@ -272,7 +278,7 @@ mod tests {
         let broadcast = |app| ev(0, EventKind::Command { node: NodeId(0), app: AppId(app), dest: Dest::All });
         let end = RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 };
         let judge = |ppm, events: &[TraceEvent]| {
-            let mut c = Coverage::new(cluster.clone(), ppm);
+            let mut c = Coverage::new(cluster.clone(), ppm, None);
             events.iter().for_each(|e| c.observe(e));
             c.verdict(&end)
         };
@@ -289,6 +295,14 @@ mod tests {
         ];
         assert_eq!(judge(750_000, &events).outcome, Outcome::Pass);
         assert_eq!(judge(750_001, &events).outcome, Outcome::Fail);
+        // An upper bound: a rumour that never dies out covers more than the theory's residue allows.
+        let bounded = |most| {
+            let mut c = Coverage::new(cluster.clone(), 500_000, Some(most));
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&end).outcome
+        };
+        assert_eq!(bounded(750_000), Outcome::Pass);
+        assert_eq!(bounded(749_999), Outcome::Fail);
         // n4, which missed both, crashed: it is owed nothing, and 6 of 6 were made.
         let mut crashed = events.to_vec();
         crashed.push(ev(2, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(4)), index: 0 }));

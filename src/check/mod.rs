@@ -252,12 +252,16 @@ impl Check for Agreement {
     }
 }
 
-/// `Coverage(at_least: F)`: the fraction of owed deliveries that must happen.
+/// `Coverage(at_least: F, at_most: G)`: the fraction of owed deliveries that must happen,
+/// and, optionally, the most that may (for a protocol whose residue theory predicts).
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(rename = "Coverage", deny_unknown_fields)]
 pub struct CoverageConfig {
     /// A fraction from 0 to 1.
     pub at_least: Number,
+    /// A fraction from `at_least` to 1; none: no upper bound.
+    #[serde(default)]
+    pub at_most: Option<Number>,
 }
 
 impl Check for Coverage {
@@ -265,10 +269,20 @@ impl Check for Coverage {
     type Config = CoverageConfig;
     fn validate(config: &CoverageConfig, cx: &mut ConfigCx<'_, '_>) {
         cx.probability(&[Seg::Field("at_least")], Some(config.at_least));
+        cx.probability(&[Seg::Field("at_most")], config.at_most);
+        if let Some(most) = config.at_most
+            && most.0 < config.at_least.0
+        {
+            cx.error(
+                &[Seg::Field("at_most")],
+                format!("`at_most` of {} below `at_least`", most.0),
+                format!("at least {}", config.at_least.0),
+            );
+        }
     }
     fn build(config: &CoverageConfig, scenario: &Scenario) -> Box<dyn Checker> {
-        let ppm = (config.at_least.0.clamp(0.0, 1.0) * 1e6).round() as u64;
-        Box::new(Coverage::new(scenario.cluster.clone(), ppm))
+        let ppm = |f: Number| (f.0.clamp(0.0, 1.0) * 1e6).round() as u64;
+        Box::new(Coverage::new(scenario.cluster.clone(), ppm(config.at_least), config.at_most.map(ppm)))
     }
 }
 
