@@ -11,7 +11,8 @@
 //! and under `Service`, which says who the clients and servers are and how they behave:
 //! - a closed-loop client has one operation outstanding, to the server its `pick` names
 //!   (`Fixed`: server i mod s for client i; `RoundRobin`: the servers in turn from there),
-//!   and invokes at most `operations` of them;
+//!   and invokes at most `operations` of them, and, when the run ends with nothing left to
+//!   happen, all of them (since its latest start), unless it is down or paused then;
 //! - a server answers the requests it received in the order they arrived (first come, first
 //!   served), each once, one at a time: no reply sooner than the shortest service time after
 //!   the server could start on it (the request's arrival, or the previous reply);
@@ -54,6 +55,9 @@ pub struct OperationLifecycle {
     replied: BTreeMap<NodeId, SimTime>,
     /// Servers paused since their latest reply: their timers were held, so no upper bound.
     paused: BTreeSet<NodeId>,
+    /// Nodes that are down, or paused, now: a closed-loop client among them owes no more
+    /// operations at the end.
+    stopped: BTreeSet<NodeId>,
     invoked: u64,
     ended: u64,
     breaches: Breaches,
@@ -70,6 +74,7 @@ impl OperationLifecycle {
             queues: BTreeMap::new(),
             replied: BTreeMap::new(),
             paused: BTreeSet::new(),
+            stopped: BTreeSet::new(),
             invoked: 0,
             ended: 0,
             breaches: Breaches::default(),
@@ -223,6 +228,7 @@ impl Checker for OperationLifecycle {
             b::nested(self.queues.values(), b::deque),
             b::map(&self.replied),
             b::set(&self.paused),
+            b::set(&self.stopped),
         ])
     }
 
@@ -243,9 +249,16 @@ impl Checker for OperationLifecycle {
                 }
             }
             EventKind::Send { from, to, .. } if self.is_server(from) && self.is_client(to) => self.reply(e.time, from, to),
-            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => self.crashed(node),
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                self.crashed(node);
+                self.stopped.insert(node);
+            }
             EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } => {
                 self.paused.insert(node);
+                self.stopped.insert(node);
+            }
+            EventKind::Fault { action: FaultAction::Restart | FaultAction::Resume, node: Some(node), .. } => {
+                self.stopped.remove(&node);
             }
             _ => {}
         }
@@ -264,6 +277,25 @@ impl Checker for OperationLifecycle {
                 };
                 if owed {
                     breaches.record(end.at, || format!("{}'s operation o{op}, invoked at {invoked}, never ended", self.cluster.name(node)));
+                }
+            }
+        }
+        // A closed loop goes on until its client has invoked all its operations: one that ends
+        // with the client up and fewer invoked stopped early (a lost reply or a timeout that
+        // ended the loop).
+        if let Some(c) = self.contract.as_ref().filter(|c| c.closed && c.operations != u64::MAX)
+            && end.reason == EndReason::Quiescent
+        {
+            for &client in c.clients.iter().filter(|n| !self.stopped.contains(n)) {
+                let invoked = self.clients.get(&client).map_or(0, |ops| ops.next);
+                if invoked < c.operations {
+                    breaches.record(end.at, || {
+                        format!(
+                            "closed-loop client {} invoked {invoked} of its {} operations, and nothing was left to happen",
+                            self.cluster.name(client),
+                            c.operations
+                        )
+                    });
                 }
             }
         }
@@ -300,8 +332,14 @@ mod tests {
     use crate::check::Outcome;
     use crate::check::test_events::ev;
 
-    /// Clients n0 and n1, server n2: a closed loop, 10 ms timeout, service from 2 to 6 ms.
+    /// Clients n0 and n1, server n2: a closed loop, 10 ms timeout, service from 2 to 6 ms,
+    /// until the horizon.
     fn judge(events: &[TraceEvent]) -> Verdict {
+        judge_with(u64::MAX, events)
+    }
+
+    /// As `judge`, each client invoking `operations` operations.
+    fn judge_with(operations: u64, events: &[TraceEvent]) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
         let contract = Contract {
             clients: vec![NodeId(0), NodeId(1)],
@@ -309,7 +347,7 @@ mod tests {
             closed: true,
             pick: PickFile::Fixed,
             timeout_ns: 10_000_000,
-            operations: 5,
+            operations,
             min_service_ns: 2_000_000,
             max_service_ns: Some(6_000_000),
         };
@@ -375,5 +413,22 @@ mod tests {
     #[test]
     fn without_an_operation_nothing_is_judged() {
         assert_eq!(judge(&[]).outcome, Outcome::Inconclusive);
+    }
+
+    /// Postmortem: a closed-loop client that stopped after a timeout passed, since only
+    /// operations past `operations` were judged (held-out set 8, service-timeout-stops-client).
+    #[test]
+    fn regression_a_closed_loop_that_stops_early_fails() {
+        let [send, arrive] = reply(5, 0);
+        let one = [op(0, 0, 0, OpOutcome::Invoke), request(1, 0), send, arrive, op(6, 0, 0, OpOutcome::Ok)];
+        // n1 invoked nothing and n0 one operation of two: both stopped early.
+        let v = judge_with(2, &one);
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("invoked 1 of its 2 operations"), "{}", v.detail);
+        // Of one operation each, n1, which is down at the end, owes none.
+        let crash = ev(7, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(1)), index: 0 });
+        let done = [&one[..], &[crash]].concat();
+        assert_eq!(judge_with(1, &done).outcome, Outcome::Pass, "{}", judge_with(1, &done).detail);
+        let restart = ev(8, EventKind::Fault { action: FaultAction::Restart, node: Some(NodeId(1)), index: 1 });
+        assert_eq!(judge_with(1, &[&done[..], &[restart]].concat()).outcome, Outcome::Fail, "restarted, it owes its operation again");
     }
 }

@@ -11,8 +11,8 @@
 //! Each value owed to a neighbour is a retransmission series (its number is the value's id): a
 //! batch is one `attempt` line per value in it, its acknowledgement one `ack` line per value,
 //! and the protocol declares its policy: a value is sent again at the first tick `resend_ms`
-//! after it was sent, so the wait is `resend_ms` plus up to one period (jitter `period_ms` /
-//! `resend_ms`), with no last attempt. `RetryBackoff` judges it.
+//! after it was sent, so the wait is `resend_ms` plus less than one period (jitter a
+//! nanosecond short of `period_ms` / `resend_ms`), with no last attempt. `RetryBackoff` judges it.
 //! `bug: AckOnlyNew` is the broken variant: a server acknowledges only the values new to it,
 //! so a value that crossed the same value on its way the other way is never acknowledged, and
 //! its sender resends it until the other's batch arrives. `RetryBackoff` catches the
@@ -217,9 +217,10 @@ impl Protocol for BroadcastGossipProtocol {
     }
 
     // A value goes again at the first tick `resend_ms` after its last send: a wait of
-    // `resend_ms` plus up to one period, without end.
+    // `resend_ms` plus less than one period (a tick falls in every period; one at the very end
+    // of it would be the tick a period late), without end.
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        let jitter = Number(config.period_ms.0 / config.resend_ms.0);
+        let jitter = Number((config.period_ms.0 - 1e-6).max(0.0) / config.resend_ms.0);
         Some(RetryPolicy {
             retry: RetryFile {
                 base_ms: config.resend_ms,

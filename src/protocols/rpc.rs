@@ -185,7 +185,8 @@ impl Process for Rpc {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, timer: Timer) {
         match timer {
-            Timer::Reply(app, client) => ctx.send(client, Wire::Reply(app)),
+            // An `ack` line: every intact request is owed its reply, which `RetryBackoff` judges.
+            Timer::Reply(app, client) => ctx.send_ack(client, Wire::Reply(app), app.0),
             Timer::Timeout(app) => {
                 let Some(call) = self.calls.get_mut(&app) else { return };
                 if self.spec.semantics != Semantics::AtMostOnce && call.attempts < self.spec.max_attempts {
