@@ -429,6 +429,13 @@ fn regression_a_late_subscribe_does_not_undo_a_confirmed_unsubscription() {
     assert!(outcomes("scenarios/canon/durable-pubsub-reorder.ron", "NoAckedPublicationLoss", 0..40).iter().all(|o| *o == Pass));
 }
 
+/// Postmortem: the at-most-once server applied every copy of a request, so a link that
+/// duplicates made an `Increment` count twice (every seed); it now drops a request it applied.
+#[test]
+fn regression_an_at_most_once_server_applies_a_duplicated_request_once() {
+    assert!(outcomes("scenarios/canon/rpc-at-most-once-duplicates.ron", "RpcEffect", 0..20).iter().all(|o| *o == Pass));
+}
+
 /// A durable subscription outlives its subscriber's crash: what was published to `sport` while
 /// s3 was down (400 ms to 450 ms) is held by the broker and reaches s3 after its restart.
 #[test]

@@ -30,8 +30,9 @@ pub struct MailboxOrder {
     priority: Vec<u8>,
     /// Whether each node has a mailbox (which orders by priority) rather than a plain buffer.
     has_mailbox: Vec<bool>,
-    /// Per receiver, the copies waiting for it.
-    waiting: BTreeMap<NodeId, BTreeMap<MsgId, Waiting>>,
+    /// Per receiver, the copies waiting for it, by message and arrival: a duplicated message
+    /// may have several copies waiting at once.
+    waiting: BTreeMap<NodeId, BTreeMap<(MsgId, u64), Waiting>>,
     arrivals: u64,
     taken: u64,
     breaches: Breaches,
@@ -56,11 +57,14 @@ impl MailboxOrder {
 
     fn took(&mut self, at: crate::time::SimTime, to: NodeId, msg: MsgId) {
         let Some(queue) = self.waiting.get_mut(&to) else { return };
-        let Some(taken) = queue.remove(&msg) else { return };
+        // Of several waiting copies, the one that arrived first is taken (the mailbox keeps
+        // arrival order within a sender's priority).
+        let Some(&key) = queue.range((msg, 0)..=(msg, u64::MAX)).next().map(|(k, _)| k) else { return };
+        let taken = queue.remove(&key).expect("just found");
         self.taken += 1;
         let queue = &self.waiting[&to];
         let mine = self.rank(to, taken);
-        let ahead = queue.iter().map(|(&id, &w)| (id, w, self.rank(to, w))).filter(|&(_, _, r)| r > mine).max_by_key(|&(_, _, r)| r);
+        let ahead = queue.iter().map(|(&(id, _), &w)| (id, w, self.rank(to, w))).filter(|&(_, _, r)| r > mine).max_by_key(|&(_, _, r)| r);
         if let Some((id, w, (priority, _))) = ahead {
             let (cluster, my_priority) = (&self.cluster, mine.0);
             self.breaches.record(at, || {
@@ -88,14 +92,18 @@ impl Checker for MailboxOrder {
         match e.kind {
             EventKind::Queued { from, to, msg, .. } => {
                 self.arrivals += 1;
-                self.waiting.entry(to).or_default().insert(msg, Waiting { from, arrival: self.arrivals });
+                self.waiting.entry(to).or_default().insert((msg, self.arrivals), Waiting { from, arrival: self.arrivals });
             }
             EventKind::Receive { to, msg, .. } => self.took(e.time, to, msg),
             // A copy dropped while it waited (full, evicted, its node crashed, or an answer too
             // late) leaves the queue without being taken.
+            // Of several copies, the latest is taken to be the one dropped: the earliest stays,
+            // which can only excuse more when it is taken.
             EventKind::Drop { to, msg, .. } => {
-                if let Some(queue) = self.waiting.get_mut(&to) {
-                    queue.remove(&msg);
+                if let Some(queue) = self.waiting.get_mut(&to)
+                    && let Some(&key) = queue.range((msg, 0)..=(msg, u64::MAX)).next_back().map(|(k, _)| k)
+                {
+                    queue.remove(&key);
                 }
             }
             _ => {}
@@ -173,6 +181,19 @@ mod tests {
         let drop = ev(3, EventKind::Drop { from: NodeId(1), to: NodeId(2), msg: MsgId(2), reason: crate::trace::DropReason::Evicted });
         let events = [queued(1, 0, 0), queued(2, 1, 2), drop, take(4, 0, 0)];
         assert_eq!(judge(true, &events).outcome, Outcome::Pass);
+    }
+
+    /// Postmortem: waiting copies were keyed by message alone, so a duplicate's second copy
+    /// overwrote the first's arrival, and taking the first copy was reported as overtaking a
+    /// message that arrived between them (exchange calls over duplicating links).
+    #[test]
+    fn regression_two_waiting_copies_of_one_message_keep_their_own_arrivals() {
+        let events = [queued(1, 0, 57), queued(2, 0, 59), queued(3, 0, 57), take(4, 0, 57), take(5, 0, 59), take(6, 0, 57)];
+        let v = judge(true, &events);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        // Taking the message that arrived second before either copy of the first still fails.
+        let events = [queued(1, 0, 57), queued(2, 0, 59), queued(3, 0, 57), take(4, 0, 59)];
+        assert_eq!(judge(true, &events).outcome, Outcome::Fail);
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! `call .. Ok` line on the reply, `call .. Timeout` when it gives up. What it does on a
 //! timeout, and what the server remembers, is `semantics`:
 //!
-//! - `AtMostOnce`: never resend. The effect happens once or not at all, and a timed-out caller
-//!   cannot tell which.
+//! - `AtMostOnce`: never resend, and the server drops a request it already applied (a copy
+//!   the network duplicated), remembering the keys in memory. The effect happens once or not
+//!   at all, and a timed-out caller cannot tell which.
 //! - `AtLeastOnce`: resend on every timeout, up to `max_attempts` requests; the server applies
 //!   every request it receives. A lost reply, or a crash between effect and reply, makes the
 //!   effect happen twice: harmless for `Set`, wrong for `Increment`.
@@ -122,7 +123,7 @@ struct Call {
 pub struct Rpc {
     spec: Arc<Spec>,
     calls: BTreeMap<AppId, Call>,
-    /// Server: the keys of the calls applied (exactly-once only).
+    /// Server: the keys of the calls applied (at-most-once and exactly-once).
     applied: BTreeSet<AppId>,
     /// Server: the same keys on disk, with `keys: Durable`.
     disk: Option<Disk<AppId>>,
@@ -161,11 +162,12 @@ impl Process for Rpc {
         }
         match incoming.msg {
             Wire::Request(payload) => {
-                let duplicate = self.spec.semantics == Semantics::ExactlyOnce && self.applied.contains(&payload.id);
+                let keyed = self.spec.semantics != Semantics::AtLeastOnce;
+                let duplicate = keyed && self.applied.contains(&payload.id);
                 if !duplicate {
-                    // The effect, and with exactly-once the key, in one step.
+                    // The effect, and the key, in one step.
                     ctx.deliver(payload);
-                    if self.spec.semantics == Semantics::ExactlyOnce {
+                    if keyed {
                         self.applied.insert(payload.id);
                         if let Some(disk) = &self.disk {
                             disk.append(payload.id);
