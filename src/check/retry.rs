@@ -27,10 +27,11 @@
 //!   policy whose waits start at the failure): each wait, from the failure to the next
 //!   attempt, lies in the range its jitter scheme draws from (`Full`: `[0, b]`, `Equal`:
 //!   `[b/2, b]`, `Decorrelated`: `[base, factor * the previous wait]`, capped; `Proportional`:
-//!   `[b, b + jitter * b]`), and, for the named schemes, which draw uniformly, the waits after
-//!   each attempt number spread across their ranges: about half in the upper half (within six
-//!   standard deviations plus three, judged from 30 waits on). A scheme that never grows, or
-//!   grows from the wrong wait, stays in the lower half;
+//!   `[b, b + jitter * b]`), and, for every scheme that draws uniformly (all but a declared
+//!   `ProportionalBound`), the waits after each attempt number spread across their ranges,
+//!   from a failure or, under a retransmission timer, from the previous send: about half in
+//!   the upper half (a split less likely than one in 10^9 for a fair coin fails). A scheme
+//!   that never grows, grows from the wrong wait, or forgets its jitter stays in the lower half;
 //! - the answers, when the protocol marks its replies (`Ctx::send_answer`: the series and the
 //!   attempt a reply answers): an attempt that ends on an arrival (failed at it, or its call
 //!   answered) ends on an answer to that attempt, not on a late answer to an earlier one;
@@ -87,7 +88,7 @@ impl Schedule {
     /// The shortest wait the jitter may draw after attempt `n`.
     fn least_after(&self, n: u64) -> u128 {
         match self.jitter {
-            JitterShape::Proportional => self.wait_after(n),
+            JitterShape::Proportional | JitterShape::ProportionalBound => self.wait_after(n),
             JitterShape::Full => 0,
             JitterShape::Equal => self.wait_after(n) / 2,
             JitterShape::Decorrelated => self.base_ns,
@@ -114,7 +115,7 @@ impl Schedule {
     fn range_after(&self, n: u64, previous: Option<u128>) -> (u128, Option<u128>) {
         let b = self.wait_after(n);
         match self.jitter {
-            JitterShape::Proportional => (b, Some(b + b * self.jitter_ppb / 1_000_000_000)),
+            JitterShape::Proportional | JitterShape::ProportionalBound => (b, Some(b + b * self.jitter_ppb / 1_000_000_000)),
             JitterShape::Full => (0, Some(b)),
             JitterShape::Equal => (b / 2, Some(b)),
             JitterShape::Decorrelated => {
@@ -323,9 +324,9 @@ impl RetryBackoff {
     /// A wait of `local` nanoseconds after attempt `n`, drawn from `[low, high]`: counted
     /// toward the spread of its attempt number and of all.
     fn sample(&mut self, n: u64, local: u128, low: u128, high: u128) {
-        // A proportional jitter is a bound, not a promise of how waits spread (a periodic
-        // resend declares one for the period it may wait past its timer).
-        if self.schedule.is_none_or(|s| s.jitter == JitterShape::Proportional) || high < low + SPREAD_MIN_RANGE_NS {
+        // A bound is not a promise of how waits spread (a periodic resend declares one for the
+        // period it may wait past its timer).
+        if self.schedule.is_none_or(|s| s.jitter == JitterShape::ProportionalBound) || high < low + SPREAD_MIN_RANGE_NS {
             return;
         }
         let upper = u64::from(2 * local > low + high);
@@ -468,10 +469,18 @@ impl RetryBackoff {
                     SimTime(least.min(u128::from(u64::MAX)) as u64)
                 )
             });
-        } else if s.wait_from == WaitFrom::Send && s.jitter == JitterShape::Proportional && !prev.interrupted {
+        } else if s.wait_from == WaitFrom::Send
+            && matches!(s.jitter, JitterShape::Proportional | JitterShape::ProportionalBound)
+            && !prev.interrupted
+        {
             let waits: u128 = (prev.attempt..attempt).map(|n| s.wait_after(n)).sum();
             let jitter = waits * s.jitter_ppb / 1_000_000_000;
             let most = self.real(node, waits + jitter, true);
+            if gap <= most && attempt == prev.attempt + 1 {
+                // One wait, drawn from its range: counted toward how the draws spread.
+                let local = self.local(node, gap);
+                self.sample(prev.attempt, local, waits, waits + jitter);
+            }
             if gap > most {
                 self.violation(at, |c| {
                     format!(
@@ -873,6 +882,29 @@ mod tests {
         assert_eq!(judge(WaitFrom::Failure, vec![], &refused).outcome, Outcome::Pass);
     }
 
+    /// Postmortem: waits drawn from a proportional jitter were judged by their bounds only, so
+    /// a sender that never jittered its first wait passed (held-out set 8,
+    /// alo-first-send-unjittered). They spread across their range now, or fail; a declared
+    /// bound (a periodic resend) is not judged on its spread.
+    #[test]
+    fn regression_proportional_waits_drawn_must_spread() {
+        let judge_with = |jitter, gaps: &dyn Fn(u64) -> u64| {
+            let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+            let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { jitter, ..policy(WaitFrom::Send) }));
+            for series in 0..40u64 {
+                let start = series * 100;
+                c.observe(&ev(start, EventKind::Attempt { node: NodeId(0), to: NodeId(1), series, attempt: 1 }));
+                c.observe(&ev(start + gaps(series), EventKind::Attempt { node: NodeId(0), to: NodeId(1), series, attempt: 2 }));
+            }
+            c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 })
+        };
+        // The wait after attempt 1 is 10 ms plus up to 5.
+        let v = judge_with(JitterShape::Proportional, &|_| 10);
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("after attempt 1"), "{}", v.detail);
+        assert_eq!(judge_with(JitterShape::Proportional, &|s| 10 + s % 2 * 4).outcome, Outcome::Pass);
+        assert_eq!(judge_with(JitterShape::ProportionalBound, &|_| 10).outcome, Outcome::Pass);
+    }
+
     /// With a retry budget, an empty bucket excuses giving up early; a token left does not.
     #[test]
     fn a_call_given_up_early_is_excused_only_by_an_empty_budget() {
@@ -1053,9 +1085,10 @@ mod tests {
         let v = judge_from_failures(JitterShape::Full, &low);
         assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
         assert!(v.detail.contains("after attempt 1") && v.detail.contains("0 of 40"), "{}", v.detail);
-        // A proportional jitter is a bound only: waits all at its floor are fine.
+        // A proportional jitter drawn spreads too; one declared as a bound only need not.
         let floor = calls(&|_| 10);
-        assert_eq!(judge_from_failures(JitterShape::Proportional, &floor).outcome, Outcome::Pass);
+        assert_eq!(judge_from_failures(JitterShape::Proportional, &floor).outcome, Outcome::Fail);
+        assert_eq!(judge_from_failures(JitterShape::ProportionalBound, &floor).outcome, Outcome::Pass);
     }
 
     #[test]

@@ -230,7 +230,7 @@ impl Protocol for BroadcastGossipProtocol {
                 max_attempts: Whole(u64::MAX),
             },
             wait_from: WaitFrom::Send,
-            jitter: JitterShape::Proportional,
+            jitter: JitterShape::ProportionalBound,
             budget: None,
         })
     }

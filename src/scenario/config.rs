@@ -84,9 +84,12 @@ pub struct RetryBudget {
 /// `factor` per attempt, capped at `cap_ms`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum JitterShape {
-    /// From `w` to `w` plus the policy's `jitter` fraction of it.
+    /// From `w` to `w` plus the policy's `jitter` fraction of it, drawn uniformly.
     #[default]
     Proportional,
+    /// From `w` to `w` plus the policy's `jitter` fraction of it, anywhere: a bound, not a
+    /// draw (a periodic resend that waits for its next tick).
+    ProportionalBound,
     /// Anywhere from 0 to `w`.
     Full,
     /// From half of `w` to `w`.
