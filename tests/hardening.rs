@@ -1538,3 +1538,41 @@ fn regression_a_long_wait_cycle_is_described_briefly() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: `explore` counted none of what its search keeps (the queue of paths, the states
+/// found, the worlds it copies successors from), so a 300-byte scenario under `max_memory_mb:
+/// 64` reached 282 MB (timed) and 313 MB (asynchronous). Both models now stop, incomplete, when
+/// what they keep reaches the budget, and say it was the budget, as `run` does.
+#[test]
+fn regression_explore_keeps_its_search_within_the_memory_budget() {
+    let dir = scratch("explore-memory");
+    let file = dir.join("search.ron");
+    for (model, protocol, count, check, code) in [
+        ("timed", "BestEffort()", 30, "NoLoss", 1),
+        ("async", "ExactlyOnce(retry: (base_ms: 50, factor: 2, cap_ms: 100, max_attempts: 3), window: 16)", 4, "NoDuplicates", 0),
+    ] {
+        let states = |mb: u64| {
+            std::fs::write(
+                &file,
+                format!(
+                    r#"Scenario(name: "t", seed: 1, horizon_ms: 10_000, nodes: 3, protocol: {protocol},
+    network: (latency: Uniform(min_ms: 1, max_ms: 50), loss: 0.1, duplicate: 0.1),
+    workload: [(from: "n0", to: "n1", every_ms: 10, count: {count}), (from: "n2", to: "n1", every_ms: 10, count: {count})],
+    checks: [{check}], limits: (max_memory_mb: {mb}))"#
+                ),
+            )
+            .unwrap();
+            let ran = msgsim(&["explore", &text(&file), "--model", model]);
+            assert_eq!(ran.code, Some(code), "{model}: {}{}", ran.stdout, ran.stderr);
+            assert!(ran.stdout.contains("INCOMPLETE: stopped by max_memory_mb"), "{model}: {}", ran.stdout);
+            let json = msgsim(&["explore", &text(&file), "--model", model, "--json"]);
+            let json: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+            assert_eq!((json["stopped_by"].as_str(), json["memory_reached"].as_bool()), (Some("max_memory_mb"), Some(true)), "{model}");
+            json["transitions"].as_u64().expect("a count")
+        };
+        let (small, large) = (states(4), states(16));
+        assert!(small < large, "{model}: a larger budget searches further: {small} against {large}");
+        assert_eq!(states(4), small, "{model}: the search stops at the same transition every time");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
