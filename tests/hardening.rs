@@ -1536,6 +1536,11 @@ fn regression_a_long_wait_cycle_is_described_briefly() {
         assert_eq!(line.matches(" waits on ").count(), 8, "{line}");
         assert!(line.ends_with(", and 32 more (40 processes in all)"), "{line}");
     }
+    // Postmortem: the `led there` command still named all 40 members (a ring of thousands made
+    // a command line of tens of kilobytes); it names the eight the `waits` line describes.
+    let led = ran.stdout.lines().find(|l| l.starts_with("led there ")).expect("a deadlock's command");
+    let nodes = led.split("--node=").nth(1).expect("names the nodes");
+    assert_eq!(nodes.split(',').count(), 8, "{led}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1574,5 +1579,62 @@ fn regression_explore_keeps_its_search_within_the_memory_budget() {
         assert!(small < large, "{model}: a larger budget searches further: {small} against {large}");
         assert_eq!(states(4), small, "{model}: the search stops at the same transition every time");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: `--format mermaid` built a row (a string) for every arrow and note of the
+/// selection and only then refused more than 200, so a long run's refusal cost a string per
+/// event. It now counts the rows first and builds none of a diagram it refuses; the count is
+/// exact, and a diagram it draws has as many rows as it counted.
+#[test]
+fn regression_mermaid_counts_its_rows_before_building_them() {
+    let ran = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "mermaid"]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("5485 diagram rows, more than 200"), "{}", ran.stderr);
+    assert!(ran.stdout.is_empty(), "nothing of a refused diagram is written");
+    // A selection that fits is drawn (the debug build asserts its rows match the count).
+    let ran = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "mermaid", "--to", "20"]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let rows = ran.stdout.lines().filter(|l| l.contains("->>") || l.contains("-x") || l.contains("Note over")).count();
+    assert!((1..=200).contains(&rows), "{rows} rows:\n{}", ran.stdout);
+}
+
+/// Postmortem (a choice, not a fix): an output FIFO with no reader waits at its first write.
+/// That is the FIFO contract every Unix writer keeps (`cat > fifo`, `tee`, `dd`), and the usual
+/// `msgsim trace X -o fifo & reader fifo` starts its reader after the writer, which a
+/// non-blocking open would fail at random. What the contract needs is kept: nothing is opened
+/// before the output is ready (a refusal never waits, above), a reader that comes later gets
+/// the whole output, and a reader that leaves early ends the command quietly with 141.
+#[test]
+fn regression_a_fifo_output_waits_for_its_reader_and_ends_when_it_leaves() {
+    use std::io::Read;
+    let dir = scratch("fifo-output");
+    let fifo = dir.join("trace.txt");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs").success());
+    let whole = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "text"]);
+    assert_eq!(whole.code, Some(0), "{}", whole.stderr);
+    // A reader that comes after the writer has started reads the whole trace.
+    let late = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::read_to_string(fifo).expect("readable")
+        })
+    };
+    let ran = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "text", "-o", &text(&fifo)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(late.join().unwrap(), whole.stdout);
+    // A reader that leaves after a few bytes ends the writer with 141, not a panic or a hang.
+    let early = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut start = [0u8; 16];
+            std::fs::File::open(fifo).expect("readable").read_exact(&mut start).expect("16 bytes");
+        })
+    };
+    let ran = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "text", "-o", &text(&fifo)]);
+    early.join().unwrap();
+    assert_eq!(ran.code, Some(141), "{}", ran.stderr);
+    assert!(ran.stderr.is_empty(), "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
