@@ -32,7 +32,7 @@ use crate::sim::{RunOptions, run};
 use crate::trace::EventKind;
 use crate::verdict::Outcome;
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// How far the search goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -295,12 +295,14 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
         // Children: for each later transmission, each non-default outcome, with every
         // transmission between taking the default.
         let recorded = result.decisions.unwrap_or_default();
+        // The links of the transmissions varied only: a run that sends millions keeps no map of them all.
+        let varied: BTreeSet<MsgId> = recorded.iter().skip(decided).take(bounds.max_depth.saturating_sub(decided)).map(|d| d.msg).collect();
         let links: BTreeMap<MsgId, (NodeId, NodeId)> = result
             .trace
             .unwrap_or_default()
             .iter()
             .filter_map(|e| match e.kind {
-                EventKind::Send { from, to, msg, .. } => Some((msg, (from, to))),
+                EventKind::Send { from, to, msg, .. } if varied.contains(&msg) => Some((msg, (from, to))),
                 _ => None,
             })
             .collect();

@@ -1544,6 +1544,35 @@ fn regression_a_long_wait_cycle_is_described_briefly() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The peak resident memory of `msgsim args`, in KiB, as `/usr/bin/time -f %M` measures it
+/// (`None` where that tool is missing: the caller's other assertions still run).
+fn peak_kib(args: &[&str]) -> Option<u64> {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        return None;
+    }
+    let out = Command::new(time)
+        .args(["-f", "peak %M"])
+        .arg(env!("CARGO_BIN_EXE_msgsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .output()
+        .expect("time runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    err.lines().rev().find_map(|l| l.strip_prefix("peak ")).and_then(|kib| kib.trim().parse().ok())
+}
+
+/// Whether `msgsim args` peaks within `budget_mib` of memory beyond what `msgsim check file`
+/// takes (the binary and its tables); `Ok` where `/usr/bin/time` is missing.
+fn within_budget(args: &[&str], file: &Path, budget_mib: u64) -> Result<(), String> {
+    let (Some(peak), Some(base)) = (peak_kib(args), peak_kib(&["check", &text(file)])) else { return Ok(()) };
+    match peak.saturating_sub(base) < budget_mib << 10 {
+        true => Ok(()),
+        false => Err(format!("{args:?} peaked at {peak} KiB, {base} KiB of them the binary, under {budget_mib} MiB")),
+    }
+}
+
 /// Postmortem: `explore` counted none of what its search keeps (the queue of paths, the states
 /// found, the worlds it copies successors from), so a 300-byte scenario under `max_memory_mb:
 /// 64` reached 282 MB (timed) and 313 MB (asynchronous). Both models now stop, incomplete, when
@@ -1577,6 +1606,8 @@ fn regression_explore_keeps_its_search_within_the_memory_budget() {
         };
         let (small, large) = (states(4), states(16));
         assert!(small < large, "{model}: a larger budget searches further: {small} against {large}");
+        // 16 MiB, and 4 for the allocator's slack (a debug build's allocations differ a little).
+        within_budget(&["explore", &text(&file), "--model", model], &file, 16 + 4).unwrap();
         assert_eq!(states(4), small, "{model}: the search stops at the same transition every time");
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -1636,5 +1667,61 @@ fn regression_a_fifo_output_waits_for_its_reader_and_ends_when_it_leaves() {
     early.join().unwrap();
     assert_eq!(ran.code, Some(141), "{}", ran.stderr);
     assert!(ran.stderr.is_empty(), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: `--format chrome` kept its flows' ends in maps, with a list per send (about 160
+/// bytes a message, more than the trace's own events), outside the budget: a ping-pong with no
+/// latency (a relay that never ends, stopped by its budgets) reached 1.29 GB under the default
+/// 1 GiB and 85 MB under 64 MiB. The ends are now sorted lists read in step with the trace
+/// (16 bytes each), the same document: 770 MB and 53 MB (measured in release builds).
+#[test]
+fn regression_chrome_keeps_its_flows_within_the_memory_budget() {
+    let dir = scratch("chrome-flows");
+    let file = dir.join("storm.ron");
+    std::fs::write(
+        &file,
+        r#"Scenario(name: "t", horizon_ms: 1000, nodes: 2, protocol: PingPong(round_trips: 1000000000),
+    network: (latency: Constant(ms: 0)), limits: (max_memory_mb: 16))"#,
+    )
+    .unwrap();
+    let out = dir.join("storm.json");
+    let ran = msgsim(&["trace", &text(&file), "--format", "chrome", "-o", &text(&out)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(ran.stderr.contains("max_memory_mb limit exceeded"), "the budget ended it, and it says so: {}", ran.stderr);
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).expect("one JSON document");
+    let flows = json["traceEvents"].as_array().expect("events").iter().filter(|e| e["ph"] == "s").count();
+    assert!(flows > 10_000, "{flows} flows");
+    within_budget(&["trace", &text(&file), "--format", "chrome", "-o", &text(&out)], &file, 16).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem (a check of the defaults, and one gap): a relay that never ends (a ping-pong with
+/// no latency: time never advances, so the horizon never comes) is ended by the default
+/// `max_trace_events` in about a second (25 M events, 5 MB, measured in a release build), and
+/// `run` names the budget; `msgsim trace` just stopped writing, saying nothing of why. It now
+/// names any budget that ended the run, as `run`'s summary does.
+#[test]
+fn regression_a_relay_that_never_ends_is_ended_by_a_budget_it_names() {
+    let dir = scratch("relay");
+    let file = dir.join("relay.ron");
+    for (limits, reason) in
+        [("max_trace_events: 20000", "max_trace_events limit exceeded"), ("max_events: 5000", "max_events limit reached")]
+    {
+        std::fs::write(
+            &file,
+            format!(
+                r#"Scenario(name: "t", horizon_ms: 1000, nodes: 2, protocol: PingPong(round_trips: 1000000000),
+    network: (latency: Constant(ms: 0)), limits: ({limits}))"#
+            ),
+        )
+        .unwrap();
+        let ran = msgsim(&["run", &text(&file)]);
+        assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+        assert!(ran.stdout.contains(&format!("ended      {reason} at 0.000ms")), "{limits}: {}", ran.stdout);
+        let traced = msgsim(&["trace", &text(&file), "--format", "jsonl"]);
+        assert_eq!(traced.code, Some(0), "{}", traced.stderr);
+        assert!(traced.stderr.contains(&format!("the run stopped at 0 ms, {reason}")), "{limits}: {}", traced.stderr);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
