@@ -1725,3 +1725,31 @@ fn regression_a_relay_that_never_ends_is_ended_by_a_budget_it_names() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: `merge` placed a shard's errors as serde_json does ("x.json: not the --json
+/// output of msgsim sweep: ... at line 8 column 11"), not as every other input's
+/// (`file:line:col: message (expected ...)`), and refused a shard saved with a byte-order mark,
+/// which a scenario may carry. It now places them alike and reads past the mark.
+#[test]
+fn regression_a_shard_is_placed_like_a_scenario_and_may_carry_a_byte_order_mark() {
+    let dir = scratch("shard-places");
+    let shards: Vec<serde_json::Value> = (0..2).map(|i| shard_json(&["--seeds", "0..4", "--shard", &format!("{i}/2")])).collect();
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap();
+    let (first, second) = (dir.join("0.json"), dir.join("1.json"));
+    std::fs::write(&second, pretty(&shards[1])).unwrap();
+    std::fs::write(&first, format!("\u{feff}{}", pretty(&shards[0]))).unwrap();
+    let ran = msgsim(&["merge", &text(&first), &text(&second)]);
+    assert_eq!(ran.code, Some(0), "a shard with a byte-order mark merges: {}", ran.stderr);
+    let mut bad = shards[0].clone();
+    bad["runs"] = serde_json::json!(-1);
+    let text_of_bad = pretty(&bad);
+    let line = text_of_bad.lines().position(|l| l.contains("\"runs\"")).unwrap() + 1;
+    std::fs::write(&first, text_of_bad).unwrap();
+    let ran = msgsim(&["merge", &text(&first), &text(&second)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    let place = format!("{}:{line}:", text(&first));
+    assert!(ran.stderr.starts_with(&place), "placed at {place}: {}", ran.stderr);
+    assert!(ran.stderr.contains("(expected the --json output of msgsim sweep)"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains(" at line "), "the place once: {}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
