@@ -72,6 +72,9 @@ pub(crate) struct StateBudget {
     /// What a trace or the network decisions kept for a caller held at the last checkpoint
     /// (`RunOptions::budget_kept_trace`, `budget_decisions`).
     kept_trace: u64,
+    /// The engine's own place for every node (its process, random stream, clock and queues'
+    /// heads), fixed for the run: 100,000 nodes take tens of megabytes before anything happens.
+    engine: u64,
     /// The trace's length at which to read the checkers next (and to test `max_trace_events`).
     pub(crate) next_checkpoint: u64,
     /// The step at which the engine counts what waits at the nodes next (and tests `max_events`).
@@ -87,9 +90,15 @@ impl StateBudget {
             checkers: 0,
             parked: 0,
             kept_trace: 0,
+            engine: 0,
             next_checkpoint: 0,
             next_walk: 0,
         }
+    }
+
+    /// The engine holds `bytes` for its nodes for the whole run.
+    pub(crate) fn hold_engine(&mut self, bytes: u64) {
+        self.engine = bytes;
     }
 
     /// A process that held `before` bytes now holds `now` (0 once it crashed).
@@ -128,9 +137,9 @@ impl StateBudget {
         (self.held() > self.limit).then_some(EndReason::MaxMemory)
     }
 
-    /// The processes', checkers', nodes' waiting and the kept trace's bytes together.
+    /// The processes', checkers', nodes' waiting, the kept trace's and the engine's bytes together.
     fn held(&self) -> u64 {
-        total(&[self.processes, self.checkers, self.parked, self.kept_trace])
+        total(&[self.processes, self.checkers, self.parked, self.kept_trace, self.engine])
     }
 }
 
@@ -214,6 +223,9 @@ mod tests {
         assert_eq!(budget.left_for_messages(), 0);
         budget.process_moved(600 << 10, 0);
         assert_eq!(budget.exceeded(), None, "a crash frees its process's state");
+        budget.hold_engine(600 << 10);
+        assert_eq!(budget.exceeded(), Some(EndReason::MaxMemory), "the engine's nodes count too");
+        budget.hold_engine(0);
         assert_eq!(budget.next_checkpoint, 10 + CHECKER_SAMPLE_EVENTS);
         budget.read_checkers(std::iter::empty(), 1 << 20, u64::MAX);
         assert_eq!(budget.next_checkpoint, (1 << 20) + (1 << 16), "readings grow apart with the trace");
