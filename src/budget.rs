@@ -4,7 +4,7 @@
 //! caller that asked to count it (`RunOptions::budget_kept_trace`, and the network decisions
 //! `msgsim shrink` records, `budget_decisions`; read with the checkers),
 //! added to the messages in flight against `limits.max_memory_mb`; and what a search
-//! (`msgsim explore`) keeps, against the same limit ([`SearchBudget`]).
+//! (`msgsim explore`) keeps, against the same limit (`SearchBudget`).
 //!
 //! The engine reads a process's bytes after each of its handlers, which is exact and costs a
 //! few lengths (nothing for a process that declares none); it reads the checkers', behind a

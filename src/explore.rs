@@ -116,7 +116,7 @@ pub struct Exploration {
     pub budget_reached: bool,
     /// Whether the search stopped, incomplete, because what it keeps (the queue, the states
     /// found, the worlds kept to copy from) and the largest state or run it made reached the
-    /// scenario's `max_memory_mb` ([`crate::budget::SearchBudget`]).
+    /// scenario's `max_memory_mb`.
     pub memory_reached: bool,
     /// Per check: behaviours that passed, failed and were inconclusive, in the scenario's order.
     pub checks: Vec<CheckTally>,
