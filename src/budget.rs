@@ -3,7 +3,8 @@
 //! the nodes (mailboxes, events held for a paused or blocked process), and a trace kept for a
 //! caller that asked to count it (`RunOptions::budget_kept_trace`, and the network decisions
 //! `msgsim shrink` records, `budget_decisions`; read with the checkers),
-//! added to the messages in flight against `limits.max_memory_mb`.
+//! added to the messages in flight against `limits.max_memory_mb`; and what a search
+//! (`msgsim explore`) keeps, against the same limit (`SearchBudget`).
 //!
 //! The engine reads a process's bytes after each of its handlers, which is exact and costs a
 //! few lengths (nothing for a process that declares none); it reads the checkers', behind a
@@ -21,6 +22,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// adds at most a record or two per event, so early in a run a few hundred kilobytes at most go
 /// unseen between them (later, a sixteenth of what the run recorded so far).
 pub const CHECKER_SAMPLE_EVENTS: u64 = 4096;
+
+/// What the allocator adds to each allocation beside what was asked (its header, and rounding up
+/// to its size classes): counted where many small allocations are kept (a search's queued paths).
+pub const ALLOCATION_BYTES: u64 = 16;
 
 /// The heap `map` holds (see [`map_bytes`]): for a `heap_bytes` that names the field, not its types.
 pub fn map<K, V>(map: &BTreeMap<K, V>) -> u64 {
@@ -67,6 +72,9 @@ pub(crate) struct StateBudget {
     /// What a trace or the network decisions kept for a caller held at the last checkpoint
     /// (`RunOptions::budget_kept_trace`, `budget_decisions`).
     kept_trace: u64,
+    /// The engine's own place for every node (its process, random stream, clock and queues'
+    /// heads), fixed for the run: 100,000 nodes take tens of megabytes before anything happens.
+    engine: u64,
     /// The trace's length at which to read the checkers next (and to test `max_trace_events`).
     pub(crate) next_checkpoint: u64,
     /// The step at which the engine counts what waits at the nodes next (and tests `max_events`).
@@ -82,9 +90,15 @@ impl StateBudget {
             checkers: 0,
             parked: 0,
             kept_trace: 0,
+            engine: 0,
             next_checkpoint: 0,
             next_walk: 0,
         }
+    }
+
+    /// The engine holds `bytes` for its nodes for the whole run.
+    pub(crate) fn hold_engine(&mut self, bytes: u64) {
+        self.engine = bytes;
     }
 
     /// A process that held `before` bytes now holds `now` (0 once it crashed).
@@ -123,9 +137,61 @@ impl StateBudget {
         (self.held() > self.limit).then_some(EndReason::MaxMemory)
     }
 
-    /// The processes', checkers', nodes' waiting and the kept trace's bytes together.
+    /// The processes', checkers', nodes' waiting, the kept trace's and the engine's bytes together.
     fn held(&self) -> u64 {
-        total(&[self.processes, self.checkers, self.parked, self.kept_trace])
+        total(&[self.processes, self.checkers, self.parked, self.kept_trace, self.engine])
+    }
+}
+
+/// The memory budget of a search (`msgsim explore`), which keeps what `run` never does: the
+/// states found (their fingerprints and the tree of paths to them), the queue of transitions
+/// still to take, and the worlds kept to copy successors from. Those, and the largest one state
+/// or run the search made at a time, are counted against `limits.max_memory_mb`; the search
+/// stops, incomplete, once they pass it. Every count is a function of the scenario, the seed
+/// and the bounds, so the search stops at the same transition every time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SearchBudget {
+    /// `max_memory_mb` in bytes.
+    limit: u64,
+    /// What the search keeps to go on beyond its tables and queue: the worlds kept to copy from.
+    kept: u64,
+    /// What its queue takes.
+    queue: u64,
+    /// The largest single state (its processes, wire, timers and trace) or run made so far:
+    /// one is alive at a time beside what is kept.
+    largest: u64,
+}
+
+impl SearchBudget {
+    /// A budget of `max_memory_mb` MiB, nothing held yet.
+    pub(crate) fn new(max_memory_mb: u64) -> SearchBudget {
+        SearchBudget { limit: max_memory_mb.saturating_mul(1 << 20), kept: 0, queue: 0, largest: 0 }
+    }
+
+    /// The search now keeps `bytes` more.
+    pub(crate) fn keep(&mut self, bytes: u64) {
+        self.kept = self.kept.saturating_add(bytes);
+    }
+
+    /// The search no longer keeps `bytes` it kept.
+    pub(crate) fn release(&mut self, bytes: u64) {
+        self.kept = self.kept.saturating_sub(bytes);
+    }
+
+    /// The queue takes `bytes` now.
+    pub(crate) fn set_queue(&mut self, bytes: u64) {
+        self.queue = bytes;
+    }
+
+    /// One state or run of `bytes` was made (it lives beside what is kept while it is used).
+    pub(crate) fn made(&mut self, bytes: u64) {
+        self.largest = self.largest.max(bytes);
+    }
+
+    /// Whether what is kept, the largest state or run, and `tables` (the search's own tables,
+    /// measured by the caller) are over the budget together.
+    pub(crate) fn exceeded(&self, tables: u64) -> bool {
+        total(&[self.kept, self.queue, self.largest, tables]) > self.limit
     }
 }
 
@@ -157,10 +223,29 @@ mod tests {
         assert_eq!(budget.left_for_messages(), 0);
         budget.process_moved(600 << 10, 0);
         assert_eq!(budget.exceeded(), None, "a crash frees its process's state");
+        budget.hold_engine(600 << 10);
+        assert_eq!(budget.exceeded(), Some(EndReason::MaxMemory), "the engine's nodes count too");
+        budget.hold_engine(0);
         assert_eq!(budget.next_checkpoint, 10 + CHECKER_SAMPLE_EVENTS);
         budget.read_checkers(std::iter::empty(), 1 << 20, u64::MAX);
         assert_eq!(budget.next_checkpoint, (1 << 20) + (1 << 16), "readings grow apart with the trace");
         budget.read_checkers(std::iter::empty(), 10, 100);
         assert_eq!(budget.next_checkpoint, 101, "the trace limit is tested as soon as it is passed");
+    }
+
+    #[test]
+    fn a_search_counts_what_it_keeps_and_its_largest_state_once() {
+        let mut search = SearchBudget::new(1);
+        search.keep(600 << 10);
+        search.made(300 << 10);
+        search.made(100 << 10);
+        assert!(!search.exceeded(124 << 10), "1,024 KiB in all is within 1 MiB");
+        assert!(search.exceeded(125 << 10));
+        search.set_queue(24 << 10);
+        assert!(search.exceeded(101 << 10), "the queue counts too");
+        search.set_queue(0);
+        search.release(600 << 10);
+        assert!(!search.exceeded(700 << 10), "a released world no longer counts; the largest state still does");
+        assert!(search.exceeded(725 << 10));
     }
 }

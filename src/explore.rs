@@ -32,7 +32,7 @@ use crate::sim::{RunOptions, run};
 use crate::trace::EventKind;
 use crate::verdict::Outcome;
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// How far the search goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +114,10 @@ pub struct Exploration {
     /// Whether some path ran out of the scenario's in-flight budget (`max_in_flight`,
     /// `max_memory_mb`; asynchronous model) and was judged as a run stopped there.
     pub budget_reached: bool,
+    /// Whether the search stopped, incomplete, because what it keeps (the queue, the states
+    /// found, the worlds kept to copy from) and the largest state or run it made reached the
+    /// scenario's `max_memory_mb`.
+    pub memory_reached: bool,
     /// Per check: behaviours that passed, failed and were inconclusive, in the scenario's order.
     pub checks: Vec<CheckTally>,
     /// The violation with the fewest faults, if any check failed.
@@ -138,6 +142,7 @@ impl Exploration {
             complete: true,
             depth_bound_reached: false,
             budget_reached: false,
+            memory_reached: false,
             checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
             violation: None,
             copied: false,
@@ -242,7 +247,11 @@ pub fn refuse(scenario: &Scenario) -> Option<String> {
 /// Explore every behaviour of `scenario` (run with `seed`, for whatever else the seed decides:
 /// workload destinations, swarm faults) within `bounds`.
 pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
-    let options_for_run = RunOptions { record_trace: true, decisions: true, ..RunOptions::default() };
+    // The trace and decisions each run keeps count against its memory budget, as `trace` and
+    // `shrink` count theirs; the queue counts against the search's.
+    let options_for_run =
+        RunOptions { record_trace: true, decisions: true, budget_kept_trace: Some(0), budget_decisions: Some(0), ..RunOptions::default() };
+    let mut memory = crate::budget::SearchBudget::new(scenario.limits.max_memory_mb);
     let mut found = Exploration::nothing_yet(scenario);
     let mut checks = std::mem::take(&mut found.checks);
     // A behaviour to run: the outcomes that differ from the default, how many transmissions
@@ -255,6 +264,11 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
             found.complete = false;
             break;
         }
+        memory.release(queued_bytes(&prefix));
+        if memory.exceeded(queued_bytes(&prefix)) {
+            (found.complete, found.memory_reached) = (false, true);
+            break;
+        }
         candidate.replay = Some(prefix.clone());
         let Ok(result) = run(&candidate, seed, &options_for_run) else {
             // A panic is a violation of its own kind: the protocol code crashed.
@@ -263,6 +277,11 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
             continue;
         };
         found.behaviours += 1;
+        let kept = |capacity: Option<usize>, each: usize| (capacity.unwrap_or(0) * each) as u64;
+        memory.made(
+            kept(result.trace.as_ref().map(Vec::capacity), std::mem::size_of::<crate::trace::TraceEvent>())
+                + kept(result.decisions.as_ref().map(Vec::capacity), std::mem::size_of::<Decision>()),
+        );
         for (tally, (_, verdict)) in checks.iter_mut().zip(&result.verdicts) {
             match verdict.outcome {
                 Outcome::Pass => tally.passed += 1,
@@ -276,12 +295,14 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
         // Children: for each later transmission, each non-default outcome, with every
         // transmission between taking the default.
         let recorded = result.decisions.unwrap_or_default();
+        // The links of the transmissions varied only: a run that sends millions keeps no map of them all.
+        let varied: BTreeSet<MsgId> = recorded.iter().skip(decided).take(bounds.max_depth.saturating_sub(decided)).map(|d| d.msg).collect();
         let links: BTreeMap<MsgId, (NodeId, NodeId)> = result
             .trace
             .unwrap_or_default()
             .iter()
             .filter_map(|e| match e.kind {
-                EventKind::Send { from, to, msg, .. } => Some((msg, (from, to))),
+                EventKind::Send { from, to, msg, .. } if varied.contains(&msg) => Some((msg, (from, to))),
                 _ => None,
             })
             .collect();
@@ -310,11 +331,18 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
             found.complete = false;
             children.truncate(usize::try_from(room).unwrap_or(usize::MAX));
         }
+        memory.keep(children.iter().map(|(path, _, _)| queued_bytes(path)).sum());
         queue.extend(children);
+        memory.set_queue(crate::budget::deque(&queue));
     }
     found.checks = checks;
     found.states = found.behaviours;
     found
+}
+
+/// What a queued behaviour's decisions hold beside its place in the queue.
+fn queued_bytes(path: &Vec<Decision>) -> u64 {
+    crate::budget::vec(path) + crate::budget::ALLOCATION_BYTES
 }
 
 fn record_violation(found: &mut Exploration, check: &str, detail: String, faults: usize, decided: usize, prefix: &[Decision]) {

@@ -64,7 +64,7 @@ pub struct Report {
     /// Processes still blocked at the end, and on what.
     pub blocked_at_end: Vec<String>,
     /// The command that shows the events that led to the first deadlock: its members' trace
-    /// up to the moment the cycle closed.
+    /// (the first eight of a longer cycle) up to the moment the cycle closed.
     pub deadlock_events: Option<String>,
     /// Clients' operations, for a run that had any (absent otherwise, so other runs' JSON
     /// stays as it was).
@@ -189,7 +189,9 @@ impl Report {
                 })
                 .collect(),
             deadlock_events: result.wait_cycles.iter().find(|(_, cycle)| cycle.permanent()).map(|(at, cycle)| {
-                let names: Vec<&str> = cycle.members.iter().map(|(node, _)| scenario.cluster.name(*node)).collect();
+                // The members the `waits` line describes (the first eight): a ring of thousands
+                // named every one, a command line of tens of kilobytes.
+                let names: Vec<&str> = cycle.members.iter().take(CYCLE_NAMED).map(|(node, _)| scenario.cluster.name(*node)).collect();
                 let (path, names) = (shell_word(path), shell_word(&names.join(",")));
                 format!("{} trace {path} --seed {} --format text --to {} --node={names}", program(), result.seed, exact_ms(*at))
             }),
@@ -283,6 +285,9 @@ impl Report {
 
 /// How many processes still blocked at the end the text summary names.
 const BLOCKED_SHOWN: usize = 8;
+
+/// Members of a deadlock's wait cycle whose events its `led there` command shows at most.
+const CYCLE_NAMED: usize = 8;
 
 /// Operations in one line: counts, throughput, latency percentiles, messages per operation.
 pub fn operations_line(o: &OpSummary) -> String {

@@ -613,7 +613,13 @@ where
             in_flight_heap: 0,
             timers: 0,
             in_flight_budget: InFlightBudget::new::<P>(&scenario.limits, options.budget_per_message),
-            state_budget: StateBudget::new(scenario.limits.max_memory_mb),
+            state_budget: {
+                // The engine's own place for each node counts from the start, with the names.
+                let mut budget = StateBudget::new(scenario.limits.max_memory_mb);
+                let names = scenario.cluster.names.iter().map(|name| (std::mem::size_of::<String>() + name.len()) as u64).sum::<u64>();
+                budget.hold_engine(crate::process::capacity_bytes::<Node<P>>(n).saturating_add(names));
+                budget
+            },
             may_park: (0..n).any(|i| scenario.mailbox(i).is_some()),
             decisions_cost: options.budget_decisions.filter(|_| options.decisions),
             true_clocks: scenario.clocks.iter().all(|c| *c == Clock::default()),

@@ -92,6 +92,17 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
         )),
         _ => None,
     };
+    // What ended an incomplete search: the run budget, or the memory budget (as `run` ends at
+    // `max_memory_mb`, with its verdicts so far and no error).
+    let stopped_by = (!found.complete).then_some(if found.memory_reached { "max_memory_mb" } else { "max_runs" });
+    let incomplete = match found.memory_reached {
+        true => format!(
+            "INCOMPLETE: stopped by max_memory_mb: what the search keeps (its queue, the states found, the copies it \
+             steps from) reached the scenario's {} MiB",
+            scenario.limits.max_memory_mb
+        ),
+        false => "INCOMPLETE: stopped by --max-runs".to_string(),
+    };
     if args.json {
         let json = serde_json::json!({
             "scenario": path,
@@ -104,6 +115,8 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
             "complete": found.complete,
             "depth_bound_reached": found.depth_bound_reached,
             "budget_reached": found.budget_reached,
+            "memory_reached": found.memory_reached,
+            "stopped_by": stopped_by,
             "elapsed_s": elapsed_s,
             "states_per_s": per_s,
             "copied": found.copied,
@@ -124,8 +137,7 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
         if asynchronous {
             let _ = writeln!(out, "explore    {path}   seed {seed}   model async (any enabled event next)");
             let _ = writeln!(out, "bounds     depth {} steps, faults {}, at most {} transitions", b.max_depth, b.max_faults, b.max_runs);
-            let done =
-                if found.complete { "complete: every state within the bounds was explored" } else { "INCOMPLETE: stopped by --max-runs" };
+            let done = if found.complete { "complete: every state within the bounds was explored".to_string() } else { incomplete };
             let _ = writeln!(
                 out,
                 "explored   {} distinct states, {} transitions, {} paths judged, depth {}; {done}",
@@ -146,8 +158,7 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
                 "bounds     depth {}, faults {}, latencies {} per link, at most {} runs",
                 b.max_depth, b.max_faults, b.latencies, b.max_runs
             );
-            let done =
-                if found.complete { "complete: every behaviour within the bounds was run" } else { "INCOMPLETE: stopped by --max-runs" };
+            let done = if found.complete { "complete: every behaviour within the bounds was run".to_string() } else { incomplete };
             let _ = writeln!(
                 out,
                 "explored   {} behaviours, {} transitions, depth {}; {done}",

@@ -119,7 +119,10 @@ pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
 /// a refusal, a panic or a full disk leaves it as it was. A symbolic link is followed, so the
 /// link stays and its target is replaced. Anything else (a device, a FIFO, `/dev/stdout`)
 /// cannot be replaced: it is opened for writing only when the output is ready (never
-/// truncated before), written in place, and never removed.
+/// truncated before), written in place, and never removed. A FIFO with no reader waits for one
+/// at that first write, as every Unix writer does (`cat > fifo`): its reader is often started
+/// after the command (`msgsim trace X -o fifo & reader fifo`), which an open that refused to wait
+/// would fail at random; a reader that leaves early ends the command with `EXIT_READER_GONE`.
 pub struct Output {
     /// The path as the user named it, for messages.
     shown: PathBuf,

@@ -158,6 +158,10 @@ pub fn trace(args: Args) -> ExitCode {
             ),
         };
         say!("msgsim trace: the run stopped at {} ms, {}: {why}", crate::export::ms(result.end.at), EndReason::MaxMemory);
+    } else if !matches!(result.end.reason, EndReason::Quiescent | EndReason::Horizon) {
+        // Another budget ended it (a relay that never ends meets `max_trace_events` first):
+        // the trace just stops, so say which, as `run`'s summary does.
+        say!("msgsim trace: the run stopped at {} ms, {}", crate::export::ms(result.end.at), result.end.reason);
     }
     if let Some(path) = args.output {
         say!("{}: {}, {shown} of the run's {} events (seed {seed})", path.display(), format.name(), result.trace_events);

@@ -883,6 +883,22 @@ impl<'s, P: Process> World<'s, P> {
         self.effects.clear();
     }
 
+    /// What this state holds, for the search's memory budget: its processes (their places and
+    /// `Process::heap_bytes`), the wire as the in-flight budget counts it, the timers, every
+    /// node's bookkeeping and random stream's handle, and the trace it keeps.
+    fn bytes(&self) -> u64 {
+        use crate::process::{capacity_bytes, map_bytes};
+        let procs = self.procs.iter().flatten().fold(capacity_bytes::<Option<P>>(self.procs.capacity()), |sum, p| sum + p.heap_bytes());
+        crate::budget::total(&[
+            std::mem::size_of::<Self>() as u64,
+            procs,
+            self.wire_bytes,
+            map_bytes::<TimerId, TimerEntry<P::Timer>>(self.timers.len()),
+            capacity_bytes::<NodeState>(self.nodes.capacity()) + capacity_bytes::<Arc<SimRng>>(self.rngs.capacity()),
+            capacity_bytes::<TraceEvent>(self.events.capacity()),
+        ])
+    }
+
     /// What one message on the wire costs the memory budget: its entry and the heap it owns.
     fn flight_bytes(msg: &P::Msg) -> u64 {
         (std::mem::size_of::<Flight<P::Msg>>() as u64 + FLIGHT_OVERHEAD_BYTES).saturating_add(msg.heap_bytes())
@@ -1082,18 +1098,27 @@ struct Search {
     tree: Vec<(u32, Step)>,
     seen: Seen,
     bounds: Bounds,
+    /// What the search holds against `max_memory_mb` beside `tree` and `seen`: its queue and
+    /// the worlds it keeps, which its two ways of searching count where they keep them.
+    memory: crate::budget::SearchBudget,
 }
 
 impl Search {
     fn new(scenario: &Scenario, bounds: Bounds) -> Search {
         let found = Exploration::nothing_yet(scenario);
-        Search { found, tree: Vec::new(), seen: Seen::default(), bounds }
+        let memory = crate::budget::SearchBudget::new(scenario.limits.max_memory_mb);
+        Search { found, tree: Vec::new(), seen: Seen::default(), bounds, memory }
     }
 
     /// Whether the budget lets the search take one more transition (else it is incomplete).
     fn budget_left(&mut self) -> bool {
         if self.found.transitions >= self.bounds.max_runs {
             self.found.complete = false;
+            return false;
+        }
+        let tables = std::mem::size_of::<(u32, Step)>() * self.tree.capacity() + std::mem::size_of::<u64>() * self.seen.slots.capacity();
+        if self.memory.exceeded(tables as u64) {
+            (self.found.complete, self.found.memory_reached) = (false, true);
             return false;
         }
         true
@@ -1318,10 +1343,17 @@ where
             let next = search.arrive(parent, step, path.len(), arrival, pending, || judged.expect("a state is judged"))?;
             if let Some((me, enabled)) = next {
                 queue.extend(enabled.into_iter().map(|s| (me, Some(s))));
+                search.memory.set_queue(queued(&queue));
             }
         }
     }
     Ok(search.found)
+}
+
+/// What `queue` takes, for the search's memory budget (its entries own nothing on the heap but
+/// a kept world, counted where it is kept).
+fn queued<Q>(queue: &VecDeque<Q>) -> u64 {
+    crate::budget::deque(queue)
 }
 
 /// A state queued to take steps from: its index in the tree (none: the boot state), its depth,
@@ -1397,6 +1429,7 @@ where
                 let mut world = match Rc::try_unwrap(shared) {
                     Ok(world) => {
                         kept_worlds -= 1;
+                        search.memory.release(world.bytes().saturating_mul(3) / 2);
                         world
                     }
                     Err(shared) => shared.copy().ok_or_else(mixed)?,
@@ -1478,10 +1511,17 @@ where
                 pending += enabled.len() as u64;
                 born.push((queue.len(), step));
                 queue.push_back(Kept { me, depth, origin: Origin::Path, steps: enabled.len() });
+                search.memory.set_queue(queued(&queue));
             }
         }
         if !born.is_empty() && kept_worlds < MAX_KEPT {
             kept_worlds += 1;
+            // Half as much again for what `heap_bytes` leaves out of a small state: allocator
+            // headers, and B-tree nodes allocated whole for a few entries (measured on
+            // `ExactlyOnce` and `AtLeastOnce` searches: their RSS per kept world).
+            let bytes = parent.bytes().saturating_mul(3) / 2;
+            search.memory.keep(bytes);
+            search.memory.made(bytes);
             let shared = Rc::new(parent);
             for &(at, step) in &born {
                 queue[at].origin = Origin::Parent(Rc::clone(&shared), step);

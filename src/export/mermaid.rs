@@ -16,6 +16,26 @@ pub const MAX_ROWS: usize = 200;
 pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Result<(), ExportError> {
     let name = |n: NodeId| format!("p{}", n.0);
     let copies: BTreeMap<usize, _> = message_copies(view.events).into_iter().filter_map(|c| c.end_index.map(|end| (end, c))).collect();
+    // Counted before any row is built: a run too long for a diagram is refused having made
+    // nothing of it (counting is a test per event; building is a string per event).
+    let count = view
+        .events
+        .iter()
+        .enumerate()
+        .filter(|&(i, event)| match copies.get(&i) {
+            Some(copy) => selection.shows_copy(copy) && selection.overlaps(event.time, event.time),
+            None => selection.shows(event) && is_note(&event.kind),
+        })
+        .count();
+    if count > MAX_ROWS {
+        return Err(ExportError::TooLarge {
+            what: "diagram rows",
+            count,
+            limit: MAX_ROWS,
+            advice: "a sequence diagram that long is unreadable; narrow the selection with --from/--to (ms), --node or --kind, \
+                     or use --format svg",
+        });
+    }
     // A note across every participant (a partition, a heal) is written once they are known.
     const ACROSS: &str = "\0";
     let mut rows = Vec::new();
@@ -35,7 +55,7 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
             }
             continue;
         }
-        if !selection.shows(event) {
+        if !selection.shows(event) || !is_note(&event.kind) {
             continue;
         }
         let note = match event.kind {
@@ -77,32 +97,13 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
             }
             EventKind::Fault { action, node: Some(node), index } => format!("Note over {}: {action:?} (fault {index})", name(node)),
             EventKind::Fault { action, node: None, index } => format!("{ACROSS}{action:?} (fault {index})"),
-            // Commands, sends and the link's decisions show as the arrows above.
-            EventKind::Command { .. }
-            | EventKind::Attempt { .. }
-            | EventKind::AttemptFailed { .. }
-            | EventKind::Answer { .. }
-            | EventKind::Ack { .. }
-            | EventKind::Send { .. }
-            | EventKind::Duplicate { .. }
-            | EventKind::Corrupt { .. }
-            | EventKind::Drop { .. }
-            | EventKind::Queued { .. }
-            | EventKind::Served { .. }
-            | EventKind::Receive { .. } => continue,
+            // Not a note (`is_note`): never reached.
+            _ => continue,
         };
         used.extend(super::nodes_of(&event.kind).into_iter().flatten().take(1));
         rows.push(note);
     }
-    if rows.len() > MAX_ROWS {
-        return Err(ExportError::TooLarge {
-            what: "diagram rows",
-            count: rows.len(),
-            limit: MAX_ROWS,
-            advice: "a sequence diagram that long is unreadable; narrow the selection with --from/--to (ms), --node or --kind, \
-                     or use --format svg",
-        });
-    }
+    debug_assert_eq!(rows.len(), count, "`is_note` and the notes drawn agree");
     if used.is_empty() {
         used.insert(NodeId(0));
     }
@@ -119,4 +120,24 @@ pub fn write(out: &mut dyn Write, view: &TraceView, selection: &Selection) -> Re
         }
     }
     Ok(())
+}
+
+/// Whether `kind` is drawn as a note (the kinds not listed); commands, sends and the link's
+/// decisions show as the arrows of the message copies instead.
+fn is_note(kind: &EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::Command { .. }
+            | EventKind::Attempt { .. }
+            | EventKind::AttemptFailed { .. }
+            | EventKind::Answer { .. }
+            | EventKind::Ack { .. }
+            | EventKind::Send { .. }
+            | EventKind::Duplicate { .. }
+            | EventKind::Corrupt { .. }
+            | EventKind::Drop { .. }
+            | EventKind::Queued { .. }
+            | EventKind::Served { .. }
+            | EventKind::Receive { .. }
+    )
 }
