@@ -476,7 +476,13 @@ impl<'s, P: Process> World<'s, P> {
         }
         w.rngs.clone_from(&self.rngs);
         w.nodes.clone_from(&self.nodes);
-        w.wire.0.clone_from(&self.wire.0);
+        // A spare's wire may be far longer than this one's: a kept copy should not carry its
+        // room (65,536 of them may be kept), so a much larger buffer is not reused.
+        if w.wire.0.capacity() > 2 * self.wire.0.len().max(4) {
+            w.wire.0 = self.wire.0.clone();
+        } else {
+            w.wire.0.clone_from(&self.wire.0);
+        }
         w.wire_bytes = self.wire_bytes;
         w.over_budget = self.over_budget;
         w.timers.clone_from(&self.timers);

@@ -102,6 +102,44 @@ where
     Ok(search.finish())
 }
 
+/// Which worker steps from each state of `batch`. A state whose parent's world is kept goes
+/// to the worker keeping it; the states with none (they replay their parent's path wherever
+/// they go) even out the load, a run of siblings together so that their parent is replayed
+/// once; and a worker still over its share hands its last states to the least loaded, which
+/// replays their parents. Only the speed depends on this, never the result.
+fn share_out(batch: &[Queued], tree: &[(u32, Step)], jobs: usize) -> Vec<usize> {
+    let least = |load: &[usize]| (0..jobs).min_by_key(|&w| load[w]).expect("at least one worker");
+    let mut load = vec![0usize; jobs];
+    let mut assigned: Vec<Option<usize>> = batch.iter().map(|q| q.kept.map(|(w, _)| w)).collect();
+    for w in assigned.iter().flatten() {
+        load[*w] += 1;
+    }
+    let parent = |q: &Queued| q.me.map_or(u32::MAX, |me| tree[me as usize].0);
+    let mut run: Option<(u32, usize)> = None;
+    for (q, at) in batch.iter().zip(assigned.iter_mut()) {
+        if at.is_none() {
+            let w = match run {
+                Some((up, w)) if up == parent(q) && load[w] <= load[least(&load)] + 1 => w,
+                _ => least(&load),
+            };
+            *at = Some(w);
+            load[w] += 1;
+            run = Some((parent(q), w));
+        }
+    }
+    let share = batch.len().div_ceil(jobs);
+    let mut assigned: Vec<usize> = assigned.into_iter().map(|w| w.expect("every state assigned")).collect();
+    for at in assigned.iter_mut().rev() {
+        if load[*at] > share {
+            let to = least(&load);
+            load[*at] -= 1;
+            load[to] += 1;
+            *at = to;
+        }
+    }
+    assigned
+}
+
 /// The main thread's part: hand out batches, merge their results in queue order.
 fn merge(
     search: &mut Search,
@@ -114,7 +152,7 @@ fn merge(
     let mut queue: VecDeque<Queued> = VecDeque::from([Queued { me: None, depth: 0, steps: first, kept: None }]);
     let mut pending = first as u64;
     // Per kept world, by its key (the parent's index in the tree, or u32::MAX for the boot
-    // state; the boot's count is the last entry): how many queued states still need it; and
+    // state; `slot` places the boot's count first): how many queued states still need it; and
     // how many worlds are kept.
     let mut needed: Vec<u32> = Vec::new();
     let mut kept = 0;
@@ -123,15 +161,11 @@ fn merge(
     let mut keep: Vec<Vec<(usize, u32)>> = vec![Vec::new(); jobs];
     while !queue.is_empty() {
         let batch: Vec<Queued> = queue.drain(..BATCH.min(queue.len())).collect();
-        // Share the batch out: a state goes to the worker keeping its parent's world while that
-        // worker has less than its share, else to the one with the least (a sibling of the
-        // state before it joins it, so that a replayed parent is replayed once).
-        let share = batch.len().div_ceil(jobs);
-        let mut load = vec![0usize; jobs];
+        let assigned = share_out(&batch, &search.tree, jobs);
         let mut tasks: Vec<Vec<Task>> = (0..jobs).map(|_| Vec::new()).collect();
         let mut place: Vec<(usize, usize)> = Vec::with_capacity(batch.len());
-        let mut last_path: Option<(u32, usize, Arc<[Step]>)> = None;
-        for q in &batch {
+        let mut last_path: Option<(u32, Arc<[Step]>)> = None;
+        for (q, &w) in batch.iter().zip(&assigned) {
             let (parent, step) = match q.me {
                 Some(me) => {
                     let (up, step) = search.tree[me as usize];
@@ -140,13 +174,6 @@ fn merge(
                 None => (u32::MAX, None),
             };
             let home = q.kept.map(|(w, key)| (w, key, step.expect("only the boot state has no step")));
-            let w = match home {
-                Some((w, _, _)) if load[w] < share => w,
-                _ => match &last_path {
-                    Some((up, w, _)) if *up == parent && load[*w] < share => *w,
-                    _ => (0..jobs).min_by_key(|&w| load[w]).expect("at least one worker"),
-                },
-            };
             let task_home = match home {
                 Some((hw, key, step)) => {
                     let count = &mut needed[slot(key)];
@@ -168,14 +195,14 @@ fn merge(
             };
             let task_home = task_home.unwrap_or_else(|| {
                 let path = match &last_path {
-                    Some((up, _, path)) if *up == parent => Arc::clone(path),
+                    Some((up, path)) if *up == parent => Arc::clone(path),
                     _ => {
                         let up = (parent != u32::MAX).then_some(parent);
                         let path: Arc<[Step]> = if q.me.is_some() { path_to(&search.tree, up, None).into() } else { Arc::from([]) };
                         path
                     }
                 };
-                last_path = Some((parent, w, Arc::clone(&path)));
+                last_path = Some((parent, Arc::clone(&path)));
                 Home::Path { parent, path, step }
             });
             if let Home::Kept { .. } = task_home {
@@ -183,7 +210,6 @@ fn merge(
             }
             place.push((w, tasks[w].len()));
             tasks[w].push(Task { home: task_home, depth: q.depth, steps: q.steps });
-            load[w] += 1;
         }
         for (w, tasks) in tasks.into_iter().enumerate() {
             let order = Order { release: std::mem::take(&mut release[w]), keep: std::mem::take(&mut keep[w]), tasks };
