@@ -24,8 +24,8 @@ fn bcast(nodes: u32, lossy: bool) -> Scenario {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn space(c: &mut Criterion, name: &str, scenario: &Scenario, states: u64) {
-    let bounds = Bounds { max_faults: 64, max_runs: u64::MAX, ..Bounds::default() };
+fn space(c: &mut Criterion, name: &str, scenario: &Scenario, states: u64, jobs: usize) {
+    let bounds = Bounds { max_faults: 64, max_runs: u64::MAX, jobs, ..Bounds::default() };
     let mut group = c.benchmark_group("explore");
     group.throughput(Throughput::Elements(states));
     group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
@@ -40,9 +40,11 @@ fn space(c: &mut Criterion, name: &str, scenario: &Scenario, states: u64) {
 }
 
 fn explore(c: &mut Criterion) {
-    // 4 nodes, 12 messages: 2^12 delivered sets; 3 nodes lossy, 6 messages: 3^6.
-    space(c, "bcast_4_nodes_4096_states", &bcast(4, false), 1 << 12);
-    space(c, "bcast_lossy_3_nodes_729_states", &bcast(3, true), 729);
+    // 4 nodes, 12 messages: 2^12 delivered sets; 3 nodes lossy, 6 messages: 3^6. The first
+    // again on two worker threads (`--jobs 2`): the same states, in the same order.
+    space(c, "bcast_4_nodes_4096_states", &bcast(4, false), 1 << 12, 1);
+    space(c, "bcast_lossy_3_nodes_729_states", &bcast(3, true), 729, 1);
+    space(c, "bcast_4_nodes_4096_states_2_jobs", &bcast(4, false), 1 << 12, 2);
 }
 
 criterion_group!(benches, explore);

@@ -21,6 +21,7 @@
 //! that differ from the default) that `msgsim run`, `trace` and `shrink` accept.
 
 pub mod asynchronous;
+mod parallel;
 
 pub use asynchronous::Step;
 
@@ -129,6 +130,14 @@ pub struct Exploration {
     /// found, so two searches can be shown to find the same states in the same order (copying
     /// or replaying, whatever `jobs`). 0 in the timed model, which keeps no states.
     pub order: u64,
+    /// Asynchronous model: the bytes the search keeps for its distinct states at the end, the
+    /// table of their fingerprints and the tree of their paths (each one's parent and the step
+    /// from it); so `stored_bytes / states` is the memory a state costs once stepped from.
+    /// 0 in the timed model.
+    pub stored_bytes: u64,
+    /// Asynchronous model, copying: the most whole states (worlds) kept at once for the queued
+    /// states they lead to, at most 65,536 whatever the space's size. 0 otherwise.
+    pub kept_worlds: u64,
 }
 
 impl Exploration {
@@ -147,6 +156,8 @@ impl Exploration {
             violation: None,
             copied: false,
             order: 0,
+            stored_bytes: 0,
+            kept_worlds: 0,
         }
     }
 }

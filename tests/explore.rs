@@ -141,6 +141,35 @@ fn the_broadcast_state_space_has_the_size_counted_by_hand() {
     assert_eq!((lossy.states, lossy.complete), (729, true));
 }
 
+/// Four nodes each broadcasting once (2^12 states), on one thread and on two: the same states
+/// in the same order, and what a state costs in memory reported: a slot of the fingerprint table
+/// and a place in the path tree, a few dozen bytes, not a copy of the state; whole states are
+/// kept for the queue within their bound.
+#[test]
+fn the_copying_search_is_the_same_on_two_threads_and_reports_the_memory_a_state_costs() {
+    let workload = (0..4).map(|i| format!("(from: \"n{i}\", send: Broadcast, every_ms: 1, count: 1)")).collect::<Vec<_>>().join(", ");
+    let scenario = Scenario::parse(
+        &format!(
+            "Scenario(name: \"b\", horizon_ms: 10, nodes: 4, protocol: BestEffort(dedup: true), network: (latency: Constant(ms: 1)), workload: [{workload}])"
+        ),
+        "b.ron",
+    )
+    .expect("valid");
+    let model = msgsim::explore::Model::Async;
+    let search = |jobs| msgsim::explore::explore_model(&scenario, 1, Bounds { jobs, ..Bounds::default() }, model).expect("explorable");
+    let (one, two) = (search(1), search(2));
+    assert_eq!((one.states, one.transitions, one.copied), (1 << 12, 12 << 11, true));
+    assert_eq!(
+        (two.states, two.transitions, two.behaviours, two.order, two.stored_bytes),
+        (one.states, one.transitions, one.behaviours, one.order, one.stored_bytes)
+    );
+    for f in [&one, &two] {
+        let per_state = f.stored_bytes as f64 / f.states as f64;
+        assert!((24.0..=64.0).contains(&per_state), "{per_state} bytes a state");
+        assert!(f.kept_worlds > 0 && f.kept_worlds <= 1 << 16, "{} worlds kept", f.kept_worlds);
+    }
+}
+
 #[test]
 fn the_asynchronous_counterexample_runs_traces_and_shrinks_and_the_output_is_the_same_every_time() {
     let dir = std::env::temp_dir().join(format!("msgsim-explore-async-{}", std::process::id()));

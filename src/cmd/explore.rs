@@ -120,6 +120,9 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
             "elapsed_s": elapsed_s,
             "states_per_s": per_s,
             "copied": found.copied,
+            "stored_bytes": found.stored_bytes,
+            "bytes_per_state": found.stored_bytes as f64 / found.states.max(1) as f64,
+            "kept_worlds": found.kept_worlds,
             "liveness": asynchronous.then_some(LIVENESS),
             "checks": found.checks,
             "violation": found.violation.as_ref().map(|v| serde_json::json!({

@@ -183,7 +183,7 @@ fn commands(scenario: &Scenario, seed: u64) -> Vec<(SimTime, NodeId, Command)> {
 
 /// What every run of one search starts from: the workload's commands and each node's random
 /// stream, made once (a stream's key schedule costs more than copying it).
-struct Setup {
+pub(super) struct Setup {
     commands: Vec<(SimTime, NodeId, Command)>,
     rngs: Vec<Arc<SimRng>>,
     /// Per node: its commands (indices into `commands`), and the fault script's crashes and
@@ -238,6 +238,15 @@ struct NodeState {
     /// node since (`dirty`), so a step costs one process's hash, not every process's.
     fp: (u64, bool),
     dirty: bool,
+    /// The hash of the messages it has in flight and the timers it has set (see
+    /// `pending_fingerprint`), as of the last fingerprint; recomputed if the node is `dirty` or
+    /// a step took or marked one of its messages (`wire_dirty`), so a step rehashes what one or
+    /// two nodes have pending, not the whole wire.
+    pending: u64,
+    wire_dirty: bool,
+    /// Its random stream's position (`SimRng::position`), kept here because asking the stream
+    /// costs more than a handler that draws nothing.
+    drawn: u128,
 }
 
 /// A message on the wire.
@@ -294,7 +303,7 @@ impl<M> Wire<M> {
 }
 
 /// One path's whole state: processes, the wire, timers, the workload's progress, and the trace.
-struct World<'s, P: Process> {
+pub(super) struct World<'s, P: Process> {
     scenario: &'s Scenario,
     n: u64,
     setup: &'s Setup,
@@ -317,13 +326,13 @@ struct World<'s, P: Process> {
     heals: Vec<u32>,
     active: Vec<u32>,
     partitions: Partitions,
-    faults: usize,
+    pub(super) faults: usize,
     steps: u64,
     effects: Vec<Effect<P::Msg, P::Timer>>,
     events: Vec<TraceEvent>,
     messages: MessageCounts,
     /// What the process asked for that the model cannot do, if anything.
-    unsupported: Option<&'static str>,
+    pub(super) unsupported: Option<&'static str>,
     /// Whether the scenario has checks (only then is what each node reports hashed).
     observed: bool,
     /// Whether to keep the trace's events.
@@ -357,7 +366,7 @@ type Cuts = (Vec<u32>, Vec<u32>, Vec<u32>, Partitions);
 /// What [`World::try_step`] saved of a state beside its log: everything a step may change
 /// that the log does not cover. A step runs at most one process's handler (effects only add to
 /// the wire, the timers and the trace), so only that process is saved.
-struct Saved<P: Process> {
+pub(super) struct Saved<P: Process> {
     /// The node whose process the step may change: its process (a copy) and random stream.
     node: Option<(usize, Option<P>, Arc<SimRng>)>,
     /// Every node's bookkeeping (a few words each, so all of them: the step's handler, its
@@ -379,7 +388,7 @@ struct Saved<P: Process> {
 }
 
 impl<P: Process> Saved<P> {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Saved {
             node: None,
             nodes: Vec::new(),
@@ -415,7 +424,7 @@ impl<'s, P: Process> World<'s, P> {
             setup,
             procs: (0..n).map(|_| None).collect(),
             rngs: setup.rngs.clone(),
-            nodes: vec![NodeState { dirty: true, ..NodeState::default() }; n],
+            nodes: setup.rngs.iter().map(|r| NodeState { dirty: true, drawn: r.position(), ..NodeState::default() }).collect(),
             commands,
             wire: Wire(Vec::new()),
             wire_bytes: 0,
@@ -451,6 +460,47 @@ impl<'s, P: Process> World<'s, P> {
     /// A copy of this state to take another step from, if every process opts in to being
     /// copied ([`Process::snapshot`]); `None` sends the search back to replaying paths.
     fn copy(&self) -> Option<Self> {
+        self.copy_into(None)
+    }
+
+    /// [`World::copy`], into the buffers of `spare` (a world done with) if there is one, so
+    /// that a copy allocates little beyond the processes' own copies.
+    pub(super) fn copy_into(&self, spare: Option<Self>) -> Option<Self> {
+        let Some(mut w) = spare else { return self.copy_fresh() };
+        w.procs.clear();
+        for p in &self.procs {
+            w.procs.push(match p {
+                Some(p) => Some(p.snapshot()?),
+                None => None,
+            });
+        }
+        w.rngs.clone_from(&self.rngs);
+        w.nodes.clone_from(&self.nodes);
+        // A spare's wire may be far longer than this one's: a kept copy should not carry its
+        // room (65,536 of them may be kept), so a much larger buffer is not reused.
+        if w.wire.0.capacity() > 2 * self.wire.0.len().max(4) {
+            w.wire.0 = self.wire.0.clone();
+        } else {
+            w.wire.0.clone_from(&self.wire.0);
+        }
+        w.wire_bytes = self.wire_bytes;
+        w.over_budget = self.over_budget;
+        w.timers.clone_from(&self.timers);
+        w.cuts.clone_from(&self.cuts);
+        w.heals.clone_from(&self.heals);
+        w.active.clone_from(&self.active);
+        w.partitions.clone_from(&self.partitions);
+        w.faults = self.faults;
+        w.steps = self.steps;
+        w.effects.clear();
+        w.events.clone_from(&self.events);
+        w.messages = self.messages;
+        w.unsupported = self.unsupported;
+        w.log = None;
+        Some(w)
+    }
+
+    fn copy_fresh(&self) -> Option<Self> {
         let mut procs = Vec::with_capacity(self.procs.len());
         for p in &self.procs {
             procs.push(match p {
@@ -520,7 +570,7 @@ impl<'s, P: Process> World<'s, P> {
     }
 
     /// The events that may happen next, in a fixed order, within the fault bound.
-    fn enabled(&self, max_faults: usize, out: &mut Vec<Step>) {
+    pub(super) fn enabled(&self, max_faults: usize, out: &mut Vec<Step>) {
         out.clear();
         let faults_left = self.faults < max_faults;
         for (i, q) in self.setup.queue.iter().enumerate() {
@@ -569,7 +619,7 @@ impl<'s, P: Process> World<'s, P> {
     }
 
     /// Make `step` happen. It must be enabled.
-    fn apply(&mut self, step: Step, factory: &mut impl FnMut(NodeId) -> P) {
+    pub(super) fn apply(&mut self, step: Step, factory: &mut impl FnMut(NodeId) -> P) {
         if step.is_fault() {
             self.faults += 1;
         }
@@ -593,6 +643,7 @@ impl<'s, P: Process> World<'s, P> {
                 let mut msg = if step == Step::Duplicate(id) {
                     self.record(EventKind::Duplicate { from, to, msg: id });
                     self.wire.get_mut(id).copy = true;
+                    self.nodes[from.index()].wire_dirty = true;
                     self.note(|| Change::Copied(id));
                     self.wire.get(id).msg.clone()
                 } else {
@@ -672,7 +723,6 @@ impl<'s, P: Process> World<'s, P> {
         // Most handlers draw nothing: the stream is copied onto the stack and stored again (a
         // new allocation) only if the handler drew from it.
         let mut rng = SimRng::clone(&self.rngs[i]);
-        let before = rng.position();
         let mut ctx = Ctx {
             now_local: SimTime((self.steps + 1) * 1_000),
             me: node,
@@ -683,7 +733,9 @@ impl<'s, P: Process> World<'s, P> {
             next_call: &mut state.next_call,
         };
         handler(process, &mut ctx);
-        if rng.position() != before {
+        let drawn = rng.position();
+        if drawn != self.nodes[i].drawn {
+            self.nodes[i].drawn = drawn;
             self.rngs[i] = Arc::new(rng);
         }
         // Applying an effect never runs a handler, so the buffer is free to reuse after.
@@ -714,6 +766,7 @@ impl<'s, P: Process> World<'s, P> {
             Effect::SetTimer { id, timer, .. } => {
                 let id = TimerId(id.0 * self.n + u64::from(node.0));
                 let replaced = self.timers.insert(id, (node, timer, None));
+                self.nodes[node.index()].wire_dirty = true;
                 self.note(|| Change::Set(id, replaced));
             }
             Effect::CancelTimer { id } => {
@@ -756,6 +809,7 @@ impl<'s, P: Process> World<'s, P> {
                 self.over_budget = Some(EndReason::MaxMemory);
             } else {
                 self.wire.insert(id, Flight { from, to, msg, copy: false, content: None });
+                self.nodes[from.index()].wire_dirty = true;
                 self.note(|| Change::Sent(id));
             }
         }
@@ -771,6 +825,7 @@ impl<'s, P: Process> World<'s, P> {
     /// Take message `id` off the wire (logged).
     fn take(&mut self, id: MsgId) -> Flight<P::Msg> {
         let f = self.wire.remove(id);
+        self.nodes[f.from.index()].wire_dirty = true;
         match &mut self.log {
             Some(log) => {
                 // The log keeps the message to put back; the caller gets a copy.
@@ -785,6 +840,7 @@ impl<'s, P: Process> World<'s, P> {
     /// Remove timer `id` if it is set (logged).
     fn unset(&mut self, id: TimerId) -> Option<TimerEntry<P::Timer>> {
         let entry = self.timers.remove(&id)?;
+        self.nodes[entry.0.index()].wire_dirty = true;
         match &mut self.log {
             Some(log) => {
                 let copy = entry.clone();
@@ -798,7 +854,7 @@ impl<'s, P: Process> World<'s, P> {
     /// Take `step` from this state so that [`World::undo`] can take it back: the tried state
     /// is this world until then. Costs a copy of the one process the step runs, not of the state.
     /// `Err` if the process cannot be copied (it opted out of [`Process::snapshot`]).
-    fn try_step(&mut self, step: Step, factory: &mut impl FnMut(NodeId) -> P, saved: &mut Saved<P>) -> Result<(), ()> {
+    pub(super) fn try_step(&mut self, step: Step, factory: &mut impl FnMut(NodeId) -> P, saved: &mut Saved<P>) -> Result<(), ()> {
         saved.armed = false;
         let node = match step {
             Step::Command(app) => Some(self.commands[app.0 as usize].1),
@@ -838,7 +894,7 @@ impl<'s, P: Process> World<'s, P> {
 
     /// Take back the step [`World::try_step`] took (also after a panic in it: every change is
     /// logged or saved before it is made).
-    fn undo(&mut self, saved: &mut Saved<P>) {
+    pub(super) fn undo(&mut self, saved: &mut Saved<P>) {
         if !std::mem::take(&mut saved.armed) {
             return;
         }
@@ -886,7 +942,7 @@ impl<'s, P: Process> World<'s, P> {
     /// What this state holds, for the search's memory budget: its processes (their places and
     /// `Process::heap_bytes`), the wire as the in-flight budget counts it, the timers, every
     /// node's bookkeeping and random stream's handle, and the trace it keeps.
-    fn bytes(&self) -> u64 {
+    pub(super) fn bytes(&self) -> u64 {
         use crate::process::{capacity_bytes, map_bytes};
         let procs = self.procs.iter().flatten().fold(capacity_bytes::<Option<P>>(self.procs.capacity()), |sum, p| sum + p.heap_bytes());
         crate::budget::total(&[
@@ -907,34 +963,51 @@ impl<'s, P: Process> World<'s, P> {
     /// The state's fingerprint (see the module's documentation). Incremental: a node's part is
     /// recomputed only if a step touched the node since the last fingerprint, and a message's or
     /// timer's `Debug` text is hashed once, the first time it is needed.
-    fn fingerprint(&mut self) -> u64 {
+    pub(super) fn fingerprint(&mut self) -> u64 {
         for i in 0..self.procs.len() {
-            if std::mem::take(&mut self.nodes[i].dirty) {
+            let dirty = std::mem::take(&mut self.nodes[i].dirty);
+            if dirty {
                 self.nodes[i].fp = self.node_fingerprint(i);
+            }
+            // Whether its messages' contents count depends on the node's own part, so a dirty
+            // node's pending part is rehashed too.
+            if std::mem::take(&mut self.nodes[i].wire_dirty) || dirty {
+                self.nodes[i].pending = self.pending_fingerprint(i);
             }
         }
         let mut h = StateHasher::default();
         for node in &self.nodes {
-            node.fp.0.hash(&mut h);
+            h.write_u64(node.fp.0);
+            h.write_u64(node.pending);
         }
+        (self.faults, &self.cuts, &self.heals, &self.active).hash(&mut h);
+        h.finish()
+    }
+
+    /// Node `i`'s messages in flight and timers set, in id order. A message id and a timer id
+    /// name their node, so grouping them by node hashes the same sets as hashing them all in
+    /// order would. A message's content is its sender's to decide: known from the sender's
+    /// inputs when the sender is known by them, else from the message itself (likewise a
+    /// timer's).
+    fn pending_fingerprint(&mut self, i: usize) -> u64 {
+        let node = NodeId(i as u32);
+        let own = self.nodes[i].fp.1;
         let mut text = String::new();
-        // A message's content is its sender's to decide: known from the sender's inputs when
-        // the sender is known by them, else from the message itself.
-        for (id, f) in &mut self.wire.0 {
+        let mut h = StateHasher::default();
+        for (id, f) in self.wire.0.iter_mut().filter(|(_, f)| f.from == node) {
             // Whole words: the hasher takes a u64 in one step, smaller integers byte-wise.
             h.write_u64(id.0);
             h.write_u64(u64::from(f.to.0) << 1 | u64::from(f.copy));
-            if self.nodes[f.from.index()].fp.1 {
-                f.content.get_or_insert_with(|| hash_debug(&f.msg, &mut text)).hash(&mut h);
+            if own {
+                h.write_u64(*f.content.get_or_insert_with(|| hash_debug(&f.msg, &mut text)));
             }
         }
-        for (id, (node, timer, content)) in &mut self.timers {
+        for (id, (_, timer, content)) in self.timers.iter_mut().filter(|(_, (owner, _, _))| *owner == node) {
             h.write_u64(id.0);
-            if self.nodes[node.index()].fp.1 {
-                content.get_or_insert_with(|| hash_debug(timer, &mut text)).hash(&mut h);
+            if own {
+                h.write_u64(*content.get_or_insert_with(|| hash_debug(timer, &mut text)));
             }
         }
-        (self.faults, &self.cuts, &self.heals, &self.active).hash(&mut h);
         h.finish()
     }
 
@@ -950,7 +1023,7 @@ impl<'s, P: Process> World<'s, P> {
                 (
                     1u8,
                     state,
-                    self.rngs[i].position(),
+                    self.nodes[i].drawn,
                     self.nodes[i].incarnation,
                     self.nodes[i].sent,
                     self.nodes[i].next_timer,
@@ -1028,7 +1101,7 @@ fn judge(scenario: &Scenario, events: &[TraceEvent], end: &RunEnd) -> Vec<(&'sta
 }
 
 /// Run `path` from the boot; `None` if protocol code panicked.
-fn replay<'s, P: Process>(
+pub(super) fn replay<'s, P: Process>(
     scenario: &'s Scenario,
     setup: &'s Setup,
     mut factory: impl FnMut(NodeId) -> P,
@@ -1046,8 +1119,11 @@ fn replay<'s, P: Process>(
 
 /// What the search learns of a state once it is known to be new: computed on demand, since
 /// most successors turn out to be states already seen.
-struct Judged {
+pub(super) struct Judged {
+    /// The steps it enables (left empty by [`World::judge_into`], whose searches need only
+    /// their number), and their number.
     enabled: Vec<Step>,
+    steps: usize,
     /// How the path ends here, if it does (the in-flight budget ran out, nothing enabled, or
     /// the depth bound).
     end: Option<EndReason>,
@@ -1056,9 +1132,16 @@ struct Judged {
 }
 
 impl<P: Process> World<'_, P> {
-    fn judge(&self, depth: usize, bounds: Bounds) -> Judged {
+    pub(super) fn judge(&self, depth: usize, bounds: Bounds) -> Judged {
         let mut enabled = Vec::new();
-        self.enabled(bounds.max_faults, &mut enabled);
+        let judged = self.judge_into(depth, bounds, &mut enabled);
+        Judged { enabled, ..judged }
+    }
+
+    /// [`World::judge`] with the enabled steps listed in `enabled` (a buffer reused between
+    /// calls) rather than in the result, which has only their number.
+    pub(super) fn judge_into(&self, depth: usize, bounds: Bounds, enabled: &mut Vec<Step>) -> Judged {
+        self.enabled(bounds.max_faults, enabled);
         let end = if let Some(reason) = self.over_budget {
             Some(reason)
         } else if enabled.is_empty() {
@@ -1071,36 +1154,39 @@ impl<P: Process> World<'_, P> {
         // A safety check's violation shows as soon as it happens: every state is judged, so the
         // path reported is the shortest to it.
         let verdicts = judge(self.scenario, &self.events, &end_of(end.unwrap_or(EndReason::Horizon), self.now()));
-        Judged { enabled, end, verdicts }
+        Judged { enabled: Vec::new(), steps: enabled.len(), end, verdicts }
     }
 }
 
 /// What taking one transition gave, as the search merges it.
 #[derive(Clone, Copy)]
-enum Arrival {
+pub(super) enum Arrival {
     /// Protocol code panicked; the path had this many faults.
     Panicked(usize),
     /// The protocol asked for something the model cannot do.
     Unsupported(&'static str),
     /// A state: its fingerprint and faults.
     State(u64, usize),
+    /// A state known to be in the seen table already (the parallel search looks its
+    /// fingerprint up on the worker that made it, so the merge does not read the table again).
+    Known,
 }
 
-/// A new state to step from: its index in the tree (none: the boot state) and the steps to
-/// take from it.
-type NewState = (Option<u32>, Vec<Step>);
+/// A new state to step from: its index in the tree (none: the boot state), how many steps to
+/// take from it, and those steps (listed only if it was judged by [`World::judge`]).
+type NewState = (Option<u32>, usize, Vec<Step>);
 
 /// The search's bookkeeping, shared by its two ways of reaching states (copying and replaying),
 /// so both count, judge and cut alike.
-struct Search {
-    found: Exploration,
+pub(super) struct Search {
+    pub(super) found: Exploration,
     /// The tree of distinct states found: each one's parent and the step that reached it.
-    tree: Vec<(u32, Step)>,
-    seen: Seen,
-    bounds: Bounds,
+    pub(super) tree: Vec<(u32, Step)>,
+    pub(super) seen: Seen,
+    pub(super) bounds: Bounds,
     /// What the search holds against `max_memory_mb` beside `tree` and `seen`: its queue and
     /// the worlds it keeps, which its two ways of searching count where they keep them.
-    memory: crate::budget::SearchBudget,
+    pub(super) memory: crate::budget::SearchBudget,
 }
 
 impl Search {
@@ -1110,8 +1196,15 @@ impl Search {
         Search { found, tree: Vec::new(), seen: Seen::default(), bounds, memory }
     }
 
+    /// The search's result, with the memory its distinct states take.
+    pub(super) fn finish(mut self) -> Exploration {
+        let tree = self.tree.capacity() * std::mem::size_of::<(u32, Step)>();
+        self.found.stored_bytes = (self.seen.bytes() + tree) as u64;
+        self.found
+    }
+
     /// Whether the budget lets the search take one more transition (else it is incomplete).
-    fn budget_left(&mut self) -> bool {
+    pub(super) fn budget_left(&mut self) -> bool {
         if self.found.transitions >= self.bounds.max_runs {
             self.found.complete = false;
             return false;
@@ -1127,7 +1220,7 @@ impl Search {
     /// Merge the transition from `parent` by `step` (none: the boot state) at `depth`, which
     /// gave `arrival`; `judged` tells the rest about a new state. `pending`: transitions queued
     /// and not taken yet. Returns the new state's index and the steps to queue from it, if any.
-    fn arrive(
+    pub(super) fn arrive(
         &mut self,
         parent: Option<u32>,
         step: Option<Step>,
@@ -1149,6 +1242,7 @@ impl Search {
             }
             Arrival::Unsupported(what) => return Err(format!("the protocol uses {what}, which the asynchronous model does not explore")),
             Arrival::State(fingerprint, faults) => (fingerprint, faults),
+            Arrival::Known => return Ok(None),
         };
         if !self.seen.insert(fingerprint) {
             return Ok(None);
@@ -1160,7 +1254,7 @@ impl Search {
             self.tree.push((parent.unwrap_or(u32::MAX), s));
             (self.tree.len() - 1) as u32
         });
-        let Judged { mut enabled, end, verdicts } = judged();
+        let Judged { mut enabled, steps, end, verdicts } = judged();
         if let Some((name, verdict)) = verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
             let path = path_to(&self.tree, me, None);
             record_violation(found, name, verdict.detail.clone(), faults, &path);
@@ -1180,11 +1274,13 @@ impl Search {
         }
         // Queue no more than the budget can still take, so memory is bounded by `max_runs`.
         let room = self.bounds.max_runs.saturating_sub(found.transitions).saturating_sub(pending);
-        if enabled.len() as u64 > room {
+        let mut steps = steps;
+        if steps as u64 > room {
             found.complete = false;
-            enabled.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+            steps = usize::try_from(room).unwrap_or(usize::MAX);
+            enabled.truncate(steps);
         }
-        Ok(Some((me, enabled)))
+        Ok(Some((me, steps, enabled)))
     }
 }
 
@@ -1194,7 +1290,7 @@ impl Search {
 /// general hash set reads two (its control bytes and its slot), and this set is read once per
 /// transition. It is never iterated, so nothing about its layout can reach a result.
 #[derive(Default)]
-struct Seen {
+pub(super) struct Seen {
     /// Slots; 0 marks an empty one (the fingerprint 0 is kept aside in `zero`).
     slots: Vec<u64>,
     len: usize,
@@ -1213,6 +1309,30 @@ impl Seen {
         let new = Self::put(&mut self.slots, fp);
         self.len += usize::from(new);
         new
+    }
+
+    /// The table's size in bytes.
+    fn bytes(&self) -> usize {
+        self.slots.len() * std::mem::size_of::<u64>()
+    }
+
+    /// Whether `fp` is in the table.
+    pub(super) fn contains(&self, fp: u64) -> bool {
+        if fp == 0 {
+            return self.zero;
+        }
+        if self.slots.is_empty() {
+            return false;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::slot(fp) & mask;
+        loop {
+            match self.slots[i] {
+                0 => return false,
+                x if x == fp => return true,
+                _ => i = (i + 1) & mask,
+            }
+        }
     }
 
     /// Where `fp`'s probe starts, before the mask.
@@ -1260,7 +1380,7 @@ impl Seen {
 const BATCH: usize = 1024;
 
 /// The path to the state `parent` (an index in `tree`, or none for the boot state), then `step`.
-fn path_to(tree: &[(u32, Step)], parent: Option<u32>, step: Option<Step>) -> Vec<Step> {
+pub(super) fn path_to(tree: &[(u32, Step)], parent: Option<u32>, step: Option<Step>) -> Vec<Step> {
     let mut path = Vec::new();
     let mut at = parent;
     while let Some(i) = at {
@@ -1288,11 +1408,25 @@ where
 {
     let setup = Setup::new(scenario, seed);
     if !bounds.replay
-        && let Some(boot) = replay(scenario, &setup, factory(), &[])
+        && let Some(mut boot) = replay(scenario, &setup, factory(), &[])
         && boot.unsupported.is_none()
         && boot.copy().is_some()
     {
-        return by_copying(boot, bounds, factory);
+        if bounds.jobs < 2 {
+            return by_copying(boot, bounds, factory);
+        }
+        // The boot state is merged here as the one-thread search merges it; the workers make
+        // their own copies of it.
+        let mut search = Search::new(scenario, bounds);
+        search.found.copied = true;
+        let arrival = Arrival::State(boot.fingerprint(), boot.faults);
+        if !search.budget_left() {
+            return Ok(search.finish());
+        }
+        return match search.arrive(None, None, 0, arrival, 0, || boot.judge(0, bounds))? {
+            Some((_, steps, _)) => super::parallel::by_copying(scenario, &setup, bounds, factory, search, steps, bounds.jobs),
+            None => Ok(search.finish()),
+        };
     }
     let pool = match bounds.jobs {
         0 | 1 => None,
@@ -1341,13 +1475,13 @@ where
             }
             let pending = (queue.len() + (batch_len - k - 1)) as u64;
             let next = search.arrive(parent, step, path.len(), arrival, pending, || judged.expect("a state is judged"))?;
-            if let Some((me, enabled)) = next {
+            if let Some((me, _, enabled)) = next {
                 queue.extend(enabled.into_iter().map(|s| (me, Some(s))));
                 search.memory.set_queue(queued(&queue));
             }
         }
     }
-    Ok(search.found)
+    Ok(search.finish())
 }
 
 /// What `queue` takes, for the search's memory budget (its entries own nothing on the heap but
@@ -1384,7 +1518,10 @@ enum Origin<'s, P: Process> {
 /// only its place in the tree and is replayed once when its turn comes, so memory stays bounded
 /// (a world of a small scenario takes a few KiB) while most successors are still made by
 /// copying. (Small in unit tests, so that their searches mix kept and replayed states.)
-const MAX_KEPT: usize = if cfg!(test) { 2 } else { 1 << 16 };
+pub(super) const MAX_KEPT: usize = if cfg!(test) { 2 } else { 1 << 16 };
+
+/// Worlds done with that the copying search keeps for their buffers.
+const SPARES: usize = 8;
 
 /// The search that makes each successor from its parent's world: a step is taken, the state
 /// judged, and the step taken back ([`World::try_step`], [`World::undo`]). It runs on one
@@ -1403,11 +1540,11 @@ where
     // Transitions queued and not taken yet.
     let mut pending: u64 = 0;
     if !search.budget_left() {
-        return Ok(search.found);
+        return Ok(search.finish());
     }
-    if let Some((me, steps)) = search.arrive(None, None, 0, arrival, 0, || boot.judge(0, bounds))? {
-        pending += steps.len() as u64;
-        queue.push_back(Kept { me, depth: 0, origin: Origin::Own(Box::new(boot)), steps: steps.len() });
+    if let Some((me, steps, _)) = search.arrive(None, None, 0, arrival, 0, || boot.judge(0, bounds))? {
+        pending += steps as u64;
+        queue.push_back(Kept { me, depth: 0, origin: Origin::Own(Box::new(boot)), steps });
     }
     let mixed = || {
         "the protocol uses a process that can be copied (`Process::snapshot`) in some states and not in others, which the asynchronous model does not explore".to_string()
@@ -1417,9 +1554,15 @@ where
     // The new successors of the state being stepped from: their places in the queue and steps.
     let mut born: Vec<(usize, Step)> = Vec::new();
     let mut steps = Vec::new();
+    let mut scratch = Vec::new();
     let mut arrivals = Vec::new();
     // The parent last replayed (its index in the tree; none: the boot state) and its world.
     let mut replayed: Option<(Option<u32>, World<'s, P>)> = None;
+    // Worlds done with, whose buffers the next copies reuse.
+    let mut spares: Vec<World<'s, P>> = Vec::new();
+    // What each spare took when it was laid aside, counted against the memory budget.
+    let mut spare_bytes: Vec<u64> = Vec::new();
+
     while let Some(kept) = queue.pop_front() {
         // A restart calls the factory: one per state stepped from.
         let mut make = factory();
@@ -1432,7 +1575,7 @@ where
                         search.memory.release(world.bytes().saturating_mul(3) / 2);
                         world
                     }
-                    Err(shared) => shared.copy().ok_or_else(mixed)?,
+                    Err(shared) => shared.copy_into(take_spare(&mut spares, &mut spare_bytes, &mut search)).ok_or_else(mixed)?,
                 };
                 // The step was taken from this state before without a panic, so it is again.
                 world.apply(step, &mut make);
@@ -1457,7 +1600,12 @@ where
                         })
                 });
                 let mut world = if sibling_next {
-                    replayed.as_ref().expect("replayed").1.copy().ok_or_else(mixed)?
+                    replayed
+                        .as_ref()
+                        .expect("replayed")
+                        .1
+                        .copy_into(take_spare(&mut spares, &mut spare_bytes, &mut search))
+                        .ok_or_else(mixed)?
                 } else {
                     replayed.take().expect("replayed").1
                 };
@@ -1489,33 +1637,38 @@ where
                 },
             };
             parent.undo(&mut saved);
-            if let Arrival::State(fp, _) = arrival {
+            arrivals.push(arrival);
+        }
+        // The seen table's slots for them are read together, so that their cache misses
+        // overlap instead of each stalling the step after it.
+        for arrival in &arrivals {
+            if let Arrival::State(fp, _) = *arrival {
                 search.seen.touch(fp);
             }
-            arrivals.push(arrival);
         }
         for (k, &step) in steps.iter().enumerate() {
             if !search.budget_left() {
-                return Ok(search.found);
+                return Ok(search.finish());
             }
             pending -= 1;
             let depth = kept.depth + 1;
             let judged = || {
                 // Taken before from this state without a panic or a refusal, so again.
                 let _ = parent.try_step(step, &mut make, &mut saved);
-                let judged = parent.judge(depth, bounds);
+                let judged = parent.judge_into(depth, bounds, &mut scratch);
                 parent.undo(&mut saved);
                 judged
             };
-            if let Some((me, enabled)) = search.arrive(kept.me, Some(step), depth, arrivals[k], pending, judged)? {
-                pending += enabled.len() as u64;
+            if let Some((me, steps, _)) = search.arrive(kept.me, Some(step), depth, arrivals[k], pending, judged)? {
+                pending += steps as u64;
                 born.push((queue.len(), step));
-                queue.push_back(Kept { me, depth, origin: Origin::Path, steps: enabled.len() });
+                queue.push_back(Kept { me, depth, origin: Origin::Path, steps });
                 search.memory.set_queue(queued(&queue));
             }
         }
         if !born.is_empty() && kept_worlds < MAX_KEPT {
             kept_worlds += 1;
+            search.found.kept_worlds = search.found.kept_worlds.max(kept_worlds as u64);
             // Half as much again for what `heap_bytes` leaves out of a small state: allocator
             // headers, and B-tree nodes allocated whole for a few entries (measured on
             // `ExactlyOnce` and `AtLeastOnce` searches: their RSS per kept world).
@@ -1526,9 +1679,21 @@ where
             for &(at, step) in &born {
                 queue[at].origin = Origin::Parent(Rc::clone(&shared), step);
             }
+        } else if spares.len() < SPARES {
+            let bytes = parent.bytes().saturating_mul(3) / 2;
+            search.memory.keep(bytes);
+            spare_bytes.push(bytes);
+            spares.push(parent);
         }
     }
-    Ok(search.found)
+    Ok(search.finish())
+}
+
+/// A world laid aside for its buffers, if any, no longer counted against the memory budget.
+fn take_spare<W>(spares: &mut Vec<W>, bytes: &mut Vec<u64>, search: &mut Search) -> Option<W> {
+    let world = spares.pop()?;
+    search.memory.release(bytes.pop().unwrap_or(0));
+    Some(world)
 }
 
 fn record_violation(found: &mut Exploration, check: &str, detail: String, faults: usize, path: &[Step]) {
@@ -1788,8 +1953,9 @@ mod tests {
         assert_eq!(v.schedule, vec![Step::Partition(0), Step::Command(AppId(0)), Step::Heal(1)]);
     }
 
-    /// Copying states (some kept, most replayed once: `MAX_KEPT` is tiny in unit tests) and
-    /// replaying every path find the same states, in the same order, under every bound.
+    /// Copying states (some kept, most replayed once: `MAX_KEPT` is tiny in unit tests), on one
+    /// thread or several, and replaying every path find the same states, in the same order,
+    /// under every bound.
     #[test]
     fn copying_and_replaying_find_the_same_states() {
         let three = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 1), ".repeat(3);
@@ -1813,7 +1979,15 @@ mod tests {
                     assert!(copied.copied);
                     let replayed = search(&s, opt_in, Bounds { replay: true, ..bounds });
                     assert!(!replayed.copied);
-                    assert_eq!(summary(copied), summary(replayed), "{bounds:?}, fingerprinted: {opt_in}");
+                    let one = summary(copied);
+                    assert_eq!(one, summary(replayed), "{bounds:?}, fingerprinted: {opt_in}");
+                    // On several threads (batches of three states, worlds kept on the worker
+                    // that made them, the others replayed): the same states in the same order.
+                    for jobs in [2, 3] {
+                        let parallel = search(&s, opt_in, Bounds { jobs, ..bounds });
+                        assert!(parallel.copied);
+                        assert_eq!(summary(parallel), one, "{bounds:?}, fingerprinted: {opt_in}, {jobs} threads");
+                    }
                 }
             }
         }
