@@ -1606,8 +1606,10 @@ fn regression_explore_keeps_its_search_within_the_memory_budget() {
         };
         let (small, large) = (states(4), states(16));
         assert!(small < large, "{model}: a larger budget searches further: {small} against {large}");
-        // 16 MiB, and 4 for the allocator's slack (a debug build's allocations differ a little).
-        within_budget(&["explore", &text(&file), "--model", model], &file, 16 + 4).unwrap();
+        // 16 MiB, and 6 for the allocator's slack: a debug build's allocations differ a little,
+        // and the asynchronous search's peak on this file varied from 16.7 to 20.7 MiB between
+        // runs of one build (allocator placement), all while it counted the same 16 MiB.
+        within_budget(&["explore", &text(&file), "--model", model], &file, 16 + 6).unwrap();
         assert_eq!(states(4), small, "{model}: the search stops at the same transition every time");
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -19,8 +19,8 @@
 //! Two deliveries are **forbidden**, whatever crashed, and fail at once: a publication reaching
 //! its own publisher (the broker forwards to every subscriber but the publisher), and one
 //! published after the broker confirmed the end of the node's subscription to its topic
-//! (the end's `ack`, series i with bit 32 set), unless a later subscription of that node to
-//! that topic was confirmed by the delivery; nor may any publication of the topic reach it in
+//! (the end's `ack`, series i with bit 32 set), unless another subscription of that node to
+//! that topic was confirmed by the delivery and not confirmed ended before the publication; nor may any publication of the topic reach it in
 //! a copy the broker sent after that confirmation (one sent before may still be on its way; a
 //! later one means the broker kept resending to a node no longer subscribed). A publication made after the confirmation reaches a
 //! broker that has already recorded the end, so only a subscription revived after its end (a
@@ -93,11 +93,17 @@ impl NoAckedPublicationLoss {
             if node == publisher {
                 return Some(format!("{} delivered a{}, its own publication, at {when}", self.cluster.name(node), app.0));
             }
-            let (ended, why) = subs.iter().enumerate().filter(|(_, s)| s.node == node && s.topic == topic).find_map(|(i, s)| {
+            let (ended, why) = subs.iter().enumerate().filter(|(_, s)| s.node == node && s.topic == topic).find_map(|(i, _)| {
                 let confirmed = *self.ended.get(&i)?;
-                // A later subscription of the node to the topic, confirmed by the delivery, may carry it.
+                // Another subscription of the node to the topic, confirmed by the delivery and
+                // not confirmed ended before the publication, may carry it (a later one, or an
+                // earlier one still in effect: a node may hold two at once).
                 let revived = subs.iter().enumerate().any(|(j, t)| {
-                    t.node == node && t.topic == topic && t.from_ns >= s.until_ns && self.confirmed.get(&j).is_some_and(|&c| c <= when)
+                    j != i
+                        && t.node == node
+                        && t.topic == topic
+                        && self.confirmed.get(&j).is_some_and(|&c| c <= when)
+                        && self.ended.get(&j).is_none_or(|&e| e > at)
                 });
                 if revived {
                     None

@@ -13,7 +13,7 @@
 use super::{Breaches, Checker, RunEnd, Verdict};
 use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
-use crate::trace::{EventKind, TraceEvent};
+use crate::trace::{DropReason, EventKind, TraceEvent};
 use std::collections::BTreeMap;
 
 /// A copy waiting in a mailbox: its sender and its place in arrival order.
@@ -97,11 +97,13 @@ impl Checker for MailboxOrder {
             EventKind::Receive { to, msg, .. } => self.took(e.time, to, msg),
             // A copy dropped while it waited (full, evicted, its node crashed, or an answer too
             // late) leaves the queue without being taken.
-            // Of several copies, the latest is taken to be the one dropped: the earliest stays,
-            // which can only excuse more when it is taken.
-            EventKind::Drop { to, msg, .. } => {
+            // A copy that waited leaves when it is evicted (the mailbox evicts the oldest of the
+            // lowest priority, so of one message's copies the earliest), when it is taken and
+            // found too late, or when its node goes down. An arrival refused by a full mailbox,
+            // or lost on the way, never waited.
+            EventKind::Drop { to, msg, reason: DropReason::Evicted | DropReason::Late | DropReason::NodeDown, .. } => {
                 if let Some(queue) = self.waiting.get_mut(&to)
-                    && let Some(&key) = queue.range((msg, 0)..=(msg, u64::MAX)).next_back().map(|(k, _)| k)
+                    && let Some(&key) = queue.range((msg, 0)..=(msg, u64::MAX)).next().map(|(k, _)| k)
                 {
                     queue.remove(&key);
                 }
@@ -194,6 +196,20 @@ mod tests {
         // Taking the message that arrived second before either copy of the first still fails.
         let events = [queued(1, 0, 57), queued(2, 0, 59), queued(3, 0, 57), take(4, 0, 59)];
         assert_eq!(judge(true, &events).outcome, Outcome::Fail);
+    }
+
+    /// Postmortem: of two waiting copies the check dropped the later when the mailbox evicted
+    /// the earlier (`DropOldest`), and then took a correct hand-over for an overtaking one.
+    #[test]
+    fn regression_an_evicted_copy_is_the_oldest_of_its_message() {
+        let evict = |ms, msg| ev(ms, EventKind::Drop { from: NodeId(0), to: NodeId(2), msg: MsgId(msg), reason: DropReason::Evicted });
+        let events = [queued(1, 0, 4), queued(2, 0, 0), queued(3, 0, 4), evict(4, 4), take(5, 0, 0), take(6, 0, 4)];
+        let v = judge(true, &events);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        // A refused arrival never waited: the copy that did still waits.
+        let refused = ev(3, EventKind::Drop { from: NodeId(0), to: NodeId(2), msg: MsgId(4), reason: DropReason::MailboxFull });
+        let events = [queued(1, 0, 4), queued(2, 0, 0), refused, take(5, 0, 0)];
+        assert_eq!(judge(true, &events).outcome, Outcome::Fail, "m4 waited longer than m0");
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub struct OperationLifecycle {
     /// Nodes that are down, or paused, now: a closed-loop client among them owes no more
     /// operations at the end.
     stopped: BTreeSet<NodeId>,
+    /// When each node was last paused or blocked on a send: its timers were held then, so an
+    /// operation outstanding across it may be answered past its timeout.
+    held: BTreeMap<NodeId, SimTime>,
     invoked: u64,
     ended: u64,
     breaches: Breaches,
@@ -75,6 +78,7 @@ impl OperationLifecycle {
             replied: BTreeMap::new(),
             paused: BTreeSet::new(),
             stopped: BTreeSet::new(),
+            held: BTreeMap::new(),
             invoked: 0,
             ended: 0,
             breaches: Breaches::default(),
@@ -148,6 +152,7 @@ impl OperationLifecycle {
             return self.violation(at, |c| format!("{}'s operation o{op} {what} without being outstanding", c.name(node)));
         };
         let waited = at.0 - invoked.0;
+        let held = self.held.get(&node).is_some_and(|&h| h >= invoked);
         let reply = answered && {
             let left = ops.replies.entry(server).or_default();
             let had = *left > 0;
@@ -161,7 +166,7 @@ impl OperationLifecycle {
             self.violation(at, |c| format!("{}'s o{op} was answered with no reply from {} arrived", c.name(node), c.name(server)));
         }
         match timeout {
-            Some(t) if answered && waited > t => self.violation(at, |c| {
+            Some(t) if answered && waited > t && !held => self.violation(at, |c| {
                 format!("{}'s o{op} was answered {} after it was invoked, past the {} timeout", c.name(node), SimTime(waited), SimTime(t))
             }),
             Some(t) if !answered && waited < t => self.violation(at, |c| {
@@ -229,6 +234,7 @@ impl Checker for OperationLifecycle {
             b::map(&self.replied),
             b::set(&self.paused),
             b::set(&self.stopped),
+            b::map(&self.held),
         ])
     }
 
@@ -256,6 +262,10 @@ impl Checker for OperationLifecycle {
             EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } => {
                 self.paused.insert(node);
                 self.stopped.insert(node);
+                self.held.insert(node, e.time);
+            }
+            EventKind::Block { node, .. } => {
+                self.held.insert(node, e.time);
             }
             EventKind::Fault { action: FaultAction::Restart | FaultAction::Resume, node: Some(node), .. } => {
                 self.stopped.remove(&node);
@@ -413,6 +423,18 @@ mod tests {
     #[test]
     fn without_an_operation_nothing_is_judged() {
         assert_eq!(judge(&[]).outcome, Outcome::Inconclusive);
+    }
+
+    /// Postmortem: a reply that reached a paused client before its held timeout fired was taken
+    /// on resume, as it should be, and called an answer past the timeout (hreview's probe).
+    #[test]
+    fn regression_an_answer_taken_after_a_pause_of_its_client_may_pass_the_timeout() {
+        let [send, arrive] = reply(5, 0);
+        let pause = ev(3, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(0)), index: 0 });
+        let events = [op(0, 0, 0, OpOutcome::Invoke), request(1, 0), pause, send, arrive, op(30, 0, 0, OpOutcome::Ok)];
+        assert_ne!(judge(&events).outcome, Outcome::Fail, "{}", judge(&events).detail);
+        let events = [op(0, 0, 0, OpOutcome::Invoke), request(1, 0), send, arrive, op(30, 0, 0, OpOutcome::Ok)];
+        assert_eq!(judge(&events).outcome, Outcome::Fail, "unpaused, it is late");
     }
 
     /// Postmortem: a closed-loop client that stopped after a timeout passed, since only

@@ -46,7 +46,7 @@
 //! A crash forgets the node's series (a restarted process numbers afresh). Without a declared
 //! policy, or without any retransmission to judge, the verdict is inconclusive.
 
-use super::{Breaches, Checker, RunEnd, Verdict};
+use super::{Breaches, Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
@@ -559,7 +559,7 @@ impl RetryBackoff {
     /// Every node's budget replayed in trace order: a bucket of `burst` tokens (full at the
     /// start and after each restart), `ratio` of a token per call (never above `burst`), one
     /// token per retry; a retry taken from a bucket holding less than a token is a breach.
-    fn budget_breaches(&self, breaches: &mut Breaches) {
+    fn budget_breaches(&self, breaches: &mut Breaches, gave_up: &[(u64, GaveUp)]) {
         let Some(s) = self.schedule else { return };
         let early = |breaches: &mut Breaches, g: &GaveUp| {
             breaches.record(g.at, || {
@@ -575,14 +575,14 @@ impl RetryBackoff {
             })
         };
         let Some(budget) = s.budget else {
-            for (_, g) in self.gave_up.values() {
+            for (_, g) in gave_up {
                 early(breaches, g);
             }
             return;
         };
         let full = u128::from(budget.burst) * u128::from(PPB);
         let mut budget_entries = self.budget.clone();
-        for &(line, g) in self.gave_up.values() {
+        for &(line, g) in gave_up {
             budget_entries.entry(g.node).or_default().push((line, Budgeted::GaveUp(g)));
         }
         for (&node, entries) in &budget_entries {
@@ -618,6 +618,10 @@ impl RetryBackoff {
 
     /// `node` stopped: a pause delays its timers, a crash forgets its series.
     fn interrupted(&mut self, node: NodeId, crashed: bool) {
+        // A retry cut off by a crash or a hold is no giving up, and a node held owes its acks
+        // only once it goes on (it may not, for good).
+        self.gave_up.retain(|&(n, _, _), _| n != node);
+        self.owed.retain(|&(n, _, _), _| n != node);
         if crashed {
             self.series.retain(|&(n, _, _), _| n != node);
             self.owed.retain(|&(n, _, _), _| n != node);
@@ -736,23 +740,39 @@ impl Checker for RetryBackoff {
         }
     }
 
-    fn verdict(&self, _: &RunEnd) -> Verdict {
-        if self.schedule.is_none() {
+    fn verdict(&self, end: &RunEnd) -> Verdict {
+        let Some(s) = self.schedule else {
             return Verdict::inconclusive("the protocol declares no retry policy");
-        }
+        };
         let mut breaches = self.breaches.clone();
-        self.budget_breaches(&mut breaches);
+        // A series given up is judged only if the run went on for the longest wait after it
+        // (the largest wait jittered): before that, the retry may still have been due.
+        let longest = s.cap_ns.max(s.base_ns) + s.cap_ns.max(s.base_ns) * s.jitter_ppb / 1_000_000_000;
+        let gave_up: Vec<(u64, GaveUp)> = self
+            .gave_up
+            .values()
+            .copied()
+            .filter(|(_, g)| u128::from(end.at.0.saturating_sub(g.at.0)) > self.real(g.node, longest, true))
+            .collect();
+        self.budget_breaches(&mut breaches, &gave_up);
         if let Some(failed) = breaches.verdict("violations of the retry policy") {
             return failed;
         }
         // A protocol that acknowledges owes every intact copy an ack to the node that sent it
-        // (not, say, to the message's origin), sent when the copy arrives.
+        // (not, say, to the message's origin). One that answers after some work (an Rpc
+        // server's reply is its ack) may still owe it at the horizon: there, only what was owed
+        // for longer than the sender's first wait counts.
+        let owed: Vec<_> = self
+            .owed
+            .iter()
+            .filter(|&(_, &at)| end.reason == EndReason::Quiescent || u128::from(end.at.0.saturating_sub(at.0)) > s.base_ns)
+            .collect();
         if self.acknowledges
-            && let Some((&(recipient, sender, series), &at)) = self.owed.iter().next()
+            && let Some(&(&(recipient, sender, series), &at)) = owed.first()
         {
             return Verdict::fail(format!(
                 "{} attempts arrived intact and were never acknowledged to their sender; first: s{series} from {} at {} at {at}",
-                self.owed.len(),
+                owed.len(),
                 self.cluster.name(sender),
                 self.cluster.name(recipient)
             ));
@@ -1118,6 +1138,34 @@ mod tests {
         let damaged = [attempt(0, 1), data, arrives(true), ack_to(2), ack_send(2), retry];
         assert_eq!(outcome(&damaged), Outcome::Pass);
         assert_eq!(outcome(&[attempt(0, 1), data, arrives(false), retry]), Outcome::Pass);
+    }
+
+    /// Postmortem (hreview's probes): a call ended on an error near the horizon, or before a
+    /// pause for good, whose retry was still due, was called given up early; and an Rpc
+    /// request arriving while its server worked at the horizon, or before the server paused
+    /// for good, was called never acknowledged. Both are judged only where the run went on.
+    #[test]
+    fn regression_what_the_end_or_a_hold_cut_off_is_not_judged() {
+        let cluster = || Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+        let horizon = |events: &[TraceEvent], at_ms: u64| {
+            let mut c = RetryBackoff::new(cluster(), vec![], Some(policy(WaitFrom::Failure)));
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(at_ms * 1_000_000), max_latency_ns: 0 }).outcome
+        };
+        let error = |ms| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome: CallOutcome::Error, latency_ns: 0 });
+        let early = [sent_at(0, 7, 1), failed_at(5, 7, 1), error(5)];
+        assert_ne!(horizon(&early, 30), Outcome::Fail, "its retry may come up to 60 ms later");
+        assert_eq!(horizon(&early, 100), Outcome::Fail, "the run went on: it gave up");
+        let pause = ev(6, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(0)), index: 0 });
+        assert_ne!(horizon(&[&early[..], &[pause]].concat(), 100), Outcome::Fail, "paused for good");
+        // An attempt arrived intact and owed its ack: at the horizon only after the first wait.
+        let data = ev(0, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 88 });
+        let arrived = ev(1, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted: false });
+        let owed = [attempt(0, 1), data, arrived, ev(1, EventKind::Ack { node: NodeId(1), to: NodeId(0), series: 9 })];
+        assert_ne!(horizon(&owed, 5), Outcome::Fail, "still working at the horizon");
+        assert_eq!(horizon(&owed, 50), Outcome::Fail, "never answered");
+        let server_paused = ev(2, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(1)), index: 0 });
+        assert_ne!(horizon(&[&owed[..], &[server_paused]].concat(), 50), Outcome::Fail, "its server paused for good");
     }
 
     #[test]

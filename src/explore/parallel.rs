@@ -319,8 +319,7 @@ fn worker<'s, P, F>(
             let table = seen.read().expect("the main thread does not panic holding the table");
             let mut results = Vec::with_capacity(order.tasks.len() * 8);
             let mut ends = Vec::with_capacity(order.tasks.len());
-            // What each task's world takes, for the memory budget should the merge keep it:
-            // half as much again as `heap_bytes` says, as on one thread.
+            // What each task's world takes, for the memory budget should the merge keep it.
             let mut sizes = Vec::with_capacity(order.tasks.len());
             for (t, task) in order.tasks.iter().enumerate() {
                 let mut make = factory();
@@ -392,7 +391,7 @@ fn worker<'s, P, F>(
                     }
                 }
                 ends.push(results.len());
-                sizes.push(world.bytes().saturating_mul(3) / 2);
+                sizes.push(world.kept_bytes());
                 last.push(Some(world));
             }
             for key in &order.release {

@@ -392,6 +392,10 @@ impl Process for DurablePubSub {
             } else if s.until_ns > now {
                 // Restarted within the interval: make sure the broker has us.
                 self.change(ctx, index, true);
+            } else {
+                // Restarted after the interval: it may have ended while this node was down,
+                // its unsubscription never sent; make sure the broker ended it.
+                self.change(ctx, index, false);
             }
             if s.until_ns != u64::MAX && s.until_ns > now {
                 ctx.set_timer(s.until_ns - now, Timer::Change { index, subscribe: false });
