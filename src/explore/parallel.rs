@@ -358,17 +358,7 @@ fn worker<'s, P, F>(
                 let depth = task.depth + 1;
                 let from = results.len();
                 for &step in &steps {
-                    let faults = world.faults + usize::from(step.is_fault());
-                    let tried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| world.try_step(step, &mut make, &mut saved)));
-                    let arrival = match tried {
-                        Err(_) => Arrival::Panicked(faults),
-                        Ok(Err(())) => return Err(mixed()),
-                        Ok(Ok(())) => match world.unsupported {
-                            Some(what) => Arrival::Unsupported(what),
-                            None => Arrival::State(world.fingerprint(), world.faults),
-                        },
-                    };
-                    world.undo(&mut saved);
+                    let arrival = world.arrival(step, &mut make, &mut saved).map_err(|()| mixed())?;
                     results.push((step, arrival, None));
                 }
                 // A state the table held when the batch began is not new, and the merge need not
