@@ -620,11 +620,10 @@ impl RetryBackoff {
     fn interrupted(&mut self, node: NodeId, crashed: bool) {
         // A retry cut off by a crash or a hold is no giving up, and a node held owes its acks
         // only once it goes on (it may not, for good).
-        self.gave_up.retain(|&(n, _, _), _| n != node);
-        self.owed.retain(|&(n, _, _), _| n != node);
+        forget(&mut self.gave_up, node);
+        forget(&mut self.owed, node);
         if crashed {
             self.series.retain(|&(n, _, _), _| n != node);
-            self.owed.retain(|&(n, _, _), _| n != node);
             self.failures.retain(|&(n, _, _), _| n != node);
             self.waited.retain(|&(n, _, _), _| n != node);
         } else {
@@ -636,6 +635,15 @@ impl RetryBackoff {
                 failure.interrupted = true;
             }
         }
+    }
+}
+
+/// Removes `node`'s entries from a map keyed by node first: its range looked up, not a walk
+/// of the whole map (a node is held at every wait on a send).
+fn forget<V>(map: &mut BTreeMap<(NodeId, NodeId, u64), V>, node: NodeId) {
+    let keys: Vec<_> = map.range((node, NodeId(0), 0)..=(node, NodeId(u32::MAX), u64::MAX)).map(|(&k, _)| k).collect();
+    for key in keys {
+        map.remove(&key);
     }
 }
 

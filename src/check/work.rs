@@ -281,6 +281,15 @@ mod tests {
     use crate::check::test_events::ev;
     use crate::process::Dest;
 
+    /// The verdict on `events` of broker n0, consumer n1 and producer n2 with a visibility of
+    /// 10 ms, the run ending at 1 s for `reason`.
+    fn observed(events: &[TraceEvent], reason: EndReason) -> Verdict {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
+        let mut c = ExactlyOnceTaken::new(cluster, Some(10_000_000));
+        events.iter().for_each(|e| c.observe(e));
+        c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason, max_latency_ns: 0 })
+    }
+
     /// Broker n0, consumer n1, producer n2; visibility 10 ms. Tasks a0 and a1 are queued at
     /// 0 ms; a0 is handed to n1 at 1 ms; a1 at `second_ms`, after n1's ack of a0 reached the
     /// broker at `ack_ms` (if any).
@@ -322,8 +331,6 @@ mod tests {
     // they were sent.
     #[test]
     fn regression_hand_outs_taken_out_of_order_neither_panic_nor_fail() {
-        let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
-        let mut c = ExactlyOnceTaken::new(cluster, Some(10_000_000));
         let (b, n1, p) = (NodeId(0), NodeId(1), NodeId(2));
         let events = [
             ev(0, EventKind::Command { node: p, app: AppId(0), dest: Dest::Node(b) }),
@@ -334,8 +341,7 @@ mod tests {
             ev(32, EventKind::Receive { from: b, to: n1, msg: MsgId(10), corrupted: false }),
             ev(32, EventKind::Deliver { node: n1, app: AppId(0), origin: p, damaged: false }),
         ];
-        events.iter().for_each(|e| c.observe(e));
-        let v = c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason: EndReason::Horizon, max_latency_ns: 0 });
+        let v = observed(&events, EndReason::Horizon);
         assert_ne!(v.outcome, Outcome::Fail, "{}", v.detail);
     }
 
@@ -343,8 +349,6 @@ mod tests {
     /// hand-out within the visibility (every seed of a correct queue over duplicating links).
     #[test]
     fn regression_a_duplicated_hand_out_is_one_hand_out() {
-        let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
-        let mut c = ExactlyOnceTaken::new(cluster, Some(10_000_000));
         let (b, n1, p) = (NodeId(0), NodeId(1), NodeId(2));
         let events = [
             ev(0, EventKind::Command { node: p, app: AppId(0), dest: Dest::Node(b) }),
@@ -356,8 +360,7 @@ mod tests {
             ev(6, EventKind::Send { from: n1, to: b, msg: MsgId(11), size: 24 }),
             ev(7, EventKind::Receive { from: n1, to: b, msg: MsgId(11), corrupted: false }),
         ];
-        events.iter().for_each(|e| c.observe(e));
-        let v = c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason: EndReason::Quiescent, max_latency_ns: 0 });
+        let v = observed(&events, EndReason::Quiescent);
         assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
     }
 
