@@ -4,8 +4,11 @@
 //! Judged from the `op` lines and the messages between clients and servers:
 //! - a client numbers its operations 0, 1, 2, ... (afresh after a restart) and ends each one
 //!   once, after invoking it;
-//! - an operation is answered (`ok`) only after a reply from its server arrived intact, and no
-//!   later than the timeout; it times out no sooner than the timeout, on the client's clock;
+//! - an operation is answered (`ok`) only after a reply to it from its server arrived intact
+//!   (a reply is to the operation whose request the server took: its requests are matched to
+//!   their replies in the order it serves them, and to a client's operations by the request the
+//!   client sent when it invoked one), and no later than the timeout; a reply to another
+//!   operation, or to an earlier incarnation's operation of the same number, answers nothing; it times out no sooner than the timeout, on the client's clock;
 //! - at the end, an operation invoked more than a timeout ago has ended;
 //!
 //! and under `Service`, which says who the clients and servers are and how they behave:
@@ -24,7 +27,7 @@
 
 use super::{Breaches, Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
-use crate::id::NodeId;
+use crate::id::{MsgId, NodeId};
 use crate::process::Cluster;
 use crate::protocols::service::{Contract, PickFile};
 use crate::time::SimTime;
@@ -38,9 +41,13 @@ struct ClientOps {
     next: u64,
     /// Outstanding operations: number -> (server, invoked at).
     open: BTreeMap<u64, (NodeId, SimTime)>,
-    /// Intact replies arrived from each server and not yet used by an `ok`.
-    replies: BTreeMap<NodeId, u64>,
+    /// Intact replies arrived, per server and operation, and not yet used by an `ok`.
+    replies: BTreeMap<(NodeId, u64), u64>,
 }
+
+/// Which operation a request asks for: the client's incarnation (its crashes so far) when it
+/// sent the request, and the operation's number.
+type OpTag = (u64, u64);
 
 /// Checks operations against their lifecycle and, under `Service`, the service's contract.
 pub struct OperationLifecycle {
@@ -49,8 +56,17 @@ pub struct OperationLifecycle {
     contract: Option<Contract>,
     clients: BTreeMap<NodeId, ClientOps>,
     /// Per server, the clients whose requests arrived and are not answered yet, oldest first,
-    /// with when each arrived.
-    queues: BTreeMap<NodeId, VecDeque<(NodeId, SimTime)>>,
+    /// with when each arrived and which operation it asks for, if its sending was seen.
+    queues: BTreeMap<NodeId, VecDeque<(NodeId, SimTime, Option<OpTag>)>>,
+    /// Each client's crashes so far: a reply to an earlier incarnation's request answers
+    /// nothing of this one's.
+    incarnations: BTreeMap<NodeId, u64>,
+    /// Per client, the operation it invoked last, until the request carrying it is sent.
+    invoking: BTreeMap<NodeId, u64>,
+    /// Each request sent, and the operation it asks for.
+    requests: BTreeMap<MsgId, OpTag>,
+    /// Each reply sent, and the operation whose request it answers.
+    answers: BTreeMap<MsgId, OpTag>,
     /// Per server, when it sent its latest reply.
     replied: BTreeMap<NodeId, SimTime>,
     /// Servers paused since their latest reply: their timers were held, so no upper bound.
@@ -75,6 +91,10 @@ impl OperationLifecycle {
             contract,
             clients: BTreeMap::new(),
             queues: BTreeMap::new(),
+            incarnations: BTreeMap::new(),
+            invoking: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            answers: BTreeMap::new(),
             replied: BTreeMap::new(),
             paused: BTreeSet::new(),
             stopped: BTreeSet::new(),
@@ -121,6 +141,7 @@ impl OperationLifecycle {
         let expected = self.expected_server(node, op);
         let closed = self.contract.as_ref().is_some_and(|c| c.closed);
         let most = self.contract.as_ref().map_or(u64::MAX, |c| c.operations);
+        self.invoking.insert(node, op);
         let ops = self.clients.entry(node).or_default();
         let (next, outstanding) = (ops.next, ops.open.len());
         ops.next = op.saturating_add(1);
@@ -154,7 +175,7 @@ impl OperationLifecycle {
         let waited = at.0 - invoked.0;
         let held = self.held.get(&node).is_some_and(|&h| h >= invoked);
         let reply = answered && {
-            let left = ops.replies.entry(server).or_default();
+            let left = ops.replies.entry((server, op)).or_default();
             let had = *left > 0;
             *left = left.saturating_sub(1);
             had
@@ -163,7 +184,7 @@ impl OperationLifecycle {
             self.violation(at, |c| format!("{}'s o{op} went to {} but ended naming {}", c.name(node), c.name(to), c.name(server)));
         }
         if answered && !reply {
-            self.violation(at, |c| format!("{}'s o{op} was answered with no reply from {} arrived", c.name(node), c.name(server)));
+            self.violation(at, |c| format!("{}'s o{op} was answered with no reply to it from {} arrived", c.name(node), c.name(server)));
         }
         match timeout {
             Some(t) if answered && waited > t && !held => self.violation(at, |c| {
@@ -178,16 +199,19 @@ impl OperationLifecycle {
 
     /// Server `server` sent a reply to `client`: to the oldest request waiting, and no sooner
     /// than a service time after it could start on it (a single server works on one at a time).
-    fn reply(&mut self, at: SimTime, server: NodeId, client: NodeId) {
+    fn reply(&mut self, at: SimTime, server: NodeId, client: NodeId, msg: MsgId) {
         let head = self.queues.get_mut(&server).and_then(VecDeque::pop_front);
         let previous = self.replied.insert(server, at);
-        let Some((first, arrived)) = head else {
+        let Some((first, arrived, asked)) = head else {
             return self.violation(at, |c| format!("server {} answered {} with no request waiting", c.name(server), c.name(client)));
         };
         if first != client {
             return self.violation(at, |c| {
                 format!("server {} answered {} while {}'s earlier request waited", c.name(server), c.name(client), c.name(first))
             });
+        }
+        if let Some(tag) = asked {
+            self.answers.insert(msg, tag);
         }
         let least = self.contract.as_ref().map_or(0, |c| c.min_service_ns);
         let least = self.clocks.get(server.index()).map_or(least, |clock| clock.real_duration(least));
@@ -218,6 +242,8 @@ impl OperationLifecycle {
     }
 
     fn crashed(&mut self, node: NodeId) {
+        *self.incarnations.entry(node).or_default() += 1;
+        self.invoking.remove(&node);
         self.clients.remove(&node);
         self.queues.remove(&node);
         self.replied.remove(&node);
@@ -231,6 +257,10 @@ impl Checker for OperationLifecycle {
         b::total(&[
             b::nested(self.clients.values(), |c| b::map(&c.open) + b::map(&c.replies)),
             b::nested(self.queues.values(), b::deque),
+            b::map(&self.incarnations),
+            b::map(&self.invoking),
+            b::map(&self.requests),
+            b::map(&self.answers),
             b::map(&self.replied),
             b::set(&self.paused),
             b::set(&self.stopped),
@@ -245,16 +275,27 @@ impl Checker for OperationLifecycle {
                 OpOutcome::Ok => self.end(e.time, node, op, server, true),
                 OpOutcome::Timeout => self.end(e.time, node, op, server, false),
             },
-            EventKind::Receive { from, to, corrupted: false, .. } => {
+            EventKind::Receive { from, to, msg, corrupted: false } => {
                 if self.is_server(from) {
-                    if let Some(ops) = self.clients.get_mut(&to) {
-                        *ops.replies.entry(from).or_default() += 1;
+                    let incarnation = self.incarnations.get(&to).copied().unwrap_or(0);
+                    if let Some(&(sent_by, op)) = self.answers.get(&msg)
+                        && sent_by == incarnation
+                        && let Some(ops) = self.clients.get_mut(&to)
+                    {
+                        *ops.replies.entry((from, op)).or_default() += 1;
                     }
                 } else if self.is_server(to) && self.is_client(from) {
-                    self.queues.entry(to).or_default().push_back((from, e.time));
+                    let asked = self.requests.get(&msg).copied();
+                    self.queues.entry(to).or_default().push_back((from, e.time, asked));
                 }
             }
-            EventKind::Send { from, to, .. } if self.is_server(from) && self.is_client(to) => self.reply(e.time, from, to),
+            EventKind::Send { from, to, msg, .. } if self.is_server(from) && self.is_client(to) => self.reply(e.time, from, to, msg),
+            EventKind::Send { from, to, msg, .. } if self.is_client(from) && self.is_server(to) => {
+                if let Some(op) = self.invoking.remove(&from) {
+                    let incarnation = self.incarnations.get(&from).copied().unwrap_or(0);
+                    self.requests.insert(msg, (incarnation, op));
+                }
+            }
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
                 self.crashed(node);
                 self.stopped.insert(node);
@@ -313,7 +354,7 @@ impl Checker for OperationLifecycle {
         // finished: the one at the head of its queue owes a reply a longest service after it
         // could start.
         for (&server, queue) in &self.queues {
-            let (Some(&(client, arrived)), Some(most)) = (queue.front(), self.longest_service(server)) else { continue };
+            let (Some(&(client, arrived, _)), Some(most)) = (queue.front(), self.longest_service(server)) else { continue };
             let start = self.replied.get(&server).map_or(arrived, |&p| p.max(arrived));
             if !self.paused.contains(&server) && end.at.0.saturating_sub(start.0) > most.saturating_add(end.max_latency_ns) {
                 breaches.record(end.at, || {
@@ -362,7 +403,21 @@ mod tests {
             max_service_ns: Some(6_000_000),
         };
         let mut c = OperationLifecycle::new(cluster, vec![], Some(contract));
-        events.iter().for_each(|e| c.observe(e));
+        // The tests write a request's arrival only: its sending goes just before (right after
+        // the client's latest invocation, as the protocol sends it), unless a test wrote it.
+        let mut sent = BTreeSet::new();
+        for e in events {
+            match e.kind {
+                EventKind::Send { msg, .. } => {
+                    sent.insert(msg);
+                }
+                EventKind::Receive { from, to, msg, .. } if to == NodeId(2) && sent.insert(msg) => {
+                    c.observe(&ev(e.time.0 / 1_000_000, EventKind::Send { from, to, msg, size: 64 }));
+                }
+                _ => {}
+            }
+            c.observe(e);
+        }
         c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 })
     }
 
@@ -435,6 +490,35 @@ mod tests {
         assert_ne!(judge(&events).outcome, Outcome::Fail, "{}", judge(&events).detail);
         let events = [op(0, 0, 0, OpOutcome::Invoke), request(1, 0), send, arrive, op(30, 0, 0, OpOutcome::Ok)];
         assert_eq!(judge(&events).outcome, Outcome::Fail, "unpaused, it is late");
+    }
+
+    fn wire(ms: u64, from: u32, to: u32, msg: u64, arrives: bool) -> TraceEvent {
+        let (from, to, msg) = (NodeId(from), NodeId(to), crate::id::MsgId(msg));
+        ev(ms, if arrives { EventKind::Receive { from, to, msg, corrupted: false } } else { EventKind::Send { from, to, msg, size: 64 } })
+    }
+
+    /// Postmortem: replies were counted per server, not per operation, so a client that took
+    /// the late reply to a timed-out operation as the answer to its next one passed (a
+    /// restarted `Service` client did so with its previous incarnation's operation o0).
+    #[test]
+    fn regression_a_reply_answers_only_the_operation_whose_request_it_answers() {
+        let o0 = [op(0, 0, 0, OpOutcome::Invoke), wire(0, 0, 2, 10, false), wire(1, 0, 2, 10, true), wire(7, 2, 0, 20, false)];
+        // The reply to o0 arrives after o0 timed out, and o1 takes it.
+        let late =
+            [op(10, 0, 0, OpOutcome::Timeout), op(11, 0, 1, OpOutcome::Invoke), wire(12, 2, 0, 20, true), op(12, 0, 1, OpOutcome::Ok)];
+        let v = judge(&[&o0[..], &late].concat());
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("o1 was answered with no reply to it"), "{}", v.detail);
+        // The client crashed and restarted; its new o0 takes its old o0's reply.
+        let crash = ev(2, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        let restart = ev(3, EventKind::Fault { action: FaultAction::Restart, node: Some(NodeId(0)), index: 1 });
+        let again = [op(3, 0, 0, OpOutcome::Invoke), wire(3, 0, 2, 11, false), wire(4, 0, 2, 11, true)];
+        let stale = [&o0[..3], &[crash, restart], &again, &[o0[3], wire(8, 2, 0, 20, true), op(8, 0, 0, OpOutcome::Ok)]].concat();
+        let v = judge(&stale);
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("o0 was answered with no reply to it"), "{}", v.detail);
+        // Waiting for the reply to its own request instead passes.
+        let own = [wire(10, 2, 0, 21, false), wire(11, 2, 0, 21, true), op(11, 0, 0, OpOutcome::Ok)];
+        let right = [&o0[..3], &[crash, restart], &again, &[o0[3], wire(8, 2, 0, 20, true)], &own].concat();
+        assert_eq!(judge(&right).outcome, Outcome::Pass, "{}", judge(&right).detail);
     }
 
     /// Postmortem: a closed-loop client that stopped after a timeout passed, since only

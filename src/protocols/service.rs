@@ -16,15 +16,22 @@ use crate::plugin::Protocol;
 use crate::process::{Cluster, Command, Ctx, Dest, Incoming, Message, Process};
 use crate::scenario::file::{Number, Whole};
 use crate::scenario::{ConfigCx, Scenario, Seg, limits};
+use crate::stable::{Disk, StableStorage};
 use crate::trace::OpOutcome;
 use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
 
 /// A request or its reply, for operation `op` of the client that sent the request.
+///
+/// A client's operation numbers start from 0 again when it restarts, so each message also
+/// names the client's boot (how many times it started before): a reply to a request of an
+/// earlier incarnation is not mistaken for the answer to today's operation of that number.
 #[derive(Clone, Debug)]
 pub enum Msg {
     /// Client to server: do operation `op`.
     Request {
+        /// The client's boot when it sent the request, which the reply names.
+        boot: u64,
         /// The client's operation number, which the reply names.
         op: u64,
         /// The request's size on the wire (`request_bytes`, 64 by default).
@@ -32,6 +39,8 @@ pub enum Msg {
     },
     /// Server to client: operation `op` is done.
     Reply {
+        /// The boot of the client that sent the request.
+        boot: u64,
         /// The operation answered.
         op: u64,
         /// The reply's size on the wire (`reply_bytes`, 64 by default).
@@ -194,6 +203,10 @@ enum Role {
 struct Client {
     /// This client's position among the clients (for `Fixed` and `RoundRobin`).
     index: usize,
+    /// Counts the client's starts, on its stable storage: one record per start.
+    disk: Disk<()>,
+    /// How many times the client started before this incarnation (read at start).
+    boot: u64,
     next_op: u64,
     turn: usize,
     /// Outstanding operations: their server and timeout timer.
@@ -204,8 +217,8 @@ struct Client {
 
 #[derive(Default)]
 struct Server {
-    /// Requests not yet answered, oldest first: the client and its operation.
-    queue: VecDeque<(NodeId, u64)>,
+    /// Requests not yet answered, oldest first: the client, its boot and its operation.
+    queue: VecDeque<(NodeId, u64, u64)>,
     busy: bool,
 }
 
@@ -239,7 +252,7 @@ impl Node {
         let op = c.next_op;
         c.next_op += 1;
         ctx.operation(op, server, OpOutcome::Invoke);
-        ctx.send(server, Msg::Request { op, bytes });
+        ctx.send(server, Msg::Request { boot: c.boot, op, bytes });
         let timer = ctx.set_timer(timeout_ns, Timer::Timeout(op));
         c.pending.insert(op, (server, timer));
     }
@@ -279,8 +292,8 @@ impl Node {
                 ctx.set_timer(after, Timer::Served);
             }
             None => {
-                while let Some((client, op)) = s.queue.pop_front() {
-                    ctx.send(client, Msg::Reply { op, bytes: self.spec.reply_bytes });
+                while let Some((client, boot, op)) = s.queue.pop_front() {
+                    ctx.send(client, Msg::Reply { boot, op, bytes: self.spec.reply_bytes });
                 }
             }
         }
@@ -292,6 +305,10 @@ impl Process for Node {
     type Timer = Timer;
 
     fn on_start(&mut self, ctx: &mut C<'_, '_>) {
+        if let Role::Client(c) = &mut self.role {
+            c.boot = c.disk.len() as u64;
+            c.disk.append(());
+        }
         if matches!(self.role, Role::Client(_)) && matches!(self.spec.mode, LoopFile::Closed) {
             let server = self.pick(ctx);
             self.invoke(ctx, server);
@@ -316,15 +333,19 @@ impl Process for Node {
             return;
         }
         match incoming.msg {
-            Msg::Request { op, .. } => {
+            Msg::Request { boot, op, .. } => {
                 if let Role::Server(s) = &mut self.role {
-                    s.queue.push_back((incoming.from, op));
+                    s.queue.push_back((incoming.from, boot, op));
                     self.serve_next(ctx);
                 }
             }
-            Msg::Reply { op, .. } => {
+            Msg::Reply { boot, op, .. } => {
                 let Role::Client(c) = &mut self.role else { return };
-                // A reply to an operation already timed out is ignored.
+                // A reply to an operation already timed out, or to an earlier incarnation's
+                // operation of the same number, is ignored.
+                if boot != c.boot {
+                    return;
+                }
                 let Some((server, timer)) = c.pending.remove(&op) else { return };
                 ctx.cancel_timer(timer);
                 ctx.operation(op, server, OpOutcome::Ok);
@@ -348,8 +369,8 @@ impl Process for Node {
             Timer::Served => {
                 let Role::Server(s) = &mut self.role else { return };
                 s.busy = false;
-                if let Some((client, op)) = s.queue.pop_front() {
-                    ctx.send(client, Msg::Reply { op, bytes: self.spec.reply_bytes });
+                if let Some((client, boot, op)) = s.queue.pop_front() {
+                    ctx.send(client, Msg::Reply { boot, op, bytes: self.spec.reply_bytes });
                 }
                 self.serve_next(ctx);
             }
@@ -467,9 +488,11 @@ impl Protocol for ServiceProtocol {
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node {
         let spec = ServiceProtocol::spec(config, &scenario.cluster);
+        let storage = StableStorage::new(scenario.cluster.len());
         move |me| {
             let role = if let Some(index) = spec.clients.iter().position(|&c| c == me) {
-                Role::Client(Client { index, next_op: 0, turn: 0, pending: BTreeMap::new(), ended: 0 })
+                let disk = storage.disk(me);
+                Role::Client(Client { index, disk, boot: 0, next_op: 0, turn: 0, pending: BTreeMap::new(), ended: 0 })
             } else if spec.servers.contains(&me) {
                 Role::Server(Server::default())
             } else {
