@@ -19,9 +19,13 @@
 //!   has passed or the run ended with nothing left to happen. The verdict lists the
 //!   dead-letter queue as the run left it. The redrive is judged from `redrive_ms` of the
 //!   trace's time: a broker whose clock drifts, or which is down then (it redrives when it
-//!   restarts), needs a bound that allows for it.
+//!   restarts), needs a bound that allows for it. With the queue's dead-letter rule, each
+//!   `dead` line comes at the `max_deliveries`-th failed delivery, and a dead-lettered task
+//!   leaves the dead-letter queue only by the redrive: handed out again with no redrive
+//!   between (one a restart repeats after its record reached the disk, say) fails.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
+use crate::clock::Clock;
 use crate::id::{AppId, NodeId};
 use crate::process::Cluster;
 use crate::protocols::durable_queue::{Config as QueueConfig, DurableQueueProtocol, Storage};
@@ -29,7 +33,7 @@ use crate::scenario::file::Number;
 use crate::scenario::{ConfigCx, Scenario, Seg};
 use crate::time::{NANOS_PER_MS, SimTime};
 use crate::trace::{CallOutcome, EventKind, FaultAction, TraceEvent};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What became of one task, as the trace shows it.
 #[derive(Default)]
@@ -77,6 +81,10 @@ struct Tasks {
     crashes: usize,
     /// When each node crashed.
     crashed: BTreeMap<NodeId, Vec<SimTime>>,
+    /// When each node restarted.
+    restarted: BTreeMap<NodeId, Vec<SimTime>>,
+    /// Nodes ever paused (their timers were held, so when they fired is not known).
+    paused: BTreeSet<NodeId>,
 }
 
 impl Tasks {
@@ -85,11 +93,25 @@ impl Tasks {
         use crate::budget as b;
         let records =
             |t: &Task| b::total(&[b::vec(&t.processed), b::vec(&t.processed_by), b::vec(&t.dead), b::vec(&t.handouts), b::vec(&t.numbers)]);
-        b::total(&[b::map(&self.tasks), b::nested(self.tasks.values(), records), b::nested(self.crashed.values(), b::vec)])
+        b::total(&[
+            b::map(&self.tasks),
+            b::nested(self.tasks.values(), records),
+            b::nested(self.crashed.values(), b::vec),
+            b::nested(self.restarted.values(), b::vec),
+            b::set(&self.paused),
+        ])
     }
 
     fn new(cluster: Cluster, queue: bool) -> Tasks {
-        Tasks { cluster, queue, tasks: BTreeMap::new(), crashes: 0, crashed: BTreeMap::new() }
+        Tasks {
+            cluster,
+            queue,
+            tasks: BTreeMap::new(),
+            crashes: 0,
+            crashed: BTreeMap::new(),
+            restarted: BTreeMap::new(),
+            paused: BTreeSet::new(),
+        }
     }
 
     fn observe(&mut self, e: &TraceEvent) {
@@ -114,6 +136,12 @@ impl Tasks {
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
                 self.crashes += 1;
                 self.crashed.entry(node).or_default().push(e.time);
+            }
+            EventKind::Fault { action: FaultAction::Restart, node: Some(node), .. } => {
+                self.restarted.entry(node).or_default().push(e.time);
+            }
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } => {
+                self.paused.insert(node);
             }
             _ => {}
         }
@@ -243,6 +271,8 @@ pub struct Rule {
     pub persisted: bool,
     /// How long a write takes, in ns.
     pub write_ns: u64,
+    /// The broker's clock, which times its redrive.
+    pub clock: Clock,
 }
 
 impl DeadLetterBounded {
@@ -338,6 +368,68 @@ impl DeadLetterBounded {
         }
         (None, judged)
     }
+
+    /// When the broker may have redriven its dead-letter queue: its redrive timer, armed at
+    /// every start until a redrive's record reached the disk, fires `redrive_ns` of its clock
+    /// after the run began (at once if that passed), unless a crash kills it first. `None`
+    /// when that cannot be told: a paused broker's timers were held for an unknown time.
+    fn redrive_instants(&self, rule: &Rule, on_disk: u64) -> Option<Vec<SimTime>> {
+        if self.tasks.paused.contains(&rule.broker) {
+            return None;
+        }
+        let Some(redrive) = self.redrive_ns else { return Some(Vec::new()) };
+        let crashes = self.tasks.crashed.get(&rule.broker).map_or(&[][..], Vec::as_slice);
+        let restarts = self.tasks.restarted.get(&rule.broker).map_or(&[][..], Vec::as_slice);
+        let mut instants = Vec::new();
+        for &start in std::iter::once(&SimTime(0)).chain(restarts) {
+            let fires = SimTime(start.0.saturating_add(rule.clock.real_duration(redrive.saturating_sub(rule.clock.local(start).0))));
+            let killed = crashes.iter().any(|&c| c >= start && c < fires);
+            if killed {
+                continue;
+            }
+            instants.push(fires);
+            // The record of the redrive is written after it; once it surely landed, no later
+            // start redrives again.
+            if !self.tasks.crashed_within(rule.broker, fires, SimTime(fires.0.saturating_add(on_disk))) {
+                break;
+            }
+        }
+        Some(instants)
+    }
+
+    /// The first task handed out again after a dead-lettering that surely reached the disk,
+    /// with no redrive between: a dead-lettered task leaves the dead-letter queue only by the
+    /// redrive (a broker that redrives again at a restart, or hands out a dead task, breaks
+    /// this). A dead-lettering a crash may have unwritten is not judged (the task is queued
+    /// again with its count), nor, with memory-only storage, one a crash followed.
+    fn left_dead_letter_queue_early(&self, rule: &Rule) -> Option<String> {
+        let on_disk = rule.write_ns.saturating_mul(2);
+        let instants = self.redrive_instants(rule, on_disk)?;
+        for (app, task) in &self.tasks.tasks {
+            for &d in &task.dead {
+                let Some(&(_, out)) = task.handouts.iter().find(|&&(_, t)| t > d) else { continue };
+                let kept = if rule.persisted {
+                    !self.tasks.crashed_within(rule.broker, d, SimTime(d.0.saturating_add(on_disk)))
+                } else {
+                    !self.tasks.crashed_within(rule.broker, d, out)
+                };
+                // A redrive at `i` hands the queue out again at once or as consumers free up.
+                let redriven = instants.iter().any(|&i| i > d && i.0 <= out.0.saturating_add(1_000));
+                if kept && !redriven {
+                    return Some(format!(
+                        "a{} dead-lettered at {d} was handed out again at {out} with no redrive between: a dead-lettered task \
+                         leaves the dead-letter queue only by the redrive{}",
+                        app.0,
+                        match instants.last() {
+                            Some(i) => format!(" (at {i})"),
+                            None => String::new(),
+                        }
+                    ));
+                }
+            }
+        }
+        None
+    }
 }
 
 impl Checker for DeadLetterBounded {
@@ -377,6 +469,7 @@ impl Checker for DeadLetterBounded {
             }
         }
         let (broken, dead_judged) = self.rule.as_ref().map_or((None, 0), |r| self.rule_broken(r));
+        let broken = broken.or_else(|| self.rule.as_ref().and_then(|r| self.left_dead_letter_queue_early(r)));
         if let Some(why) = broken {
             return Verdict::fail(why);
         }
@@ -438,7 +531,8 @@ impl crate::plugin::Check for DeadLetterBounded {
         let rule = queue.and_then(|q| {
             let (max, storage, write_ns) = DurableQueueProtocol::dead_letter_rule(q)?;
             let broker = scenario.cluster.id(&q.broker)?;
-            Some(Rule { broker, max, persisted: storage != Storage::Transient, write_ns })
+            let clock = scenario.clocks.get(broker.index()).copied().unwrap_or_default();
+            Some(Rule { broker, max, persisted: storage != Storage::Transient, write_ns, clock })
         });
         Box::new(match rule {
             Some(rule) => checker.with_rule(rule),
@@ -566,7 +660,7 @@ mod tests {
     }
 
     fn rule(max: u32) -> Rule {
-        Rule { broker: NodeId(0), max, persisted: true, write_ns: 2_000_000 }
+        Rule { broker: NodeId(0), max, persisted: true, write_ns: 2_000_000, clock: Clock::default() }
     }
 
     /// `events` with each hand-out numbered as the broker does when every earlier one since
@@ -609,6 +703,45 @@ mod tests {
         let v = judge(&mut checker, &events, end(EndReason::Quiescent, 1_000));
         assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
         assert!(v.detail.contains("a0 dead-lettered at 28.000ms after its delivery numbered 2"), "{}", v.detail);
+    }
+
+    fn restart(ms: u64, node: u32) -> TraceEvent {
+        ev(ms, EventKind::Fault { action: FaultAction::Restart, node: Some(NodeId(node)), index: 0 })
+    }
+
+    /// Postmortem: a restarted broker armed its redrive again although its log said the redrive
+    /// had happened, so tasks dead-lettered since were redriven a second time; every clause
+    /// passed, since none said a task leaves the dead-letter queue only by the redrive
+    /// (held-out set 9, dq-restart-redrives-again).
+    #[test]
+    fn regression_a_dead_lettered_task_leaves_the_dead_letter_queue_only_by_the_redrive() {
+        let judge_redrive = |events: &[TraceEvent]| {
+            let mut checker = DeadLetterBounded::new(cluster(), true, 500_000_000, Some(100_000_000)).with_rule(rule(1));
+            judge(&mut checker, &numbered(events), end(EndReason::Quiescent, 1_000))
+        };
+        // Dead at 20, redriven at 100 and handed out at 101, dead again at 130: kept there.
+        let once = [acked(0, 0), handout(1, 0), dead(20, 0), handout(101, 0), dead(130, 0)];
+        assert_eq!(judge_redrive(&once).outcome, Outcome::Pass, "{}", judge_redrive(&once).detail);
+        // A restart at 210 hands it out again: a second redrive, after the first was on disk.
+        let again = [&once[..], &[crash(200, 0), restart(210, 0), handout(211, 0), dead(240, 0)]].concat();
+        let v = judge_redrive(&again);
+        assert!(
+            v.outcome == Outcome::Fail && v.detail.contains("a0 dead-lettered at 130.000ms was handed out again at 211.000ms"),
+            "{}",
+            v.detail
+        );
+        // A crash right after the dead-lettering may have unwritten it: queued again, not judged.
+        let unwritten = [&once[..], &[crash(131, 0), restart(210, 0), handout(211, 0), dead(240, 0)]].concat();
+        assert_eq!(judge_redrive(&unwritten).outcome, Outcome::Pass, "{}", judge_redrive(&unwritten).detail);
+        // A crash before the redrive's record landed: the restart redrives again, rightly.
+        let redone =
+            [acked(0, 0), handout(1, 0), dead(20, 0), handout(101, 0), crash(102, 0), restart(150, 0), handout(151, 0), dead(180, 0)];
+        assert_eq!(judge_redrive(&redone).outcome, Outcome::Pass, "{}", judge_redrive(&redone).detail);
+        // Without a redrive at all, a dead task handed out again fails.
+        let mut checker = DeadLetterBounded::new(cluster(), true, 500_000_000, None).with_rule(rule(1));
+        let v =
+            judge(&mut checker, &numbered(&[acked(0, 0), handout(1, 0), dead(20, 0), handout(101, 0)]), end(EndReason::Quiescent, 1_000));
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("no redrive between"), "{}", v.detail);
     }
 
     #[test]
