@@ -136,7 +136,7 @@ def candidates(file):
     lines = open(os.path.join(ROOT, file)).read().splitlines()
     out, skip_depth, pending_test, seen = [], None, False, set()
     openers = []  # (brace depth at which it opened, the opening line's masked text)
-    depth = 0
+    depth, last_code = 0, ""
     for no, raw in enumerate(lines, 1):
         line = raw.strip()
         masked = mask(line).rstrip()
@@ -157,6 +157,7 @@ def candidates(file):
             if masked.endswith(";") or masked.endswith("}"):
                 continue
         enclosing = openers[-1][1] if openers else ""
+        previous, last_code = last_code, masked if masked and not masked.startswith(("//", "#")) else last_code
         for c in masked:
             if c == "{":
                 depth += 1
@@ -171,6 +172,10 @@ def candidates(file):
         if line in seen:
             continue  # schemata.py switches the first line with this text only
         seen.add(line)
+        # A statement starts a line only after one that ended a statement or opened a block
+        # (otherwise the line is the tail of a statement begun above it).
+        statement_start = previous.endswith((";", "{", "}")) or previous == ""
+        field_start = previous.endswith((",", "{"))
         forms = []  # (is a condition, start of the expression, its end, the switch for a mutated one)
         m = COND.match(masked)
         if m:
@@ -182,7 +187,7 @@ def candidates(file):
             rxs = (LET, RETURN, ASSIGN) + ((FIELD,) if LITERAL_OPENER.search(enclosing) else ())
             for rx in rxs:
                 m = rx.match(masked)
-                if not m:
+                if not m or not (field_start if rx is FIELD else statement_start):
                     continue
                 em = m.group(2)
                 if not em.strip() or "{" in em or not balanced(em) or re.search(r"\b(else|match|loop|if)\b", em):
@@ -194,7 +199,7 @@ def candidates(file):
                 if rx is ASSIGN:
                     out.append((no, line, "stmt-skipped", f"({line} deleted)", f"if !ON {{ {line} }}"))
                 break
-        if not forms and CALL.match(masked) and balanced(masked) and "{" not in masked:
+        if not forms and statement_start and CALL.match(masked) and balanced(masked) and "{" not in masked:
             out.append((no, line, "call-skipped", f"({line} deleted)", f"if !ON {{ {line} }}"))
         for condition, a, b, wrap in forms:
             for op, mutated in sites(line[a:b], masked[a:b], condition):
