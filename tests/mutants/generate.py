@@ -3,7 +3,7 @@
 tests/mutants/schemata.py compiles all at once (one build measures hundreds of mutants).
 
     python3 tests/mutants/generate.py [--out tests/mutants/auto-1.txt] [--max 360] \
-        [--drop-from cargo-build.log ...]
+        [--drop-from cargo-build.log ...] [--skip-fn validate --skip-fn corrupt ...]
 
 It scans every protocol file but mod.rs, skipping comments, string literals and `#[cfg(test)]`
 items, and finds lines it can rewrite as a switch without changing what surrounds them:
@@ -26,6 +26,10 @@ The scenario directories of a file are those (explore and bench excluded) with a
 `protocol:` names a protocol of the file, read from src/registry.rs and each type's `NAME`; a
 file that registers none (a layer such as causal.rs) takes the protocols of the files that use
 it, and a file that registers some also takes those of the files that use it directly.
+
+`--skip-fn NAME` leaves out the bodies of functions of that name: auto-1 showed that mutants in
+`validate` (bad input, which no valid scenario gives) and `Message::corrupt` (equivalent: every
+protocol drops a copy whose checksum failed) only dilute a scenario-driven set.
 
 Some mutants do not type-check. `--drop-from LOG` reads a `cargo build` log of the schemata
 clone, drops every mutant on a line rustc reports as an error (or, for an error on a line no
@@ -131,12 +135,17 @@ CALL = re.compile(r"^(self|ctx|[a-z_][a-z0-9_]*)(\.[a-z_][a-z0-9_]*(\[[^\]]*\])?
 SKIP_STARTS = ("assert", "debug_assert", "#", "//", "///", "//!", "panic!", "unreachable!")
 
 
-def candidates(file):
-    """All mutants of one file: (line number, trimmed line, op, mutated line, switch line)."""
+FN = re.compile(r"^(?:pub(?:\([\w:]+\))?\s+)?(?:const\s+)?fn\s+(\w+)")
+
+
+def candidates(file, skip_fns=()):
+    """All mutants of one file: (line number, trimmed line, op, mutated line, switch line), none
+    inside a function named in `skip_fns`."""
     lines = open(os.path.join(ROOT, file)).read().splitlines()
     out, skip_depth, pending_test, seen = [], None, False, set()
     openers = []  # (brace depth at which it opened, the opening line's masked text)
     depth, last_code = 0, ""
+    fns = []  # [brace depth outside it, name, body opened] of the functions the line is in
     for no, raw in enumerate(lines, 1):
         line = raw.strip()
         masked = mask(line).rstrip()
@@ -157,6 +166,9 @@ def candidates(file):
             if masked.endswith(";") or masked.endswith("}"):
                 continue
         enclosing = openers[-1][1] if openers else ""
+        named = FN.match(masked)
+        if named:
+            fns.append([depth, named.group(1), False])
         previous, last_code = last_code, masked if masked and not masked.startswith(("//", "#")) else last_code
         for c in masked:
             if c == "{":
@@ -166,6 +178,13 @@ def candidates(file):
                 while openers and openers[-1][0] >= depth:
                     openers.pop()
                 depth -= 1
+        if fns and depth > fns[-1][0]:
+            fns[-1][2] = True
+        skipped = any(f in skip_fns for _, f, _ in fns)
+        while fns and depth <= fns[-1][0] and (fns[-1][2] or masked.endswith(";")):
+            fns.pop()  # the body closed, or a declaration without one ended
+        if skipped:
+            continue
         commented = mask(line) != masked  # a trailing comment was blanked
         if not line or commented or line.startswith(SKIP_STARTS) or "r#" in line or "/*" in line:
             continue
@@ -273,6 +292,7 @@ def main():
     ap.add_argument("--out", default="tests/mutants/auto-1.txt")
     ap.add_argument("--max", type=int, default=360)
     ap.add_argument("--drop-from", action="append", default=[])
+    ap.add_argument("--skip-fn", action="append", default=[], help="leave out the body of every function of this name (e.g. validate, corrupt)")
     a = ap.parse_args()
     out = os.path.join(ROOT, a.out)
     dropped = set()
@@ -281,7 +301,7 @@ def main():
             if l.startswith("# dropped:"):
                 dropped |= {(x.rsplit(":", 1)[0], int(x.rsplit(":", 1)[1])) for x in l.split()[2:]}
     dirs, names = protocol_dirs()
-    per_file = {f: candidates(f) for f in sorted(dirs) if dirs[f]}  # no scenario runs the others
+    per_file = {f: candidates(f, set(a.skip_fn)) for f in sorted(dirs) if dirs[f]}  # no scenario runs the others
     total = sum(len(v) for v in per_file.values())
     # The deterministic sample: operator mutants first, skipped statements at most a third; each
     # file's mutants in hash order, taken round-robin over the files.
