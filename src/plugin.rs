@@ -153,7 +153,14 @@ pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<
     // With the engine's own place per node, which a run holds from the start.
     let engine = crate::sim::engine_bytes::<P::Process>(cx.cluster());
     cx.state_fits(
-        || format!("{nodes} nodes running {} ({} KiB each, and the simulator's {} bytes per node)", P::NAME, per_node >> 10, engine / nodes.max(1)),
+        || {
+            format!(
+                "{nodes} nodes running {} ({} KiB each, and the simulator's {} bytes per node)",
+                P::NAME,
+                per_node >> 10,
+                engine / nodes.max(1)
+            )
+        },
         nodes.saturating_mul(per_node).saturating_add(engine),
     );
     let runner = Runner(run_protocol::<P>, AsyncExplorer(explore_protocol::<P>));

@@ -1867,8 +1867,11 @@ fn regression_distributions_are_shared_and_bounded() {
             })
             .collect::<Vec<_>>()
             .join(",\n        ");
-        std::fs::write(&file, format!("Scenario(name: \"t\", horizon_ms: 1000, nodes: 100, protocol: BestEffort(),\n    links: [\n        {each}])"))
-            .unwrap();
+        std::fs::write(
+            &file,
+            format!("Scenario(name: \"t\", horizon_ms: 1000, nodes: 100, protocol: BestEffort(),\n    links: [\n        {each}])"),
+        )
+        .unwrap();
         msgsim(&["check", &text(&file)])
     };
     let ran = links(5_000, false);
@@ -1950,6 +1953,29 @@ fn regression_a_closed_standard_output_is_a_failed_write() {
         let ran = with_stdout(true, args);
         assert_eq!(ran.code, Some(3), "msgsim {args:?} >&-: {}", ran.stderr);
         assert!(ran.stderr.contains("Bad file descriptor") && !ran.stderr.contains("panicked"), "msgsim {args:?}: {}", ran.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: a bad escape in a string (`"\q"`, `"\u202e"` without braces, `"\u{D800}"`) or a
+/// digit outside its base (`0b2`) was reported with ron's own words and no `(expected ...)`,
+/// which every other refusal gives. Each now says what the place needs, and anything else
+/// the reader refuses points at the format's reference.
+#[test]
+fn regression_every_syntax_error_says_what_was_expected() {
+    let dir = scratch("syntax-expected");
+    let file = dir.join("bad.ron");
+    for (bad, expected) in [
+        (r#"name: "a\q""#, r"(expected an escape the format knows: \n,"),
+        (r#"name: "a\u202e""#, r"\u{hex digits of a character})"),
+        (r#"name: "a\u{D800}""#, "(expected an escape the format knows"),
+        ("name: \"a\", seed: 0b2", "(expected digits of base 2)"),
+    ] {
+        std::fs::write(&file, format!("Scenario({bad}, horizon_ms: 10, nodes: 2, protocol: BestEffort())")).unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(2), "{bad}: {}", ran.stderr);
+        assert!(ran.stderr.starts_with(&format!("{}:1:", text(&file))), "{bad}: {}", ran.stderr);
+        assert!(ran.stderr.contains(expected), "{bad}: {}", ran.stderr);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
