@@ -257,7 +257,8 @@ mod tests {
         assert!(!search.exceeded(700 << 10), "a released world no longer counts; the largest state still does");
         assert!(search.exceeded(725 << 10));
         search.set_workers(100 << 10, 2);
-        assert!(search.exceeded(425 << 10), "a batch's worlds and the spares, each as large as the largest");
-        assert!(!search.exceeded(424 << 10));
+        // 300 KiB largest, 100 KiB of a batch's worlds and two spares of 300 KiB each.
+        assert!(search.exceeded(25 << 10), "a batch's worlds and the spares, each as large as the largest");
+        assert!(!search.exceeded(24 << 10));
     }
 }

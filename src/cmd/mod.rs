@@ -247,9 +247,11 @@ impl Output {
     /// the user named has changed (a device or FIFO is opened only now, so the same holds
     /// unless `render` fails after writing to it).
     pub fn write_with<E: From<std::io::Error>>(mut self, render: impl FnOnce(&mut dyn Write) -> Result<(), E>) -> Result<(), E> {
+        // Standard output by name, closed at the start: the runtime's `/dev/null` is there.
+        if let (Target::InPlace(_), true, Some(closed)) = (&self.target, names_stdout(&self.shown), stdout_closed()) {
+            return Err(closed.into());
+        }
         match &mut self.target {
-            // Standard output by name, closed at the start: the runtime's `/dev/null` is there.
-            Target::InPlace(_) if let (true, Some(closed)) = (names_stdout(&self.shown), stdout_closed()) => Err(closed.into()),
             Target::InPlace(path) => {
                 // Opened at the first byte: a refusal before it never waits for a FIFO's reader.
                 let mut out = std::io::BufWriter::new(OpenAtFirstWrite { path, file: None });
