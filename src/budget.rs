@@ -160,12 +160,15 @@ pub(crate) struct SearchBudget {
     /// The largest single state (its processes, wire, timers and trace) or run made so far:
     /// one is alive at a time beside what is kept.
     largest: u64,
+    /// What a parallel search's workers hold beside what is kept: the last batch's worlds,
+    /// alive on their workers until the next batch, and the spare worlds each keeps.
+    workers: u64,
 }
 
 impl SearchBudget {
     /// A budget of `max_memory_mb` MiB, nothing held yet.
     pub(crate) fn new(max_memory_mb: u64) -> SearchBudget {
-        SearchBudget { limit: max_memory_mb.saturating_mul(1 << 20), kept: 0, queue: 0, largest: 0 }
+        SearchBudget { limit: max_memory_mb.saturating_mul(1 << 20), kept: 0, queue: 0, largest: 0, workers: 0 }
     }
 
     /// The search now keeps `bytes` more.
@@ -188,10 +191,16 @@ impl SearchBudget {
         self.largest = self.largest.max(bytes);
     }
 
-    /// Whether what is kept, the largest state or run, and `tables` (the search's own tables,
-    /// measured by the caller) are over the budget together.
+    /// The workers of a parallel search hold `batch` bytes of the last batch's worlds, and up
+    /// to `spares` spare worlds, each counted as the largest made so far.
+    pub(crate) fn set_workers(&mut self, batch: u64, spares: u64) {
+        self.workers = batch.saturating_add(spares.saturating_mul(self.largest));
+    }
+
+    /// Whether what is kept, the largest state or run, what the workers hold, and `tables`
+    /// (the search's own tables, measured by the caller) are over the budget together.
     pub(crate) fn exceeded(&self, tables: u64) -> bool {
-        total(&[self.kept, self.queue, self.largest, tables]) > self.limit
+        total(&[self.kept, self.queue, self.largest, self.workers, tables]) > self.limit
     }
 }
 
@@ -247,5 +256,9 @@ mod tests {
         search.release(600 << 10);
         assert!(!search.exceeded(700 << 10), "a released world no longer counts; the largest state still does");
         assert!(search.exceeded(725 << 10));
+        search.set_workers(100 << 10, 2);
+        // 300 KiB largest, 100 KiB of a batch's worlds and two spares of 300 KiB each.
+        assert!(search.exceeded(25 << 10), "a batch's worlds and the spares, each as large as the largest");
+        assert!(!search.exceeded(24 << 10));
     }
 }

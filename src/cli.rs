@@ -161,6 +161,16 @@ enum Cmd {
     },
 }
 
+/// Say that the process started with standard output closed (`msgsim run X >&-`), before
+/// `main_with`. Rust's runtime puts `/dev/null` in a closed standard descriptor before `main`,
+/// so only a look before it starts can tell (the `msgsim` binary takes one). From then on every
+/// write to standard output fails as a write to a closed descriptor does (a message, exit 3),
+/// rather than vanishing with exit 0. A program on `main_with` that does not call this keeps
+/// the runtime's behaviour.
+pub fn stdout_was_closed() {
+    cmd::stdout_was_closed();
+}
+
 /// Run the command line with `registry`'s protocols and checks. Printed commands (reproduce a
 /// seed, show a deadlock) name the running program, so they work for a user's binary too.
 pub fn main_with(registry: Registry) -> ExitCode {

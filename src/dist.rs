@@ -63,8 +63,10 @@ pub enum Latency {
         /// The largest latency, in nanoseconds; at least `min`.
         max: u64,
     },
-    /// A continuous shape, sampled from its quantile table with one `u64` draw.
-    Table(Box<QuantileTable>),
+    /// A continuous shape, sampled from its quantile table with one `u64` draw. The table
+    /// (25 KB) is shared by every copy: a scenario's generators and links clone their
+    /// distributions, and copying the table for each of 100,000 senders took gigabytes.
+    Table(std::sync::Arc<QuantileTable>),
 }
 
 impl Latency {
@@ -76,15 +78,15 @@ impl Latency {
             LatencySpec::Uniform { min_ns, max_ns } => Latency::Uniform { min: min_ns, max: max_ns },
             LatencySpec::Normal { mean_ns, std_ns, min_ns, max_ns } => {
                 let shape = Shape::Normal { mean: mean_ns, std: std_ns };
-                Latency::Table(Box::new(QuantileTable::build(&shape, min_ns, max_ns)))
+                Latency::Table(std::sync::Arc::new(QuantileTable::build(&shape, min_ns, max_ns)))
             }
             LatencySpec::Exponential { mean_ns, offset_ns } => {
                 let shape = Shape::Exponential { mean: mean_ns, offset: offset_ns };
-                Latency::Table(Box::new(QuantileTable::build(&shape, offset_ns, None)))
+                Latency::Table(std::sync::Arc::new(QuantileTable::build(&shape, offset_ns, None)))
             }
             LatencySpec::Pareto { scale_ns, shape, max_ns } => {
                 let shape = Shape::Pareto { scale: scale_ns, shape };
-                Latency::Table(Box::new(QuantileTable::build(&shape, scale_ns, max_ns)))
+                Latency::Table(std::sync::Arc::new(QuantileTable::build(&shape, scale_ns, max_ns)))
             }
         }
     }

@@ -150,7 +150,19 @@ pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<
     let config: P::Config = cx.parse()?;
     P::validate(&config, cx);
     let (nodes, per_node) = (cx.cluster().len() as u64, P::state_bytes(&config, cx.cluster()));
-    cx.state_fits(|| format!("{nodes} nodes running {} ({} KiB each)", P::NAME, per_node >> 10), nodes.saturating_mul(per_node));
+    // With the engine's own place per node, which a run holds from the start.
+    let engine = crate::sim::engine_bytes::<P::Process>(cx.cluster());
+    cx.state_fits(
+        || {
+            format!(
+                "{nodes} nodes running {} ({} KiB each, and the simulator's {} bytes per node)",
+                P::NAME,
+                per_node >> 10,
+                engine / nodes.max(1)
+            )
+        },
+        nodes.saturating_mul(per_node).saturating_add(engine),
+    );
     let runner = Runner(run_protocol::<P>, AsyncExplorer(explore_protocol::<P>));
     let (retry, rounds) = (P::retry_policy(&config), P::rounds(&config));
     Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, retry, rounds, Arc::new(runner)))

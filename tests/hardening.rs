@@ -1205,8 +1205,10 @@ fn regression_the_asynchronous_model_keeps_the_in_flight_budget() {
     schedule: [])"#
         )
     };
-    // One broadcast over 2,000 nodes: 1,999 copies of about 24 KiB, 48 MiB in all.
-    std::fs::write(&file, scenario(32)).unwrap();
+    // One broadcast over 2,000 nodes: 1,999 copies of about 24 KiB, 48 MiB in all, beside the
+    // cluster's own 32 MiB (its vectors, and the engine's place per node, which validation
+    // counts: under 32 MiB the scenario is refused before it runs).
+    std::fs::write(&file, scenario(40)).unwrap();
     let ran = msgsim(&["run", &text(&file)]);
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     assert!(ran.stdout.contains("ended      max_memory_mb limit exceeded"), "{}", ran.stdout);
@@ -1760,9 +1762,9 @@ fn regression_a_shard_is_placed_like_a_scenario_and_may_carry_a_byte_order_mark(
 /// queues' heads, and the node's name) was counted nowhere, so a best-effort broadcast to
 /// 100,000 nodes under `max_memory_mb: 64` ran to quiescence holding 64 MB beyond the scenario's
 /// own 22 MB, and anti-entropy peaked at 149 MB. It now counts from the start, and the run
-/// stops at the first broadcast (74 and 78 MB in all, release builds). Left: the nodes are
-/// made before the budget is read, so a cluster whose engine alone is over it is stopped at
-/// once rather than refused at validation.
+/// stops at the first broadcast (74 and 78 MB in all, release builds). A cluster whose engine
+/// alone is over the budget is refused at validation
+/// (`regression_a_cluster_the_engine_alone_cannot_hold_is_refused_at_validation`).
 #[test]
 fn regression_the_engine_counts_its_own_place_for_each_node() {
     let dir = scratch("engine-nodes");
@@ -1778,5 +1780,204 @@ fn regression_the_engine_counts_its_own_place_for_each_node() {
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     assert!(ran.stdout.contains("ended      max_memory_mb limit exceeded at 0.000ms"), "{}", ran.stdout);
     within_budget(&["run", &text(&file)], &file, 64).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: the engine's own place per node was counted only once the run had made the
+/// nodes, so 100,000 nodes under `max_memory_mb: 16` passed `check` and every run stopped at
+/// 0 events. Validation now adds it to the protocol's state and refuses the cluster at `nodes`.
+#[test]
+fn regression_a_cluster_the_engine_alone_cannot_hold_is_refused_at_validation() {
+    let dir = scratch("engine-validation");
+    let file = dir.join("nodes.ron");
+    for (nodes, code) in [(100_000, 2), (20_000, 0)] {
+        std::fs::write(
+            &file,
+            format!(
+                r#"Scenario(name: "t", horizon_ms: 1000,
+    nodes: {nodes}, protocol: BestEffort(), limits: (max_memory_mb: 16),
+    workload: [(from: "n0", send: Broadcast, every_ms: 1, count: 1)])"#
+            ),
+        )
+        .unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(code), "{nodes} nodes: {}", ran.stderr);
+        if code == 2 {
+            let place = format!("{}:2:12: 100000 nodes running BestEffort", text(&file));
+            assert!(ran.stderr.starts_with(&place), "{place}: {}", ran.stderr);
+            assert!(ran.stderr.contains("bytes per node) would hold about 57 MiB of state, over max_memory_mb 16"), "{}", ran.stderr);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: validation made one generator per sender of each workload entry with no bound,
+/// so 2,000 entries `from: "*"` over 100,000 nodes (a 108 KB file) aborted `check` at 4 GB.
+/// The generators are counted against `max_memory_mb` as they are made, and refused at the
+/// entry that passes it.
+#[test]
+fn regression_workload_generators_are_budgeted_at_validation() {
+    let dir = scratch("generators");
+    let file = dir.join("generators.ron");
+    let entries = vec![r#"(from: "*", send: Broadcast, every_ms: 10, count: 1)"#; 20].join(",\n        ");
+    std::fs::write(
+        &file,
+        format!(
+            "Scenario(name: \"t\", horizon_ms: 1000, nodes: 20000, protocol: BestEffort(), limits: (max_memory_mb: 16),\n    workload: [\n        {entries}])"
+        ),
+    )
+    .unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    // 20,000 generators of about 150 bytes each: the fifth entry passes 16 MiB.
+    assert!(ran.stderr.starts_with(&format!("{}:7:16: the workload's generators", text(&file))), "{}", ran.stderr);
+    assert!(ran.stderr.contains("over max_memory_mb 16"), "{}", ran.stderr);
+    assert_eq!(ran.stderr.lines().count(), 1, "one error, not one per entry past it: {}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: every generator of a workload entry copied the entry's distributions, a 25 KB
+/// table each, so `from: "*"` with 20 phases over 100,000 nodes under `max_memory_mb: 64`
+/// (a 1 KB file) aborted `check` at 8 GB; 60,000 link overrides, each building its own table of
+/// one shape, held 2.9 GB for over a minute. A table is now built once per distinct shape and
+/// shared, and more than `MAX_DISTRIBUTIONS` shapes are refused.
+#[test]
+fn regression_distributions_are_shared_and_bounded() {
+    let dir = scratch("distributions");
+    let file = dir.join("phases.ron");
+    let phases = (0..20).map(|i| format!("(at_ms: {}, rate_per_s: {})", i * 10, i + 1)).collect::<Vec<_>>().join(", ");
+    std::fs::write(
+        &file,
+        format!(
+            r#"Scenario(name: "t", horizon_ms: 1000, nodes: 1000, protocol: BestEffort(),
+    workload: [(from: "*", to: "*", phases: [{phases}], size: Normal(mean_bytes: 100, std_bytes: 10), count: 1)])"#
+        ),
+    )
+    .unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    // 1,000 senders with 21 tables each were 525 MB of copies; shared, the binary's own size.
+    if let Some(peak) = peak_kib(&["check", &text(&file)]) {
+        assert!(peak < 150 << 10, "check peaked at {peak} KiB");
+    }
+    let links = |count: usize, distinct: bool| {
+        let each = (0..count)
+            .map(|i| {
+                let (from, to) = (i % 50, 50 + i / 50 % 50);
+                let mean = if distinct { 10 + i } else { 10 };
+                format!(r#"(from: "n{from}", to: "n{to}", latency: Normal(mean_ms: {mean}, std_ms: 3))"#)
+            })
+            .collect::<Vec<_>>()
+            .join(",\n        ");
+        std::fs::write(
+            &file,
+            format!("Scenario(name: \"t\", horizon_ms: 1000, nodes: 100, protocol: BestEffort(),\n    links: [\n        {each}])"),
+        )
+        .unwrap();
+        msgsim(&["check", &text(&file)])
+    };
+    let ran = links(5_000, false);
+    assert_eq!(ran.code, Some(0), "5,000 uses of one shape are one table: {}", ran.stderr);
+    let ran = links(1_001, true);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.starts_with(&format!("{}:1003:42: more than 1000 different", text(&file))), "{}", ran.stderr);
+    assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: each scripted partition resolved its groups into a list of its own, so a group
+/// of 100,000 nodes in 3,000 partitions held 1.4 GB and validated for minutes. The members the
+/// partitions and one-way cuts name are bounded in all (`MAX_FAULT_MEMBERS`), refused where
+/// they pass it.
+#[test]
+fn regression_scripted_partitions_name_a_bounded_number_of_nodes() {
+    let dir = scratch("fault-members");
+    let file = dir.join("faults.ron");
+    let group = (1..20_000).map(|i| format!("\"n{i}\"")).collect::<Vec<_>>().join(", ");
+    let faults = (1..=60).map(|i| format!(r#"(at_ms: {i}, do: Partition([["all"], ["n0"]]))"#)).collect::<Vec<_>>().join(",\n        ");
+    std::fs::write(
+        &file,
+        format!(
+            "Scenario(name: \"t\", horizon_ms: 1000, nodes: 20000, groups: {{\"all\": [{group}]}}, protocol: BestEffort(),\n    faults: [\n        {faults}])"
+        ),
+    )
+    .unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    // 20,000 nodes a partition: the 51st passes 1,000,000, at its group.
+    assert!(ran.stderr.starts_with(&format!("{}:53:37: the partitions and one-way cuts name", text(&file))), "{}", ran.stderr);
+    assert!(ran.stderr.contains("(expected at most 1000000 in all)"), "{}", ran.stderr);
+    assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Run `msgsim args` with its standard output closed (`>&-`), or sent to `/dev/null`.
+fn with_stdout(closed: bool, args: &[&str]) -> Ran {
+    let redirect = if closed { "exec \"$@\" >&-" } else { "exec \"$@\" >/dev/null" };
+    let out = Command::new("sh")
+        .args(["-c", redirect, "sh", env!("CARGO_BIN_EXE_msgsim")])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("sh runs");
+    Ran { code: out.status.code(), stdout: String::new(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+}
+
+/// Postmortem: with standard output closed (`msgsim run X >&-`), Rust's runtime put `/dev/null`
+/// in its place before `main`, so every command wrote into nothing and exited 0. The binary
+/// now looks before the runtime starts, and a write to it fails as to a closed descriptor:
+/// a message and exit 3 (a reader that has gone still ends it quietly with 141).
+#[test]
+fn regression_a_closed_standard_output_is_a_failed_write() {
+    let dir = scratch("closed-stdout");
+    let shard = dir.join("shard.json");
+    let made = msgsim(&["sweep", "scenarios/bench/pingpong.ron", "--seeds", "0..4", "--json"]);
+    assert_eq!(made.code, Some(0), "{}", made.stderr);
+    std::fs::write(&shard, &made.stdout).unwrap();
+    let shard = text(&shard);
+    let cases: &[&[&str]] = &[
+        &["run", "scenarios/bench/pingpong.ron"],
+        &["run", "scenarios/bench/pingpong.ron", "--json"],
+        &["run", "scenarios/trace-tour.ron", "--trace", "/dev/stdout"],
+        &["check", "scenarios/bench/pingpong.ron"],
+        &["trace", "scenarios/bench/pingpong.ron", "--format", "text"],
+        &["trace", "scenarios/trace-tour.ron", "--format", "jsonl", "-o", "/dev/stdout"],
+        &["sweep", "scenarios/bench/pingpong.ron", "--seeds", "0..4"],
+        &["explore", "scenarios/bench/pingpong.ron", "--max-runs", "10"],
+        &["merge", &shard],
+        &["shrink", "book/examples/rare-duplicate.ron", "--seed", "11"],
+        &["--version"],
+    ];
+    for args in cases {
+        let ran = with_stdout(false, args);
+        assert_eq!(ran.code, Some(0), "msgsim {args:?} >/dev/null is a good output: {}", ran.stderr);
+        let ran = with_stdout(true, args);
+        assert_eq!(ran.code, Some(3), "msgsim {args:?} >&-: {}", ran.stderr);
+        assert!(ran.stderr.contains("Bad file descriptor") && !ran.stderr.contains("panicked"), "msgsim {args:?}: {}", ran.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: a bad escape in a string (`"\q"`, `"\u202e"` without braces, `"\u{D800}"`) or a
+/// digit outside its base (`0b2`) was reported with ron's own words and no `(expected ...)`,
+/// which every other refusal gives. Each now says what the place needs, and anything else
+/// the reader refuses points at the format's reference.
+#[test]
+fn regression_every_syntax_error_says_what_was_expected() {
+    let dir = scratch("syntax-expected");
+    let file = dir.join("bad.ron");
+    for (bad, expected) in [
+        (r#"name: "a\q""#, r"(expected an escape the format knows: \n,"),
+        (r#"name: "a\u202e""#, r"\u{hex digits of a character})"),
+        (r#"name: "a\u{D800}""#, "(expected an escape the format knows"),
+        ("name: \"a\", seed: 0b2", "(expected digits of base 2)"),
+    ] {
+        std::fs::write(&file, format!("Scenario({bad}, horizon_ms: 10, nodes: 2, protocol: BestEffort())")).unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(2), "{bad}: {}", ran.stderr);
+        assert!(ran.stderr.starts_with(&format!("{}:1:", text(&file))), "{bad}: {}", ran.stderr);
+        assert!(ran.stderr.contains(expected), "{bad}: {}", ran.stderr);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -16,6 +16,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Exit codes: the interface scripts and CI rely on.
 pub const EXIT_CHECK_FAILED: u8 = 1;
@@ -25,14 +26,33 @@ pub const EXIT_INTERNAL: u8 = 3;
 /// 128 + SIGPIPE, the status a shell shows for a command that a closed pipe stopped.
 pub const EXIT_READER_GONE: u8 = 141;
 
+/// Set when the process started with standard output closed (see `stdout_was_closed`).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// See `cli::stdout_was_closed`.
+pub(crate) fn stdout_was_closed() {
+    STDOUT_CLOSED.store(true, Ordering::Relaxed);
+}
+
+/// The error a write to a closed standard output gets, if it was closed at the start.
+pub(crate) fn stdout_closed() -> Option<std::io::Error> {
+    // EBADF: what the write would have met had the runtime left the descriptor closed.
+    STDOUT_CLOSED.load(Ordering::Relaxed).then(|| std::io::Error::from_raw_os_error(9))
+}
+
 /// Write `bytes` to standard output, all of them, flushed. Every subcommand writes its
 /// output through here (`main.rs` denies `print!`): `print!` panics when the reader has gone.
 /// A reader that has gone (a closed pipe) wants nothing more, so the process ends at once and
 /// quietly, with `EXIT_READER_GONE`, as a command killed by SIGPIPE would; any other failure
-/// (a full disk) is reported and ends it with `EXIT_INTERNAL`.
+/// (a full disk, standard output closed at the start) is reported and ends it with
+/// `EXIT_INTERNAL`.
 pub fn emit(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    let written = match stdout_closed() {
+        Some(closed) if !bytes.is_empty() => Err(closed),
+        _ => out.write_all(bytes).and_then(|()| out.flush()),
+    };
+    match written {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::BrokenPipe => std::process::exit(EXIT_READER_GONE.into()),
         Err(e) => {
@@ -227,6 +247,10 @@ impl Output {
     /// the user named has changed (a device or FIFO is opened only now, so the same holds
     /// unless `render` fails after writing to it).
     pub fn write_with<E: From<std::io::Error>>(mut self, render: impl FnOnce(&mut dyn Write) -> Result<(), E>) -> Result<(), E> {
+        // Standard output by name, closed at the start: the runtime's `/dev/null` is there.
+        if let (Target::InPlace(_), true, Some(closed)) = (&self.target, names_stdout(&self.shown), stdout_closed()) {
+            return Err(closed.into());
+        }
         match &mut self.target {
             Target::InPlace(path) => {
                 // Opened at the first byte: a refusal before it never waits for a FIFO's reader.
@@ -246,6 +270,11 @@ impl Output {
             }
         }
     }
+}
+
+/// Whether `path` is standard output by one of its names (`-o /dev/stdout`).
+fn names_stdout(path: &Path) -> bool {
+    matches!(path.to_str(), Some("/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1"))
 }
 
 /// Whether `a` and `b` name the same regular file. Devices and FIFOs are left out: `/dev/stdin`

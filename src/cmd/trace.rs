@@ -130,7 +130,10 @@ pub fn trace(args: Args) -> ExitCode {
     let mut render = |out: &mut dyn std::io::Write| run_into(out, &scenario, seed, format, &selection, &mut ran);
     let written = match output {
         Some(output) => output.write_with(render),
-        None => render(&mut std::io::BufWriter::new(std::io::stdout().lock())),
+        None => match super::stdout_closed() {
+            Some(closed) => Err(Failed::Export(ExportError::Io(closed))),
+            None => render(&mut std::io::BufWriter::new(std::io::stdout().lock())),
+        },
     };
     match written {
         Ok(()) => {}

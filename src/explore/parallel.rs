@@ -25,6 +25,10 @@ use std::sync::{Arc, RwLock};
 /// searches cross many batches.)
 const BATCH: usize = if cfg!(test) { 3 } else { 2048 };
 
+/// Worlds done with that each worker keeps for their buffers (counted against the memory
+/// budget as the largest world made, by `SearchBudget::set_workers`).
+const WORKER_SPARES: usize = 8;
+
 /// A state queued to step from, as the main thread keeps it.
 struct Queued {
     /// Its index in the tree (none: the boot state).
@@ -224,6 +228,10 @@ fn merge(
             results[w] = Some(r?);
         }
         let mut results: Vec<Results> = results.into_iter().map(|r| r.expect("every worker answered")).collect();
+        // Every world of the batch stays on its worker until the next order (the ones kept are
+        // counted once more, when kept), beside the spares each worker keeps.
+        let batch_bytes = results.iter().flat_map(|(_, _, sizes)| sizes).fold(0u64, |sum, &b| sum.saturating_add(b));
+        search.memory.set_workers(batch_bytes, (jobs * WORKER_SPARES) as u64);
         // Merge in queue order, as the one-thread search does.
         let mut table = seen.write().expect("no worker panicked holding the table");
         std::mem::swap(&mut search.seen, &mut table);
@@ -312,7 +320,7 @@ fn worker<'s, P, F>(
                 kept.insert(key, world);
             }
             for world in last.drain(..).flatten() {
-                if spares.len() < 8 {
+                if spares.len() < WORKER_SPARES {
                     spares.push(world);
                 }
             }

@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Input size limits: beyond these a scenario is rejected, not run slowly.
 pub mod limits {
@@ -79,6 +80,15 @@ pub mod limits {
     pub const MIN_MTU: u64 = 64;
     /// Messages one mailbox holds.
     pub const MAX_MAILBOX: u64 = 1_000_000;
+    /// Distinct continuous distributions (normal, exponential, Pareto: latencies, sizes, rates)
+    /// in one scenario. Each is a 25 KB table that takes about a millisecond to build: 60,000
+    /// link overrides with as many shapes held 2.9 GB and validated for over a minute. Uses
+    /// of one shape share its table, and count once.
+    pub const MAX_DISTRIBUTIONS: usize = 1_000;
+    /// Nodes named by the scripted partitions and one-way cuts together, a group once per use
+    /// (a group of 100,000 in 3,000 partitions held 1.4 GB and validated for minutes): the
+    /// bound swarm mode's drawn partitions have, ten partitions of the largest cluster.
+    pub const MAX_FAULT_MEMBERS: u64 = MAX_SWARM_PARTITION_MEMBERS;
 }
 
 /// A validated scenario.
@@ -234,10 +244,11 @@ pub enum Arrivals {
     /// drawing starts again at that phase's start, which is exact for exponential gaps
     /// (they are memoryless), the only kind phases are built from.
     Drawn {
-        /// From each phase's start until the next, the gap distribution (`None`: silent).
-        phases: Vec<(SimTime, Option<Latency>)>,
+        /// From each phase's start until the next, the gap distribution (`None`: silent);
+        /// shared by the generators of one workload entry (one per sender).
+        phases: Arc<[(SimTime, Option<Latency>)]>,
         /// The scenario fields this came from, as RON (for writing the scenario back).
-        written: String,
+        written: Arc<str>,
     },
 }
 
@@ -297,8 +308,8 @@ pub enum Sizes {
     Drawn {
         /// The size distribution, sampled in bytes.
         dist: Latency,
-        /// The scenario field this came from, as RON.
-        written: String,
+        /// The scenario field this came from, as RON; shared like `Arrivals::Drawn`'s.
+        written: Arc<str>,
     },
 }
 
@@ -308,7 +319,7 @@ impl Generator {
     pub fn arrivals_ron(&self) -> String {
         match &self.arrivals {
             Arrivals::Every(ns) => format!("every_ms: {}", exact_ms(*ns)),
-            Arrivals::Drawn { written, .. } => written.clone(),
+            Arrivals::Drawn { written, .. } => written.to_string(),
         }
     }
 
@@ -316,7 +327,7 @@ impl Generator {
     pub fn size_ron(&self) -> String {
         match &self.size {
             Sizes::Fixed(b) => format!("size_bytes: {b}"),
-            Sizes::Drawn { written, .. } => written.clone(),
+            Sizes::Drawn { written, .. } => written.to_string(),
         }
     }
 }
@@ -457,6 +468,8 @@ impl Scenario {
             nodes: NodeNames::default(),
             groups: BTreeMap::new(),
             members: Vec::new(),
+            distributions: Vec::new(),
+            too_many_distributions: false,
         }
         .scenario(&raw, catalog)
     }
@@ -484,6 +497,10 @@ struct Validator<'a> {
     groups: BTreeMap<String, GroupId>,
     /// Members of each group, by `GroupId`.
     members: Vec<Vec<NodeId>>,
+    /// The continuous distributions built so far, each once (see `limits::MAX_DISTRIBUTIONS`).
+    distributions: Vec<(LatencySpec, Latency)>,
+    /// Whether a distribution past the limit was refused (reported once).
+    too_many_distributions: bool,
 }
 
 /// Shorthand for building paths.
@@ -526,7 +543,8 @@ impl<'a> Validator<'a> {
         let swarm = raw.swarm.as_ref().map(|s| self.swarm(s, horizon, n));
         let adversary = raw.adversary.as_ref().map(|a| self.adversary(a, protocol.as_ref(), n));
         let mailboxes = self.mailboxes(&raw.mailboxes, n);
-        let workload = self.workload(&raw.workload, horizon);
+        let memory_mb = raw.limits.max_memory_mb.map_or(limits::DEFAULT_MAX_MEMORY_MB, |m| m.0).min(limits::MAX_MEMORY_MB);
+        let workload = self.workload(&raw.workload, horizon, memory_mb);
         let checks = self.checks(raw, &cluster, protocol.as_ref(), catalog);
         self.expected_failures(&raw.expect_failures, &checks);
         let limits = self.limits(&raw.limits);
@@ -1139,7 +1157,33 @@ impl<'a> Validator<'a> {
                 LatencySpec::Pareto { scale_ns: scale as f64, shape: shape.0, max_ns: max.map(|m| m as f64) }
             }
         };
-        Some(Latency::new(&spec))
+        self.distribution(path, spec)
+    }
+
+    /// `spec` ready to sample. A continuous shape's table is built once per distinct shape (its
+    /// later uses share it), and past `limits::MAX_DISTRIBUTIONS` shapes the scenario is refused
+    /// at the first one over, before its table is built.
+    fn distribution(&mut self, path: &[Seg], spec: LatencySpec) -> Option<Latency> {
+        if matches!(spec, LatencySpec::Constant { .. } | LatencySpec::Uniform { .. }) {
+            return Some(Latency::new(&spec));
+        }
+        if let Some((_, built)) = self.distributions.iter().find(|(s, _)| *s == spec) {
+            return Some(built.clone());
+        }
+        if self.distributions.len() >= limits::MAX_DISTRIBUTIONS {
+            // Reported once, at the first over: the ones after it would only repeat it.
+            if !std::mem::replace(&mut self.too_many_distributions, true) {
+                self.error(
+                    path,
+                    format!("more than {} different normal, exponential or Pareto distributions", limits::MAX_DISTRIBUTIONS),
+                    format!("at most {} different shapes (uses of one shape count once)", limits::MAX_DISTRIBUTIONS),
+                );
+            }
+            return None;
+        }
+        let built = Latency::new(&spec);
+        self.distributions.push((spec, built.clone()));
+        Some(built)
     }
 
     fn link_model(&mut self, path: &[Seg], l: &LinkFile) -> Option<LinkModel> {
@@ -1352,6 +1396,8 @@ impl<'a> Validator<'a> {
 
     fn faults(&mut self, faults: &[FaultFile], horizon: SimTime) -> Vec<ScheduledFault> {
         let mut out: Vec<(ScheduledFault, usize)> = Vec::new();
+        // Nodes the partitions and cuts name so far (see `limits::MAX_FAULT_MEMBERS`).
+        let mut named = 0u64;
         for (i, fl) in faults.iter().enumerate() {
             let at_path = [f("faults"), ix(i), f("at_ms")];
             let Some(at) = self.millis(&at_path, fl.at_ms).map(SimTime) else { continue };
@@ -1390,7 +1436,11 @@ impl<'a> Validator<'a> {
                         let mut members = Vec::new();
                         for (ni, name) in side.iter().enumerate() {
                             let path = [f("faults"), ix(i), f("do"), ix(0), ix(si), ix(ni)];
-                            for node in self.node_set(&path, name, false) {
+                            let nodes = self.node_set(&path, name, false);
+                            if !self.fault_members_fit(&path, &mut named, nodes.len()) {
+                                break;
+                            }
+                            for node in nodes {
                                 if let Some(other) = seen.insert(node, si).filter(|&o| o != si) {
                                     let nm = self.name_of(node);
                                     self.error(
@@ -1407,6 +1457,7 @@ impl<'a> Validator<'a> {
                     Some(Fault::Partition(resolved))
                 }
                 FaultActionFile::OneWay { from, to } => {
+                    let named = &mut named;
                     let mut set = |field: &'static str, names: &[String]| {
                         if names.is_empty() {
                             self.error(
@@ -1417,7 +1468,12 @@ impl<'a> Validator<'a> {
                         }
                         let mut out = Vec::new();
                         for (ni, name) in names.iter().enumerate() {
-                            out.extend(self.node_set(&[f("faults"), ix(i), f("do"), f(field), ix(ni)], name, false));
+                            let path = [f("faults"), ix(i), f("do"), f(field), ix(ni)];
+                            let nodes = self.node_set(&path, name, false);
+                            if !self.fault_members_fit(&path, named, nodes.len()) {
+                                break;
+                            }
+                            out.extend(nodes);
                         }
                         out
                     };
@@ -1433,6 +1489,25 @@ impl<'a> Validator<'a> {
         out.sort_by_key(|(sf, i)| (sf.at, *i));
         self.check_fault_order(&out);
         out.into_iter().map(|(sf, _)| sf).collect()
+    }
+
+    /// Whether `more` members named at `path` keep the scripted faults within
+    /// `limits::MAX_FAULT_MEMBERS` (counted in `named`); the first name past it is refused,
+    /// and every one after it is left unresolved without another error.
+    fn fault_members_fit(&mut self, path: &[Seg], named: &mut u64, more: usize) -> bool {
+        let before = *named;
+        *named = named.saturating_add(more as u64);
+        if *named <= limits::MAX_FAULT_MEMBERS {
+            return true;
+        }
+        if before <= limits::MAX_FAULT_MEMBERS {
+            self.error(
+                path,
+                format!("the partitions and one-way cuts name {} nodes by here, counting a group once per use", *named),
+                format!("at most {} in all", limits::MAX_FAULT_MEMBERS),
+            );
+        }
+        false
     }
 
     /// A scripted crash of a node that is already down (and the like) is a mistake in the script.
@@ -1547,7 +1622,16 @@ impl<'a> Validator<'a> {
         SwarmSpec { loss, duplicate, corrupt, crashes, partitions, window: (SimTime(window.0), SimTime(window.1)), downtime_ns }
     }
 
-    fn workload(&mut self, workload: &[WorkloadFile], horizon: SimTime) -> Vec<Generator> {
+    /// The workload's generators, one per sender of each entry, refused once they would hold
+    /// more than `memory_mb` (2,000 entries each from every one of 100,000 nodes are 200 million
+    /// generators: validation ran out of memory).
+    fn workload(&mut self, workload: &[WorkloadFile], horizon: SimTime, memory_mb: u64) -> Vec<Generator> {
+        // Each generator, and its next send waiting in the event queue (a slot and an entry, a
+        // few words for the bundled protocols); what an entry's generators share is counted
+        // where it is built (`limits::MAX_DISTRIBUTIONS`).
+        const GENERATOR_BYTES: u64 = std::mem::size_of::<Generator>() as u64 + 64;
+        let budget = memory_mb.saturating_mul(1 << 20);
+        let (mut held, mut over) = (0u64, false);
         let mut out = Vec::new();
         for (i, w) in workload.iter().enumerate() {
             let p = |name: &'static str| [f("workload"), ix(i), f(name)];
@@ -1603,7 +1687,7 @@ impl<'a> Validator<'a> {
                     self.error(&p("size"), "both `size_bytes` and `size`", "one of them".to_string());
                     None
                 }
-                (_, Some(d)) => self.size(&p("size"), d).map(|dist| Sizes::Drawn { dist, written: format!("size: {}", d.ron()) }),
+                (_, Some(d)) => self.size(&p("size"), d).map(|dist| Sizes::Drawn { dist, written: format!("size: {}", d.ron()).into() }),
                 (b, None) => {
                     let size = b.map_or(u64::from(limits::DEFAULT_SIZE_BYTES), |s| s.0);
                     if size > limits::MAX_SIZE_BYTES {
@@ -1618,6 +1702,20 @@ impl<'a> Validator<'a> {
             };
             if start.is_some_and(|s| s > horizon) {
                 self.error(&p("start_ms"), "this workload starts after the horizon", "a start within the horizon".to_string());
+            }
+            held = held.saturating_add((senders.len() as u64).saturating_mul(GENERATOR_BYTES));
+            if held > budget && !std::mem::replace(&mut over, true) {
+                self.error(
+                    &p("from"),
+                    format!(
+                        "the workload's generators (one per sender of each entry) would hold about {} MiB by this entry, over max_memory_mb {memory_mb}",
+                        held.div_ceil(1 << 20)
+                    ),
+                    "fewer senders or entries, or a larger `limits: (max_memory_mb: ..)`".to_string(),
+                );
+            }
+            if over {
+                continue;
             }
             if let (Some(target), Some(start), Some(arrivals), Some(size)) = (target, start, arrivals, size) {
                 for &from in &senders {
@@ -1696,7 +1794,7 @@ impl<'a> Validator<'a> {
                 );
                 return None;
             }
-            return Some(Arrivals::Drawn { phases: vec![(SimTime(0), Some(d))], written: format!("gap: {}", g.ron()) });
+            return Some(Arrivals::Drawn { phases: Arc::new([(SimTime(0), Some(d))]), written: format!("gap: {}", g.ron()).into() });
         }
         if let Some(r) = w.rate_per_s {
             let d = self.rate(&p("rate_per_s"), r)?;
@@ -1704,7 +1802,7 @@ impl<'a> Validator<'a> {
                 self.error(&p("rate_per_s"), "a rate of 0 sends nothing", "a positive rate".to_string());
                 return None;
             }
-            return Some(Arrivals::Drawn { phases: vec![(SimTime(0), d)], written: format!("rate_per_s: {}", r.0) });
+            return Some(Arrivals::Drawn { phases: Arc::new([(SimTime(0), d)]), written: format!("rate_per_s: {}", r.0).into() });
         }
         let list = w.phases.as_deref().unwrap_or_default();
         if list.is_empty() {
@@ -1732,7 +1830,7 @@ impl<'a> Validator<'a> {
             }
         }
         let written = list.iter().map(|ph| format!("(at_ms: {}, rate_per_s: {})", ph.at_ms.0, ph.rate_per_s.0)).collect::<Vec<_>>();
-        ok.then(|| Arrivals::Drawn { phases, written: format!("phases: [{}]", written.join(", ")) })
+        ok.then(|| Arrivals::Drawn { phases: phases.into(), written: format!("phases: [{}]", written.join(", ")).into() })
     }
 
     /// A Poisson rate as its exponential gaps; `Some(None)` for a rate of 0 (silence).
@@ -1741,7 +1839,10 @@ impl<'a> Validator<'a> {
             self.error(path, format!("{} is not a usable rate", r.0), "sends per second from 0 to 1e9".to_string());
             return None;
         }
-        Some((r.0 > 0.0).then(|| Latency::new(&LatencySpec::Exponential { mean_ns: 1e9 / r.0, offset_ns: 0.0 })))
+        if r.0 == 0.0 {
+            return Some(None);
+        }
+        self.distribution(path, LatencySpec::Exponential { mean_ns: 1e9 / r.0, offset_ns: 0.0 }).map(Some)
     }
 
     /// A distribution of message sizes: the latency shapes, in bytes.
@@ -1808,7 +1909,7 @@ impl<'a> Validator<'a> {
                 LatencySpec::Pareto { scale_ns: scale, shape: shape.0, max_ns: max }
             }
         };
-        Some(Latency::new(&spec))
+        self.distribution(path, spec)
     }
 
     fn limits(&mut self, l: &LimitsFile) -> Limits {

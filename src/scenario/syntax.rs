@@ -68,7 +68,14 @@ fn message(code: &E, token: &str) -> (String, Option<String>) {
         E::ExceededRecursionLimit => {
             ("the value is nested too deeply".to_string(), Some(format!("at most {} levels of nesting", limits::MAX_NESTING)))
         }
-        other => (lower_first(&other.to_string()), None),
+        E::InvalidEscape(what) => (
+            format!("{} in a string", lower_first(what)),
+            Some(r#"an escape the format knows: \n, \t, \r, \0, \\, \", \' or \u{hex digits of a character}"#.to_string()),
+        ),
+        E::InvalidIntegerDigit { base, .. } => (lower_first(&code.to_string()), Some(format!("digits of base {base}"))),
+        E::IntegerOutOfBounds => ("this number is too large".to_string(), Some("a smaller number".to_string())),
+        // Whatever else the reader refuses is still placed and says what the place needs.
+        other => (lower_first(&other.to_string()), Some("a scenario in the format of book/src/scenario-reference.md".to_string())),
     }
 }
 
