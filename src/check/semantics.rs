@@ -13,11 +13,11 @@
 
 use super::delivery::NoDuplicates;
 use super::{Checker, EndReason, RunEnd, Verdict};
-use crate::id::{AppId, NodeId};
+use crate::id::{AppId, MsgId, NodeId};
 use crate::process::Cluster;
 use crate::time::SimTime;
 use crate::trace::{EventKind, FaultAction, TraceEvent};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What became of one (message, recipient).
 #[derive(Clone, Copy, Debug)]
@@ -195,16 +195,22 @@ impl Checker for AtMostOnce {
 /// - d = 1 passes, with or without x (a dead letter after a delivery whose
 ///   acks were all lost is the sender's honest "I do not know", not a second effect),
 ///   unless the acknowledgement path failed: between the delivery and the dead letter the
-///   recipient received intact copies from the sender and sent it nothing back, so no
-///   acknowledgement was even tried (a receiver that stops acknowledging duplicates);
+///   recipient received intact data copies from the sender (messages its `attempt` lines
+///   announce; the sender's acknowledgements of the recipient's own messages ask for no
+///   answer) and sent it nothing back, so no acknowledgement was even tried (a receiver that
+///   stops acknowledging duplicates);
 /// - d = 0 passes with x, and without x fails after a quiescent end when the
 ///   sender never crashed or paused (the message vanished), and is
 ///   inconclusive otherwise.
 pub struct ExactlyOnceEffect {
     ledger: Ledger,
-    /// Per (recipient, sender): when the recipient received an intact copy from the sender,
-    /// and when it sent the sender anything, in time order.
+    /// Per (recipient, sender): when the recipient received an intact data copy from the
+    /// sender, and when it sent the sender anything, in time order.
     receipts: BTreeMap<(NodeId, NodeId), Vec<SimTime>>,
+    /// The (sender, recipient) pairs whose next send is announced by an `attempt` line, and
+    /// the messages so sent: the data copies, as opposed to acknowledgements.
+    announced: BTreeSet<(NodeId, NodeId)>,
+    data: BTreeSet<MsgId>,
     answers: BTreeMap<(NodeId, NodeId), Vec<SimTime>>,
     /// Per (message, recipient): its first delivery and its dead letter, once both happened.
     delivered_at: BTreeMap<(AppId, NodeId), SimTime>,
@@ -217,6 +223,8 @@ impl ExactlyOnceEffect {
         ExactlyOnceEffect {
             ledger: Ledger::new(cluster),
             receipts: BTreeMap::new(),
+            announced: BTreeSet::new(),
+            data: BTreeSet::new(),
             answers: BTreeMap::new(),
             delivered_at: BTreeMap::new(),
             both: Vec::new(),
@@ -258,6 +266,7 @@ impl Checker for ExactlyOnceEffect {
         b::total(&[
             self.ledger.heap_bytes(),
             b::nested(self.receipts.values(), b::vec),
+            b::set(&self.data),
             b::nested(self.answers.values(), b::vec),
             b::map(&self.delivered_at),
             b::vec(&self.both),
@@ -267,8 +276,18 @@ impl Checker for ExactlyOnceEffect {
     fn observe(&mut self, e: &TraceEvent) {
         self.ledger.observe(e);
         match e.kind {
-            EventKind::Receive { from, to, corrupted: false, .. } => self.receipts.entry((to, from)).or_default().push(e.time),
-            EventKind::Send { from, to, .. } => self.answers.entry((from, to)).or_default().push(e.time),
+            EventKind::Attempt { node, to, .. } => {
+                self.announced.insert((node, to));
+            }
+            EventKind::Receive { from, to, msg, corrupted: false } if self.data.contains(&msg) => {
+                self.receipts.entry((to, from)).or_default().push(e.time);
+            }
+            EventKind::Send { from, to, msg, .. } => {
+                if self.announced.remove(&(from, to)) {
+                    self.data.insert(msg);
+                }
+                self.answers.entry((from, to)).or_default().push(e.time);
+            }
             EventKind::Deliver { node, app, .. } => {
                 self.delivered_at.entry((app, node)).or_insert(e.time);
             }
@@ -313,5 +332,65 @@ impl Checker for ExactlyOnceEffect {
             "{judged} messages: {once} took effect exactly once ({ambiguous} of them also dead-lettered), {} dead-lettered undelivered",
             judged - once
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::check::test_events::ev;
+    use crate::process::Dest;
+
+    const A: NodeId = NodeId(0);
+    const B: NodeId = NodeId(1);
+
+    fn send(ms: u64, from: NodeId, to: NodeId, msg: u64) -> [TraceEvent; 2] {
+        [
+            ev(ms, EventKind::Send { from, to, msg: MsgId(msg), size: 24 }),
+            ev(ms, EventKind::Receive { from, to, msg: MsgId(msg), corrupted: false }),
+        ]
+    }
+
+    /// `a` sends `a0` to `b`, which delivers it at 1 ms and acknowledges it (the ack lost);
+    /// `a` dead-letters it at 100 ms. Between the two come `between`.
+    fn judge(between: &[TraceEvent]) -> Verdict {
+        let cluster = Cluster { names: vec!["a".into(), "b".into()], groups: vec![] };
+        let mut c = ExactlyOnceEffect::new(cluster);
+        let mut events = vec![
+            ev(0, EventKind::Command { node: A, app: AppId(0), dest: Dest::Node(B) }),
+            ev(0, EventKind::Attempt { node: A, to: B, series: 0, attempt: 1 }),
+        ];
+        events.extend(send(1, A, B, 0));
+        events.push(ev(1, EventKind::Deliver { node: B, app: AppId(0), origin: A, damaged: false }));
+        events.push(ev(1, EventKind::Ack { node: B, to: A, series: 0 }));
+        events.push(ev(1, EventKind::Send { from: B, to: A, msg: MsgId(1), size: 24 }));
+        events.extend_from_slice(between);
+        events.push(ev(100, EventKind::DeadLetter { node: A, to: B, app: AppId(0) }));
+        for e in &events {
+            c.observe(e);
+        }
+        c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(200_000_000), max_latency_ns: 0 })
+    }
+
+    // Postmortem: a correct ExactlyOnce failed "dead-lettered without a single acknowledgement
+    // tried" (188 of 300 seeds with a receiver paused past every retry) because the sender's
+    // acknowledgements of the receiver's own messages counted as copies owed an answer.
+    #[test]
+    fn regression_an_acknowledgement_from_the_sender_is_not_a_copy_owed_an_answer() {
+        // The sender acknowledges one of b's messages: nothing for b to answer.
+        let mut ack = vec![ev(20, EventKind::Ack { node: A, to: B, series: 7 })];
+        ack.extend(send(20, A, B, 2));
+        let v = judge(&ack);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        // A retransmitted data copy that b never answers is still the failure it was.
+        let mut copy = vec![ev(30, EventKind::Attempt { node: A, to: B, series: 0, attempt: 2 })];
+        copy.extend(send(30, A, B, 3));
+        let v = judge(&copy);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("b received 1 more copies after delivering it and answered none"), "{}", v.detail);
+        // Answered, it passes.
+        copy.push(ev(31, EventKind::Send { from: B, to: A, msg: MsgId(4), size: 24 }));
+        assert_eq!(judge(&copy).outcome, Outcome::Pass);
     }
 }
