@@ -7,7 +7,16 @@
 //! line that directly follows a `cmd` line at the same client and time, and broadcasts that
 //! command's message as its value; every other invocation is a `read`. A server's `deliver`
 //! line is the moment the value joins the set its reads return. A crash empties a server's
-//! set (its process, and so its memory, is gone); a server down at the end is not judged.
+//! set (its process, and so its memory, is gone); a server down at the end is not judged, and
+//! one that restarted owes only the values acknowledged since: the broadcast service keeps its
+//! sets in memory, and nothing in its contract (Maelstrom's, which has no crashes) refills a
+//! server that lost its set.
+//!
+//! Since the reads are told from the broadcasts by that pattern, and the figures divide by the
+//! operations invoked, the pattern is judged too: each broadcast that ends (answered or timed
+//! out) is followed at its client, at the same instant, by exactly the protocol's
+//! `reads_per_broadcast` read invocations, and a read is invoked only so (a client that crashed
+//! owes nothing more).
 //!
 //! Liveness is judged fairly: a missing value fails only if the run ended with nothing left to
 //! happen, or `settle_ms` after both its acknowledgement and the last fault, with no partition
@@ -66,12 +75,20 @@ pub struct BroadcastConsistency {
     /// Each server's set: value to when it joined (since the server last started).
     sets: Vec<BTreeMap<AppId, SimTime>>,
     down: Vec<bool>,
+    /// When each server last restarted, if it did.
+    restarted: Vec<Option<SimTime>>,
     operations: u64,
     server_messages: u64,
     last_fault: SimTime,
     partitioned: bool,
     /// The first value found in a set that was never broadcast, or damaged: where and when.
     phantom: Option<(NodeId, AppId, SimTime, bool)>,
+    /// The reads a client invokes after each broadcast ends, if the protocol says.
+    reads_per_broadcast: Option<u64>,
+    /// Per client, the reads owed now: how many, and the instant their broadcast(s) ended.
+    reads_owed: BTreeMap<NodeId, (u64, SimTime)>,
+    /// The first breach of the client's operation pattern: when, and what.
+    pattern: Option<(SimTime, String)>,
 }
 
 impl BroadcastConsistency {
@@ -91,11 +108,58 @@ impl BroadcastConsistency {
             values: BTreeMap::new(),
             sets: vec![BTreeMap::new(); n],
             down: vec![false; n],
+            restarted: vec![None; n],
             operations: 0,
             server_messages: 0,
             last_fault: SimTime::ZERO,
             partitioned: false,
             phantom: None,
+            reads_per_broadcast: None,
+            reads_owed: BTreeMap::new(),
+            pattern: None,
+        }
+    }
+
+    /// The same, judging that each ended broadcast is followed by `reads` read invocations.
+    pub fn with_reads_per_broadcast(mut self, reads: u64) -> BroadcastConsistency {
+        self.reads_per_broadcast = Some(reads);
+        self
+    }
+
+    /// The client pattern, at an operation line of `node`: reads owed from an earlier instant
+    /// were never invoked.
+    fn reads_missed(&mut self, node: NodeId, at: SimTime) {
+        if let Some(&(owed, due)) = self.reads_owed.get(&node)
+            && owed > 0
+            && due < at
+            && self.pattern.is_none()
+        {
+            let missed = format!("{} invoked {owed} fewer reads than its broadcast that ended at {due} owed", self.cluster.name(node));
+            self.pattern = Some((at, missed));
+        }
+    }
+
+    /// A broadcast of `node` ended at `at`: its reads are owed now.
+    fn broadcast_ended(&mut self, node: NodeId, at: SimTime) {
+        let Some(reads) = self.reads_per_broadcast else { return };
+        self.reads_missed(node, at);
+        let owed = self.reads_owed.entry(node).or_insert((0, at));
+        *owed = if owed.1 == at { (owed.0 + reads, at) } else { (reads, at) };
+    }
+
+    /// `node` invoked a read at `at`: one of those owed right now, or a breach.
+    fn read_invoked(&mut self, node: NodeId, at: SimTime) {
+        if self.reads_per_broadcast.is_none() {
+            return;
+        }
+        self.reads_missed(node, at);
+        match self.reads_owed.get_mut(&node) {
+            Some((owed, due)) if *owed > 0 && *due == at => *owed -= 1,
+            _ if self.pattern.is_none() => {
+                let extra = format!("{} invoked a read at {at} that no broadcast's end owed", self.cluster.name(node));
+                self.pattern = Some((at, extra));
+            }
+            _ => {}
         }
     }
 
@@ -153,7 +217,7 @@ fn ms(ns: u64) -> String {
 impl Checker for BroadcastConsistency {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        b::total(&[b::map(&self.broadcasts), b::map(&self.values), b::nested(&self.sets, b::map)])
+        b::total(&[b::map(&self.broadcasts), b::map(&self.values), b::nested(&self.sets, b::map), b::map(&self.reads_owed)])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
@@ -167,17 +231,23 @@ impl Checker for BroadcastConsistency {
                         && c == node
                         && at == e.time
                     {
+                        self.reads_missed(node, e.time);
                         self.broadcasts.insert((node, op), value);
                         self.values.entry(value).or_insert(None);
+                    } else {
+                        self.read_invoked(node, e.time);
                     }
                 }
                 OpOutcome::Ok => {
                     if let Some(value) = self.broadcasts.remove(&(node, op)) {
                         self.values.insert(value, Some(e.time));
+                        self.broadcast_ended(node, e.time);
                     }
                 }
                 OpOutcome::Timeout => {
-                    self.broadcasts.remove(&(node, op));
+                    if self.broadcasts.remove(&(node, op)).is_some() {
+                        self.broadcast_ended(node, e.time);
+                    }
                 }
             },
             EventKind::Deliver { node, app, damaged, .. } if self.is_server[node.index()] => {
@@ -195,8 +265,12 @@ impl Checker for BroadcastConsistency {
                     (FaultAction::Crash, Some(n)) => {
                         self.down[n.index()] = true;
                         self.sets[n.index()].clear();
+                        self.reads_owed.remove(&n);
                     }
-                    (FaultAction::Restart, Some(n)) => self.down[n.index()] = false,
+                    (FaultAction::Restart, Some(n)) => {
+                        self.down[n.index()] = false;
+                        self.restarted[n.index()] = Some(e.time);
+                    }
                     (FaultAction::Partition, _) => self.partitioned = true,
                     (FaultAction::Heal, _) => self.partitioned = false,
                     _ => {}
@@ -211,13 +285,25 @@ impl Checker for BroadcastConsistency {
             let what = if damaged { "a damaged value" } else { "a value never broadcast" };
             return Verdict::fail(format!("{}'s reads hold {what}: a{} joined its set at {at}", self.cluster.name(node), app.0));
         }
+        let unread = self.reads_owed.iter().find(|(_, owed)| owed.0 > 0);
+        let pattern = self.pattern.clone().or_else(|| {
+            unread.map(|(&node, &(owed, due))| {
+                (due, format!("{} never invoked {owed} of the reads its broadcast that ended at {due} owed", self.cluster.name(node)))
+            })
+        });
+        if let Some((_, why)) = pattern {
+            return Verdict::fail(format!("the clients' operations break the broadcast workload's pattern: {why}"));
+        }
         let judged = self.judged();
         let acked: Vec<(AppId, SimTime)> = self.values.iter().filter_map(|(v, a)| a.map(|a| (*v, a))).collect();
         if acked.is_empty() || judged.is_empty() {
             return Verdict::inconclusive("no broadcast acknowledged, or no server up at the end: nothing to judge");
         }
-        let missing: Vec<(AppId, SimTime, NodeId)> =
-            acked.iter().filter_map(|&(v, a)| judged.iter().find(|s| !self.sets[s.index()].contains_key(&v)).map(|&s| (v, a, s))).collect();
+        let owes = |s: NodeId, acked: SimTime| self.restarted[s.index()].is_none_or(|r| acked > r);
+        let missing: Vec<(AppId, SimTime, NodeId)> = acked
+            .iter()
+            .filter_map(|&(v, a)| judged.iter().find(|&&s| owes(s, a) && !self.sets[s.index()].contains_key(&v)).map(|&s| (v, a, s)))
+            .collect();
         if let Some(&(v, ack, server)) = missing.iter().find(|(_, a, _)| self.overdue(*a, end)) {
             let overdue = missing.iter().filter(|(_, a, _)| self.overdue(*a, end)).count();
             return Verdict::fail(format!(
@@ -326,8 +412,17 @@ impl crate::plugin::Check for BroadcastConsistency {
     }
 
     fn build(config: &Config, scenario: &crate::scenario::Scenario) -> Box<dyn Checker> {
+        use crate::protocols::{broadcast_flood, broadcast_gossip};
         let servers = crate::protocols::resolve(&scenario.cluster, &config.servers);
-        Box::new(BroadcastConsistency::new(scenario.cluster.clone(), &servers, crate::protocols::ns(config.settle_ms), config.targets()))
+        let checker =
+            BroadcastConsistency::new(scenario.cluster.clone(), &servers, crate::protocols::ns(config.settle_ms), config.targets());
+        // The reads each broadcast owes, as the scenario wrote them (1 when it did not say).
+        let reads = (scenario.protocol.config::<broadcast_flood::Config>().map(|c| c.reads_per_broadcast))
+            .or_else(|| scenario.protocol.config::<broadcast_gossip::Config>().map(|c| c.reads_per_broadcast));
+        Box::new(match reads {
+            Some(reads) => checker.with_reads_per_broadcast(reads.map_or(1, |r| r.0)),
+            None => checker,
+        })
     }
 }
 
@@ -425,14 +520,20 @@ mod tests {
     }
 
     #[test]
-    fn a_crash_empties_the_servers_set_and_a_server_down_at_the_end_is_not_judged() {
+    fn a_crash_empties_the_servers_set_a_server_down_at_the_end_is_not_judged_and_a_restarted_one_owes_what_came_since() {
         let mut c = checker(None);
         broadcast_and_read(&mut c);
         c.observe(&deliver(20, 1, 7));
         c.observe(&deliver(30, 2, 7));
         c.observe(&ev(100, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(2)), index: 0 }));
         assert_eq!(c.verdict(&end(5_000, EndReason::Horizon)).outcome, Outcome::Pass);
+        // Restarted, it owes only what was acknowledged since: value 7 (at 20 ms) is not owed,
+        // value 8 (at 300 ms) is.
         c.observe(&ev(200, EventKind::Fault { action: FaultAction::Restart, node: Some(NodeId(2)), index: 1 }));
+        assert_eq!(c.verdict(&end(5_000, EndReason::Horizon)).outcome, Outcome::Pass);
+        for e in [cmd(250, 3, 8), op(250, 2, OpOutcome::Invoke), deliver(260, 0, 8), deliver(270, 1, 8), op(300, 2, OpOutcome::Ok)] {
+            c.observe(&e);
+        }
         assert_eq!(c.verdict(&end(5_000, EndReason::Horizon)).outcome, Outcome::Fail);
     }
 
@@ -443,6 +544,27 @@ mod tests {
             c.observe(&e);
         }
         assert_eq!(c.verdict(&end(5_000, EndReason::Horizon)).outcome, Outcome::Inconclusive);
+    }
+
+    /// Postmortem: a client that invoked no reads after a broadcast timed out passed (the
+    /// check told reads from broadcasts by the pattern but never judged it), and the figures
+    /// divided by fewer operations than the workload declared (held-out set 9).
+    #[test]
+    fn regression_each_ended_broadcast_is_followed_by_its_reads_and_no_other() {
+        let judge = |events: &[TraceEvent]| {
+            let mut c = checker(None).with_reads_per_broadcast(1);
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&end(5_000, EndReason::Quiescent))
+        };
+        let timed_out = [cmd(0, 3, 7), op(0, 0, OpOutcome::Invoke), op(1_000, 0, OpOutcome::Timeout)];
+        let v = judge(&timed_out);
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("never invoked 1 of the reads"), "{}", v.detail);
+        let read = [&timed_out[..], &[op(1_000, 1, OpOutcome::Invoke), op(1_010, 1, OpOutcome::Ok)]].concat();
+        assert_ne!(judge(&read).outcome, Outcome::Fail, "{}", judge(&read).detail);
+        let late = [&timed_out[..], &[op(1_001, 1, OpOutcome::Invoke)]].concat();
+        assert!(judge(&late).detail.contains("fewer reads"), "{}", judge(&late).detail);
+        let extra = [&read[..], &[op(1_020, 2, OpOutcome::Invoke)]].concat();
+        assert!(judge(&extra).detail.contains("no broadcast's end owed"), "{}", judge(&extra).detail);
     }
 
     #[test]

@@ -17,14 +17,20 @@
 //! And no faster than its workers: every answer ends a request served for at least the shortest
 //! service time of any phase, so with `workers` given, no `workers + 1` answers leave within
 //! less than that time (a pause, after which held answers leave together, is excused).
+//!
+//! And the client's side of it: every call a client was commanded ends, answered, failed,
+//! timed out or refused by its breaker (its `call` line), when the run ended with nothing left
+//! to happen, unless the client crashed after the command (a call that never ends leaves its
+//! caller waiting for ever).
 
-use super::{Checker, RunEnd, Verdict};
+use super::{Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
-use crate::id::NodeId;
+use crate::id::{AppId, NodeId};
 use crate::process::Cluster;
 use crate::protocols::calls::CallsSpec;
 use crate::time::SimTime;
 use crate::trace::{EventKind, FaultAction, TraceEvent};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// One stretch of the service's life between crashes.
@@ -46,6 +52,8 @@ pub struct CallsServed {
     clock: Option<Clock>,
     spec: Option<(Arc<CallsSpec>, NodeId)>,
     epochs: Vec<Epoch>,
+    /// Calls commanded and not ended yet: their client, and when.
+    open_calls: BTreeMap<AppId, (NodeId, SimTime)>,
 }
 
 impl CallsServed {
@@ -57,7 +65,7 @@ impl CallsServed {
             (s, service)
         });
         let clock = spec.as_ref().and_then(|(_, service)| clocks.get(service.index()).copied());
-        CallsServed { cluster, clock, spec, epochs: vec![Epoch::default()] }
+        CallsServed { cluster, clock, spec, epochs: vec![Epoch::default()], open_calls: BTreeMap::new() }
     }
 
     fn epoch(&mut self) -> &mut Epoch {
@@ -116,7 +124,7 @@ impl CallsServed {
 impl Checker for CallsServed {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        b::nested(&self.epochs, |e| b::vec(&e.arrivals) + b::vec(&e.answers))
+        b::nested(&self.epochs, |e| b::vec(&e.arrivals) + b::vec(&e.answers)) + b::map(&self.open_calls)
     }
 
     fn observe(&mut self, e: &TraceEvent) {
@@ -128,9 +136,18 @@ impl Checker for CallsServed {
             // The service's `answer` line, made when it answers: its send may wait (a
             // back-pressured or blocked service sends later), its answer does not.
             EventKind::Answer { node, to, .. } if node == service && to != service => self.epoch().answers.push(e.time),
+            EventKind::Command { node, app, .. } if node != service => {
+                self.open_calls.insert(app, (node, e.time));
+            }
+            EventKind::Call { app, .. } => {
+                self.open_calls.remove(&app);
+            }
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } if node == service => {
                 self.epoch().crashed = Some(e.time);
                 self.epochs.push(Epoch::default());
+            }
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                self.open_calls.retain(|_, &mut (client, _)| client != node);
             }
             // A pause, or a wait on a send (back-pressure from a full mailbox), holds the
             // service's timers: answers come late, and the bound is not applied.
@@ -146,6 +163,16 @@ impl Checker for CallsServed {
         let requests: usize = self.epochs.iter().map(|e| e.arrivals.len()).sum();
         if requests == 0 {
             return Verdict::inconclusive("no request reached the service");
+        }
+        if end.reason == EndReason::Quiescent
+            && let Some((app, &(client, at))) = self.open_calls.iter().next()
+        {
+            return Verdict::fail(format!(
+                "{} calls commanded never ended, though nothing was left to happen; first: a{} of {} at {at}",
+                self.open_calls.len(),
+                app.0,
+                self.cluster.name(client)
+            ));
         }
         for epoch in self.epochs.iter().filter(|e| !e.paused) {
             if let Some((first, last)) = self.first_crowded(spec, epoch) {
@@ -205,6 +232,22 @@ mod tests {
 
     fn answer(ms: u64) -> TraceEvent {
         ev(ms, EventKind::Answer { node: NodeId(1), to: NodeId(0), series: ms, attempt: 1 })
+    }
+
+    /// Postmortem: a client whose retries ran out (attempts or budget) reported the call as
+    /// retried and scheduled nothing, so the call never ended; no check asked that it end
+    /// (automatic mutant auto-calls-l568).
+    #[test]
+    fn regression_every_call_commanded_ends_once_nothing_is_left_to_happen() {
+        use crate::trace::CallOutcome;
+        let command = ev(0, EventKind::Command { node: NodeId(0), app: crate::id::AppId(3), dest: crate::process::Dest::Node(NodeId(1)) });
+        let served = [command, request(1), answer(4)];
+        let v = judge(Some(1), &served);
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("a3 of n0 at 0.000ms"), "{}", v.detail);
+        let ended = ev(5, EventKind::Call { node: NodeId(0), app: crate::id::AppId(3), outcome: CallOutcome::Ok, latency_ns: 5 * MS });
+        assert_eq!(judge(Some(1), &[&served[..], &[ended]].concat()).outcome, Outcome::Pass);
+        let crash = ev(5, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        assert_eq!(judge(Some(1), &[&served[..], &[crash]].concat()).outcome, Outcome::Pass, "its client crashed");
     }
 
     #[test]

@@ -38,8 +38,8 @@ use super::{field, ns};
 use crate::id::{AppId, GroupId, NodeId};
 use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process, map_bytes};
-use crate::scenario::file::Number;
-use crate::scenario::{ConfigCx, Scenario};
+use crate::scenario::file::{Number, RetryFile, Whole};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
 use crate::stable::{Disk, StableStorage};
 use crate::time::SimTime;
 use crate::trace::CallOutcome;
@@ -540,6 +540,23 @@ impl Protocol for DurablePubSubProtocol {
         <PubSubProtocol as Protocol>::validate(&config.as_pubsub(), cx);
         cx.millis(&[field("write_ms")], config.write_ms);
         cx.positive_millis(&[field("resend_ms")], config.resend_ms, "`resend_ms` of zero");
+    }
+
+    /// A subscriber's (un)subscription attempts: one every `resend_ms` until the broker
+    /// confirms it, without end and without jitter.
+    fn retry_policy(config: &Config) -> Option<RetryPolicy> {
+        Some(RetryPolicy {
+            retry: RetryFile {
+                base_ms: config.resend_ms,
+                factor: Number(1.0),
+                cap_ms: config.resend_ms,
+                jitter: None,
+                max_attempts: Whole(u64::MAX),
+            },
+            wait_from: WaitFrom::Send,
+            jitter: JitterShape::Proportional,
+            budget: None,
+        })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> DurablePubSub {
