@@ -72,6 +72,9 @@ pub enum Wire {
     Answer {
         /// The application message the call carried.
         app: AppId,
+        /// The answering node's mailbox priority: a listed node's messages carry its
+        /// priority, answers included.
+        priority: u8,
     },
 }
 
@@ -94,8 +97,7 @@ impl Message for Wire {
 
     fn priority(&self) -> u8 {
         match self {
-            Wire::Data { priority, .. } => *priority,
-            Wire::Answer { .. } => 0,
+            Wire::Data { priority, .. } | Wire::Answer { priority, .. } => *priority,
         }
     }
 }
@@ -167,7 +169,7 @@ impl Process for Exchange {
         if let Wire::Data { payload, .. } = incoming.msg {
             ctx.deliver(payload);
             if let Some(call) = incoming.call {
-                ctx.reply(call, Wire::Answer { app: payload.id });
+                ctx.reply(call, Wire::Answer { app: payload.id, priority: self.spec.priority[ctx.me().index()] });
             }
         }
     }
