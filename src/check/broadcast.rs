@@ -25,7 +25,7 @@
 //! sent from one server to another (not those between clients and servers) over every
 //! operation invoked.
 
-use super::{Checker, EndReason, RunEnd, Verdict};
+use super::{Breaches, Checker, EndReason, RunEnd, Verdict};
 use crate::id::{AppId, NodeId};
 use crate::process::Cluster;
 use crate::time::SimTime;
@@ -87,8 +87,8 @@ pub struct BroadcastConsistency {
     reads_per_broadcast: Option<u64>,
     /// Per client, the reads owed now: how many, and the instant their broadcast(s) ended.
     reads_owed: BTreeMap<NodeId, (u64, SimTime)>,
-    /// The first breach of the client's operation pattern: when, and what.
-    pattern: Option<(SimTime, String)>,
+    /// Breaches of the client's operation pattern.
+    pattern: Breaches,
 }
 
 impl BroadcastConsistency {
@@ -116,7 +116,7 @@ impl BroadcastConsistency {
             phantom: None,
             reads_per_broadcast: None,
             reads_owed: BTreeMap::new(),
-            pattern: None,
+            pattern: Breaches::default(),
         }
     }
 
@@ -129,13 +129,13 @@ impl BroadcastConsistency {
     /// The client pattern, at an operation line of `node`: reads owed from an earlier instant
     /// were never invoked.
     fn reads_missed(&mut self, node: NodeId, at: SimTime) {
-        if let Some(&(owed, due)) = self.reads_owed.get(&node)
-            && owed > 0
-            && due < at
-            && self.pattern.is_none()
+        if let Some((owed, due)) = self.reads_owed.get_mut(&node)
+            && *owed > 0
+            && *due < at
         {
-            let missed = format!("{} invoked {owed} fewer reads than its broadcast that ended at {due} owed", self.cluster.name(node));
-            self.pattern = Some((at, missed));
+            let (missed, due) = (std::mem::take(owed), *due);
+            let name = self.cluster.name(node);
+            self.pattern.record(at, || format!("{name} invoked {missed} fewer reads than its broadcast that ended at {due} owed"));
         }
     }
 
@@ -155,11 +155,10 @@ impl BroadcastConsistency {
         self.reads_missed(node, at);
         match self.reads_owed.get_mut(&node) {
             Some((owed, due)) if *owed > 0 && *due == at => *owed -= 1,
-            _ if self.pattern.is_none() => {
-                let extra = format!("{} invoked a read at {at} that no broadcast's end owed", self.cluster.name(node));
-                self.pattern = Some((at, extra));
+            _ => {
+                let name = self.cluster.name(node);
+                self.pattern.record(at, || format!("{name} invoked a read that no broadcast's end owed"));
             }
-            _ => {}
         }
     }
 
@@ -285,14 +284,13 @@ impl Checker for BroadcastConsistency {
             let what = if damaged { "a damaged value" } else { "a value never broadcast" };
             return Verdict::fail(format!("{}'s reads hold {what}: a{} joined its set at {at}", self.cluster.name(node), app.0));
         }
-        let unread = self.reads_owed.iter().find(|(_, owed)| owed.0 > 0);
-        let pattern = self.pattern.clone().or_else(|| {
-            unread.map(|(&node, &(owed, due))| {
-                (due, format!("{} never invoked {owed} of the reads its broadcast that ended at {due} owed", self.cluster.name(node)))
-            })
-        });
-        if let Some((_, why)) = pattern {
-            return Verdict::fail(format!("the clients' operations break the broadcast workload's pattern: {why}"));
+        let mut pattern = self.pattern.clone();
+        for (&node, &(owed, due)) in self.reads_owed.iter().filter(|(_, owed)| owed.0 > 0) {
+            let name = self.cluster.name(node);
+            pattern.record(due, || format!("{name} never invoked {owed} of the reads its broadcast that ended then owed"));
+        }
+        if let Some(breach) = pattern.verdict("breaches of the broadcast workload's pattern of operations by the clients") {
+            return breach;
         }
         let judged = self.judged();
         let acked: Vec<(AppId, SimTime)> = self.values.iter().filter_map(|(v, a)| a.map(|a| (*v, a))).collect();

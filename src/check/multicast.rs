@@ -7,6 +7,14 @@
 //! missing delivery fails only if the run ended with nothing left to happen,
 //! or `settle` after both the event that made it due and the last fault, with
 //! no partition in force at the end. Otherwise it is inconclusive, never a pass.
+//!
+//! **Under a membership service** (a protocol that writes `view` lines), a message is owed
+//! only where virtual synchrony promises it: a message multicast (or first delivered) in view
+//! v at one node is owed at another member of v only if the two leave v for the same next
+//! view, or no node ever leaves v (it is the group's last view). A live member that a view change excluded
+//! is owed nothing sent after, nor what its old view's survivors carried on without it: the
+//! textbook liveness of view-synchronous multicast (a message sent in a view reaches the
+//! members that go on together), and `ViewAgreement` judges what they delivered alike.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
 use crate::id::{AppId, NodeId};
@@ -20,6 +28,15 @@ struct Sent {
     sender: NodeId,
     at: SimTime,
     recipients: Vec<NodeId>,
+    /// The view its sender was in when it was commanded, under a membership service.
+    view: Option<u64>,
+}
+
+/// The first delivery of a message at a node: when, and in which view.
+#[derive(Clone, Copy)]
+struct Delivered {
+    at: SimTime,
+    view: Option<u64>,
 }
 
 /// The multicasts commanded, what each node delivered, and the faults: what every
@@ -28,7 +45,13 @@ struct Ledger {
     cluster: Cluster,
     sent: BTreeMap<AppId, Sent>,
     /// First delivery of each (message, node).
-    delivered: BTreeMap<(AppId, NodeId), SimTime>,
+    delivered: BTreeMap<(AppId, NodeId), Delivered>,
+    /// Each node's current view, once it installed one.
+    view: Vec<Option<u64>>,
+    /// Every (node, view) installed, and the view the node left it for (`None`: still in it).
+    next_view: BTreeMap<(NodeId, u64), Option<u64>>,
+    /// The views some node left for another.
+    left: BTreeSet<u64>,
     faulty: Vec<bool>,
     last_fault: SimTime,
     partitioned: bool,
@@ -38,7 +61,14 @@ impl Ledger {
     /// What the ledger holds, for the memory budget.
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        b::total(&[b::map(&self.sent), b::nested(self.sent.values(), |s| b::vec(&s.recipients)), b::map(&self.delivered)])
+        b::total(&[
+            b::map(&self.sent),
+            b::nested(self.sent.values(), |s| b::vec(&s.recipients)),
+            b::map(&self.delivered),
+            b::vec(&self.view),
+            b::map(&self.next_view),
+            b::set(&self.left),
+        ])
     }
 
     fn new(cluster: Cluster) -> Ledger {
@@ -47,6 +77,9 @@ impl Ledger {
             cluster,
             sent: BTreeMap::new(),
             delivered: BTreeMap::new(),
+            view: vec![None; n],
+            next_view: BTreeMap::new(),
+            left: BTreeSet::new(),
             faulty: vec![false; n],
             last_fault: SimTime::ZERO,
             partitioned: false,
@@ -57,10 +90,18 @@ impl Ledger {
         match e.kind {
             EventKind::Command { node, app, dest } => {
                 let recipients = self.cluster.group_recipients(dest);
-                self.sent.insert(app, Sent { sender: node, at: e.time, recipients });
+                self.sent.insert(app, Sent { sender: node, at: e.time, recipients, view: self.view[node.index()] });
             }
             EventKind::Deliver { node, app, .. } => {
-                self.delivered.entry((app, node)).or_insert(e.time);
+                let view = self.view[node.index()];
+                self.delivered.entry((app, node)).or_insert(Delivered { at: e.time, view });
+            }
+            EventKind::View { node, view, .. } => {
+                if let Some(left) = self.view[node.index()].replace(view) {
+                    self.next_view.insert((node, left), Some(view));
+                    self.left.insert(left);
+                }
+                self.next_view.entry((node, view)).or_insert(None);
             }
             EventKind::Fault { action, node, .. } => {
                 self.last_fault = e.time;
@@ -81,6 +122,19 @@ impl Ledger {
 
     fn correct(&self, n: NodeId) -> bool {
         !self.faulty[n.index()]
+    }
+
+    /// Whether what `from` multicast or delivered in `view` is owed at `to`: always without a
+    /// membership service; under one, only if `to` was in that view too and the two left it for
+    /// the same next view, or no node ever left it (members left behind when the others moved
+    /// on were excluded, and owe each other nothing there).
+    fn owed_between(&self, from: NodeId, view: Option<u64>, to: NodeId) -> bool {
+        let Some(v) = view else { return true };
+        match (self.next_view.get(&(from, v)), self.next_view.get(&(to, v))) {
+            (Some(Some(a)), Some(Some(b))) => a == b,
+            (Some(None), Some(None)) => !self.left.contains(&v),
+            _ => false,
+        }
     }
 
     /// Whether a delivery due since `since` should have happened by the end of the run.
@@ -152,7 +206,12 @@ impl Checker for Validity {
             .sent
             .iter()
             .filter(|(_, s)| l.correct(s.sender))
-            .flat_map(|(app, s)| s.recipients.iter().filter(|&&r| l.correct(r)).map(move |&r| (*app, r, s.at)))
+            .flat_map(|(app, s)| {
+                // Sent in the view its sender delivered it in (a sender may hold a command until
+                // a view change ends), else in the one it was commanded in.
+                let view = l.delivered.get(&(*app, s.sender)).map_or(s.view, |d| d.view);
+                s.recipients.iter().filter(move |&&r| l.correct(r) && l.owed_between(s.sender, view, r)).map(move |&r| (*app, r, s.at))
+            })
             .collect();
         l.liveness(owed, self.settle_ns, end, "multicast from a correct node to a correct recipient")
     }
@@ -184,18 +243,20 @@ impl Checker for Agreement {
 
     fn verdict(&self, end: &RunEnd) -> Verdict {
         let l = &self.ledger;
-        // The first delivery of each message at a correct node makes it owed to the others.
-        let mut first: BTreeMap<AppId, SimTime> = BTreeMap::new();
-        for (&(app, node), &t) in &l.delivered {
-            if l.correct(node) && l.sent.contains_key(&app) {
-                let f = first.entry(app).or_insert(t);
-                *f = (*f).min(t);
+        // Each delivery at a correct node makes the message owed to the others it is owed
+        // between (all of them without a membership service), from the first such delivery.
+        let mut first: BTreeMap<(AppId, NodeId), SimTime> = BTreeMap::new();
+        for (&(app, node), d) in &l.delivered {
+            let Some(sent) = l.sent.get(&app) else { continue };
+            if !l.correct(node) {
+                continue;
+            }
+            for &r in sent.recipients.iter().filter(|&&r| l.correct(r) && l.owed_between(node, d.view, r)) {
+                let due = first.entry((app, r)).or_insert(d.at);
+                *due = (*due).min(d.at);
             }
         }
-        let owed = first
-            .iter()
-            .flat_map(|(app, &t)| l.sent[app].recipients.iter().filter(|&&r| l.correct(r)).map(move |&r| (*app, r, t)))
-            .collect();
+        let owed = first.into_iter().map(|((app, r), t)| (app, r, t)).collect();
         l.liveness(owed, self.settle_ns, end, "message delivered at a correct node")
     }
 }
@@ -319,5 +380,68 @@ mod tests {
         let v = c.verdict(&end(10, EndReason::Quiescent));
         assert_eq!(v.outcome, Outcome::Fail);
         assert!(v.detail.contains("a1 (multicast by n2 at 0.000ms, due since 2.000ms) never delivered at n1"), "{}", v.detail);
+    }
+
+    fn view(ms: u64, node: u32, view: u64, members: u64) -> TraceEvent {
+        ev(ms, EventKind::View { node: NodeId(node), view, members })
+    }
+
+    fn group_of_three() -> Cluster {
+        Cluster { groups: vec![("g".to_string(), vec![NodeId(0), NodeId(1), NodeId(2)])], ..cluster() }
+    }
+
+    fn judged(events: &[TraceEvent]) -> (Verdict, Verdict) {
+        let mut validity = Validity::new(group_of_three(), 0);
+        let mut agreement = Agreement::new(group_of_three(), 0);
+        for e in events {
+            validity.observe(e);
+            agreement.observe(e);
+        }
+        (validity.verdict(&end(100, EndReason::Quiescent)), agreement.verdict(&end(100, EndReason::Quiescent)))
+    }
+
+    // Postmortem: Validity owed every live member every message, so a live member that a view
+    // change excluded (falsely suspected under loss, as view-synchronous membership does) failed
+    // it for what the new view sent without it, and the protocol could never claim Validity.
+    #[test]
+    fn regression_a_live_member_excluded_by_a_view_change_is_owed_nothing_sent_without_it() {
+        let start: Vec<_> = (0..3).map(|n| view(0, n, 0, 0b111)).collect();
+        // n0 and n1 move to v1 without n2; n0 then multicasts a1, which n2 never delivers.
+        let excluded =
+            [start.clone(), vec![view(5, 0, 1, 0b011), view(6, 1, 1, 0b011), cmd(7, 0, 1), deliver(7, 0, 1), deliver(8, 1, 1)]].concat();
+        let (validity, agreement) = judged(&excluded);
+        assert_eq!(validity.outcome, Outcome::Pass, "{}", validity.detail);
+        assert_eq!(agreement.outcome, Outcome::Pass, "{}", agreement.detail);
+        // Sent in v0 before the change and delivered by n0 and n1, which left v0 together: not owed at n2, which stayed.
+        let before =
+            [start.clone(), vec![cmd(1, 0, 1), deliver(1, 0, 1), deliver(2, 1, 1), view(5, 0, 1, 0b011), view(6, 1, 1, 0b011)]].concat();
+        assert_eq!(judged(&before).0.outcome, Outcome::Pass, "{}", judged(&before).0.detail);
+        // But n1, moving with n0, is owed what n0 sent in v0 and in v1.
+        let lacking = [
+            start.clone(),
+            vec![cmd(1, 0, 1), deliver(1, 0, 1), view(5, 0, 1, 0b011), view(6, 1, 1, 0b011), cmd(7, 0, 2), deliver(7, 0, 2)],
+        ]
+        .concat();
+        let (validity, agreement) = judged(&lacking);
+        assert_eq!(validity.outcome, Outcome::Fail);
+        assert!(validity.detail.starts_with("2 of 4 owed deliveries never happened"), "{}", validity.detail);
+        assert!(
+            agreement.detail.contains("a1 (multicast by n0 at 1.000ms, due since 1.000ms) never delivered at n1"),
+            "{}",
+            agreement.detail
+        );
+        // Commanded in v0 while its sender was frozen for the change, sent (and delivered by its
+        // sender) in v1: sent in v1, so not owed at n2, excluded from it.
+        let held =
+            [start.clone(), vec![cmd(1, 0, 1), view(5, 0, 1, 0b011), deliver(5, 0, 1), view(6, 1, 1, 0b011), deliver(7, 1, 1)]].concat();
+        assert_eq!(judged(&held).0.outcome, Outcome::Pass, "{}", judged(&held).0.detail);
+        // Two members left behind in v0 when the others moved on owe each other nothing there.
+        let behind = [start.clone(), vec![cmd(1, 1, 1), deliver(1, 1, 1), view(5, 0, 1, 0b001)]].concat();
+        assert_eq!(judged(&behind).0.outcome, Outcome::Inconclusive, "{}", judged(&behind).0.detail);
+        // Members that all stay in one view to the end owe each other everything, as without views.
+        let stuck = [start, vec![cmd(1, 0, 1), deliver(1, 0, 1), deliver(2, 1, 1)]].concat();
+        let (validity, _) = judged(&stuck);
+        assert!(validity.detail.starts_with("1 of 3 owed deliveries never happened"), "{}", validity.detail);
+        assert!(validity.detail.contains("never delivered at n2"), "{}", validity.detail);
     }
 }

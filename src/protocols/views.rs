@@ -11,7 +11,11 @@
 //! **Failure detection.** Every `heartbeat` a node sends a heartbeat to the other
 //! members of its view; any intact message from a peer counts as a sign of life.
 //! A member silent for `timeout` is suspected (a `suspect` line), for good: the
-//! model is crash-stop.
+//! model is crash-stop. Heartbeats carry whom their sender suspects, and a member
+//! adopts the suspicions of the members it trusts in its view (the rule of Ricciardi and
+//! Birman's membership protocol: a process believed faulty by one is believed faulty by
+//! all that hear of it), so a suspicion held by one member alone cannot leave it ignoring a
+//! peer that the coordinator, trusting it, never excludes.
 //!
 //! **Stability.** A message acknowledged by every member is *stable*: everyone has
 //! it. Each sender announces in its heartbeats how many of its messages in the view
@@ -128,12 +132,15 @@ pub struct Install {
 /// On the wire, between members.
 #[derive(Clone, Debug)]
 pub enum Wire {
-    /// A sign of life, the sender's view, and how many of its messages in it are stable.
+    /// A sign of life, the sender's view, how many of its messages in it are stable, and whom
+    /// it suspects.
     Heartbeat {
         /// The view the sender is in.
         view: u64,
         /// How many of the sender's first messages in that view every member acknowledged.
         stable: u64,
+        /// The members the sender suspects, so that every member comes to suspect them too.
+        suspects: Members,
     },
     /// A multicast, sent (and resent) to each member of the sender's view.
     Data {
@@ -373,6 +380,19 @@ impl Node {
         }
     }
 
+    /// Suspect, for good, the members of this view that a trusted member suspects (never this
+    /// node itself). Without it a member that alone suspects a live peer ignores it while the
+    /// coordinator, hearing it, never moves the view on: the group stalls, the suspected peer's
+    /// messages never delivered there. Spread, a suspicion reaches the coordinator, or makes the
+    /// next member coordinator where the coordinator is the one suspected.
+    fn adopt_suspicions(&mut self, ctx: &mut ViewCtx<'_>, suspects: Members) {
+        let new = suspects & self.trusted() & !bit(ctx.me());
+        self.suspected |= new;
+        for p in self.others(ctx.me(), new) {
+            ctx.suspicion(p, true);
+        }
+    }
+
     /// Answer a node that is still in view `view`, which this node has left, with the install that left it.
     fn catch_up(&self, ctx: &mut ViewCtx<'_>, to: NodeId, view: u64) {
         if view < self.view
@@ -388,7 +408,7 @@ impl Node {
         let now = ctx.now();
         let stable = self.stable();
         for to in self.others(me, self.trusted()) {
-            ctx.send(to, Wire::Heartbeat { view: self.view, stable });
+            ctx.send(to, Wire::Heartbeat { view: self.view, stable, suspects: self.suspected & self.members });
         }
         for p in self.others(me, self.trusted()) {
             if now.as_nanos().saturating_sub(self.last_heard[p.index()].as_nanos()) >= self.spec.timeout_ns {
@@ -444,9 +464,12 @@ impl Process for Node {
         self.last_heard[from.index()] = ctx.now();
         let me = ctx.me();
         match incoming.msg {
-            Wire::Heartbeat { view, stable } => {
+            Wire::Heartbeat { view, stable, suspects } => {
                 if view == self.view && !self.frozen {
                     self.unstable.retain(|k, _| !(k.0 == from && k.1 < stable));
+                }
+                if view == self.view {
+                    self.adopt_suspicions(ctx, suspects);
                 }
                 self.catch_up(ctx, from, view);
             }
