@@ -79,6 +79,7 @@ enum Cmd {
         #[arg(long, value_name = "A..B")]
         seeds: crate::sweep::SeedRange,
         /// Threads to run seeds on (default: one per core). The output does not depend on it.
+        /// Each run has its own `limits.max_memory_mb`: N jobs may hold N times it at once.
         #[arg(long, value_name = "N", value_parser = cmd::sweep::parse_jobs)]
         jobs: Option<usize>,
         /// Print one JSON object instead of the text summary.

@@ -1981,3 +1981,120 @@ fn regression_every_syntax_error_says_what_was_expected() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The files in `dir` whose names start with `.`: an output's temporary files.
+fn hidden_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("a directory")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `msgsim run` of a scenario that runs for minutes, its trace to `out`, started once its
+/// temporary file is beside `out` (then the command is busy running, the output not yet ready).
+fn started_long_write(dir: &Path, out: &Path) -> std::process::Child {
+    let file = dir.join("long.ron");
+    std::fs::write(
+        &file,
+        r#"Scenario(name: "long", horizon_ms: 1_000_000, nodes: 2, protocol: BestEffort,
+    limits: (max_events: 1_000_000_000_000, max_trace_events: 1_000_000_000_000),
+    workload: [(from: "n0", to: "n1", every_ms: 0.001, count: 1_000_000_000)])"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_msgsim"))
+        .args(["run", &text(&file), "--trace", &text(out)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("msgsim starts");
+    for _ in 0..3000 {
+        if !hidden_files(dir).is_empty() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("no temporary file beside {} after 30 s", out.display());
+}
+
+/// Postmortem: a command stopped by SIGINT or SIGTERM while it ran towards `-o FILE` left its
+/// hidden temporary file (`.FILE.msgsim-PID-0.tmp`) beside the output, one more per Ctrl-C. A
+/// thread now waits for SIGINT, SIGTERM and SIGHUP, removes the live temporary files and lets
+/// the signal end the process (so the shell sees 128 + the signal). A SIGKILL cannot be
+/// caught: its leftover names its dead process, and the next write to the same path removes it.
+#[test]
+fn regression_a_killed_command_leaves_no_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = scratch("killed");
+    let out = dir.join("trace.txt");
+    std::fs::write(&out, "the previous trace\n").unwrap();
+    for (signal, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
+        let mut child = started_long_write(&dir, &out);
+        let sent = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().expect("kill runs");
+        assert!(sent.success());
+        let status = child.wait().expect("waitable");
+        assert_eq!(status.signal(), Some(number), "SIG{signal} ends it as the signal would: {status:?}");
+        assert_eq!(hidden_files(&dir), Vec::<String>::new(), "SIG{signal} left its temporary file");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "the previous trace\n", "SIG{signal} changed the output");
+    }
+    // SIGKILL: the leftover stays, named after its dead process, until the next write there.
+    let mut child = started_long_write(&dir, &out);
+    let pid = child.id();
+    child.kill().expect("killed");
+    child.wait().expect("waitable");
+    assert_eq!(hidden_files(&dir), vec![format!(".trace.txt.msgsim-{pid}-0.tmp")]);
+    // Another output's temporary file, and one of a process that runs (this one), are not its.
+    let others = [format!(".other.txt.msgsim-{pid}-0.tmp"), format!(".trace.txt.msgsim-{}-0.tmp", std::process::id())];
+    for other in &others {
+        std::fs::write(dir.join(other), "").unwrap();
+    }
+    let ran = msgsim(&["run", "scenarios/quickstart.ron", "--trace", &text(&out)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let mut left = others.to_vec();
+    left.sort();
+    assert_eq!(hidden_files(&dir), left, "the next write removed the dead process's leftover, and only it");
+    assert_ne!(std::fs::read_to_string(&out).unwrap(), "the previous trace\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: every period a scenario sets (a workload's `every_ms`, a heartbeat's
+/// `every_ms`, a gossip round's `period_ms`, a retry's `base_ms`) may be 1 ns, and the default
+/// `max_events` (10^9) let such a 200-byte file run for minutes wherever an event leaves no
+/// trace line. The defaults now bound every run to seconds: each of these events leaves a
+/// trace line, so `max_trace_events` (5 * 10^7, 1 to 3 s of CPU in a release build) ends them,
+/// and `max_events` is 10^8 (ten times the largest bundled run) for what it does not see. The
+/// runs here stop at a smaller trace budget, to keep the test fast; the mechanism is the same.
+#[test]
+fn regression_nanosecond_periods_end_at_the_default_budgets() {
+    use msgsim::scenario::limits::{DEFAULT_MAX_EVENTS, DEFAULT_MAX_TRACE_EVENTS};
+    const { assert!(DEFAULT_MAX_EVENTS <= 100_000_000 && DEFAULT_MAX_TRACE_EVENTS <= 50_000_000) };
+    let periods = [
+        ("workload", r#"protocol: BestEffort, workload: [(from: "n0", to: "n1", every_ms: 0.000001, count: 1000000000)]"#),
+        ("heartbeat", "protocol: Heartbeat(every_ms: 0.000001, detector: Fixed(timeout_ms: 1))"),
+        ("gossip round", "protocol: GossipRounds(mode: PushPull, period_ms: 0.000001)"),
+        (
+            "retry",
+            r#"protocol: AtLeastOnce(retry: (base_ms: 0.000001, factor: 1, cap_ms: 0.000001, jitter: 0, max_attempts: 1000)),
+               network: (loss: 1.0), workload: [(from: "n0", to: "n1", every_ms: 0.001, count: 1000000000)]"#,
+        ),
+    ];
+    for (what, fields) in periods {
+        for nodes in [1, 2] {
+            let src =
+                format!(r#"Scenario(name: "t", horizon_ms: 1_000_000_000, nodes: {nodes}, limits: (max_trace_events: 200_000), {fields})"#);
+            let Ok(scenario) = msgsim::Scenario::parse(&src, "periods.ron") else {
+                assert_eq!(nodes, 1, "a {what} between two nodes is a valid scenario");
+                continue;
+            };
+            let result = msgsim::run(&scenario, 0, &msgsim::RunOptions::default()).expect("no panic");
+            assert_eq!(result.end.reason, msgsim::check::EndReason::MaxTraceEvents, "a {what} every nanosecond, {nodes} nodes");
+            assert!(result.steps <= result.trace_events + 1, "{what}: {} events left {} trace lines", result.steps, result.trace_events);
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod run;
 pub mod shards;
 pub mod shrink;
 pub mod sweep;
+mod temp;
 pub mod trace;
 
 use crate::{Registry, Scenario};
@@ -151,54 +152,9 @@ pub struct Output {
 
 enum Target {
     /// Written to `temp`, then renamed to `dest`; the temporary file goes with the `Output`.
-    Replace { dest: PathBuf, temp: Option<tempfile_lite::Temp> },
+    Replace { dest: PathBuf, temp: Option<temp::Temp> },
     /// Written in place when committed.
     InPlace(PathBuf),
-}
-
-/// The smallest temporary-file helper the outputs need: a fresh name in a directory, created
-/// exclusively, removed on drop unless persisted.
-mod tempfile_lite {
-    use std::fs::{File, OpenOptions};
-    use std::path::{Path, PathBuf};
-
-    pub struct Temp {
-        pub path: PathBuf,
-        pub file: File,
-    }
-
-    impl Temp {
-        /// A new empty file next to `dest`, named after it so a leftover is recognisable.
-        pub fn next_to(dest: &Path) -> std::io::Result<Temp> {
-            let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let stem = dest.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-            let mut last = None;
-            for attempt in 0..100u32 {
-                let path = dir.join(format!(".{stem}.msgsim-{}-{attempt}.tmp", std::process::id()));
-                match OpenOptions::new().write(true).create_new(true).open(&path) {
-                    Ok(file) => return Ok(Temp { path, file }),
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
-        }
-
-        /// Put the file in `dest`'s place, in one step.
-        pub fn persist(mut self, dest: &Path) -> std::io::Result<()> {
-            std::fs::rename(&self.path, dest)?;
-            self.path = PathBuf::new();
-            Ok(())
-        }
-    }
-
-    impl Drop for Temp {
-        fn drop(&mut self) {
-            if !self.path.as_os_str().is_empty() {
-                let _ = std::fs::remove_file(&self.path);
-            }
-        }
-    }
 }
 
 impl Output {
@@ -227,7 +183,7 @@ impl Output {
             // A regular file can be replaced only if it may be written: the rename would not ask.
             Ok(m) if m.permissions().readonly() => return Err(std::io::Error::new(ErrorKind::PermissionDenied, "it is read-only")),
             existing => {
-                let temp = tempfile_lite::Temp::next_to(&resolved)?;
+                let temp = temp::Temp::next_to(&resolved)?;
                 // The replacement keeps the replaced file's permissions.
                 if let Ok(m) = existing {
                     temp.file.set_permissions(m.permissions())?;

@@ -48,8 +48,10 @@ pub mod limits {
     pub const MAX_SWARM_FAULTS: u64 = 10_000;
     /// Drawn partitions times nodes: what swarm mode may draw (and print) before a run.
     pub const MAX_SWARM_PARTITION_MEMBERS: u64 = 1_000_000;
-    /// `limits.max_events` when the scenario does not set it.
-    pub const DEFAULT_MAX_EVENTS: u64 = 1_000_000_000;
+    /// `limits.max_events` when the scenario does not set it: ten times the largest bundled run
+    /// (`gossip-100k`, 9.9 million events), and seconds of work. With 10^9, an event that
+    /// leaves no trace line could run a 200-byte scenario with 1 ns periods for minutes.
+    pub const DEFAULT_MAX_EVENTS: u64 = 100_000_000;
     /// `limits.max_in_flight` when the scenario does not set it.
     pub const DEFAULT_MAX_IN_FLIGHT: u64 = 10_000_000;
     /// 64 Ki fragments (a 64 MiB message over a 1 KiB MTU): three network draws each, all
