@@ -16,6 +16,8 @@
 //!   (`Fixed`: server i mod s for client i; `RoundRobin`: the servers in turn from there),
 //!   and invokes at most `operations` of them, and, when the run ends with nothing left to
 //!   happen, all of them (since its latest start), unless it is down or paused then;
+//! - an open-loop client invokes one operation for each command its workload gives it, in
+//!   the same step;
 //! - a server answers the requests it received in the order they arrived (first come, first
 //!   served), each once, one at a time: no reply sooner than the shortest service time after
 //!   the server could start on it (the request's arrival, or the previous reply);
@@ -79,6 +81,9 @@ pub struct OperationLifecycle {
     held: BTreeMap<NodeId, SimTime>,
     invoked: u64,
     ended: u64,
+    /// Open-loop clients commanded at an instant and not yet seen invoking for it: each
+    /// command owes one invocation, at once.
+    commanded: Vec<(NodeId, SimTime)>,
     breaches: Breaches,
 }
 
@@ -101,6 +106,7 @@ impl OperationLifecycle {
             held: BTreeMap::new(),
             invoked: 0,
             ended: 0,
+            commanded: Vec::new(),
             breaches: Breaches::default(),
         }
     }
@@ -108,6 +114,16 @@ impl OperationLifecycle {
     fn violation(&mut self, at: SimTime, what: impl FnOnce(&Cluster) -> String) {
         let cluster = &self.cluster;
         self.breaches.record(at, || what(cluster));
+    }
+
+    /// An open-loop client invokes an operation when commanded, in the same step: a command
+    /// still unanswered at a later instant is a breach.
+    fn commands_unanswered_before(&mut self, now: SimTime) {
+        if self.commanded.first().is_some_and(|&(_, at)| at < now) {
+            for (node, at) in std::mem::take(&mut self.commanded) {
+                self.violation(at, |c| format!("open-loop client {} was commanded and invoked no operation", c.name(node)));
+            }
+        }
     }
 
     /// The simulated time `node`'s timeout takes (its clock may drift).
@@ -265,13 +281,23 @@ impl Checker for OperationLifecycle {
             b::set(&self.paused),
             b::set(&self.stopped),
             b::map(&self.held),
+            b::vec(&self.commanded),
         ])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
+        self.commands_unanswered_before(e.time);
         match e.kind {
+            EventKind::Command { node, .. } if self.contract.as_ref().is_some_and(|c| !c.closed && c.clients.contains(&node)) => {
+                self.commanded.push((node, e.time));
+            }
             EventKind::Op { node, op, server, outcome } if self.is_client(node) => match outcome {
-                OpOutcome::Invoke => self.invoke(e.time, node, op, server),
+                OpOutcome::Invoke => {
+                    if let Some(i) = self.commanded.iter().position(|&(n, _)| n == node) {
+                        self.commanded.remove(i);
+                    }
+                    self.invoke(e.time, node, op, server)
+                }
                 OpOutcome::Ok => self.end(e.time, node, op, server, true),
                 OpOutcome::Timeout => self.end(e.time, node, op, server, false),
             },
@@ -317,6 +343,9 @@ impl Checker for OperationLifecycle {
 
     fn verdict(&self, end: &RunEnd) -> Verdict {
         let mut breaches = self.breaches.clone();
+        for &(node, at) in &self.commanded {
+            breaches.record(at, || format!("open-loop client {} was commanded and invoked no operation", self.cluster.name(node)));
+        }
         for (&node, ops) in &self.clients {
             for (&op, &(_, invoked)) in &ops.open {
                 // Every operation ends by its timeout; at the horizon, only those whose timeout
@@ -382,6 +411,7 @@ mod tests {
     use super::*;
     use crate::check::Outcome;
     use crate::check::test_events::ev;
+    use crate::process::Dest;
 
     /// Clients n0 and n1, server n2: a closed loop, 10 ms timeout, service from 2 to 6 ms,
     /// until the horizon.
@@ -391,11 +421,16 @@ mod tests {
 
     /// As `judge`, each client invoking `operations` operations.
     fn judge_with(operations: u64, events: &[TraceEvent]) -> Verdict {
+        judge_loop(true, operations, events)
+    }
+
+    /// As `judge_with`, in a closed loop or an open one.
+    fn judge_loop(closed: bool, operations: u64, events: &[TraceEvent]) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
         let contract = Contract {
             clients: vec![NodeId(0), NodeId(1)],
             servers: vec![NodeId(2)],
-            closed: true,
+            closed,
             pick: PickFile::Fixed,
             timeout_ns: 10_000_000,
             operations,
@@ -465,6 +500,25 @@ mod tests {
             Outcome::Fail,
             "answered by the server, never ended at the client"
         );
+    }
+
+    // Postmortem: an open-loop client that took its workload's commands and invoked nothing
+    // (a role test inverted) passed as "no operation to judge" (auto-2's auto-service-l320).
+    #[test]
+    fn regression_an_open_loop_client_invokes_an_operation_for_each_command() {
+        let [send, arrive] = reply(4, 0);
+        let command = |ms: u64, client: u32| {
+            ev(ms, EventKind::Command { node: NodeId(client), app: crate::id::AppId(ms), dest: Dest::Node(NodeId(2)) })
+        };
+        let answered = [command(0, 0), op(0, 0, 0, OpOutcome::Invoke), request(1, 0), send, arrive, op(5, 0, 0, OpOutcome::Ok)];
+        assert_eq!(judge_loop(false, u64::MAX, &answered).outcome, Outcome::Pass, "{}", judge_loop(false, u64::MAX, &answered).detail);
+        let ignored = judge_loop(false, u64::MAX, &[command(0, 0), command(3, 1)]);
+        assert_eq!(ignored.outcome, Outcome::Fail);
+        assert!(ignored.detail.starts_with("2 violations"), "{}", ignored.detail);
+        assert!(ignored.detail.contains("open-loop client n0 was commanded and invoked no operation"), "{}", ignored.detail);
+        // A command to a server, or under a closed loop, owes nothing.
+        assert_eq!(judge_loop(false, u64::MAX, &[command(0, 2)]).outcome, Outcome::Inconclusive);
+        assert_eq!(judge_loop(true, u64::MAX, &[command(0, 0)]).outcome, Outcome::Inconclusive);
     }
 
     #[test]
