@@ -24,7 +24,7 @@ use crate::id::{AppId, MsgId, NodeId};
 use crate::process::Cluster;
 use crate::time::SimTime;
 use crate::trace::{EventKind, FaultAction, TraceEvent};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The queue's broker, how long a hand-out stays invisible and how long a write to its disk
 /// takes (ns of the broker's clock).
@@ -74,6 +74,11 @@ pub struct HandoutVisibility {
     /// Per consumer, the tasks it took a copy of whose latest hand-out is still to it and which
     /// are not done (so the list stays as short as what the consumer holds).
     taken: BTreeMap<NodeId, Vec<AppId>>,
+    /// Every consumer and task of which it ever took a copy: when the task goes back to that
+    /// consumer (after a hand-out elsewhere, or a dead letter a broker crash undid), a late copy
+    /// of its earlier answer may end the new hand-out at the broker, so the task joins its
+    /// `taken` list at once.
+    took: BTreeSet<(NodeId, AppId)>,
     /// The task whose hand-out the broker's next send in this step carries.
     next: Option<(SimTime, AppId)>,
     /// When the broker last crashed.
@@ -98,6 +103,7 @@ impl HandoutVisibility {
             latest: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             taken: BTreeMap::new(),
+            took: BTreeSet::new(),
             next: None,
             broker_crashed: None,
             again: 0,
@@ -152,6 +158,7 @@ impl Checker for HandoutVisibility {
             b::map(&self.in_flight),
             b::map(&self.taken),
             b::nested(self.taken.values(), b::vec),
+            b::set(&self.took),
             b::map(&self.acks),
             b::map(&self.done),
             b::vec(&self.broker_crashes),
@@ -169,6 +176,12 @@ impl Checker for HandoutVisibility {
                 self.handed_out_when_done(app, e.time);
                 self.ended(app, e.time, "handed out again");
                 self.latest.insert(app, Handout { consumer: to, at: e.time, taken: None, answered: false });
+                if self.took.contains(&(to, app)) {
+                    let tasks = self.taken.entry(to).or_default();
+                    if !tasks.contains(&app) {
+                        tasks.push(app);
+                    }
+                }
                 self.next = Some((e.time, app));
             }
             EventKind::Send { from, msg, .. } if from == spec.broker => {
@@ -207,6 +220,9 @@ impl Checker for HandoutVisibility {
                 let done = acked.filter(|acked| to == spec.broker && self.latest.get(acked).is_some_and(holding));
                 if let Some(done) = done {
                     self.done.entry(done).or_insert(e.time);
+                }
+                if let Some(app) = app {
+                    self.took.insert((to, app));
                 }
                 if let Some(app) = app
                     && let Some(h) = self.latest.get_mut(&app)
@@ -387,5 +403,81 @@ mod tests {
         ]
         .concat();
         assert_eq!(judge(&copied).outcome, Outcome::Pass, "{}", judge(&copied).detail);
+    }
+
+    // Postmortem: the check stopped following a task's copies once it was dead-lettered, so when
+    // the broker crashed before the dead letter was written and, restarted, handed the task to
+    // the same consumer, a late copy of that consumer's failure report (which the broker rightly
+    // takes as ending the new hand-out) did not count, and the next hand-out was reported early.
+    #[test]
+    fn regression_a_dead_letter_undone_by_a_crash_keeps_its_answers() {
+        let dead = ev(7, EventKind::DeadLetter { node: NodeId(0), to: NodeId(1), app: AppId(5) });
+        let crash = ev(9, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        // n1 takes a5 and reports its failure (m2), duplicated on the way; a5 is dead-lettered at
+        // 7 ms, a copy of m2 arrives at 8 ms, the broker crashes at 9 ms before the record is
+        // written and, restarted, hands a5 to n1 again at 12 ms; the third copy of m2 ends that
+        // hand-out, and a5 goes to n2.
+        let undone = [
+            &handout(0, 1, 1)[..],
+            &[recv(2, 0, 1, 1), recv(7, 1, 0, 2), dead.clone(), recv(8, 1, 0, 2), crash.clone()],
+            &handout(12, 1, 3)[..],
+            &[recv(13, 1, 0, 2)],
+            &handout(14, 2, 5)[..],
+        ]
+        .concat();
+        assert_eq!(judge(&undone).outcome, Outcome::Pass, "{}", judge(&undone).detail);
+        // With no word from n1 after the new hand-out, the early hand-out still fails.
+        let silent = [
+            &handout(0, 1, 1)[..],
+            &[recv(2, 0, 1, 1), recv(7, 1, 0, 2), dead.clone(), crash],
+            &handout(12, 1, 3)[..],
+            &handout(14, 2, 5)[..],
+        ]
+        .concat();
+        assert_eq!(judge(&silent).outcome, Outcome::Fail, "{}", judge(&silent).detail);
+        // A late copy of the dead-lettered hand-out, processed and acknowledged, does not make
+        // the task done: handed out again (after a redrive) is fine.
+        let deliver = ev(20, EventKind::Deliver { node: NodeId(1), app: AppId(5), origin: NodeId(0), damaged: false });
+        let ack = ev(20, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(6), size: 8 });
+        let redriven = [
+            &handout(0, 1, 1)[..],
+            &[recv(2, 0, 1, 1), recv(7, 1, 0, 2), dead, recv(15, 0, 1, 1), deliver, ack, recv(21, 1, 0, 6)],
+            &handout(100, 2, 7)[..],
+        ]
+        .concat();
+        assert_eq!(judge(&redriven).outcome, Outcome::Pass, "{}", judge(&redriven).detail);
+    }
+
+    // Postmortem: the same loss of track when a task went to another consumer and came back: a
+    // late copy of the first consumer's answer to its first hand-out ends the hand-out back to
+    // it at the broker, and the check, which had dropped the task from that consumer's list,
+    // reported the next hand-out early.
+    #[test]
+    fn regression_a_task_back_with_its_first_consumer_keeps_its_late_answers() {
+        // n1 takes a5 (m1) and answers (m2) at 7 ms; a5 expired to n2 at 30 ms (m3), n1 sends
+        // again at 31 ms (another copy of m2), a5 expires back to n1 at 60 ms (m4), and a last
+        // copy of m2 ends that at 61 ms: a5 goes to n2 at 62 ms.
+        let back = [
+            &handout(0, 1, 1)[..],
+            &[recv(2, 0, 1, 1)],
+            &handout(30, 2, 3)[..],
+            &[recv(31, 1, 0, 2), recv(32, 0, 2, 3)],
+            &handout(60, 1, 4)[..],
+            &[recv(61, 1, 0, 2)],
+            &handout(62, 2, 5)[..],
+        ]
+        .concat();
+        assert_eq!(judge(&back).outcome, Outcome::Pass, "{}", judge(&back).detail);
+        // n1 never took a copy of a5: its message does not end the hand-out back to it.
+        let never = [
+            &handout(0, 1, 1)[..],
+            &handout(30, 2, 3)[..],
+            &[recv(31, 1, 0, 2), recv(32, 0, 2, 3)],
+            &handout(60, 1, 4)[..],
+            &[recv(61, 1, 0, 2)],
+            &handout(62, 2, 5)[..],
+        ]
+        .concat();
+        assert_eq!(judge(&never).outcome, Outcome::Fail, "{}", judge(&never).detail);
     }
 }
