@@ -419,7 +419,7 @@ mod tests {
         // hand-out, and a5 goes to n2.
         let undone = [
             &handout(0, 1, 1)[..],
-            &[recv(2, 0, 1, 1), recv(7, 1, 0, 2), dead.clone(), recv(8, 1, 0, 2), crash.clone()],
+            &[recv(2, 0, 1, 1), recv(7, 1, 0, 2), dead, recv(8, 1, 0, 2), crash],
             &handout(12, 1, 3)[..],
             &[recv(13, 1, 0, 2)],
             &handout(14, 2, 5)[..],
@@ -427,13 +427,9 @@ mod tests {
         .concat();
         assert_eq!(judge(&undone).outcome, Outcome::Pass, "{}", judge(&undone).detail);
         // With no word from n1 after the new hand-out, the early hand-out still fails.
-        let silent = [
-            &handout(0, 1, 1)[..],
-            &[recv(2, 0, 1, 1), recv(7, 1, 0, 2), dead.clone(), crash],
-            &handout(12, 1, 3)[..],
-            &handout(14, 2, 5)[..],
-        ]
-        .concat();
+        let silent =
+            [&handout(0, 1, 1)[..], &[recv(2, 0, 1, 1), recv(7, 1, 0, 2), dead, crash], &handout(12, 1, 3)[..], &handout(14, 2, 5)[..]]
+                .concat();
         assert_eq!(judge(&silent).outcome, Outcome::Fail, "{}", judge(&silent).detail);
         // A late copy of the dead-lettered hand-out, processed and acknowledged, does not make
         // the task done: handed out again (after a redrive) is fine.
