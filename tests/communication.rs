@@ -513,3 +513,47 @@ fn regression_a_real_back_pressure_cycle_is_reported_when_it_forms() {
     let unblocks_after = trace(&r)[formed..].iter().filter(|e| matches!(e.kind, EventKind::Unblock { .. })).count();
     assert_eq!(unblocks_after, 0, "nothing ends the cycle: it is real");
 }
+
+/// Every send of `from` to `to` in `trace` that an `attempt` line marks, and every one an `ack`
+/// line marks: (attempts, acks).
+fn marked_sends(trace: &[TraceEvent], from: NodeId, to: NodeId) -> (usize, usize) {
+    let attempts = trace.iter().filter(|e| matches!(e.kind, EventKind::Attempt { node, to: t, .. } if (node, t) == (from, to))).count();
+    let acks = trace.iter().filter(|e| matches!(e.kind, EventKind::Ack { node, to: t, .. } if (node, t) == (from, to))).count();
+    (attempts, acks)
+}
+
+// Postmortem: a work queue's producers resent tasks with plain sends and the protocol declared
+// no retry policy, so a producer that kept resending an acknowledged task passed every check
+// (held-out set 10's wq-producer-resends-after-ack): now each transmission is an attempt and
+// the broker's acknowledgement its `ack`, and `RetryBackoff` judges them.
+#[test]
+fn regression_a_work_queue_producers_retransmissions_are_judged_against_its_retry_policy() {
+    let (s, r) = run_file("scenarios/communication/work-queue-hostile-links.ron");
+    assert_eq!(verdict(&r, "RetryBackoff"), Outcome::Pass);
+    let (broker, producer) = (s.cluster.id("queue").expect("the broker"), s.cluster.id("p1").expect("a producer"));
+    let (attempts, _) = marked_sends(trace(&r), producer, broker);
+    let (_, acks) = marked_sends(trace(&r), broker, producer);
+    let tasks = trace(&r).iter().filter(|e| matches!(e.kind, EventKind::Command { node, .. } if node == producer)).count();
+    assert!(attempts > tasks, "every task is an attempt, and some were resent: {attempts} attempts of {tasks} tasks");
+    assert!(acks >= tasks, "every task acknowledged by an ack line: {acks} of {tasks}");
+}
+
+// Postmortem: a durable publish/subscribe broker's publishers and the broker's forwards resent
+// with plain sends, outside the retry policy the protocol declares for subscriptions, so a
+// publisher resending on the wrong timer passed every check (held-out set 10's
+// dps-republish-after-write-time): now both are attempt series ended by their `ack` lines.
+#[test]
+fn regression_a_durable_brokers_publications_and_forwards_are_judged_against_its_retry_policy() {
+    let (s, r) = run_file("scenarios/canon/durable-pubsub-lossy.ron");
+    assert_eq!(verdict(&r, "RetryBackoff"), Outcome::Pass);
+    let id = |name: &str| s.cluster.id(name).expect("a node");
+    let publication = |e: &TraceEvent, from: NodeId, to: NodeId| match e.kind {
+        EventKind::Attempt { node, to: t, series, .. } | EventKind::Ack { node, to: t, series } => {
+            (node, t) == (from, to) && series & msgsim::protocols::durable_pubsub::PUBLICATION != 0
+        }
+        _ => false,
+    };
+    let count = |from: &str, to: &str| trace(&r).iter().filter(|e| publication(e, id(from), id(to))).count();
+    assert!(count("p1", "broker") > 0 && count("broker", "p1") > 0, "a publisher's attempts, and the broker's acks of them");
+    assert!(count("broker", "s2") > 0 && count("s2", "broker") > 0, "the broker's forwards, and a subscriber's acks of them");
+}

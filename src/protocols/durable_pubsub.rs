@@ -16,6 +16,12 @@
 //!   publication is recorded (its publisher excluded), and resends it to each until that
 //!   subscriber answers `Got`; a subscriber delivers a publication the first time it gets it.
 //!
+//! Every one of these retransmissions is a series of attempts (`attempt` lines) ended by its
+//! `ack` (the broker's `Confirmed` or `Kept`, a subscriber's `Got`), all under the one policy
+//! the protocol declares, a constant `resend_ms`, so `RetryBackoff` judges every sender's waits
+//! and that it stops once acknowledged. A publication's series, from its publisher and from
+//! the broker to each subscriber, is its number with bit 63 set ([`PUBLICATION`]).
+//!
 //! What the broker does between receiving a change and acknowledging it is the protocol,
 //! chosen by `storage` (as in `DurableQueue`):
 //! - `Durable`: every change (a subscription, an unsubscription, a publication, a
@@ -49,6 +55,14 @@ use std::sync::Arc;
 
 /// Set in a series number for an unsubscription; the low 32 bits are the subscription's index.
 pub const UNSUBSCRIBE: u64 = 1 << 32;
+
+/// Set in a series number for a publication's transmissions; the other bits are its number.
+pub const PUBLICATION: u64 = 1 << 63;
+
+/// The retransmission series of publication `app`, apart from every subscription's.
+fn publication_series(app: AppId) -> u64 {
+    app.0 | PUBLICATION
+}
 
 /// The protocol's parameters, resolved.
 #[derive(Clone, Debug)]
@@ -170,8 +184,9 @@ pub struct DurablePubSub {
     spec: Arc<Spec>,
     /// The broker's disk; `None` elsewhere and when transient.
     disk: Option<Disk<Record>>,
-    /// Publisher: publications not yet kept, with their topic and when first sent (local time).
-    unkept: BTreeMap<AppId, (Payload, GroupId, SimTime)>,
+    /// Publisher: publications not yet kept, with their topic, when first sent (local time)
+    /// and the attempt last sent.
+    unkept: BTreeMap<AppId, (Payload, GroupId, SimTime, u32)>,
     /// Subscriber: (un)subscriptions not yet confirmed, with the attempt last sent.
     unconfirmed: BTreeMap<u64, u32>,
     /// Subscriber: publications delivered (since this process started).
@@ -182,8 +197,9 @@ pub struct DurablePubSub {
     series: BTreeMap<(NodeId, u64), (GroupId, SeriesState)>,
     /// Broker: every publication received, to answer a publisher's retransmissions.
     seen: BTreeSet<AppId>,
-    /// Broker: publications each subscriber has not answered, with their topic.
-    pending: BTreeMap<(NodeId, AppId), (Payload, GroupId)>,
+    /// Broker: publications each subscriber has not answered, with their topic and the
+    /// attempt last forwarded (0 before the first).
+    pending: BTreeMap<(NodeId, AppId), (Payload, GroupId, u32)>,
     /// Broker: writes on their way to the disk, with the acknowledgement each earns.
     writing: BTreeMap<u64, (Record, Option<Reply>)>,
     next_write: u64,
@@ -214,7 +230,7 @@ impl DurablePubSub {
             Record::Unsubscribed(node, topic, index) => {
                 self.series.insert((node, index), (topic, SeriesState::Ended));
                 if !self.subscribed(node, topic) {
-                    self.pending.retain(|&(to, _), &mut (_, t)| !(to == node && t == topic));
+                    self.pending.retain(|&(to, _), &mut (_, t, _)| !(to == node && t == topic));
                 }
             }
             Record::Published(payload, topic) => {
@@ -227,7 +243,7 @@ impl DurablePubSub {
                     .collect();
                 owed.dedup(); // a node's subscriptions are adjacent in the map
                 for &to in &owed {
-                    self.pending.insert((to, payload.id), (payload, topic));
+                    self.pending.insert((to, payload.id), (payload, topic, 0));
                 }
                 return owed.into_iter().map(|to| (to, payload)).collect();
             }
@@ -238,15 +254,24 @@ impl DurablePubSub {
         Vec::new()
     }
 
-    fn forward(&self, ctx: &mut Ctx<'_, Wire, Timer>, to: NodeId, payload: Payload) {
-        ctx.send(to, Wire::Forward(payload));
+    /// Broker: the next attempt of forwarding `payload` to `to`.
+    fn forward(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, to: NodeId, payload: Payload) {
+        let Some((_, _, attempt)) = self.pending.get_mut(&(to, payload.id)) else { return };
+        *attempt = attempt.saturating_add(1);
+        ctx.send_attempt(to, Wire::Forward(payload), publication_series(payload.id), *attempt);
         ctx.set_timer(self.spec.resend_ns, Timer::Reforward(to, payload.id));
+    }
+
+    /// Broker: whether `to`'s answer to publication `app` is on its way to the disk (it got
+    /// it: no more forwards, unless a crash loses the record).
+    fn answered(&self, to: NodeId, app: AppId) -> bool {
+        self.writing.values().any(|(r, _)| matches!(*r, Record::Delivered(n, a) if n == to && a == app))
     }
 
     fn reply(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, reply: Reply) {
         match reply {
             Reply::Kept(publisher, app) if publisher == ctx.me() => self.kept(ctx, app),
-            Reply::Kept(publisher, app) => ctx.send(publisher, Wire::Kept(app)),
+            Reply::Kept(publisher, app) => ctx.send_ack(publisher, Wire::Kept(app), publication_series(app)),
             Reply::Confirmed(subscriber, series) => ctx.send_ack(subscriber, Wire::Confirmed(series), series),
         }
     }
@@ -295,7 +320,18 @@ impl DurablePubSub {
     fn subscription(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, from: NodeId, topic: GroupId, series: u64, subscribe: bool) {
         let index = series & (UNSUBSCRIBE - 1);
         if self.changing(from, index) {
-            return; // the subscriber asks again; answered once the change is written
+            // A durable broker answers once the change is written; one that answers before
+            // writing answered the first copy of this very change at once, and answers its
+            // every copy alike (a change of the other kind waits for this one's write).
+            let asked = |r: &Record| match *r {
+                Record::Subscribed(n, _, i) => subscribe && (n, i) == (from, index),
+                Record::Unsubscribed(n, _, i) => !subscribe && (n, i) == (from, index),
+                _ => false,
+            };
+            if self.spec.storage != Storage::Durable && self.writing.values().any(|(r, _)| asked(r)) {
+                ctx.send_ack(from, Wire::Confirmed(series), series);
+            }
+            return;
         }
         let state = self.series.get(&(from, index)).map(|&(_, state)| state);
         // A subscription that ended stays ended: its late `Subscribe` is confirmed, to stop
@@ -315,14 +351,18 @@ impl DurablePubSub {
         if !self.seen.contains(&app) {
             self.seen.insert(app);
             self.write(ctx, Record::Published(payload, topic), Some(Reply::Kept(from, app)));
-        } else if !self.writing.values().any(|(r, _)| matches!(*r, Record::Published(p, _) if p.id == app)) {
+        } else if self.spec.storage != Storage::Durable
+            || !self.writing.values().any(|(r, _)| matches!(*r, Record::Published(p, _) if p.id == app))
+        {
+            // Every copy is answered: at once, unless a durable broker is still writing it
+            // (then the write's end answers it).
             self.reply(ctx, Reply::Kept(from, app));
         }
     }
 
     /// Publisher: the broker kept publication `app`.
     fn kept(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, app: AppId) {
-        if let Some((_, _, sent)) = self.unkept.remove(&app) {
+        if let Some((_, _, sent, _)) = self.unkept.remove(&app) {
             ctx.call_outcome(app, CallOutcome::Ok, ctx.now().0.saturating_sub(sent.0));
         }
     }
@@ -359,11 +399,11 @@ impl Process for DurablePubSub {
     fn heap_bytes(&self) -> u64 {
         // `series` is left out: it grows with the subscriptions the scenario declares.
         [
-            map_bytes::<AppId, (Payload, GroupId, SimTime)>(self.unkept.len()),
+            map_bytes::<AppId, (Payload, GroupId, SimTime, u32)>(self.unkept.len()),
             map_bytes::<u64, u32>(self.unconfirmed.len()),
             map_bytes::<AppId, ()>(self.delivered.len()),
             map_bytes::<AppId, ()>(self.seen.len()),
-            map_bytes::<(NodeId, AppId), (Payload, GroupId)>(self.pending.len()),
+            map_bytes::<(NodeId, AppId), (Payload, GroupId, u32)>(self.pending.len()),
             map_bytes::<u64, (Record, Option<Reply>)>(self.writing.len()),
             self.disk.as_ref().map_or(0, Disk::heap_bytes),
         ]
@@ -380,7 +420,7 @@ impl Process for DurablePubSub {
                 }
             }
             // Everything owed and unanswered goes out again.
-            let owed: Vec<(NodeId, Payload)> = self.pending.iter().map(|(&(to, _), &(p, _))| (to, p)).collect();
+            let owed: Vec<(NodeId, Payload)> = self.pending.iter().map(|(&(to, _), &(p, _, _))| (to, p)).collect();
             for (to, payload) in owed {
                 self.forward(ctx, to, payload);
             }
@@ -407,12 +447,12 @@ impl Process for DurablePubSub {
         let Command::Send { payload, dest } = cmd;
         // Only a group names a topic; a command to a node or to all publishes nothing.
         let Dest::Group(topic) = dest else { return };
-        self.unkept.insert(payload.id, (payload, topic, ctx.now()));
+        self.unkept.insert(payload.id, (payload, topic, ctx.now(), 1));
         let me = ctx.me();
         if me == self.spec.broker {
             self.publication(ctx, me, payload, topic);
         } else {
-            ctx.send(self.spec.broker, Wire::Publish { payload, topic });
+            ctx.send_attempt(self.spec.broker, Wire::Publish { payload, topic }, publication_series(payload.id), 1);
             ctx.set_timer(self.spec.resend_ns, Timer::Republish(payload.id));
         }
     }
@@ -434,11 +474,10 @@ impl Process for DurablePubSub {
                 if self.delivered.insert(payload.id) {
                     ctx.deliver(payload);
                 }
-                ctx.send(from, Wire::Got(payload.id));
+                ctx.send_ack(from, Wire::Got(payload.id), publication_series(payload.id));
             }
             Wire::Got(app) => {
-                let recorded = self.writing.values().any(|(r, _)| matches!(*r, Record::Delivered(n, a) if n == from && a == app));
-                if self.pending.contains_key(&(from, app)) && !recorded {
+                if self.pending.contains_key(&(from, app)) && !self.answered(from, app) {
                     self.write(ctx, Record::Delivered(from, app), None);
                 }
             }
@@ -454,13 +493,17 @@ impl Process for DurablePubSub {
                 }
             }
             Timer::Republish(app) => {
-                if let Some(&(payload, topic, _)) = self.unkept.get(&app) {
-                    ctx.send(self.spec.broker, Wire::Publish { payload, topic });
+                if let Some((payload, topic, _, attempt)) = self.unkept.get_mut(&app) {
+                    *attempt = attempt.saturating_add(1);
+                    let (payload, topic) = (*payload, *topic);
+                    ctx.send_attempt(self.spec.broker, Wire::Publish { payload, topic }, publication_series(app), *attempt);
                     ctx.set_timer(self.spec.resend_ns, Timer::Republish(app));
                 }
             }
             Timer::Reforward(to, app) => {
-                if let Some(&(payload, _)) = self.pending.get(&(to, app)) {
+                if let Some(&(payload, _, _)) = self.pending.get(&(to, app))
+                    && !self.answered(to, app)
+                {
                     self.forward(ctx, to, payload);
                 }
             }
@@ -542,8 +585,9 @@ impl Protocol for DurablePubSubProtocol {
         cx.positive_millis(&[field("resend_ms")], config.resend_ms, "`resend_ms` of zero");
     }
 
-    /// A subscriber's (un)subscription attempts: one every `resend_ms` until the broker
-    /// confirms it, without end and without jitter.
+    /// Every retransmission (a subscriber's (un)subscriptions, a publisher's publications, the
+    /// broker's forwards): one every `resend_ms` until acknowledged, without end and without
+    /// jitter.
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
         Some(RetryPolicy {
             retry: RetryFile {

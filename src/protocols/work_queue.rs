@@ -10,17 +10,20 @@
 //! consumer's task is not lost, and also why a visibility shorter than the work
 //! hands one task to two consumers (the deliberately broken variant).
 //!
-//! Producers retransmit each task to the broker until the broker acknowledges
-//! it, and the broker ignores tasks it has already queued, so a lossy link
-//! between them neither loses nor doubles a task. The model is crash-stop for
+//! Producers retransmit each task to the broker every `resend` until the broker
+//! acknowledges it, and the broker ignores tasks it has already queued, so a
+//! lossy link between them neither loses nor doubles a task. Each transmission
+//! is an attempt of a retransmission series (the task's number) and each
+//! acknowledgement its `ack`, under the constant policy the protocol declares,
+//! so `RetryBackoff` judges the producers' waits and that they stop once acknowledged. The model is crash-stop for
 //! the broker: its queue is its memory.
 
 use super::field;
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, capacity_bytes, map_bytes};
-use crate::scenario::file::Number;
-use crate::scenario::{ConfigCx, Scenario};
+use crate::scenario::file::{Number, RetryFile, Whole};
+use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
 use crate::time::NANOS_PER_MS;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -83,8 +86,8 @@ pub enum Timer {
 /// Each role's state is kept apart below; a node uses only its own.
 pub struct WorkQueue {
     spec: Arc<WorkQueueSpec>,
-    /// Producer: tasks sent to the broker and not yet acknowledged.
-    unacked: BTreeMap<AppId, Payload>,
+    /// Producer: tasks sent to the broker and not yet acknowledged, with their latest attempt's number.
+    unacked: BTreeMap<AppId, (Payload, u32)>,
     /// Broker: every task ever queued (to ignore a producer's retransmissions).
     seen: BTreeSet<AppId>,
     queue: VecDeque<Payload>,
@@ -121,7 +124,7 @@ impl Process for WorkQueue {
     /// The state that grows with the run, for the memory budget.
     fn heap_bytes(&self) -> u64 {
         [
-            map_bytes::<AppId, Payload>(self.unacked.len()),
+            map_bytes::<AppId, (Payload, u32)>(self.unacked.len()),
             map_bytes::<AppId, ()>(self.seen.len()),
             capacity_bytes::<Payload>(self.queue.capacity()),
             capacity_bytes::<NodeId>(self.idle.capacity()),
@@ -133,8 +136,8 @@ impl Process for WorkQueue {
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, cmd: Command) {
         let Command::Send { payload, .. } = cmd;
-        self.unacked.insert(payload.id, payload);
-        ctx.send(self.spec.broker, Wire::Task(payload));
+        self.unacked.insert(payload.id, (payload, 1));
+        ctx.send_attempt(self.spec.broker, Wire::Task(payload), payload.id.0, 1);
         ctx.set_timer(self.spec.resend_ns, Timer::Resend(payload.id));
     }
 
@@ -149,7 +152,7 @@ impl Process for WorkQueue {
                 if self.seen.insert(task.id) {
                     self.queue.push_back(task);
                 }
-                ctx.send(from, Wire::Ack(task.id));
+                ctx.send_ack(from, Wire::Ack(task.id), task.id.0);
                 self.dispatch(ctx);
             }
             // At a consumer: take the task and work on it.
@@ -177,8 +180,9 @@ impl Process for WorkQueue {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, Timer>, timer: Timer) {
         match timer {
             Timer::Resend(app) => {
-                if let Some(&task) = self.unacked.get(&app) {
-                    ctx.send(self.spec.broker, Wire::Task(task));
+                if let Some((task, attempt)) = self.unacked.get_mut(&app) {
+                    *attempt = attempt.saturating_add(1);
+                    ctx.send_attempt(self.spec.broker, Wire::Task(*task), app.0, *attempt);
                     ctx.set_timer(self.spec.resend_ns, Timer::Resend(app));
                 }
             }
@@ -246,6 +250,23 @@ impl Protocol for WorkQueueProtocol {
         cx.millis(&[field("work_ms")], config.work_ms);
         cx.positive_millis(&[field("visibility_ms")], config.visibility_ms, "`visibility_ms` of zero");
         cx.positive_millis(&[field("resend_ms")], config.resend_ms, "`resend_ms` of zero");
+    }
+
+    /// A producer's transmissions of a task: one every `resend_ms` until the broker
+    /// acknowledges it, without end and without jitter.
+    fn retry_policy(config: &Config) -> Option<RetryPolicy> {
+        Some(RetryPolicy {
+            retry: RetryFile {
+                base_ms: config.resend_ms,
+                factor: Number(1.0),
+                cap_ms: config.resend_ms,
+                jitter: None,
+                max_attempts: Whole(u64::MAX),
+            },
+            wait_from: WaitFrom::Send,
+            jitter: JitterShape::Proportional,
+            budget: None,
+        })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> WorkQueue {
