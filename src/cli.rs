@@ -69,6 +69,10 @@ enum Cmd {
         /// Show only events of this kind, a word of the text form: cmd, send, recv, drop, dup, ...
         #[arg(long = "kind", value_name = "KIND", value_delimiter = ',', value_parser = cmd::trace::parse_kind)]
         kinds: Vec<crate::export::Kind>,
+        /// Refuse to write more than this many MiB of trace (exit 2; a file named with -o is
+        /// left as it was).
+        #[arg(long, value_name = "MIB", default_value_t = cmd::trace::DEFAULT_MAX_OUTPUT_MB, value_parser = cmd::trace::parse_max_output_mb)]
+        max_output_mb: u64,
     },
     /// Run a scenario with many seeds in parallel and summarise (exit 0: no seed failed a
     /// check it should pass, and each expected failure happened; 1: otherwise; 2: invalid
@@ -203,7 +207,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     match cli.command {
         Cmd::Run { scenario, seed, json, trace } => cmd::run::run(&scenario, seed, json, trace.as_deref()),
         Cmd::Check { scenario } => cmd::check::check(&scenario),
-        Cmd::Trace { scenario, seed, format, output, from, to, nodes, kinds } => cmd::trace::trace(cmd::trace::Args {
+        Cmd::Trace { scenario, seed, format, output, from, to, nodes, kinds, max_output_mb } => cmd::trace::trace(cmd::trace::Args {
             path: &scenario,
             seed,
             format,
@@ -212,6 +216,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
             to,
             nodes: &nodes,
             kinds: &kinds,
+            max_output_mb,
         }),
         Cmd::Sweep { scenario, seeds, jobs, json, check_determinism, shard } => {
             cmd::sweep::sweep(cmd::sweep::Args { path: &scenario, seeds, jobs, json, check_determinism, shard })

@@ -2098,3 +2098,30 @@ fn regression_nanosecond_periods_end_at_the_default_budgets() {
         }
     }
 }
+
+/// Postmortem: a trace's size was bounded only by `max_trace_events` (50 million events), so
+/// a millisecond-long scenario with a timer every nanosecond wrote 3.7 GB of text. A trace
+/// is refused (exit 2) once it would pass `--max-output-mb`, and a named file stays as it was.
+#[test]
+fn regression_a_trace_takes_no_more_than_its_output_cap() {
+    const BIG: &str = "scenarios/network/link-mm1k.ron"; // about 2 MiB of text
+    let dir = scratch("capped");
+    let kept = dir.join("kept.txt");
+    std::fs::write(&kept, "precious").unwrap();
+    let ran = msgsim(&["trace", BIG, "--format", "text", "--max-output-mb", "1", "-o", &text(&kept)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("more than 1 MiB") && ran.stderr.contains("--max-output-mb"), "{}", ran.stderr);
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "precious");
+    let to_stdout = msgsim(&["trace", BIG, "--format", "text", "--max-output-mb", "1"]);
+    assert_eq!(to_stdout.code, Some(2), "{}", to_stdout.stderr);
+    assert!(to_stdout.stdout.len() <= 1 << 20, "{} bytes written", to_stdout.stdout.len());
+    // Allowed more, the same trace is written whole.
+    let ran = msgsim(&["trace", BIG, "--format", "text", "--max-output-mb", "4", "-o", &text(&kept)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(std::fs::metadata(&kept).unwrap().len() > 1 << 20);
+    assert_eq!(msgsim(&["trace", BIG, "--format", "text", "--max-output-mb", "0"]).code, Some(2), "a cap of nothing is bad input");
+    let left: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
+    assert!(left.is_empty(), "{left:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -34,11 +34,20 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
             };
             let shown_file = file.shown().to_string();
             let mut ran = None;
-            let written = file.write_with(|out| super::trace::run_into(out, &scenario, seed, format, &Selection::default(), &mut ran));
+            let written = file.write_with(|out| {
+                super::trace::run_into(out, &scenario, seed, format, &Selection::default(), super::trace::DEFAULT_MAX_OUTPUT_MB, &mut ran)
+            });
             match written {
                 Ok(()) => Ok(ran.expect("a written trace was run").0),
                 Err(Failed::Stopped(panic)) => Err(panic),
                 Err(Failed::Export(ExportError::Io(e))) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
+                Err(Failed::Export(e)) if super::trace::capped(&e).is_some() => {
+                    say!(
+                        "{shown_file}: {e}: write it with `msgsim trace --format text -o FILE`, which shows less of it \
+                         (--from, --to, --node, --kind) or allows more (--max-output-mb); the file is left as it was"
+                    );
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
                 Err(Failed::Export(e)) => {
                     say!("{shown_file}: cannot write the trace: {e}");
                     return ExitCode::from(EXIT_INTERNAL);

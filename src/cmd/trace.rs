@@ -17,6 +17,66 @@ pub struct Args<'a> {
     pub to: Option<SimTime>,
     pub nodes: &'a [String],
     pub kinds: &'a [Kind],
+    /// The most the written trace may take, in MiB.
+    pub max_output_mb: u64,
+}
+
+/// How much a written trace may take unless `--max-output-mb` says otherwise, in MiB: a
+/// millisecond-long scenario with a timer every nanosecond writes gigabytes of text within
+/// the default `max_trace_events`, and a disk is no place to find that out.
+pub const DEFAULT_MAX_OUTPUT_MB: u64 = 1024;
+
+/// Writes through to `inner` until `left` bytes are spent, then refuses every write with an
+/// [`OutputCapped`] error, so a trace never takes more of the disk than it was allowed.
+struct Capped<'a> {
+    inner: &'a mut dyn std::io::Write,
+    left: u64,
+    cap_mb: u64,
+}
+
+impl std::io::Write for Capped<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            return Err(std::io::Error::other(OutputCapped { cap_mb: self.cap_mb }));
+        }
+        let n = self.inner.write(buf)?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The written trace reached its cap (`--max-output-mb`, in MiB).
+#[derive(Debug)]
+pub(super) struct OutputCapped {
+    pub cap_mb: u64,
+}
+
+impl std::fmt::Display for OutputCapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the trace would take more than {} MiB", self.cap_mb)
+    }
+}
+
+impl std::error::Error for OutputCapped {}
+
+/// The cap a failed write reached, if that is why it failed.
+pub(super) fn capped(e: &ExportError) -> Option<&OutputCapped> {
+    match e {
+        ExportError::Io(e) => e.get_ref().and_then(|inner| inner.downcast_ref::<OutputCapped>()),
+        ExportError::TooLarge { .. } => None,
+    }
+}
+
+/// Parses `--max-output-mb`: a whole number of MiB, at least 1.
+pub fn parse_max_output_mb(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(mb @ 1..=u64::MAX) if mb.checked_mul(1 << 20).is_some() => Ok(mb),
+        _ => Err(format!("`{s}` is not a size in MiB: expected a whole number from 1 to {}", u64::MAX >> 20)),
+    }
 }
 
 pub fn parse_format(s: &str) -> Result<TraceFormat, String> {
@@ -46,8 +106,8 @@ pub fn parse_ms(s: &str) -> Result<SimTime, String> {
     whole.checked_mul(1_000_000).and_then(|ns| ns.checked_add(frac)).map(SimTime).ok_or_else(bad)
 }
 
-/// Run `scenario` with `seed` and write its trace in `format` to `out`, with how many events
-/// `selection` showed in `ran`. A streaming format is written as the run makes its events,
+/// Run `scenario` with `seed` and write its trace in `format` to `out`, at most
+/// `max_output_mb` MiB of it, with how many events `selection` showed in `ran`. A streaming format is written as the run makes its events,
 /// which are never kept (its vector clocks of the messages in flight are counted with them);
 /// the others need the whole trace, kept and counted against the run's
 /// memory budget (`RunOptions::budget_kept_trace`).
@@ -57,8 +117,10 @@ pub(super) fn run_into(
     seed: u64,
     format: TraceFormat,
     selection: &Selection,
+    max_output_mb: u64,
     ran: &mut Option<(RunResult, u64)>,
 ) -> Result<(), Failed> {
+    let out = &mut Capped { inner: out, left: max_output_mb.saturating_mul(1 << 20), cap_mb: max_output_mb };
     if let Some(mut writer) = EventWriter::new(out, format, &scenario.cluster, selection)? {
         let options = RunOptions { budget_per_message: writer.bytes_per_message(), ..RunOptions::default() };
         let result = crate::run_streaming(scenario, seed, &options, &mut |e| writer.event(e)).map_err(Failed::Stopped)?;
@@ -127,7 +189,7 @@ pub fn trace(args: Args) -> ExitCode {
     // Every format refuses a selection before it writes anything, and the run happens inside
     // the rendering: into a temporary file the output replaces only when it is whole (so a
     // run that panics leaves nothing), or to standard output.
-    let mut render = |out: &mut dyn std::io::Write| run_into(out, &scenario, seed, format, &selection, &mut ran);
+    let mut render = |out: &mut dyn std::io::Write| run_into(out, &scenario, seed, format, &selection, args.max_output_mb, &mut ran);
     let written = match output {
         Some(output) => output.write_with(render),
         None => match super::stdout_closed() {
@@ -139,6 +201,15 @@ pub fn trace(args: Args) -> ExitCode {
         Ok(()) => {}
         Err(Failed::Stopped(panic)) => return super::run_stopped(args.path, &src, &panic),
         Err(Failed::Export(ExportError::Io(e))) if reader_gone(&e) => return ExitCode::from(EXIT_READER_GONE),
+        Err(Failed::Export(e)) if capped(&e).is_some() => {
+            return bad_input(&format!(
+                "{e}: show less of it (--from, --to, --node, --kind) or allow more (--max-output-mb); {}",
+                match args.output {
+                    Some(path) => format!("{} is left as it was", path.display()),
+                    None => "what was written before is cut off there".to_string(),
+                }
+            ));
+        }
         Err(Failed::Export(ExportError::Io(e))) => {
             say!("msgsim trace: cannot write the trace: {e}");
             return ExitCode::from(EXIT_INTERNAL);
