@@ -9,7 +9,8 @@
 //! - `Phi`: the intervals between `q`'s latest `window` arrivals, read on `p`'s clock, have a
 //!   mean `m` and a standard deviation `s` (at least `min_std`), and the patience is
 //!   `m + z s`, `z` the normal quantile of the threshold; before an interval is known, `m` is
-//!   the heartbeat period and `s` a quarter of it.
+//!   the heartbeat period and `s` a quarter of it. An interval longer than `max_interval` (an
+//!   outage) is not learned.
 //!
 //! Then a `suspect` line of `q` at `p` must come exactly at that deadline, and a deadline
 //! that passes while `p` trusts `q` must bring one (judged at `q`'s next arrival, or at the
@@ -117,15 +118,16 @@ impl DetectorTiming {
         self.missed(at, p, q);
         let clock = self.clock(p);
         let now = clock.local(at).0;
-        let window = match spec.detector {
-            Detector::Phi { window, .. } => window as usize,
-            Detector::Fixed { .. } => 0,
+        let (window, max_interval_ns) = match spec.detector {
+            Detector::Phi { window, max_interval_ns, .. } => (window as usize, max_interval_ns),
+            Detector::Fixed { .. } => (0, 0),
         };
         let watch = &mut self.watches[p.index()][q.index()];
         if let Some(last) = watch.last
             && window > 0
+            && now.saturating_sub(last) <= max_interval_ns
         {
-            watch.intervals.push_back(now.saturating_sub(last));
+            watch.intervals.push_back(now - last);
             if watch.intervals.len() > window {
                 watch.intervals.pop_front();
             }
@@ -227,8 +229,13 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     fn judge(detector: Detector, events: &[TraceEvent], end_ms: u64) -> Verdict {
+        judge_every(100, detector, events, end_ms)
+    }
+
+    /// Judge `events` of two nodes heartbeating every `every_ms`.
+    fn judge_every(every_ms: u64, detector: Detector, events: &[TraceEvent], end_ms: u64) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
-        let spec = HeartbeatSpec { every_ns: 100 * MS, detector, bug: None };
+        let spec = HeartbeatSpec { every_ns: every_ms * MS, detector, bug: None };
         let mut c = DetectorTiming::new(cluster, vec![], Some(spec));
         events.iter().for_each(|e| c.observe(e));
         c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(end_ms * MS), max_latency_ns: 0 })
@@ -270,7 +277,7 @@ mod tests {
     #[test]
     fn phi_assumes_a_quarter_period_of_deviation_before_the_first_interval() {
         // z = 2: before an interval is known the patience is 100 + 2 * 25 = 150 ms.
-        let phi = Detector::Phi { z_milli: 2000, window: 10, min_std_ns: MS };
+        let phi = Detector::Phi { z_milli: 2000, window: 10, min_std_ns: MS, max_interval_ns: 1000 * MS };
         let both = |ms| [heartbeat(ms, 1, 0), heartbeat(ms, 0, 1)];
         let run = |suspected_at| [&both(100)[..], &[suspect(suspected_at, 0, 1), heartbeat(250, 0, 1)]].concat();
         assert_eq!(judge(phi, &run(250), 260).outcome, Outcome::Pass);
@@ -279,6 +286,41 @@ mod tests {
         // exactly, the deviation is min_std, so 100 + 2 ms after the last.
         let steady = [&both(100)[..], &both(200)[..], &both(300)[..], &[suspect(402, 0, 1), heartbeat(400, 0, 1)]].concat();
         assert_eq!(judge(phi, &steady, 410).outcome, Outcome::Pass);
+    }
+
+    // Postmortem: the phi detector learned the silence of a crash and restart, or a partition,
+    // as one more interval; that outlier held the deviation up for a whole window, and a later
+    // crash went unsuspected past the bound (detector-variant-phi-swarm, seed 1120, 23 of 3000).
+    #[test]
+    fn regression_an_outage_longer_than_max_interval_is_not_learned() {
+        // Heartbeats every 50 ms, z = 4, at least 5 ms of deviation, as in the swarm scenario.
+        let phi =
+            |max_interval_ms: u64| Detector::Phi { z_milli: 4000, window: 50, min_std_ns: 5 * MS, max_interval_ns: max_interval_ms * MS };
+        let beats = |from: u64, to: u64| (from / 50..=to / 50).map(|k| heartbeat(k * 50, 1, 0)).collect::<Vec<_>>();
+        // n1 never hears n0 and suspects it at 50 + 4 * 12.5 = 100 ms. n0 hears n1 every 50 ms
+        // to 500 and suspects it 50 + 4 * 5 = 70 ms later; n1 is down 2 s, beats from 2500 to
+        // 3000, and crashes.
+        let run = |again: u64| {
+            [
+                beats(50, 100),
+                vec![suspect(100, 1, 0)],
+                beats(150, 500),
+                vec![suspect(570, 0, 1)],
+                beats(2500, 3000),
+                vec![suspect(again, 0, 1)],
+            ]
+            .concat()
+        };
+        // The 2 s silence is above the 500 ms cap and not learned: n0 suspects n1 70 ms after
+        // its last heartbeat again, exactly.
+        let v = judge_every(50, phi(500), &run(3070), 3100);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        assert_eq!(judge_every(50, phi(500), &run(3069), 3100).outcome, Outcome::Fail);
+        // Learned, the one 2 s interval among nineteen of 50 ms gives a mean of 147.5 ms and a
+        // deviation of 425 ms: n0 would wait 1.85 s, past the swarm scenario's 1.5 s bound.
+        let v = judge_every(50, phi(1_000_000), &run(3070), 5000);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("before its deadline at 4847."), "{}", v.detail);
     }
 
     #[test]

@@ -18,7 +18,14 @@
 //!   variance and an integer square root are whole nanoseconds. No float is computed
 //!   while the simulation runs, so no platform's rounding can move a suspicion. Before
 //!   a peer's second heartbeat the intervals are assumed to have mean `every` and
-//!   deviation `every / 4`.
+//!   deviation `every / 4`. An interval longer than `max_interval` (default ten times
+//!   `every`) is not recorded, as Cassandra's detector ignores those above its maximum
+//!   interval: such a silence is an outage (a crash and restart, a partition), not how the
+//!   peer beats, and one of them in the window would hold the deviation, and so the time to
+//!   suspect, many periods high until it left. The cap is fixed by the configuration, not by
+//!   what was learned, so it never narrows the estimate the way ignoring every interval that
+//!   ended a suspicion would (on jittery links that rule keeps only the intervals short
+//!   enough not to be suspected, and the detector suspects ever more often).
 //!
 //! `bug: NoRearmAfterSuspicion` plants a detector that never arms a peer's deadline again
 //! once it has suspected that peer: after one false suspicion, that peer's crash goes
@@ -52,6 +59,8 @@ pub enum Detector {
         /// The least standard deviation assumed, in nanoseconds, so that perfectly regular
         /// heartbeats do not make the slightest delay suspicious.
         min_std_ns: u64,
+        /// The longest interval recorded, in nanoseconds; a longer one (an outage) is ignored.
+        max_interval_ns: u64,
     },
 }
 
@@ -73,6 +82,10 @@ pub struct HeartbeatSpec {
     /// A planted bug, for the broken variant.
     pub bug: Option<DetectorBug>,
 }
+
+/// Without `max_interval`, the longest interval a phi detector records, in heartbeat periods:
+/// ten heartbeats missed in a row are an outage, not jitter.
+pub const DEFAULT_MAX_INTERVAL_PERIODS: u64 = 10;
 
 /// The normal quantile `z` with `P(Z > z) = 10^-phi`, by bisection on `libm::erfc`: run
 /// once per scenario, at validation, never in the loop.
@@ -190,18 +203,22 @@ impl Process for Node {
             return;
         }
         let now = ctx.now();
-        let window = match self.spec.detector {
-            Detector::Phi { window, .. } => window as usize,
-            Detector::Fixed { .. } => 0,
+        let (window, max_interval_ns) = match self.spec.detector {
+            Detector::Phi { window, max_interval_ns, .. } => (window as usize, max_interval_ns),
+            Detector::Fixed { .. } => (0, 0),
         };
         let of = incoming.from;
         let peer = &mut self.peers[of.index()];
         if let Some(last) = peer.last
             && window > 0
         {
-            peer.intervals.push_back(now.as_nanos().saturating_sub(last.as_nanos()));
-            if peer.intervals.len() > window {
-                peer.intervals.pop_front();
+            let interval = now.as_nanos().saturating_sub(last.as_nanos());
+            // A silence longer than the cap is an outage, not a sample of how the peer beats.
+            if interval <= max_interval_ns {
+                peer.intervals.push_back(interval);
+                if peer.intervals.len() > window {
+                    peer.intervals.pop_front();
+                }
             }
         }
         peer.last = Some(now);
@@ -268,12 +285,23 @@ impl Protocol for HeartbeatProtocol {
             DetectorFile::Fixed { timeout_ms } => {
                 cx.positive_millis(&d("timeout_ms"), timeout_ms, "a timeout of zero");
             }
-            DetectorFile::Phi { threshold, window, min_std_ms } => {
+            DetectorFile::Phi { threshold, window, min_std_ms, max_interval_ms } => {
                 if !(0.1..=limits::MAX_PHI).contains(&threshold.0) {
                     cx.error(&d("threshold"), format!("a phi threshold of {}", threshold.0), format!("from 0.1 to {}", limits::MAX_PHI));
                 }
                 cx.within(&d("window"), window.0, 1..=limits::MAX_BREAKER_CALLS, |n| format!("a window of {n} intervals"));
                 cx.millis(&d("min_std_ms"), min_std_ms);
+                // Below the period, the detector would ignore nearly every interval it hears.
+                if let Some(cap) = max_interval_ms
+                    && let Some(cap_ns) = cx.millis(&d("max_interval_ms"), cap)
+                    && cap_ns < ns(config.every_ms)
+                {
+                    cx.error(
+                        &d("max_interval_ms"),
+                        format!("a max_interval_ms of {}, shorter than every_ms ({})", cap.0, config.every_ms.0),
+                        format!("at least every_ms ({})", config.every_ms.0),
+                    );
+                }
             }
         }
     }
@@ -292,10 +320,11 @@ impl HeartbeatSpec {
             every_ns: ns(config.every_ms),
             detector: match config.detector {
                 DetectorFile::Fixed { timeout_ms } => Detector::Fixed { timeout_ns: ns(timeout_ms) },
-                DetectorFile::Phi { threshold, window, min_std_ms } => Detector::Phi {
+                DetectorFile::Phi { threshold, window, min_std_ms, max_interval_ms } => Detector::Phi {
                     z_milli: (phi_to_z(threshold.0).max(0.0) * 1000.0).round() as u64,
                     window: window.0.min(u64::from(u32::MAX)) as u32,
                     min_std_ns: ns(min_std_ms),
+                    max_interval_ns: max_interval_ms.map_or(ns(config.every_ms).saturating_mul(DEFAULT_MAX_INTERVAL_PERIODS), ns),
                 },
             },
             bug: config.bug.map(|DetectorBugFile::NoRearmAfterSuspicion| DetectorBug::NoRearmAfterSuspicion),
@@ -306,6 +335,31 @@ impl HeartbeatSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn phi_scenario(cap: &str) -> Result<Scenario, crate::scenario::ScenarioErrors> {
+        let src = format!(
+            "Scenario(name: \"t\", horizon_ms: 10, nodes: 2,\n    protocol: Heartbeat(every_ms: 50, detector: Phi(threshold: 8, window: 10, min_std_ms: 5{cap})))"
+        );
+        Scenario::parse(&src, "phi.ron")
+    }
+
+    /// Without `max_interval_ms` a phi detector ignores intervals over ten periods; one shorter
+    /// than a period, or negative, is reported where it is written.
+    #[test]
+    fn max_interval_defaults_to_ten_periods_and_is_at_least_one() {
+        let spec = |cap: &str| match phi_scenario(cap).expect("valid").protocol.config::<Config>().map(HeartbeatSpec::from_config) {
+            Some(HeartbeatSpec { detector: Detector::Phi { max_interval_ns, .. }, .. }) => max_interval_ns,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(spec(""), 500_000_000);
+        assert_eq!(spec(", max_interval_ms: 50"), 50_000_000);
+        for (bad, says) in [("49.5", "shorter than every_ms (50)"), ("-1", "")] {
+            let errors = phi_scenario(&format!(", max_interval_ms: {bad}")).expect_err("invalid");
+            let e = &errors.0[0];
+            assert_eq!((e.file.as_str(), e.line), ("phi.ron", 2), "{e}");
+            assert!(e.col > 60 && e.message.contains(says), "{e}");
+        }
+    }
 
     /// Standard normal tail quantiles: P(Z > 2.326) = 0.01, P(Z > 5.612) = 1e-8.
     #[test]

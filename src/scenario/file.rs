@@ -310,6 +310,11 @@ pub enum DetectorFile {
         /// The least standard deviation assumed, in milliseconds, so that perfectly regular
         /// heartbeats do not make the slightest delay suspicious.
         min_std_ms: Number,
+        /// The longest interval learned, in milliseconds, at least `every_ms`: a longer silence
+        /// (a crash and restart, a partition) is an outage, not how the peer beats, and is not
+        /// recorded; absent: ten times `every_ms`.
+        #[serde(default)]
+        max_interval_ms: Option<Number>,
     },
 }
 
