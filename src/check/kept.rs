@@ -14,7 +14,11 @@
 //!
 //! Once the run ended with nothing left to happen, every publication of a publisher that did
 //! not crash, pause or wait on a send since it published is acknowledged: a publisher sends again until the broker
-//! keeps it, so one never acknowledged was given up on.
+//! keeps it, so one never acknowledged was given up on. Likewise every subscription with an
+//! end whose subscriber is up then has had its end confirmed (the end's `ack`): its end was
+//! due (nothing was left to happen, its timer included), and a subscriber asks until the
+//! broker confirms, also when it was down at the end and restarted after it; a subscription
+//! never ended goes on drawing publications the subscriber no longer wants.
 //!
 //! Two deliveries are **forbidden**, whatever crashed, and fail at once: a publication reaching
 //! its own publisher (the broker forwards to every subscriber but the publisher), and one
@@ -34,7 +38,7 @@ use crate::protocols::pubsub::Subscription;
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 use crate::trace::{CallOutcome, EventKind, FaultAction, TraceEvent};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// No publication the broker acknowledged is lost for a subscriber that stayed subscribed.
 pub struct NoAckedPublicationLoss {
@@ -61,6 +65,8 @@ pub struct NoAckedPublicationLoss {
     crashes: usize,
     /// Each node's latest crash.
     crashed: BTreeMap<NodeId, SimTime>,
+    /// The nodes crashed and not restarted.
+    down: BTreeSet<NodeId>,
 }
 
 impl NoAckedPublicationLoss {
@@ -79,6 +85,7 @@ impl NoAckedPublicationLoss {
             held: super::Holds::default(),
             crashes: 0,
             crashed: BTreeMap::new(),
+            down: BTreeSet::new(),
         }
     }
 }
@@ -142,6 +149,7 @@ impl Checker for NoAckedPublicationLoss {
             b::map(&self.carrier),
             self.held.heap_bytes(),
             b::map(&self.crashed),
+            b::set(&self.down),
         ])
     }
 
@@ -177,7 +185,11 @@ impl Checker for NoAckedPublicationLoss {
                 self.crashes += 1;
                 if let Some(node) = node {
                     self.crashed.insert(node, e.time);
+                    self.down.insert(node);
                 }
+            }
+            EventKind::Fault { action: FaultAction::Restart, node: Some(node), .. } => {
+                self.down.remove(&node);
             }
             _ => {}
         }
@@ -236,6 +248,22 @@ impl Checker for NoAckedPublicationLoss {
                 app.0,
                 self.cluster.name(node)
             ));
+        }
+        if end.reason == EndReason::Quiescent {
+            let mut unended = subs
+                .iter()
+                .enumerate()
+                .filter(|&(i, s)| s.until_ns != u64::MAX && !self.down.contains(&s.node) && !self.ended.contains_key(&i));
+            if let Some((i, s)) = unended.next() {
+                return Verdict::fail(format!(
+                    "{} subscriptions past their end never confirmed ended though their subscriber was up and nothing was left \
+                     to happen; first: subscription {i}, {}'s to {} until {}",
+                    unended.count() + 1,
+                    self.cluster.name(s.node),
+                    self.cluster.groups[s.topic.0 as usize].0,
+                    SimTime(s.until_ns)
+                ));
+            }
         }
         if let Some(breach) = forbidden {
             return Verdict::fail(breach);
@@ -301,6 +329,24 @@ mod tests {
         checker.verdict(&RunEnd { reason, at: SimTime(100_000_000), max_latency_ns: 0 })
     }
 
+    // Postmortem: a subscriber down across its subscription's end, restarted after it, that
+    // never asked the broker to end it, went on drawing the topic's publications for good,
+    // and no check judged an end the broker never confirmed (held-out set 10's
+    // dps-restart-after-interval-not-unsubscribed).
+    #[test]
+    fn regression_a_subscription_past_its_end_is_confirmed_ended_once_quiescent() {
+        let crash = |ms, action| ev(ms, EventKind::Fault { action, node: Some(NodeId(3)), index: 0 });
+        let never_ended = [confirmed(1, 2, 0), confirmed(1, 3, 1), crash(45, FaultAction::Crash), crash(60, FaultAction::Restart)];
+        let v = judge(schedule(), &never_ended, EndReason::Quiescent);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("subscription 1, s2's to news until 50.000ms"), "{}", v.detail);
+        // Confirmed ended, or its subscriber still down, or the run cut at its horizon: no breach.
+        let ended = [&never_ended[..], &[confirmed(70, 3, 1 | UNSUBSCRIBE)]].concat();
+        assert_ne!(judge(schedule(), &ended, EndReason::Quiescent).outcome, Outcome::Fail);
+        assert_ne!(judge(schedule(), &never_ended[..3], EndReason::Quiescent).outcome, Outcome::Fail);
+        assert_ne!(judge(schedule(), &never_ended, EndReason::Horizon).outcome, Outcome::Fail);
+    }
+
     #[test]
     fn an_acknowledged_publication_a_confirmed_subscriber_never_got_is_lost() {
         let events = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7)];
@@ -309,7 +355,7 @@ mod tests {
         assert!(lost.detail.contains("a7 acknowledged at 8.000ms, never delivered to s1"), "{}", lost.detail);
         // At the horizon it may still come.
         assert_eq!(judge(schedule(), &events, EndReason::Horizon).outcome, Outcome::Inconclusive);
-        let got = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7), deliver(9, 2, 7)];
+        let got = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7), deliver(9, 2, 7), confirmed(60, 3, 1 | UNSUBSCRIBE)];
         assert_eq!(judge(schedule(), &got, EndReason::Quiescent).outcome, Outcome::Pass);
     }
 
@@ -363,7 +409,8 @@ mod tests {
         // At the horizon it may still come; a publisher that crashed since forgot it.
         assert_ne!(judge(schedule(), &unanswered, EndReason::Horizon).outcome, Outcome::Fail);
         let crash = ev(10, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(1)), index: 0 });
-        let forgot = [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7), deliver(9, 2, 7), cmd(9, 1, 8), crash];
+        let forgot =
+            [confirmed(1, 2, 0), cmd(5, 1, 7), acked(8, 7), deliver(9, 2, 7), cmd(9, 1, 8), crash, confirmed(60, 3, 1 | UNSUBSCRIBE)];
         assert_eq!(judge(schedule(), &forgot, EndReason::Quiescent).outcome, Outcome::Pass);
         // A publication made before the end, in a copy the broker sent after it: it kept resending.
         let send = |ms, msg| ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(3), msg: MsgId(msg), size: 8 });
