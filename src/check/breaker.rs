@@ -13,7 +13,8 @@
 //! - Open->HalfOpen comes exactly `wait` after the opening (later only if the
 //!   client was paused meanwhile), and a breaker still open past that fails; with
 //!   `half_open: OnCall` it comes on the first call at or after that, before the call is
-//!   admitted, and never sooner;
+//!   admitted, and never sooner, and only a call brings it: the node's next line after the
+//!   transition is that call's `call` line (admitted or refused), at the same instant;
 //! - HalfOpen ends right after the `min(min_calls, half_open_calls)`-th outcome,
 //!   towards Open if the half-open calls reached a threshold and towards Closed otherwise;
 //! - a unit is admitted exactly when the model says the breaker admits it, and
@@ -56,6 +57,9 @@ struct Model {
     due: Option<(BreakerState, SimTime)>,
     /// Whether the client was paused during the current open period (its timer may fire late).
     paused: bool,
+    /// With `half_open: OnCall`: the instant of a half-open still waiting for the call that
+    /// must have brought it (that call's `call` line comes next, at the same instant).
+    awaiting_call: Option<SimTime>,
 }
 
 impl Model {
@@ -71,6 +75,7 @@ impl Model {
             slow: 0,
             due: None,
             paused: false,
+            awaiting_call: None,
         }
     }
 }
@@ -137,6 +142,15 @@ impl CircuitBreaker {
         }
     }
 
+    /// An OnCall half-open whose call did not follow it at once: a timer (or nothing) brought it.
+    fn uncalled(&mut self, node: NodeId, now: SimTime, call_now: bool) {
+        if let Some(at) = self.models[node.index()].awaiting_call.take()
+            && !(call_now && now == at)
+        {
+            self.violation(at, node, "half-opened with no call to judge (half_open: OnCall half-opens only on a call)".to_string());
+        }
+    }
+
     /// A due transition that did not come before the node's next call event.
     fn missed(&mut self, node: NodeId) {
         if let Some((to, at)) = self.models[node.index()].due.take() {
@@ -168,6 +182,7 @@ impl CircuitBreaker {
 
     /// A unit admitted or refused at `at`: the model must agree.
     fn admission(&mut self, spec: &CallsSpec, cfg: &BreakerConfig, at: SimTime, node: NodeId, app: AppId, admitted: bool) {
+        self.uncalled(node, at, true);
         self.missed(node);
         self.overdue(node, at, cfg);
         let state = self.models[node.index()].state;
@@ -211,6 +226,7 @@ impl CircuitBreaker {
     }
 
     fn ending(&mut self, cfg: &BreakerConfig, at: SimTime, node: NodeId, app: AppId, outcome: CallOutcome, latency_ns: u64) {
+        self.uncalled(node, at, false);
         self.missed(node);
         let Some((_, period, admitted)) = self.units.remove(&app).filter(|u| u.0 == node) else {
             self.violation(at, node, format!("a{} ended {outcome:?}, but no unit of it was admitted", app.0));
@@ -285,6 +301,7 @@ impl CircuitBreaker {
     }
 
     fn transition(&mut self, cfg: &BreakerConfig, at: SimTime, node: NodeId, from: BreakerState, to: BreakerState) {
+        self.uncalled(node, at, false);
         let m = &self.models[node.index()];
         let (state, since, due, paused) = (m.state, m.since, m.due, m.paused);
         if from != state {
@@ -309,7 +326,8 @@ impl CircuitBreaker {
         }
         self.transitions[to as usize] += 1;
         let period = self.models[node.index()].period + 1;
-        self.models[node.index()] = Model { state: to, period, ..Model::new(at) };
+        let awaiting_call = (from == BreakerState::Open && cfg.half_open == HalfOpenWhen::OnCall).then_some(at);
+        self.models[node.index()] = Model { state: to, period, awaiting_call, ..Model::new(at) };
     }
 
     /// The model's decision for a unit arriving now.
@@ -340,6 +358,8 @@ impl Checker for CircuitBreaker {
             EventKind::Call { node, app, outcome, latency_ns } => self.ending(&cfg, e.time, node, app, outcome, latency_ns),
             EventKind::Breaker { node, from, to } => self.transition(&cfg, e.time, node, from, to),
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                // A crash ends the step a half-open's call would have been in.
+                self.uncalled(node, e.time, false);
                 // The breaker dies with the process; units in flight never end.
                 self.models[node.index()] = Model { period: self.models[node.index()].period + 1, ..Model::new(e.time) };
                 self.units.retain(|_, u| u.0 != node);
@@ -354,6 +374,13 @@ impl Checker for CircuitBreaker {
         let mut violations = self.violations.clone();
         for node in self.cluster.nodes() {
             let m = &self.models[node.index()];
+            if m.awaiting_call.is_some() {
+                violations.push(format!(
+                    "{} at {}: half-opened with no call to judge (half_open: OnCall half-opens only on a call)",
+                    self.cluster.name(node),
+                    m.since
+                ));
+            }
             if let Some((to, at)) = m.due {
                 violations.push(format!(
                     "{} at {at}: the outcomes demanded {:?} -> {to:?}, which never came",
@@ -654,5 +681,26 @@ mod tests {
         assert!(v.detail.contains("should have half-opened on this call"), "{}", v.detail);
         let v = judge_with(lazy(), &[opened, &[go(90, Open, HalfOpen)]].concat(), 200);
         assert!(v.detail.contains("wait that began"), "{}", v.detail);
+    }
+
+    // Postmortem: the held-out mutant breaker-on-call-also-armed-timer (an OnCall breaker also
+    // armed the Timer's wait) half-opened at the wait's end with no call; the check asked only
+    // that the half-open come no sooner than the wait's end and no later than the first call.
+    #[test]
+    fn regression_on_call_half_opens_only_on_a_call() {
+        let lazy = || checker_with(|c| c.half_open = HalfOpenWhen::OnCall);
+        let opened = &correct()[..6]; // open at 3 ms, wait 100 ms: ends at 103 ms
+        let by_timer = [opened, &[go(103, Open, HalfOpen), admit(110, 3)]].concat();
+        let v = judge_with(lazy(), &by_timer, 200);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("c at 103.000ms: half-opened with no call to judge"), "{}", v.detail);
+        // Nothing after it at all: the run's end judges it.
+        let v = judge_with(lazy(), &[opened, &[go(103, Open, HalfOpen)]].concat(), 200);
+        assert!(v.detail.contains("half-opened with no call to judge"), "{}", v.detail);
+        // The call at the same instant brings it.
+        let on_call = [opened, &[go(103, Open, HalfOpen), admit(103, 3)]].concat();
+        assert_eq!(judge_with(lazy(), &on_call, 200).outcome, Outcome::Pass);
+        // The timer's half-open, at the same instant, is right for a Timer breaker.
+        assert_eq!(judge(&by_timer, 200).outcome, Outcome::Pass);
     }
 }
