@@ -18,7 +18,11 @@
 //! - HalfOpen ends right after the `min(min_calls, half_open_calls)`-th outcome,
 //!   towards Open if the half-open calls reached a threshold and towards Closed otherwise;
 //! - a unit is admitted exactly when the model says the breaker admits it, and
-//!   only an admitted unit ends.
+//!   only an admitted unit ends;
+//! - the breaker sits where `order` puts it: with `BreakerInsideRetry` every attempt (an
+//!   `attempt` line to the service) leaves right after its call's `Admitted` line, in the same
+//!   step; with `RetryInsideBreaker` only a call's first attempt does, and a retry passes no
+//!   breaker (no `call` line right before it).
 //!
 //! A crash loses the breaker with its process: the model restarts closed. The
 //! verdict's detail reports what the breaker saved (units refused while the
@@ -98,6 +102,11 @@ pub struct CircuitBreaker {
     /// Per entry of the service's schedule: the units answered (ok or error) that began and
     /// ended within it, and the errors among them.
     answered: Vec<(u64, u64)>,
+    /// The service, whose attempts' places around the breaker are judged.
+    service: Option<NodeId>,
+    /// Per client: its last admission (instant and call), which the attempt it lets out
+    /// follows at once.
+    just_admitted: Vec<Option<(SimTime, AppId)>>,
 }
 
 /// Whether `failed` failures or `slow` slow calls of `calls` reach a threshold: at or above,
@@ -119,6 +128,8 @@ impl CircuitBreaker {
     pub fn new(cluster: Cluster, clocks: Vec<Clock>, spec: Option<Arc<CallsSpec>>) -> CircuitBreaker {
         let spec = spec.and_then(|s| s.breaker.map(|b| (s, b)));
         let models = vec![Model::new(SimTime::ZERO); cluster.len()];
+        let service = spec.as_ref().and_then(|(s, _)| cluster.id(&s.service));
+        let just_admitted = vec![None; cluster.len()];
         CircuitBreaker {
             cluster,
             spec,
@@ -130,7 +141,25 @@ impl CircuitBreaker {
             refused: [0; 3],
             admitted: 0,
             answered: Vec::new(),
+            service,
+            just_admitted,
         }
+    }
+
+    /// Attempt `attempt` of call `call` left `node` for the service: the breaker must have
+    /// judged it in this step exactly when `order` puts the breaker around it.
+    fn attempted(&mut self, spec: &CallsSpec, at: SimTime, node: NodeId, call: AppId, attempt: u32) {
+        let judged = self.just_admitted[node.index()].take() == Some((at, call));
+        let per_attempt = spec.order == Order::BreakerInsideRetry;
+        if judged == (per_attempt || attempt == 1) {
+            return;
+        }
+        let what = match (judged, per_attempt) {
+            (false, true) => "left without the breaker admitting it (BreakerInsideRetry: it judges every attempt)",
+            (false, false) => "left without the breaker admitting its call (RetryInsideBreaker: it judges each call once)",
+            (true, _) => "was judged by the breaker again (RetryInsideBreaker: retries happen inside it)",
+        };
+        self.violation(at, node, format!("attempt #{attempt} of a{} {what}", call.0));
     }
 
     fn violation(&mut self, at: SimTime, node: NodeId, what: String) {
@@ -353,7 +382,13 @@ impl Checker for CircuitBreaker {
     fn observe(&mut self, e: &TraceEvent) {
         let Some((spec, cfg)) = self.spec.clone() else { return };
         match e.kind {
-            EventKind::Call { node, app, outcome: CallOutcome::Admitted, .. } => self.admission(&spec, &cfg, e.time, node, app, true),
+            EventKind::Call { node, app, outcome: CallOutcome::Admitted, .. } => {
+                self.just_admitted[node.index()] = Some((e.time, app));
+                self.admission(&spec, &cfg, e.time, node, app, true)
+            }
+            EventKind::Attempt { node, to, series, attempt } if Some(to) == self.service => {
+                self.attempted(&spec, e.time, node, AppId(series), attempt)
+            }
             EventKind::Call { node, app, outcome: CallOutcome::Rejected, .. } => self.admission(&spec, &cfg, e.time, node, app, false),
             EventKind::Call { node, app, outcome, latency_ns } => self.ending(&cfg, e.time, node, app, outcome, latency_ns),
             EventKind::Breaker { node, from, to } => self.transition(&cfg, e.time, node, from, to),
@@ -702,5 +737,40 @@ mod tests {
         assert_eq!(judge_with(lazy(), &on_call, 200).outcome, Outcome::Pass);
         // The timer's half-open, at the same instant, is right for a Timer breaker.
         assert_eq!(judge(&by_timer, 200).outcome, Outcome::Pass);
+    }
+
+    fn attempt(ms: u64, app: u64, attempt: u32) -> TraceEvent {
+        at(ms, EventKind::Attempt { node: C, to: NodeId(1), series: app, attempt })
+    }
+
+    // The order was unjudged: a retry that skipped the breaker it should pass (or passed the
+    // one it should skip) broke no clause, as the held-out mutants of modes nobody judged did.
+    #[test]
+    fn the_breaker_sits_where_order_puts_it() {
+        // Only all-failing windows open it here: the attempts below leave it closed.
+        let tolerant = || checker_with(|c| c.failure_ppb = 1_000_000_000);
+        let retry_inside = || {
+            let mut c = tolerant();
+            if let Some((spec, _)) = c.spec.as_mut() {
+                Arc::make_mut(spec).order = Order::RetryInsideBreaker;
+            }
+            c
+        };
+        // Two attempts of a0, each admitted first: the breaker inside the retries.
+        let each = [admit(0, 0), attempt(0, 0, 1), call(5, 0, Error), admit(20, 0), attempt(20, 0, 2), call(25, 0, Ok)];
+        let v = judge_with(tolerant(), &each, 50);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        // The retry skipped the breaker.
+        let skipped = [admit(0, 0), attempt(0, 0, 1), call(5, 0, Error), attempt(20, 0, 2), call(25, 0, Ok)];
+        let v = judge_with(tolerant(), &skipped, 50);
+        assert!(v.detail.contains("c at 20.000ms: attempt #2 of a0 left without the breaker admitting it"), "{}", v.detail);
+        // RetryInsideBreaker: one admission, its retry inside.
+        let once = [admit(0, 0), attempt(0, 0, 1), attempt(20, 0, 2), call(25, 0, Ok)];
+        let v = judge_with(retry_inside(), &once, 50);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        let v = judge_with(retry_inside(), &each, 50);
+        assert!(v.detail.contains("attempt #2 of a0 was judged by the breaker again"), "{}", v.detail);
+        let v = judge_with(retry_inside(), &once[1..], 50);
+        assert!(v.detail.contains("attempt #1 of a0 left without the breaker admitting its call"), "{}", v.detail);
     }
 }
