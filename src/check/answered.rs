@@ -23,16 +23,23 @@
 //! after the previous answer as a waiting caller makes them, fails; a sender held by a full
 //! mailbox's back-pressure (its `block` line in that step) is excused.
 //!
+//! Under `Exchange`'s `Call(timeout_ms: ..)` a call ends by its timeout exactly that long after
+//! it began, on the caller's clock: a waiting call's `unblock` (timed out) that long after its
+//! `block`, which must say it has a timeout, and a call that went on its `timeout` line that long
+//! after its request's `send`. A pause or other wait of the caller meanwhile holds its timers
+//! and excuses lateness, never earliness.
+//!
 //! This is what no other check states: `NoLoss` passes when the callee delivers every request
 //! and never answers, and `NoDeadlock` passes when every unanswered call ends by its timeout.
 
 use super::{Breaches, Checker, RunEnd, Verdict};
+use crate::clock::Clock;
 use crate::id::{AppId, MsgId, NodeId};
 use crate::plugin::NoConfig;
 use crate::process::Cluster;
 use crate::scenario::Scenario;
 use crate::time::SimTime;
-use crate::trace::{BlockReason, EventKind, FaultAction, TraceEvent};
+use crate::trace::{BlockReason, EventKind, FaultAction, TraceEvent, UnblockReason};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// What the matching replays, in trace order, for one callee-caller pair.
@@ -68,6 +75,20 @@ pub struct CallsAnswered {
     held_back: Breaches,
     /// Commands whose calls all left in their step.
     handed: u64,
+    /// The calls' timeout on the caller's clock, where the protocol declares one (`Exchange`'s
+    /// `Call(timeout_ms: ..)`), and the nodes' clocks.
+    timeout_ns: Option<u64>,
+    clocks: Vec<Clock>,
+    /// When each request of a caller that goes on left (only where a timeout is judged).
+    began: BTreeMap<MsgId, SimTime>,
+    /// Per node waiting on a call: when its wait began, and whether a pause held it since.
+    waiting: BTreeMap<NodeId, (SimTime, bool)>,
+    /// When each node's timers were held (a pause or a wait).
+    holds: super::Holds,
+    /// Calls that ended by their timeout too early, or too late with nothing holding them.
+    mistimed: Breaches,
+    /// Calls that ended by their timeout, judged.
+    timed_out: u64,
 }
 
 impl CallsAnswered {
@@ -84,6 +105,35 @@ impl CallsAnswered {
             handing: BTreeMap::new(),
             held_back: Breaches::default(),
             handed: 0,
+            timeout_ns: None,
+            clocks: Vec::new(),
+            began: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+            holds: super::Holds::default(),
+            mistimed: Breaches::default(),
+            timed_out: 0,
+        }
+    }
+
+    /// Judge the calls' timeout too: `timeout_ns` on each caller's clock (`clocks`; missing ones exact).
+    pub fn with_timeout(mut self, timeout_ns: u64, clocks: Vec<Clock>) -> CallsAnswered {
+        self.timeout_ns = Some(timeout_ns);
+        self.clocks = clocks;
+        self
+    }
+
+    /// A call of `node` that began at `began` ended by its timeout now; `held`: whether a pause or
+    /// another wait held the caller's timers meanwhile.
+    fn timed_out(&mut self, node: NodeId, began: SimTime, now: SimTime, held: bool) {
+        let Some(timeout) = self.timeout_ns else { return };
+        self.timed_out += 1;
+        let due = self.clocks.get(node.index()).copied().unwrap_or_default().real_duration(timeout);
+        let took = now.0.saturating_sub(began.0);
+        if took < due || (took > due && !held) {
+            let name = self.cluster.name(node).to_string();
+            self.mistimed.record(now, || {
+                format!("{name}'s call that began at {began} ended by its timeout after {}; the timeout is {}", SimTime(took), SimTime(due))
+            });
         }
     }
 
@@ -132,6 +182,9 @@ impl Checker for CallsAnswered {
             b::set(&self.requests),
             b::set(&self.stalled),
             b::map(&self.handing),
+            b::map(&self.began),
+            b::map(&self.waiting),
+            self.holds.heap_bytes(),
             b::nested(self.handing.values(), |h| b::vec(&h.2)),
         ])
     }
@@ -139,6 +192,9 @@ impl Checker for CallsAnswered {
     fn observe(&mut self, e: &TraceEvent) {
         if self.goes_on {
             self.hand_over(e);
+        }
+        if self.timeout_ns.is_some() {
+            self.timing(e);
         }
         match e.kind {
             EventKind::Send { from, to, msg, .. } => {
@@ -200,6 +256,9 @@ impl Checker for CallsAnswered {
         if let Some(failed) = held_back.verdict("commands whose calls did not all leave at once") {
             return failed;
         }
+        if let Some(failed) = self.mistimed.verdict("calls that did not end by their timeout when it was due") {
+            return failed;
+        }
         let mut breaches = Breaches::default();
         let (mut taken, mut forgiven) = (0u64, 0u64);
         for (&(callee, caller), steps) in &self.steps {
@@ -239,10 +298,13 @@ impl Checker for CallsAnswered {
         if let Some(failed) = breaches.verdict("calls taken intact and never answered") {
             return failed;
         }
-        if taken == 0 && handed == 0 {
+        if taken == 0 && handed == 0 && self.timed_out == 0 {
             return Verdict::inconclusive("no call request named in the trace reached its callee intact");
         }
-        let at_once = if self.goes_on { format!("; {handed} commands' calls all made at once") } else { String::new() };
+        let mut at_once = if self.goes_on { format!("; {handed} commands' calls all made at once") } else { String::new() };
+        if let Some(t) = self.timeout_ns {
+            at_once.push_str(&format!("; {} calls ended by their timeout, each {} after it began", self.timed_out, SimTime(t)));
+        }
         Verdict::pass(format!(
             "{taken} call requests taken intact, each answered ({forgiven} forgiven: the callee crashed, or was blocked at the end){at_once}"
         ))
@@ -250,6 +312,44 @@ impl Checker for CallsAnswered {
 }
 
 impl CallsAnswered {
+    /// The timeout clause: when each call began, and when it ended by its timeout.
+    fn timing(&mut self, e: &TraceEvent) {
+        match e.kind {
+            EventKind::Block { node, reason: BlockReason::Call, timeout, .. } => {
+                if !timeout {
+                    let name = self.cluster.name(node).to_string();
+                    self.mistimed.record(e.time, || format!("{name} waits on a call with no timeout, though its calls have one"));
+                }
+                self.waiting.insert(node, (e.time, false));
+            }
+            EventKind::Unblock { node, reason } => {
+                // The wait itself holds the caller's other timers, not this call's timeout: only
+                // a pause does.
+                if let Some((began, paused)) = self.waiting.remove(&node)
+                    && reason == UnblockReason::TimedOut
+                {
+                    self.timed_out(node, began, e.time, paused);
+                }
+            }
+            EventKind::CallTimeout { node, msg, .. } => {
+                if let Some(began) = self.began.remove(&msg) {
+                    let held = self.holds.within(node, began, e.time);
+                    self.timed_out(node, began, e.time, held);
+                }
+            }
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                self.waiting.remove(&node);
+            }
+            EventKind::Fault { action: FaultAction::Pause, node: Some(node), .. } => {
+                if let Some(w) = self.waiting.get_mut(&node) {
+                    w.1 = true;
+                }
+            }
+            _ => {}
+        }
+        self.holds.observe(e);
+    }
+
     /// The clause on callers that go on: follow each command's step and its sends.
     fn hand_over(&mut self, e: &TraceEvent) {
         if !self.handing.is_empty() {
@@ -269,11 +369,14 @@ impl CallsAnswered {
                 let recipients = self.cluster.recipients(node, dest);
                 self.handing.insert(node, (e.time, app, recipients));
             }
-            EventKind::Send { from, to, .. } => {
+            EventKind::Send { from, to, msg, .. } => {
                 if let Some((_, _, left)) = self.handing.get_mut(&from)
                     && let Some(i) = left.iter().position(|&r| r == to)
                 {
                     left.remove(i);
+                    if self.timeout_ns.is_some() {
+                        self.began.insert(msg, e.time);
+                    }
                 }
             }
             // Held by a full mailbox: the rest leave as room is granted, which is not the
@@ -293,8 +396,19 @@ impl crate::plugin::Check for CallsAnswered {
     fn build(_: &NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
         use crate::protocols::exchange::Config;
         use crate::scenario::file::HandoverFile;
-        let goes_on = scenario.protocol.config::<Config>().is_some_and(|c| matches!(c.send, HandoverFile::Call { wait: false, .. }));
-        Box::new(CallsAnswered::new(scenario.cluster.clone(), goes_on))
+        let config = scenario.protocol.config::<Config>();
+        let goes_on = config.is_some_and(|c| matches!(c.send, HandoverFile::Call { wait: false, .. }));
+        let checker = CallsAnswered::new(scenario.cluster.clone(), goes_on);
+        // Read from the scenario here, not through the protocol's code, whose bugs a check sharing
+        // it would share: milliseconds to nanoseconds, truncated as the exchange documents.
+        let timeout_ns = config.and_then(|c| match c.send {
+            HandoverFile::Call { timeout_ms: Some(t), .. } => Some((t.0 * crate::time::NANOS_PER_MS as f64) as u64),
+            _ => None,
+        });
+        match timeout_ns {
+            Some(t) => Box::new(checker.with_timeout(t, scenario.clocks.clone())),
+            None => Box::new(checker),
+        }
     }
 }
 
@@ -429,5 +543,41 @@ mod tests {
         // Held by a full mailbox: excused.
         let held = ev(1, EventKind::Block { node: NodeId(1), on: NodeId(2), reason: BlockReason::BackPressure, timeout: false });
         assert_ne!(multicast_calls(&[send(1, 1, 0, 1), held, send(4, 1, 2, 2)], 10).outcome, Outcome::Fail);
+    }
+
+    fn judge_timed(goes_on: bool, events: &[TraceEvent]) -> Verdict {
+        let cluster = Cluster { names: vec!["a".into(), "b".into()], groups: vec![] };
+        let mut c = CallsAnswered::new(cluster, goes_on).with_timeout(30_000_000, vec![]);
+        events.iter().for_each(|e| c.observe(e));
+        c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason: EndReason::Quiescent, max_latency_ns: 0 })
+    }
+
+    // The timeout option was unjudged: a call that gave up at a tenth of its timeout (or at
+    // ten times it) broke no clause, every request taken still being answered.
+    #[test]
+    fn a_call_ends_by_its_timeout_exactly_when_due() {
+        let [s, b] = waiting_call();
+        let v = judge_timed(false, &[s, b, timed_out(30)]);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        assert!(v.detail.contains("1 calls ended by their timeout, each 30.000ms after it began"), "{}", v.detail);
+        for early_or_late in [3, 31] {
+            let v = judge_timed(false, &[s, b, timed_out(early_or_late)]);
+            assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+            assert!(v.detail.contains("the timeout is 30.000ms"), "{}", v.detail);
+        }
+        // A pause held the caller's timers: late is excused, early never.
+        let pause = |ms, action| ev(ms, EventKind::Fault { action, node: Some(NodeId(0)), index: 0 });
+        let paused = [s, b, pause(10, FaultAction::Pause), pause(40, FaultAction::Resume), timed_out(40)];
+        assert_eq!(judge_timed(false, &paused).outcome, Outcome::Pass);
+        // A waiting call with no timeout when the calls have one.
+        let untimed = ev(0, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: BlockReason::Call, timeout: false });
+        let v = judge_timed(false, &[s, untimed]);
+        assert!(v.detail.contains("a waits on a call with no timeout"), "{}", v.detail);
+        // A call that went on: its `timeout` line, from its command's send.
+        let cmd = ev(0, EventKind::Command { node: NodeId(0), app: crate::id::AppId(1), dest: crate::process::Dest::Node(NodeId(1)) });
+        let gave_up = |ms| ev(ms, EventKind::CallTimeout { node: NodeId(0), callee: NodeId(1), msg: MsgId(1) });
+        assert_eq!(judge_timed(true, &[cmd, s, gave_up(30)]).outcome, Outcome::Pass);
+        let v = judge_timed(true, &[cmd, s, gave_up(20)]);
+        assert!(v.detail.contains("a's call that began at 0.000ms ended by its timeout after 20.000ms"), "{}", v.detail);
     }
 }
