@@ -8,7 +8,7 @@ use crate::explore::{AsyncExplorer, Bounds, Exploration};
 use crate::id::NodeId;
 use crate::process::{Cluster, Process};
 use crate::scenario::{CheckChoice, ConfigCx, ProtocolChoice, Scenario};
-pub use crate::scenario::{JitterShape, RetryBudget, RetryPolicy, Rounds, WaitFrom};
+pub use crate::scenario::{JitterShape, RetryBudget, RetryPolicy, RoundExchange, Rounds, WaitFrom};
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, Runner, TraceSink, run_catching_into};
 use crate::verdict::Checker;
 use serde::Deserialize;

@@ -13,11 +13,16 @@
 //! - Open->HalfOpen comes exactly `wait` after the opening (later only if the
 //!   client was paused meanwhile), and a breaker still open past that fails; with
 //!   `half_open: OnCall` it comes on the first call at or after that, before the call is
-//!   admitted, and never sooner;
+//!   admitted, and never sooner, and only a call brings it: the node's next line after the
+//!   transition is that call's `call` line (admitted or refused), at the same instant;
 //! - HalfOpen ends right after the `min(min_calls, half_open_calls)`-th outcome,
 //!   towards Open if the half-open calls reached a threshold and towards Closed otherwise;
 //! - a unit is admitted exactly when the model says the breaker admits it, and
-//!   only an admitted unit ends.
+//!   only an admitted unit ends;
+//! - the breaker sits where `order` puts it: with `BreakerInsideRetry` every attempt (an
+//!   `attempt` line to the service) leaves right after its call's `Admitted` line, in the same
+//!   step; with `RetryInsideBreaker` only a call's first attempt does, and a retry passes no
+//!   breaker (no `call` line right before it).
 //!
 //! A crash loses the breaker with its process: the model restarts closed. The
 //! verdict's detail reports what the breaker saved (units refused while the
@@ -56,6 +61,9 @@ struct Model {
     due: Option<(BreakerState, SimTime)>,
     /// Whether the client was paused during the current open period (its timer may fire late).
     paused: bool,
+    /// With `half_open: OnCall`: the instant of a half-open still waiting for the call that
+    /// must have brought it (that call's `call` line comes next, at the same instant).
+    awaiting_call: Option<SimTime>,
 }
 
 impl Model {
@@ -71,6 +79,7 @@ impl Model {
             slow: 0,
             due: None,
             paused: false,
+            awaiting_call: None,
         }
     }
 }
@@ -93,6 +102,11 @@ pub struct CircuitBreaker {
     /// Per entry of the service's schedule: the units answered (ok or error) that began and
     /// ended within it, and the errors among them.
     answered: Vec<(u64, u64)>,
+    /// The service, whose attempts' places around the breaker are judged.
+    service: Option<NodeId>,
+    /// Per client: its last admission (instant and call), which the attempt it lets out
+    /// follows at once.
+    just_admitted: Vec<Option<(SimTime, AppId)>>,
 }
 
 /// Whether `failed` failures or `slow` slow calls of `calls` reach a threshold: at or above,
@@ -114,6 +128,8 @@ impl CircuitBreaker {
     pub fn new(cluster: Cluster, clocks: Vec<Clock>, spec: Option<Arc<CallsSpec>>) -> CircuitBreaker {
         let spec = spec.and_then(|s| s.breaker.map(|b| (s, b)));
         let models = vec![Model::new(SimTime::ZERO); cluster.len()];
+        let service = spec.as_ref().and_then(|(s, _)| cluster.id(&s.service));
+        let just_admitted = vec![None; cluster.len()];
         CircuitBreaker {
             cluster,
             spec,
@@ -125,7 +141,25 @@ impl CircuitBreaker {
             refused: [0; 3],
             admitted: 0,
             answered: Vec::new(),
+            service,
+            just_admitted,
         }
+    }
+
+    /// Attempt `attempt` of call `call` left `node` for the service: the breaker must have
+    /// judged it in this step exactly when `order` puts the breaker around it.
+    fn attempted(&mut self, spec: &CallsSpec, at: SimTime, node: NodeId, call: AppId, attempt: u32) {
+        let judged = self.just_admitted[node.index()].take() == Some((at, call));
+        let per_attempt = spec.order == Order::BreakerInsideRetry;
+        if judged == (per_attempt || attempt == 1) {
+            return;
+        }
+        let what = match (judged, per_attempt) {
+            (false, true) => "left without the breaker admitting it (BreakerInsideRetry: it judges every attempt)",
+            (false, false) => "left without the breaker admitting its call (RetryInsideBreaker: it judges each call once)",
+            (true, _) => "was judged by the breaker again (RetryInsideBreaker: retries happen inside it)",
+        };
+        self.violation(at, node, format!("attempt #{attempt} of a{} {what}", call.0));
     }
 
     fn violation(&mut self, at: SimTime, node: NodeId, what: String) {
@@ -134,6 +168,15 @@ impl CircuitBreaker {
             self.violations.push(format!("{} at {at}: {what}", self.cluster.name(node)));
         } else {
             self.violations.push(String::new());
+        }
+    }
+
+    /// An OnCall half-open whose call did not follow it at once: a timer (or nothing) brought it.
+    fn uncalled(&mut self, node: NodeId, now: SimTime, call_now: bool) {
+        if let Some(at) = self.models[node.index()].awaiting_call.take()
+            && !(call_now && now == at)
+        {
+            self.violation(at, node, "half-opened with no call to judge (half_open: OnCall half-opens only on a call)".to_string());
         }
     }
 
@@ -168,6 +211,7 @@ impl CircuitBreaker {
 
     /// A unit admitted or refused at `at`: the model must agree.
     fn admission(&mut self, spec: &CallsSpec, cfg: &BreakerConfig, at: SimTime, node: NodeId, app: AppId, admitted: bool) {
+        self.uncalled(node, at, true);
         self.missed(node);
         self.overdue(node, at, cfg);
         let state = self.models[node.index()].state;
@@ -211,6 +255,7 @@ impl CircuitBreaker {
     }
 
     fn ending(&mut self, cfg: &BreakerConfig, at: SimTime, node: NodeId, app: AppId, outcome: CallOutcome, latency_ns: u64) {
+        self.uncalled(node, at, false);
         self.missed(node);
         let Some((_, period, admitted)) = self.units.remove(&app).filter(|u| u.0 == node) else {
             self.violation(at, node, format!("a{} ended {outcome:?}, but no unit of it was admitted", app.0));
@@ -285,6 +330,7 @@ impl CircuitBreaker {
     }
 
     fn transition(&mut self, cfg: &BreakerConfig, at: SimTime, node: NodeId, from: BreakerState, to: BreakerState) {
+        self.uncalled(node, at, false);
         let m = &self.models[node.index()];
         let (state, since, due, paused) = (m.state, m.since, m.due, m.paused);
         if from != state {
@@ -309,7 +355,8 @@ impl CircuitBreaker {
         }
         self.transitions[to as usize] += 1;
         let period = self.models[node.index()].period + 1;
-        self.models[node.index()] = Model { state: to, period, ..Model::new(at) };
+        let awaiting_call = (from == BreakerState::Open && cfg.half_open == HalfOpenWhen::OnCall).then_some(at);
+        self.models[node.index()] = Model { state: to, period, awaiting_call, ..Model::new(at) };
     }
 
     /// The model's decision for a unit arriving now.
@@ -335,11 +382,19 @@ impl Checker for CircuitBreaker {
     fn observe(&mut self, e: &TraceEvent) {
         let Some((spec, cfg)) = self.spec.clone() else { return };
         match e.kind {
-            EventKind::Call { node, app, outcome: CallOutcome::Admitted, .. } => self.admission(&spec, &cfg, e.time, node, app, true),
+            EventKind::Call { node, app, outcome: CallOutcome::Admitted, .. } => {
+                self.just_admitted[node.index()] = Some((e.time, app));
+                self.admission(&spec, &cfg, e.time, node, app, true)
+            }
+            EventKind::Attempt { node, to, series, attempt } if Some(to) == self.service => {
+                self.attempted(&spec, e.time, node, AppId(series), attempt)
+            }
             EventKind::Call { node, app, outcome: CallOutcome::Rejected, .. } => self.admission(&spec, &cfg, e.time, node, app, false),
             EventKind::Call { node, app, outcome, latency_ns } => self.ending(&cfg, e.time, node, app, outcome, latency_ns),
             EventKind::Breaker { node, from, to } => self.transition(&cfg, e.time, node, from, to),
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                // A crash ends the step a half-open's call would have been in.
+                self.uncalled(node, e.time, false);
                 // The breaker dies with the process; units in flight never end.
                 self.models[node.index()] = Model { period: self.models[node.index()].period + 1, ..Model::new(e.time) };
                 self.units.retain(|_, u| u.0 != node);
@@ -354,6 +409,13 @@ impl Checker for CircuitBreaker {
         let mut violations = self.violations.clone();
         for node in self.cluster.nodes() {
             let m = &self.models[node.index()];
+            if m.awaiting_call.is_some() {
+                violations.push(format!(
+                    "{} at {}: half-opened with no call to judge (half_open: OnCall half-opens only on a call)",
+                    self.cluster.name(node),
+                    m.since
+                ));
+            }
             if let Some((to, at)) = m.due {
                 violations.push(format!(
                     "{} at {at}: the outcomes demanded {:?} -> {to:?}, which never came",
@@ -654,5 +716,61 @@ mod tests {
         assert!(v.detail.contains("should have half-opened on this call"), "{}", v.detail);
         let v = judge_with(lazy(), &[opened, &[go(90, Open, HalfOpen)]].concat(), 200);
         assert!(v.detail.contains("wait that began"), "{}", v.detail);
+    }
+
+    // Postmortem: the held-out mutant breaker-on-call-also-armed-timer (an OnCall breaker also
+    // armed the Timer's wait) half-opened at the wait's end with no call; the check asked only
+    // that the half-open come no sooner than the wait's end and no later than the first call.
+    #[test]
+    fn regression_on_call_half_opens_only_on_a_call() {
+        let lazy = || checker_with(|c| c.half_open = HalfOpenWhen::OnCall);
+        let opened = &correct()[..6]; // open at 3 ms, wait 100 ms: ends at 103 ms
+        let by_timer = [opened, &[go(103, Open, HalfOpen), admit(110, 3)]].concat();
+        let v = judge_with(lazy(), &by_timer, 200);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("c at 103.000ms: half-opened with no call to judge"), "{}", v.detail);
+        // Nothing after it at all: the run's end judges it.
+        let v = judge_with(lazy(), &[opened, &[go(103, Open, HalfOpen)]].concat(), 200);
+        assert!(v.detail.contains("half-opened with no call to judge"), "{}", v.detail);
+        // The call at the same instant brings it.
+        let on_call = [opened, &[go(103, Open, HalfOpen), admit(103, 3)]].concat();
+        assert_eq!(judge_with(lazy(), &on_call, 200).outcome, Outcome::Pass);
+        // The timer's half-open, at the same instant, is right for a Timer breaker.
+        assert_eq!(judge(&by_timer, 200).outcome, Outcome::Pass);
+    }
+
+    fn attempt(ms: u64, app: u64, attempt: u32) -> TraceEvent {
+        at(ms, EventKind::Attempt { node: C, to: NodeId(1), series: app, attempt })
+    }
+
+    // The order was unjudged: a retry that skipped the breaker it should pass (or passed the
+    // one it should skip) broke no clause, as the held-out mutants of modes nobody judged did.
+    #[test]
+    fn the_breaker_sits_where_order_puts_it() {
+        // Only all-failing windows open it here: the attempts below leave it closed.
+        let tolerant = || checker_with(|c| c.failure_ppb = 1_000_000_000);
+        let retry_inside = || {
+            let mut c = tolerant();
+            if let Some((spec, _)) = c.spec.as_mut() {
+                Arc::make_mut(spec).order = Order::RetryInsideBreaker;
+            }
+            c
+        };
+        // Two attempts of a0, each admitted first: the breaker inside the retries.
+        let each = [admit(0, 0), attempt(0, 0, 1), call(5, 0, Error), admit(20, 0), attempt(20, 0, 2), call(25, 0, Ok)];
+        let v = judge_with(tolerant(), &each, 50);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        // The retry skipped the breaker.
+        let skipped = [admit(0, 0), attempt(0, 0, 1), call(5, 0, Error), attempt(20, 0, 2), call(25, 0, Ok)];
+        let v = judge_with(tolerant(), &skipped, 50);
+        assert!(v.detail.contains("c at 20.000ms: attempt #2 of a0 left without the breaker admitting it"), "{}", v.detail);
+        // RetryInsideBreaker: one admission, its retry inside.
+        let once = [admit(0, 0), attempt(0, 0, 1), attempt(20, 0, 2), call(25, 0, Ok)];
+        let v = judge_with(retry_inside(), &once, 50);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        let v = judge_with(retry_inside(), &each, 50);
+        assert!(v.detail.contains("attempt #2 of a0 was judged by the breaker again"), "{}", v.detail);
+        let v = judge_with(retry_inside(), &once[1..], 50);
+        assert!(v.detail.contains("attempt #1 of a0 left without the breaker admitting its call"), "{}", v.detail);
     }
 }

@@ -12,6 +12,14 @@
 //!   restart), and the last one less than a period before the run ended: a round re-armed late,
 //!   or a chain that stopped, fails.
 //!
+//! Where the protocol declares what a round's exchange does (`Rounds::exchange`: push, pull
+//! or both), the round's messages are *openings* and every other message of the run an
+//! answer, and the step that takes a message (its `recv` line and the receiver's lines after
+//! it at that instant) is judged:
+//! - an opening that carries nothing (a pull) teaches nothing: no `deliver` in its step;
+//! - only an opening that asks (a pull) is answered: a `send` in the step of an opening that
+//!   does not ask (a push), or of an answer, fails.
+//!
 //! A crash ends a node's rounds and its restart starts them again; a pause, or a wait of the
 //! node's own (a blocking send, a full mailbox's back-pressure), holds its timers, so the gap
 //! across one is not judged, nor is lateness at a node with a mailbox (a timer there waits its
@@ -20,11 +28,13 @@
 
 use super::{Breaches, Checker, RunEnd, Verdict};
 use crate::clock::Clock;
+use crate::id::MsgId;
 use crate::id::NodeId;
 use crate::process::Cluster;
-use crate::scenario::Rounds;
+use crate::scenario::{RoundExchange, Rounds};
 use crate::time::SimTime;
 use crate::trace::{EventKind, FaultAction, TraceEvent};
+use std::collections::BTreeSet;
 
 /// Checks each node's rounds against the rounds its protocol declares.
 pub struct RoundPace {
@@ -44,6 +54,16 @@ pub struct RoundPace {
     early: Breaches,
     crowded: Breaches,
     late: Breaches,
+    /// The round's messages sent so far (kept only where the exchange is judged).
+    openings: BTreeSet<MsgId>,
+    /// The step taking a message: its instant, its receiver, the message, and whether it is an opening.
+    taking: Option<(SimTime, NodeId, MsgId, bool)>,
+    /// Values learned from an opening that carries none.
+    taught: Breaches,
+    /// Messages sent in the step of a message no one asked an answer to.
+    unasked: Breaches,
+    /// Steps that took a message, judged.
+    taken: u64,
 }
 
 impl RoundPace {
@@ -63,6 +83,11 @@ impl RoundPace {
             early: Breaches::default(),
             crowded: Breaches::default(),
             late: Breaches::default(),
+            openings: BTreeSet::new(),
+            taking: None,
+            taught: Breaches::default(),
+            unasked: Breaches::default(),
+            taken: 0,
         }
     }
 
@@ -95,9 +120,57 @@ impl RoundPace {
     }
 }
 
+impl RoundPace {
+    /// The exchange's clauses, after `observe` has followed the round's firing.
+    fn exchange(&mut self, e: &TraceEvent, exchange: RoundExchange) {
+        // The step taking a message ends when time moves on or another step begins.
+        if self.taking.is_some_and(|t| t.0 != e.time) {
+            self.taking = None;
+        }
+        match e.kind {
+            EventKind::Send { from, to, msg, .. } => {
+                if self.firing.is_some_and(|f| f.0 == from) {
+                    self.openings.insert(msg);
+                } else if let Some((_, node, taken, opening)) = self.taking
+                    && node == from
+                    && !(opening && exchange.answered)
+                {
+                    let (name, peer) = (self.cluster.name(from), self.cluster.name(to));
+                    let what = if opening { "a round's opening, which asks nothing back" } else { "an answer" };
+                    self.unasked.record(e.time, || format!("{name} sent m{} to {peer} on taking m{} ({what})", msg.0, taken.0));
+                }
+            }
+            EventKind::Receive { to, msg, .. } => {
+                self.taken += 1;
+                self.taking = Some((e.time, to, msg, self.openings.contains(&msg)));
+            }
+            EventKind::Deliver { node, app, .. } => {
+                if let Some((_, taker, taken, true)) = self.taking
+                    && taker == node
+                    && !exchange.opening_carries
+                {
+                    let name = self.cluster.name(node);
+                    self.taught.record(e.time, || {
+                        format!("{name} learned a{} from m{}, a round's opening, which carries no values", app.0, taken.0)
+                    });
+                }
+            }
+            EventKind::Timer { .. } | EventKind::Command { .. } | EventKind::Fault { .. } | EventKind::Block { .. } => self.taking = None,
+            _ => {}
+        }
+    }
+}
+
 impl Checker for RoundPace {
+    fn heap_bytes(&self) -> u64 {
+        crate::budget::set(&self.openings)
+    }
+
     fn observe(&mut self, e: &TraceEvent) {
         let Some(rounds) = self.rounds else { return };
+        if let Some(exchange) = rounds.exchange {
+            self.exchange(e, exchange);
+        }
         match e.kind {
             EventKind::Timer { node, .. } => self.fire(node, e.time, rounds),
             EventKind::Send { from, msg, .. } => match &mut self.firing {
@@ -147,6 +220,12 @@ impl Checker for RoundPace {
         if let Some(failed) = self.crowded.verdict("messages beyond a round's share") {
             return failed;
         }
+        if let Some(failed) = self.taught.verdict("values learned from openings that carry none") {
+            return failed;
+        }
+        if let Some(failed) = self.unasked.verdict("messages sent in answer to a message that asks for none") {
+            return failed;
+        }
         // A chain that stopped: a node up at the end whose last round is more than a period old.
         let mut stopped = Breaches::default();
         for (i, since) in self.since.iter().enumerate() {
@@ -167,7 +246,16 @@ impl Checker for RoundPace {
             return Verdict::inconclusive("no round ran: nothing to judge");
         }
         let pace = if rounds.every_period { "exactly a period apart" } else { "at least a period apart" };
-        Verdict::pass(format!("{} rounds, {pace}, each of at most {} message(s)", self.fired, rounds.per_round))
+        let exchange = match rounds.exchange {
+            Some(x) => format!(
+                "; {} messages taken, {} and {}",
+                self.taken,
+                if x.opening_carries { "openings free to teach" } else { "no opening teaching a value" },
+                if x.answered { "only openings answered" } else { "none answered" }
+            ),
+            None => String::new(),
+        };
+        Verdict::pass(format!("{} rounds, {pace}, each of at most {} message(s){exchange}", self.fired, rounds.per_round))
     }
 }
 
@@ -192,7 +280,7 @@ mod tests {
     }
 
     fn judge(every_period: bool, events: &[TraceEvent], end_ms: u64) -> Verdict {
-        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period };
+        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period, exchange: None };
         let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
         events.iter().for_each(|e| checker.observe(e));
         checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(end_ms * 1_000_000), max_latency_ns: 0 })
@@ -248,5 +336,64 @@ mod tests {
             ev(12, EventKind::Block { node: NodeId(1), on: NodeId(0), reason: crate::trace::BlockReason::BackPressure, timeout: false });
         let held = [fire(10, 0), fire(10, 1), block, fire(20, 0), fire(30, 0), fire(36, 1), fire(40, 0), fire(46, 1)];
         assert_eq!(judge(true, &held, 48).outcome, Outcome::Pass, "{}", judge(true, &held, 48).detail);
+    }
+
+    /// a opens a round to b with m1 at 10 ms; b takes it at 11 ms and does what `after` says.
+    fn exchange(mode: RoundExchange, after: &[TraceEvent]) -> Verdict {
+        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: Some(mode) };
+        let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
+        let open = [fire(10, 0), ev(10, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 8 })];
+        let take = ev(11, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted: false });
+        open.iter().chain([&take]).chain(after).for_each(|e| checker.observe(e));
+        checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(15_000_000), max_latency_ns: 0 })
+    }
+
+    fn learns(ms: u64, node: u32) -> TraceEvent {
+        ev(ms, EventKind::Deliver { node: NodeId(node), app: crate::id::AppId(4), origin: NodeId(0), damaged: false })
+    }
+
+    fn answers(ms: u64, from: u32, msg: u64) -> TraceEvent {
+        ev(ms, EventKind::Send { from: NodeId(from), to: NodeId(1 - from), msg: MsgId(msg), size: 8 })
+    }
+
+    const PUSH: RoundExchange = RoundExchange { opening_carries: true, answered: false };
+    const PULL: RoundExchange = RoundExchange { opening_carries: false, answered: true };
+    const PUSH_PULL: RoundExchange = RoundExchange { opening_carries: true, answered: true };
+
+    // Postmortem: the held-out mutant gossip-rounds-pull-pushes-too (a pull's opening carried
+    // every value, so Pull ran as PushPull) passed every check: values still spread, faster.
+    #[test]
+    fn regression_a_pull_opening_teaches_nothing() {
+        let v = exchange(PULL, &[learns(11, 1)]);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("at 11.000ms: b learned a4 from m1, a round's opening, which carries no values"), "{}", v.detail);
+        assert_eq!(exchange(PUSH_PULL, &[learns(11, 1)]).outcome, Outcome::Pass);
+        // Learned from the answer: what a pull does.
+        let answered = [
+            answers(11, 1, 2),
+            ev(12, EventKind::Receive { from: NodeId(1), to: NodeId(0), msg: MsgId(2), corrupted: false }),
+            learns(12, 0),
+        ];
+        let v = exchange(PULL, &answered);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        assert!(v.detail.contains("2 messages taken, no opening teaching a value and only openings answered"), "{}", v.detail);
+        // A later step of b (its own round) is not the opening's.
+        assert_eq!(exchange(PULL, &[fire(12, 1), learns(12, 1)]).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn only_an_opening_that_asks_is_answered() {
+        let v = exchange(PUSH, &[answers(11, 1, 2)]);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("b sent m2 to a on taking m1 (a round's opening, which asks nothing back)"), "{}", v.detail);
+        assert_eq!(exchange(PUSH_PULL, &[answers(11, 1, 2)]).outcome, Outcome::Pass);
+        // An answer is never answered.
+        let echo = [
+            answers(11, 1, 2),
+            ev(12, EventKind::Receive { from: NodeId(1), to: NodeId(0), msg: MsgId(2), corrupted: false }),
+            answers(12, 0, 3),
+        ];
+        let v = exchange(PUSH_PULL, &echo);
+        assert!(v.detail.contains("a sent m3 to b on taking m2 (an answer)"), "{}", v.detail);
     }
 }

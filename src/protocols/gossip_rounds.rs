@@ -17,7 +17,7 @@
 
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
-use crate::plugin::{Protocol, Rounds};
+use crate::plugin::{Protocol, RoundExchange, Rounds};
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
 use crate::scenario::file::Number;
 use crate::scenario::{ConfigCx, Scenario};
@@ -159,9 +159,20 @@ impl Protocol for GossipRoundsProtocol {
         cx.positive_millis(&[field("period_ms")], config.period_ms, "a round of zero length");
     }
 
-    // Every node opens one exchange with one peer every period, from its start.
+    // Every node opens one exchange with one peer every period, from its start; a push opens
+    // it with values and asks nothing back, a pull opens it empty and asks.
     fn rounds(config: &Config) -> Option<Rounds> {
-        Some(Rounds { period_ns: ns(config.period_ms), per_round: 1, every_period: true })
+        let (opening_carries, answered) = match config.mode {
+            Mode::Push => (true, false),
+            Mode::Pull => (false, true),
+            Mode::PushPull => (true, true),
+        };
+        Some(Rounds {
+            period_ns: ns(config.period_ms),
+            per_round: 1,
+            every_period: true,
+            exchange: Some(RoundExchange { opening_carries, answered }),
+        })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> GossipRounds {

@@ -67,6 +67,20 @@ pub struct Rounds {
     /// only while it has something to spread (`false`: rounds may stop, and start again at any
     /// time, but never come closer than a period).
     pub every_period: bool,
+    /// What a round's exchange does, where the protocol promises it (`None`: not judged).
+    pub exchange: Option<RoundExchange>,
+}
+
+/// What the message a round opens an exchange with (a `send` of the round's firing) does, as a
+/// push, pull or push-pull gossip promises it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoundExchange {
+    /// Whether the opening carries values (a push): `false`, no node learns a value (no
+    /// `deliver`) in the step that takes an opening.
+    pub opening_carries: bool,
+    /// Whether the opening asks for an answer (a pull): `false`, no node sends anything in the
+    /// step that takes a round's message.
+    pub answered: bool,
 }
 
 /// A retry budget: every call a client makes deposits `ratio_ppb` parts per billion of a retry,

@@ -9,7 +9,7 @@ pub mod file;
 pub mod locate;
 mod syntax;
 
-pub use config::{Catalog, CheckChoice, ConfigCx, JitterShape, ProtocolChoice, RetryBudget, RetryPolicy, Rounds, WaitFrom};
+pub use config::{Catalog, CheckChoice, ConfigCx, JitterShape, ProtocolChoice, RetryBudget, RetryPolicy, RoundExchange, Rounds, WaitFrom};
 pub use locate::Seg;
 
 use crate::adversary::AdversarySpec;
