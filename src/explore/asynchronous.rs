@@ -1858,12 +1858,17 @@ mod tests {
         }
     }
 
+    /// A command to a node is a note to it.
+    fn send_note(ctx: &mut Ctx<'_, Note, ()>, cmd: Command) {
+        let Command::Send { payload, dest: Dest::Node(to) } = cmd else { return };
+        ctx.send(to, Note(payload));
+    }
+
     impl Process for Inbox {
         type Msg = Note;
         type Timer = ();
         fn on_command(&mut self, ctx: &mut Ctx<'_, Note, ()>, cmd: Command) {
-            let Command::Send { payload, dest: Dest::Node(to) } = cmd else { return };
-            ctx.send(to, Note(payload));
+            send_note(ctx, cmd);
         }
         fn on_message(&mut self, ctx: &mut Ctx<'_, Note, ()>, incoming: Incoming<Note>) {
             self.got.insert(incoming.msg.0.id);
@@ -1928,8 +1933,7 @@ mod tests {
         type Msg = Note;
         type Timer = ();
         fn on_command(&mut self, ctx: &mut Ctx<'_, Note, ()>, cmd: Command) {
-            let Command::Send { payload, dest: Dest::Node(to) } = cmd else { return };
-            ctx.send(to, Note(payload));
+            send_note(ctx, cmd);
         }
         fn on_message(&mut self, ctx: &mut Ctx<'_, Note, ()>, incoming: Incoming<Note>) {
             self.stamps.push(ctx.now());

@@ -44,8 +44,8 @@ use super::{field, ns};
 use crate::id::{AppId, GroupId, NodeId};
 use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process, map_bytes};
-use crate::scenario::file::{Number, RetryFile, Whole};
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
+use crate::scenario::file::Number;
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario};
 use crate::stable::{Disk, StableStorage};
 use crate::time::SimTime;
 use crate::trace::CallOutcome;
@@ -589,18 +589,7 @@ impl Protocol for DurablePubSubProtocol {
     /// broker's forwards): one every `resend_ms` until acknowledged, without end and without
     /// jitter.
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy {
-            retry: RetryFile {
-                base_ms: config.resend_ms,
-                factor: Number(1.0),
-                cap_ms: config.resend_ms,
-                jitter: None,
-                max_attempts: Whole(u64::MAX),
-            },
-            wait_from: WaitFrom::Send,
-            jitter: JitterShape::Proportional,
-            budget: None,
-        })
+        Some(RetryPolicy::constant(config.resend_ms))
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> DurablePubSub {

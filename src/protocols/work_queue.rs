@@ -22,8 +22,8 @@ use super::field;
 use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, capacity_bytes, map_bytes};
-use crate::scenario::file::{Number, RetryFile, Whole};
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
+use crate::scenario::file::Number;
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario};
 use crate::time::NANOS_PER_MS;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -255,18 +255,7 @@ impl Protocol for WorkQueueProtocol {
     /// A producer's transmissions of a task: one every `resend_ms` until the broker
     /// acknowledges it, without end and without jitter.
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy {
-            retry: RetryFile {
-                base_ms: config.resend_ms,
-                factor: Number(1.0),
-                cap_ms: config.resend_ms,
-                jitter: None,
-                max_attempts: Whole(u64::MAX),
-            },
-            wait_from: WaitFrom::Send,
-            jitter: JitterShape::Proportional,
-            budget: None,
-        })
+        Some(RetryPolicy::constant(config.resend_ms))
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> WorkQueue {

@@ -6,7 +6,7 @@
 //! (errors at the file's own line and column), validates it with the context's helpers, and
 //! hands back an opaque [`ProtocolChoice`] or [`CheckChoice`] for the scenario to carry.
 
-use super::file::{Number, RetryFile, ScenarioFile};
+use super::file::{Number, RetryFile, ScenarioFile, Whole};
 use super::locate::Seg;
 use super::{Validator, syntax};
 use crate::id::NodeId;
@@ -52,6 +52,19 @@ pub struct RetryPolicy {
     pub jitter: JitterShape,
     /// The token bucket that bounds retries, if the protocol has one.
     pub budget: Option<RetryBudget>,
+}
+
+impl RetryPolicy {
+    /// One retransmission every `every_ms` from the previous send until acknowledged: no
+    /// growth, no jitter, no last attempt (a producer's or a broker's resend timer).
+    pub fn constant(every_ms: Number) -> RetryPolicy {
+        RetryPolicy {
+            retry: RetryFile { base_ms: every_ms, factor: Number(1.0), cap_ms: every_ms, jitter: None, max_attempts: Whole(u64::MAX) },
+            wait_from: WaitFrom::Send,
+            jitter: JitterShape::Proportional,
+            budget: None,
+        }
+    }
 }
 
 /// The rounds a periodic protocol declares it runs (`Protocol::rounds`), for the `RoundPace`
