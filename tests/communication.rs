@@ -538,6 +538,23 @@ fn regression_a_work_queue_producers_retransmissions_are_judged_against_its_retr
     assert!(acks >= tasks, "every task acknowledged by an ack line: {acks} of {tasks}");
 }
 
+// Postmortem: ExactlyOnceTaken read the work queue's visibility timeout as simulated time, so a
+// broker whose clock ran fast (its timers fire early) failed every seed of a correct queue with
+// "more than one task at a time": the check now converts it with the broker's clock.
+#[test]
+fn regression_a_work_queue_whose_brokers_clock_drifts_keeps_its_contract() {
+    let src = std::fs::read_to_string("scenarios/communication/work-queue-recovery.ron").expect("bundled");
+    for drift in ["100_000", "-100_000"] {
+        let drifting = src.replace("checks: [", &format!("clocks: [(node: \"queue\", drift_ppm: {drift})],\n    checks: ["));
+        assert_ne!(drifting, src);
+        for seed in 0..10 {
+            let r = run_src(&drifting, seed);
+            let v = &r.verdicts.iter().find(|(n, _)| *n == "ExactlyOnceTaken").expect("checked").1;
+            assert_eq!(v.outcome, Outcome::Pass, "drift {drift} ppm, seed {seed}: {}", v.detail);
+        }
+    }
+}
+
 // Postmortem: a durable publish/subscribe broker's publishers and the broker's forwards resent
 // with plain sends, outside the retry policy the protocol declares for subscriptions, so a
 // publisher resending on the wrong timer passed every check (held-out set 10's

@@ -148,8 +148,16 @@ check_without_config! {
     NoPlaintextLeak => |s| NoPlaintextLeak::new(s.cluster.clone());
     NoDeadlock => |s| NoDeadlock::new(s.cluster.clone());
     NoSelfSend => |s| NoSelfSend::new(s.cluster.clone());
-    // Judged against the work queue's visibility timeout; without one, its timing is not judged.
-    ExactlyOnceTaken => |s| ExactlyOnceTaken::new(s.cluster.clone(), s.protocol.config::<crate::protocols::work_queue::Config>().map(crate::protocols::work_queue::Config::visibility_ns));
+    // Judged against the work queue's broker and visibility timeout (as long as it lasts on the
+    // broker's clock); without one, its timing is not judged.
+    ExactlyOnceTaken => |s| ExactlyOnceTaken::new(
+        s.cluster.clone(),
+        s.protocol.config::<crate::protocols::work_queue::Config>().and_then(|q| {
+            let broker = s.cluster.id(&q.broker)?;
+            let clock = s.clocks.get(broker.index()).copied().unwrap_or_default();
+            Some(work::Queue { broker, visibility_ns: clock.real_duration(q.visibility_ns()) })
+        }),
+    );
     ViewAgreement => |s| ViewAgreement::new(s.cluster.clone());
     // Judged against the retry policy the protocol declares; inconclusive without one.
     RetryBackoff => |s| RetryBackoff::new(s.cluster.clone(), s.clocks.clone(), s.protocol.retry_policy());

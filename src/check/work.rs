@@ -14,6 +14,12 @@
 //! - a task never acknowledged in time fails if the run ended with nothing left to happen
 //!   (no retransmission or redelivery could still come); at the horizon it is inconclusive.
 //!
+//! - a task whose hand-out expired goes back first in line: a hand-out the broker sends in
+//!   the step of a visibility timer (the instant a hand-out it sent expires, on its clock) is
+//!   of the task that expired, when the trace tells which it was (the expired hand-out was
+//!   taken, or its task was not yet queued when it was sent); another task sent in its place
+//!   fails. A queue keeps no other order promise this check judges.
+//!
 //! So a consumer's crash and a lost hand-out, which the visibility timeout recovers from,
 //! pass; a visibility shorter than the work, where every acknowledgement comes too late and
 //! tasks go round the consumers, fails. Without a visibility (another protocol), any second
@@ -45,11 +51,36 @@ struct Task {
     acked_in_time: Option<(SimTime, NodeId)>,
 }
 
+/// The work queue a run's trace is judged against: its broker, and how long a hand-out stays
+/// invisible in simulated time (the broker's visibility timeout on its clock, converted).
+#[derive(Clone, Copy, Debug)]
+pub struct Queue {
+    /// The node hosting the queue.
+    pub broker: NodeId,
+    /// The visibility timeout as it lasts in simulated nanoseconds.
+    pub visibility_ns: u64,
+}
+
 /// The `ExactlyOnceTaken` check: a work queue acknowledges every task and hands one out again
 /// only after its visibility expired without an acknowledgement in time.
 pub struct ExactlyOnceTaken {
     cluster: Cluster,
     visibility_ns: Option<u64>,
+    broker: Option<NodeId>,
+    /// The broker's plain sends (hand-outs) by the instant their visibility expires.
+    expiring: BTreeMap<SimTime, Vec<MsgId>>,
+    /// The task each hand-out carried, once a consumer took it.
+    carried: BTreeMap<MsgId, AppId>,
+    /// When the broker first received each task intact from a producer (it queued it then).
+    queued_at: BTreeMap<AppId, SimTime>,
+    /// Producers' transmissions to the broker in flight: their task (the attempt's series).
+    submissions: BTreeMap<MsgId, AppId>,
+    /// The series the node's next send carries, as its `attempt` or `ack` line said.
+    marked: Option<(NodeId, Option<u64>)>,
+    /// The instant of the broker's current step, when it is a timer's.
+    timer_step: Option<SimTime>,
+    /// Hand-outs sent in the step of a visibility timer, with the instant.
+    requeued: Vec<(MsgId, SimTime)>,
     tasks: BTreeMap<AppId, Task>,
     /// When each message in flight was sent.
     sent_at: BTreeMap<MsgId, SimTime>,
@@ -72,13 +103,21 @@ pub struct ExactlyOnceTaken {
 }
 
 impl ExactlyOnceTaken {
-    /// A check for `cluster`; `visibility_ns` is the work queue's visibility timeout in
-    /// nanoseconds, or `None` under another protocol, where any second taking of a task fails.
-    pub fn new(cluster: Cluster, visibility_ns: Option<u64>) -> ExactlyOnceTaken {
+    /// A check for `cluster` judged against `queue`, or `None` under another protocol, where
+    /// any second taking of a task fails.
+    pub fn new(cluster: Cluster, queue: Option<Queue>) -> ExactlyOnceTaken {
         let n = cluster.len();
         ExactlyOnceTaken {
             cluster,
-            visibility_ns,
+            visibility_ns: queue.map(|q| q.visibility_ns),
+            broker: queue.map(|q| q.broker),
+            expiring: BTreeMap::new(),
+            carried: BTreeMap::new(),
+            queued_at: BTreeMap::new(),
+            submissions: BTreeMap::new(),
+            marked: None,
+            timer_step: None,
+            requeued: Vec::new(),
             tasks: BTreeMap::new(),
             sent_at: BTreeMap::new(),
             last_receipt: vec![None; n],
@@ -121,9 +160,36 @@ impl ExactlyOnceTaken {
         }
     }
 
+    /// The first in line after an expiry: the hand-out `msg`, sent in the step of the broker's
+    /// timer at `at`, carried `app`; the hand-outs expiring at `at` are the candidates.
+    fn first_in_line(&self, msg: MsgId, at: SimTime) -> Option<String> {
+        let app = *self.carried.get(&msg)?;
+        let visibility = self.visibility_ns?;
+        let candidates = self.expiring.get(&at)?;
+        if candidates.iter().any(|m| self.carried.get(m) == Some(&app)) {
+            return None;
+        }
+        // A hand-out never taken may have carried `app`, unless `app` was queued after it left.
+        let queued = self.queued_at.get(&app).copied();
+        if candidates.iter().any(|m| !self.carried.contains_key(m) && queued.is_none_or(|q| q.0 <= at.0.saturating_sub(visibility))) {
+            return None;
+        }
+        let expired: Vec<String> = candidates.iter().filter_map(|m| self.carried.get(m)).map(|a| format!("a{}", a.0)).collect();
+        let what = if expired.is_empty() { "a task queued before it".to_string() } else { expired.join(" or ") };
+        Some(format!(
+            "at {at} a hand-out expired ({what}) and the broker's next hand-out, in that step, was a{}: an expired task goes back first in line",
+            app.0
+        ))
+    }
+
     /// `node` took `app` at `now`.
     fn take(&mut self, now: SimTime, node: NodeId, app: AppId) {
         self.taken_by[node.index()] += 1;
+        if let Some((msg, from)) = self.last_receipt[node.index()]
+            && Some(from) == self.broker
+        {
+            self.carried.entry(msg).or_insert(app);
+        }
         let (sent, broker, msg) = match self.last_receipt[node.index()] {
             Some((msg, from)) => (self.sent_at.get(&msg).copied().unwrap_or(now), from, Some(msg)),
             None => (now, node, None),
@@ -183,16 +249,51 @@ impl Checker for ExactlyOnceTaken {
             b::nested(&self.working, b::deque),
             b::map(&self.acks),
             b::map(&self.acked_by),
+            b::map(&self.expiring),
+            b::nested(self.expiring.values(), b::vec),
+            b::map(&self.carried),
+            b::map(&self.queued_at),
+            b::map(&self.submissions),
+            b::vec(&self.requeued),
         ])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
+        // A step of the broker's timer lasts while its events share the broker and the instant.
+        let broker_event = |n: NodeId| Some(n) == self.broker && Some(e.time) == self.timer_step;
+        match e.kind {
+            EventKind::Send { from, .. } | EventKind::Attempt { node: from, .. } | EventKind::Ack { node: from, .. }
+                if broker_event(from) => {}
+            _ => self.timer_step = None,
+        }
+        match e.kind {
+            EventKind::Timer { node, .. } if Some(node) == self.broker => self.timer_step = Some(e.time),
+            EventKind::Attempt { node, to, series, .. } if Some(to) == self.broker => self.marked = Some((node, Some(series))),
+            EventKind::Attempt { node, .. } | EventKind::Ack { node, .. } => self.marked = Some((node, None)),
+            _ => {}
+        }
         match e.kind {
             EventKind::Command { app, .. } => {
                 self.tasks.insert(app, Task::default());
             }
             EventKind::Send { from, to, msg, .. } => {
                 self.sent_at.insert(msg, e.time);
+                let marked = self.marked.take().filter(|(n, _)| *n == from);
+                match marked {
+                    Some((_, Some(series))) => {
+                        self.submissions.insert(msg, AppId(series));
+                    }
+                    // A plain send of the broker to another node is a hand-out.
+                    None if Some(from) == self.broker && Some(to) != self.broker => {
+                        if let Some(visibility) = self.visibility_ns {
+                            self.expiring.entry(SimTime(e.time.0.saturating_add(visibility))).or_default().push(msg);
+                        }
+                        if let Some(at) = self.timer_step {
+                            self.requeued.push((msg, at));
+                        }
+                    }
+                    _ => {}
+                }
                 // A consumer's next send to the broker acknowledges the task it works on.
                 if let Some(&(app, index)) = self.working[from.index()].front()
                     && self.tasks.get(&app).is_some_and(|t| t.handouts[index].broker == to)
@@ -206,6 +307,9 @@ impl Checker for ExactlyOnceTaken {
                 // A damaged acknowledgement is no acknowledgement; an intact duplicate may follow.
                 if corrupted {
                     return;
+                }
+                if let Some(&app) = self.submissions.get(&msg) {
+                    self.queued_at.entry(app).or_insert(e.time);
                 }
                 if let Some((app, index)) = self.acks.remove(&msg) {
                     let visibility = self.visibility_ns.unwrap_or(u64::MAX);
@@ -238,6 +342,9 @@ impl Checker for ExactlyOnceTaken {
         let name = |n: NodeId| self.cluster.name(n);
         if let Some(first) = &self.first_violation {
             return Verdict::fail(first.clone());
+        }
+        if let Some(out_of_line) = self.requeued.iter().find_map(|&(msg, at)| self.first_in_line(msg, at)) {
+            return Verdict::fail(out_of_line);
         }
         if self.tasks.is_empty() {
             return Verdict::inconclusive("no task was put on the queue: nothing to judge");
@@ -285,7 +392,7 @@ mod tests {
     /// 10 ms, the run ending at 1 s for `reason`.
     fn observed(events: &[TraceEvent], reason: EndReason) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
-        let mut c = ExactlyOnceTaken::new(cluster, Some(10_000_000));
+        let mut c = ExactlyOnceTaken::new(cluster, Some(Queue { broker: NodeId(0), visibility_ns: 10_000_000 }));
         events.iter().for_each(|e| c.observe(e));
         c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason, max_latency_ns: 0 })
     }
@@ -295,7 +402,7 @@ mod tests {
     /// broker at `ack_ms` (if any).
     fn judge(ack_ms: Option<u64>, second_ms: u64) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
-        let mut c = ExactlyOnceTaken::new(cluster, Some(10_000_000));
+        let mut c = ExactlyOnceTaken::new(cluster, Some(Queue { broker: NodeId(0), visibility_ns: 10_000_000 }));
         let (b, n1, p) = (NodeId(0), NodeId(1), NodeId(2));
         let send = |ms, from, to, msg| ev(ms, EventKind::Send { from, to, msg: MsgId(msg), size: 24 });
         let recv = |ms, from, to, msg| ev(ms, EventKind::Receive { from, to, msg: MsgId(msg), corrupted: false });
@@ -362,6 +469,49 @@ mod tests {
         ];
         let v = observed(&events, EndReason::Quiescent);
         assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+    }
+
+    /// Broker n0, consumer n1, producer n2; visibility 10 ms. Tasks a0 then a1 are queued at
+    /// 0 ms; a0 is handed to n1 at 1 ms and never acknowledged; at 11 ms its visibility timer
+    /// fires and the broker hands `next` to n1 (taken if `taken`).
+    fn after_expiry(next: u64, first_taken: bool) -> Verdict {
+        let (b, n1, p) = (NodeId(0), NodeId(1), NodeId(2));
+        let send = |ms, from, to, msg| ev(ms, EventKind::Send { from, to, msg: MsgId(msg), size: 24 });
+        let recv = |ms, from, to, msg| ev(ms, EventKind::Receive { from, to, msg: MsgId(msg), corrupted: false });
+        let take = |ms, app| ev(ms, EventKind::Deliver { node: n1, app: AppId(app), origin: p, damaged: false });
+        let mut events = vec![];
+        for app in 0..2 {
+            events.extend([
+                ev(0, EventKind::Command { node: p, app: AppId(app), dest: Dest::Node(b) }),
+                ev(0, EventKind::Attempt { node: p, to: b, series: app, attempt: 1 }),
+                send(0, p, b, app),
+                recv(0, p, b, app),
+                ev(0, EventKind::Ack { node: b, to: p, series: app }),
+                send(0, b, p, 100 + app),
+            ]);
+        }
+        events.push(send(1, b, n1, 10));
+        if first_taken {
+            events.extend([recv(1, b, n1, 10), take(1, 0)]);
+        }
+        events.extend([
+            ev(11, EventKind::Timer { node: b, timer: crate::id::TimerId(1) }),
+            send(11, b, n1, 12),
+            recv(12, b, n1, 12),
+            take(12, next),
+        ]);
+        observed(&events, EndReason::Horizon)
+    }
+
+    #[test]
+    fn an_expired_task_is_handed_out_again_first_in_line() {
+        assert_ne!(after_expiry(0, true).outcome, Outcome::Fail, "{}", after_expiry(0, true).detail);
+        assert_ne!(after_expiry(0, false).outcome, Outcome::Fail, "the lost hand-out carried a0");
+        let v = after_expiry(1, true);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("first in line"), "{}", v.detail);
+        // The first hand-out was lost, so it may have carried a1 as far as the trace tells.
+        assert_ne!(after_expiry(1, false).outcome, Outcome::Fail);
     }
 
     #[test]
