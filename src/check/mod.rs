@@ -27,6 +27,7 @@ pub mod rpc;
 mod security;
 mod semantics;
 pub mod served;
+mod suspicion_lines;
 #[cfg(test)]
 mod test_events;
 mod views;
@@ -155,7 +156,8 @@ check_without_config! {
         s.protocol.config::<crate::protocols::work_queue::Config>().and_then(|q| {
             let broker = s.cluster.id(&q.broker)?;
             let clock = s.clocks.get(broker.index()).copied().unwrap_or_default();
-            Some(work::Queue { broker, visibility_ns: clock.real_duration(q.visibility_ns()) })
+            let consumers = crate::protocols::work_queue::WorkQueueProtocol::consumers(q, &s.cluster, broker);
+            Some(work::Queue { broker, consumers, visibility_ns: clock.real_duration(q.visibility_ns()) })
         }),
     );
     ViewAgreement => |s| ViewAgreement::new(s.cluster.clone());

@@ -18,7 +18,13 @@
 //!   the step of a visibility timer (the instant a hand-out it sent expires, on its clock) is
 //!   of the task that expired, when the trace tells which it was (the expired hand-out was
 //!   taken, or its task was not yet queued when it was sent); another task sent in its place
-//!   fails. A queue keeps no other order promise this check judges.
+//!   fails;
+//! - work goes to the consumer idle longest: a hand-out to a consumer while another has
+//!   certainly been idle longer fails. A consumer is certainly idle, in the broker's eyes,
+//!   from the start (in the order the protocol lists its consumers) or from the instant the
+//!   broker received its acknowledgement of the hand-out it held, within that hand-out's
+//!   visibility, until its next hand-out; after an expiry or a late acknowledgement its place
+//!   is not judged.
 //!
 //! So a consumer's crash and a lost hand-out, which the visibility timeout recovers from,
 //! pass; a visibility shorter than the work, where every acknowledgement comes too late and
@@ -51,12 +57,15 @@ struct Task {
     acked_in_time: Option<(SimTime, NodeId)>,
 }
 
-/// The work queue a run's trace is judged against: its broker, and how long a hand-out stays
-/// invisible in simulated time (the broker's visibility timeout on its clock, converted).
-#[derive(Clone, Copy, Debug)]
+/// The work queue a run's trace is judged against: its broker, its consumers, and how long a
+/// hand-out stays invisible in simulated time (the broker's visibility timeout on its clock,
+/// converted).
+#[derive(Clone, Debug)]
 pub struct Queue {
     /// The node hosting the queue.
     pub broker: NodeId,
+    /// The consumers, in the order the broker first counts them idle.
+    pub consumers: Vec<NodeId>,
     /// The visibility timeout as it lasts in simulated nanoseconds.
     pub visibility_ns: u64,
 }
@@ -81,6 +90,14 @@ pub struct ExactlyOnceTaken {
     timer_step: Option<SimTime>,
     /// Hand-outs sent in the step of a visibility timer, with the instant.
     requeued: Vec<(MsgId, SimTime)>,
+    /// Each node's place among the broker's idle consumers, where the trace tells it: since
+    /// when (and, to order one instant, the event's rank) it has certainly been idle.
+    idle_since: Vec<Option<(SimTime, u64)>>,
+    /// Each consumer's latest hand-out: its message and when the broker sent it.
+    latest_handout: Vec<Option<(MsgId, SimTime)>>,
+    consumers: Vec<NodeId>,
+    /// Events seen, to rank the idle consumers of one instant.
+    rank: u64,
     tasks: BTreeMap<AppId, Task>,
     /// When each message in flight was sent.
     sent_at: BTreeMap<MsgId, SimTime>,
@@ -107,10 +124,19 @@ impl ExactlyOnceTaken {
     /// any second taking of a task fails.
     pub fn new(cluster: Cluster, queue: Option<Queue>) -> ExactlyOnceTaken {
         let n = cluster.len();
+        let consumers = queue.as_ref().map(|q| q.consumers.clone()).unwrap_or_default();
+        let mut idle_since = vec![None; n];
+        for (rank, c) in consumers.iter().enumerate() {
+            idle_since[c.index()] = Some((SimTime(0), rank as u64));
+        }
         ExactlyOnceTaken {
+            idle_since,
+            latest_handout: vec![None; n],
+            rank: consumers.len() as u64,
+            consumers,
             cluster,
-            visibility_ns: queue.map(|q| q.visibility_ns),
-            broker: queue.map(|q| q.broker),
+            visibility_ns: queue.as_ref().map(|q| q.visibility_ns),
+            broker: queue.as_ref().map(|q| q.broker),
             expiring: BTreeMap::new(),
             carried: BTreeMap::new(),
             queued_at: BTreeMap::new(),
@@ -180,6 +206,25 @@ impl ExactlyOnceTaken {
             "at {at} a hand-out expired ({what}) and the broker's next hand-out, in that step, was a{}: an expired task goes back first in line",
             app.0
         ))
+    }
+
+    /// The broker handed out to `consumer` at `at`: it must have been idle longest of those
+    /// the trace tells.
+    fn longest_idle(&mut self, consumer: NodeId, at: SimTime) {
+        let Some(since) = self.idle_since[consumer.index()] else { return };
+        let longer =
+            self.consumers.iter().copied().filter(|&c| c != consumer).find(|c| self.idle_since[c.index()].is_some_and(|s| s < since));
+        if let Some(other) = longer {
+            let other_since = self.idle_since[other.index()].expect("idle").0;
+            self.violation(|c| {
+                format!(
+                    "a hand-out at {at} went to {} (idle since {}) while {} had been idle since {other_since}: work goes to the consumer idle longest",
+                    c.name(consumer),
+                    since.0,
+                    c.name(other)
+                )
+            });
+        }
     }
 
     /// `node` took `app` at `now`.
@@ -259,6 +304,7 @@ impl Checker for ExactlyOnceTaken {
     }
 
     fn observe(&mut self, e: &TraceEvent) {
+        self.rank += 1;
         // A step of the broker's timer lasts while its events share the broker and the instant.
         let broker_event = |n: NodeId| Some(n) == self.broker && Some(e.time) == self.timer_step;
         match e.kind {
@@ -290,6 +336,11 @@ impl Checker for ExactlyOnceTaken {
                         }
                         if let Some(at) = self.timer_step {
                             self.requeued.push((msg, at));
+                        }
+                        if self.consumers.contains(&to) {
+                            self.longest_idle(to, e.time);
+                            self.idle_since[to.index()] = None;
+                            self.latest_handout[to.index()] = Some((msg, e.time));
                         }
                     }
                     _ => {}
@@ -327,12 +378,33 @@ impl Checker for ExactlyOnceTaken {
                     if task.acked_in_time.is_none() && e.time.0 <= h.sent.0.saturating_add(visibility) {
                         task.acked_in_time = Some((e.time, h.consumer));
                     }
+                    // The acknowledgement of the hand-out it holds, before that one expired,
+                    // puts the consumer last among the idle; a copy of it (the network
+                    // duplicated the hand-out or the answer) finds it idle already.
+                    if Some(to) == self.broker
+                        && self.idle_since[h.consumer.index()].is_none()
+                        && h.msg.is_some()
+                        && self.latest_handout[h.consumer.index()]
+                            .is_some_and(|(m, sent)| Some(m) == h.msg && e.time.0 < sent.0.saturating_add(visibility))
+                    {
+                        self.idle_since[h.consumer.index()] = Some((e.time, self.rank));
+                    }
                 }
             }
             EventKind::Deliver { node, app, .. } => self.take(e.time, node, app),
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
                 self.working[node.index()].clear();
                 self.last_receipt[node.index()] = None;
+                // A broker that crashes forgets who is idle; a restarted one counts all idle.
+                if Some(node) == self.broker {
+                    self.idle_since.iter_mut().for_each(|s| *s = None);
+                }
+            }
+            EventKind::Fault { action: FaultAction::Restart, node: Some(node), .. } if Some(node) == self.broker => {
+                for (rank, c) in self.consumers.iter().enumerate() {
+                    self.idle_since[c.index()] = Some((e.time, self.rank + rank as u64));
+                }
+                self.rank += self.consumers.len() as u64;
             }
             _ => {}
         }
@@ -392,7 +464,8 @@ mod tests {
     /// 10 ms, the run ending at 1 s for `reason`.
     fn observed(events: &[TraceEvent], reason: EndReason) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
-        let mut c = ExactlyOnceTaken::new(cluster, Some(Queue { broker: NodeId(0), visibility_ns: 10_000_000 }));
+        let mut c =
+            ExactlyOnceTaken::new(cluster, Some(Queue { broker: NodeId(0), consumers: vec![NodeId(1)], visibility_ns: 10_000_000 }));
         events.iter().for_each(|e| c.observe(e));
         c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason, max_latency_ns: 0 })
     }
@@ -402,7 +475,8 @@ mod tests {
     /// broker at `ack_ms` (if any).
     fn judge(ack_ms: Option<u64>, second_ms: u64) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
-        let mut c = ExactlyOnceTaken::new(cluster, Some(Queue { broker: NodeId(0), visibility_ns: 10_000_000 }));
+        let mut c =
+            ExactlyOnceTaken::new(cluster, Some(Queue { broker: NodeId(0), consumers: vec![NodeId(1)], visibility_ns: 10_000_000 }));
         let (b, n1, p) = (NodeId(0), NodeId(1), NodeId(2));
         let send = |ms, from, to, msg| ev(ms, EventKind::Send { from, to, msg: MsgId(msg), size: 24 });
         let recv = |ms, from, to, msg| ev(ms, EventKind::Receive { from, to, msg: MsgId(msg), corrupted: false });
@@ -512,6 +586,29 @@ mod tests {
         assert!(v.detail.contains("first in line"), "{}", v.detail);
         // The first hand-out was lost, so it may have carried a1 as far as the trace tells.
         assert_ne!(after_expiry(1, false).outcome, Outcome::Fail);
+    }
+
+    // Postmortem: a broker handing work to the consumer idle most recently, not longest (set
+    // 11's wq-hands-to-newest-idle: one consumer took everything), passed every check.
+    #[test]
+    fn regression_work_goes_to_the_consumer_idle_longest() {
+        let cluster = Cluster { names: vec!["b".into(), "w1".into(), "w2".into(), "p".into()], groups: vec![] };
+        let (b, w1, w2, p) = (NodeId(0), NodeId(1), NodeId(2), NodeId(3));
+        let judge_first = |first: NodeId| {
+            let mut c =
+                ExactlyOnceTaken::new(cluster.clone(), Some(Queue { broker: b, consumers: vec![w1, w2], visibility_ns: 10_000_000 }));
+            let events = [
+                ev(0, EventKind::Command { node: p, app: AppId(0), dest: Dest::Node(b) }),
+                ev(1, EventKind::Send { from: b, to: first, msg: MsgId(10), size: 24 }),
+            ];
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason: EndReason::Horizon, max_latency_ns: 0 })
+        };
+        // Both idle from the start, w1 listed first: w1 has been idle longest.
+        assert_ne!(judge_first(w1).outcome, Outcome::Fail, "{}", judge_first(w1).detail);
+        let v = judge_first(w2);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("went to w2") && v.detail.contains("while w1 had been idle since"), "{}", v.detail);
     }
 
     #[test]

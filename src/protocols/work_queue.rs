@@ -236,6 +236,19 @@ fn default_resend_ms() -> Number {
 /// The work queue, as scenarios name it.
 pub struct WorkQueueProtocol;
 
+impl WorkQueueProtocol {
+    /// The consumers `config` names (the broker left out), in the order the broker first counts
+    /// them idle.
+    pub fn consumers(config: &Config, cluster: &crate::process::Cluster, broker: NodeId) -> Vec<NodeId> {
+        let members = match cluster.groups.iter().find(|(g, _)| *g == config.consumers) {
+            Some((_, members)) => members.clone(),
+            None if config.consumers == "*" => cluster.nodes().collect(),
+            None => cluster.id(&config.consumers).into_iter().collect(),
+        };
+        members.into_iter().filter(|&n| n != broker).collect()
+    }
+}
+
 impl Protocol for WorkQueueProtocol {
     const NAME: &'static str = "WorkQueue";
     type Config = Config;
@@ -259,14 +272,8 @@ impl Protocol for WorkQueueProtocol {
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> WorkQueue {
-        let cluster = &scenario.cluster;
-        let broker = cluster.id(&config.broker).expect("validated: the broker is a node");
-        let members = match cluster.groups.iter().find(|(g, _)| *g == config.consumers) {
-            Some((_, members)) => members.clone(),
-            None if config.consumers == "*" => cluster.nodes().collect(),
-            None => cluster.id(&config.consumers).into_iter().collect(),
-        };
-        let consumers = members.into_iter().filter(|&n| n != broker).collect();
+        let broker = scenario.cluster.id(&config.broker).expect("validated: the broker is a node");
+        let consumers = Self::consumers(config, &scenario.cluster, broker);
         // Truncated, not rounded: the queue's timings have always been read this way.
         let ns = |t: Number| (t.0 * NANOS_PER_MS as f64) as u64;
         let spec = Arc::new(WorkQueueSpec {
