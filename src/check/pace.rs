@@ -18,7 +18,10 @@
 //! it at that instant) is judged:
 //! - an opening that carries nothing (a pull) teaches nothing: no `deliver` in its step;
 //! - only an opening that asks (a pull) is answered: a `send` in the step of an opening that
-//!   does not ask (a push), or of an answer, fails.
+//!   does not ask (a push), or of an answer, fails;
+//! - where the protocol says a node that knows nothing stays silent, a node that has
+//!   delivered no value since its start (or restart) sends no answer, and no opening that
+//!   does not ask.
 //!
 //! A crash ends a node's rounds and its restart starts them again; a pause, or a wait of the
 //! node's own (a blocking send, a full mailbox's back-pressure), holds its timers, so the gap
@@ -62,6 +65,10 @@ pub struct RoundPace {
     taught: Breaches,
     /// Messages sent in the step of a message no one asked an answer to.
     unasked: Breaches,
+    /// Per node: whether it has delivered a value since its start or restart.
+    knows: Vec<bool>,
+    /// Messages with nothing to carry, sent by a node that knows nothing.
+    empty: Breaches,
     /// Steps that took a message, judged.
     taken: u64,
 }
@@ -87,6 +94,8 @@ impl RoundPace {
             taking: None,
             taught: Breaches::default(),
             unasked: Breaches::default(),
+            knows: vec![false; n],
+            empty: Breaches::default(),
             taken: 0,
         }
     }
@@ -129,7 +138,14 @@ impl RoundPace {
         }
         match e.kind {
             EventKind::Send { from, to, msg, .. } => {
-                if self.firing.is_some_and(|f| f.0 == from) {
+                let opening = self.firing.is_some_and(|f| f.0 == from);
+                let answering = self.taking.is_some_and(|(_, node, _, _)| node == from);
+                if exchange.silent_when_ignorant && !self.knows[from.index()] && (answering || (opening && !exchange.answered)) {
+                    let (name, peer) = (self.cluster.name(from), self.cluster.name(to));
+                    let what = if opening { "a push" } else { "an answer" };
+                    self.empty.record(e.time, || format!("{name} sent m{} to {peer} ({what}) knowing nothing", msg.0));
+                }
+                if opening {
                     self.openings.insert(msg);
                 } else if let Some((_, node, taken, opening)) = self.taking
                     && node == from
@@ -145,6 +161,7 @@ impl RoundPace {
                 self.taking = Some((e.time, to, msg, self.openings.contains(&msg)));
             }
             EventKind::Deliver { node, app, .. } => {
+                self.knows[node.index()] = true;
                 if let Some((_, taker, taken, true)) = self.taking
                     && taker == node
                     && !exchange.opening_carries
@@ -154,6 +171,10 @@ impl RoundPace {
                         format!("{name} learned a{} from m{}, a round's opening, which carries no values", app.0, taken.0)
                     });
                 }
+            }
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                self.taking = None;
+                self.knows[node.index()] = false;
             }
             EventKind::Timer { .. } | EventKind::Command { .. } | EventKind::Fault { .. } | EventKind::Block { .. } => self.taking = None,
             _ => {}
@@ -221,6 +242,9 @@ impl Checker for RoundPace {
             return failed;
         }
         if let Some(failed) = self.taught.verdict("values learned from openings that carry none") {
+            return failed;
+        }
+        if let Some(failed) = self.empty.verdict("messages with nothing to carry, from nodes that know nothing") {
             return failed;
         }
         if let Some(failed) = self.unasked.verdict("messages sent in answer to a message that asks for none") {
@@ -356,9 +380,9 @@ mod tests {
         ev(ms, EventKind::Send { from: NodeId(from), to: NodeId(1 - from), msg: MsgId(msg), size: 8 })
     }
 
-    const PUSH: RoundExchange = RoundExchange { opening_carries: true, answered: false };
-    const PULL: RoundExchange = RoundExchange { opening_carries: false, answered: true };
-    const PUSH_PULL: RoundExchange = RoundExchange { opening_carries: true, answered: true };
+    const PUSH: RoundExchange = RoundExchange { opening_carries: true, answered: false, silent_when_ignorant: false };
+    const PULL: RoundExchange = RoundExchange { opening_carries: false, answered: true, silent_when_ignorant: false };
+    const PUSH_PULL: RoundExchange = RoundExchange { opening_carries: true, answered: true, silent_when_ignorant: false };
 
     // Postmortem: the held-out mutant gossip-rounds-pull-pushes-too (a pull's opening carried
     // every value, so Pull ran as PushPull) passed every check: values still spread, faster.
@@ -379,6 +403,33 @@ mod tests {
         assert!(v.detail.contains("2 messages taken, no opening teaching a value and only openings answered"), "{}", v.detail);
         // A later step of b (its own round) is not the opening's.
         assert_eq!(exchange(PULL, &[fire(12, 1), learns(12, 1)]).outcome, Outcome::Pass);
+    }
+
+    // Postmortem: the held-out mutant gr-empty-answer-sent (a node that knew nothing answered a
+    // pull with an empty message, an extra message per round) passed every check.
+    #[test]
+    fn regression_a_node_that_knows_nothing_answers_nothing() {
+        let quiet = RoundExchange { silent_when_ignorant: true, ..PULL };
+        let v = exchange(quiet, &[answers(11, 1, 2)]);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("b sent m2 to a (an answer) knowing nothing"), "{}", v.detail);
+        // A node that learned a value before answers with it.
+        let mut knowing = vec![learns(5, 1)];
+        knowing.push(answers(11, 1, 2));
+        let r = |events: &[TraceEvent]| {
+            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: Some(quiet) };
+            let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
+            let open = [fire(10, 0), ev(10, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 8 })];
+            let take = ev(11, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted: false });
+            [learns(5, 1)].iter().chain(&open).chain([&take]).chain(events).for_each(|e| checker.observe(e));
+            checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(15_000_000), max_latency_ns: 0 })
+        };
+        assert_eq!(r(&[answers(11, 1, 2)]).outcome, Outcome::Pass, "{}", r(&[answers(11, 1, 2)]).detail);
+        // An ignorant push is as empty; an ignorant pull's opening asks, so it is sent.
+        let push = RoundExchange { silent_when_ignorant: true, ..PUSH };
+        let v = exchange(push, &[]);
+        assert!(v.detail.contains("a sent m1 to b (a push) knowing nothing"), "{}", v.detail);
+        assert_eq!(exchange(quiet, &[]).outcome, Outcome::Pass);
     }
 
     #[test]

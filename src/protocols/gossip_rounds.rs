@@ -160,7 +160,8 @@ impl Protocol for GossipRoundsProtocol {
     }
 
     // Every node opens one exchange with one peer every period, from its start; a push opens
-    // it with values and asks nothing back, a pull opens it empty and asks.
+    // it with values and asks nothing back, a pull opens it empty and asks; a node that knows
+    // nothing pushes nothing and answers nothing.
     fn rounds(config: &Config) -> Option<Rounds> {
         let (opening_carries, answered) = match config.mode {
             Mode::Push => (true, false),
@@ -171,7 +172,7 @@ impl Protocol for GossipRoundsProtocol {
             period_ns: ns(config.period_ms),
             per_round: 1,
             every_period: true,
-            exchange: Some(RoundExchange { opening_carries, answered }),
+            exchange: Some(RoundExchange { opening_carries, answered, silent_when_ignorant: true }),
         })
     }
 

@@ -94,6 +94,10 @@ pub struct RoundExchange {
     /// Whether the opening asks for an answer (a pull): `false`, no node sends anything in the
     /// step that takes a round's message.
     pub answered: bool,
+    /// Whether a message that would carry only what its sender knows is sent only by a node
+    /// that knows something (has delivered a value since its start): `true`, a node that knows
+    /// nothing sends no answer, and no opening that does not ask.
+    pub silent_when_ignorant: bool,
 }
 
 /// A retry budget: every call a client makes deposits `ratio_ppb` parts per billion of a retry,
