@@ -17,6 +17,9 @@
 //! accuracy is owed only once messages flow again: a suspicion open at the end while a
 //! partition is in force, or of a node paused at the end, is not judged (no detector can tell
 //! a node cut off or paused for good from a crashed one).
+//!
+//! Each `suspect` line is a change: a node beginning to suspect a peer it already suspects
+//! (or to trust one it already trusts) fails (see `suspicion_lines`).
 
 use super::{Checker, RunEnd, Verdict};
 use crate::id::NodeId;
@@ -57,6 +60,7 @@ pub struct FailureDetection {
     /// Whether each node is paused now, and when it last resumed.
     paused: Vec<bool>,
     resumed: Vec<SimTime>,
+    lines: super::suspicion_lines::SuspicionLines,
 }
 
 impl FailureDetection {
@@ -80,6 +84,7 @@ impl FailureDetection {
             last_heal: SimTime::ZERO,
             paused: vec![false; n],
             resumed: vec![SimTime::ZERO; n],
+            lines: super::suspicion_lines::SuspicionLines::new(n),
         }
     }
 
@@ -110,6 +115,7 @@ impl Checker for FailureDetection {
     }
 
     fn observe(&mut self, e: &TraceEvent) {
+        self.lines.observe(e, &self.cluster);
         let n = self.cluster.len();
         match e.kind {
             EventKind::Suspicion { node, of, suspected } => {
@@ -162,6 +168,9 @@ impl Checker for FailureDetection {
     }
 
     fn verdict(&self, end: &RunEnd) -> Verdict {
+        if let Some(repeat) = self.lines.repeat() {
+            return Verdict::fail(format!("{repeat}: a `suspect` line is a change"));
+        }
         // A false suspicion still open at the end has lasted until then; it was owed an end
         // only if messages could flow again: no cut in force at the end, the suspected node not
         // paused, and `bound` since the suspicion began, the last heal and the node's resume.

@@ -15,6 +15,9 @@
 //!   primary-partition membership service, as Isis's; a partitionable one is not judged by
 //!   this check).
 //!
+//! And the membership's `suspect` lines are changes: a member beginning to suspect a peer it
+//! already suspects fails (see `suspicion_lines`).
+//!
 //! A run in which no node installed a second view has nothing to judge: inconclusive.
 
 use super::{Checker, RunEnd, Verdict};
@@ -49,6 +52,7 @@ pub struct ViewAgreement {
     change_count: u64,
     violations: u64,
     first: Option<String>,
+    lines: super::suspicion_lines::SuspicionLines,
 }
 
 impl ViewAgreement {
@@ -66,6 +70,7 @@ impl ViewAgreement {
             change_count: 0,
             violations: 0,
             first: None,
+            lines: super::suspicion_lines::SuspicionLines::new(n),
         }
     }
 
@@ -191,6 +196,7 @@ impl Checker for ViewAgreement {
     }
 
     fn observe(&mut self, e: &TraceEvent) {
+        self.lines.observe(e, &self.cluster);
         match e.kind {
             EventKind::Command { node, app, dest } => {
                 self.dests.insert(app, dest);
@@ -205,6 +211,9 @@ impl Checker for ViewAgreement {
     }
 
     fn verdict(&self, _end: &RunEnd) -> Verdict {
+        if let Some(repeat) = self.lines.repeat() {
+            return Verdict::fail(format!("{repeat}: a `suspect` line is a change"));
+        }
         match &self.first {
             Some(first) => Verdict::fail(format!("{} violations of virtual synchrony; first: {first}", self.violations)),
             None if self.change_count == 0 => Verdict::inconclusive("no node installed a second view: nothing to judge"),
