@@ -15,8 +15,14 @@
 //! time after its timers were held by a pause or a wait): a restarted broker that forgets what
 //! its log says was done hands it out again. Answers are not named in the trace: any intact
 //! message from a consumer that took a copy of a task (a duplicate answer, an answer to an
-//! earlier hand-out of it) may end the task's current hand-out to that consumer. Under another protocol, or
-//! with no task handed out twice, the verdict is inconclusive.
+//! earlier hand-out of it) may end the task's current hand-out to that consumer.
+//!
+//! A consumer holds one task at a time (a prefetch of one): a hand-out to a consumer while the
+//! one before it is live fails. That one ends with the consumer's answer about it (its
+//! acknowledgement names the task; any other message it sent after taking the hand-out, or
+//! any message at all if it had taken a copy of that task before, may be its answer), its
+//! visibility, or a broker crash; a late answer about an older task does not end it. Under
+//! another protocol, or with no task handed out twice, the verdict is inconclusive.
 
 use super::{Breaches, Checker, RunEnd, Verdict};
 use crate::clock::Clock;
@@ -47,6 +53,19 @@ struct Handout {
     taken: Option<SimTime>,
     /// Whether the broker has since received anything intact from the consumer after it took it.
     answered: bool,
+}
+
+/// A consumer's latest hand-out, as the prefetch of one judges it.
+#[derive(Clone, Copy)]
+struct Current {
+    app: AppId,
+    at: SimTime,
+    /// Whether the consumer had taken a copy of this task before (any answer of it may end this one).
+    took_before: bool,
+    /// Whether the consumer has taken this hand-out.
+    taken: bool,
+    /// Whether the broker received the consumer's answer to it.
+    freed: bool,
 }
 
 /// Checks that every re-hand-out and dead-lettering of a task follows the end of its previous hand-out.
@@ -83,6 +102,11 @@ pub struct HandoutVisibility {
     next: Option<(SimTime, AppId)>,
     /// When the broker last crashed.
     broker_crashed: Option<SimTime>,
+    /// Each consumer's latest hand-out, for the prefetch of one.
+    current: BTreeMap<NodeId, Current>,
+    /// Consumers' messages to the broker sent after the sender took its current hand-out: that
+    /// hand-out's task (such a message may be its answer).
+    sent_holding: BTreeMap<MsgId, AppId>,
     again: u64,
     breaches: Breaches,
 }
@@ -106,6 +130,8 @@ impl HandoutVisibility {
             took: BTreeSet::new(),
             next: None,
             broker_crashed: None,
+            current: BTreeMap::new(),
+            sent_holding: BTreeMap::new(),
             again: 0,
             breaches: Breaches::default(),
         }
@@ -127,6 +153,24 @@ impl HandoutVisibility {
         self.breaches.record(at, || {
             format!("a{} handed out again after the broker took its acknowledgement from the consumer holding it at {acked}", app.0)
         });
+    }
+
+    /// The broker hands `app` to `consumer` at `at`: the consumer's hand-out before must have ended.
+    fn one_at_a_time(&mut self, consumer: NodeId, app: AppId, at: SimTime) {
+        let took_before = self.took.contains(&(consumer, app));
+        let previous = self.current.insert(consumer, Current { app, at, took_before, taken: false, freed: false });
+        let Some(p) = previous else { return };
+        let live =
+            p.app != app && !p.freed && at.0 < p.at.0.saturating_add(self.visibility_real) && self.broker_crashed.is_none_or(|c| c < p.at);
+        if live {
+            let name = self.cluster.name(consumer);
+            self.breaches.record(at, || {
+                format!(
+                    "a{} handed to {name} while it held a{} (handed out at {}: not answered, visibility not passed): more than one task at a time",
+                    app.0, p.app.0, p.at
+                )
+            });
+        }
     }
 
     /// Task `app`'s hand-out in force ends at `at` (handed out again, or dead-lettered as `what`).
@@ -162,6 +206,8 @@ impl Checker for HandoutVisibility {
             b::map(&self.acks),
             b::map(&self.done),
             b::vec(&self.broker_crashes),
+            b::map(&self.current),
+            b::map(&self.sent_holding),
             self.held.heap_bytes(),
         ])
     }
@@ -173,6 +219,7 @@ impl Checker for HandoutVisibility {
         match e.kind {
             EventKind::Attempt { node, to, series, .. } if node == spec.broker => {
                 let app = AppId(series);
+                self.one_at_a_time(to, app, e.time);
                 self.handed_out_when_done(app, e.time);
                 self.ended(app, e.time, "handed out again");
                 self.latest.insert(app, Handout { consumer: to, at: e.time, taken: None, answered: false });
@@ -201,6 +248,11 @@ impl Checker for HandoutVisibility {
                 {
                     self.acks.insert(msg, app);
                 }
+                if to == spec.broker
+                    && let Some(c) = self.current.get(&from).filter(|c| c.taken)
+                {
+                    self.sent_holding.insert(msg, c.app);
+                }
             }
             EventKind::Receive { from, to, msg, corrupted } => {
                 // Every copy of a hand-out counts (a duplicate is worked on, and answered, again).
@@ -223,6 +275,20 @@ impl Checker for HandoutVisibility {
                 }
                 if let Some(app) = app {
                     self.took.insert((to, app));
+                    if let Some(c) = self.current.get_mut(&to).filter(|c| c.app == app) {
+                        c.taken = true;
+                    }
+                }
+                // The consumer's answer about the hand-out it holds frees it for the next.
+                let holding = self.sent_holding.get(&msg).copied();
+                if to == spec.broker
+                    && let Some(c) = self.current.get_mut(&from)
+                {
+                    let about_it = match acked {
+                        Some(named) => named == c.app,
+                        None => c.took_before || holding == Some(c.app),
+                    };
+                    c.freed |= about_it;
                 }
                 if let Some(app) = app
                     && let Some(h) = self.latest.get_mut(&app)
@@ -304,6 +370,38 @@ mod tests {
 
     fn recv(ms: u64, from: u32, to: u32, msg: u64) -> TraceEvent {
         ev(ms, EventKind::Receive { from: NodeId(from), to: NodeId(to), msg: MsgId(msg), corrupted: false })
+    }
+
+    /// The broker hands task `app` to `to` as message `msg` at `ms`.
+    fn handout_of(ms: u64, app: u64, to: u32, msg: u64) -> [TraceEvent; 2] {
+        [
+            ev(ms, EventKind::Attempt { node: NodeId(0), to: NodeId(to), series: app, attempt: 1 }),
+            ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(to), msg: MsgId(msg), size: 16 }),
+        ]
+    }
+
+    // Postmortem: a late answer about a task whose hand-out had expired freed a consumer that
+    // already held its next task, so it was handed a second (held-out set 10's
+    // dq-late-answer-frees-busy-consumer); no check counted what a consumer holds.
+    #[test]
+    fn regression_a_consumer_holds_one_task_at_a_time() {
+        let send = |ms, from: u32, msg| ev(ms, EventKind::Send { from: NodeId(from), to: NodeId(0), msg: MsgId(msg), size: 16 });
+        // n1 holds a6 (taken at 2 ms) when a7 comes at 10 ms: two at once.
+        let two = [&handout_of(0, 6, 1, 1)[..], &[recv(2, 0, 1, 1)], &handout_of(10, 7, 1, 2)[..]].concat();
+        let v = judge(&two);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("a7 handed to n1 while it held a6"), "{}", v.detail);
+        // Its answer, sent after it took a6, frees it.
+        let answered =
+            [&handout_of(0, 6, 1, 1)[..], &[recv(2, 0, 1, 1), send(3, 1, 9), recv(4, 1, 0, 9)], &handout_of(10, 7, 1, 2)[..]].concat();
+        assert_ne!(judge(&answered).outcome, Outcome::Fail, "{}", judge(&answered).detail);
+        // A late answer sent before it took a6 (about an older task) does not.
+        let late =
+            [&handout_of(0, 6, 1, 1)[..], &[send(1, 1, 9), recv(2, 0, 1, 1), recv(4, 1, 0, 9)], &handout_of(10, 7, 1, 2)[..]].concat();
+        assert_eq!(judge(&late).outcome, Outcome::Fail, "{}", judge(&late).detail);
+        // After a6's visibility (30 ms) the consumer is free again.
+        let expired = [&handout_of(0, 6, 1, 1)[..], &[recv(2, 0, 1, 1)], &handout_of(30, 7, 1, 2)[..]].concat();
+        assert_ne!(judge(&expired).outcome, Outcome::Fail, "{}", judge(&expired).detail);
     }
 
     // Postmortem: a visibility timer of an earlier hand-out expired the task's current one, so a
