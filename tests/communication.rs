@@ -555,6 +555,24 @@ fn regression_a_work_queue_whose_brokers_clock_drifts_keeps_its_contract() {
     }
 }
 
+// Postmortem: ExactlyOnceTaken read a consumer's own tasks, sent to the broker as a producer,
+// as acknowledgements of the task it worked on, and failed every seed of a correct queue whose
+// consumers also produce ("more than one task at a time"): marked attempts are not answers.
+#[test]
+fn regression_a_consumer_that_also_produces_keeps_the_contract() {
+    let src = std::fs::read_to_string("scenarios/communication/work-queue.ron").expect("bundled");
+    let both = src.replace(
+        "workload: [(from: \"producers\"",
+        "workload: [(from: \"workers\", to: \"queue\", every_ms: 7, count: 40), (from: \"producers\"",
+    );
+    assert_ne!(both, src);
+    for seed in 0..10 {
+        let r = run_src(&both, seed);
+        let v = &r.verdicts.iter().find(|(n, _)| *n == "ExactlyOnceTaken").expect("checked").1;
+        assert_eq!(v.outcome, Outcome::Pass, "seed {seed}: {}", v.detail);
+    }
+}
+
 // Postmortem: a durable publish/subscribe broker's publishers and the broker's forwards resent
 // with plain sends, outside the retry policy the protocol declares for subscriptions, so a
 // publisher resending on the wrong timer passed every check (held-out set 10's

@@ -345,8 +345,10 @@ impl Checker for ExactlyOnceTaken {
                     }
                     _ => {}
                 }
-                // A consumer's next send to the broker acknowledges the task it works on.
-                if let Some(&(app, index)) = self.working[from.index()].front()
+                // A consumer's next plain send to the broker acknowledges the task it works on
+                // (a consumer that also produces marks its own tasks' transmissions).
+                if marked.is_none()
+                    && let Some(&(app, index)) = self.working[from.index()].front()
                     && self.tasks.get(&app).is_some_and(|t| t.handouts[index].broker == to)
                 {
                     self.working[from.index()].pop_front();
