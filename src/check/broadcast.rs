@@ -16,7 +16,13 @@
 //! operations invoked, the pattern is judged too: each broadcast that ends (answered or timed
 //! out) is followed at its client, at the same instant, by exactly the protocol's
 //! `reads_per_broadcast` read invocations, and a read is invoked only so (a client that crashed
-//! owes nothing more).
+//! owes nothing more). Where each operation goes is the protocol's promise too: a broadcast goes
+//! to the server its command named, when the command named one; each read goes to a server
+//! drawn at random, uniformly and afresh. The draws cannot be replayed from the trace, so that
+//! is judged statistically, with a false-failure probability that is negligible on any run (see
+//! [`far_from_uniform`]): with two servers or more, neither any one server's share of the reads
+//! nor the share of reads going to the server of the broadcast that owed them may stray from
+//! 1/s by more than chance allows.
 //!
 //! Liveness is judged fairly: a missing value fails only if the run ended with nothing left to
 //! happen, or `settle_ms` after both its acknowledgement and the last fault, with no partition
@@ -27,7 +33,7 @@
 
 use super::{Breaches, Checker, EndReason, RunEnd, Verdict};
 use crate::id::{AppId, NodeId};
-use crate::process::Cluster;
+use crate::process::{Cluster, Dest};
 use crate::time::SimTime;
 use crate::trace::{EventKind, FaultAction, OpOutcome, TraceEvent};
 use std::collections::BTreeMap;
@@ -66,8 +72,9 @@ pub struct BroadcastConsistency {
     is_server: Vec<bool>,
     settle_ns: u64,
     targets: Option<Targets>,
-    /// The event before the current one, when it was a `cmd` line: its node, message and time.
-    last_command: Option<(NodeId, AppId, SimTime)>,
+    /// The event before the current one, when it was a `cmd` line: its node, message, time
+    /// and destination.
+    last_command: Option<(NodeId, AppId, SimTime, Dest)>,
     /// Broadcasts in progress, by (client, op): their value.
     broadcasts: BTreeMap<(NodeId, u64), AppId>,
     /// Every value broadcast (invoked), and when it was acknowledged, if it was.
@@ -87,6 +94,12 @@ pub struct BroadcastConsistency {
     reads_per_broadcast: Option<u64>,
     /// Per client, the reads owed now: how many, and the instant their broadcast(s) ended.
     reads_owed: BTreeMap<NodeId, (u64, SimTime)>,
+    /// Per client, the server of its latest ended broadcast: the one its owed reads follow.
+    owed_by: BTreeMap<NodeId, NodeId>,
+    /// Reads invoked as owed, per server they went to.
+    reads_on: Vec<u64>,
+    /// Of those reads, how many went to the server of the broadcast that owed them.
+    reads_on_own: u64,
     /// Breaches of the client's operation pattern.
     pattern: Breaches,
 }
@@ -116,6 +129,9 @@ impl BroadcastConsistency {
             phantom: None,
             reads_per_broadcast: None,
             reads_owed: BTreeMap::new(),
+            owed_by: BTreeMap::new(),
+            reads_on: vec![0; n],
+            reads_on_own: 0,
             pattern: Breaches::default(),
         }
     }
@@ -139,25 +155,62 @@ impl BroadcastConsistency {
         }
     }
 
-    /// A broadcast of `node` ended at `at`: its reads are owed now.
-    fn broadcast_ended(&mut self, node: NodeId, at: SimTime) {
+    /// A broadcast of `node` to `server` ended at `at`: its reads are owed now.
+    fn broadcast_ended(&mut self, node: NodeId, server: NodeId, at: SimTime) {
         let Some(reads) = self.reads_per_broadcast else { return };
         self.reads_missed(node, at);
+        self.owed_by.insert(node, server);
         let owed = self.reads_owed.entry(node).or_insert((0, at));
         *owed = if owed.1 == at { (owed.0 + reads, at) } else { (reads, at) };
     }
 
-    /// `node` invoked a read at `at`: one of those owed right now, or a breach.
-    fn read_invoked(&mut self, node: NodeId, at: SimTime) {
+    /// `node` invoked a read on `server` at `at`: one of those owed right now, or a breach.
+    fn read_invoked(&mut self, node: NodeId, server: NodeId, at: SimTime) {
         if self.reads_per_broadcast.is_none() {
             return;
         }
         self.reads_missed(node, at);
         match self.reads_owed.get_mut(&node) {
-            Some((owed, due)) if *owed > 0 && *due == at => *owed -= 1,
+            Some((owed, due)) if *owed > 0 && *due == at => {
+                *owed -= 1;
+                if let Some(count) = self.reads_on.get_mut(server.index()) {
+                    *count += 1;
+                }
+                if self.owed_by.get(&node) == Some(&server) {
+                    self.reads_on_own += 1;
+                }
+            }
             _ => {
                 let name = self.cluster.name(node);
                 self.pattern.record(at, || format!("{name} invoked a read that no broadcast's end owed"));
+            }
+        }
+    }
+
+    /// The reads' servers against "a server drawn at random per read": with `s >= 2` servers,
+    /// each server's share of the reads, and the share that went to the server of the broadcast
+    /// that owed them, are each 1/s in expectation (a read's draw is uniform and independent of
+    /// everything before it); one that strays beyond chance is a breach.
+    fn reads_not_random(&self, pattern: &mut Breaches, end: &RunEnd) {
+        let servers: Vec<NodeId> = self.servers().collect();
+        let (s, reads) = (servers.len() as u64, servers.iter().map(|n| self.reads_on[n.index()]).sum::<u64>());
+        if s < 2 || reads == 0 {
+            return;
+        }
+        let percent = |k: u64| k * 100 / reads;
+        if far_from_uniform(self.reads_on_own, reads, s) {
+            let own = self.reads_on_own;
+            pattern.record(end.at, || {
+                format!("{own} of {reads} reads ({}%) went to the server of the broadcast that owed them, not to one of the {s} servers drawn at random", percent(own))
+            });
+        }
+        for &server in &servers {
+            let on = self.reads_on[server.index()];
+            if far_from_uniform(on, reads, s) {
+                let name = self.cluster.name(server);
+                pattern.record(end.at, || {
+                    format!("{on} of {reads} reads ({}%) went to {name}, not to one of the {s} servers drawn at random", percent(on))
+                });
             }
         }
     }
@@ -201,6 +254,21 @@ impl BroadcastConsistency {
     }
 }
 
+/// Whether `hits` of `n` independent draws, each a hit with probability `1/s`, stray too far
+/// from `n/s` for chance: `|hits/n - 1/s| >= t` with `2 n t^2 > 50`, in integers
+/// (`2 (hits s - n)^2 > 50 n s^2`).
+///
+/// Hoeffding's inequality bounds the chance of that at a fixed `n` by `2 e^-50` (4e-22); a
+/// union bound over every count of reads a run might stop at (the count is not fixed in
+/// advance) and the `s + 1` shares judged keeps a correct run's chance of failing below
+/// `2 (s + 1) R e^-50` for `R` reads: under 4e-11 for a billion reads and 100 servers. A client
+/// that puts every read on one server (or on its broadcast's) is caught from
+/// `n > 25 s^2 / (s - 1)^2` reads: 101 with two servers, 57 with three.
+fn far_from_uniform(hits: u64, n: u64, s: u64) -> bool {
+    let deviation = i128::from(hits) * i128::from(s) - i128::from(n);
+    2 * deviation * deviation > 50 * i128::from(n) * i128::from(s) * i128::from(s)
+}
+
 /// "the acknowledged value in" or "all n acknowledged values in" every server's reads.
 fn every(n: usize) -> String {
     match n {
@@ -216,36 +284,52 @@ fn ms(ns: u64) -> String {
 impl Checker for BroadcastConsistency {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        b::total(&[b::map(&self.broadcasts), b::map(&self.values), b::nested(&self.sets, b::map), b::map(&self.reads_owed)])
+        b::total(&[
+            b::map(&self.broadcasts),
+            b::map(&self.values),
+            b::nested(&self.sets, b::map),
+            b::map(&self.reads_owed),
+            b::map(&self.owed_by),
+            b::vec(&self.reads_on),
+        ])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
         let command = self.last_command.take();
         match e.kind {
-            EventKind::Command { node, app, .. } => self.last_command = Some((node, app, e.time)),
-            EventKind::Op { node, op, outcome, .. } => match outcome {
+            EventKind::Command { node, app, dest } => self.last_command = Some((node, app, e.time, dest)),
+            EventKind::Op { node, op, server, outcome } => match outcome {
                 OpOutcome::Invoke => {
                     self.operations += 1;
-                    if let Some((c, value, at)) = command
+                    if let Some((c, value, at, dest)) = command
                         && c == node
                         && at == e.time
                     {
+                        if let Dest::Node(named) = dest
+                            && self.is_server.get(named.index()) == Some(&true)
+                            && named != server
+                        {
+                            let (client, to, named) = (self.cluster.name(node), self.cluster.name(server), self.cluster.name(named));
+                            self.pattern.record(e.time, || {
+                                format!("{client} invoked its broadcast of a{} on {to}, not on the commanded {named}", value.0)
+                            });
+                        }
                         self.reads_missed(node, e.time);
                         self.broadcasts.insert((node, op), value);
                         self.values.entry(value).or_insert(None);
                     } else {
-                        self.read_invoked(node, e.time);
+                        self.read_invoked(node, server, e.time);
                     }
                 }
                 OpOutcome::Ok => {
                     if let Some(value) = self.broadcasts.remove(&(node, op)) {
                         self.values.insert(value, Some(e.time));
-                        self.broadcast_ended(node, e.time);
+                        self.broadcast_ended(node, server, e.time);
                     }
                 }
                 OpOutcome::Timeout => {
                     if self.broadcasts.remove(&(node, op)).is_some() {
-                        self.broadcast_ended(node, e.time);
+                        self.broadcast_ended(node, server, e.time);
                     }
                 }
             },
@@ -265,6 +349,11 @@ impl Checker for BroadcastConsistency {
                         self.down[n.index()] = true;
                         self.sets[n.index()].clear();
                         self.reads_owed.remove(&n);
+                        // A client numbers its operations afresh after a restart: its broadcasts
+                        // in progress are gone with it, not ended by the new incarnation's
+                        // operations of the same numbers.
+                        self.broadcasts.retain(|&(client, _), _| client != n);
+                        self.owed_by.remove(&n);
                     }
                     (FaultAction::Restart, Some(n)) => {
                         self.down[n.index()] = false;
@@ -289,6 +378,7 @@ impl Checker for BroadcastConsistency {
             let name = self.cluster.name(node);
             pattern.record(due, || format!("{name} never invoked {owed} of the reads its broadcast that ended then owed"));
         }
+        self.reads_not_random(&mut pattern, end);
         if let Some(breach) = pattern.verdict("breaches of the broadcast workload's pattern of operations by the clients") {
             return breach;
         }
@@ -563,6 +653,99 @@ mod tests {
         assert!(judge(&late).detail.contains("fewer reads"), "{}", judge(&late).detail);
         let extra = [&read[..], &[op(1_020, 2, OpOutcome::Invoke)]].concat();
         assert!(judge(&extra).detail.contains("no broadcast's end owed"), "{}", judge(&extra).detail);
+    }
+
+    /// Postmortem: a client that invoked a broadcast commanded to n0 on n1 passed: the
+    /// check read the invocation's pattern, not its server (held-out set 11,
+    /// bcast-named-server-ignored).
+    #[test]
+    fn regression_a_broadcast_goes_to_the_server_its_command_named() {
+        let judge = |server: u32| {
+            let mut c = checker(None);
+            let command = ev(0, EventKind::Command { node: NodeId(3), app: AppId(7), dest: Dest::Node(NodeId(0)) });
+            let invoke = ev(0, EventKind::Op { node: NodeId(3), op: 0, server: NodeId(server), outcome: OpOutcome::Invoke });
+            for e in [command, invoke, deliver(1, 0, 7), deliver(1, 1, 7), deliver(1, 2, 7)] {
+                c.observe(&e);
+            }
+            c.observe(&ev(2, EventKind::Op { node: NodeId(3), op: 0, server: NodeId(server), outcome: OpOutcome::Ok }));
+            c.verdict(&end(5_000, EndReason::Quiescent))
+        };
+        assert_eq!(judge(0).outcome, Outcome::Pass, "{}", judge(0).detail);
+        let v = judge(1);
+        assert!(
+            v.outcome == Outcome::Fail && v.detail.contains("c invoked its broadcast of a7 on n1, not on the commanded n0"),
+            "{}",
+            v.detail
+        );
+    }
+
+    /// Postmortem: a client that sent every read to its broadcast's server instead of one drawn
+    /// at random passed, sets converging all the same (held-out set 11,
+    /// bcast-reads-on-the-broadcast-server).
+    #[test]
+    fn regression_reads_go_to_servers_drawn_at_random() {
+        // `rounds` broadcasts, each to server `round % 3`, each owing one read, which goes to
+        // the server `read` names for that round.
+        let judge = |rounds: u64, read: &dyn Fn(u64) -> u32| {
+            let mut c = checker(None).with_reads_per_broadcast(1);
+            for r in 0..rounds {
+                let (t, bserver) = (r * 10, (r % 3) as u32);
+                c.observe(&cmd(t, 3, r));
+                c.observe(&ev(t, EventKind::Op { node: NodeId(3), op: 2 * r, server: NodeId(bserver), outcome: OpOutcome::Invoke }));
+                (0..3).for_each(|s| c.observe(&deliver(t + 1, s, r)));
+                c.observe(&ev(t + 2, EventKind::Op { node: NodeId(3), op: 2 * r, server: NodeId(bserver), outcome: OpOutcome::Ok }));
+                c.observe(&ev(
+                    t + 2,
+                    EventKind::Op { node: NodeId(3), op: 2 * r + 1, server: NodeId(read(r)), outcome: OpOutcome::Invoke },
+                ));
+                c.observe(&ev(t + 3, EventKind::Op { node: NodeId(3), op: 2 * r + 1, server: NodeId(read(r)), outcome: OpOutcome::Ok }));
+            }
+            c.verdict(&end(100_000, EndReason::Quiescent))
+        };
+        // Spread evenly (as draws at random are, within chance): passes.
+        let even = judge(300, &|r| ((r * 7 / 3) % 3) as u32);
+        assert_eq!(even.outcome, Outcome::Pass, "{}", even.detail);
+        // Every read on its broadcast's server: fails once there are enough reads to tell.
+        let own = judge(300, &|r| (r % 3) as u32);
+        assert!(
+            own.outcome == Outcome::Fail && own.detail.contains("300 of 300 reads (100%) went to the server of the broadcast"),
+            "{}",
+            own.detail
+        );
+        assert_ne!(judge(50, &|r| (r % 3) as u32).outcome, Outcome::Fail, "50 reads on 3 servers cannot tell");
+        // Every read on one server.
+        let one = judge(300, &|_| 2);
+        assert!(one.outcome == Outcome::Fail && one.detail.contains("0 of 300 reads (0%) went to n0"), "{}", one.detail);
+    }
+
+    #[test]
+    fn far_from_uniform_holds_a_share_to_chance() {
+        // 1/2 of 10,000 is 5,000; chance allows |k - 5000| < 5000 * sqrt(25 * 4 / 10_000) = 500.
+        assert!(!far_from_uniform(5_000, 10_000, 2));
+        assert!(!far_from_uniform(5_499, 10_000, 2));
+        assert!(far_from_uniform(5_501, 10_000, 2));
+        assert!(far_from_uniform(4_499, 10_000, 2));
+        assert!(!far_from_uniform(100, 100, 2) && far_from_uniform(101, 101, 2));
+        assert!(!far_from_uniform(56, 56, 3) && far_from_uniform(57, 57, 3));
+    }
+
+    /// Postmortem: a client crashed with a broadcast in progress, restarted and numbered its
+    /// operations from 0 again; its new read of the old broadcast's number was taken for that
+    /// broadcast's end, and the reads it "owed" for it were reported missing (hfix11's probe
+    /// with client crashes under BroadcastFlood: 218 of 300 seeds failed).
+    #[test]
+    fn regression_a_restarted_clients_operations_do_not_end_its_previous_incarnations_broadcasts() {
+        let mut c = checker(None).with_reads_per_broadcast(1);
+        let crash = ev(5, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(3)), index: 0 });
+        let restart = ev(6, EventKind::Fault { action: FaultAction::Restart, node: Some(NodeId(3)), index: 1 });
+        // o0 and o1 broadcast before the crash; after it, o0 broadcasts and o1 reads.
+        let events = [cmd(0, 3, 7), op(0, 0, OpOutcome::Invoke), cmd(1, 3, 8), op(1, 1, OpOutcome::Invoke), crash, restart]
+            .into_iter()
+            .chain([cmd(7, 3, 9), op(7, 0, OpOutcome::Invoke), op(8, 0, OpOutcome::Ok), op(8, 1, OpOutcome::Invoke)])
+            .chain([op(9, 1, OpOutcome::Ok), deliver(8, 0, 9), deliver(8, 1, 9), deliver(8, 2, 9)]);
+        events.for_each(|e| c.observe(&e));
+        let v = c.verdict(&end(5_000, EndReason::Horizon));
+        assert_ne!(v.outcome, Outcome::Fail, "{}", v.detail);
     }
 
     #[test]

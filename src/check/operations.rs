@@ -17,7 +17,9 @@
 //!   and invokes at most `operations` of them, and, when the run ends with nothing left to
 //!   happen, all of them (since its latest start), unless it is down or paused then;
 //! - an open-loop client invokes one operation for each command its workload gives it, in
-//!   the same step;
+//!   the same step, and no other: each invocation is owed to a command (the protocol's "one
+//!   operation per workload command", so the workload's arrival rate is the client's); the
+//!   operation goes to the server the command names, when it names one;
 //! - a server answers the requests it received in the order they arrived (first come, first
 //!   served), each once, one at a time: no reply sooner than the shortest service time after
 //!   the server could start on it (the request's arrival, or the previous reply);
@@ -30,7 +32,7 @@
 use super::{Breaches, Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
 use crate::id::{MsgId, NodeId};
-use crate::process::Cluster;
+use crate::process::{Cluster, Dest};
 use crate::protocols::service::{Contract, PickFile};
 use crate::time::SimTime;
 use crate::trace::{EventKind, FaultAction, OpOutcome, TraceEvent};
@@ -81,9 +83,10 @@ pub struct OperationLifecycle {
     held: BTreeMap<NodeId, SimTime>,
     invoked: u64,
     ended: u64,
-    /// Open-loop clients commanded at an instant and not yet seen invoking for it: each
-    /// command owes one invocation, at once.
-    commanded: Vec<(NodeId, SimTime)>,
+    /// Open-loop clients commanded at an instant and not yet seen invoking for it, with the
+    /// server the command named, if it named one: each command owes one invocation, at once,
+    /// on that server.
+    commanded: Vec<(NodeId, SimTime, Option<NodeId>)>,
     breaches: Breaches,
 }
 
@@ -119,8 +122,8 @@ impl OperationLifecycle {
     /// An open-loop client invokes an operation when commanded, in the same step: a command
     /// still unanswered at a later instant is a breach.
     fn commands_unanswered_before(&mut self, now: SimTime) {
-        if self.commanded.first().is_some_and(|&(_, at)| at < now) {
-            for (node, at) in std::mem::take(&mut self.commanded) {
+        if self.commanded.first().is_some_and(|&(_, at, _)| at < now) {
+            for (node, at, _) in std::mem::take(&mut self.commanded) {
                 self.violation(at, |c| format!("open-loop client {} was commanded and invoked no operation", c.name(node)));
             }
         }
@@ -138,6 +141,27 @@ impl OperationLifecycle {
 
     fn is_client(&self, node: NodeId) -> bool {
         self.contract.as_ref().is_none_or(|c| c.clients.contains(&node))
+    }
+
+    fn open_loop(&self) -> bool {
+        self.contract.as_ref().is_some_and(|c| !c.closed)
+    }
+
+    /// An open-loop client invoked `op` on `server`: it answers a command of this instant (the
+    /// oldest one owed), on the server the command named if it named one; an invocation no
+    /// command owes breaks "one operation per workload command".
+    fn commanded_invocation(&mut self, at: SimTime, node: NodeId, op: u64, server: NodeId) {
+        let Some(i) = self.commanded.iter().position(|&(n, _, _)| n == node) else {
+            return self.violation(at, |c| format!("open-loop client {} invoked o{op} with no workload command owing it", c.name(node)));
+        };
+        let (_, _, named) = self.commanded.remove(i);
+        if let Some(named) = named
+            && named != server
+        {
+            self.violation(at, |c| {
+                format!("open-loop client {} invoked o{op} on {}; its command named {}", c.name(node), c.name(server), c.name(named))
+            });
+        }
     }
 
     /// The server a closed-loop client's operation `op` must go to, if its pick says.
@@ -288,13 +312,17 @@ impl Checker for OperationLifecycle {
     fn observe(&mut self, e: &TraceEvent) {
         self.commands_unanswered_before(e.time);
         match e.kind {
-            EventKind::Command { node, .. } if self.contract.as_ref().is_some_and(|c| !c.closed && c.clients.contains(&node)) => {
-                self.commanded.push((node, e.time));
+            EventKind::Command { node, dest, .. } if self.open_loop() && self.is_client(node) => {
+                let named = match dest {
+                    Dest::Node(n) if self.is_server(n) => Some(n),
+                    _ => None,
+                };
+                self.commanded.push((node, e.time, named));
             }
             EventKind::Op { node, op, server, outcome } if self.is_client(node) => match outcome {
                 OpOutcome::Invoke => {
-                    if let Some(i) = self.commanded.iter().position(|&(n, _)| n == node) {
-                        self.commanded.remove(i);
+                    if self.open_loop() {
+                        self.commanded_invocation(e.time, node, op, server);
                     }
                     self.invoke(e.time, node, op, server)
                 }
@@ -343,7 +371,7 @@ impl Checker for OperationLifecycle {
 
     fn verdict(&self, end: &RunEnd) -> Verdict {
         let mut breaches = self.breaches.clone();
-        for &(node, at) in &self.commanded {
+        for &(node, at, _) in &self.commanded {
             breaches.record(at, || format!("open-loop client {} was commanded and invoked no operation", self.cluster.name(node)));
         }
         for (&node, ops) in &self.clients {
@@ -411,7 +439,6 @@ mod tests {
     use super::*;
     use crate::check::Outcome;
     use crate::check::test_events::ev;
-    use crate::process::Dest;
 
     /// Clients n0 and n1, server n2: a closed loop, 10 ms timeout, service from 2 to 6 ms,
     /// until the horizon.
@@ -519,6 +546,47 @@ mod tests {
         // A command to a server, or under a closed loop, owes nothing.
         assert_eq!(judge_loop(false, u64::MAX, &[command(0, 2)]).outcome, Outcome::Inconclusive);
         assert_eq!(judge_loop(true, u64::MAX, &[command(0, 0)]).outcome, Outcome::Inconclusive);
+    }
+
+    /// Postmortems (held-out set 11): an open-loop client that invoked the commanded operation
+    /// on another server (service-named-server-ignored), or that also chained an operation
+    /// after each one ended, 49,480 for 1,006 commands (service-open-loop-chains-operations),
+    /// passed: only "an invocation for each command" was asked, not "on its server" or "only".
+    #[test]
+    fn regression_an_open_loop_invocation_is_owed_to_a_command_and_goes_to_its_server() {
+        let cluster = Cluster { names: ["c0", "s0", "s1"].map(String::from).to_vec(), groups: vec![] };
+        let contract = Contract {
+            clients: vec![NodeId(0)],
+            servers: vec![NodeId(1), NodeId(2)],
+            closed: false,
+            pick: PickFile::Random,
+            timeout_ns: 10_000_000,
+            operations: u64::MAX,
+            min_service_ns: 0,
+            max_service_ns: None,
+        };
+        let judge = |events: &[TraceEvent]| {
+            let mut c = OperationLifecycle::new(cluster.clone(), vec![], Some(contract.clone()));
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(5_000_000), max_latency_ns: 0 })
+        };
+        let command = |ms: u64, dest: Dest| ev(ms, EventKind::Command { node: NodeId(0), app: crate::id::AppId(ms), dest });
+        let invoke = |ms: u64, op: u64, server: u32| {
+            ev(ms, EventKind::Op { node: NodeId(0), op, server: NodeId(server), outcome: OpOutcome::Invoke })
+        };
+        let to_s0 = Dest::Node(NodeId(1));
+        // Two commands to s0 at once, and one to no server (the client picks): all kept.
+        let kept = judge(&[command(0, to_s0), command(0, to_s0), invoke(0, 0, 1), invoke(0, 1, 1), command(1, Dest::All), invoke(1, 2, 2)]);
+        assert_eq!(kept.outcome, Outcome::Pass, "{}", kept.detail);
+        let elsewhere = judge(&[command(0, to_s0), invoke(0, 0, 2)]);
+        assert_eq!(elsewhere.outcome, Outcome::Fail);
+        assert!(elsewhere.detail.contains("c0 invoked o0 on s1; its command named s0"), "{}", elsewhere.detail);
+        let chained = judge(&[command(0, to_s0), invoke(0, 0, 1), invoke(0, 1, 1)]);
+        assert_eq!(chained.outcome, Outcome::Fail);
+        assert!(chained.detail.contains("c0 invoked o1 with no workload command owing it"), "{}", chained.detail);
+        // A later instant's invocation is not owed to an earlier command either.
+        let late = judge(&[command(0, to_s0), invoke(0, 0, 1), invoke(3, 1, 1)]);
+        assert!(late.outcome == Outcome::Fail && late.detail.contains("o1 with no workload command"), "{}", late.detail);
     }
 
     #[test]

@@ -8,12 +8,19 @@
 //! setting the same value again changes nothing. A call that timed out may have had its effect
 //! or not (the caller cannot tell, which is what at-most-once means); the verdict counts both.
 //! Calls that had not ended when the run stopped are not judged.
+//!
+//! A `call` line also reports the call's latency, which the protocol counts from the call's
+//! start (its command), not from its latest request: it must equal the time between the
+//! command and the line on the caller's own clock (offset and drift included), so a resend
+//! that restarts the count shows.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
+use crate::clock::Clock;
 use crate::id::{AppId, NodeId};
 use crate::process::Cluster;
 use crate::protocols::rpc::{Config as RpcConfig, Op};
 use crate::scenario::Scenario;
+use crate::time::SimTime;
 use crate::trace::{CallOutcome, EventKind, FaultAction, TraceEvent};
 use std::collections::BTreeMap;
 
@@ -22,6 +29,8 @@ use std::collections::BTreeMap;
 struct Call {
     /// The caller.
     client: NodeId,
+    /// When it was commanded (its start), in simulated time.
+    commanded: SimTime,
     /// How its caller saw it end, if it did.
     ended: Option<CallOutcome>,
     /// How many times the server applied it.
@@ -39,12 +48,43 @@ pub struct RpcEffect {
     /// Since the server's latest crash (or the start): effects applied per caller, and the
     /// server's sends to each caller.
     effects: BTreeMap<NodeId, (u64, u64)>,
+    /// Each node's clock, on which its calls' latencies are counted (none: true time).
+    clocks: Vec<Clock>,
+    /// The first call whose reported latency is not the time since its command.
+    latency_breach: Option<String>,
 }
 
 impl RpcEffect {
     /// A checker for calls performing `op` (`None`: not an `Rpc` run).
     pub fn new(cluster: Cluster, op: Option<Op>) -> RpcEffect {
-        RpcEffect { cluster, op, server: None, calls: BTreeMap::new(), effects: BTreeMap::new() }
+        RpcEffect { cluster, op, server: None, calls: BTreeMap::new(), effects: BTreeMap::new(), clocks: Vec::new(), latency_breach: None }
+    }
+
+    /// The same, reading each node's latencies on `clocks` (indexed by node).
+    pub fn with_clocks(mut self, clocks: Vec<Clock>) -> RpcEffect {
+        self.clocks = clocks;
+        self
+    }
+
+    /// `node`'s reading of true time `t`.
+    fn local(&self, node: NodeId, t: SimTime) -> SimTime {
+        self.clocks.get(node.index()).map_or(t, |clock| clock.local(t))
+    }
+
+    /// A call line of `node` at `at` reports `latency_ns` for call `app`: the time since its
+    /// command on `node`'s clock, or a breach.
+    fn judge_latency(&mut self, node: NodeId, app: AppId, at: SimTime, latency_ns: u64) {
+        let Some(c) = self.calls.get(&app).filter(|c| c.client == node) else { return };
+        let since = self.local(node, at).0.saturating_sub(self.local(node, c.commanded).0);
+        if since != latency_ns && self.latency_breach.is_none() {
+            self.latency_breach = Some(format!(
+                "call a{} of {} ended at {at} reporting a latency of {}, but it was commanded {} before on its clock",
+                app.0,
+                self.cluster.name(node),
+                SimTime(latency_ns),
+                SimTime(since)
+            ));
+        }
     }
 
     /// The same, holding `server` to replying after every effect it applies.
@@ -81,7 +121,7 @@ impl Checker for RpcEffect {
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { node, app, .. } => {
-                self.calls.insert(app, Call { client: node, ended: None, applied: 0 });
+                self.calls.insert(app, Call { client: node, commanded: e.time, ended: None, applied: 0 });
             }
             // Only commanded calls count: the server applies nothing else.
             EventKind::Deliver { node, app, .. } => {
@@ -94,7 +134,10 @@ impl Checker for RpcEffect {
             }
             EventKind::Send { from, to, .. } if Some(from) == self.server => self.effects.entry(to).or_default().1 += 1,
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } if Some(node) == self.server => self.effects.clear(),
-            EventKind::Call { app, outcome: outcome @ (CallOutcome::Ok | CallOutcome::Timeout), .. } => {
+            EventKind::Call { node, app, outcome: outcome @ (CallOutcome::Ok | CallOutcome::Timeout), latency_ns } => {
+                if self.calls.get(&app).is_some_and(|c| c.ended.is_none()) {
+                    self.judge_latency(node, app, e.time, latency_ns);
+                }
                 if let Some(c) = self.calls.get_mut(&app) {
                     c.ended.get_or_insert(outcome);
                 }
@@ -134,6 +177,9 @@ impl Checker for RpcEffect {
                 c.applied
             ));
         }
+        if let Some(why) = &self.latency_breach {
+            return Verdict::fail(why.clone());
+        }
         if let Some(why) = self.unanswered(end) {
             return Verdict::fail(why);
         }
@@ -158,7 +204,7 @@ impl crate::plugin::Check for RpcEffect {
     // The operation is the `Rpc` protocol's; under another protocol nothing is judged.
     fn build(_: &crate::plugin::NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
         let config = scenario.protocol.config::<RpcConfig>();
-        let checker = RpcEffect::new(scenario.cluster.clone(), config.map(|c| c.op));
+        let checker = RpcEffect::new(scenario.cluster.clone(), config.map(|c| c.op)).with_clocks(scenario.clocks.clone());
         Box::new(match config.and_then(|c| scenario.cluster.id(&c.server)) {
             Some(server) => checker.with_server(server),
             None => checker,
@@ -172,7 +218,6 @@ mod tests {
     use crate::check::test_events::{deliver, ev};
     use crate::check::{EndReason, Outcome};
     use crate::process::Dest;
-    use crate::time::SimTime;
 
     fn cluster() -> Cluster {
         Cluster { names: ["srv", "c1"].map(String::from).to_vec(), groups: vec![] }
@@ -182,8 +227,10 @@ mod tests {
         ev(ms, EventKind::Command { node: NodeId(1), app: AppId(app), dest: Dest::Node(NodeId(0)) })
     }
 
-    fn ended(ms: u64, app: u64, outcome: CallOutcome) -> TraceEvent {
-        ev(ms, EventKind::Call { node: NodeId(1), app: AppId(app), outcome, latency_ns: 0 })
+    /// Call `app`, commanded at `since` ms, ends at `ms` with `outcome`, reporting the time
+    /// between as its latency.
+    fn ended(ms: u64, app: u64, outcome: CallOutcome, since: u64) -> TraceEvent {
+        ev(ms, EventKind::Call { node: NodeId(1), app: AppId(app), outcome, latency_ns: (ms - since) * 1_000_000 })
     }
 
     fn judge(op: Option<Op>, events: &[TraceEvent]) -> Verdict {
@@ -194,7 +241,7 @@ mod tests {
 
     #[test]
     fn a_repeated_effect_fails_an_increment_and_is_counted_for_a_set() {
-        let events = [call(0, 0), deliver(2, 0, 0), deliver(25, 0, 0), ended(30, 0, CallOutcome::Ok)];
+        let events = [call(0, 0), deliver(2, 0, 0), deliver(25, 0, 0), ended(30, 0, CallOutcome::Ok, 0)];
         let increment = judge(Some(Op::Increment), &events);
         assert_eq!(increment.outcome, Outcome::Fail, "{}", increment.detail);
         assert!(increment.detail.contains("a0 of c1 incremented the counter 2 times"), "{}", increment.detail);
@@ -205,9 +252,10 @@ mod tests {
 
     #[test]
     fn an_answer_without_an_effect_fails_and_a_timeout_may_go_either_way() {
-        let phantom = judge(Some(Op::Set), &[call(0, 0), ended(5, 0, CallOutcome::Ok)]);
+        let phantom = judge(Some(Op::Set), &[call(0, 0), ended(5, 0, CallOutcome::Ok, 0)]);
         assert_eq!(phantom.outcome, Outcome::Fail, "{}", phantom.detail);
-        let unknown = [call(0, 0), call(0, 1), deliver(2, 0, 0), ended(20, 0, CallOutcome::Timeout), ended(20, 1, CallOutcome::Timeout)];
+        let unknown =
+            [call(0, 0), call(0, 1), deliver(2, 0, 0), ended(20, 0, CallOutcome::Timeout, 0), ended(20, 1, CallOutcome::Timeout, 0)];
         let verdict = judge(Some(Op::Increment), &unknown);
         assert_eq!(verdict.outcome, Outcome::Pass, "{}", verdict.detail);
         assert!(verdict.detail.contains("2 timed out, 1 of them applied all the same and 1 not"), "{}", verdict.detail);
@@ -216,8 +264,28 @@ mod tests {
     #[test]
     fn nothing_ended_or_another_protocol_is_inconclusive() {
         assert_eq!(judge(Some(Op::Set), &[call(0, 0), deliver(2, 0, 0)]).outcome, Outcome::Inconclusive);
-        assert_eq!(judge(None, &[call(0, 0), ended(5, 0, CallOutcome::Ok)]).outcome, Outcome::Inconclusive);
+        assert_eq!(judge(None, &[call(0, 0), ended(5, 0, CallOutcome::Ok, 0)]).outcome, Outcome::Inconclusive);
     }
+    /// Postmortem: a client that restarted a call's latency at each resend reported the last
+    /// attempt's time, and passed: the call lines' outcomes were judged, not their latencies
+    /// (held-out set 11, rpc-call-latency-restarts-on-retry).
+    #[test]
+    fn regression_a_calls_latency_is_the_time_since_its_command_on_the_callers_clock() {
+        let judge = |clocks: Vec<Clock>, latency_ns: u64| {
+            let mut checker = RpcEffect::new(cluster(), Some(Op::Set)).with_clocks(clocks);
+            let end = ev(30, EventKind::Call { node: NodeId(1), app: AppId(0), outcome: CallOutcome::Ok, latency_ns });
+            [call(10, 0), deliver(25, 0, 0), end].iter().for_each(|e| checker.observe(e));
+            checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(100_000_000), max_latency_ns: 0 })
+        };
+        assert_eq!(judge(vec![], 20_000_000).outcome, Outcome::Pass);
+        let restarted = judge(vec![], 5_000_000);
+        assert!(restarted.outcome == Outcome::Fail && restarted.detail.contains("reporting a latency of 5.000ms"), "{}", restarted.detail);
+        // c1's clock runs 10% fast and 3 ms ahead: 20 ms of true time are 22 ms on it.
+        let fast = vec![Clock::default(), Clock { offset_ns: 3_000_000, drift_ppb: 100_000_000 }];
+        assert_eq!(judge(fast.clone(), 22_000_000).outcome, Outcome::Pass, "{}", judge(fast.clone(), 22_000_000).detail);
+        assert_eq!(judge(fast, 20_000_000).outcome, Outcome::Fail, "true time is not the caller's");
+    }
+
     /// The server's send to c1 at `ms` (its reply, in an `Rpc` run).
     fn reply(ms: u64) -> TraceEvent {
         ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: crate::id::MsgId(ms), size: 24 })
@@ -231,7 +299,7 @@ mod tests {
             checker.verdict(&RunEnd { reason, at: SimTime(100_000_000), max_latency_ns: 0 })
         };
         // Applied twice, answered once: the server's reply to c1 went elsewhere.
-        let unanswered = [call(0, 0), deliver(2, 0, 0), reply(7), call(10, 1), deliver(12, 0, 1), ended(20, 1, CallOutcome::Timeout)];
+        let unanswered = [call(0, 0), deliver(2, 0, 0), reply(7), call(10, 1), deliver(12, 0, 1), ended(20, 1, CallOutcome::Timeout, 10)];
         let fail = judge_with(&unanswered, EndReason::Quiescent);
         assert_eq!(fail.outcome, Outcome::Fail, "{}", fail.detail);
         assert!(fail.detail.contains("srv applied 2 of c1's calls after its latest restart but sent it only 1"), "{}", fail.detail);
@@ -239,9 +307,11 @@ mod tests {
         assert_eq!(judge_with(&unanswered, EndReason::Horizon).outcome, Outcome::Pass);
         // A crash between the effect and its reply excuses it: only effects after the crash are owed.
         let crash = ev(14, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
-        let excused = [call(0, 0), deliver(2, 0, 0), reply(7), call(10, 1), deliver(12, 0, 1), crash, ended(20, 1, CallOutcome::Timeout)];
+        let excused =
+            [call(0, 0), deliver(2, 0, 0), reply(7), call(10, 1), deliver(12, 0, 1), crash, ended(20, 1, CallOutcome::Timeout, 10)];
         assert_eq!(judge_with(&excused, EndReason::Quiescent).outcome, Outcome::Pass);
-        let answered = [call(0, 0), deliver(2, 0, 0), reply(7), call(10, 1), deliver(12, 0, 1), reply(17), ended(20, 1, CallOutcome::Ok)];
+        let answered =
+            [call(0, 0), deliver(2, 0, 0), reply(7), call(10, 1), deliver(12, 0, 1), reply(17), ended(20, 1, CallOutcome::Ok, 10)];
         assert_eq!(judge_with(&answered, EndReason::Quiescent).outcome, Outcome::Pass);
     }
 }
