@@ -119,6 +119,15 @@ pub struct Exploration {
     /// found, the worlds kept to copy from) and the largest state or run it made reached the
     /// scenario's `max_memory_mb`.
     pub memory_reached: bool,
+    /// The events the search took, counted against the scenario's `max_events` as one run's
+    /// are: in the timed model, its runs' scheduler events; in the asynchronous model, for each
+    /// new state the trace events its checks read and, per step queued from it, its size (nodes,
+    /// messages in flight and timers: what taking the step walks). Counted alike whether states
+    /// are copied or replayed, on any number of threads.
+    pub events: u64,
+    /// Whether the search stopped, incomplete, because `events` reached `max_events`: without
+    /// it a search's time was `--max-runs` times a run's, hours for a 200-byte scenario.
+    pub events_reached: bool,
     /// Per check: behaviours that passed, failed and were inconclusive, in the scenario's order.
     pub checks: Vec<CheckTally>,
     /// The violation with the fewest faults, if any check failed.
@@ -152,6 +161,8 @@ impl Exploration {
             depth_bound_reached: false,
             budget_reached: false,
             memory_reached: false,
+            events: 0,
+            events_reached: false,
             checks: scenario.checks.iter().map(|c| CheckTally { check: c.name(), passed: 0, failed: 0, inconclusive: 0 }).collect(),
             violation: None,
             copied: false,
@@ -275,6 +286,12 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
             found.complete = false;
             break;
         }
+        // The search's time is bounded as one run's is: by the scenario's `max_events`, here
+        // over its runs together (the last run may take up to its own budget past it).
+        if found.events >= scenario.limits.max_events {
+            (found.complete, found.events_reached) = (false, true);
+            break;
+        }
         memory.release(queued_bytes(&prefix));
         if memory.exceeded(queued_bytes(&prefix)) {
             (found.complete, found.memory_reached) = (false, true);
@@ -288,6 +305,7 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
             continue;
         };
         found.behaviours += 1;
+        found.events = found.events.saturating_add(result.steps);
         let kept = |capacity: Option<usize>, each: usize| (capacity.unwrap_or(0) * each) as u64;
         memory.made(
             kept(result.trace.as_ref().map(Vec::capacity), std::mem::size_of::<crate::trace::TraceEvent>())

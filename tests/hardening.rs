@@ -2125,3 +2125,56 @@ fn regression_a_trace_takes_no_more_than_its_output_cap() {
     assert!(left.is_empty(), "{left:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found by the eleventh attack (session 11), one test per class of failure.
+
+/// Postmortem: `explore` bounded its time only by `--max-runs` (a million runs or transitions),
+/// each up to a run's `max_events`, so a 200-byte broadcast over 100 nodes searched for hours
+/// (timed: 10 ms a run; async: 2 ms a transition). The search now counts its events against the
+/// scenario's `max_events` as a run does, and stops there, incomplete, saying so.
+#[test]
+fn regression_explore_takes_no_more_events_than_a_run_may() {
+    let dir = scratch("explore-events");
+    let file = dir.join("wide.ron");
+    for model in ["timed", "async"] {
+        let search = |limit: u64| {
+            std::fs::write(
+                &file,
+                format!(
+                    r#"Scenario(name: "t", seed: 1, horizon_ms: 1000, nodes: 30, protocol: BestEffort(),
+    network: (latency: Uniform(min_ms: 1, max_ms: 50), loss: 0.1, duplicate: 0.1),
+    workload: [(from: "*", send: Broadcast, every_ms: 10, count: 3)], checks: [NoLoss],
+    limits: (max_events: {limit}))"#
+                ),
+            )
+            .unwrap();
+            let ran = msgsim(&["explore", &text(&file), "--model", model, "--json"]);
+            assert!(matches!(ran.code, Some(0 | 1)), "{model}: {}", ran.stderr);
+            let json: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON");
+            assert_eq!((json["stopped_by"].as_str(), json["complete"].as_bool()), (Some("max_events"), Some(false)), "{model}: {json}");
+            assert_eq!(json["events_reached"].as_bool(), Some(true), "{model}: {json}");
+            json["transitions"].as_u64().expect("a count")
+        };
+        // The asynchronous search charges each state's steps when it queues them (a step walks
+        // the state: 30 nodes and hundreds of messages), so it needs a larger budget to move.
+        let (lo, hi) = if model == "timed" { (50_000, 200_000) } else { (8_000_000, 40_000_000) };
+        let (small, large) = (search(lo), search(hi));
+        assert!(small < large, "{model}: a larger budget searches further: {small} against {large}");
+        assert_eq!(search(lo), small, "{model}: the search stops at the same transition every time");
+        // One run of the scenario takes fewer events than the budget: it is the search's.
+        let ran = msgsim(&["run", &text(&file)]);
+        assert!(ran.stdout.contains("quiescent"), "{}", ran.stdout);
+        // Copying or replaying, on one thread or two: the same stop.
+        if model == "async" {
+            for extra in [&["--jobs", "2"][..], &["--replay"], &["--replay", "--jobs", "2"]] {
+                let ran = msgsim(&[&["explore", &text(&file), "--model", model, "--json"][..], extra].concat());
+                let json: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON");
+                assert_eq!(json["transitions"].as_u64(), Some(small), "{extra:?}: {json}");
+            }
+        }
+        let text_summary = msgsim(&["explore", &text(&file), "--model", model]);
+        assert!(text_summary.stdout.contains("INCOMPLETE: stopped by max_events: the search took "), "{}", text_summary.stdout);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -92,16 +92,29 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
         )),
         _ => None,
     };
-    // What ended an incomplete search: the run budget, or the memory budget (as `run` ends at
-    // `max_memory_mb`, with its verdicts so far and no error).
-    let stopped_by = (!found.complete).then_some(if found.memory_reached { "max_memory_mb" } else { "max_runs" });
-    let incomplete = match found.memory_reached {
-        true => format!(
+    // What ended an incomplete search: the run budget, the memory budget or the event budget
+    // (as `run` ends at `max_memory_mb` or `max_events`, with its verdicts so far and no error).
+    let stopped_by = (!found.complete).then_some(if found.memory_reached {
+        "max_memory_mb"
+    } else if found.events_reached {
+        "max_events"
+    } else {
+        "max_runs"
+    });
+    let incomplete = if found.memory_reached {
+        format!(
             "INCOMPLETE: stopped by max_memory_mb: what the search keeps (its queue, the states found, the copies it \
              steps from) reached the scenario's {} MiB",
             scenario.limits.max_memory_mb
-        ),
-        false => "INCOMPLETE: stopped by --max-runs".to_string(),
+        )
+    } else if found.events_reached {
+        format!(
+            "INCOMPLETE: stopped by max_events: the search took {} events, the scenario's limit for a run (set \
+             limits.max_events to search further)",
+            found.events
+        )
+    } else {
+        "INCOMPLETE: stopped by --max-runs".to_string()
     };
     if args.json {
         let json = serde_json::json!({
@@ -116,6 +129,8 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
             "depth_bound_reached": found.depth_bound_reached,
             "budget_reached": found.budget_reached,
             "memory_reached": found.memory_reached,
+            "events": found.events,
+            "events_reached": found.events_reached,
             "stopped_by": stopped_by,
             "elapsed_s": elapsed_s,
             "states_per_s": per_s,

@@ -274,6 +274,10 @@ impl<M: Clone> Clone for Flight<M> {
 
 /// The messages in flight, by id: a vector kept sorted rather than a map, so that copying a
 /// state copies one allocation (a handful of messages are in flight in a scenario to explore).
+/// A message id interleaves its sender (`sent * n + node`), so one handler's sends belong
+/// between the others' messages: they are appended ([`Wire::push`]) and put in place at the
+/// end of the step or the boot ([`Wire::settle`]), one merge of sorted runs. Inserted one at a time, a
+/// boot of 1,000 heartbeat nodes shifted the wire a million times (hours before the first step).
 struct Wire<M>(Vec<(MsgId, Flight<M>)>);
 
 impl<M: Clone> Clone for Wire<M> {
@@ -283,6 +287,28 @@ impl<M: Clone> Clone for Wire<M> {
 }
 
 impl<M> Wire<M> {
+    /// Append a new message, out of order until [`Wire::settle`].
+    fn push(&mut self, id: MsgId, flight: Flight<M>) {
+        self.0.push((id, flight));
+    }
+
+    /// Put appended messages in id order: the wire is a sorted run and the appended ones
+    /// another (a handler's sends have increasing ids), which a stable sort merges in one pass.
+    fn settle(&mut self) {
+        if !self.0.is_sorted_by_key(|(id, _)| *id) {
+            self.0.sort_by_key(|(id, _)| *id);
+        }
+    }
+
+    /// Remove the messages `ids` (sorted), in one pass however many there are.
+    fn remove_all(&mut self, ids: &[MsgId]) {
+        let mut gone = ids.iter().peekable();
+        self.0.retain(|(id, _)| {
+            while gone.next_if(|g| *g < id).is_some() {}
+            gone.next_if_eq(&id).is_none()
+        });
+    }
+
     fn at(&self, id: MsgId) -> usize {
         self.0.binary_search_by_key(&id, |(k, _)| *k).expect("in flight")
     }
@@ -388,6 +414,8 @@ pub(super) struct Saved<P: Process> {
     cuts: Option<Cuts>,
     /// The log's buffer between tries.
     log: Vec<Change<P::Msg, P::Timer>>,
+    /// The ids a tried step sent, as [`World::undo`] removes them (a buffer between tries).
+    sent: Vec<MsgId>,
     /// Whether the step was begun (so there is something to undo).
     armed: bool,
 }
@@ -406,6 +434,7 @@ impl<P: Process> Saved<P> {
             unsupported: None,
             cuts: None,
             log: Vec::new(),
+            sent: Vec::new(),
             armed: false,
         }
     }
@@ -452,6 +481,7 @@ impl<'s, P: Process> World<'s, P> {
         for i in 0..n {
             world.start(NodeId(i as u32), factory);
         }
+        world.wire.settle();
         // Commands due at time 0 happen at the start, before anything else can.
         for (i, &(at, node, _)) in commands.iter().enumerate() {
             if at == SimTime::ZERO {
@@ -718,6 +748,8 @@ impl<'s, P: Process> World<'s, P> {
                 self.record(EventKind::Fault { action: FaultAction::Heal, node: None, index });
             }
         }
+        // The step's handler appended what it sent (a step runs at most one handler).
+        self.wire.settle();
         self.steps += 1;
     }
 
@@ -818,7 +850,7 @@ impl<'s, P: Process> World<'s, P> {
             } else if self.wire_bytes > limits.max_memory_mb.saturating_mul(1 << 20) {
                 self.over_budget = Some(EndReason::MaxMemory);
             } else {
-                self.wire.insert(id, Flight { from, to, msg, copy: false, content: None });
+                self.wire.push(id, Flight { from, to, msg, copy: false, content: None });
                 self.nodes[from.index()].wire_dirty = true;
                 self.note(|| Change::Sent(id));
             }
@@ -929,11 +961,22 @@ impl<'s, P: Process> World<'s, P> {
             return;
         }
         let mut log = self.log.take().expect("a step was tried");
+        // A handler that panicked may have left its sends unsorted.
+        self.wire.settle();
+        // What the step sent goes in one pass (a broadcast's copies are spread over the wire):
+        // their ids are new, so no other change names them.
+        let mut sent = std::mem::take(&mut saved.sent);
+        sent.clear();
+        sent.extend(log.iter().filter_map(|c| match c {
+            Change::Sent(id) => Some(*id),
+            _ => None,
+        }));
+        sent.sort_unstable();
+        self.wire.remove_all(&sent);
+        saved.sent = sent;
         while let Some(change) = log.pop() {
             match change {
-                Change::Sent(id) => {
-                    self.wire.remove(id);
-                }
+                Change::Sent(_) => {}
                 Change::Taken(id, f) => self.wire.insert(id, f),
                 Change::Copied(id) => self.wire.get_mut(id).copy = false,
                 Change::Set(id, replaced) => match replaced {
@@ -1002,6 +1045,10 @@ impl<'s, P: Process> World<'s, P> {
     /// recomputed only if a step touched the node since the last fingerprint, and a message's or
     /// timer's `Debug` text is hashed once, the first time it is needed.
     pub(super) fn fingerprint(&mut self) -> u64 {
+        // The nodes whose pending part is stale: a step leaves one or two, each rehashed by a
+        // walk over the wire; the boot state leaves every node, and a walk each was quadratic
+        // in the cluster (minutes for a thousand heartbeat nodes), so many share one walk.
+        let (mut few, mut many, mut stale) = ([0usize; 2], Vec::new(), 0);
         for i in 0..self.procs.len() {
             let dirty = std::mem::take(&mut self.nodes[i].dirty);
             if dirty {
@@ -1010,7 +1057,21 @@ impl<'s, P: Process> World<'s, P> {
             // Whether its messages' contents count depends on the node's own part, so a dirty
             // node's pending part is rehashed too.
             if std::mem::take(&mut self.nodes[i].wire_dirty) || dirty {
+                match stale {
+                    0 | 1 => few[stale] = i,
+                    2 => many.extend([few[0], few[1], i]),
+                    _ => many.push(i),
+                }
+                stale += 1;
+            }
+        }
+        if stale <= 2 {
+            for &i in &few[..stale] {
                 self.nodes[i].pending = self.pending_fingerprint(i);
+            }
+        } else {
+            for (&i, pending) in many.iter().zip(self.pending_fingerprints(&many)) {
+                self.nodes[i].pending = pending;
             }
         }
         let mut h = StateHasher::default();
@@ -1047,6 +1108,42 @@ impl<'s, P: Process> World<'s, P> {
             }
         }
         h.finish()
+    }
+
+    /// [`World::pending_fingerprint`] of each node of `which` (increasing), in one walk over
+    /// the wire and one over the timers, each node's words in the same order.
+    fn pending_fingerprints(&mut self, which: &[usize]) -> Vec<u64> {
+        let mut slot: Vec<Option<usize>> = vec![None; self.procs.len()];
+        for (k, &i) in which.iter().enumerate() {
+            slot[i] = Some(k);
+        }
+        let own: Vec<bool> = which.iter().map(|&i| self.nodes[i].fp.1).collect();
+        let mut hashers = vec![StateHasher::default(); which.len()];
+        let mut text = String::new();
+        for (id, f) in self.wire.0.iter_mut() {
+            let Some(k) = slot[f.from.index()] else { continue };
+            let h = &mut hashers[k];
+            h.write_u64(id.0);
+            h.write_u64(u64::from(f.to.0) << 1 | u64::from(f.copy));
+            if own[k] {
+                h.write_u64(*f.content.get_or_insert_with(|| hash_debug(&f.msg, &mut text)));
+            }
+        }
+        for (id, (owner, timer, content)) in self.timers.iter_mut() {
+            let Some(k) = slot[owner.index()] else { continue };
+            let h = &mut hashers[k];
+            h.write_u64(id.0);
+            if own[k] {
+                h.write_u64(*content.get_or_insert_with(|| hash_debug(timer, &mut text)));
+            }
+        }
+        let pending: Vec<u64> = hashers.iter().map(Hasher::finish).collect();
+        if cfg!(debug_assertions) && which.len() <= 64 {
+            for (&i, &p) in which.iter().zip(&pending) {
+                debug_assert_eq!(self.pending_fingerprint(i), p, "node {i}: one walk hashes as a walk per node");
+            }
+        }
+        pending
     }
 
     /// Node `i`'s part of the fingerprint, and whether its process fingerprints itself: its own
@@ -1168,6 +1265,12 @@ pub(super) struct Judged {
     end: Option<EndReason>,
     /// The checks' verdicts on the path so far (as a run stopped here, unless it is quiescent).
     verdicts: Vec<(&'static str, Verdict)>,
+    /// What judging it read, counted against `max_events` (see [`Exploration::events`]): the
+    /// trace events its checks read.
+    events: u64,
+    /// What each step from it walks (its fingerprint, the nodes' bookkeeping it saves): its
+    /// nodes, messages in flight and timers, counted against `max_events` per step queued.
+    size: u64,
 }
 
 impl<P: Process> World<'_, P> {
@@ -1193,7 +1296,8 @@ impl<P: Process> World<'_, P> {
         // A safety check's violation shows as soon as it happens: every state is judged, so the
         // path reported is the shortest to it.
         let verdicts = judge(self.scenario, &self.events, &end_of(end.unwrap_or(EndReason::Horizon), self.now()));
-        Judged { enabled: Vec::new(), steps: enabled.len(), end, verdicts }
+        let size = (self.procs.len() + self.wire.0.len() + self.timers.len()) as u64;
+        Judged { enabled: Vec::new(), steps: enabled.len(), end, verdicts, events: self.events.len() as u64, size }
     }
 }
 
@@ -1226,13 +1330,15 @@ pub(super) struct Search {
     /// What the search holds against `max_memory_mb` beside `tree` and `seen`: its queue and
     /// the worlds it keeps, which its two ways of searching count where they keep them.
     pub(super) memory: crate::budget::SearchBudget,
+    /// The scenario's `max_events`, which `found.events` may reach.
+    max_events: u64,
 }
 
 impl Search {
     fn new(scenario: &Scenario, bounds: Bounds) -> Search {
         let found = Exploration::nothing_yet(scenario);
         let memory = crate::budget::SearchBudget::new(scenario.limits.max_memory_mb);
-        Search { found, tree: Vec::new(), seen: Seen::default(), bounds, memory }
+        Search { found, tree: Vec::new(), seen: Seen::default(), bounds, memory, max_events: scenario.limits.max_events }
     }
 
     /// The search's result, with the memory its distinct states take.
@@ -1246,6 +1352,13 @@ impl Search {
     pub(super) fn budget_left(&mut self) -> bool {
         if self.found.transitions >= self.bounds.max_runs {
             self.found.complete = false;
+            return false;
+        }
+        // The search's time is bounded as one run's is, by the scenario's `max_events`: counted
+        // alike however the states are made (copied or replayed, on any number of threads), so
+        // the search stops at the same transition whatever `--jobs` and `--replay` say.
+        if self.found.events >= self.max_events {
+            (self.found.complete, self.found.events_reached) = (false, true);
             return false;
         }
         let tables = std::mem::size_of::<(u32, Step)>() * self.tree.capacity() + std::mem::size_of::<u64>() * self.seen.slots.capacity();
@@ -1293,7 +1406,8 @@ impl Search {
             self.tree.push((parent.unwrap_or(u32::MAX), s));
             (self.tree.len() - 1) as u32
         });
-        let Judged { mut enabled, steps, end, verdicts } = judged();
+        let Judged { mut enabled, steps, end, verdicts, events, size } = judged();
+        found.events = found.events.saturating_add(events);
         if let Some((name, verdict)) = verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {
             let path = path_to(&self.tree, me, None);
             record_violation(found, name, verdict.detail.clone(), faults, &path);
@@ -1319,6 +1433,16 @@ impl Search {
             steps = usize::try_from(room).unwrap_or(usize::MAX);
             enabled.truncate(steps);
         }
+        // Each step queued costs a walk over this state when it is taken: charged now, and no
+        // more queued than the event budget pays for (a step from a state of 100,000 nodes
+        // walks them all, so a transition's cost grows with the cluster, not only the trace).
+        let affordable = self.max_events.saturating_sub(found.events) / size.max(1);
+        if steps as u64 > affordable {
+            (found.complete, found.events_reached) = (false, true);
+            steps = usize::try_from(affordable).unwrap_or(usize::MAX);
+            enabled.truncate(steps);
+        }
+        found.events = found.events.saturating_add(steps as u64 * size.max(1));
         Ok(Some((me, steps, enabled)))
     }
 }
