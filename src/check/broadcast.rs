@@ -20,7 +20,7 @@
 //! to the server its command named, when the command named one; each read goes to a server
 //! drawn at random, uniformly and afresh. The draws cannot be replayed from the trace, so that
 //! is judged statistically, with a false-failure probability that is negligible on any run (see
-//! [`far_from_uniform`]): with two servers or more, neither any one server's share of the reads
+//! `far_from_uniform`): with two servers or more, neither any one server's share of the reads
 //! nor the share of reads going to the server of the broadcast that owed them may stray from
 //! 1/s by more than chance allows.
 //!
