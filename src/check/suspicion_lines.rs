@@ -1,4 +1,5 @@
-//! The `suspect` lines' own contract: each is a change, so a node never begins suspecting a peer it already suspects, nor stops suspecting one it does not.
+//! The `suspect` lines' own contract: each is a change, so a node never begins suspecting a
+//! peer it already suspects, nor stops suspecting one it does not.
 //!
 //! A detector that reports the same suspicion again at every tick (its timeout test run over
 //! the peers it already suspects) breaks it. A crash wipes the node's detector, so after it

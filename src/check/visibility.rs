@@ -280,7 +280,7 @@ impl Checker for HandoutVisibility {
                     }
                 }
                 // The consumer's answer about the hand-out it holds frees it for the next.
-                let holding = self.sent_holding.get(&msg).copied();
+                let holding = self.sent_holding.remove(&msg);
                 if to == spec.broker
                     && let Some(c) = self.current.get_mut(&from)
                 {

@@ -98,6 +98,9 @@ pub struct ExactlyOnceTaken {
     consumers: Vec<NodeId>,
     /// Events seen, to rank the idle consumers of one instant.
     rank: u64,
+    /// When the nodes' timers were held: a broker's held visibility timer fires at an instant
+    /// no hand-out's expiry names.
+    held: super::Holds,
     tasks: BTreeMap<AppId, Task>,
     /// When each message in flight was sent.
     sent_at: BTreeMap<MsgId, SimTime>,
@@ -131,6 +134,7 @@ impl ExactlyOnceTaken {
         }
         ExactlyOnceTaken {
             idle_since,
+            held: super::Holds::default(),
             latest_handout: vec![None; n],
             rank: consumers.len() as u64,
             consumers,
@@ -300,11 +304,13 @@ impl Checker for ExactlyOnceTaken {
             b::map(&self.queued_at),
             b::map(&self.submissions),
             b::vec(&self.requeued),
+            self.held.heap_bytes(),
         ])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
         self.rank += 1;
+        self.held.observe(e);
         // A step of the broker's timer lasts while its events share the broker and the instant.
         let broker_event = |n: NodeId| Some(n) == self.broker && Some(e.time) == self.timer_step;
         match e.kind {
@@ -313,7 +319,12 @@ impl Checker for ExactlyOnceTaken {
             _ => self.timer_step = None,
         }
         match e.kind {
-            EventKind::Timer { node, .. } if Some(node) == self.broker => self.timer_step = Some(e.time),
+            // A timer set before the broker's timers were held may fire late, at any instant
+            // up to a visibility after they were released: such a step is not judged.
+            EventKind::Timer { node, .. } if Some(node) == self.broker => {
+                let since = SimTime(e.time.0.saturating_sub(self.visibility_ns.unwrap_or(0)));
+                self.timer_step = (!self.held.within(node, since, e.time)).then_some(e.time);
+            }
             EventKind::Attempt { node, to, series, .. } if Some(to) == self.broker => self.marked = Some((node, Some(series))),
             EventKind::Attempt { node, .. } | EventKind::Ack { node, .. } => self.marked = Some((node, None)),
             _ => {}
@@ -361,7 +372,7 @@ impl Checker for ExactlyOnceTaken {
                 if corrupted {
                     return;
                 }
-                if let Some(&app) = self.submissions.get(&msg) {
+                if let Some(app) = self.submissions.remove(&msg) {
                     self.queued_at.entry(app).or_insert(e.time);
                 }
                 if let Some((app, index)) = self.acks.remove(&msg) {
@@ -382,14 +393,20 @@ impl Checker for ExactlyOnceTaken {
                     }
                     // The acknowledgement of the hand-out it holds, before that one expired,
                     // puts the consumer last among the idle; a copy of it (the network
-                    // duplicated the hand-out or the answer) finds it idle already.
-                    if Some(to) == self.broker
-                        && self.idle_since[h.consumer.index()].is_none()
-                        && h.msg.is_some()
-                        && self.latest_handout[h.consumer.index()]
-                            .is_some_and(|(m, sent)| Some(m) == h.msg && e.time.0 < sent.0.saturating_add(visibility))
-                    {
-                        self.idle_since[h.consumer.index()] = Some((e.time, self.rank));
+                    // duplicated the hand-out or the answer) finds it idle already. An answer to
+                    // an earlier hand-out may free it too (the broker keys what is out by task,
+                    // and the consumer may hold that task again): its place is then unknown
+                    // until its next hand-out.
+                    let c = h.consumer.index();
+                    let latest = self.latest_handout[c];
+                    if Some(to) == self.broker && self.idle_since[c].is_none() {
+                        match latest {
+                            Some((m, sent)) if Some(m) == h.msg && e.time.0 < sent.0.saturating_add(visibility) => {
+                                self.idle_since[c] = Some((e.time, self.rank));
+                            }
+                            Some((m, _)) if Some(m) != h.msg => self.latest_handout[c] = None,
+                            _ => {}
+                        }
                     }
                 }
             }
@@ -611,6 +628,81 @@ mod tests {
         let v = judge_first(w2);
         assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
         assert!(v.detail.contains("went to w2") && v.detail.contains("while w1 had been idle since"), "{}", v.detail);
+    }
+
+    // Postmortem (a review of the idle-longest clause): a consumer's late answer to an expired
+    // hand-out frees it at the broker when it holds that task again (what is out is keyed by
+    // task), but the check counted it idle only from its answer to the latest hand-out, later,
+    // and failed the broker's correct choice of it as idle longest.
+    #[test]
+    fn regression_a_late_answer_to_an_earlier_hand_out_of_the_task_held_leaves_the_place_unjudged() {
+        let cluster = Cluster { names: vec!["b".into(), "w1".into(), "w2".into(), "p".into()], groups: vec![] };
+        let (b, w1, w2, p) = (NodeId(0), NodeId(1), NodeId(2), NodeId(3));
+        let mut c = ExactlyOnceTaken::new(cluster, Some(Queue { broker: b, consumers: vec![w1, w2], visibility_ns: 10_000_000 }));
+        let send = |ms, from, to, msg| ev(ms, EventKind::Send { from, to, msg: MsgId(msg), size: 24 });
+        let recv = |ms, from, to, msg| ev(ms, EventKind::Receive { from, to, msg: MsgId(msg), corrupted: false });
+        let take = |ms, node, app| ev(ms, EventKind::Deliver { node, app: AppId(app), origin: p, damaged: false });
+        let mut events: Vec<TraceEvent> =
+            (0..3).map(|a| ev(0, EventKind::Command { node: p, app: AppId(a), dest: Dest::Node(b) })).collect();
+        events.extend([
+            // a0 to w1 (idle longest); a1 to w2 at 5 ms.
+            send(1, b, w1, 10),
+            recv(2, b, w1, 10),
+            take(2, w1, 0),
+            send(5, b, w2, 11),
+            recv(6, b, w2, 11),
+            take(6, w2, 1),
+            // a0's hand-out expires at 11 ms and goes back to w1, the only one idle.
+            ev(11, EventKind::Timer { node: b, timer: crate::id::TimerId(1) }),
+            send(11, b, w1, 12),
+            recv(12, b, w1, 12),
+            take(12, w1, 0),
+            // w1's late answer to the first hand-out frees it at 13 ms; w2 answers at 14 ms.
+            send(12, w1, b, 20),
+            recv(13, w1, b, 20),
+            send(13, w2, b, 21),
+            recv(14, w2, b, 21),
+            // w1's answer to the second comes at 16 ms (the broker counts it idle since 13).
+            send(15, w1, b, 22),
+            recv(16, w1, b, 22),
+            // a2 goes to w1, idle since 13 ms, before w2, idle since 14 ms.
+            send(16, b, w1, 13),
+        ]);
+        events.iter().for_each(|e| c.observe(e));
+        let v = c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason: EndReason::Horizon, max_latency_ns: 0 });
+        assert_ne!(v.outcome, Outcome::Fail, "{}", v.detail);
+    }
+
+    // Postmortem (a review of the first-in-line clause): a paused broker's held visibility timer
+    // fires at its resume, an instant whose expiring hand-outs need not include the one that
+    // expired, so a correct re-hand-out was failed; a timer step that late is not judged.
+    #[test]
+    fn regression_a_held_brokers_late_timer_is_not_judged_for_order() {
+        let (b, n1, p) = (NodeId(0), NodeId(1), NodeId(2));
+        let send = |ms, from, to, msg| ev(ms, EventKind::Send { from, to, msg: MsgId(msg), size: 24 });
+        let recv = |ms, from, to, msg| ev(ms, EventKind::Receive { from, to, msg: MsgId(msg), corrupted: false });
+        let take = |ms, app| ev(ms, EventKind::Deliver { node: n1, app: AppId(app), origin: p, damaged: false });
+        let fault = |ms, action| ev(ms, EventKind::Fault { action, node: Some(b), index: 0 });
+        let mut events: Vec<TraceEvent> =
+            (0..2).map(|a| ev(0, EventKind::Command { node: p, app: AppId(a), dest: Dest::Node(b) })).collect();
+        events.extend([
+            send(0, b, n1, 10),
+            recv(1, b, n1, 10),
+            take(1, 0),
+            // a1's hand-out at 4 ms expires at 14 ms, the instant the paused broker resumes.
+            send(4, b, n1, 11),
+            recv(5, b, n1, 11),
+            take(5, 1),
+            fault(5, FaultAction::Pause),
+            fault(14, FaultAction::Resume),
+            // a0's held timer fires at the resume, and a0 goes out again, rightly.
+            ev(14, EventKind::Timer { node: b, timer: crate::id::TimerId(1) }),
+            send(14, b, n1, 12),
+            recv(15, b, n1, 12),
+            take(15, 0),
+        ]);
+        let v = observed(&events, EndReason::Horizon);
+        assert!(!v.detail.contains("first in line"), "{}", v.detail);
     }
 
     #[test]
