@@ -2178,3 +2178,14 @@ fn regression_explore_takes_no_more_events_than_a_run_may() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: `trace --node ",,"` split into empty names and answered "--node : the scenario
+/// has no such node", naming nothing; an empty entry in the list is now said to be one.
+#[test]
+fn regression_an_empty_node_name_is_named_as_such() {
+    for nodes in [",,", "", "c0,"] {
+        let ran = msgsim(&["trace", "scenarios/failure/breaker.ron", "--format", "text", "--node", nodes]);
+        assert_eq!(ran.code, Some(2), "--node {nodes:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains("an empty node name"), "--node {nodes:?}: {}", ran.stderr);
+    }
+}

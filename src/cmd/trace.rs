@@ -172,6 +172,9 @@ pub fn trace(args: Args) -> ExitCode {
     };
     let mut nodes = Vec::new();
     for name in args.nodes {
+        if name.is_empty() {
+            return bad_input("--node: an empty node name (a list of names is separated by commas, with no empty entry)");
+        }
         match scenario.cluster.names.iter().position(|n| n == name) {
             Some(i) => nodes.push(crate::id::NodeId(i as u32)),
             None => return bad_input(&format!("--node {name}: the scenario has no such node; {}", some_names(&scenario.cluster.names))),
