@@ -543,15 +543,10 @@ fn regression_a_work_queue_producers_retransmissions_are_judged_against_its_retr
 // "more than one task at a time": the check now converts it with the broker's clock.
 #[test]
 fn regression_a_work_queue_whose_brokers_clock_drifts_keeps_its_contract() {
-    let src = std::fs::read_to_string("scenarios/communication/work-queue-recovery.ron").expect("bundled");
     for drift in ["100_000", "-100_000"] {
-        let drifting = src.replace("checks: [", &format!("clocks: [(node: \"queue\", drift_ppm: {drift})],\n    checks: ["));
-        assert_ne!(drifting, src);
-        for seed in 0..10 {
-            let r = run_src(&drifting, seed);
-            let v = &r.verdicts.iter().find(|(n, _)| *n == "ExactlyOnceTaken").expect("checked").1;
-            assert_eq!(v.outcome, Outcome::Pass, "drift {drift} ppm, seed {seed}: {}", v.detail);
-        }
+        let clocks = format!("clocks: [(node: \"queue\", drift_ppm: {drift})],\n    checks: [");
+        let drifting = bundled_with("scenarios/communication/work-queue-recovery.ron", "checks: [", &clocks);
+        exactly_once_taken_passes(&drifting, &format!("drift {drift} ppm"));
     }
 }
 
@@ -560,16 +555,28 @@ fn regression_a_work_queue_whose_brokers_clock_drifts_keeps_its_contract() {
 // consumers also produce ("more than one task at a time"): marked attempts are not answers.
 #[test]
 fn regression_a_consumer_that_also_produces_keeps_the_contract() {
-    let src = std::fs::read_to_string("scenarios/communication/work-queue.ron").expect("bundled");
-    let both = src.replace(
+    let both = bundled_with(
+        "scenarios/communication/work-queue.ron",
         "workload: [(from: \"producers\"",
         "workload: [(from: \"workers\", to: \"queue\", every_ms: 7, count: 40), (from: \"producers\"",
     );
-    assert_ne!(both, src);
+    exactly_once_taken_passes(&both, "workers producing");
+}
+
+/// The bundled scenario at `path` with `from` replaced by `to` (which must change it).
+fn bundled_with(path: &str, from: &str, to: &str) -> String {
+    let src = std::fs::read_to_string(path).expect("bundled");
+    let changed = src.replace(from, to);
+    assert_ne!(changed, src, "{path} has no {from:?}");
+    changed
+}
+
+/// `ExactlyOnceTaken` passes `src` on seeds 0..10 (`what` names the variant in a failure).
+fn exactly_once_taken_passes(src: &str, what: &str) {
     for seed in 0..10 {
-        let r = run_src(&both, seed);
+        let r = run_src(src, seed);
         let v = &r.verdicts.iter().find(|(n, _)| *n == "ExactlyOnceTaken").expect("checked").1;
-        assert_eq!(v.outcome, Outcome::Pass, "seed {seed}: {}", v.detail);
+        assert_eq!(v.outcome, Outcome::Pass, "{what}, seed {seed}: {}", v.detail);
     }
 }
 
