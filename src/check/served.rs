@@ -18,6 +18,15 @@
 //! service time of any phase, so with `workers` given, no `workers + 1` answers leave within
 //! less than that time (a pause, after which held answers leave together, is excused).
 //!
+//! And first come, first served, request by request: a request is matched to its answer by the
+//! client's attempt (its `attempt sN #a` line before the send, and the service's `answer sN #a`),
+//! and a request's service started between its answer minus the longest and its answer minus the
+//! shortest service time of the phases in force from its arrival to its answer. A request that
+//! arrived later cannot have started sooner: if the latest possible start of a later request
+//! comes before the earliest possible start of an earlier one, the service did not take them in
+//! arrival order. Requests whose copy arrived twice (a duplicate) are not judged this way; a
+//! pause or a wait on a send excuses the stretch, as above.
+//!
 //! And the client's side of it: every call a client was commanded ends, answered, failed,
 //! timed out or refused by its breaker (its `call` line), when the run ended with nothing left
 //! to happen, unless the client crashed after the command (a call that never ends leaves its
@@ -25,7 +34,7 @@
 
 use super::{Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
-use crate::id::{AppId, NodeId};
+use crate::id::{AppId, MsgId, NodeId};
 use crate::process::Cluster;
 use crate::protocols::calls::CallsSpec;
 use crate::time::SimTime;
@@ -40,11 +49,19 @@ struct Epoch {
     arrivals: Vec<SimTime>,
     /// When each answer left, in order.
     answers: Vec<SimTime>,
+    /// Requests whose attempt is known, in arrival order: (client, series, attempt) and when.
+    requests: Vec<(Request, SimTime)>,
+    /// When the service answered each attempt, in order.
+    answered: BTreeMap<Request, Vec<SimTime>>,
     /// Whether the service was paused in this stretch (its bound is then not applied).
     paused: bool,
     /// When a crash ended the stretch.
     crashed: Option<SimTime>,
 }
+
+/// A client's attempt, as its `attempt` and the service's `answer` lines name it: (client, series,
+/// attempt).
+type Request = (NodeId, u64, u32);
 
 /// Checks the `Calls` service against a work-conserving server of its size.
 pub struct CallsServed {
@@ -54,6 +71,10 @@ pub struct CallsServed {
     epochs: Vec<Epoch>,
     /// Calls commanded and not ended yet: their client, and when.
     open_calls: BTreeMap<AppId, (NodeId, SimTime)>,
+    /// Each client's attempt line waiting for its send to the service.
+    attempt_sent: BTreeMap<NodeId, (u64, u32)>,
+    /// The attempt each request transmission carries, until it arrives.
+    in_flight: BTreeMap<MsgId, Request>,
 }
 
 impl CallsServed {
@@ -65,7 +86,15 @@ impl CallsServed {
             (s, service)
         });
         let clock = spec.as_ref().and_then(|(_, service)| clocks.get(service.index()).copied());
-        CallsServed { cluster, clock, spec, epochs: vec![Epoch::default()], open_calls: BTreeMap::new() }
+        CallsServed {
+            cluster,
+            clock,
+            spec,
+            epochs: vec![Epoch::default()],
+            open_calls: BTreeMap::new(),
+            attempt_sent: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+        }
     }
 
     fn epoch(&mut self) -> &mut Epoch {
@@ -121,21 +150,92 @@ impl CallsServed {
     }
 }
 
+impl CallsServed {
+    /// The range of service times `(shortest, longest)` of the phases in force at some time from
+    /// `from` to `to`, in real time.
+    fn service_range(&self, spec: &CallsSpec, from: SimTime, to: SimTime) -> (u64, u64) {
+        let (from, to) = self.clock.map_or((from, to), |c| (c.local(from), c.local(to)));
+        let first = spec.schedule.partition_point(|p| p.at <= from).saturating_sub(1);
+        let last = spec.schedule.partition_point(|p| p.at <= to).max(first + 1);
+        let phases = &spec.schedule[first..last];
+        let shortest = phases.iter().map(|p| p.latency_ns.0).min().unwrap_or(0);
+        let longest = phases.iter().map(|p| p.latency_ns.1).max().unwrap_or(u64::MAX);
+        self.clock.map_or((shortest, longest), |c| (c.real_duration(shortest), c.real_duration(longest)))
+    }
+
+    /// The first pair of requests served out of arrival order: (the earlier, when its service
+    /// began at the soonest; the later, when its service began at the latest). Only requests
+    /// that arrived once and were answered once are judged.
+    fn first_overtaken(&self, spec: &CallsSpec, epoch: &Epoch) -> Option<((Request, SimTime), (Request, SimTime))> {
+        let mut arrivals: BTreeMap<Request, u32> = BTreeMap::new();
+        for (request, _) in &epoch.requests {
+            *arrivals.entry(*request).or_default() += 1;
+        }
+        let mut soonest_so_far: Option<(Request, SimTime)> = None;
+        for &(request, arrived) in &epoch.requests {
+            let answers = epoch.answered.get(&request).map_or(&[][..], Vec::as_slice);
+            let [answered] = answers else { continue };
+            if arrivals[&request] != 1 {
+                continue;
+            }
+            let (shortest, longest) = self.service_range(spec, arrived, *answered);
+            let began_soonest = SimTime(answered.0.saturating_sub(longest)).max(arrived);
+            let began_latest = SimTime(answered.0.saturating_sub(shortest));
+            if let Some(earlier) = soonest_so_far
+                && earlier.1 > began_latest
+            {
+                return Some((earlier, (request, began_latest)));
+            }
+            if soonest_so_far.is_none_or(|(_, t)| began_soonest > t) {
+                soonest_so_far = Some((request, began_soonest));
+            }
+        }
+        None
+    }
+}
+
 impl Checker for CallsServed {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        b::nested(&self.epochs, |e| b::vec(&e.arrivals) + b::vec(&e.answers)) + b::map(&self.open_calls)
+        b::nested(&self.epochs, |e| {
+            b::vec(&e.arrivals) + b::vec(&e.answers) + b::vec(&e.requests) + b::nested(&e.answered, |(_, a)| b::vec(a)) + b::map(&e.answered)
+        }) + b::map(&self.open_calls)
+            + b::map(&self.attempt_sent)
+            + b::map(&self.in_flight)
     }
 
     fn observe(&mut self, e: &TraceEvent) {
         let Some(service) = self.spec.as_ref().map(|s| s.1) else { return };
         match e.kind {
-            EventKind::Receive { from, to, corrupted: false, .. } if to == service && from != service => {
-                self.epoch().arrivals.push(e.time);
+            EventKind::Attempt { node, to, series, attempt } if to == service && node != service => {
+                self.attempt_sent.insert(node, (series, attempt));
+            }
+            EventKind::Send { from, to, msg, .. } if to == service && from != service => {
+                if let Some((series, attempt)) = self.attempt_sent.remove(&from) {
+                    self.in_flight.insert(msg, (from, series, attempt));
+                }
+            }
+            EventKind::Receive { from, to, corrupted, msg } if to == service && from != service => {
+                // Forget the transmission once its copies are likely in (a duplicate's second
+                // copy then goes unmatched, as a duplicate is not judged for order anyway).
+                let request = self.in_flight.remove(&msg);
+                if !corrupted {
+                    let time = e.time;
+                    let epoch = self.epoch();
+                    epoch.arrivals.push(time);
+                    if let Some(request) = request {
+                        epoch.requests.push((request, time));
+                    }
+                }
             }
             // The service's `answer` line, made when it answers: its send may wait (a
             // back-pressured or blocked service sends later), its answer does not.
-            EventKind::Answer { node, to, .. } if node == service && to != service => self.epoch().answers.push(e.time),
+            EventKind::Answer { node, to, series, attempt } if node == service && to != service => {
+                let time = e.time;
+                let epoch = self.epoch();
+                epoch.answers.push(time);
+                epoch.answered.entry((to, series, attempt)).or_default().push(time);
+            }
             EventKind::Command { node, app, .. } if node != service => {
                 self.open_calls.insert(app, (node, e.time));
             }
@@ -181,6 +281,16 @@ impl Checker for CallsServed {
                     "{} served more than its {workers} workers at once: {} answers left from {first} to {last}, sooner than the shortest service time",
                     self.cluster.name(*service),
                     workers + 1,
+                ));
+            }
+            if let Some(((earlier, soonest), (later, latest))) = self.first_overtaken(spec, epoch) {
+                let name = |(node, series, attempt): Request| format!("s{series} #{attempt} of {}", self.cluster.name(node));
+                return Verdict::fail(format!(
+                    "{} did not serve first come, first served: {} arrived later than {} but began service by {latest}, while {} began no sooner than {soonest}",
+                    self.cluster.name(*service),
+                    name(later),
+                    name(earlier),
+                    name(earlier),
                 ));
             }
             // A crash ends a stretch: what the service held then was lost with it.
@@ -284,6 +394,48 @@ mod tests {
         );
         assert_eq!(judge(Some(2), &[request(0), request(0), answer(3), answer(4)]).outcome, Outcome::Pass);
         assert_eq!(judge(Some(1), &[request(0), request(0), answer(3), answer(5)]).outcome, Outcome::Pass);
+    }
+
+    /// Attempt 1 of series `series` from n0, sent at 0 ms and arriving at `ms`, as the client's
+    /// `attempt`, its `send` and the service's `recv` lines.
+    fn attempt(series: u64, ms: u64) -> [TraceEvent; 3] {
+        let msg = MsgId(100 + series);
+        [
+            ev(0, EventKind::Attempt { node: NodeId(0), to: NodeId(1), series, attempt: 1 }),
+            ev(0, EventKind::Send { from: NodeId(0), to: NodeId(1), msg, size: 64 }),
+            ev(ms, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg, corrupted: false }),
+        ]
+    }
+
+    fn answered(series: u64, ms: u64) -> TraceEvent {
+        ev(ms, EventKind::Answer { node: NodeId(1), to: NodeId(0), series, attempt: 1 })
+    }
+
+    /// Postmortem: a service whose freed worker took the newest queued request instead of the
+    /// oldest passed on every seed, as counting answers cannot tell the order they were served
+    /// in (held-out mutant calls-queue-served-lifo).
+    #[test]
+    fn regression_requests_are_served_in_arrival_order() {
+        let arrivals = [attempt(0, 0), attempt(1, 1), attempt(2, 2)].concat();
+        // One worker, service 2 to 5 ms. In order: 1 begins at 4 and ends at 7, 2 from 7 to 11.
+        let in_order = judge(Some(1), &[&arrivals[..], &[answered(0, 4), answered(1, 7), answered(2, 11)]].concat());
+        assert_eq!(in_order.outcome, Outcome::Pass, "{}", in_order.detail);
+        // Newest first: 2 ends at 7, so began by 5; 1 ends at 11, so began no sooner than 6.
+        let newest_first = judge(Some(1), &[&arrivals[..], &[answered(0, 4), answered(2, 7), answered(1, 11)]].concat());
+        assert_eq!(newest_first.outcome, Outcome::Fail);
+        assert!(
+            newest_first.detail.contains("s2 #1 of n0 arrived later than s1 #1 of n0 but began service by 5.000ms, while s1 #1 of n0 began no sooner than 6.000ms"),
+            "{}",
+            newest_first.detail
+        );
+        // Answered in another order than they arrived, yet as service times allow: two workers.
+        let two_workers = judge(Some(2), &[&arrivals[..], &[answered(1, 4), answered(0, 5), answered(2, 7)]].concat());
+        assert_eq!(two_workers.outcome, Outcome::Pass, "{}", two_workers.detail);
+        // A request that arrived twice (a duplicate) is not judged for order.
+        let again = ev(2, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(101), corrupted: false });
+        let twice = [&attempt(0, 0)[..], &attempt(1, 1), &attempt(2, 2), &[again, answered(0, 4), answered(2, 7), answered(1, 11), answered(1, 15)]].concat();
+        let duplicated = judge(Some(1), &twice);
+        assert_eq!(duplicated.outcome, Outcome::Pass, "{}", duplicated.detail);
     }
 
     #[test]
