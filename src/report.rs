@@ -1,8 +1,8 @@
 //! What `msgsim run` tells a person (text) or a program (JSON) about one run.
 
-use crate::check::{EndReason, Outcome, describe_cycle};
+use crate::check::{EndReason, Outcome, Verdict, describe_cycle};
 use crate::ops::OpSummary;
-use crate::scenario::Scenario;
+use crate::scenario::{FailuresExpectedOn, Scenario};
 use crate::sim::{AppCounts, ProtocolPanic, RunResult};
 use crate::time::SimTime;
 use crate::trace::{MessageCounts, format_hash};
@@ -21,6 +21,35 @@ pub struct CheckReport {
     /// The scenario declares this check's failure as what it demonstrates (`expect_failures`):
     /// failing it is the expected behaviour, and does not make the run fail.
     pub expected_failure: bool,
+}
+
+/// A failure the scenario declares for every seed that a run did not show.
+#[derive(Clone, Debug, Serialize)]
+pub struct MissedFailure {
+    /// The declared check, as the scenario's `checks:` spells it.
+    pub check: String,
+    /// Its verdict on this run, and why that misses the declaration.
+    pub detail: String,
+}
+
+/// Under `expect_failures_on: EverySeed`, the first declared check this run did not fail, as the
+/// failure of the run: the planted bug went uncaught on this seed.
+pub fn missed_on_this_seed(scenario: &Scenario, verdicts: &[(&'static str, Verdict)]) -> Option<MissedFailure> {
+    if scenario.expect_failures_on != FailuresExpectedOn::EverySeed {
+        return None;
+    }
+    scenario.expect_failures.iter().find_map(|expected| {
+        let (check, v) = verdicts.iter().find(|(check, _)| check == expected)?;
+        let outcome = match v.outcome {
+            Outcome::Fail => return None,
+            Outcome::Pass => "it passed",
+            Outcome::Inconclusive => "it was inconclusive",
+        };
+        Some(MissedFailure {
+            check: check.to_string(),
+            detail: format!("declared to fail on every seed (expect_failures_on: EverySeed), {outcome} on this one: {}", v.detail),
+        })
+    })
 }
 
 /// How a run ended, as the report shows it.
@@ -70,6 +99,10 @@ pub struct Report {
     /// stays as it was).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operations: Option<OpSummary>,
+    /// Under `expect_failures_on: EverySeed`, the declared failure this run did not show, and
+    /// why: the run fails, as the planted bug went uncaught (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed_expected_failure: Option<MissedFailure>,
     /// The command line that reruns this scenario with this seed (`msgsim run <file> --seed N`,
     /// or the user's own binary's name; see [`set_program`]).
     pub reproduce: String,
@@ -196,14 +229,15 @@ impl Report {
                 format!("{} trace {path} --seed {} --format text --to {} --node={names}", program(), result.seed, exact_ms(*at))
             }),
             operations: result.ops.summary(result.end.at, result.messages.sent),
+            missed_expected_failure: missed_on_this_seed(scenario, &result.verdicts),
             reproduce: reproduce_command(path, result.seed),
         }
     }
 
-    /// Whether a check failed that the scenario does not expect to fail (the run's exit code
-    /// is 1 if so).
+    /// Whether a check failed that the scenario does not expect to fail, or one it expects to
+    /// fail on every seed did not (the run's exit code is 1 if so).
     pub fn failed(&self) -> bool {
-        self.checks.iter().any(|c| c.verdict == Outcome::Fail && !c.expected_failure)
+        self.checks.iter().any(|c| c.verdict == Outcome::Fail && !c.expected_failure) || self.missed_expected_failure.is_some()
     }
 
     /// The human summary.
@@ -276,6 +310,9 @@ impl Report {
                 (Outcome::Inconclusive, _) => "INCONCLUSIVE",
             };
             let _ = writeln!(out, "check      {verdict:<15} {:<22} {}", c.name, c.detail);
+        }
+        if let Some(missed) = &self.missed_expected_failure {
+            let _ = writeln!(out, "uncaught   {}: {}", missed.check, missed.detail);
         }
         let _ = writeln!(out, "trace hash {}", self.trace_hash);
         let _ = writeln!(out, "reproduce  {}", self.reproduce);

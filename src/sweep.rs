@@ -32,8 +32,8 @@
 use crate::check::Outcome;
 use crate::id::NodeId;
 use crate::process::Process;
-use crate::report::reproduce_command;
-use crate::scenario::Scenario;
+use crate::report::{missed_on_this_seed, reproduce_command};
+use crate::scenario::{FailuresExpectedOn, Scenario};
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, run_catching};
 use crate::stats::{LatencyHistogram, percentile_of_sorted};
 use crate::time::SimTime;
@@ -276,6 +276,7 @@ impl<'a> Sweep<'a> {
             shard: self.shard,
             check_determinism: self.check_determinism,
             expect_failures: self.scenario.expect_failures.clone(),
+            expect_failures_every_seed: self.scenario.expect_failures_on == FailuresExpectedOn::EverySeed,
         };
         SweepReport::summarise(header, seeds, latency)
     }
@@ -330,10 +331,15 @@ impl<'a> Sweep<'a> {
                     .filter(|(check, v)| v.outcome == Outcome::Fail && expected(check))
                     .map(|(c, _)| c.to_string())
                     .collect();
-                report.failure = failed.map(|(check, v)| CheckFailure { check: check.to_string(), detail: v.detail.clone() });
+                report.failure = failed
+                    .map(|(check, v)| CheckFailure { check: check.to_string(), detail: v.detail.clone() })
+                    .or_else(|| {
+                        let missed = missed_on_this_seed(self.scenario, &run.verdicts)?;
+                        Some(CheckFailure { check: missed.check, detail: missed.detail })
+                    });
                 report.verdict = if divergence.is_some() {
                     SeedVerdict::Error
-                } else if failed.is_some() {
+                } else if report.failure.is_some() {
                     SeedVerdict::Fail
                 } else if run.verdicts.is_empty() || run.verdicts.iter().any(|(_, v)| v.outcome == Outcome::Inconclusive) {
                     // Nothing judged is not a pass: the checkers' own rule, applied to the seed.
@@ -697,6 +703,7 @@ struct Header {
     shard: Option<Shard>,
     check_determinism: bool,
     expect_failures: Vec<String>,
+    expect_failures_every_seed: bool,
 }
 
 /// A check the scenario declares it may fail, and on how many seeds it did.
@@ -708,6 +715,10 @@ pub struct ExpectedFailure {
     pub seeds_failed: u64,
     /// The lowest of them.
     pub first_seed: Option<u64>,
+    /// Declared for every seed (`expect_failures_on: EverySeed`): each seed that missed it
+    /// failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub every_seed: bool,
 }
 
 /// The summary of a sweep, as `msgsim sweep --json` prints it. The JSON field
@@ -777,7 +788,8 @@ impl SweepReport {
             .map(|check| {
                 let mut on = seeds.iter().filter(|s| s.expected_failures.contains(check)).map(|s| s.seed);
                 let first_seed = on.next();
-                ExpectedFailure { check: check.clone(), seeds_failed: first_seed.map_or(0, |_| 1 + on.count() as u64), first_seed }
+                let seeds_failed = first_seed.map_or(0, |_| 1 + on.count() as u64);
+                ExpectedFailure { check: check.clone(), seeds_failed, first_seed, every_seed: header.expect_failures_every_seed }
             })
             .collect();
         let sent = Distribution::of(seeds.iter().filter_map(|s| s.sent).collect());
@@ -857,6 +869,7 @@ impl SweepReport {
             shard: None,
             check_determinism: first.check_determinism,
             expect_failures: first.expected_failures.iter().map(|e| e.check.clone()).collect(),
+            expect_failures_every_seed: first.expected_failures.iter().any(|e| e.every_seed),
         };
         let mut histogram = LatencyHistogram::default();
         let mut seeds = Vec::new();
@@ -930,6 +943,7 @@ impl SweepReport {
             shard: self.shard,
             check_determinism: self.check_determinism,
             expect_failures: self.expected_failures.iter().map(|e| e.check.clone()).collect(),
+            expect_failures_every_seed: self.expected_failures.iter().any(|e| e.every_seed),
         };
         let recomputed = SweepReport::summarise(header, self.seeds.clone(), self.latency.histogram.clone());
         let differs = [
@@ -1096,7 +1110,15 @@ impl SweepReport {
         }
         for e in &self.expected_failures {
             let _ = match e.first_seed {
-                Some(first) => writeln!(out, "expected   {} failed on {} seeds, as declared; first: seed {first}", e.check, e.seeds_failed),
+                Some(first) if e.every_seed && e.seeds_failed < self.runs => writeln!(
+                    out,
+                    "expected   {} failed on {} of {} seeds, though the scenario declares every seed; first: seed {first}",
+                    e.check, e.seeds_failed, self.runs
+                ),
+                Some(first) => {
+                    let seeds = if e.seeds_failed == 1 { "seed" } else { "seeds" };
+                    writeln!(out, "expected   {} failed on {} {seeds}, as declared; first: seed {first}", e.check, e.seeds_failed)
+                }
                 None => writeln!(out, "expected   {} never failed, though the scenario declares it should: not caught", e.check),
             };
         }

@@ -371,3 +371,53 @@ fn regression_the_determinism_check_finds_a_late_divergence_without_keeping_trac
     assert!(*index > msgsim::sweep::DETERMINISM_WINDOW && *index < 2 * msgsim::sweep::DETERMINISM_WINDOW, "{index}");
     assert!(first.contains("send") && first != second, "{first} / {second}");
 }
+
+/// A scenario may declare that its planted failure comes on every seed
+/// (`expect_failures_on: EverySeed`): then a seed that passes the declared check is a failure
+/// of the sweep and of `run`, naming the seed and the command that shows it, since a bug that
+/// weakens what the scenario plants would otherwise hide behind the one seed that still fails.
+#[test]
+fn a_failure_declared_for_every_seed_fails_the_seeds_that_miss_it() {
+    let declared = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(RARE))
+        .unwrap()
+        .replace("checks: [NoDuplicates],", "checks: [NoDuplicates],\n    expect_failures: [NoDuplicates],");
+    let dir = std::env::temp_dir().join(format!("msgsim-every-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let some = dir.join("some.ron");
+    let every = dir.join("every.ron");
+    std::fs::write(&some, &declared).unwrap();
+    std::fs::write(&every, declared.replace("expect_failures: [NoDuplicates],", "expect_failures: [NoDuplicates], expect_failures_on: EverySeed,"))
+        .unwrap();
+    let (some, every) = (some.to_str().unwrap(), every.to_str().unwrap());
+    let scenario = load(RARE);
+    let fails = |seed: u64| {
+        let run = msgsim::run(&scenario, seed, &RunOptions::default()).unwrap();
+        run.verdicts.iter().any(|(_, v)| v.outcome == Outcome::Fail)
+    };
+    let (first_failing, first_passing) = ((0..40).find(|&s| fails(s)).unwrap(), (0..40).find(|&s| !fails(s)).unwrap());
+
+    // On some seed (the default): the failing seeds are what the scenario plants.
+    assert_eq!(msgsim(&["sweep", some, "--seeds", "0..40"]).status.code(), Some(0));
+    // On every seed: each passing seed fails the sweep, and the first is named with its command.
+    let swept = msgsim(&["sweep", every, "--seeds", "0..40", "--json"]);
+    assert_eq!(swept.status.code(), Some(1));
+    let report: SweepReport = serde_json::from_slice(&swept.stdout).unwrap();
+    let first = report.first_failure.expect("a seed missed the declared failure");
+    assert_eq!((first.seed, first.check.as_str()), (first_passing, "NoDuplicates"));
+    assert!(first.detail.contains("EverySeed") && first.detail.contains("passed"), "{}", first.detail);
+    assert_eq!(report.failed, (0..40).filter(|&s| !fails(s)).count() as u64);
+    assert_eq!(report.expected_failures[0].seeds_failed, (0..40).filter(|&s| fails(s)).count() as u64);
+
+    // A single run: the seed that fails is as declared; the seed that passes is uncaught.
+    let caught = msgsim(&["run", every, "--seed", &first_failing.to_string()]);
+    assert_eq!(caught.status.code(), Some(0), "{}", stdout(&caught));
+    assert!(stdout(&caught).contains("FAIL (expected)"));
+    let missed = msgsim(&["run", every, "--seed", &first_passing.to_string()]);
+    assert_eq!(missed.status.code(), Some(1));
+    assert!(stdout(&missed).contains("uncaught   NoDuplicates: declared to fail on every seed"), "{}", stdout(&missed));
+    assert!(String::from_utf8_lossy(&missed.stderr).contains(&format!("--seed {first_passing}")));
+    let json = msgsim(&["run", every, "--seed", &first_passing.to_string(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["missed_expected_failure"]["check"], "NoDuplicates");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

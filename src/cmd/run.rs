@@ -3,6 +3,7 @@
 use super::trace::Failed;
 use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_READER_GONE, Output, emit, load_source, reader_gone, say};
 use crate::RunOptions;
+use crate::check::Outcome;
 use crate::export::{ExportError, Selection, TraceFormat};
 use crate::report::{Report, reproduce_command_for};
 use std::path::Path;
@@ -67,7 +68,11 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     }
     if report.failed() {
         if !json {
-            say!("a check failed; reproduce with: {}", reproduce_command_for(path, seed));
+            let what = match report.checks.iter().any(|c| c.verdict == Outcome::Fail && !c.expected_failure) {
+                true => "a check failed",
+                false => "a failure declared for every seed did not happen",
+            };
+            say!("{what}; reproduce with: {}", reproduce_command_for(path, seed));
         }
         return ExitCode::from(EXIT_CHECK_FAILED);
     }

@@ -77,6 +77,10 @@ pub struct ScenarioFile<'a> {
     /// by name: `[NoLoss, AtMostOnce]`.
     #[serde(default)]
     pub expect_failures: Vec<CheckName>,
+    /// How often each check of `expect_failures` must fail: on some seed of a sweep (the
+    /// default), or on every seed, for a planted bug that no seed may miss.
+    #[serde(default)]
+    pub expect_failures_on: FailuresExpectedOn,
     /// Safety limits on a run's size; every one has a default.
     #[serde(default)]
     pub limits: LimitsFile,
@@ -981,6 +985,16 @@ impl SizeFile {
             }
         }
     }
+}
+
+/// `expect_failures_on`: how often a declared failure must happen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum FailuresExpectedOn {
+    /// On at least one seed of a sweep; a single run that passes it is not judged for it.
+    #[default]
+    SomeSeed,
+    /// On every seed: a run that passes a declared check has missed what the scenario plants.
+    EverySeed,
 }
 
 /// A check's name, written bare as in `checks` (`NoLoss`, not `"NoLoss"`).

@@ -10,6 +10,7 @@ pub mod locate;
 mod syntax;
 
 pub use config::{Catalog, CheckChoice, ConfigCx, JitterShape, ProtocolChoice, RetryBudget, RetryPolicy, RoundExchange, Rounds, WaitFrom};
+pub use file::FailuresExpectedOn;
 pub use locate::Seg;
 
 use crate::adversary::AdversarySpec;
@@ -131,6 +132,8 @@ pub struct Scenario {
     pub checks: Vec<CheckChoice>,
     /// Names of checks in `checks` the scenario is meant to fail on some seed.
     pub expect_failures: Vec<String>,
+    /// Whether those must fail on some seed or on every one.
+    pub expect_failures_on: FailuresExpectedOn,
     /// The run's safety limits, defaults filled in.
     pub limits: Limits,
     /// Network decisions replayed instead of drawn, if the scenario gives them.
@@ -575,6 +578,7 @@ impl<'a> Validator<'a> {
             workload,
             checks,
             expect_failures: raw.expect_failures.iter().map(|n| n.0.clone()).collect(),
+            expect_failures_on: raw.expect_failures_on,
             limits,
             replay,
             partitions_drop_in_flight: raw.partitions_drop_in_flight,
