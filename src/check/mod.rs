@@ -22,6 +22,7 @@ pub mod operations;
 mod ordering;
 mod pace;
 pub mod pubsub;
+mod requeue;
 pub mod retry;
 pub mod rpc;
 mod security;

@@ -21,7 +21,9 @@
 //! one before it is live fails. That one ends with the consumer's answer about it (its
 //! acknowledgement names the task; any other message it sent after taking the hand-out, or
 //! any message at all if it had taken a copy of that task before, may be its answer), its
-//! visibility, or a broker crash; a late answer about an older task does not end it. Under
+//! visibility, or a broker crash; a late answer about an older task does not end it.
+//!
+//! And a failed task goes back to the head of the queue: see `requeue` for what is judged. Under
 //! another protocol, or with no task handed out twice, the verdict is inconclusive.
 
 use super::{Breaches, Checker, RunEnd, Verdict};
@@ -108,6 +110,8 @@ pub struct HandoutVisibility {
     /// hand-out's task (such a message may be its answer).
     sent_holding: BTreeMap<MsgId, AppId>,
     again: u64,
+    /// The clause that a failed task is handed out again before any task behind it.
+    failed_first: Option<super::requeue::FailedFirst>,
     breaches: Breaches,
 }
 
@@ -133,6 +137,7 @@ impl HandoutVisibility {
             current: BTreeMap::new(),
             sent_holding: BTreeMap::new(),
             again: 0,
+            failed_first: spec.map(|s| super::requeue::FailedFirst::new(s.broker, clock.real_duration(s.visibility_ns))),
             breaches: Breaches::default(),
         }
     }
@@ -198,6 +203,7 @@ impl Checker for HandoutVisibility {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
         b::total(&[
+            self.failed_first.as_ref().map_or(0, super::requeue::FailedFirst::heap_bytes),
             b::map(&self.latest),
             b::map(&self.in_flight),
             b::map(&self.taken),
@@ -215,6 +221,9 @@ impl Checker for HandoutVisibility {
     fn observe(&mut self, e: &TraceEvent) {
         let Some(spec) = self.spec else { return };
         self.held.observe(e);
+        if let Some(f) = &mut self.failed_first {
+            f.observe(e);
+        }
         let next = self.next.take();
         match e.kind {
             EventKind::Attempt { node, to, series, .. } if node == spec.broker => {
@@ -335,6 +344,12 @@ impl Checker for HandoutVisibility {
         if let Some(failed) = self.breaches.verdict("hand-outs ended early") {
             return failed;
         }
+        if let Some((waiting, failed, other, at)) = self.failed_first.as_ref().and_then(|f| f.first_overtaking(&self.held)) {
+            return Verdict::fail(format!(
+                "a{} failed at {failed} and went back to the head of the queue, yet a{} was handed out before it, at {at}",
+                waiting.0, other.0
+            ));
+        }
         if self.again == 0 {
             return Verdict::inconclusive("no task was handed out again or dead-lettered: nothing to judge");
         }
@@ -378,6 +393,61 @@ mod tests {
             ev(ms, EventKind::Attempt { node: NodeId(0), to: NodeId(to), series: app, attempt: 1 }),
             ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(to), msg: MsgId(msg), size: 16 }),
         ]
+    }
+
+    /// The broker hands delivery `attempt` of task `app` to `to` as message `msg` at `ms`.
+    fn delivery(ms: u64, app: u64, attempt: u32, to: u32, msg: u64) -> [TraceEvent; 2] {
+        [
+            ev(ms, EventKind::Attempt { node: NodeId(0), to: NodeId(to), series: app, attempt }),
+            ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(to), msg: MsgId(msg), size: 16 }),
+        ]
+    }
+
+    // Postmortem: a broker that put a failed task back at the tail of its queue, behind every
+    // task queued since, passed every check (held-out set 12's dq-failed-task-requeued-at-tail):
+    // nothing was lost or duplicated, and no check read the order of hand-outs after a failure.
+    #[test]
+    fn regression_a_failed_task_is_handed_out_before_those_behind_it() {
+        let send = |ms, from: u32, msg| ev(ms, EventKind::Send { from: NodeId(from), to: NodeId(0), msg: MsgId(msg), size: 16 });
+        // n1 takes a5 at 1 ms and answers at 5 ms with no delivery (a failure), received at 6.
+        let failed = [&delivery(0, 5, 1, 1, 1)[..], &[recv(1, 0, 1, 1), send(5, 1, 2), recv(6, 1, 0, 2)]].concat();
+        // At the head again: a5's second delivery goes first, then a7.
+        let head = [&failed[..], &delivery(6, 5, 2, 1, 3), &delivery(9, 7, 1, 2, 4)].concat();
+        assert_ne!(judge(&head).outcome, Outcome::Fail, "{}", judge(&head).detail);
+        // At the tail: a7, queued behind it, goes first.
+        let tail = [&failed[..], &delivery(6, 7, 1, 1, 3), &delivery(9, 5, 2, 2, 4)].concat();
+        let v = judge(&tail);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(
+            v.detail.contains("a5 failed at 6.000ms and went back to the head of the queue, yet a7 was handed out before it, at 6.000ms"),
+            "{}",
+            v.detail
+        );
+        // Handed out before the failure was taken: not judged against it.
+        let before = [
+            &delivery(0, 5, 1, 1, 1)[..],
+            &[recv(1, 0, 1, 1), send(5, 1, 2)],
+            &delivery(5, 7, 1, 2, 3),
+            &[recv(6, 1, 0, 2)],
+            &delivery(6, 5, 2, 1, 4),
+        ]
+        .concat();
+        assert_ne!(judge(&before).outcome, Outcome::Fail, "{}", judge(&before).detail);
+        // No answer: the failure is dated by the visibility (30 ms); a7 at 20 ms came before it.
+        let expired = [&delivery(0, 5, 1, 1, 1)[..], &[recv(1, 0, 1, 1)], &delivery(20, 7, 1, 2, 2), &delivery(30, 5, 2, 1, 3)].concat();
+        assert_ne!(judge(&expired).outcome, Outcome::Fail, "{}", judge(&expired).detail);
+        let overtaken = [&delivery(0, 5, 1, 1, 1)[..], &[recv(1, 0, 1, 1)], &delivery(31, 7, 1, 2, 2), &delivery(40, 5, 2, 1, 3)].concat();
+        assert!(judge(&overtaken).detail.contains("a5 failed at 30.001ms and went back to the head"), "{}", judge(&overtaken).detail);
+        // A task that failed later stacks above it: a6 failed at 8 ms goes first.
+        let stacked = [
+            &failed[..],
+            &delivery(2, 6, 1, 2, 5),
+            &[recv(3, 0, 2, 5), send(7, 2, 6), recv(8, 2, 0, 6)],
+            &delivery(8, 6, 2, 1, 7),
+            &delivery(9, 5, 2, 2, 8),
+        ]
+        .concat();
+        assert_ne!(judge(&stacked).outcome, Outcome::Fail, "{}", judge(&stacked).detail);
     }
 
     // Postmortem: a late answer about a task whose hand-out had expired freed a consumer that
