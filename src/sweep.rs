@@ -331,9 +331,8 @@ impl<'a> Sweep<'a> {
                     .filter(|(check, v)| v.outcome == Outcome::Fail && expected(check))
                     .map(|(c, _)| c.to_string())
                     .collect();
-                report.failure = failed
-                    .map(|(check, v)| CheckFailure { check: check.to_string(), detail: v.detail.clone() })
-                    .or_else(|| {
+                report.failure =
+                    failed.map(|(check, v)| CheckFailure { check: check.to_string(), detail: v.detail.clone() }).or_else(|| {
                         let missed = missed_on_this_seed(self.scenario, &run.verdicts)?;
                         Some(CheckFailure { check: missed.check, detail: missed.detail })
                     });

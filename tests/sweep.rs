@@ -386,8 +386,11 @@ fn a_failure_declared_for_every_seed_fails_the_seeds_that_miss_it() {
     let some = dir.join("some.ron");
     let every = dir.join("every.ron");
     std::fs::write(&some, &declared).unwrap();
-    std::fs::write(&every, declared.replace("expect_failures: [NoDuplicates],", "expect_failures: [NoDuplicates], expect_failures_on: EverySeed,"))
-        .unwrap();
+    std::fs::write(
+        &every,
+        declared.replace("expect_failures: [NoDuplicates],", "expect_failures: [NoDuplicates], expect_failures_on: EverySeed,"),
+    )
+    .unwrap();
     let (some, every) = (some.to_str().unwrap(), every.to_str().unwrap());
     let scenario = load(RARE);
     let fails = |seed: u64| {

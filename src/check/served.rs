@@ -198,7 +198,11 @@ impl Checker for CallsServed {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
         b::nested(&self.epochs, |e| {
-            b::vec(&e.arrivals) + b::vec(&e.answers) + b::vec(&e.requests) + b::nested(&e.answered, |(_, a)| b::vec(a)) + b::map(&e.answered)
+            b::vec(&e.arrivals)
+                + b::vec(&e.answers)
+                + b::vec(&e.requests)
+                + b::nested(&e.answered, |(_, a)| b::vec(a))
+                + b::map(&e.answered)
         }) + b::map(&self.open_calls)
             + b::map(&self.attempt_sent)
             + b::map(&self.in_flight)
@@ -424,7 +428,9 @@ mod tests {
         let newest_first = judge(Some(1), &[&arrivals[..], &[answered(0, 4), answered(2, 7), answered(1, 11)]].concat());
         assert_eq!(newest_first.outcome, Outcome::Fail);
         assert!(
-            newest_first.detail.contains("s2 #1 of n0 arrived later than s1 #1 of n0 but began service by 5.000ms, while s1 #1 of n0 began no sooner than 6.000ms"),
+            newest_first.detail.contains(
+                "s2 #1 of n0 arrived later than s1 #1 of n0 but began service by 5.000ms, while s1 #1 of n0 began no sooner than 6.000ms"
+            ),
             "{}",
             newest_first.detail
         );
@@ -433,7 +439,13 @@ mod tests {
         assert_eq!(two_workers.outcome, Outcome::Pass, "{}", two_workers.detail);
         // A request that arrived twice (a duplicate) is not judged for order.
         let again = ev(2, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(101), corrupted: false });
-        let twice = [&attempt(0, 0)[..], &attempt(1, 1), &attempt(2, 2), &[again, answered(0, 4), answered(2, 7), answered(1, 11), answered(1, 15)]].concat();
+        let twice = [
+            &attempt(0, 0)[..],
+            &attempt(1, 1),
+            &attempt(2, 2),
+            &[again, answered(0, 4), answered(2, 7), answered(1, 11), answered(1, 15)],
+        ]
+        .concat();
         let duplicated = judge(Some(1), &twice);
         assert_eq!(duplicated.outcome, Outcome::Pass, "{}", duplicated.detail);
     }
