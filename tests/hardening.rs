@@ -2189,3 +2189,28 @@ fn regression_an_empty_node_name_is_named_as_such() {
         assert!(ran.stderr.contains("an empty node name"), "--node {nodes:?}: {}", ran.stderr);
     }
 }
+
+/// Postmortem: a file whose lines end in a lone carriage return (old Mac line endings) had
+/// every error placed on line 1, hundreds of columns in, since the parser counts line feeds;
+/// its errors now name the line and column an editor shows.
+#[test]
+fn regression_errors_in_a_file_with_carriage_return_line_ends_name_their_line() {
+    let dir = scratch("cr-only");
+    let lines = ["Scenario(", "    name: \"cr\",", "    horizon_ms: 100,", "    nodes: 2,", "    protocol: Bogus(),", ")"];
+    for (ending, name) in [("\r", "cr.ron"), ("\r\n", "crlf.ron"), ("\n", "lf.ron")] {
+        let file = dir.join(name);
+        std::fs::write(&file, lines.join(ending)).unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(2), "{name}: {}", ran.stderr);
+        assert!(ran.stderr.contains(&format!("{}:5:15:", text(&file))), "{name}: {}", ran.stderr);
+    }
+    // A syntax error too (the parser's own position), and a byte that is not UTF-8.
+    let file = dir.join("syntax.ron");
+    std::fs::write(&file, ["Scenario(", "    name: \"cr\",", "    horizon_ms: 100 100,", ")"].join("\r")).unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert!(ran.stderr.contains(&format!("{}:3:", text(&file))), "{}", ran.stderr);
+    std::fs::write(&file, [&b"Scenario(\r    name: \""[..], &[0xff], b"\",\r)"].concat()).unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert!(ran.stderr.contains(&format!("{}:2:12:", text(&file))), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -451,11 +451,27 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioErrors> {
     }
     String::from_utf8(bytes).map_err(|e| {
         let valid = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).expect("valid up to here");
+        let valid = lone_carriage_returns_as_newlines(valid);
         let line = 1 + valid.matches('\n').count();
         let col = 1 + valid.chars().rev().take_while(|&c| c != '\n').count();
         let byte = e.as_bytes()[valid.len()];
         error_at((line, col), format!("the byte 0x{byte:02X} here is not UTF-8"), Some("a UTF-8 text file".to_string()))
     })
+}
+
+/// `src` with each carriage return not followed by a line feed (the line breaks of old Mac
+/// files) made a line feed, so that errors are placed on the line an editor shows, not all on
+/// line 1 (the parser counts lines by line feeds). Elsewhere a carriage return is whitespace,
+/// so the scenario reads the same, but for one inside a string, which becomes a line feed.
+fn lone_carriage_returns_as_newlines(src: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = src.as_bytes();
+    let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    if !(0..bytes.len()).any(lone) {
+        return std::borrow::Cow::Borrowed(src);
+    }
+    // One ASCII byte for another: still UTF-8.
+    let text = (0..bytes.len()).map(|i| if lone(i) { b'\n' } else { bytes[i] }).collect();
+    String::from_utf8(text).expect("an ASCII byte replaced by another").into()
 }
 
 impl Scenario {
@@ -464,6 +480,7 @@ impl Scenario {
     pub fn parse_with(src: &str, file: &str, catalog: &dyn Catalog) -> Result<Scenario, ScenarioErrors> {
         // Some editors start UTF-8 files with a byte order mark; it is not part of the text.
         let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+        let src = &*lone_carriage_returns_as_newlines(src);
         let raw: ScenarioFile = ron_options().from_str(src).map_err(|e| ScenarioErrors(vec![syntax::error(&e, src, file)]))?;
         Validator {
             src,
