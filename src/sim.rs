@@ -209,6 +209,8 @@ pub struct RunResult {
     /// Processes still blocked when the run ended, on what, and how many events (messages,
     /// timers, commands) they had not handled.
     pub blocked_at_end: Vec<(NodeId, Wait, usize)>,
+    /// The scenario's `replay` decisions that no transmission took, by message id.
+    pub unused_replay: Vec<MsgId>,
 }
 
 /// Wait cycles a run keeps for its report; the trace has every one.
@@ -679,6 +681,7 @@ where
     /// Judge the checks and hand over everything the run produced.
     pub fn finish(mut self, end: RunEnd) -> RunResult {
         let decisions = self.network.take_recording();
+        let unused_replay = self.network.unused_replay();
         let verdicts = self.recorder.checkers.iter().map(|(name, c)| (*name, c.verdict(&end))).collect();
         RunResult {
             seed: self.seed,
@@ -706,6 +709,7 @@ where
                     (n, w, node.held.len() + node.mailbox.as_ref().map_or(0, Mailbox::len))
                 })
                 .collect(),
+            unused_replay,
         }
     }
 

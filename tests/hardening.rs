@@ -2214,3 +2214,33 @@ fn regression_errors_in_a_file_with_carriage_return_line_ends_name_their_line() 
     assert!(ran.stderr.contains(&format!("{}:2:12:", text(&file))), "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: a `replay` decision for a message the run never sent (a replay edited by hand,
+/// or kept after its scenario changed) was silently ignored, so the run passed for a replay it
+/// did not follow; it is now said, at the decision's line and column.
+#[test]
+fn regression_a_replay_decision_never_taken_is_said_where_it_is() {
+    let dir = scratch("unused-replay");
+    let file = dir.join("replay.ron");
+    let source = read("scenarios/quickstart.ron");
+    let close = source.rfind(')').expect("a scenario ends with `)`");
+    let replayed = format!(
+        "{}    replay: [\n        (msg: 0, latency_ns: 1_000_000),\n        (msg: 987654, lost: true),\n    ],\n)\n",
+        &source[..close]
+    );
+    std::fs::write(&file, &replayed).unwrap();
+    let line = 1 + replayed[..replayed.find("(msg: 987654").unwrap()].matches('\n').count();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!("{}:{line}:9: warning: the replay decision for m987654 was never taken", text(&file))),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.stderr.contains("m0 was never"), "{}", ran.stderr);
+    // A replay every decision of which is taken says nothing.
+    std::fs::write(&file, replayed.replace("        (msg: 987654, lost: true),\n", "")).unwrap();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert!(!ran.stderr.contains("warning"), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -60,6 +60,7 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
         Ok(r) => r,
         Err(panic) => return super::run_stopped(path, &src, &panic),
     };
+    warn_unused_replay(path, &src, &scenario, &result.unused_replay);
     let report = Report::new(&shown, &scenario, &result);
     if json {
         emit(format!("{}\n", serde_json::to_string_pretty(&report).expect("a report always serialises")).as_bytes());
@@ -77,4 +78,22 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
         return ExitCode::from(EXIT_CHECK_FAILED);
     }
     ExitCode::SUCCESS
+}
+
+/// A `replay` decision no transmission took is said, placed at the first of them: the run
+/// went on without it (its message was never sent, or dropped before its link decided), so
+/// a replay edited by hand, or kept after its scenario changed, does not pass for followed.
+fn warn_unused_replay(path: &Path, src: &str, scenario: &crate::Scenario, unused: &[crate::id::MsgId]) {
+    let (Some(first), Some(replay)) = (unused.first(), scenario.replay.as_ref()) else { return };
+    let index = replay.iter().position(|d| d.msg == *first).unwrap_or(0);
+    let (line, col) = crate::scenario::locate::locate(src, &[crate::scenario::Seg::Field("replay"), crate::scenario::Seg::Index(index)]);
+    let more = match unused.len() {
+        1 => String::new(),
+        n => format!(" ({} more: {})", n - 1, unused[1..].iter().take(8).map(|m| format!("m{}", m.0)).collect::<Vec<_>>().join(", ")),
+    };
+    say!(
+        "{}:{line}:{col}: warning: the replay decision for m{} was never taken{more}: the run made no such transmission, or dropped it before its link decided",
+        path.display(),
+        first.0
+    );
 }

@@ -1952,6 +1952,7 @@ where
         fingerprints: Vec::new(),
         wait_cycles: Vec::new(),
         blocked_at_end: Vec::new(),
+        unused_replay: Vec::new(),
     })
 }
 

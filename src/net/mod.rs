@@ -126,8 +126,9 @@ pub struct Network {
     pub partitions: Partitions,
     /// Looked up, never iterated, so its order cannot leak into the run.
     state: FxHashMap<u64, LinkState>,
-    /// Decisions to follow instead of drawing (see `replay`).
-    replay: Option<BTreeMap<MsgId, Decision>>,
+    /// Decisions to follow instead of drawing (see `replay`), each with whether a
+    /// transmission took it.
+    replay: Option<BTreeMap<MsgId, (Decision, bool)>>,
     /// Every random decision taken, when asked for (see `start_recording`).
     recording: Option<Vec<Decision>>,
     /// The most fragments a message may travel as (see `limit_fragments`).
@@ -215,7 +216,13 @@ impl Network {
         {
             return Route::OverFragmentBudget;
         }
-        let replayed = self.replay.as_ref().map(|r| r.get(&msg).copied().unwrap_or(Decision::clean(msg, model.latency.min_ns())));
+        let replayed = self.replay.as_mut().map(|r| match r.get_mut(&msg) {
+            Some((decision, taken)) => {
+                *taken = true;
+                *decision
+            }
+            None => Decision::clean(msg, model.latency.min_ns()),
+        });
         let (states, recording, service) = (&mut self.state, &mut self.recording, &mut self.service_rng);
         // Monomorphised per source, so the usual case (drawing, not recording) checks nothing.
         match replayed {
@@ -242,7 +249,13 @@ impl Network {
     /// Follow `decisions` instead of drawing; transmissions they do not mention are
     /// delivered after the link's smallest latency, neither corrupted nor duplicated.
     pub fn replay(&mut self, decisions: &[Decision]) {
-        self.replay = Some(decisions.iter().map(|d| (d.msg, *d)).collect());
+        self.replay = Some(decisions.iter().map(|d| (d.msg, (*d, false))).collect());
+    }
+
+    /// The replayed decisions no transmission took, by message id: the run never made them
+    /// (a `replay` edited by hand, or kept after its scenario changed).
+    pub fn unused_replay(&self) -> Vec<MsgId> {
+        self.replay.iter().flatten().filter(|(_, (_, taken))| !taken).map(|(&msg, _)| msg).collect()
     }
 }
 
