@@ -24,6 +24,12 @@
 //! nor the share of reads going to the server of the broadcast that owed them may stray from
 //! 1/s by more than chance allows.
 //!
+//! Where a protocol marks the values each server-to-server message carries (its `attempt`
+//! lines, one per value, series the value's id), the servers' promise "only values the
+//! neighbour is not known to have" is judged on its plainest case: once a server took intact a
+//! message carrying value v from a neighbour, it sends v to that neighbour no more (the
+//! neighbour has it), unless either of the two crashed since.
+//!
 //! Liveness is judged fairly: a missing value fails only if the run ended with nothing left to
 //! happen, or `settle_ms` after both its acknowledgement and the last fault, with no partition
 //! in force. A value's *stable latency* is the time from its acknowledgement until the last
@@ -32,11 +38,11 @@
 //! operation invoked.
 
 use super::{Breaches, Checker, EndReason, RunEnd, Verdict};
-use crate::id::{AppId, NodeId};
+use crate::id::{AppId, MsgId, NodeId};
 use crate::process::{Cluster, Dest};
 use crate::time::SimTime;
 use crate::trace::{EventKind, FaultAction, OpOutcome, TraceEvent};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Limits the figures must stay below.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -102,6 +108,15 @@ pub struct BroadcastConsistency {
     reads_on_own: u64,
     /// Breaches of the client's operation pattern.
     pattern: Breaches,
+    /// The `attempt` lines waiting for the send they mark: (sender, recipient, value).
+    pending_attempts: Vec<(NodeId, NodeId, u64)>,
+    /// The values each server-to-server message carries, by its `attempt` lines.
+    carried: BTreeMap<MsgId, Vec<u64>>,
+    /// Values a server took intact from a neighbour since either last crashed:
+    /// (server, neighbour, value). The neighbour has it: it is owed it no more.
+    taken: BTreeSet<(NodeId, NodeId, u64)>,
+    /// Values sent back to the neighbour they came from.
+    sent_back: Breaches,
 }
 
 impl BroadcastConsistency {
@@ -133,6 +148,10 @@ impl BroadcastConsistency {
             reads_on: vec![0; n],
             reads_on_own: 0,
             pattern: Breaches::default(),
+            pending_attempts: Vec::new(),
+            carried: BTreeMap::new(),
+            taken: BTreeSet::new(),
+            sent_back: Breaches::default(),
         }
     }
 
@@ -291,6 +310,9 @@ impl Checker for BroadcastConsistency {
             b::map(&self.reads_owed),
             b::map(&self.owed_by),
             b::vec(&self.reads_on),
+            b::vec(&self.pending_attempts),
+            b::map(&self.carried) + b::nested(self.carried.values(), b::vec),
+            b::set(&self.taken),
         ])
     }
 
@@ -339,14 +361,40 @@ impl Checker for BroadcastConsistency {
                 }
                 self.sets[node.index()].entry(app).or_insert(e.time);
             }
-            EventKind::Send { from, to, .. } if self.is_server[from.index()] && self.is_server[to.index()] => {
-                self.server_messages += 1;
+            EventKind::Attempt { node, to, series, .. } => {
+                if self.taken.contains(&(node, to, series)) {
+                    let (server, neighbour) = (self.cluster.name(node), self.cluster.name(to));
+                    self.sent_back.record(e.time, || format!("{server} sent a{series} back to {neighbour}, which had sent it"));
+                }
+                self.pending_attempts.push((node, to, series));
+            }
+            EventKind::Send { from, to, msg, .. } => {
+                // The `attempt` lines just before a send mark it; any other send ends their chance.
+                let values: Vec<u64> = self
+                    .pending_attempts
+                    .drain(..)
+                    .filter(|&(sender, recipient, _)| (sender, recipient) == (from, to))
+                    .map(|(_, _, v)| v)
+                    .collect();
+                if self.is_server[from.index()] && self.is_server[to.index()] {
+                    self.server_messages += 1;
+                    if !values.is_empty() {
+                        self.carried.insert(msg, values);
+                    }
+                }
+            }
+            EventKind::Receive { from, to, msg, corrupted: false } => {
+                for &value in self.carried.get(&msg).into_iter().flatten() {
+                    self.taken.insert((to, from, value));
+                }
             }
             EventKind::Fault { action, node, .. } => {
                 self.last_fault = e.time;
                 match (action, node) {
                     (FaultAction::Crash, Some(n)) => {
                         self.down[n.index()] = true;
+                        // A restarted server has lost its values, and a neighbour's loss may owe it them again.
+                        self.taken.retain(|&(server, neighbour, _)| server != n && neighbour != n);
                         self.sets[n.index()].clear();
                         self.reads_owed.remove(&n);
                         // A client numbers its operations afresh after a restart: its broadcasts
@@ -380,6 +428,9 @@ impl Checker for BroadcastConsistency {
         }
         self.reads_not_random(&mut pattern, end);
         if let Some(breach) = pattern.verdict("breaches of the broadcast workload's pattern of operations by the clients") {
+            return breach;
+        }
+        if let Some(breach) = self.sent_back.verdict("values sent back to the neighbour they came from") {
             return breach;
         }
         let judged = self.judged();
@@ -525,6 +576,37 @@ mod tests {
     fn checker(targets: Option<Targets>) -> BroadcastConsistency {
         let cluster = Cluster { names: ["n0", "n1", "n2", "c"].map(String::from).to_vec(), groups: Vec::new() };
         BroadcastConsistency::new(cluster, &[NodeId(0), NodeId(1), NodeId(2)], 1_000_000_000, targets)
+    }
+
+    /// Postmortem: a gossip server that forgot to settle what it owed a neighbour for the values
+    /// that neighbour's batch carried sent them straight back, and passed: acks settled them
+    /// later, so only the message count grew (held-out set 12, bgossip-batch-does-not-settle-sender).
+    #[test]
+    fn regression_a_value_is_not_sent_back_to_the_neighbour_it_came_from() {
+        let attempt = |ms, node, to, series| ev(ms, EventKind::Attempt { node: NodeId(node), to: NodeId(to), series, attempt: 1 });
+        let send = |ms, from, to, msg| ev(ms, EventKind::Send { from: NodeId(from), to: NodeId(to), msg: crate::id::MsgId(msg), size: 8 });
+        let recv = |ms, from, to, msg, corrupted| {
+            ev(ms, EventKind::Receive { from: NodeId(from), to: NodeId(to), msg: crate::id::MsgId(msg), corrupted })
+        };
+        let judge = |events: &[TraceEvent]| {
+            let mut c = checker(None);
+            broadcast_and_read(&mut c);
+            [deliver(20, 1, 7), deliver(70, 2, 7)].iter().chain(events).for_each(|e| c.observe(e));
+            c.verdict(&end(10_000, EndReason::Quiescent))
+        };
+        // n0 sends a7 to n1; n1 then sends a7 on to n2 (not back): fine.
+        let onward = [attempt(5, 0, 1, 7), send(5, 0, 1, 1), recv(6, 0, 1, 1, false), attempt(8, 1, 2, 7), send(8, 1, 2, 2)];
+        assert_eq!(judge(&onward).outcome, Outcome::Pass, "{}", judge(&onward).detail);
+        let back = [attempt(5, 0, 1, 7), send(5, 0, 1, 1), recv(6, 0, 1, 1, false), attempt(8, 1, 0, 7), send(8, 1, 0, 2)];
+        let v = judge(&back);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("n1 sent a7 back to n0, which had sent it"), "{}", v.detail);
+        // A damaged copy taught n1 nothing; a crash of either forgets what was taken.
+        let damaged = [attempt(5, 0, 1, 7), send(5, 0, 1, 1), recv(6, 0, 1, 1, true), attempt(8, 1, 0, 7), send(8, 1, 0, 2)];
+        assert_eq!(judge(&damaged).outcome, Outcome::Pass);
+        let crash = ev(7, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        let crashed = [attempt(5, 0, 1, 7), send(5, 0, 1, 1), recv(6, 0, 1, 1, false), crash, attempt(8, 1, 0, 7), send(8, 1, 0, 2)];
+        assert_ne!(judge(&crashed).outcome, Outcome::Fail, "{}", judge(&crashed).detail);
     }
 
     fn op(ms: u64, op: u64, outcome: OpOutcome) -> TraceEvent {

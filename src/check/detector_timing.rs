@@ -17,6 +17,13 @@
 //! end of the run). A pause holds `p`'s timers, so until `p` arms the deadline again it may
 //! come late, never early. A crash of `p` ends its duties; a restart starts them afresh.
 //! Under another protocol the verdict is inconclusive, as it is when no deadline passed.
+//!
+//! The heartbeats themselves are judged too (in scenarios; `judging_beats`): a node sends one
+//! (a send to each peer, every send of the protocol being one) when it starts or restarts, and
+//! then every `every_ms` of its own clock, each from the one before. A beat due and not sent by
+//! the time anything later happens, or one sent before it is due, fails, unless the node was
+//! paused or blocked since its latest beat (its timer may fire late: its next beat sets the
+//! pace afresh). A crashed node owes no beat.
 
 use super::{Breaches, Checker, RunEnd, Verdict};
 use crate::clock::Clock;
@@ -41,6 +48,18 @@ struct Watch {
     held: bool,
 }
 
+/// When a node's next heartbeat is due.
+#[derive(Clone, Copy, Debug, Default)]
+struct Beats {
+    /// When its next beat is due, in simulated time; `None` while it is down.
+    due: Option<SimTime>,
+    /// When its latest beat went (one broadcast is a send to each peer at the same instant).
+    last: Option<SimTime>,
+    /// It was paused or blocked since its latest beat (its timer may fire late), or a beat was
+    /// found missing: its next beat sets the pace afresh.
+    held: bool,
+}
+
 /// The `DetectorTiming` check (see the module documentation).
 pub struct DetectorTiming {
     cluster: Cluster,
@@ -51,14 +70,29 @@ pub struct DetectorTiming {
     /// Suspicions judged on time.
     on_time: u64,
     breaches: Breaches,
+    /// Per node, its heartbeats' pace, when judged (`judging_beats`); empty otherwise.
+    beats: Vec<Beats>,
+    /// Heartbeats judged on time.
+    beats_on_time: u64,
+    /// Heartbeats missing, late or early.
+    beat_breaches: Breaches,
 }
 
 impl DetectorTiming {
     /// A check of `spec`, the scenario's `Heartbeat` detector (`None` under another protocol:
     /// inconclusive); `clocks` are the nodes' clocks, on which the detectors count.
     pub fn new(cluster: Cluster, clocks: Vec<Clock>, spec: Option<HeartbeatSpec>) -> DetectorTiming {
-        let mut check =
-            DetectorTiming { watches: vec![Vec::new(); cluster.len()], cluster, clocks, spec, on_time: 0, breaches: Breaches::default() };
+        let mut check = DetectorTiming {
+            watches: vec![Vec::new(); cluster.len()],
+            cluster,
+            clocks,
+            spec,
+            on_time: 0,
+            breaches: Breaches::default(),
+            beats: Vec::new(),
+            beats_on_time: 0,
+            beat_breaches: Breaches::default(),
+        };
         if check.spec.is_some() {
             // Every process starts at time zero.
             for p in 0..check.cluster.len() {
@@ -66,6 +100,46 @@ impl DetectorTiming {
             }
         }
         check
+    }
+
+    /// The same, also judging that every node sends its heartbeats (every one of its sends is
+    /// one) at its start and then every `every_ms` of its clock.
+    pub fn judging_beats(mut self) -> DetectorTiming {
+        if self.spec.is_some() {
+            self.beats = vec![Beats { due: Some(SimTime::ZERO), ..Beats::default() }; self.cluster.len()];
+        }
+        self
+    }
+
+    /// Before an event at `at`: every beat due before it and not sent, at a node that was
+    /// neither paused nor blocked since its latest beat, is missing.
+    fn beats_missed(&mut self, at: SimTime) {
+        for p in 0..self.beats.len() {
+            let beat = &mut self.beats[p];
+            if let Some(due) = beat.due.filter(|&d| d < at && !beat.held) {
+                beat.held = true;
+                let name = self.cluster.name(NodeId(p as u32));
+                self.beat_breaches.record(due, || format!("{name} sent no heartbeat at {due}, when one was due"));
+            }
+        }
+    }
+
+    /// `p` sent a message at `at`: a heartbeat, on its pace or not.
+    fn beat(&mut self, at: SimTime, p: NodeId) {
+        let Some(spec) = self.spec else { return };
+        let every = self.clock(p).real_duration(spec.every_ns);
+        let Some(beat) = self.beats.get_mut(p.index()) else { return };
+        let Some(due) = beat.due else { return };
+        if beat.last == Some(at) {
+            return;
+        }
+        if due == at {
+            self.beats_on_time += 1;
+        } else if !beat.held {
+            let name = self.cluster.name(p);
+            self.beat_breaches.record(at, || format!("{name} sent a heartbeat at {at}, before its next one was due at {due}"));
+        }
+        *beat = Beats { due: Some(at.saturating_add(every)), last: Some(at), held: false };
     }
 
     fn clock(&self, node: NodeId) -> Clock {
@@ -166,12 +240,27 @@ impl DetectorTiming {
 impl Checker for DetectorTiming {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        b::nested(&self.watches, |w| b::vec(w) + b::nested(w, |watch| b::deque(&watch.intervals)))
+        b::nested(&self.watches, |w| b::vec(w) + b::nested(w, |watch| b::deque(&watch.intervals))) + b::vec(&self.beats)
     }
 
     fn observe(&mut self, e: &TraceEvent) {
         if self.spec.is_none() {
             return;
+        }
+        if !self.beats.is_empty() {
+            self.beats_missed(e.time);
+            match e.kind {
+                EventKind::Send { from, .. } => self.beat(e.time, from),
+                EventKind::Fault { action: FaultAction::Crash, node: Some(p), .. } => self.beats[p.index()] = Beats::default(),
+                // A process starts with a beat.
+                EventKind::Fault { action: FaultAction::Restart, node: Some(p), .. } => {
+                    self.beats[p.index()] = Beats { due: Some(e.time), ..Beats::default() }
+                }
+                EventKind::Fault { action: FaultAction::Pause, node: Some(p), .. } | EventKind::Block { node: p, .. } => {
+                    self.beats[p.index()].held = true
+                }
+                _ => {}
+            }
         }
         match e.kind {
             EventKind::Receive { from, to, corrupted: false, .. } => self.arrival(e.time, to, from),
@@ -212,6 +301,9 @@ impl Checker for DetectorTiming {
         if let Some(failed) = breaches.verdict("suspicions off their deadline") {
             return failed;
         }
+        if let Some(failed) = self.beat_breaches.verdict("heartbeats off their pace") {
+            return failed;
+        }
         if self.on_time == 0 {
             return Verdict::inconclusive("no deadline passed");
         }
@@ -250,6 +342,39 @@ mod tests {
     }
 
     const FIXED: Detector = Detector::Fixed { timeout_ns: 250 * MS };
+
+    /// Postmortem: a node that did not beat when it started first reached its peers a period
+    /// late, and every suspicion was still on its (later-armed) deadline, so it passed
+    /// (held-out set 12, hb-first-beat-not-sent). The beats' own pace is judged now.
+    #[test]
+    fn regression_every_node_beats_at_its_start_and_every_period_after() {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+        let sent = |ms: u64, from: u32| ev(ms, EventKind::Send { from: NodeId(from), to: NodeId(1 - from), msg: MsgId(ms), size: 8 });
+        let judge_beats = |events: &[TraceEvent]| {
+            let spec = HeartbeatSpec { every_ns: 100 * MS, detector: FIXED, bug: None };
+            let mut c = DetectorTiming::new(cluster.clone(), vec![], Some(spec)).judging_beats();
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(250 * MS), max_latency_ns: 0 })
+        };
+        let paced = |first: u64| (first / 100..=2).flat_map(|k| [sent(k * 100, 0), sent(k * 100, 1)]).collect::<Vec<_>>();
+        assert_ne!(judge_beats(&paced(0)).outcome, Outcome::Fail);
+        let v = judge_beats(&paced(100));
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("n0 sent no heartbeat at 0"), "{}", v.detail);
+        // A beat before it is due fails; one held back by a pause does not.
+        let early = [sent(0, 0), sent(0, 1), sent(100, 0), sent(100, 1), sent(150, 0)];
+        assert!(judge_beats(&early).detail.contains("n0 sent a heartbeat at 150.000ms, before its next one was due at 200.000ms"));
+        let pause = ev(50, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(0)), index: 0 });
+        let held = [sent(0, 0), sent(0, 1), pause, sent(100, 1), sent(130, 0), sent(200, 1), sent(230, 0)];
+        assert_ne!(judge_beats(&held).outcome, Outcome::Fail);
+        // A crashed node owes nothing; restarted, it beats at once.
+        let crash = ev(150, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        let restart = ev(170, EventKind::Fault { action: FaultAction::Restart, node: Some(NodeId(0)), index: 1 });
+        let restarted = [sent(0, 0), sent(0, 1), sent(100, 0), sent(100, 1), crash, restart, sent(170, 0), sent(200, 1)];
+        assert_ne!(judge_beats(&restarted).outcome, Outcome::Fail);
+        let silent = [sent(0, 0), sent(0, 1), sent(100, 0), sent(100, 1), crash, restart, sent(200, 1)];
+        assert!(judge_beats(&silent).detail.contains("n0 sent no heartbeat at 170.000ms"));
+    }
 
     #[test]
     fn a_suspicion_comes_exactly_at_its_deadline() {

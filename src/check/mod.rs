@@ -191,18 +191,21 @@ check_without_config! {
         HandoutVisibility::new(s.cluster.clone(), spec, clock)
     };
     // Judged against the rounds the protocol declares; inconclusive without any.
+    // Rumour mongering with feedback also promises that every push teaches or is answered.
     RoundPace => |s| RoundPace::new(
         s.cluster.clone(),
         s.clocks.clone(),
         s.protocol.rounds(),
         (0..s.cluster.len()).map(|i| s.mailbox(i).is_some()).collect(),
-    );
+    )
+    .with_pushes_fruitful(s.protocol.config::<crate::protocols::rumour::Config>().is_some_and(|c| c.feedback));
     // Judged against the Heartbeat protocol's declared detector; inconclusive under another.
     DetectorTiming => |s| DetectorTiming::new(
         s.cluster.clone(),
         s.clocks.clone(),
         s.protocol.config::<crate::protocols::heartbeat::Config>().map(crate::protocols::heartbeat::HeartbeatSpec::from_config),
-    );
+    )
+    .judging_beats();
     // Judged against the calls protocol's service: its workers and its schedule's service times.
     CallsServed => |s| CallsServed::new(s.cluster.clone(), &s.clocks, s.protocol.config::<crate::protocols::calls::Config>().map(CallsProtocol::spec));
     // Judged against the calls protocol's breaker and service schedule; inconclusive under another protocol.

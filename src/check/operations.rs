@@ -23,6 +23,8 @@
 //! - a server answers the requests it received in the order they arrived (first come, first
 //!   served), each once, one at a time: no reply sooner than the shortest service time after
 //!   the server could start on it (the request's arrival, or the previous reply);
+//! - every request goes on the wire at `request_bytes` and every reply at `reply_bytes` (64
+//!   each by default): the sizes the scenario gives the service's messages;
 //! - a server does not sit idle while a request waits (it is work-conserving): its reply comes
 //!   no later than the longest service time after it could start, unless it was paused, and at
 //!   the end no request waits longer than that unanswered.
@@ -111,6 +113,18 @@ impl OperationLifecycle {
             ended: 0,
             commanded: Vec::new(),
             breaches: Breaches::default(),
+        }
+    }
+
+    /// A request (`request`) or a reply from `from` to `to` went on the wire at `size` bytes:
+    /// the size the contract gives it.
+    fn sized(&mut self, at: SimTime, from: NodeId, to: NodeId, size: u32, request: bool) {
+        let Some(c) = &self.contract else { return };
+        let (what, all, promised) = if request { ("request", "requests", c.request_bytes) } else { ("reply", "replies", c.reply_bytes) };
+        if size != promised {
+            self.violation(at, |cl| {
+                format!("{} sent {} a {what} of {size} bytes; the service's {all} are {promised} bytes", cl.name(from), cl.name(to))
+            });
         }
     }
 
@@ -343,8 +357,12 @@ impl Checker for OperationLifecycle {
                     self.queues.entry(to).or_default().push_back((from, e.time, asked));
                 }
             }
-            EventKind::Send { from, to, msg, .. } if self.is_server(from) && self.is_client(to) => self.reply(e.time, from, to, msg),
-            EventKind::Send { from, to, msg, .. } if self.is_client(from) && self.is_server(to) => {
+            EventKind::Send { from, to, msg, size } if self.is_server(from) && self.is_client(to) => {
+                self.sized(e.time, from, to, size, false);
+                self.reply(e.time, from, to, msg)
+            }
+            EventKind::Send { from, to, msg, size } if self.is_client(from) && self.is_server(to) => {
+                self.sized(e.time, from, to, size, true);
                 if let Some(op) = self.invoking.remove(&from) {
                     let incarnation = self.incarnations.get(&from).copied().unwrap_or(0);
                     self.requests.insert(msg, (incarnation, op));
@@ -463,6 +481,8 @@ mod tests {
             operations,
             min_service_ns: 2_000_000,
             max_service_ns: Some(6_000_000),
+            request_bytes: 64,
+            reply_bytes: 64,
         };
         let mut c = OperationLifecycle::new(cluster, vec![], Some(contract));
         // The tests write a request's arrival only: its sending goes just before (right after
@@ -548,6 +568,41 @@ mod tests {
         assert_eq!(judge_loop(true, u64::MAX, &[command(0, 0)]).outcome, Outcome::Inconclusive);
     }
 
+    /// Postmortem: a service that sent its replies at the request's size (512 bytes for 4 KiB)
+    /// passed: latency fell, within every bound, and no check read a message's size (held-out
+    /// set 12, service-reply-sized-as-request).
+    #[test]
+    fn regression_requests_and_replies_go_at_the_sizes_the_contract_gives_them() {
+        let cluster = Cluster { names: ["c0", "s0"].map(String::from).to_vec(), groups: vec![] };
+        let contract = Contract {
+            clients: vec![NodeId(0)],
+            servers: vec![NodeId(1)],
+            closed: true,
+            pick: PickFile::Fixed,
+            timeout_ns: 10_000_000,
+            operations: u64::MAX,
+            min_service_ns: 0,
+            max_service_ns: None,
+            request_bytes: 512,
+            reply_bytes: 4096,
+        };
+        let judge = |reply_size: u32| {
+            let mut c = OperationLifecycle::new(cluster.clone(), vec![], Some(contract.clone()));
+            let events = [
+                ev(0, EventKind::Op { node: NodeId(0), op: 0, server: NodeId(1), outcome: OpOutcome::Invoke }),
+                ev(0, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 512 }),
+                ev(1, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted: false }),
+                ev(1, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(2), size: reply_size }),
+            ];
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(5_000_000), max_latency_ns: 0 })
+        };
+        assert_ne!(judge(4096).outcome, Outcome::Fail, "{}", judge(4096).detail);
+        let v = judge(512);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("s0 sent c0 a reply of 512 bytes; the service's replies are 4096 bytes"), "{}", v.detail);
+    }
+
     /// Postmortems (held-out set 11): an open-loop client that invoked the commanded operation
     /// on another server (service-named-server-ignored), or that also chained an operation
     /// after each one ended, 49,480 for 1,006 commands (service-open-loop-chains-operations),
@@ -564,6 +619,8 @@ mod tests {
             operations: u64::MAX,
             min_service_ns: 0,
             max_service_ns: None,
+            request_bytes: 64,
+            reply_bytes: 64,
         };
         let judge = |events: &[TraceEvent]| {
             let mut c = OperationLifecycle::new(cluster.clone(), vec![], Some(contract.clone()));

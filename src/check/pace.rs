@@ -23,6 +23,12 @@
 //!   delivered no value since its start (or restart) sends no answer, and no opening that
 //!   does not ask.
 //!
+//! Where the protocol promises that every round's message, taken intact, teaches its receiver
+//! a value or is answered (rumour mongering with feedback pushes only hot rumours, and its
+//! receiver delivers each one new to it and answers the ones it knew), a round's message whose
+//! step (its `recv` line and the receiver's lines after it at that instant) has neither a
+//! `deliver` nor a `send` of the receiver fails: an empty push, from a node with nothing hot.
+//!
 //! A crash ends a node's rounds and its restart starts them again; a pause, or a wait of the
 //! node's own (a blocking send, a full mailbox's back-pressure), holds its timers, so the gap
 //! across one is not judged, nor is lateness at a node with a mailbox (a timer there waits its
@@ -71,6 +77,17 @@ pub struct RoundPace {
     empty: Breaches,
     /// Steps that took a message, judged.
     taken: u64,
+    /// Whether every round's message, taken intact, must teach its receiver something or be
+    /// answered (rumour mongering with feedback: every rumour pushed is new, or known and
+    /// answered as such); see `with_pushes_fruitful`.
+    fruitful: bool,
+    /// Round messages sent (kept only where `fruitful` is judged).
+    pushes: BTreeSet<MsgId>,
+    /// The step taking a round's message: its instant, receiver, the message, and whether it
+    /// taught (a `deliver`) or was answered (a `send`) so far.
+    pushed: Option<(SimTime, NodeId, MsgId, bool)>,
+    /// Round messages taken that neither taught nor were answered.
+    barren: Breaches,
 }
 
 impl RoundPace {
@@ -97,6 +114,60 @@ impl RoundPace {
             knows: vec![false; n],
             empty: Breaches::default(),
             taken: 0,
+            fruitful: false,
+            pushes: BTreeSet::new(),
+            pushed: None,
+            barren: Breaches::default(),
+        }
+    }
+
+    /// The same, holding every round's message, taken intact, to teach its receiver a value or
+    /// be answered in the step that takes it (a push of hot rumours under feedback: each is new
+    /// to the receiver, or known and answered so). A round with nothing to push sends nothing.
+    pub fn with_pushes_fruitful(mut self, fruitful: bool) -> RoundPace {
+        self.fruitful = fruitful;
+        self
+    }
+
+    /// The fruitful clause, before `observe` follows the round's firing.
+    fn fruit(&mut self, e: &TraceEvent) {
+        if self.pushed.is_some_and(|p| p.0 != e.time) {
+            self.end_push();
+        }
+        match e.kind {
+            EventKind::Send { from, msg, .. } => {
+                if self.firing.is_some_and(|f| f.0 == from) {
+                    self.pushes.insert(msg);
+                }
+                if let Some((_, taker, _, fruit)) = self.pushed.as_mut()
+                    && *taker == from
+                {
+                    *fruit = true;
+                }
+            }
+            EventKind::Deliver { node, .. } => {
+                if let Some((_, taker, _, fruit)) = self.pushed.as_mut()
+                    && *taker == node
+                {
+                    *fruit = true;
+                }
+            }
+            EventKind::Receive { to, msg, corrupted, .. } => {
+                self.end_push();
+                if !corrupted && self.pushes.contains(&msg) {
+                    self.pushed = Some((e.time, to, msg, false));
+                }
+            }
+            EventKind::Timer { .. } | EventKind::Command { .. } | EventKind::Fault { .. } | EventKind::Block { .. } => self.end_push(),
+            _ => {}
+        }
+    }
+
+    /// The step taking a round's message is over: judged.
+    fn end_push(&mut self) {
+        if let Some((at, taker, msg, false)) = self.pushed.take() {
+            let name = self.cluster.name(taker);
+            self.barren.record(at, || format!("{name} took m{}, a round's push, and neither learned from it nor answered it", msg.0));
         }
     }
 
@@ -184,11 +255,14 @@ impl RoundPace {
 
 impl Checker for RoundPace {
     fn heap_bytes(&self) -> u64 {
-        crate::budget::set(&self.openings)
+        crate::budget::set(&self.openings) + crate::budget::set(&self.pushes)
     }
 
     fn observe(&mut self, e: &TraceEvent) {
         let Some(rounds) = self.rounds else { return };
+        if self.fruitful {
+            self.fruit(e);
+        }
         if let Some(exchange) = rounds.exchange {
             self.exchange(e, exchange);
         }
@@ -248,6 +322,14 @@ impl Checker for RoundPace {
             return failed;
         }
         if let Some(failed) = self.unasked.verdict("messages sent in answer to a message that asks for none") {
+            return failed;
+        }
+        let mut barren = self.barren.clone();
+        if let Some((at, taker, msg, false)) = self.pushed {
+            let name = self.cluster.name(taker);
+            barren.record(at, || format!("{name} took m{}, a round's push, and neither learned from it nor answered it", msg.0));
+        }
+        if let Some(failed) = barren.verdict("round messages that taught nothing and were not answered") {
             return failed;
         }
         // A chain that stopped: a node up at the end whose last round is more than a period old.
@@ -320,6 +402,31 @@ mod tests {
         let verdict = judge(false, &twice, 30);
         assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
         assert!(verdict.detail.contains("a ran a round 3.000ms after the one before"), "{}", verdict.detail);
+    }
+
+    /// Postmortem: a rumour monger with nothing hot kept its round timer and pushed an empty
+    /// message every period for the rest of the run; rounds may come at any time under
+    /// `every_period: false` and an empty push delivers nothing, so it passed (held-out set 12,
+    /// rumour-ticks-on-when-cold).
+    #[test]
+    fn regression_under_feedback_a_push_teaches_or_is_answered() {
+        let judge_fruit = |events: &[TraceEvent]| {
+            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: None };
+            let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]).with_pushes_fruitful(true);
+            events.iter().for_each(|e| checker.observe(e));
+            checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(50_000_000), max_latency_ns: 0 })
+        };
+        let recv = |ms, corrupted| ev(ms, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(0), corrupted });
+        let deliver = |ms| ev(ms, EventKind::Deliver { node: NodeId(1), app: crate::id::AppId(3), origin: NodeId(0), damaged: false });
+        let known = |ms| ev(ms, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(1), size: 8 });
+        assert_ne!(judge_fruit(&[fire(10, 0), send(10, 0), recv(11, false), deliver(11)]).outcome, Outcome::Fail);
+        assert_ne!(judge_fruit(&[fire(10, 0), send(10, 0), recv(11, false), known(11)]).outcome, Outcome::Fail);
+        assert_ne!(judge_fruit(&[fire(10, 0), send(10, 0), recv(11, true)]).outcome, Outcome::Fail, "a damaged push is dropped");
+        let empty = judge_fruit(&[fire(10, 0), send(10, 0), recv(11, false), fire(20, 1)]);
+        assert_eq!(empty.outcome, Outcome::Fail, "{}", empty.detail);
+        assert!(empty.detail.contains("b took m0, a round's push, and neither learned from it nor answered it"), "{}", empty.detail);
+        // Still judged when the run ends in its step.
+        assert_eq!(judge_fruit(&[fire(10, 0), send(10, 0), recv(11, false)]).outcome, Outcome::Fail);
     }
 
     #[test]

@@ -24,7 +24,9 @@
 //!   sent it, unless its recipient crashed.
 //!
 //! - the waits, when the protocol marks each failed attempt (`Ctx::attempt_failed`, under a
-//!   policy whose waits start at the failure): each wait, from the failure to the next
+//!   policy whose waits start at the failure): every attempt after the first follows a failure
+//!   of the attempt before it (a refused attempt's own `failed` line included), unless its
+//!   node crashed since; each wait, from the failure to the next
 //!   attempt, lies in the range its jitter scheme draws from (`Full`: `[0, b]`, `Equal`:
 //!   `[b/2, b]`, `Decorrelated`: `[base, factor * the previous wait]`, capped; `Proportional`:
 //!   `[b, b + jitter * b]`), and, for every scheme that draws uniformly (all but a declared
@@ -34,7 +36,9 @@
 //!   that never grows, grows from the wrong wait, or forgets its jitter stays in the lower half;
 //! - the answers, when the protocol marks its replies (`Ctx::send_answer`: the series and the
 //!   attempt a reply answers): an attempt that ends on an arrival (failed at it, or its call
-//!   answered) ends on an answer to that attempt, not on a late answer to an earlier one;
+//!   answered) ends on an answer to that attempt, not on a late answer to an earlier one; and
+//!   a call line that says an answer came (`Ok`, `Error`) is in the step of an intact answer to
+//!   that call arriving, one that says none came (`Timeout`) is not;
 //! - the budget, for a policy with one: the node's bucket replayed in trace order, `burst`
 //!   tokens to start with and after each restart, `ratio` of one per call commanded (the
 //!   bucket never above `burst`), one taken by every unit of a series after its first (an
@@ -251,6 +255,9 @@ pub struct RetryBackoff {
     pending_answer: Vec<(NodeId, NodeId, u64, u64)>,
     /// The answers on their way: message -> (answerer, asker, series, attempt) for each.
     answers: BTreeMap<MsgId, Vec<(NodeId, NodeId, u64, u64)>>,
+    /// Whether the protocol marks its answers (an `answer` line was seen): then what a call
+    /// line says of an answer can be judged against the arrivals.
+    answering: bool,
     /// The intact message whose arrival the lines being read follow: (receiver, sender, message).
     arrived: Option<(NodeId, NodeId, MsgId)>,
     /// Failed attempts whose wait runs: (node, recipient, series) -> the failure.
@@ -261,6 +268,9 @@ pub struct RetryBackoff {
     /// Per attempt number (the one the wait followed; all past 16 together), how the waits fell
     /// in their jitter's range; `None` pools every number.
     spread: BTreeMap<Option<u64>, Spread>,
+    /// Series a crash of their node cut short: (node, recipient, series). Their attempts after
+    /// it are not held to a failure of the one before (the crash forgot it).
+    cut: std::collections::BTreeSet<(NodeId, NodeId, u64)>,
     /// Series that ended unanswered before their last attempt, by (node, recipient, series):
     /// judged at the end (a later attempt of the series takes it back; a budget may excuse it).
     gave_up: BTreeMap<(NodeId, NodeId, u64), (u64, GaveUp)>,
@@ -289,10 +299,12 @@ impl RetryBackoff {
             last_failure: BTreeMap::new(),
             pending_answer: Vec::new(),
             answers: BTreeMap::new(),
+            answering: false,
             arrived: None,
             failures: BTreeMap::new(),
             waited: BTreeMap::new(),
             spread: BTreeMap::new(),
+            cut: std::collections::BTreeSet::new(),
             gave_up: BTreeMap::new(),
             retransmissions: 0,
             breaches: Breaches::default(),
@@ -341,8 +353,18 @@ impl RetryBackoff {
     /// previous attempt failed is judged against the jitter's range.
     fn wait_ended(&mut self, at: SimTime, key: (NodeId, NodeId, u64), n: u64) {
         let Some(s) = self.schedule else { return };
-        let Some(failure) = self.failures.remove(&key).filter(|f| f.attempt + 1 == n) else { return };
         let (node, to, series) = key;
+        let Some(failure) = self.failures.remove(&key).filter(|f| f.attempt + 1 == n) else {
+            // Under waits that start at a failure, a retry follows the failure that decided it;
+            // one with no such failure is a retry from nowhere (or a failure the trace hides).
+            // A crash since excuses it: the restarted process's series are new to this check.
+            if s.wait_from == WaitFrom::Failure && n > 1 && !self.cut.contains(&key) {
+                self.violation(at, |c| {
+                    format!("{} made attempt {n} of s{series} to {} with no failure of attempt {}", c.name(node), c.name(to), n - 1)
+                });
+            }
+            return;
+        };
         let gap = u128::from(at.0.saturating_sub(failure.at.0));
         let (low, high) = s.range_after(failure.attempt, failure.previous);
         let least = self.real(node, low, false);
@@ -396,6 +418,14 @@ impl RetryBackoff {
         let answered: Vec<String> = marks.iter().map(|&(_, _, s, k)| format!("s{s} #{k}")).collect();
         let answered = answered.join(", ");
         self.violation(at, |c| format!("{}'s attempt {n} of s{series} {how} on {}'s answer to {answered}", c.name(node), c.name(to)));
+    }
+
+    /// Whether the lines being read follow the intact arrival, at `node`, of an answer to its
+    /// series `series` (any attempt of it).
+    fn on_answer_to(&self, node: NodeId, series: u64) -> bool {
+        let Some((receiver, sender, msg)) = self.arrived else { return false };
+        receiver == node
+            && self.answers.get(&msg).is_some_and(|marks| marks.iter().any(|&(from, to, s, _)| (from, to, s) == (sender, node, series)))
     }
 
     /// Attempt `n` of `key` failed at `at`: its wait starts (a refused attempt also ends one).
@@ -623,6 +653,10 @@ impl RetryBackoff {
         forget(&mut self.gave_up, node);
         forget(&mut self.owed, node);
         if crashed {
+            let range = (node, NodeId(0), 0)..=(node, NodeId(u32::MAX), u64::MAX);
+            let cut: Vec<_> =
+                self.series.range(range.clone()).map(|(&k, _)| k).chain(self.failures.range(range).map(|(&k, _)| k)).collect();
+            self.cut.extend(cut);
             self.series.retain(|&(n, _, _), _| n != node);
             self.failures.retain(|&(n, _, _), _| n != node);
             self.waited.retain(|&(n, _, _), _| n != node);
@@ -665,6 +699,7 @@ impl Checker for RetryBackoff {
             b::map(&self.waited),
             b::map(&self.spread),
             b::map(&self.gave_up),
+            b::set(&self.cut),
         ])
     }
 
@@ -676,7 +711,10 @@ impl Checker for RetryBackoff {
                 self.attempt(e.time, node, to, series, attempt);
             }
             EventKind::AttemptFailed { node, to, series, attempt } => self.failed(e.time, (node, to, series), attempt),
-            EventKind::Answer { node, to, series, attempt } => self.pending_answer.push((node, to, series, u64::from(attempt))),
+            EventKind::Answer { node, to, series, attempt } => {
+                self.answering = true;
+                self.pending_answer.push((node, to, series, u64::from(attempt)))
+            }
             EventKind::Ack { node, to, series } => {
                 self.acknowledges = true;
                 self.pending_ack.push((node, to, series));
@@ -724,6 +762,12 @@ impl Checker for RetryBackoff {
             EventKind::DeadLetter { node, to, app } => self.give_up(e.time, (node, to, app.0), "dead-lettered", true),
             // A call answered: the answer must be to the attempt out.
             EventKind::Call { node, app, outcome, .. } if matches!(outcome, CallOutcome::Ok | CallOutcome::Error) => {
+                // An answered kind says an answer came: the line is in the step of its arrival.
+                if self.answering && !self.on_answer_to(node, app.0) {
+                    self.violation(e.time, |c| {
+                        format!("{}'s call a{} ended {outcome:?} with no answer to it arriving", c.name(node), app.0)
+                    });
+                }
                 if let Some((_, sender, _)) = self.arrived
                     && let Some(latest) = self.series.get(&(node, sender, app.0))
                 {
@@ -733,7 +777,13 @@ impl Checker for RetryBackoff {
                     self.call_ended_unanswered(e.time, node, app.0);
                 }
             }
-            EventKind::Call { node, app, outcome: CallOutcome::Timeout, .. } => self.call_ended_unanswered(e.time, node, app.0),
+            EventKind::Call { node, app, outcome: CallOutcome::Timeout, .. } => {
+                // A timeout says no answer came: not on the arrival of one.
+                if self.on_answer_to(node, app.0) {
+                    self.violation(e.time, |c| format!("{}'s call a{} timed out on the arrival of an answer to it", c.name(node), app.0));
+                }
+                self.call_ended_unanswered(e.time, node, app.0)
+            }
             EventKind::Call { node, app, outcome: CallOutcome::Rejected, .. } => {
                 *self.refused.entry((node, app.0)).or_default() += 1;
                 self.unit(e.time, node, app.0);
@@ -869,7 +919,8 @@ mod tests {
             ev(5, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: crate::trace::BlockReason::BackPressure, timeout: false });
         assert_eq!(outcome(&[attempt(0, 1), block, attempt(16, 2)]), Outcome::Pass);
         // A call's wait begins when the attempt failed, so a long gap is no violation.
-        assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(500, 2)]).outcome, Outcome::Pass);
+        let failed = ev(488, EventKind::AttemptFailed { node: NodeId(0), to: NodeId(1), series: 7, attempt: 1 });
+        assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), failed, attempt(500, 2)]).outcome, Outcome::Pass);
     }
 
     #[test]
@@ -879,9 +930,11 @@ mod tests {
         assert_eq!(outcome(&[attempt(0, 2)]), Outcome::Fail, "no attempt 1");
         let five = [attempt(0, 1), attempt(10, 2), attempt(30, 3), attempt(70, 4), attempt(110, 5)];
         assert_eq!(outcome(&five), Outcome::Fail, "past max_attempts");
-        // Under a call's policy a refused attempt sends nothing: a skipped number, and both waits.
-        assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(30, 3)]).outcome, Outcome::Pass);
-        assert_eq!(judge(WaitFrom::Failure, vec![], &[attempt(0, 1), attempt(29, 3)]).outcome, Outcome::Fail);
+        // Under a call's policy a refused attempt sends nothing (its failure is all it leaves):
+        // a skipped number, and both waits.
+        let refused_between = |ms| [attempt(0, 1), failed_at(0, 7, 1), failed_at(10, 7, 2), attempt(ms, 3)];
+        assert_eq!(judge(WaitFrom::Failure, vec![], &refused_between(30)).outcome, Outcome::Pass);
+        assert_eq!(judge(WaitFrom::Failure, vec![], &refused_between(29)).outcome, Outcome::Fail);
     }
 
     /// Postmortem: a sender that dead-lettered a message one attempt early passed, since only
@@ -898,14 +951,26 @@ mod tests {
         assert!(v.outcome == Outcome::Fail && v.detail.contains("after attempt 3 of max_attempts 4"), "{}", v.detail);
         // A call that ends on a timeout or an error is given up too, unless another attempt follows.
         let call = |ms, outcome| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome, latency_ns: 0 });
+        // Under a call's policy each attempt fails (here as it is sent) before the next.
+        let four = [
+            attempt(0, 1),
+            failed_at(0, 7, 1),
+            attempt(10, 2),
+            failed_at(10, 7, 2),
+            attempt(30, 3),
+            failed_at(30, 7, 3),
+            attempt(70, 4),
+            failed_at(70, 7, 4),
+        ];
         for outcome_line in [CallOutcome::Timeout, CallOutcome::Error] {
-            assert_eq!(judge(WaitFrom::Failure, vec![], &after(&four[..2], call(20, outcome_line))).outcome, Outcome::Fail);
-            let retried = [&four[..1], &[call(5, outcome_line)], &four[1..]].concat();
+            let v = judge(WaitFrom::Failure, vec![], &after(&four[..4], call(20, outcome_line)));
+            assert!(v.outcome == Outcome::Fail && v.detail.contains("after attempt 2 of max_attempts 4"), "{}", v.detail);
+            let retried = [&four[..2], &[call(5, outcome_line)], &four[2..]].concat();
             assert_eq!(judge(WaitFrom::Failure, vec![], &retried).outcome, Outcome::Pass, "{outcome_line:?}, then retried");
         }
         assert_eq!(judge(WaitFrom::Failure, vec![], &after(&four, call(80, CallOutcome::Timeout))).outcome, Outcome::Pass);
         // A breaker refusing the next attempt ends the series, not the retry policy.
-        let refused = after(&four[..2], call(20, CallOutcome::Timeout));
+        let refused = after(&four[..4], call(20, CallOutcome::Timeout));
         let refused = after(&refused, call(40, CallOutcome::Rejected));
         assert_eq!(judge(WaitFrom::Failure, vec![], &refused).outcome, Outcome::Pass);
     }
@@ -956,8 +1021,9 @@ mod tests {
     #[test]
     fn attempts_a_breaker_refused_explain_a_late_first_number() {
         let refused = |ms| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome: CallOutcome::Rejected, latency_ns: 0 });
-        assert_eq!(judge(WaitFrom::Failure, vec![], &[refused(0), attempt(30, 2), attempt(60, 3)]).outcome, Outcome::Pass);
-        assert_eq!(judge(WaitFrom::Failure, vec![], &[refused(0), attempt(30, 3)]).outcome, Outcome::Fail);
+        let explained = [refused(0), failed_at(0, 7, 1), attempt(15, 2), failed_at(30, 7, 2), attempt(60, 3)];
+        assert_eq!(judge(WaitFrom::Failure, vec![], &explained).outcome, Outcome::Pass);
+        assert_eq!(judge(WaitFrom::Failure, vec![], &[refused(0), failed_at(0, 7, 1), attempt(30, 3)]).outcome, Outcome::Fail);
     }
 
     // Postmortem: the bound counted every deposit (burst plus ratio per call) without the
@@ -1002,11 +1068,11 @@ mod tests {
             events.iter().for_each(|e| c.observe(e));
             c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 }).outcome
         };
-        let early = [attempt(0, 1), attempt(6, 2)];
+        let early = [attempt(0, 1), failed_at(0, 7, 1), attempt(6, 2)];
         assert_eq!(judge_shape(JitterShape::Proportional, &early), Outcome::Fail);
         assert_eq!(judge_shape(JitterShape::Full, &early), Outcome::Pass);
         assert_eq!(judge_shape(JitterShape::Equal, &early), Outcome::Pass);
-        assert_eq!(judge_shape(JitterShape::Equal, &[attempt(0, 1), attempt(4, 2)]), Outcome::Fail);
+        assert_eq!(judge_shape(JitterShape::Equal, &[attempt(0, 1), failed_at(0, 7, 1), attempt(4, 2)]), Outcome::Fail);
         assert_eq!(judge_shape(JitterShape::Decorrelated, &early), Outcome::Fail);
     }
 
@@ -1084,6 +1150,33 @@ mod tests {
         assert_ne!(run(2, failed_at(70, 7, 2)).outcome, Outcome::Fail);
     }
 
+    // Postmortem: a client that reported a timed-out attempt as an error passed: which kind a
+    // call line said was never held against whether an answer had come (held-out set 12,
+    // calls-timeout-reported-as-error).
+    #[test]
+    fn regression_an_answered_kind_needs_an_answer_arriving_and_a_timeout_none() {
+        let answer = |ms| ev(ms, EventKind::Answer { node: NodeId(1), to: NodeId(0), series: 7, attempt: 1 });
+        let reply = |ms| ev(ms, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(9), size: 24 });
+        let arrives = |ms| ev(ms, EventKind::Receive { from: NodeId(1), to: NodeId(0), msg: MsgId(9), corrupted: false });
+        let timer = |ms| ev(ms, EventKind::Timer { node: NodeId(0), timer: crate::id::TimerId(1) });
+        let ended = |ms, outcome| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome, latency_ns: 0 });
+        let run = |step: TraceEvent, outcome| {
+            let events = [sent_at(0, 7, 1), answer(5), reply(5), step, failed_at(50, 7, 1), ended(50, outcome)];
+            judge_from_failures(JitterShape::Full, &events)
+        };
+        // An error answer arrives: `error`; the attempt's timer fires: `timeout`.
+        // (Both give the call up after attempt 1 of 4, which fails on its own: not this clause.)
+        for (step, outcome) in [(arrives(50), CallOutcome::Error), (timer(50), CallOutcome::Timeout)] {
+            let v = run(step, outcome);
+            assert!(v.detail.contains("gave up its call s7 to n1 after attempt 1"), "{}", v.detail);
+        }
+        let v = run(timer(50), CallOutcome::Error);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("n0's call a7 ended Error with no answer to it arriving"), "{}", v.detail);
+        let v = run(arrives(50), CallOutcome::Timeout);
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("timed out on the arrival of an answer"), "{}", v.detail);
+    }
+
     #[test]
     fn a_refused_attempt_ends_the_wait_before_it() {
         let refused = |ms| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome: CallOutcome::Rejected, latency_ns: 0 });
@@ -1092,6 +1185,25 @@ mod tests {
         let events = [sent_at(0, 7, 1), failed_at(5, 7, 1), refused(9), failed_at(9, 7, 2)];
         assert_eq!(judge_from_failures(JitterShape::Proportional, &events).outcome, Outcome::Fail);
         assert_ne!(judge_from_failures(JitterShape::Full, &events).outcome, Outcome::Fail);
+    }
+
+    // Postmortem: a breaker-refused attempt left no failure line, so the retry after it waited
+    // from nowhere and was not judged at all (held-out set 12, calls-rejected-attempt-not-marked-failed).
+    #[test]
+    fn regression_a_retry_with_no_failure_of_the_attempt_before_fails_unless_a_crash_forgot_it() {
+        let refused = |ms| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome: CallOutcome::Rejected, latency_ns: 0 });
+        let marked = [sent_at(0, 7, 1), failed_at(5, 7, 1), refused(15), failed_at(15, 7, 2), sent_at(37, 7, 3)];
+        assert_eq!(judge_from_failures(JitterShape::Proportional, &marked).outcome, Outcome::Pass);
+        let unmarked = [sent_at(0, 7, 1), failed_at(5, 7, 1), refused(15), sent_at(37, 7, 3)];
+        let v = judge_from_failures(JitterShape::Proportional, &unmarked);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("made attempt 3 of s7 to n1 with no failure of attempt 2"), "{}", v.detail);
+        // A crash forgets the series: what follows it is not held to the failures before.
+        let crash = ev(20, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
+        let cut = [sent_at(0, 7, 1), failed_at(5, 7, 1), crash, refused(30), sent_at(37, 7, 2)];
+        assert_ne!(judge_from_failures(JitterShape::Proportional, &cut).outcome, Outcome::Fail);
+        // Waits that start at the send need no failure line.
+        assert_eq!(judge(WaitFrom::Send, vec![], &[sent_at(0, 7, 1), sent_at(12, 7, 2)]).outcome, Outcome::Pass);
     }
 
     // Postmortem: a Full scheme that never grew its backoff, and a Decorrelated one growing from

@@ -9,6 +9,10 @@
 //! or not (the caller cannot tell, which is what at-most-once means); the verdict counts both.
 //! Calls that had not ended when the run stopped are not judged.
 //!
+//! A call ends once: a second `call` line for the same call at the same caller, with no
+//! crash of the caller between (a restarted caller has forgotten its calls), fails, whatever
+//! the two outcomes (a call kept after it timed out, ended again by a late reply).
+//!
 //! A `call` line also reports the call's latency, which the protocol counts from the call's
 //! start (its command), not from its latest request: it must equal the time between the
 //! command and the line on the caller's own clock (offset and drift included), so a resend
@@ -35,6 +39,8 @@ struct Call {
     ended: Option<CallOutcome>,
     /// How many times the server applied it.
     applied: u32,
+    /// How its caller saw it end since the caller's latest start (a crash forgets the call).
+    ended_live: Option<CallOutcome>,
 }
 
 /// Checks the effects of remote calls against what their callers were told.
@@ -52,12 +58,23 @@ pub struct RpcEffect {
     clocks: Vec<Clock>,
     /// The first call whose reported latency is not the time since its command.
     latency_breach: Option<String>,
+    /// The first call its caller ended twice without a crash between.
+    twice_ended: Option<String>,
 }
 
 impl RpcEffect {
     /// A checker for calls performing `op` (`None`: not an `Rpc` run).
     pub fn new(cluster: Cluster, op: Option<Op>) -> RpcEffect {
-        RpcEffect { cluster, op, server: None, calls: BTreeMap::new(), effects: BTreeMap::new(), clocks: Vec::new(), latency_breach: None }
+        RpcEffect {
+            cluster,
+            op,
+            server: None,
+            calls: BTreeMap::new(),
+            effects: BTreeMap::new(),
+            clocks: Vec::new(),
+            latency_breach: None,
+            twice_ended: None,
+        }
     }
 
     /// The same, reading each node's latencies on `clocks` (indexed by node).
@@ -121,7 +138,7 @@ impl Checker for RpcEffect {
     fn observe(&mut self, e: &TraceEvent) {
         match e.kind {
             EventKind::Command { node, app, .. } => {
-                self.calls.insert(app, Call { client: node, commanded: e.time, ended: None, applied: 0 });
+                self.calls.insert(app, Call { client: node, commanded: e.time, ended: None, applied: 0, ended_live: None });
             }
             // Only commanded calls count: the server applies nothing else.
             EventKind::Deliver { node, app, .. } => {
@@ -133,13 +150,29 @@ impl Checker for RpcEffect {
                 }
             }
             EventKind::Send { from, to, .. } if Some(from) == self.server => self.effects.entry(to).or_default().1 += 1,
-            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } if Some(node) == self.server => self.effects.clear(),
+            EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
+                if Some(node) == self.server {
+                    self.effects.clear();
+                }
+                // The crashed caller forgot its calls: none of them can end again.
+                for c in self.calls.values_mut().filter(|c| c.client == node) {
+                    c.ended_live = None;
+                }
+            }
             EventKind::Call { node, app, outcome: outcome @ (CallOutcome::Ok | CallOutcome::Timeout), latency_ns } => {
                 if self.calls.get(&app).is_some_and(|c| c.ended.is_none()) {
                     self.judge_latency(node, app, e.time, latency_ns);
                 }
                 if let Some(c) = self.calls.get_mut(&app) {
                     c.ended.get_or_insert(outcome);
+                    // One outcome per call: a caller that gave up has nothing left to end.
+                    if c.client == node
+                        && let Some(first) = c.ended_live.replace(outcome)
+                        && self.twice_ended.is_none()
+                    {
+                        self.twice_ended =
+                            Some(format!("{} ended a{} twice: {first:?}, then {outcome:?} at {}", self.cluster.name(node), app.0, e.time));
+                    }
                 }
             }
             _ => {}
@@ -178,6 +211,9 @@ impl Checker for RpcEffect {
             ));
         }
         if let Some(why) = &self.latency_breach {
+            return Verdict::fail(why.clone());
+        }
+        if let Some(why) = &self.twice_ended {
             return Verdict::fail(why.clone());
         }
         if let Some(why) = self.unanswered(end) {
@@ -284,6 +320,20 @@ mod tests {
         let fast = vec![Clock::default(), Clock { offset_ns: 3_000_000, drift_ppb: 100_000_000 }];
         assert_eq!(judge(fast.clone(), 22_000_000).outcome, Outcome::Pass, "{}", judge(fast.clone(), 22_000_000).detail);
         assert_eq!(judge(fast, 20_000_000).outcome, Outcome::Fail, "true time is not the caller's");
+    }
+
+    /// Postmortem: a client that kept a call it had given up on reported `Ok` when a late
+    /// reply came, after its `Timeout`, and passed: the first outcome was all that was read
+    /// (held-out set 12, rpc-gave-up-call-kept).
+    #[test]
+    fn regression_a_call_ends_once_unless_its_caller_crashed_since() {
+        let twice = [call(0, 0), deliver(2, 0, 0), ended(20, 0, CallOutcome::Timeout, 0), ended(25, 0, CallOutcome::Ok, 0)];
+        let v = judge(Some(Op::Set), &twice);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("c1 ended a0 twice: Timeout, then Ok"), "{}", v.detail);
+        let crash = ev(22, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(1)), index: 0 });
+        let forgotten = [call(0, 0), deliver(2, 0, 0), ended(20, 0, CallOutcome::Timeout, 0), crash, ended(25, 0, CallOutcome::Ok, 0)];
+        assert_eq!(judge(Some(Op::Set), &forgotten).outcome, Outcome::Pass);
     }
 
     /// The server's send to c1 at `ms` (its reply, in an `Rpc` run).

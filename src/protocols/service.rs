@@ -399,6 +399,10 @@ pub struct Contract {
     /// The longest a server works on a request, on its own clock (0 without a service time;
     /// `None` with an exponential one, which has no longest).
     pub max_service_ns: Option<u64>,
+    /// A request's size on the wire (`request_bytes`, 64 by default).
+    pub request_bytes: u32,
+    /// A reply's size on the wire (`reply_bytes`, 64 by default).
+    pub reply_bytes: u32,
 }
 
 impl Contract {
@@ -424,6 +428,8 @@ impl Contract {
                 Some(TimeFile::Exponential { .. }) => None,
                 None => Some(0),
             },
+            request_bytes: config.request_bytes.map_or(64, |b| u32::try_from(b.0).unwrap_or(u32::MAX)),
+            reply_bytes: config.reply_bytes.map_or(64, |b| u32::try_from(b.0).unwrap_or(u32::MAX)),
         }
     }
 }
