@@ -463,7 +463,11 @@ impl<'s, P: Process> World<'s, P> {
             setup,
             procs: (0..n).map(|_| None).collect(),
             rngs: setup.rngs.clone(),
-            nodes: setup.rngs.iter().map(|r| NodeState { dirty: true, wire_dirty: true, drawn: r.position(), ..NodeState::default() }).collect(),
+            nodes: setup
+                .rngs
+                .iter()
+                .map(|r| NodeState { dirty: true, wire_dirty: true, drawn: r.position(), ..NodeState::default() })
+                .collect(),
             commands,
             wire: Wire(Vec::new()),
             wire_bytes: 0,
@@ -1681,8 +1685,8 @@ enum Origin<'s, P: Process> {
     /// of them to go takes the world, the others a copy, and each takes its step again. A state
     /// queued thus costs a few words, and a world is kept per parent, not per state.
     Parent(Rc<World<'s, P>>, Step),
-    /// None (past `MAX_KEPT`): its parent's path is replayed from the boot, once for the
-    /// parent's successors queued in a row, and each takes its step from a copy of that.
+    /// None (past `MAX_KEPT`): its parent's path is replayed from a copy of the boot state, once
+    /// for the parent's successors queued in a row, and each takes its step from a copy of that.
     Path,
 }
 
@@ -1703,11 +1707,15 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    let (scenario, setup) = (boot.scenario, boot.setup);
+    let scenario = boot.scenario;
     let mut search = Search::new(scenario, bounds);
     search.found.copied = true;
     let mut boot = boot;
     let arrival = Arrival::State(boot.fingerprint(), boot.faults);
+    // What a path is replayed from: a copy of the boot state, fingerprinted, so that a replay
+    // neither boots the processes again nor hashes the boot's messages again (formatting them
+    // took a tenth of the search when most states of a wide level were replayed).
+    let origin = boot.copy().ok_or_else(|| "the boot state could not be copied twice".to_string())?;
     let mut queue: VecDeque<Kept<'s, P>> = VecDeque::new();
     // Transitions queued and not taken yet.
     let mut pending: u64 = 0;
@@ -1761,7 +1769,11 @@ where
                 if replayed.as_ref().is_none_or(|(at, _)| *at != up) {
                     let path = path_to(&search.tree, up, None);
                     // The state was reached once, so its path runs again without a panic.
-                    replayed = Some((up, replay(scenario, setup, factory(), &path).expect("a path explored before replays")));
+                    let mut world = origin.copy_into(take_spare(&mut spares, &mut spare_bytes, &mut search)).ok_or_else(mixed)?;
+                    for &step in &path {
+                        world.apply(step, &mut make);
+                    }
+                    replayed = Some((up, world));
                 }
                 // The last of the parent's successors in the queue takes the replayed world.
                 let sibling_next = queue.front().is_some_and(|next| {
