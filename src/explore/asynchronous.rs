@@ -241,9 +241,10 @@ struct NodeState {
     fp: (u64, bool),
     dirty: bool,
     /// The hash of the messages it has in flight and the timers it has set (see
-    /// `pending_fingerprint`), as of the last fingerprint; recomputed if the node is `dirty` or
-    /// a step took or marked one of its messages (`wire_dirty`), so a step rehashes what one or
-    /// two nodes have pending, not the whole wire.
+    /// `pending_fingerprint`), as of the last fingerprint; recomputed if a step sent, took or
+    /// marked one of its messages or set or unset one of its timers (`wire_dirty`, set for
+    /// every node at the boot), or changed whether its process fingerprints itself, so a step
+    /// rehashes what one node (two, for a delivery that sends) has pending, not the whole wire.
     pending: u64,
     wire_dirty: bool,
     /// Its random stream's position (`SimRng::position`), kept here because asking the stream
@@ -302,6 +303,10 @@ impl<M> Wire<M> {
 
     /// Remove the messages `ids` (sorted), in one pass however many there are.
     fn remove_all(&mut self, ids: &[MsgId]) {
+        // Most steps send nothing: no walk over the wire then.
+        if ids.is_empty() {
+            return;
+        }
         let mut gone = ids.iter().peekable();
         self.0.retain(|(id, _)| {
             while gone.next_if(|g| *g < id).is_some() {}
@@ -458,7 +463,11 @@ impl<'s, P: Process> World<'s, P> {
             setup,
             procs: (0..n).map(|_| None).collect(),
             rngs: setup.rngs.clone(),
-            nodes: setup.rngs.iter().map(|r| NodeState { dirty: true, drawn: r.position(), ..NodeState::default() }).collect(),
+            nodes: setup
+                .rngs
+                .iter()
+                .map(|r| NodeState { dirty: true, wire_dirty: true, drawn: r.position(), ..NodeState::default() })
+                .collect(),
             commands,
             wire: Wire(Vec::new()),
             wire_bytes: 0,
@@ -1050,13 +1059,17 @@ impl<'s, P: Process> World<'s, P> {
         // in the cluster (minutes for a thousand heartbeat nodes), so many share one walk.
         let (mut few, mut many, mut stale) = ([0usize; 2], Vec::new(), 0);
         for i in 0..self.procs.len() {
-            let dirty = std::mem::take(&mut self.nodes[i].dirty);
-            if dirty {
-                self.nodes[i].fp = self.node_fingerprint(i);
+            let mut own_changed = false;
+            if std::mem::take(&mut self.nodes[i].dirty) {
+                let fp = self.node_fingerprint(i);
+                own_changed = fp.1 != self.nodes[i].fp.1;
+                self.nodes[i].fp = fp;
             }
-            // Whether its messages' contents count depends on the node's own part, so a dirty
-            // node's pending part is rehashed too.
-            if std::mem::take(&mut self.nodes[i].wire_dirty) || dirty {
+            // Whether its messages' contents count depends on whether the node fingerprints
+            // itself, so a node whose answer changed has its pending part rehashed too; a node
+            // that merely handled an input keeps it (every change to its messages and timers
+            // marks it `wire_dirty`), which halves the walks over the wire a delivery costs.
+            if std::mem::take(&mut self.nodes[i].wire_dirty) || own_changed {
                 match stale {
                     0 | 1 => few[stale] = i,
                     2 => many.extend([few[0], few[1], i]),
@@ -1672,8 +1685,8 @@ enum Origin<'s, P: Process> {
     /// of them to go takes the world, the others a copy, and each takes its step again. A state
     /// queued thus costs a few words, and a world is kept per parent, not per state.
     Parent(Rc<World<'s, P>>, Step),
-    /// None (past `MAX_KEPT`): its parent's path is replayed from the boot, once for the
-    /// parent's successors queued in a row, and each takes its step from a copy of that.
+    /// None (past `MAX_KEPT`): its parent's path is replayed from a copy of the boot state, once
+    /// for the parent's successors queued in a row, and each takes its step from a copy of that.
     Path,
 }
 
@@ -1694,11 +1707,15 @@ where
     P: Process,
     F: FnMut(NodeId) -> P,
 {
-    let (scenario, setup) = (boot.scenario, boot.setup);
+    let scenario = boot.scenario;
     let mut search = Search::new(scenario, bounds);
     search.found.copied = true;
     let mut boot = boot;
     let arrival = Arrival::State(boot.fingerprint(), boot.faults);
+    // What a path is replayed from: a copy of the boot state, fingerprinted, so that a replay
+    // neither boots the processes again nor hashes the boot's messages again (formatting them
+    // took a tenth of the search when most states of a wide level were replayed).
+    let origin = boot.copy().ok_or_else(|| "the boot state could not be copied twice".to_string())?;
     let mut queue: VecDeque<Kept<'s, P>> = VecDeque::new();
     // Transitions queued and not taken yet.
     let mut pending: u64 = 0;
@@ -1752,7 +1769,11 @@ where
                 if replayed.as_ref().is_none_or(|(at, _)| *at != up) {
                     let path = path_to(&search.tree, up, None);
                     // The state was reached once, so its path runs again without a panic.
-                    replayed = Some((up, replay(scenario, setup, factory(), &path).expect("a path explored before replays")));
+                    let mut world = origin.copy_into(take_spare(&mut spares, &mut spare_bytes, &mut search)).ok_or_else(mixed)?;
+                    for &step in &path {
+                        world.apply(step, &mut make);
+                    }
+                    replayed = Some((up, world));
                 }
                 // The last of the parent's successors in the queue takes the replayed world.
                 let sibling_next = queue.front().is_some_and(|next| {

@@ -310,6 +310,9 @@ fn worker<'s, P, F>(
     let mut scratch = Vec::new();
     // The parent last replayed (its key) and its world.
     let mut replayed: Option<(u32, World<'s, P>)> = None;
+    // What a path is replayed from: the boot state, fingerprinted, made once (a replay then
+    // neither boots the processes again nor hashes the boot's messages again).
+    let mut origin: Option<World<'s, P>> = None;
     let mixed = || {
         "the protocol uses a process that can be copied (`Process::snapshot`) in some states and not in others, which the asynchronous model does not explore".to_string()
     };
@@ -344,7 +347,15 @@ fn worker<'s, P, F>(
                     Home::Path { parent, path, step } => {
                         if replayed.as_ref().is_none_or(|(at, _)| at != parent) {
                             // The state was reached once, so its path runs again without a panic.
-                            let world = replay(scenario, setup, factory(), path).expect("a path explored before replays");
+                            let boot = origin.get_or_insert_with(|| {
+                                let mut boot = replay(scenario, setup, factory(), &[]).expect("the boot ran before");
+                                boot.fingerprint();
+                                boot
+                            });
+                            let mut world = boot.copy_into(spares.pop()).ok_or_else(mixed)?;
+                            for &step in path.iter() {
+                                world.apply(step, &mut make);
+                            }
                             replayed = Some((*parent, world));
                         }
                         let sibling_next =
