@@ -2244,3 +2244,51 @@ fn regression_a_replay_decision_never_taken_is_said_where_it_is() {
     assert!(!ran.stderr.contains("warning"), "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A scenario whose single message is lost on some seeds and not others, declaring its
+/// `NoLoss` failure as `every` (`SomeSeed` or `EverySeed`).
+fn lost_on_some_seeds(every: &str) -> String {
+    format!(
+        "Scenario(name: \"coin\", horizon_ms: 100, nodes: 2, protocol: BestEffort(), network: (loss: 0.5),\n    \
+         workload: [(from: \"n0\", to: \"n1\", every_ms: 10, count: 1)],\n    \
+         checks: [NoLoss], expect_failures: [NoLoss], expect_failures_on: {every})\n"
+    )
+}
+
+/// Postmortem: `merge` compared shards' scenario, name and seeds but not what they declared,
+/// so a shard swept before `expect_failures_on: EverySeed` was added merged with shards swept
+/// after it, into a report (and an `expected` line) that depended on the order of the files
+/// and that no one sweep gives; a shard's `expected_failures` counts were not checked either.
+#[test]
+fn regression_merge_refuses_shards_that_declare_different_failures() {
+    let dir = scratch("declared");
+    let scenario = dir.join("coin.ron");
+    let shard = |every: &str, index: u32| {
+        std::fs::write(&scenario, lost_on_some_seeds(every)).unwrap();
+        let ran = msgsim(&["sweep", &text(&scenario), "--seeds", "0..20", "--shard", &format!("{index}/2"), "--json"]);
+        let file = dir.join(format!("{every}-{index}.json"));
+        std::fs::write(&file, &ran.stdout).unwrap();
+        text(&file)
+    };
+    let (some, every, every_too) = (shard("SomeSeed", 0), shard("EverySeed", 1), shard("EverySeed", 0));
+    for (a, b) in [(&some, &every), (&every, &some)] {
+        let ran = msgsim(&["merge", a, b]);
+        assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+        assert!(ran.stderr.contains("declare different expected failures"), "{}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "nothing is summarised");
+    }
+    // Shards of one declaration merge into the one sweep's report.
+    let ran = msgsim(&["merge", &every, &every_too, "--json"]);
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    let whole = msgsim(&["sweep", &text(&scenario), "--seeds", "0..20", "--json"]);
+    assert_eq!(ran.stdout, whole.stdout);
+    // A shard whose declared failure's count is not its seeds' does not add up.
+    let mut edited: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&every).unwrap()).unwrap();
+    edited["expected_failures"][0]["seeds_failed"] = serde_json::json!(0);
+    let file = dir.join("edited.json");
+    std::fs::write(&file, edited.to_string()).unwrap();
+    let ran = msgsim(&["merge", &every_too, &text(&file)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("`expected_failures` is not what its seeds"), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
