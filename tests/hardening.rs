@@ -2292,3 +2292,39 @@ fn regression_merge_refuses_shards_that_declare_different_failures() {
     assert!(ran.stderr.contains("`expected_failures` is not what its seeds"), "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The lines of a small scenario with one message from n0 to n1, for files written with odd
+/// line ends; its closing parenthesis is left to the caller.
+const ONE_MESSAGE: [&str; 7] = [
+    "Scenario(",
+    "    name: \"one message\",",
+    "    horizon_ms: 100,",
+    "    nodes: 2,",
+    "    protocol: BestEffort(),",
+    "    workload: [(from: \"n0\", to: \"n1\", every_ms: 10, count: 1)],",
+    "    checks: [NoLoss],",
+];
+
+/// Postmortem: lone carriage returns were read as line feeds by the parser only, not in the
+/// text the commands kept, so a position found after parsing (a replay decision never taken, a
+/// schedule step not enabled) was placed on line 1, hundreds of columns in.
+#[test]
+fn regression_positions_found_after_parsing_count_lone_carriage_returns() {
+    let dir = scratch("cr-after-parse");
+    let file = dir.join("cr.ron");
+    let replay = "    replay: [(msg: 5, lost: true)],";
+    std::fs::write(&file, [&ONE_MESSAGE[..], &[replay, ")"]].concat().join("\r")).unwrap();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let col = 1 + replay.find("(msg").unwrap();
+    assert!(ran.stderr.contains(&format!("{}:8:{col}: warning: the replay decision for m5", text(&file))), "{}", ran.stderr);
+    let schedule = "    schedule: [Deliver(0), Deliver(7)],";
+    std::fs::write(&file, [&ONE_MESSAGE[..], &[schedule, ")"]].concat().join("\r")).unwrap();
+    let col = 1 + schedule.find("Deliver(7)").unwrap();
+    for args in [&["run"][..], &["trace", "--format", "text", "--seed", "0"]] {
+        let ran = msgsim(&[args, &[&text(&file)]].concat());
+        assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains(&format!("{}:8:{col}: with seed 0, schedule step 2", text(&file))), "{args:?}: {}", ran.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -431,7 +431,8 @@ fn ron_options() -> ron::Options {
     ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME).with_recursion_limit(limits::MAX_NESTING)
 }
 
-/// Read a scenario file's text: at most `MAX_FILE_BYTES` (the path may be `/dev/zero`), UTF-8.
+/// Read a scenario file's text: at most `MAX_FILE_BYTES` (the path may be `/dev/zero`), UTF-8,
+/// with each lone carriage return (an old Mac line end) made a line feed, as the parser reads it.
 pub fn read_source(path: &Path) -> Result<String, ScenarioErrors> {
     let file = path.display().to_string();
     let error_at = |(line, col): (usize, usize), message: String, expected: Option<String>| {
@@ -449,14 +450,18 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioErrors> {
             Some(format!("at most {} bytes", limits::MAX_FILE_BYTES)),
         ));
     }
-    String::from_utf8(bytes).map_err(|e| {
+    // The text every command keeps is the one it parses, so that a position found in it
+    // later (an unused replay decision, a schedule step not enabled) is placed as the parser's
+    // errors are: with lone carriage returns read as line feeds.
+    let text = String::from_utf8(bytes).map_err(|e| {
         let valid = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).expect("valid up to here");
         let valid = lone_carriage_returns_as_newlines(valid);
         let line = 1 + valid.matches('\n').count();
         let col = 1 + valid.chars().rev().take_while(|&c| c != '\n').count();
         let byte = e.as_bytes()[valid.len()];
         error_at((line, col), format!("the byte 0x{byte:02X} here is not UTF-8"), Some("a UTF-8 text file".to_string()))
-    })
+    })?;
+    Ok(lone_carriage_returns_as_newlines(&text).into_owned())
 }
 
 /// `src` with each carriage return not followed by a line feed (the line breaks of old Mac
