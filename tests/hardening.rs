@@ -2328,3 +2328,54 @@ fn regression_positions_found_after_parsing_count_lone_carriage_returns() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: with a `schedule`, a scenario's `replay` is not consulted at all, and `run` said
+/// nothing (its warning counted only decisions the clocked network left untaken); and the
+/// asynchronous explorer's counterexample kept the file's stale replay beside its schedule.
+#[test]
+fn regression_a_replay_beside_a_schedule_is_said_not_followed() {
+    let dir = scratch("replay-schedule");
+    let file = dir.join("both.ron");
+    let replay = "    replay: [(msg: 0, lost: true)],";
+    let lines = [replay, "    network: (loss: 0.5),", "    schedule: [Deliver(0)],", ")"];
+    std::fs::write(&file, [&ONE_MESSAGE[..], &lines].concat().join("\n")).unwrap();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "the schedule delivers m0: {}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!("{}:8:{}: warning: the replay is not followed", text(&file), 1 + replay.find("(msg").unwrap())),
+        "{}",
+        ran.stderr
+    );
+    let counterexample = dir.join("counterexample.ron");
+    let ran = msgsim(&["explore", &text(&file), "--model", "async", "-o", &text(&counterexample)]);
+    assert_eq!(ran.code, Some(1), "a loss fails NoLoss: {}", ran.stderr);
+    let written = std::fs::read_to_string(&counterexample).unwrap();
+    assert!(written.contains("replay: None") && !written.contains("lost: true"), "{written}");
+    let ran = msgsim(&["run", &text(&counterexample)]);
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("warning"), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: the timed explorer ran a scenario holding a `schedule` (an asynchronous
+/// counterexample) as that schedule, once, and said "1 behaviours ... complete: every
+/// behaviour within the bounds was run"; its counterexample kept the schedule, so `run` of it
+/// followed the schedule, not the replay. The search now varies the outcomes as for any file.
+#[test]
+fn regression_timed_explore_of_a_scheduled_scenario_searches_its_outcomes() {
+    let dir = scratch("timed-schedule");
+    let file = dir.join("scheduled.ron");
+    let lossy = ["    network: (loss: 0.5),", "    schedule: [Deliver(0)],", ")"];
+    std::fs::write(&file, [&ONE_MESSAGE[..], &lossy].concat().join("\n")).unwrap();
+    let counterexample = dir.join("counterexample.ron");
+    let ran = msgsim(&["explore", &text(&file), "--json", "-o", &text(&counterexample)]);
+    assert_eq!(ran.code, Some(1), "losing m0 fails NoLoss: {}", ran.stderr);
+    let found: serde_json::Value = serde_json::from_str(&ran.stdout).expect("an exploration");
+    assert!(found["behaviours"].as_u64() >= Some(2), "delivered and lost: {found}");
+    let written = std::fs::read_to_string(&counterexample).unwrap();
+    assert!(written.contains("schedule: None") && written.contains("lost: true"), "{written}");
+    let ran = msgsim(&["run", &text(&counterexample)]);
+    assert_eq!(ran.code, Some(1), "the counterexample loses m0: {}", ran.stderr);
+    assert!(ran.stdout.contains("lost 1"), "{}", ran.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -64,9 +64,17 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
         if !scenario.expect_failures.is_empty() {
             text = set_top_level_field(&text, "expect_failures", "[]");
         }
+        // A `replay` or `schedule` the file held is not the search's: left in, a replay
+        // beside the schedule is not followed, and a schedule would run instead of the replay.
         if asynchronous {
+            if scenario.replay.is_some() {
+                text = set_top_level_field(&text, "replay", "None");
+            }
             set_top_level_field(&text, "schedule", &Step::list_ron(&v.schedule, &scenario))
         } else {
+            if scenario.schedule.is_some() {
+                text = set_top_level_field(&text, "schedule", "None");
+            }
             set_top_level_field(&text, "replay", &Decision::list_ron(&v.decisions))
         }
     });
