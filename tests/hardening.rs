@@ -2379,3 +2379,28 @@ fn regression_timed_explore_of_a_scheduled_scenario_searches_its_outcomes() {
     assert!(ran.stdout.contains("lost 1"), "{}", ran.stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: `expect_failures_on: EverySeed` with no `expect_failures` (the list forgotten)
+/// was accepted and judged nothing, so every seed passed for a caught bug; it is refused now,
+/// and `shrink`, which empties the list of what it writes, writes `SomeSeed` with it.
+#[test]
+fn regression_every_seed_of_no_declared_failure_is_refused() {
+    let dir = scratch("every-seed-of-nothing");
+    let file = dir.join("nothing.ron");
+    let declared = lost_on_some_seeds("EverySeed");
+    std::fs::write(&file, declared.replace("expect_failures: [NoLoss], ", "")).unwrap();
+    for args in [&["check"][..], &["run"], &["sweep", "--seeds", "0..4"]] {
+        let ran = msgsim(&[args, &[&text(&file)]].concat());
+        assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains(&format!("{}:3:", text(&file))) && ran.stderr.contains("declares no failure"), "{}", ran.stderr);
+    }
+    std::fs::write(&file, &declared).unwrap();
+    let shrunk = dir.join("shrunk.ron");
+    // Seed 2 loses the message (a failure as declared); the shrunk file reproduces it as one.
+    let ran = msgsim(&["shrink", &text(&file), "--seed", "2", "-o", &text(&shrunk)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let written = std::fs::read_to_string(&shrunk).unwrap();
+    assert!(written.contains("expect_failures: []") && written.contains("expect_failures_on: SomeSeed"), "{written}");
+    assert_eq!(msgsim(&["run", &text(&shrunk)]).code, Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}

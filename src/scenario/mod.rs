@@ -574,6 +574,15 @@ impl<'a> Validator<'a> {
         let workload = self.workload(&raw.workload, horizon, memory_mb);
         let checks = self.checks(raw, &cluster, protocol.as_ref(), catalog);
         self.expected_failures(&raw.expect_failures, &checks);
+        if raw.expect_failures_on == FailuresExpectedOn::EverySeed && raw.expect_failures.is_empty() {
+            // Declaring how often nothing fails judges nothing: most likely `expect_failures`
+            // was forgotten, and every seed would pass for a caught bug.
+            self.error(
+                &[f("expect_failures_on")],
+                "`expect_failures_on: EverySeed` declares no failure: `expect_failures` is empty".to_string(),
+                "the checks that fail on every seed in `expect_failures`, or no `expect_failures_on`".to_string(),
+            );
+        }
         let limits = self.limits(&raw.limits);
         let replay = raw.replay.as_deref().map(|r| self.replay(r));
         let schedule = raw.schedule.as_deref().map(|s| self.schedule(s));
