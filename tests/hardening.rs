@@ -2404,3 +2404,16 @@ fn regression_every_seed_of_no_declared_failure_is_refused() {
     assert_eq!(msgsim(&["run", &text(&shrunk)]).code, Some(1));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: a byte that is not UTF-8 on the first line of a file starting with a byte order
+/// mark was placed one column right of where an editor shows it (the mark was counted).
+#[test]
+fn regression_a_byte_order_mark_is_not_a_column_of_a_utf8_error() {
+    let dir = scratch("bom-utf8");
+    let file = dir.join("bom.ron");
+    std::fs::write(&file, [&b"\xef\xbb\xbfScenario(name: \""[..], &[0xff], b"\")"].concat()).unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains(&format!("{}:1:17: the byte 0xFF", text(&file))), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -455,10 +455,11 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioErrors> {
     // errors are: with lone carriage returns read as line feeds.
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).expect("valid up to here");
-        let valid = lone_carriage_returns_as_newlines(valid);
+        let byte = e.as_bytes()[valid.len()];
+        // Placed as an editor shows it: a byte order mark is not a column.
+        let valid = lone_carriage_returns_as_newlines(valid.strip_prefix('\u{feff}').unwrap_or(valid));
         let line = 1 + valid.matches('\n').count();
         let col = 1 + valid.chars().rev().take_while(|&c| c != '\n').count();
-        let byte = e.as_bytes()[valid.len()];
         error_at((line, col), format!("the byte 0x{byte:02X} here is not UTF-8"), Some("a UTF-8 text file".to_string()))
     })?;
     Ok(lone_carriage_returns_as_newlines(&text).into_owned())
