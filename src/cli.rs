@@ -27,8 +27,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run a scenario and print a summary (exit 0: every check passed, was
-    /// inconclusive or failed as the scenario expects; 1: a check failed; 2: invalid input;
-    /// 3: internal error).
+    /// inconclusive or failed as the scenario expects; 1: a check failed, or one declared to
+    /// fail on every seed did not; 2: invalid input; 3: internal error).
     Run {
         scenario: PathBuf,
         /// Use this seed instead of the scenario's.

@@ -280,7 +280,10 @@ pub fn explore(scenario: &Scenario, seed: u64, bounds: Bounds) -> Exploration {
     // from the first have their outcome fixed (the others in that range took the default), and
     // its faults.
     let mut queue: VecDeque<(Vec<Decision>, usize, usize)> = VecDeque::from([(Vec::new(), 0, 0)]);
-    let mut candidate = scenario.clone();
+    // Each behaviour's outcomes are the search's, as its `replay`: a `schedule` the file holds
+    // (an asynchronous counterexample) would run instead, the same one run every time, and the
+    // search would call that one run every behaviour.
+    let mut candidate = Scenario { schedule: None, ..scenario.clone() };
     while let Some((prefix, decided, faults)) = queue.pop_front() {
         if found.behaviours >= bounds.max_runs {
             found.complete = false;

@@ -239,6 +239,10 @@ pub fn shrink_with(catalog: &dyn Catalog, scenario: &Scenario, src: &str, seed: 
     // so `run` reports it as a failure and exits 1.
     if !scenario.expect_failures.is_empty() {
         source = set_top_level_field(&source, "expect_failures", "[]");
+        // `EverySeed` of no failure is refused: the declaration goes with its list.
+        if scenario.expect_failures_on == crate::scenario::FailuresExpectedOn::EverySeed {
+            source = set_top_level_field(&source, "expect_failures_on", "SomeSeed");
+        }
     }
     // `msgsim run` must accept what is written: the same size cap as any scenario.
     if source.len() > crate::scenario::limits::MAX_FILE_BYTES {

@@ -830,13 +830,18 @@ impl SweepReport {
     /// checked for overflow, and anything that does not fit is refused with the reason.
     pub fn merge(parts: Vec<SweepReport>) -> Result<SweepReport, String> {
         let first = parts.first().ok_or("nothing to merge")?;
+        // What each shard declares is part of what it was asked: shards of a scenario edited
+        // between them (a declared failure added, or `expect_failures_on` changed) judge their
+        // seeds by different rules, and no one sweep gives what they would merge into.
+        let declared = |p: &SweepReport| p.expected_failures.iter().map(|e| (e.check.clone(), e.every_seed)).collect::<Vec<_>>();
         let same = |p: &SweepReport| {
-            (&p.scenario, &p.name, &p.protocol, &p.seeds_swept, p.check_determinism)
-                == (&first.scenario, &first.name, &first.protocol, &first.seeds_swept, first.check_determinism)
+            (&p.scenario, &p.name, &p.protocol, &p.seeds_swept, p.check_determinism, declared(p))
+                == (&first.scenario, &first.name, &first.protocol, &first.seeds_swept, first.check_determinism, declared(first))
         };
         if let Some(p) = parts.iter().find(|p| !same(p)) {
             return Err(format!(
-                "these are not shards of one sweep: {} seeds {} and {} seeds {} (or one checked determinism and the other did not)",
+                "these are not shards of one sweep: {} seeds {} and {} seeds {} (or one checked determinism and the other did not, \
+                 or they declare different expected failures)",
                 first.scenario, first.seeds_swept, p.scenario, p.seeds_swept
             ));
         }
@@ -955,6 +960,7 @@ impl SweepReport {
             ("first_error", recomputed.first_error == self.first_error),
             ("messages", recomputed.messages == self.messages),
             ("latency", recomputed.latency == self.latency),
+            ("expected_failures", recomputed.expected_failures == self.expected_failures),
         ]
         .into_iter()
         .find(|(_, same)| !same);

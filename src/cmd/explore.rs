@@ -63,10 +63,22 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
         // The counterexample shows a failure, not one the scenario declares it demonstrates.
         if !scenario.expect_failures.is_empty() {
             text = set_top_level_field(&text, "expect_failures", "[]");
+            // `EverySeed` of no failure is refused: the declaration goes with its list.
+            if scenario.expect_failures_on == crate::scenario::FailuresExpectedOn::EverySeed {
+                text = set_top_level_field(&text, "expect_failures_on", "SomeSeed");
+            }
         }
+        // A `replay` or `schedule` the file held is not the search's: left in, a replay
+        // beside the schedule is not followed, and a schedule would run instead of the replay.
         if asynchronous {
+            if scenario.replay.is_some() {
+                text = set_top_level_field(&text, "replay", "None");
+            }
             set_top_level_field(&text, "schedule", &Step::list_ron(&v.schedule, &scenario))
         } else {
+            if scenario.schedule.is_some() {
+                text = set_top_level_field(&text, "schedule", "None");
+            }
             set_top_level_field(&text, "replay", &Decision::list_ron(&v.decisions))
         }
     });

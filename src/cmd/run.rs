@@ -84,9 +84,22 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
 /// went on without it (its message was never sent, or dropped before its link decided), so
 /// a replay edited by hand, or kept after its scenario changed, does not pass for followed.
 fn warn_unused_replay(path: &Path, src: &str, scenario: &crate::Scenario, unused: &[crate::id::MsgId]) {
+    use crate::scenario::{Seg, locate::locate};
+    // With a schedule, its steps decide every message and no replay decision is consulted:
+    // the whole list is ignored, which the run's own bookkeeping cannot see.
+    if let (Some(_), Some([first, ..])) = (&scenario.schedule, scenario.replay.as_deref()) {
+        let (line, col) = locate(src, &[Seg::Field("replay"), Seg::Index(0)]);
+        say!(
+            "{}:{line}:{col}: warning: the replay is not followed (its decision for m{} and every other): with a schedule, \
+             the schedule's steps decide each message",
+            path.display(),
+            first.msg.0
+        );
+        return;
+    }
     let (Some(first), Some(replay)) = (unused.first(), scenario.replay.as_ref()) else { return };
     let index = replay.iter().position(|d| d.msg == *first).unwrap_or(0);
-    let (line, col) = crate::scenario::locate::locate(src, &[crate::scenario::Seg::Field("replay"), crate::scenario::Seg::Index(index)]);
+    let (line, col) = locate(src, &[Seg::Field("replay"), Seg::Index(index)]);
     let more = match unused.len() {
         1 => String::new(),
         n => format!(" ({} more: {})", n - 1, unused[1..].iter().take(8).map(|m| format!("m{}", m.0)).collect::<Vec<_>>().join(", ")),

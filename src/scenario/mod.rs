@@ -431,7 +431,8 @@ fn ron_options() -> ron::Options {
     ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME).with_recursion_limit(limits::MAX_NESTING)
 }
 
-/// Read a scenario file's text: at most `MAX_FILE_BYTES` (the path may be `/dev/zero`), UTF-8.
+/// Read a scenario file's text: at most `MAX_FILE_BYTES` (the path may be `/dev/zero`), UTF-8,
+/// with each lone carriage return (an old Mac line end) made a line feed, as the parser reads it.
 pub fn read_source(path: &Path) -> Result<String, ScenarioErrors> {
     let file = path.display().to_string();
     let error_at = |(line, col): (usize, usize), message: String, expected: Option<String>| {
@@ -449,14 +450,19 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioErrors> {
             Some(format!("at most {} bytes", limits::MAX_FILE_BYTES)),
         ));
     }
-    String::from_utf8(bytes).map_err(|e| {
+    // The text every command keeps is the one it parses, so that a position found in it
+    // later (an unused replay decision, a schedule step not enabled) is placed as the parser's
+    // errors are: with lone carriage returns read as line feeds.
+    let text = String::from_utf8(bytes).map_err(|e| {
         let valid = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()]).expect("valid up to here");
-        let valid = lone_carriage_returns_as_newlines(valid);
+        let byte = e.as_bytes()[valid.len()];
+        // Placed as an editor shows it: a byte order mark is not a column.
+        let valid = lone_carriage_returns_as_newlines(valid.strip_prefix('\u{feff}').unwrap_or(valid));
         let line = 1 + valid.matches('\n').count();
         let col = 1 + valid.chars().rev().take_while(|&c| c != '\n').count();
-        let byte = e.as_bytes()[valid.len()];
         error_at((line, col), format!("the byte 0x{byte:02X} here is not UTF-8"), Some("a UTF-8 text file".to_string()))
-    })
+    })?;
+    Ok(lone_carriage_returns_as_newlines(&text).into_owned())
 }
 
 /// `src` with each carriage return not followed by a line feed (the line breaks of old Mac
@@ -569,6 +575,15 @@ impl<'a> Validator<'a> {
         let workload = self.workload(&raw.workload, horizon, memory_mb);
         let checks = self.checks(raw, &cluster, protocol.as_ref(), catalog);
         self.expected_failures(&raw.expect_failures, &checks);
+        if raw.expect_failures_on == FailuresExpectedOn::EverySeed && raw.expect_failures.is_empty() {
+            // Declaring how often nothing fails judges nothing: most likely `expect_failures`
+            // was forgotten, and every seed would pass for a caught bug.
+            self.error(
+                &[f("expect_failures_on")],
+                "`expect_failures_on: EverySeed` declares no failure: `expect_failures` is empty".to_string(),
+                "the checks that fail on every seed in `expect_failures`, or no `expect_failures_on`".to_string(),
+            );
+        }
         let limits = self.limits(&raw.limits);
         let replay = raw.replay.as_deref().map(|r| self.replay(r));
         let schedule = raw.schedule.as_deref().map(|s| self.schedule(s));
