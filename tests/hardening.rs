@@ -2417,3 +2417,25 @@ fn regression_a_byte_order_mark_is_not_a_column_of_a_utf8_error() {
     assert!(ran.stderr.contains(&format!("{}:1:17: the byte 0xFF", text(&file))), "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: the warning about a replay decision never taken was placed by reading the file's
+/// own text, in which lone carriage returns end no line, so in an old Mac file it named line 1,
+/// hundreds of columns in, while the file's errors named the line an editor shows.
+#[test]
+fn regression_an_unused_replay_decision_in_a_carriage_return_file_is_placed_on_its_line() {
+    let dir = scratch("unused-replay-cr");
+    let file = dir.join("replay.ron");
+    let source = read("scenarios/quickstart.ron");
+    let close = source.rfind(')').expect("a scenario ends with `)`");
+    let replayed = format!("{}    replay: [\n        (msg: 987654, lost: true),\n    ],\n)\n", &source[..close]);
+    let line = 1 + replayed[..replayed.find("(msg: 987654").unwrap()].matches('\n').count();
+    std::fs::write(&file, replayed.replace("\r\n", "\n").replace('\n', "\r")).unwrap();
+    let ran = msgsim(&["run", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!("{}:{line}:9: warning: the replay decision for m987654 was never taken", text(&file))),
+        "{}",
+        ran.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

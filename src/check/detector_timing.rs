@@ -14,8 +14,8 @@
 //!
 //! Then a `suspect` line of `q` at `p` must come exactly at that deadline, and a deadline
 //! that passes while `p` trusts `q` must bring one (judged at `q`'s next arrival, or at the
-//! end of the run). A pause holds `p`'s timers, so until `p` arms the deadline again it may
-//! come late, never early. A crash of `p` ends its duties; a restart starts them afresh.
+//! end of the run). A pause, or a wait on a send (back-pressure), holds `p`'s timers, so until
+//! `p` arms the deadline again it may come late, never early. A crash of `p` ends its duties; a restart starts them afresh.
 //! Under another protocol the verdict is inconclusive, as it is when no deadline passed.
 //!
 //! The heartbeats themselves are judged too (in scenarios; `judging_beats`): a node sends one
@@ -23,7 +23,7 @@
 //! then every `every_ms` of its own clock, each from the one before. A beat due and not sent by
 //! the time anything later happens, or one sent before it is due, fails, unless the node was
 //! paused or blocked since its latest beat (its timer may fire late: its next beat sets the
-//! pace afresh). A crashed node owes no beat.
+//! pace afresh). A crashed node owes no beat, nor does a node alone (it has no peer).
 
 use super::{Breaches, Checker, RunEnd, Verdict};
 use crate::clock::Clock;
@@ -103,9 +103,10 @@ impl DetectorTiming {
     }
 
     /// The same, also judging that every node sends its heartbeats (every one of its sends is
-    /// one) at its start and then every `every_ms` of its clock.
+    /// one) at its start and then every `every_ms` of its clock. A node alone has no peer to
+    /// beat to: nothing is judged then.
     pub fn judging_beats(mut self) -> DetectorTiming {
-        if self.spec.is_some() {
+        if self.spec.is_some() && self.cluster.len() > 1 {
             self.beats = vec![Beats { due: Some(SimTime::ZERO), ..Beats::default() }; self.cluster.len()];
         }
         self
@@ -274,7 +275,8 @@ impl Checker for DetectorTiming {
                 self.watches[p.index()].clear();
             }
             EventKind::Fault { action: FaultAction::Restart, node: Some(p), .. } => self.start(p, e.time),
-            EventKind::Fault { action: FaultAction::Pause, node: Some(p), .. } => {
+            // A wait on a send (back-pressure from a full mailbox) holds the timers as a pause does.
+            EventKind::Fault { action: FaultAction::Pause, node: Some(p), .. } | EventKind::Block { node: p, .. } => {
                 self.watches[p.index()].iter_mut().for_each(|w| w.held = true);
             }
             _ => {}
@@ -376,6 +378,17 @@ mod tests {
         assert!(judge_beats(&silent).detail.contains("n0 sent no heartbeat at 170.000ms"));
     }
 
+    // Postmortem: a Heartbeat cluster of one node has no peer to beat to, so it sends nothing,
+    // and the beats clause failed that correct run for the beat it owed at its start.
+    #[test]
+    fn regression_a_node_alone_owes_no_heartbeat() {
+        let alone = Cluster { names: vec!["n0".into()], groups: vec![] };
+        let spec = HeartbeatSpec { every_ns: 100 * MS, detector: FIXED, bug: None };
+        let c = DetectorTiming::new(alone, vec![], Some(spec)).judging_beats();
+        let v = c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(250 * MS), max_latency_ns: 0 });
+        assert_ne!(v.outcome, Outcome::Fail, "{}", v.detail);
+    }
+
     #[test]
     fn a_suspicion_comes_exactly_at_its_deadline() {
         // Heartbeats both ways at 100 ms; n0 hears nothing from n1 after, n1 keeps hearing n0.
@@ -395,6 +408,12 @@ mod tests {
         let pause = ev(200, EventKind::Fault { action: FaultAction::Pause, node: Some(NodeId(0)), index: 0 });
         let held = [beats(100), vec![pause, suspect(420, 0, 1)], (2..=5).map(|k| heartbeat(k * 100, 0, 1)).collect()].concat();
         assert_eq!(judge(FIXED, &held, 560).outcome, Outcome::Pass);
+        // Postmortem: a wait on a send (back-pressure) holds the timers too, yet only a pause
+        // excused a late suspicion, so every Heartbeat run with `BackPressure` mailboxes failed.
+        let block =
+            ev(200, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: crate::trace::BlockReason::BackPressure, timeout: false });
+        let blocked = [beats(100), vec![block, suspect(420, 0, 1)], (2..=5).map(|k| heartbeat(k * 100, 0, 1)).collect()].concat();
+        assert_eq!(judge(FIXED, &blocked, 560).outcome, Outcome::Pass, "{}", judge(FIXED, &blocked, 560).detail);
     }
 
     // Postmortem: a phi detector that assumed no deviation before a peer's second heartbeat

@@ -158,7 +158,17 @@ impl RoundPace {
                     self.pushed = Some((e.time, to, msg, false));
                 }
             }
-            EventKind::Timer { .. } | EventKind::Command { .. } | EventKind::Fault { .. } | EventKind::Block { .. } => self.end_push(),
+            // The taker waiting to send (back-pressure from a full mailbox) is its answer, held
+            // back: the send comes when the wait ends, not in this step.
+            EventKind::Block { node, .. } => {
+                if let Some((_, taker, _, fruit)) = self.pushed.as_mut()
+                    && *taker == node
+                {
+                    *fruit = true;
+                }
+                self.end_push();
+            }
+            EventKind::Timer { .. } | EventKind::Command { .. } | EventKind::Fault { .. } => self.end_push(),
             _ => {}
         }
     }
@@ -427,6 +437,36 @@ mod tests {
         assert!(empty.detail.contains("b took m0, a round's push, and neither learned from it nor answered it"), "{}", empty.detail);
         // Still judged when the run ends in its step.
         assert_eq!(judge_fruit(&[fire(10, 0), send(10, 0), recv(11, false)]).outcome, Outcome::Fail);
+    }
+
+    // Postmortem: a receiver whose answer to a push waited on back-pressure (the pusher's
+    // mailbox full) was judged to have neither learned nor answered, since its send came only
+    // when the wait ended: every correct feedback run under `BackPressure` mailboxes failed.
+    #[test]
+    fn regression_a_push_answered_under_back_pressure_is_answered() {
+        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: None };
+        let judge_fruit = |events: &[TraceEvent]| {
+            let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![true; 2]).with_pushes_fruitful(true);
+            events.iter().for_each(|e| checker.observe(e));
+            checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(50_000_000), max_latency_ns: 0 })
+        };
+        let recv = ev(11, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(0), corrupted: false });
+        let block = |node| {
+            ev(
+                11,
+                EventKind::Block {
+                    node: NodeId(node),
+                    on: NodeId(1 - node),
+                    reason: crate::trace::BlockReason::BackPressure,
+                    timeout: false,
+                },
+            )
+        };
+        let waits = judge_fruit(&[fire(10, 0), send(10, 0), recv, block(1)]);
+        assert_ne!(waits.outcome, Outcome::Fail, "{}", waits.detail);
+        // Another node's wait in the same instant is no answer of the taker's.
+        let other = judge_fruit(&[fire(10, 0), send(10, 0), recv, block(0)]);
+        assert_eq!(other.outcome, Outcome::Fail, "{}", other.detail);
     }
 
     #[test]

@@ -210,6 +210,7 @@ impl FailedFirst {
             b::vec(&self.handouts),
             b::map(&self.in_flight),
             b::map(&self.holding),
+            b::map(&self.outstanding),
             b::set(&self.took),
             b::map(&self.answers),
             b::map(&self.failed_answer),

@@ -2,17 +2,19 @@
 //! first served, `workers` at a time, each within its phase's longest service time.
 //!
 //! Judged from the service's `recv` of requests (intact copies from a client) and its `answer`
-//! lines (`Ctx::send_answer`: made when it answers, even if the send itself waits). Answers to several requests may leave in any order (service times
-//! differ), so requests are not matched one to one; the service is held to what a
-//! work-conserving server of `workers` (all, if unbounded) owes: taking requests in arrival
-//! order, the k-th can start at its arrival or at the (k - workers)-th answer, whichever is
-//! later, and is answered by then plus the longest service time of the phase in force at that
-//! start; so at any time at least as many answers have left as there are requests whose bound
-//! has passed. A service that never frees a worker, idles while a request
-//! waits, or drops a request falls behind that count. A crash of the service forgets what it
-//! held (the count starts afresh); after a pause or a wait on a send (back-pressure), whose
-//! held timers make answers late, the bound is not applied. Judged at the end of the run, over
-//! every request whose bound has passed; with no request, inconclusive.
+//! lines (`Ctx::send_answer`: made when it answers, even if the send itself waits). Answers to
+//! several requests may leave in any order (service times differ), so for this bound requests
+//! are not matched one to one (the first-come, first-served clause below matches them by
+//! attempt); the service is held to what a work-conserving server of `workers` (all, if
+//! unbounded) owes: taking requests in arrival order, the k-th can start at its arrival or at
+//! the (k - workers)-th answer, whichever is later, and is answered by then plus the longest
+//! service time of the phase in force at that start; so at any time at least as many answers
+//! have left as there are requests whose bound has passed. A service that never frees a
+//! worker, idles while a request waits, or drops a request falls behind that count. A crash of
+//! the service forgets what it held (the count starts afresh); after a pause or a wait on a
+//! send (back-pressure), whose held timers make answers late, the bound is not applied. Judged
+//! at the end of the run, over every request whose bound has passed; with no request,
+//! inconclusive.
 //!
 //! And no faster than its workers: every answer ends a request served for at least the shortest
 //! service time of any phase, so with `workers` given, no `workers + 1` answers leave within

@@ -469,7 +469,7 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioErrors> {
 /// files) made a line feed, so that errors are placed on the line an editor shows, not all on
 /// line 1 (the parser counts lines by line feeds). Elsewhere a carriage return is whitespace,
 /// so the scenario reads the same, but for one inside a string, which becomes a line feed.
-fn lone_carriage_returns_as_newlines(src: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn lone_carriage_returns_as_newlines(src: &str) -> std::borrow::Cow<'_, str> {
     let bytes = src.as_bytes();
     let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
     if !(0..bytes.len()).any(lone) {
