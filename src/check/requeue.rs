@@ -22,6 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// conversion rounds): hand-outs that close after it are not judged against it.
 const EXPIRY_SLACK_NS: u64 = 1_000;
 
+/// A place in the trace: (time, position).
+type Place = (SimTime, u64);
+
 /// One hand-out: its place in the trace, the task and its delivery number, and the consumer.
 #[derive(Clone, Copy)]
 struct Handout {
@@ -146,9 +149,10 @@ impl FailedFirst {
         }
     }
 
-    /// When the delivery of hand-out `h` failed, if the trace tells: (time, position), a
-    /// position of `u64::MAX` standing for the end of that instant.
-    fn failed_at(&self, h: usize, next: usize, holds: &super::Holds) -> Option<(SimTime, u64)> {
+    /// When the delivery of hand-out `h` failed, if the trace tells: no sooner than the first
+    /// and no later than the second (time, position), a position of `u64::MAX` standing for
+    /// the end of that instant.
+    fn failed_at(&self, h: usize, next: usize, holds: &super::Holds) -> Option<(Place, Place)> {
         let (first, again) = (&self.handouts[h], &self.handouts[next]);
         let (from, to) = (first.at.0, again.at.0);
         if first.took_before || self.producers.contains(&first.consumer) {
@@ -161,8 +165,8 @@ impl FailedFirst {
         // failure there never judges a hand-out made before it; an answer dates it sooner.
         let expiry = SimTime(from.0.saturating_add(self.visibility_real));
         match self.failed_answer.get(&h) {
-            Some(&(at, position)) if at < expiry && !first.busy_when_taken => Some((at, position)),
-            _ => Some((SimTime(expiry.0.saturating_add(EXPIRY_SLACK_NS)), u64::MAX)),
+            Some(&(at, position)) if at < expiry && !first.busy_when_taken => Some(((at, position), (at, position))),
+            _ => Some((first.at, (SimTime(expiry.0.saturating_add(EXPIRY_SLACK_NS)), u64::MAX))),
         }
     }
 
@@ -171,9 +175,9 @@ impl FailedFirst {
     pub(crate) fn first_overtaking(&self, holds: &super::Holds) -> Option<(AppId, SimTime, AppId, SimTime)> {
         // Each failure the trace dates: (when, hand-out that failed, its next hand-out).
         let mut latest: BTreeMap<AppId, usize> = BTreeMap::new();
-        let mut failures: Vec<((SimTime, u64), usize)> = Vec::new();
-        // Every hand-out after a failure, with the failure's date if the trace tells it.
-        let mut failure_of: BTreeMap<usize, Option<(SimTime, u64)>> = BTreeMap::new();
+        let mut failures: Vec<((Place, Place), usize)> = Vec::new();
+        // Every hand-out after a failure, with the failure's dates if the trace tells them.
+        let mut failure_of: BTreeMap<usize, Option<(Place, Place)>> = BTreeMap::new();
         for (i, h) in self.handouts.iter().enumerate() {
             if let Some(prev) = latest.insert(h.app, i)
                 && self.handouts[prev].attempt.checked_add(1) == Some(h.attempt)
@@ -185,16 +189,16 @@ impl FailedFirst {
                 }
             }
         }
-        for &(failed, again) in &failures {
+        for &((failed_from, failed), again) in &failures {
             let waiting = self.handouts[again].app;
             let overtaker = self.handouts[..again].iter().enumerate().rev().take_while(|(_, h)| h.at > failed).find(|&(j, h)| {
-                // A task that failed later stacked above it (or may have: its failure undated);
-                // any other jumped the queue.
+                // A task that failed later stacked above it (or may have: its failure undated,
+                // or not surely before this one's); any other jumped the queue.
                 h.app != waiting
                     && match failure_of.get(&j) {
                         None => true,
                         Some(None) => false,
-                        Some(Some(later)) => *later <= failed,
+                        Some(Some((_, other_by))) => *other_by <= failed_from,
                     }
             });
             if let Some((_, h)) = overtaker {

@@ -26,7 +26,7 @@
 //! shortest service time of the phases in force from its arrival to its answer. A request that
 //! arrived later cannot have started sooner: if the latest possible start of a later request
 //! comes before the earliest possible start of an earlier one, the service did not take them in
-//! arrival order. Requests whose copy arrived twice (a duplicate) are not judged this way; a
+//! arrival order. A request answered twice (its copy duplicated) is not judged this way; a
 //! pause or a wait on a send excuses the stretch, as above.
 //!
 //! And the client's side of it: every call a client was commanded ends, answered, failed,
@@ -167,19 +167,13 @@ impl CallsServed {
 
     /// The first pair of requests served out of arrival order: (the earlier, when its service
     /// began at the soonest; the later, when its service began at the latest). Only requests
-    /// that arrived once and were answered once are judged.
+    /// answered once are judged.
     fn first_overtaken(&self, spec: &CallsSpec, epoch: &Epoch) -> Option<((Request, SimTime), (Request, SimTime))> {
-        let mut arrivals: BTreeMap<Request, u32> = BTreeMap::new();
-        for (request, _) in &epoch.requests {
-            *arrivals.entry(*request).or_default() += 1;
-        }
         let mut soonest_so_far: Option<(Request, SimTime)> = None;
         for &(request, arrived) in &epoch.requests {
             let answers = epoch.answered.get(&request).map_or(&[][..], Vec::as_slice);
+            // A duplicated copy is answered twice: which answer is whose is unknown.
             let [answered] = answers else { continue };
-            if arrivals[&request] != 1 {
-                continue;
-            }
             let (shortest, longest) = self.service_range(spec, arrived, *answered);
             let began_soonest = SimTime(answered.0.saturating_sub(longest)).max(arrived);
             let began_latest = SimTime(answered.0.saturating_sub(shortest));
@@ -439,7 +433,7 @@ mod tests {
         // Answered in another order than they arrived, yet as service times allow: two workers.
         let two_workers = judge(Some(2), &[&arrivals[..], &[answered(1, 4), answered(0, 5), answered(2, 7)]].concat());
         assert_eq!(two_workers.outcome, Outcome::Pass, "{}", two_workers.detail);
-        // A request that arrived twice (a duplicate) is not judged for order.
+        // A request answered twice (a duplicate) is not judged for order.
         let again = ev(2, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(101), corrupted: false });
         let twice = [
             &attempt(0, 0)[..],
