@@ -2215,6 +2215,17 @@ fn regression_errors_in_a_file_with_carriage_return_line_ends_name_their_line() 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The quick start with a `replay` list of `decisions`, one per line, and the line of the one
+/// for m987654 (the message the quick start never sends).
+fn quickstart_replaying(decisions: &[&str]) -> (String, usize) {
+    let source = read("scenarios/quickstart.ron");
+    let close = source.rfind(')').expect("a scenario ends with `)`");
+    let entries: String = decisions.iter().map(|d| format!("        {d},\n")).collect();
+    let replayed = format!("{}    replay: [\n{entries}    ],\n)\n", &source[..close]);
+    let line = 1 + replayed[..replayed.find("(msg: 987654").expect("the never-sent decision")].matches('\n').count();
+    (replayed, line)
+}
+
 /// Postmortem: a `replay` decision for a message the run never sent (a replay edited by hand,
 /// or kept after its scenario changed) was silently ignored, so the run passed for a replay it
 /// did not follow; it is now said, at the decision's line and column.
@@ -2222,14 +2233,8 @@ fn regression_errors_in_a_file_with_carriage_return_line_ends_name_their_line() 
 fn regression_a_replay_decision_never_taken_is_said_where_it_is() {
     let dir = scratch("unused-replay");
     let file = dir.join("replay.ron");
-    let source = read("scenarios/quickstart.ron");
-    let close = source.rfind(')').expect("a scenario ends with `)`");
-    let replayed = format!(
-        "{}    replay: [\n        (msg: 0, latency_ns: 1_000_000),\n        (msg: 987654, lost: true),\n    ],\n)\n",
-        &source[..close]
-    );
+    let (replayed, line) = quickstart_replaying(&["(msg: 0, latency_ns: 1_000_000)", "(msg: 987654, lost: true)"]);
     std::fs::write(&file, &replayed).unwrap();
-    let line = 1 + replayed[..replayed.find("(msg: 987654").unwrap()].matches('\n').count();
     let ran = msgsim(&["run", &text(&file)]);
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     assert!(
@@ -2425,10 +2430,7 @@ fn regression_a_byte_order_mark_is_not_a_column_of_a_utf8_error() {
 fn regression_an_unused_replay_decision_in_a_carriage_return_file_is_placed_on_its_line() {
     let dir = scratch("unused-replay-cr");
     let file = dir.join("replay.ron");
-    let source = read("scenarios/quickstart.ron");
-    let close = source.rfind(')').expect("a scenario ends with `)`");
-    let replayed = format!("{}    replay: [\n        (msg: 987654, lost: true),\n    ],\n)\n", &source[..close]);
-    let line = 1 + replayed[..replayed.find("(msg: 987654").unwrap()].matches('\n').count();
+    let (replayed, line) = quickstart_replaying(&["(msg: 987654, lost: true)"]);
     std::fs::write(&file, replayed.replace("\r\n", "\n").replace('\n', "\r")).unwrap();
     let ran = msgsim(&["run", &text(&file)]);
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
