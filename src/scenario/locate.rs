@@ -327,12 +327,11 @@ impl<'a> Locator<'a> {
 }
 
 /// Line and column (1-based) of the value at `path`, for a single question: see [`Locator`].
-/// `src` is the file's own text, read as [`crate::Scenario::parse_with`] reads it (a leading byte
-/// order mark dropped, a carriage return not followed by a line feed ending a line), so a run's
-/// warning about its replay names the line an editor shows.
+/// `src` is the text [`crate::scenario::read_source`] returned (lone carriage returns already
+/// line ends), so a run's warning about its replay names the line an editor shows; a leading
+/// byte order mark is not a column.
 pub fn locate(src: &str, path: &[Seg]) -> (usize, usize) {
-    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
-    Index::new(&super::lone_carriage_returns_as_newlines(src)).locate(path)
+    Index::new(src.strip_prefix('\u{feff}').unwrap_or(src)).locate(path)
 }
 
 /// `src` with top-level field `name` set to `value` (RON text): its value replaced if

@@ -462,14 +462,18 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioErrors> {
         let col = 1 + valid.chars().rev().take_while(|&c| c != '\n').count();
         error_at((line, col), format!("the byte 0x{byte:02X} here is not UTF-8"), Some("a UTF-8 text file".to_string()))
     })?;
-    Ok(lone_carriage_returns_as_newlines(&text).into_owned())
+    // Most files have no lone carriage return: keep their text rather than copy it.
+    Ok(match lone_carriage_returns_as_newlines(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(lines) => lines,
+    })
 }
 
 /// `src` with each carriage return not followed by a line feed (the line breaks of old Mac
 /// files) made a line feed, so that errors are placed on the line an editor shows, not all on
 /// line 1 (the parser counts lines by line feeds). Elsewhere a carriage return is whitespace,
 /// so the scenario reads the same, but for one inside a string, which becomes a line feed.
-pub(crate) fn lone_carriage_returns_as_newlines(src: &str) -> std::borrow::Cow<'_, str> {
+fn lone_carriage_returns_as_newlines(src: &str) -> std::borrow::Cow<'_, str> {
     let bytes = src.as_bytes();
     let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
     if !(0..bytes.len()).any(lone) {
