@@ -98,8 +98,8 @@ pub trait Protocol: 'static {
 
     /// The periodic rounds the process runs, if it runs in rounds: what the `RoundPace` check
     /// judges its round timers and round messages against. The default declares none.
-    fn rounds(config: &Self::Config) -> Option<Rounds> {
-        let _ = config;
+    fn rounds(config: &Self::Config, cluster: &Cluster) -> Option<Rounds> {
+        let _ = (config, cluster);
         None
     }
 
@@ -164,7 +164,7 @@ pub(crate) fn decode_protocol<P: Protocol>(cx: &mut ConfigCx<'_, '_>) -> Option<
         nodes.saturating_mul(per_node).saturating_add(engine),
     );
     let runner = Runner(run_protocol::<P>, AsyncExplorer(explore_protocol::<P>));
-    let (retry, rounds) = (P::retry_policy(&config), P::rounds(&config));
+    let (retry, rounds) = (P::retry_policy(&config), P::rounds(&config, cx.cluster()));
     Some(ProtocolChoice::new(P::NAME, Arc::new(config), P::WIRE_BYTES, retry, rounds, Arc::new(runner)))
 }
 

@@ -195,7 +195,7 @@ check_without_config! {
     RoundPace => |s| RoundPace::new(
         s.cluster.clone(),
         s.clocks.clone(),
-        s.protocol.rounds(),
+        s.protocol.rounds().cloned(),
         (0..s.cluster.len()).map(|i| s.mailbox(i).is_some()).collect(),
     )
     .with_pushes_fruitful(s.protocol.config::<crate::protocols::rumour::Config>().is_some_and(|c| c.feedback));

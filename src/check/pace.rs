@@ -49,7 +49,9 @@ use std::collections::BTreeSet;
 pub struct RoundPace {
     cluster: Cluster,
     clocks: Vec<Clock>,
-    rounds: Option<Rounds>,
+    rounds: Option<Pace>,
+    /// Per node: whether it runs rounds (its timers are judged; a client's timeouts are not).
+    runs: Vec<bool>,
     /// Per node: whether a mailbox may delay its handlers (lateness is then not judged).
     queued: Vec<bool>,
     /// Per node: the time its rounds are counted from (its start, restart or last firing), or
@@ -90,15 +92,31 @@ pub struct RoundPace {
     barren: Breaches,
 }
 
+/// What the declared rounds promise, less the nodes that run them (`RoundPace::runs`).
+#[derive(Clone, Copy)]
+struct Pace {
+    period_ns: u64,
+    per_round: u32,
+    every_period: bool,
+    exchange: Option<RoundExchange>,
+}
+
 impl RoundPace {
     /// A checker for `cluster` whose nodes keep `clocks` (missing ones are exact) and whose
     /// protocol declares `rounds` (`None`: nothing to judge); `queued` marks nodes with a mailbox.
     pub fn new(cluster: Cluster, clocks: Vec<Clock>, rounds: Option<Rounds>, queued: Vec<bool>) -> RoundPace {
         let n = cluster.len();
+        let runs = match rounds.as_ref().and_then(|r| r.nodes.as_ref()) {
+            Some(nodes) => (0..n).map(|i| nodes.contains(&NodeId(i as u32))).collect(),
+            None => vec![true; n],
+        };
+        let rounds =
+            rounds.map(|r| Pace { period_ns: r.period_ns, per_round: r.per_round, every_period: r.every_period, exchange: r.exchange });
         RoundPace {
             cluster,
             clocks,
             rounds,
+            runs,
             queued,
             since: vec![Some(SimTime(0)); n],
             down: vec![false; n],
@@ -182,15 +200,15 @@ impl RoundPace {
     }
 
     /// The real length of `node`'s period.
-    fn period(&self, node: NodeId, rounds: Rounds) -> u64 {
+    fn period(&self, node: NodeId, rounds: Pace) -> u64 {
         self.clocks.get(node.index()).copied().unwrap_or_default().real_duration(rounds.period_ns)
     }
 
-    fn judges_lateness(&self, node: NodeId, rounds: Rounds) -> bool {
-        rounds.every_period && !self.queued.get(node.index()).copied().unwrap_or(false)
+    fn judges_lateness(&self, node: NodeId, rounds: Pace) -> bool {
+        rounds.every_period && self.runs[node.index()] && !self.queued.get(node.index()).copied().unwrap_or(false)
     }
 
-    fn fire(&mut self, node: NodeId, at: SimTime, rounds: Rounds) {
+    fn fire(&mut self, node: NodeId, at: SimTime, rounds: Pace) {
         self.fired += 1;
         self.firing = Some((node, 0));
         let period = self.period(node, rounds);
@@ -277,7 +295,8 @@ impl Checker for RoundPace {
             self.exchange(e, exchange);
         }
         match e.kind {
-            EventKind::Timer { node, .. } => self.fire(node, e.time, rounds),
+            EventKind::Timer { node, .. } if self.runs[node.index()] => self.fire(node, e.time, rounds),
+            EventKind::Timer { .. } => self.firing = None,
             EventKind::Send { from, msg, .. } => match &mut self.firing {
                 Some((node, sent)) if *node == from => {
                     *sent += 1;
@@ -396,7 +415,7 @@ mod tests {
     }
 
     fn judge(every_period: bool, events: &[TraceEvent], end_ms: u64) -> Verdict {
-        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period, exchange: None };
+        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period, exchange: None, nodes: None };
         let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
         events.iter().for_each(|e| checker.observe(e));
         checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(end_ms * 1_000_000), max_latency_ns: 0 })
@@ -418,10 +437,30 @@ mod tests {
     /// message every period for the rest of the run; rounds may come at any time under
     /// `every_period: false` and an empty push delivers nothing, so it passed (held-out set 12,
     /// rumour-ticks-on-when-cold).
+    // Postmortem: a batched-gossip server whose first tick came at the resend time, not a
+    // period after its start, passed every check: its rounds were not declared, since a
+    // client's timeouts (timers too) would have been judged as rounds.
+    #[test]
+    fn regression_only_the_declared_nodes_rounds_are_judged() {
+        let judge_runners = |events: &[TraceEvent]| {
+            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: true, exchange: None, nodes: Some(vec![NodeId(0)]) };
+            let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
+            events.iter().for_each(|e| checker.observe(e));
+            checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(25_000_000), max_latency_ns: 0 })
+        };
+        // b's timers (a client's timeouts, say) come at any time, and b never ticks: not judged.
+        let on_time = judge_runners(&[fire(10, 0), fire(13, 1), send(13, 1), send(13, 1), fire(20, 0)]);
+        assert_eq!(on_time.outcome, Outcome::Pass, "{}", on_time.detail);
+        assert!(on_time.detail.starts_with("2 rounds"), "{}", on_time.detail);
+        let late_first = judge_runners(&[fire(15, 0), fire(25, 0)]);
+        assert_eq!(late_first.outcome, Outcome::Fail, "{}", late_first.detail);
+        assert!(late_first.detail.contains("a ran a round 15.000ms after the one before or its start"), "{}", late_first.detail);
+    }
+
     #[test]
     fn regression_under_feedback_a_push_teaches_or_is_answered() {
         let judge_fruit = |events: &[TraceEvent]| {
-            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: None };
+            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: None, nodes: None };
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]).with_pushes_fruitful(true);
             events.iter().for_each(|e| checker.observe(e));
             checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(50_000_000), max_latency_ns: 0 })
@@ -444,9 +483,9 @@ mod tests {
     // when the wait ended: every correct feedback run under `BackPressure` mailboxes failed.
     #[test]
     fn regression_a_push_answered_under_back_pressure_is_answered() {
-        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: None };
+        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: None, nodes: None };
         let judge_fruit = |events: &[TraceEvent]| {
-            let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![true; 2]).with_pushes_fruitful(true);
+            let mut checker = RoundPace::new(cluster(), vec![], Some(rounds.clone()), vec![true; 2]).with_pushes_fruitful(true);
             events.iter().for_each(|e| checker.observe(e));
             checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(50_000_000), max_latency_ns: 0 })
         };
@@ -511,7 +550,7 @@ mod tests {
 
     /// a opens a round to b with m1 at 10 ms; b takes it at 11 ms and does what `after` says.
     fn exchange(mode: RoundExchange, after: &[TraceEvent]) -> Verdict {
-        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: Some(mode) };
+        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: Some(mode), nodes: None };
         let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
         let open = [fire(10, 0), ev(10, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 8 })];
         let take = ev(11, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted: false });
@@ -564,7 +603,7 @@ mod tests {
         let mut knowing = vec![learns(5, 1)];
         knowing.push(answers(11, 1, 2));
         let r = |events: &[TraceEvent]| {
-            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: Some(quiet) };
+            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: Some(quiet), nodes: None };
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
             let open = [fire(10, 0), ev(10, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 8 })];
             let take = ev(11, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted: false });

@@ -22,7 +22,7 @@
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
 use crate::plugin::{Protocol, Rounds};
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
+use crate::process::{Cluster, Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
 use crate::scenario::file::Number;
 use crate::scenario::{ConfigCx, Scenario};
 use serde::Deserialize;
@@ -206,8 +206,8 @@ impl Protocol for AntiEntropyProtocol {
     }
 
     // Every node sends one digest to one peer every period, from its start.
-    fn rounds(config: &Config) -> Option<Rounds> {
-        Some(Rounds { period_ns: ns(config.period_ms), per_round: 1, every_period: true, exchange: None })
+    fn rounds(config: &Config, _: &Cluster) -> Option<Rounds> {
+        Some(Rounds { period_ns: ns(config.period_ms), per_round: 1, every_period: true, exchange: None, nodes: None })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> AntiEntropy {

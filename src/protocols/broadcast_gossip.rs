@@ -17,12 +17,16 @@
 //! so a value that crossed the same value on its way the other way is never acknowledged, and
 //! its sender resends it until the other's batch arrives. `RetryBackoff` catches the
 //! unacknowledged attempts (`scenarios/maelstrom/broken-broadcast-gossip-ack-only-new.ron`).
+//!
+//! A server's tick is a round: it declares them (`Protocol::rounds`), every period from its
+//! start whether it owes anything or not, at most one batch per neighbour, so `RoundPace`
+//! judges the pace of its timer (a first tick a period late, or a chain re-armed late).
 
 use super::broadcast::{Common, HEADER_BYTES, Node, Overlay, Relay, RelayCtx, Timer, VALUE_ID_BYTES, Values};
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
-use crate::plugin::Protocol;
-use crate::process::{Message, Payload};
+use crate::plugin::{Protocol, Rounds};
+use crate::process::{Cluster, Message, Payload};
 use crate::scenario::file::{Number, RetryFile, Whole};
 use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
 use crate::time::SimTime;
@@ -233,6 +237,14 @@ impl Protocol for BroadcastGossipProtocol {
             jitter: JitterShape::ProportionalBound,
             budget: None,
         })
+    }
+
+    // Every server ticks every period from its start, owing something or not, and a tick sends
+    // at most one batch to each neighbour (fewer than the servers). Clients run no rounds.
+    fn rounds(config: &Config, cluster: &Cluster) -> Option<Rounds> {
+        let servers = config.common().spec(cluster).servers.clone();
+        let per_round = u32::try_from(servers.len().saturating_sub(1)).unwrap_or(u32::MAX);
+        Some(Rounds { period_ns: ns(config.period_ms), per_round, every_period: true, exchange: None, nodes: Some(servers) })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node<Gossip> {

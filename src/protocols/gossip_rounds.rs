@@ -18,7 +18,7 @@
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
 use crate::plugin::{Protocol, RoundExchange, Rounds};
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
+use crate::process::{Cluster, Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
 use crate::scenario::file::Number;
 use crate::scenario::{ConfigCx, Scenario};
 use serde::Deserialize;
@@ -162,7 +162,7 @@ impl Protocol for GossipRoundsProtocol {
     // Every node opens one exchange with one peer every period, from its start; a push opens
     // it with values and asks nothing back, a pull opens it empty and asks; a node that knows
     // nothing pushes nothing and answers nothing.
-    fn rounds(config: &Config) -> Option<Rounds> {
+    fn rounds(config: &Config, _: &Cluster) -> Option<Rounds> {
         let (opening_carries, answered) = match config.mode {
             Mode::Push => (true, false),
             Mode::Pull => (false, true),
@@ -173,6 +173,7 @@ impl Protocol for GossipRoundsProtocol {
             per_round: 1,
             every_period: true,
             exchange: Some(RoundExchange { opening_carries, answered, silent_when_ignorant: true }),
+            nodes: None,
         })
     }
 

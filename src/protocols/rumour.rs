@@ -18,7 +18,7 @@
 use super::{field, ns};
 use crate::id::{AppId, NodeId};
 use crate::plugin::{Protocol, Rounds};
-use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
+use crate::process::{Cluster, Command, Ctx, Incoming, Message, Payload, Process, map_bytes};
 use crate::scenario::file::{Number, Whole};
 use crate::scenario::{ConfigCx, Scenario};
 use serde::Deserialize;
@@ -179,8 +179,8 @@ impl Protocol for RumourMongeringProtocol {
 
     // A node pushes one peer a round while it has hot rumours; its rounds stop when none is
     // left and start again with the next one learned.
-    fn rounds(config: &Config) -> Option<Rounds> {
-        Some(Rounds { period_ns: ns(config.period_ms), per_round: 1, every_period: false, exchange: None })
+    fn rounds(config: &Config, _: &Cluster) -> Option<Rounds> {
+        Some(Rounds { period_ns: ns(config.period_ms), per_round: 1, every_period: false, exchange: None, nodes: None })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Monger {

@@ -70,7 +70,7 @@ impl RetryPolicy {
 /// The rounds a periodic protocol declares it runs (`Protocol::rounds`), for the `RoundPace`
 /// check: every `period_ns` of its own clock, a node's round timer fires and the round sends at
 /// most `per_round` messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rounds {
     /// The round length, on the node's clock.
     pub period_ns: u64,
@@ -82,6 +82,9 @@ pub struct Rounds {
     pub every_period: bool,
     /// What a round's exchange does, where the protocol promises it (`None`: not judged).
     pub exchange: Option<RoundExchange>,
+    /// The nodes that run rounds (`None`: every node). Only theirs are judged, since the trace
+    /// does not tell a round's timer from another: a client's timeouts are not rounds.
+    pub nodes: Option<Vec<NodeId>>,
 }
 
 /// What the message a round opens an exchange with (a `send` of the round's firing) does, as a
@@ -182,8 +185,8 @@ impl ProtocolChoice {
     }
 
     /// The rounds the protocol declares, if it runs in periodic rounds.
-    pub fn rounds(&self) -> Option<Rounds> {
-        self.rounds
+    pub fn rounds(&self) -> Option<&Rounds> {
+        self.rounds.as_ref()
     }
 
     /// Whether the protocol's messages model their bytes on the wire (an adversary needs them).
