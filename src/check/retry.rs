@@ -21,7 +21,8 @@
 //! - the acknowledgement: once an intact `ack` of the series from the recipient has arrived,
 //!   no further attempt of it is made to that recipient; and, for a protocol that
 //!   acknowledges at all, every attempt that arrives intact is acknowledged, to the node that
-//!   sent it, unless its recipient crashed.
+//!   sent it, unless its recipient crashed (or the policy says a receiver may rightly leave
+//!   one unanswered: `RetryPolicy::acks_every_arrival`).
 //!
 //! - the waits, when the protocol marks each failed attempt (`Ctx::attempt_failed`, under a
 //!   policy whose waits start at the failure): every attempt after the first follows a failure
@@ -239,6 +240,8 @@ pub struct RetryBackoff {
     owed: BTreeMap<(NodeId, NodeId, u64), SimTime>,
     /// Whether the protocol acknowledges at all (an `ack` line was seen).
     acknowledges: bool,
+    /// Whether its policy says every intact arrival is acknowledged (`owed` is kept only then).
+    owes_acks: bool,
     /// Units of each call (node, series) its breaker refused: attempts that sent nothing.
     refused: BTreeMap<(NodeId, u64), u64>,
     /// Per series (node, series), the units seen (attempts sent and refused): each after the
@@ -292,6 +295,7 @@ impl RetryBackoff {
             attempts: BTreeMap::new(),
             owed: BTreeMap::new(),
             acknowledges: false,
+            owes_acks: policy.as_ref().is_some_and(|p| p.acks_every_arrival),
             refused: BTreeMap::new(),
             units: BTreeMap::new(),
             budget: BTreeMap::new(),
@@ -741,7 +745,7 @@ impl Checker for RetryBackoff {
             EventKind::Receive { from, to, msg, corrupted: false } => {
                 self.arrived = Some((to, from, msg));
                 for &(sender, recipient, series) in self.attempts.get(&msg).into_iter().flatten() {
-                    if (sender, recipient) == (from, to) {
+                    if (sender, recipient) == (from, to) && self.owes_acks {
                         self.owed.entry((recipient, sender, series)).or_insert(e.time);
                     }
                 }
@@ -879,7 +883,7 @@ mod tests {
             jitter: Some(Number(0.5)),
             max_attempts: Whole(4),
         };
-        RetryPolicy { retry, wait_from, jitter: JitterShape::Proportional, budget: None }
+        RetryPolicy { retry, wait_from, jitter: JitterShape::Proportional, budget: None, acks_every_arrival: true }
     }
 
     fn attempt(ms: u64, attempt: u32) -> TraceEvent {

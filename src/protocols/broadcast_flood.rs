@@ -18,8 +18,8 @@ use super::{field, ns};
 use crate::id::{AppId, NodeId, TimerId};
 use crate::plugin::Protocol;
 use crate::process::{Message, Payload};
-use crate::scenario::file::{Number, RetryFile, Whole};
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
+use crate::scenario::file::{Number, Whole};
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -168,12 +168,7 @@ impl Protocol for BroadcastFloodProtocol {
 
     // A constant wait of `retry_ms` from each send, without end; none without retries.
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        config.retry_ms.map(|wait| RetryPolicy {
-            retry: RetryFile { base_ms: wait, factor: Number(1.0), cap_ms: wait, jitter: None, max_attempts: Whole(u64::MAX) },
-            wait_from: WaitFrom::Send,
-            jitter: JitterShape::Proportional,
-            budget: None,
-        })
+        config.retry_ms.map(RetryPolicy::constant)
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node<Flood> {

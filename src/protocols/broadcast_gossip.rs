@@ -27,8 +27,8 @@ use super::{field, ns};
 use crate::id::{AppId, NodeId};
 use crate::plugin::{Protocol, Rounds};
 use crate::process::{Cluster, Message, Payload};
-use crate::scenario::file::{Number, RetryFile, Whole};
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
+use crate::scenario::file::{Number, Whole};
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario};
 use crate::time::SimTime;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -220,23 +220,9 @@ impl Protocol for BroadcastGossipProtocol {
         cx.positive_millis(&[field("resend_ms")], config.resend_ms, "a resend time of zero");
     }
 
-    // A value goes again at the first tick `resend_ms` after its last send: a wait of
-    // `resend_ms` plus less than one period (a tick falls in every period; one at the very end
-    // of it would be the tick a period late), without end.
+    // A value goes again at the first tick `resend_ms` after its last send, without end.
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        let jitter = Number((config.period_ms.0 - 1e-6).max(0.0) / config.resend_ms.0);
-        Some(RetryPolicy {
-            retry: RetryFile {
-                base_ms: config.resend_ms,
-                factor: Number(1.0),
-                cap_ms: config.resend_ms,
-                jitter: Some(jitter),
-                max_attempts: Whole(u64::MAX),
-            },
-            wait_from: WaitFrom::Send,
-            jitter: JitterShape::ProportionalBound,
-            budget: None,
-        })
+        Some(RetryPolicy::at_ticks(config.resend_ms, config.period_ms))
     }
 
     // Every server ticks every period from its start, owing something or not, and a tick sends

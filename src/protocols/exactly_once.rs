@@ -140,7 +140,7 @@ impl Protocol for ExactlyOnceProtocol {
     }
 
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None })
+        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None, acks_every_arrival: true })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> ExactlyOnce {

@@ -5,6 +5,9 @@
 //! line, `Ctx::install_view`). Within a view, a multicast goes to every member
 //! with acks and retransmission every `resend` until each member acknowledged
 //! it; the sender delivers its own message at once, a member on first receipt.
+//! Retransmissions are checked at the heartbeat ticks, so a copy goes again at the first
+//! tick `resend` after the last (each copy an `attempt` line, each ack an `ack` line, and
+//! the policy declared for `RetryBackoff`).
 //! A message is delivered only in the view it was sent in: data stamped with
 //! another view is ignored (and not acknowledged).
 //!
@@ -81,7 +84,7 @@ use crate::id::NodeId;
 use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Dest, Incoming, Message, Payload, Process};
 use crate::scenario::file::{FaultActionFile, Number, SwarmFile};
-use crate::scenario::{ConfigCx, Scenario, Seg};
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario, Seg};
 use crate::time::SimTime;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -223,6 +226,14 @@ struct Outgoing {
     entry: Entry,
     acked: Members,
     sent_at: SimTime,
+    /// How many times it was sent (each send goes to every trusted member yet to ack it).
+    attempts: u32,
+}
+
+/// The retransmission series of this node's message `seq` of `view` (`RetryBackoff` follows
+/// it): numbered by both, since every view numbers its messages from 0 again.
+fn series(view: u64, seq: u64) -> u64 {
+    view << 32 | seq & 0xffff_ffff
 }
 
 /// A flush this node runs as coordinator: who has answered, and the union of their sets.
@@ -308,11 +319,11 @@ impl Node {
         self.unstable.insert(entry.key, entry.clone());
         self.deliver(ctx, &entry);
         for to in self.others(me, self.trusted()) {
-            ctx.send(to, Wire::Data { view: self.view, entry: entry.clone() });
+            ctx.send_attempt(to, Wire::Data { view: self.view, entry: entry.clone() }, series(self.view, entry.key.1), 1);
         }
         let acked = bit(me);
         if acked & self.members != self.members {
-            self.outstanding.insert(entry.key.1, Outgoing { entry, acked, sent_at: ctx.now() });
+            self.outstanding.insert(entry.key.1, Outgoing { entry, acked, sent_at: ctx.now(), attempts: 1 });
         }
     }
 
@@ -424,9 +435,10 @@ impl Node {
                     continue;
                 }
                 o.sent_at = now;
+                o.attempts = o.attempts.saturating_add(1);
                 let missing = trusted & !o.acked & !bit(me);
                 for to in (0..64u32).filter(|i| missing >> i & 1 == 1).map(NodeId) {
-                    ctx.send(to, Wire::Data { view: self.view, entry: o.entry.clone() });
+                    ctx.send_attempt(to, Wire::Data { view: self.view, entry: o.entry.clone() }, series(self.view, o.entry.key.1), o.attempts);
                 }
             }
         }
@@ -477,7 +489,7 @@ impl Process for Node {
                 if view != self.view || self.frozen {
                     return;
                 }
-                ctx.send(from, Wire::Ack { view, key: entry.key });
+                ctx.send_ack(from, Wire::Ack { view, key: entry.key }, series(view, entry.key.1));
                 if self.seen.insert(entry.key) {
                     self.deliver(ctx, &entry);
                     self.unstable.insert(entry.key, entry);
@@ -586,6 +598,13 @@ impl Protocol for ViewSynchronousProtocol {
         }
         refuse_restarts(cx, "a group-communication protocol", "group-communication protocols are crash-stop");
         refuse_suspecting_faults(cx);
+    }
+
+    // A message goes again at the first heartbeat tick `resend_ms` after its last send, until
+    // acknowledged. A member frozen by a flush, or already in the next view, rightly takes a
+    // copy without acknowledging it.
+    fn retry_policy(config: &Config) -> Option<RetryPolicy> {
+        Some(RetryPolicy { acks_every_arrival: false, ..RetryPolicy::at_ticks(config.resend_ms, config.heartbeat_ms) })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node {

@@ -52,6 +52,10 @@ pub struct RetryPolicy {
     pub jitter: JitterShape,
     /// The token bucket that bounds retries, if the protocol has one.
     pub budget: Option<RetryBudget>,
+    /// Whether every attempt that arrives intact is acknowledged (to its sender, unless its
+    /// recipient crashed): `false` for a protocol whose receiver may rightly take one without
+    /// answering (a group member frozen by a flush, or one that has moved to the next view).
+    pub acks_every_arrival: bool,
 }
 
 impl RetryPolicy {
@@ -63,6 +67,22 @@ impl RetryPolicy {
             wait_from: WaitFrom::Send,
             jitter: JitterShape::Proportional,
             budget: None,
+            acks_every_arrival: true,
+        }
+    }
+
+    /// A retransmission at the first tick of a periodic timer (every `tick_ms`) at least
+    /// `every_ms` after the previous send, until acknowledged: a wait of `every_ms` plus less
+    /// than one tick (a tick falls in every period; one at its very end would be the next
+    /// period's), no growth, no last attempt.
+    pub fn at_ticks(every_ms: Number, tick_ms: Number) -> RetryPolicy {
+        let jitter = Number((tick_ms.0 - 1e-6).max(0.0) / every_ms.0);
+        RetryPolicy {
+            retry: RetryFile { base_ms: every_ms, factor: Number(1.0), cap_ms: every_ms, jitter: Some(jitter), max_attempts: Whole(u64::MAX) },
+            wait_from: WaitFrom::Send,
+            jitter: JitterShape::ProportionalBound,
+            budget: None,
+            acks_every_arrival: true,
         }
     }
 }
