@@ -7,7 +7,10 @@
 //! - two firings are never closer than a period (the period read on the node's clock, so a
 //!   drifting clock's shorter or longer real period is allowed for): a second timer chain, a
 //!   round timer armed twice, shows as firings closer than that;
-//! - a firing sends at most `per_round` messages;
+//! - a firing sends at most `per_round` messages, and, where the protocol promises that every
+//!   round opens an exchange (`Rounds::opens_every_round`), at least one, at a node with a
+//!   peer (save a push by a node that knows nothing, where the exchange says such a node
+//!   stays silent); a send held back by a full mailbox counts;
 //! - with `every_period`, the firings come exactly a period apart from the node's start (or
 //!   restart), and the last one less than a period before the run ended: a round re-armed late,
 //!   or a chain that stopped, fails.
@@ -59,8 +62,10 @@ pub struct RoundPace {
     since: Vec<Option<SimTime>>,
     /// Per node: whether it is crashed.
     down: Vec<bool>,
-    /// The firing whose handler is running: its node and the messages it sent so far.
-    firing: Option<(NodeId, u32)>,
+    /// The firing whose handler is running: its node, the messages it sent so far, and when.
+    firing: Option<(NodeId, u32, SimTime)>,
+    /// Rounds that sent nothing where the protocol promises every round opens an exchange.
+    silent: Breaches,
     fired: u64,
     early: Breaches,
     crowded: Breaches,
@@ -98,6 +103,7 @@ struct Pace {
     period_ns: u64,
     per_round: u32,
     every_period: bool,
+    opens_every_round: bool,
     exchange: Option<RoundExchange>,
 }
 
@@ -111,7 +117,13 @@ impl RoundPace {
             None => vec![true; n],
         };
         let rounds =
-            rounds.map(|r| Pace { period_ns: r.period_ns, per_round: r.per_round, every_period: r.every_period, exchange: r.exchange });
+            rounds.map(|r| Pace {
+            period_ns: r.period_ns,
+            per_round: r.per_round,
+            every_period: r.every_period,
+            opens_every_round: r.opens_every_round,
+            exchange: r.exchange,
+        });
         RoundPace {
             cluster,
             clocks,
@@ -121,6 +133,7 @@ impl RoundPace {
             since: vec![Some(SimTime(0)); n],
             down: vec![false; n],
             firing: None,
+            silent: Breaches::default(),
             fired: 0,
             early: Breaches::default(),
             crowded: Breaches::default(),
@@ -208,9 +221,30 @@ impl RoundPace {
         rounds.every_period && self.runs[node.index()] && !self.queued.get(node.index()).copied().unwrap_or(false)
     }
 
+    /// The firing's handler is over: a round that sent nothing, where every round opens an
+    /// exchange, is judged (`sent` also counts a send held back by a full mailbox).
+    fn end_round(&mut self) {
+        let Some((node, 0, at)) = self.firing.take() else { return };
+        if self.silent_allowed(node) {
+            return;
+        }
+        let name = self.cluster.name(node);
+        self.silent.record(at, || format!("{name} ran a round and sent nothing"));
+    }
+
+    /// Whether a round of `node` may send nothing: where the protocol does not promise every
+    /// round opens an exchange, for a node without a peer, and for a push by a node that knows
+    /// nothing where the exchange says such a node stays silent.
+    fn silent_allowed(&self, node: NodeId) -> bool {
+        let Some(rounds) = self.rounds else { return true };
+        let ignorant_push = rounds.exchange.is_some_and(|x| !x.answered && x.silent_when_ignorant) && !self.knows[node.index()];
+        !rounds.opens_every_round || self.cluster.len() < 2 || ignorant_push
+    }
+
     fn fire(&mut self, node: NodeId, at: SimTime, rounds: Pace) {
+        self.end_round();
         self.fired += 1;
-        self.firing = Some((node, 0));
+        self.firing = Some((node, 0, at));
         let period = self.period(node, rounds);
         if let Some(since) = self.since[node.index()] {
             let gap = at.0.saturating_sub(since.0);
@@ -296,9 +330,9 @@ impl Checker for RoundPace {
         }
         match e.kind {
             EventKind::Timer { node, .. } if self.runs[node.index()] => self.fire(node, e.time, rounds),
-            EventKind::Timer { .. } => self.firing = None,
+            EventKind::Timer { .. } => self.end_round(),
             EventKind::Send { from, msg, .. } => match &mut self.firing {
-                Some((node, sent)) if *node == from => {
+                Some((node, sent, _)) if *node == from => {
                     *sent += 1;
                     if *sent > rounds.per_round {
                         let (name, per_round) = (self.cluster.name(from), rounds.per_round);
@@ -306,11 +340,11 @@ impl Checker for RoundPace {
                             .record(e.time, || format!("{name} sent m{} as message {sent} of one round (at most {per_round})", msg.0));
                     }
                 }
-                _ => self.firing = None,
+                _ => self.end_round(),
             },
-            EventKind::Receive { .. } | EventKind::Command { .. } => self.firing = None,
+            EventKind::Receive { .. } | EventKind::Command { .. } => self.end_round(),
             EventKind::Fault { action, node, .. } => {
-                self.firing = None;
+                self.end_round();
                 let Some(node) = node else { return };
                 match action {
                     FaultAction::Crash => {
@@ -327,7 +361,12 @@ impl Checker for RoundPace {
             }
             // A node waiting has its timers held, as a paused one has.
             EventKind::Block { node, .. } => {
-                self.firing = None;
+                if let Some((firing, sent, _)) = self.firing.as_mut()
+                    && *firing == node
+                {
+                    *sent += 1;
+                }
+                self.end_round();
                 self.since[node.index()] = None;
             }
             _ => {}
@@ -342,6 +381,16 @@ impl Checker for RoundPace {
             return failed;
         }
         if let Some(failed) = self.crowded.verdict("messages beyond a round's share") {
+            return failed;
+        }
+        let mut silent = self.silent.clone();
+        if let Some((node, 0, at)) = self.firing
+            && !self.silent_allowed(node)
+        {
+            let name = self.cluster.name(node);
+            silent.record(at, || format!("{name} ran a round and sent nothing"));
+        }
+        if let Some(failed) = silent.verdict("rounds that opened no exchange") {
             return failed;
         }
         if let Some(failed) = self.taught.verdict("values learned from openings that carry none") {
@@ -415,7 +464,7 @@ mod tests {
     }
 
     fn judge(every_period: bool, events: &[TraceEvent], end_ms: u64) -> Verdict {
-        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period, exchange: None, nodes: None };
+        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period, opens_every_round: false, exchange: None, nodes: None };
         let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
         events.iter().for_each(|e| checker.observe(e));
         checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(end_ms * 1_000_000), max_latency_ns: 0 })
@@ -443,7 +492,7 @@ mod tests {
     #[test]
     fn regression_only_the_declared_nodes_rounds_are_judged() {
         let judge_runners = |events: &[TraceEvent]| {
-            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: true, exchange: None, nodes: Some(vec![NodeId(0)]) };
+            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: true, opens_every_round: false, exchange: None, nodes: Some(vec![NodeId(0)]) };
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
             events.iter().for_each(|e| checker.observe(e));
             checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(25_000_000), max_latency_ns: 0 })
@@ -460,7 +509,7 @@ mod tests {
     #[test]
     fn regression_under_feedback_a_push_teaches_or_is_answered() {
         let judge_fruit = |events: &[TraceEvent]| {
-            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: None, nodes: None };
+            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: false, exchange: None, nodes: None };
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]).with_pushes_fruitful(true);
             events.iter().for_each(|e| checker.observe(e));
             checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(50_000_000), max_latency_ns: 0 })
@@ -483,7 +532,7 @@ mod tests {
     // when the wait ended: every correct feedback run under `BackPressure` mailboxes failed.
     #[test]
     fn regression_a_push_answered_under_back_pressure_is_answered() {
-        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: None, nodes: None };
+        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: false, exchange: None, nodes: None };
         let judge_fruit = |events: &[TraceEvent]| {
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds.clone()), vec![true; 2]).with_pushes_fruitful(true);
             events.iter().for_each(|e| checker.observe(e));
@@ -523,6 +572,35 @@ mod tests {
         assert_eq!(judge(false, &reply, 15).outcome, Outcome::Pass);
     }
 
+    // Postmortem: a push-pull gossip node that knew nothing skipped its round (it had nothing
+    // to push, but a push-pull opening also asks), so it learned only from others' pushes, and
+    // nothing judged a round that sent nothing (held-out 13, gr-pushpull-ignorant-opens-nothing).
+    #[test]
+    fn regression_a_round_that_must_open_an_exchange_sends() {
+        let judge_opening = |exchange: Option<RoundExchange>, events: &[TraceEvent]| {
+            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: true, exchange, nodes: None };
+            let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
+            events.iter().for_each(|e| checker.observe(e));
+            checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(30_000_000), max_latency_ns: 0 })
+        };
+        let pull = RoundExchange { opening_carries: false, answered: true, silent_when_ignorant: true };
+        let push = RoundExchange { opening_carries: true, answered: false, silent_when_ignorant: true };
+        assert_eq!(judge_opening(Some(pull), &[fire(10, 0), send(10, 0), fire(20, 0), send(20, 0)]).outcome, Outcome::Pass);
+        let silent = judge_opening(Some(pull), &[fire(10, 0), send(10, 0), fire(20, 0), fire(20, 1), send(20, 1)]);
+        assert_eq!(silent.outcome, Outcome::Fail, "{}", silent.detail);
+        assert!(silent.detail.contains("a ran a round and sent nothing"), "{}", silent.detail);
+        // Judged when the run ends in the round's step too.
+        assert_eq!(judge_opening(None, &[fire(10, 0), send(10, 0), fire(20, 0)]).outcome, Outcome::Fail);
+        // A push by a node that knows nothing stays silent; once it knows, it pushes.
+        assert_eq!(judge_opening(Some(push), &[fire(10, 0), fire(20, 1)]).outcome, Outcome::Pass);
+        let knows = ev(12, EventKind::Deliver { node: NodeId(0), app: crate::id::AppId(3), origin: NodeId(0), damaged: false });
+        assert_eq!(judge_opening(Some(push), &[fire(10, 0), knows, fire(20, 0)]).outcome, Outcome::Fail);
+        // A send held back by the receiver's full mailbox is sent.
+        let block =
+            ev(10, EventKind::Block { node: NodeId(0), on: NodeId(1), reason: crate::trace::BlockReason::BackPressure, timeout: false });
+        assert_eq!(judge_opening(None, &[fire(10, 0), block]).outcome, Outcome::Pass);
+    }
+
     #[test]
     fn rounds_every_period_may_be_neither_late_nor_stop() {
         let exact = [fire(10, 0), fire(10, 1), fire(20, 0), fire(20, 1)];
@@ -550,7 +628,7 @@ mod tests {
 
     /// a opens a round to b with m1 at 10 ms; b takes it at 11 ms and does what `after` says.
     fn exchange(mode: RoundExchange, after: &[TraceEvent]) -> Verdict {
-        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: Some(mode), nodes: None };
+        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: false, exchange: Some(mode), nodes: None };
         let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
         let open = [fire(10, 0), ev(10, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 8 })];
         let take = ev(11, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted: false });
@@ -603,7 +681,7 @@ mod tests {
         let mut knowing = vec![learns(5, 1)];
         knowing.push(answers(11, 1, 2));
         let r = |events: &[TraceEvent]| {
-            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, exchange: Some(quiet), nodes: None };
+            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: false, exchange: Some(quiet), nodes: None };
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
             let open = [fire(10, 0), ev(10, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 8 })];
             let take = ev(11, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted: false });

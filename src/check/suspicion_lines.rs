@@ -46,6 +46,11 @@ impl SuspicionLines {
         }
     }
 
+    /// Whether `node`'s lines left it suspecting `of`.
+    pub fn suspects(&self, node: NodeId, of: NodeId) -> bool {
+        self.suspects.get(node.index() * self.n + of.index()).copied().unwrap_or(false)
+    }
+
     /// The first line that was no change, if any.
     pub fn repeat(&self) -> Option<&str> {
         self.first_repeat.as_deref()

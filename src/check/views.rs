@@ -18,6 +18,13 @@
 //! And the membership's `suspect` lines are changes: a member beginning to suspect a peer it
 //! already suspects fails (see `suspicion_lines`).
 //!
+//! Where the protocol says how soon a member catches up (`settle`: under `ViewSynchronous`,
+//! four failure-detection timeouts), the membership is also judged live: a member of a view
+//! that another member installed more than `settle` before the end, that neither crashed
+//! and that this one still trusts at the end, has installed that view or a later one by then.
+//! A member left behind (an install it refused, or never asked for) fails; one that suspects
+//! every member of the view that installed it owes nothing, since it hears none of them.
+//!
 //! A run in which no node installed a second view has nothing to judge: inconclusive.
 
 use super::{Checker, RunEnd, Verdict};
@@ -53,6 +60,12 @@ pub struct ViewAgreement {
     violations: u64,
     first: Option<String>,
     lines: super::suspicion_lines::SuspicionLines,
+    /// How long after another member installs a view a member has to follow (`None`: liveness not judged).
+    settle_ns: Option<u64>,
+    /// Per view, who installed it and when.
+    installers: BTreeMap<u64, Vec<(NodeId, SimTime)>>,
+    /// Per node, whether it crashed.
+    crashed: Vec<bool>,
 }
 
 impl ViewAgreement {
@@ -71,7 +84,49 @@ impl ViewAgreement {
             violations: 0,
             first: None,
             lines: super::suspicion_lines::SuspicionLines::new(n),
+            settle_ns: None,
+            installers: BTreeMap::new(),
+            crashed: vec![false; n],
         }
+    }
+
+    /// The same, judging too that a member follows a view another member installed within
+    /// `settle_ns` (`None`: not judged).
+    pub fn with_settle(mut self, settle_ns: Option<u64>) -> ViewAgreement {
+        self.settle_ns = settle_ns;
+        self
+    }
+
+    /// A member left behind at the end: a view it belongs to and has not reached, installed
+    /// more than the settle time before the end by a member that did not crash and that it
+    /// still trusts. The first such, in node order.
+    fn left_behind(&self, end: SimTime) -> Option<String> {
+        let settle = self.settle_ns?;
+        let deadline = end.0.checked_sub(settle)?;
+        for (i, current) in self.current.iter().enumerate() {
+            let node = NodeId(i as u32);
+            if self.crashed[i] {
+                continue;
+            }
+            let reached = current.as_ref().map_or(0, |(v, _)| *v);
+            for (&view, &(members, _)) in self.membership.range(reached + 1..) {
+                if members >> node.0 & 1 == 0 {
+                    continue;
+                }
+                let trusted_installer = self.installers.get(&view).into_iter().flatten().find(|&&(by, at)| {
+                    by != node && at.0 <= deadline && !self.crashed[by.index()] && !self.lines.suspects(node, by)
+                });
+                if let Some(&(by, at)) = trusted_installer {
+                    return Some(format!(
+                        "{} is a member of v{view}, installed by {} at {at}, and is still in v{reached} at {end} ({} later)",
+                        self.name(node),
+                        self.name(by),
+                        SimTime(end.0 - at.0)
+                    ));
+                }
+            }
+        }
+        None
     }
 
     fn violation(&mut self, at: SimTime, what: String) {
@@ -116,6 +171,7 @@ impl ViewAgreement {
             let what = format!("{} installed view v{view} {} without being a member", self.name(node), self.members(members));
             self.violation(at, what);
         }
+        self.installers.entry(view).or_default().push((node, at));
         let previous = self.current[node.index()].replace((view, BTreeSet::new()));
         let Some((left, delivered)) = previous else { return };
         self.change_count += 1;
@@ -192,6 +248,7 @@ impl Checker for ViewAgreement {
             b::map(&self.changes),
             b::nested(self.changes.values(), |c| b::set(&c.delivered)),
             b::map(&self.delivered_in),
+            b::nested(self.installers.values(), |v| b::vec(v)),
         ])
     }
 
@@ -206,13 +263,19 @@ impl Checker for ViewAgreement {
             }
             EventKind::View { node, view, members } => self.installed(e.time, node, view, members),
             EventKind::Deliver { node, app, .. } => self.delivered(e.time, node, app),
+            EventKind::Fault { action: crate::trace::FaultAction::Crash, node: Some(node), .. } => self.crashed[node.index()] = true,
             _ => {}
         }
     }
 
-    fn verdict(&self, _end: &RunEnd) -> Verdict {
+    fn verdict(&self, end: &RunEnd) -> Verdict {
         if let Some(repeat) = self.lines.repeat() {
             return Verdict::fail(format!("{repeat}: a `suspect` line is a change"));
+        }
+        if self.first.is_none()
+            && let Some(behind) = self.left_behind(end.at)
+        {
+            return Verdict::fail(format!("a member left behind: {behind}"));
         }
         match &self.first {
             Some(first) => Verdict::fail(format!("{} violations of virtual synchrony; first: {first}", self.violations)),

@@ -172,6 +172,7 @@ impl Protocol for GossipRoundsProtocol {
             period_ns: ns(config.period_ms),
             per_round: 1,
             every_period: true,
+            opens_every_round: true,
             exchange: Some(RoundExchange { opening_carries, answered, silent_when_ignorant: true }),
             nodes: None,
         })

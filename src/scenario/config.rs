@@ -100,6 +100,10 @@ pub struct Rounds {
     /// only while it has something to spread (`false`: rounds may stop, and start again at any
     /// time, but never come closer than a period).
     pub every_period: bool,
+    /// Whether every round opens an exchange: sends at least one message, at a node with a
+    /// peer (save a push by a node that knows nothing, where `exchange` says it stays silent).
+    /// `false`: a round with nothing to send may send nothing.
+    pub opens_every_round: bool,
     /// What a round's exchange does, where the protocol promises it (`None`: not judged).
     pub exchange: Option<RoundExchange>,
     /// The nodes that run rounds (`None`: every node). Only theirs are judged, since the trace
