@@ -116,8 +116,7 @@ impl RoundPace {
             Some(nodes) => (0..n).map(|i| nodes.contains(&NodeId(i as u32))).collect(),
             None => vec![true; n],
         };
-        let rounds =
-            rounds.map(|r| Pace {
+        let rounds = rounds.map(|r| Pace {
             period_ns: r.period_ns,
             per_round: r.per_round,
             every_period: r.every_period,
@@ -492,7 +491,14 @@ mod tests {
     #[test]
     fn regression_only_the_declared_nodes_rounds_are_judged() {
         let judge_runners = |events: &[TraceEvent]| {
-            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: true, opens_every_round: false, exchange: None, nodes: Some(vec![NodeId(0)]) };
+            let rounds = Rounds {
+                period_ns: 10_000_000,
+                per_round: 1,
+                every_period: true,
+                opens_every_round: false,
+                exchange: None,
+                nodes: Some(vec![NodeId(0)]),
+            };
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
             events.iter().for_each(|e| checker.observe(e));
             checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(25_000_000), max_latency_ns: 0 })
@@ -509,7 +515,8 @@ mod tests {
     #[test]
     fn regression_under_feedback_a_push_teaches_or_is_answered() {
         let judge_fruit = |events: &[TraceEvent]| {
-            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: false, exchange: None, nodes: None };
+            let rounds =
+                Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: false, exchange: None, nodes: None };
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]).with_pushes_fruitful(true);
             events.iter().for_each(|e| checker.observe(e));
             checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(50_000_000), max_latency_ns: 0 })
@@ -532,7 +539,8 @@ mod tests {
     // when the wait ended: every correct feedback run under `BackPressure` mailboxes failed.
     #[test]
     fn regression_a_push_answered_under_back_pressure_is_answered() {
-        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: false, exchange: None, nodes: None };
+        let rounds =
+            Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: false, exchange: None, nodes: None };
         let judge_fruit = |events: &[TraceEvent]| {
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds.clone()), vec![true; 2]).with_pushes_fruitful(true);
             events.iter().for_each(|e| checker.observe(e));
@@ -578,7 +586,8 @@ mod tests {
     #[test]
     fn regression_a_round_that_must_open_an_exchange_sends() {
         let judge_opening = |exchange: Option<RoundExchange>, events: &[TraceEvent]| {
-            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: true, exchange, nodes: None };
+            let rounds =
+                Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: true, exchange, nodes: None };
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
             events.iter().for_each(|e| checker.observe(e));
             checker.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(30_000_000), max_latency_ns: 0 })
@@ -628,7 +637,14 @@ mod tests {
 
     /// a opens a round to b with m1 at 10 ms; b takes it at 11 ms and does what `after` says.
     fn exchange(mode: RoundExchange, after: &[TraceEvent]) -> Verdict {
-        let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: false, exchange: Some(mode), nodes: None };
+        let rounds = Rounds {
+            period_ns: 10_000_000,
+            per_round: 1,
+            every_period: false,
+            opens_every_round: false,
+            exchange: Some(mode),
+            nodes: None,
+        };
         let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
         let open = [fire(10, 0), ev(10, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 8 })];
         let take = ev(11, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted: false });
@@ -681,7 +697,14 @@ mod tests {
         let mut knowing = vec![learns(5, 1)];
         knowing.push(answers(11, 1, 2));
         let r = |events: &[TraceEvent]| {
-            let rounds = Rounds { period_ns: 10_000_000, per_round: 1, every_period: false, opens_every_round: false, exchange: Some(quiet), nodes: None };
+            let rounds = Rounds {
+                period_ns: 10_000_000,
+                per_round: 1,
+                every_period: false,
+                opens_every_round: false,
+                exchange: Some(quiet),
+                nodes: None,
+            };
             let mut checker = RoundPace::new(cluster(), vec![], Some(rounds), vec![false; 2]);
             let open = [fire(10, 0), ev(10, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 8 })];
             let take = ev(11, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted: false });

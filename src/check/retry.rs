@@ -22,7 +22,10 @@
 //!   no further attempt of it is made to that recipient; and, for a protocol that
 //!   acknowledges at all, every attempt that arrives intact is acknowledged, to the node that
 //!   sent it, unless its recipient crashed (or the policy says a receiver may rightly leave
-//!   one unanswered: `RetryPolicy::acks_every_arrival`).
+//!   one unanswered: `RetryPolicy::acks_every_arrival`);
+//! - the relay, where a series names one message cluster-wide and relays resend it under the
+//!   same number (`RetryPolicy::relayed_series`, the group protocols): no attempt goes to the
+//!   series' origin (the node of its first attempt) from another node.
 //!
 //! - the waits, when the protocol marks each failed attempt (`Ctx::attempt_failed`, under a
 //!   policy whose waits start at the failure): every attempt after the first follows a failure
@@ -242,6 +245,9 @@ pub struct RetryBackoff {
     acknowledges: bool,
     /// Whether its policy says every intact arrival is acknowledged (`owed` is kept only then).
     owes_acks: bool,
+    /// Where a series names one message cluster-wide (`RetryPolicy::relayed_series`): each
+    /// series' origin, the node of its first attempt.
+    origins: Option<BTreeMap<u64, NodeId>>,
     /// Units of each call (node, series) its breaker refused: attempts that sent nothing.
     refused: BTreeMap<(NodeId, u64), u64>,
     /// Per series (node, series), the units seen (attempts sent and refused): each after the
@@ -296,6 +302,7 @@ impl RetryBackoff {
             owed: BTreeMap::new(),
             acknowledges: false,
             owes_acks: policy.as_ref().is_some_and(|p| p.acks_every_arrival),
+            origins: policy.as_ref().is_some_and(|p| p.relayed_series).then(BTreeMap::new),
             refused: BTreeMap::new(),
             units: BTreeMap::new(),
             budget: BTreeMap::new(),
@@ -443,6 +450,15 @@ impl RetryBackoff {
         }
         let previous = self.waited.get(&key).filter(|&&(led_to, _)| led_to == n).map(|&(_, wait)| wait);
         self.failures.insert(key, Failure { attempt: n, at, interrupted: false, previous });
+    }
+
+    /// Where series are relayed, a relay's copy never goes to the series' origin, which has it.
+    fn not_back_to_origin(&mut self, at: SimTime, node: NodeId, to: NodeId, series: u64) {
+        let Some(origins) = self.origins.as_mut() else { return };
+        let origin = *origins.entry(series).or_insert(node);
+        if to == origin && node != origin {
+            self.violation(at, |c| format!("{} relayed s{series} back to its origin {}", c.name(node), c.name(to)));
+        }
     }
 
     fn attempt(&mut self, at: SimTime, node: NodeId, to: NodeId, series: u64, attempt: u32) {
@@ -704,6 +720,7 @@ impl Checker for RetryBackoff {
             b::map(&self.spread),
             b::map(&self.gave_up),
             b::set(&self.cut),
+            self.origins.as_ref().map_or(0, b::map),
         ])
     }
 
@@ -713,6 +730,7 @@ impl Checker for RetryBackoff {
             EventKind::Attempt { node, to, series, attempt } => {
                 self.pending_attempt.push((node, to, series));
                 self.attempt(e.time, node, to, series, attempt);
+                self.not_back_to_origin(e.time, node, to, series);
             }
             EventKind::AttemptFailed { node, to, series, attempt } => self.failed(e.time, (node, to, series), attempt),
             EventKind::Answer { node, to, series, attempt } => {
@@ -883,7 +901,7 @@ mod tests {
             jitter: Some(Number(0.5)),
             max_attempts: Whole(4),
         };
-        RetryPolicy { retry, wait_from, jitter: JitterShape::Proportional, budget: None, acks_every_arrival: true }
+        RetryPolicy { retry, wait_from, jitter: JitterShape::Proportional, budget: None, acks_every_arrival: true, relayed_series: false }
     }
 
     fn attempt(ms: u64, attempt: u32) -> TraceEvent {
@@ -901,6 +919,29 @@ mod tests {
 
     fn outcome(events: &[TraceEvent]) -> Outcome {
         judge(WaitFrom::Send, vec![], events).outcome
+    }
+
+    // Postmortem: a relay that skipped only the node it got a message from sent the origin
+    // its own message back, and retransmitted to it until acked; duplicates are dropped, so
+    // every check passed (held-out 13, group-relay-skips-only-sender).
+    #[test]
+    fn regression_a_relayed_series_never_goes_back_to_its_origin() {
+        let judge_relay = |relayed_series: bool, events: &[TraceEvent]| {
+            let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
+            let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { relayed_series, ..policy(WaitFrom::Send) }));
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(5_000_000), max_latency_ns: 0 })
+        };
+        let copy = |ms, from, to| ev(ms, EventKind::Attempt { node: NodeId(from), to: NodeId(to), series: 9, attempt: 1 });
+        // n1 multicasts s9; n2 relays it to n0 (fine), and to n1 (its origin).
+        let relays = [copy(1, 1, 0), copy(1, 1, 2), copy(2, 2, 0)];
+        assert_ne!(judge_relay(true, &relays).outcome, Outcome::Fail, "{}", judge_relay(true, &relays).detail);
+        let echoed = [&relays[..], &[copy(2, 2, 1)]].concat();
+        let verdict = judge_relay(true, &echoed);
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("n2 relayed s9 back to its origin n1"), "{}", verdict.detail);
+        // Series numbered per sender are not judged so.
+        assert_ne!(judge_relay(false, &echoed).outcome, Outcome::Fail);
     }
 
     #[test]

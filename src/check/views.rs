@@ -113,9 +113,12 @@ impl ViewAgreement {
                 if members >> node.0 & 1 == 0 {
                     continue;
                 }
-                let trusted_installer = self.installers.get(&view).into_iter().flatten().find(|&&(by, at)| {
-                    by != node && at.0 <= deadline && !self.crashed[by.index()] && !self.lines.suspects(node, by)
-                });
+                let trusted_installer = self
+                    .installers
+                    .get(&view)
+                    .into_iter()
+                    .flatten()
+                    .find(|&&(by, at)| by != node && at.0 <= deadline && !self.crashed[by.index()] && !self.lines.suspects(node, by));
                 if let Some(&(by, at)) = trusted_installer {
                     return Some(format!(
                         "{} is a member of v{view}, installed by {} at {at}, and is still in v{reached} at {end} ({} later)",

@@ -207,7 +207,14 @@ impl Protocol for AntiEntropyProtocol {
 
     // Every node sends one digest to one peer every period, from its start.
     fn rounds(config: &Config, _: &Cluster) -> Option<Rounds> {
-        Some(Rounds { period_ns: ns(config.period_ms), per_round: 1, every_period: true, opens_every_round: true, exchange: None, nodes: None })
+        Some(Rounds {
+            period_ns: ns(config.period_ms),
+            per_round: 1,
+            every_period: true,
+            opens_every_round: true,
+            exchange: None,
+            nodes: None,
+        })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> AntiEntropy {

@@ -230,7 +230,14 @@ impl Protocol for BroadcastGossipProtocol {
     fn rounds(config: &Config, cluster: &Cluster) -> Option<Rounds> {
         let servers = config.common().spec(cluster).servers.clone();
         let per_round = u32::try_from(servers.len().saturating_sub(1)).unwrap_or(u32::MAX);
-        Some(Rounds { period_ns: ns(config.period_ms), per_round, every_period: true, opens_every_round: false, exchange: None, nodes: Some(servers) })
+        Some(Rounds {
+            period_ns: ns(config.period_ms),
+            per_round,
+            every_period: true,
+            opens_every_round: false,
+            exchange: None,
+            nodes: Some(servers),
+        })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node<Gossip> {

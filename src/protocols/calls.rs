@@ -750,7 +750,14 @@ impl Protocol for CallsProtocol {
             Jitter::Decorrelated => JitterShape::Decorrelated,
         };
         let budget = config.budget.map(|b| RetryBudget { ratio_ppb: (b.ratio.0 * PPB as f64).round() as u64, burst: b.burst.0 });
-        config.retry.map(|retry| RetryPolicy { retry, wait_from: WaitFrom::Failure, jitter, budget, acks_every_arrival: true })
+        config.retry.map(|retry| RetryPolicy {
+            retry,
+            wait_from: WaitFrom::Failure,
+            jitter,
+            budget,
+            acks_every_arrival: true,
+            relayed_series: false,
+        })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Node {

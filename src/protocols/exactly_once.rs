@@ -140,7 +140,14 @@ impl Protocol for ExactlyOnceProtocol {
     }
 
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None, acks_every_arrival: true })
+        Some(RetryPolicy {
+            retry: config.retry,
+            wait_from: WaitFrom::Send,
+            jitter: JitterShape::Proportional,
+            budget: None,
+            acks_every_arrival: true,
+            relayed_series: false,
+        })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> ExactlyOnce {

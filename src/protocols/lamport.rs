@@ -184,7 +184,14 @@ impl Protocol for LamportMulticast {
     }
 
     fn retry_policy(config: &GroupConfig) -> Option<RetryPolicy> {
-        Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None, acks_every_arrival: true })
+        Some(RetryPolicy {
+            retry: config.retry,
+            wait_from: WaitFrom::Send,
+            jitter: JitterShape::Proportional,
+            budget: None,
+            acks_every_arrival: true,
+            relayed_series: false,
+        })
     }
 
     fn factory(config: &GroupConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Group<LamportOrder> {

@@ -261,7 +261,14 @@ impl Protocol for RpcProtocol {
         let attempts = if config.semantics == Semantics::AtMostOnce { Whole(1) } else { config.max_attempts };
         let retry =
             RetryFile { base_ms: config.timeout_ms, factor: Number(1.0), cap_ms: config.timeout_ms, jitter: None, max_attempts: attempts };
-        Some(RetryPolicy { retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None, acks_every_arrival: true })
+        Some(RetryPolicy {
+            retry,
+            wait_from: WaitFrom::Send,
+            jitter: JitterShape::Proportional,
+            budget: None,
+            acks_every_arrival: true,
+            relayed_series: false,
+        })
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Rpc {

@@ -180,7 +180,14 @@ impl Protocol for RumourMongeringProtocol {
     // A node pushes one peer a round while it has hot rumours; its rounds stop when none is
     // left and start again with the next one learned.
     fn rounds(config: &Config, _: &Cluster) -> Option<Rounds> {
-        Some(Rounds { period_ns: ns(config.period_ms), per_round: 1, every_period: false, opens_every_round: false, exchange: None, nodes: None })
+        Some(Rounds {
+            period_ns: ns(config.period_ms),
+            per_round: 1,
+            every_period: false,
+            opens_every_round: false,
+            exchange: None,
+            nodes: None,
+        })
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Monger {

@@ -438,7 +438,12 @@ impl Node {
                 o.attempts = o.attempts.saturating_add(1);
                 let missing = trusted & !o.acked & !bit(me);
                 for to in (0..64u32).filter(|i| missing >> i & 1 == 1).map(NodeId) {
-                    ctx.send_attempt(to, Wire::Data { view: self.view, entry: o.entry.clone() }, series(self.view, o.entry.key.1), o.attempts);
+                    ctx.send_attempt(
+                        to,
+                        Wire::Data { view: self.view, entry: o.entry.clone() },
+                        series(self.view, o.entry.key.1),
+                        o.attempts,
+                    );
                 }
             }
         }

@@ -56,6 +56,10 @@ pub struct RetryPolicy {
     /// recipient crashed): `false` for a protocol whose receiver may rightly take one without
     /// answering (a group member frozen by a flush, or one that has moved to the next view).
     pub acks_every_arrival: bool,
+    /// Whether a series number names one message cluster-wide: sent first by its origin, and
+    /// resent under the same number by the nodes that relay it. No copy of it then goes back
+    /// to its origin, which has it.
+    pub relayed_series: bool,
 }
 
 impl RetryPolicy {
@@ -68,6 +72,7 @@ impl RetryPolicy {
             jitter: JitterShape::Proportional,
             budget: None,
             acks_every_arrival: true,
+            relayed_series: false,
         }
     }
 
@@ -78,11 +83,18 @@ impl RetryPolicy {
     pub fn at_ticks(every_ms: Number, tick_ms: Number) -> RetryPolicy {
         let jitter = Number((tick_ms.0 - 1e-6).max(0.0) / every_ms.0);
         RetryPolicy {
-            retry: RetryFile { base_ms: every_ms, factor: Number(1.0), cap_ms: every_ms, jitter: Some(jitter), max_attempts: Whole(u64::MAX) },
+            retry: RetryFile {
+                base_ms: every_ms,
+                factor: Number(1.0),
+                cap_ms: every_ms,
+                jitter: Some(jitter),
+                max_attempts: Whole(u64::MAX),
+            },
             wait_from: WaitFrom::Send,
             jitter: JitterShape::ProportionalBound,
             budget: None,
             acks_every_arrival: true,
+            relayed_series: false,
         }
     }
 }
