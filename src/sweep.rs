@@ -929,7 +929,7 @@ impl SweepReport {
                 SeedVerdict::Fail if s.error.is_some() => Some("it failed, but has an error"),
                 SeedVerdict::Error if s.error.is_none() => Some("it is an error, but names none"),
                 SeedVerdict::Error if panicked && (s.failure.is_some() || s.trace_hash.is_some() || s.sent.is_some()) => {
-                    Some("its run was stopped (a panic or its schedule), yet it has results")
+                    Some("its run was stopped (by a panic or its schedule) and still has results")
                 }
                 _ if !panicked && !completed => Some("it completed, but lacks its trace hash or message counts"),
                 _ if s.trace_hash.as_deref().is_some_and(|h| h.len() != 16 || !h.bytes().all(|b| b.is_ascii_hexdigit())) => {
