@@ -15,7 +15,7 @@ use crate::check::Outcome;
 use crate::net::Decision;
 use crate::process::Cluster;
 use crate::scenario::{Catalog, Fault, Generator, Scenario, ScheduledFault, Target, locate::set_top_level_field};
-use crate::sim::{RunOptions, RunResult};
+use crate::sim::{ProtocolPanic, RunOptions, RunResult};
 use crate::time::{NANOS_PER_MS, SimTime};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -93,10 +93,15 @@ impl Search<'_> {
     }
 
     fn run(&mut self, scenario: &Scenario, decisions: bool) -> Option<RunResult> {
+        self.run_or_stop(scenario, decisions).ok()
+    }
+
+    /// [`Search::run`], keeping why a run stopped (a panic, or a schedule step not enabled).
+    fn run_or_stop(&mut self, scenario: &Scenario, decisions: bool) -> Result<RunResult, ProtocolPanic> {
         self.runs += 1;
         // The decisions recorded count against the run's memory budget, with their copies.
         let options = RunOptions { decisions, budget_decisions: decisions.then_some(DECISION_COPIES_BYTES), ..RunOptions::default() };
-        crate::sim::run(scenario, self.seed, &options).ok()
+        crate::sim::run(scenario, self.seed, &options)
     }
 
     /// Whether the candidate still fails the check.
@@ -136,6 +141,9 @@ pub enum ShrinkError {
     Input(String),
     /// The shrinker itself went wrong (a replay that does not reproduce its run).
     Internal(String),
+    /// The scenario's `schedule` does not fit the seed's run: a step (`bad_step`) was not
+    /// enabled in its turn. Bad input, placed at the step by the caller, which has the text.
+    BadSchedule(ProtocolPanic),
 }
 
 impl std::error::Error for ShrinkError {}
@@ -145,6 +153,7 @@ impl std::fmt::Display for ShrinkError {
         match self {
             ShrinkError::Input(e) => write!(f, "{e}"),
             ShrinkError::Internal(e) => write!(f, "internal error: {e}"),
+            ShrinkError::BadSchedule(stop) => write!(f, "with seed {}, {}", stop.seed, stop.message),
         }
     }
 }
@@ -163,8 +172,11 @@ pub fn shrink_with(catalog: &dyn Catalog, scenario: &Scenario, src: &str, seed: 
     // Editors may open a file with a byte order mark; the scenario's text starts after it.
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let mut search = Search { scenario, seed, check: String::new(), runs: 0, max_events: u64::MAX };
-    let original =
-        search.run(scenario, true).ok_or_else(|| Input(format!("seed {seed} panics in protocol code: `msgsim run` reports where")))?;
+    let original = search.run_or_stop(scenario, true).map_err(|stop| match stop.bad_step {
+        // The file's schedule does not fit its run: the caller places the error at the step.
+        Some(_) => ShrinkError::BadSchedule(stop),
+        None => Input(format!("seed {seed} panics in protocol code: `msgsim run` reports where")),
+    })?;
     // Recording the decisions may be what ran out of memory; then the run shrunk would not be
     // the run asked about.
     if original.end.reason == crate::check::EndReason::MaxMemory

@@ -315,7 +315,11 @@ impl<'a> Sweep<'a> {
         };
         match first {
             Err(p) => {
-                report.error = Some(SeedError::Panic { event: p.event, at_ns: p.at.0, message: p.message });
+                report.error = Some(match p.bad_step {
+                    // The user's schedule, not protocol code, stopped the run: bad input.
+                    Some(step) => SeedError::BadSchedule { step: step as u64 + 1, event: p.event, at_ns: p.at.0, message: p.message },
+                    None => SeedError::Panic { event: p.event, at_ns: p.at.0, message: p.message },
+                });
                 (report, None)
             }
             Ok(run) => {
@@ -587,6 +591,18 @@ pub enum SeedError {
         /// The panic's message.
         message: String,
     },
+    /// The scenario's `schedule` does not fit the seed's run: its step `step` (from 1) was not
+    /// enabled in its turn. The input's fault (`msgsim sweep` exits 2), not protocol code's.
+    BadSchedule {
+        /// The schedule step (from 1) that was not enabled.
+        step: u64,
+        /// The scheduler event (from 1) at which it was due.
+        event: u64,
+        /// Simulated time then, in nanoseconds.
+        at_ns: u64,
+        /// What was wrong: the step, and the steps enabled instead.
+        message: String,
+    },
     /// Two runs of the seed differed: at trace event `trace_event` (from 0), or,
     /// when that is `None`, in their verdicts or in whether they panicked.
     Nondeterministic {
@@ -609,6 +625,7 @@ impl fmt::Display for SeedError {
             SeedError::Panic { event, at_ns, message } => {
                 write!(f, "protocol code panicked during event {event} at {}: {message}", SimTime(*at_ns))
             }
+            SeedError::BadSchedule { message, .. } => write!(f, "the scenario's schedule does not fit this seed: {message}"),
             SeedError::Nondeterministic { trace_event, first, second, .. } => {
                 match trace_event {
                     Some(i) => write!(f, "nondeterministic: the two runs diverge at trace event {i} (from 0)")?,
@@ -902,7 +919,8 @@ impl SweepReport {
     fn check_consistent(&self) -> Result<(), String> {
         for s in &self.seeds {
             let completed = s.trace_hash.is_some() && s.sent.is_some() && s.delivered.is_some();
-            let panicked = matches!(s.error, Some(SeedError::Panic { .. }));
+            // A run stopped by a panic or by its schedule has no results.
+            let panicked = matches!(s.error, Some(SeedError::Panic { .. } | SeedError::BadSchedule { .. }));
             let problem = match s.verdict {
                 SeedVerdict::Pass | SeedVerdict::Inconclusive if s.failure.is_some() || s.error.is_some() => {
                     Some("it has a failure or an error")
@@ -911,7 +929,7 @@ impl SweepReport {
                 SeedVerdict::Fail if s.error.is_some() => Some("it failed, but has an error"),
                 SeedVerdict::Error if s.error.is_none() => Some("it is an error, but names none"),
                 SeedVerdict::Error if panicked && (s.failure.is_some() || s.trace_hash.is_some() || s.sent.is_some()) => {
-                    Some("protocol code panicked, yet it has results")
+                    Some("its run was stopped (by a panic or its schedule) and still has results")
                 }
                 _ if !panicked && !completed => Some("it completed, but lacks its trace hash or message counts"),
                 _ if s.trace_hash.as_deref().is_some_and(|h| h.len() != 16 || !h.bytes().all(|b| b.is_ascii_hexdigit())) => {

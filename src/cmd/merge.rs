@@ -58,7 +58,7 @@ pub fn merge(files: &[PathBuf], json: bool) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     match SweepReport::merge(parts) {
-        Ok(report) => print_and_exit(&report, json),
+        Ok(report) => print_and_exit(&report, json, None),
         Err(e) => {
             say!("cannot merge: {e}");
             ExitCode::from(EXIT_BAD_INPUT)

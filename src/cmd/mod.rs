@@ -107,24 +107,30 @@ pub fn load_source(path: &Path) -> Result<(Scenario, String), ExitCode> {
 /// turn is the input's fault (exit 2, placed at the step, with the steps enabled instead and the
 /// command that shows it); any other stop is a panic in protocol code (exit 3).
 pub fn run_stopped(path: &Path, src: &str, panic: &crate::sim::ProtocolPanic) -> ExitCode {
-    let shown = path.display().to_string();
     let Some(step) = panic.bad_step else {
-        to_stderr(&crate::report::panic_text(&shown, panic));
+        to_stderr(&crate::report::panic_text(&path.display().to_string(), panic));
         return ExitCode::from(EXIT_INTERNAL);
     };
+    say!("{}", schedule_step_not_enabled(path, src, panic.seed, step, &panic.message));
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// The error for a `schedule` step (`step`, from 0) not enabled in its turn with `seed`, placed
+/// at the step in `src` (the file's text), with the command that shows it. `run`, `trace`,
+/// `sweep` and `shrink` all say it this way.
+pub fn schedule_step_not_enabled(path: &Path, src: &str, seed: u64, step: usize, message: &str) -> String {
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     use crate::scenario::Seg;
     let (line, col) = crate::scenario::locate::locate(src, &[Seg::Field("schedule"), Seg::Index(step)]);
     let error = crate::scenario::ScenarioError {
-        file: shown.clone(),
+        file: path.display().to_string(),
         line,
         col,
-        message: format!("with seed {}, {}", panic.seed, panic.message),
+        message: format!("with seed {seed}, {message}"),
         // The message already says what was enabled instead (`run_schedule` lists it).
         expected: None,
     };
-    say!("{error}\nreproduce  {}", crate::report::reproduce_command_for(path, panic.seed));
-    ExitCode::from(EXIT_BAD_INPUT)
+    format!("{error}\nreproduce  {}", crate::report::reproduce_command_for(path, seed))
 }
 
 /// Load and validate a scenario, printing every error (exit code 2) if it is invalid.

@@ -27,6 +27,7 @@ pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>
             say!("{}: internal error: {e}", path.display());
             return ExitCode::from(EXIT_INTERNAL);
         }
+        Err(ShrinkError::BadSchedule(stop)) => return super::run_stopped(path, &src, &stop),
         Err(ShrinkError::Input(e)) => {
             say!("{}: {e}", path.display());
             return ExitCode::from(EXIT_BAD_INPUT);

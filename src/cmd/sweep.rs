@@ -1,7 +1,7 @@
 //! `msgsim sweep`: run a scenario with a range of seeds in parallel and summarise.
 
-use super::{EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load, say};
-use crate::sweep::{SeedRange, Sweep, SweepReport};
+use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load_source, say};
+use crate::sweep::{SeedError, SeedRange, Sweep, SweepReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -31,7 +31,7 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
         Ok(shard) => shard,
         Err(code) => return code,
     };
-    let scenario = match load(args.path) {
+    let (scenario, src) = match load_source(args.path) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -67,17 +67,35 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
         bar.finish_and_clear();
         say!("{} seeds in {:.1?}", report.runs, bar.elapsed());
     }
-    print_and_exit(&report, args.json)
+    print_and_exit(&report, args.json, Some((args.path, &src)))
 }
 
-/// Print a sweep's summary (text, or JSON) and give its exit code: 3 if any
-/// seed hit an error, else 1 if any failed a check it was not expected to fail or an
+/// Print a sweep's summary (text, or JSON) and give its exit code: 3 if any seed hit an
+/// error of protocol code or the simulator (a panic, two runs that differ); else 2 if a seed's
+/// run did not fit the scenario's `schedule` (said at the step when `source`, the scenario's
+/// path and text, is known); else 1 if any failed a check it was not expected to fail or an
 /// expected failure happened on no seed, else 0.
-pub fn print_and_exit(report: &SweepReport, json: bool) -> ExitCode {
+pub fn print_and_exit(report: &SweepReport, json: bool, source: Option<(&Path, &str)>) -> ExitCode {
     if json {
         emit(format!("{}\n", serde_json::to_string_pretty(report).expect("a sweep report always serialises")).as_bytes());
     } else {
         emit(report.text().as_bytes());
+    }
+    if report.seeds.iter().any(|s| matches!(s.error, Some(SeedError::Panic { .. } | SeedError::Nondeterministic { .. }))) {
+        return ExitCode::from(EXIT_INTERNAL);
+    }
+    let bad_step = report.seeds.iter().find_map(|s| match &s.error {
+        Some(SeedError::BadSchedule { step, message, .. }) => Some((s.seed, *step, message)),
+        _ => None,
+    });
+    if let Some((seed, step, message)) = bad_step {
+        // A step counted from 1 that does not fit a usize is not in any schedule that parsed.
+        let index = usize::try_from(step.saturating_sub(1)).unwrap_or(usize::MAX);
+        match source {
+            Some((path, src)) => say!("{}", super::schedule_step_not_enabled(path, src, seed, index, message)),
+            None => say!("{}: with seed {seed}, {message}\nreproduce  {}", report.scenario, report.reproduce(seed)),
+        }
+        return ExitCode::from(EXIT_BAD_INPUT);
     }
     if report.errors > 0 {
         return ExitCode::from(EXIT_INTERNAL);

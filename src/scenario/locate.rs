@@ -285,8 +285,16 @@ impl Index {
     }
 
     fn locate(&self, path: &[Seg]) -> (usize, usize) {
+        match self.token_of(path) {
+            Some(at) => (self.toks[at].line, self.toks[at].col),
+            None => (1, 1),
+        }
+    }
+
+    /// The token where the value at `path` starts (as deep as the path can be followed).
+    fn token_of(&self, path: &[Seg]) -> Option<usize> {
         if self.toks.is_empty() {
-            return (1, 1);
+            return None;
         }
         let mut at = 0;
         for seg in path {
@@ -302,7 +310,7 @@ impl Index {
                 _ => break,
             }
         }
-        (self.toks[at].line, self.toks[at].col)
+        Some(at)
     }
 }
 
@@ -323,6 +331,22 @@ impl<'a> Locator<'a> {
     /// followed, and the start of the file at worst.
     pub fn locate(&self, path: &[Seg]) -> (usize, usize) {
         self.index.get_or_init(|| Index::new(self.src)).locate(path)
+    }
+
+    /// The number at `path` exactly as the file wrote it (`18446744073709551616`, `1_000`),
+    /// for errors that would otherwise show the value rounded to a float; `None` if the value
+    /// there is not one plain token.
+    pub fn written(&self, path: &[Seg]) -> Option<String> {
+        let index = self.index.get_or_init(|| Index::new(self.src));
+        let at = index.unwrap_some(index.token_of(path)?);
+        let t = index.toks.get(at)?;
+        // A number is one glued token; `inf` and `NaN` are words, but not ones that open a value.
+        let plain = match &t.tok {
+            Tok::Other => true,
+            Tok::Ident(_) => !matches!(index.tok(at + 1), Some(Tok::Open(_))),
+            _ => false,
+        };
+        plain.then(|| index.chars[t.start..t.end].iter().collect())
     }
 }
 

@@ -471,16 +471,79 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioErrors> {
 
 /// `src` with each carriage return not followed by a line feed (the line breaks of old Mac
 /// files) made a line feed, so that errors are placed on the line an editor shows, not all on
-/// line 1 (the parser counts lines by line feeds). Elsewhere a carriage return is whitespace,
-/// so the scenario reads the same, but for one inside a string, which becomes a line feed.
+/// line 1 (the parser counts lines by line feeds). Outside strings a carriage return is
+/// whitespace, so the scenario reads the same. Inside a string literal (`"..."`, `r#"..."#`,
+/// `b"..."`) or a character literal it is left as written: a string's contents are never
+/// changed. Such a carriage return then does not start a line for positions after it; the
+/// only strings that accept one (`description`) are not where errors are found.
 fn lone_carriage_returns_as_newlines(src: &str) -> std::borrow::Cow<'_, str> {
     let bytes = src.as_bytes();
     let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
     if !(0..bytes.len()).any(lone) {
         return std::borrow::Cow::Borrowed(src);
     }
-    // One ASCII byte for another: still UTF-8.
-    let text = (0..bytes.len()).map(|i| if lone(i) { b'\n' } else { bytes[i] }).collect();
+    let mut text = bytes.to_vec();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            _ if lone(i) => {
+                text[i] = b'\n';
+                i += 1;
+            }
+            // A comment may hold quotes that open nothing; its carriage returns are line ends.
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i += 2;
+                while i < bytes.len() && bytes[i] != b'\n' && !lone(i) {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                // Block comments nest.
+                let mut depth = 0usize;
+                while i < bytes.len() {
+                    if bytes[i..].starts_with(b"/*") {
+                        depth += 1;
+                        i += 2;
+                    } else if bytes[i..].starts_with(b"*/") {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        if lone(i) {
+                            text[i] = b'\n';
+                        }
+                        i += 1;
+                    }
+                }
+            }
+            // A raw string: `r`, hashes, a quote; it ends at a quote and as many hashes.
+            b'r' if {
+                let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
+                bytes.get(i + 1 + hashes) == Some(&b'"') && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
+            } =>
+            {
+                let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
+                i += hashes + 2;
+                let close = [&b"\""[..], &vec![b'#'; hashes]].concat();
+                while i < bytes.len() && !bytes[i..].starts_with(&close) {
+                    i += 1;
+                }
+                i += close.len();
+            }
+            // A string or character literal; an escape (`\"`) does not end it.
+            quote @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    // ASCII bytes replaced by ASCII bytes: still UTF-8.
     String::from_utf8(text).expect("an ASCII byte replaced by another").into()
 }
 
@@ -544,6 +607,12 @@ fn ix(i: usize) -> Seg {
 }
 
 impl<'a> Validator<'a> {
+    /// A number as the file wrote it at `path` (a float shows 2^64 as `1.8446744073709552e19`),
+    /// or as read if the text there is not one token.
+    fn shown(&self, path: &[Seg], v: Number) -> String {
+        self.locator.written(path).unwrap_or_else(|| v.to_string())
+    }
+
     fn error(&mut self, path: &[Seg], message: impl Into<String>, expected: impl Into<Option<String>>) {
         let (line, col) = self.locator.locate(path);
         self.errors.push(ScenarioError { file: self.file.to_string(), line, col, message: message.into(), expected: expected.into() });
@@ -914,7 +983,8 @@ impl<'a> Validator<'a> {
     fn pareto_shape(&mut self, path: &[Seg], shape: Number) -> bool {
         let usable = shape.0.is_finite() && shape.0 > 0.0 && shape.0 <= 100.0;
         if !usable {
-            self.error(path, format!("{} is not a usable Pareto shape", shape.0), "a tail index above 0 and at most 100".to_string());
+            let shown = self.shown(path, shape);
+            self.error(path, format!("{shown} is not a usable Pareto shape"), "a tail index above 0 and at most 100".to_string());
         }
         usable
     }
@@ -922,7 +992,8 @@ impl<'a> Validator<'a> {
     /// Milliseconds to nanoseconds, rejecting negative, non-finite and huge values.
     fn millis(&mut self, path: &[Seg], v: Number) -> Option<u64> {
         if !v.0.is_finite() || v.0 < 0.0 || v.0 > limits::MAX_MS {
-            self.error(path, format!("{v} is not a usable duration"), format!("milliseconds from 0 to {:e}", limits::MAX_MS));
+            let shown = self.shown(path, v);
+            self.error(path, format!("{shown} is not a usable duration"), format!("milliseconds from 0 to {:e}", limits::MAX_MS));
             return None;
         }
         Some((v.0 * NANOS_PER_MS as f64).round() as u64)
@@ -931,7 +1002,8 @@ impl<'a> Validator<'a> {
     fn probability(&mut self, path: &[Seg], v: Option<Number>) -> Option<u32> {
         let Some(Number(p)) = v else { return Some(0) };
         if !(0.0..=1.0).contains(&p) {
-            self.error(path, format!("{} is not a probability", Number(p)), "a number from 0 to 1".to_string());
+            let shown = self.shown(path, Number(p));
+            self.error(path, format!("{shown} is not a probability"), "a number from 0 to 1".to_string());
             return None;
         }
         Some((p * PPB as f64).round() as u32)
@@ -1409,7 +1481,7 @@ impl<'a> Validator<'a> {
                 Some(Number(ms)) if !ms.is_finite() || ms.abs() > limits::MAX_MS => {
                     self.error(
                         &[f("clocks"), ix(i), f("offset_ms")],
-                        format!("{ms} is not a usable clock offset"),
+                        format!("{} is not a usable clock offset", self.shown(&[f("clocks"), ix(i), f("offset_ms")], Number(ms))),
                         format!("milliseconds within +-{:e}", limits::MAX_MS),
                     );
                     0
@@ -1421,7 +1493,7 @@ impl<'a> Validator<'a> {
                 Some(Number(ppm)) if !ppm.is_finite() || ppm.abs() > limits::MAX_DRIFT_PPM => {
                     self.error(
                         &[f("clocks"), ix(i), f("drift_ppm")],
-                        format!("{ppm} ppm is not a usable drift"),
+                        format!("{} ppm is not a usable drift", self.shown(&[f("clocks"), ix(i), f("drift_ppm")], Number(ppm))),
                         format!("parts per million within +-{}", limits::MAX_DRIFT_PPM),
                     );
                     0
@@ -1878,7 +1950,8 @@ impl<'a> Validator<'a> {
     /// A Poisson rate as its exponential gaps; `Some(None)` for a rate of 0 (silence).
     fn rate(&mut self, path: &[Seg], r: Number) -> Option<Option<Latency>> {
         if !(r.0.is_finite() && (0.0..=1e9).contains(&r.0)) {
-            self.error(path, format!("{} is not a usable rate", r.0), "sends per second from 0 to 1e9".to_string());
+            let shown = self.shown(path, r);
+            self.error(path, format!("{shown} is not a usable rate"), "sends per second from 0 to 1e9".to_string());
             return None;
         }
         if r.0 == 0.0 {
@@ -1894,7 +1967,8 @@ impl<'a> Validator<'a> {
             if v.is_finite() && (0.0..=limits::MAX_SIZE_BYTES as f64).contains(&v) {
                 Some(v.round())
             } else {
-                this.error(&p(name), format!("{v} is not a usable size"), format!("bytes from 0 to {}", limits::MAX_SIZE_BYTES));
+                let shown = this.shown(&p(name), Number(v));
+                this.error(&p(name), format!("{shown} is not a usable size"), format!("bytes from 0 to {}", limits::MAX_SIZE_BYTES));
                 None
             }
         };

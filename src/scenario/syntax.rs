@@ -19,7 +19,11 @@ pub fn error(e: &ron::error::SpannedError, src: &str, file: &str) -> ScenarioErr
     let (line, col) = if matches!(e.code, E::Eof) { end_of_text(src) } else { (e.span.start.line, e.span.start.col) };
     // Past the last token ron's own position is the best there is.
     let token = locate::token_at(src, line, col).unwrap_or(Found { line, col, text: String::new() });
-    let (message, expected) = message(&e.code, &token.text);
+    let (message, expected) = match &e.code {
+        // ron suggests `r#1`, a raw identifier, for a number where a name belongs: say which names.
+        E::SuggestRawIdentifier(_) => (format!("found {} where a name belongs", shown(&token.text)), Some(names_expected(src, &token))),
+        code => message(code, &token.text),
+    };
     at(token.line, token.col, message, expected)
 }
 
@@ -37,6 +41,11 @@ fn message(code: &E, token: &str) -> (String, Option<String>) {
         E::MissingStructField { field, outer } => (format!("missing field `{field}`{}", in_(outer)), None),
         E::DuplicateStructField { field, outer } => {
             (format!("field `{field}` is given twice{}", in_(outer)), Some("each field at most once".to_string()))
+        }
+        // A number too large for a whole number is read as a float and shown rounded
+        // (`18446744073709552000`); the user wrote the token.
+        E::InvalidValueForType { expected, found } if found.starts_with("the floating point number") && !token.is_empty() => {
+            (format!("found the number {}", shown(token)), Some(expected.clone()))
         }
         E::InvalidValueForType { expected, found } => (format!("found {found}"), Some(expected.clone())),
         E::ExpectedDifferentLength { expected, found } => {
@@ -79,6 +88,29 @@ fn message(code: &E, token: &str) -> (String, Option<String>) {
     }
 }
 
+/// What belongs where `token` (not a name) stands, asked of ron by reading the file again with
+/// a name no scenario uses in its place: the names of the choice there, if ron lists them.
+fn names_expected(src: &str, token: &Found) -> String {
+    const PROBE: &str = "msgsim_no_such_name";
+    let line_start = src.split_inclusive('\n').take(token.line - 1).map(str::len).sum::<usize>();
+    let start = line_start + src[line_start..].chars().take(token.col - 1).map(char::len_utf8).sum::<usize>();
+    let end = start + token.text.len();
+    let fallback = "a name (a word, not a number)".to_string();
+    if src.get(start..end) != Some(token.text.as_str()) {
+        return fallback;
+    }
+    let probed = format!("{}{PROBE}{}", &src[..start], &src[end..]);
+    match super::ron_options().from_str::<super::file::ScenarioFile>(&probed) {
+        Err(ron::error::SpannedError { code: E::NoSuchEnumVariant { expected, outer, found }, .. }) if found == PROBE => {
+            match outer.as_deref().map_or("variant", kind_of_variant) {
+                "variant" => format!("a name, one of: {}", expected.join(", ")),
+                what => format!("a {what} name, one of: {}", expected.join(", ")),
+            }
+        }
+        _ => fallback,
+    }
+}
+
 /// Just past the last character that is not whitespace: where a file that stops too early stops.
 fn end_of_text(src: &str) -> (usize, usize) {
     let text = src.trim_end();
@@ -116,6 +148,8 @@ fn kind_of_variant(rust_type: &str) -> &'static str {
         "FaultActionFile" => "fault action",
         "SendFile" => "`send` mode",
         "CheckFile" => "check",
+        "StepFile" => "schedule step",
+        "FailuresExpectedOn" => "`expect_failures_on`",
         _ => "variant",
     }
 }
