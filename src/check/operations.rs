@@ -765,7 +765,8 @@ mod tests {
             }
             events.push(op(next_ms, 0, 1, OpOutcome::Invoke));
             events.iter().for_each(|e| c.observe(e));
-            c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(1_000_000_000), max_latency_ns: 100_000_000 })
+            // The run stops before o1's timeout: it owes no end.
+            c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(45_000_000), max_latency_ns: 100_000_000 })
         };
         for within in [11, 13, 15] {
             assert_eq!(judge_next_at(within, false).outcome, Outcome::Pass, "{}", judge_next_at(within, false).detail);
