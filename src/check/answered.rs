@@ -29,6 +29,11 @@
 //! after its request's `send`. A pause or other wait of the caller meanwhile holds its timers
 //! and excuses lateness, never earliness.
 //!
+//! Under `Exchange`'s `Sync` and `Async` handovers the protocol makes no calls (`Ctx::send_sync`
+//! and `Ctx::send`): a `block` line for a `Call`, an `unblock` with a call's answer, or a call's
+//! `timeout` line fails, and so does, under `Async`, a sender's `block` for a synchronous send.
+//! With no call to match, the verdict counts the sends judged.
+//!
 //! This is what no other check states: `NoLoss` passes when the callee delivers every request
 //! and never answers, and `NoDeadlock` passes when every unanswered call ends by its timeout.
 
@@ -89,6 +94,13 @@ pub struct CallsAnswered {
     mistimed: Breaches,
     /// Calls that ended by their timeout, judged.
     timed_out: u64,
+    /// The `Exchange` handover when it makes no calls (`Sync` or `Async`), by name: a call's
+    /// wait, answer or timeout is then one the protocol never makes.
+    callless: Option<&'static str>,
+    /// Lines of a call, or of a rendezvous under `Async`, where the handover makes none.
+    foreign_waits: Breaches,
+    /// Sends judged under a handover that makes no calls.
+    plain_sends: u64,
 }
 
 impl CallsAnswered {
@@ -112,6 +124,9 @@ impl CallsAnswered {
             holds: super::Holds::default(),
             mistimed: Breaches::default(),
             timed_out: 0,
+            callless: None,
+            foreign_waits: Breaches::default(),
+            plain_sends: 0,
         }
     }
 
@@ -120,6 +135,33 @@ impl CallsAnswered {
         self.timeout_ns = Some(timeout_ns);
         self.clocks = clocks;
         self
+    }
+
+    /// Judge a handover that makes no calls: `handover` is `Exchange`'s `send`, `"Sync"` or
+    /// `"Async"`.
+    pub fn without_calls(mut self, handover: &'static str) -> CallsAnswered {
+        self.callless = Some(handover);
+        self
+    }
+
+    /// The handover clause: under `Sync` or `Async` no line of the trace is a call's, and under
+    /// `Async` no sender waits for a rendezvous either.
+    fn callless_line(&mut self, handover: &'static str, e: &TraceEvent) {
+        let name = |n: NodeId| self.cluster.name(n).to_string();
+        let what = match e.kind {
+            EventKind::Send { .. } => {
+                self.plain_sends += 1;
+                return;
+            }
+            EventKind::Block { node, on, reason: BlockReason::Call, .. } => format!("{} blocked on {} for a Call", name(node), name(on)),
+            EventKind::Block { node, on, reason: BlockReason::SyncSend, .. } if handover == "Async" => {
+                format!("{} blocked on {} for a synchronous send", name(node), name(on))
+            }
+            EventKind::Unblock { node, reason: UnblockReason::Answered } => format!("{} went on with a call's answer", name(node)),
+            EventKind::CallTimeout { node, callee, .. } => format!("{}'s call to {} timed out", name(node), name(callee)),
+            _ => return,
+        };
+        self.foreign_waits.record(e.time, || format!("{what} under {handover} handover, which makes no calls"));
     }
 
     /// A call of `node` that began at `began` ended by its timeout now; `held`: whether a pause or
@@ -196,6 +238,9 @@ impl Checker for CallsAnswered {
         if self.timeout_ns.is_some() {
             self.timing(e);
         }
+        if let Some(handover) = self.callless {
+            self.callless_line(handover, e);
+        }
         match e.kind {
             EventKind::Send { from, to, msg, .. } => {
                 self.last_send.insert(from, (to, msg, e.time));
@@ -259,6 +304,9 @@ impl Checker for CallsAnswered {
         if let Some(failed) = self.mistimed.verdict("calls that did not end by their timeout when it was due") {
             return failed;
         }
+        if let Some(failed) = self.foreign_waits.verdict("lines of a call the handover never makes") {
+            return failed;
+        }
         let mut breaches = Breaches::default();
         let (mut taken, mut forgiven) = (0u64, 0u64);
         for (&(callee, caller), steps) in &self.steps {
@@ -297,6 +345,14 @@ impl Checker for CallsAnswered {
         }
         if let Some(failed) = breaches.verdict("calls taken intact and never answered") {
             return failed;
+        }
+        if let Some(handover) = self.callless
+            && taken == 0
+        {
+            if self.plain_sends == 0 {
+                return Verdict::inconclusive(format!("no send under {handover} handover: nothing to judge"));
+            }
+            return Verdict::pass(format!("{} sends under {handover} handover, none of them a call", self.plain_sends));
         }
         if taken == 0 && handed == 0 && self.timed_out == 0 {
             return Verdict::inconclusive("no call request named in the trace reached its callee intact");
@@ -399,6 +455,13 @@ impl crate::plugin::Check for CallsAnswered {
         let config = scenario.protocol.config::<Config>();
         let goes_on = config.is_some_and(|c| matches!(c.send, HandoverFile::Call { wait: false, .. }));
         let checker = CallsAnswered::new(scenario.cluster.clone(), goes_on);
+        // Sync and Async hand a message over without a call: the protocol's documentation says
+        // so (`Ctx::send_sync`, `Ctx::send`), so a call's wait, answer or timeout is a breach.
+        let checker = match config.map(|c| &c.send) {
+            Some(HandoverFile::Sync { .. }) => checker.without_calls("Sync"),
+            Some(HandoverFile::Async) => checker.without_calls("Async"),
+            _ => checker,
+        };
         // Read from the scenario here, not through the protocol's code, whose bugs a check sharing
         // it would share: milliseconds to nanoseconds, truncated as the exchange documents.
         let timeout_ns = config.and_then(|c| match c.send {
@@ -579,5 +642,36 @@ mod tests {
         assert_eq!(judge_timed(true, &[cmd, s, gave_up(30)]).outcome, Outcome::Pass);
         let v = judge_timed(true, &[cmd, s, gave_up(20)]);
         assert!(v.detail.contains("a's call that began at 0.000ms ended by its timeout after 20.000ms"), "{}", v.detail);
+    }
+
+    fn judge_callless(handover: &'static str, events: &[TraceEvent]) -> Verdict {
+        let cluster = Cluster { names: vec!["a".into(), "b".into()], groups: vec![] };
+        let mut c = CallsAnswered::new(cluster, false).without_calls(handover);
+        events.iter().for_each(|e| c.observe(e));
+        c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason: EndReason::Quiescent, max_latency_ns: 0 })
+    }
+
+    // Postmortem: a Sync sender that made every send a waiting call (`block .. Call`, unblocked
+    // `Answered`) passed: calls were judged when seen, never that the handover makes none
+    // (held-out set 13, exchange-sync-sent-as-call).
+    #[test]
+    fn regression_a_sync_or_async_handover_makes_no_calls() {
+        let block = |reason| ev(0, EventKind::Block { node: NodeId(0), on: NodeId(1), reason, timeout: false });
+        let unblock = |reason| ev(2, EventKind::Unblock { node: NodeId(0), reason });
+        let rendezvous = [send(0, 0, 1, 1), block(BlockReason::SyncSend), recv(2, 0, 1, 1, false), unblock(UnblockReason::Taken)];
+        let v = judge_callless("Sync", &rendezvous);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        assert!(v.detail.contains("1 sends under Sync handover, none of them a call"), "{}", v.detail);
+        let call =
+            [send(0, 0, 1, 1), block(BlockReason::Call), recv(1, 0, 1, 1, false), send(1, 1, 0, 2), unblock(UnblockReason::Answered)];
+        let v = judge_callless("Sync", &call);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("a blocked on b for a Call under Sync handover, which makes no calls"), "{}", v.detail);
+        let gave_up = ev(5, EventKind::CallTimeout { node: NodeId(0), callee: NodeId(1), msg: MsgId(1) });
+        let v = judge_callless("Async", &[send(0, 0, 1, 1), gave_up]);
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("a's call to b timed out under Async"), "{}", v.detail);
+        let v = judge_callless("Async", &rendezvous);
+        assert!(v.outcome == Outcome::Fail && v.detail.contains("a blocked on b for a synchronous send under Async"), "{}", v.detail);
+        assert_eq!(judge_callless("Async", &[]).outcome, Outcome::Inconclusive);
     }
 }

@@ -20,6 +20,11 @@
 //!   the same step, and no other: each invocation is owed to a command (the protocol's "one
 //!   operation per workload command", so the workload's arrival rate is the client's); the
 //!   operation goes to the server the command names, when it names one;
+//! - a closed-loop client thinks between an operation's end and its next invocation for a time
+//!   within the think time's bounds (`Constant`: exactly it; `Uniform`: from `min_ms` to
+//!   `max_ms`; `Exponential`: no bound; none: it invokes in the same instant), on its own
+//!   clock; a pause or a wait of the client in between excuses a longer gap, never a shorter
+//!   one, and a crash forgets the end;
 //! - a server answers the requests it received in the order they arrived (first come, first
 //!   served), each once, one at a time: no reply sooner than the shortest service time after
 //!   the server could start on it (the request's arrival, or the previous reply);
@@ -49,6 +54,9 @@ struct ClientOps {
     open: BTreeMap<u64, (NodeId, SimTime)>,
     /// Intact replies arrived, per server and operation, and not yet used by an `ok`.
     replies: BTreeMap<(NodeId, u64), u64>,
+    /// When its latest operation ended, until its next invocation (a closed loop thinks
+    /// between them).
+    ended_at: Option<SimTime>,
 }
 
 /// Which operation a request asks for: the client's incarnation (its crashes so far) when it
@@ -196,7 +204,11 @@ impl OperationLifecycle {
         let closed = self.contract.as_ref().is_some_and(|c| c.closed);
         let most = self.contract.as_ref().map_or(u64::MAX, |c| c.operations);
         self.invoking.insert(node, op);
+        let think = self.contract.as_ref().filter(|c| c.closed).map(|c| (c.min_think_ns, c.max_think_ns));
+        let clock = self.clocks.get(node.index()).copied().unwrap_or_default();
+        let held = self.held.get(&node).copied();
         let ops = self.clients.entry(node).or_default();
+        let thought = ops.ended_at.take();
         let (next, outstanding) = (ops.next, ops.open.len());
         ops.next = op.saturating_add(1);
         ops.open.insert(op, (server, at));
@@ -216,6 +228,22 @@ impl OperationLifecycle {
         {
             self.violation(at, |c| format!("{} sent o{op} to {}; its pick names {}", c.name(node), c.name(server), c.name(s)));
         }
+        // The think time, on the client's clock: a pause or a wait of the client since the end
+        // held its timer, which excuses lateness, never earliness.
+        if let (Some((least, most)), Some(ended)) = (think, thought) {
+            let gap = at.0.saturating_sub(ended.0);
+            let (soonest, latest) = (clock.real_duration(least), most.map(|m| clock.real_duration(m)));
+            let excused = held.is_some_and(|h| h >= ended);
+            if gap < soonest || latest.is_some_and(|l| gap > l && !excused) {
+                let bounds = match most {
+                    Some(m) => format!("{}-{}", SimTime(least), SimTime(m)),
+                    None => format!("at least {}", SimTime(least)),
+                };
+                self.violation(at, |c| {
+                    format!("{} invoked o{op} {} after its previous operation ended; it thinks {bounds}", c.name(node), SimTime(gap))
+                });
+            }
+        }
     }
 
     fn end(&mut self, at: SimTime, node: NodeId, op: u64, server: NodeId, answered: bool) {
@@ -226,6 +254,7 @@ impl OperationLifecycle {
             let what = if answered { "answered" } else { "timed out" };
             return self.violation(at, |c| format!("{}'s operation o{op} {what} without being outstanding", c.name(node)));
         };
+        ops.ended_at = Some(at);
         let waited = at.0 - invoked.0;
         let held = self.held.get(&node).is_some_and(|&h| h >= invoked);
         let reply = answered && {
@@ -481,6 +510,8 @@ mod tests {
             operations,
             min_service_ns: 2_000_000,
             max_service_ns: Some(6_000_000),
+            min_think_ns: 0,
+            max_think_ns: None,
             request_bytes: 64,
             reply_bytes: 64,
         };
@@ -583,6 +614,8 @@ mod tests {
             operations: u64::MAX,
             min_service_ns: 0,
             max_service_ns: None,
+            min_think_ns: 0,
+            max_think_ns: None,
             request_bytes: 512,
             reply_bytes: 4096,
         };
@@ -619,6 +652,8 @@ mod tests {
             operations: u64::MAX,
             min_service_ns: 0,
             max_service_ns: None,
+            min_think_ns: 0,
+            max_think_ns: None,
             request_bytes: 64,
             reply_bytes: 64,
         };
@@ -698,6 +733,54 @@ mod tests {
         let own = [wire(10, 2, 0, 21, false), wire(11, 2, 0, 21, true), op(11, 0, 0, OpOutcome::Ok)];
         let right = [&o0[..3], &[crash, restart], &again, &[o0[3], wire(8, 2, 0, 20, true)], &own].concat();
         assert_eq!(judge(&right).outcome, Outcome::Pass, "{}", judge(&right).detail);
+    }
+
+    /// Postmortem: a client that drew its think time from the service time (up to 200 ms where
+    /// it thinks 1-5 ms) passed: the contract had no think time to judge the gap from an
+    /// operation's end to the next invocation (held-out set 13, service-think-drawn-from-service-time).
+    #[test]
+    fn regression_a_closed_loop_client_thinks_within_its_think_time() {
+        let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
+        let contract = Contract {
+            clients: vec![NodeId(0)],
+            servers: vec![NodeId(2)],
+            closed: true,
+            pick: PickFile::Fixed,
+            timeout_ns: 10_000_000,
+            operations: u64::MAX,
+            min_service_ns: 0,
+            max_service_ns: None,
+            min_think_ns: 1_000_000,
+            max_think_ns: Some(5_000_000),
+            request_bytes: 64,
+            reply_bytes: 64,
+        };
+        let judge_next_at = |next_ms: u64, paused: bool| {
+            let mut c = OperationLifecycle::new(cluster.clone(), vec![], Some(contract.clone()));
+            // o0 times out at 10 ms; o1 follows after the client's think.
+            let mut events = vec![op(0, 0, 0, OpOutcome::Invoke), op(10, 0, 0, OpOutcome::Timeout)];
+            if paused {
+                let fault = |ms, action| ev(ms, EventKind::Fault { action, node: Some(NodeId(0)), index: 0 });
+                events.extend([fault(11, FaultAction::Pause), fault(30, FaultAction::Resume)]);
+            }
+            events.push(op(next_ms, 0, 1, OpOutcome::Invoke));
+            events.iter().for_each(|e| c.observe(e));
+            // The run stops before o1's timeout: it owes no end.
+            c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(45_000_000), max_latency_ns: 100_000_000 })
+        };
+        for within in [11, 13, 15] {
+            assert_eq!(judge_next_at(within, false).outcome, Outcome::Pass, "{}", judge_next_at(within, false).detail);
+        }
+        let late = judge_next_at(40, false);
+        assert_eq!(late.outcome, Outcome::Fail, "{}", late.detail);
+        assert!(
+            late.detail.contains("n0 invoked o1 30.000ms after its previous operation ended; it thinks 1.000ms-5.000ms"),
+            "{}",
+            late.detail
+        );
+        assert_eq!(judge_next_at(10, false).outcome, Outcome::Fail, "thought less than the least");
+        // A pause held the think timer: late is excused.
+        assert_eq!(judge_next_at(31, true).outcome, Outcome::Pass, "{}", judge_next_at(31, true).detail);
     }
 
     /// Postmortem: a closed-loop client that stopped after a timeout passed, since only

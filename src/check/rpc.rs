@@ -13,6 +13,10 @@
 //! crash of the caller between (a restarted caller has forgotten its calls), fails, whatever
 //! the two outcomes (a call kept after it timed out, ended again by a late reply).
 //!
+//! An `Rpc` caller has no other outcome to report: its server never answers with an error and
+//! it has no breaker, so a `call` line saying `Error`, `Rejected` or `Admitted` fails (it is
+//! never skipped as if it were not a call's end).
+//!
 //! A `call` line also reports the call's latency, which the protocol counts from the call's
 //! start (its command), not from its latest request: it must equal the time between the
 //! command and the line on the caller's own clock (offset and drift included), so a resend
@@ -60,6 +64,9 @@ pub struct RpcEffect {
     latency_breach: Option<String>,
     /// The first call its caller ended twice without a crash between.
     twice_ended: Option<String>,
+    /// The first call line whose outcome an `Rpc` caller never reports (`Error`, `Rejected`,
+    /// `Admitted`).
+    foreign_outcome: Option<String>,
 }
 
 impl RpcEffect {
@@ -74,6 +81,7 @@ impl RpcEffect {
             clocks: Vec::new(),
             latency_breach: None,
             twice_ended: None,
+            foreign_outcome: None,
         }
     }
 
@@ -159,6 +167,19 @@ impl Checker for RpcEffect {
                     c.ended_live = None;
                 }
             }
+            // An Rpc caller learns only of a reply or of its own giving up; any other outcome is
+            // one it cannot have seen, not one to skip.
+            EventKind::Call { node, app, outcome, .. }
+                if !matches!(outcome, CallOutcome::Ok | CallOutcome::Timeout) && self.op.is_some() && self.foreign_outcome.is_none() =>
+            {
+                self.foreign_outcome = Some(format!(
+                    "{} ended a{} {outcome:?} at {}: an Rpc call ends Ok, on its reply, or Timeout, when its caller gives up",
+                    self.cluster.name(node),
+                    app.0,
+                    e.time
+                ));
+            }
+            EventKind::Call { outcome, .. } if !matches!(outcome, CallOutcome::Ok | CallOutcome::Timeout) => {}
             EventKind::Call { node, app, outcome: outcome @ (CallOutcome::Ok | CallOutcome::Timeout), latency_ns } => {
                 if self.calls.get(&app).is_some_and(|c| c.ended.is_none()) {
                     self.judge_latency(node, app, e.time, latency_ns);
@@ -183,6 +204,9 @@ impl Checker for RpcEffect {
         let Some(op) = self.op else {
             return Verdict::inconclusive("not an `Rpc` run: nothing to judge");
         };
+        if let Some(why) = &self.foreign_outcome {
+            return Verdict::fail(why.clone());
+        }
         let ended: Vec<(&AppId, &Call)> = self.calls.iter().filter(|(_, c)| c.ended.is_some()).collect();
         if ended.is_empty() {
             return Verdict::inconclusive("no call ended: nothing to judge");
@@ -334,6 +358,19 @@ mod tests {
         let crash = ev(22, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(1)), index: 0 });
         let forgotten = [call(0, 0), deliver(2, 0, 0), ended(20, 0, CallOutcome::Timeout, 0), crash, ended(25, 0, CallOutcome::Ok, 0)];
         assert_eq!(judge(Some(Op::Set), &forgotten).outcome, Outcome::Pass);
+    }
+
+    /// Postmortem: a caller that reported `Error` when it gave up passed, its call line skipped
+    /// as one the check did not expect (held-out set 13, rpc-timeout-reported-as-error).
+    #[test]
+    fn regression_an_rpc_call_ends_ok_or_timeout_and_nothing_else() {
+        for outcome in [CallOutcome::Error, CallOutcome::Rejected, CallOutcome::Admitted] {
+            let v = judge(Some(Op::Set), &[call(0, 0), ended(20, 0, outcome, 0)]);
+            assert_eq!(v.outcome, Outcome::Fail, "{outcome:?}: {}", v.detail);
+            assert!(v.detail.contains(&format!("c1 ended a0 {outcome:?} at 20.000ms")), "{}", v.detail);
+        }
+        let timeout = judge(Some(Op::Set), &[call(0, 0), ended(20, 0, CallOutcome::Timeout, 0)]);
+        assert_eq!(timeout.outcome, Outcome::Pass, "{}", timeout.detail);
     }
 
     /// The server's send to c1 at `ms` (its reply, in an `Rpc` run).

@@ -23,8 +23,10 @@
 //!   certainly been idle longer fails. A consumer is certainly idle, in the broker's eyes,
 //!   from the start (in the order the protocol lists its consumers) or from the instant the
 //!   broker received its acknowledgement of the hand-out it held, within that hand-out's
-//!   visibility, until its next hand-out; after an expiry or a late acknowledgement its place
-//!   is not judged.
+//!   visibility, or from the instant that hand-out expired unacknowledged (the broker's
+//!   visibility timer step: counted idle again, behind every consumer idle before it), until its
+//!   next hand-out; after a late acknowledgement, or an expiry at an instant when several
+//!   held hand-outs expire, its place is not judged.
 //!
 //! So a consumer's crash and a lost hand-out, which the visibility timeout recovers from,
 //! pass; a visibility shorter than the work, where every acknowledgement comes too late and
@@ -231,6 +233,23 @@ impl ExactlyOnceTaken {
         }
     }
 
+    /// A judged visibility timer of the broker fired at `at`: the consumer whose hand-out it
+    /// ends, still holding it, is counted idle again, behind every consumer idle before it.
+    /// Only when one hand-out expiring at `at` is still held is it known which timer this is
+    /// (several fire at one instant in steps of their own): otherwise no place is set.
+    fn expired_idle(&mut self, at: SimTime) {
+        let Some(candidates) = self.expiring.get(&at) else { return };
+        let mut held = candidates.iter().filter_map(|&m| {
+            self.consumers
+                .iter()
+                .copied()
+                .find(|c| self.latest_handout[c.index()].is_some_and(|(latest, _)| latest == m) && self.idle_since[c.index()].is_none())
+        });
+        if let (Some(consumer), None) = (held.next(), held.next()) {
+            self.idle_since[consumer.index()] = Some((at, self.rank));
+        }
+    }
+
     /// `node` took `app` at `now`.
     fn take(&mut self, now: SimTime, node: NodeId, app: AppId) {
         self.taken_by[node.index()] += 1;
@@ -324,6 +343,9 @@ impl Checker for ExactlyOnceTaken {
             EventKind::Timer { node, .. } if Some(node) == self.broker => {
                 let since = SimTime(e.time.0.saturating_sub(self.visibility_ns.unwrap_or(0)));
                 self.timer_step = (!self.held.within(node, since, e.time)).then_some(e.time);
+                if self.timer_step.is_some() {
+                    self.expired_idle(e.time);
+                }
             }
             EventKind::Attempt { node, to, series, .. } if Some(to) == self.broker => self.marked = Some((node, Some(series))),
             EventKind::Attempt { node, .. } | EventKind::Ack { node, .. } => self.marked = Some((node, None)),
@@ -671,6 +693,41 @@ mod tests {
         events.iter().for_each(|e| c.observe(e));
         let v = c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason: EndReason::Horizon, max_latency_ns: 0 });
         assert_ne!(v.outcome, Outcome::Fail, "{}", v.detail);
+    }
+
+    // Postmortem: a broker that put a consumer whose hand-out expired first in line, not last,
+    // handed the requeued task straight back to it past a consumer idle longer, and passed: the
+    // place after an expiry was not judged (held-out set 13, wq-expired-consumer-first-in-line).
+    #[test]
+    fn regression_a_consumer_whose_hand_out_expired_is_idle_behind_those_idle_before() {
+        let cluster = Cluster { names: vec!["b".into(), "w1".into(), "w2".into(), "p".into()], groups: vec![] };
+        let (b, w1, w2, p) = (NodeId(0), NodeId(1), NodeId(2), NodeId(3));
+        let send = |ms, from, to, msg| ev(ms, EventKind::Send { from, to, msg: MsgId(msg), size: 24 });
+        let recv = |ms, from, to, msg| ev(ms, EventKind::Receive { from, to, msg: MsgId(msg), corrupted: false });
+        let judge_requeued_to = |to: NodeId| {
+            let mut c =
+                ExactlyOnceTaken::new(cluster.clone(), Some(Queue { broker: b, consumers: vec![w1, w2], visibility_ns: 10_000_000 }));
+            let mut events: Vec<TraceEvent> =
+                (0..2).map(|a| ev(0, EventKind::Command { node: p, app: AppId(a), dest: Dest::Node(b) })).collect();
+            events.extend([
+                // a0 to w1, never answered; a1 to w2, answered in time: w2 idle since 5 ms.
+                send(1, b, w1, 10),
+                send(2, b, w2, 11),
+                recv(2, b, w2, 11),
+                ev(2, EventKind::Deliver { node: w2, app: AppId(1), origin: p, damaged: false }),
+                send(4, w2, b, 20),
+                recv(5, w2, b, 20),
+                // a0's hand-out expires at 11 ms: w1 is idle again, behind w2.
+                ev(11, EventKind::Timer { node: b, timer: crate::id::TimerId(1) }),
+                send(11, b, to, 12),
+            ]);
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { at: SimTime(1_000_000_000), reason: EndReason::Horizon, max_latency_ns: 0 })
+        };
+        assert_ne!(judge_requeued_to(w2).outcome, Outcome::Fail, "{}", judge_requeued_to(w2).detail);
+        let v = judge_requeued_to(w1);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("went to w1 (idle since 11.000ms) while w2 had been idle since 5.000ms"), "{}", v.detail);
     }
 
     // Postmortem (a review of the first-in-line clause): a paused broker's held visibility timer

@@ -399,6 +399,12 @@ pub struct Contract {
     /// The longest a server works on a request, on its own clock (0 without a service time;
     /// `None` with an exponential one, which has no longest).
     pub max_service_ns: Option<u64>,
+    /// The shortest a closed-loop client thinks between an operation's end and its next
+    /// invocation, on its own clock (0 without a think time, or with an exponential one).
+    pub min_think_ns: u64,
+    /// The longest it thinks, on its own clock (0 without a think time: it invokes at once;
+    /// `None` with an exponential one).
+    pub max_think_ns: Option<u64>,
     /// A request's size on the wire (`request_bytes`, 64 by default).
     pub request_bytes: u32,
     /// A reply's size on the wire (`reply_bytes`, 64 by default).
@@ -423,6 +429,17 @@ impl Contract {
                 Some(TimeFile::Exponential { .. }) | None => 0,
             },
             max_service_ns: match config.service {
+                Some(TimeFile::Constant { ms }) => Some(ns(ms)),
+                Some(TimeFile::Uniform { max_ms, .. }) => Some(ns(max_ms)),
+                Some(TimeFile::Exponential { .. }) => None,
+                None => Some(0),
+            },
+            min_think_ns: match config.think {
+                Some(TimeFile::Constant { ms }) => ns(ms),
+                Some(TimeFile::Uniform { min_ms, .. }) => ns(min_ms),
+                Some(TimeFile::Exponential { .. }) | None => 0,
+            },
+            max_think_ns: match config.think {
                 Some(TimeFile::Constant { ms }) => Some(ns(ms)),
                 Some(TimeFile::Uniform { max_ms, .. }) => Some(ns(max_ms)),
                 Some(TimeFile::Exponential { .. }) => None,
