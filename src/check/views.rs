@@ -251,7 +251,7 @@ impl Checker for ViewAgreement {
             b::map(&self.changes),
             b::nested(self.changes.values(), |c| b::set(&c.delivered)),
             b::map(&self.delivered_in),
-            b::nested(self.installers.values(), |v| b::vec(v)),
+            b::nested(self.installers.values(), b::vec),
         ])
     }
 
@@ -323,6 +323,39 @@ mod tests {
         assert_eq!(judge(&events).outcome, Outcome::Inconclusive);
         events.extend([cmd(1, 2, 1), deliver(2, 0, 1), deliver(3, 1, 1), view(5, 0, 1, 0b011), view(6, 1, 1, 0b011)]);
         assert_eq!(judge(&events).outcome, Outcome::Pass, "{}", judge(&events).detail);
+    }
+
+    // Postmortem: a coordinator that refused the view its members had already installed (an
+    // install forwarded by a member, not sent by the dead coordinator) stayed in the old view
+    // for the rest of the run, and only safety was judged (held-out 13,
+    // views-coordinator-refuses-forwarded-install).
+    #[test]
+    fn regression_a_member_left_behind_a_view_it_belongs_to_fails() {
+        let judge_settled = |settle_ns: Option<u64>, events: &[TraceEvent]| {
+            let mut c = ViewAgreement::new(cluster()).with_settle(settle_ns);
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(100_000_000), max_latency_ns: 0 })
+        };
+        // n0 and n1 install v1 (all three members) at 10 and 11 ms; n2 stays in v0.
+        let behind = [start(), vec![view(10, 0, 1, 0b111), view(11, 1, 1, 0b111)]].concat();
+        let verdict = judge_settled(Some(50_000_000), &behind);
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("n2 is a member of v1, installed by n0 at 10.000ms, and is still in v0"), "{}", verdict.detail);
+        // Within the settle time, or without one, it may still catch up.
+        assert_eq!(judge_settled(Some(95_000_000), &behind).outcome, Outcome::Pass);
+        assert_eq!(judge_settled(None, &behind).outcome, Outcome::Pass);
+        // Caught up: in v1, or a later view.
+        let caught_up = [behind.clone(), vec![view(40, 2, 1, 0b111)]].concat();
+        assert_eq!(judge_settled(Some(50_000_000), &caught_up).outcome, Outcome::Pass);
+        // Owed nothing by installers that crashed or that it suspects.
+        let crash = |ms, n| ev(ms, EventKind::Fault { action: crate::trace::FaultAction::Crash, node: Some(NodeId(n)), index: 0 });
+        let suspect = |ms, of| ev(ms, EventKind::Suspicion { node: NodeId(2), of: NodeId(of), suspected: true });
+        let dead = [behind.clone(), vec![crash(20, 0), crash(21, 1)]].concat();
+        assert_eq!(judge_settled(Some(50_000_000), &dead).outcome, Outcome::Pass, "{}", judge_settled(Some(50_000_000), &dead).detail);
+        let distrusted = [behind.clone(), vec![suspect(20, 0), crash(21, 1)]].concat();
+        assert_eq!(judge_settled(Some(50_000_000), &distrusted).outcome, Outcome::Pass);
+        let one_trusted = [behind, vec![suspect(20, 0)]].concat();
+        assert_eq!(judge_settled(Some(50_000_000), &one_trusted).outcome, Outcome::Fail);
     }
 
     // Postmortem: a membership rule that let exactly half of a view move on split a group cut
