@@ -487,6 +487,25 @@ mod tests {
     use crate::check::Outcome;
     use crate::check::test_events::ev;
 
+    /// A closed-loop contract of `clients` and `servers` that judges nothing else: no service
+    /// or think time bounds, a 10 ms timeout, 64-byte messages; tests override what they judge.
+    fn contract(clients: Vec<NodeId>, servers: Vec<NodeId>) -> Contract {
+        Contract {
+            clients,
+            servers,
+            closed: true,
+            pick: PickFile::Fixed,
+            timeout_ns: 10_000_000,
+            operations: u64::MAX,
+            min_service_ns: 0,
+            max_service_ns: None,
+            min_think_ns: 0,
+            max_think_ns: None,
+            request_bytes: 64,
+            reply_bytes: 64,
+        }
+    }
+
     /// Clients n0 and n1, server n2: a closed loop, 10 ms timeout, service from 2 to 6 ms,
     /// until the horizon.
     fn judge(events: &[TraceEvent]) -> Verdict {
@@ -502,18 +521,11 @@ mod tests {
     fn judge_loop(closed: bool, operations: u64, events: &[TraceEvent]) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
         let contract = Contract {
-            clients: vec![NodeId(0), NodeId(1)],
-            servers: vec![NodeId(2)],
             closed,
-            pick: PickFile::Fixed,
-            timeout_ns: 10_000_000,
             operations,
             min_service_ns: 2_000_000,
             max_service_ns: Some(6_000_000),
-            min_think_ns: 0,
-            max_think_ns: None,
-            request_bytes: 64,
-            reply_bytes: 64,
+            ..contract(vec![NodeId(0), NodeId(1)], vec![NodeId(2)])
         };
         let mut c = OperationLifecycle::new(cluster, vec![], Some(contract));
         // The tests write a request's arrival only: its sending goes just before (right after
@@ -605,20 +617,7 @@ mod tests {
     #[test]
     fn regression_requests_and_replies_go_at_the_sizes_the_contract_gives_them() {
         let cluster = Cluster { names: ["c0", "s0"].map(String::from).to_vec(), groups: vec![] };
-        let contract = Contract {
-            clients: vec![NodeId(0)],
-            servers: vec![NodeId(1)],
-            closed: true,
-            pick: PickFile::Fixed,
-            timeout_ns: 10_000_000,
-            operations: u64::MAX,
-            min_service_ns: 0,
-            max_service_ns: None,
-            min_think_ns: 0,
-            max_think_ns: None,
-            request_bytes: 512,
-            reply_bytes: 4096,
-        };
+        let contract = Contract { request_bytes: 512, reply_bytes: 4096, ..contract(vec![NodeId(0)], vec![NodeId(1)]) };
         let judge = |reply_size: u32| {
             let mut c = OperationLifecycle::new(cluster.clone(), vec![], Some(contract.clone()));
             let events = [
@@ -643,20 +642,7 @@ mod tests {
     #[test]
     fn regression_an_open_loop_invocation_is_owed_to_a_command_and_goes_to_its_server() {
         let cluster = Cluster { names: ["c0", "s0", "s1"].map(String::from).to_vec(), groups: vec![] };
-        let contract = Contract {
-            clients: vec![NodeId(0)],
-            servers: vec![NodeId(1), NodeId(2)],
-            closed: false,
-            pick: PickFile::Random,
-            timeout_ns: 10_000_000,
-            operations: u64::MAX,
-            min_service_ns: 0,
-            max_service_ns: None,
-            min_think_ns: 0,
-            max_think_ns: None,
-            request_bytes: 64,
-            reply_bytes: 64,
-        };
+        let contract = Contract { closed: false, pick: PickFile::Random, ..contract(vec![NodeId(0)], vec![NodeId(1), NodeId(2)]) };
         let judge = |events: &[TraceEvent]| {
             let mut c = OperationLifecycle::new(cluster.clone(), vec![], Some(contract.clone()));
             events.iter().for_each(|e| c.observe(e));
@@ -741,20 +727,7 @@ mod tests {
     #[test]
     fn regression_a_closed_loop_client_thinks_within_its_think_time() {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into(), "n2".into()], groups: vec![] };
-        let contract = Contract {
-            clients: vec![NodeId(0)],
-            servers: vec![NodeId(2)],
-            closed: true,
-            pick: PickFile::Fixed,
-            timeout_ns: 10_000_000,
-            operations: u64::MAX,
-            min_service_ns: 0,
-            max_service_ns: None,
-            min_think_ns: 1_000_000,
-            max_think_ns: Some(5_000_000),
-            request_bytes: 64,
-            reply_bytes: 64,
-        };
+        let contract = Contract { min_think_ns: 1_000_000, max_think_ns: Some(5_000_000), ..contract(vec![NodeId(0)], vec![NodeId(2)]) };
         let judge_next_at = |next_ms: u64, paused: bool| {
             let mut c = OperationLifecycle::new(cluster.clone(), vec![], Some(contract.clone()));
             // o0 times out at 10 ms; o1 follows after the client's think.

@@ -22,7 +22,7 @@ use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process, StateHasher};
 use crate::rng::PPB;
 use crate::scenario::file::{Number, RetryFile};
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario, limits};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -303,14 +303,7 @@ impl Protocol for AtLeastOnceProtocol {
     }
 
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy {
-            retry: config.retry,
-            wait_from: WaitFrom::Send,
-            jitter: JitterShape::Proportional,
-            budget: None,
-            acks_every_arrival: true,
-            relayed_series: false,
-        })
+        Some(RetryPolicy::from_send(config.retry))
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> AtLeastOnce {

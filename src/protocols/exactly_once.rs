@@ -17,7 +17,7 @@ use crate::id::{AppId, NodeId};
 use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Process, StateHasher};
 use crate::scenario::file::{RetryFile, Whole};
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario, limits};
 use serde::Deserialize;
 use std::collections::{BTreeSet, VecDeque};
 use std::hash::Hash;
@@ -140,14 +140,7 @@ impl Protocol for ExactlyOnceProtocol {
     }
 
     fn retry_policy(config: &Config) -> Option<RetryPolicy> {
-        Some(RetryPolicy {
-            retry: config.retry,
-            wait_from: WaitFrom::Send,
-            jitter: JitterShape::Proportional,
-            budget: None,
-            acks_every_arrival: true,
-            relayed_series: false,
-        })
+        Some(RetryPolicy::from_send(config.retry))
     }
 
     fn factory(config: &Config, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> ExactlyOnce {

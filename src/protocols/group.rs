@@ -28,7 +28,7 @@ use crate::id::{NodeId, TimerId};
 use crate::plugin::Protocol;
 use crate::process::{Cluster, Command, Ctx, Dest, Incoming, Message, Payload, Process, StateHasher};
 use crate::scenario::file::{FaultActionFile, RetryFile, SwarmFile};
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, Seg, WaitFrom};
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario, Seg};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -409,7 +409,7 @@ macro_rules! group_protocol {
             }
 
             fn retry_policy(config: &GroupConfig) -> Option<RetryPolicy> {
-                Some(RetryPolicy { retry: config.retry, wait_from: WaitFrom::Send, jitter: JitterShape::Proportional, budget: None, acks_every_arrival: true, relayed_series: true })
+                Some(RetryPolicy { relayed_series: true, ..RetryPolicy::from_send(config.retry) })
             }
 
             fn factory(config: &GroupConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Group<$layer> {

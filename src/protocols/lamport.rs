@@ -24,7 +24,7 @@ use super::group::{Body, Group, GroupConfig, GroupCtx, Key, Layer, Transport, re
 use crate::id::NodeId;
 use crate::plugin::Protocol;
 use crate::process::{Dest, Payload};
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom};
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario};
 use std::collections::BTreeMap;
 
 /// A Lamport timestamp and the node whose clock it is: ties broken by node.
@@ -184,14 +184,7 @@ impl Protocol for LamportMulticast {
     }
 
     fn retry_policy(config: &GroupConfig) -> Option<RetryPolicy> {
-        Some(RetryPolicy {
-            retry: config.retry,
-            wait_from: WaitFrom::Send,
-            jitter: JitterShape::Proportional,
-            budget: None,
-            acks_every_arrival: true,
-            relayed_series: false,
-        })
+        Some(RetryPolicy::from_send(config.retry))
     }
 
     fn factory(config: &GroupConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> Group<LamportOrder> {

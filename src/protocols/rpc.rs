@@ -28,7 +28,7 @@ use crate::id::{AppId, NodeId, TimerId};
 use crate::plugin::Protocol;
 use crate::process::{Command, Ctx, Incoming, Message, Payload, Process};
 use crate::scenario::file::{Number, RetryFile, Whole};
-use crate::scenario::{ConfigCx, JitterShape, RetryPolicy, Scenario, WaitFrom, limits};
+use crate::scenario::{ConfigCx, RetryPolicy, Scenario, limits};
 use crate::stable::{Disk, StableStorage};
 use crate::time::SimTime;
 use crate::trace::CallOutcome;
@@ -261,14 +261,7 @@ impl Protocol for RpcProtocol {
         let attempts = if config.semantics == Semantics::AtMostOnce { Whole(1) } else { config.max_attempts };
         let retry =
             RetryFile { base_ms: config.timeout_ms, factor: Number(1.0), cap_ms: config.timeout_ms, jitter: None, max_attempts: attempts };
-        Some(RetryPolicy {
-            retry,
-            wait_from: WaitFrom::Send,
-            jitter: JitterShape::Proportional,
-            budget: None,
-            acks_every_arrival: true,
-            relayed_series: false,
-        })
+        Some(RetryPolicy::from_send(retry))
     }
 
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> Rpc {

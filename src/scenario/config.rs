@@ -63,11 +63,11 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// One retransmission every `every_ms` from the previous send until acknowledged: no
-    /// growth, no jitter, no last attempt (a producer's or a broker's resend timer).
-    pub fn constant(every_ms: Number) -> RetryPolicy {
+    /// A retransmission timer: the waits `retry` gives, each from the previous send, with its
+    /// jitter proportional to the wait, no budget, and every arrival acknowledged.
+    pub fn from_send(retry: RetryFile) -> RetryPolicy {
         RetryPolicy {
-            retry: RetryFile { base_ms: every_ms, factor: Number(1.0), cap_ms: every_ms, jitter: None, max_attempts: Whole(u64::MAX) },
+            retry,
             wait_from: WaitFrom::Send,
             jitter: JitterShape::Proportional,
             budget: None,
@@ -76,26 +76,27 @@ impl RetryPolicy {
         }
     }
 
+    /// One retransmission every `every_ms` from the previous send until acknowledged: no
+    /// growth, no jitter, no last attempt (a producer's or a broker's resend timer).
+    pub fn constant(every_ms: Number) -> RetryPolicy {
+        RetryPolicy::from_send(RetryFile {
+            base_ms: every_ms,
+            factor: Number(1.0),
+            cap_ms: every_ms,
+            jitter: None,
+            max_attempts: Whole(u64::MAX),
+        })
+    }
+
     /// A retransmission at the first tick of a periodic timer (every `tick_ms`) at least
     /// `every_ms` after the previous send, until acknowledged: a wait of `every_ms` plus less
     /// than one tick (a tick falls in every period; one at its very end would be the next
     /// period's), no growth, no last attempt.
     pub fn at_ticks(every_ms: Number, tick_ms: Number) -> RetryPolicy {
         let jitter = Number((tick_ms.0 - 1e-6).max(0.0) / every_ms.0);
-        RetryPolicy {
-            retry: RetryFile {
-                base_ms: every_ms,
-                factor: Number(1.0),
-                cap_ms: every_ms,
-                jitter: Some(jitter),
-                max_attempts: Whole(u64::MAX),
-            },
-            wait_from: WaitFrom::Send,
-            jitter: JitterShape::ProportionalBound,
-            budget: None,
-            acks_every_arrival: true,
-            relayed_series: false,
-        }
+        let retry =
+            RetryFile { base_ms: every_ms, factor: Number(1.0), cap_ms: every_ms, jitter: Some(jitter), max_attempts: Whole(u64::MAX) };
+        RetryPolicy { jitter: JitterShape::ProportionalBound, ..RetryPolicy::from_send(retry) }
     }
 }
 
