@@ -161,10 +161,14 @@ check_without_config! {
             Some(work::Queue { broker, consumers, visibility_ns: clock.real_duration(q.visibility_ns()) })
         }),
     );
-    // Under ViewSynchronous, a member also catches up with a view within four timeouts: one to
-    // suspect a dead coordinator, the rest for the flush or the catch-up under loss.
-    ViewAgreement => |s| ViewAgreement::new(s.cluster.clone())
-        .with_settle(s.protocol.config::<crate::protocols::views::Config>().map(|c| 4 * crate::protocols::ns(c.timeout_ms)));
+    // Under ViewSynchronous, a member also catches up with a view within four timeouts (one to
+    // suspect a dead coordinator, the rest for the flush) and forty heartbeats (catching up
+    // takes a heartbeat and an install back; under heavy loss, many tries).
+    ViewAgreement => |s| ViewAgreement::new(s.cluster.clone()).with_settle(
+        s.protocol
+            .config::<crate::protocols::views::Config>()
+            .map(|c| 4 * crate::protocols::ns(c.timeout_ms) + 40 * crate::protocols::ns(c.heartbeat_ms)),
+    );
     // Judged against the retry policy the protocol declares; inconclusive without one.
     RetryBackoff => |s| RetryBackoff::new(s.cluster.clone(), s.clocks.clone(), s.protocol.retry_policy());
     // Judged against the Service protocol's contract where it runs; the lifecycle alone otherwise.

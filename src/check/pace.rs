@@ -227,8 +227,12 @@ impl RoundPace {
         if self.silent_allowed(node) {
             return;
         }
-        let name = self.cluster.name(node);
-        self.silent.record(at, || format!("{name} ran a round and sent nothing"));
+        Self::record_silent(&mut self.silent, &self.cluster, node, at);
+    }
+
+    fn record_silent(silent: &mut Breaches, cluster: &Cluster, node: NodeId, at: SimTime) {
+        let name = cluster.name(node);
+        silent.record(at, || format!("{name} ran a round and sent nothing"));
     }
 
     /// Whether a round of `node` may send nothing: where the protocol does not promise every
@@ -386,8 +390,7 @@ impl Checker for RoundPace {
         if let Some((node, 0, at)) = self.firing
             && !self.silent_allowed(node)
         {
-            let name = self.cluster.name(node);
-            silent.record(at, || format!("{name} ran a round and sent nothing"));
+            Self::record_silent(&mut silent, &self.cluster, node, at);
         }
         if let Some(failed) = silent.verdict("rounds that opened no exchange") {
             return failed;

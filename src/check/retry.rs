@@ -246,7 +246,8 @@ pub struct RetryBackoff {
     /// Whether its policy says every intact arrival is acknowledged (`owed` is kept only then).
     owes_acks: bool,
     /// Where a series names one message cluster-wide (`RetryPolicy::relayed_series`): each
-    /// series' origin, the node of its first attempt.
+    /// series' origin, the node of its first attempt. Kept across crashes: the protocols that
+    /// relay are crash-stop (they refuse restarts), so a series is never numbered afresh.
     origins: Option<BTreeMap<u64, NodeId>>,
     /// Units of each call (node, series) its breaker refused: attempts that sent nothing.
     refused: BTreeMap<(NodeId, u64), u64>,

@@ -19,7 +19,7 @@
 //! already suspects fails (see `suspicion_lines`).
 //!
 //! Where the protocol says how soon a member catches up (`settle`: under `ViewSynchronous`,
-//! four failure-detection timeouts), the membership is also judged live: a member of a view
+//! four failure-detection timeouts and forty heartbeats), the membership is also judged live: a member of a view
 //! that another member installed more than `settle` before the end, that neither crashed
 //! and that this one still trusts at the end, has installed that view or a later one by then.
 //! A member left behind (an install it refused, or never asked for) fails; one that suspects
@@ -64,7 +64,8 @@ pub struct ViewAgreement {
     settle_ns: Option<u64>,
     /// Per view, who installed it and when.
     installers: BTreeMap<u64, Vec<(NodeId, SimTime)>>,
-    /// Per node, whether it crashed.
+    /// Per node, whether it crashed (for good: the membership protocols judged here are
+    /// crash-stop, and refuse restarts).
     crashed: Vec<bool>,
 }
 

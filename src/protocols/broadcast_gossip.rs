@@ -11,8 +11,8 @@
 //! Each value owed to a neighbour is a retransmission series (its number is the value's id): a
 //! batch is one `attempt` line per value in it, its acknowledgement one `ack` line per value,
 //! and the protocol declares its policy: a value is sent again at the first tick `resend_ms`
-//! after it was sent, so the wait is `resend_ms` plus less than one period (jitter a
-//! nanosecond short of `period_ms` / `resend_ms`), with no last attempt. `RetryBackoff` judges it.
+//! after it was sent, so the wait is `resend_ms` plus less than one period
+//! (`RetryPolicy::at_ticks`), with no last attempt. `RetryBackoff` judges it.
 //! `bug: AckOnlyNew` is the broken variant: a server acknowledges only the values new to it,
 //! so a value that crossed the same value on its way the other way is never acknowledged, and
 //! its sender resends it until the other's batch arrives. `RetryBackoff` catches the

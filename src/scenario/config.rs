@@ -90,10 +90,10 @@ impl RetryPolicy {
 
     /// A retransmission at the first tick of a periodic timer (every `tick_ms`) at least
     /// `every_ms` after the previous send, until acknowledged: a wait of `every_ms` plus less
-    /// than one tick (a tick falls in every period; one at its very end would be the next
-    /// period's), no growth, no last attempt.
+    /// than one tick, no growth, no last attempt. The bound allows a tick and 2 ns: a drifting
+    /// clock's ticks, each rounded to the nanosecond, may fall a nanosecond apart from a period.
     pub fn at_ticks(every_ms: Number, tick_ms: Number) -> RetryPolicy {
-        let jitter = Number((tick_ms.0 - 1e-6).max(0.0) / every_ms.0);
+        let jitter = Number((tick_ms.0 + 2e-6) / every_ms.0);
         let retry =
             RetryFile { base_ms: every_ms, factor: Number(1.0), cap_ms: every_ms, jitter: Some(jitter), max_attempts: Whole(u64::MAX) };
         RetryPolicy { jitter: JitterShape::ProportionalBound, ..RetryPolicy::from_send(retry) }
