@@ -16,6 +16,9 @@
 //!   (`Fixed`: server i mod s for client i; `RoundRobin`: the servers in turn from there),
 //!   and invokes at most `operations` of them, and, when the run ends with nothing left to
 //!   happen, all of them (since its latest start), unless it is down or paused then;
+//! - `Random` is a uniform draw over the servers: once the closed-loop clients have invoked
+//!   at least 64 operations per server, every server has been picked (a fair draw leaves one
+//!   of s servers out of that many with probability below s * e^-64);
 //! - an open-loop client invokes one operation for each command its workload gives it, in
 //!   the same step, and no other: each invocation is owed to a command (the protocol's "one
 //!   operation per workload command", so the workload's arrival rate is the client's); the
@@ -97,6 +100,8 @@ pub struct OperationLifecycle {
     /// server the command named, if it named one: each command owes one invocation, at once,
     /// on that server.
     commanded: Vec<(NodeId, SimTime, Option<NodeId>)>,
+    /// Under a closed loop's `Random` pick, the operations invoked on each server.
+    drawn: BTreeMap<NodeId, u64>,
     breaches: Breaches,
 }
 
@@ -120,6 +125,7 @@ impl OperationLifecycle {
             invoked: 0,
             ended: 0,
             commanded: Vec::new(),
+            drawn: BTreeMap::new(),
             breaches: Breaches::default(),
         }
     }
@@ -205,6 +211,9 @@ impl OperationLifecycle {
         let most = self.contract.as_ref().map_or(u64::MAX, |c| c.operations);
         self.invoking.insert(node, op);
         let think = self.contract.as_ref().filter(|c| c.closed).map(|c| (c.min_think_ns, c.max_think_ns));
+        if self.contract.as_ref().is_some_and(|c| c.closed && matches!(c.pick, PickFile::Random)) {
+            *self.drawn.entry(server).or_default() += 1;
+        }
         let clock = self.clocks.get(node.index()).copied().unwrap_or_default();
         let held = self.held.get(&node).copied();
         let ops = self.clients.entry(node).or_default();
@@ -452,6 +461,21 @@ impl Checker for OperationLifecycle {
                         )
                     });
                 }
+            }
+        }
+        // A uniform draw reaches every server once it has drawn 64 times per server.
+        if let Some(c) = self.contract.as_ref().filter(|c| c.closed && matches!(c.pick, PickFile::Random)) {
+            let draws: u64 = self.drawn.values().sum();
+            if draws >= 64 * c.servers.len() as u64
+                && let Some(&missed) = c.servers.iter().find(|s| !self.drawn.contains_key(s))
+            {
+                breaches.record(end.at, || {
+                    format!(
+                        "under pick: Random the closed-loop clients invoked {draws} operations on {} servers and none on {}: a uniform draw misses a server that often with probability below 10^-27",
+                        c.servers.len(),
+                        self.cluster.name(missed)
+                    )
+                });
             }
         }
         // A work-conserving server has answered, by the end, every request it could have
@@ -771,5 +795,29 @@ mod tests {
         assert_eq!(judge_with(1, &done).outcome, Outcome::Pass, "{}", judge_with(1, &done).detail);
         let restart = ev(8, EventKind::Fault { action: FaultAction::Restart, node: Some(NodeId(1)), index: 1 });
         assert_eq!(judge_with(1, &[&done[..], &[restart]].concat()).outcome, Outcome::Fail, "restarted, it owes its operation again");
+    }
+
+    /// Postmortem: clients that drew their server from one fewer than the servers never picked
+    /// the last one, and passed: a `Random` pick was not judged at all (held-out set 14,
+    /// service-random-pick-never-last).
+    #[test]
+    fn regression_a_random_pick_reaches_every_server() {
+        let judge_draws = |operations: u64, on: &dyn Fn(u64) -> u32| {
+            let cluster = Cluster { names: vec!["c0".into(), "s1".into(), "s2".into()], groups: vec![] };
+            let contract = Contract { pick: PickFile::Random, ..contract(vec![NodeId(0)], vec![NodeId(1), NodeId(2)]) };
+            let mut c = OperationLifecycle::new(cluster, vec![], Some(contract));
+            for i in 0..operations {
+                let server = NodeId(on(i));
+                c.observe(&ev(20 * i, EventKind::Op { node: NodeId(0), op: i, server, outcome: OpOutcome::Invoke }));
+                c.observe(&ev(20 * i + 10, EventKind::Op { node: NodeId(0), op: i, server, outcome: OpOutcome::Timeout }));
+            }
+            c.verdict(&RunEnd { reason: EndReason::Horizon, at: SimTime(20 * operations * 1_000_000), max_latency_ns: 0 })
+        };
+        let one_sided = judge_draws(128, &|_| 1);
+        assert_eq!(one_sided.outcome, Outcome::Fail, "{}", one_sided.detail);
+        assert!(one_sided.detail.contains("invoked 128 operations on 2 servers and none on s2"), "{}", one_sided.detail);
+        assert_eq!(judge_draws(128, &|i| 1 + (i % 2) as u32).outcome, Outcome::Pass);
+        // Fewer than 64 draws per server: a fair draw may still have missed one.
+        assert_eq!(judge_draws(127, &|_| 1).outcome, Outcome::Pass);
     }
 }

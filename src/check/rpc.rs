@@ -21,10 +21,17 @@
 //! start (its command), not from its latest request: it must equal the time between the
 //! command and the line on the caller's own clock (offset and drift included), so a resend
 //! that restarts the count shows.
+//!
+//! The server replies `work_ms` after it takes a request (the protocol's "replies `work_ms`
+//! later", which leaves a crash between the effect and the reply its chance): every reply, its
+//! `ack` line of the call's series, is sent `work_ms` after an intact copy of that call's
+//! request (an `attempt` of the same series from that caller) arrived at the server, on the
+//! server's clock and since its latest start. A reply sooner, or to a request that never
+//! arrived, fails.
 
 use super::{Checker, EndReason, RunEnd, Verdict};
 use crate::clock::Clock;
-use crate::id::{AppId, NodeId};
+use crate::id::{AppId, MsgId, NodeId};
 use crate::process::Cluster;
 use crate::protocols::rpc::{Config as RpcConfig, Op};
 use crate::scenario::Scenario;
@@ -67,6 +74,16 @@ pub struct RpcEffect {
     /// The first call line whose outcome an `Rpc` caller never reports (`Error`, `Rejected`,
     /// `Admitted`).
     foreign_outcome: Option<String>,
+    /// The server's work before each reply, in nanoseconds on its clock (`None`: not judged).
+    work_ns: Option<u64>,
+    /// Attempt lines to the server waiting for the send that follows them: (caller, series).
+    unsent: Vec<(NodeId, u64)>,
+    /// Each request sent to the server: its message, and the (caller, series) it carries.
+    requests: BTreeMap<MsgId, (NodeId, u64)>,
+    /// Intact arrivals of requests at the server since its latest start, per (caller, series).
+    arrivals: BTreeMap<(NodeId, u64), Vec<SimTime>>,
+    /// The first reply not sent `work_ms` after an arrival of its request.
+    untimely_reply: Option<String>,
 }
 
 impl RpcEffect {
@@ -82,7 +99,40 @@ impl RpcEffect {
             latency_breach: None,
             twice_ended: None,
             foreign_outcome: None,
+            work_ns: None,
+            unsent: Vec::new(),
+            requests: BTreeMap::new(),
+            arrivals: BTreeMap::new(),
+            untimely_reply: None,
         }
+    }
+
+    /// The same, holding the server to replying `work_ns` (on its clock) after each request
+    /// it takes.
+    pub fn with_work(mut self, work_ns: u64) -> RpcEffect {
+        self.work_ns = Some(work_ns);
+        self
+    }
+
+    /// The server's reply (`ack`) of `series` to `caller` at `at`: sent `work_ns` after an
+    /// arrival of that request on the server's clock (2 ns of rounding allowed), or a breach.
+    fn judge_reply(&mut self, server: NodeId, caller: NodeId, series: u64, at: SimTime) {
+        let Some(work) = self.work_ns else { return };
+        if self.untimely_reply.is_some() {
+            return;
+        }
+        let now = i128::from(self.local(server, at).0);
+        let arrivals = self.arrivals.get(&(caller, series)).cloned().unwrap_or_default();
+        if arrivals.iter().any(|&r| (now - i128::from(self.local(server, r).0) - i128::from(work)).abs() <= 2) {
+            return;
+        }
+        let latest = arrivals.last().map_or("none arrived since its latest start".to_string(), |r| format!("the latest arrived at {r}"));
+        self.untimely_reply = Some(format!(
+            "{} replied to {}'s a{series} at {at}, not {} after a request of it arrived ({latest}): it replies work_ms after each request it takes",
+            self.cluster.name(server),
+            self.cluster.name(caller),
+            SimTime(work)
+        ));
     }
 
     /// The same, reading each node's latencies on `clocks` (indexed by node).
@@ -140,7 +190,7 @@ impl RpcEffect {
 impl Checker for RpcEffect {
     fn heap_bytes(&self) -> u64 {
         use crate::budget as b;
-        b::map(&self.calls)
+        b::total(&[b::map(&self.calls), b::map(&self.requests), b::map(&self.arrivals)])
     }
 
     fn observe(&mut self, e: &TraceEvent) {
@@ -158,9 +208,25 @@ impl Checker for RpcEffect {
                 }
             }
             EventKind::Send { from, to, .. } if Some(from) == self.server => self.effects.entry(to).or_default().1 += 1,
+            // A request: the attempt line just before its send names its series.
+            EventKind::Attempt { node, to, series, .. } if Some(to) == self.server => self.unsent.push((node, series)),
+            EventKind::Send { from, to, msg, .. } if Some(to) == self.server => {
+                if let Some(i) = self.unsent.iter().position(|&(caller, _)| caller == from) {
+                    let request = self.unsent.remove(i);
+                    self.requests.insert(msg, request);
+                }
+            }
+            EventKind::Receive { to, msg, corrupted: false, .. } if Some(to) == self.server => {
+                if let Some(&request) = self.requests.get(&msg) {
+                    self.arrivals.entry(request).or_default().push(e.time);
+                }
+            }
+            EventKind::Ack { node, to, series } if Some(node) == self.server => self.judge_reply(node, to, series, e.time),
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
                 if Some(node) == self.server {
                     self.effects.clear();
+                    // Its reply timers died with it: a later reply owes a later arrival.
+                    self.arrivals.clear();
                 }
                 // The crashed caller forgot its calls: none of them can end again.
                 for c in self.calls.values_mut().filter(|c| c.client == node) {
@@ -205,6 +271,9 @@ impl Checker for RpcEffect {
             return Verdict::inconclusive("not an `Rpc` run: nothing to judge");
         };
         if let Some(why) = &self.foreign_outcome {
+            return Verdict::fail(why.clone());
+        }
+        if let Some(why) = &self.untimely_reply {
             return Verdict::fail(why.clone());
         }
         let ended: Vec<(&AppId, &Call)> = self.calls.iter().filter(|(_, c)| c.ended.is_some()).collect();
@@ -265,8 +334,10 @@ impl crate::plugin::Check for RpcEffect {
     fn build(_: &crate::plugin::NoConfig, scenario: &Scenario) -> Box<dyn Checker> {
         let config = scenario.protocol.config::<RpcConfig>();
         let checker = RpcEffect::new(scenario.cluster.clone(), config.map(|c| c.op)).with_clocks(scenario.clocks.clone());
+        // The work time as the scenario wrote it, converted here: none means replying at once.
+        let work_ns = config.map_or(0, |c| c.work_ms.map_or(0, |ms| (ms.0 * crate::time::NANOS_PER_MS as f64).round() as u64));
         Box::new(match config.and_then(|c| scenario.cluster.id(&c.server)) {
-            Some(server) => checker.with_server(server),
+            Some(server) => checker.with_server(server).with_work(work_ns),
             None => checker,
         })
     }
@@ -400,5 +471,35 @@ mod tests {
         let answered =
             [call(0, 0), deliver(2, 0, 0), reply(7), call(10, 1), deliver(12, 0, 1), reply(17), ended(20, 1, CallOutcome::Ok, 10)];
         assert_eq!(judge_with(&answered, EndReason::Quiescent).outcome, Outcome::Pass);
+    }
+
+    /// Postmortem: a server that answered each request as it took it, not `work_ms` later,
+    /// passed: the replies were counted, never timed (held-out set 14, rpc-reply-sent-at-once).
+    #[test]
+    fn regression_the_server_replies_work_ms_after_each_request_it_takes() {
+        let judge_with = |reply_ms: u64, series: u64, clocks: Vec<Clock>| {
+            let mut checker = RpcEffect::new(cluster(), Some(Op::Set)).with_server(NodeId(0)).with_work(5_000_000).with_clocks(clocks);
+            let events = [
+                call(0, 0),
+                ev(0, EventKind::Attempt { node: NodeId(1), to: NodeId(0), series: 0, attempt: 1 }),
+                ev(0, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(1), size: 24 }),
+                ev(2, EventKind::Receive { from: NodeId(1), to: NodeId(0), msg: MsgId(1), corrupted: false }),
+                deliver(2, 0, 0),
+                ev(reply_ms, EventKind::Ack { node: NodeId(0), to: NodeId(1), series }),
+                reply(reply_ms),
+                ended(reply_ms + 2, 0, CallOutcome::Ok, 0),
+            ];
+            events.iter().for_each(|e| checker.observe(e));
+            checker.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(100_000_000), max_latency_ns: 0 })
+        };
+        assert_eq!(judge_with(7, 0, vec![]).outcome, Outcome::Pass, "{}", judge_with(7, 0, vec![]).detail);
+        let at_once = judge_with(2, 0, vec![]);
+        assert_eq!(at_once.outcome, Outcome::Fail, "{}", at_once.detail);
+        assert!(at_once.detail.contains("srv replied to c1's a0 at 2.000ms, not 5.000ms after"), "{}", at_once.detail);
+        // A reply to a call whose request never arrived answers nothing.
+        assert_eq!(judge_with(7, 3, vec![]).outcome, Outcome::Fail);
+        // The work is timed on the server's clock: 10% slow, 5 ms of it are 5.556 ms of true time.
+        let slow = vec![Clock { offset_ns: 0, drift_ppb: -100_000_000 }, Clock::default()];
+        assert_eq!(judge_with(7, 0, slow).outcome, Outcome::Fail, "true time is not the server's");
     }
 }
