@@ -144,6 +144,11 @@ enum Cmd {
         /// copied (slower, the same result; for comparison).
         #[arg(long)]
         replay: bool,
+        /// Async: take every enabled step, also those that only reach, in another order, a
+        /// state found another way (no partial-order reduction; the same states, verdicts and
+        /// counterexample from more transitions; for comparison).
+        #[arg(long)]
+        no_reduction: bool,
         /// Print one JSON object instead of the text summary.
         #[arg(long)]
         json: bool,
@@ -221,7 +226,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Cmd::Sweep { scenario, seeds, jobs, json, check_determinism, shard } => {
             cmd::sweep::sweep(cmd::sweep::Args { path: &scenario, seeds, jobs, json, check_determinism, shard })
         }
-        Cmd::Explore { scenario, seed, model, max_depth, max_faults, latencies, max_runs, jobs, replay, json, output } => {
+        Cmd::Explore { scenario, seed, model, max_depth, max_faults, latencies, max_runs, jobs, replay, no_reduction, json, output } => {
             let bounds = crate::explore::Bounds {
                 max_depth,
                 max_faults,
@@ -229,6 +234,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
                 max_runs,
                 jobs: usize::from(jobs),
                 replay,
+                reduction: !no_reduction,
             };
             let model = if model == "async" { crate::explore::Model::Async } else { crate::explore::Model::Timed };
             cmd::explore::explore_cmd(cmd::explore::Args { path: &scenario, seed, model, bounds, json, output: output.as_deref() })

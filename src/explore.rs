@@ -22,6 +22,7 @@
 
 pub mod asynchronous;
 mod parallel;
+mod sleep;
 
 pub use asynchronous::Step;
 
@@ -54,11 +55,16 @@ pub struct Bounds {
     /// The asynchronous model replays every path from the boot even when the processes can be
     /// copied ([`crate::process::Process::snapshot`]): slower, the same result; for comparison.
     pub replay: bool,
+    /// The asynchronous model skips steps that only reach, in another order, a state found
+    /// another way (partial-order reduction by sleep sets, [`asynchronous`]): the same states,
+    /// verdicts and counterexample from fewer transitions. Off (`--no-reduction`), for
+    /// comparison.
+    pub reduction: bool,
 }
 
 impl Default for Bounds {
     fn default() -> Bounds {
-        Bounds { max_depth: 64, max_faults: 2, latencies: 2, max_runs: 1_000_000, jobs: 1, replay: false }
+        Bounds { max_depth: 64, max_faults: 2, latencies: 2, max_runs: 1_000_000, jobs: 1, replay: false, reduction: true }
     }
 }
 

@@ -51,6 +51,7 @@ use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use super::sleep::{Actor, Sleeps};
 use super::{Bounds, Exploration, Violation};
 
 /// One event of an asynchronous run, named by the ids the trace shows.
@@ -1269,9 +1270,9 @@ pub(super) fn replay<'s, P: Process>(
 /// What the search learns of a state once it is known to be new: computed on demand, since
 /// most successors turn out to be states already seen.
 pub(super) struct Judged {
-    /// The steps it enables (left empty by [`World::judge_into`], whose searches need only
-    /// their number), and their number.
-    enabled: Vec<Step>,
+    /// The steps it enables and who each acts on (left empty by [`World::judge_into`], whose
+    /// searches need only their number), and their number.
+    enabled: Vec<(Step, Actor)>,
     steps: usize,
     /// How the path ends here, if it does (the in-flight budget ran out, nothing enabled, or
     /// the depth bound).
@@ -1290,7 +1291,20 @@ impl<P: Process> World<'_, P> {
     pub(super) fn judge(&self, depth: usize, bounds: Bounds) -> Judged {
         let mut enabled = Vec::new();
         let judged = self.judge_into(depth, bounds, &mut enabled);
+        let enabled = enabled.into_iter().map(|step| (step, self.actor(step))).collect();
         Judged { enabled, ..judged }
+    }
+
+    /// Who `step` (enabled here) acts on, for the partial-order reduction ([`super::sleep`]).
+    pub(super) fn actor(&self, step: Step) -> Actor {
+        match step {
+            Step::Command(app) => Actor::at(self.commands[app.0 as usize].1.0, false),
+            Step::Deliver(id) | Step::Lose(id) | Step::Duplicate(id) | Step::Corrupt(id) => {
+                Actor::at(self.wire.get(id).to.0, step.is_fault())
+            }
+            Step::Timer(id) => Actor::at(self.timers[&id].0.0, false),
+            Step::Crash(_) | Step::Restart(_) | Step::Partition(_) | Step::Heal(_) => Actor::everywhere(),
+        }
     }
 
     /// [`World::judge`] with the enabled steps listed in `enabled` (a buffer reused between
@@ -1323,14 +1337,22 @@ pub(super) enum Arrival {
     Unsupported(&'static str),
     /// A state: its fingerprint and faults.
     State(u64, usize),
-    /// A state known to be in the seen table already (the parallel search looks its
-    /// fingerprint up on the worker that made it, so the merge does not read the table again).
-    Known,
+    /// A state known to be in the seen table already, under this key (the parallel search
+    /// looks its fingerprint up on the worker that made it, so the merge does not read the
+    /// table again).
+    Known(u32),
 }
 
 /// A new state to step from: its index in the tree (none: the boot state), how many steps to
-/// take from it, and those steps (listed only if it was judged by [`World::judge`]).
-type NewState = (Option<u32>, usize, Vec<Step>);
+/// take from it, and those steps with who each acts on (listed only if it was judged by
+/// [`World::judge`]).
+type NewState = (Option<u32>, usize, Vec<(Step, Actor)>);
+
+/// A state's key in the seen table and the sleep sets: its index in the tree plus one, 0 for
+/// the boot state (which has no index).
+pub(super) fn key(me: Option<u32>) -> u32 {
+    me.map_or(0, |me| me + 1)
+}
 
 /// The search's bookkeeping, shared by its two ways of reaching states (copying and replaying),
 /// so both count, judge and cut alike.
@@ -1345,13 +1367,16 @@ pub(super) struct Search {
     pub(super) memory: crate::budget::SearchBudget,
     /// The scenario's `max_events`, which `found.events` may reach.
     max_events: u64,
+    /// The partial-order reduction: which steps need not be taken.
+    pub(super) sleeps: Sleeps,
 }
 
 impl Search {
     fn new(scenario: &Scenario, bounds: Bounds) -> Search {
         let found = Exploration::nothing_yet(scenario);
         let memory = crate::budget::SearchBudget::new(scenario.limits.max_memory_mb);
-        Search { found, tree: Vec::new(), seen: Seen::default(), bounds, memory, max_events: scenario.limits.max_events }
+        let sleeps = Sleeps::new(bounds.reduction, bounds.max_faults);
+        Search { found, tree: Vec::new(), seen: Seen::default(), bounds, memory, max_events: scenario.limits.max_events, sleeps }
     }
 
     /// The search's result, with the memory its distinct states take.
@@ -1374,26 +1399,30 @@ impl Search {
             (self.found.complete, self.found.events_reached) = (false, true);
             return false;
         }
-        let tables = std::mem::size_of::<(u32, Step)>() * self.tree.capacity() + std::mem::size_of::<u64>() * self.seen.slots.capacity();
-        if self.memory.exceeded(tables as u64) {
+        let seen = (std::mem::size_of::<u64>() + std::mem::size_of::<u32>()) * self.seen.slots.capacity();
+        let tables = (std::mem::size_of::<(u32, Step)>() * self.tree.capacity() + seen) as u64 + self.sleeps.bytes();
+        if self.memory.exceeded(tables) {
             (self.found.complete, self.found.memory_reached) = (false, true);
             return false;
         }
         true
     }
 
-    /// Merge the transition from `parent` by `step` (none: the boot state) at `depth`, which
-    /// gave `arrival`; `judged` tells the rest about a new state. `pending`: transitions queued
-    /// and not taken yet. Returns the new state's index and the steps to queue from it, if any.
+    /// Merge the transition from `parent` by `step` and who it acts on (none: the boot state)
+    /// at `depth`, which gave `arrival`; `judged` tells the rest about a new state. `pending`:
+    /// transitions queued and not taken yet. Returns the new state's index and the steps to
+    /// queue from it, if any. The parent is the state last woken in `sleeps`.
     pub(super) fn arrive(
         &mut self,
         parent: Option<u32>,
-        step: Option<Step>,
+        step: Option<(Step, Actor)>,
         depth: usize,
         arrival: Arrival,
         pending: u64,
         judged: impl FnOnce() -> Judged,
     ) -> Result<Option<NewState>, String> {
+        self.sleeps.take(step);
+        let step = step.map(|(step, _)| step);
         let found = &mut self.found;
         if step.is_some() {
             found.transitions += 1;
@@ -1407,11 +1436,17 @@ impl Search {
             }
             Arrival::Unsupported(what) => return Err(format!("the protocol uses {what}, which the asynchronous model does not explore")),
             Arrival::State(fingerprint, faults) => (fingerprint, faults),
-            Arrival::Known => return Ok(None),
+            Arrival::Known(known) => {
+                self.sleeps.meet(known, depth);
+                return Ok(None);
+            }
         };
-        if !self.seen.insert(fingerprint) {
+        let me_key = if step.is_some() { self.tree.len() as u32 + 1 } else { 0 };
+        if let Some(known) = self.seen.insert(fingerprint, me_key) {
+            self.sleeps.meet(known, depth);
             return Ok(None);
         }
+        self.sleeps.found(me_key, depth, faults);
         found.states += 1;
         found.order = (found.order ^ fingerprint).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
         found.max_depth = found.max_depth.max(depth);
@@ -1460,8 +1495,9 @@ impl Search {
     }
 }
 
-/// The fingerprints of the states found: an open-addressing table of the fingerprints
-/// themselves (linear probing, at most three quarters full). A fingerprint is already a hash, so
+/// The fingerprints of the states found, each with its key (its index in the tree plus one; 0
+/// for the boot state): an open-addressing table of the fingerprints themselves (linear
+/// probing, at most three quarters full), the keys beside. A fingerprint is already a hash, so
 /// it picks its own slot after one multiply, and a lookup usually reads one cache line; a
 /// general hash set reads two (its control bytes and its slot), and this set is read once per
 /// transition. It is never iterated, so nothing about its layout can reach a result.
@@ -1469,43 +1505,51 @@ impl Search {
 pub(super) struct Seen {
     /// Slots; 0 marks an empty one (the fingerprint 0 is kept aside in `zero`).
     slots: Vec<u64>,
+    /// Each slot's key (the sleep sets of the partial-order reduction find a state by it).
+    keys: Vec<u32>,
     len: usize,
-    zero: bool,
+    zero: Option<u32>,
 }
 
 impl Seen {
-    /// Add `fp`; whether it was new.
-    fn insert(&mut self, fp: u64) -> bool {
+    /// Add `fp` with `key`; the key it already had, if it was there.
+    fn insert(&mut self, fp: u64, key: u32) -> Option<u32> {
         if fp == 0 {
-            return !std::mem::replace(&mut self.zero, true);
+            return match self.zero {
+                Some(known) => Some(known),
+                None => {
+                    self.zero = Some(key);
+                    None
+                }
+            };
         }
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
-        let new = Self::put(&mut self.slots, fp);
-        self.len += usize::from(new);
-        new
+        let known = Self::put(&mut self.slots, &mut self.keys, fp, key);
+        self.len += usize::from(known.is_none());
+        known
     }
 
     /// The table's size in bytes.
     fn bytes(&self) -> usize {
-        self.slots.len() * std::mem::size_of::<u64>()
+        self.slots.len() * (std::mem::size_of::<u64>() + std::mem::size_of::<u32>())
     }
 
-    /// Whether `fp` is in the table.
-    pub(super) fn contains(&self, fp: u64) -> bool {
+    /// The key of `fp`, if it is in the table.
+    pub(super) fn get(&self, fp: u64) -> Option<u32> {
         if fp == 0 {
             return self.zero;
         }
         if self.slots.is_empty() {
-            return false;
+            return None;
         }
         let mask = self.slots.len() - 1;
         let mut i = Self::slot(fp) & mask;
         loop {
             match self.slots[i] {
-                0 => return false,
-                x if x == fp => return true,
+                0 => return None,
+                x if x == fp => return Some(self.keys[i]),
                 _ => i = (i + 1) & mask,
             }
         }
@@ -1517,17 +1561,18 @@ impl Seen {
         (fp.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize
     }
 
-    /// Put `fp` (not 0) in `slots` (a power of two long, with room); whether it was not there.
-    fn put(slots: &mut [u64], fp: u64) -> bool {
+    /// Put `fp` (not 0) with `key` in `slots` and `keys` (a power of two long, with room); the
+    /// key it had if it was there.
+    fn put(slots: &mut [u64], keys: &mut [u32], fp: u64, key: u32) -> Option<u32> {
         let mask = slots.len() - 1;
         let mut i = Self::slot(fp) & mask;
         loop {
             match slots[i] {
                 0 => {
-                    slots[i] = fp;
-                    return true;
+                    (slots[i], keys[i]) = (fp, key);
+                    return None;
                 }
-                x if x == fp => return false,
+                x if x == fp => return Some(keys[i]),
                 _ => i = (i + 1) & mask,
             }
         }
@@ -1543,11 +1588,12 @@ impl Seen {
     }
 
     fn grow(&mut self) {
-        let mut slots = vec![0u64; (self.slots.len() * 2).max(1 << 10)];
-        for &fp in self.slots.iter().filter(|&&fp| fp != 0) {
-            Self::put(&mut slots, fp);
+        let size = (self.slots.len() * 2).max(1 << 10);
+        let (mut slots, mut keys) = (vec![0u64; size], vec![0u32; size]);
+        for (&fp, &key) in self.slots.iter().zip(&self.keys).filter(|(fp, _)| **fp != 0) {
+            Self::put(&mut slots, &mut keys, fp, key);
         }
-        self.slots = slots;
+        (self.slots, self.keys) = (slots, keys);
     }
 }
 
@@ -1625,9 +1671,9 @@ where
 {
     use rayon::prelude::*;
     let mut search = Search::new(scenario, bounds);
-    // Transitions to take: from a state (its index in the tree, or none for the boot state) by
-    // a step (none: the boot state itself).
-    let mut queue: VecDeque<(Option<u32>, Option<Step>)> = VecDeque::from([(None, None)]);
+    // Transitions to take, with the depth they arrive at: from a state (its index in the
+    // tree, or none for the boot state) by a step and who it acts on (none: the boot itself).
+    let mut queue: VecDeque<(Option<u32>, Option<(Step, Actor)>, usize)> = VecDeque::from([(None, None, 0)]);
     // What replaying a path gives: the world's arrival, and what judging it would, computed on
     // the thread that replayed it (the world is not kept).
     let visit = |path: &Vec<Step>| -> (Arrival, Option<Judged>) {
@@ -1637,22 +1683,39 @@ where
             Some(mut world) => (Arrival::State(world.fingerprint(), world.faults), Some(world.judge(path.len(), bounds))),
         }
     };
-    'search: while !queue.is_empty() {
-        let batch: Vec<_> = queue.drain(..BATCH.min(queue.len())).collect();
-        let paths: Vec<Vec<Step>> = batch.iter().map(|&(parent, step)| path_to(&search.tree, parent, step)).collect();
+    // The state whose steps are being merged (its key), as `search.sleeps` last woke it.
+    let mut woken = None;
+    'search: while let Some(&(_, _, depth)) = queue.front() {
+        // A batch arrives at one depth, so that the sleep sets of the states it steps from are
+        // settled (every arrival at their depth came before) and asleep steps are not replayed.
+        let level = queue.iter().take(BATCH).take_while(|t| t.2 == depth).count();
+        let batch: Vec<_> = queue
+            .drain(..level)
+            .filter(|&(parent, step, _)| step.is_none_or(|(step, _)| !search.sleeps.is_asleep_at(key(parent), step)))
+            .collect();
+        let paths: Vec<Vec<Step>> =
+            batch.iter().map(|&(parent, step, _)| path_to(&search.tree, parent, step.map(|(step, _)| step))).collect();
         let visits: Vec<(Arrival, Option<Judged>)> = match pool {
             Some(pool) => pool.install(|| paths.par_iter().map(visit).collect()),
             None => paths.iter().map(visit).collect(),
         };
         let batch_len = batch.len();
-        for (k, (((parent, step), path), (arrival, judged))) in batch.into_iter().zip(paths).zip(visits).enumerate() {
+        for (k, (((parent, step, depth), path), (arrival, judged))) in batch.into_iter().zip(paths).zip(visits).enumerate() {
             if !search.budget_left() {
                 break 'search;
+            }
+            if step.is_some() && woken != Some(key(parent)) {
+                search.sleeps.wake(key(parent));
+                woken = Some(key(parent));
+            }
+            // Asleep, though the batch that replayed it began before its parent was woken.
+            if step.is_some_and(|(step, _)| search.sleeps.is_asleep(step)) {
+                continue;
             }
             let pending = (queue.len() + (batch_len - k - 1)) as u64;
             let next = search.arrive(parent, step, path.len(), arrival, pending, || judged.expect("a state is judged"))?;
             if let Some((me, _, enabled)) = next {
-                queue.extend(enabled.into_iter().map(|s| (me, Some(s))));
+                queue.extend(enabled.into_iter().map(|s| (me, Some(s), depth + 1)));
                 search.memory.set_queue(queued(&queue));
             }
         }
@@ -1734,6 +1797,7 @@ where
     // The new successors of the state being stepped from: their places in the queue and steps.
     let mut born: Vec<(usize, Step)> = Vec::new();
     let mut steps = Vec::new();
+    let mut actors = Vec::new();
     let mut scratch = Vec::new();
     let mut arrivals = Vec::new();
     // The parent last replayed (its index in the tree; none: the boot state) and its world.
@@ -1801,6 +1865,12 @@ where
         born.clear();
         parent.enabled(bounds.max_faults, &mut steps);
         steps.truncate(kept.steps);
+        // The steps asleep here are not taken: other paths reach where they lead.
+        search.sleeps.wake(key(kept.me));
+        steps.retain(|&step| !search.sleeps.is_asleep(step));
+        pending -= (kept.steps - steps.len()) as u64;
+        actors.clear();
+        actors.extend(steps.iter().map(|&step| parent.actor(step)));
         // First every step is tried for its fingerprint (no further than the budget), and the
         // seen table's slot for it read ahead; then the arrivals are merged in order, a new
         // state's step taken once more to judge it (one transition in eight, here, is new).
@@ -1830,7 +1900,7 @@ where
                 parent.undo(&mut saved);
                 judged
             };
-            if let Some((me, steps, _)) = search.arrive(kept.me, Some(step), depth, arrivals[k], pending, judged)? {
+            if let Some((me, steps, _)) = search.arrive(kept.me, Some((step, actors[k])), depth, arrivals[k], pending, judged)? {
                 pending += steps as u64;
                 born.push((queue.len(), step));
                 queue.push_back(Kept { me, depth, origin: Origin::Path, steps });
@@ -2107,13 +2177,17 @@ mod tests {
             "",
         );
         let stamped = |opt_in: bool| {
-            let f = explore(&s, 1, Bounds::default(), || move |_| Stamper { stamps: Vec::new(), opt_in }).expect("explorable");
+            let bounds = Bounds { reduction: false, ..Bounds::default() };
+            let f = explore(&s, 1, bounds, || move |_| Stamper { stamps: Vec::new(), opt_in }).expect("explorable");
             (f.states, f.transitions, f.complete)
         };
         // Both in flight, either delivered, both: the two orders of the diamond are one state,
         // whether known by its inputs or by what each process read of the time.
         assert_eq!(stamped(false), (4, 4, true));
         assert_eq!(stamped(true), (4, 4, true), "the time a process read depends on its own history alone");
+        // With the reduction, the second order of the diamond is not taken at all.
+        let reduced = explore(&s, 1, Bounds::default(), || move |_| Stamper { stamps: Vec::new(), opt_in: true }).expect("explorable");
+        assert_eq!((reduced.states, reduced.transitions), (4, 3));
     }
 
     const THREE_TO_N1: &str = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 3, start_ms: 0)";
@@ -2210,6 +2284,37 @@ mod tests {
                         let parallel = search(&s, opt_in, Bounds { jobs, ..bounds });
                         assert!(parallel.copied);
                         assert_eq!(summary(parallel), one, "{bounds:?}, fingerprinted: {opt_in}, {jobs} threads");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_reduction_finds_the_same_states_in_the_same_order_from_fewer_transitions() {
+        let each = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 2), (from: \"n1\", to: \"n2\", every_ms: 1, count: 2), (from: \"n2\", to: \"n0\", every_ms: 1, count: 1)";
+        let lossy = scenario(3, "(latency: Constant(ms: 1), loss: 0.5, duplicate: 0.5)", each, "");
+        let crash = scenario(3, "(latency: Constant(ms: 1))", each, "(at_ms: 5, do: Crash(\"n1\")), (at_ms: 9, do: Restart(\"n1\"))");
+        let cut = scenario(
+            3,
+            "(latency: Constant(ms: 1), loss: 0.1)",
+            each,
+            "(at_ms: 5, do: Partition([[\"n0\"], [\"n1\", \"n2\"]])), (at_ms: 9, do: Heal)",
+        );
+        for s in [lossy, crash, cut] {
+            for opt_in in [false, true] {
+                for bounds in
+                    [Bounds::default(), Bounds { max_depth: 4, ..Bounds::default() }, Bounds { max_faults: 1, ..Bounds::default() }]
+                {
+                    let summary = |f: &Exploration| (f.states, f.behaviours, f.max_depth, f.complete, f.depth_bound_reached, f.order);
+                    let full = search(&s, opt_in, Bounds { reduction: false, ..bounds });
+                    for reduced in [
+                        search(&s, opt_in, bounds),
+                        search(&s, opt_in, Bounds { replay: true, ..bounds }),
+                        search(&s, opt_in, Bounds { jobs: 2, ..bounds }),
+                    ] {
+                        assert_eq!(summary(&reduced), summary(&full), "{bounds:?}, fingerprinted: {opt_in}");
+                        assert!(reduced.transitions < full.transitions, "{} of {}", reduced.transitions, full.transitions);
                     }
                 }
             }

@@ -11,7 +11,8 @@
 //! its worker, and a successor handed to another worker replays its parent's path there, as a
 //! successor does when no world was kept for it.
 
-use super::asynchronous::{Arrival, Judged, MAX_KEPT, Saved, Search, Seen, Setup, World, path_to, replay};
+use super::asynchronous::{Arrival, Judged, MAX_KEPT, Saved, Search, Seen, Setup, World, key, path_to, replay};
+use super::sleep::Actor;
 use super::{Bounds, Exploration, Step};
 use crate::id::NodeId;
 use crate::process::Process;
@@ -55,6 +56,8 @@ struct Task {
     home: Home,
     depth: usize,
     steps: usize,
+    /// Steps asleep at it, not to be taken (see [`super::sleep`]).
+    asleep: Vec<Step>,
 }
 
 /// What the main thread asks a worker for one batch: keep the worlds of the previous batch's
@@ -66,10 +69,11 @@ struct Order {
     tasks: Vec<Task>,
 }
 
-/// Per step tried, task after task: the step, its arrival, and the judgement if the state was
-/// not in the seen table when the batch began; and where each task's steps end. (Flat, so that
-/// a batch's results are two allocations, made on the worker and freed on the main thread.)
-type Results = (Vec<(Step, Arrival, Option<Judged>)>, Vec<usize>, Vec<u64>);
+/// Per step tried, task after task: the step and who it acts on, its arrival, and the
+/// judgement if the state was not in the seen table when the batch began; and where each
+/// task's steps end. (Flat, so that a batch's results are two allocations, made on the worker
+/// and freed on the main thread.)
+type Results = (Vec<(Step, Actor, Arrival, Option<Judged>)>, Vec<usize>, Vec<u64>);
 
 /// Explore from `boot` (already merged as the first state, with `first` its steps) on `jobs`
 /// worker threads; see the module's documentation.
@@ -165,8 +169,11 @@ fn merge(
     let slot = |key: u32| if key == u32::MAX { 0 } else { key as usize + 1 };
     let mut release: Vec<Vec<u32>> = vec![Vec::new(); jobs];
     let mut keep: Vec<Vec<(usize, u32)>> = vec![Vec::new(); jobs];
-    while !queue.is_empty() {
-        let batch: Vec<Queued> = queue.drain(..BATCH.min(queue.len())).collect();
+    while let Some(first) = queue.front() {
+        // A batch is of one depth, so that the sleep sets of its states are settled (every
+        // arrival at their depth was merged before) when they are handed out.
+        let level = queue.iter().take(BATCH).take_while(|q| q.depth == first.depth).count();
+        let batch: Vec<Queued> = queue.drain(..level).collect();
         let assigned = share_out(&batch, &search.tree, jobs);
         let mut tasks: Vec<Vec<Task>> = (0..jobs).map(|_| Vec::new()).collect();
         let mut place: Vec<(usize, usize)> = Vec::with_capacity(batch.len());
@@ -216,7 +223,8 @@ fn merge(
                 last_path = None;
             }
             place.push((w, tasks[w].len()));
-            tasks[w].push(Task { home: task_home, depth: q.depth, steps: q.steps });
+            let asleep = search.sleeps.asleep_at(key(q.me));
+            tasks[w].push(Task { home: task_home, depth: q.depth, steps: q.steps, asleep });
         }
         for (w, tasks) in tasks.into_iter().enumerate() {
             let order = Order { release: std::mem::take(&mut release[w]), keep: std::mem::take(&mut keep[w]), tasks };
@@ -240,13 +248,17 @@ fn merge(
                 let mut born = 0;
                 let (tried, ends, sizes) = &mut results[w];
                 let from = if at == 0 { 0 } else { ends[at - 1] };
-                for (step, arrival, judged) in tried[from..ends[at]].iter_mut().map(|(s, a, j)| (*s, *a, j.take())) {
+                // The steps asleep were not taken.
+                search.sleeps.wake(key(q.me));
+                pending -= (q.steps - (ends[at] - from)) as u64;
+                for (step, actor, arrival, judged) in tried[from..ends[at]].iter_mut().map(|(s, a, r, j)| (*s, *a, *r, j.take())) {
                     if !search.budget_left() {
                         return Ok(false);
                     }
                     pending -= 1;
                     let depth = q.depth + 1;
-                    let next = search.arrive(q.me, Some(step), depth, arrival, pending, || judged.expect("a new state is judged"))?;
+                    let next =
+                        search.arrive(q.me, Some((step, actor)), depth, arrival, pending, || judged.expect("a new state is judged"))?;
                     if let Some((me, steps, _)) = next {
                         pending += steps as u64;
                         born += 1;
@@ -374,24 +386,26 @@ fn worker<'s, P, F>(
                 world.fingerprint();
                 world.enabled(bounds.max_faults, &mut steps);
                 steps.truncate(task.steps);
+                steps.retain(|step| !task.asleep.contains(step));
                 let depth = task.depth + 1;
                 let from = results.len();
                 for &step in &steps {
+                    let actor = world.actor(step);
                     let arrival = world.arrival(step, &mut make, &mut saved).map_err(|()| mixed())?;
-                    results.push((step, arrival, None));
+                    results.push((step, actor, arrival, None));
                 }
                 // A state the table held when the batch began is not new, and the merge need not
                 // look it up again. The table is read for all the steps together, so that their
                 // cache misses overlap; a state that may be new has its step taken once more to
                 // judge it (as on one thread).
-                for (_, arrival, _) in &mut results[from..] {
+                for (_, _, arrival, _) in &mut results[from..] {
                     if let Arrival::State(fp, _) = *arrival
-                        && table.contains(fp)
+                        && let Some(known) = table.get(fp)
                     {
-                        *arrival = Arrival::Known;
+                        *arrival = Arrival::Known(known);
                     }
                 }
-                for (step, arrival, judged) in &mut results[from..] {
+                for (step, _, arrival, judged) in &mut results[from..] {
                     if let Arrival::State(..) = arrival {
                         // Taken before from this state without a panic or a refusal, so again.
                         let _ = world.try_step(*step, &mut make, &mut saved);
