@@ -947,6 +947,27 @@ impl SweepReport {
             if let Some(problem) = problem {
                 return Err(format!("seed {} is {:?}, but {problem}", s.seed, s.verdict));
             }
+            // What a seed failed as declared is one of the declared checks, once; under
+            // `EverySeed` a seed that missed one failed (the miss is its failure), so a seed that
+            // passed has them all.
+            let declared = |check: &str| self.expected_failures.iter().any(|e| e.check == check);
+            let every_seed = self.expected_failures.iter().any(|e| e.every_seed);
+            let problem = if let Some(check) = s.expected_failures.iter().find(|c| !declared(c)) {
+                Some(format!("it failed {} as declared, which the sweep does not declare", printable(check)))
+            } else if let Some(twice) = s.expected_failures.iter().enumerate().find(|(i, c)| s.expected_failures[..*i].contains(c)) {
+                Some(format!("it failed {} as declared twice", printable(twice.1)))
+            } else if let Some(f) =
+                s.failure.as_ref().filter(|f| declared(&f.check) && (!every_seed || s.expected_failures.contains(&f.check)))
+            {
+                Some(format!("its failure is {}, which fails as declared", printable(&f.check)))
+            } else {
+                let passed = matches!(s.verdict, SeedVerdict::Pass | SeedVerdict::Inconclusive);
+                let missed = self.expected_failures.iter().find(|e| every_seed && passed && !s.expected_failures.contains(&e.check));
+                missed.map(|e| format!("it did not fail {}, which the sweep declares for every seed", printable(&e.check)))
+            };
+            if let Some(problem) = problem {
+                return Err(format!("seed {} is {:?}, but {problem}", s.seed, s.verdict));
+            }
         }
         // The names a sweep writes were validated when its scenario was read: a control
         // character in one (an escape sequence, a new line) would be printed to the terminal.

@@ -2727,3 +2727,35 @@ fn regression_explore_refuses_a_bound_of_zero() {
     assert_eq!(ran.code, Some(2), "{}", ran.stderr);
     assert!(ran.stderr.contains("`-1` is not a whole number"), "{}", ran.stderr);
 }
+
+/// Postmortem: `merge` recomputed a shard's counts from its seeds but never asked whether each
+/// seed fits the declaration: under `expect_failures_on: EverySeed` a seed that "passed" without
+/// its declared failure (a sweep makes that seed fail) merged with exit 0 and "failed on 5 of 6
+/// seeds, though the scenario declares every seed", and a seed could claim to have failed as
+/// declared a check nothing declares. Both are refused now as shards that do not add up.
+#[test]
+fn regression_merge_refuses_a_seed_that_does_not_fit_its_declared_failures() {
+    let dir = scratch("every-seed-shards");
+    let ran = msgsim(&["sweep", "scenarios/failure/broken-detector.ron", "--json", "--seeds", "0..6"]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let whole: serde_json::Value = serde_json::from_str(&ran.stdout).expect("a sweep report");
+    assert_eq!(whole["expected_failures"][0]["every_seed"], true, "the scenario declares its failures for every seed");
+    let check = whole["expected_failures"][0]["check"].as_str().unwrap().to_string();
+    let mut missed = whole.clone();
+    missed["seeds"][0]["expected_failures"].as_array_mut().unwrap().retain(|c| *c != check.as_str());
+    missed["expected_failures"][0]["seeds_failed"] = serde_json::json!(5);
+    missed["expected_failures"][0]["first_seed"] = serde_json::json!(1);
+    let mut undeclared = whole.clone();
+    undeclared["seeds"][0]["expected_failures"].as_array_mut().unwrap().push(serde_json::json!("NoLoss"));
+    for (name, bad, why) in [
+        ("missed", missed, format!("seed 0 is Pass, but it did not fail {check}, which the sweep declares for every seed")),
+        ("undeclared", undeclared, "seed 0 is Pass, but it failed NoLoss as declared, which the sweep does not declare".to_string()),
+    ] {
+        let ran = merge_one(&dir, &format!("{name}.json"), &bad);
+        assert_eq!(ran.code, Some(2), "{name}: {}", ran.stderr);
+        assert!(ran.stderr.contains(&why), "{name}: {}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "{name}: nothing is summarised");
+    }
+    assert_eq!(merge_one(&dir, "whole.json", &whole).code, Some(0), "the untouched report merges");
+    let _ = std::fs::remove_dir_all(&dir);
+}
