@@ -125,7 +125,7 @@ enum Cmd {
         #[arg(long, value_name = "MODEL", default_value = "timed", value_parser = ["timed", "async"])]
         model: String,
         /// Timed: transmissions whose outcome is varied, from the first. Async: steps in one path.
-        #[arg(long, value_name = "N", default_value_t = 64)]
+        #[arg(long, value_name = "N", default_value_t = 64, value_parser = positive::<usize>)]
         max_depth: usize,
         /// Losses, corruptions and duplications in one behaviour.
         #[arg(long, value_name = "K", default_value_t = 2)]
@@ -135,7 +135,7 @@ enum Cmd {
         latencies: u16,
         /// Stop after this many behaviours (timed) or transitions (async); the summary then says
         /// the search is incomplete.
-        #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+        #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = positive::<u64>)]
         max_runs: u64,
         /// Async: run paths on this many threads (the result is the same for any number).
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -169,6 +169,17 @@ enum Cmd {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
+}
+
+/// A bound of at least 1 (`explore --max-runs`, `--max-depth`): a bound of 0 explores nothing,
+/// and a search that looked at nothing has no answer to give, so it is refused (exit 2) rather
+/// than reported as an incomplete search that found no violation.
+fn positive<T: std::str::FromStr + PartialEq + From<u8>>(s: &str) -> Result<T, String> {
+    match s.parse::<T>() {
+        Ok(n) if n == T::from(0) => Err("0 explores nothing (expected a whole number of at least 1)".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number (expected at least 1, at most {})", u64::MAX)),
+    }
 }
 
 /// Say that the process started with standard output closed (`msgsim run X >&-`), before

@@ -169,12 +169,53 @@ pub fn shell_path(path: &std::path::Path) -> String {
     shell_word(&path.to_string_lossy())
 }
 
+/// `text` as it may be shown on a terminal: every character that could rewrite what the
+/// terminal shows (a control character such as ESC or a new line, a direction override) is
+/// written as Rust escapes it, `\u{1b}`, `\n`, `\u{202e}`. Text a file supplied (a shard's
+/// names, details and messages; a name quoted in an error) goes through here before it is
+/// printed, so a hand-made file cannot retitle the terminal or fake a line of output.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(crate::scenario::unprintable) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match crate::scenario::unprintable(c) {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `word` as a POSIX shell reads it back: bare when it holds only characters no shell
 /// treats specially, else in single quotes, so a printed command can be pasted as it is.
 pub fn shell_word(word: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "_-./+=:,@%".contains(c);
     if !word.is_empty() && word.chars().all(plain) {
         return word.to_string();
+    }
+    // A control character would act on the terminal the command is printed to: bash's and
+    // zsh's `$'...'` spells it visibly, and reads it back as the same bytes.
+    if word.chars().any(crate::scenario::unprintable) {
+        let mut out = String::from("$'");
+        for c in word.chars() {
+            match c {
+                '\\' | '\'' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c if crate::scenario::unprintable(c) => {
+                    let mut utf8 = [0; 4];
+                    for b in c.encode_utf8(&mut utf8).bytes() {
+                        out.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        return out;
     }
     format!("'{}'", word.replace('\'', "'\\''"))
 }
@@ -368,6 +409,10 @@ mod tests {
         assert_eq!(reproduce_command("scenarios/quickstart.ron", 3), "msgsim run scenarios/quickstart.ron --seed 3");
         assert_eq!(reproduce_command("/tmp/dead lock.ron", 3), "msgsim run '/tmp/dead lock.ron' --seed 3");
         assert_eq!(shell_word("it's"), "'it'\\''s'");
+        // Postmortem: a control character in a path went to the terminal inside the quotes;
+        // bash's `$'...'` spells it, and reads back the same bytes.
+        assert_eq!(shell_word("a\u{1b}[2J'b.ron"), r"$'a\x1b[2J\'b.ron'");
+        assert_eq!(printable("x\u{1b}]0;t\u{7}\n\u{202e}y"), r"x\u{1b}]0;t\u{7}\n\u{202e}y");
         assert_eq!(shell_word(""), "''");
     }
 

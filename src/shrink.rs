@@ -144,6 +144,9 @@ pub enum ShrinkError {
     /// The scenario's `schedule` does not fit the seed's run: a step (`bad_step`) was not
     /// enabled in its turn. Bad input, placed at the step by the caller, which has the text.
     BadSchedule(ProtocolPanic),
+    /// Protocol code panicked in the seed's run: a failure of the run, as `msgsim run` reports
+    /// it (exit 3), not of the request.
+    Panicked(ProtocolPanic),
 }
 
 impl std::error::Error for ShrinkError {}
@@ -154,6 +157,7 @@ impl std::fmt::Display for ShrinkError {
             ShrinkError::Input(e) => write!(f, "{e}"),
             ShrinkError::Internal(e) => write!(f, "internal error: {e}"),
             ShrinkError::BadSchedule(stop) => write!(f, "with seed {}, {}", stop.seed, stop.message),
+            ShrinkError::Panicked(stop) => write!(f, "{stop}"),
         }
     }
 }
@@ -175,7 +179,7 @@ pub fn shrink_with(catalog: &dyn Catalog, scenario: &Scenario, src: &str, seed: 
     let original = search.run_or_stop(scenario, true).map_err(|stop| match stop.bad_step {
         // The file's schedule does not fit its run: the caller places the error at the step.
         Some(_) => ShrinkError::BadSchedule(stop),
-        None => Input(format!("seed {seed} panics in protocol code: `msgsim run` reports where")),
+        None => ShrinkError::Panicked(stop),
     })?;
     // Recording the decisions may be what ran out of memory; then the run shrunk would not be
     // the run asked about.

@@ -32,6 +32,7 @@
 use crate::check::Outcome;
 use crate::id::NodeId;
 use crate::process::Process;
+use crate::report::printable;
 use crate::report::{missed_on_this_seed, reproduce_command};
 use crate::scenario::{FailuresExpectedOn, Scenario};
 use crate::sim::{ProtocolPanic, RunOptions, RunResult, run_catching};
@@ -623,15 +624,15 @@ impl fmt::Display for SeedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SeedError::Panic { event, at_ns, message } => {
-                write!(f, "protocol code panicked during event {event} at {}: {message}", SimTime(*at_ns))
+                write!(f, "protocol code panicked during event {event} at {}: {}", SimTime(*at_ns), printable(message))
             }
-            SeedError::BadSchedule { message, .. } => write!(f, "the scenario's schedule does not fit this seed: {message}"),
+            SeedError::BadSchedule { message, .. } => write!(f, "the scenario's schedule does not fit this seed: {}", printable(message)),
             SeedError::Nondeterministic { trace_event, first, second, .. } => {
                 match trace_event {
                     Some(i) => write!(f, "nondeterministic: the two runs diverge at trace event {i} (from 0)")?,
                     None => write!(f, "nondeterministic: the two runs have the same trace but end differently")?,
                 }
-                write!(f, "\n           first run:  {first}\n           second run: {second}")
+                write!(f, "\n           first run:  {}\n           second run: {}", printable(first), printable(second))
             }
         }
     }
@@ -859,7 +860,10 @@ impl SweepReport {
             return Err(format!(
                 "these are not shards of one sweep: {} seeds {} and {} seeds {} (or one checked determinism and the other did not, \
                  or they declare different expected failures)",
-                first.scenario, first.seeds_swept, p.scenario, p.seeds_swept
+                printable(&first.scenario),
+                printable(&first.seeds_swept),
+                printable(&p.scenario),
+                printable(&p.seeds_swept)
             ));
         }
         let range: SeedRange = first.seeds_swept.parse()?;
@@ -943,6 +947,27 @@ impl SweepReport {
             if let Some(problem) = problem {
                 return Err(format!("seed {} is {:?}, but {problem}", s.seed, s.verdict));
             }
+            // What a seed failed as declared is one of the declared checks, once; under
+            // `EverySeed` a seed that missed one failed (the miss is its failure), so a seed that
+            // passed has them all.
+            let declared = |check: &str| self.expected_failures.iter().any(|e| e.check == check);
+            let every_seed = self.expected_failures.iter().any(|e| e.every_seed);
+            let problem = if let Some(check) = s.expected_failures.iter().find(|c| !declared(c)) {
+                Some(format!("it failed {} as declared, which the sweep does not declare", printable(check)))
+            } else if let Some(twice) = s.expected_failures.iter().enumerate().find(|(i, c)| s.expected_failures[..*i].contains(c)) {
+                Some(format!("it failed {} as declared twice", printable(twice.1)))
+            } else if let Some(f) =
+                s.failure.as_ref().filter(|f| declared(&f.check) && (!every_seed || s.expected_failures.contains(&f.check)))
+            {
+                Some(format!("its failure is {}, which fails as declared", printable(&f.check)))
+            } else {
+                let passed = matches!(s.verdict, SeedVerdict::Pass | SeedVerdict::Inconclusive);
+                let missed = self.expected_failures.iter().find(|e| every_seed && passed && !s.expected_failures.contains(&e.check));
+                missed.map(|e| format!("it did not fail {}, which the sweep declares for every seed", printable(&e.check)))
+            };
+            if let Some(problem) = problem {
+                return Err(format!("seed {} is {:?}, but {problem}", s.seed, s.verdict));
+            }
         }
         // The names a sweep writes were validated when its scenario was read: a control
         // character in one (an escape sequence, a new line) would be printed to the terminal.
@@ -951,7 +976,7 @@ impl SweepReport {
             .chain(self.expected_failures.iter().map(|e| &e.check))
             .chain(self.seeds.iter().filter_map(|s| s.failure.as_ref().map(|f| &f.check)))
             .chain(self.seeds.iter().flat_map(|s| &s.expected_failures));
-        if let Some(name) = names.find(|n| n.chars().any(char::is_control)) {
+        if let Some(name) = names.find(|n| n.chars().any(crate::scenario::unprintable)) {
             return Err(format!("the name {name:?} holds a control character, which no sweep writes"));
         }
         if self.seeds.windows(2).any(|w| w[0].seed >= w[1].seed) {
@@ -1071,9 +1096,11 @@ impl SweepReport {
     /// The summary for a person.
     pub fn text(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "scenario   {} ({})", self.name, self.scenario);
+        // Every string is shown printable: a merge's come from files anyone may have edited.
+        let _ = writeln!(out, "scenario   {} ({})", printable(&self.name), printable(&self.scenario));
         let shard = self.shard.map_or(String::new(), |s| format!(", shard {s}"));
-        let _ = writeln!(out, "protocol   {}   seeds {}{shard}: {} runs", self.protocol, self.seeds_swept, self.runs);
+        let _ =
+            writeln!(out, "protocol   {}   seeds {}{shard}: {} runs", printable(&self.protocol), printable(&self.seeds_swept), self.runs);
         if self.check_determinism {
             let diverged = self.seeds.iter().filter(|s| matches!(s.error, Some(SeedError::Nondeterministic { .. }))).count();
             let _ = writeln!(out, "replayed   every seed ran twice: {} identical, {diverged} diverged", self.runs as usize - diverged);
@@ -1132,28 +1159,29 @@ impl SweepReport {
             }
         }
         for e in &self.expected_failures {
+            let check = printable(&e.check);
             let _ = match e.first_seed {
                 Some(first) if e.every_seed && e.seeds_failed < self.runs => writeln!(
                     out,
                     "expected   {} failed on {} of {} seeds, though the scenario declares every seed; first: seed {first}",
-                    e.check, e.seeds_failed, self.runs
+                    check, e.seeds_failed, self.runs
                 ),
                 Some(first) => {
                     let seeds = if e.seeds_failed == 1 { "seed" } else { "seeds" };
-                    writeln!(out, "expected   {} failed on {} {seeds}, as declared; first: seed {first}", e.check, e.seeds_failed)
+                    writeln!(out, "expected   {check} failed on {} {seeds}, as declared; first: seed {first}", e.seeds_failed)
                 }
-                None => writeln!(out, "expected   {} never failed, though the scenario declares it should: not caught", e.check),
+                None => writeln!(out, "expected   {check} never failed, though the scenario declares it should: not caught"),
             };
         }
         self.list(&mut out, "failed", SeedVerdict::Fail);
         if let Some(f) = &self.first_failure {
-            let _ = writeln!(out, "failure    seed {}: {}: {}", f.seed, f.check, f.detail);
-            let _ = writeln!(out, "reproduce  {}", f.reproduce);
+            let _ = writeln!(out, "failure    seed {}: {}: {}", f.seed, printable(&f.check), printable(&f.detail));
+            let _ = writeln!(out, "reproduce  {}", printable(&f.reproduce));
         }
         self.list(&mut out, "errors", SeedVerdict::Error);
         if let Some(e) = &self.first_error {
             let _ = writeln!(out, "error      seed {}: {}", e.seed, e.error);
-            let _ = writeln!(out, "reproduce  {}", e.reproduce);
+            let _ = writeln!(out, "reproduce  {}", printable(&e.reproduce));
         }
         out
     }

@@ -2626,3 +2626,136 @@ fn regression_a_lone_carriage_return_inside_a_string_is_kept() {
     assert!(ran.stderr.contains(&format!("{}:3:17: -1 is not a usable duration", text(&file))), "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: `merge` printed what a shard's strings held as they came: a failure's detail
+/// holding an escape sequence retitled the terminal and a new line in it faked a line of the
+/// summary, and the errors quoting a shard (an unknown verdict, the scenario of a shard that
+/// does not belong) passed ESC through too. Every string from a shard is now shown with its
+/// control characters escaped as Rust writes them (`\u{1b}`, `\n`).
+#[test]
+fn regression_merge_escapes_every_string_a_shard_supplies() {
+    let dir = scratch("merge-escapes");
+    let ran = msgsim(&["sweep", "book/examples/rare-duplicate.ron", "--json", "--seeds", "0..40"]);
+    let whole: serde_json::Value = serde_json::from_str(&ran.stdout).expect("a sweep report");
+    let failing = whole["seeds"].as_array().unwrap().iter().position(|s| s["verdict"] == "fail").expect("a failing seed");
+    let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\nverdicts   40 passed\r\u{202e}";
+    let shown = r"\u{1b}]0;pwned\u{7}\u{1b}[2J\nverdicts   40 passed\r\u{202e}";
+    let mut detail = whole.clone();
+    detail["seeds"][failing]["failure"]["detail"] = serde_json::json!(hostile);
+    detail["first_failure"]["detail"] = serde_json::json!(hostile);
+    let ran = merge_one(&dir, "detail.json", &detail);
+    assert!(ran.stdout.contains(&format!(": {shown}\nreproduce  ")), "{}", ran.stdout);
+    let mut verdict = whole.clone();
+    verdict["seeds"][0]["verdict"] = serde_json::json!("\u{1b}[31mred");
+    let mut elsewhere = whole.clone();
+    elsewhere["scenario"] = serde_json::json!("\u{1b}[2Jother.ron");
+    std::fs::write(dir.join("a.json"), whole.to_string()).unwrap();
+    std::fs::write(dir.join("b.json"), elsewhere.to_string()).unwrap();
+    let two = msgsim(&["merge", &text(&dir.join("a.json")), &text(&dir.join("b.json"))]);
+    for (what, ran, says) in [
+        ("an unknown verdict", merge_one(&dir, "verdict.json", &verdict), r"unknown variant `\u{1b}[31mred`"),
+        ("a shard of another sweep", two, r"and \u{1b}[2Jother.ron seeds 0..40"),
+        ("a failure's detail", ran, ""),
+    ] {
+        assert_eq!(ran.code, Some(if says.is_empty() { 1 } else { 2 }), "{what}: {}", ran.stderr);
+        assert!(ran.stderr.contains(says), "{what}: {}", ran.stderr);
+        let printed = format!("{}{}", ran.stdout, ran.stderr);
+        assert!(!printed.contains(['\u{1b}', '\u{7}', '\r', '\u{202e}']), "{what}: a control character reached the terminal: {printed:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: a raw identifier where a check or protocol name belongs (`checks: [r#1]`, ron's
+/// own suggestion for a number there) was cut at its `#` and answered "unknown check `r`"; a
+/// number (`checks: [1]`) got "no check name here" with no names. Both now say what was found
+/// and list the names that belong there, as `latency: 1` does.
+#[test]
+fn regression_a_number_or_raw_identifier_where_a_check_belongs_lists_the_checks() {
+    let dir = scratch("raw-check");
+    let file = dir.join("c.ron");
+    for (from, to, expected) in [
+        (
+            "checks: [NoLoss]",
+            "checks: [r#1]",
+            "4:14: found the raw identifier `r#1` where a name belongs (expected a check name written without `r#`, one of: ",
+        ),
+        (
+            "checks: [NoLoss]",
+            "checks: [r#NoLoss]",
+            "4:14: found the raw identifier `r#NoLoss` where a name belongs (expected a check name written without `r#`, one of: ",
+        ),
+        ("checks: [NoLoss]", "checks: [NoLoss, 1]", "4:22: found `1` where a name belongs (expected a check name, one of: "),
+        ("checks: [NoLoss]", "checks: [\"NoLoss\"]", "4:14: found `\"NoLoss\"` where a name belongs (expected a check name, one of: "),
+        (
+            "protocol: BestEffort()",
+            "protocol: r#BestEffort()",
+            "1:59: found the raw identifier `r#BestEffort` where a name belongs (expected a protocol name written without `r#`, one of: ",
+        ),
+    ] {
+        std::fs::write(&file, SCHEDULE_NEVER_ENABLED.replace(from, to)).unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(2), "{to}: {}", ran.stderr);
+        assert!(ran.stderr.contains(&format!("c.ron:{expected}")), "{to}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(if to.contains("protocol") { "BestEffort" } else { "NoLoss, " }),
+            "{to}: the names are listed: {}",
+            ran.stderr
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: `explore --max-runs 0` and `--max-depth 0` explored nothing and exited 0 with
+/// "INCOMPLETE" and no violation, which reads as a search that found nothing. A bound of 0 is
+/// now refused as bad input (exit 2) saying what is expected.
+#[test]
+fn regression_explore_refuses_a_bound_of_zero() {
+    for flag in ["--max-runs", "--max-depth"] {
+        for model in ["timed", "async"] {
+            let ran = msgsim(&["explore", "scenarios/quickstart.ron", "--model", model, flag, "0"]);
+            assert_eq!(ran.code, Some(2), "{flag} 0: {}", ran.stderr);
+            assert!(
+                ran.stderr.contains(&format!("'{flag} <N>'"))
+                    && ran.stderr.contains("0 explores nothing (expected a whole number of at least 1)"),
+                "{}",
+                ran.stderr
+            );
+            assert!(ran.stdout.is_empty(), "{flag} 0: nothing is explored");
+        }
+    }
+    let ran = msgsim(&["explore", "scenarios/quickstart.ron", "--max-runs=-1"]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("`-1` is not a whole number"), "{}", ran.stderr);
+}
+
+/// Postmortem: `merge` recomputed a shard's counts from its seeds but never asked whether each
+/// seed fits the declaration: under `expect_failures_on: EverySeed` a seed that "passed" without
+/// its declared failure (a sweep makes that seed fail) merged with exit 0 and "failed on 5 of 6
+/// seeds, though the scenario declares every seed", and a seed could claim to have failed as
+/// declared a check nothing declares. Both are refused now as shards that do not add up.
+#[test]
+fn regression_merge_refuses_a_seed_that_does_not_fit_its_declared_failures() {
+    let dir = scratch("every-seed-shards");
+    let ran = msgsim(&["sweep", "scenarios/failure/broken-detector.ron", "--json", "--seeds", "0..6"]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let whole: serde_json::Value = serde_json::from_str(&ran.stdout).expect("a sweep report");
+    assert_eq!(whole["expected_failures"][0]["every_seed"], true, "the scenario declares its failures for every seed");
+    let check = whole["expected_failures"][0]["check"].as_str().unwrap().to_string();
+    let mut missed = whole.clone();
+    missed["seeds"][0]["expected_failures"].as_array_mut().unwrap().retain(|c| *c != check.as_str());
+    missed["expected_failures"][0]["seeds_failed"] = serde_json::json!(5);
+    missed["expected_failures"][0]["first_seed"] = serde_json::json!(1);
+    let mut undeclared = whole.clone();
+    undeclared["seeds"][0]["expected_failures"].as_array_mut().unwrap().push(serde_json::json!("NoLoss"));
+    for (name, bad, why) in [
+        ("missed", missed, format!("seed 0 is Pass, but it did not fail {check}, which the sweep declares for every seed")),
+        ("undeclared", undeclared, "seed 0 is Pass, but it failed NoLoss as declared, which the sweep does not declare".to_string()),
+    ] {
+        let ran = merge_one(&dir, &format!("{name}.json"), &bad);
+        assert_eq!(ran.code, Some(2), "{name}: {}", ran.stderr);
+        assert!(ran.stderr.contains(&why), "{name}: {}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "{name}: nothing is summarised");
+    }
+    assert_eq!(merge_one(&dir, "whole.json", &whole).code, Some(0), "the untouched report merges");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -167,3 +167,41 @@ fn a_registered_protocol_replaces_a_bundled_one_of_the_same_name() {
     let s = r.parse(&scenario("BestEffort(copies: 3)", "NoLoss"), "r.ron").expect("the user's configuration is read");
     assert_eq!(msgsim::run(&s, 1, &RunOptions::default()).expect("no panic").app.delivered, 12);
 }
+
+/// Postmortem: `msgsim shrink` called a seed whose protocol code panics bad input ("panics in
+/// protocol code", exit 2), where `run` reports the same panic as the run's failure (exit 3).
+/// Shrink now returns the panic itself, which the command reports as `run` does, with its code.
+#[test]
+fn regression_shrink_reports_a_protocol_panic_as_run_does() {
+    struct Bomb;
+    struct BombNode;
+    impl Process for BombNode {
+        type Msg = Hop;
+        type Timer = ();
+        fn on_command(&mut self, ctx: &mut Ctx<'_, Hop, ()>, cmd: Command) {
+            if let Command::Send { payload, dest: Dest::Node(to) } = cmd {
+                ctx.send(to, Hop(payload));
+            }
+        }
+        fn on_message(&mut self, _: &mut Ctx<'_, Hop, ()>, _: Incoming<Hop>) {
+            panic!("boom");
+        }
+    }
+    impl Protocol for Bomb {
+        const NAME: &'static str = "Bomb";
+        type Config = RelayConfig;
+        type Process = BombNode;
+        fn factory(_: &RelayConfig, _: &Scenario, _: u64) -> impl FnMut(NodeId) -> BombNode {
+            |_| BombNode
+        }
+    }
+    let r = Registry::builtin().with_protocol::<Bomb>();
+    let src = scenario("Bomb(copies: 1)", "NoLoss");
+    let s = r.parse(&src, "r.ron").expect("valid");
+    let panic = msgsim::run(&s, 1, &RunOptions::default()).expect_err("the protocol panics");
+    match msgsim::shrink::shrink_with(&r, &s, &src, 1, None) {
+        Err(msgsim::shrink::ShrinkError::Panicked(p)) => assert_eq!(p, panic),
+        Err(other) => panic!("shrink answered the panic with `{other}`"),
+        Ok(_) => panic!("a run that panics was shrunk"),
+    }
+}

@@ -2,6 +2,7 @@
 
 use super::sweep::print_and_exit;
 use super::{EXIT_BAD_INPUT, say};
+use crate::report::printable;
 use crate::sweep::SweepReport;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -35,11 +36,13 @@ fn read_shard(file: &Path) -> Result<SweepReport, String> {
     })
 }
 
+/// Every message that may quote a shard (a name, a serde error's unknown variant, a path) is
+/// printed through `printable`: no escape sequence from a file reaches the terminal.
 pub fn merge(files: &[PathBuf], json: bool) -> ExitCode {
     let files = match super::shards::expand(files) {
         Ok(files) => files,
         Err(e) => {
-            say!("{e}");
+            say!("{}", printable(&e));
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
@@ -48,19 +51,19 @@ pub fn merge(files: &[PathBuf], json: bool) -> ExitCode {
         match read_shard(file) {
             Ok(p) => parts.push(p),
             Err(e) => {
-                say!("{e}");
+                say!("{}", printable(&e));
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         }
     }
     if let Err(e) = super::shards::check_complete(&files, &parts) {
-        say!("cannot merge: {e}");
+        say!("cannot merge: {}", printable(&e));
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     match SweepReport::merge(parts) {
         Ok(report) => print_and_exit(&report, json, None),
         Err(e) => {
-            say!("cannot merge: {e}");
+            say!("cannot merge: {}", printable(&e));
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }

@@ -27,7 +27,9 @@ pub fn shrink(path: &Path, seed: u64, check: Option<&str>, output: Option<&Path>
             say!("{}: internal error: {e}", path.display());
             return ExitCode::from(EXIT_INTERNAL);
         }
-        Err(ShrinkError::BadSchedule(stop)) => return super::run_stopped(path, &src, &stop),
+        // A schedule step never enabled is bad input (exit 2), a panic the run's failure (exit
+        // 3): said as `run` says them, with the same codes.
+        Err(ShrinkError::BadSchedule(stop) | ShrinkError::Panicked(stop)) => return super::run_stopped(path, &src, &stop),
         Err(ShrinkError::Input(e)) => {
             say!("{}: {e}", path.display());
             return ExitCode::from(EXIT_BAD_INPUT);

@@ -1,6 +1,7 @@
 //! `msgsim sweep`: run a scenario with a range of seeds in parallel and summarise.
 
 use super::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERNAL, emit, load_source, say};
+use crate::report::printable;
 use crate::sweep::{SeedError, SeedRange, Sweep, SweepReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -93,7 +94,12 @@ pub fn print_and_exit(report: &SweepReport, json: bool, source: Option<(&Path, &
         let index = usize::try_from(step.saturating_sub(1)).unwrap_or(usize::MAX);
         match source {
             Some((path, src)) => say!("{}", super::schedule_step_not_enabled(path, src, seed, index, message)),
-            None => say!("{}: with seed {seed}, {message}\nreproduce  {}", report.scenario, report.reproduce(seed)),
+            None => say!(
+                "{}: with seed {seed}, {}\nreproduce  {}",
+                printable(&report.scenario),
+                printable(message),
+                printable(&report.reproduce(seed))
+            ),
         }
         return ExitCode::from(EXIT_BAD_INPUT);
     }
@@ -102,13 +108,16 @@ pub fn print_and_exit(report: &SweepReport, json: bool, source: Option<(&Path, &
     }
     if let Some(f) = &report.first_failure {
         if !json {
-            say!("{} of {} seeds failed; reproduce the first with: {}", report.failed, report.runs, f.reproduce);
+            say!("{} of {} seeds failed; reproduce the first with: {}", report.failed, report.runs, printable(&f.reproduce));
         }
         return ExitCode::from(EXIT_CHECK_FAILED);
     }
     if let Some(missed) = report.missed_expectations().next() {
         if !json {
-            say!("{} was expected to fail on some seed and failed on none: what the scenario plants went uncaught", missed.check);
+            say!(
+                "{} was expected to fail on some seed and failed on none: what the scenario plants went uncaught",
+                printable(&missed.check)
+            );
         }
         return ExitCode::from(EXIT_CHECK_FAILED);
     }

@@ -489,6 +489,23 @@ pub(super) fn unknown(kind: &str, name: &str, names: &[&'static str]) -> (String
     (format!("unknown {kind} `{name}`"), format!("one of: {}", names.join(", ")))
 }
 
+/// The first token of `text` after blanks and comments, as written (at most 24 characters):
+/// a word, number or raw identifier up to the next bracket, comma, colon or blank, or a
+/// string with its quotes. Empty if `text` is.
+pub(super) fn first_token(text: &str) -> String {
+    const MAX: usize = 24;
+    let text = skip_blank(text);
+    let end = match text.strip_prefix('"') {
+        Some(rest) => rest.find('"').map_or(text.len(), |i| i + 2),
+        None => text.find(|c: char| c.is_whitespace() || "()[]{},:\"".contains(c)).unwrap_or(text.len()),
+    };
+    let token = &text[..end];
+    match token.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &token[..cut]),
+        None => token.to_string(),
+    }
+}
+
 /// Split `Name(...)` into the name and the rest; `None` if the text does not start with a name.
 pub(super) fn split_name(text: &str) -> Option<(&str, &str)> {
     let text = skip_blank(text);

@@ -395,15 +395,7 @@ impl fmt::Display for ScenarioError {
 /// Messages quote names from the file as written; escaping control characters
 /// (a `\n` in a node name) keeps each error on its own line.
 fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::report::printable(s).into_owned()
 }
 
 /// Every problem found, in file order.
@@ -729,9 +721,24 @@ impl<'a> Validator<'a> {
         lookup: impl Fn(&str) -> Option<D>,
         names: Vec<&'static str>,
     ) -> Option<(D, usize)> {
-        let Some((name, _)) = config::split_name(raw) else {
-            let what = format!("a {kind} name and its configuration, `Name(...)`");
-            self.error(path, format!("no {kind} name here"), what);
+        // A number (`checks: [1]`) or a raw identifier (`r#1`, `r#NoLoss`, which ron reads as a
+        // name) where the name belongs: say what was found and which names belong there.
+        let token = config::first_token(raw);
+        let raw_identifier = token.starts_with("r#");
+        let name = config::split_name(raw).filter(|_| !raw_identifier);
+        let Some((name, _)) = name else {
+            if token.is_empty() {
+                let what = format!("a {kind} name and its configuration, `Name(...)`");
+                self.error(path, format!("no {kind} name here"), what);
+            } else {
+                let found = if raw_identifier { "the raw identifier " } else { "" };
+                let plainly = if raw_identifier { " written without `r#`" } else { "" };
+                self.error(
+                    path,
+                    format!("found {found}`{token}` where a name belongs"),
+                    format!("a {kind} name{plainly}, one of: {}", names.join(", ")),
+                );
+            }
             return None;
         };
         match lookup(name) {
@@ -2070,7 +2077,7 @@ fn offset_in(src: &str, part: &str) -> usize {
 
 /// A control character, or one that reorders the text around it on a terminal (the
 /// bidirectional embeddings, overrides and isolates).
-fn unprintable(c: char) -> bool {
+pub(crate) fn unprintable(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
