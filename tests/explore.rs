@@ -156,9 +156,15 @@ fn the_copying_search_is_the_same_on_two_threads_and_reports_the_memory_a_state_
     )
     .expect("valid");
     let model = msgsim::explore::Model::Async;
-    let search = |jobs| msgsim::explore::explore_model(&scenario, 1, Bounds { jobs, ..Bounds::default() }, model).expect("explorable");
-    let (one, two) = (search(1), search(2));
-    assert_eq!((one.states, one.transitions, one.copied), (1 << 12, 12 << 11, true));
+    let search = |jobs, reduction| {
+        msgsim::explore::explore_model(&scenario, 1, Bounds { jobs, reduction, ..Bounds::default() }, model).expect("explorable")
+    };
+    let (one, two) = (search(1, true), search(2, true));
+    // Every step of every state, counted by hand: 12 messages, each delivered from half the states.
+    let every = search(1, false);
+    assert_eq!((every.states, every.transitions, every.copied), (1 << 12, 12 << 11, true));
+    assert_eq!((one.states, one.copied), (1 << 12, true));
+    assert!(one.transitions < every.transitions / 3, "the reduction takes {} of {} transitions", one.transitions, every.transitions);
     assert_eq!(
         (two.states, two.transitions, two.behaviours, two.order, two.stored_bytes),
         (one.states, one.transitions, one.behaviours, one.order, one.stored_bytes)

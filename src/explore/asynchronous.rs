@@ -51,7 +51,7 @@ use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::sleep::{Actor, Sleeps};
+use super::sleep::{Actor, Load, Sleeps};
 use super::{Bounds, Exploration, Violation};
 
 /// One event of an asynchronous run, named by the ids the trace shows.
@@ -355,6 +355,9 @@ pub(super) struct World<'s, P: Process> {
     /// The in-flight budget ran out (`max_in_flight` or `max_memory_mb`): the path ends here,
     /// as a run does, and what was sent past the budget is not put on the wire.
     over_budget: Option<EndReason>,
+    /// What the last step applied sent across no cut (messages, and bytes as `wire_bytes`
+    /// counts them), for the reduction's reading of the in-flight budget.
+    step_sent: (u64, u64),
     /// Timers set and neither fired nor cancelled, by their trace id, each with the hash of its
     /// `Debug` text once a fingerprint needed it.
     timers: BTreeMap<TimerId, (NodeId, P::Timer, Option<u64>)>,
@@ -473,6 +476,7 @@ impl<'s, P: Process> World<'s, P> {
             wire: Wire(Vec::new()),
             wire_bytes: 0,
             over_budget: None,
+            step_sent: (0, 0),
             timers: BTreeMap::new(),
             cuts,
             heals,
@@ -530,6 +534,7 @@ impl<'s, P: Process> World<'s, P> {
         }
         w.wire_bytes = self.wire_bytes;
         w.over_budget = self.over_budget;
+        w.step_sent = self.step_sent;
         w.timers.clone_from(&self.timers);
         w.cuts.clone_from(&self.cuts);
         w.heals.clone_from(&self.heals);
@@ -564,6 +569,7 @@ impl<'s, P: Process> World<'s, P> {
             wire: self.wire.clone(),
             wire_bytes: self.wire_bytes,
             over_budget: self.over_budget,
+            step_sent: self.step_sent,
             timers: self.timers.clone(),
             cuts: self.cuts.clone(),
             heals: self.heals.clone(),
@@ -666,6 +672,7 @@ impl<'s, P: Process> World<'s, P> {
 
     /// Make `step` happen. It must be enabled.
     pub(super) fn apply(&mut self, step: Step, factory: &mut impl FnMut(NodeId) -> P) {
+        self.step_sent = (0, 0);
         if step.is_fault() {
             self.faults += 1;
         }
@@ -853,7 +860,9 @@ impl<'s, P: Process> World<'s, P> {
         if self.partitions.blocks(from, to) {
             self.record(EventKind::Drop { from, to, msg: id, reason: DropReason::Partitioned });
         } else if self.over_budget.is_none() {
-            self.wire_bytes = self.wire_bytes.saturating_add(Self::flight_bytes(&msg));
+            let bytes = Self::flight_bytes(&msg);
+            self.step_sent = (self.step_sent.0 + 1, self.step_sent.1.saturating_add(bytes));
+            self.wire_bytes = self.wire_bytes.saturating_add(bytes);
             let limits = &self.scenario.limits;
             if self.wire.0.len() as u64 >= limits.max_in_flight {
                 self.over_budget = Some(EndReason::MaxInFlight);
@@ -916,7 +925,7 @@ impl<'s, P: Process> World<'s, P> {
             Ok(Err(())) => return Err(()),
             Ok(Ok(())) => match self.unsupported {
                 Some(what) => Arrival::Unsupported(what),
-                None => Arrival::State(self.fingerprint(), self.faults),
+                None => Arrival::State(self.fingerprint(), self.faults, self.load()),
             },
         };
         self.undo(saved);
@@ -1335,12 +1344,19 @@ pub(super) enum Arrival {
     Panicked(usize),
     /// The protocol asked for something the model cannot do.
     Unsupported(&'static str),
-    /// A state: its fingerprint and faults.
-    State(u64, usize),
+    /// A state: its fingerprint and faults, and the step's load on the wire.
+    State(u64, usize, Load),
     /// A state known to be in the seen table already, under this key (the parallel search
     /// looks its fingerprint up on the worker that made it, so the merge does not read the
     /// table again).
-    Known(u32),
+    Known(u32, Load),
+}
+
+impl<P: Process> World<'_, P> {
+    /// What the last step applied sent, and the wire it left.
+    pub(super) fn load(&self) -> Load {
+        Load { sent: self.step_sent.0, sent_bytes: self.step_sent.1, wire: self.wire.0.len() as u64, wire_bytes: self.wire_bytes }
+    }
 }
 
 /// A new state to step from: its index in the tree (none: the boot state), how many steps to
@@ -1375,7 +1391,7 @@ impl Search {
     fn new(scenario: &Scenario, bounds: Bounds) -> Search {
         let found = Exploration::nothing_yet(scenario);
         let memory = crate::budget::SearchBudget::new(scenario.limits.max_memory_mb);
-        let sleeps = Sleeps::new(bounds.reduction, bounds.max_faults);
+        let sleeps = Sleeps::new(bounds.reduction, bounds.max_faults, &scenario.limits);
         Search { found, tree: Vec::new(), seen: Seen::default(), bounds, memory, max_events: scenario.limits.max_events, sleeps }
     }
 
@@ -1421,7 +1437,13 @@ impl Search {
         pending: u64,
         judged: impl FnOnce() -> Judged,
     ) -> Result<Option<NewState>, String> {
-        self.sleeps.take(step);
+        // A step whose arrival is no state (it panicked) is not one to put to sleep: its
+        // successors' searches should meet the panic again, as without the reduction.
+        let load = match arrival {
+            Arrival::State(_, _, load) | Arrival::Known(_, load) => Some(load),
+            Arrival::Panicked(_) | Arrival::Unsupported(_) => None,
+        };
+        self.sleeps.take(step, load);
         let step = step.map(|(step, _)| step);
         let found = &mut self.found;
         if step.is_some() {
@@ -1435,8 +1457,8 @@ impl Search {
                 return Ok(None);
             }
             Arrival::Unsupported(what) => return Err(format!("the protocol uses {what}, which the asynchronous model does not explore")),
-            Arrival::State(fingerprint, faults) => (fingerprint, faults),
-            Arrival::Known(known) => {
+            Arrival::State(fingerprint, faults, _) => (fingerprint, faults),
+            Arrival::Known(known, _) => {
                 self.sleeps.meet(known, depth);
                 return Ok(None);
             }
@@ -1446,7 +1468,7 @@ impl Search {
             self.sleeps.meet(known, depth);
             return Ok(None);
         }
-        self.sleeps.found(me_key, depth, faults);
+        self.sleeps.found(me_key, depth, faults, load.unwrap_or_default());
         found.states += 1;
         found.order = (found.order ^ fingerprint).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
         found.max_depth = found.max_depth.max(depth);
@@ -1641,7 +1663,7 @@ where
         // their own copies of it.
         let mut search = Search::new(scenario, bounds);
         search.found.copied = true;
-        let arrival = Arrival::State(boot.fingerprint(), boot.faults);
+        let arrival = Arrival::State(boot.fingerprint(), boot.faults, boot.load());
         if !search.budget_left() {
             return Ok(search.finish());
         }
@@ -1673,48 +1695,58 @@ where
     let mut search = Search::new(scenario, bounds);
     // Transitions to take, with the depth they arrive at: from a state (its index in the
     // tree, or none for the boot state) by a step and who it acts on (none: the boot itself).
-    let mut queue: VecDeque<(Option<u32>, Option<(Step, Actor)>, usize)> = VecDeque::from([(None, None, 0)]);
+    type Transition = (Option<u32>, Option<(Step, Actor)>, usize);
+    let mut queue: VecDeque<Transition> = VecDeque::from([(None, None, 0)]);
     // What replaying a path gives: the world's arrival, and what judging it would, computed on
     // the thread that replayed it (the world is not kept).
     let visit = |path: &Vec<Step>| -> (Arrival, Option<Judged>) {
         match replay(scenario, setup, factory(), path) {
             None => (Arrival::Panicked(path.iter().filter(|s| s.is_fault()).count()), None),
             Some(world) if world.unsupported.is_some() => (Arrival::Unsupported(world.unsupported.expect("some")), None),
-            Some(mut world) => (Arrival::State(world.fingerprint(), world.faults), Some(world.judge(path.len(), bounds))),
+            Some(mut world) => (Arrival::State(world.fingerprint(), world.faults, world.load()), Some(world.judge(path.len(), bounds))),
         }
     };
     // The state whose steps are being merged (its key), as `search.sleeps` last woke it.
     let mut woken = None;
+    // Transitions queued and not taken or found asleep yet (as the copying search counts them).
+    let mut pending: u64 = 0;
     'search: while let Some(&(_, _, depth)) = queue.front() {
         // A batch arrives at one depth, so that the sleep sets of the states it steps from are
         // settled (every arrival at their depth came before) and asleep steps are not replayed.
         let level = queue.iter().take(BATCH).take_while(|t| t.2 == depth).count();
-        let batch: Vec<_> = queue
-            .drain(..level)
-            .filter(|&(parent, step, _)| step.is_none_or(|(step, _)| !search.sleeps.is_asleep_at(key(parent), step)))
+        let batch: Vec<_> = queue.drain(..level).collect();
+        let asleep: Vec<bool> =
+            batch.iter().map(|&(parent, step, _)| step.is_some_and(|(step, _)| search.sleeps.is_asleep_at(key(parent), step))).collect();
+        let paths: Vec<Option<Vec<Step>>> = batch
+            .iter()
+            .zip(&asleep)
+            .map(|(&(parent, step, _), &asleep)| (!asleep).then(|| path_to(&search.tree, parent, step.map(|(step, _)| step))))
             .collect();
-        let paths: Vec<Vec<Step>> =
-            batch.iter().map(|&(parent, step, _)| path_to(&search.tree, parent, step.map(|(step, _)| step))).collect();
-        let visits: Vec<(Arrival, Option<Judged>)> = match pool {
-            Some(pool) => pool.install(|| paths.par_iter().map(visit).collect()),
-            None => paths.iter().map(visit).collect(),
+        let visits: Vec<Option<(Arrival, Option<Judged>)>> = match pool {
+            Some(pool) => pool.install(|| paths.par_iter().map(|p| p.as_ref().map(visit)).collect()),
+            None => paths.iter().map(|p| p.as_ref().map(visit)).collect(),
         };
-        let batch_len = batch.len();
-        for (k, (((parent, step, depth), path), (arrival, judged))) in batch.into_iter().zip(paths).zip(visits).enumerate() {
+        for (k, ((&(parent, step, depth), path), visit)) in batch.iter().zip(paths).zip(visits).enumerate() {
             if !search.budget_left() {
                 break 'search;
             }
             if step.is_some() && woken != Some(key(parent)) {
                 search.sleeps.wake(key(parent));
                 woken = Some(key(parent));
+                // Its asleep steps are done with at once, as the copying search does.
+                let rest = batch[k..].iter().chain(queue.iter()).take_while(|t| t.0 == parent);
+                pending -= rest.filter(|t| t.1.is_some_and(|(step, _)| search.sleeps.is_asleep(step))).count() as u64;
             }
-            // Asleep, though the batch that replayed it began before its parent was woken.
+            let (Some(path), Some((arrival, judged))) = (path, visit) else { continue };
             if step.is_some_and(|(step, _)| search.sleeps.is_asleep(step)) {
                 continue;
             }
-            let pending = (queue.len() + (batch_len - k - 1)) as u64;
+            if step.is_some() {
+                pending -= 1;
+            }
             let next = search.arrive(parent, step, path.len(), arrival, pending, || judged.expect("a state is judged"))?;
-            if let Some((me, _, enabled)) = next {
+            if let Some((me, steps, enabled)) = next {
+                pending += steps as u64;
                 queue.extend(enabled.into_iter().map(|s| (me, Some(s), depth + 1)));
                 search.memory.set_queue(queued(&queue));
             }
@@ -1774,7 +1806,7 @@ where
     let mut search = Search::new(scenario, bounds);
     search.found.copied = true;
     let mut boot = boot;
-    let arrival = Arrival::State(boot.fingerprint(), boot.faults);
+    let arrival = Arrival::State(boot.fingerprint(), boot.faults, boot.load());
     // What a path is replayed from: a copy of the boot state, fingerprinted, so that a replay
     // neither boots the processes again nor hashes the boot's messages again (formatting them
     // took a tenth of the search when most states of a wide level were replayed).
@@ -1883,7 +1915,7 @@ where
         // The seen table's slots for them are read together, so that their cache misses
         // overlap instead of each stalling the step after it.
         for arrival in &arrivals {
-            if let Arrival::State(fp, _) = *arrival {
+            if let Arrival::State(fp, ..) = *arrival {
                 search.seen.touch(fp);
             }
         }
@@ -2317,6 +2349,27 @@ mod tests {
                         assert!(reduced.transitions < full.transitions, "{} of {}", reduced.transitions, full.transitions);
                     }
                 }
+            }
+        }
+    }
+
+    // Postmortem: the reduction took two steps at different nodes to commute though each sent
+    // a message onto a wire with room for one: the first to send ends the path, so either order
+    // reaches a state the other does not, and the reduced search found one of the two.
+    #[test]
+    fn regression_steps_that_together_overflow_the_in_flight_budget_do_not_commute() {
+        let s = Scenario::parse(
+            "Scenario(name: \"a\", horizon_ms: 1000, nodes: 2, protocol: BestEffort(), network: (latency: Constant(ms: 1)),\n\
+             limits: (max_in_flight: 1),\n\
+             workload: [(from: \"n0\", to: \"n1\", every_ms: 1, count: 1, start_ms: 1), (from: \"n1\", to: \"n0\", every_ms: 1, count: 1, start_ms: 1)])",
+            "a.ron",
+        )
+        .expect("valid");
+        for opt_in in [false, true] {
+            let full = search(&s, opt_in, Bounds { reduction: false, ..Bounds::default() });
+            for bounds in [Bounds::default(), Bounds { replay: true, ..Bounds::default() }, Bounds { jobs: 2, ..Bounds::default() }] {
+                let reduced = search(&s, opt_in, bounds);
+                assert_eq!((reduced.states, reduced.behaviours, reduced.order), (full.states, full.behaviours, full.order), "{bounds:?}");
             }
         }
     }

@@ -399,10 +399,10 @@ fn worker<'s, P, F>(
                 // cache misses overlap; a state that may be new has its step taken once more to
                 // judge it (as on one thread).
                 for (_, _, arrival, _) in &mut results[from..] {
-                    if let Arrival::State(fp, _) = *arrival
+                    if let Arrival::State(fp, _, load) = *arrival
                         && let Some(known) = table.get(fp)
                     {
-                        *arrival = Arrival::Known(known);
+                        *arrival = Arrival::Known(known, load);
                     }
                 }
                 for (step, _, arrival, judged) in &mut results[from..] {
