@@ -110,7 +110,9 @@ pub struct Exploration {
     /// Distinct states: in the timed model, one per behaviour (it keeps none); in the
     /// asynchronous model, the distinct fingerprints reached.
     pub states: u64,
-    /// Outcome choices explored: the tree's edges.
+    /// Transitions taken: in the timed model, the outcome choices explored (the tree's edges);
+    /// in the asynchronous model, the steps taken, not counting those the reduction skipped
+    /// (see [`Bounds::reduction`]).
     pub transitions: u64,
     /// The deepest transmission whose outcome was varied (1-based; 0: none was).
     pub max_depth: usize,
