@@ -2705,6 +2705,58 @@ fn regression_a_number_or_raw_identifier_where_a_check_belongs_lists_the_checks(
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Postmortem: `expect_failures` read its names apart from `checks`: it took `r#NoLoss` as
+/// `NoLoss`, and a number (`[1]`) got "expected a name" without the names. Each entry is now
+/// read as `checks` reads a name, and every refusal lists the scenario's checks.
+#[test]
+fn regression_expect_failures_reads_names_as_checks_does() {
+    let dir = scratch("raw-expected");
+    let file = dir.join("e.ron");
+    for (entry, said) in [
+        ("r#NoLoss", "found the raw identifier `r#NoLoss` where a check's name belongs"),
+        ("1", "found `1` where a check's name belongs"),
+        ("\"NoLoss\"", "found `\"NoLoss\"` where a check's name belongs"),
+        ("NoLoss()", "found `NoLoss` followed by more where a check's bare name belongs"),
+        ("NoLos", "`NoLos` is not one of this scenario's checks"),
+    ] {
+        let scenario = SCHEDULE_NEVER_ENABLED.replace("checks: [NoLoss],", &format!("checks: [NoLoss], expect_failures: [{entry}],"));
+        std::fs::write(&file, scenario).unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(2), "{entry}: {}", ran.stderr);
+        assert!(ran.stderr.contains(&format!("e.ron:4:41: {said}")), "{entry}: {}", ran.stderr);
+        assert!(ran.stderr.contains("one of the scenario's checks: NoLoss)"), "{entry}: the names are listed: {}", ran.stderr);
+    }
+    let plain = SCHEDULE_NEVER_ENABLED.replace("checks: [NoLoss],", "checks: [NoLoss], expect_failures: [ NoLoss /* the planted bug */ ],");
+    std::fs::write(&file, plain).unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert_eq!(ran.code, Some(0), "a bare name with blanks and a comment is a name: {}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: `--json` output escaped what serde_json escapes (C0 controls) but wrote a
+/// direction override, DEL or a C1 control as it was, so a file named with U+202E reordered the
+/// terminal the JSON was printed to. Every JSON output now writes them as `\u` escapes.
+#[test]
+fn regression_json_output_writes_direction_overrides_escaped() {
+    let dir = scratch("bidi-json");
+    let file = dir.join("quick\u{202e}\u{7f}\u{9b}start.ron");
+    std::fs::write(&file, read("scenarios/quickstart.ron")).unwrap();
+    let path = text(&file);
+    for args in [
+        vec!["run", path.as_str(), "--json"],
+        vec!["sweep", path.as_str(), "--seeds", "0..2", "--json"],
+        vec!["explore", path.as_str(), "--max-runs", "50", "--json"],
+    ] {
+        let ran = msgsim(&args);
+        assert!(ran.code == Some(0) || ran.code == Some(1), "{args:?}: {}", ran.stderr);
+        assert!(!ran.stdout.contains(['\u{202e}', '\u{7f}', '\u{9b}']), "{args:?}: a raw override reached stdout: {}", ran.stdout);
+        assert!(ran.stdout.contains(r"quick\u202e\u007f\u009bstart.ron"), "{args:?}: {}", ran.stdout);
+        let value: serde_json::Value = serde_json::from_str(&ran.stdout).expect("still JSON");
+        assert!(value.to_string().contains('\u{202e}'), "{args:?}: read back as the same name");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Postmortem: `explore --max-runs 0` and `--max-depth 0` explored nothing and exited 0 with
 /// "INCOMPLETE" and no violation, which reads as a search that found nothing. A bound of 0 is
 /// now refused as bad input (exit 2) saying what is expected.

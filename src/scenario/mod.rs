@@ -23,6 +23,7 @@ use crate::process::Cluster;
 use crate::rng::{PPB, SimRng};
 use crate::time::{NANOS_PER_MS, SimTime};
 use file::*;
+use ron::value::RawValue;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
@@ -639,7 +640,7 @@ impl<'a> Validator<'a> {
         let memory_mb = raw.limits.max_memory_mb.map_or(limits::DEFAULT_MAX_MEMORY_MB, |m| m.0).min(limits::MAX_MEMORY_MB);
         let workload = self.workload(&raw.workload, horizon, memory_mb);
         let checks = self.checks(raw, &cluster, protocol.as_ref(), catalog);
-        self.expected_failures(&raw.expect_failures, &checks);
+        let expect_failures = self.expected_failures(&raw.expect_failures, &checks);
         if raw.expect_failures_on == FailuresExpectedOn::EverySeed && raw.expect_failures.is_empty() {
             // Declaring how often nothing fails judges nothing: most likely `expect_failures`
             // was forgotten, and every seed would pass for a caught bug.
@@ -674,7 +675,7 @@ impl<'a> Validator<'a> {
             mailboxes,
             workload,
             checks,
-            expect_failures: raw.expect_failures.iter().map(|n| n.0.clone()).collect(),
+            expect_failures,
             expect_failures_on: raw.expect_failures_on,
             limits,
             replay,
@@ -695,21 +696,40 @@ impl<'a> Validator<'a> {
         Ok(scenario)
     }
 
-    /// Each expected failure names one of the scenario's own checks, once.
-    fn expected_failures(&mut self, expected: &[CheckName], checks: &[CheckChoice]) {
+    /// Each expected failure names one of the scenario's own checks, once, written bare as
+    /// `checks` writes it (`NoLoss`: not `"NoLoss"`, `r#NoLoss` or `NoLoss()`); the names.
+    fn expected_failures(&mut self, expected: &[&RawValue], checks: &[CheckChoice]) -> Vec<String> {
         let names: Vec<&str> = checks.iter().map(CheckChoice::name).collect();
-        for (i, CheckName(name)) in expected.iter().enumerate() {
+        let listed = match names.is_empty() {
+            true => "no expected failures: the scenario has no checks".to_string(),
+            false => format!("one of the scenario's checks: {}", names.join(", ")),
+        };
+        let mut found: Vec<String> = Vec::new();
+        for (i, raw) in expected.iter().enumerate() {
             let path = [f("expect_failures"), ix(i)];
-            if !names.contains(&name.as_str()) {
-                let hint = match names.is_empty() {
-                    true => "no expected failures: the scenario has no checks".to_string(),
-                    false => format!("one of the scenario's checks: {}", names.join(", ")),
+            let text = raw.get_ron();
+            let token = config::first_token(text);
+            let bare = config::split_name(text).filter(|(_, rest)| !token.starts_with("r#") && config::skip_blank(rest).is_empty());
+            let Some((name, _)) = bare else {
+                let found = if token.starts_with("r#") { "the raw identifier " } else { "" };
+                let message = match token.is_empty() {
+                    true => "no check name here".to_string(),
+                    false if found.is_empty() && config::split_name(text).is_some() => {
+                        format!("found `{token}` followed by more where a check's bare name belongs")
+                    }
+                    false => format!("found {found}`{token}` where a check's name belongs"),
                 };
-                self.error(&path, format!("`{name}` is not one of this scenario's checks"), hint);
-            } else if expected[..i].iter().any(|e| e.0 == *name) {
+                self.error(&path, message, format!("a check's name as `checks` writes it, {listed}"));
+                continue;
+            };
+            if !names.contains(&name) {
+                self.error(&path, format!("`{name}` is not one of this scenario's checks"), listed.clone());
+            } else if found.iter().any(|e| e == name) {
                 self.error(&path, format!("`{name}` is expected to fail twice"), "each check at most once".to_string());
             }
+            found.push(name.to_string());
         }
+        found
     }
 
     /// A `Name(...)` value's name and decoder, or an error at it.
