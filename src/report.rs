@@ -188,6 +188,25 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// JSON text with every character that could act on a terminal written as a `\u` escape:
+/// the controls serde_json writes as they are (DEL, the C1 range) and the direction overrides
+/// and isolates. A JSON reader reads the same value; a terminal shows it inert. Outside its
+/// strings JSON text holds none of these but the new lines between lines, which stay.
+pub fn inert_json(json: String) -> String {
+    let acts = |c: char| c != '\n' && crate::scenario::unprintable(c);
+    if !json.chars().any(acts) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        match acts(c) {
+            true => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            false => out.push(c),
+        }
+    }
+    out
+}
+
 /// `word` as a POSIX shell reads it back: bare when it holds only characters no shell
 /// treats specially, else in single quotes, so a printed command can be pasted as it is.
 pub fn shell_word(word: &str) -> String {
@@ -413,6 +432,19 @@ mod tests {
         // bash's `$'...'` spells it, and reads back the same bytes.
         assert_eq!(shell_word("a\u{1b}[2J'b.ron"), r"$'a\x1b[2J\'b.ron'");
         assert_eq!(printable("x\u{1b}]0;t\u{7}\n\u{202e}y"), r"x\u{1b}]0;t\u{7}\n\u{202e}y");
+    }
+
+    #[test]
+    fn json_reaches_a_terminal_inert_and_reads_back_the_same() {
+        let hostile = "a\u{202e}b\u{7f}c\u{9b}d\u{2066}e\u{1b}f\nz";
+        let raw = serde_json::to_string_pretty(&serde_json::json!({ "name": hostile, "n": [1, 2] })).unwrap();
+        assert!(raw.contains('\u{202e}'), "serde_json leaves a direction override as it is");
+        let inert = inert_json(raw);
+        assert!(!inert.chars().any(|c| c != '\n' && crate::scenario::unprintable(c)), "{inert}");
+        assert!(inert.contains(r"\u202e") && inert.contains(r"\u007f") && inert.contains(r"\u009b"), "{inert}");
+        let back: serde_json::Value = serde_json::from_str(&inert).unwrap();
+        assert_eq!(back["name"], hostile);
+        assert_eq!(inert_json("{}".to_string()), "{}");
         assert_eq!(shell_word(""), "''");
     }
 

@@ -160,7 +160,7 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
                 "reproduce": reproduce,
             })),
         });
-        emit(format!("{json}\n").as_bytes());
+        emit(format!("{}\n", crate::report::inert_json(json.to_string())).as_bytes());
     } else {
         let b = args.bounds;
         let mut out = String::new();

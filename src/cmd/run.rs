@@ -63,7 +63,10 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
     warn_unused_replay(path, &src, &scenario, &result.unused_replay);
     let report = Report::new(&shown, &scenario, &result);
     if json {
-        emit(format!("{}\n", serde_json::to_string_pretty(&report).expect("a report always serialises")).as_bytes());
+        emit(
+            format!("{}\n", crate::report::inert_json(serde_json::to_string_pretty(&report).expect("a report always serialises")))
+                .as_bytes(),
+        );
     } else {
         emit(report.text().as_bytes());
     }

@@ -78,7 +78,10 @@ pub fn sweep(args: Args<'_>) -> ExitCode {
 /// expected failure happened on no seed, else 0.
 pub fn print_and_exit(report: &SweepReport, json: bool, source: Option<(&Path, &str)>) -> ExitCode {
     if json {
-        emit(format!("{}\n", serde_json::to_string_pretty(report).expect("a sweep report always serialises")).as_bytes());
+        emit(
+            format!("{}\n", crate::report::inert_json(serde_json::to_string_pretty(report).expect("a sweep report always serialises")))
+                .as_bytes(),
+        );
     } else {
         emit(report.text().as_bytes());
     }
