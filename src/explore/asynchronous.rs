@@ -1383,6 +1383,9 @@ pub(super) struct Search {
     pub(super) memory: crate::budget::SearchBudget,
     /// The scenario's `max_events`, which `found.events` may reach.
     max_events: u64,
+    /// Steps the replaying search ran again to rebuild the states it steps from (a path's
+    /// length per transition), counted against `max_events` beside `found.events`.
+    pub(super) replayed: u64,
     /// The partial-order reduction: which steps need not be taken.
     pub(super) sleeps: Sleeps,
 }
@@ -1392,7 +1395,16 @@ impl Search {
         let found = Exploration::nothing_yet(scenario);
         let memory = crate::budget::SearchBudget::new(scenario.limits.max_memory_mb);
         let sleeps = Sleeps::new(bounds.reduction, bounds.max_faults, &scenario.limits);
-        Search { found, tree: Vec::new(), seen: Seen::default(), bounds, memory, max_events: scenario.limits.max_events, sleeps }
+        Search {
+            found,
+            tree: Vec::new(),
+            seen: Seen::default(),
+            bounds,
+            memory,
+            max_events: scenario.limits.max_events,
+            replayed: 0,
+            sleeps,
+        }
     }
 
     /// The search's result, with the memory its distinct states take.
@@ -1410,8 +1422,10 @@ impl Search {
         }
         // The search's time is bounded as one run's is, by the scenario's `max_events`: counted
         // alike however the states are made (copied or replayed, on any number of threads), so
-        // the search stops at the same transition whatever `--jobs` and `--replay` say.
-        if self.found.events >= self.max_events {
+        // the search stops at the same transition whatever `--jobs` and `--replay` say; except
+        // that `--replay` also pays for its replays (`replayed`), which it makes for every
+        // transition and which would otherwise take up to the depth bound times the budget.
+        if self.found.events.saturating_add(self.replayed) >= self.max_events {
             (self.found.complete, self.found.events_reached) = (false, true);
             return false;
         }
@@ -1744,6 +1758,7 @@ where
             if step.is_some() {
                 pending -= 1;
             }
+            search.replayed = search.replayed.saturating_add(path.len() as u64);
             let next = search.arrive(parent, step, path.len(), arrival, pending, || judged.expect("a state is judged"))?;
             if let Some((me, steps, enabled)) = next {
                 pending += steps as u64;
@@ -2320,6 +2335,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Postmortem: `--replay` replays a whole path for every transition, and that work was not
+    /// counted, so the search's time could reach the depth bound times what `max_events`
+    /// allows. Its replays now count against `max_events` beside what every search counts.
+    #[test]
+    fn regression_replaying_pays_for_its_replays_out_of_max_events() {
+        let chain = "(from: \"n0\", to: \"n1\", every_ms: 1, count: 12)";
+        let mut s = scenario(2, "(latency: Constant(ms: 1))", chain, "");
+        let copied = search(&s, true, Bounds::default());
+        assert!(copied.complete);
+        // Room for what every search counts, not for the replays too.
+        s.limits.max_events = copied.events + 1;
+        let copied = search(&s, true, Bounds::default());
+        assert!(copied.complete && !copied.events_reached, "copying rebuilds nothing by replaying here");
+        let replayed = search(&s, true, Bounds { replay: true, ..Bounds::default() });
+        assert!(!replayed.complete && replayed.events_reached, "{replayed:?}");
+        assert!(replayed.states < copied.states);
     }
 
     #[test]
