@@ -15,6 +15,7 @@ mod delivery;
 mod detector;
 mod detector_timing;
 pub mod durable;
+mod idle_first;
 pub mod kept;
 pub mod mailbox;
 mod multicast;
@@ -195,7 +196,8 @@ check_without_config! {
             })
         });
         let clock = spec.and_then(|v| s.clocks.get(v.broker.index()).copied()).unwrap_or_default();
-        HandoutVisibility::new(s.cluster.clone(), spec, clock)
+        let consumers = s.protocol.config::<Config>().zip(spec).map(|(q, v)| DurableQueueProtocol::consumers(q, &s.cluster, v.broker));
+        HandoutVisibility::new(s.cluster.clone(), spec, clock).with_idle_order(consumers.unwrap_or_default())
     };
     // Judged against the rounds the protocol declares; inconclusive without any.
     // Rumour mongering with feedback also promises that every push teaches or is answered.
