@@ -165,11 +165,15 @@ check_without_config! {
     // Under ViewSynchronous, a member also catches up with a view within four timeouts (one to
     // suspect a dead coordinator, the rest for the flush) and forty heartbeats (catching up
     // takes a heartbeat and an install back; under heavy loss, many tries).
-    ViewAgreement => |s| ViewAgreement::new(s.cluster.clone()).with_settle(
-        s.protocol
-            .config::<crate::protocols::views::Config>()
-            .map(|c| 4 * crate::protocols::ns(c.timeout_ms) + 40 * crate::protocols::ns(c.heartbeat_ms)),
-    );
+    // Under it, also who coordinates each view change, the number it installs, and the acks of
+    // a view's data.
+    ViewAgreement => |s| ViewAgreement::new(s.cluster.clone())
+        .with_settle(
+            s.protocol
+                .config::<crate::protocols::views::Config>()
+                .map(|c| 4 * crate::protocols::ns(c.timeout_ms) + 40 * crate::protocols::ns(c.heartbeat_ms)),
+        )
+        .judging_view_synchronous(s.protocol.config::<crate::protocols::views::Config>().is_some());
     // Judged against the retry policy the protocol declares; inconclusive without one.
     RetryBackoff => |s| RetryBackoff::new(s.cluster.clone(), s.clocks.clone(), s.protocol.retry_policy());
     // Judged against the Service protocol's contract where it runs; the lifecycle alone otherwise.
