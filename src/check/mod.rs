@@ -29,6 +29,7 @@ pub mod rpc;
 mod security;
 mod semantics;
 pub mod served;
+mod service_spread;
 mod suspicion_lines;
 #[cfg(test)]
 mod test_events;
