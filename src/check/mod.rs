@@ -15,6 +15,7 @@ mod delivery;
 mod detector;
 mod detector_timing;
 pub mod durable;
+mod idle_first;
 pub mod kept;
 pub mod mailbox;
 mod multicast;
@@ -28,6 +29,7 @@ pub mod rpc;
 mod security;
 mod semantics;
 pub mod served;
+mod service_spread;
 mod suspicion_lines;
 #[cfg(test)]
 mod test_events;
@@ -164,11 +166,15 @@ check_without_config! {
     // Under ViewSynchronous, a member also catches up with a view within four timeouts (one to
     // suspect a dead coordinator, the rest for the flush) and forty heartbeats (catching up
     // takes a heartbeat and an install back; under heavy loss, many tries).
-    ViewAgreement => |s| ViewAgreement::new(s.cluster.clone()).with_settle(
-        s.protocol
-            .config::<crate::protocols::views::Config>()
-            .map(|c| 4 * crate::protocols::ns(c.timeout_ms) + 40 * crate::protocols::ns(c.heartbeat_ms)),
-    );
+    // Under it, also who coordinates each view change, the number it installs, and the acks of
+    // a view's data.
+    ViewAgreement => |s| ViewAgreement::new(s.cluster.clone())
+        .with_settle(
+            s.protocol
+                .config::<crate::protocols::views::Config>()
+                .map(|c| 4 * crate::protocols::ns(c.timeout_ms) + 40 * crate::protocols::ns(c.heartbeat_ms)),
+        )
+        .judging_view_synchronous(s.protocol.config::<crate::protocols::views::Config>().is_some());
     // Judged against the retry policy the protocol declares; inconclusive without one.
     RetryBackoff => |s| RetryBackoff::new(s.cluster.clone(), s.clocks.clone(), s.protocol.retry_policy());
     // Judged against the Service protocol's contract where it runs; the lifecycle alone otherwise.
@@ -195,7 +201,8 @@ check_without_config! {
             })
         });
         let clock = spec.and_then(|v| s.clocks.get(v.broker.index()).copied()).unwrap_or_default();
-        HandoutVisibility::new(s.cluster.clone(), spec, clock)
+        let consumers = s.protocol.config::<Config>().zip(spec).map(|(q, v)| DurableQueueProtocol::consumers(q, &s.cluster, v.broker));
+        HandoutVisibility::new(s.cluster.clone(), spec, clock).with_idle_order(consumers.unwrap_or_default())
     };
     // Judged against the rounds the protocol declares; inconclusive without any.
     // Rumour mongering with feedback also promises that every push teaches or is answered.

@@ -29,6 +29,9 @@
 //! arrival order. A request answered twice (its copy duplicated) is not judged this way; a
 //! pause or a wait on a send excuses the stretch, as above.
 //!
+//! And the service times spread over their phase's range, as a uniform draw does: see
+//! `service_spread`.
+//!
 //! And the client's side of it: every call a client was commanded ends, answered, failed,
 //! timed out or refused by its breaker (its `call` line), when the run ended with nothing left
 //! to happen, unless the client crashed after the command (a call that never ends leaves its
@@ -77,6 +80,8 @@ pub struct CallsServed {
     attempt_sent: BTreeMap<NodeId, (u64, u32)>,
     /// The attempt each request transmission carries, until it arrives.
     in_flight: BTreeMap<MsgId, Request>,
+    /// The clause that service times spread over their phase's range.
+    spread: Option<super::service_spread::ServiceSpread>,
 }
 
 impl CallsServed {
@@ -96,7 +101,15 @@ impl CallsServed {
             open_calls: BTreeMap::new(),
             attempt_sent: BTreeMap::new(),
             in_flight: BTreeMap::new(),
+            spread: None,
         }
+        .with_spread()
+    }
+
+    fn with_spread(mut self) -> CallsServed {
+        self.spread =
+            self.spec.as_ref().map(|(s, service)| super::service_spread::ServiceSpread::new(s, *service, self.clock.unwrap_or_default()));
+        self
     }
 
     fn epoch(&mut self) -> &mut Epoch {
@@ -202,10 +215,14 @@ impl Checker for CallsServed {
         }) + b::map(&self.open_calls)
             + b::map(&self.attempt_sent)
             + b::map(&self.in_flight)
+            + self.spread.as_ref().map_or(0, super::service_spread::ServiceSpread::heap_bytes)
     }
 
     fn observe(&mut self, e: &TraceEvent) {
         let Some(service) = self.spec.as_ref().map(|s| s.1) else { return };
+        if let (Some(spread), Some((spec, _))) = (&mut self.spread, &self.spec) {
+            spread.observe(spec, e);
+        }
         match e.kind {
             EventKind::Attempt { node, to, series, attempt } if to == service && node != service => {
                 self.attempt_sent.insert(node, (series, attempt));
@@ -303,6 +320,15 @@ impl Checker for CallsServed {
                 ));
             }
         }
+        if let Some((phase, timed, above)) = self.spread.as_ref().and_then(super::service_spread::ServiceSpread::first_lopsided) {
+            let (lo, hi) = spec.schedule[phase].latency_ns;
+            return Verdict::fail(format!(
+                "{} served {timed} requests in phase {phase} of its schedule, and only {above} took longer than the midpoint of its range ({} to {}): a service time is drawn uniformly from the range",
+                self.cluster.name(*service),
+                SimTime(lo),
+                SimTime(hi)
+            ));
+        }
         let answers: usize = self.epochs.iter().map(|e| e.answers.len()).sum();
         Verdict::pass(format!("{requests} requests reached the service, {answers} answers left, none later than a free worker allowed"))
     }
@@ -358,6 +384,46 @@ mod tests {
         assert_eq!(judge(Some(1), &[&served[..], &[ended]].concat()).outcome, Outcome::Pass);
         let crash = ev(5, EventKind::Fault { action: FaultAction::Crash, node: Some(NodeId(0)), index: 0 });
         assert_eq!(judge(Some(1), &[&served[..], &[crash]].concat()).outcome, Outcome::Pass, "its client crashed");
+    }
+
+    /// Client n0's attempt `i` (series `i`) sent at `ms` and arriving at once; answered
+    /// `service_us` microseconds later.
+    fn timed_request(i: u64, ms: u64, service_us: u64) -> [TraceEvent; 4] {
+        let at = |ns: u64, kind| TraceEvent { time: SimTime(ns), kind };
+        let t = ms * MS;
+        [
+            at(t, EventKind::Attempt { node: NodeId(0), to: NodeId(1), series: i, attempt: 1 }),
+            at(t, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1_000 + i), size: 16 }),
+            at(t, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1_000 + i), corrupted: false }),
+            at(t + service_us * 1_000, EventKind::Answer { node: NodeId(1), to: NodeId(0), series: i, attempt: 1 }),
+        ]
+    }
+
+    // Postmortem: a service that drew every service time as its phase's shortest (held-out set
+    // 14's calls-service-latency-always-minimum, `.0` twice) passed: every answer came within
+    // the range, and nothing read where in it the times fell.
+    #[test]
+    fn regression_service_times_spread_over_the_phase_range() {
+        // One worker, 64 requests 10 ms apart, each served in `service_us(i)` (range 2 to 5 ms).
+        let run = |service_us: &dyn Fn(u64) -> u64| {
+            let mut events: Vec<TraceEvent> = (0..64).flat_map(|i| timed_request(i, 10 * i, service_us(i))).collect();
+            events.sort_by_key(|e| e.time);
+            judge(Some(1), &events)
+        };
+        let v = run(&|_| 2_000);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(
+            v.detail.contains("n1 served 64 requests in phase 0 of its schedule, and only 0 took longer than the midpoint"),
+            "{}",
+            v.detail
+        );
+        // Half above the midpoint (3.5 ms), or as few as a tenth: a fair draw.
+        assert_eq!(run(&|i| if i % 2 == 0 { 2_000 } else { 4_900 }).outcome, Outcome::Pass);
+        assert_eq!(run(&|i| if i % 10 == 0 { 3_600 } else { 2_100 }).outcome, Outcome::Pass);
+        // Sixty-three timed: not yet judged.
+        let mut events: Vec<TraceEvent> = (0..63).flat_map(|i| timed_request(i, 10 * i, 2_000)).collect();
+        events.sort_by_key(|e| e.time);
+        assert_eq!(judge(Some(1), &events).outcome, Outcome::Pass);
     }
 
     #[test]

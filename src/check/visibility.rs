@@ -23,7 +23,8 @@
 //! any message at all if it had taken a copy of that task before, may be its answer), its
 //! visibility, or a broker crash; a late answer about an older task does not end it.
 //!
-//! And a failed task goes back to the head of the queue: see `requeue` for what is judged. Under
+//! And a failed task goes back to the head of the queue: see `requeue` for what is judged; and
+//! work goes to the consumer idle longest: see `idle_first`. Under
 //! another protocol, or with no task handed out twice, the verdict is inconclusive.
 
 use super::{Breaches, Checker, RunEnd, Verdict};
@@ -112,6 +113,8 @@ pub struct HandoutVisibility {
     again: u64,
     /// The clause that a failed task is handed out again before any task behind it.
     failed_first: Option<super::requeue::FailedFirst>,
+    /// The clause that work goes to the consumer idle longest, once the consumers are known.
+    idle_first: Option<super::idle_first::IdleFirst>,
     breaches: Breaches,
 }
 
@@ -138,8 +141,16 @@ impl HandoutVisibility {
             sent_holding: BTreeMap::new(),
             again: 0,
             failed_first: spec.map(|s| super::requeue::FailedFirst::new(s.broker, clock.real_duration(s.visibility_ns))),
+            idle_first: None,
             breaches: Breaches::default(),
         }
+    }
+
+    /// Judges too that each hand-out goes to the consumer idle longest, `consumers` listed in
+    /// the order a fresh broker counts them idle.
+    pub fn with_idle_order(mut self, consumers: Vec<NodeId>) -> HandoutVisibility {
+        self.idle_first = self.spec.map(|s| super::idle_first::IdleFirst::new(s.broker, consumers, self.visibility_real));
+        self
     }
 
     /// A hand-out of `app` at `at` after the broker took its acknowledgement from the consumer
@@ -204,6 +215,7 @@ impl Checker for HandoutVisibility {
         use crate::budget as b;
         b::total(&[
             self.failed_first.as_ref().map_or(0, super::requeue::FailedFirst::heap_bytes),
+            self.idle_first.as_ref().map_or(0, super::idle_first::IdleFirst::heap_bytes),
             b::map(&self.latest),
             b::map(&self.in_flight),
             b::map(&self.taken),
@@ -223,6 +235,9 @@ impl Checker for HandoutVisibility {
         self.held.observe(e);
         if let Some(f) = &mut self.failed_first {
             f.observe(e);
+        }
+        if let Some(i) = &mut self.idle_first {
+            i.observe(e);
         }
         let next = self.next.take();
         match e.kind {
@@ -348,6 +363,16 @@ impl Checker for HandoutVisibility {
             return Verdict::fail(format!(
                 "a{} failed at {failed} and went back to the head of the queue, yet a{} was handed out before it, at {at}",
                 waiting.0, other.0
+            ));
+        }
+        if let Some((at, to, since, other, other_since)) =
+            self.idle_first.as_ref().and_then(super::idle_first::IdleFirst::first_out_of_line)
+        {
+            let name = |n| self.cluster.name(n);
+            return Verdict::fail(format!(
+                "a hand-out at {at} went to {} (idle since {since}) while {} had been idle since {other_since}: work goes to the consumer idle longest",
+                name(to),
+                name(other)
             ));
         }
         if self.again == 0 {

@@ -466,6 +466,17 @@ impl DurableQueueProtocol {
         config.redrive_ms.map(ns)
     }
 
+    /// The consumers, in the order a fresh broker counts them idle (the broker is none of
+    /// them): what `HandoutVisibility` judges the idle-longest-first order against.
+    pub fn consumers(config: &Config, cluster: &crate::process::Cluster, broker: NodeId) -> Vec<NodeId> {
+        let members = match cluster.groups.iter().find(|(g, _)| *g == config.consumers) {
+            Some((_, members)) => members.clone(),
+            None if config.consumers == "*" => cluster.nodes().collect(),
+            None => cluster.id(&config.consumers).into_iter().collect(),
+        };
+        members.into_iter().filter(|&n| n != broker).collect()
+    }
+
     /// How long a hand-out stays invisible to other consumers (ns on the broker's clock):
     /// what `HandoutVisibility` judges re-hand-outs against.
     pub fn visibility_ns(config: &Config) -> u64 {
@@ -529,14 +540,9 @@ impl Protocol for DurableQueueProtocol {
     fn factory(config: &Config, scenario: &Scenario, _: u64) -> impl FnMut(NodeId) -> DurableQueue {
         let cluster = &scenario.cluster;
         let broker = cluster.id(&config.broker).expect("validated: the broker is a node");
-        let members = match cluster.groups.iter().find(|(g, _)| *g == config.consumers) {
-            Some((_, members)) => members.clone(),
-            None if config.consumers == "*" => cluster.nodes().collect(),
-            None => cluster.id(&config.consumers).into_iter().collect(),
-        };
         let spec = Arc::new(Spec {
             broker,
-            consumers: members.into_iter().filter(|&n| n != broker).collect(),
+            consumers: DurableQueueProtocol::consumers(config, cluster, broker),
             storage: config.storage,
             write_ns: ns(config.write_ms),
             work_ns: ns(config.work_ms),
