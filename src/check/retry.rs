@@ -42,7 +42,9 @@
 //!   attempt a reply answers): an attempt that ends on an arrival (failed at it, or its call
 //!   answered) ends on an answer to that attempt, not on a late answer to an earlier one; and
 //!   a call line that says an answer came (`Ok`, `Error`) is in the step of an intact answer to
-//!   that call arriving, one that says none came (`Timeout`) is not;
+//!   that call arriving, one that says none came (`Timeout`) is not; and every answer answers
+//!   a request that came: attempt k of a series is answered no more often than it arrived
+//!   intact at the answerer (an answer to attempt 1 sent for a retry's request breaks it);
 //! - the budget, for a policy with one: the node's bucket replayed in trace order, `burst`
 //!   tokens to start with and after each restart, `ratio` of one per call commanded (the
 //!   bucket never above `burst`), one taken by every unit of a series after its first (an
@@ -235,10 +237,10 @@ pub struct RetryBackoff {
     /// The acknowledgements on their way: message -> (acked node, acker, series) for each.
     acks: BTreeMap<MsgId, Vec<(NodeId, NodeId, u64)>>,
     /// The `attempt` lines waiting for the send they mark (several when one message carries
-    /// a batch): (sender, recipient, series).
-    pending_attempt: Vec<(NodeId, NodeId, u64)>,
-    /// The attempts on their way: message -> (sender, recipient, series) for each.
-    attempts: BTreeMap<MsgId, Vec<(NodeId, NodeId, u64)>>,
+    /// a batch): (sender, recipient, series, attempt).
+    pending_attempt: Vec<(NodeId, NodeId, u64, u64)>,
+    /// The attempts on their way: message -> (sender, recipient, series, attempt) for each.
+    attempts: BTreeMap<MsgId, Vec<(NodeId, NodeId, u64, u64)>>,
     /// Intact attempts their recipient has not acknowledged yet: (recipient, sender, series) -> when the first arrived.
     owed: BTreeMap<(NodeId, NodeId, u64), SimTime>,
     /// Whether the protocol acknowledges at all (an `ack` line was seen).
@@ -268,6 +270,9 @@ pub struct RetryBackoff {
     /// Whether the protocol marks its answers (an `answer` line was seen): then what a call
     /// line says of an answer can be judged against the arrivals.
     answering: bool,
+    /// Intact arrivals not answered yet: (answerer, asker, series, attempt) -> how many. An
+    /// `answer` line takes one; one with none to take answers a request that never came.
+    unanswered: BTreeMap<(NodeId, NodeId, u64, u64), u64>,
     /// The intact message whose arrival the lines being read follow: (receiver, sender, message).
     arrived: Option<(NodeId, NodeId, MsgId)>,
     /// Failed attempts whose wait runs: (node, recipient, series) -> the failure.
@@ -312,6 +317,7 @@ impl RetryBackoff {
             pending_answer: Vec::new(),
             answers: BTreeMap::new(),
             answering: false,
+            unanswered: BTreeMap::new(),
             arrived: None,
             failures: BTreeMap::new(),
             waited: BTreeMap::new(),
@@ -430,6 +436,29 @@ impl RetryBackoff {
         let answered: Vec<String> = marks.iter().map(|&(_, _, s, k)| format!("s{s} #{k}")).collect();
         let answered = answered.join(", ");
         self.violation(at, |c| format!("{}'s attempt {n} of s{series} {how} on {}'s answer to {answered}", c.name(node), c.name(to)));
+    }
+
+    /// `answer` (answerer, asker, series, attempt) is sent: it answers an intact arrival of that
+    /// attempt not answered yet. The service never learns that a client stopped waiting, so
+    /// every copy that came may be answered once; an answer naming an attempt that did not come
+    /// (attempt 1 for a retry's request) would be taken for a stale one and end nothing.
+    fn answer_takes_arrival(&mut self, at: SimTime, answer: (NodeId, NodeId, u64, u64)) {
+        match self.unanswered.get_mut(&answer) {
+            Some(left) if *left > 1 => *left -= 1,
+            Some(_) => {
+                self.unanswered.remove(&answer);
+            }
+            None => {
+                let (answerer, asker, series, attempt) = answer;
+                self.violation(at, |c| {
+                    format!(
+                        "{} answered {}'s attempt {attempt} of s{series} with no unanswered copy of that attempt having arrived",
+                        c.name(answerer),
+                        c.name(asker)
+                    )
+                });
+            }
+        }
     }
 
     /// Whether the lines being read follow the intact arrival, at `node`, of an answer to its
@@ -709,7 +738,8 @@ impl Checker for RetryBackoff {
         b::total(&[
             b::map(&self.series),
             lists(&self.acks),
-            lists(&self.attempts),
+            b::map(&self.attempts) + b::nested(self.attempts.values(), b::vec),
+            b::map(&self.unanswered),
             b::map(&self.answers) + b::nested(self.answers.values(), b::vec),
             b::map(&self.owed),
             b::map(&self.refused),
@@ -729,19 +759,27 @@ impl Checker for RetryBackoff {
         self.lines += 1;
         match e.kind {
             EventKind::Attempt { node, to, series, attempt } => {
-                self.pending_attempt.push((node, to, series));
+                self.pending_attempt.push((node, to, series, u64::from(attempt)));
                 self.attempt(e.time, node, to, series, attempt);
                 self.not_back_to_origin(e.time, node, to, series);
             }
             EventKind::AttemptFailed { node, to, series, attempt } => self.failed(e.time, (node, to, series), attempt),
             EventKind::Answer { node, to, series, attempt } => {
                 self.answering = true;
+                self.answer_takes_arrival(e.time, (node, to, series, u64::from(attempt)));
                 self.pending_answer.push((node, to, series, u64::from(attempt)))
             }
             EventKind::Ack { node, to, series } => {
                 self.acknowledges = true;
                 self.pending_ack.push((node, to, series));
                 self.owed.remove(&(node, to, series));
+                // A protocol that acknowledges rather than answers: the series' arrivals need no
+                // answer, and are not kept.
+                let answered: Vec<_> =
+                    self.unanswered.range((node, to, series, 0)..=(node, to, series, u64::MAX)).map(|(&k, _)| k).collect();
+                answered.iter().for_each(|k| {
+                    self.unanswered.remove(k);
+                });
             }
             EventKind::Send { from, to, msg, .. } => {
                 // The lines just before a send mark it; any other send ends their chance.
@@ -750,7 +788,7 @@ impl Checker for RetryBackoff {
                     self.acks.insert(msg, acks.into_iter().map(|(acker, acked, series)| (acked, acker, series)).collect());
                 }
                 let attempts: Vec<_> =
-                    self.pending_attempt.drain(..).filter(|&(sender, recipient, _)| (sender, recipient) == (from, to)).collect();
+                    self.pending_attempt.drain(..).filter(|&(sender, recipient, _, _)| (sender, recipient) == (from, to)).collect();
                 if !attempts.is_empty() {
                     self.attempts.insert(msg, attempts);
                 }
@@ -763,9 +801,12 @@ impl Checker for RetryBackoff {
             EventKind::Receive { corrupted: true, .. } | EventKind::Timer { .. } => self.arrived = None,
             EventKind::Receive { from, to, msg, corrupted: false } => {
                 self.arrived = Some((to, from, msg));
-                for &(sender, recipient, series) in self.attempts.get(&msg).into_iter().flatten() {
-                    if (sender, recipient) == (from, to) && self.owes_acks {
-                        self.owed.entry((recipient, sender, series)).or_insert(e.time);
+                for &(sender, recipient, series, attempt) in self.attempts.get(&msg).into_iter().flatten() {
+                    if (sender, recipient) == (from, to) {
+                        if self.owes_acks {
+                            self.owed.entry((recipient, sender, series)).or_insert(e.time);
+                        }
+                        *self.unanswered.entry((recipient, sender, series, attempt)).or_default() += 1;
                     }
                 }
                 for &(acked, acker, series) in self.acks.get(&msg).into_iter().flatten() {
@@ -1130,6 +1171,15 @@ mod tests {
         ev(ms, EventKind::Attempt { node: NodeId(0), to: NodeId(1), series, attempt })
     }
 
+    /// Attempt `attempt` of series 7 sent at `ms` as message `msg`, arriving intact at n1 1 ms later.
+    fn request(ms: u64, attempt: u32, msg: u64) -> [TraceEvent; 3] {
+        [
+            sent_at(ms, 7, attempt),
+            ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(msg), size: 24 }),
+            ev(ms + 1, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(msg), corrupted: false }),
+        ]
+    }
+
     fn judge_from_failures(jitter: JitterShape, events: &[TraceEvent]) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
         let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { jitter, ..policy(WaitFrom::Failure) }));
@@ -1183,9 +1233,14 @@ mod tests {
         let reply = |ms| ev(ms, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(9), size: 24 });
         let arrives = |ms| ev(ms, EventKind::Receive { from: NodeId(1), to: NodeId(0), msg: MsgId(9), corrupted: false });
         let ok = |ms| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome: CallOutcome::Ok, latency_ns: 0 });
-        // Attempt 1 times out at 50 ms; attempt 2 goes at 60; an answer arrives at 70.
+        // Attempt 1 times out at 50 ms; attempt 2 goes at 60; an answer arrives at 70. Both
+        // requests reached n1, so it may answer either.
         let run = |answered: u32, ending: TraceEvent| {
-            let events = [sent_at(0, 7, 1), failed_at(50, 7, 1), sent_at(60, 7, 2), answer(65, answered), reply(65), arrives(70), ending];
+            let events: Vec<TraceEvent> = [request(0, 1, 1).as_slice(), &[failed_at(50, 7, 1)], &request(60, 2, 2)]
+                .concat()
+                .into_iter()
+                .chain([answer(65, answered), reply(65), arrives(70), ending])
+                .collect();
             judge_from_failures(JitterShape::Full, &events)
         };
         assert_eq!(run(2, ok(70)).outcome, Outcome::Pass);
@@ -1207,7 +1262,8 @@ mod tests {
         let timer = |ms| ev(ms, EventKind::Timer { node: NodeId(0), timer: crate::id::TimerId(1) });
         let ended = |ms, outcome| ev(ms, EventKind::Call { node: NodeId(0), app: AppId(7), outcome, latency_ns: 0 });
         let run = |step: TraceEvent, outcome| {
-            let events = [sent_at(0, 7, 1), answer(5), reply(5), step, failed_at(50, 7, 1), ended(50, outcome)];
+            let events: Vec<TraceEvent> =
+                request(0, 1, 1).into_iter().chain([answer(5), reply(5), step, failed_at(50, 7, 1), ended(50, outcome)]).collect();
             judge_from_failures(JitterShape::Full, &events)
         };
         // An error answer arrives: `error`; the attempt's timer fires: `timeout`.
@@ -1221,6 +1277,34 @@ mod tests {
         assert!(v.detail.contains("n0's call a7 ended Error with no answer to it arriving"), "{}", v.detail);
         let v = run(arrives(50), CallOutcome::Timeout);
         assert!(v.outcome == Outcome::Fail && v.detail.contains("timed out on the arrival of an answer"), "{}", v.detail);
+    }
+
+    // Postmortem: a service that echoed attempt 1 in every answer had each retry's answer
+    // taken for a stale one, so every retry timed out; the answer lines were believed, never
+    // held against the requests that came (held-out set 15, calls-response-echoes-first-attempt).
+    #[test]
+    fn regression_an_answer_answers_a_request_that_came() {
+        let answer = |ms, attempt| ev(ms, EventKind::Answer { node: NodeId(1), to: NodeId(0), series: 7, attempt });
+        let run = |extra: &[TraceEvent], answers: &[u32]| {
+            let mut events: Vec<TraceEvent> = [request(0, 1, 1).as_slice(), &[failed_at(50, 7, 1)], &request(60, 2, 2), extra].concat();
+            events.extend(answers.iter().map(|&k| answer(70, k)));
+            judge_from_failures(JitterShape::Full, &events)
+        };
+        assert_ne!(run(&[], &[1, 2]).outcome, Outcome::Fail, "each request answered once");
+        assert_ne!(run(&[], &[2]).outcome, Outcome::Fail, "a request left unanswered is not this clause's");
+        let v = run(&[], &[1, 1]);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(
+            v.detail.contains("n1 answered n0's attempt 1 of s7 with no unanswered copy of that attempt having arrived"),
+            "{}",
+            v.detail
+        );
+        assert_eq!(run(&[], &[3]).outcome, Outcome::Fail, "attempt 3 was never sent");
+        // A duplicated request may be served, and answered, twice; a corrupted copy not at all.
+        let twice = ev(62, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(2), corrupted: false });
+        assert_ne!(run(&[twice], &[1, 2, 2]).outcome, Outcome::Fail);
+        let damaged = ev(62, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(2), corrupted: true });
+        assert_eq!(run(&[damaged], &[1, 2, 2]).outcome, Outcome::Fail);
     }
 
     #[test]
