@@ -27,6 +27,12 @@
 //!   visibility timer step: counted idle again, behind every consumer idle before it), until its
 //!   next hand-out; after a late acknowledgement, or an expiry at an instant when several
 //!   held hand-outs expire, its place is not judged.
+//! - first come, first handed out: a task's first hand-out (the earliest the trace tells)
+//!   may not overtake a task the broker queued before it (its first intact copy from a
+//!   producer came earlier) and had not handed out by then. A hand-out never taken carries a
+//!   task the trace does not tell, so it may have been any waiting task's: the clause fails
+//!   only when more older tasks were left waiting than such hand-outs sent by then could have
+//!   carried. After the broker's crash (its queue is its memory) nothing more is judged.
 //!
 //! So a consumer's crash and a lost hand-out, which the visibility timeout recovers from,
 //! pass; a visibility shorter than the work, where every acknowledgement comes too late and
@@ -84,6 +90,10 @@ pub struct ExactlyOnceTaken {
     carried: BTreeMap<MsgId, AppId>,
     /// When the broker first received each task intact from a producer (it queued it then).
     queued_at: BTreeMap<AppId, SimTime>,
+    /// Every hand-out the broker sent a consumer: when, and its message.
+    handed: Vec<(SimTime, MsgId)>,
+    /// When the broker first crashed, if it did.
+    broker_crashed: Option<SimTime>,
     /// Producers' transmissions to the broker in flight: their task (the attempt's series).
     submissions: BTreeMap<MsgId, AppId>,
     /// The series the node's next send carries, as its `attempt` or `ack` line said.
@@ -146,6 +156,8 @@ impl ExactlyOnceTaken {
             expiring: BTreeMap::new(),
             carried: BTreeMap::new(),
             queued_at: BTreeMap::new(),
+            handed: Vec::new(),
+            broker_crashed: None,
             submissions: BTreeMap::new(),
             marked: None,
             timer_step: None,
@@ -250,6 +262,57 @@ impl ExactlyOnceTaken {
         }
     }
 
+    /// First come, first handed out (see the module's documentation): the first overtaking,
+    /// if any. The tasks' first hand-outs are taken in the order they were sent, the tasks
+    /// queued and not yet handed out kept by when they were queued, so each hand-out counts
+    /// only the older tasks still waiting, and no more of them than could be excused.
+    fn first_come_first_served(&self) -> Option<String> {
+        self.visibility_ns?;
+        let broker = self.broker?;
+        let before_crash = |t: SimTime| self.broker_crashed.is_none_or(|c| t < c);
+        // Each task's first hand-out the trace tells: when it was sent.
+        let mut firsts: Vec<(SimTime, AppId)> = self
+            .tasks
+            .iter()
+            .filter_map(|(&app, t)| {
+                t.handouts.iter().filter(|h| h.msg.is_some() && h.broker == broker).map(|h| h.sent).min().map(|at| (at, app))
+            })
+            .collect();
+        firsts.sort();
+        let mut waiting: std::collections::BTreeSet<(SimTime, AppId)> = self.queued_at.iter().map(|(&app, &at)| (at, app)).collect();
+        let mut untold = self.handed.iter().filter(|(_, m)| !self.carried.contains_key(m)).map(|&(at, _)| at).peekable();
+        let mut excusable = 0usize;
+        let mut gone = firsts.iter().peekable();
+        for &(at, app) in &firsts {
+            if !before_crash(at) {
+                break;
+            }
+            // The tasks handed out by now (or in this very instant) wait no longer.
+            while let Some(&&(t, a)) = gone.peek() {
+                if t > at {
+                    break;
+                }
+                gone.next();
+                if let Some(&q) = self.queued_at.get(&a) {
+                    waiting.remove(&(q, a));
+                }
+            }
+            while untold.next_if(|&t| t <= at).is_some() {
+                excusable += 1;
+            }
+            let Some(&queued) = self.queued_at.get(&app) else { continue };
+            let older = waiting.range(..(queued, AppId(0))).take(excusable + 1).count();
+            if older > excusable {
+                let (since, oldest) = *waiting.first().expect("an older task waits");
+                return Some(format!(
+                    "at {at} the broker handed out a{} (queued at {queued}) for the first time while a{} (queued at {since}) had not been handed out yet: first come, first handed out",
+                    app.0, oldest.0
+                ));
+            }
+        }
+        None
+    }
+
     /// `node` took `app` at `now`.
     fn take(&mut self, now: SimTime, node: NodeId, app: AppId) {
         self.taken_by[node.index()] += 1;
@@ -321,6 +384,7 @@ impl Checker for ExactlyOnceTaken {
             b::nested(self.expiring.values(), b::vec),
             b::map(&self.carried),
             b::map(&self.queued_at),
+            b::vec(&self.handed),
             b::map(&self.submissions),
             b::vec(&self.requeued),
             self.held.heap_bytes(),
@@ -371,6 +435,7 @@ impl Checker for ExactlyOnceTaken {
                             self.requeued.push((msg, at));
                         }
                         if self.consumers.contains(&to) {
+                            self.handed.push((e.time, msg));
                             self.longest_idle(to, e.time);
                             self.idle_since[to.index()] = None;
                             self.latest_handout[to.index()] = Some((msg, e.time));
@@ -438,6 +503,7 @@ impl Checker for ExactlyOnceTaken {
                 self.last_receipt[node.index()] = None;
                 // A broker that crashes forgets who is idle; a restarted one counts all idle.
                 if Some(node) == self.broker {
+                    self.broker_crashed.get_or_insert(e.time);
                     self.idle_since.iter_mut().for_each(|s| *s = None);
                 }
             }
@@ -458,6 +524,9 @@ impl Checker for ExactlyOnceTaken {
         }
         if let Some(out_of_line) = self.requeued.iter().find_map(|&(msg, at)| self.first_in_line(msg, at)) {
             return Verdict::fail(out_of_line);
+        }
+        if let Some(overtaken) = self.first_come_first_served() {
+            return Verdict::fail(overtaken);
         }
         if self.tasks.is_empty() {
             return Verdict::inconclusive("no task was put on the queue: nothing to judge");
@@ -616,6 +685,48 @@ mod tests {
             take(12, next),
         ]);
         observed(&events, EndReason::Horizon)
+    }
+
+    /// Broker n0, consumer n1, producer n2; visibility 10 ms. Task a0 is queued at 0 ms and a1
+    /// at 2 ms; at 3 ms the broker hands `first` to n1 (after a lost hand-out at 1 ms if
+    /// `lost_before`), and the other task at 20 ms, after n1's ack.
+    fn queued_in_turn(first: u64, lost_before: bool) -> Verdict {
+        let (b, n1, p) = (NodeId(0), NodeId(1), NodeId(2));
+        let send = |ms, from, to, msg| ev(ms, EventKind::Send { from, to, msg: MsgId(msg), size: 24 });
+        let recv = |ms, from, to, msg| ev(ms, EventKind::Receive { from, to, msg: MsgId(msg), corrupted: false });
+        let take = |ms, app| ev(ms, EventKind::Deliver { node: n1, app: AppId(app), origin: p, damaged: false });
+        let mut events = vec![];
+        for (app, at) in [(0, 0), (1, 2)] {
+            events.extend([
+                ev(0, EventKind::Command { node: p, app: AppId(app), dest: Dest::Node(b) }),
+                ev(at, EventKind::Attempt { node: p, to: b, series: app, attempt: 1 }),
+                send(at, p, b, app),
+                recv(at, p, b, app),
+            ]);
+        }
+        if lost_before {
+            events.push(send(1, b, n1, 9));
+        }
+        let second = 1 - first;
+        events.extend([send(3, b, n1, 10), recv(3, b, n1, 10), take(3, first), send(5, n1, b, 11), recv(6, n1, b, 11)]);
+        events.extend([send(20, b, n1, 12), recv(20, b, n1, 12), take(20, second), send(21, n1, b, 13), recv(22, n1, b, 13)]);
+        events.sort_by_key(|e| e.time);
+        observed(&events, EndReason::Quiescent)
+    }
+
+    /// Postmortem: held-out 15's wq-producer-task-to-head (the broker queued each new task at
+    /// the head, so the newest went out first) passed every check: none read which waiting
+    /// task a hand-out took.
+    #[test]
+    fn regression_the_oldest_waiting_task_is_handed_out_first() {
+        let v = queued_in_turn(0, false);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+        let v = queued_in_turn(1, false);
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.detail.contains("handed out a1 (queued at 2.000ms) for the first time while a0"), "{}", v.detail);
+        // The hand-out lost at 1 ms may have carried a0 as far as the trace tells.
+        let v = queued_in_turn(1, true);
+        assert_ne!(v.outcome, Outcome::Fail, "{}", v.detail);
     }
 
     #[test]
