@@ -154,9 +154,21 @@ impl ServiceSpread {
     }
 
     /// The first phase whose service times kept to the lower half of its range: (its index,
-    /// requests timed, how many above the midpoint).
-    pub(crate) fn first_lopsided(&self) -> Option<(usize, u64, u64)> {
-        self.spread.iter().enumerate().find(|(_, s)| s.timed >= JUDGED_FROM && s.above * 10 < s.timed).map(|(i, s)| (i, s.timed, s.above))
+    /// requests timed, how many above the midpoint). A request still in service when the run
+    /// ended counts as above: the run's end cuts long services more often than short ones, so
+    /// leaving them out would leave a phase near the end with its short services only.
+    pub(crate) fn first_lopsided(&self, spec: &CallsSpec) -> Option<(usize, u64, u64)> {
+        let mut spread = self.spread.clone();
+        if self.judged {
+            for &began in self.began.values() {
+                let local = self.clock.local(began);
+                if let Some(i) = spec.schedule.partition_point(|p| p.at <= local).checked_sub(1) {
+                    spread[i].timed += 1;
+                    spread[i].above += 1;
+                }
+            }
+        }
+        spread.iter().enumerate().find(|(_, s)| s.timed >= JUDGED_FROM && s.above * 10 < s.timed).map(|(i, s)| (i, s.timed, s.above))
     }
 
     pub(crate) fn heap_bytes(&self) -> u64 {
