@@ -141,8 +141,8 @@ enum Cmd {
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
         jobs: u16,
         /// Async: replay every path from the boot even when the protocol's processes can be
-        /// copied (slower, the same result, for comparison; its replays count against the
-        /// scenario's max_events).
+        /// copied (slower, the same result, for comparison). The replaying search, also the
+        /// one for protocols that cannot be copied, counts its replays against max_events.
         #[arg(long)]
         replay: bool,
         /// Async: take every enabled step, also those that only reach, in another order, a

@@ -131,7 +131,9 @@ pub struct Exploration {
     /// are: in the timed model, its runs' scheduler events; in the asynchronous model, for each
     /// new state the trace events its checks read and, per step queued from it, its size (nodes,
     /// messages in flight and timers: what taking the step walks). Counted alike whether states
-    /// are copied or replayed, on any number of threads.
+    /// are copied or replayed, on any number of threads; the replaying search also pays the
+    /// steps it runs again (a path per transition) out of `max_events`, added here if that
+    /// stopped it.
     pub events: u64,
     /// Whether the search stopped, incomplete, because `events` reached `max_events`: without
     /// it a search's time was `--max-runs` times a run's, hours for a 200-byte scenario.

@@ -1426,6 +1426,8 @@ impl Search {
         // that `--replay` also pays for its replays (`replayed`), which it makes for every
         // transition and which would otherwise take up to the depth bound times the budget.
         if self.found.events.saturating_add(self.replayed) >= self.max_events {
+            // Reported as what stopped it, replays included.
+            self.found.events = self.found.events.saturating_add(std::mem::take(&mut self.replayed));
             (self.found.complete, self.found.events_reached) = (false, true);
             return false;
         }
@@ -2352,6 +2354,7 @@ mod tests {
         assert!(copied.complete && !copied.events_reached, "copying rebuilds nothing by replaying here");
         let replayed = search(&s, true, Bounds { replay: true, ..Bounds::default() });
         assert!(!replayed.complete && replayed.events_reached, "{replayed:?}");
+        assert!(replayed.events >= s.limits.max_events, "reported with its replays: {}", replayed.events);
         assert!(replayed.states < copied.states);
     }
 
