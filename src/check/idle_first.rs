@@ -12,7 +12,9 @@
 //! before (a late answer about that copy may free it sooner), one that produces too (its own
 //! sends are not answers), one that crashed while holding the hand-out, or one whose answer
 //! came late or not at all (its expiry's step is not told apart from others at that instant).
-//! A broker crash forgets the line.
+//! A broker crash forgets the line. Once the broker waited on a send (a consumer's mailbox full
+//! under back-pressure), a hand-out's send may come after other events, where it is not told
+//! apart as a hand-out, so no place is judged from then on.
 
 use crate::id::{AppId, MsgId, NodeId};
 use crate::time::SimTime;
@@ -68,6 +70,8 @@ pub(crate) struct IdleFirst {
     producers: BTreeSet<NodeId>,
     /// The first hand-out out of line: (when, to whom, its place, who was idle longer and since).
     first: Option<(SimTime, NodeId, SimTime, NodeId, SimTime)>,
+    /// Whether the broker has waited on a send (see the module's documentation).
+    blocked: bool,
 }
 
 impl IdleFirst {
@@ -87,6 +91,7 @@ impl IdleFirst {
             after_take: BTreeMap::new(),
             producers: BTreeSet::new(),
             first: None,
+            blocked: false,
         }
     }
 
@@ -94,7 +99,7 @@ impl IdleFirst {
     fn handed_out(&mut self, consumer: NodeId, app: AppId, at: SimTime) {
         if let Some(&mine) = self.place.get(&consumer) {
             let longer = self.place.iter().filter(|&(&c, &p)| c != consumer && p < mine).min_by_key(|&(_, &p)| p);
-            if let (Some((&other, &(since, _))), None) = (longer, self.first) {
+            if let (Some((&other, &(since, _))), None, false) = (longer, self.first, self.blocked) {
                 self.first = Some((at, consumer, mine.0, other, since));
             }
         }
@@ -107,6 +112,7 @@ impl IdleFirst {
         self.seen += 1;
         let sending = self.sending.take();
         match e.kind {
+            EventKind::Block { node, .. } if node == self.broker => self.blocked = true,
             EventKind::Command { node, .. } => {
                 self.producers.insert(node);
                 if let Some(h) = self.held.get_mut(&node) {
@@ -278,6 +284,20 @@ mod tests {
         // n1 never answered: its place is not dated (its visibility may have expired), so a7
         // going to it is not judged.
         assert_ne!(after_answers(None, 1).outcome, Outcome::Fail, "{}", after_answers(None, 1).detail);
+    }
+
+    /// Postmortem (review): under a back-pressure mailbox the broker's hand-out send comes after
+    /// its `block` line, not next to its `attempt` line, so the hand-out went untold and a late
+    /// answer about it could date the consumer too early. After the broker waits on a send, no
+    /// place is judged.
+    #[test]
+    fn regression_a_broker_waiting_on_a_send_is_not_judged_for_order() {
+        let block =
+            ev(0, EventKind::Block { node: NodeId(0), on: NodeId(2), reason: crate::trace::BlockReason::BackPressure, timeout: false });
+        let events = [&[block][..], &handout(1, 5, 2, 1)[..]].concat();
+        let v = judge(&events);
+        assert_ne!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert_eq!(judge(&handout(1, 5, 2, 1)).outcome, Outcome::Fail, "without the wait, n1 was idle longer");
     }
 
     /// A restarted broker counts every consumer idle afresh, in the order listed, whoever was
