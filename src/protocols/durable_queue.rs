@@ -469,12 +469,7 @@ impl DurableQueueProtocol {
     /// The consumers, in the order a fresh broker counts them idle (the broker is none of
     /// them): what `HandoutVisibility` judges the idle-longest-first order against.
     pub fn consumers(config: &Config, cluster: &crate::process::Cluster, broker: NodeId) -> Vec<NodeId> {
-        let members = match cluster.groups.iter().find(|(g, _)| *g == config.consumers) {
-            Some((_, members)) => members.clone(),
-            None if config.consumers == "*" => cluster.nodes().collect(),
-            None => cluster.id(&config.consumers).into_iter().collect(),
-        };
-        members.into_iter().filter(|&n| n != broker).collect()
+        super::members_in_order(cluster, &config.consumers, broker)
     }
 
     /// How long a hand-out stays invisible to other consumers (ns on the broker's clock):

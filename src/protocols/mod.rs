@@ -52,6 +52,18 @@ pub(crate) fn field(name: &'static str) -> Seg {
     Seg::Field(name)
 }
 
+/// The nodes `name` stands for, in the scenario's order, `except` left out: a group's members
+/// as the group lists them (a group's name wins over a node's), every node for "*", or the node
+/// so named. What a queue's consumers are, in the order its fresh broker counts them idle.
+pub(crate) fn members_in_order(cluster: &Cluster, name: &str, except: NodeId) -> Vec<NodeId> {
+    let members = match cluster.groups.iter().find(|(g, _)| g == name) {
+        Some((_, members)) => members.clone(),
+        None if name == "*" => cluster.nodes().collect(),
+        None => cluster.id(name).into_iter().collect(),
+    };
+    members.into_iter().filter(|&n| n != except).collect()
+}
+
 /// Names as nodes: a node's name, a group's name (its members) or "*" (every node); sorted.
 pub fn resolve(cluster: &Cluster, names: &[String]) -> Vec<NodeId> {
     let mut out: Vec<NodeId> = Vec::new();

@@ -240,12 +240,7 @@ impl WorkQueueProtocol {
     /// The consumers `config` names (the broker left out), in the order the broker first counts
     /// them idle.
     pub fn consumers(config: &Config, cluster: &crate::process::Cluster, broker: NodeId) -> Vec<NodeId> {
-        let members = match cluster.groups.iter().find(|(g, _)| *g == config.consumers) {
-            Some((_, members)) => members.clone(),
-            None if config.consumers == "*" => cluster.nodes().collect(),
-            None => cluster.id(&config.consumers).into_iter().collect(),
-        };
-        members.into_iter().filter(|&n| n != broker).collect()
+        super::members_in_order(cluster, &config.consumers, broker)
     }
 }
 
