@@ -711,13 +711,13 @@ impl<'a> Validator<'a> {
             let token = config::first_token(text);
             let bare = config::split_name(text).filter(|(_, rest)| !token.starts_with("r#") && config::skip_blank(rest).is_empty());
             let Some((name, _)) = bare else {
-                let found = if token.starts_with("r#") { "the raw identifier " } else { "" };
+                let raw = if token.starts_with("r#") { "the raw identifier " } else { "" };
                 let message = match token.is_empty() {
                     true => "no check name here".to_string(),
-                    false if found.is_empty() && config::split_name(text).is_some() => {
+                    false if raw.is_empty() && config::split_name(text).is_some() => {
                         format!("found `{token}` followed by more where a check's bare name belongs")
                     }
-                    false => format!("found {found}`{token}` where a check's name belongs"),
+                    false => format!("found {raw}`{token}` where a check's name belongs"),
                 };
                 self.error(&path, message, format!("a check's name as `checks` writes it, {listed}"));
                 continue;
