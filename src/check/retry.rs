@@ -775,11 +775,10 @@ impl Checker for RetryBackoff {
                 self.owed.remove(&(node, to, series));
                 // A protocol that acknowledges rather than answers: the series' arrivals need no
                 // answer, and are not kept.
-                let answered: Vec<_> =
-                    self.unanswered.range((node, to, series, 0)..=(node, to, series, u64::MAX)).map(|(&k, _)| k).collect();
-                answered.iter().for_each(|k| {
-                    self.unanswered.remove(k);
-                });
+                let series_arrivals = (node, to, series, 0)..=(node, to, series, u64::MAX);
+                while let Some(&arrival) = self.unanswered.range(series_arrivals.clone()).next().map(|(k, _)| k) {
+                    self.unanswered.remove(&arrival);
+                }
             }
             EventKind::Send { from, to, msg, .. } => {
                 // The lines just before a send mark it; any other send ends their chance.

@@ -12,7 +12,9 @@
 //! Not timed: a request whose copy arrived twice or whose attempt is unknown (which answer is
 //! whose is unknown), and everything in a stretch of the service's life with a pause or a wait
 //! on a send (its held timers stretch service times) or cut by a crash (which forgets what it
-//! held).
+//! held). A request still in service when the run ends counts as above the midpoint: the end
+//! cuts long services more often than short ones, so a phase near it would otherwise keep its
+//! short services only.
 
 use crate::clock::Clock;
 use crate::id::{MsgId, NodeId};
@@ -88,16 +90,21 @@ impl ServiceSpread {
     /// `request`, begun at `began`, was answered at `at`: one more service time of the phase in
     /// force at its start.
     fn timed(&mut self, spec: &CallsSpec, began: SimTime, at: SimTime) {
-        let local = self.clock.local(began);
-        let Some(i) = spec.schedule.partition_point(|p| p.at <= local).checked_sub(1) else { return };
+        let Some(i) = self.judged_phase(spec, began) else { return };
         let (lo, hi) = spec.schedule[i].latency_ns;
-        if hi - lo < NARROWEST_NS {
-            return;
-        }
         let midpoint = self.clock.real_duration(lo + (hi - lo) / 2);
         let s = &mut self.spread[i];
         s.timed += 1;
         s.above += u64::from(at.0 - began.0 > midpoint + ROUNDING_NS);
+    }
+
+    /// The phase in force at `began` on the service's clock, if its range is wide enough to
+    /// judge.
+    fn judged_phase(&self, spec: &CallsSpec, began: SimTime) -> Option<usize> {
+        let local = self.clock.local(began);
+        let i = spec.schedule.partition_point(|p| p.at <= local).checked_sub(1)?;
+        let (lo, hi) = spec.schedule[i].latency_ns;
+        (hi - lo >= NARROWEST_NS).then_some(i)
     }
 
     /// A fresh stretch of the service's life (its start after a crash): nothing held.
@@ -160,12 +167,9 @@ impl ServiceSpread {
     pub(crate) fn first_lopsided(&self, spec: &CallsSpec) -> Option<(usize, u64, u64)> {
         let mut spread = self.spread.clone();
         if self.judged {
-            for &began in self.began.values() {
-                let local = self.clock.local(began);
-                if let Some(i) = spec.schedule.partition_point(|p| p.at <= local).checked_sub(1) {
-                    spread[i].timed += 1;
-                    spread[i].above += 1;
-                }
+            for i in self.began.values().filter_map(|&began| self.judged_phase(spec, began)) {
+                spread[i].timed += 1;
+                spread[i].above += 1;
             }
         }
         spread.iter().enumerate().find(|(_, s)| s.timed >= JUDGED_FROM && s.above * 10 < s.timed).map(|(i, s)| (i, s.timed, s.above))

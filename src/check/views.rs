@@ -83,10 +83,9 @@ pub struct ViewAgreement {
     /// Per node, whether it crashed (for good: the membership protocols judged here are
     /// crash-stop, and refuse restarts).
     crashed: Vec<bool>,
-    /// Whether the coordinator of each view change and the number it installs are judged.
-    coordinators: bool,
-    /// Whether a member's acks of its current view's data are judged.
-    acks: bool,
+    /// Whether `ViewSynchronous`'s own rules are judged: who coordinates a view change and the
+    /// number it installs, and a member's acks of its current view's data.
+    view_synchronous: bool,
     /// The data attempt whose send comes next: sender, recipient, series.
     attempting: Option<(NodeId, NodeId, u64)>,
     /// Data attempts in flight: sender, recipient, series.
@@ -116,8 +115,7 @@ impl ViewAgreement {
             settle_ns: None,
             installers: BTreeMap::new(),
             crashed: vec![false; n],
-            coordinators: false,
-            acks: false,
+            view_synchronous: false,
             attempting: None,
             data: BTreeMap::new(),
             owed: None,
@@ -128,8 +126,7 @@ impl ViewAgreement {
     /// The same, judging too `ViewSynchronous`'s rules: who coordinates a view change and the
     /// number it installs, and a member's acks of its current view's data.
     pub fn judging_view_synchronous(mut self, on: bool) -> ViewAgreement {
-        self.coordinators = on;
-        self.acks = on;
+        self.view_synchronous = on;
         self
     }
 
@@ -275,7 +272,7 @@ impl ViewAgreement {
         self.installers.entry(view).or_default().push((node, at));
         let previous = self.current[node.index()].replace((view, BTreeSet::new()));
         let Some((left, delivered)) = previous else { return };
-        if self.coordinators && first_install {
+        if self.view_synchronous && first_install {
             self.coordinated(at, node, left, view, members);
         }
         self.change_count += 1;
@@ -386,7 +383,7 @@ impl Checker for ViewAgreement {
 
     fn observe(&mut self, e: &TraceEvent) {
         self.lines.observe(e, &self.cluster);
-        if self.acks {
+        if self.view_synchronous {
             self.ack_due(e);
             self.follow_data(e);
         }
