@@ -296,9 +296,13 @@ impl SecureChannel {
 /// [`Stream::Adversary`]:
 ///
 /// - **forge**: seal a fresh message (carrying the payload it received last) to another member,
-///   claiming to come from a third, with the best key it has for that receiver, its own pair's
-///   (`adv Forge`, and `adv Admin` as well when the claimed sender may send `Admin`: it
-///   borrows that privilege). The seq is drawn below 2^32: it cannot know the real sender's.
+///   claiming to come from a third (`adv Forge`, and `adv Admin` as well when the claimed
+///   sender may send `Admin`: it borrows that privilege). It has two keys worth trying, and
+///   the seq's parity picks one: its own pair's with that receiver (which opens there if keys
+///   do not depend on the sender), or the claimed sender's pair's with itself, which it holds
+///   as that sender's receiver (which opens there if keys do not depend on the receiver).
+///   Under per-pair keys neither does. The seq is drawn below 2^32: it cannot know the real
+///   sender's.
 /// - **replay**: send one of its own earlier messages again, unchanged, to its receiver (`adv Replay`).
 /// - **tamper**: flip a bit of a message it received and pass it on to a third member as if
 ///   from its sender (`adv Tamper`, and `adv Admin` if the bit flipped made the kind `Admin`).
@@ -358,7 +362,9 @@ impl Insider {
             let seq = self.rng.between(1, u64::from(u32::MAX));
             let admin = channel.access.as_ref().is_some_and(|a| a.permits(claimed, Kind::Admin));
             let kind = if admin { Kind::Admin } else { Kind::Data };
-            let bytes = channel.seal_under(&channel.keys.pair(me, to), seq, kind, &payload);
+            // No draw of its own for the key: a new draw would move every later decision.
+            let key = if seq % 2 == 0 { channel.keys.pair(me, to) } else { channel.keys.pair(claimed, me) };
+            let bytes = channel.seal_under(&key, seq, kind, &payload);
             ctx.inject(if admin { &[Forge, Admin] } else { &[Forge] }, claimed, to, Sealed { bytes });
         }
         if replay && !self.sent.is_empty() {
@@ -592,6 +598,55 @@ mod tests {
             let mut b = with_policy(shared, true);
             assert_eq!(b.open(NodeId(0), NodeId(1), &forged).is_some(), opens, "shared key: {shared}");
         }
+    }
+
+    // Postmortem: keys derived from the sender alone went unnoticed, as the insider only ever
+    // sealed its forgeries under its own pair's key, which such keys do not give away.
+    #[test]
+    fn regression_the_insider_forges_under_each_key_it_holds() {
+        use crate::process::Effect;
+        use crate::time::SimTime;
+        let (a, c) = (NodeId(0), NodeId(2));
+        let spec = AdversarySpec {
+            links: vec![],
+            node: Some(c),
+            drop_ppb: 0,
+            tamper_ppb: 0,
+            replay_ppb: 0,
+            forge_ppb: 1_000_000_000,
+            forbidden_ppb: 0,
+        };
+        let keys = Arc::new(Keys::new(1, false));
+        let layers = Layers { mac: true, encrypt: true, replay_window: true, shared_key: false };
+        let mut insider = SecureChannel::new(layers, Arc::clone(&keys), 3, None, Some(Insider::new(&spec, 7)));
+        let honest = SecureChannel::new(layers, Arc::clone(&keys), 3, None, None);
+        let cluster = Cluster { names: vec!["a".into(), "b".into(), "c".into()], groups: vec![] };
+        let (mut rng, mut effects, mut next_timer, mut next_call) = (SimRng::new(1, Stream::Node(2)), Vec::new(), 0, 0);
+        for seq in 1..=64 {
+            let payload = Payload::new(AppId(seq), a, 16);
+            let msg = Sealed { bytes: honest.seal(a, c, seq, Kind::Data, &payload) };
+            let mut ctx = Ctx {
+                now_local: SimTime::ZERO,
+                me: c,
+                cluster: &cluster,
+                rng: &mut rng,
+                effects: &mut effects,
+                next_timer: &mut next_timer,
+                next_call: &mut next_call,
+            };
+            insider.on_message(&mut ctx, Incoming { from: a, msg, checksum_ok: true, call: None });
+        }
+        let (mut own_pair, mut claimed_pair) = (0, 0);
+        for effect in &effects {
+            let Effect::Inject { from: claimed, to, msg, .. } = effect else { continue };
+            let mut receiver = SecureChannel::new(layers, Arc::clone(&keys), 3, None, None);
+            assert_eq!(receiver.open(*claimed, *to, &msg.bytes), None, "per-pair keys refuse every forgery");
+            // Which key sealed it: the one that opens it, as from the pair it belongs to.
+            own_pair += usize::from(receiver.open(c, *to, &msg.bytes).is_some());
+            claimed_pair += usize::from(receiver.open(*claimed, c, &msg.bytes).is_some());
+        }
+        assert_eq!(own_pair + claimed_pair, 64, "one forgery a turn, each under a key the insider holds");
+        assert!(own_pair > 10 && claimed_pair > 10, "both keys are tried: {own_pair} and {claimed_pair}");
     }
 
     #[test]
