@@ -19,10 +19,12 @@
 //!   paused nor blocked in between, at most the wait plus its largest jitter. Both are
 //!   converted to simulated time through the node's clock, so a drifting clock is no excuse;
 //! - the acknowledgement: once an intact `ack` of the series from the recipient has arrived,
-//!   no further attempt of it is made to that recipient; and, for a protocol that
-//!   acknowledges at all, every attempt that arrives intact is acknowledged, to the node that
-//!   sent it, unless its recipient crashed (or the policy says a receiver may rightly leave
-//!   one unanswered: `RetryPolicy::acks_every_arrival`);
+//!   no further attempt of it is made to that recipient; and, under a policy that says every
+//!   arrival is acknowledged (`RetryPolicy::acks_every_arrival`; not one whose receiver may
+//!   rightly leave one unacknowledged, nor one whose receiver answers instead), every attempt
+//!   that arrives intact is acknowledged, to the node that sent it, unless its recipient
+//!   crashed: in a run with no `ack` line at all too, since a receiver that never
+//!   acknowledges breaks the promise most;
 //! - the relay, where a series names one message cluster-wide and relays resend it under the
 //!   same number (`RetryPolicy::relayed_series`, the group protocols): no attempt goes to the
 //!   series' origin (the node of its first attempt) from another node.
@@ -243,9 +245,8 @@ pub struct RetryBackoff {
     attempts: BTreeMap<MsgId, Vec<(NodeId, NodeId, u64, u64)>>,
     /// Intact attempts their recipient has not acknowledged yet: (recipient, sender, series) -> when the first arrived.
     owed: BTreeMap<(NodeId, NodeId, u64), SimTime>,
-    /// Whether the protocol acknowledges at all (an `ack` line was seen).
-    acknowledges: bool,
-    /// Whether its policy says every intact arrival is acknowledged (`owed` is kept only then).
+    /// Whether its policy says every intact arrival is acknowledged (`owed` is kept only then,
+    /// and judged whether or not the run holds any `ack` line).
     owes_acks: bool,
     /// Where a series names one message cluster-wide (`RetryPolicy::relayed_series`): each
     /// series' origin, the node of its first attempt. Kept across crashes: the protocols that
@@ -306,7 +307,6 @@ impl RetryBackoff {
             pending_attempt: Vec::new(),
             attempts: BTreeMap::new(),
             owed: BTreeMap::new(),
-            acknowledges: false,
             owes_acks: policy.as_ref().is_some_and(|p| p.acks_every_arrival),
             origins: policy.as_ref().is_some_and(|p| p.relayed_series).then(BTreeMap::new),
             refused: BTreeMap::new(),
@@ -770,7 +770,6 @@ impl Checker for RetryBackoff {
                 self.pending_answer.push((node, to, series, u64::from(attempt)))
             }
             EventKind::Ack { node, to, series } => {
-                self.acknowledges = true;
                 self.pending_ack.push((node, to, series));
                 self.owed.remove(&(node, to, series));
                 // A protocol that acknowledges rather than answers: the series' arrivals need no
@@ -879,18 +878,18 @@ impl Checker for RetryBackoff {
         if let Some(failed) = breaches.verdict("violations of the retry policy") {
             return failed;
         }
-        // A protocol that acknowledges owes every intact copy an ack to the node that sent it
-        // (not, say, to the message's origin). One that answers after some work (an Rpc
-        // server's reply is its ack) may still owe it at the horizon: there, only what was owed
-        // for longer than the sender's first wait counts.
+        // A protocol whose policy says so owes every intact copy an ack to the node that sent
+        // it (not, say, to the message's origin), even where it never acknowledged anything:
+        // the clause is switched by the declaration, not by the trace, or a receiver dropping
+        // every ack would be exempt from it. One that answers after some work (an Rpc server's
+        // reply is its ack) may still owe it at the horizon: there, only what was owed for
+        // longer than the sender's first wait counts.
         let owed: Vec<_> = self
             .owed
             .iter()
             .filter(|&(_, &at)| end.reason == EndReason::Quiescent || u128::from(end.at.0.saturating_sub(at.0)) > s.base_ns)
             .collect();
-        if self.acknowledges
-            && let Some(&(&(recipient, sender, series), &at)) = owed.first()
-        {
+        if let Some(&(&(recipient, sender, series), &at)) = owed.first() {
             return Verdict::fail(format!(
                 "{} attempts arrived intact and were never acknowledged to their sender; first: s{series} from {} at {} at {at}",
                 owed.len(),
@@ -1179,9 +1178,12 @@ mod tests {
         ]
     }
 
+    /// Judged as `Calls` declares its policy: waits from each failure, and a service that
+    /// answers its requests instead of acknowledging them.
     fn judge_from_failures(jitter: JitterShape, events: &[TraceEvent]) -> Verdict {
         let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
-        let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { jitter, ..policy(WaitFrom::Failure) }));
+        let policy = RetryPolicy { jitter, acks_every_arrival: false, ..policy(WaitFrom::Failure) };
+        let mut c = RetryBackoff::new(cluster, vec![], Some(policy));
         events.iter().for_each(|e| c.observe(e));
         c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 })
     }
@@ -1372,7 +1374,7 @@ mod tests {
     }
 
     #[test]
-    fn an_intact_attempt_is_owed_an_ack_to_its_sender_once_the_protocol_acknowledges() {
+    fn an_intact_attempt_is_owed_an_ack_to_its_sender() {
         let data = ev(0, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(1), size: 88 });
         let arrives = |corrupted| ev(1, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(1), corrupted });
         let ack_to = |to| ev(1, EventKind::Ack { node: NodeId(1), to: NodeId(to), series: 7 });
@@ -1383,10 +1385,37 @@ mod tests {
         // The ack goes to another node (the message's origin, say): the sender is never answered.
         let misdirected = [attempt(0, 1), data, arrives(false), ack_to(2), ack_send(2), retry];
         assert_eq!(outcome(&misdirected), Outcome::Fail);
-        // A damaged copy is owed nothing; a protocol without acks is not judged on them.
+        // A damaged copy is owed nothing.
         let damaged = [attempt(0, 1), data, arrives(true), ack_to(2), ack_send(2), retry];
         assert_eq!(outcome(&damaged), Outcome::Pass);
-        assert_eq!(outcome(&[attempt(0, 1), data, arrives(false), retry]), Outcome::Pass);
+    }
+
+    // Postmortem: a work-queue broker that acknowledged nothing at all (producers resent every
+    // task until the horizon) passed, because the ack clause woke on a run's first `ack` line
+    // (held-out 16, work-queue-duplicate-not-acked).
+    #[test]
+    fn regression_a_receiver_that_never_acknowledges_owes_every_ack() {
+        let judge_acks = |acks_every_arrival: bool, events: &[TraceEvent]| {
+            let cluster = Cluster { names: vec!["n0".into(), "n1".into()], groups: vec![] };
+            let mut c = RetryBackoff::new(cluster, vec![], Some(RetryPolicy { acks_every_arrival, ..policy(WaitFrom::Send) }));
+            events.iter().for_each(|e| c.observe(e));
+            c.verdict(&RunEnd { reason: EndReason::Quiescent, at: SimTime(1_000_000_000), max_latency_ns: 0 })
+        };
+        let send = |ms, msg| ev(ms, EventKind::Send { from: NodeId(0), to: NodeId(1), msg: MsgId(msg), size: 88 });
+        let arrives = |ms, msg| ev(ms, EventKind::Receive { from: NodeId(0), to: NodeId(1), msg: MsgId(msg), corrupted: false });
+        // Attempts 1 and 2 both arrive intact, and the run holds no `ack` line at all.
+        let unacked = [attempt(0, 1), send(0, 1), arrives(1, 1), attempt(12, 2), send(12, 2), arrives(13, 2)];
+        let verdict = judge_acks(true, &unacked);
+        assert_eq!(verdict.outcome, Outcome::Fail, "{}", verdict.detail);
+        assert!(verdict.detail.contains("never acknowledged to their sender; first: s7 from n0 at n1"), "{}", verdict.detail);
+        // A policy whose receiver may rightly leave an arrival unacknowledged (or answers
+        // instead) is not judged on acks.
+        assert_ne!(judge_acks(false, &unacked).outcome, Outcome::Fail);
+        // Acknowledged, the same run passes.
+        let ack = ev(13, EventKind::Ack { node: NodeId(1), to: NodeId(0), series: 7 });
+        let ack_send = ev(13, EventKind::Send { from: NodeId(1), to: NodeId(0), msg: MsgId(3), size: 24 });
+        let acked = [&unacked[..], &[ack, ack_send]].concat();
+        assert_eq!(judge_acks(true, &acked).outcome, Outcome::Pass, "{}", judge_acks(true, &acked).detail);
     }
 
     /// Postmortem (hreview's probes): a call ended on an error near the horizon, or before a

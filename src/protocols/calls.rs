@@ -755,7 +755,8 @@ impl Protocol for CallsProtocol {
             wait_from: WaitFrom::Failure,
             jitter,
             budget,
-            acks_every_arrival: true,
+            // The service answers (`answer` lines, judged as answers), it does not acknowledge.
+            acks_every_arrival: false,
             relayed_series: false,
         })
     }

@@ -52,9 +52,11 @@ pub struct RetryPolicy {
     pub jitter: JitterShape,
     /// The token bucket that bounds retries, if the protocol has one.
     pub budget: Option<RetryBudget>,
-    /// Whether every attempt that arrives intact is acknowledged (to its sender, unless its
-    /// recipient crashed): `false` for a protocol whose receiver may rightly take one without
-    /// answering (a group member frozen by a flush, or one that has moved to the next view).
+    /// Whether every attempt that arrives intact is acknowledged with an `ack` line (to its
+    /// sender, unless its recipient crashed), in every run, even one that holds no `ack` at
+    /// all: `false` for a protocol whose receiver may rightly take one without acknowledging
+    /// it (a group member frozen by a flush, or one that has moved to the next view), or that
+    /// answers its requests (`answer` lines) instead of acknowledging them.
     pub acks_every_arrival: bool,
     /// Whether a series number names one message cluster-wide: sent first by its origin, and
     /// resent under the same number by the nodes that relay it. No copy of it then goes back
