@@ -189,9 +189,10 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// JSON text with every character that could act on a terminal written as a `\u` escape:
-/// the controls serde_json writes as they are (DEL, the C1 range) and the direction overrides
-/// and isolates. A JSON reader reads the same value; a terminal shows it inert. Outside its
-/// strings JSON text holds none of these but the new lines between lines, which stay.
+/// the controls serde_json writes as they are (DEL, the C1 range) and the invisible characters
+/// [`crate::scenario::unprintable`] names (direction marks, overrides, isolates, separators).
+/// A JSON reader reads the same value; a terminal shows it inert. Outside its strings JSON
+/// text holds none of these but the new lines between lines, which stay.
 pub fn inert_json(json: String) -> String {
     let acts = |c: char| c != '\n' && crate::scenario::unprintable(c);
     if !json.chars().any(acts) {
@@ -200,7 +201,13 @@ pub fn inert_json(json: String) -> String {
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         match acts(c) {
-            true => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            // JSON spells a character beyond the first plane (the tags) as a surrogate pair.
+            true => {
+                let mut units = [0; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
             false => out.push(c),
         }
     }

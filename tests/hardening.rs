@@ -1079,12 +1079,16 @@ fn regression_a_schedule_that_does_not_fit_its_scenario_is_bad_input() {
 fn regression_a_scenario_name_cannot_rewrite_the_terminal() {
     let dir = scratch("name");
     let file = dir.join("name.ron");
-    for (name, code) in [(r"\u{1b}]0;title\u{7}", "U+001B"), (r"x\ncheck      PASS", "U+000A"), ("\u{202e}evil", "U+202E")] {
+    for (name, code) in [
+        (r"\u{1b}]0;title\u{7}", "control character U+001B"),
+        (r"x\ncheck      PASS", "control character U+000A"),
+        ("\u{202e}evil", "invisible character U+202E"),
+    ] {
         std::fs::write(&file, format!(r#"Scenario(name: "{name}", horizon_ms: 10, nodes: 2, protocol: BestEffort())"#)).unwrap();
         for command in ["check", "run"] {
             let ran = msgsim(&[command, &text(&file)]);
             assert_eq!(ran.code, Some(2), "{name}: {}", ran.stderr);
-            assert!(ran.stderr.contains(&format!("name.ron:1:16: the name holds the control character {code}")), "{}", ran.stderr);
+            assert!(ran.stderr.contains(&format!("name.ron:1:16: the name holds the {code}")), "{}", ran.stderr);
             assert!(ran.stdout.is_empty());
         }
     }
@@ -2685,7 +2689,11 @@ fn regression_a_number_or_raw_identifier_where_a_check_belongs_lists_the_checks(
             "4:14: found the raw identifier `r#NoLoss` where a name belongs (expected a check name written without `r#`, one of: ",
         ),
         ("checks: [NoLoss]", "checks: [NoLoss, 1]", "4:22: found `1` where a name belongs (expected a check name, one of: "),
-        ("checks: [NoLoss]", "checks: [\"NoLoss\"]", "4:14: found `\"NoLoss\"` where a name belongs (expected a check name, one of: "),
+        (
+            "checks: [NoLoss]",
+            "checks: [\"NoLoss\"]",
+            "4:14: found the string `\"NoLoss\"` where a name belongs (expected a check name written bare, without quotes, one of: ",
+        ),
         (
             "protocol: BestEffort()",
             "protocol: r#BestEffort()",
@@ -2715,7 +2723,7 @@ fn regression_expect_failures_reads_names_as_checks_does() {
     for (entry, said) in [
         ("r#NoLoss", "found the raw identifier `r#NoLoss` where a check's name belongs"),
         ("1", "found `1` where a check's name belongs"),
-        ("\"NoLoss\"", "found `\"NoLoss\"` where a check's name belongs"),
+        ("\"NoLoss\"", "found the string `\"NoLoss\"` where a check's name belongs"),
         ("NoLoss()", "found `NoLoss` followed by more where a check's bare name belongs"),
         ("NoLos", "`NoLos` is not one of this scenario's checks"),
     ] {
@@ -2809,5 +2817,115 @@ fn regression_merge_refuses_a_seed_that_does_not_fit_its_declared_failures() {
         assert!(ran.stdout.is_empty(), "{name}: nothing is summarised");
     }
     assert_eq!(merge_one(&dir, "whole.json", &whole).code, Some(0), "the untouched report merges");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: only the C0/C1 controls and the embeddings, overrides and isolates counted as
+/// unprintable, so a name or shard string holding a direction mark (U+200E, U+200F, U+061C), a
+/// byte-order mark mid-text, a line separator or a tag character reached the terminal as it
+/// was, reordering or hiding what was printed. Every invisible format character is now refused
+/// in a name, escaped in printed text and `\u` escaped in `--json`, as the controls are.
+#[test]
+fn regression_invisible_direction_marks_are_unprintable() {
+    let dir = scratch("invisible-marks");
+    let file = dir.join("name.ron");
+    for (c, code) in [
+        ('\u{200e}', "U+200E"),
+        ('\u{200f}', "U+200F"),
+        ('\u{61c}', "U+061C"),
+        ('\u{feff}', "U+FEFF"),
+        ('\u{2028}', "U+2028"),
+        ('\u{2067}', "U+2067"),
+        ('\u{e0041}', "U+E0041"),
+    ] {
+        std::fs::write(&file, format!(r#"Scenario(name: "a{c}b", horizon_ms: 10, nodes: 2, protocol: BestEffort())"#)).unwrap();
+        for command in ["check", "run"] {
+            let ran = msgsim(&[command, &text(&file)]);
+            assert_eq!(ran.code, Some(2), "{code}: {}", ran.stderr);
+            assert!(ran.stderr.contains(&format!("name.ron:1:16: the name holds the invisible character {code}")), "{}", ran.stderr);
+            assert!(!ran.stderr.contains(c), "{code} reached the terminal: {:?}", ran.stderr);
+        }
+    }
+    // A path holding one is escaped where an error names it, and in the reproduce command.
+    let marked = dir.join("a\u{200f}b.ron");
+    std::fs::write(&marked, "Scenario(name: \"t\", horizon_ms: -1, nodes: 2, protocol: BestEffort())").unwrap();
+    let ran = msgsim(&["run", &text(&marked)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains(r"a\u{200f}b.ron:1:"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains('\u{200f}'), "{:?}", ran.stderr);
+    // A shard's strings: refused in a name, escaped in a failure's detail.
+    let ran = msgsim(&["sweep", "book/examples/rare-duplicate.ron", "--json", "--seeds", "0..40"]);
+    let whole: serde_json::Value = serde_json::from_str(&ran.stdout).expect("a sweep report");
+    let mut named = whole.clone();
+    named["name"] = serde_json::json!("rare\u{200f} duplicate");
+    let ran = merge_one(&dir, "named.json", &named);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains(r"rare\u{200f} duplicate"), "{}", ran.stderr);
+    let failing = whole["seeds"].as_array().unwrap().iter().position(|s| s["verdict"] == "fail").expect("a failing seed");
+    let mut detail = whole.clone();
+    detail["seeds"][failing]["failure"]["detail"] = serde_json::json!("x\u{61c}\u{200e}y\u{e0041}");
+    detail["first_failure"]["detail"] = serde_json::json!("x\u{61c}\u{200e}y\u{e0041}");
+    let ran = merge_one(&dir, "detail.json", &detail);
+    assert!(ran.stdout.contains(r"x\u{61c}\u{200e}y\u{e0041}"), "{}", ran.stdout);
+    std::fs::write(dir.join("detail.json"), detail.to_string()).unwrap();
+    let json = msgsim(&["merge", "--json", &text(&dir.join("detail.json"))]);
+    assert!(json.stdout.contains(r"x\u061c\u200ey\udb40\udc41"), "{}", json.stdout);
+    let back: serde_json::Value = serde_json::from_str(&json.stdout).expect("the merged report reads back");
+    assert_eq!(back["first_failure"]["detail"], "x\u{61c}\u{200e}y\u{e0041}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: a raw string where a name belongs (`checks: [r"NoLoss"]`) was read as the name
+/// `r` followed by more: "unknown check `r`"; `r#"NoLoss"#` was "the raw identifier `r#`", and
+/// `latency: "Constant"` said only "expected a name". Every literal (string, raw string, byte
+/// string, character) is now named as what it is, with the names that belong there.
+#[test]
+fn regression_a_raw_string_where_a_name_belongs_is_named_as_one() {
+    let dir = scratch("raw-string-name");
+    let file = dir.join("r.ron");
+    for (from, to, expected) in [
+        (
+            "checks: [NoLoss]",
+            r#"checks: [r"NoLoss"]"#,
+            "4:14: found the raw string `r\"NoLoss\"` where a name belongs (expected a check name written bare, without quotes, one of: ",
+        ),
+        (
+            "checks: [NoLoss]",
+            r##"checks: [r#"NoLoss"#]"##,
+            "4:14: found the raw string `r#\"NoLoss\"#` where a name belongs (expected a check name written bare",
+        ),
+        (
+            "checks: [NoLoss]",
+            r#"checks: [b"NoLoss"]"#,
+            "4:14: found the byte string `b\"NoLoss\"` where a name belongs (expected a check name",
+        ),
+        ("checks: [NoLoss]", "checks: ['N']", "4:14: found the character `'N'` where a name belongs (expected a check name"),
+        (
+            "protocol: BestEffort()",
+            r#"protocol: r"BestEffort""#,
+            "1:59: found the raw string `r\"BestEffort\"` where a name belongs (expected a protocol name written bare",
+        ),
+        (
+            "checks: [NoLoss]",
+            r#"checks: [NoLoss], expect_failures: [r"NoLoss"]"#,
+            "4:41: found the raw string `r\"NoLoss\"` where a check's name belongs (expected a check's name as `checks` writes it, one of the scenario's checks: NoLoss)",
+        ),
+        (
+            "Constant(ms: 1)",
+            r#"r"Constant"(ms: 1)"#,
+            "2:24: found the raw string `r\"Constant\"` where a name belongs (expected a latency distribution name, one of: Constant, Uniform",
+        ),
+        (
+            "Constant(ms: 1)",
+            r#""Constant""#,
+            "2:24: found the string `\"Constant\"` where a name belongs (expected a latency distribution name, one of: ",
+        ),
+    ] {
+        std::fs::write(&file, SCHEDULE_NEVER_ENABLED.replace(from, to)).unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(2), "{to}: {}", ran.stderr);
+        assert!(ran.stderr.contains(&format!("r.ron:{expected}")), "{to}: {}", ran.stderr);
+        assert!(!ran.stderr.contains("unknown check `r`"), "{to}: {}", ran.stderr);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -22,6 +22,11 @@ pub fn error(e: &ron::error::SpannedError, src: &str, file: &str) -> ScenarioErr
     let (message, expected) = match &e.code {
         // ron suggests `r#1`, a raw identifier, for a number where a name belongs: say which names.
         E::SuggestRawIdentifier(_) => (format!("found {} where a name belongs", shown(&token.text)), Some(names_expected(src, &token))),
+        // A quoted name (`"Heal"`, `r"Heal"`): say it is a literal, and which names belong there.
+        E::ExpectedIdentifier if !super::config::token_kind(&token.text).is_empty() => {
+            let kind = super::config::token_kind(&token.text);
+            (format!("found {kind}{} where a name belongs", shown(&token.text)), Some(names_expected(src, &token)))
+        }
         code => message(code, &token.text),
     };
     at(token.line, token.col, message, expected)
