@@ -2929,3 +2929,38 @@ fn regression_a_raw_string_where_a_name_belongs_is_named_as_one() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: the position finder skipped every Unicode space and any byte-order mark, which
+/// RON reads as neither token nor space, so a no-break space or a second BOM was reported at
+/// the word after it as "unexpected `horizon_ms` (expected a name)", a word that was fine. A
+/// character RON skips nowhere is now its own token, named by its code point.
+#[test]
+fn regression_a_stray_space_or_mark_is_named_where_it_is() {
+    let dir = scratch("stray");
+    let file = dir.join("s.ron");
+    for (c, said) in [
+        ('\u{a0}', "1:20: found the space character U+00A0, which RON reads as no token and no space (expected a name)"),
+        ('\u{3000}', "1:20: found the space character U+3000"),
+        ('\u{feff}', "1:20: found the invisible character U+FEFF"),
+        ('\u{61c}', "1:20: found the invisible character U+061C"),
+        ('\u{1b}', "1:20: found the control character U+001B"),
+    ] {
+        std::fs::write(&file, format!("Scenario(name: \"t\",{c} horizon_ms: 10, nodes: 2, protocol: BestEffort())")).unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+        assert!(ran.stderr.contains(&format!("s.ron:{said}")), "{}", ran.stderr);
+    }
+    // Two byte-order marks: the first opens the file, the second is stray.
+    std::fs::write(&file, "\u{feff}\u{feff}Scenario(name: \"t\", horizon_ms: 10, nodes: 2, protocol: BestEffort())").unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert!(
+        ran.stderr
+            .contains("s.ron:1:1: found the invisible character U+FEFF, which RON reads as no token and no space (expected `Scenario(`)"),
+        "{}",
+        ran.stderr
+    );
+    // What RON does read as a space (the direction marks among them) stays a space.
+    std::fs::write(&file, "\u{feff}Scenario(name: \"t\",\u{200e}\u{2028} horizon_ms: 10, nodes: 2, protocol: BestEffort())").unwrap();
+    assert_eq!(msgsim(&["check", &text(&file)]).code, Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
