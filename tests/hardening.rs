@@ -2964,3 +2964,21 @@ fn regression_a_stray_space_or_mark_is_named_where_it_is() {
     assert_eq!(msgsim(&["check", &text(&file)]).code, Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Postmortem: `trace --from 0.0000000001` (finer than a nanosecond) and `--to
+/// 18446744073709551615` (later than any time) were both answered "not a time in milliseconds
+/// (like 20 or 36.5)", which they are. The message now states the range and the precision.
+#[test]
+fn regression_trace_times_say_their_range_and_precision() {
+    for bad in ["0.0000001", "18446744073709551615", "1e3", "NaN", "1.", ".5", " 1"] {
+        let ran = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "text", "--from", bad]);
+        assert_eq!(ran.code, Some(2), "{bad}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("expected a number from 0 to 18446744073709 with at most six decimals (a nanosecond)"),
+            "{bad}: {}",
+            ran.stderr
+        );
+    }
+    let ran = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "text", "--from", "18446744073709.551615", "-o", "/dev/null"]);
+    assert_eq!(ran.code, Some(0), "the latest time there is: {}", ran.stderr);
+}

@@ -95,7 +95,13 @@ pub fn parse_kind(s: &str) -> Result<Kind, String> {
 
 /// Milliseconds, whole or with up to six decimals (nanoseconds): `20`, `36.5`.
 pub fn parse_ms(s: &str) -> Result<SimTime, String> {
-    let bad = || format!("`{s}` is not a time in milliseconds (like 20 or 36.5)");
+    // One message says the whole form: a time too precise or too late is not "not a time".
+    let bad = || {
+        format!(
+            "`{s}` is not a time in milliseconds: expected a number from 0 to {} with at most six decimals (a nanosecond), like 20 or 36.5",
+            u64::MAX / 1_000_000
+        )
+    };
     let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
     let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole) || !digits(frac) || frac.len() > 6 {
