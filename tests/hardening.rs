@@ -2982,3 +2982,38 @@ fn regression_trace_times_say_their_range_and_precision() {
     let ran = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "text", "--from", "18446744073709.551615", "-o", "/dev/null"]);
     assert_eq!(ran.code, Some(0), "the latest time there is: {}", ran.stderr);
 }
+
+/// Postmortem: numeric flags answered with the parser's own words or clap's: `--seed -1` was
+/// "unexpected argument '-1' found" with a tip (`-- -1`) that makes it the scenario's path,
+/// `--latencies 18446744073709551615` and `explore --jobs` "number too large to fit in target
+/// type", `--seed 1.5` "invalid digit found in string", none saying what the flag takes.
+/// Every numeric flag now takes a leading `-` as its value and names its range.
+#[test]
+fn regression_every_numeric_flag_names_its_range() {
+    let explore = "scenarios/explore/async-broken-duplicates.ron";
+    let q = "scenarios/quickstart.ron";
+    for (args, said) in [
+        (&["run", q, "--seed", "-1"][..], "`-1` is not a seed: expected a whole number from 0 to 18446744073709551615"),
+        (&["run", q, "--seed", "1.5"], "`1.5` is not a seed: expected a whole number from 0 to 18446744073709551615"),
+        (&["trace", q, "--format", "text", "--seed", "18446744073709551616"], "is not a seed: expected a whole number from 0 to"),
+        (&["shrink", q, "--seed", "-3"], "`-3` is not a seed: expected"),
+        (&["explore", explore, "--seed", "-3"], "`-3` is not a seed: expected"),
+        (
+            &["explore", explore, "--latencies", "18446744073709551615"],
+            "is not a number of latencies: expected a whole number from 1 to 16",
+        ),
+        (&["explore", explore, "--jobs", "18446744073709551615"], "is not a number of threads: expected a whole number from 1 to 256"),
+        (&["explore", explore, "--max-faults", "-1"], "`-1` is not a number of faults: expected a whole number from 0 to"),
+        (&["explore", explore, "--max-depth", "-5"], "`-5` is not a bound: expected a whole number from 1 to"),
+        (&["explore", explore, "--max-runs", "1e6"], "`1e6` is not a bound: expected a whole number from 1 to"),
+        (&["sweep", q, "--seeds", "-1..5"], "`-1` in `-1..5` is not a seed"),
+        (&["sweep", q, "--seeds", "0..5", "--jobs", "-2"], "`-2` is not a number of threads: expected a whole number of at least 1"),
+        (&["trace", q, "--format", "text", "--to", "-1"], "`-1` is not a time in milliseconds: expected"),
+        (&["trace", q, "--format", "text", "--max-output-mb", "-1"], "`-1` is not a size in MiB: expected"),
+    ] {
+        let ran = msgsim(args);
+        assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains(said), "{args:?}: {}", ran.stderr);
+        assert!(!ran.stderr.contains("unexpected argument"), "{args:?}: {}", ran.stderr);
+    }
+}

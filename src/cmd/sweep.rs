@@ -23,7 +23,7 @@ pub fn parse_jobs(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("a sweep needs at least one thread".to_string()),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("`{s}` is not a number of threads")),
+        Err(_) => Err(format!("`{s}` is not a number of threads: expected a whole number of at least 1")),
     }
 }
 
