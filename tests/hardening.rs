@@ -3017,3 +3017,37 @@ fn regression_every_numeric_flag_names_its_range() {
         assert!(!ran.stderr.contains("unexpected argument"), "{args:?}: {}", ran.stderr);
     }
 }
+
+/// Postmortem: a path or argument the user named was printed as given in most messages and
+/// summaries (`run`'s scenario line, `check`'s ok line, "cannot write the trace", `shrink
+/// --check`, `trace --node`), so a directory named `\e[2J` cleared the terminal and a
+/// right-to-left mark reordered the line; only some messages escaped it. Everything written to
+/// standard error, and every text summary, now reaches the terminal inert.
+#[test]
+fn regression_a_named_path_or_argument_reaches_the_terminal_inert() {
+    let dir = scratch("inert-paths").join("e\u{1b}[2J\u{200f}");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("s.ron");
+    std::fs::copy("book/examples/rare-duplicate.ron", &file).unwrap();
+    let (f, out) = (text(&file), text(&dir.join("o.txt")));
+    let missing = text(&dir.join("no/such/x"));
+    for args in [
+        &["run", &f, "--seed", "11"][..],
+        &["run", &f, "--seed", "11", "--trace", &missing],
+        &["check", &f],
+        &["trace", &f, "--format", "text", "-o", &out],
+        &["trace", &f, "--format", "text", "-o", &text(&dir)],
+        &["trace", &f, "--format", "text", "--node", "\u{1b}[2Jzz"],
+        &["shrink", &f, "--seed", "11", "-o", &missing],
+        &["shrink", &f, "--seed", "11", "--check", "\u{1b}]0;x\u{7}"],
+        &["sweep", &f, "--seeds", "0..20"],
+        &["explore", &f, "--max-runs", "10"],
+    ] {
+        let ran = msgsim(args);
+        assert!(matches!(ran.code, Some(0..=2)), "{args:?}: {}", ran.stderr);
+        let printed = format!("{}{}", ran.stdout, ran.stderr);
+        assert!(!printed.contains(['\u{1b}', '\u{7}', '\u{200f}']), "{args:?}: {printed:?}");
+        assert!(printed.contains(r"\u{1b}"), "{args:?}: the path or argument is shown, escaped: {printed:?}");
+    }
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}

@@ -83,7 +83,7 @@ pub fn print_and_exit(report: &SweepReport, json: bool, source: Option<(&Path, &
                 .as_bytes(),
         );
     } else {
-        emit(report.text().as_bytes());
+        emit(crate::report::inert_lines(&report.text()).as_bytes());
     }
     if report.seeds.iter().any(|s| matches!(s.error, Some(SeedError::Panic { .. } | SeedError::Nondeterministic { .. }))) {
         return ExitCode::from(EXIT_INTERNAL);

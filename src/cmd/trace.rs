@@ -2,6 +2,7 @@
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, load_source, reader_gone, say};
 use crate::export::{EventWriter, ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
+use crate::report::printable;
 use crate::time::SimTime;
 use crate::verdict::EndReason;
 use crate::{RunOptions, RunResult};
@@ -183,7 +184,13 @@ pub fn trace(args: Args) -> ExitCode {
         }
         match scenario.cluster.names.iter().position(|n| n == name) {
             Some(i) => nodes.push(crate::id::NodeId(i as u32)),
-            None => return bad_input(&format!("--node {name}: the scenario has no such node; {}", some_names(&scenario.cluster.names))),
+            None => {
+                return bad_input(&format!(
+                    "--node {}: the scenario has no such node; {}",
+                    printable(name),
+                    some_names(&scenario.cluster.names)
+                ));
+            }
         }
     }
     // Prepare the output before running, so a bad path never costs a run.
