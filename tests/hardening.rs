@@ -2785,7 +2785,7 @@ fn regression_explore_refuses_a_bound_of_zero() {
     }
     let ran = msgsim(&["explore", "scenarios/quickstart.ron", "--max-runs=-1"]);
     assert_eq!(ran.code, Some(2), "{}", ran.stderr);
-    assert!(ran.stderr.contains("`-1` is not a whole number"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("`-1` is not a bound: expected a whole number from 1"), "{}", ran.stderr);
 }
 
 /// Postmortem: `merge` recomputed a shard's counts from its seeds but never asked whether each
@@ -3050,4 +3050,31 @@ fn regression_a_named_path_or_argument_reaches_the_terminal_inert() {
         assert!(printed.contains(r"\u{1b}"), "{args:?}: the path or argument is shown, escaped: {printed:?}");
     }
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
+/// Postmortem: a comment in or after a check's empty configuration (`[NoLoss() /* why */ ]`)
+/// was read as configuration, so a valid scenario was refused: "`NoLoss` takes no configuration";
+/// and a list where a name belongs (`checks: [[NoLoss]]`) was "no check name here". Comments
+/// are blanks wherever a configuration may be empty; a bracket is named as what was found.
+#[test]
+fn regression_a_comment_in_an_empty_configuration_is_no_configuration() {
+    let dir = scratch("comment-config");
+    let file = dir.join("c.ron");
+    for checks in ["[NoLoss( /* none */ )]", "[NoLoss() /* why */ ]", "[NoLoss() // why\n]", "[NoLoss(\n // none\n)]"] {
+        std::fs::write(
+            &file,
+            SCHEDULE_NEVER_ENABLED.replace("[NoLoss]", checks).replace("schedule: [Deliver(0), Deliver(0), Deliver(0)],", ""),
+        )
+        .unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(0), "{checks}: {}", ran.stderr);
+    }
+    std::fs::write(&file, SCHEDULE_NEVER_ENABLED.replace("[NoLoss]", "[NoLoss /* a */ (x: 1)]")).unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert!(ran.stderr.contains("`NoLoss` takes no configuration"), "a real configuration is still refused: {}", ran.stderr);
+    std::fs::write(&file, SCHEDULE_NEVER_ENABLED.replace("[NoLoss]", "[[NoLoss]]")).unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("c.ron:4:14: found `[` where a name belongs (expected a check name, one of: "), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
 }

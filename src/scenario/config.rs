@@ -352,9 +352,14 @@ impl<'a> ConfigCx<'_, 'a> {
         self.v.error(path, message, expected);
     }
 
-    /// Whether the configuration was written as a bare name or with empty parentheses.
+    /// Whether the configuration was written as a bare name or with empty parentheses;
+    /// comments count as blanks (`NoLoss /* why */`, `NoLoss( // why` ... `)`).
     pub fn is_empty(&self) -> bool {
-        matches!(self.body.trim(), "" | "()")
+        let rest = skip_blank(self.body);
+        match rest.strip_prefix('(') {
+            None => rest.is_empty(),
+            Some(inner) => skip_blank(inner).strip_prefix(')').is_some_and(|after| skip_blank(after).is_empty()),
+        }
     }
 
     /// The name the scenario wrote.
@@ -490,12 +495,16 @@ pub(super) fn unknown(kind: &str, name: &str, names: &[&'static str]) -> (String
 }
 
 /// The first token of `text` after blanks and comments, as written (at most 24 characters):
-/// a literal whole (a string, raw string, byte string or character, with its quotes), or a
-/// word, number or raw identifier up to the next bracket, comma, colon or blank. Empty if
-/// `text` is.
+/// a literal whole (a string, raw string, byte string or character, with its quotes), an
+/// opening bracket, or a word, number or raw identifier up to the next bracket, comma, colon
+/// or blank. Empty if `text` is.
 pub(super) fn first_token(text: &str) -> String {
     const MAX: usize = 24;
     let text = skip_blank(text);
+    // A list, tuple or map where a name belongs is shown by its opening bracket.
+    if text.starts_with(['(', '[', '{']) {
+        return text[..1].to_string();
+    }
     let end = literal(text)
         .map_or_else(|| text.find(|c: char| c.is_whitespace() || "()[]{},:\"'".contains(c)).unwrap_or(text.len()), |(_, len)| len);
     let token = &text[..end];
