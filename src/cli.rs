@@ -32,7 +32,7 @@ enum Cmd {
     Run {
         scenario: PathBuf,
         /// Use this seed instead of the scenario's.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = seed)]
         seed: Option<u64>,
         /// Print one JSON object instead of the text summary.
         #[arg(long)]
@@ -49,7 +49,7 @@ enum Cmd {
     Trace {
         scenario: PathBuf,
         /// Use this seed instead of the scenario's.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = seed)]
         seed: Option<u64>,
         /// text, jsonl, svg, chrome, shiviz, mermaid or html.
         #[arg(long, value_parser = cmd::trace::parse_format)]
@@ -58,10 +58,10 @@ enum Cmd {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
         /// Show nothing before this time (milliseconds).
-        #[arg(long, value_name = "MS", value_parser = cmd::trace::parse_ms)]
+        #[arg(long, value_name = "MS", allow_hyphen_values = true, value_parser = cmd::trace::parse_ms)]
         from: Option<crate::time::SimTime>,
         /// Show nothing after this time (milliseconds).
-        #[arg(long, value_name = "MS", value_parser = cmd::trace::parse_ms)]
+        #[arg(long, value_name = "MS", allow_hyphen_values = true, value_parser = cmd::trace::parse_ms)]
         to: Option<crate::time::SimTime>,
         /// Show only what concerns this node (repeat or separate with commas for several).
         #[arg(long = "node", value_name = "NAME", value_delimiter = ',')]
@@ -71,7 +71,7 @@ enum Cmd {
         kinds: Vec<crate::export::Kind>,
         /// Refuse to write more than this many MiB of trace (exit 2; a file named with -o is
         /// left as it was).
-        #[arg(long, value_name = "MIB", default_value_t = cmd::trace::DEFAULT_MAX_OUTPUT_MB, value_parser = cmd::trace::parse_max_output_mb)]
+        #[arg(long, value_name = "MIB", default_value_t = cmd::trace::DEFAULT_MAX_OUTPUT_MB, allow_hyphen_values = true, value_parser = cmd::trace::parse_max_output_mb)]
         max_output_mb: u64,
     },
     /// Run a scenario with many seeds in parallel and summarise (exit 0: no seed failed a
@@ -80,11 +80,11 @@ enum Cmd {
     Sweep {
         scenario: PathBuf,
         /// The seeds, `A..B` with B excluded.
-        #[arg(long, value_name = "A..B")]
+        #[arg(long, value_name = "A..B", allow_hyphen_values = true)]
         seeds: crate::sweep::SeedRange,
         /// Threads to run seeds on (default: one per core). The output does not depend on it.
         /// Each run has its own `limits.max_memory_mb`: N jobs may hold N times it at once.
-        #[arg(long, value_name = "N", value_parser = cmd::sweep::parse_jobs)]
+        #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = cmd::sweep::parse_jobs)]
         jobs: Option<usize>,
         /// Print one JSON object instead of the text summary.
         #[arg(long)]
@@ -117,7 +117,7 @@ enum Cmd {
     Explore {
         scenario: PathBuf,
         /// Use this seed instead of the scenario's (for what the network does not decide).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = seed)]
         seed: Option<u64>,
         /// timed: time advances as in `run` and each transmission's outcome is varied; async:
         /// no clock, any enabled event (a delivery, a timer, a command, a scripted crash or cut) may
@@ -125,20 +125,20 @@ enum Cmd {
         #[arg(long, value_name = "MODEL", default_value = "timed", value_parser = ["timed", "async"])]
         model: String,
         /// Timed: transmissions whose outcome is varied, from the first. Async: steps in one path.
-        #[arg(long, value_name = "N", default_value_t = 64, value_parser = positive::<usize>)]
+        #[arg(long, value_name = "N", default_value_t = 64, allow_hyphen_values = true, value_parser = positive::<usize>)]
         max_depth: usize,
         /// Losses, corruptions and duplications in one behaviour.
-        #[arg(long, value_name = "K", default_value_t = 2)]
+        #[arg(long, value_name = "K", default_value_t = 2, allow_hyphen_values = true, value_parser = faults)]
         max_faults: usize,
         /// Latencies tried per delivered transmission (1: the minimum; 2: minimum and maximum; more: points between).
-        #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        #[arg(long, value_name = "N", default_value_t = 2, allow_hyphen_values = true, value_parser = latencies)]
         latencies: u16,
         /// Stop after this many behaviours (timed) or transitions (async); the summary then says
         /// the search is incomplete.
-        #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = positive::<u64>)]
+        #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_hyphen_values = true, value_parser = positive::<u64>)]
         max_runs: u64,
         /// Async: run paths on this many threads (the result is the same for any number).
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        #[arg(long, value_name = "N", default_value_t = 1, allow_hyphen_values = true, value_parser = explore_jobs)]
         jobs: u16,
         /// Async: replay every path from the boot even when the protocol's processes can be
         /// copied (slower, the same result, for comparison). The replaying search, also the
@@ -161,7 +161,7 @@ enum Cmd {
     /// scenario that replays it without the network's random draws.
     Shrink {
         scenario: PathBuf,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = seed)]
         seed: u64,
         /// The check to keep failing (default: the first that fails).
         #[arg(long)]
@@ -175,12 +175,43 @@ enum Cmd {
 /// A bound of at least 1 (`explore --max-runs`, `--max-depth`): a bound of 0 explores nothing,
 /// and a search that looked at nothing has no answer to give, so it is refused (exit 2) rather
 /// than reported as an incomplete search that found no violation.
-fn positive<T: std::str::FromStr + PartialEq + From<u8>>(s: &str) -> Result<T, String> {
-    match s.parse::<T>() {
-        Ok(n) if n == T::from(0) => Err("0 explores nothing (expected a whole number of at least 1)".to_string()),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!("`{s}` is not a whole number (expected at least 1, at most {})", u64::MAX)),
+fn positive<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("0 explores nothing (expected a whole number of at least 1)".to_string()),
+        _ => whole(s, 1, u64::MAX, "a bound").and_then(|n| T::try_from(n).map_err(|_| format!("`{s}` is too large a bound here"))),
     }
+}
+
+/// `s` as a whole number from `lo` to `hi`, or the error that says so: every numeric flag
+/// answers a negative, fractional, too large or garbled value with the range it takes (the
+/// parser of the type said only "invalid digit found in string" or "number too large to fit
+/// in target type"). Flags that take numbers accept a leading `-`, so that `--seed -1` gets
+/// this answer rather than "unexpected argument '-1'".
+fn whole(s: &str, lo: u64, hi: u64, what: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not {what}: expected a whole number from {lo} to {hi}")),
+    }
+}
+
+/// `--seed`: any whole number a `u64` holds.
+fn seed(s: &str) -> Result<u64, String> {
+    whole(s, 0, u64::MAX, "a seed")
+}
+
+/// `explore --max-faults`: any count, 0 for none.
+fn faults(s: &str) -> Result<usize, String> {
+    whole(s, 0, usize::MAX as u64, "a number of faults").map(|n| n as usize)
+}
+
+/// `explore --latencies`: from 1 (the minimum) to 16 points of each link's range.
+fn latencies(s: &str) -> Result<u16, String> {
+    whole(s, 1, 16, "a number of latencies").map(|n| n as u16)
+}
+
+/// `explore --jobs` (async): from 1 to 256 threads.
+fn explore_jobs(s: &str) -> Result<u16, String> {
+    whole(s, 1, 256, "a number of threads").map(|n| n as u16)
 }
 
 /// Say that the process started with standard output closed (`msgsim run X >&-`), before

@@ -188,10 +188,31 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Lines of text as they may be shown on a terminal: [`printable`] but for the line ends and
+/// tabs, which stay. Every message to standard error and every text summary goes through
+/// here, so a path or argument the user named (a directory called `\e[2J`, a right-to-left
+/// mark in a file name) is shown escaped wherever it is quoted, not only where a message
+/// remembered to escape it.
+pub fn inert_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| c != '\n' && c != '\t' && crate::scenario::unprintable(c);
+    if !text.chars().any(acts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match acts(c) {
+            true => out.extend(c.escape_default()),
+            false => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// JSON text with every character that could act on a terminal written as a `\u` escape:
-/// the controls serde_json writes as they are (DEL, the C1 range) and the direction overrides
-/// and isolates. A JSON reader reads the same value; a terminal shows it inert. Outside its
-/// strings JSON text holds none of these but the new lines between lines, which stay.
+/// the controls serde_json writes as they are (DEL, the C1 range) and the invisible characters
+/// [`crate::scenario::unprintable`] names (direction marks, overrides, isolates, separators).
+/// A JSON reader reads the same value; a terminal shows it inert. Outside its strings JSON
+/// text holds none of these but the new lines between lines, which stay.
 pub fn inert_json(json: String) -> String {
     let acts = |c: char| c != '\n' && crate::scenario::unprintable(c);
     if !json.chars().any(acts) {
@@ -200,7 +221,13 @@ pub fn inert_json(json: String) -> String {
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         match acts(c) {
-            true => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            // JSON spells a character beyond the first plane (the tags) as a surrogate pair.
+            true => {
+                let mut units = [0; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
             false => out.push(c),
         }
     }
@@ -446,6 +473,13 @@ mod tests {
         assert_eq!(back["name"], hostile);
         assert_eq!(inert_json("{}".to_string()), "{}");
         assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn lines_reach_a_terminal_inert_with_their_line_ends() {
+        assert_eq!(inert_lines("a\tb\nc"), "a\tb\nc");
+        assert_eq!(inert_lines("x\u{1b}[2J\u{200f}\r\n"), "x\\u{1b}[2J\\u{200f}\\r\n");
+        assert_eq!(inert_lines(&inert_lines("\u{61c}")), r"\u{61c}", "escaping twice changes nothing more");
     }
 
     #[test]

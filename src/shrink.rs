@@ -198,7 +198,7 @@ pub fn shrink_with(catalog: &dyn Catalog, scenario: &Scenario, src: &str, seed: 
         Some(name) if !original.verdicts.iter().any(|(n, _)| *n == name) => {
             let names: Vec<&str> = original.verdicts.iter().map(|(n, _)| *n).collect();
             let known = if names.is_empty() { "it has none".to_string() } else { format!("its checks are {}", names.join(", ")) };
-            return Err(Input(format!("--check {name}: the scenario has no such check; {known}")));
+            return Err(Input(format!("--check {}: the scenario has no such check; {known}", crate::report::printable(name))));
         }
         Some(name) => return Err(Input(format!("seed {seed} does not fail {name}: nothing to shrink"))),
         None => match original.verdicts.iter().find(|(_, v)| v.outcome == Outcome::Fail) {

@@ -977,7 +977,10 @@ impl SweepReport {
             .chain(self.seeds.iter().filter_map(|s| s.failure.as_ref().map(|f| &f.check)))
             .chain(self.seeds.iter().flat_map(|s| &s.expected_failures));
         if let Some(name) = names.find(|n| n.chars().any(crate::scenario::unprintable)) {
-            return Err(format!("the name {name:?} holds a control character, which no sweep writes"));
+            return Err(format!(
+                "the name \"{}\" holds a control character or an invisible one, which no sweep writes",
+                crate::report::printable(name)
+            ));
         }
         if self.seeds.windows(2).any(|w| w[0].seed >= w[1].seed) {
             return Err("its seeds are not listed once each, ascending".to_string());

@@ -1079,12 +1079,16 @@ fn regression_a_schedule_that_does_not_fit_its_scenario_is_bad_input() {
 fn regression_a_scenario_name_cannot_rewrite_the_terminal() {
     let dir = scratch("name");
     let file = dir.join("name.ron");
-    for (name, code) in [(r"\u{1b}]0;title\u{7}", "U+001B"), (r"x\ncheck      PASS", "U+000A"), ("\u{202e}evil", "U+202E")] {
+    for (name, code) in [
+        (r"\u{1b}]0;title\u{7}", "control character U+001B"),
+        (r"x\ncheck      PASS", "control character U+000A"),
+        ("\u{202e}evil", "invisible character U+202E"),
+    ] {
         std::fs::write(&file, format!(r#"Scenario(name: "{name}", horizon_ms: 10, nodes: 2, protocol: BestEffort())"#)).unwrap();
         for command in ["check", "run"] {
             let ran = msgsim(&[command, &text(&file)]);
             assert_eq!(ran.code, Some(2), "{name}: {}", ran.stderr);
-            assert!(ran.stderr.contains(&format!("name.ron:1:16: the name holds the control character {code}")), "{}", ran.stderr);
+            assert!(ran.stderr.contains(&format!("name.ron:1:16: the name holds the {code}")), "{}", ran.stderr);
             assert!(ran.stdout.is_empty());
         }
     }
@@ -2691,7 +2695,11 @@ fn regression_a_number_or_raw_identifier_where_a_check_belongs_lists_the_checks(
             "4:14: found the raw identifier `r#NoLoss` where a name belongs (expected a check name written without `r#`, one of: ",
         ),
         ("checks: [NoLoss]", "checks: [NoLoss, 1]", "4:22: found `1` where a name belongs (expected a check name, one of: "),
-        ("checks: [NoLoss]", "checks: [\"NoLoss\"]", "4:14: found `\"NoLoss\"` where a name belongs (expected a check name, one of: "),
+        (
+            "checks: [NoLoss]",
+            "checks: [\"NoLoss\"]",
+            "4:14: found the string `\"NoLoss\"` where a name belongs (expected a check name written bare, without quotes, one of: ",
+        ),
         (
             "protocol: BestEffort()",
             "protocol: r#BestEffort()",
@@ -2721,7 +2729,7 @@ fn regression_expect_failures_reads_names_as_checks_does() {
     for (entry, said) in [
         ("r#NoLoss", "found the raw identifier `r#NoLoss` where a check's name belongs"),
         ("1", "found `1` where a check's name belongs"),
-        ("\"NoLoss\"", "found `\"NoLoss\"` where a check's name belongs"),
+        ("\"NoLoss\"", "found the string `\"NoLoss\"` where a check's name belongs"),
         ("NoLoss()", "found `NoLoss` followed by more where a check's bare name belongs"),
         ("NoLos", "`NoLos` is not one of this scenario's checks"),
     ] {
@@ -2783,7 +2791,7 @@ fn regression_explore_refuses_a_bound_of_zero() {
     }
     let ran = msgsim(&["explore", "scenarios/quickstart.ron", "--max-runs=-1"]);
     assert_eq!(ran.code, Some(2), "{}", ran.stderr);
-    assert!(ran.stderr.contains("`-1` is not a whole number"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("`-1` is not a bound: expected a whole number from 1"), "{}", ran.stderr);
 }
 
 /// Postmortem: `merge` recomputed a shard's counts from its seeds but never asked whether each
@@ -2815,5 +2823,264 @@ fn regression_merge_refuses_a_seed_that_does_not_fit_its_declared_failures() {
         assert!(ran.stdout.is_empty(), "{name}: nothing is summarised");
     }
     assert_eq!(merge_one(&dir, "whole.json", &whole).code, Some(0), "the untouched report merges");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: only the C0/C1 controls and the embeddings, overrides and isolates counted as
+/// unprintable, so a name or shard string holding a direction mark (U+200E, U+200F, U+061C), a
+/// byte-order mark mid-text, a line separator or a tag character reached the terminal as it
+/// was, reordering or hiding what was printed. Every invisible format character is now refused
+/// in a name, escaped in printed text and `\u` escaped in `--json`, as the controls are.
+#[test]
+fn regression_invisible_direction_marks_are_unprintable() {
+    let dir = scratch("invisible-marks");
+    let file = dir.join("name.ron");
+    for (c, code) in [
+        ('\u{200e}', "U+200E"),
+        ('\u{200f}', "U+200F"),
+        ('\u{61c}', "U+061C"),
+        ('\u{feff}', "U+FEFF"),
+        ('\u{2028}', "U+2028"),
+        ('\u{2067}', "U+2067"),
+        ('\u{e0041}', "U+E0041"),
+    ] {
+        std::fs::write(&file, format!(r#"Scenario(name: "a{c}b", horizon_ms: 10, nodes: 2, protocol: BestEffort())"#)).unwrap();
+        for command in ["check", "run"] {
+            let ran = msgsim(&[command, &text(&file)]);
+            assert_eq!(ran.code, Some(2), "{code}: {}", ran.stderr);
+            assert!(ran.stderr.contains(&format!("name.ron:1:16: the name holds the invisible character {code}")), "{}", ran.stderr);
+            assert!(!ran.stderr.contains(c), "{code} reached the terminal: {:?}", ran.stderr);
+        }
+    }
+    // A path holding one is escaped where an error names it, and in the reproduce command.
+    let marked = dir.join("a\u{200f}b.ron");
+    std::fs::write(&marked, "Scenario(name: \"t\", horizon_ms: -1, nodes: 2, protocol: BestEffort())").unwrap();
+    let ran = msgsim(&["run", &text(&marked)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains(r"a\u{200f}b.ron:1:"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains('\u{200f}'), "{:?}", ran.stderr);
+    // A shard's strings: refused in a name, escaped in a failure's detail.
+    let ran = msgsim(&["sweep", "book/examples/rare-duplicate.ron", "--json", "--seeds", "0..40"]);
+    let whole: serde_json::Value = serde_json::from_str(&ran.stdout).expect("a sweep report");
+    let mut named = whole.clone();
+    named["name"] = serde_json::json!("rare\u{200f} duplicate");
+    let ran = merge_one(&dir, "named.json", &named);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains(r"rare\u{200f} duplicate"), "{}", ran.stderr);
+    let failing = whole["seeds"].as_array().unwrap().iter().position(|s| s["verdict"] == "fail").expect("a failing seed");
+    let mut detail = whole.clone();
+    detail["seeds"][failing]["failure"]["detail"] = serde_json::json!("x\u{61c}\u{200e}y\u{e0041}");
+    detail["first_failure"]["detail"] = serde_json::json!("x\u{61c}\u{200e}y\u{e0041}");
+    let ran = merge_one(&dir, "detail.json", &detail);
+    assert!(ran.stdout.contains(r"x\u{61c}\u{200e}y\u{e0041}"), "{}", ran.stdout);
+    std::fs::write(dir.join("detail.json"), detail.to_string()).unwrap();
+    let json = msgsim(&["merge", "--json", &text(&dir.join("detail.json"))]);
+    assert!(json.stdout.contains(r"x\u061c\u200ey\udb40\udc41"), "{}", json.stdout);
+    let back: serde_json::Value = serde_json::from_str(&json.stdout).expect("the merged report reads back");
+    assert_eq!(back["first_failure"]["detail"], "x\u{61c}\u{200e}y\u{e0041}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: a raw string where a name belongs (`checks: [r"NoLoss"]`) was read as the name
+/// `r` followed by more: "unknown check `r`"; `r#"NoLoss"#` was "the raw identifier `r#`", and
+/// `latency: "Constant"` said only "expected a name". Every literal (string, raw string, byte
+/// string, character) is now named as what it is, with the names that belong there.
+#[test]
+fn regression_a_raw_string_where_a_name_belongs_is_named_as_one() {
+    let dir = scratch("raw-string-name");
+    let file = dir.join("r.ron");
+    for (from, to, expected) in [
+        (
+            "checks: [NoLoss]",
+            r#"checks: [r"NoLoss"]"#,
+            "4:14: found the raw string `r\"NoLoss\"` where a name belongs (expected a check name written bare, without quotes, one of: ",
+        ),
+        (
+            "checks: [NoLoss]",
+            r##"checks: [r#"NoLoss"#]"##,
+            "4:14: found the raw string `r#\"NoLoss\"#` where a name belongs (expected a check name written bare",
+        ),
+        (
+            "checks: [NoLoss]",
+            r#"checks: [b"NoLoss"]"#,
+            "4:14: found the byte string `b\"NoLoss\"` where a name belongs (expected a check name",
+        ),
+        ("checks: [NoLoss]", "checks: ['N']", "4:14: found the character `'N'` where a name belongs (expected a check name"),
+        (
+            "protocol: BestEffort()",
+            r#"protocol: r"BestEffort""#,
+            "1:59: found the raw string `r\"BestEffort\"` where a name belongs (expected a protocol name written bare",
+        ),
+        (
+            "checks: [NoLoss]",
+            r#"checks: [NoLoss], expect_failures: [r"NoLoss"]"#,
+            "4:41: found the raw string `r\"NoLoss\"` where a check's name belongs (expected a check's name as `checks` writes it, one of the scenario's checks: NoLoss)",
+        ),
+        (
+            "Constant(ms: 1)",
+            r#"r"Constant"(ms: 1)"#,
+            "2:24: found the raw string `r\"Constant\"` where a name belongs (expected a latency distribution name, one of: Constant, Uniform",
+        ),
+        (
+            "Constant(ms: 1)",
+            r#""Constant""#,
+            "2:24: found the string `\"Constant\"` where a name belongs (expected a latency distribution name, one of: ",
+        ),
+    ] {
+        std::fs::write(&file, SCHEDULE_NEVER_ENABLED.replace(from, to)).unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(2), "{to}: {}", ran.stderr);
+        assert!(ran.stderr.contains(&format!("r.ron:{expected}")), "{to}: {}", ran.stderr);
+        assert!(!ran.stderr.contains("unknown check `r`"), "{to}: {}", ran.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: the position finder skipped every Unicode space and any byte-order mark, which
+/// RON reads as neither token nor space, so a no-break space or a second BOM was reported at
+/// the word after it as "unexpected `horizon_ms` (expected a name)", a word that was fine. A
+/// character RON skips nowhere is now its own token, named by its code point.
+#[test]
+fn regression_a_stray_space_or_mark_is_named_where_it_is() {
+    let dir = scratch("stray");
+    let file = dir.join("s.ron");
+    for (c, said) in [
+        ('\u{a0}', "1:20: found the space character U+00A0, which RON reads as no token and no space (expected a name)"),
+        ('\u{3000}', "1:20: found the space character U+3000"),
+        ('\u{feff}', "1:20: found the invisible character U+FEFF"),
+        ('\u{61c}', "1:20: found the invisible character U+061C"),
+        ('\u{1b}', "1:20: found the control character U+001B"),
+    ] {
+        std::fs::write(&file, format!("Scenario(name: \"t\",{c} horizon_ms: 10, nodes: 2, protocol: BestEffort())")).unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+        assert!(ran.stderr.contains(&format!("s.ron:{said}")), "{}", ran.stderr);
+    }
+    // Two byte-order marks: the first opens the file, the second is stray.
+    std::fs::write(&file, "\u{feff}\u{feff}Scenario(name: \"t\", horizon_ms: 10, nodes: 2, protocol: BestEffort())").unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert!(
+        ran.stderr
+            .contains("s.ron:1:1: found the invisible character U+FEFF, which RON reads as no token and no space (expected `Scenario(`)"),
+        "{}",
+        ran.stderr
+    );
+    // What RON does read as a space (the direction marks among them) stays a space.
+    std::fs::write(&file, "\u{feff}Scenario(name: \"t\",\u{200e}\u{2028} horizon_ms: 10, nodes: 2, protocol: BestEffort())").unwrap();
+    assert_eq!(msgsim(&["check", &text(&file)]).code, Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Postmortem: `trace --from 0.0000000001` (finer than a nanosecond) and `--to
+/// 18446744073709551615` (later than any time) were both answered "not a time in milliseconds
+/// (like 20 or 36.5)", which they are. The message now states the range and the precision.
+#[test]
+fn regression_trace_times_say_their_range_and_precision() {
+    for bad in ["0.0000001", "18446744073709551615", "1e3", "NaN", "1.", ".5", " 1"] {
+        let ran = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "text", "--from", bad]);
+        assert_eq!(ran.code, Some(2), "{bad}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("expected a number from 0 to 18446744073709 with at most six decimals (a nanosecond)"),
+            "{bad}: {}",
+            ran.stderr
+        );
+    }
+    let ran = msgsim(&["trace", "scenarios/quickstart.ron", "--format", "text", "--from", "18446744073709.551615", "-o", "/dev/null"]);
+    assert_eq!(ran.code, Some(0), "the latest time there is: {}", ran.stderr);
+}
+
+/// Postmortem: numeric flags answered with the parser's own words or clap's: `--seed -1` was
+/// "unexpected argument '-1' found" with a tip (`-- -1`) that makes it the scenario's path,
+/// `--latencies 18446744073709551615` and `explore --jobs` "number too large to fit in target
+/// type", `--seed 1.5` "invalid digit found in string", none saying what the flag takes.
+/// Every numeric flag now takes a leading `-` as its value and names its range.
+#[test]
+fn regression_every_numeric_flag_names_its_range() {
+    let explore = "scenarios/explore/async-broken-duplicates.ron";
+    let q = "scenarios/quickstart.ron";
+    for (args, said) in [
+        (&["run", q, "--seed", "-1"][..], "`-1` is not a seed: expected a whole number from 0 to 18446744073709551615"),
+        (&["run", q, "--seed", "1.5"], "`1.5` is not a seed: expected a whole number from 0 to 18446744073709551615"),
+        (&["trace", q, "--format", "text", "--seed", "18446744073709551616"], "is not a seed: expected a whole number from 0 to"),
+        (&["shrink", q, "--seed", "-3"], "`-3` is not a seed: expected"),
+        (&["explore", explore, "--seed", "-3"], "`-3` is not a seed: expected"),
+        (
+            &["explore", explore, "--latencies", "18446744073709551615"],
+            "is not a number of latencies: expected a whole number from 1 to 16",
+        ),
+        (&["explore", explore, "--jobs", "18446744073709551615"], "is not a number of threads: expected a whole number from 1 to 256"),
+        (&["explore", explore, "--max-faults", "-1"], "`-1` is not a number of faults: expected a whole number from 0 to"),
+        (&["explore", explore, "--max-depth", "-5"], "`-5` is not a bound: expected a whole number from 1 to"),
+        (&["explore", explore, "--max-runs", "1e6"], "`1e6` is not a bound: expected a whole number from 1 to"),
+        (&["sweep", q, "--seeds", "-1..5"], "`-1` in `-1..5` is not a seed"),
+        (&["sweep", q, "--seeds", "0..5", "--jobs", "-2"], "`-2` is not a number of threads: expected a whole number of at least 1"),
+        (&["trace", q, "--format", "text", "--to", "-1"], "`-1` is not a time in milliseconds: expected"),
+        (&["trace", q, "--format", "text", "--max-output-mb", "-1"], "`-1` is not a size in MiB: expected"),
+    ] {
+        let ran = msgsim(args);
+        assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains(said), "{args:?}: {}", ran.stderr);
+        assert!(!ran.stderr.contains("unexpected argument"), "{args:?}: {}", ran.stderr);
+    }
+}
+
+/// Postmortem: a path or argument the user named was printed as given in most messages and
+/// summaries (`run`'s scenario line, `check`'s ok line, "cannot write the trace", `shrink
+/// --check`, `trace --node`), so a directory named `\e[2J` cleared the terminal and a
+/// right-to-left mark reordered the line; only some messages escaped it. Everything written to
+/// standard error, and every text summary, now reaches the terminal inert.
+#[test]
+fn regression_a_named_path_or_argument_reaches_the_terminal_inert() {
+    let dir = scratch("inert-paths").join("e\u{1b}[2J\u{200f}");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("s.ron");
+    std::fs::copy("book/examples/rare-duplicate.ron", &file).unwrap();
+    let (f, out) = (text(&file), text(&dir.join("o.txt")));
+    let missing = text(&dir.join("no/such/x"));
+    for args in [
+        &["run", &f, "--seed", "11"][..],
+        &["run", &f, "--seed", "11", "--trace", &missing],
+        &["check", &f],
+        &["trace", &f, "--format", "text", "-o", &out],
+        &["trace", &f, "--format", "text", "-o", &text(&dir)],
+        &["trace", &f, "--format", "text", "--node", "\u{1b}[2Jzz"],
+        &["shrink", &f, "--seed", "11", "-o", &missing],
+        &["shrink", &f, "--seed", "11", "--check", "\u{1b}]0;x\u{7}"],
+        &["sweep", &f, "--seeds", "0..20"],
+        &["explore", &f, "--max-runs", "10"],
+    ] {
+        let ran = msgsim(args);
+        assert!(matches!(ran.code, Some(0..=2)), "{args:?}: {}", ran.stderr);
+        let printed = format!("{}{}", ran.stdout, ran.stderr);
+        assert!(!printed.contains(['\u{1b}', '\u{7}', '\u{200f}']), "{args:?}: {printed:?}");
+        assert!(printed.contains(r"\u{1b}"), "{args:?}: the path or argument is shown, escaped: {printed:?}");
+    }
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
+/// Postmortem: a comment in or after a check's empty configuration (`[NoLoss() /* why */ ]`)
+/// was read as configuration, so a valid scenario was refused: "`NoLoss` takes no configuration";
+/// and a list where a name belongs (`checks: [[NoLoss]]`) was "no check name here". Comments
+/// are blanks wherever a configuration may be empty; a bracket is named as what was found.
+#[test]
+fn regression_a_comment_in_an_empty_configuration_is_no_configuration() {
+    let dir = scratch("comment-config");
+    let file = dir.join("c.ron");
+    for checks in ["[NoLoss( /* none */ )]", "[NoLoss() /* why */ ]", "[NoLoss() // why\n]", "[NoLoss(\n // none\n)]"] {
+        std::fs::write(
+            &file,
+            SCHEDULE_NEVER_ENABLED.replace("[NoLoss]", checks).replace("schedule: [Deliver(0), Deliver(0), Deliver(0)],", ""),
+        )
+        .unwrap();
+        let ran = msgsim(&["check", &text(&file)]);
+        assert_eq!(ran.code, Some(0), "{checks}: {}", ran.stderr);
+    }
+    std::fs::write(&file, SCHEDULE_NEVER_ENABLED.replace("[NoLoss]", "[NoLoss /* a */ (x: 1)]")).unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert!(ran.stderr.contains("`NoLoss` takes no configuration"), "a real configuration is still refused: {}", ran.stderr);
+    std::fs::write(&file, SCHEDULE_NEVER_ENABLED.replace("[NoLoss]", "[[NoLoss]]")).unwrap();
+    let ran = msgsim(&["check", &text(&file)]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("c.ron:4:14: found `[` where a name belongs (expected a check name, one of: "), "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -243,7 +243,7 @@ pub fn explore_cmd(args: Args<'_>) -> ExitCode {
                 let _ = writeln!(out, "reproduce  {}", reproduce.as_deref().unwrap_or_default());
             }
         }
-        emit(out.as_bytes());
+        emit(crate::report::inert_lines(&out).as_bytes());
     }
     if found.violation.is_some() { ExitCode::from(EXIT_CHECK_FAILED) } else { ExitCode::SUCCESS }
 }

@@ -65,9 +65,10 @@ pub fn emit(bytes: &[u8]) {
 
 /// Write `text` to standard error. `eprint!` panics when standard error cannot be written
 /// (`2>/dev/full`, a closed pipe); a message nobody can read is no reason to change the
-/// command's outcome, so it is dropped and the exit code stays the command's.
+/// command's outcome, so it is dropped and the exit code stays the command's. What it quotes
+/// (paths, arguments) reaches the terminal inert: see [`crate::report::inert_lines`].
 pub fn to_stderr(text: &str) {
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    let _ = std::io::stderr().lock().write_all(crate::report::inert_lines(text).as_bytes());
 }
 
 /// `eprintln!` that never panics: every message to standard error goes through here

@@ -68,7 +68,7 @@ pub fn run(path: &Path, seed: Option<u64>, json: bool, trace_path: Option<&Path>
                 .as_bytes(),
         );
     } else {
-        emit(report.text().as_bytes());
+        emit(crate::report::inert_lines(&report.text()).as_bytes());
     }
     if report.failed() {
         if !json {

@@ -23,7 +23,7 @@ pub fn parse_jobs(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("a sweep needs at least one thread".to_string()),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("`{s}` is not a number of threads")),
+        Err(_) => Err(format!("`{s}` is not a number of threads: expected a whole number of at least 1")),
     }
 }
 
@@ -83,7 +83,7 @@ pub fn print_and_exit(report: &SweepReport, json: bool, source: Option<(&Path, &
                 .as_bytes(),
         );
     } else {
-        emit(report.text().as_bytes());
+        emit(crate::report::inert_lines(&report.text()).as_bytes());
     }
     if report.seeds.iter().any(|s| matches!(s.error, Some(SeedError::Panic { .. } | SeedError::Nondeterministic { .. }))) {
         return ExitCode::from(EXIT_INTERNAL);

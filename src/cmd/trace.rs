@@ -2,6 +2,7 @@
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_READER_GONE, Output, load_source, reader_gone, say};
 use crate::export::{EventWriter, ExportError, Kind, Selection, TraceFormat, TraceView, write_trace};
+use crate::report::printable;
 use crate::time::SimTime;
 use crate::verdict::EndReason;
 use crate::{RunOptions, RunResult};
@@ -95,7 +96,13 @@ pub fn parse_kind(s: &str) -> Result<Kind, String> {
 
 /// Milliseconds, whole or with up to six decimals (nanoseconds): `20`, `36.5`.
 pub fn parse_ms(s: &str) -> Result<SimTime, String> {
-    let bad = || format!("`{s}` is not a time in milliseconds (like 20 or 36.5)");
+    // One message says the whole form: a time too precise or too late is not "not a time".
+    let bad = || {
+        format!(
+            "`{s}` is not a time in milliseconds: expected a number from 0 to {} with at most six decimals (a nanosecond), like 20 or 36.5",
+            u64::MAX / 1_000_000
+        )
+    };
     let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
     let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole) || !digits(frac) || frac.len() > 6 {
@@ -177,7 +184,13 @@ pub fn trace(args: Args) -> ExitCode {
         }
         match scenario.cluster.names.iter().position(|n| n == name) {
             Some(i) => nodes.push(crate::id::NodeId(i as u32)),
-            None => return bad_input(&format!("--node {name}: the scenario has no such node; {}", some_names(&scenario.cluster.names))),
+            None => {
+                return bad_input(&format!(
+                    "--node {}: the scenario has no such node; {}",
+                    printable(name),
+                    some_names(&scenario.cluster.names)
+                ));
+            }
         }
     }
     // Prepare the output before running, so a bad path never costs a run.

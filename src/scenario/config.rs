@@ -354,9 +354,14 @@ impl<'a> ConfigCx<'_, 'a> {
         self.v.error(path, message, expected);
     }
 
-    /// Whether the configuration was written as a bare name or with empty parentheses.
+    /// Whether the configuration was written as a bare name or with empty parentheses;
+    /// comments count as blanks (`NoLoss /* why */`, `NoLoss( // why` ... `)`).
     pub fn is_empty(&self) -> bool {
-        matches!(self.body.trim(), "" | "()")
+        let rest = skip_blank(self.body);
+        match rest.strip_prefix('(') {
+            None => rest.is_empty(),
+            Some(inner) => skip_blank(inner).strip_prefix(')').is_some_and(|after| skip_blank(after).is_empty()),
+        }
     }
 
     /// The name the scenario wrote.
@@ -492,20 +497,73 @@ pub(super) fn unknown(kind: &str, name: &str, names: &[&'static str]) -> (String
 }
 
 /// The first token of `text` after blanks and comments, as written (at most 24 characters):
-/// a word, number or raw identifier up to the next bracket, comma, colon or blank, or a
-/// string with its quotes. Empty if `text` is.
+/// a literal whole (a string, raw string, byte string or character, with its quotes), an
+/// opening bracket, or a word, number or raw identifier up to the next bracket, comma, colon
+/// or blank. Empty if `text` is.
 pub(super) fn first_token(text: &str) -> String {
     const MAX: usize = 24;
     let text = skip_blank(text);
-    let end = match text.strip_prefix('"') {
-        Some(rest) => rest.find('"').map_or(text.len(), |i| i + 2),
-        None => text.find(|c: char| c.is_whitespace() || "()[]{},:\"".contains(c)).unwrap_or(text.len()),
-    };
+    // A list, tuple or map where a name belongs is shown by its opening bracket.
+    if text.starts_with(['(', '[', '{']) {
+        return text[..1].to_string();
+    }
+    let end = literal(text)
+        .map_or_else(|| text.find(|c: char| c.is_whitespace() || "()[]{},:\"'".contains(c)).unwrap_or(text.len()), |(_, len)| len);
     let token = &text[..end];
     match token.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}...", &token[..cut]),
         None => token.to_string(),
     }
+}
+
+/// What a token that is not a name is, said as the start of "found ...": the raw identifier,
+/// string or character literal it is (`r#NoLoss`, `"NoLoss"`, `r"NoLoss"`, `b"NoLoss"`,
+/// `'N'`), or nothing for a number or other word. A name's own place never holds these.
+pub(super) fn token_kind(token: &str) -> &'static str {
+    match literal(token) {
+        Some((kind, _)) => kind,
+        None if token.starts_with("r#") => "the raw identifier ",
+        None => "",
+    }
+}
+
+/// The literal `text` starts with, as its kind and its length in bytes (to the end of `text`
+/// when it is never closed): a string `"..."`, raw string `r"..."` / `r#"..."#`, byte string
+/// `b"..."` / `br#"..."#` or character `'x'` / `b'x'`.
+fn literal(text: &str) -> Option<(&'static str, usize)> {
+    let (byte, rest) = match text.strip_prefix('b') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (raw, rest) = match rest.strip_prefix('r') {
+        Some(rest) if rest.trim_start_matches('#').starts_with('"') => (true, rest),
+        _ => (false, rest),
+    };
+    let start = text.len() - rest.len();
+    let (kind, len) = if raw {
+        let hashes = rest.len() - rest.trim_start_matches('#').len();
+        let close = format!("\"{}", "#".repeat(hashes));
+        let body = &rest[hashes + 1..];
+        let len = body.find(&close).map_or(rest.len(), |i| hashes + 1 + i + close.len());
+        (if byte { "the raw byte string " } else { "the raw string " }, len)
+    } else {
+        let quote = rest.chars().next().filter(|&c| c == '"' || c == '\'')?;
+        let mut escaped = false;
+        let close = rest[1..].char_indices().find(|&(_, c)| {
+            let ends = c == quote && !escaped;
+            escaped = c == '\\' && !escaped;
+            ends
+        });
+        let len = close.map_or(rest.len(), |(i, _)| 1 + i + 1);
+        let kind = match (byte, quote) {
+            (false, '"') => "the string ",
+            (true, '"') => "the byte string ",
+            (false, _) => "the character ",
+            (true, _) => "the byte ",
+        };
+        (kind, len)
+    };
+    Some((kind, start + len))
 }
 
 /// Split `Name(...)` into the name and the rest; `None` if the text does not start with a name.

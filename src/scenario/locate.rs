@@ -80,9 +80,14 @@ fn tokenize(src: &str) -> (Vec<Token>, Vec<char>) {
     let mut out = Vec::new();
     while let Some(c) = cur.peek(0) {
         let (line, col, start) = (cur.line, cur.col, cur.i);
-        // A byte order mark opens some editors' files; it is not part of the text.
-        if c.is_whitespace() || c == '\u{feff}' {
+        // A byte order mark opening the file was taken off before: another is stray.
+        if ron_blank(c) {
             cur.bump();
+        } else if stray(c) {
+            // A character RON skips nowhere (a no-break space, a byte order mark mid-text) is
+            // a token of its own, so an error there names it rather than the word after it.
+            cur.bump();
+            out.push(Token { tok: Tok::Other, line, col, start, end: cur.i });
         } else if c == '/' && cur.peek(1) == Some('/') {
             while cur.peek(0).is_some_and(|c| c != '\n') {
                 cur.bump();
@@ -165,7 +170,7 @@ fn tokenize(src: &str) -> (Vec<Token>, Vec<char>) {
             // Numbers, chars and signs are single values: glue their characters together, up
             // to a comment written right after them (`1/* note */`).
             if tok == Tok::Other {
-                while cur.peek(0).is_some_and(|ch| !ch.is_whitespace() && !"()[]{},:".contains(ch))
+                while cur.peek(0).is_some_and(|ch| !ron_blank(ch) && !stray(ch) && !"()[]{},:".contains(ch))
                     && !(cur.peek(0) == Some('/') && matches!(cur.peek(1), Some('/' | '*')))
                 {
                     cur.bump();
@@ -175,6 +180,18 @@ fn tokenize(src: &str) -> (Vec<Token>, Vec<char>) {
         }
     }
     (out, cur.chars)
+}
+
+/// Whitespace as RON reads it between tokens: Unicode's pattern whitespace, which holds the
+/// left-to-right and right-to-left marks but not the no-break or ideographic spaces.
+pub(super) fn ron_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' | '\u{85}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}')
+}
+
+/// A character that starts no RON token and is not RON's whitespace, though it may look like
+/// either or like nothing: another space (U+00A0, U+3000), a control or invisible character.
+pub(super) fn stray(c: char) -> bool {
+    !ron_blank(c) && (c.is_whitespace() || super::unprintable(c))
 }
 
 /// Whether the `r` under the cursor opens a raw string (`r"..."`, `r#"..."#`) rather than

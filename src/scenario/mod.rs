@@ -385,7 +385,7 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, one_line(&self.message))?;
+        write!(f, "{}:{}:{}: {}", one_line(&self.file), self.line, self.col, one_line(&self.message))?;
         if let Some(e) = &self.expected {
             write!(f, " (expected {})", one_line(e))?;
         }
@@ -617,7 +617,11 @@ impl<'a> Validator<'a> {
         if let Some(c) = raw.name.chars().find(|&c| unprintable(c)) {
             self.error(
                 &[f("name")],
-                format!("the name holds the control character U+{:04X}", c as u32),
+                format!(
+                    "the name holds the {} U+{:04X}",
+                    if c.is_control() { "control character" } else { "invisible character" },
+                    c as u32
+                ),
                 "a name of printable characters".to_string(),
             );
         }
@@ -709,15 +713,15 @@ impl<'a> Validator<'a> {
             let path = [f("expect_failures"), ix(i)];
             let text = raw.get_ron();
             let token = config::first_token(text);
-            let bare = config::split_name(text).filter(|(_, rest)| !token.starts_with("r#") && config::skip_blank(rest).is_empty());
+            let kind = config::token_kind(&token);
+            let bare = config::split_name(text).filter(|(_, rest)| kind.is_empty() && config::skip_blank(rest).is_empty());
             let Some((name, _)) = bare else {
-                let raw = if token.starts_with("r#") { "the raw identifier " } else { "" };
                 let message = match token.is_empty() {
                     true => "no check name here".to_string(),
-                    false if raw.is_empty() && config::split_name(text).is_some() => {
+                    false if kind.is_empty() && config::split_name(text).is_some() => {
                         format!("found `{token}` followed by more where a check's bare name belongs")
                     }
-                    false => format!("found {raw}`{token}` where a check's name belongs"),
+                    false => format!("found {kind}`{token}` where a check's name belongs"),
                 };
                 self.error(&path, message, format!("a check's name as `checks` writes it, {listed}"));
                 continue;
@@ -741,18 +745,23 @@ impl<'a> Validator<'a> {
         lookup: impl Fn(&str) -> Option<D>,
         names: Vec<&'static str>,
     ) -> Option<(D, usize)> {
-        // A number (`checks: [1]`) or a raw identifier (`r#1`, `r#NoLoss`, which ron reads as a
-        // name) where the name belongs: say what was found and which names belong there.
+        // A number (`checks: [1]`), a raw identifier (`r#1`, `r#NoLoss`, which ron reads as a
+        // name) or a literal (`"NoLoss"`, `r"NoLoss"`, whose `r` would read as a name) where
+        // the name belongs: say what was found and which names belong there.
         let token = config::first_token(raw);
-        let raw_identifier = token.starts_with("r#");
-        let name = config::split_name(raw).filter(|_| !raw_identifier);
+        let found = config::token_kind(&token);
+        let raw_identifier = token.starts_with("r#") && found == "the raw identifier ";
+        let name = config::split_name(raw).filter(|_| found.is_empty());
         let Some((name, _)) = name else {
             if token.is_empty() {
                 let what = format!("a {kind} name and its configuration, `Name(...)`");
                 self.error(path, format!("no {kind} name here"), what);
             } else {
-                let found = if raw_identifier { "the raw identifier " } else { "" };
-                let plainly = if raw_identifier { " written without `r#`" } else { "" };
+                let plainly = match (raw_identifier, found.is_empty()) {
+                    (true, _) => " written without `r#`",
+                    (false, false) => " written bare, without quotes",
+                    (false, true) => "",
+                };
                 self.error(
                     path,
                     format!("found {found}`{token}` where a name belongs"),
@@ -2095,10 +2104,27 @@ fn offset_in(src: &str, part: &str) -> usize {
     part.as_ptr() as usize - src.as_ptr() as usize
 }
 
-/// A control character, or one that reorders the text around it on a terminal (the
-/// bidirectional embeddings, overrides and isolates).
+/// A control character, or an invisible one that changes what is shown around it: the
+/// direction marks, embeddings, overrides and isolates (which reorder a line on a terminal),
+/// the line and paragraph separators, and the invisible format characters a name could hide
+/// text in (zero-width space, word joiner, byte-order mark, tags). The zero-width joiner and
+/// non-joiner stay printable: scripts and emoji need them to spell what they show.
 pub(crate) fn unprintable(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{61c}'
+                | '\u{180e}'
+                | '\u{200b}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e007f}'
+        )
 }
 
 /// Node names during validation, sorted by name: looked up by binary search and listed in name

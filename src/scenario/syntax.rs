@@ -19,9 +19,25 @@ pub fn error(e: &ron::error::SpannedError, src: &str, file: &str) -> ScenarioErr
     let (line, col) = if matches!(e.code, E::Eof) { end_of_text(src) } else { (e.span.start.line, e.span.start.col) };
     // Past the last token ron's own position is the best there is.
     let token = locate::token_at(src, line, col).unwrap_or(Found { line, col, text: String::new() });
+    let stray = token.text.chars().next().filter(|&c| locate::stray(c) && token.text.chars().count() == 1);
     let (message, expected) = match &e.code {
+        // What it is, by its code point: shown as itself it would look like a space or nothing.
+        code if stray.is_some() => {
+            let c = stray.unwrap_or_default();
+            let what = match c {
+                c if c.is_whitespace() => "the space character",
+                c if c.is_control() => "the control character",
+                _ => "the invisible character",
+            };
+            (format!("found {what} U+{:04X}, which RON reads as no token and no space", c as u32), message(code, &token.text).1)
+        }
         // ron suggests `r#1`, a raw identifier, for a number where a name belongs: say which names.
         E::SuggestRawIdentifier(_) => (format!("found {} where a name belongs", shown(&token.text)), Some(names_expected(src, &token))),
+        // A quoted name (`"Heal"`, `r"Heal"`): say it is a literal, and which names belong there.
+        E::ExpectedIdentifier if !super::config::token_kind(&token.text).is_empty() => {
+            let kind = super::config::token_kind(&token.text);
+            (format!("found {kind}{} where a name belongs", shown(&token.text)), Some(names_expected(src, &token)))
+        }
         code => message(code, &token.text),
     };
     at(token.line, token.col, message, expected)
