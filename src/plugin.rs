@@ -91,6 +91,9 @@ pub trait Protocol: 'static {
 
     /// The retransmission policy the process follows, if it retransmits with `send_attempt`:
     /// what the `RetryBackoff` check judges its attempts against. The default declares none.
+    /// A policy's `acks_every_arrival` is true unless set: a protocol that answers
+    /// (`send_answer`) instead of acknowledging (`send_ack`), or whose receiver may rightly
+    /// leave an arrival unacknowledged, sets it to false, or fails for the acks it never sent.
     fn retry_policy(config: &Self::Config) -> Option<RetryPolicy> {
         let _ = config;
         None

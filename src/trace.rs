@@ -125,7 +125,8 @@ pub enum AdversaryAction {
     /// Sent an earlier captured message again, as it was.
     Replay,
     /// Sent a captured message, altered, under another sender's name; from an insider, a
-    /// fresh message sealed with the best key it holds.
+    /// fresh message sealed under one of the two keys it holds that could open at the
+    /// receiver (its own pair's with the receiver, or the claimed sender's pair's with itself).
     Forge,
     /// Marks the adversary's message just recorded as one of the privileged `Admin` kind: after
     /// a compromised member's `Forge` or `Tamper` line for the same message, or alone for one it

@@ -2000,8 +2000,8 @@ fn hidden_files(dir: &Path) -> Vec<String> {
 
 /// `msgsim trace` of a scenario that runs for minutes, its text to `out`, started once its
 /// temporary file is beside `out` (then the command is busy running, the output not yet ready).
-/// `trace` with a large `--max-output-mb`, because `run --trace` refuses such a trace up front
-/// (past 1 GiB) and would exit by itself.
+/// `trace` with a `--max-output-mb` far above what the run writes before it is stopped, as
+/// `run --trace` ends with exit 2 by itself once its text reaches 1 GiB.
 fn started_long_write(dir: &Path, out: &Path) -> std::process::Child {
     let file = dir.join("long.ron");
     std::fs::write(
@@ -2012,7 +2012,7 @@ fn started_long_write(dir: &Path, out: &Path) -> std::process::Child {
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_msgsim"))
-        .args(["trace", &text(&file), "--format", "text", "--max-output-mb", "100000000", "-o", &text(out)])
+        .args(["trace", &text(&file), "--format", "text", "--max-output-mb", "4096", "-o", &text(out)])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -2029,9 +2029,9 @@ fn started_long_write(dir: &Path, out: &Path) -> std::process::Child {
     panic!("no temporary file beside {} after 30 s", out.display());
 }
 
-/// Postmortem (2): the long write was `run --trace`, which later learnt to refuse a trace past
-/// 1 GiB up front, so the command often exited 2 by itself before the signal came (a flaky
-/// test on a loaded machine); it is `trace --max-output-mb` now, which runs until stopped.
+/// Postmortem (2): the long write was `run --trace`, which ends with exit 2 by itself at its
+/// 1 GiB cap; once, on a loaded machine, the command exited 2 before the signal came. It is
+/// `trace --max-output-mb 4096` now, which runs far longer than the test needs.
 ///
 /// Postmortem: a command stopped by SIGINT or SIGTERM while it ran towards `-o FILE` left its
 /// hidden temporary file (`.FILE.msgsim-PID-0.tmp`) beside the output, one more per Ctrl-C. A

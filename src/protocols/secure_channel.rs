@@ -396,7 +396,8 @@ impl Insider {
     }
 }
 
-/// The AEAD nonce for `seq`: unique per key because seq never repeats on a directed pair.
+/// The AEAD nonce for `seq`: unique per key because seq never repeats on a directed pair
+/// (except in the insider's forgeries, whose seq is drawn at random).
 fn nonce(seq: u64) -> Nonce {
     let mut n = [0; 12];
     n[..8].copy_from_slice(&seq.to_le_bytes());
