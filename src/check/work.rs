@@ -98,6 +98,9 @@ pub struct ExactlyOnceTaken {
     submissions: BTreeMap<MsgId, AppId>,
     /// The series the node's next send carries, as its `attempt` or `ack` line said.
     marked: Option<(NodeId, Option<u64>)>,
+    /// A mark whose node blocked before its send (back-pressure): the send comes when the
+    /// node is let go, its first after the block, and carries the mark still.
+    marked_blocked: Vec<Option<Option<u64>>>,
     /// The instant of the broker's current step, when it is a timer's.
     timer_step: Option<SimTime>,
     /// Hand-outs sent in the step of a visibility timer, with the instant.
@@ -160,6 +163,7 @@ impl ExactlyOnceTaken {
             broker_crashed: None,
             submissions: BTreeMap::new(),
             marked: None,
+            marked_blocked: vec![None; n],
             timer_step: None,
             requeued: Vec::new(),
             tasks: BTreeMap::new(),
@@ -387,6 +391,7 @@ impl Checker for ExactlyOnceTaken {
             b::vec(&self.handed),
             b::map(&self.submissions),
             b::vec(&self.requeued),
+            b::vec(&self.marked_blocked),
             self.held.heap_bytes(),
         ])
     }
@@ -413,6 +418,11 @@ impl Checker for ExactlyOnceTaken {
             }
             EventKind::Attempt { node, to, series, .. } if Some(to) == self.broker => self.marked = Some((node, Some(series))),
             EventKind::Attempt { node, .. } | EventKind::Ack { node, .. } => self.marked = Some((node, None)),
+            EventKind::Block { node, .. } => {
+                if let Some((_, series)) = self.marked.take_if(|(n, _)| *n == node) {
+                    self.marked_blocked[node.index()] = Some(series);
+                }
+            }
             _ => {}
         }
         match e.kind {
@@ -421,7 +431,8 @@ impl Checker for ExactlyOnceTaken {
             }
             EventKind::Send { from, to, msg, .. } => {
                 self.sent_at.insert(msg, e.time);
-                let marked = self.marked.take().filter(|(n, _)| *n == from);
+                let blocked = self.marked_blocked[from.index()].take().map(|series| (from, series));
+                let marked = self.marked.take().filter(|(n, _)| *n == from).or(blocked);
                 match marked {
                     Some((_, Some(series))) => {
                         self.submissions.insert(msg, AppId(series));
@@ -500,6 +511,7 @@ impl Checker for ExactlyOnceTaken {
             EventKind::Deliver { node, app, .. } => self.take(e.time, node, app),
             EventKind::Fault { action: FaultAction::Crash, node: Some(node), .. } => {
                 self.working[node.index()].clear();
+                self.marked_blocked[node.index()] = None;
                 self.last_receipt[node.index()] = None;
                 // A broker that crashes forgets who is idle; a restarted one counts all idle.
                 if Some(node) == self.broker {
@@ -727,6 +739,47 @@ mod tests {
         // The hand-out lost at 1 ms may have carried a0 as far as the trace tells.
         let v = queued_in_turn(1, true);
         assert_ne!(v.outcome, Outcome::Fail, "{}", v.detail);
+    }
+
+    // Postmortem: a producer's attempt line whose send waited on a full mailbox (back-pressure)
+    // lost its mark to another node's send, so the task was dated by its retransmission and a
+    // correct queue failed first come, first handed out (4 of 30 seeds of a probe).
+    #[test]
+    fn regression_a_submission_sent_after_a_wait_on_a_full_mailbox_is_queued_when_it_arrives() {
+        use crate::trace::{BlockReason, UnblockReason};
+        let (b, n1, p) = (NodeId(0), NodeId(1), NodeId(2));
+        let send = |ms, from, to, msg| ev(ms, EventKind::Send { from, to, msg: MsgId(msg), size: 24 });
+        let recv = |ms, from, to, msg| ev(ms, EventKind::Receive { from, to, msg: MsgId(msg), corrupted: false });
+        let take = |ms, app| ev(ms, EventKind::Deliver { node: n1, app: AppId(app), origin: p, damaged: false });
+        let attempt = |ms, app, attempt| ev(ms, EventKind::Attempt { node: p, to: b, series: app, attempt });
+        let events = [
+            ev(0, EventKind::Command { node: p, app: AppId(0), dest: Dest::Node(b) }),
+            attempt(0, 0, 1),
+            ev(0, EventKind::Block { node: p, on: b, reason: BlockReason::BackPressure, timeout: false }),
+            send(1, b, p, 50),
+            ev(2, EventKind::Unblock { node: p, reason: UnblockReason::Room }),
+            send(2, p, b, 0),
+            recv(2, p, b, 0),
+            ev(3, EventKind::Command { node: p, app: AppId(1), dest: Dest::Node(b) }),
+            attempt(3, 1, 1),
+            send(3, p, b, 1),
+            recv(3, p, b, 1),
+            attempt(4, 0, 2),
+            send(4, p, b, 2),
+            recv(4, p, b, 2),
+            send(6, b, n1, 10),
+            recv(6, b, n1, 10),
+            take(6, 0),
+            send(7, n1, b, 11),
+            recv(8, n1, b, 11),
+            send(20, b, n1, 12),
+            recv(20, b, n1, 12),
+            take(20, 1),
+            send(21, n1, b, 13),
+            recv(22, n1, b, 13),
+        ];
+        let v = observed(&events, EndReason::Quiescent);
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
     }
 
     #[test]
