@@ -363,7 +363,7 @@ impl Insider {
             let admin = channel.access.as_ref().is_some_and(|a| a.permits(claimed, Kind::Admin));
             let kind = if admin { Kind::Admin } else { Kind::Data };
             // No draw of its own for the key: a new draw would move every later decision.
-            let key = if seq % 2 == 0 { channel.keys.pair(me, to) } else { channel.keys.pair(claimed, me) };
+            let key = if seq.is_multiple_of(2) { channel.keys.pair(me, to) } else { channel.keys.pair(claimed, me) };
             let bytes = channel.seal_under(&key, seq, kind, &payload);
             ctx.inject(if admin { &[Forge, Admin] } else { &[Forge] }, claimed, to, Sealed { bytes });
         }
