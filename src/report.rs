@@ -210,7 +210,7 @@ pub fn inert_lines(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// JSON text with every character that could act on a terminal written as a `\u` escape:
 /// the controls serde_json writes as they are (DEL, the C1 range) and the invisible characters
-/// [`crate::scenario::unprintable`] names (direction marks, overrides, isolates, separators).
+/// `scenario::unprintable` names (direction marks, overrides, isolates, separators).
 /// A JSON reader reads the same value; a terminal shows it inert. Outside its strings JSON
 /// text holds none of these but the new lines between lines, which stay.
 pub fn inert_json(json: String) -> String {
