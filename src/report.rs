@@ -175,17 +175,7 @@ pub fn shell_path(path: &std::path::Path) -> String {
 /// names, details and messages; a name quoted in an error) goes through here before it is
 /// printed, so a hand-made file cannot retitle the terminal or fake a line of output.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(crate::scenario::unprintable) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match crate::scenario::unprintable(c) {
-            true => out.extend(c.escape_default()),
-            false => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    escaped(text, crate::scenario::unprintable)
 }
 
 /// Lines of text as they may be shown on a terminal: [`printable`] but for the line ends and
@@ -194,8 +184,13 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 /// mark in a file name) is shown escaped wherever it is quoted, not only where a message
 /// remembered to escape it.
 pub fn inert_lines(text: &str) -> std::borrow::Cow<'_, str> {
-    let acts = |c: char| c != '\n' && c != '\t' && crate::scenario::unprintable(c);
-    if !text.chars().any(acts) {
+    escaped(text, |c| c != '\n' && c != '\t' && crate::scenario::unprintable(c))
+}
+
+/// `text` with every character `acts` names written as its `escape_default`, borrowed when
+/// there is none (the shared body of [`printable`] and [`inert_lines`]).
+fn escaped(text: &str, acts: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(&acts) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
